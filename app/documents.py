@@ -1,0 +1,91 @@
+"""What a printed document carries, as plain frozen values.
+
+The intake service builds these from a stored submission; `printing/` turns them into PDF. Keeping
+the boundary a dataclass means printing never touches the database and a document can be rebuilt
+years later from the submission and the catalog version it was checked against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+DocKind = Literal["receipt", "notice", "commitment", "return_list"]
+MaterialState = Literal["collected", "exempt", "tolerated", "missing"]
+
+FORM_LABELS = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
+STATE_LABELS = {"collected": "已收", "exempt": "免提交", "tolerated": "容缺", "missing": "缺"}
+
+
+@dataclass(frozen=True)
+class DocApplicant:
+    kind: Literal["personal", "enterprise"]
+    name: str  # person's name, or the enterprise's name
+    resident_id: str = ""  # full number; builders mask it except on the commitment letter
+    address: str = ""
+    phone: str = ""
+    uscc: str = ""  # enterprise only
+    legal_representative: str = ""  # enterprise only
+    agent_name: str = ""  # 代理人, when someone applies on the applicant's behalf
+    identity_source: Literal["card", "typed", "ocr", "reuse"] = "typed"
+
+
+@dataclass(frozen=True)
+class DocItem:
+    name: str
+    department: str
+    time_limit: str  # e.g. "5个工作日", "即办"
+
+
+@dataclass(frozen=True)
+class DocMaterial:
+    seq: int
+    name: str
+    form: Literal["original", "copy", "original_and_copy"]
+    copies: int
+    state: MaterialState
+    pages: int | None = None  # captured pages, when known
+    acceptance_standard: str = ""  # 受理标准
+    how_to_obtain: str = ""  # where the applicant gets it (issuing department)
+    exempt_via: str = ""  # the electronic licence / shared data that made it 免提交
+    due_date: dt.date | None = None  # tolerated materials: by when
+    required_by: tuple[str, ...] = ()  # item names
+
+    @property
+    def form_label(self) -> str:
+        return FORM_LABELS[self.form]
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+@dataclass(frozen=True)
+class IntakeDocument:
+    kind: DocKind
+    number: str  # intake number
+    centre_name: str  # printed in the heading, e.g. "新乡县政务服务中心"
+    station_name: str
+    clerk_name: str
+    issued_at: dt.datetime  # aware datetime
+    bundle_name: str
+    items: tuple[DocItem, ...]
+    applicant: DocApplicant
+    materials: tuple[DocMaterial, ...]
+    qr_payload: str  # what the QR encodes (see app.numbering.encode_receipt_payload)
+    catalog_version: str
+    progress_phone: str = ""  # how to check progress
+    progress_hint: str = "扫描本回执二维码或凭受理编号到窗口查询办理进度"
+    delivery: str = "窗口领取"  # or "邮寄：<地址>"
+    tolerated_due: dt.date | None = None
+    reprint: bool = False  # 补打
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def missing(self) -> tuple[DocMaterial, ...]:
+        return tuple(m for m in self.materials if m.state == "missing")
+
+    @property
+    def tolerated(self) -> tuple[DocMaterial, ...]:
+        return tuple(m for m in self.materials if m.state == "tolerated")
