@@ -1,0 +1,1 @@
+"""Capture devices and pipelines (ID card, camera, scanner, barcodes); Qt-free."""
