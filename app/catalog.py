@@ -1,0 +1,559 @@
+"""The catalog of 一件事: bundles, their items and the materials each item needs.
+
+On disk a catalog is a directory (``catalog.json`` header, ``materials/*.json``, ``bundles/*.json``)
+or one packed JSON file (what sync delivers). Loading validates every file against
+``resources/catalog/schema/catalog.schema.json`` and then checks what a schema cannot
+(references, duplicates, condition types); any problem raises `CatalogError` naming the file,
+the bundle and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+from pypinyin import Style, lazy_pinyin
+
+from app import conditions as cond_mod
+from app.errors import CatalogError
+from app.paths import resources_dir
+
+log = logging.getLogger("intake.catalog")
+
+SCHEMA_PATH = resources_dir() / "catalog" / "schema" / "catalog.schema.json"
+BUNDLED_CATALOG = resources_dir() / "catalog"
+
+Form = Literal["original", "copy", "original_and_copy", "electronic"]
+_FORM_RANK = {"electronic": 0, "copy": 1, "original": 2, "original_and_copy": 3}
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    id: str
+    name: str
+    region_code: str = ""
+
+
+@dataclass(frozen=True)
+class Material:
+    id: str
+    name: str
+    form: Form
+    copies: int
+    source: str
+    acceptance_standard: str
+    paper_size: str = "A4"
+    pages: int = 1
+    issuer: str = ""
+    how_to_obtain: str = ""
+    exempt_via: str | None = None
+    tolerable: bool = False
+    tolerance_days: int | None = None
+    sensitive: bool = False
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class MaterialRef:
+    """A material as one item lists it, with the item's own overrides."""
+
+    id: str
+    form: Form | None = None
+    copies: int | None = None
+    tolerable: bool | None = None
+    note: str = ""
+    when: cond_mod.Condition | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    type: Literal["bool", "number", "choice"]
+    help: str = ""
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
+
+    def choice_label(self, value: str) -> str:
+        return dict(self.choices).get(value, value)
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    name: str
+    department: str
+    levels: tuple[str, ...]
+    time_limit_days: int
+    materials: tuple[MaterialRef, ...]
+    time_limit_unit: Literal["working", "calendar"] = "working"
+    statutory_limit_days: int | None = None
+    department_variants: Mapping[str, str] = field(default_factory=dict)
+    notes: str = ""
+    optional: bool = False
+    jurisdictions: tuple[str, ...] = ()  # empty: offered wherever the bundle is
+    when: cond_mod.Condition | None = None
+    reason: str = ""
+
+    def department_in(self, jurisdiction: str | None) -> str:
+        return self.department_variants.get(jurisdiction or "", self.department)
+
+    @property
+    def time_limit_text(self) -> str:
+        if self.time_limit_days == 0:
+            return "即办"
+        unit = "个工作日" if self.time_limit_unit == "working" else "日"
+        return f"{self.time_limit_days}{unit}"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    id: str
+    name: str
+    kind: Literal["enterprise", "personal"]
+    lead_department: str
+    jurisdictions: tuple[str, ...]
+    sources: tuple[str, ...]
+    items: tuple[Item, ...]
+    aliases: tuple[str, ...] = ()
+    lead_department_variants: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+    questions: tuple[Question, ...] = ()
+
+    def item(self, item_id: str) -> Item | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    def lead_department_in(self, jurisdiction: str | None) -> str:
+        return self.lead_department_variants.get(jurisdiction or "", self.lead_department)
+
+    def items_in(self, jurisdiction: str | None) -> tuple[Item, ...]:
+        """The items offered where the station is (all of them when the station has none set)."""
+        if not jurisdiction:
+            return self.items
+        return tuple(i for i in self.items if not i.jurisdictions or jurisdiction in i.jurisdictions)
+
+    @cached_property
+    def search_keys(self) -> tuple[str, ...]:
+        """Lower-case keys a clerk may type: names, aliases, their pinyin and its initials."""
+        keys: list[str] = []
+        for text in (self.name, *self.aliases):
+            keys.append(text.lower())
+            hanzi = re.sub(r"[^\u4e00-\u9fff]", "", text)
+            if hanzi:
+                keys.append("".join(lazy_pinyin(hanzi)))
+                keys.append("".join(lazy_pinyin(hanzi, style=Style.FIRST_LETTER)))
+        return tuple(keys)
+
+    def matches(self, query: str) -> bool:
+        q = query.strip().lower()
+        return bool(q) and any(q in key for key in self.search_keys)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    version: str
+    effective_date: dt.date
+    title: str
+    jurisdictions: tuple[Jurisdiction, ...]
+    materials: Mapping[str, Material]
+    bundles: tuple[Bundle, ...]
+    digest: str  # SHA-256 over the packed form: identifies exactly this content
+
+    def bundle(self, key: str) -> Bundle | None:
+        """By id, Chinese name or alias (exact), as the CLI and the scanner-driven paths need."""
+        key = key.strip()
+        for b in self.bundles:
+            if key == b.id or key == b.name or key in b.aliases:
+                return b
+        # Tolerate the policy-text spelling with quotes and suffix: 新生儿出生“一件事”.
+        bare = re.sub(r"[“”\"]?一件事[“”\"]?$", "", key).strip()
+        if bare != key:
+            return self.bundle(bare)
+        return None
+
+    def search(self, query: str) -> list[Bundle]:
+        return [b for b in self.bundles if b.matches(query)]
+
+    def material(self, material_id: str) -> Material:
+        return self.materials[material_id]
+
+    def jurisdiction(self, jid: str) -> Jurisdiction | None:
+        return next((j for j in self.jurisdictions if j.id == jid), None)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _schema() -> dict[str, Any]:
+    global _SCHEMA_CACHE
+    if _SCHEMA_CACHE is None:
+        _SCHEMA_CACHE = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return _SCHEMA_CACHE
+
+
+_SCHEMA_CACHE: dict[str, Any] | None = None
+_VALIDATORS: dict[str, jsonschema.protocols.Validator] = {}
+
+
+def _validator(defname: str) -> jsonschema.protocols.Validator:
+    if defname not in _VALIDATORS:
+        schema = dict(_schema())
+        schema["$ref"] = f"#/$defs/{defname}"
+        cls = jsonschema.validators.validator_for(schema)
+        _VALIDATORS[defname] = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return _VALIDATORS[defname]
+
+
+def _path_text(path: Iterable[object]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "（顶层）"
+
+
+def _bundle_at(doc: Any, path: list[object], bundles_key: str | None) -> str | None:
+    """The bundle id an error path points into, for the message."""
+    if bundles_key is None:
+        return doc.get("id") if isinstance(doc, dict) else None
+    if len(path) >= 2 and path[0] == bundles_key and isinstance(path[1], int):
+        try:
+            return str(doc[bundles_key][path[1]].get("id"))
+        except (IndexError, AttributeError, KeyError):
+            return None
+    return None
+
+
+def _check_schema(doc: Any, defname: str, filename: str, bundles_key: str | None = None) -> None:
+    errors = sorted(_validator(defname).iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    err = min(errors, key=lambda e: len(e.absolute_path))
+    best = jsonschema.exceptions.best_match(errors) or err
+    path = list(best.absolute_path)
+    bundle = _bundle_at(doc, path, bundles_key) if defname in ("bundle", "packed") else None
+    where = f"目录文件 {filename}" + (f"，一件事 {bundle}" if bundle else "")
+    raise CatalogError(
+        "catalog.schema",
+        f"{where}，字段 {_path_text(path)}：{_schema_message(best)}",
+        file=filename,
+        bundle=bundle,
+        field=_path_text(path),
+        detail=best.message[:300],
+    )
+
+
+def _schema_message(err: jsonschema.ValidationError) -> str:
+    v = err.validator
+    if v == "required":
+        missing = [r for r in err.validator_value if isinstance(err.instance, dict) and r not in err.instance]
+        return f"缺少必填字段 {', '.join(missing)}"
+    if v == "additionalProperties":
+        return f"有不认识的字段（{err.message[:120]}）"
+    if v == "type":
+        return f"类型应为 {err.validator_value}"
+    if v in ("enum", "const"):
+        return f"取值 {json.dumps(err.instance, ensure_ascii=False)[:60]} 不在允许范围 {err.validator_value}"
+    if v == "pattern":
+        return f"格式不符（{json.dumps(err.instance, ensure_ascii=False)[:60]}）"
+    if v in ("minimum", "maximum", "minItems", "minLength", "uniqueItems"):
+        return f"取值不符合限制 {v}={err.validator_value}"
+    if v == "dependentRequired":
+        return "设置了 when 条件时必须同时写明 reason（如“营业面积200平米以上需办理”）"
+    if v == "oneOf":
+        return "条件格式不符：应为 {q, op, value} 或 all / any / not"
+    return err.message[:200]
+
+
+def _read_json(path: Path, display: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise CatalogError("catalog.missing_file", f"找不到目录文件 {display}", file=display) from exc
+    except UnicodeDecodeError as exc:
+        raise CatalogError(
+            "catalog.encoding", f"目录文件 {display} 不是 UTF-8 编码", file=display
+        ) from exc
+    except OSError as exc:
+        raise CatalogError("catalog.unreadable", f"无法读取目录文件 {display}", file=display) from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CatalogError(
+            "catalog.json",
+            f"目录文件 {display} 第{exc.lineno}行第{exc.colno}列 JSON 格式错误：{exc.msg}",
+            file=display,
+            line=exc.lineno,
+        ) from exc
+
+
+def read_packed(path: Path, only_bundles: set[str] | None = None) -> dict[str, Any]:
+    """Read a catalog directory or a packed file into the packed form, schema-checked.
+
+    `only_bundles` (file stems) restricts a directory read to some bundle files: used by catalog
+    authors to check one file while others are being edited.
+    """
+    path = Path(path)
+    if path.is_dir():
+        header = _read_json(path / "catalog.json", "catalog.json")
+        _check_schema(header, "header", "catalog.json")
+        materials: list[Any] = []
+        sources: dict[str, str] = {}
+        for f in sorted((path / "materials").glob("*.json")):
+            name = f"materials/{f.name}"
+            doc = _read_json(f, name)
+            _check_schema(doc, "materials_file", name)
+            for m in doc["materials"]:
+                if m["id"] in sources:
+                    raise CatalogError(
+                        "catalog.duplicate_material",
+                        f"目录文件 {name}，材料 {m['id']} 与 {sources[m['id']]} 中的定义重复",
+                        file=name,
+                        material=m["id"],
+                    )
+                sources[m["id"]] = name
+                materials.append(m)
+        bundles = []
+        for f in sorted((path / "bundles").glob("*.json")):
+            if only_bundles is not None and f.stem not in only_bundles:
+                continue
+            name = f"bundles/{f.name}"
+            doc = _read_json(f, name)
+            _check_schema(doc, "bundle", name)
+            if f.stem != doc["id"]:
+                raise CatalogError(
+                    "catalog.file_name",
+                    f"目录文件 {name}，一件事 {doc['id']}：文件名应为 {doc['id']}.json",
+                    file=name,
+                    bundle=doc["id"],
+                )
+            bundles.append(doc)
+        if not bundles:
+            raise CatalogError("catalog.empty", f"目录 {path.name} 中没有任何一件事", file=str(path.name))
+        return {"header": header, "materials": materials, "bundles": bundles}
+    doc = _read_json(path, path.name)
+    _check_schema(doc, "packed", path.name, bundles_key="bundles")
+    return doc  # type: ignore[no-any-return]
+
+
+def load_catalog(path: Path | str | None = None) -> Catalog:
+    """Load and fully validate a catalog; the bundled one when no path is given."""
+    path = Path(path) if path is not None else BUNDLED_CATALOG
+    packed = read_packed(path)
+    display = path.name
+    return build_catalog(packed, display)
+
+
+def packed_bytes(packed: Mapping[str, Any]) -> bytes:
+    return json.dumps(packed, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def build_catalog(packed: Mapping[str, Any], display: str = "catalog") -> Catalog:
+    """Semantic checks a schema cannot express, then the frozen model."""
+    header = packed["header"]
+    jurisdictions = tuple(
+        Jurisdiction(j["id"], j["name"], j.get("region_code", "")) for j in header["jurisdictions"]
+    )
+    jids = {j.id for j in jurisdictions}
+    materials: dict[str, Material] = {}
+    for m in packed["materials"]:
+        if m["id"] in materials:
+            raise CatalogError(
+                "catalog.duplicate_material", f"{display}：材料 {m['id']} 重复定义", material=m["id"]
+            )
+        if m.get("tolerance_days") and not m.get("tolerable"):
+            raise CatalogError(
+                "catalog.tolerance",
+                f"{display}：材料 {m['id']} 设置了容缺期限但未标记可容缺",
+                material=m["id"],
+            )
+        materials[m["id"]] = Material(
+            id=m["id"],
+            name=m["name"],
+            form=m["form"],
+            copies=m["copies"],
+            source=m["source"],
+            acceptance_standard=m["acceptance_standard"],
+            paper_size=m.get("paper_size", "A4"),
+            pages=m.get("pages", 1),
+            issuer=m.get("issuer", ""),
+            how_to_obtain=m.get("how_to_obtain", ""),
+            exempt_via=m.get("exempt_via"),
+            tolerable=m.get("tolerable", False),
+            tolerance_days=m.get("tolerance_days"),
+            sensitive=m.get("sensitive", False),
+            notes=m.get("notes", ""),
+        )
+    bundles: list[Bundle] = []
+    seen_names: dict[str, str] = {}
+    for b in packed["bundles"]:
+        bundles.append(_build_bundle(b, materials, jids, display))
+        for label in (b["name"], *b.get("aliases", [])):
+            if label in seen_names and seen_names[label] != b["id"]:
+                raise CatalogError(
+                    "catalog.duplicate_name",
+                    f"{display}，一件事 {b['id']}：名称或别名“{label}”与 {seen_names[label]} 重复",
+                    bundle=b["id"],
+                )
+            seen_names[label] = b["id"]
+    ids = [b.id for b in bundles]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise CatalogError(
+            "catalog.duplicate_bundle", f"{display}：一件事 {sorted(dup)[0]} 重复定义", bundle=sorted(dup)[0]
+        )
+    try:
+        effective = dt.date.fromisoformat(header["effective_date"])
+    except ValueError as exc:
+        raise CatalogError(
+            "catalog.schema",
+            f"目录文件 catalog.json，字段 effective_date：日期无效",
+            file="catalog.json",
+            field="effective_date",
+        ) from exc
+    return Catalog(
+        version=header["version"],
+        effective_date=effective,
+        title=header.get("title", ""),
+        jurisdictions=jurisdictions,
+        materials=materials,
+        bundles=tuple(sorted(bundles, key=lambda b: (b.kind != "personal", b.id))),
+        digest=hashlib.sha256(packed_bytes(packed)).hexdigest(),
+    )
+
+
+def _build_bundle(
+    b: Mapping[str, Any], materials: Mapping[str, Material], jids: set[str], display: str
+) -> Bundle:
+    bid = b["id"]
+    fname = f"bundles/{bid}.json" if display != bid else display
+
+    def fail(code: str, field_path: str, msg: str) -> CatalogError:
+        return CatalogError(
+            code, f"目录文件 {fname}，一件事 {bid}，字段 {field_path}：{msg}",
+            file=fname, bundle=bid, field=field_path,
+        )
+
+    for key in ("lead_department_variants",):
+        for j in b.get(key, {}):
+            if j not in jids:
+                raise fail("catalog.jurisdiction", f"{key}.{j}", f"未定义的辖区“{j}”")
+    for i, j in enumerate(b["jurisdictions"]):
+        if j not in jids:
+            raise fail("catalog.jurisdiction", f"jurisdictions[{i}]", f"未定义的辖区“{j}”")
+    questions_raw = {q["id"]: q for q in b.get("questions", [])}
+    if len(questions_raw) != len(b.get("questions", [])):
+        raise fail("catalog.duplicate_question", "questions", "情形问题 id 重复")
+    questions = tuple(
+        Question(
+            id=q["id"], text=q["text"], type=q["type"], help=q.get("help", ""), unit=q.get("unit", ""),
+            min=q.get("min"), max=q.get("max"),
+            choices=tuple((c["value"], c["label"]) for c in q.get("choices", [])),
+        )
+        for q in b.get("questions", [])
+    )
+    used_questions: set[str] = set()
+
+    def build_cond(raw: Any, field_path: str) -> cond_mod.Condition | None:
+        if raw is None:
+            return None
+        c = cond_mod.parse(raw)
+        problems = cond_mod.type_problems(c, questions_raw)
+        if problems:
+            raise fail("catalog.condition", field_path, problems[0])
+        used_questions.update(cond_mod.questions_of(c))
+        return c
+
+    items: list[Item] = []
+    item_ids: set[str] = set()
+    for ii, it in enumerate(b["items"]):
+        if it["id"] in item_ids:
+            raise fail("catalog.duplicate_item", f"items[{ii}].id", f"事项 id“{it['id']}”重复")
+        item_ids.add(it["id"])
+        for j in [*it.get("jurisdictions", []), *it.get("department_variants", {})]:
+            if j not in jids:
+                raise fail("catalog.jurisdiction", f"items[{ii}]", f"未定义的辖区“{j}”")
+        refs: list[MaterialRef] = []
+        seen_refs: set[str] = set()
+        for mi, mr in enumerate(it["materials"]):
+            fp = f"items[{ii}].materials[{mi}]"
+            mat = materials.get(mr["id"])
+            if mat is None:
+                raise fail("catalog.unknown_material", f"{fp}.id", f"未定义的材料“{mr['id']}”")
+            if mr["id"] in seen_refs:
+                raise fail("catalog.duplicate_ref", f"{fp}.id", f"同一事项重复列出材料“{mr['id']}”")
+            seen_refs.add(mr["id"])
+            if mr.get("tolerable") and not mat.tolerable:
+                raise fail(
+                    "catalog.tolerance", f"{fp}.tolerable", f"材料“{mat.id}”本身不可容缺，事项不能放宽"
+                )
+            refs.append(
+                MaterialRef(
+                    id=mr["id"], form=mr.get("form"), copies=mr.get("copies"),
+                    tolerable=mr.get("tolerable"), note=mr.get("note", ""),
+                    when=build_cond(mr.get("when"), f"{fp}.when"), reason=mr.get("reason", ""),
+                )
+            )
+        items.append(
+            Item(
+                id=it["id"], name=it["name"], department=it["department"],
+                levels=tuple(it["levels"]), time_limit_days=it["time_limit_days"],
+                time_limit_unit=it.get("time_limit_unit", "working"),
+                statutory_limit_days=it.get("statutory_limit_days"),
+                materials=tuple(refs), department_variants=dict(it.get("department_variants", {})),
+                notes=it.get("notes", ""), optional=it.get("optional", False),
+                jurisdictions=tuple(it.get("jurisdictions", [])),
+                when=build_cond(it.get("when"), f"items[{ii}].when"), reason=it.get("reason", ""),
+            )
+        )
+    unused = set(questions_raw) - used_questions
+    if unused:
+        raise fail("catalog.unused_question", "questions", f"情形问题“{sorted(unused)[0]}”没有被任何条件使用")
+    return Bundle(
+        id=bid, name=b["name"], kind=b["kind"], lead_department=b["lead_department"],
+        jurisdictions=tuple(b["jurisdictions"]), sources=tuple(b["sources"]), items=tuple(items),
+        aliases=tuple(b.get("aliases", [])),
+        lead_department_variants=dict(b.get("lead_department_variants", {})),
+        description=b.get("description", ""), questions=questions,
+    )
+
+
+def pack_directory(src: Path, dest: Path) -> Path:
+    """Write a catalog directory as one packed file (what the hub serves to stations)."""
+    packed = read_packed(src)
+    build_catalog(packed, src.name)  # refuse to pack a catalog that would not load
+    dest.write_bytes(packed_bytes(packed))
+    return dest
+
+
+def main_check(argv: list[str] | None = None) -> int:
+    """`python -m app.catalog [BUNDLE_ID ...]`: validate the bundled catalog (or some bundles)."""
+    import sys
+
+    ids = set(argv if argv is not None else sys.argv[1:]) or None
+    try:
+        packed = read_packed(BUNDLED_CATALOG, only_bundles=ids)
+        cat = build_catalog(packed, "catalog")
+    except CatalogError as exc:
+        print(f"INVALID [{exc.code}] {exc.message}")
+        return 1
+    print(f"OK {cat.version}: {len(cat.bundles)} bundles, {len(cat.materials)} materials")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main_check())
