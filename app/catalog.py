@@ -557,3 +557,63 @@ def main_check(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main_check())
+
+
+class CatalogProvider:
+    """The catalog in use, replaceable at run time, plus every earlier version a stored
+    submission was checked against (kept by digest in ARCHIVE so its checklist and receipt can
+    be rebuilt years later)."""
+
+    def __init__(self, current: Catalog, packed: Mapping[str, Any], archive: Path | None = None) -> None:
+        self._by_digest: dict[str, Catalog] = {current.digest: current}
+        self._current = current
+        self._archive = Path(archive) if archive else None
+        if self._archive:
+            self._archive.mkdir(parents=True, exist_ok=True)
+            self._keep(current.digest, packed)
+
+    @classmethod
+    def from_path(cls, path: Path | str | None = None, archive: Path | None = None) -> "CatalogProvider":
+        src = Path(path) if path is not None else BUNDLED_CATALOG
+        packed = read_packed(src)
+        return cls(build_catalog(packed, src.name), packed, archive)
+
+    @property
+    def current(self) -> Catalog:
+        return self._current
+
+    def _keep(self, digest: str, packed: Mapping[str, Any]) -> None:
+        assert self._archive is not None
+        target = self._archive / f"{digest}.json"
+        if not target.exists():
+            tmp = target.with_suffix(".tmp")
+            tmp.write_bytes(packed_bytes(packed))
+            tmp.replace(target)
+
+    def replace(self, packed: Mapping[str, Any]) -> Catalog:
+        """Install a newer catalog (from sync); refuses a broken or older one."""
+        new = build_catalog(packed, "新目录")
+        if new.version < self._current.version:
+            raise CatalogError(
+                "catalog.older",
+                f"收到的目录版本 {new.version} 早于正在使用的 {self._current.version}，未替换。",
+            )
+        if self._archive:
+            self._keep(new.digest, packed)
+        self._by_digest[new.digest] = new
+        self._current = new
+        log.info("catalog replaced: %s", new.version)
+        return new
+
+    def get(self, digest: str) -> Catalog:
+        if digest in self._by_digest:
+            return self._by_digest[digest]
+        if self._archive and (self._archive / f"{digest}.json").exists():
+            cat = load_catalog(self._archive / f"{digest}.json")
+            self._by_digest[digest] = cat
+            return cat
+        raise CatalogError(
+            "catalog.version_unavailable",
+            "本条受理记录所用的目录版本在本机不存在，无法重现其材料清单。",
+            digest=digest,
+        )

@@ -1,6 +1,6 @@
 """Intake numbers: unique across stations without talking to each other, readable aloud.
 
-Form: ``{station}-{YYMMDD}-{sequence:04d}{check}``, e.g. ``XX01-241202-00073``. The station code
+Form: ``{station}-{YYMMDD}-{sequence:04d}-{check}``, e.g. ``XX01-241202-0007-3``. The station code
 is assigned once at enrollment; the sequence restarts each day per station; the check character
 (weighted mod 31 over the same 31-character set the USCC uses, which has no I/O/S/V/Z) catches a
 mistyped or swapped character when a clerk reads a number over the phone.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from app.validators import USCC_CHARSET
 
 STATION_CODE_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2,8}$")
-_NUMBER_RE = re.compile(r"^([0-9A-HJ-NPQRTUWXY]{2,8})-(\d{6})-(\d{4,6})([0-9A-HJ-NPQRTUWXY])$")
+_NUMBER_RE = re.compile(r"^([0-9A-HJ-NPQRTUWXY]{2,8})-(\d{6})-(\d{4,6})-([0-9A-HJ-NPQRTUWXY])$")
 
 
 def _check_char(payload: str) -> str:
@@ -38,7 +38,7 @@ def format_intake_number(station_code: str, day: dt.date, sequence: int) -> str:
         raise ValueError("sequence out of range")
     date_part = day.strftime("%y%m%d")
     seq_part = f"{sequence:04d}"
-    return f"{station_code}-{date_part}-{seq_part}{_check_char(station_code + date_part + seq_part)}"
+    return f"{station_code}-{date_part}-{seq_part}-{_check_char(station_code + date_part + seq_part)}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,70 @@
+"""Append-only, hash-chained audit log of logins, full-record views, state changes and exports.
+
+Each entry's hash covers its own fields and the previous entry's hash, so editing, removing or
+reordering an entry breaks the chain from that point on. Details never carry personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from local_db.models import AuditEntry, UtcDateTime
+
+GENESIS = "0" * 64
+_TS = UtcDateTime()
+
+
+def _entry_hash(prev: str, at: dt.datetime, staff_id: int | None, action: str, target: str, detail: str) -> str:
+    body = json.dumps(
+        [prev, _TS.process_bind_param(at, None), staff_id, action, target, detail],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append(
+    session: Session,
+    *,
+    at: dt.datetime,
+    staff_id: int | None,
+    action: str,
+    target: str = "",
+    detail: str = "",
+) -> AuditEntry:
+    prev = session.scalars(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    prev = prev or GENESIS
+    entry = AuditEntry(
+        at=at, staff_id=staff_id, action=action, target=target, detail=detail, prev_hash=prev,
+        hash=_entry_hash(prev, at, staff_id, action, target, detail),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    entry_id: int
+    code: str  # audit.hash_mismatch | audit.chain_broken
+    message: str
+
+
+def verify(session: Session) -> list[AuditProblem]:
+    problems: list[AuditProblem] = []
+    prev = GENESIS
+    for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+        if e.prev_hash != prev:
+            problems.append(
+                AuditProblem(e.id, "audit.chain_broken", f"第{e.id}条审计记录与前一条不衔接（记录被删除或调换）。")
+            )
+        if _entry_hash(e.prev_hash, e.at, e.staff_id, e.action, e.target, e.detail) != e.hash:
+            problems.append(AuditProblem(e.id, "audit.hash_mismatch", f"第{e.id}条审计记录内容被改动。"))
+        prev = e.hash
+    return problems

@@ -1,0 +1,357 @@
+"""The checklist engine: one merged material list ("一套材料") for the items an applicant chose.
+
+Pure and deterministic: the same bundle, choice, answers and marks always give the same result,
+with no I/O and no clock. Every line says which items need the material and why (the condition
+that switched it on), so the clerk can explain the list to the applicant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from app import conditions as cond_mod
+from app.catalog import _FORM_RANK, Bundle, Catalog, Form, Item, Material, Question
+from app.conditions import Answer
+from app.errors import ChecklistError
+
+Mark = Literal["collected", "exempt", "tolerated"]
+MaterialState = Literal["collected", "exempt", "tolerated", "missing"]
+Verdict = Literal["complete", "complete_with_tolerance", "incomplete"]
+ItemState = Literal["active", "not_applicable", "undetermined"]
+MARKS: tuple[Mark, ...] = ("collected", "exempt", "tolerated")
+
+_TRUE = {"true", "yes", "y", "1", "是", "有", "对"}
+_FALSE = {"false", "no", "n", "0", "否", "无", "没有"}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One item's need for a material, and the condition behind it (if any)."""
+
+    item_id: str
+    item_name: str
+    reason: str = ""  # the catalog's wording, e.g. "营业面积200平米以上需办理"
+    condition: str = ""  # the condition as text, e.g. "营业面积 大于 200"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MaterialLine:
+    material: Material
+    state: MaterialState
+    required_by: tuple[Requirement, ...]
+    form: Form
+    copies: int
+    tolerable: bool  # every requiring item allows 容缺
+    exemptable: bool  # has an electronic licence / shared-data source
+
+    @property
+    def id(self) -> str:
+        return self.material.id
+
+    @property
+    def name(self) -> str:
+        return self.material.name
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    item: Item
+    state: ItemState
+    reason: str = ""
+    condition: str = ""
+
+
+@dataclass(frozen=True)
+class Reduction:
+    separate: int  # material entries the chosen items list one by one
+    merged: int  # what the applicant hands in after merging and exemptions
+
+    @property
+    def percent(self) -> float:
+        return 0.0 if self.separate == 0 else round(100.0 * (1 - self.merged / self.separate), 1)
+
+
+@dataclass(frozen=True)
+class Checklist:
+    bundle_id: str
+    items: tuple[ItemLine, ...]
+    materials: tuple[MaterialLine, ...]
+    verdict: Verdict
+    missing: tuple[str, ...]
+    tolerated: tuple[str, ...]
+    unanswered: tuple[str, ...]  # questions whose answer would change the list
+    questions: tuple[Question, ...]  # the questions that matter for the chosen items
+    reduction: Reduction
+    ignored_marks: tuple[str, ...] = ()  # lenient mode: marks on materials no longer listed
+
+    def line(self, material_id: str) -> MaterialLine | None:
+        return next((m for m in self.materials if m.id == material_id), None)
+
+    @property
+    def active_items(self) -> tuple[Item, ...]:
+        return tuple(i.item for i in self.items if i.state == "active")
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "bundle": self.bundle_id,
+            "verdict": self.verdict,
+            "items": [
+                {"id": i.item.id, "name": i.item.name, "state": i.state, "reason": i.reason or None}
+                for i in self.items
+            ],
+            "materials": [
+                {
+                    "id": m.id,
+                    "name": m.name,
+                    "state": m.state,
+                    "required_by": [r.item_id for r in m.required_by],
+                    "reasons": [r.reason for r in m.required_by if r.reason],
+                    "form": m.form,
+                    "copies": m.copies,
+                    "tolerable": m.tolerable,
+                    "exempt_via": m.material.exempt_via,
+                }
+                for m in self.materials
+            ],
+            "missing": list(self.missing),
+            "tolerated": list(self.tolerated),
+            "unanswered": list(self.unanswered),
+            "questions": [q.id for q in self.questions],
+            "reduction": {
+                "separate": self.reduction.separate,
+                "merged": self.reduction.merged,
+                "percent": self.reduction.percent,
+            },
+            "ignored_marks": list(self.ignored_marks),
+        }
+
+
+def coerce_answer(question: Question, value: object) -> Answer:
+    """Turn a typed or CLI-given answer into the question's type, or raise ChecklistError."""
+    if question.type == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ChecklistError(
+            "checklist.answer_type",
+            f"情形“{question.text}”只能回答是或否（收到“{value}”）。",
+            question=question.id,
+        )
+    if question.type == "number":
+        if isinstance(value, bool):
+            raise ChecklistError(
+                "checklist.answer_type", f"情形“{question.text}”需要填写数字。", question=question.id
+            )
+        try:
+            number = float(str(value).strip()) if not isinstance(value, (int, float)) else float(value)
+        except ValueError:
+            raise ChecklistError(
+                "checklist.answer_type",
+                f"情形“{question.text}”需要填写数字（收到“{value}”）。",
+                question=question.id,
+            ) from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ChecklistError(
+                "checklist.answer_type", f"情形“{question.text}”需要填写有效数字。", question=question.id
+            )
+        if (question.min is not None and number < question.min) or (
+            question.max is not None and number > question.max
+        ):
+            raise ChecklistError(
+                "checklist.answer_range",
+                f"情形“{question.text}”的取值应在 {question.min}～{question.max} 之间。",
+                question=question.id,
+            )
+        return int(number) if number.is_integer() else number
+    allowed = {v for v, _ in question.choices}
+    text = str(value).strip()
+    if text in allowed:
+        return text
+    by_label = {label: v for v, label in question.choices}
+    if text in by_label:
+        return by_label[text]
+    raise ChecklistError(
+        "checklist.answer_choice",
+        f"情形“{question.text}”没有选项“{value}”，可选："
+        + "、".join(label for _, label in question.choices),
+        question=question.id,
+    )
+
+
+def _check_answers(bundle: Bundle, answers: Mapping[str, object]) -> dict[str, Answer]:
+    out: dict[str, Answer] = {}
+    for qid, value in answers.items():
+        q = bundle.question(qid)
+        if q is None:
+            raise ChecklistError(
+                "checklist.unknown_question",
+                f"一件事“{bundle.name}”没有情形问题“{qid}”。",
+                bundle=bundle.id,
+                question=qid,
+            )
+        out[qid] = coerce_answer(q, value)
+    return out
+
+
+def evaluate(
+    bundle: Bundle,
+    chosen: Sequence[str] | None = None,
+    answers: Mapping[str, object] | None = None,
+    marks: Mapping[str, str] | None = None,
+    *,
+    catalog: Catalog,
+    jurisdiction: str | None = None,
+    strict: bool = True,
+) -> Checklist:
+    """Merge the chosen items' materials and judge completeness.
+
+    chosen: item ids the applicant wants; None means the bundle's default choice (every
+    non-optional item offered in the jurisdiction). strict: a mark on a material that is not in
+    the list is an error (CLI, service on finish); lenient mode (the live screen, where a changed
+    answer may drop a material the clerk already marked) reports it in `ignored_marks` instead.
+    """
+    offered = bundle.items_in(jurisdiction)
+    offered_ids = {i.id for i in offered}
+    if chosen is None:
+        chosen_items = [i for i in offered if not i.optional]
+    else:
+        chosen_items = []
+        for iid in dict.fromkeys(chosen):  # keep order, drop repeats
+            item = bundle.item(iid)
+            if item is None:
+                raise ChecklistError(
+                    "checklist.unknown_item",
+                    f"一件事“{bundle.name}”中没有事项“{iid}”。",
+                    bundle=bundle.id,
+                    item=iid,
+                )
+            if iid not in offered_ids:
+                raise ChecklistError(
+                    "checklist.item_not_offered",
+                    f"事项“{item.name}”不在本辖区的“{bundle.name}”清单中。",
+                    bundle=bundle.id,
+                    item=iid,
+                )
+            chosen_items.append(item)
+    if not chosen_items:
+        raise ChecklistError(
+            "checklist.no_items", f"请至少选择“{bundle.name}”中的一个事项。", bundle=bundle.id
+        )
+    typed_answers = _check_answers(bundle, answers or {})
+    qtext = {q.id: q.text for q in bundle.questions}
+
+    item_lines: list[ItemLine] = []
+    relevant: set[str] = set()
+    unanswered: set[str] = set()
+    needs: dict[str, list[tuple[Item, Requirement, int | None, Form | None, bool | None]]] = {}
+    separate = 0
+    for item in chosen_items:
+        reason, cond_text = item.reason, ""
+        if item.when is not None:
+            relevant |= cond_mod.questions_of(item.when)
+            cond_text = cond_mod.describe(item.when, qtext)
+            on = cond_mod.evaluate(item.when, typed_answers)
+            if on is None:
+                unanswered |= {q for q in cond_mod.questions_of(item.when) if q not in typed_answers}
+                item_lines.append(ItemLine(item, "undetermined", reason, cond_text))
+                continue
+            if not on:
+                item_lines.append(ItemLine(item, "not_applicable", reason, cond_text))
+                continue
+        item_lines.append(ItemLine(item, "active", reason, cond_text))
+        for ref in item.materials:
+            m_reason, m_cond = ref.reason, ""
+            if ref.when is not None:
+                relevant |= cond_mod.questions_of(ref.when)
+                m_cond = cond_mod.describe(ref.when, qtext)
+                on = cond_mod.evaluate(ref.when, typed_answers)
+                if on is None:
+                    unanswered |= {q for q in cond_mod.questions_of(ref.when) if q not in typed_answers}
+                    continue
+                if not on:
+                    continue
+            separate += 1
+            req = Requirement(item.id, item.name, m_reason, m_cond, ref.note)
+            needs.setdefault(ref.id, []).append((item, req, ref.copies, ref.form, ref.tolerable))
+
+    marks = dict(marks or {})
+    ignored: list[str] = []
+    for mid, mark in marks.items():
+        if mark not in MARKS:
+            raise ChecklistError(
+                "checklist.bad_mark",
+                f"材料标记“{mark}”无效，应为 已收/免提交/容缺（collected/exempt/tolerated）。",
+                material=mid,
+            )
+        if mid not in needs:
+            if strict:
+                name = catalog.materials[mid].name if mid in catalog.materials else mid
+                raise ChecklistError(
+                    "checklist.mark_not_in_list",
+                    f"材料“{name}”不在本次材料清单中，不能标记。",
+                    material=mid,
+                )
+            ignored.append(mid)
+
+    lines: list[MaterialLine] = []
+    for mid, uses in needs.items():  # insertion order: first item first, stable
+        material = catalog.materials[mid]
+        copies = max((c if c is not None else material.copies) for _, _, c, _, _ in uses)
+        form = max((f or material.form for _, _, _, f, _ in uses), key=_FORM_RANK.__getitem__)
+        tolerable = material.tolerable and all(t is not False for _, _, _, _, t in uses)
+        exemptable = bool(material.exempt_via)
+        mark = marks.get(mid)
+        if mark == "exempt" and not exemptable:
+            raise ChecklistError(
+                "checklist.not_exemptable",
+                f"材料“{material.name}”没有可共享的电子证照或数据来源，不能标记为免提交。",
+                material=mid,
+            )
+        if mark == "tolerated" and not tolerable:
+            raise ChecklistError(
+                "checklist.not_tolerable",
+                f"材料“{material.name}”不允许容缺受理，必须当场提交。",
+                material=mid,
+            )
+        state: MaterialState = mark if mark is not None else "missing"  # type: ignore[assignment]
+        lines.append(
+            MaterialLine(
+                material=material,
+                state=state,
+                required_by=tuple(r for _, r, _, _, _ in uses),
+                form=form,
+                copies=copies,
+                tolerable=tolerable,
+                exemptable=exemptable,
+            )
+        )
+
+    missing = tuple(m.id for m in lines if m.state == "missing")
+    tolerated = tuple(m.id for m in lines if m.state == "tolerated")
+    if missing or unanswered:
+        verdict: Verdict = "incomplete"
+    elif tolerated:
+        verdict = "complete_with_tolerance"
+    else:
+        verdict = "complete"
+    merged = sum(1 for m in lines if m.state != "exempt")
+    questions = tuple(q for q in bundle.questions if q.id in relevant)
+    return Checklist(
+        bundle_id=bundle.id,
+        items=tuple(item_lines),
+        materials=tuple(lines),
+        verdict=verdict,
+        missing=missing,
+        tolerated=tolerated,
+        unanswered=tuple(q.id for q in bundle.questions if q.id in unanswered),
+        questions=questions,
+        reduction=Reduction(separate=separate, merged=merged),
+        ignored_marks=tuple(ignored),
+    )

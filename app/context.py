@@ -1,0 +1,68 @@
+"""The composition root: builds the store, catalog, services and devices once, for the window,
+the CLI and tests alike. No global service locator: callers hold the context they built."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.catalog import CatalogProvider
+from app.clock import Clock, SystemClock
+from app.intake import IntakeService
+from app.paths import default_db_path
+from app.staff import StaffService
+from local_db.attachments import AttachmentStore
+from local_db.engine import open_store
+
+log = logging.getLogger("intake.context")
+
+
+@dataclass
+class AppContext:
+    db_path: Path
+    sessions: sessionmaker[Session]
+    catalogs: CatalogProvider
+    attachments: AttachmentStore
+    clock: Clock
+    staff: StaffService
+    intake: IntakeService
+
+    @property
+    def files_dir(self) -> Path:
+        return files_dir_for(self.db_path)
+
+    def close(self) -> None:
+        bind = self.sessions.kw.get("bind")
+        if bind is not None:
+            bind.dispose()
+
+
+def files_dir_for(db_path: Path) -> Path:
+    """Attachments, archived catalogs and printed PDFs live beside the database."""
+    return db_path.parent / f"{db_path.stem}-files"
+
+
+def build_context(
+    db_path: Path | str | None = None,
+    *,
+    clock: Clock | None = None,
+    catalog_path: Path | str | None = None,
+) -> AppContext:
+    path = Path(db_path) if db_path is not None else default_db_path()
+    sessions = open_store(path)
+    files = files_dir_for(path)
+    attachments = AttachmentStore(files / "blobs")
+    catalogs = CatalogProvider.from_path(catalog_path, archive=files / "catalogs")
+    clock = clock or SystemClock()
+    return AppContext(
+        db_path=path,
+        sessions=sessions,
+        catalogs=catalogs,
+        attachments=attachments,
+        clock=clock,
+        staff=StaffService(sessions, clock),
+        intake=IntakeService(sessions, catalogs, attachments, clock),
+    )

@@ -1,0 +1,777 @@
+"""The intake service: everything a window clerk does to a submission, one transaction each.
+
+Every action appends an event (client-generated id, per-station sequence, clerk, time) and updates
+the projection in the same transaction, so a crash leaves either the whole action or none of it.
+Each edit is saved at once: a draft survives a crash and is offered again at the next start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import audit
+from app import checklist as engine
+from app.catalog import Bundle, Catalog, CatalogProvider
+from app.checklist import Checklist
+from app.clock import STATION_TZ, Clock, SystemClock, add_working_days, day_bounds, local_day
+from app.documents import DocApplicant, DocItem, DocKind, DocMaterial, IntakeDocument
+from app.errors import DomainError, IntakeError
+from app.numbering import encode_receipt_payload, format_intake_number, parse_intake_number
+from app.staff import require_role
+from app.state import STAGE_LABELS, SubmissionState, apply
+from app.validators import check_mobile, check_resident_id, check_uscc
+from app.views import (
+    APPLICANT_FIELDS,
+    ApplicantInput,
+    ApplicantView,
+    LedgerRow,
+    PageView,
+    StaffView,
+    SubmissionView,
+)
+from local_db.attachments import AttachmentStore
+from local_db.engine import write_tx
+from local_db.models import (
+    Answer,
+    Applicant,
+    Attachment,
+    Counter,
+    Document,
+    Event,
+    MaterialMark,
+    Staff,
+    Station,
+    Submission,
+    SubmissionItem,
+)
+
+log = logging.getLogger("intake.service")
+
+DEFAULT_TOLERANCE_DAYS = 10
+
+
+@dataclass(frozen=True)
+class FinishResult:
+    submission_id: str
+    number: str
+    stage: str  # notified | received
+    verdict: str
+    checklist: Checklist
+    documents: tuple[DocKind, ...]  # to print, in this order
+    tolerance_due: dt.date | None
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class IntakeService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        catalogs: CatalogProvider,
+        attachments: AttachmentStore,
+        clock: Clock | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._catalogs = catalogs
+        self._attachments = attachments
+        self._clock = clock or SystemClock()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _tx(self) -> write_tx:
+        return write_tx(self._sessions)
+
+    @staticmethod
+    def _next(s: Session, name: str) -> int:
+        row = s.get(Counter, name)
+        if row is None:
+            row = Counter(name=name, value=0)
+            s.add(row)
+        row.value += 1
+        s.flush()
+        return row.value
+
+    def _load(self, s: Session, sid: str) -> tuple[Submission, SubmissionState]:
+        sub = s.get(Submission, sid)
+        if sub is None:
+            raise IntakeError("intake.not_found", "找不到该受理记录。", submission=sid)
+        return sub, self._projection(s, sub)
+
+    @staticmethod
+    def _projection(s: Session, sub: Submission) -> SubmissionState:
+        tolerated: frozenset[str] = frozenset()
+        if sub.awaiting_supplement:
+            tolerated = frozenset(
+                s.scalars(
+                    select(MaterialMark.material_id).where(
+                        MaterialMark.submission_id == sub.id, MaterialMark.mark == "tolerated"
+                    )
+                )
+            )
+        items = tuple(i.item_id for i in sub.items) if sub.received_at else ()
+        return SubmissionState(
+            stage=sub.state,
+            number=sub.number,
+            items=items,
+            decisions={i.item_id: i.decision for i in sub.items if i.decision},
+            delivered_items=frozenset(i.item_id for i in sub.items if i.delivered_at),
+            tolerated_outstanding=tolerated,
+            received_at=sub.received_at,
+            digitised_at=sub.digitised_at,
+            pushed_at=sub.pushed_at,
+            finished_at=sub.finished_at,
+        )
+
+    def _event(
+        self,
+        s: Session,
+        sub: Submission,
+        state: SubmissionState | None,
+        actor: StaffView | None,
+        etype: str,
+        payload: Mapping[str, Any],
+    ) -> SubmissionState:
+        now = self._clock.now()
+        new = apply(state, etype, payload, now)  # raises on a refused transition
+        s.add(
+            Event(
+                id=str(uuid.uuid4()), station_seq=self._next(s, "event_seq"), submission_id=sub.id,
+                type=etype, payload=_json(payload), clerk_id=actor.id if actor else None, at=now,
+            )
+        )
+        sub.state = new.stage
+        sub.awaiting_supplement = new.awaiting_supplement
+        sub.updated_at = now
+        sub.received_at = new.received_at
+        sub.digitised_at = new.digitised_at
+        sub.pushed_at = new.pushed_at
+        sub.finished_at = new.finished_at
+        if new.number:
+            sub.number = new.number
+        if state is not None and state.stage != new.stage:
+            audit.append(
+                s, at=now, staff_id=actor.id if actor else None, action=f"intake.{etype}",
+                target=sub.number or sub.id, detail=f"{state.stage}->{new.stage}",
+            )
+        return new
+
+    def _catalog(self, sub: Submission) -> Catalog:
+        return self._catalogs.get(sub.catalog_digest)
+
+    def _bundle(self, catalog: Catalog, key: str) -> Bundle:
+        bundle = catalog.bundle(key)
+        if bundle is None:
+            raise IntakeError("intake.unknown_bundle", f"目录中没有一件事“{key}”。", bundle=key)
+        return bundle
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, actor: StaffView) -> str:
+        """Open a new draft intake; returns its id."""
+        catalog = self._catalogs.current
+        now = self._clock.now()
+        sid = str(uuid.uuid4())
+        with self._tx() as s:
+            station = s.get(Station, actor.station_id)
+            if station is None:
+                raise IntakeError("intake.no_station", "账号所属站点不存在。")
+            sub = Submission(
+                id=sid, station_id=station.id, clerk_id=actor.id, catalog_version=catalog.version,
+                catalog_digest=catalog.digest, jurisdiction=station.jurisdiction, state="draft",
+                local_date=local_day(now).isoformat(), created_at=now, updated_at=now,
+                delivery_method="window", delivery_address="",
+            )
+            s.add(sub)
+            s.flush()
+            self._event(s, sub, None, actor, "created", {
+                "station": station.code, "catalog_version": catalog.version,
+                "catalog_digest": catalog.digest, "jurisdiction": station.jurisdiction,
+            })
+        log.info("intake started: %s", sid)
+        return sid
+
+    def set_applicant(self, actor: StaffView, sid: str, data: ApplicantInput) -> ApplicantView:
+        clean = self._validate_applicant(data, strict=False)
+        now = self._clock.now()
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            applicant = s.get(Applicant, sub.applicant_id) if sub.applicant_id else None
+            if applicant is None:
+                applicant = Applicant(created_at=now, updated_at=now)
+                s.add(applicant)
+            for key, value in clean.items():
+                setattr(applicant, key, value)
+            applicant.field_sources = _json(dict(data.sources))
+            if data.consent_reuse and not applicant.consent_reuse:
+                applicant.consent_at = now
+            applicant.consent_reuse = data.consent_reuse
+            applicant.updated_at = now
+            s.flush()
+            sub.applicant_id = applicant.id
+            payload = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in clean.items()}
+            payload["sources"] = dict(data.sources)
+            payload["consent_reuse"] = data.consent_reuse
+            self._event(s, sub, state, actor, "applicant_set", payload)
+            return _applicant_view(applicant)
+
+    def _validate_applicant(self, data: ApplicantInput, *, strict: bool) -> dict[str, Any]:
+        """Normalise fields; bad values raise IntakeError naming the field (in Chinese)."""
+        out: dict[str, Any] = {
+            "kind": data.kind, "name": data.name.strip(), "gender": data.gender.strip(),
+            "birth_date": data.birth_date, "address": data.address.strip(),
+            "legal_representative": data.legal_representative.strip(),
+            "resident_id": None, "uscc": None, "phone": "",
+        }
+        if data.kind not in ("personal", "enterprise"):
+            raise IntakeError("applicant.kind", "申请人类型应为个人或企业。", field="kind")
+        if data.resident_id.strip():
+            check = check_resident_id(data.resident_id, local_day(self._clock.now()))
+            if not check.valid:
+                raise IntakeError("applicant.resident_id", f"身份证号码：{check.message}", field="resident_id", reason=check.code)
+            out["resident_id"] = check.normalized
+            out["birth_date"] = out["birth_date"] or check.birth_date
+            if not out["gender"]:
+                out["gender"] = "男" if check.gender == "male" else "女"
+        if data.uscc.strip():
+            check = check_uscc(data.uscc)
+            if not check.valid:
+                raise IntakeError("applicant.uscc", f"统一社会信用代码：{check.message}", field="uscc", reason=check.code)
+            out["uscc"] = check.normalized
+        if data.phone.strip():
+            check = check_mobile(data.phone)
+            if not check.valid:
+                raise IntakeError("applicant.phone", f"联系电话：{check.message}", field="phone", reason=check.code)
+            out["phone"] = check.normalized
+        return out
+
+    @staticmethod
+    def _applicant_ready(applicant: Applicant | None) -> None:
+        if applicant is None or not applicant.name:
+            raise IntakeError("intake.no_applicant", "请先录入申请人姓名（或企业名称）。", field="name")
+        if applicant.kind == "personal" and not applicant.resident_id:
+            raise IntakeError("intake.no_resident_id", "请录入或读取申请人的身份证号码。", field="resident_id")
+        if applicant.kind == "enterprise" and not applicant.uscc:
+            raise IntakeError("intake.no_uscc", "请录入或扫描企业的统一社会信用代码。", field="uscc")
+
+    def choose(self, actor: StaffView, sid: str, bundle_key: str, items: Sequence[str] | None = None) -> None:
+        """Pick the bundle and the items the applicant wants (None: the bundle's default choice)."""
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            catalog = self._catalog(sub)
+            bundle = self._bundle(catalog, bundle_key)
+            if items is None:
+                items = [i.id for i in bundle.items_in(sub.jurisdiction) if not i.optional]
+            # Validate the choice with the engine (unknown / not offered / empty).
+            engine.evaluate(bundle, items, {}, {}, catalog=catalog, jurisdiction=sub.jurisdiction, strict=False)
+            if sub.bundle_id and sub.bundle_id != bundle.id:
+                s.execute(delete(Answer).where(Answer.submission_id == sid))
+                s.execute(delete(MaterialMark).where(MaterialMark.submission_id == sid))
+            sub.bundle_id = bundle.id
+            sub.items = [SubmissionItem(item_id=i, position=n) for n, i in enumerate(dict.fromkeys(items))]
+            self._event(s, sub, state, actor, "bundle_chosen", {"bundle": bundle.id, "items": list(dict.fromkeys(items))})
+
+    def answer(self, actor: StaffView, sid: str, question_id: str, value: object | None) -> None:
+        """Record (or clear, with None) the answer to a situation question."""
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            bundle = self._require_bundle(sub)
+            question = bundle.question(question_id)
+            if question is None:
+                raise IntakeError("intake.unknown_question", f"一件事“{bundle.name}”没有该情形问题。", question=question_id)
+            if value is None:
+                s.execute(delete(Answer).where(Answer.submission_id == sid, Answer.question_id == question_id))
+                typed = None
+            else:
+                typed = engine.coerce_answer(question, value)
+                row = s.get(Answer, (sid, question_id))
+                if row is None:
+                    s.add(Answer(submission_id=sid, question_id=question_id, value_json=_json(typed)))
+                else:
+                    row.value_json = _json(typed)
+            self._event(s, sub, state, actor, "answered", {"question": question_id, "value": typed})
+
+    def mark(self, actor: StaffView, sid: str, material_id: str, mark: str | None) -> Checklist:
+        """Mark a material collected / exempt / tolerated (None clears it); returns the new list."""
+        now = self._clock.now()
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            bundle = self._require_bundle(sub)
+            catalog = self._catalog(sub)
+            marks = self._marks(s, sid)
+            if mark is None:
+                marks.pop(material_id, None)
+            else:
+                marks[material_id] = mark
+            # Strict for the material being marked; earlier stale marks are tolerated.
+            result = engine.evaluate(
+                bundle, self._items(sub), self._answers(s, sid), marks, catalog=catalog,
+                jurisdiction=sub.jurisdiction, strict=False,
+            )
+            if mark is not None and material_id in result.ignored_marks:
+                name = catalog.materials[material_id].name if material_id in catalog.materials else material_id
+                raise IntakeError(
+                    "checklist.mark_not_in_list", f"材料“{name}”不在本次材料清单中，不能标记。", material=material_id
+                )
+            row = s.get(MaterialMark, (sid, material_id))
+            if mark is None:
+                if row is not None:
+                    s.delete(row)
+            elif row is None:
+                s.add(MaterialMark(submission_id=sid, material_id=material_id, mark=mark, marked_at=now, clerk_id=actor.id))
+            else:
+                row.mark, row.marked_at, row.clerk_id = mark, now, actor.id
+            self._event(s, sub, state, actor, "material_marked", {"material": material_id, "mark": mark})
+            return result
+
+    def checklist(self, sid: str) -> Checklist:
+        with self._sessions() as s:
+            sub, _ = self._load(s, sid)
+            bundle = self._require_bundle(sub)
+            return engine.evaluate(
+                bundle, self._items(sub), self._answers(s, sid), self._marks(s, sid),
+                catalog=self._catalog(sub), jurisdiction=sub.jurisdiction, strict=False,
+            )
+
+    def finish(self, actor: StaffView, sid: str) -> FinishResult:
+        """Complete → received (receipt); with tolerance → received (commitment + receipt);
+        incomplete → notified (一次告知通知书 listing everything missing)."""
+        now = self._clock.now()
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            bundle = self._require_bundle(sub)
+            catalog = self._catalog(sub)
+            self._applicant_ready(s.get(Applicant, sub.applicant_id) if sub.applicant_id else None)
+            result = engine.evaluate(
+                bundle, self._items(sub), self._answers(s, sid), self._marks(s, sid),
+                catalog=catalog, jurisdiction=sub.jurisdiction, strict=False,
+            )
+            if result.unanswered:
+                names = "、".join(q.text for q in bundle.questions if q.id in result.unanswered)
+                raise IntakeError("intake.unanswered", f"请先回答情形问题：{names}", questions=list(result.unanswered))
+            number = sub.number or self._assign_number(s, sub, now)
+            sub.verdict = result.verdict
+            sub.reduction_separate = result.reduction.separate
+            sub.reduction_merged = result.reduction.merged
+            due: dt.date | None = None
+            if result.verdict == "incomplete":
+                self._event(s, sub, state, actor, "notified", {"number": number, "missing": list(result.missing)})
+                docs: tuple[DocKind, ...] = ("notice",)
+            else:
+                if result.tolerated:
+                    due = self._tolerance_due(catalog, result, local_day(now))
+                sub.tolerance_due = due
+                active = [i.id for i in result.active_items]
+                # Items switched off by an answer are not sent to departments.
+                self._event(s, sub, state, actor, "received", {
+                    "number": number, "items": active, "tolerated": list(result.tolerated),
+                    "due": due.isoformat() if due else None, "verdict": result.verdict,
+                })
+                docs = ("commitment", "receipt") if result.tolerated else ("receipt",)
+                if not self._paper_outstanding(s, sub, result):
+                    self._event(s, sub, self._projection(s, sub), actor, "digitised", {"reason": "no_paper"})
+            log.info("intake finished: %s %s", number, sub.state)
+            return FinishResult(sid, number, sub.state, result.verdict, result, docs, due)
+
+    def _assign_number(self, s: Session, sub: Submission, now: dt.datetime) -> str:
+        station = s.get(Station, sub.station_id)
+        assert station is not None
+        day = local_day(now)
+        seq = self._next(s, f"num:{station.code}:{day.isoformat()}")
+        return format_intake_number(station.code, day, seq)
+
+    @staticmethod
+    def _tolerance_due(catalog: Catalog, result: Checklist, today: dt.date) -> dt.date:
+        """Earliest of each tolerated material's own limit and the items' promised limits."""
+        days: list[int] = []
+        for mid in result.tolerated:
+            line = result.line(mid)
+            assert line is not None
+            days.append(line.material.tolerance_days or DEFAULT_TOLERANCE_DAYS)
+            days += [
+                i.time_limit_days for i in result.active_items
+                if i.time_limit_days > 0 and i.id in {r.item_id for r in line.required_by}
+            ]
+        return add_working_days(today, min(days))
+
+    def _paper_outstanding(self, s: Session, sub: Submission, result: Checklist) -> bool:
+        """Collected paper that has no captured page yet (drives the 2-hour digitise rule)."""
+        paged = set(
+            s.scalars(
+                select(Attachment.material_id).where(Attachment.submission_id == sub.id, Attachment.removed.is_(False))
+            )
+        )
+        return any(
+            m.state == "collected" and m.material.source != "window" and m.copies > 0 and m.id not in paged
+            for m in result.materials
+        )
+
+    def discard(self, actor: StaffView, sid: str) -> None:
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            self._event(s, sub, state, actor, "discarded", {})
+
+    # ------------------------------------------------------------------ after intake
+
+    def attach_page(self, actor: StaffView, sid: str, material_id: str, data: bytes, mime: str) -> PageView:
+        """Store a captured page under a material; the intake becomes digitised when the last
+        collected paper material has its pages."""
+        sha = self._attachments.put(data)  # content-addressed, idempotent: safe before the row
+        now = self._clock.now()
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            if sub.bundle_id:
+                result = self._result(s, sub)
+                if result.line(material_id) is None:
+                    raise IntakeError("capture.material_not_in_list", "该材料不在本次材料清单中。", material=material_id)
+            position = 1 + (s.scalar(
+                select(func.max(Attachment.position)).where(
+                    Attachment.submission_id == sid, Attachment.material_id == material_id
+                )
+            ) or 0)
+            att = Attachment(
+                id=str(uuid.uuid4()), submission_id=sid, material_id=material_id, position=position,
+                sha256=sha, size=len(data), mime=mime, rotation=0, removed=False, created_at=now,
+            )
+            s.add(att)
+            s.flush()
+            state = self._event(s, sub, state, actor, "page_attached", {
+                "attachment": att.id, "material": material_id, "sha256": sha, "size": len(data), "mime": mime,
+            })
+            if state.stage == "received" and not self._paper_outstanding(s, sub, self._result(s, sub)):
+                self._event(s, sub, state, actor, "digitised", {})
+            return PageView(att.id, material_id, position, sha, len(data), mime, 0)
+
+    def remove_page(self, actor: StaffView, sid: str, attachment_id: str) -> None:
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            att = s.get(Attachment, attachment_id)
+            if att is None or att.submission_id != sid or att.removed:
+                raise IntakeError("capture.no_page", "页面不存在。")
+            att.removed = True
+            self._event(s, sub, state, actor, "page_removed", {"attachment": attachment_id})
+
+    def page_bytes(self, page: PageView) -> bytes:
+        return self._attachments.get(page.sha256)
+
+    def supplement(self, actor: StaffView, sid: str, material_ids: Iterable[str]) -> None:
+        """补正: tolerated materials handed in later are now collected."""
+        now = self._clock.now()
+        materials = list(dict.fromkeys(material_ids))
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            self._event(s, sub, state, actor, "supplemented", {"materials": materials})
+            for mid in materials:
+                row = s.get(MaterialMark, (sid, mid))
+                if row is not None:
+                    row.mark, row.marked_at, row.clerk_id = "collected", now, actor.id
+            if not sub.awaiting_supplement:
+                sub.tolerance_due = None
+
+    def withdraw(self, actor: StaffView, sid: str, reason: str) -> None:
+        """撤回 before any decision; the return list is printed from `document(..., "return_list")`."""
+        if not reason.strip():
+            raise IntakeError("intake.reason_required", "请填写撤回原因。", field="reason")
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            self._event(s, sub, state, actor, "withdrawn", {"reason": reason.strip()})
+
+    def record_decision(self, actor: StaffView | None, sid: str, item_id: str, decision: str, reason: str = "") -> None:
+        """A department's 受理 / 不予受理 / 办结 for one item (arrives through sync)."""
+        if decision not in ("accepted", "rejected", "completed"):
+            raise IntakeError("intake.bad_decision", "办理结果应为 受理/不予受理/办结。")
+        if decision == "rejected" and not reason.strip():
+            raise IntakeError("intake.reason_required", "不予受理必须说明理由。", field="reason")
+        now = self._clock.now()
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            self._event(s, sub, state, actor, "item_decided", {"item": item_id, "decision": decision, "reason": reason})
+            row = s.get(SubmissionItem, (sid, item_id))
+            assert row is not None
+            row.decision, row.decision_reason, row.decided_at = decision, reason, now
+
+    def mark_pushed(self, sid: str) -> None:
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            self._event(s, sub, state, None, "pushed", {})
+
+    def deliver(
+        self, actor: StaffView, sid: str, *, method: str, items: Sequence[str] | None = None,
+        tracking_number: str = "", address: str = "",
+    ) -> None:
+        """送达 at the window or by express (tracking number required)."""
+        if method not in ("window", "express"):
+            raise IntakeError("intake.delivery_method", "送达方式应为窗口领取或邮寄。")
+        if method == "express" and not tracking_number.strip():
+            raise IntakeError("intake.tracking_required", "邮寄送达请填写快递单号。", field="tracking_number")
+        now = self._clock.now()
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            ready = [i for i, d in state.decisions.items() if d in ("completed", "rejected") and i not in state.delivered_items]
+            chosen = list(items) if items is not None else ready
+            self._event(s, sub, state, actor, "delivered", {
+                "method": method, "items": chosen, "tracking_number": tracking_number.strip(), "address": address.strip(),
+            })
+            for row in sub.items:
+                if row.item_id in chosen:
+                    row.delivered_at = now
+            sub.delivery_method = method
+            if address.strip():
+                sub.delivery_address = address.strip()
+
+    # ------------------------------------------------------------------ documents
+
+    def document(self, actor: StaffView | None, sid: str, kind: DocKind, *, reprint: bool = False) -> IntakeDocument:
+        """What a printed document carries, rebuilt from the store and the submission's catalog."""
+        with self._sessions() as s:
+            sub, state = self._load(s, sid)
+            if sub.number is None:
+                raise IntakeError("intake.not_finished", "受理尚未完成，不能打印文书。")
+            allowed = {"notice": ("notified",), "commitment": None, "receipt": None, "return_list": ("withdrawn",)}[kind]
+            if kind in ("receipt", "commitment") and sub.received_at is None:
+                raise IntakeError("intake.not_received", "尚未收件，不能打印收件回执或承诺书。")
+            if allowed and state.stage not in allowed and kind == "return_list":
+                raise IntakeError("intake.not_withdrawn", "只有已撤回的受理才打印退还材料清单。")
+            catalog = self._catalog(sub)
+            bundle = self._require_bundle(sub)
+            station = s.get(Station, sub.station_id)
+            clerk = s.get(Staff, sub.clerk_id)
+            applicant = s.get(Applicant, sub.applicant_id) if sub.applicant_id else None
+            assert station is not None and clerk is not None and applicant is not None
+            result = self._result(s, sub)
+            pages: dict[str, int] = {}
+            for mid, n in s.execute(
+                select(Attachment.material_id, func.count()).where(
+                    Attachment.submission_id == sid, Attachment.removed.is_(False)
+                ).group_by(Attachment.material_id)
+            ):
+                pages[mid] = n
+            tolerated_now = set(state.tolerated_outstanding) if sub.received_at else set(result.tolerated)
+            materials = []
+            for n, line in enumerate(result.materials, start=1):
+                st = line.state
+                if st == "tolerated" and sub.received_at and line.id not in tolerated_now:
+                    st = "collected"  # supplemented since
+                materials.append(DocMaterial(
+                    seq=n, name=line.name, form=line.form if line.form != "electronic" else "copy",
+                    copies=line.copies, state=st, pages=pages.get(line.id),
+                    acceptance_standard=line.material.acceptance_standard,
+                    how_to_obtain=line.material.how_to_obtain or line.material.issuer,
+                    exempt_via=line.material.exempt_via or "",
+                    due_date=sub.tolerance_due if st == "tolerated" else None,
+                    required_by=tuple(r.item_name for r in line.required_by),
+                ))
+            if kind == "notice":
+                materials = [m for m in materials if m.state == "missing"]
+            items = tuple(
+                DocItem(i.name, i.department_in(sub.jurisdiction), i.time_limit_text) for i in result.active_items
+            )
+            issued = self._clock.now() if reprint else (sub.finished_at or sub.created_at)
+            payload = encode_receipt_payload(sub.number, t=issued.astimezone(STATION_TZ).strftime("%Y%m%d%H%M"))
+            doc = IntakeDocument(
+                kind=kind, number=sub.number, centre_name=station.centre_name, station_name=station.name,
+                clerk_name=clerk.display_name, issued_at=issued.astimezone(STATION_TZ),
+                bundle_name=bundle.name, items=items,
+                applicant=DocApplicant(
+                    kind=applicant.kind,  # type: ignore[arg-type]
+                    name=applicant.name, resident_id=applicant.resident_id or "",
+                    address=applicant.address, phone=applicant.phone, uscc=applicant.uscc or "",
+                    legal_representative=applicant.legal_representative,
+                    identity_source=_applicant_view(applicant).identity_source,  # type: ignore[arg-type]
+                ),
+                materials=tuple(materials), qr_payload=payload, catalog_version=sub.catalog_version,
+                progress_phone=station.progress_phone,
+                delivery="窗口领取" if sub.delivery_method == "window" else f"邮寄：{sub.delivery_address}",
+                tolerated_due=sub.tolerance_due, reprint=reprint,
+            )
+        if actor is not None:
+            with self._tx() as w:
+                audit.append(w, at=self._clock.now(), staff_id=actor.id, action=f"document.{kind}", target=doc.number)
+        return doc
+
+    def save_document(self, actor: StaffView | None, sid: str, kind: DocKind, pdf: bytes, *, reprint: bool = False) -> str:
+        """Keep a printed document's PDF with the submission; returns its SHA-256."""
+        sha = self._attachments.put(pdf)
+        now = self._clock.now()
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            s.add(Document(id=str(uuid.uuid4()), submission_id=sid, kind=kind, sha256=sha, reprint=reprint, created_at=now))
+            self._event(s, sub, state, actor, "document_printed", {"kind": kind, "sha256": sha, "reprint": reprint})
+        return sha
+
+    def documents(self, sid: str) -> list[tuple[str, str, bool, dt.datetime]]:
+        with self._sessions() as s:
+            rows = s.scalars(select(Document).where(Document.submission_id == sid).order_by(Document.created_at))
+            return [(d.kind, d.sha256, d.reprint, d.created_at) for d in rows]
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, sid: str, actor: StaffView | None = None) -> SubmissionView:
+        """The full record (full ID number included); a read by a person is audited."""
+        with self._sessions() as s:
+            sub, state = self._load(s, sid)
+            view = self._view(s, sub, state)
+        if actor is not None:
+            with self._tx() as w:
+                audit.append(w, at=self._clock.now(), staff_id=actor.id, action="intake.view", target=sub.number or sid)
+        return view
+
+    def find_by_number(self, text: str) -> str | None:
+        parsed = parse_intake_number(text)
+        if parsed is None:
+            return None
+        with self._sessions() as s:
+            return s.scalar(select(Submission.id).where(Submission.number == parsed.text))
+
+    def open_drafts(self, actor: StaffView) -> list[SubmissionView]:
+        """Drafts this clerk left unfinished (offered again after a crash or restart)."""
+        with self._sessions() as s:
+            subs = s.scalars(
+                select(Submission).where(Submission.clerk_id == actor.id, Submission.state == "draft")
+                .order_by(Submission.updated_at.desc())
+            ).all()
+            return [self._view(s, sub, self._projection(s, sub)) for sub in subs]
+
+    def events(self, sid: str) -> list[tuple[str, dict[str, Any], dt.datetime]]:
+        with self._sessions() as s:
+            rows = s.scalars(select(Event).where(Event.submission_id == sid).order_by(Event.station_seq))
+            return [(e.type, json.loads(e.payload), e.at) for e in rows]
+
+    def search(self, query: str, *, limit: int = 200) -> list[LedgerRow]:
+        """By intake number, ID number / USCC, phone, name, or date (YYYY-MM-DD)."""
+        q = query.strip()
+        if not q:
+            return []
+        stmt = _ledger_select()
+        number = parse_intake_number(q)
+        if number is not None:
+            stmt = stmt.where(Submission.number == number.text)
+        elif check_resident_id(q).valid:
+            stmt = stmt.where(Applicant.resident_id == check_resident_id(q).normalized)
+        elif check_uscc(q).valid:
+            stmt = stmt.where(Applicant.uscc == check_uscc(q).normalized)
+        elif check_mobile(q).valid:
+            stmt = stmt.where(Applicant.phone == check_mobile(q).normalized)
+        else:
+            try:
+                day = dt.date.fromisoformat(q)
+                stmt = stmt.where(Submission.local_date == day.isoformat())
+            except ValueError:
+                stmt = stmt.where(Applicant.name.contains(q))
+        stmt = stmt.order_by(Submission.created_at.desc()).limit(limit)
+        with self._sessions() as s:
+            return [_ledger_row(r, self._catalogs.current) for r in s.execute(stmt)]
+
+    def ledger(self, day: dt.date) -> list[LedgerRow]:
+        """The day's submissions (drafts excluded), oldest first."""
+        stmt = (
+            _ledger_select()
+            .where(Submission.local_date == day.isoformat(), Submission.state.not_in(("draft", "discarded")))
+            .order_by(Submission.created_at)
+        )
+        with self._sessions() as s:
+            return [_ledger_row(r, self._catalogs.current) for r in s.execute(stmt)]
+
+    # ------------------------------------------------------------------ helpers
+
+    def _require_bundle(self, sub: Submission) -> Bundle:
+        if not sub.bundle_id:
+            raise IntakeError("intake.no_bundle", "请先选择一件事和事项。")
+        return self._bundle(self._catalog(sub), sub.bundle_id)
+
+    @staticmethod
+    def _items(sub: Submission) -> list[str]:
+        return [i.item_id for i in sub.items]
+
+    @staticmethod
+    def _answers(s: Session, sid: str) -> dict[str, object]:
+        return {a.question_id: json.loads(a.value_json) for a in s.scalars(select(Answer).where(Answer.submission_id == sid))}
+
+    @staticmethod
+    def _marks(s: Session, sid: str) -> dict[str, str]:
+        return {m.material_id: m.mark for m in s.scalars(select(MaterialMark).where(MaterialMark.submission_id == sid))}
+
+    def _result(self, s: Session, sub: Submission) -> Checklist:
+        return engine.evaluate(
+            self._require_bundle(sub), self._items(sub), self._answers(s, sub.id), self._marks(s, sub.id),
+            catalog=self._catalog(sub), jurisdiction=sub.jurisdiction, strict=False,
+        )
+
+    def _view(self, s: Session, sub: Submission, state: SubmissionState) -> SubmissionView:
+        applicant = s.get(Applicant, sub.applicant_id) if sub.applicant_id else None
+        clerk = s.get(Staff, sub.clerk_id)
+        bundle = self._catalog(sub).bundle(sub.bundle_id) if sub.bundle_id else None
+        pages = tuple(
+            PageView(a.id, a.material_id, a.position, a.sha256, a.size, a.mime, a.rotation)
+            for a in s.scalars(
+                select(Attachment).where(Attachment.submission_id == sub.id, Attachment.removed.is_(False))
+                .order_by(Attachment.material_id, Attachment.position)
+            )
+        )
+        return SubmissionView(
+            id=sub.id, number=sub.number, stage=state.stage, label=state.label,
+            awaiting_supplement=state.awaiting_supplement, bundle_id=sub.bundle_id,
+            bundle_name=bundle.name if bundle else "", items=tuple(self._items(sub)),
+            answers=self._answers(s, sub.id), marks=self._marks(s, sub.id),
+            applicant=_applicant_view(applicant) if applicant else None,
+            clerk_name=clerk.display_name if clerk else "", clerk_id=sub.clerk_id,
+            created_at=sub.created_at, received_at=sub.received_at, digitised_at=sub.digitised_at,
+            pushed_at=sub.pushed_at, tolerance_due=sub.tolerance_due, decisions=dict(state.decisions),
+            tolerated_outstanding=tuple(sorted(state.tolerated_outstanding)),
+            catalog_version=sub.catalog_version, catalog_digest=sub.catalog_digest, pages=pages,
+            delivery_method=sub.delivery_method, delivery_address=sub.delivery_address,
+        )
+
+
+def _applicant_view(a: Applicant) -> ApplicantView:
+    return ApplicantView(
+        id=a.id, kind=a.kind, name=a.name, resident_id=a.resident_id or "",  # type: ignore[arg-type]
+        gender=a.gender or "", birth_date=a.birth_date, address=a.address or "", phone=a.phone or "",
+        uscc=a.uscc or "", legal_representative=a.legal_representative or "",
+        sources=json.loads(a.field_sources or "{}"), consent_reuse=a.consent_reuse,
+    )
+
+
+def _ledger_select() -> Any:
+    return (
+        select(
+            Submission.id, Submission.number, Submission.created_at, Submission.bundle_id, Submission.state,
+            Submission.awaiting_supplement, Submission.received_at, Submission.digitised_at, Submission.pushed_at,
+            Applicant.kind, Applicant.name, Applicant.resident_id, Applicant.uscc, Applicant.field_sources,
+            Staff.display_name,
+        )
+        .select_from(Submission)
+        .join(Staff, Staff.id == Submission.clerk_id)
+        .outerjoin(Applicant, Applicant.id == Submission.applicant_id)
+    )
+
+
+def _ledger_row(r: Any, catalog: Catalog) -> LedgerRow:
+    bundle = catalog.bundle(r.bundle_id) if r.bundle_id else None
+    view = ApplicantView(
+        id=0, kind=r.kind or "personal", name=r.name or "", resident_id=r.resident_id or "", gender="",
+        birth_date=None, address="", phone="", uscc=r.uscc or "", legal_representative="",
+        sources=json.loads(r.field_sources or "{}"), consent_reuse=False,
+    )
+    label = STAGE_LABELS[r.state] + ("（容缺待补）" if r.awaiting_supplement else "")
+    return LedgerRow(
+        submission_id=r.id, number=r.number, created_at=r.created_at.astimezone(STATION_TZ),
+        bundle_id=r.bundle_id, bundle_name=bundle.name if bundle else (r.bundle_id or ""),
+        applicant_name=view.masked_name, applicant_id_masked=view.masked_id, stage=r.state, label=label,
+        awaiting_supplement=r.awaiting_supplement, clerk_name=r.display_name,
+        received_at=r.received_at, digitised_at=r.digitised_at, pushed_at=r.pushed_at,
+        identity_source=view.identity_source,
+    )
+
+
+__all__ = ["IntakeService", "FinishResult", "APPLICANT_FIELDS", "DomainError", "day_bounds"]

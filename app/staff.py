@@ -1,0 +1,198 @@
+"""Station set-up, staff accounts and login; roles are enforced here, not only in the UI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import audit
+from app.clock import Clock, SystemClock
+from app.errors import AuthError
+from app.numbering import valid_station_code
+from app.security import hash_password, password_problem, verify_password
+from app.views import ROLE_LABELS, Role, StaffView, StationView
+from local_db.engine import write_tx
+from local_db.models import Staff, Station
+
+log = logging.getLogger("intake.staff")
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=5)
+_RANK = {"clerk": 0, "supervisor": 1, "admin": 2}
+
+
+def require_role(actor: StaffView, role: Role, what: str) -> None:
+    """Raise AuthError unless ACTOR holds ROLE or a higher one."""
+    if _RANK[actor.role] < _RANK[role]:
+        raise AuthError(
+            "auth.forbidden",
+            f"“{what}”需要{ROLE_LABELS[role]}权限，当前账号为{ROLE_LABELS[actor.role]}。",
+            needed=role,
+        )
+
+
+def staff_view(s: Staff) -> StaffView:
+    return StaffView(s.id, s.username, s.display_name, s.role, s.station_id)  # type: ignore[arg-type]
+
+
+def station_view(s: Station) -> StationView:
+    return StationView(s.id, s.code, s.name, s.centre_name, s.jurisdiction, s.progress_phone)
+
+
+class StaffService:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock | None = None) -> None:
+        self._sessions = sessions
+        self._clock = clock or SystemClock()
+
+    # -- station ---------------------------------------------------------------------------
+
+    def needs_setup(self) -> bool:
+        with self._sessions() as s:
+            return s.scalar(select(func.count()).select_from(Station).where(Station.is_local)) == 0
+
+    def local_station(self) -> StationView:
+        with self._sessions() as s:
+            st = s.scalars(select(Station).where(Station.is_local)).first()
+            if st is None:
+                raise AuthError("auth.no_station", "本机尚未完成站点设置，请由管理员完成首次设置。")
+            return station_view(st)
+
+    def setup_station(
+        self,
+        *,
+        code: str,
+        name: str,
+        centre_name: str,
+        jurisdiction: str | None,
+        admin_username: str,
+        admin_display_name: str,
+        admin_password: str,
+        progress_phone: str = "",
+    ) -> tuple[StationView, StaffView]:
+        """First run: the station and its first administrator, in one transaction."""
+        code = code.strip().upper()
+        if not valid_station_code(code):
+            raise AuthError(
+                "setup.station_code",
+                "站点编码应为2～8位数字或大写字母（不含I、O、S、V、Z），由县行政审批局分配。",
+            )
+        if not name.strip() or not centre_name.strip():
+            raise AuthError("setup.names", "请填写站点名称和中心名称（打印在回执上）。")
+        now = self._clock.now()
+        with write_tx(self._sessions) as s:
+            if s.scalar(select(func.count()).select_from(Station).where(Station.is_local)):
+                raise AuthError("setup.done", "本机已完成站点设置。")
+            st = Station(
+                code=code, name=name.strip(), centre_name=centre_name.strip(),
+                jurisdiction=jurisdiction, progress_phone=progress_phone, is_local=True, created_at=now,
+            )
+            s.add(st)
+            s.flush()
+            admin = self._new_staff(s, st.id, admin_username, admin_display_name, "admin", admin_password)
+            audit.append(s, at=now, staff_id=admin.id, action="station.setup", target=code)
+            return station_view(st), staff_view(admin)
+
+    # -- accounts --------------------------------------------------------------------------
+
+    def _new_staff(
+        self, s: Session, station_id: int, username: str, display_name: str, role: str, password: str
+    ) -> Staff:
+        username = username.strip()
+        if not username or not display_name.strip():
+            raise AuthError("account.names", "请填写登录名和姓名。")
+        if role not in _RANK:
+            raise AuthError("account.role", "角色应为 窗口人员/负责人/管理员。")
+        problem = password_problem(password)
+        if problem:
+            raise AuthError("account.weak_password", problem)
+        if s.scalar(select(func.count()).select_from(Staff).where(Staff.username == username)):
+            raise AuthError("account.exists", f"登录名“{username}”已存在。")
+        staff = Staff(
+            station_id=station_id, username=username, display_name=display_name.strip(), role=role,
+            password_hash=hash_password(password), active=True, failed_logins=0,
+            created_at=self._clock.now(),
+        )
+        s.add(staff)
+        s.flush()
+        return staff
+
+    def create_account(
+        self, actor: StaffView, *, username: str, display_name: str, role: Role, password: str
+    ) -> StaffView:
+        require_role(actor, "admin", "新建账号")
+        with write_tx(self._sessions) as s:
+            staff = self._new_staff(s, actor.station_id, username, display_name, role, password)
+            audit.append(
+                s, at=self._clock.now(), staff_id=actor.id, action="account.create",
+                target=str(staff.id), detail=role,
+            )
+            return staff_view(staff)
+
+    def list_accounts(self, actor: StaffView) -> list[StaffView]:
+        require_role(actor, "supervisor", "查看账号")
+        with self._sessions() as s:
+            return [staff_view(x) for x in s.scalars(select(Staff).order_by(Staff.id))]
+
+    def set_active(self, actor: StaffView, staff_id: int, active: bool) -> None:
+        require_role(actor, "admin", "停用或启用账号")
+        if staff_id == actor.id and not active:
+            raise AuthError("account.self", "不能停用自己的账号。")
+        with write_tx(self._sessions) as s:
+            staff = s.get(Staff, staff_id)
+            if staff is None:
+                raise AuthError("account.unknown", "账号不存在。")
+            staff.active = active
+            audit.append(
+                s, at=self._clock.now(), staff_id=actor.id,
+                action="account.enable" if active else "account.disable", target=str(staff_id),
+            )
+
+    def change_password(self, actor: StaffView, old: str, new: str) -> None:
+        problem = password_problem(new)
+        if problem:
+            raise AuthError("account.weak_password", problem)
+        with write_tx(self._sessions) as s:
+            staff = s.get(Staff, actor.id)
+            if staff is None or not verify_password(old, staff.password_hash):
+                raise AuthError("auth.bad_password", "原密码不正确。")
+            staff.password_hash = hash_password(new)
+            audit.append(s, at=self._clock.now(), staff_id=actor.id, action="account.password")
+
+    # -- login -----------------------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> StaffView:
+        """Check a password; repeated failures lock the account for a while."""
+        now = self._clock.now()
+        with write_tx(self._sessions) as s:
+            staff = s.scalars(select(Staff).where(Staff.username == username.strip())).first()
+            if staff is None:
+                audit.append(s, at=now, staff_id=None, action="login.unknown_user")
+                raise AuthError("auth.bad_credentials", "登录名或密码不正确。")
+            if not staff.active:
+                audit.append(s, at=now, staff_id=staff.id, action="login.disabled")
+                raise AuthError("auth.disabled", "该账号已停用，请联系管理员。")
+            if staff.locked_until and staff.locked_until > now:
+                minutes = max(1, int((staff.locked_until - now).total_seconds() // 60) + 1)
+                raise AuthError("auth.locked", f"密码错误次数过多，账号已锁定，请{minutes}分钟后再试。")
+            if not verify_password(password, staff.password_hash):
+                staff.failed_logins += 1
+                if staff.failed_logins >= MAX_FAILED_LOGINS:
+                    staff.locked_until = now + LOCKOUT
+                    staff.failed_logins = 0
+                audit.append(s, at=now, staff_id=staff.id, action="login.failed")
+                raise AuthError("auth.bad_credentials", "登录名或密码不正确。")
+            staff.failed_logins = 0
+            staff.locked_until = None
+            audit.append(s, at=now, staff_id=staff.id, action="login.ok")
+            log.info("login ok: staff %s", staff.id)
+            return staff_view(staff)
+
+    def reauthenticate(self, actor: StaffView, password: str) -> None:
+        """Supervisor actions (day close, exports) ask for the password again."""
+        with self._sessions() as s:
+            staff = s.get(Staff, actor.id)
+            if staff is None or not verify_password(password, staff.password_hash):
+                raise AuthError("auth.bad_password", "密码不正确。")

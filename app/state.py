@@ -1,0 +1,171 @@
+"""A submission's state, derived from its events (DESIGN §4).
+
+`apply` is pure: it checks that an event is allowed in the current state and returns the next
+state, or raises IntakeError. The service calls it before writing an event, so a refused
+transition is never stored; `fold` replays a submission's whole history and must agree with the
+projection kept in the `submissions` table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app.errors import IntakeError
+
+STAGES = (
+    "draft", "notified", "received", "digitised", "pushed", "accepted", "rejected",
+    "completed", "delivered", "withdrawn", "discarded",
+)
+STAGE_LABELS = {
+    "draft": "草稿", "notified": "已一次告知", "received": "已收件", "digitised": "已数字化",
+    "pushed": "已推送", "accepted": "已受理", "rejected": "不予受理", "completed": "已办结",
+    "delivered": "已送达", "withdrawn": "已撤回", "discarded": "已作废",
+}
+EDITABLE = ("draft", "notified")
+_CAPTURE_OPEN = ("draft", "notified", "received", "digitised", "pushed", "accepted")
+_BEFORE_DECISION = ("notified", "received", "digitised", "pushed")
+_FINISHED = tuple(s for s in STAGES if s not in ("draft", "discarded"))
+
+
+@dataclass(frozen=True)
+class SubmissionState:
+    stage: str = "draft"
+    number: str | None = None
+    items: tuple[str, ...] = ()  # active items at receipt (what departments decide on)
+    decisions: Mapping[str, str] = field(default_factory=dict)
+    delivered_items: frozenset[str] = frozenset()
+    tolerated_outstanding: frozenset[str] = frozenset()
+    received_at: dt.datetime | None = None
+    digitised_at: dt.datetime | None = None
+    pushed_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+    @property
+    def awaiting_supplement(self) -> bool:
+        return bool(self.tolerated_outstanding) and self.stage not in ("withdrawn", "rejected")
+
+    @property
+    def label(self) -> str:
+        text = STAGE_LABELS[self.stage]
+        return text + "（容缺待补）" if self.awaiting_supplement else text
+
+
+def _refuse(state: SubmissionState, event: str, what: str) -> IntakeError:
+    return IntakeError(
+        "intake.transition",
+        f"当前状态为“{STAGE_LABELS[state.stage]}”，不能{what}。",
+        stage=state.stage,
+        event=event,
+    )
+
+
+_WHAT = {
+    "applicant_set": "修改申请人信息", "bundle_chosen": "修改所选事项", "answered": "修改情形回答",
+    "material_marked": "修改材料标记", "notified": "出具一次告知通知书", "received": "收件",
+    "page_attached": "添加材料页面", "page_removed": "删除材料页面", "digitised": "标记为已数字化",
+    "pushed": "标记为已推送", "item_decided": "登记部门办理结果", "supplemented": "补正材料",
+    "withdrawn": "撤回申请", "delivered": "登记送达", "document_printed": "打印文书",
+    "discarded": "作废草稿",
+}
+
+
+def apply(state: SubmissionState | None, etype: str, payload: Mapping[str, Any], at: dt.datetime) -> SubmissionState:
+    if state is None:
+        if etype != "created":
+            raise IntakeError("intake.no_submission", "受理记录不存在。", event=etype)
+        return SubmissionState()
+    s = state.stage
+
+    def need(stages: Iterable[str]) -> None:
+        if s not in stages:
+            raise _refuse(state, etype, _WHAT.get(etype, etype))
+
+    if etype == "created":
+        raise IntakeError("intake.duplicate_create", "受理记录已存在。")
+    if etype in ("applicant_set", "bundle_chosen", "answered", "material_marked"):
+        need(EDITABLE)
+        return state
+    if etype == "notified":
+        need(EDITABLE)
+        return replace(state, stage="notified", number=payload["number"], finished_at=at)
+    if etype == "received":
+        need(EDITABLE)
+        return replace(
+            state, stage="received", number=payload["number"], items=tuple(payload["items"]),
+            tolerated_outstanding=frozenset(payload.get("tolerated", ())), received_at=at, finished_at=at,
+        )
+    if etype in ("page_attached", "page_removed"):
+        need(_CAPTURE_OPEN)
+        return state
+    if etype == "digitised":
+        need(("received",))
+        return replace(state, stage="digitised", digitised_at=at)
+    if etype == "pushed":
+        need(("received", "digitised"))
+        return replace(state, stage="pushed", pushed_at=at)
+    if etype == "item_decided":
+        need(("pushed", "accepted", "rejected", "completed"))
+        item, decision = payload["item"], payload["decision"]
+        if item not in state.items:
+            raise IntakeError("intake.unknown_item", "该事项不在本次受理范围内。", item=item)
+        previous = state.decisions.get(item)
+        allowed = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
+        if decision not in allowed.get(previous, ()):
+            raise IntakeError(
+                "intake.decision_order",
+                f"事项办理结果顺序不对：已是“{previous or '待受理'}”，不能再登记“{decision}”。",
+                item=item,
+            )
+        decisions = {**state.decisions, item: decision}
+        return replace(state, stage=_decided_stage(state.items, decisions, state.delivered_items), decisions=decisions)
+    if etype == "supplemented":
+        need(("received", "digitised", "pushed", "accepted", "completed"))
+        materials = set(payload["materials"])
+        if not materials or not materials <= state.tolerated_outstanding:
+            raise IntakeError("intake.nothing_to_supplement", "所选材料不在待补正清单中。")
+        return replace(state, tolerated_outstanding=state.tolerated_outstanding - materials)
+    if etype == "withdrawn":
+        if s in _BEFORE_DECISION and not state.decisions:
+            return replace(state, stage="withdrawn")
+        raise _refuse(state, etype, "撤回申请（部门已作出决定或尚未收件）")
+    if etype == "delivered":
+        need(("accepted", "completed", "rejected"))
+        items = set(payload["items"])
+        ready = {i for i, d in state.decisions.items() if d in ("completed", "rejected")}
+        if not items or not items <= ready or items & state.delivered_items:
+            raise IntakeError("intake.not_ready_for_delivery", "所选事项尚未办结或已送达，不能登记送达。")
+        delivered = state.delivered_items | items
+        return replace(
+            state, delivered_items=delivered,
+            stage=_decided_stage(state.items, state.decisions, delivered),
+        )
+    if etype == "document_printed":
+        need(_FINISHED)
+        return state
+    if etype == "discarded":
+        need(("draft",))
+        return replace(state, stage="discarded")
+    raise IntakeError("intake.unknown_event", f"未知的事件类型“{etype}”。", event=etype)
+
+
+def _decided_stage(items: tuple[str, ...], decisions: Mapping[str, str], delivered: frozenset[str]) -> str:
+    if not any(decisions.values()):
+        return "pushed"
+    if all(decisions.get(i) == "rejected" for i in items):
+        return "delivered" if set(items) <= delivered else "rejected"
+    pending = [i for i in items if decisions.get(i) in (None, "accepted")]
+    if pending:
+        return "accepted"
+    return "delivered" if set(items) <= delivered else "completed"
+
+
+def fold(events: Iterable[tuple[str, Mapping[str, Any], dt.datetime]]) -> SubmissionState:
+    state: SubmissionState | None = None
+    for etype, payload, at in events:
+        state = apply(state, etype, payload, at)
+    if state is None:
+        raise IntakeError("intake.no_submission", "受理记录不存在。")
+    return state

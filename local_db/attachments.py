@@ -1,0 +1,67 @@
+"""Content-addressed file store for page images and printed PDFs (SHA-256 names).
+
+A blob is written to a temporary file in the target directory, flushed to disk, then renamed
+into place, so a reader never sees half a file and a power cut leaves either nothing or the
+whole blob. Writing the same content twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from app.errors import StoreError
+
+
+class AttachmentStore:
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError("not a sha256 hex digest")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.path(sha256).exists()
+
+    def put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.path(digest)
+        if target.exists() and target.stat().st_size == len(data):
+            return digest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+            dir_fd = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            if exc.errno == 28:  # ENOSPC
+                raise StoreError("store.disk_full", "磁盘空间不足，页面未能保存。请清理磁盘后重试。") from exc
+            raise StoreError("store.attachment_write", "页面文件未能保存，请检查磁盘。") from exc
+        return digest
+
+    def get(self, sha256: str, verify: bool = True) -> bytes:
+        try:
+            data = self.path(sha256).read_bytes()
+        except FileNotFoundError as exc:
+            raise StoreError("store.attachment_missing", "找不到页面文件，可能已被删除。", sha256=sha256) from exc
+        if verify and hashlib.sha256(data).hexdigest() != sha256:
+            raise StoreError("store.attachment_corrupt", "页面文件已损坏（校验不符）。", sha256=sha256)
+        return data

@@ -1,0 +1,159 @@
+"""Opening the local SQLite store: pragmas for durability, migrations, and clear failures."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.errors import StoreError
+
+log = logging.getLogger("intake.store")
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets the ledger read while the counter writes; synchronous=FULL makes a commit durable
+    # across power loss (NORMAL in WAL mode may lose the last transactions).
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _on_begin(conn: Any) -> None:
+    # pysqlite's own transaction handling is off (see make_engine). Write transactions (opened
+    # with write_tx) begin IMMEDIATE so two writers serialise on BEGIN instead of failing on a
+    # lock upgrade; reads begin DEFERRED and in WAL mode never wait on a writer.
+    immediate = conn.get_execution_options().get("immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(path: Path | str) -> Engine:
+    url = "sqlite+pysqlite:///" + str(path) if str(path) != ":memory:" else "sqlite+pysqlite://"
+    engine = create_engine(url, connect_args={"isolation_level": None, "check_same_thread": False})
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+    return engine
+
+
+def _classify(exc: BaseException, path: Path) -> StoreError:
+    text = str(exc).lower()
+    if "not a database" in text or "file is encrypted" in text or "malformed" in text:
+        return StoreError(
+            "store.not_a_database",
+            f"文件“{path.name}”不是本系统的数据库或已损坏，请确认路径或从备份恢复。",
+            file=path.name,
+        )
+    if "readonly" in text or "read-only" in text:
+        return StoreError("store.read_only", f"数据库“{path.name}”只读，无法保存。", file=path.name)
+    if "disk is full" in text or "database or disk is full" in text:
+        return StoreError("store.disk_full", "磁盘空间不足，未能保存。请清理磁盘后重试。")
+    if "unable to open" in text:
+        return StoreError(
+            "store.unavailable", f"无法打开数据库“{path.name}”：目录不存在或无权限。", file=path.name
+        )
+    return StoreError("store.error", f"数据库错误：{exc.__class__.__name__}", file=path.name)
+
+
+def open_store(path: Path | str, *, migrate: bool = True) -> sessionmaker[Session]:
+    """Open (and create or upgrade) the database at PATH; returns a session factory.
+
+    Raises StoreError for a file that is not a database, a schema newer than this program, or a
+    location that cannot be written.
+    """
+    path = Path(path)
+    if path.exists() and path.is_dir():
+        raise StoreError("store.is_directory", f"“{path.name}”是目录，不是数据库文件。", file=path.name)
+    if not path.parent.exists():
+        raise StoreError(
+            "store.unavailable", f"数据库所在目录“{path.parent}”不存在。", file=path.name
+        )
+    engine = make_engine(path)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            script = ScriptDirectory.from_config(_alembic_config())
+            known = {rev.revision for rev in script.walk_revisions()}
+            if current is not None and current not in known:
+                raise StoreError(
+                    "store.newer_schema",
+                    "数据库来自更新版本的程序（结构版本未知），本程序不能打开。请升级程序。",
+                    revision=current,
+                )
+            if current is None:
+                # An existing non-empty database without our version table is not ours.
+                tables = conn.exec_driver_sql(
+                    "SELECT count(*) FROM sqlite_master WHERE type='table'"
+                ).scalar_one()
+                if tables:
+                    raise StoreError(
+                        "store.foreign_database",
+                        f"“{path.name}”是其他程序的数据库，不能作为受理数据库使用。",
+                        file=path.name,
+                    )
+            if migrate and current != script.get_current_head():
+                cfg = _alembic_config()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+                log.info("store migrated from %s to %s", current, script.get_current_head())
+    except StoreError:
+        engine.dispose()
+        raise
+    except (DatabaseError, OperationalError, sqlite3.DatabaseError) as exc:
+        engine.dispose()
+        raise _classify(exc, path) from exc
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def classify_error(exc: BaseException, path: Path | str = "intake.sqlite3") -> StoreError:
+    return _classify(exc, Path(path))
+
+
+class write_tx:  # noqa: N801 - used like a function: `with write_tx(sessions) as s:`
+    """A write transaction; SQLite errors (disk full, locked, corrupt) become StoreError and the
+    transaction is rolled back whole."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._cm: Any = None
+
+    def __enter__(self) -> Session:
+        self._cm = self._sessions.begin()
+        session: Session = self._cm.__enter__()
+        session.connection(execution_options={"immediate": True})
+        return session
+
+    def __exit__(self, et: Any, ev: Any, tb: Any) -> bool:
+        try:
+            self._cm.__exit__(et, ev, tb)
+        except (OperationalError, DatabaseError) as exc:
+            raise classify_error(exc) from exc
+        if isinstance(ev, (OperationalError, DatabaseError)):
+            raise classify_error(ev) from ev
+        return False

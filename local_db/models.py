@@ -1,0 +1,245 @@
+"""SQLAlchemy 2.x models of the local store.
+
+The schema is created and changed only by the alembic migrations in `local_db/migrations`; these
+classes describe it for queries. Events are the record of truth for a submission's life; the
+`state` and timestamp columns on `submissions` are a projection kept in the same transaction, for
+fast ledgers and searches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes stored as UTC ISO text (sortable, unambiguous across time zones)."""
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: object) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def process_result_value(self, value: str | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Station(Base):
+    __tablename__ = "stations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    centre_name: Mapped[str] = mapped_column(String(100))
+    jurisdiction: Mapped[str | None] = mapped_column(String(64))
+    progress_phone: Mapped[str] = mapped_column(String(32), default="")
+    is_local: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # clerk | supervisor | admin
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class Applicant(Base):
+    __tablename__ = "applicants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # personal | enterprise
+    name: Mapped[str] = mapped_column(String(200))
+    resident_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    gender: Mapped[str | None] = mapped_column(String(8))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="", index=True)
+    uscc: Mapped[str | None] = mapped_column(String(18), index=True)
+    legal_representative: Mapped[str] = mapped_column(String(64), default="")
+    # which fields came from a card / licence QR / consented reuse (JSON object field -> source)
+    field_sources: Mapped[str] = mapped_column(Text, default="{}")
+    consent_reuse: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # client-generated UUID
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)  # assigned on finish
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    clerk_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("applicants.id"))
+    bundle_id: Mapped[str | None] = mapped_column(String(64))
+    catalog_version: Mapped[str] = mapped_column(String(32))
+    catalog_digest: Mapped[str] = mapped_column(String(64))
+    jurisdiction: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(24))
+    awaiting_supplement: Mapped[bool] = mapped_column(Boolean, default=False)
+    verdict: Mapped[str | None] = mapped_column(String(32))
+    local_date: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD in the station's zone
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    received_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    digitised_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    pushed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    tolerance_due: Mapped[dt.date | None] = mapped_column(Date)
+    delivery_method: Mapped[str] = mapped_column(String(16), default="window")
+    delivery_address: Mapped[str] = mapped_column(String(300), default="")
+    reduction_separate: Mapped[int] = mapped_column(Integer, default=0)
+    reduction_merged: Mapped[int] = mapped_column(Integer, default=0)
+
+    items: Mapped[list[SubmissionItem]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="SubmissionItem.position"
+    )
+
+    __table_args__ = (
+        Index("ix_submissions_local_date", "local_date", "created_at"),
+        Index("ix_submissions_state", "state"),
+        Index("ix_submissions_applicant", "applicant_id"),
+    )
+
+
+class SubmissionItem(Base):
+    __tablename__ = "submission_items"
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str | None] = mapped_column(String(16))  # accepted | rejected | completed
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    submission: Mapped[Submission] = relationship(back_populates="items")
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value_json: Mapped[str] = mapped_column(Text)
+
+
+class MaterialMark(Base):
+    __tablename__ = "material_marks"
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    material_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mark: Mapped[str] = mapped_column(String(16))  # collected | exempt | tolerated
+    marked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    clerk_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+
+
+class Attachment(Base):
+    """A captured page; the bytes live in the content-addressed attachment store."""
+
+    __tablename__ = "attachments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    material_id: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(String(32))
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_attachments_submission", "submission_id", "material_id"),)
+
+
+class Document(Base):
+    """A printed document (receipt, notice, commitment, return list), kept as PDF."""
+
+    __tablename__ = "documents"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))
+    reprint: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_documents_submission", "submission_id"),)
+
+
+class Event(Base):
+    """Append-only record of everything that happened to a submission."""
+
+    __tablename__ = "events"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # client-generated UUID
+    station_seq: Mapped[int] = mapped_column(Integer)  # per-station order, for sync
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("station_seq", name="uq_events_station_seq"),
+        Index("ix_events_submission", "submission_id", "station_seq"),
+    )
+
+
+class AuditEntry(Base):
+    """Who did what, hash-chained so a removed or edited entry shows."""
+
+    __tablename__ = "audit_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    action: Mapped[str] = mapped_column(String(48))
+    target: Mapped[str] = mapped_column(String(64), default="")  # submission id / number, never PII
+    detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Counter(Base):
+    """Per-station per-day sequence behind intake numbers."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(48), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
