@@ -175,10 +175,11 @@ class Catalog:
     digest: str  # SHA-256 over the packed form: identifies exactly this content
 
     def bundle(self, key: str) -> Bundle | None:
-        """By id, Chinese name or alias (exact), as the CLI and the scanner-driven paths need."""
-        key = key.strip()
+        """By id, Chinese name or alias (exact, ignoring full-/half-width brackets and the
+        policy texts' */# list markers), as the CLI and scanner-driven paths need."""
+        key = _norm_name(key)
         for b in self.bundles:
-            if key == b.id or key == b.name or key in b.aliases:
+            if key == b.id or key == _norm_name(b.name) or key in {_norm_name(a) for a in b.aliases}:
                 return b
         # Tolerate the policy-text spelling with quotes and suffix: 新生儿出生“一件事”.
         bare = re.sub(r"[“”\"]?一件事[“”\"]?$", "", key).strip()
@@ -194,6 +195,13 @@ class Catalog:
 
     def jurisdiction(self, jid: str) -> Jurisdiction | None:
         return next((j for j in self.jurisdictions if j.id == jid), None)
+
+
+def _norm_name(text: str) -> str:
+    return text.strip().lstrip("*#＊").translate(_BRACKETS).replace(" ", "")
+
+
+_BRACKETS = str.maketrans("（）", "()")
 
 
 # ----------------------------------------------------------------------------- loading

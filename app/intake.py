@@ -119,7 +119,7 @@ class IntakeService:
                     )
                 )
             )
-        items = tuple(i.item_id for i in sub.items) if sub.received_at else ()
+        items = tuple(i.item_id for i in sub.items if i.active) if sub.received_at else ()
         return SubmissionState(
             stage=sub.state,
             number=sub.number,
@@ -278,60 +278,79 @@ class IntakeService:
                 s.execute(delete(Answer).where(Answer.submission_id == sid))
                 s.execute(delete(MaterialMark).where(MaterialMark.submission_id == sid))
             sub.bundle_id = bundle.id
-            sub.items = [SubmissionItem(item_id=i, position=n) for n, i in enumerate(dict.fromkeys(items))]
+            sub.items = [
+                SubmissionItem(item_id=i, position=n, active=True) for n, i in enumerate(dict.fromkeys(items))
+            ]
             self._event(s, sub, state, actor, "bundle_chosen", {"bundle": bundle.id, "items": list(dict.fromkeys(items))})
 
     def answer(self, actor: StaffView, sid: str, question_id: str, value: object | None) -> None:
         """Record (or clear, with None) the answer to a situation question."""
+        self.answer_many(actor, sid, {question_id: value})
+
+    def answer_many(self, actor: StaffView, sid: str, answers: Mapping[str, object | None]) -> None:
+        """Several answers in one event (None clears an answer)."""
         with self._tx() as s:
             sub, state = self._load(s, sid)
             bundle = self._require_bundle(sub)
-            question = bundle.question(question_id)
-            if question is None:
-                raise IntakeError("intake.unknown_question", f"一件事“{bundle.name}”没有该情形问题。", question=question_id)
-            if value is None:
-                s.execute(delete(Answer).where(Answer.submission_id == sid, Answer.question_id == question_id))
-                typed = None
-            else:
-                typed = engine.coerce_answer(question, value)
+            typed_all: dict[str, object] = {}
+            for question_id, value in answers.items():
+                question = bundle.question(question_id)
+                if question is None:
+                    raise IntakeError(
+                        "intake.unknown_question", f"一件事“{bundle.name}”没有该情形问题。", question=question_id
+                    )
+                typed = None if value is None else engine.coerce_answer(question, value)
+                typed_all[question_id] = typed
                 row = s.get(Answer, (sid, question_id))
-                if row is None:
+                if typed is None:
+                    if row is not None:
+                        s.delete(row)
+                elif row is None:
                     s.add(Answer(submission_id=sid, question_id=question_id, value_json=_json(typed)))
                 else:
                     row.value_json = _json(typed)
-            self._event(s, sub, state, actor, "answered", {"question": question_id, "value": typed})
+            self._event(s, sub, state, actor, "answered", {"answers": typed_all})
 
     def mark(self, actor: StaffView, sid: str, material_id: str, mark: str | None) -> Checklist:
         """Mark a material collected / exempt / tolerated (None clears it); returns the new list."""
+        return self.mark_many(actor, sid, {material_id: mark})
+
+    def mark_many(self, actor: StaffView, sid: str, new_marks: Mapping[str, str | None]) -> Checklist:
+        """Several marks in one event (the clerk's "all collected" key); returns the new list."""
         now = self._clock.now()
         with self._tx() as s:
             sub, state = self._load(s, sid)
             bundle = self._require_bundle(sub)
             catalog = self._catalog(sub)
             marks = self._marks(s, sid)
-            if mark is None:
-                marks.pop(material_id, None)
-            else:
-                marks[material_id] = mark
-            # Strict for the material being marked; earlier stale marks are tolerated.
+            for material_id, mark in new_marks.items():
+                if mark is None:
+                    marks.pop(material_id, None)
+                else:
+                    marks[material_id] = mark
+            # Strict for the materials being marked; earlier stale marks are tolerated.
             result = engine.evaluate(
                 bundle, self._items(sub), self._answers(s, sid), marks, catalog=catalog,
                 jurisdiction=sub.jurisdiction, strict=False,
             )
-            if mark is not None and material_id in result.ignored_marks:
-                name = catalog.materials[material_id].name if material_id in catalog.materials else material_id
-                raise IntakeError(
-                    "checklist.mark_not_in_list", f"材料“{name}”不在本次材料清单中，不能标记。", material=material_id
-                )
-            row = s.get(MaterialMark, (sid, material_id))
-            if mark is None:
-                if row is not None:
-                    s.delete(row)
-            elif row is None:
-                s.add(MaterialMark(submission_id=sid, material_id=material_id, mark=mark, marked_at=now, clerk_id=actor.id))
-            else:
-                row.mark, row.marked_at, row.clerk_id = mark, now, actor.id
-            self._event(s, sub, state, actor, "material_marked", {"material": material_id, "mark": mark})
+            for material_id, mark in new_marks.items():
+                if mark is not None and material_id in result.ignored_marks:
+                    name = catalog.materials[material_id].name if material_id in catalog.materials else material_id
+                    raise IntakeError(
+                        "checklist.mark_not_in_list", f"材料“{name}”不在本次材料清单中，不能标记。",
+                        material=material_id,
+                    )
+                row = s.get(MaterialMark, (sid, material_id))
+                if mark is None:
+                    if row is not None:
+                        s.delete(row)
+                elif row is None:
+                    s.add(MaterialMark(
+                        submission_id=sid, material_id=material_id, mark=mark, marked_at=now, clerk_id=actor.id
+                    ))
+                else:
+                    row.mark, row.marked_at, row.clerk_id = mark, now, actor.id
+            self._event(s, sub, state, actor, "material_marked", {"marks": dict(new_marks)})
             return result
 
     def checklist(self, sid: str) -> Checklist:
@@ -373,6 +392,8 @@ class IntakeService:
                 sub.tolerance_due = due
                 active = [i.id for i in result.active_items]
                 # Items switched off by an answer are not sent to departments.
+                for row in sub.items:
+                    row.active = row.item_id in active
                 self._event(s, sub, state, actor, "received", {
                     "number": number, "items": active, "tolerated": list(result.tolerated),
                     "due": due.isoformat() if due else None, "verdict": result.verdict,

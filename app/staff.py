@@ -164,31 +164,41 @@ class StaffService:
     # -- login -----------------------------------------------------------------------------
 
     def login(self, username: str, password: str) -> StaffView:
-        """Check a password; repeated failures lock the account for a while."""
+        """Check a password; repeated failures lock the account for a while.
+
+        A refusal is decided inside the transaction but raised after it commits, so the failure
+        count and the audit entry are kept.
+        """
         now = self._clock.now()
+        refusal: AuthError | None = None
         with write_tx(self._sessions) as s:
             staff = s.scalars(select(Staff).where(Staff.username == username.strip())).first()
             if staff is None:
                 audit.append(s, at=now, staff_id=None, action="login.unknown_user")
-                raise AuthError("auth.bad_credentials", "登录名或密码不正确。")
-            if not staff.active:
+                refusal = AuthError("auth.bad_credentials", "登录名或密码不正确。")
+            elif not staff.active:
                 audit.append(s, at=now, staff_id=staff.id, action="login.disabled")
-                raise AuthError("auth.disabled", "该账号已停用，请联系管理员。")
-            if staff.locked_until and staff.locked_until > now:
+                refusal = AuthError("auth.disabled", "该账号已停用，请联系管理员。")
+            elif staff.locked_until and staff.locked_until > now:
                 minutes = max(1, int((staff.locked_until - now).total_seconds() // 60) + 1)
-                raise AuthError("auth.locked", f"密码错误次数过多，账号已锁定，请{minutes}分钟后再试。")
-            if not verify_password(password, staff.password_hash):
+                audit.append(s, at=now, staff_id=staff.id, action="login.locked")
+                refusal = AuthError("auth.locked", f"密码错误次数过多，账号已锁定，请{minutes}分钟后再试。")
+            elif not verify_password(password, staff.password_hash):
                 staff.failed_logins += 1
                 if staff.failed_logins >= MAX_FAILED_LOGINS:
                     staff.locked_until = now + LOCKOUT
                     staff.failed_logins = 0
                 audit.append(s, at=now, staff_id=staff.id, action="login.failed")
-                raise AuthError("auth.bad_credentials", "登录名或密码不正确。")
-            staff.failed_logins = 0
-            staff.locked_until = None
-            audit.append(s, at=now, staff_id=staff.id, action="login.ok")
-            log.info("login ok: staff %s", staff.id)
-            return staff_view(staff)
+                refusal = AuthError("auth.bad_credentials", "登录名或密码不正确。")
+            else:
+                staff.failed_logins = 0
+                staff.locked_until = None
+                audit.append(s, at=now, staff_id=staff.id, action="login.ok")
+                view = staff_view(staff)
+        if refusal is not None:
+            raise refusal
+        log.info("login ok: staff %s", view.id)
+        return view
 
     def reauthenticate(self, actor: StaffView, password: str) -> None:
         """Supervisor actions (day close, exports) ask for the password again."""

@@ -169,3 +169,42 @@ def fold(events: Iterable[tuple[str, Mapping[str, Any], dt.datetime]]) -> Submis
     if state is None:
         raise IntakeError("intake.no_submission", "受理记录不存在。")
     return state
+
+
+@dataclass(frozen=True)
+class IntakeInputs:
+    """What the checklist was computed from, as the events tell it."""
+
+    bundle: str | None
+    items: tuple[str, ...]
+    answers: Mapping[str, object]
+    marks: Mapping[str, str]
+
+
+def inputs_from_events(events: Iterable[tuple[str, Mapping[str, Any], dt.datetime]]) -> IntakeInputs:
+    """Replay choice, answers and marks (the store's tables are a projection of these)."""
+    bundle: str | None = None
+    items: tuple[str, ...] = ()
+    answers: dict[str, object] = {}
+    marks: dict[str, str] = {}
+    for etype, payload, _ in events:
+        if etype == "bundle_chosen":
+            if bundle is not None and payload["bundle"] != bundle:
+                answers, marks = {}, {}
+            bundle, items = payload["bundle"], tuple(payload["items"])
+        elif etype == "answered":
+            for q, v in payload["answers"].items():
+                if v is None:
+                    answers.pop(q, None)
+                else:
+                    answers[q] = v
+        elif etype == "material_marked":
+            for m, v in payload["marks"].items():
+                if v is None:
+                    marks.pop(m, None)
+                else:
+                    marks[m] = v
+        elif etype == "supplemented":
+            for m in payload["materials"]:
+                marks[m] = "collected"
+    return IntakeInputs(bundle, items, answers, marks)

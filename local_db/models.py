@@ -145,6 +145,8 @@ class SubmissionItem(Base):
     )
     item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
+    # False for a chosen item that the answers switched off: it is not sent to a department.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
     decision: Mapped[str | None] = mapped_column(String(16))  # accepted | rejected | completed
     decision_reason: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -194,6 +194,7 @@ def upgrade() -> None:
     sa.Column('submission_id', sa.String(length=36), nullable=False),
     sa.Column('item_id', sa.String(length=64), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('decision', sa.String(length=16), nullable=True),
     sa.Column('decision_reason', sa.Text(), nullable=False),
     sa.Column('decided_at', sa.String(length=32), nullable=True),

@@ -1,0 +1,384 @@
+"""`intake` — the scriptable command line (also `python -m app`).
+
+Every command takes --db PATH and --json. Exit codes: 0 success, 1 the input was refused or
+invalid (a clear message, nothing half-written), 2 usage error, 3 an unexpected internal error
+(details in the log file, never a traceback on screen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.errors import ChecklistError, DomainError
+from app.logsetup import setup_logging
+
+log = logging.getLogger("intake.cli")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str | None = None) -> None:
+    if getattr(args, "json", False) or text is None:
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(text)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _context(args: argparse.Namespace) -> Any:
+    from app.context import build_context
+
+    return build_context(args.db, catalog_path=getattr(args, "catalog", None))
+
+
+# ----------------------------------------------------------------------------- id-check
+
+
+def cmd_id_check(args: argparse.Namespace) -> int:
+    from app.validators import check_any_id
+
+    result = check_any_id(args.value)
+    data = result.to_json()
+    data.pop("code")
+    text = (
+        f"有效 {result.kind}：{result.normalized}"
+        + (f"，出生日期 {result.birth_date}，{'男' if result.gender == 'male' else '女'}" if result.birth_date else "")
+        if result.valid
+        else f"无效：{result.message}"
+    )
+    _emit(args, data, text)
+    return 0 if result.valid else 1
+
+
+# ----------------------------------------------------------------------------- catalog
+
+
+def _bundle_json(b: Any, full: bool = False, catalog: Any = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": b.id,
+        "name": b.name,
+        "aliases": list(b.aliases),
+        "kind": b.kind,
+        "lead_department": b.lead_department,
+        "items": [
+            {"id": i.id, "name": i.name, "department": i.department, "levels": list(i.levels)}
+            for i in b.items
+        ],
+    }
+    if full:
+        out["jurisdictions"] = list(b.jurisdictions)
+        out["sources"] = list(b.sources)
+        out["lead_department_variants"] = dict(b.lead_department_variants)
+        out["questions"] = [
+            {"id": q.id, "text": q.text, "type": q.type, "unit": q.unit or None,
+             "choices": [{"value": v, "label": label} for v, label in q.choices] or None}
+            for q in b.questions
+        ]
+        for item_json, item in zip(out["items"], b.items, strict=True):
+            item_json.update(
+                department_variants=dict(item.department_variants),
+                time_limit=item.time_limit_text, optional=item.optional, notes=item.notes or None,
+                jurisdictions=list(item.jurisdictions) or None, condition=item.reason or None,
+                materials=[
+                    {"id": r.id, "name": catalog.materials[r.id].name, "condition": r.reason or None}
+                    for r in item.materials
+                ],
+            )
+    return out
+
+
+def cmd_catalog_list(args: argparse.Namespace) -> int:
+    from app.catalog import load_catalog
+
+    cat = load_catalog(args.catalog)
+    data = [_bundle_json(b) for b in cat.bundles]
+    text = "\n".join(
+        f"{b.id:36} {b.name}（{'企业' if b.kind == 'enterprise' else '个人'}，{len(b.items)}项）" for b in cat.bundles
+    ) + f"\n共 {len(cat.bundles)} 个一件事，目录版本 {cat.version}"
+    _emit(args, data, text)
+    return 0
+
+
+def cmd_catalog_show(args: argparse.Namespace) -> int:
+    from app.catalog import load_catalog
+
+    cat = load_catalog(args.catalog)
+    b = cat.bundle(args.bundle)
+    if b is None:
+        raise ChecklistError("catalog.unknown_bundle", f"目录中没有一件事“{args.bundle}”。", bundle=args.bundle)
+    data = _bundle_json(b, full=True, catalog=cat)
+    lines = [f"{b.name}（{b.id}） 牵头部门：{b.lead_department}"]
+    for i in b.items:
+        lines.append(f"  - {i.name} [{i.department}，{'、'.join(i.levels)}，{i.time_limit_text}]"
+                     + ("（可选）" if i.optional else "") + (f"（{i.reason}）" if i.reason else ""))
+        for r in i.materials:
+            lines.append(f"      · {cat.materials[r.id].name}" + (f"（{r.reason}）" if r.reason else ""))
+    _emit(args, data, "\n".join(lines))
+    return 0
+
+
+def cmd_catalog_validate(args: argparse.Namespace) -> int:
+    from app.catalog import load_catalog
+
+    cat = load_catalog(args.path)
+    data = {"valid": True, "version": cat.version, "effective_date": cat.effective_date.isoformat(),
+            "bundles": len(cat.bundles), "materials": len(cat.materials), "digest": cat.digest}
+    _emit(args, data, f"目录有效：版本 {cat.version}，{len(cat.bundles)} 个一件事，{len(cat.materials)} 种材料")
+    return 0
+
+
+def cmd_catalog_pack(args: argparse.Namespace) -> int:
+    from app.catalog import BUNDLED_CATALOG, pack_directory
+
+    out = pack_directory(Path(args.src) if args.src else BUNDLED_CATALOG, Path(args.out))
+    _emit(args, {"out": str(out)}, f"已打包：{out}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- checklist
+
+
+def _kv(items: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw in items:
+        if "=" not in raw:
+            raise ChecklistError("checklist.answer_format", f"情形回答应写成 问题=值（收到“{raw}”）。")
+        k, v = raw.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def cmd_checklist(args: argparse.Namespace) -> int:
+    from app import checklist as engine
+    from app.catalog import load_catalog
+
+    cat = load_catalog(args.catalog)
+    bundle = cat.bundle(args.bundle)
+    if bundle is None:
+        raise ChecklistError("checklist.unknown_bundle", f"目录中没有一件事“{args.bundle}”。", bundle=args.bundle)
+    items = [i.strip() for i in args.items.split(",") if i.strip()] if args.items else None
+    marks: dict[str, str] = {}
+    for flag, mark in (("have", "collected"), ("exempt", "exempt"), ("tolerate", "tolerated")):
+        for mid in getattr(args, flag) or []:
+            if mid in marks and marks[mid] != mark:
+                raise ChecklistError("checklist.conflicting_marks", f"材料“{mid}”被标记了两种状态。", material=mid)
+            marks[mid] = mark
+    unknown = [m for m in marks if m not in cat.materials]
+    if unknown:
+        raise ChecklistError("checklist.unknown_material", f"目录中没有材料“{unknown[0]}”。", material=unknown[0])
+    result = engine.evaluate(
+        bundle, items, _kv(args.answer or []), marks, catalog=cat, jurisdiction=args.jurisdiction, strict=True
+    )
+    data = result.to_json()
+    verdict_text = {"complete": "材料齐全", "complete_with_tolerance": "容缺受理（需签告知承诺书）", "incomplete": "材料不全"}
+    lines = [f"{bundle.name}：{verdict_text[result.verdict]}"]
+    state_text = {"collected": "已收", "exempt": "免提交", "tolerated": "容缺", "missing": "缺"}
+    for m in result.materials:
+        lines.append(f"  [{state_text[m.state]}] {m.name}（{'、'.join(r.item_name for r in m.required_by)}）")
+    if result.unanswered:
+        lines.append("  待回答：" + "、".join(q.text for q in bundle.questions if q.id in result.unanswered))
+    lines.append(f"  材料压减：分别提交 {result.reduction.separate} 份 → 合并后 {result.reduction.merged} 份")
+    _emit(args, data, "\n".join(lines))
+    return 0
+
+
+# ----------------------------------------------------------------------------- store-backed
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from app.demo import generate
+
+    if args.count < 0:
+        raise ChecklistError("demo.count", "数量不能为负数。")
+    ctx = _context(args)
+    try:
+        stats = generate(ctx.sessions, ctx.catalogs.current, args.count, days=args.days, seed=args.seed)
+    finally:
+        ctx.close()
+    data = {"submissions": stats.submissions, "events": stats.events, "stations": stats.stations,
+            "clerks": stats.clerks, "days": stats.days, "db": str(ctx.db_path)}
+    _emit(args, data, f"已生成 {stats.submissions} 条演示受理记录（{stats.days} 天，{stats.stations} 个站点）。")
+    return 0
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    from app.clock import local_day
+
+    ctx = _context(args)
+    try:
+        try:
+            day = dt.date.fromisoformat(args.date) if args.date else local_day(ctx.clock.now())
+        except ValueError:
+            raise ChecklistError("ledger.date", f"日期格式应为 YYYY-MM-DD（收到“{args.date}”）。") from None
+        rows = ctx.intake.ledger(day)
+    finally:
+        ctx.close()
+    data = [r.to_json() for r in rows]
+    text = "\n".join(
+        f"{r.number or '-':20} {r.created_at:%H:%M} {r.bundle_name:12} {r.applicant_id_masked:20} {r.label:10} {r.clerk_name}"
+        for r in rows
+    ) + f"\n{day} 共 {len(rows)} 件"
+    _emit(args, data, text)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from app import audit
+
+    ctx = _context(args)
+    try:
+        with ctx.sessions() as s:
+            problems = audit.verify(s)
+            from sqlalchemy import func, select
+
+            from local_db.models import AuditEntry
+
+            total = s.scalar(select(func.count()).select_from(AuditEntry))
+    finally:
+        ctx.close()
+    data = {"valid": not problems, "entries": total,
+            "problems": [{"entry": p.entry_id, "code": p.code, "message": p.message} for p in problems]}
+    text = f"审计日志完整（{total} 条）。" if not problems else "审计日志被改动：\n" + "\n".join(p.message for p in problems)
+    _emit(args, data, text)
+    return 0 if not problems else 1
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    import getpass
+
+    ctx = _context(args)
+    try:
+        password = args.admin_password or getpass.getpass("管理员密码：")
+        station, admin = ctx.staff.setup_station(
+            code=args.station_code, name=args.station_name, centre_name=args.centre_name,
+            jurisdiction=args.jurisdiction, admin_username=args.admin, admin_display_name=args.admin_name,
+            admin_password=password, progress_phone=args.phone or "",
+        )
+    finally:
+        ctx.close()
+    _emit(args, {"station": station.code, "admin": admin.username}, f"站点 {station.code} 设置完成，管理员 {admin.username}。")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="intake", description="一件事一次办 综合受理 命令行工具")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("id-check", help="校验身份证号码或统一社会信用代码")
+    p.add_argument("value")
+    _common(p)
+    p.set_defaults(func=cmd_id_check)
+
+    cat = sub.add_parser("catalog", help="一件事目录").add_subparsers(dest="catalog_command", metavar="SUB")
+    cat.required = True
+    for name, fn, helptext in (("list", cmd_catalog_list, "列出全部一件事"), ("show", cmd_catalog_show, "显示一件事详情")):
+        p = cat.add_parser(name, help=helptext)
+        if name == "show":
+            p.add_argument("bundle")
+        p.add_argument("--catalog", type=Path, default=None, help="目录目录或打包文件（默认：内置目录）")
+        _common(p)
+        p.set_defaults(func=fn)
+    p = cat.add_parser("validate", help="校验目录文件")
+    p.add_argument("path", type=Path)
+    _common(p)
+    p.set_defaults(func=cmd_catalog_validate)
+    p = cat.add_parser("pack", help="把目录打包为单个文件（供同步分发）")
+    p.add_argument("--src", type=Path, default=None)
+    p.add_argument("--out", type=Path, required=True)
+    _common(p)
+    p.set_defaults(func=cmd_catalog_pack)
+
+    p = sub.add_parser("checklist", help="计算合并材料清单")
+    p.add_argument("bundle", help="一件事 id、名称或别名")
+    p.add_argument("--items", help="事项 id，逗号分隔（默认：全部非可选事项）")
+    p.add_argument("--answer", action="append", metavar="KEY=VALUE", help="情形回答，可重复")
+    p.add_argument("--have", action="append", metavar="MATERIAL", help="已收材料，可重复")
+    p.add_argument("--exempt", action="append", metavar="MATERIAL", help="免提交（已核验电子证照）")
+    p.add_argument("--tolerate", action="append", metavar="MATERIAL", help="容缺")
+    p.add_argument("--jurisdiction", help="辖区（xinxiang / meixian / sanmenxia）")
+    p.add_argument("--catalog", type=Path, default=None)
+    _common(p)
+    p.set_defaults(func=cmd_checklist)
+
+    p = sub.add_parser("demo-data", help="生成演示受理数据")
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--seed", type=int, default=1)
+    _common(p)
+    p.set_defaults(func=cmd_demo_data)
+
+    p = sub.add_parser("ledger", help="某日台账")
+    p.add_argument("--date", help="YYYY-MM-DD（默认：今天）")
+    _common(p)
+    p.set_defaults(func=cmd_ledger)
+
+    audit_p = sub.add_parser("audit", help="审计日志").add_subparsers(dest="audit_command", metavar="SUB")
+    audit_p.required = True
+    p = audit_p.add_parser("verify", help="校验审计日志哈希链")
+    _common(p)
+    p.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("setup", help="首次设置站点和管理员")
+    p.add_argument("--station-code", required=True)
+    p.add_argument("--station-name", required=True)
+    p.add_argument("--centre-name", required=True)
+    p.add_argument("--jurisdiction")
+    p.add_argument("--phone")
+    p.add_argument("--admin", default="admin")
+    p.add_argument("--admin-name", default="管理员")
+    p.add_argument("--admin-password", help="不给出则交互输入")
+    _common(p)
+    p.set_defaults(func=cmd_setup)
+
+    for module in ("app.capture.idcard_cli", "app.capture.capture_cli", "printing.cli"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError as exc:  # an optional part that is not installed
+            log.debug("cli module %s unavailable: %s", module, exc.name)
+            continue
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    setup_logging()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except DomainError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": exc.to_json()}, ensure_ascii=False, indent=2))
+        else:
+            print(f"错误：{exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # last resort: no traceback in front of a person
+        log.exception("internal error in command %s", args.command)
+        msg = {"code": "internal", "message": f"内部错误（{exc.__class__.__name__}），详情见日志。"}
+        if getattr(args, "json", False):
+            print(json.dumps({"error": msg}, ensure_ascii=False, indent=2))
+        else:
+            print(f"错误：{msg['message']}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""`intake print receipt|notice|commitment|return-list NUMBER --out FILE.pdf [--paper A4|A5]`:
+documents without a display (the same builders the window prints with)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from app.errors import IntakeError
+
+KINDS = {"receipt": "receipt", "notice": "notice", "commitment": "commitment", "return-list": "return_list"}
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("print", help="生成受理文书 PDF（收件回执、一次告知通知书、告知承诺书、退还清单）")
+    p.add_argument("kind", choices=sorted(KINDS))
+    p.add_argument("number", help="受理编号")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--paper", choices=("A4", "A5"), default="A4")
+    p.add_argument("--reprint", action="store_true", help="标注“补打”")
+    p.add_argument("--db", type=Path, default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.context import build_context
+    from printing.documents import build_document
+
+    ctx = build_context(args.db)
+    try:
+        sid = ctx.intake.find_by_number(args.number)
+        if sid is None:
+            raise IntakeError("print.unknown_number", f"找不到受理编号“{args.number}”（请核对编号及校验位）。")
+        kind = KINDS[args.kind]
+        doc = ctx.intake.document(None, sid, kind, reprint=args.reprint)  # type: ignore[arg-type]
+        pdf = build_document(doc, args.paper)
+        try:
+            args.out.write_bytes(pdf)
+        except OSError as exc:
+            raise IntakeError("print.write_failed", f"无法写入文件“{args.out}”：{exc.strerror}") from exc
+        ctx.intake.save_document(None, sid, kind, pdf, reprint=args.reprint)  # type: ignore[arg-type]
+    finally:
+        ctx.close()
+    data = {"number": doc.number, "kind": kind, "paper": args.paper, "out": str(args.out), "bytes": len(pdf)}
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print(f"已生成 {args.out}（{len(pdf)} 字节）")
+    return 0

@@ -1,0 +1,46 @@
+import datetime as dt
+import shutil
+
+import pytest
+
+from app.catalog import BUNDLED_CATALOG
+from app.clock import FixedClock
+from app.context import build_context
+
+T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.timezone.utc)  # 09:30 in the station's zone
+
+
+@pytest.fixture()
+def newborn_catalog(tmp_path):
+    """A catalog with just the 新生儿出生 bundle and its materials (stable across catalog edits)."""
+    root = tmp_path / "catalog"
+    (root / "bundles").mkdir(parents=True)
+    (root / "materials").mkdir()
+    shutil.copy(BUNDLED_CATALOG / "catalog.json", root)
+    for f in ("common.json", "personal_life.json"):
+        shutil.copy(BUNDLED_CATALOG / "materials" / f, root / "materials")
+    shutil.copy(BUNDLED_CATALOG / "bundles" / "newborn_birth.json", root / "bundles")
+    return root
+
+
+@pytest.fixture()
+def clock():
+    return FixedClock(T0)
+
+
+@pytest.fixture()
+def ctx(tmp_path, newborn_catalog, clock):
+    c = build_context(tmp_path / "intake.sqlite3", clock=clock, catalog_path=newborn_catalog)
+    yield c
+    c.close()
+
+
+@pytest.fixture()
+def staff(ctx):
+    _st, admin = ctx.staff.setup_station(
+        code="XX01", name="城关镇便民服务中心", centre_name="新乡县政务服务中心", jurisdiction="xinxiang",
+        admin_username="admin", admin_display_name="管理员", admin_password="admin1234",
+    )
+    clerk = ctx.staff.create_account(admin, username="wang", display_name="王芳", role="clerk", password="clerk1234")
+    sup = ctx.staff.create_account(admin, username="zhang", display_name="张静", role="supervisor", password="super1234")
+    return {"admin": admin, "clerk": clerk, "supervisor": sup}

@@ -1,0 +1,189 @@
+import datetime as dt
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from app.validators import (
+    USCC_CHARSET,
+    check_any_id,
+    check_mobile,
+    check_resident_id,
+    check_uscc,
+    mask_resident_id,
+    org_code_check_char,
+    resident_id_check_char,
+    uscc_check_char,
+)
+
+TODAY = dt.date(2026, 11, 21)
+
+
+# -- GB 11643 ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "value,gender,birth",
+    [("11010519491231002X", "female", dt.date(1949, 12, 31)), ("440524188001010014", "male", None)],
+)
+def test_standard_examples_pass(value, gender, birth):
+    r = check_resident_id(value, TODAY)
+    assert r.valid and r.normalized == value and r.gender == gender and r.message is None
+    if birth:
+        assert r.birth_date == birth
+
+
+def test_documented_failure_names_the_check_digit():
+    r = check_resident_id("320102198001010013", TODAY)
+    assert not r.valid and r.code == "id.check_digit"
+    assert "校验位" in r.message
+
+
+def test_lower_case_x_is_normalised():
+    r = check_resident_id("11010519491231002x", TODAY)
+    assert r.valid and r.normalized == "11010519491231002X"
+
+
+def test_fifteen_digit_number_is_converted():
+    r = check_resident_id("110105491231002", TODAY)
+    assert r.valid and r.normalized == "11010519491231002X" and r.extra == {"converted_from_15": "1"}
+
+
+@pytest.mark.parametrize(
+    "value,code",
+    [
+        ("", "id.empty"),
+        ("1101051949123100", "id.length"),
+        ("11010519491231002Y", "id.charset"),
+        ("110105194902300020", "id.birth_date"),  # 30 February
+    ],
+)
+def test_bad_numbers_get_a_code_and_chinese_message(value, code):
+    r = check_resident_id(value, TODAY)
+    assert not r.valid and r.code == code and r.message and any("\u4e00" <= c <= "\u9fff" for c in r.message)
+
+
+def test_future_birth_date_is_refused():
+    body = "11010520301231002"
+    r = check_resident_id(body + resident_id_check_char(body), TODAY)
+    assert not r.valid and r.code == "id.birth_future"
+
+
+ids = st.builds(
+    lambda region, days, seq: (region, TODAY - dt.timedelta(days=days), seq),
+    st.integers(110000, 659999).map(str),
+    st.integers(0, 120 * 365),
+    st.integers(0, 999),
+)
+
+
+@given(ids)
+def test_any_generated_number_with_its_check_char_is_valid(parts):
+    region, birth, seq = parts
+    body = f"{region}{birth:%Y%m%d}{seq:03d}"
+    r = check_resident_id(body + resident_id_check_char(body), TODAY)
+    assert r.valid and r.birth_date == birth
+    assert r.gender == ("male" if seq % 2 else "female")
+
+
+@given(ids, st.integers(0, 16), st.integers(1, 9))
+def test_any_single_digit_change_is_caught(parts, pos, delta):
+    region, birth, seq = parts
+    body = f"{region}{birth:%Y%m%d}{seq:03d}"
+    good = body + resident_id_check_char(body)
+    bad = good[:pos] + str((int(good[pos]) + delta) % 10) + good[pos + 1:]
+    assert not check_resident_id(bad, TODAY).valid
+
+
+@given(ids, st.integers(0, 15))
+def test_adjacent_transposition_is_caught(parts, pos):
+    region, birth, seq = parts
+    body = f"{region}{birth:%Y%m%d}{seq:03d}"
+    assume(body[pos] != body[pos + 1])
+    good = body + resident_id_check_char(body)
+    swapped = good[:pos] + good[pos + 1] + good[pos] + good[pos + 2:]
+    r = check_resident_id(swapped, TODAY)
+    # A swap inside the date may also make the date impossible; either way it must fail.
+    assert not r.valid
+
+
+@given(st.text(max_size=40))
+def test_never_raises_on_arbitrary_text(text):
+    r = check_resident_id(text, TODAY)
+    assert r.valid in (True, False)
+    if not r.valid:
+        assert r.code and r.message
+
+
+# -- GB 32100 -----------------------------------------------------------------------------
+
+def test_uscc_example_passes():
+    r = check_uscc("91350100M000100Y43")
+    assert r.valid and r.kind == "uscc" and r.normalized == "91350100M000100Y43"
+
+
+@pytest.mark.parametrize(
+    "value,code",
+    [
+        ("91350100M000100Y44", "uscc.check_char"),
+        ("91350100M000100Y4", "uscc.length"),
+        ("91350100M0001O0Y43", "uscc.charset"),  # letter O is not allowed
+        ("Z1350100M000100Y43", "uscc.charset"),
+    ],
+)
+def test_uscc_failures(value, code):
+    r = check_uscc(value)
+    assert not r.valid and r.code == code and r.message
+
+
+usccs = st.builds(
+    lambda dept, typ, region, org: (dept, typ, region, org),
+    st.sampled_from("1579"),
+    st.sampled_from("123"),
+    st.integers(110000, 659999).map(str),
+    st.text(alphabet=USCC_CHARSET, min_size=8, max_size=8),
+)
+
+
+def _make_uscc(parts):
+    dept, typ, region, org = parts
+    org += org_code_check_char(org)
+    body = dept + typ + region + org
+    return body + uscc_check_char(body)
+
+
+@given(usccs)
+def test_generated_uscc_is_valid(parts):
+    code = _make_uscc(parts)
+    assert check_uscc(code).valid
+    assert check_uscc(code.lower()).normalized == code
+
+
+@given(usccs, st.integers(0, 17), st.integers(1, 30))
+def test_uscc_single_substitution_is_caught(parts, pos, delta):
+    code = _make_uscc(parts)
+    new = USCC_CHARSET[(USCC_CHARSET.index(code[pos]) + delta) % 31]
+    assert not check_uscc(code[:pos] + new + code[pos + 1:]).valid
+
+
+# -- mobile, dispatch, masking ----------------------------------------------------------------
+
+@pytest.mark.parametrize("value,ok", [("13812345678", True), ("+86 138 1234 5678", True), ("12812345678", False),
+                                      ("1381234567", False), ("1381234567a", False)])
+def test_mobile(value, ok):
+    r = check_mobile(value)
+    assert r.valid is ok
+    if ok:
+        assert r.normalized == "13812345678"
+    else:
+        assert r.message
+
+
+def test_any_id_tells_kinds_apart():
+    assert check_any_id("11010519491231002X").kind == "resident_id"
+    assert check_any_id("91350100M000100Y43").kind == "uscc"
+    r = check_any_id("12345")
+    assert not r.valid and r.kind is None and r.code == "id.unknown_kind"
+
+
+def test_mask_keeps_first_six_and_last_four():
+    assert mask_resident_id("410721199001011234") == "410721********1234"
