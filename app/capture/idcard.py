@@ -1,0 +1,879 @@
+"""Second-generation resident ID card reader over the GA 467 SAM serial protocol.
+
+Layers, bottom up:
+- frame helpers (`build_command`, `build_response`, `FrameReader`): bytes on the wire;
+- the 256-byte text block (`parse_text_block`, `build_text_block`) and `IdCardData`;
+- `Ga467Reader`: find / select / read over pyserial, with bounded retries of garbled answers;
+- `CardWatcher`: the polling logic a background task calls repeatedly.
+
+Every failure reaches the caller as `DeviceError` with a stable `idcard.*` code and a Chinese
+message for the clerk. Nothing personal (name, ID number, address, photo) is ever logged.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, NoReturn, Protocol, Self, runtime_checkable
+
+import serial
+
+from app.errors import DeviceError
+from app.validators import check_resident_id, mask_name, mask_resident_id
+
+try:  # POSIX only: pyserial lets termios.error escape from some calls on a vanished pty
+    import termios
+
+    _TERMIOS_ERRORS: tuple[type[BaseException], ...] = (termios.error,)
+except ImportError:  # pragma: no cover - Windows
+    _TERMIOS_ERRORS = ()
+
+log = logging.getLogger("intake.capture.idcard")
+
+# --------------------------------------------------------------------------------------------
+# Frames
+
+PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
+
+# Commands (cmd, param)
+CMD_SAM_STATUS = (0x11, 0xFF)
+CMD_FIND_CARD = (0x20, 0x01)
+CMD_SELECT_CARD = (0x20, 0x02)
+CMD_READ_TEXT_PHOTO = (0x30, 0x01)
+
+# SW3 status codes
+SW_OK = 0x90
+SW_CARD_FOUND = 0x9F
+SW_FIND_FAILED = 0x80
+SW_SELECT_FAILED = 0x81
+SW_CHECKSUM_ERROR = 0x10
+SW_LENGTH_ERROR = 0x11
+SW_BAD_COMMAND = 0x21
+SW_READ_FAILED = 0x41
+SW_SAM_FAILED = 0x60
+
+TEXT_BLOCK_LENGTH = 256
+PHOTO_LENGTH = 1024
+
+# A real read answer is 1288 bytes of length; anything far beyond that is a corrupted length.
+MAX_FRAME_LENGTH = 0x1000
+
+
+def xor_check(data: bytes) -> int:
+    """XOR of DATA: the check byte covers the length field and everything up to the check."""
+    value = 0
+    for b in data:
+        value ^= b
+    return value
+
+
+def build_frame(payload: bytes) -> bytes:
+    """Preamble, 2-byte big-endian length (payload + check), payload, XOR check."""
+    length = len(payload) + 1
+    if length > 0xFFFF:
+        raise ValueError("frame payload too long")
+    body = length.to_bytes(2, "big") + payload
+    return PREAMBLE + body + bytes([xor_check(body)])
+
+
+def build_command(cmd: int, param: int, data: bytes = b"") -> bytes:
+    return build_frame(bytes([cmd, param]) + data)
+
+
+def build_response(sw1: int, sw2: int, sw3: int, data: bytes = b"") -> bytes:
+    return build_frame(bytes([sw1, sw2, sw3]) + data)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A frame whose check byte matched; `payload` lies between the length and the check."""
+
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class BadFrame:
+    """A frame that failed: `checksum` (check byte wrong) or `length` (impossible length)."""
+
+    reason: Literal["checksum", "length"]
+    length: int
+    expected: int | None = None
+    actual: int | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    sw1: int
+    sw2: int
+    sw3: int
+    data: bytes
+
+    @classmethod
+    def from_frame(cls, frame: Frame) -> Response | None:
+        if len(frame.payload) < 3:
+            return None
+        p = frame.payload
+        return cls(p[0], p[1], p[2], p[3:])
+
+
+@dataclass(frozen=True)
+class Command:
+    cmd: int
+    param: int
+    data: bytes
+
+    @classmethod
+    def from_frame(cls, frame: Frame) -> Command | None:
+        if len(frame.payload) < 2:
+            return None
+        p = frame.payload
+        return cls(p[0], p[1], p[2:])
+
+
+class FrameReader:
+    """Incremental frame parser for a byte stream arriving in arbitrary chunks.
+
+    Bytes before a preamble are skipped (counted in `skipped`). A frame with a wrong check byte
+    is reported as `BadFrame("checksum")` and dropped whole, since its length said where it ends;
+    an impossible length drops only the preamble so the search resumes right after it.
+    """
+
+    def __init__(self, min_length: int = 3, max_length: int = MAX_FRAME_LENGTH) -> None:
+        self._buf = bytearray()
+        self._min = min_length
+        self._max = max_length
+        self.skipped = 0
+
+    @property
+    def pending(self) -> int:
+        """Bytes held back: a partial preamble or an incomplete frame."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[Frame | BadFrame]:
+        self._buf += data
+        out: list[Frame | BadFrame] = []
+        while True:
+            start = self._buf.find(PREAMBLE)
+            if start < 0:
+                # Keep a tail that could be the start of a preamble split across chunks.
+                keep = _preamble_prefix_len(self._buf)
+                drop = len(self._buf) - keep
+                self.skipped += drop
+                del self._buf[:drop]
+                return out
+            if start:
+                self.skipped += start
+                del self._buf[:start]
+            if len(self._buf) < 7:
+                return out
+            length = int.from_bytes(self._buf[5:7], "big")
+            if length < self._min or length > self._max:
+                out.append(BadFrame("length", length))
+                del self._buf[:5]
+                continue
+            total = 7 + length
+            if len(self._buf) < total:
+                return out
+            body = bytes(self._buf[5 : total - 1])
+            check = self._buf[total - 1]
+            expected = xor_check(body)
+            del self._buf[:total]
+            if check != expected:
+                out.append(BadFrame("checksum", length, expected=expected, actual=check))
+            else:
+                out.append(Frame(body[2:]))
+
+
+def _preamble_prefix_len(buf: bytearray) -> int:
+    for n in range(min(len(PREAMBLE) - 1, len(buf)), 0, -1):
+        if buf.endswith(PREAMBLE[:n]):
+            return n
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Code tables
+
+GENDERS: dict[str, str] = {"0": "未知", "1": "男", "2": "女", "9": "未说明"}
+
+ETHNICITIES: dict[str, str] = {
+    "01": "汉", "02": "蒙古", "03": "回", "04": "藏", "05": "维吾尔", "06": "苗", "07": "彝",
+    "08": "壮", "09": "布依", "10": "朝鲜", "11": "满", "12": "侗", "13": "瑶", "14": "白",
+    "15": "土家", "16": "哈尼", "17": "哈萨克", "18": "傣", "19": "黎", "20": "傈僳", "21": "佤",
+    "22": "畲", "23": "高山", "24": "拉祜", "25": "水", "26": "东乡", "27": "纳西", "28": "景颇",
+    "29": "柯尔克孜", "30": "土", "31": "达斡尔", "32": "仫佬", "33": "羌", "34": "布朗",
+    "35": "撒拉", "36": "毛南", "37": "仡佬", "38": "锡伯", "39": "阿昌", "40": "普米",
+    "41": "塔吉克", "42": "怒", "43": "乌孜别克", "44": "俄罗斯", "45": "鄂温克", "46": "德昂",
+    "47": "保安", "48": "裕固", "49": "京", "50": "塔塔尔", "51": "独龙", "52": "鄂伦春",
+    "53": "赫哲", "54": "门巴", "55": "珞巴", "56": "基诺", "97": "其他", "98": "外国血统中国籍人士",
+}  # fmt: skip
+
+LONG_TERM = "长期"
+
+PHOTO_DECODER_MISSING_MESSAGE = "照片解码库未配置，无法显示证件照片"
+
+# --------------------------------------------------------------------------------------------
+# Card data
+
+_MESSAGES = {
+    "idcard.no_card": "未检测到身份证：请将身份证平放在阅读器感应区。",
+    "idcard.removed": "读卡过程中身份证被移开或读卡失败：请将身份证平放在感应区后重新读取。",
+    "idcard.checksum": (
+        "身份证阅读器数据校验失败（已重试）：请重新放置身份证；若反复出现，请检查阅读器连接线。"
+    ),
+    "idcard.timeout": "身份证阅读器无应答：请检查阅读器电源、连接线和端口设置。",
+    "idcard.garbage": "身份证阅读器返回的数据无法识别：请检查端口和波特率设置是否正确。",
+    "idcard.port_unavailable": (
+        "无法打开身份证阅读器端口“{port}”：请检查阅读器连接线是否插好、端口设置是否正确。"
+    ),
+    "idcard.disconnected": "身份证阅读器连接中断：请检查阅读器连接线是否松动，重新插好后再试。",
+    "idcard.not_open": "身份证阅读器尚未打开：请稍候重试。",
+    "idcard.sam_failed": "身份证阅读器安全模块（SAM）自检失败：请联系管理员检修阅读器。",
+    "idcard.bad_command": "身份证阅读器不支持该指令：请确认阅读器符合 GA 467 协议。",
+    "idcard.status": "身份证阅读器返回未知状态（{sw3:02X}）：请重新放置身份证后再试。",
+    "idcard.bad_text": "身份证信息格式异常，无法解析：请重新读卡；若反复出现，请人工核验证件。",
+    "idcard.photo_decoder": "无法加载照片解码库“{path}”：请检查配置的解码库路径。",
+    "idcard.photo_decode_failed": "证件照片解码失败：请人工核验证件照片。",
+    "idcard.internal": "身份证读卡程序出错：请重试；若反复出现，请联系管理员。",
+}
+
+
+def device_error(code: str, **details: Any) -> DeviceError:
+    """DeviceError with this module's Chinese message for CODE (details fill placeholders)."""
+    return DeviceError(code, _MESSAGES[code].format(**details), **details)
+
+
+@dataclass(frozen=True, repr=False)
+class IdCardData:
+    """What a resident ID card carries. Built by `parse_text_block` or `IdCardData.create`."""
+
+    name: str
+    gender_code: str
+    gender: str
+    ethnicity_code: str
+    ethnicity: str
+    birth_date: dt.date
+    address: str
+    resident_id: str
+    issuer: str
+    valid_from: dt.date
+    valid_to: dt.date | None  # None means 长期 (no expiry)
+    photo_wlt: bytes = b""
+    id_valid: bool = False
+    id_error: str | None = None
+    photo_available: bool = False
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        name: str,
+        gender_code: str,
+        ethnicity_code: str,
+        birth_date: dt.date,
+        address: str,
+        resident_id: str,
+        issuer: str,
+        valid_from: dt.date,
+        valid_to: dt.date | None,
+        photo_wlt: bytes = b"",
+        photo_available: bool = False,
+        today: dt.date | None = None,
+    ) -> IdCardData:
+        """Fill the labels and the ID check from the codes; unknown codes raise ValueError."""
+        if gender_code not in GENDERS:
+            raise ValueError(f"unknown gender code {gender_code!r}")
+        if ethnicity_code not in ETHNICITIES:
+            raise ValueError(f"unknown ethnicity code {ethnicity_code!r}")
+        check = check_resident_id(resident_id, today)
+        return cls(
+            name=name,
+            gender_code=gender_code,
+            gender=GENDERS[gender_code],
+            ethnicity_code=ethnicity_code,
+            ethnicity=ETHNICITIES[ethnicity_code],
+            birth_date=birth_date,
+            address=address,
+            resident_id=check.normalized if check.valid and check.normalized else resident_id,
+            issuer=issuer,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            photo_wlt=photo_wlt,
+            id_valid=check.valid,
+            id_error=check.message,
+            photo_available=photo_available,
+        )
+
+    def expired(self, today: dt.date) -> bool:
+        """True after the last valid day; a 长期 card never expires."""
+        return self.valid_to is not None and today > self.valid_to
+
+    @property
+    def valid_to_text(self) -> str:
+        return LONG_TERM if self.valid_to is None else self.valid_to.isoformat()
+
+    @property
+    def photo_message(self) -> str | None:
+        """Why the photo cannot be shown, or None when a decoder is configured."""
+        return None if self.photo_available else PHOTO_DECODER_MISSING_MESSAGE
+
+    def to_json(self, today: dt.date | None = None) -> dict[str, object]:
+        """Plain values for the CLI; the photo is given by its length only."""
+        today = today or dt.date.today()
+        return {
+            "name": self.name,
+            "gender_code": self.gender_code,
+            "gender": self.gender,
+            "ethnicity_code": self.ethnicity_code,
+            "ethnicity": self.ethnicity,
+            "birth_date": self.birth_date.isoformat(),
+            "address": self.address,
+            "resident_id": self.resident_id,
+            "id_valid": self.id_valid,
+            "id_error": self.id_error,
+            "issuer": self.issuer,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+            "valid_to_text": self.valid_to_text,
+            "expired": self.expired(today),
+            "photo_wlt_length": len(self.photo_wlt),
+            "photo_available": self.photo_available,
+            "photo_message": self.photo_message,
+        }
+
+    def __repr__(self) -> str:
+        # Masked: a repr ends up in tracebacks and test output.
+        return (
+            f"IdCardData(name={mask_name(self.name)!r}, "
+            f"resident_id={mask_resident_id(self.resident_id)!r}, id_valid={self.id_valid}, "
+            f"photo_wlt=<{len(self.photo_wlt)} bytes>)"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Text block: UCS-2 LE, space padded. Rare characters outside the BMP (e.g. 𠮷 U+20BB7) are
+# carried as UTF-16 surrogate pairs, two code units of the field, which is what readers return
+# in practice; decoding is therefore strict UTF-16-LE and a lone surrogate is a bad block.
+
+_TEXT_FIELDS: tuple[tuple[str, int], ...] = (
+    ("name", 30),
+    ("gender", 2),
+    ("ethnicity", 4),
+    ("birth_date", 16),
+    ("address", 70),
+    ("resident_id", 36),
+    ("issuer", 30),
+    ("valid_from", 16),
+    ("valid_to", 16),
+    ("reserved", 36),
+)
+assert sum(n for _, n in _TEXT_FIELDS) == TEXT_BLOCK_LENGTH
+
+
+def _bad_text(field_name: str, reason: str) -> DeviceError:
+    return DeviceError(
+        "idcard.bad_text", _MESSAGES["idcard.bad_text"], field=field_name, reason=reason
+    )
+
+
+def _split_text_block(block: bytes) -> dict[str, str]:
+    if len(block) != TEXT_BLOCK_LENGTH:
+        raise _bad_text("block", f"length {len(block)}")
+    fields: dict[str, str] = {}
+    offset = 0
+    for name, width in _TEXT_FIELDS:
+        raw = block[offset : offset + width]
+        offset += width
+        try:
+            text = raw.decode("utf-16-le")
+        except UnicodeDecodeError:
+            raise _bad_text(name, "undecodable") from None
+        fields[name] = text.strip(" \x00")
+    return fields
+
+
+def _parse_date(value: str, field_name: str) -> dt.date:
+    if len(value) != 8 or not value.isdigit():
+        raise _bad_text(field_name, "not YYYYMMDD")
+    try:
+        return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        raise _bad_text(field_name, "no such date") from None
+
+
+def parse_text_block(
+    block: bytes,
+    photo_wlt: bytes = b"",
+    *,
+    photo_available: bool = False,
+    today: dt.date | None = None,
+) -> IdCardData:
+    """Decode the 256-byte text block; a bad block raises DeviceError("idcard.bad_text")."""
+    f = _split_text_block(block)
+    if f["gender"] not in GENDERS:
+        raise _bad_text("gender", "unknown code")
+    if f["ethnicity"] not in ETHNICITIES:
+        raise _bad_text("ethnicity", "unknown code")
+    if not f["name"]:
+        raise _bad_text("name", "empty")
+    if not f["resident_id"]:
+        raise _bad_text("resident_id", "empty")
+    birth = _parse_date(f["birth_date"], "birth_date")
+    valid_from = _parse_date(f["valid_from"], "valid_from")
+    valid_to = None if f["valid_to"] == LONG_TERM else _parse_date(f["valid_to"], "valid_to")
+    if valid_to is not None and valid_to < valid_from:
+        raise _bad_text("valid_to", "before valid_from")
+    return IdCardData.create(
+        name=f["name"],
+        gender_code=f["gender"],
+        ethnicity_code=f["ethnicity"],
+        birth_date=birth,
+        address=f["address"],
+        resident_id=f["resident_id"],
+        issuer=f["issuer"],
+        valid_from=valid_from,
+        valid_to=valid_to,
+        photo_wlt=photo_wlt,
+        photo_available=photo_available,
+        today=today,
+    )
+
+
+def _encode_field(name: str, value: str, width: int) -> bytes:
+    raw = value.encode("utf-16-le")  # surrogate pairs for characters beyond the BMP
+    if len(raw) > width:
+        raise ValueError(f"text field {name} takes {len(raw)} bytes, at most {width}")
+    return raw + " ".encode("utf-16-le") * ((width - len(raw)) // 2)
+
+
+def build_text_block(
+    *,
+    name: str,
+    gender_code: str,
+    ethnicity_code: str,
+    birth_date: dt.date,
+    address: str,
+    resident_id: str,
+    issuer: str,
+    valid_from: dt.date,
+    valid_to: dt.date | None,
+    reserved: str = "",
+) -> bytes:
+    """Inverse of `parse_text_block` (for the simulator and tests); too-long fields raise."""
+    values = {
+        "name": name,
+        "gender": gender_code,
+        "ethnicity": ethnicity_code,
+        "birth_date": birth_date.strftime("%Y%m%d"),
+        "address": address,
+        "resident_id": resident_id,
+        "issuer": issuer,
+        "valid_from": valid_from.strftime("%Y%m%d"),
+        "valid_to": LONG_TERM if valid_to is None else valid_to.strftime("%Y%m%d"),
+        "reserved": reserved,
+    }
+    return b"".join(_encode_field(n, values[n], w) for n, w in _TEXT_FIELDS)
+
+
+def card_text_block(card: IdCardData) -> bytes:
+    return build_text_block(
+        name=card.name,
+        gender_code=card.gender_code,
+        ethnicity_code=card.ethnicity_code,
+        birth_date=card.birth_date,
+        address=card.address,
+        resident_id=card.resident_id,
+        issuer=card.issuer,
+        valid_from=card.valid_from,
+        valid_to=card.valid_to,
+    )
+
+
+def build_read_data(text_block: bytes, photo_wlt: bytes) -> bytes:
+    """Body of a successful 30 01 answer: text length, photo length (BE), text, photo."""
+    return (
+        len(text_block).to_bytes(2, "big")
+        + len(photo_wlt).to_bytes(2, "big")
+        + text_block
+        + photo_wlt
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Photo decoder (vendor library only; the WLT format is proprietary)
+
+PHOTO_WIDTH = 102
+PHOTO_HEIGHT = 126
+
+
+@dataclass(frozen=True)
+class DecodedPhoto:
+    width: int
+    height: int
+    pixels: bytes = field(repr=False)  # width*height*3, byte order as the vendor library gives
+
+
+@runtime_checkable
+class PhotoDecoder(Protocol):
+    def decode(self, wlt: bytes) -> DecodedPhoto: ...
+
+
+class CtypesWltDecoder:
+    """Calls a vendor WLT library: `int fn(char *wlt, char *out, int flag)`, 1 on success.
+
+    That is the shape of the common `libwlt.so` `unpack` export (out = 102×126×3 bytes).
+    Vendors differ: the function name and flag are configurable, and the result must be checked
+    against the vendor's documentation before use.
+    """
+
+    def __init__(self, library_path: str, function: str = "unpack", flag: int = 0) -> None:
+        try:
+            lib = ctypes.CDLL(library_path)
+            self._fn = getattr(lib, function)
+        except (OSError, AttributeError):
+            raise device_error("idcard.photo_decoder", path=library_path) from None
+        self._fn.restype = ctypes.c_int
+        self._flag = flag
+
+    def decode(self, wlt: bytes) -> DecodedPhoto:
+        if len(wlt) != PHOTO_LENGTH:
+            raise device_error("idcard.photo_decode_failed")
+        src = ctypes.create_string_buffer(wlt, PHOTO_LENGTH)
+        out = ctypes.create_string_buffer(PHOTO_WIDTH * PHOTO_HEIGHT * 3)
+        if self._fn(src, out, ctypes.c_int(self._flag)) != 1:
+            raise device_error("idcard.photo_decode_failed")
+        return DecodedPhoto(PHOTO_WIDTH, PHOTO_HEIGHT, out.raw)
+
+
+def load_photo_decoder(
+    library_path: str | os.PathLike[str] | None, function: str = "unpack"
+) -> PhotoDecoder | None:
+    """The vendor decoder when a path is configured, else None (photo not shown)."""
+    if not library_path:
+        return None
+    return CtypesWltDecoder(os.fspath(library_path), function)
+
+
+# --------------------------------------------------------------------------------------------
+# Reader
+
+
+@runtime_checkable
+class IdCardReader(Protocol):
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def wait_for_card(self, timeout: float) -> bool: ...
+
+    def read(self) -> IdCardData: ...
+
+
+class SerialPort(Protocol):
+    """The part of pyserial's Serial that the reader uses."""
+
+    @property
+    def in_waiting(self) -> int: ...
+
+    def read(self, size: int = 1) -> bytes: ...
+
+    def write(self, data: bytes) -> int | None: ...
+
+    def reset_input_buffer(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+SerialFactory = Callable[..., SerialPort]
+
+# Serial reads block at most this long so command deadlines are checked often.
+_READ_SLICE = 0.05
+
+_IO_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, *_TERMIOS_ERRORS)
+# serial_for_url raises ValueError for an unknown URL scheme or bad settings.
+_OPEN_ERRORS: tuple[type[BaseException], ...] = (*_IO_ERRORS, ValueError)
+
+
+class Ga467Reader:
+    """GA 467 reader on a serial port (or any pyserial URL).
+
+    `timeout` bounds each answer; the 30 01 read of text and photo gets `read_timeout`
+    (default twice `timeout`) because the RF read of 1.3 KB is the slow step on real readers.
+    Garbled answers (checksum failure, bytes without a frame, or the reader reporting that our
+    frame arrived damaged) are retried `retries` times by resending the command.
+    Not thread-safe: one background task owns it.
+    """
+
+    def __init__(
+        self,
+        port: str,
+        baudrate: int = 115200,
+        timeout: float = 1.0,
+        serial_factory: SerialFactory = serial.serial_for_url,
+        *,
+        retries: int = 2,
+        read_timeout: float | None = None,
+        poll_interval: float = 0.1,
+        photo_decoder: PhotoDecoder | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.port = port
+        self.baudrate = baudrate
+        self.timeout = timeout
+        self.read_timeout = read_timeout if read_timeout is not None else 2 * timeout
+        self.retries = retries
+        self.poll_interval = poll_interval
+        self.photo_decoder = photo_decoder
+        self._factory = serial_factory
+        self._clock = clock
+        self._sleep = sleep
+        self._serial: SerialPort | None = None
+        self._card_found = False
+
+    # -- lifecycle
+
+    @property
+    def is_open(self) -> bool:
+        return self._serial is not None
+
+    def open(self) -> None:
+        """Open the port and check the SAM; idempotent."""
+        if self._serial is not None:
+            return
+        try:
+            self._serial = self._factory(
+                self.port, baudrate=self.baudrate, timeout=_READ_SLICE, write_timeout=self.timeout
+            )
+        except _OPEN_ERRORS as exc:
+            log.warning("idcard port open failed: %s", type(exc).__name__)
+            raise device_error("idcard.port_unavailable", port=self.port) from None
+        log.info("idcard port opened")
+        try:
+            self.sam_status()
+        except DeviceError:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        port, self._serial = self._serial, None
+        self._card_found = False
+        if port is not None:
+            try:
+                port.close()
+            except _OPEN_ERRORS:
+                pass  # already gone; nothing left to release
+            log.info("idcard port closed")
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- commands
+
+    def sam_status(self) -> None:
+        r = self._command(*CMD_SAM_STATUS)
+        if r.sw3 != SW_OK:
+            raise self._status_error(r.sw3)
+
+    def wait_for_card(self, timeout: float) -> bool:
+        """Poll "find card" until one is found (True) or TIMEOUT seconds pass (False)."""
+        deadline = self._clock() + max(timeout, 0.0)
+        self._card_found = False
+        while True:
+            r = self._command(*CMD_FIND_CARD)
+            if r.sw3 == SW_CARD_FOUND:
+                self._card_found = True
+                return True
+            if r.sw3 != SW_FIND_FAILED:
+                raise self._status_error(r.sw3)
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                return False
+            self._sleep(min(self.poll_interval, remaining))
+
+    def read(self) -> IdCardData:
+        """Find (unless wait_for_card just found it), select and read text + photo."""
+        found, self._card_found = self._card_found, False
+        if not found:
+            r = self._command(*CMD_FIND_CARD)
+            if r.sw3 != SW_CARD_FOUND:
+                raise self._status_error(r.sw3)
+        r = self._command(*CMD_SELECT_CARD)
+        if r.sw3 != SW_OK:
+            raise self._status_error(r.sw3)
+        r = self._command(*CMD_READ_TEXT_PHOTO, timeout=self.read_timeout)
+        if r.sw3 != SW_OK:
+            raise self._status_error(r.sw3)
+        card = self._parse_read(r.data)
+        log.info("idcard read ok")
+        return card
+
+    def _parse_read(self, data: bytes) -> IdCardData:
+        if len(data) < 4:
+            raise device_error("idcard.garbage")
+        text_len = int.from_bytes(data[0:2], "big")
+        photo_len = int.from_bytes(data[2:4], "big")
+        if len(data) != 4 + text_len + photo_len:
+            log.warning("idcard read answer lengths inconsistent")
+            raise device_error("idcard.garbage")
+        text = data[4 : 4 + text_len]
+        photo = data[4 + text_len :]
+        available = self.photo_decoder is not None and photo_len == PHOTO_LENGTH
+        return parse_text_block(text, photo, photo_available=available)
+
+    def _status_error(self, sw3: int) -> DeviceError:
+        log.warning("idcard reader status %02X", sw3)
+        if sw3 == SW_FIND_FAILED:
+            return device_error("idcard.no_card")
+        if sw3 in (SW_SELECT_FAILED, SW_READ_FAILED):
+            return device_error("idcard.removed", sw3=sw3)
+        if sw3 == SW_SAM_FAILED:
+            return device_error("idcard.sam_failed", sw3=sw3)
+        if sw3 == SW_BAD_COMMAND:
+            return device_error("idcard.bad_command", sw3=sw3)
+        return device_error("idcard.status", sw3=sw3)
+
+    def _command(
+        self, cmd: int, param: int, data: bytes = b"", timeout: float | None = None
+    ) -> Response:
+        """Send a command and return its answer, resending after a garbled answer."""
+        if self._serial is None:
+            raise device_error("idcard.not_open")
+        frame = build_command(cmd, param, data)
+        failure = "garbage"
+        for attempt in range(1, self.retries + 2):
+            self._send(frame)
+            outcome = self._receive(self.timeout if timeout is None else timeout)
+            if isinstance(outcome, Response):
+                if outcome.sw3 not in (SW_CHECKSUM_ERROR, SW_LENGTH_ERROR):
+                    log.debug("idcard %02X%02X -> %02X", cmd, param, outcome.sw3)
+                    return outcome
+                failure = "checksum"  # the reader received our frame damaged
+            else:
+                failure = outcome
+            log.warning(
+                "idcard %02X%02X answer %s (attempt %d of %d)",
+                cmd, param, failure, attempt, self.retries + 1,
+            )  # fmt: skip
+        raise device_error(f"idcard.{failure}", command=f"{cmd:02X}{param:02X}")
+
+    def _send(self, frame: bytes) -> None:
+        port = self._require_port()
+        try:
+            port.reset_input_buffer()  # drop a late answer to an earlier command
+            port.write(frame)
+        except serial.SerialTimeoutException:
+            raise device_error("idcard.timeout") from None
+        except _IO_ERRORS as exc:
+            self._lost(exc)
+
+    def _receive(self, timeout: float) -> Response | Literal["checksum", "garbage"]:
+        port = self._require_port()
+        reader = FrameReader(min_length=4)
+        deadline = self._clock() + timeout
+        got_bytes = False
+        while self._clock() < deadline:
+            try:
+                waiting = port.in_waiting
+                chunk = port.read(waiting if waiting > 0 else 1)
+            except _IO_ERRORS as exc:
+                self._lost(exc)
+            if not chunk:
+                continue
+            got_bytes = True
+            for item in reader.feed(chunk):
+                if isinstance(item, BadFrame):
+                    return "checksum" if item.reason == "checksum" else "garbage"
+                response = Response.from_frame(item)
+                return response if response is not None else "garbage"
+        if got_bytes:
+            return "garbage"
+        log.warning("idcard reader no answer")
+        raise device_error("idcard.timeout")
+
+    def _require_port(self) -> SerialPort:
+        if self._serial is None:
+            raise device_error("idcard.not_open")
+        return self._serial
+
+    def _lost(self, exc: BaseException) -> NoReturn:
+        log.warning("idcard port lost: %s", type(exc).__name__)
+        self.close()
+        raise device_error("idcard.disconnected") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Watcher
+
+# Errors after which the port must be reopened before the next poll can succeed.
+_REOPEN_CODES = frozenset({"idcard.port_unavailable", "idcard.disconnected", "idcard.not_open"})
+
+
+class CardWatcher:
+    """Polling logic for a background loop: `poll()` returns a card once per placement.
+
+    A card is read when it appears and not again while it stays; it counts as removed after
+    `absent_polls` consecutive polls without it (so a card at the edge of the field that
+    flickers is not read twice). Errors never escape: `poll()` returns None and `last_error`
+    holds the DeviceError; after a port error the reader is reopened on the next poll.
+    """
+
+    def __init__(self, reader: IdCardReader, *, absent_polls: int = 2) -> None:
+        self.reader = reader
+        self.absent_polls = max(1, absent_polls)
+        self.last_error: DeviceError | None = None
+        self.card_present = False  # a card is on the reader and has been read
+        self._absent = 0
+        self._needs_open = True
+
+    def poll(self) -> IdCardData | None:
+        try:
+            return self._poll()
+        except DeviceError as exc:
+            self._fail(exc)
+        except Exception as exc:  # noqa: BLE001 - a faulty reader must not kill the loop
+            log.error("idcard watcher unexpected %s", type(exc).__name__)
+            self._fail(device_error("idcard.internal"))
+        return None
+
+    def _poll(self) -> IdCardData | None:
+        if self._needs_open:
+            self.reader.open()
+            self._needs_open = False
+        found = self.reader.wait_for_card(0.0)
+        self.last_error = None
+        if not found:
+            self._absent += 1
+            if self._absent >= self.absent_polls:
+                self.card_present = False
+            return None
+        self._absent = 0
+        if self.card_present:
+            return None
+        try:
+            card = self.reader.read()
+        except DeviceError as exc:
+            # An unreadable card stays unread until it is taken away, not re-read every poll.
+            self.card_present = exc.code == "idcard.bad_text"
+            raise
+        self.card_present = True
+        return card
+
+    def _fail(self, exc: DeviceError) -> None:
+        self.last_error = exc
+        if exc.code in _REOPEN_CODES:
+            self._needs_open = True
+            self.card_present = False
+            try:
+                self.reader.close()  # release the port now; reopened on the next poll
+            except Exception as close_exc:  # noqa: BLE001 - same reason
+                log.error("idcard watcher close failed: %s", type(close_exc).__name__)
