@@ -177,15 +177,27 @@ class Catalog:
     def bundle(self, key: str) -> Bundle | None:
         """By id, Chinese name or alias (exact, ignoring full-/half-width brackets and the
         policy texts' */# list markers), as the CLI and scanner-driven paths need."""
+        exact = self._by_key.get(key)
+        if exact is not None:
+            return exact
         key = _norm_name(key)
-        for b in self.bundles:
-            if key == b.id or key == _norm_name(b.name) or key in {_norm_name(a) for a in b.aliases}:
-                return b
+        found = self._by_key.get(key)
+        if found is not None:
+            return found
         # Tolerate the policy-text spelling with quotes and suffix: 新生儿出生“一件事”.
         bare = re.sub(r"[“”\"]?一件事[“”\"]?$", "", key).strip()
         if bare != key:
             return self.bundle(bare)
         return None
+
+    @cached_property
+    def _by_key(self) -> dict[str, Bundle]:
+        keys: dict[str, Bundle] = {}
+        for b in self.bundles:
+            for label in (b.name, *b.aliases):
+                keys[_norm_name(label)] = b
+            keys[b.id] = b
+        return keys
 
     def search(self, query: str) -> list[Bundle]:
         return [b for b in self.bundles if b.matches(query)]

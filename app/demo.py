@@ -49,7 +49,7 @@ DEMO_STATIONS = [
     ("XX01", "新乡县政务服务中心一件事综合窗口", "新乡县政务服务中心", "xinxiang", "410721"),
     ("XX2A", "七里营镇便民服务中心", "新乡县政务服务中心", "xinxiang", "410721"),
     ("MX01", "眉县政务服务中心一件事综合窗口", "眉县政务服务中心", "meixian", "610326"),
-    ("SM01", "三门峡市湖滨区政务服务中心", "三门峡市政务服务中心", "sanmenxia", "411202"),
+    ("HB01", "三门峡市湖滨区政务服务中心", "三门峡市政务服务中心", "sanmenxia", "411202"),
 ]
 DEMO_CLERKS = ["王芳", "李娜", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "周婷"]
 DEMO_PASSWORD = "demo1234"
@@ -142,8 +142,6 @@ def generate(
         if not rows["sub"]:
             return
         with write_tx(sessions) as s:
-            conn = s.connection()
-            conn.exec_driver_sql("PRAGMA synchronous=OFF")  # bulk load; restored below
             first_app = (s.scalar(select(func.max(Applicant.id))) or 0) + 1
             for n, a in enumerate(rows["app"]):
                 a["id"] = first_app + n
@@ -165,8 +163,6 @@ def generate(
                 s.add(Counter(name="event_seq", value=seq))
             else:
                 row.value = seq
-        with sessions() as s:
-            s.connection().exec_driver_sql("PRAGMA synchronous=FULL")
         for v in rows.values():
             v.clear()
 
@@ -175,7 +171,9 @@ def generate(
         day = today - dt.timedelta(days=min(days - 1, int(rng.random() ** 1.3 * days)))
         minute = rng.randint(8 * 60 + 30, 17 * 60 + 30)
         created = dt.datetime.combine(day, dt.time(minute // 60, minute % 60, rng.randint(0, 59)), tzinfo=STATION_TZ)
-        created = min(created, now.astimezone(STATION_TZ)).astimezone(dt.timezone.utc)
+        if created > now:  # today, later than now: spread over the hours already past
+            created = now - dt.timedelta(seconds=rng.randint(0, 6 * 3600))
+        created = created.astimezone(dt.timezone.utc)
         station_id = station_ids[rng.randrange(len(station_ids))] if rng.random() < 0.4 else station_ids[0]
         station = stations[station_id]
         clerk = rng.choice(clerks[station_id])
@@ -277,14 +275,17 @@ class _Story:
         yield "pushed", {}
         if self.age_days == 0:
             return
+        accepted = []
         for item in active:
             decision = "rejected" if rng.random() < 0.04 else "accepted"
+            if decision == "accepted":
+                accepted.append(item)
             yield "item_decided", {"item": item, "decision": decision, "reason": "材料不符合法定形式" if decision == "rejected" else ""}
         if self.age_days < 2:
             return
-        for item in active:
+        for item in accepted:
             yield "item_decided", {"item": item, "decision": "completed", "reason": ""}
-        if self.result.tolerated:
+        if self.result.tolerated and accepted:
             yield "supplemented", {"materials": list(self.result.tolerated)}
         if self.age_days >= 3 or rng.random() < 0.5:
             yield "delivered", {"method": "window", "items": active, "tracking_number": "", "address": ""}
@@ -305,24 +306,27 @@ class _Planner:
         rng = self.rng
         kind = "personal" if rng.random() < 0.65 or not self.by_kind["enterprise"] else "enterprise"
         pool = [b for b in self.by_kind[kind] if jurisdiction in b.jurisdictions] or self.by_kind[kind] or list(self.catalog.bundles)
-        bundle = rng.choice(pool)
-        offered = bundle.items_in(jurisdiction)
-        items = [i.id for i in offered if not i.optional or rng.random() < 0.3] or [offered[0].id]
-        answers: dict[str, object] = {}
-        for q in bundle.questions:
-            if q.type == "bool":
-                answers[q.id] = rng.random() < 0.3
-            elif q.type == "number":
-                lo = q.min if q.min is not None else 0
-                hi = q.max if q.max is not None else 1000
-                answers[q.id] = int(lo + (min(hi, lo + 600) - lo) * rng.random())
-            else:
-                answers[q.id] = rng.choice(q.choices)[0]
-        key = (bundle.id, tuple(items), tuple(sorted(answers.items())), jurisdiction)
-        base = self._cache.get(key)
-        if base is None:
-            base = engine.evaluate(bundle, items, answers, {}, catalog=self.catalog, jurisdiction=jurisdiction)
-            self._cache[key] = base
+        for _attempt in range(20):  # answers may switch every chosen item off: pick again
+            bundle = rng.choice(pool)
+            offered = bundle.items_in(jurisdiction)
+            items = [i.id for i in offered if not i.optional or rng.random() < 0.3] or [offered[0].id]
+            answers: dict[str, object] = {}
+            for q in bundle.questions:
+                if q.type == "bool":
+                    answers[q.id] = rng.random() < 0.3
+                elif q.type == "number":
+                    lo = q.min if q.min is not None else 0
+                    hi = q.max if q.max is not None else 1000
+                    answers[q.id] = int(lo + (min(hi, lo + 600) - lo) * rng.random())
+                else:
+                    answers[q.id] = rng.choice(q.choices)[0]
+            key = (bundle.id, tuple(items), tuple(sorted(answers.items())), jurisdiction)
+            base = self._cache.get(key)
+            if base is None:
+                base = engine.evaluate(bundle, items, answers, {}, catalog=self.catalog, jurisdiction=jurisdiction)
+                self._cache[key] = base
+            if base.active_items:
+                break
         complete = rng.random() < 0.85
         marks: dict[str, str] = {}
         for line in base.materials:

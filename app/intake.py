@@ -378,6 +378,11 @@ class IntakeService:
             if result.unanswered:
                 names = "、".join(q.text for q in bundle.questions if q.id in result.unanswered)
                 raise IntakeError("intake.unanswered", f"请先回答情形问题：{names}", questions=list(result.unanswered))
+            if not result.active_items:
+                raise IntakeError(
+                    "intake.no_active_items",
+                    "按情形回答，所选事项均无需办理。请核对情形回答或所选事项。",
+                )
             number = sub.number or self._assign_number(s, sub, now)
             sub.verdict = result.verdict
             sub.reduction_separate = result.reduction.separate

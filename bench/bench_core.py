@@ -1,0 +1,141 @@
+"""Core benchmark: prints one JSON object.
+
+- checklist evaluation time for the largest bundle (most material references), median of many
+- time to save a received intake through the service (start → applicant → choice → answers →
+  marks → finish, each a durable transaction), and the finish transaction alone
+- day-ledger query time and lookup by ID number on databases of 10k, 100k and 1M submissions
+  made by `intake demo-data` (spread over ~3 years, ~1000 a day, like a busy county centre)
+
+Databases are cached in bench/out/ (1M takes ~20 minutes to generate). Targets: DESIGN §12.
+Usage: python bench/bench_core.py [--sizes 10000,100000,1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app import checklist as engine  # noqa: E402
+from app.catalog import load_catalog  # noqa: E402
+from app.clock import STATION_TZ  # noqa: E402
+from app.context import build_context  # noqa: E402
+from app.demo import generate, setup_demo_station  # noqa: E402
+from app.views import ApplicantInput  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def bench_checklist() -> dict:
+    cat = load_catalog()
+    largest = max(cat.bundles, key=lambda b: sum(len(i.materials) for i in b.items))
+    items = [i.id for i in largest.items]
+    answers = {}
+    for q in largest.questions:
+        answers[q.id] = True if q.type == "bool" else (q.choices[0][0] if q.type == "choice" else (q.max or 1000))
+    result = engine.evaluate(largest, items, answers, {}, catalog=cat, strict=False)
+    marks = {m.id: "collected" for m in result.materials}
+    times = timed(lambda: engine.evaluate(largest, items, answers, marks, catalog=cat), 2000)
+    return {
+        "bundle": largest.id, "items": len(items), "material_refs": sum(len(i.materials) for i in largest.items),
+        "merged_materials": len(result.materials),
+        "median_ms": round(statistics.median(times), 4), "p95_ms": round(sorted(times)[int(len(times) * 0.95)], 4),
+        "target_ms": 1.0,
+    }
+
+
+def bench_save(tmp: Path) -> dict:
+    ctx = build_context(tmp / "save.sqlite3")
+    setup_demo_station(ctx.staff)
+    clerk = ctx.staff.login("wangfang", "clerk1234")
+    totals, finishes = [], []
+    for _ in range(30):
+        t = time.perf_counter()
+        sid = ctx.intake.start(clerk)
+        ctx.intake.set_applicant(clerk, sid, ApplicantInput(name="张三", resident_id="11010519491231002X",
+                                                            phone="13812345678", sources={"name": "card"}))
+        ctx.intake.choose(clerk, sid, "新生儿出生")
+        ctx.intake.answer_many(clerk, sid, {"parents_married": True, "applied_by_agent": False,
+                                            "parents_local_insured": True})
+        lines = ctx.intake.checklist(sid).materials
+        ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines})
+        f = time.perf_counter()
+        ctx.intake.finish(clerk, sid)
+        end = time.perf_counter()
+        totals.append((end - t) * 1000)
+        finishes.append((end - f) * 1000)
+    ctx.close()
+    return {"whole_intake_median_ms": round(statistics.median(totals), 2),
+            "finish_transaction_median_ms": round(statistics.median(finishes), 2),
+            "note": "every step is a durable commit (WAL, synchronous=FULL)"}
+
+
+def bench_ledger(size: int) -> dict:
+    OUT.mkdir(exist_ok=True)
+    db = OUT / f"ledger-{size}.sqlite3"
+    made = False
+    if not db.exists():
+        t = time.perf_counter()
+        ctx = build_context(db)
+        generate(ctx.sessions, ctx.catalogs.current, size, days=max(30, size // 1000), seed=size)
+        ctx.close()
+        made = round(time.perf_counter() - t, 1)
+    ctx = build_context(db)
+    today = dt.datetime.now(STATION_TZ).date()
+    days = [today - dt.timedelta(days=d) for d in (1, 7, 20)]
+    ctx.intake.ledger(days[0])  # warm the page cache once
+    day_times = []
+    rows = 0
+    for day in days:
+        for _ in range(5):
+            t = time.perf_counter()
+            rows = len(ctx.intake.ledger(day))
+            day_times.append((time.perf_counter() - t) * 1000)
+    with ctx.sessions() as s:
+        from sqlalchemy import text
+        ids = [r[0] for r in s.execute(text("select resident_id from applicants where resident_id is not null "
+                                            "order by id desc limit 20"))]
+    lookups = []
+    for rid in ids:
+        t = time.perf_counter()
+        ctx.intake.search(rid)
+        lookups.append((time.perf_counter() - t) * 1000)
+    ctx.close()
+    return {"submissions": size, "generated_seconds": made, "rows_per_day": rows,
+            "day_ledger_median_ms": round(statistics.median(day_times), 2),
+            "lookup_by_id_number_median_ms": round(statistics.median(lookups), 2),
+            "db_bytes": db.stat().st_size, "targets_ms": {"day_ledger": 50, "lookup": 20}}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--sizes", default="10000,100000,1000000")
+    args = p.parse_args()
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        out = {"checklist_largest_bundle": bench_checklist(), "save_received_intake": bench_save(tmp),
+               "ledger": [bench_ledger(int(s)) for s in args.sizes.split(",") if s]}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
