@@ -1,0 +1,250 @@
+"""Supervisor's reconciliation of a day, week or month, and the policy metrics.
+
+Every figure is backed by a query that lists the intakes behind it (`intakes_for`), and the
+figure is the length of that list, so a supervisor who clicks a number sees exactly what was
+counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Integer, and_, exists, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.catalog import Catalog
+from app.clock import STATION_TZ
+from app.errors import DomainError
+from app.views import APPLICANT_FIELDS
+from local_db.models import Applicant, Staff, Submission, SubmissionItem
+
+PeriodKind = Literal["day", "week", "month"]
+PUSH_LIMIT = dt.timedelta(hours=2)
+# SQLite does the hour/day arithmetic; China Standard Time has no daylight saving, so the
+# station's local time is UTC+8 all year.
+_LOCAL = "+8 hours"
+
+FIGURES = (
+    "received", "notified", "tolerated", "awaiting_supplement", "digitised", "pushed", "accepted",
+    "rejected", "completed", "delivered", "withdrawn", "overdue_push", "overdue_tolerance",
+    "undelivered_same_day",
+)
+FIGURE_LABELS = {
+    "received": "收件", "notified": "一次告知", "tolerated": "容缺受理", "awaiting_supplement": "容缺待补",
+    "digitised": "已数字化", "pushed": "已推送", "accepted": "已受理", "rejected": "不予受理",
+    "completed": "已办结", "delivered": "已送达", "withdrawn": "已撤回", "overdue_push": "超2小时未推送",
+    "overdue_tolerance": "容缺逾期未补", "undelivered_same_day": "办结当日未送达",
+}
+TARGETS = {"material_reduction": 60.0, "autofill": 50.0, "push_within_2h": 100.0}
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: PeriodKind
+    start: dt.date
+    end: dt.date  # inclusive
+
+    @classmethod
+    def of(cls, kind: PeriodKind, day: dt.date) -> "Period":
+        if kind == "day":
+            return cls(kind, day, day)
+        if kind == "week":
+            start = day - dt.timedelta(days=day.weekday())
+            return cls(kind, start, start + dt.timedelta(days=6))
+        if kind == "month":
+            start = day.replace(day=1)
+            nxt = (start + dt.timedelta(days=32)).replace(day=1)
+            return cls(kind, start, nxt - dt.timedelta(days=1))
+        raise DomainError("report.period", "统计周期应为日、周或月。")
+
+    @property
+    def label(self) -> str:
+        if self.kind == "day":
+            return f"{self.start:%Y年%m月%d日}"
+        if self.kind == "week":
+            return f"{self.start:%Y年%m月%d日}—{self.end:%m月%d日}"
+        return f"{self.start:%Y年%m月}"
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    value: float | None  # percent; None when nothing to measure yet
+    numerator: int
+    denominator: int
+    target: float
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.value is None else self.value >= self.target
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    period: Period
+    counts: Mapping[str, int]
+    by_bundle: tuple[tuple[str, str, int], ...]  # (bundle id, name, received+notified)
+    by_clerk: tuple[tuple[str, int], ...]
+    by_hour: tuple[tuple[int, int], ...]  # (hour 0-23, intakes)
+    metrics: tuple[Metric, ...]
+    push_compliance_by_day: tuple[tuple[dt.date, int, int], ...] = field(default=())  # (day, in time, pushed or due)
+
+
+class Reports:
+    def __init__(self, sessions: sessionmaker[Session], catalog: Callable[[], Catalog]) -> None:
+        self._sessions = sessions
+        self._catalog = catalog
+
+    # -- figure definitions: each a WHERE clause over submissions -------------------------
+
+    def _where(self, figure: str, period: Period, now: dt.datetime) -> Any:
+        in_period = Submission.local_date.between(period.start.isoformat(), period.end.isoformat())
+        finished = Submission.state.not_in(("draft", "discarded"))
+        item_has = lambda decision: exists().where(  # noqa: E731
+            SubmissionItem.submission_id == Submission.id, SubmissionItem.decision == decision
+        )
+        if figure == "received":
+            return and_(in_period, Submission.received_at.is_not(None))
+        if figure == "notified":
+            return and_(in_period, Submission.state == "notified")
+        if figure == "tolerated":
+            return and_(in_period, Submission.verdict == "complete_with_tolerance", Submission.received_at.is_not(None))
+        if figure == "awaiting_supplement":
+            return and_(in_period, Submission.awaiting_supplement.is_(True))
+        if figure == "digitised":
+            return and_(in_period, Submission.digitised_at.is_not(None))
+        if figure == "pushed":
+            return and_(in_period, Submission.pushed_at.is_not(None))
+        if figure == "accepted":
+            return and_(in_period, item_has("accepted") | item_has("completed"))
+        if figure == "rejected":
+            return and_(in_period, item_has("rejected"))
+        if figure == "completed":
+            return and_(in_period, Submission.state.in_(("completed", "delivered")))
+        if figure == "delivered":
+            return and_(in_period, Submission.state == "delivered")
+        if figure == "withdrawn":
+            return and_(in_period, Submission.state == "withdrawn")
+        if figure == "overdue_push":
+            # Received, and either pushed late or still not pushed although 2 hours have passed.
+            late = Submission.pushed_at > func.strftime(
+                "%Y-%m-%dT%H:%M:%fZ", Submission.received_at, "+2 hours"
+            )
+            waiting = and_(Submission.pushed_at.is_(None), Submission.received_at < now - PUSH_LIMIT,
+                           Submission.state != "withdrawn")
+            return and_(in_period, Submission.received_at.is_not(None), late | waiting)
+        if figure == "overdue_tolerance":
+            return and_(in_period, Submission.awaiting_supplement.is_(True),
+                        Submission.tolerance_due < now.astimezone(STATION_TZ).date())
+        if figure == "undelivered_same_day":
+            done_day = func.date(SubmissionItem.decided_at, _LOCAL)
+            return and_(in_period, exists().where(
+                SubmissionItem.submission_id == Submission.id, SubmissionItem.decision == "completed",
+                (SubmissionItem.delivered_at.is_(None) & (done_day < now.astimezone(STATION_TZ).date().isoformat()))
+                | (func.date(SubmissionItem.delivered_at, _LOCAL) > done_day),
+            ))
+        raise DomainError("report.figure", f"未知的统计项“{figure}”。", figure=figure)
+
+    def intakes_for(self, figure: str, period: Period, now: dt.datetime, *,
+                    bundle: str | None = None, clerk: str | None = None, hour: int | None = None) -> list[str]:
+        """Submission ids behind a figure (drill-down), optionally within a bundle / clerk / hour."""
+        stmt = select(Submission.id).select_from(Submission).join(Staff, Staff.id == Submission.clerk_id).where(
+            self._where(figure, period, now)
+        )
+        if bundle is not None:
+            stmt = stmt.where(Submission.bundle_id == bundle)
+        if clerk is not None:
+            stmt = stmt.where(Staff.display_name == clerk)
+        if hour is not None:
+            stmt = stmt.where(func.cast(func.strftime("%H", Submission.created_at, _LOCAL), Integer) == hour)
+        with self._sessions() as s:
+            return list(s.scalars(stmt.order_by(Submission.created_at)))
+
+    def reconcile(self, period: Period, now: dt.datetime) -> Reconciliation:
+        with self._sessions() as s:
+            counts = {f: s.scalar(select(func.count()).select_from(Submission).where(self._where(f, period, now))) or 0
+                      for f in FIGURES}
+            in_period = and_(
+                Submission.local_date.between(period.start.isoformat(), period.end.isoformat()),
+                Submission.state.not_in(("draft", "discarded")),
+            )
+            cat = self._catalog()
+            by_bundle = [
+                (bid, (cat.bundle(bid).name if bid and cat.bundle(bid) else (bid or "")), n)
+                for bid, n in s.execute(
+                    select(Submission.bundle_id, func.count()).where(in_period).group_by(Submission.bundle_id)
+                    .order_by(func.count().desc())
+                )
+            ]
+            by_clerk = list(s.execute(
+                select(Staff.display_name, func.count()).select_from(Submission)
+                .join(Staff, Staff.id == Submission.clerk_id)
+                .where(in_period).group_by(Staff.display_name).order_by(func.count().desc())
+            ))
+            hours: Counter[int] = Counter()
+            for (h,) in s.execute(select(func.strftime("%H", Submission.created_at, _LOCAL)).where(in_period)):
+                hours[int(h)] += 1
+            metrics = self._metrics(s, period, now, in_period)
+            compliance = self._compliance_by_day(s, period, now)
+        return Reconciliation(
+            period=period, counts=counts, by_bundle=tuple(by_bundle),
+            by_clerk=tuple((c, n) for c, n in by_clerk), by_hour=tuple(sorted(hours.items())),
+            metrics=metrics, push_compliance_by_day=compliance,
+        )
+
+    def _metrics(self, s: Session, period: Period, now: dt.datetime, in_period: Any) -> tuple[Metric, ...]:
+        sep, merged = s.execute(
+            select(func.coalesce(func.sum(Submission.reduction_separate), 0),
+                   func.coalesce(func.sum(Submission.reduction_merged), 0))
+            .where(in_period, Submission.received_at.is_not(None))
+        ).one()
+        auto = typed = 0
+        for sources_json, kind in s.execute(
+            select(Applicant.field_sources, Applicant.kind).select_from(Submission)
+            .join(Applicant, Submission.applicant_id == Applicant.id)
+            .where(in_period)
+        ):
+            sources = json.loads(sources_json or "{}")
+            fields = _FORM_FIELDS[kind]
+            auto += sum(1 for f in fields if sources.get(f) in ("card", "ocr", "licence_qr", "reuse"))
+            typed += len(fields)
+        received = s.scalar(select(func.count()).select_from(Submission).where(
+            in_period, Submission.received_at.is_not(None), Submission.state != "withdrawn")) or 0
+        late = s.scalar(select(func.count()).select_from(Submission).where(self._where("overdue_push", period, now))) or 0
+        return (
+            _metric("material_reduction", "申请材料压减", sep - merged, sep),
+            _metric("autofill", "表单信息自动生成", auto, typed),
+            _metric("push_within_2h", "2小时内推送", max(0, received - late), received),
+        )
+
+    def _compliance_by_day(self, s: Session, period: Period, now: dt.datetime) -> tuple[tuple[dt.date, int, int], ...]:
+        out = []
+        day = period.start
+        while day <= period.end:
+            p = Period("day", day, day)
+            total = s.scalar(select(func.count()).select_from(Submission).where(
+                Submission.local_date == day.isoformat(), Submission.received_at.is_not(None),
+                Submission.state != "withdrawn")) or 0
+            late = s.scalar(select(func.count()).select_from(Submission).where(self._where("overdue_push", p, now))) or 0
+            out.append((day, total - late, total))
+            day += dt.timedelta(days=1)
+        return tuple(out)
+
+
+# Fields of the application form that can be filled without typing, per applicant kind.
+_FORM_FIELDS = {
+    "personal": ("name", "resident_id", "gender", "birth_date", "address"),
+    "enterprise": ("name", "uscc", "legal_representative", "address"),
+}
+assert all(f in APPLICANT_FIELDS for fields in _FORM_FIELDS.values() for f in fields)
+
+
+def _metric(name: str, label: str, num: int, den: int) -> Metric:
+    value = None if den == 0 else round(100.0 * num / den, 1)
+    return Metric(name, label, value, int(num), int(den), TARGETS[name])
