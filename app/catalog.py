@@ -441,7 +441,7 @@ def build_catalog(packed: Mapping[str, Any], display: str = "catalog") -> Catalo
     except ValueError as exc:
         raise CatalogError(
             "catalog.schema",
-            f"目录文件 catalog.json，字段 effective_date：日期无效",
+            "目录文件 catalog.json，字段 effective_date：日期无效",
             file="catalog.json",
             field="effective_date",
         ) from exc

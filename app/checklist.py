@@ -283,11 +283,11 @@ def evaluate(
 
     marks = dict(marks or {})
     ignored: list[str] = []
-    for mid, mark in marks.items():
-        if mark not in MARKS:
+    for mid, given in marks.items():
+        if given not in MARKS:
             raise ChecklistError(
                 "checklist.bad_mark",
-                f"材料标记“{mark}”无效，应为 已收/免提交/容缺（collected/exempt/tolerated）。",
+                f"材料标记“{given}”无效，应为 已收/免提交/容缺（collected/exempt/tolerated）。",
                 material=mid,
             )
         if mid not in needs:

@@ -167,7 +167,7 @@ def generate(
             v.clear()
 
     # Spread over days, more recent days a little busier; working hours 08:30-17:30.
-    for n in range(count):
+    for _ in range(count):
         day = today - dt.timedelta(days=min(days - 1, int(rng.random() ** 1.3 * days)))
         minute = rng.randint(8 * 60 + 30, 17 * 60 + 30)
         created = dt.datetime.combine(day, dt.time(minute // 60, minute % 60, rng.randint(0, 59)), tzinfo=STATION_TZ)
@@ -327,6 +327,7 @@ class _Planner:
                 self._cache[key] = base
             if base.active_items:
                 break
+        assert base is not None
         complete = rng.random() < 0.85
         marks: dict[str, str] = {}
         for line in base.materials:

@@ -26,7 +26,6 @@ from app.clock import STATION_TZ, Clock, SystemClock, add_working_days, day_boun
 from app.documents import DocApplicant, DocItem, DocKind, DocMaterial, IntakeDocument
 from app.errors import DomainError, IntakeError
 from app.numbering import encode_receipt_payload, format_intake_number, parse_intake_number
-from app.staff import require_role
 from app.state import STAGE_LABELS, SubmissionState, apply
 from app.validators import check_mobile, check_resident_id, check_uscc
 from app.views import (
@@ -568,7 +567,6 @@ class IntakeService:
                 raise IntakeError("intake.not_received", "尚未收件，不能打印收件回执或承诺书。")
             if allowed and state.stage not in allowed and kind == "return_list":
                 raise IntakeError("intake.not_withdrawn", "只有已撤回的受理才打印退还材料清单。")
-            catalog = self._catalog(sub)
             bundle = self._require_bundle(sub)
             station = s.get(Station, sub.station_id)
             clerk = s.get(Staff, sub.clerk_id)

@@ -105,7 +105,6 @@ class Reports:
 
     def _where(self, figure: str, period: Period, now: dt.datetime) -> Any:
         in_period = Submission.local_date.between(period.start.isoformat(), period.end.isoformat())
-        finished = Submission.state.not_in(("draft", "discarded"))
         item_has = lambda decision: exists().where(  # noqa: E731
             SubmissionItem.submission_id == Submission.id, SubmissionItem.decision == decision
         )
@@ -176,7 +175,7 @@ class Reports:
             )
             cat = self._catalog()
             by_bundle = [
-                (bid, (cat.bundle(bid).name if bid and cat.bundle(bid) else (bid or "")), n)
+                (bid or "", _bundle_name(cat, bid), n)
                 for bid, n in s.execute(
                     select(Submission.bundle_id, func.count()).where(in_period).group_by(Submission.bundle_id)
                     .order_by(func.count().desc())
@@ -248,3 +247,8 @@ assert all(f in APPLICANT_FIELDS for fields in _FORM_FIELDS.values() for f in fi
 def _metric(name: str, label: str, num: int, den: int) -> Metric:
     value = None if den == 0 else round(100.0 * num / den, 1)
     return Metric(name, label, value, int(num), int(den), TARGETS[name])
+
+
+def _bundle_name(catalog: Catalog, bundle_id: str | None) -> str:
+    bundle = catalog.bundle(bundle_id) if bundle_id else None
+    return bundle.name if bundle else (bundle_id or "")

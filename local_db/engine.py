@@ -149,11 +149,10 @@ class write_tx:  # noqa: N801 - used like a function: `with write_tx(sessions) a
         session.connection(execution_options={"immediate": True})
         return session
 
-    def __exit__(self, et: Any, ev: Any, tb: Any) -> bool:
+    def __exit__(self, et: Any, ev: Any, tb: Any) -> None:
         try:
             self._cm.__exit__(et, ev, tb)
         except (OperationalError, DatabaseError) as exc:
             raise classify_error(exc) from exc
         if isinstance(ev, (OperationalError, DatabaseError)):
             raise classify_error(ev) from ev
-        return False

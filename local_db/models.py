@@ -13,7 +13,6 @@ import datetime as dt
 from sqlalchemy import (
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -245,3 +244,41 @@ class Counter(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(48), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
+
+
+# --- sync (0002)
+# The outbox is a cursor over events.station_seq (sync_state "acked_seq"): every event with a
+# higher sequence is waiting. sync_items only holds what went wrong: an item that failed (its
+# attempts and next retry) or one parked for a person, so it no longer blocks those behind it.
+
+
+class SyncState(Base):
+    """Sync bookkeeping of this store: cursors, hub address, store identity (key -> value)."""
+
+    __tablename__ = "sync_state"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class SyncItem(Base):
+    """An outbox item that failed: an event, a page, a status update or a catalog from the hub."""
+
+    __tablename__ = "sync_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # event | page | status | catalog
+    key: Mapped[str] = mapped_column(String(80))  # event id | sha256 | hub cursor | digest
+    submission_id: Mapped[str | None] = mapped_column(String(36))
+    station_seq: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # failing | needs_person | retry | resolved
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str] = mapped_column(String(64), default="")
+    error_message: Mapped[str] = mapped_column(Text, default="")  # Chinese, no personal data
+    fix: Mapped[str] = mapped_column(Text, default="")  # Chinese: what a person should do
+    first_failed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_failed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    next_retry_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("kind", "key", name="uq_sync_items_kind_key"),
+        Index("ix_sync_items_state", "state"),
+    )
