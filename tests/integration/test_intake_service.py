@@ -315,3 +315,22 @@ def test_catalog_version_recorded_and_reproducible_after_replacement(ctx, staff)
     ctx.catalogs.replace(packed)
     assert ctx.intake.get(sid).catalog_version == "2024.12.02-1"
     assert ctx.intake.document(None, sid, "receipt").materials == old.materials
+
+
+def test_pages_of_every_paper_material_make_the_intake_digitised(ctx, staff):
+    clerk = staff["clerk"]
+    sid = new_intake(ctx, clerk)
+    ctx.intake.mark(clerk, sid, "household_register", "exempt")  # fetched electronically: no paper
+    r = ctx.intake.finish(clerk, sid)
+    assert r.stage == "received"
+    paper = [m.id for m in r.checklist.materials if m.state == "collected" and m.material.source != "window"]
+    assert paper and "household_register" not in paper
+    for n, mid in enumerate(paper):
+        page = ctx.intake.attach_page(clerk, sid, mid, f"page {n}".encode(), "image/jpeg")
+        assert ctx.intake.page_bytes(page) == f"page {n}".encode()
+        stage = ctx.intake.get(sid).stage
+        assert stage == ("digitised" if n == len(paper) - 1 else "received")
+    assert ctx.intake.get(sid).digitised_at is not None
+    with pytest.raises(IntakeError) as exc:
+        ctx.intake.attach_page(clerk, sid, "business_license", b"x", "image/jpeg")
+    assert exc.value.code == "capture.material_not_in_list"
