@@ -23,6 +23,7 @@ from app import checklist as engine
 from app.catalog import Bundle, Catalog, CatalogProvider
 from app.checklist import Checklist
 from app.clock import STATION_TZ, Clock, SystemClock, add_working_days, day_bounds, local_day
+from app.dayclose import record_amendment
 from app.documents import DocApplicant, DocItem, DocKind, DocMaterial, IntakeDocument
 from app.errors import DomainError, IntakeError
 from app.numbering import encode_receipt_payload, format_intake_number, parse_intake_number
@@ -143,12 +144,15 @@ class IntakeService:
     ) -> SubmissionState:
         now = self._clock.now()
         new = apply(state, etype, payload, now)  # raises on a refused transition
+        event_id = str(uuid.uuid4())
         s.add(
             Event(
-                id=str(uuid.uuid4()), station_seq=self._next(s, "event_seq"), submission_id=sub.id,
+                id=event_id, station_seq=self._next(s, "event_seq"), submission_id=sub.id,
                 type=etype, payload=_json(payload), clerk_id=actor.id if actor else None, at=now,
             )
         )
+        if etype != "created":  # a change to a day already closed is an amendment, never silent
+            record_amendment(s, sub, event_id, etype, now, actor.id if actor else None)
         sub.state = new.stage
         sub.awaiting_supplement = new.awaiting_supplement
         sub.updated_at = now
@@ -225,7 +229,9 @@ class IntakeService:
             return _applicant_view(applicant)
 
     def _validate_applicant(self, data: ApplicantInput, *, strict: bool) -> dict[str, Any]:
-        """Normalise fields; bad values raise IntakeError naming the field (in Chinese)."""
+        """Normalise fields. strict: a bad number raises IntakeError naming the field (in
+        Chinese); lenient (drafts): it is kept as typed, so nothing typed is lost, and `finish`
+        refuses it."""
         out: dict[str, Any] = {
             "kind": data.kind, "name": data.name.strip(), "gender": data.gender.strip(),
             "birth_date": data.birth_date, "address": data.address.strip(),
@@ -234,34 +240,45 @@ class IntakeService:
         }
         if data.kind not in ("personal", "enterprise"):
             raise IntakeError("applicant.kind", "申请人类型应为个人或企业。", field="kind")
-        if data.resident_id.strip():
-            check = check_resident_id(data.resident_id, local_day(self._clock.now()))
-            if not check.valid:
-                raise IntakeError("applicant.resident_id", f"身份证号码：{check.message}", field="resident_id", reason=check.code)
-            out["resident_id"] = check.normalized
-            out["birth_date"] = out["birth_date"] or check.birth_date
-            if not out["gender"]:
-                out["gender"] = "男" if check.gender == "male" else "女"
-        if data.uscc.strip():
-            check = check_uscc(data.uscc)
-            if not check.valid:
-                raise IntakeError("applicant.uscc", f"统一社会信用代码：{check.message}", field="uscc", reason=check.code)
-            out["uscc"] = check.normalized
-        if data.phone.strip():
-            check = check_mobile(data.phone)
-            if not check.valid:
-                raise IntakeError("applicant.phone", f"联系电话：{check.message}", field="phone", reason=check.code)
-            out["phone"] = check.normalized
+        today = local_day(self._clock.now())
+        checks = (
+            ("resident_id", data.resident_id, lambda v: check_resident_id(v, today), "身份证号码"),
+            ("uscc", data.uscc, check_uscc, "统一社会信用代码"),
+            ("phone", data.phone, check_mobile, "联系电话"),
+        )
+        for field_name, raw, check_fn, label in checks:
+            if not raw.strip():
+                continue
+            check = check_fn(raw)
+            if check.valid:
+                out[field_name] = check.normalized
+                if field_name == "resident_id":
+                    out["birth_date"] = out["birth_date"] or check.birth_date
+                    if not out["gender"]:
+                        out["gender"] = "男" if check.gender == "male" else "女"
+            elif strict:
+                raise IntakeError(
+                    f"applicant.{field_name}", f"{label}：{check.message}", field=field_name, reason=check.code
+                )
+            else:
+                out[field_name] = raw.strip()[:40]
         return out
 
-    @staticmethod
-    def _applicant_ready(applicant: Applicant | None) -> None:
+    def _applicant_ready(self, applicant: Applicant | None) -> None:
         if applicant is None or not applicant.name:
             raise IntakeError("intake.no_applicant", "请先录入申请人姓名（或企业名称）。", field="name")
         if applicant.kind == "personal" and not applicant.resident_id:
             raise IntakeError("intake.no_resident_id", "请录入或读取申请人的身份证号码。", field="resident_id")
         if applicant.kind == "enterprise" and not applicant.uscc:
             raise IntakeError("intake.no_uscc", "请录入或扫描企业的统一社会信用代码。", field="uscc")
+        # Drafts may hold a number as typed; nothing is finished with a bad one.
+        self._validate_applicant(
+            ApplicantInput(
+                kind=applicant.kind, name=applicant.name,  # type: ignore[arg-type]
+                resident_id=applicant.resident_id or "", uscc=applicant.uscc or "", phone=applicant.phone or "",
+            ),
+            strict=True,
+        )
 
     def choose(self, actor: StaffView, sid: str, bundle_key: str, items: Sequence[str] | None = None) -> None:
         """Pick the bundle and the items the applicant wants (None: the bundle's default choice)."""
@@ -623,14 +640,20 @@ class IntakeService:
                 audit.append(w, at=self._clock.now(), staff_id=actor.id, action=f"document.{kind}", target=doc.number)
         return doc
 
-    def save_document(self, actor: StaffView | None, sid: str, kind: DocKind, pdf: bytes, *, reprint: bool = False) -> str:
-        """Keep a printed document's PDF with the submission; returns its SHA-256."""
+    def save_document(
+        self, actor: StaffView | None, sid: str, kind: DocKind, pdf: bytes, *, reprint: bool = False,
+        printed: bool = True,
+    ) -> str:
+        """Keep a document's PDF with the submission; returns its SHA-256. printed=False records
+        that it was kept but the printer failed (the event says which)."""
         sha = self._attachments.put(pdf)
         now = self._clock.now()
         with self._tx() as s:
             sub, state = self._load(s, sid)
             s.add(Document(id=str(uuid.uuid4()), submission_id=sid, kind=kind, sha256=sha, reprint=reprint, created_at=now))
-            self._event(s, sub, state, actor, "document_printed", {"kind": kind, "sha256": sha, "reprint": reprint})
+            self._event(s, sub, state, actor, "document_printed", {
+                "kind": kind, "sha256": sha, "reprint": reprint, "printed": printed,
+            })
         return sha
 
     def documents(self, sid: str) -> list[tuple[str, str, bool, dt.datetime]]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app.validators import mask_name, mask_phone, mask_resident_id
+from app.validators import check_mobile, check_resident_id, check_uscc, mask_name, mask_phone, mask_resident_id
 
 Role = Literal["clerk", "supervisor", "admin"]
 ROLE_LABELS = {"clerk": "窗口人员", "supervisor": "负责人", "admin": "管理员"}
@@ -95,6 +95,17 @@ class ApplicantView:
 
     def verified(self, field_name: str) -> bool:
         return self.sources.get(field_name) in ("card", "licence_qr")
+
+    def problems(self) -> dict[str, str]:
+        """Numbers a draft holds as typed that would not pass at finish: field -> Chinese reason."""
+        out: dict[str, str] = {}
+        for name, value, check in (("resident_id", self.resident_id, check_resident_id),
+                                   ("uscc", self.uscc, check_uscc), ("phone", self.phone, check_mobile)):
+            if value:
+                result = check(value)
+                if not result.valid and result.message:
+                    out[name] = result.message
+        return out
 
 
 @dataclass(frozen=True)

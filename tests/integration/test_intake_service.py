@@ -79,13 +79,18 @@ def test_tolerating_a_material_that_may_not_be_tolerated_is_refused(ctx, staff):
     assert "application_form" not in ctx.intake.get(sid).marks
 
 
-def test_invalid_id_number_is_refused_with_the_reason(ctx, staff):
+def test_invalid_id_number_is_kept_on_the_draft_and_refused_at_finish(ctx, staff):
     clerk = staff["clerk"]
-    sid = ctx.intake.start(clerk)
+    sid = new_intake(ctx, clerk)
+    view = ctx.intake.set_applicant(clerk, sid, ApplicantInput(name="李四", resident_id="320102198001010013"))
+    # nothing typed is lost: the draft keeps the number as typed, with its problem
+    assert view.resident_id == "320102198001010013" and "校验位" in view.problems()["resident_id"]
     with pytest.raises(IntakeError) as exc:
-        ctx.intake.set_applicant(clerk, sid, ApplicantInput(name="李四", resident_id="320102198001010013"))
+        ctx.intake.finish(clerk, sid)
     assert exc.value.code == "applicant.resident_id" and "校验位" in exc.value.message
-    assert ctx.intake.get(sid).applicant is None
+    assert ctx.intake.get(sid).stage == "draft" and ctx.intake.get(sid).number is None
+    ctx.intake.set_applicant(clerk, sid, ApplicantInput(name="李四", resident_id="11010519491231002x"))
+    assert ctx.intake.finish(clerk, sid).stage == "received"
 
 
 def test_finish_needs_applicant_and_answers(ctx, staff):

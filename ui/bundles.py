@@ -1,0 +1,217 @@
+"""Pick the 一件事 (type to filter: Chinese name, alias or pinyin initials, `xsecs` → 新生儿出生)
+and the items the applicant wants (all or part; non-optional ones are on by default)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    from app.catalog import Bundle, Catalog
+
+_ID = Qt.ItemDataRole.UserRole
+
+
+class BundlePickerWidget(QWidget):
+    choice_changed = Signal(str, list)  # bundle id, chosen item ids
+    choice_confirmed = Signal()  # Enter on the items: go on to the questions / checklist
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._catalog: Catalog | None = None
+        self._jurisdiction: str | None = None
+        self._bundle: Bundle | None = None
+        self._loading = False
+        self.filter = QLineEdit(self)
+        self.filter.setObjectName("bundleFilter")
+        self.filter.setPlaceholderText(self.tr("输入名称、别名或拼音首字母，如 xsecs"))
+        self.filter.setClearButtonEnabled(True)
+        self.bundle_list = QListWidget(self)
+        self.bundle_list.setObjectName("bundleList")
+        self.bundle_list.setMaximumHeight(150)
+        self.chosen_label = QLabel(self.tr("尚未选择一件事"), self)
+        self.chosen_label.setObjectName("sectionHint")
+        self.chosen_label.setWordWrap(True)
+        self.items_list = QListWidget(self)
+        self.items_list.setObjectName("itemList")
+        self.items_list.setWordWrap(True)  # long item names: wrap, never scroll sideways
+        self.items_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        hint = QLabel(self.tr("空格勾选/取消事项，回车继续"), self)
+        hint.setObjectName("sectionHint")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.bundle_list)
+        layout.addWidget(self.chosen_label)
+        layout.addWidget(self.items_list, 1)
+        layout.addWidget(hint)
+        self.filter.textChanged.connect(self._on_filter_text_changed)
+        self.filter.returnPressed.connect(self._on_filter_return_pressed)
+        self.filter.installEventFilter(self)
+        self.bundle_list.itemActivated.connect(self._on_bundle_list_item_activated)
+        self.items_list.itemChanged.connect(self._on_items_list_item_changed)
+        self.items_list.itemActivated.connect(lambda _item: self.choice_confirmed.emit())
+
+    # -- data
+
+    def set_catalog(self, catalog: Catalog, jurisdiction: str | None) -> None:
+        self._catalog = catalog
+        self._jurisdiction = jurisdiction
+        self._refilter()
+
+    @property
+    def bundle(self) -> Bundle | None:
+        return self._bundle
+
+    def chosen_items(self) -> list[str]:
+        out = []
+        for row in range(self.items_list.count()):
+            item = self.items_list.item(row)
+            if item.checkState() == Qt.CheckState.Checked:
+                out.append(item.data(_ID))
+        return out
+
+    def visible_bundle_ids(self) -> list[str]:
+        return [self.bundle_list.item(r).data(_ID) for r in range(self.bundle_list.count())]
+
+    def clear(self) -> None:
+        self._loading = True
+        try:
+            self._bundle = None
+            self.filter.clear()
+            self.items_list.clear()
+            self.chosen_label.setText(self.tr("尚未选择一件事"))
+            self._refilter()
+        finally:
+            self._loading = False
+
+    def set_choice(self, bundle_id: str | None, items: list[str] | tuple[str, ...]) -> None:
+        """Show a stored choice (a reopened draft) without reporting it as a change."""
+        self._loading = True
+        try:
+            bundle = self._catalog.bundle(bundle_id) if (self._catalog and bundle_id) else None
+            self._show_bundle(bundle, set(items) if bundle else set())
+        finally:
+            self._loading = False
+
+    # -- filtering
+
+    def _offered(self, bundle: Bundle) -> bool:
+        return (
+            not self._jurisdiction
+            or not bundle.jurisdictions
+            or self._jurisdiction in bundle.jurisdictions
+        )
+
+    def _refilter(self) -> None:
+        self.bundle_list.clear()
+        if self._catalog is None:
+            return
+        query = self.filter.text().strip().lower()
+        bundles = [b for b in self._catalog.bundles if self._offered(b)]
+        if query:
+            matches = [b for b in bundles if b.matches(query)]
+            # Prefix matches first: `xs` should put 新生儿出生 above 高层次人才…
+            matches.sort(key=lambda b: 0 if any(k.startswith(query) for k in b.search_keys) else 1)
+            bundles = matches
+        kinds = {"personal": self.tr("个人"), "enterprise": self.tr("企业")}
+        for b in bundles:
+            count = len(b.items_in(self._jurisdiction))
+            text = self.tr("{name}（{kind} · {count}项）").format(
+                name=b.name, kind=kinds.get(b.kind, b.kind), count=count
+            )
+            item = QListWidgetItem(text, self.bundle_list)
+            item.setData(_ID, b.id)
+            if b.aliases:
+                item.setToolTip(self.tr("又称：{aliases}").format(aliases="、".join(b.aliases)))
+        if self.bundle_list.count():
+            self.bundle_list.setCurrentRow(0)
+
+    def _on_filter_text_changed(self, _text: str) -> None:
+        self._refilter()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.filter and event.type() == QEvent.Type.KeyPress:
+            key = event.key()  # type: ignore[attr-defined]
+            if key in (Qt.Key.Key_Down, Qt.Key.Key_Up) and self.bundle_list.count():
+                step = 1 if key == Qt.Key.Key_Down else -1
+                row = min(
+                    max(0, self.bundle_list.currentRow() + step), self.bundle_list.count() - 1
+                )
+                self.bundle_list.setCurrentRow(row)
+                return True
+        return super().eventFilter(obj, event)
+
+    def _on_filter_return_pressed(self) -> None:
+        item = self.bundle_list.currentItem() or (
+            self.bundle_list.item(0) if self.bundle_list.count() else None
+        )
+        if item is not None:
+            self._pick(item.data(_ID))
+
+    def _on_bundle_list_item_activated(self, item: QListWidgetItem) -> None:
+        self._pick(item.data(_ID))
+
+    # -- choosing
+
+    def choose(self, bundle_id: str) -> None:
+        """Pick a bundle as the clerk would (default items on) and report it."""
+        self._pick(bundle_id)
+
+    def _pick(self, bundle_id: str) -> None:
+        if self._catalog is None:
+            return
+        bundle = self._catalog.bundle(bundle_id)
+        if bundle is None:
+            return
+        if self._bundle is not None and self._bundle.id == bundle.id:
+            self.items_list.setFocus()
+            return
+        defaults = {i.id for i in bundle.items_in(self._jurisdiction) if not i.optional}
+        self._loading = True
+        try:
+            self._show_bundle(bundle, defaults)
+        finally:
+            self._loading = False
+        self.choice_changed.emit(bundle.id, self.chosen_items())
+        self.items_list.setFocus()
+        if self.items_list.count():
+            self.items_list.setCurrentRow(0)
+
+    def _show_bundle(self, bundle: Bundle | None, checked: set[str]) -> None:
+        self._bundle = bundle
+        self.items_list.clear()
+        if bundle is None:
+            self.chosen_label.setText(self.tr("尚未选择一件事"))
+            return
+        lead = bundle.lead_department_in(self._jurisdiction)
+        self.chosen_label.setText(
+            self.tr("已选：{name}　牵头部门：{lead}").format(name=bundle.name, lead=lead)
+        )
+        for item in bundle.items_in(self._jurisdiction):
+            label = self.tr("{name}　{department} · {limit}").format(
+                name=item.name,
+                department=item.department_in(self._jurisdiction),
+                limit=item.time_limit_text,
+            )
+            if item.optional:
+                label = self.tr("{label}（可选）").format(label=label)
+            row = QListWidgetItem(label, self.items_list)
+            row.setData(_ID, item.id)
+            row.setFlags(row.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            row.setCheckState(
+                Qt.CheckState.Checked if item.id in checked else Qt.CheckState.Unchecked
+            )
+            tips = [t for t in (item.reason, item.notes) if t]
+            if tips:
+                row.setToolTip("\n".join(tips))
+
+    def _on_items_list_item_changed(self, _item: QListWidgetItem) -> None:
+        if self._loading or self._bundle is None:
+            return
+        self.choice_changed.emit(self._bundle.id, self.chosen_items())
+
+    def item_names(self) -> dict[str, str]:
+        return {i.id: i.name for i in self._bundle.items} if self._bundle else {}

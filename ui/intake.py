@@ -1,0 +1,580 @@
+"""The intake workspace: one screen, left to right as the clerk works — applicant, bundle and
+items, situation questions, the merged checklist — and F12 to finish.
+
+Every edit goes to the intake service at once (typed applicant fields after a short pause or
+when the field is left), so a draft survives a crash. The draft is created on the first edit,
+not when the screen opens, so an idle screen leaves no empty drafts behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.applicant import ApplicantWidget
+from ui.bundles import BundlePickerWidget
+from ui.checklist import ChecklistWidget
+from ui.deadline import station_time
+from ui.finish import FinishWidget
+from ui.printflow import DocumentPrinter, PrintOutcome
+from ui.questions import QuestionsWidget
+from ui.tasks import TaskError
+
+if TYPE_CHECKING:
+    from app.checklist import Checklist
+    from app.intake import FinishResult
+    from app.views import ApplicantInput, SubmissionView
+    from ui.session import ClerkSession
+
+SAVE_DELAY_MS = 500
+EDITABLE_STAGES = ("draft", "notified")
+
+
+def _group(title: str, inner: QWidget, parent: QWidget) -> QGroupBox:
+    box = QGroupBox(title, parent)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(4, 8, 4, 4)
+    layout.addWidget(inner)
+    return box
+
+
+class IntakeWidget(QWidget):
+    message_posted = Signal(str, str)  # Chinese text, level (info/success/warning/error)
+    intake_finished = Signal(object)  # FinishResult, after its documents went to the printer
+
+    def __init__(self, session: ClerkSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.printer = DocumentPrinter(session, guard=self)
+        self._sid: str | None = None
+        self._gen = 0  # bumped on every new/loaded intake: late results of the old one are dropped
+        self._starting = False
+        self._after_start: list[Callable[[str], None]] = []
+        self._answers: dict[str, Any] = {}
+        self._pages: tuple[Any, ...] = ()
+        self._stage = "draft"
+        self._number: str | None = None
+        self._last_saved: ApplicantInput | None = None
+        self._finishing = False
+        self.checklist: Checklist | None = None
+
+        self.applicant = ApplicantWidget(self)
+        self.bundles = BundlePickerWidget(self)
+        self.questions = QuestionsWidget(self)
+        self.materials = ChecklistWidget(self)
+        self.bundles.set_catalog(session.catalog, session.station.jurisdiction)
+
+        questions_scroll = QScrollArea(self)
+        questions_scroll.setWidgetResizable(True)
+        questions_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        questions_scroll.setStyleSheet(
+            "QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }"
+        )
+        questions_scroll.setWidget(self.questions)
+
+        self.status_label = QLabel(self.tr("新受理：读取身份证或录入申请人信息"), self)
+        self.status_label.setObjectName("sectionHint")
+        self.finish_button = QPushButton(self.tr("完成受理 F12"), self)
+        self.finish_button.setObjectName("finishButton")
+        self.finish_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.finish_button.clicked.connect(self.finish)
+        self.new_button = QPushButton(self.tr("新建 Ctrl+N"), self)
+        self.new_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.new_button.clicked.connect(self.new_intake)
+
+        left = _group(self.tr("① 申请人 Alt+1"), self.applicant, self)
+        middle = QWidget(self)
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.setContentsMargins(0, 0, 0, 0)
+        middle_layout.addWidget(_group(self.tr("② 一件事与事项 Alt+2"), self.bundles, self), 3)
+        middle_layout.addWidget(_group(self.tr("③ 情形 Alt+3"), questions_scroll, self), 2)
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(
+            _group(
+                self.tr("④ 材料清单 Alt+4（空格切换，1已收 2免提交 3容缺 0缺）"),
+                self.materials,
+                self,
+            ),
+            1,
+        )
+        bar = QHBoxLayout()
+        bar.addWidget(self.status_label, 1)
+        bar.addWidget(self.new_button)
+        bar.addWidget(self.finish_button)
+        right_layout.addLayout(bar)
+
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(left)
+        split.addWidget(middle)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 3)
+        split.setStretchFactor(2, 6)
+        split.setSizes([390, 350, 700])
+        self.workspace = split
+        self.result = FinishWidget(self, session.ctx.clock.now)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.workspace)
+        self.stack.addWidget(self.result)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self.save_applicant_now)
+        self.applicant.edited.connect(self._on_applicant_edited)
+        self.applicant.edit_finished.connect(self.save_applicant_now)
+        self.bundles.choice_changed.connect(self._on_bundles_choice_changed)
+        self.bundles.choice_confirmed.connect(self._on_bundles_choice_confirmed)
+        self.questions.answered.connect(self._on_questions_answered)
+        self.materials.marks_chosen.connect(self._on_materials_marks_chosen)
+        self.result.new_intake_requested.connect(self.new_intake)
+        self.result.retry_requested.connect(self._on_result_retry_requested)
+        self.result.reprint_requested.connect(self._on_result_reprint_requested)
+
+        self._bundle_id: str | None = None
+        self._pending_card: Any = None  # a card read while another applicant was on screen
+        self._update_finish_button()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def submission_id(self) -> str | None:
+        return self._sid
+
+    @property
+    def finished(self) -> bool:
+        return self.stack.currentWidget() is self.result
+
+    def _post(self, text: str, level: str = "info") -> None:
+        self.message_posted.emit(text, level)
+
+    def _on_task_failed(self, err: TaskError) -> None:
+        self._post(err.message, "error")
+
+    def _with_sid(
+        self,
+        work: Callable[[str], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[TaskError], None] | None = None,
+    ) -> None:
+        """Run WORK(submission id) on the store thread, creating the draft first if needed."""
+        gen = self._gen
+        runner = self.session.runner
+
+        def done(result: Any) -> None:
+            if gen == self._gen and on_done is not None:
+                on_done(result)
+
+        def failed(err: TaskError) -> None:
+            if gen == self._gen:
+                (on_error or self._on_task_failed)(err)
+
+        def run(sid: str) -> None:
+            runner.run_db(lambda: work(sid), done, failed, guard=self)
+
+        if self._sid is not None:
+            run(self._sid)
+            return
+        self._after_start.append(run)
+        if self._starting:
+            return
+        self._starting = True
+        s = self.session
+
+        def started(sid: str) -> None:
+            if gen != self._gen:
+                return
+            self._sid = sid
+            self._starting = False
+            queued, self._after_start = self._after_start, []
+            for job in queued:
+                job(sid)
+
+        def start_failed(err: TaskError) -> None:
+            if gen == self._gen:
+                self._starting = False
+                self._after_start.clear()
+                self._on_task_failed(err)
+
+        runner.run_db(lambda: s.intake.start(s.actor), started, start_failed, guard=self)
+
+    def _saved(self, _result: Any = None) -> None:
+        now = station_time(self.session.ctx.clock.now(), "%H:%M:%S")
+        label = self._number or self.tr("草稿")
+        self.status_label.setText(
+            self.tr("{label} · 已自动保存 {time}").format(label=label, time=now)
+        )
+
+    # ------------------------------------------------------------------ new / load
+
+    def new_intake(self) -> None:
+        self.flush()
+        self._gen += 1
+        self._sid = None
+        self._starting = False
+        self._after_start = []
+        self._answers = {}
+        self._pages = ()
+        self._stage = "draft"
+        self._number = None
+        self._last_saved = None
+        self._finishing = False
+        self.checklist = None
+        self.applicant.clear()
+        self.bundles.set_catalog(self.session.catalog, self.session.station.jurisdiction)
+        self.bundles.clear()
+        self.questions.clear()
+        self.materials.set_checklist(None)
+        self.status_label.setText(self.tr("新受理：读取身份证或录入申请人信息"))
+        self.stack.setCurrentWidget(self.workspace)
+        self._update_finish_button()
+        self.applicant.focus_field("resident_id")
+
+    def load(self, sid: str, on_loaded: Callable[[], None] | None = None) -> None:
+        """Reopen a draft (or a notified intake the applicant came back to) for editing."""
+        self.flush()
+        self._gen += 1
+        gen = self._gen
+        s = self.session
+
+        def fetch() -> tuple[SubmissionView, Any, Checklist | None]:
+            view = s.intake.get(sid, s.actor)
+            catalog = s.ctx.catalogs.get(view.catalog_digest)
+            checklist = s.intake.checklist(sid) if view.bundle_id else None
+            return view, catalog, checklist
+
+        def loaded(result: tuple[SubmissionView, Any, Checklist | None]) -> None:
+            if gen != self._gen:
+                return
+            view, catalog, checklist = result
+            self._show_loaded(view, catalog, checklist)
+            if on_loaded:
+                on_loaded()
+
+        s.runner.run_db(fetch, loaded, self._on_task_failed, guard=self)
+
+    def _show_loaded(self, view: SubmissionView, catalog: Any, checklist: Checklist | None) -> None:
+        self._sid = view.id
+        self._starting = False
+        self._after_start = []
+        self._stage = view.stage
+        self._number = view.number
+        self._answers = dict(view.answers)
+        self._pages = view.pages
+        self._finishing = False
+        self.applicant.set_applicant(view.applicant)
+        self._last_saved = self.applicant.savable_value()
+        self.bundles.set_catalog(catalog, self.session.station.jurisdiction)
+        self.bundles.set_choice(view.bundle_id, list(view.items))
+        self.stack.setCurrentWidget(self.workspace)
+        self._show_checklist(checklist)
+        if view.stage == "notified":
+            text = self.tr("续办 {number}（已一次告知）：补齐材料后按 F12 收件").format(
+                number=view.number
+            )
+        else:
+            text = self.tr("已恢复草稿（{time} 创建）").format(
+                time=station_time(view.created_at, "%m-%d %H:%M")
+            )
+        self.status_label.setText(text)
+        self._update_finish_button()
+        if checklist is not None:
+            self.focus_checklist()
+        else:
+            self.applicant.focus_field("resident_id")
+
+    # ------------------------------------------------------------------ applicant
+
+    def _on_applicant_edited(self) -> None:
+        self._save_timer.start()
+
+    def save_applicant_now(self) -> None:
+        self._save_timer.stop()
+        value = self.applicant.savable_value()
+        if value == self._last_saved:
+            return
+        if self._sid is None and not self._starting and self.applicant.is_empty():
+            return
+        self._last_saved = value
+        s = self.session
+
+        def failed(err: TaskError) -> None:
+            self._last_saved = None  # try again with the next edit
+            self._on_task_failed(err)
+
+        self._with_sid(lambda sid: s.intake.set_applicant(s.actor, sid, value), self._saved, failed)
+
+    def flush(self) -> None:
+        """Send what is typed but not yet saved (before finishing, closing, switching)."""
+        if self.stack.currentWidget() is self.workspace:
+            self.save_applicant_now()
+
+    def apply_card(self, card: Any) -> bool:
+        """An ID card was read: fill the applicant (a new intake after a finished one).
+
+        False when another person's number is already on screen: the card is kept until the
+        clerk confirms with `replace_with_pending_card` (an agent's card must not silently
+        replace the applicant)."""
+        if self.finished:
+            self.new_intake()
+        current = self.applicant.id_edit.text().strip()
+        if current and current.upper() != card.resident_id and self._sid is not None:
+            self._pending_card = card
+            return False
+        self.applicant.fill_from_card(card)
+        self.save_applicant_now()
+        self.focus_bundles()
+        return True
+
+    def replace_with_pending_card(self) -> None:
+        card = self._pending_card
+        if card is not None:
+            self._pending_card = None
+            self.applicant.fill_from_card(card)
+            self.save_applicant_now()
+
+    def set_uscc_from_licence(self, uscc: str) -> None:
+        if self.finished:
+            self.new_intake()
+        self.applicant.set_uscc_from_licence(uscc)
+
+    # ------------------------------------------------------------------ bundle, questions, marks
+
+    def _on_bundles_choice_changed(self, bundle_id: str, items: list[str]) -> None:
+        if not items:
+            self._post(self.tr("请至少选择一个事项。"), "warning")
+            return
+        bundle = self.bundles.bundle
+        if bundle is not None and bundle.kind == "enterprise" and self.applicant.is_empty():
+            self.applicant.enterprise.setChecked(True)
+        s = self.session
+        if bundle_id != self._bundle_id:
+            self._answers = {}  # the service drops answers and marks with the old bundle
+        self._bundle_id = bundle_id
+
+        def work(sid: str) -> Checklist:
+            s.intake.choose(s.actor, sid, bundle_id, items)
+            return s.intake.checklist(sid)
+
+        self._with_sid(work, self._on_checklist_loaded)
+
+    def _on_bundles_choice_confirmed(self) -> None:
+        if self.checklist is not None and self.checklist.questions:
+            self.focus_questions()
+        else:
+            self.focus_checklist()
+
+    def _on_questions_answered(self, question_id: str, value: Any) -> None:
+        s = self.session
+
+        def work(sid: str) -> Checklist:
+            s.intake.answer(s.actor, sid, question_id, value)
+            return s.intake.checklist(sid)
+
+        def done(checklist: Checklist) -> None:
+            if value is None:
+                self._answers.pop(question_id, None)
+            else:
+                question = next((q for q in checklist.questions if q.id == question_id), None)
+                self._answers[question_id] = value if question is None else _coerce(question, value)
+            self._on_checklist_loaded(checklist)
+
+        def failed(err: TaskError) -> None:
+            self._on_task_failed(err)
+            self._show_checklist(self.checklist)  # put the widget back to the stored answer
+
+        self._with_sid(work, done, failed)
+
+    def _on_materials_marks_chosen(self, marks: dict[str, str | None]) -> None:
+        s = self.session
+        self._with_sid(
+            lambda sid: s.intake.mark_many(s.actor, sid, marks), self._on_checklist_loaded
+        )
+
+    def _on_checklist_loaded(self, checklist: Checklist) -> None:
+        self._show_checklist(checklist)
+        self._saved()
+
+    def _show_checklist(self, checklist: Checklist | None) -> None:
+        self.checklist = checklist
+        bundle = self.bundles.bundle
+        texts = {q.id: q.text for q in bundle.questions} if bundle else {}
+        if checklist is None:
+            self.questions.set_questions((), {}, (), bundle_chosen=bundle is not None)
+        else:
+            self.questions.set_questions(checklist.questions, self._answers, checklist.unanswered)
+        self.materials.set_checklist(checklist, self._pages, texts)
+        self._update_finish_button()
+
+    def _update_finish_button(self) -> None:
+        self.finish_button.setEnabled(self.checklist is not None and not self._finishing)
+        verdict = self.checklist.verdict if self.checklist else None
+        labels = {
+            "complete": self.tr("收件并打印回执 F12"),
+            "complete_with_tolerance": self.tr("容缺收件：打印承诺书和回执 F12"),
+            "incomplete": self.tr("出具一次告知通知书 F12"),
+        }
+        self.finish_button.setText(labels.get(verdict or "", self.tr("完成受理 F12")))
+
+    # ------------------------------------------------------------------ focus
+
+    def focus_section(self, n: int) -> None:
+        """Alt+1..4: applicant, bundle, questions, checklist (the window owns the keys)."""
+        if self.finished:
+            return
+        if n == 1:
+            self.applicant.focus_field(
+                "resident_id" if self.applicant.kind == "personal" else "uscc"
+            )
+        elif n == 2:
+            self.focus_bundles()
+        elif n == 3:
+            self.focus_questions()
+        else:
+            self.focus_checklist()
+
+    def focus_bundles(self) -> None:
+        self.bundles.filter.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.bundles.filter.selectAll()
+
+    def focus_questions(self) -> None:
+        editor = self.questions.first_unanswered()
+        if editor is not None:
+            editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        else:
+            self.focus_checklist()
+
+    def focus_checklist(self) -> None:
+        self.materials.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # ------------------------------------------------------------------ finishing
+
+    def finish(self) -> None:
+        """F12: received (receipt), received with tolerance (commitment + receipt), or notified
+        (一次告知通知书) — whichever the checklist says."""
+        if self._finishing or self.finished:
+            return
+        if self.checklist is None:
+            self._post(self.tr("请先选择一件事和申请的事项。"), "warning")
+            self.focus_bundles()
+            return
+        problem = self.applicant.identity_problem()
+        if problem is not None:
+            field, message = problem
+            self._post(self.tr("不能完成受理：{problem}").format(problem=message), "error")
+            self.applicant.focus_field(field)
+            return
+        self.flush()
+        self._finishing = True
+        self._update_finish_button()
+        s = self.session
+        self.status_label.setText(self.tr("正在完成受理……"))
+        self._with_sid(
+            lambda sid: s.intake.finish(s.actor, sid), self._on_finished, self._on_finish_failed
+        )
+
+    def _on_finish_failed(self, err: TaskError) -> None:
+        self._finishing = False
+        self._update_finish_button()
+        self._post(self.tr("不能完成受理：{problem}").format(problem=err.message), "error")
+        field = err.field
+        if field in self.applicant.rows:
+            self.applicant.focus_field(field)
+        elif err.code == "intake.unanswered":
+            self.focus_questions()
+        self.status_label.setText(self.tr("未完成：请按提示处理后再按 F12"))
+
+    def _on_finished(self, result: FinishResult) -> None:
+        self._number = result.number
+        self._stage = result.stage
+        self.status_label.setText(self.tr("{number}：正在打印文书……").format(number=result.number))
+        gen = self._gen
+
+        def printed(outcomes: list[PrintOutcome]) -> None:
+            if gen != self._gen:
+                return
+            self._show_result(result, outcomes)
+
+        self.printer.print_documents(result.submission_id, result.documents, printed)
+
+    def _show_result(self, result: FinishResult, outcomes: list[PrintOutcome]) -> None:
+        s = self.session
+        gen = self._gen
+
+        def shown(view: SubmissionView | None) -> None:
+            if gen != self._gen:
+                return
+            self._finishing = False
+            self.result.show_result(result, outcomes, view)
+            self.stack.setCurrentWidget(self.result)
+            failed = [o for o in outcomes if not o.printed]
+            if failed:
+                self._post(
+                    self.tr("{number} 已保存，但有文书未打印：{problem}").format(
+                        number=result.number, problem=failed[0].message
+                    ),
+                    "error",
+                )
+            else:
+                self._post(
+                    self.tr("{number} 已完成，文书已打印。").format(number=result.number), "success"
+                )
+            self.intake_finished.emit(result)
+
+        s.runner.run_db(
+            lambda: s.intake.get(result.submission_id), shown, lambda _e: shown(None), guard=self
+        )
+
+    def _on_result_retry_requested(self, outcome: PrintOutcome) -> None:
+        def done(o: PrintOutcome) -> None:
+            self.result.refresh_outcome(o)
+            level = "success" if o.printed else "error"
+            self._post(
+                self.tr("{title}：{message}").format(title=o.title, message=o.message), level
+            )
+
+        self.printer.print_again(outcome, done)
+
+    def _on_result_reprint_requested(self, sid: str) -> None:
+        result = self.result.result
+        if result is None:
+            return
+
+        def done(outcomes: list[PrintOutcome]) -> None:
+            texts = "；".join(
+                self.tr("{title}：{message}").format(title=o.title, message=o.message)
+                for o in outcomes
+            )
+            self._post(
+                self.tr("补打：{details}").format(details=texts),
+                "success" if all(o.printed for o in outcomes) else "error",
+            )
+
+        self.printer.print_documents(sid, result.documents, done, reprint=True)
+
+
+def _coerce(question: Any, value: Any) -> Any:
+    from app.checklist import coerce_answer
+
+    try:
+        return coerce_answer(question, value)
+    except Exception:  # noqa: BLE001 - the service accepted it; keep what it returned
+        return value

@@ -1,0 +1,236 @@
+"""The day's ledger (台账) and the table model shared with search results.
+
+Rows are `LedgerRow` values (names and ID numbers already masked by the service).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QAbstractTableModel,
+    QCoreApplication,
+    QDate,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.deadline import format_remaining, station_time
+
+if TYPE_CHECKING:
+    from app.views import LedgerRow
+    from ui.session import ClerkSession
+    from ui.tasks import TaskError
+
+PUSH_WINDOW = dt.timedelta(hours=2)
+
+
+def push_deadline(row: LedgerRow) -> dt.datetime | None:
+    """Received, paper not yet digitised: the 2-hour clock runs."""
+    if row.stage == "received" and row.received_at is not None and row.digitised_at is None:
+        received = (
+            row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=dt.UTC)
+        )
+        return received + PUSH_WINDOW
+    return None
+
+
+class LedgerModel(QAbstractTableModel):
+    COLUMNS = (
+        QT_TRANSLATE_NOOP("LedgerModel", "受理编号"),
+        QT_TRANSLATE_NOOP("LedgerModel", "时间"),
+        QT_TRANSLATE_NOOP("LedgerModel", "一件事"),
+        QT_TRANSLATE_NOOP("LedgerModel", "申请人"),
+        QT_TRANSLATE_NOOP("LedgerModel", "证件号码"),
+        QT_TRANSLATE_NOOP("LedgerModel", "状态"),
+        QT_TRANSLATE_NOOP("LedgerModel", "窗口人员"),
+        QT_TRANSLATE_NOOP("LedgerModel", "数字化推送"),
+    )
+
+    def __init__(
+        self, parent: QObject | None = None, now: Callable[[], dt.datetime] | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._rows: list[LedgerRow] = []
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
+
+    def set_rows(self, rows: Sequence[LedgerRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_at(self, row: int) -> LedgerRow | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    @property
+    def rows(self) -> list[LedgerRow]:
+        return self._rows
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return QCoreApplication.translate("LedgerModel", str(self.COLUMNS[section]))
+        return None
+
+    def _push_text(self, row: LedgerRow) -> tuple[str, str]:
+        tr = QCoreApplication.translate
+        if row.pushed_at is not None:
+            return tr("LedgerModel", "已推送"), ""
+        deadline = push_deadline(row)
+        if deadline is None:
+            return (
+                ("—", "")
+                if row.stage in ("draft", "notified", "withdrawn", "discarded")
+                else (tr("LedgerModel", "待推送"), "")
+            )
+        left = deadline - self._now()
+        if left.total_seconds() < 0:
+            return tr("LedgerModel", "超时 {time}").format(time=format_remaining(left)), "overdue"
+        return tr("LedgerModel", "剩余 {time}").format(time=format_remaining(left)), "pending"
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        row = self.row_at(index.row())
+        if row is None:
+            return None
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            values = (
+                row.number or QCoreApplication.translate("LedgerModel", "（草稿）"),
+                station_time(row.created_at, "%m-%d %H:%M"),
+                row.bundle_name,
+                row.applicant_name,
+                row.applicant_id_masked,
+                row.label,
+                row.clerk_name,
+                self._push_text(row)[0],
+            )
+            return values[col]
+        if role == Qt.ItemDataRole.ForegroundRole and col == 7:
+            level = self._push_text(row)[1]
+            if level == "overdue":
+                return QBrush(QColor("#b03a2e"))
+            if level == "pending":
+                return QBrush(QColor("#7a4b00"))
+        if role == Qt.ItemDataRole.UserRole:
+            return row.submission_id
+        return None
+
+
+def make_table(model: QAbstractTableModel, parent: QWidget) -> QTableView:
+    table = QTableView(parent)
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().hide()
+    table.setTabKeyNavigation(False)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    return table
+
+
+class LedgerWidget(QWidget):
+    """One day's intakes at this station with counts; Enter opens the selected one."""
+
+    open_requested = Signal(str)  # submission id
+
+    def __init__(self, session: ClerkSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        from app.clock import local_day
+
+        today = local_day(session.ctx.clock.now())  # the station's day, as intakes are filed
+        self.day = QDateEdit(QDate(today.year, today.month, today.day), self)
+        self.day.setCalendarPopup(True)
+        self.day.setDisplayFormat("yyyy-MM-dd")
+        refresh = QPushButton(self.tr("刷新(&R)"), self)
+        refresh.clicked.connect(self.refresh)
+        self.day.dateChanged.connect(lambda _d: self.refresh())
+        self.counts = QLabel(self)
+        self.counts.setObjectName("sectionHint")
+        self.counts.setWordWrap(True)
+        self.model = LedgerModel(self, session.ctx.clock.now)
+        self.table = make_table(self.model, self)
+        self.table.activated.connect(self._on_table_activated)
+        top = QHBoxLayout()
+        top.addWidget(QLabel(self.tr("日期"), self))
+        top.addWidget(self.day)
+        top.addWidget(refresh)
+        top.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.counts)
+        layout.addWidget(self.table, 1)
+
+    def refresh(self) -> None:
+        s = self.session
+        qd = self.day.date()
+        day = dt.date(qd.year(), qd.month(), qd.day())
+        s.runner.run_db(
+            lambda: s.intake.ledger(day), self._on_rows_loaded, self._on_rows_failed, guard=self
+        )
+
+    def _on_rows_failed(self, err: TaskError) -> None:
+        self.counts.setText(err.message)
+
+    def _on_rows_loaded(self, rows: list[LedgerRow]) -> None:
+        self.model.set_rows(rows)
+        stages = Counter(r.stage for r in rows)
+        overdue = sum(
+            1
+            for r in rows
+            if (d := push_deadline(r)) is not None and d < self.session.ctx.clock.now()
+        )
+        waiting = sum(1 for r in rows if push_deadline(r) is not None)
+        self.counts.setText(
+            self.tr(
+                "共 {total} 件：已收件 {received} 件，一次告知 {notified} 件，容缺待补 {tolerated} 件，"
+                "撤回 {withdrawn} 件；待数字化推送 {waiting} 件，其中超时 {overdue} 件。"
+            ).format(
+                total=len(rows),
+                received=sum(
+                    v
+                    for k, v in stages.items()
+                    if k not in ("notified", "withdrawn", "draft", "discarded")
+                ),
+                notified=stages.get("notified", 0),
+                tolerated=sum(1 for r in rows if r.awaiting_supplement),
+                withdrawn=stages.get("withdrawn", 0),
+                waiting=waiting,
+                overdue=overdue,
+            )
+        )
+
+    def _on_table_activated(self, index: QModelIndex) -> None:
+        row = self.model.row_at(index.row())
+        if row is not None:
+            self.open_requested.emit(row.submission_id)

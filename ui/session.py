@@ -1,0 +1,44 @@
+"""What the window works with once a clerk has logged in: the services, the clerk, the devices.
+
+A plain value handed to every screen (no global service locator); built by the shell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.catalog import Catalog
+    from app.context import AppContext
+    from app.intake import IntakeService
+    from app.staff import StaffService
+    from app.views import StaffView, StationView
+    from printing.dispatch import PrinterBackend
+    from ui.tasks import TaskRunner
+
+
+@dataclass
+class ClerkSession:
+    ctx: AppContext
+    actor: StaffView
+    station: StationView
+    runner: TaskRunner
+    printer: PrinterBackend
+    paper: str = "A4"
+    printer_name: str | None = None  # None: the backend's default printer
+    reader: Any = None  # app.capture.idcard.IdCardReader, or None for manual entry only
+    demo: bool = False
+    idle_lock_minutes: float = 10.0
+
+    @property
+    def intake(self) -> IntakeService:
+        return self.ctx.intake
+
+    @property
+    def staff(self) -> StaffService:
+        return self.ctx.staff
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.ctx.catalogs.current

@@ -1,0 +1,327 @@
+"""Start-up and login: show the login dialog at once, open the store behind it, walk a first run
+through set-up, and hand a logged-in clerk the main window (offering their open drafts).
+
+The login dialog needs nothing but Qt, so it appears before SQLAlchemy, the catalog and the
+services are loaded; those load on the database thread while the clerk types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+
+from ui.login import LoginDialog
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from app.views import StaffView, StationView, SubmissionView
+    from ui.setup import SetupDialog, SetupRequest
+    from ui.tasks import TaskError, TaskRunner
+    from ui.wedge import WedgeFilter
+    from ui.window import MainWindow
+
+DEFAULT_IDLE_LOCK_MINUTES = 10.0
+
+
+class WindowOptions(NamedTuple):
+    demo: bool = False
+    db_path: Path | None = None
+    idle_lock_minutes: float | None = None  # None: the saved setting (default 10); 0: never
+    paper: str = "A4"
+    printer_dir: Path | None = None  # print to PDF files in this folder instead of a printer
+    printer_name: str | None = None
+    card_port: str | None = None  # GA 467 reader's serial port
+    startup_probe: bool = False  # print when the login is shown / ready, then quit (benchmark)
+
+
+class _Opened(NamedTuple):
+    ctx: AppContext
+    needs_setup: bool
+    station: StationView | None
+    jurisdictions: list[tuple[str, str]]
+
+
+class AppShell:
+    """Owns the login dialog and, once logged in, the main window. Dependencies can be given
+    (tests: a built context, a fake printer, a simulated reader); otherwise built from options."""
+
+    def __init__(
+        self,
+        options: WindowOptions,
+        runner: TaskRunner,
+        *,
+        context_factory: Callable[[], AppContext] | None = None,
+        printer: Any = None,
+        reader: Any = None,
+        wedge_factory: Callable[[], WedgeFilter] | None = None,
+    ) -> None:
+        self.options = options
+        self.runner = runner
+        self._context_factory = context_factory
+        self._printer = printer
+        self._reader = reader
+        self._wedge_factory = wedge_factory
+        self.ctx: AppContext | None = None
+        self.login = LoginDialog()
+        self.setup: SetupDialog | None = None
+        self.window: MainWindow | None = None
+        self._store_requested = False
+        self.login.login_requested.connect(self._on_login_login_requested)
+        self.login.rejected.connect(self._on_login_rejected)
+        self.login.first_painted.connect(self._on_login_first_painted)
+
+    # ------------------------------------------------------------------ start
+
+    def start(self) -> None:
+        self.login.show()
+
+    def _on_login_first_painted(self) -> None:
+        if self.options.startup_probe:
+            print("startup-probe: login-shown", flush=True)
+        self.open_store()
+
+    def open_store(self) -> None:
+        if self._store_requested:
+            return
+        self._store_requested = True
+        self.runner.run_db(self._open, self._on_store_opened, self._on_store_failed)
+
+    def _db_path(self) -> Path | None:
+        if self.options.db_path is not None:
+            return self.options.db_path
+        if self.options.demo:
+            from app.paths import data_dir
+
+            return data_dir() / "demo.sqlite3"
+        return None  # build_context's default
+
+    def _open(self) -> _Opened:
+        """On the database thread: the heavy imports, the store, the catalog, demo set-up."""
+        from app.logsetup import setup_logging
+
+        setup_logging()
+        if self._context_factory is not None:
+            ctx = self._context_factory()
+        else:
+            from app.context import build_context
+
+            ctx = build_context(self._db_path())
+        if self.options.demo:
+            from app.demo import setup_demo_station
+
+            setup_demo_station(ctx.staff)
+        catalog = ctx.catalogs.current
+        for bundle in catalog.bundles:
+            _ = (
+                bundle.search_keys
+            )  # pinyin once, here, not on the GUI thread at the first keystroke
+        needs = ctx.staff.needs_setup()
+        station = None if needs else ctx.staff.local_station()
+        return _Opened(ctx, needs, station, [(j.id, j.name) for j in catalog.jurisdictions])
+
+    def _on_store_failed(self, err: TaskError) -> None:
+        self.login.station_label.setText(
+            QCoreApplication.translate("AppShell", "无法打开数据库：{error}").format(
+                error=err.message
+            )
+        )
+        self.login.station_label.setStyleSheet("color: #b03a2e;")
+        if self.options.startup_probe:
+            print("startup-probe: failed", flush=True)
+            QApplication.quit()
+
+    def _on_store_opened(self, opened: _Opened) -> None:
+        self.ctx = opened.ctx
+        if self.options.startup_probe:
+            print("startup-probe: login-ready", flush=True)
+            QApplication.quit()
+            return
+        if opened.needs_setup:
+            self._show_setup(opened.jurisdictions)
+        else:
+            assert opened.station is not None
+            self._login_ready(opened.station)
+
+    def _login_ready(self, station: StationView) -> None:
+        hint = ""
+        if self.options.demo:
+            hint = QCoreApplication.translate(
+                "AppShell",
+                "演示模式：窗口人员 wangfang / clerk1234，负责人 zhangjing / super1234，管理员 admin / admin1234。",
+            )
+        self.login.set_ready(
+            QCoreApplication.translate("AppShell", "{station}（{code}）").format(
+                station=station.name, code=station.code
+            ),
+            hint,
+        )
+        if not self.login.isVisible():
+            self.login.show()
+        self.login.reset()
+
+    # ------------------------------------------------------------------ first run
+
+    def _show_setup(self, jurisdictions: list[tuple[str, str]]) -> None:
+        from ui.setup import SetupDialog
+
+        self.login.hide()
+        self.setup = SetupDialog(jurisdictions)
+        self.setup.setup_requested.connect(self._on_setup_setup_requested)
+        self.setup.rejected.connect(self._on_setup_rejected)
+        self.setup.show()
+
+    def _on_setup_rejected(self) -> None:
+        QApplication.quit()
+
+    def _on_setup_setup_requested(self, request: SetupRequest) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+
+        def run() -> tuple[StationView, list[str]]:
+            from app.errors import DomainError
+
+            station, admin = ctx.staff.setup_station(
+                code=request.station_code,
+                name=request.station_name,
+                centre_name=request.centre_name,
+                jurisdiction=request.jurisdiction,
+                admin_username=request.admin.username,
+                admin_display_name=request.admin.display_name,
+                admin_password=request.admin.password,
+                progress_phone=request.progress_phone,
+            )
+            problems = []
+            for account in request.accounts:
+                try:
+                    ctx.staff.create_account(
+                        admin,
+                        username=account.username,
+                        display_name=account.display_name,
+                        role=account.role,  # type: ignore[arg-type]
+                        password=account.password,
+                    )
+                except DomainError as exc:
+                    # The station is in; the administrator adds this account later.
+                    problems.append(exc.message)
+            return station, problems
+
+        def done(result: tuple[StationView, list[str]]) -> None:
+            station, problems = result
+            assert self.setup is not None
+            self.setup.done_ok()
+            self.login.username.setText(request.admin.username)
+            self._login_ready(station)
+            if problems:
+                self.login.show_error(
+                    QCoreApplication.translate(
+                        "AppShell", "站点已设置，但有账号未能创建：{error}"
+                    ).format(error="；".join(problems))
+                )
+
+        def failed(err: TaskError) -> None:
+            assert self.setup is not None
+            self.setup.show_error(err.message, err.code)
+
+        self.runner.run_db(run, done, failed)
+
+    # ------------------------------------------------------------------ login
+
+    def _on_login_rejected(self) -> None:
+        if self.window is None:
+            QApplication.quit()
+
+    def _on_login_login_requested(self, username: str, password: str) -> None:
+        ctx = self.ctx
+        if ctx is None:
+            return
+
+        def run() -> tuple[StaffView, StationView, list[SubmissionView]]:
+            actor = ctx.staff.login(username, password)
+            return actor, ctx.staff.local_station(), ctx.intake.open_drafts(actor)
+
+        self.runner.run_db(run, self._on_logged_in, lambda err: self.login.show_error(err.message))
+
+    def _on_logged_in(self, result: tuple[StaffView, StationView, list[SubmissionView]]) -> None:
+        actor, station, drafts = result
+        self.open_window(actor, station, drafts)
+
+    def open_window(
+        self, actor: StaffView, station: StationView, drafts: list[SubmissionView]
+    ) -> MainWindow:
+        from ui.session import ClerkSession
+        from ui.window import MainWindow
+
+        assert self.ctx is not None
+        session = ClerkSession(
+            ctx=self.ctx,
+            actor=actor,
+            station=station,
+            runner=self.runner,
+            printer=self._make_printer(),
+            paper=self.options.paper,
+            reader=self._make_reader(),
+            demo=self.options.demo,
+            idle_lock_minutes=self._idle_minutes(),
+            printer_name=self.options.printer_name,
+        )
+        wedge = self._wedge_factory() if self._wedge_factory else None
+        window = MainWindow(session, wedge)
+        window.logout_requested.connect(self.logout)
+        self.window = window
+        window.show()
+        self.login.hide()
+        window.offer_drafts(drafts)
+        return window
+
+    def logout(self) -> None:
+        window = self.window
+        if window is None:
+            return
+        self.window = None
+        window.shutdown()
+        self.login.password.clear()
+        self.login.show()
+        self.login.reset()
+        window.close()
+        window.deleteLater()
+
+    # ------------------------------------------------------------------ devices
+
+    def _make_printer(self) -> Any:
+        if self._printer is not None:
+            return self._printer
+        from printing.dispatch import FilePrinterBackend, QtPrinterBackend
+
+        out = self.options.printer_dir
+        if out is None and self.options.demo and self.ctx is not None:
+            out = self.ctx.db_path.parent / "printed"
+        self._printer = FilePrinterBackend(out) if out is not None else QtPrinterBackend()
+        return self._printer
+
+    def _make_reader(self) -> Any:
+        if self._reader is not None:
+            return self._reader
+        if self.options.demo:
+            from app.capture.idcard_sim import SimulatedReader
+
+            self._reader = SimulatedReader()
+        elif self.options.card_port:
+            from app.capture.idcard import Ga467Reader
+
+            self._reader = Ga467Reader(self.options.card_port)
+        return self._reader
+
+    def _idle_minutes(self) -> float:
+        if self.options.idle_lock_minutes is not None:
+            return self.options.idle_lock_minutes
+        from PySide6.QtCore import QSettings
+
+        value = QSettings().value("idle_lock_minutes", DEFAULT_IDLE_LOCK_MINUTES)
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return DEFAULT_IDLE_LOCK_MINUTES

@@ -1,0 +1,487 @@
+"""The clerk's main window: 受理 (the intake workspace), 查询 (find and follow up), 台账 (the day's
+ledger); a message bar instead of modal boxes; status bar with the clerk, the ID card reader,
+the printer and the nearest 2-hour push deadline.
+
+Application-wide input: keyboard-wedge scans of a receipt open that intake from any screen; an
+idle timer locks the window (the work stays as it was).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+
+from ui.deadline import DeadlineWidget
+from ui.drafts import DraftsDialog
+from ui.idle import IdleWatcher
+from ui.intake import EDITABLE_STAGES, IntakeWidget
+from ui.ledger import LedgerWidget, push_deadline
+from ui.lock import LockDialog
+from ui.messages import MessageBarWidget
+from ui.search import SearchWidget
+from ui.tasks import TaskError
+from ui.wedge import ScanToken, WedgeFilter
+
+if TYPE_CHECKING:
+    from app.views import LedgerRow, SubmissionView
+    from ui.session import ClerkSession
+
+log = logging.getLogger("intake.ui.window")
+
+CARD_POLL_MS = 400
+DEADLINE_REFRESH_MS = 60_000
+
+
+class MainWindow(QMainWindow):
+    logout_requested = Signal()
+    lock_changed = Signal(bool)
+
+    def __init__(
+        self, session: ClerkSession, wedge: WedgeFilter | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        st, actor = session.station, session.actor
+        self.setWindowTitle(
+            self.tr("综合受理窗口 — {station} — {clerk}（{role}）").format(
+                station=st.name, clerk=actor.display_name, role=actor.role_label
+            )
+        )
+        self.resize(1440, 880)
+        self.messages = MessageBarWidget(self)
+        self.intake = IntakeWidget(session, self)
+        self.search = SearchWidget(session, self)
+        self.ledger = LedgerWidget(session, self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.intake, self.tr("受理"))
+        self.tabs.addTab(self.search, self.tr("查询与后续"))
+        self.tabs.addTab(self.ledger, self.tr("台账"))
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addWidget(self.messages)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.central = central
+
+        for source in (self.intake, self.search):
+            source.message_posted.connect(self.show_message)
+        self.ledger.open_requested.connect(self.open_intake)
+        self.search.edit_requested.connect(self.edit_intake)
+        self.intake.intake_finished.connect(lambda _r: self.refresh_deadlines())
+        session.runner.failed.connect(self._on_runner_failed)
+        session.runner.busy_changed.connect(self._on_runner_busy_changed)
+
+        # status bar
+        self.who_label = QLabel(
+            self.tr("{station} · {clerk}").format(station=st.name, clerk=actor.display_name), self
+        )
+        self.reader_label = QLabel(self)
+        self.printer_label = QLabel(self)
+        self.busy_label = QLabel(self)
+        self.deadline = DeadlineWidget(self, session.ctx.clock.now)
+        bar = self.statusBar()
+        bar.addWidget(self.who_label)
+        bar.addWidget(self.reader_label)
+        bar.addWidget(self.busy_label)
+        bar.addPermanentWidget(self.deadline)
+        bar.addPermanentWidget(self.printer_label)
+        self.printer_label.setText(self.tr("打印机：正在查询……"))
+        # Asking the print system (CUPS, the Windows spooler) can block: not on the GUI thread.
+        session.runner.run_pool(
+            session.printer.default_printer,
+            self._on_printer_found,
+            lambda _e: self._on_printer_found(None),
+            guard=self,
+        )
+        self._build_actions()
+
+        # application-wide input
+        self.wedge = wedge if wedge is not None else WedgeFilter(self)
+        self.wedge.setParent(self)
+        self.wedge.scanned.connect(self._on_wedge_scanned)
+        self.wedge.install()
+        self.idle = IdleWatcher(session.idle_lock_minutes, self)
+        self.idle.idle_timed_out.connect(self.lock)
+        self.idle.install()
+        self.lock_dialog: LockDialog | None = None
+        self.drafts_dialog: DraftsDialog | None = None
+
+        # ID card reader: polled on the pool, one poll at a time
+        self._watcher: Any = None
+        self._polling = False
+        self._last_reader_error: str | None = None
+        self.card_timer = QTimer(self)
+        self.card_timer.setInterval(CARD_POLL_MS)
+        self.card_timer.timeout.connect(self.poll_card)
+        if session.reader is not None:
+            from app.capture.idcard import CardWatcher
+
+            self._watcher = CardWatcher(session.reader)
+            self.card_timer.start()
+            self.reader_label.setText(self.tr("读卡器：就绪"))
+        else:
+            self.reader_label.setText(self.tr("读卡器：未连接（手工录入）"))
+
+        self.deadline_timer = QTimer(self)
+        self.deadline_timer.setInterval(DEADLINE_REFRESH_MS)
+        self.deadline_timer.timeout.connect(self.refresh_deadlines)
+        self.deadline_timer.start()
+        self.refresh_deadlines()
+        self.intake.new_intake()
+
+    # ------------------------------------------------------------------ actions
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar().addMenu(self.tr("受理(&F)"))
+        entries: list[tuple[str, str, Any]] = [
+            (self.tr("新建受理"), "Ctrl+N", self.new_intake),
+            (self.tr("完成受理并打印"), "F12", self.finish_intake),
+            (self.tr("申请人"), "Alt+1", lambda: self.focus_section(1)),
+            (self.tr("一件事与事项"), "Alt+2", lambda: self.focus_section(2)),
+            (self.tr("情形问题"), "Alt+3", lambda: self.focus_section(3)),
+            (self.tr("材料清单"), "Alt+4", lambda: self.focus_section(4)),
+            (self.tr("查询受理记录"), "Ctrl+F", self.show_search),
+            (self.tr("今日台账"), "Ctrl+T", self.show_ledger),
+            (self.tr("锁定窗口"), "Ctrl+L", self.lock),
+            (self.tr("切换用户"), "", self.logout_requested.emit),
+            (self.tr("退出"), "Ctrl+Q", self.close),
+        ]
+        for text, keys, slot in entries:
+            action = QAction(text, self)
+            if keys:
+                action.setShortcut(QKeySequence(keys))
+                action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda _c=False, f=slot: f())
+            menu.addAction(action)
+            self.addAction(action)
+        devices = self.menuBar().addMenu(self.tr("设备(&K)"))
+        if self.session.demo and self.session.reader is not None:
+            demo_card = QAction(self.tr("模拟放置身份证（演示）"), self)
+            demo_card.setShortcut(QKeySequence("F3"))
+            demo_card.triggered.connect(self.place_demo_card)
+            devices.addAction(demo_card)
+            self.addAction(demo_card)
+        poll = QAction(self.tr("立即读卡"), self)
+        poll.triggered.connect(self.poll_card)
+        poll.setEnabled(self.session.reader is not None)
+        devices.addAction(poll)
+        help_menu = self.menuBar().addMenu(self.tr("帮助(&H)"))
+        keys_action = QAction(self.tr("快捷键"), self)
+        keys_action.setShortcut(QKeySequence("F1"))
+        keys_action.triggered.connect(self.show_keys)
+        help_menu.addAction(keys_action)
+        self.addAction(keys_action)
+        escape = QShortcut(QKeySequence("Esc"), self)
+        escape.setContext(Qt.ShortcutContext.WindowShortcut)
+        escape.activated.connect(self.messages.dismiss)
+
+    def _on_printer_found(self, name: str | None) -> None:
+        name = self.session.printer_name or name
+        self.printer_label.setText(
+            self.tr("打印机：{name}").format(name=name)
+            if name
+            else self.tr("打印机：未找到，请检查")
+        )
+
+    def show_keys(self) -> None:
+        self.show_message(
+            self.tr(
+                "F12 完成受理并打印 · Ctrl+N 新建 · Alt+1 申请人 · Alt+2 一件事（可输入拼音首字母）· Alt+3 情形 · "
+                "Alt+4 材料清单（空格切换状态，1已收 2免提交 3容缺 0缺，Alt+A 其余全部已收）· Ctrl+F 查询 · "
+                "Ctrl+T 台账 · Ctrl+L 锁定 · 扫描回执二维码直接打开受理记录"
+            ),
+            "info",
+            timeout_ms=20000,
+        )
+
+    def show_message(self, text: str, level: str = "info", **kw: Any) -> None:
+        self.messages.show_message(text, level, **kw)  # type: ignore[arg-type]
+
+    def _on_runner_failed(self, err: TaskError) -> None:
+        self.show_message(err.message, "error")
+
+    def _on_runner_busy_changed(self, busy: bool) -> None:
+        self.busy_label.setText(self.tr("处理中……") if busy else "")
+
+    def _on_tabs_current_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.ledger:
+            self.ledger.refresh()
+
+    def new_intake(self) -> None:
+        self.tabs.setCurrentWidget(self.intake)
+        self.intake.new_intake()
+
+    def finish_intake(self) -> None:
+        if self.tabs.currentWidget() is self.intake:
+            self.intake.finish()
+
+    def focus_section(self, n: int) -> None:
+        self.tabs.setCurrentWidget(self.intake)
+        self.intake.focus_section(n)
+
+    def show_search(self) -> None:
+        self.tabs.setCurrentWidget(self.search)
+        self.search.focus_query()
+
+    def show_ledger(self) -> None:
+        self.tabs.setCurrentWidget(self.ledger)
+        self.ledger.table.setFocus()
+
+    # ------------------------------------------------------------------ opening intakes
+
+    def open_intake(self, sid: str) -> None:
+        """Drafts and notified intakes open in the workspace; the rest in 查询与后续."""
+        s = self.session
+
+        def route(view: SubmissionView) -> None:
+            if view.stage in EDITABLE_STAGES:
+                self.edit_intake(sid)
+            else:
+                self.tabs.setCurrentWidget(self.search)
+                self.search.open_intake(sid)
+
+        s.runner.run_db(lambda: s.intake.get(sid), route, self._on_runner_failed, guard=self)
+
+    def edit_intake(self, sid: str) -> None:
+        self.tabs.setCurrentWidget(self.intake)
+        self.intake.load(sid)
+
+    def open_by_number(self, number: str) -> None:
+        s = self.session
+
+        def found(sid: str | None) -> None:
+            if sid is None:
+                self.show_message(
+                    self.tr("未找到受理编号 {number} 的记录（可能是其他站点的回执）。").format(
+                        number=number
+                    ),
+                    "warning",
+                )
+                return
+            self.show_message(self.tr("已打开受理记录 {number}").format(number=number), "info")
+            self.open_intake(sid)
+
+        s.runner.run_db(
+            lambda: s.intake.find_by_number(number), found, self._on_runner_failed, guard=self
+        )
+
+    def _on_wedge_scanned(self, token: ScanToken) -> None:
+        from app.numbering import parse_receipt_payload
+
+        ref = parse_receipt_payload(token.payload)
+        if ref is not None:
+            self.open_by_number(ref.number)
+            return
+        if not _may_be_licence(token.payload):
+            token.replay()  # a scanner used as a keyboard (or very fast typing): type it
+            return
+
+        def classified(meaning: Any) -> None:
+            if meaning.kind == "licence" and meaning.uscc:
+                self.tabs.setCurrentWidget(self.intake)
+                self.intake.set_uscc_from_licence(meaning.uscc)
+                self.show_message(self.tr("已从营业执照二维码读取统一社会信用代码。"), "success")
+            elif meaning.kind == "licence_opaque":
+                self.show_message(
+                    self.tr(
+                        "营业执照二维码未含可读的统一社会信用代码，请手工录入。二维码内容：{payload}"
+                    ).format(payload=meaning.display),
+                    "warning",
+                )
+            else:
+                token.replay()  # a scanner used as a keyboard: type it where it was aimed
+
+        def not_classified(_err: TaskError) -> None:
+            token.replay()
+
+        self.session.runner.run_pool(
+            lambda: _classify(token.payload), classified, not_classified, guard=self
+        )
+
+    # ------------------------------------------------------------------ ID card
+
+    def poll_card(self) -> None:
+        if self._watcher is None or self._polling:
+            return
+        self._polling = True
+        watcher = self._watcher
+        self.session.runner.run_pool(
+            watcher.poll, self._on_card_polled, self._on_card_poll_failed, guard=self
+        )
+
+    def _on_card_polled(self, card: Any) -> None:
+        self._polling = False
+        error = self._watcher.last_error if self._watcher else None
+        message = error.message if error is not None else None
+        if message != self._last_reader_error:
+            self._last_reader_error = message
+            self.reader_label.setText(
+                self.tr("读卡器：{problem}").format(problem=message)
+                if message
+                else self.tr("读卡器：就绪")
+            )
+        if card is None:
+            return
+        if self.session.demo and hasattr(self.session.reader, "remove"):
+            self.session.reader.remove()  # demo: the card is taken away once read
+        if self.lock_dialog is not None:
+            return
+        self.tabs.setCurrentWidget(self.intake)
+        if not self.intake.apply_card(card):
+            self.show_message(
+                self.tr("读取到另一张身份证，当前受理已有申请人。是否用新读取的身份证替换申请人？"),
+                "warning",
+                action=(self.tr("替换申请人"), self.intake.replace_with_pending_card),
+            )
+            return
+        if not card.id_valid and card.id_error:
+            self.show_message(
+                self.tr("身份证号码校验未通过：{problem}").format(problem=card.id_error), "error"
+            )
+        elif card.valid_to is not None and card.valid_to < dt.date.today():
+            self.show_message(self.tr("该身份证已过有效期，请申请人提供有效证件。"), "warning")
+        else:
+            self.show_message(self.tr("已读取身份证。"), "success")
+
+    def _on_card_poll_failed(self, err: TaskError) -> None:
+        self._polling = False
+        self.reader_label.setText(self.tr("读卡器：{problem}").format(problem=err.message))
+
+    def place_demo_card(self) -> None:
+        reader = self.session.reader
+        if reader is not None and hasattr(reader, "present"):
+            reader.present()
+            self.poll_card()
+
+    # ------------------------------------------------------------------ deadlines
+
+    def refresh_deadlines(self) -> None:
+        s = self.session
+        from app.clock import local_day
+
+        today = local_day(s.ctx.clock.now())
+        s.runner.run_db(
+            lambda: s.intake.ledger(today), self._on_deadline_rows, lambda _e: None, guard=self
+        )
+
+    def _on_deadline_rows(self, rows: list[LedgerRow]) -> None:
+        pending: list[tuple[dt.datetime, LedgerRow]] = []
+        for r in rows:
+            d = push_deadline(r)
+            if d is not None:
+                pending.append((d, r))
+        pending.sort(key=lambda p: p[0])
+        if not pending:
+            self.deadline.set_deadline(None)
+            return
+        deadline, row = pending[0]
+        suffix = self.tr("· {number} 等 {count} 件待数字化").format(
+            number=row.number or "", count=len(pending)
+        )
+        self.deadline.set_deadline(deadline, suffix)
+
+    # ------------------------------------------------------------------ drafts
+
+    def offer_drafts(self, drafts: list[SubmissionView]) -> None:
+        if not drafts:
+            return
+        dialog = DraftsDialog(drafts, self)
+        dialog.continue_requested.connect(self.edit_intake)
+        dialog.discard_requested.connect(self._on_drafts_discard_requested)
+        self.drafts_dialog = dialog
+        dialog.open()
+
+    def _on_drafts_discard_requested(self, sid: str) -> None:
+        s = self.session
+        s.runner.run_db(
+            lambda: s.intake.discard(s.actor, sid),
+            lambda _r: self.show_message(self.tr("草稿已作废。"), "info"),
+            self._on_runner_failed,
+            guard=self,
+        )
+
+    # ------------------------------------------------------------------ lock
+
+    @property
+    def locked(self) -> bool:
+        return self.lock_dialog is not None
+
+    def lock(self) -> None:
+        if self.lock_dialog is not None:
+            return
+        self.intake.flush()
+        self.wedge.release_held()
+        self.wedge.enabled = False
+        self.idle.pause()
+        self.central.hide()  # nothing personal on an unattended screen
+        dialog = LockDialog(self.session.actor.display_name, self)
+        dialog.unlock_requested.connect(self._on_lock_unlock_requested)
+        dialog.logout_requested.connect(self.logout_requested)
+        self.lock_dialog = dialog
+        dialog.open()
+        dialog.password.setFocus()
+        self.lock_changed.emit(True)
+
+    def _on_lock_unlock_requested(self, password: str) -> None:
+        s = self.session
+
+        def ok(_r: Any) -> None:
+            if self.lock_dialog is not None:
+                self.lock_dialog.accept()
+                self.lock_dialog.deleteLater()
+                self.lock_dialog = None
+            self.central.show()
+            self.wedge.enabled = True
+            self.idle.restart()
+            self.lock_changed.emit(False)
+
+        def failed(err: TaskError) -> None:
+            if self.lock_dialog is not None:
+                self.lock_dialog.show_error(err.message)
+
+        s.runner.run_db(lambda: s.staff.reauthenticate(s.actor, password), ok, failed, guard=self)
+
+    # ------------------------------------------------------------------ closing
+
+    def shutdown(self) -> None:
+        """Save what is typed and let go of application-wide hooks (window closing, logout)."""
+        self.intake.flush()
+        self.card_timer.stop()
+        self.deadline_timer.stop()
+        self.wedge.uninstall()
+        self.idle.uninstall()
+        if self.session.reader is not None:
+            try:
+                self.session.reader.close()
+            except Exception as exc:  # noqa: BLE001 - closing a dead port must not block closing
+                log.warning("reader close failed: %s", type(exc).__name__)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def _may_be_licence(payload: str) -> bool:
+    """Cheap test before the full classifier (which loads OpenCV): a URL, or text carrying a
+    valid 18-character USCC."""
+    text = payload.strip()
+    return "://" in text or _has_uscc(text)
+
+
+def _has_uscc(text: str) -> bool:
+    from app.validators import check_uscc
+
+    return any(check_uscc(text[i : i + 18]).valid for i in range(len(text) - 17))
+
+
+def _classify(payload: str) -> Any:
+    from app.capture.codes import classify_payload  # pulls in OpenCV: only when a code is scanned
+
+    return classify_payload(payload)
