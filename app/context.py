@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.catalog import CatalogProvider
 from app.clock import Clock, SystemClock
+from app.dayclose import DayCloseService
 from app.intake import IntakeService
 from app.paths import default_db_path
+from app.reports import Reports
 from app.staff import StaffService
 from local_db.attachments import AttachmentStore
 from local_db.engine import open_store
@@ -29,6 +31,8 @@ class AppContext:
     clock: Clock
     staff: StaffService
     intake: IntakeService
+    dayclose: DayCloseService
+    reports: Reports
 
     @property
     def files_dir(self) -> Path:
@@ -57,12 +61,15 @@ def build_context(
     attachments = AttachmentStore(files / "blobs")
     catalogs = CatalogProvider.from_path(catalog_path, archive=files / "catalogs")
     clock = clock or SystemClock()
+    staff = StaffService(sessions, clock)
     return AppContext(
         db_path=path,
         sessions=sessions,
         catalogs=catalogs,
         attachments=attachments,
         clock=clock,
-        staff=StaffService(sessions, clock),
+        staff=staff,
         intake=IntakeService(sessions, catalogs, attachments, clock),
+        dayclose=DayCloseService(sessions, staff, clock),
+        reports=Reports(sessions, lambda: catalogs.current),
     )

@@ -282,3 +282,35 @@ class SyncItem(Base):
         UniqueConstraint("kind", "key", name="uq_sync_items_kind_key"),
         Index("ix_sync_items_state", "state"),
     )
+
+
+# --- day close (0003)
+
+
+class DayClose(Base):
+    """A supervisor's 日结: the day's records sealed by a hash chained to the previous close."""
+
+    __tablename__ = "day_closes"
+    local_date: Mapped[str] = mapped_column(String(10), primary_key=True)
+    closed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    closed_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    submissions: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(Integer)
+    last_event_seq: Mapped[int] = mapped_column(Integer)  # events after this are amendments
+    records_hash: Mapped[str] = mapped_column(String(64))
+    prev_seal: Mapped[str] = mapped_column(String(64))
+    seal: Mapped[str] = mapped_column(String(64))
+    report_sha256: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Amendment(Base):
+    """A change to a submission of a day already closed: shown, never silent."""
+
+    __tablename__ = "amendments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    local_date: Mapped[str] = mapped_column(String(10), index=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))

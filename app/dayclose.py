@@ -1,0 +1,153 @@
+"""日结: a supervisor closes a day's ledger.
+
+The close seals the day: a hash over every event of the day's submissions (in per-station order),
+chained to the previous close's seal. Events appended afterwards to those submissions are
+recorded as amendments of the closed day (the intake service does this in the same transaction
+as the event), so nothing about a closed day changes silently; a row edited behind the program's
+back breaks the seal and `verify` says which day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import audit
+from app.clock import Clock, SystemClock, local_day
+from app.errors import AuthError, DomainError
+from app.staff import StaffService, require_role
+from app.views import StaffView
+from local_db.engine import write_tx
+from local_db.models import Amendment, DayClose, Event, Submission
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class DayCloseView:
+    day: dt.date
+    closed_at: dt.datetime
+    closed_by: int
+    submissions: int
+    events: int
+    seal: str
+    prev_seal: str
+    report_sha256: str
+
+
+@dataclass(frozen=True)
+class AmendmentView:
+    submission_id: str
+    event_type: str
+    at: dt.datetime
+    staff_id: int | None
+
+
+@dataclass(frozen=True)
+class SealProblem:
+    day: dt.date
+    code: str  # dayclose.records_changed | dayclose.chain_broken
+    message: str
+
+
+def _records_hash(s: Session, day: str, last_seq: int) -> tuple[str, int, int]:
+    h = hashlib.sha256()
+    n_events = 0
+    rows = s.execute(
+        select(Event.id, Event.station_seq, Event.submission_id, Event.type, Event.payload, Event.at, Event.clerk_id)
+        .join(Submission, Submission.id == Event.submission_id)
+        .where(Submission.local_date == day, Event.station_seq <= last_seq)
+        .order_by(Event.station_seq)
+    )
+    for eid, seq, sid, etype, payload, at, clerk in rows:
+        digest = hashlib.sha256(payload.encode()).hexdigest()
+        h.update(f"{eid}|{seq}|{sid}|{etype}|{digest}|{at.isoformat()}|{clerk}\n".encode())
+        n_events += 1
+    n_subs = s.scalar(select(func.count()).select_from(Submission).where(Submission.local_date == day)) or 0
+    return h.hexdigest(), n_subs, n_events
+
+
+def _seal(prev: str, day: str, records: str, n_subs: int, n_events: int) -> str:
+    return hashlib.sha256(f"{prev}|{day}|{records}|{n_subs}|{n_events}".encode()).hexdigest()
+
+
+def _view(c: DayClose) -> DayCloseView:
+    return DayCloseView(
+        dt.date.fromisoformat(c.local_date), c.closed_at, c.closed_by, c.submissions, c.events, c.seal,
+        c.prev_seal, c.report_sha256,
+    )
+
+
+class DayCloseService:
+    def __init__(self, sessions: sessionmaker[Session], staff: StaffService, clock: Clock | None = None) -> None:
+        self._sessions = sessions
+        self._staff = staff
+        self._clock = clock or SystemClock()
+
+    def closed(self, day: dt.date) -> DayCloseView | None:
+        with self._sessions() as s:
+            c = s.get(DayClose, day.isoformat())
+            return _view(c) if c else None
+
+    def close(self, actor: StaffView, password: str, day: dt.date, report_sha256: str = "") -> DayCloseView:
+        """Seal DAY. Supervisors only; the password is asked again."""
+        require_role(actor, "supervisor", "日结")
+        self._staff.reauthenticate(actor, password)
+        now = self._clock.now()
+        if day > local_day(now):
+            raise DomainError("dayclose.future", "不能对尚未到来的日期进行日结。")
+        key = day.isoformat()
+        with write_tx(self._sessions) as s:
+            if s.get(DayClose, key) is not None:
+                raise DomainError("dayclose.already_closed", f"{day:%Y年%m月%d日}已日结，不能重复日结。")
+            last_seq = s.scalar(select(func.max(Event.station_seq))) or 0
+            records, n_subs, n_events = _records_hash(s, key, last_seq)
+            prev = s.scalars(
+                select(DayClose.seal).where(DayClose.local_date < key).order_by(DayClose.local_date.desc()).limit(1)
+            ).first() or GENESIS
+            row = DayClose(
+                local_date=key, closed_at=now, closed_by=actor.id, submissions=n_subs, events=n_events,
+                last_event_seq=last_seq, records_hash=records, prev_seal=prev,
+                seal=_seal(prev, key, records, n_subs, n_events), report_sha256=report_sha256,
+            )
+            s.add(row)
+            audit.append(s, at=now, staff_id=actor.id, action="day.close", target=key, detail=row.seal[:16])
+            return _view(row)
+
+    def amendments(self, day: dt.date) -> list[AmendmentView]:
+        with self._sessions() as s:
+            rows = s.scalars(select(Amendment).where(Amendment.local_date == day.isoformat()).order_by(Amendment.id))
+            return [AmendmentView(a.submission_id, a.event_type, a.at, a.staff_id) for a in rows]
+
+    def verify(self) -> list[SealProblem]:
+        """Recompute every closed day's seal and the chain between them."""
+        problems: list[SealProblem] = []
+        prev = GENESIS
+        with self._sessions() as s:
+            for c in s.scalars(select(DayClose).order_by(DayClose.local_date)):
+                day = dt.date.fromisoformat(c.local_date)
+                records, n_subs, n_events = _records_hash(s, c.local_date, c.last_event_seq)
+                if (records, n_events) != (c.records_hash, c.events) or n_subs != c.submissions:
+                    problems.append(SealProblem(
+                        day, "dayclose.records_changed",
+                        f"{day:%Y年%m月%d日}已日结的记录被改动（与日结时的封存值不符）。",
+                    ))
+                if c.prev_seal != prev or c.seal != _seal(c.prev_seal, c.local_date, c.records_hash, c.submissions, c.events):
+                    problems.append(SealProblem(day, "dayclose.chain_broken", f"{day:%Y年%m月%d日}的日结封存链被改动。"))
+                prev = c.seal
+        return problems
+
+
+def record_amendment(s: Session, submission: Submission, event_id: str, event_type: str, at: dt.datetime,
+                     staff_id: int | None) -> None:
+    """Called by the intake service for every event, inside its transaction."""
+    if s.get(DayClose, submission.local_date) is not None:
+        s.add(Amendment(local_date=submission.local_date, submission_id=submission.id, event_id=event_id,
+                        event_type=event_type, at=at, staff_id=staff_id))
+
+
+__all__ = ["DayCloseService", "DayCloseView", "AmendmentView", "SealProblem", "record_amendment", "AuthError"]
