@@ -28,7 +28,7 @@ class DocApplicant:
     uscc: str = ""  # enterprise only
     legal_representative: str = ""  # enterprise only
     agent_name: str = ""  # 代理人, when someone applies on the applicant's behalf
-    identity_source: Literal["card", "typed", "ocr", "reuse"] = "typed"
+    identity_source: Literal["card", "typed", "ocr", "reuse", "licence_qr"] = "typed"
 
 
 @dataclass(frozen=True)

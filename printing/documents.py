@@ -51,6 +51,8 @@ TITLES = {
     "return_list": "撤回申请材料退还清单",
 }
 REPRINT_MARK = "补打"
+# Whether the identity was read from the card (or a licence QR) or typed: DOMAIN-FACTS / issue 4.
+IDENTITY_SOURCES = {"card": "读卡核验", "licence_qr": "执照二维码核验", "ocr": "证件照片识别（已核对）", "reuse": "档案复用（经同意）", "typed": "手工录入"}
 LAW_32 = (
     "《中华人民共和国行政许可法》第三十二条：申请材料不齐全或者不符合法定形式的，应当当场或者在五日内"
     "一次告知申请人需要补正的全部内容，逾期不告知的，自收到申请材料之日起即为受理；行政机关受理或者"
@@ -250,13 +252,13 @@ class _Ctx:
             pairs = [("统一社会信用代码", a.uscc), ("法定代表人", a.legal_representative)]
             if a.agent_name:
                 pairs.append(("经办人", a.agent_name))
-            pairs += [(id_label, rid), ("联系电话", phone)]
+            pairs += [(id_label, rid), ("联系电话", phone), ("身份核验", IDENTITY_SOURCES[a.identity_source])]
             wide = [("单位名称", a.name), ("住所", a.address)]
             return pairs, wide
         pairs = [("姓名", a.name), ("公民身份号码", rid)]
         if a.agent_name:
             pairs.append(("代理人", a.agent_name))
-        pairs.append(("联系电话", phone))
+        pairs += [("联系电话", phone), ("身份核验", IDENTITY_SOURCES[a.identity_source])]
         return pairs, [("住址", a.address)]
 
     def applicant_table(self, full_id: bool = False) -> Table:

@@ -24,7 +24,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDateEdit,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.exports import IDENTITY_LABELS
 from ui.deadline import format_remaining, station_time
 
 if TYPE_CHECKING:
@@ -64,6 +67,7 @@ class LedgerModel(QAbstractTableModel):
         QT_TRANSLATE_NOOP("LedgerModel", "状态"),
         QT_TRANSLATE_NOOP("LedgerModel", "窗口人员"),
         QT_TRANSLATE_NOOP("LedgerModel", "数字化推送"),
+        QT_TRANSLATE_NOOP("LedgerModel", "身份核验"),
     )
 
     def __init__(
@@ -131,6 +135,7 @@ class LedgerModel(QAbstractTableModel):
                 row.label,
                 row.clerk_name,
                 self._push_text(row)[0],
+                QCoreApplication.translate("LedgerModel", IDENTITY_LABELS.get(row.identity_source, row.identity_source)),
             )
             return values[col]
         if role == Qt.ItemDataRole.ForegroundRole and col == 7:
@@ -162,6 +167,7 @@ class LedgerWidget(QWidget):
     """One day's intakes at this station with counts; Enter opens the selected one."""
 
     open_requested = Signal(str)  # submission id
+    exported = Signal(str)  # path written
 
     def __init__(self, session: ClerkSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -181,11 +187,32 @@ class LedgerWidget(QWidget):
         self.model = LedgerModel(self, session.ctx.clock.now)
         self.table = make_table(self.model, self)
         self.table.activated.connect(self._on_table_activated)
+        self._all_rows: list[LedgerRow] = []
+        # Filters by state, bundle and clerk; "" means all.
+        self.state_filter = QComboBox(self)
+        self.bundle_filter = QComboBox(self)
+        self.clerk_filter = QComboBox(self)
+        for combo in (self.state_filter, self.bundle_filter, self.clerk_filter):
+            combo.setMinimumContentsLength(8)
+            combo.currentIndexChanged.connect(lambda _i: self._apply_filters())
+        export_xlsx = QPushButton(self.tr("导出Excel(&X)"), self)
+        export_xlsx.clicked.connect(lambda: self.export("xlsx"))
+        export_csv = QPushButton(self.tr("导出CSV"), self)
+        export_csv.clicked.connect(lambda: self.export("csv"))
         top = QHBoxLayout()
         top.addWidget(QLabel(self.tr("日期"), self))
         top.addWidget(self.day)
         top.addWidget(refresh)
+        top.addSpacing(12)
+        top.addWidget(QLabel(self.tr("状态"), self))
+        top.addWidget(self.state_filter)
+        top.addWidget(QLabel(self.tr("一件事"), self))
+        top.addWidget(self.bundle_filter)
+        top.addWidget(QLabel(self.tr("窗口人员"), self))
+        top.addWidget(self.clerk_filter)
         top.addStretch(1)
+        top.addWidget(export_xlsx)
+        top.addWidget(export_csv)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.counts)
@@ -203,6 +230,68 @@ class LedgerWidget(QWidget):
         self.counts.setText(err.message)
 
     def _on_rows_loaded(self, rows: list[LedgerRow]) -> None:
+        self._all_rows = list(rows)
+        for combo, values in (
+            (self.state_filter, sorted({r.label for r in rows})),
+            (self.bundle_filter, sorted({r.bundle_name for r in rows})),
+            (self.clerk_filter, sorted({r.clerk_name for r in rows})),
+        ):
+            current = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(self.tr("全部"), "")
+            for v in values:
+                combo.addItem(v, v)
+            at = combo.findData(current) if current else 0
+            combo.setCurrentIndex(max(0, at))
+            combo.blockSignals(False)
+        self._apply_filters()
+
+    def filtered_rows(self) -> list[LedgerRow]:
+        state, bundle, clerk = (c.currentData() or "" for c in (self.state_filter, self.bundle_filter, self.clerk_filter))
+        return [
+            r for r in self._all_rows
+            if (not state or r.label == state) and (not bundle or r.bundle_name == bundle)
+            and (not clerk or r.clerk_name == clerk)
+        ]
+
+    def set_filter(self, which: str, value: str) -> None:
+        combo = {"state": self.state_filter, "bundle": self.bundle_filter, "clerk": self.clerk_filter}[which]
+        combo.setCurrentIndex(max(0, combo.findData(value)))
+
+    def export(self, fmt: str, path: str | None = None) -> None:
+        """Save the rows shown (after filters) as xlsx or CSV; the export is audited."""
+        qd = self.day.date()
+        title = self.tr("{day} 受理台账").format(day=f"{qd.year()}-{qd.month():02d}-{qd.day():02d}")
+        if path is None:
+            suffix = "xlsx" if fmt == "xlsx" else "csv"
+            path, _ = QFileDialog.getSaveFileName(
+                self, self.tr("导出台账"), f"{title}.{suffix}", f"*.{suffix}"
+            )
+            if not path:
+                return
+        rows = self.filtered_rows()
+        s = self.session
+        from app.exports import export_ledger
+
+        def work() -> str:
+            from app.errors import DomainError
+
+            data = export_ledger(s.ctx.sessions, s.actor, rows, fmt, title, s.ctx.clock.now())
+            try:
+                with open(path, "wb") as f:
+                    f.write(data)
+            except OSError as exc:
+                raise DomainError("export.write_failed", f"无法写入文件：{exc.strerror}") from exc
+            return path
+
+        def failed(err: TaskError) -> None:
+            self.counts.setText(self.tr("导出失败：{reason}").format(reason=err.message))
+
+        s.runner.run_db(work, lambda p: self.exported.emit(p), failed, guard=self)
+
+    def _apply_filters(self) -> None:
+        rows = self.filtered_rows()
         self.model.set_rows(rows)
         stages = Counter(r.stage for r in rows)
         overdue = sum(

@@ -25,6 +25,16 @@ def pdf_text(pdf: bytes) -> str:
     return "".join(text.split())  # table cells wrap long names over lines
 
 
+def printed_codes(pdf: bytes) -> dict[str, str]:
+    """Render page 1 on white and decode its barcodes: symbology -> payload."""
+    import pypdfium2
+    from pyzbar import pyzbar
+
+    page = pypdfium2.PdfDocument(pdf)[0]
+    image = page.render(scale=200 / 72).to_pil().convert("L")
+    return {c.type: c.data.decode() for c in pyzbar.decode(image)}
+
+
 def saved_documents(ctx: Any, sid: str) -> list[tuple[str, bytes, bool]]:
     return [
         (kind, ctx.attachments.get(sha), reprint)
@@ -117,7 +127,18 @@ def test_keyboard_intake_prints_and_keeps_the_receipt(
     assert [kind for kind, _pdf, _r in docs] == ["receipt"]
     pdf = docs[0][1]
     assert pdf.startswith(b"%PDF")
-    assert view.number in pdf_text(pdf)
+    text = pdf_text(pdf)
+    assert view.number in text and "收件回执" in text and "新生儿出生" in text
+    assert "110105********002X" in text and VALID_ID not in text  # masked on the receipt
+    assert "身份核验手工录入" in text  # typed, not read from a card
+    result = ctx.intake.checklist(sid)
+    for line in result.items:  # items the answers switched off are not on the receipt
+        assert (line.item.name in text) == (line.state == "active"), line.item.name
+    codes = printed_codes(pdf)
+    from app.numbering import parse_receipt_payload
+
+    assert parse_receipt_payload(codes["QRCODE"]).number == view.number
+    assert codes["CODE128"] == view.number
     assert len(printer.jobs) == 1 and printer.jobs[0][1] == pdf
     assert window.intake.result.number.text() == view.number
     # Paper was collected and not yet captured: the 2-hour clock is shown.
@@ -258,7 +279,8 @@ def test_scanning_a_receipt_anywhere_reopens_the_intake(qtbot: Any, window: Any,
     mark_by_keys(qtbot, window, {})
     press(qtbot, window, window.intake.materials.table, F12)
     sid = window.intake.submission_id
-    payload = ctx.intake.document(None, sid, "receipt").qr_payload
+    receipt = next(pdf for kind, pdf, _r in saved_documents(ctx, sid) if kind == "receipt")
+    payload = printed_codes(receipt)["QRCODE"]  # what a scanner reads off the printed receipt
     assert payload.startswith("YJS1|R|")
 
     window.new_intake()  # the next applicant; focus is in the ID number field

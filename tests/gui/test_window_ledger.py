@@ -1,0 +1,75 @@
+"""The day ledger view: filters by state, bundle and clerk; identity column; xlsx and CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from app.views import ApplicantInput
+from local_db.models import AuditEntry
+
+pytestmark = pytest.mark.gui
+ANSWERS = {"parents_married": True, "applied_by_agent": False, "parents_local_insured": True}
+
+
+def make_intake(ctx: Any, username: str, password: str, complete: bool, source: str) -> str:
+    clerk = ctx.staff.login(username, password)
+    sid = ctx.intake.start(clerk)
+    ctx.intake.set_applicant(clerk, sid, ApplicantInput(
+        name="张秀英", resident_id="11010519491231002X", sources={"resident_id": source, "name": source}))
+    ctx.intake.choose(clerk, sid, "新生儿出生")
+    ctx.intake.answer_many(clerk, sid, ANSWERS)
+    lines = ctx.intake.checklist(sid).materials
+    marks = {m.id: "collected" for m in lines} if complete else {lines[0].id: "collected"}
+    ctx.intake.mark_many(clerk, sid, marks)
+    ctx.intake.finish(clerk, sid)
+    return sid
+
+
+def test_filters_identity_and_exports(qtbot: Any, window: Any, ctx: Any, tmp_path: Any) -> None:
+    a = make_intake(ctx, "wangfang", "clerk1234", True, "card")
+    b = make_intake(ctx, "lina", "clerk1234", False, "typed")
+    ledger = window.ledger
+    window.tabs.setCurrentWidget(ledger)
+    ledger.refresh()
+    assert {r.submission_id for r in ledger.model.rows} == {a, b}
+    col = len(ledger.model.COLUMNS) - 1
+    identities = {ledger.model.row_at(i).submission_id: ledger.model.index(i, col).data() for i in range(2)}
+    assert identities == {a: "读卡", b: "手工录入"}
+
+    ledger.set_filter("clerk", "李娜")
+    assert [r.submission_id for r in ledger.model.rows] == [b]
+    ledger.set_filter("clerk", "")
+    ledger.set_filter("state", "已一次告知")
+    assert [r.submission_id for r in ledger.model.rows] == [b]
+    ledger.set_filter("state", "")
+    ledger.set_filter("bundle", "新生儿出生")
+    assert len(ledger.model.rows) == 2
+
+    xlsx, csv_path = tmp_path / "l.xlsx", tmp_path / "l.csv"
+    with qtbot.waitSignal(ledger.exported, timeout=5000):
+        ledger.export("xlsx", str(xlsx))
+    ledger.set_filter("clerk", "王芳")
+    with qtbot.waitSignal(ledger.exported, timeout=5000):
+        ledger.export("csv", str(csv_path))
+    wb = load_workbook(xlsx)
+    assert wb.sheetnames == ["汇总", "明细"] and wb["明细"].max_row == 3
+    rows = list(csv.reader(io.StringIO(csv_path.read_bytes().decode("utf-8-sig"))))
+    assert len(rows) == 2 and rows[1][7] == "王芳"  # only what the filter shows
+    assert "11010519491231002X" not in csv_path.read_bytes().decode("utf-8-sig")
+    with ctx.sessions() as s:
+        actions = [e.action for e in s.scalars(select(AuditEntry))]
+    assert actions.count("export.ledger.xlsx") == 1 and actions.count("export.ledger.csv") == 1
+
+
+def test_export_to_an_unwritable_place_says_so(qtbot: Any, window: Any, ctx: Any, tmp_path: Any) -> None:
+    make_intake(ctx, "wangfang", "clerk1234", True, "card")
+    ledger = window.ledger
+    ledger.refresh()
+    ledger.export("csv", str(tmp_path / "missing-dir" / "x.csv"))
+    qtbot.waitUntil(lambda: "导出失败" in ledger.counts.text(), timeout=5000)
