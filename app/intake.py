@@ -503,6 +503,44 @@ class IntakeService:
             att.removed = True
             self._event(s, sub, state, actor, "page_removed", {"attachment": attachment_id})
 
+    def rotate_page(self, actor: StaffView, sid: str, attachment_id: str, degrees: int) -> PageView:
+        """Turn a page by a multiple of 90° (kept as metadata: the stored image is untouched)."""
+        if degrees % 90:
+            raise IntakeError("capture.bad_rotation", "页面只能按90度旋转。")
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            att = self._page(s, sid, attachment_id)
+            att.rotation = (att.rotation + degrees) % 360
+            self._event(s, sub, state, actor, "page_rotated", {"attachment": attachment_id, "rotation": att.rotation})
+            return _page_view(att)
+
+    def move_page(self, actor: StaffView, sid: str, attachment_id: str, position: int) -> list[PageView]:
+        """Put a page at POSITION (1-based) among its material's pages; returns the new order."""
+        with self._tx() as s:
+            sub, state = self._load(s, sid)
+            att = self._page(s, sid, attachment_id)
+            pages = list(s.scalars(
+                select(Attachment).where(
+                    Attachment.submission_id == sid, Attachment.material_id == att.material_id,
+                    Attachment.removed.is_(False),
+                ).order_by(Attachment.position)
+            ))
+            if not 1 <= position <= len(pages):
+                raise IntakeError("capture.bad_position", f"页码应在1～{len(pages)}之间。")
+            pages.remove(att)
+            pages.insert(position - 1, att)
+            for n, page in enumerate(pages, start=1):
+                page.position = n
+            self._event(s, sub, state, actor, "page_moved", {"attachment": attachment_id, "position": position})
+            return [_page_view(p) for p in pages]
+
+    @staticmethod
+    def _page(s: Session, sid: str, attachment_id: str) -> Attachment:
+        att = s.get(Attachment, attachment_id)
+        if att is None or att.submission_id != sid or att.removed:
+            raise IntakeError("capture.no_page", "页面不存在。")
+        return att
+
     def page_bytes(self, page: PageView) -> bytes:
         return self._attachments.get(page.sha256)
 
@@ -778,6 +816,10 @@ class IntakeService:
             catalog_version=sub.catalog_version, catalog_digest=sub.catalog_digest, pages=pages,
             delivery_method=sub.delivery_method, delivery_address=sub.delivery_address,
         )
+
+
+def _page_view(a: Attachment) -> PageView:
+    return PageView(a.id, a.material_id, a.position, a.sha256, a.size, a.mime, a.rotation)
 
 
 def _applicant_view(a: Applicant) -> ApplicantView:

@@ -65,7 +65,8 @@ def _refuse(state: SubmissionState, event: str, what: str) -> IntakeError:
 _WHAT = {
     "applicant_set": "修改申请人信息", "bundle_chosen": "修改所选事项", "answered": "修改情形回答",
     "material_marked": "修改材料标记", "notified": "出具一次告知通知书", "received": "收件",
-    "page_attached": "添加材料页面", "page_removed": "删除材料页面", "digitised": "标记为已数字化",
+    "page_attached": "添加材料页面", "page_removed": "删除材料页面", "page_rotated": "旋转材料页面",
+    "page_moved": "调整页面顺序", "digitised": "标记为已数字化",
     "pushed": "标记为已推送", "item_decided": "登记部门办理结果", "supplemented": "补正材料",
     "withdrawn": "撤回申请", "delivered": "登记送达", "document_printed": "打印文书",
     "discarded": "作废草稿",
@@ -97,7 +98,7 @@ def apply(state: SubmissionState | None, etype: str, payload: Mapping[str, Any],
             state, stage="received", number=payload["number"], items=tuple(payload["items"]),
             tolerated_outstanding=frozenset(payload.get("tolerated", ())), received_at=at, finished_at=at,
         )
-    if etype in ("page_attached", "page_removed"):
+    if etype in ("page_attached", "page_removed", "page_rotated", "page_moved"):
         need(_CAPTURE_OPEN)
         return state
     if etype == "digitised":

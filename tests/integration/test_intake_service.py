@@ -339,3 +339,23 @@ def test_pages_of_every_paper_material_make_the_intake_digitised(ctx, staff):
     with pytest.raises(IntakeError) as exc:
         ctx.intake.attach_page(clerk, sid, "business_license", b"x", "image/jpeg")
     assert exc.value.code == "capture.material_not_in_list"
+
+
+def test_pages_rotate_reorder_and_remove(ctx, staff):
+    clerk = staff["clerk"]
+    sid = new_intake(ctx, clerk)
+    pages = [ctx.intake.attach_page(clerk, sid, "household_register", f"p{n}".encode(), "image/jpeg") for n in range(3)]
+    assert [p.position for p in pages] == [1, 2, 3]
+    turned = ctx.intake.rotate_page(clerk, sid, pages[0].id, 90)
+    assert turned.rotation == 90 and ctx.intake.rotate_page(clerk, sid, pages[0].id, 270).rotation == 0
+    with pytest.raises(IntakeError):
+        ctx.intake.rotate_page(clerk, sid, pages[0].id, 45)
+    order = ctx.intake.move_page(clerk, sid, pages[2].id, 1)
+    assert [p.id for p in order] == [pages[2].id, pages[0].id, pages[1].id]
+    ctx.intake.remove_page(clerk, sid, pages[0].id)
+    view = ctx.intake.get(sid)
+    assert [p.id for p in view.pages_for("household_register")] == [pages[2].id, pages[1].id]
+    with pytest.raises(IntakeError) as exc:
+        ctx.intake.move_page(clerk, sid, pages[1].id, 5)
+    assert exc.value.code == "capture.bad_position"
+    assert {e[0] for e in ctx.intake.events(sid)} >= {"page_rotated", "page_moved", "page_removed"}
