@@ -1,0 +1,107 @@
+"""Secrets in the OS keyring (Windows Credential Manager, Secret Service on Linux desktops),
+never in a file; an in-memory store for tests and for a process handed its secrets."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import Protocol
+
+from app.errors import DomainError
+
+SERVICE = "yijianshi-intake"
+
+
+class SecretKeyError(DomainError):
+    """A key is missing, unreadable or wrong."""
+
+
+class SecretStore(Protocol):
+    def get(self, name: str) -> str | None: ...
+
+    def set(self, name: str, value: str) -> None: ...
+
+
+def _unavailable(exc: Exception) -> SecretKeyError:
+    return SecretKeyError(
+        "keys.keyring_unavailable",
+        "系统密钥环不可用，无法读取或保存密钥。请在本机桌面会话中运行，或由管理员配置系统密钥环。",
+        detail=exc.__class__.__name__,
+    )
+
+
+class KeyringSecretStore:
+    def __init__(self, service: str = SERVICE) -> None:
+        self.service = service
+
+    def get(self, name: str) -> str | None:
+        import keyring
+        import keyring.errors
+
+        try:
+            return keyring.get_password(self.service, name)
+        except keyring.errors.KeyringError as exc:
+            raise _unavailable(exc) from exc
+
+    def set(self, name: str, value: str) -> None:
+        import keyring
+        import keyring.errors
+
+        try:
+            keyring.set_password(self.service, name, value)
+            kept = keyring.get_password(self.service, name)
+        except keyring.errors.KeyringError as exc:
+            raise _unavailable(exc) from exc
+        if kept != value:  # e.g. the null backend: refuse rather than lose a key silently
+            raise _unavailable(RuntimeError("secret not kept"))
+
+
+class MemorySecretStore:
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        self.values = dict(values or {})
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+
+def get_or_create_key(store: SecretStore, name: str) -> bytes:
+    """A 256-bit key kept under NAME, created on first use."""
+    value = store.get(name)
+    if value is None:
+        value = base64.b64encode(secrets.token_bytes(32)).decode()
+        store.set(name, value)
+    return decode_key(value, name)
+
+
+def decode_key(value: str, name: str) -> bytes:
+    try:
+        key = base64.b64decode(value.strip(), validate=True)
+    except (ValueError, TypeError):
+        key = b""
+    if len(key) != 32:
+        raise SecretKeyError(
+            "keys.malformed",
+            f"密钥环中的“{name}”不是有效的密钥。请按《密钥恢复》说明导入备份时记录的恢复码。",
+            name=name,
+        )
+    return key
+
+
+def recovery_code(key: bytes) -> str:
+    """The key as groups a person can write down and type back (base32, no padding)."""
+    text = base64.b32encode(key).decode().rstrip("=")
+    return "-".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
+def key_from_recovery_code(code: str) -> bytes:
+    text = code.replace("-", "").replace(" ", "").upper()
+    try:
+        key = base64.b32decode(text + "=" * (-len(text) % 8))
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise SecretKeyError("keys.bad_recovery_code", "恢复码有误，请逐组核对后重新输入。")
+    return key
