@@ -254,6 +254,37 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
+def cmd_verify_receipt(args: argparse.Namespace) -> int:
+    from app.receipts import verify_receipt
+
+    keys: dict[str, str] = {}
+    if args.keys:
+        try:
+            keys.update(json.loads(Path(args.keys).read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise DomainError("receipt.keys_file", f"无法读取站点公钥文件“{args.keys}”。") from exc
+    for pair in args.key or []:
+        kid, _, key = pair.partition("=")
+        keys[kid] = key
+    v = verify_receipt(args.payload, keys)
+    data = {"valid": v.valid, "number": v.number, "code": v.code, "message": v.message, "issued": v.issued or None,
+            "manifest": v.manifest or None}
+    _emit(args, data, f"{'有效' if v.valid else '无效'}：{v.message}" + (f"（{v.number}）" if v.number else ""))
+    return 0 if v.valid else 1
+
+
+def cmd_public_key(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    try:
+        if ctx.signer is None:
+            raise DomainError("keys.keyring_unavailable", "系统密钥环不可用，本机没有回执签名密钥。")
+        data = {ctx.signer.key_id: ctx.signer.public_key_text()}
+    finally:
+        ctx.close()
+    _emit(args, data, json.dumps(data))
+    return 0
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
     import getpass
 
@@ -332,6 +363,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = audit_p.add_parser("verify", help="校验审计日志哈希链")
     _common(p)
     p.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("verify-receipt", help="离线核验收件回执二维码的签名")
+    p.add_argument("payload", help="回执二维码内容")
+    p.add_argument("--keys", help="站点公钥文件（JSON：密钥编号 → 公钥）")
+    p.add_argument("--key", action="append", metavar="KID=KEY", help="站点公钥，可重复")
+    _common(p)
+    p.set_defaults(func=cmd_verify_receipt)
+
+    p = sub.add_parser("public-key", help="输出本站回执签名公钥（登记到县级平台）")
+    _common(p)
+    p.set_defaults(func=cmd_public_key)
 
     p = sub.add_parser("setup", help="首次设置站点和管理员")
     p.add_argument("--station-code", required=True)

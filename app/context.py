@@ -13,7 +13,9 @@ from app.catalog import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.dayclose import DayCloseService
 from app.intake import IntakeService
+from app.keys import KeyringSecretStore, SecretKeyError, SecretStore
 from app.paths import default_db_path
+from app.receipts import ReceiptSigner
 from app.reports import Reports
 from app.staff import StaffService
 from local_db.attachments import AttachmentStore
@@ -33,6 +35,8 @@ class AppContext:
     intake: IntakeService
     dayclose: DayCloseService
     reports: Reports
+    secrets: SecretStore
+    signer: ReceiptSigner | None
 
     @property
     def files_dir(self) -> Path:
@@ -49,11 +53,21 @@ def files_dir_for(db_path: Path) -> Path:
     return db_path.parent / f"{db_path.stem}-files"
 
 
+def _signer(secrets: SecretStore) -> ReceiptSigner | None:
+    try:
+        return ReceiptSigner.from_store(secrets)
+    except SecretKeyError as exc:
+        # No usable keyring (e.g. a headless box): receipts still print, without a signature.
+        log.warning("receipt signing unavailable: %s", exc.code)
+        return None
+
+
 def build_context(
     db_path: Path | str | None = None,
     *,
     clock: Clock | None = None,
     catalog_path: Path | str | None = None,
+    secrets: SecretStore | None = None,
 ) -> AppContext:
     path = Path(db_path) if db_path is not None else default_db_path()
     sessions = open_store(path)
@@ -61,6 +75,8 @@ def build_context(
     attachments = AttachmentStore(files / "blobs")
     catalogs = CatalogProvider.from_path(catalog_path, archive=files / "catalogs")
     clock = clock or SystemClock()
+    secrets = secrets or KeyringSecretStore()
+    signer = _signer(secrets)
     staff = StaffService(sessions, clock)
     return AppContext(
         db_path=path,
@@ -69,7 +85,9 @@ def build_context(
         attachments=attachments,
         clock=clock,
         staff=staff,
-        intake=IntakeService(sessions, catalogs, attachments, clock),
+        intake=IntakeService(sessions, catalogs, attachments, clock, signer),
         dayclose=DayCloseService(sessions, staff, clock),
         reports=Reports(sessions, lambda: catalogs.current),
+        secrets=secrets,
+        signer=signer,
     )

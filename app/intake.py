@@ -27,6 +27,7 @@ from app.dayclose import record_amendment
 from app.documents import DocApplicant, DocItem, DocKind, DocMaterial, IntakeDocument
 from app.errors import DomainError, IntakeError
 from app.numbering import encode_receipt_payload, format_intake_number, parse_intake_number
+from app.receipts import ReceiptSigner, manifest_hash
 from app.state import STAGE_LABELS, SubmissionState, apply
 from app.validators import check_mobile, check_resident_id, check_uscc
 from app.views import (
@@ -81,11 +82,13 @@ class IntakeService:
         catalogs: CatalogProvider,
         attachments: AttachmentStore,
         clock: Clock | None = None,
+        signer: ReceiptSigner | None = None,
     ) -> None:
         self._sessions = sessions
         self._catalogs = catalogs
         self._attachments = attachments
         self._clock = clock or SystemClock()
+        self._signer = signer  # None: receipts carry no signature (no keyring on this machine)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -637,10 +640,12 @@ class IntakeService:
                 pages[mid] = n
             tolerated_now = set(state.tolerated_outstanding) if sub.received_at else set(result.tolerated)
             materials = []
+            received_list: list[tuple[str, str, int]] = []
             for n, line in enumerate(result.materials, start=1):
                 st = line.state
                 if st == "tolerated" and sub.received_at and line.id not in tolerated_now:
                     st = "collected"  # supplemented since
+                received_list.append((line.id, st, line.copies))
                 materials.append(DocMaterial(
                     seq=n, name=line.name, form=line.form if line.form != "electronic" else "copy",
                     copies=line.copies, state=st, pages=pages.get(line.id),
@@ -655,8 +660,14 @@ class IntakeService:
             items = tuple(
                 DocItem(i.name, i.department_in(sub.jurisdiction), i.time_limit_text) for i in result.active_items
             )
-            issued = self._clock.now() if reprint else (sub.finished_at or sub.created_at)
-            payload = encode_receipt_payload(sub.number, t=issued.astimezone(STATION_TZ).strftime("%Y%m%d%H%M"))
+            # A reprint carries the original time (marked 补打); a return list is dated when printed.
+            issued = self._clock.now() if kind == "return_list" else (sub.finished_at or sub.created_at)
+            manifest = manifest_hash(sub.number, bundle.id, [i.id for i in result.active_items], received_list)
+            stamp = issued.astimezone(STATION_TZ).strftime("%Y%m%d%H%M")
+            payload = (
+                self._signer.payload(sub.number, stamp, manifest) if self._signer
+                else encode_receipt_payload(sub.number, t=stamp, m=manifest)
+            )
             doc = IntakeDocument(
                 kind=kind, number=sub.number, centre_name=station.centre_name, station_name=station.name,
                 clerk_name=clerk.display_name, issued_at=issued.astimezone(STATION_TZ),
