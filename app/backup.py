@@ -152,6 +152,8 @@ class BackupService:
                  clock: Clock | None = None) -> None:
         self.db_path = Path(db_path)
         self.blobs_dir = Path(blobs_dir)
+        # Archived catalog versions live beside the blobs: old receipts must stay reproducible.
+        self.catalogs_dir = self.blobs_dir.parent / "catalogs"
         self.backup_dir = Path(backup_dir)
         self._secrets = secrets
         self._clock = clock or SystemClock()
@@ -185,6 +187,8 @@ class BackupService:
                     tar.add(snap, arcname="db/intake.sqlite3")
                     for p in blobs:
                         tar.add(p, arcname=f"blobs/{p.name}")
+                    for p in sorted(self.catalogs_dir.glob("*.json")) if self.catalogs_dir.exists() else []:
+                        tar.add(p, arcname=f"catalogs/{p.name}")
                 enc.finish()
                 out.flush()
                 os.fsync(out.fileno())
@@ -258,6 +262,10 @@ class BackupService:
         for name in blobs:
             if seen.get(f"blobs/{name}") != name:  # blobs are named by their SHA-256
                 raise BackupError("backup.tampered", "备份中的页面文件与清单不符。")
+        for member, digest in seen.items():
+            # catalogs are named by the SHA-256 of their content too
+            if member.startswith("catalogs/") and member != f"catalogs/{digest}.json":
+                raise BackupError("backup.tampered", "备份中的目录文件与其校验值不符。")
         return manifest
 
     def restore(self, path: Path, db_target: Path, blobs_target: Path, *, key: bytes | None = None) -> dict[str, object]:
@@ -272,6 +280,12 @@ class BackupService:
                 final = blobs_target / p.name[:2] / p.name[2:4] / p.name
                 final.parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(p, final)  # may cross file systems
+            catalogs = Path(tmp) / "catalogs"
+            if catalogs.exists():
+                target_catalogs = blobs_target.parent / "catalogs"
+                target_catalogs.mkdir(parents=True, exist_ok=True)
+                for p in catalogs.glob("*.json"):
+                    shutil.move(p, target_catalogs / p.name)
             shutil.move(Path(tmp) / "db" / "intake.sqlite3", db_target)
         return manifest
 

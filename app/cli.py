@@ -285,6 +285,47 @@ def cmd_public_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backups(args: argparse.Namespace, ctx: Any) -> Any:
+    from app.backup import BackupService
+
+    target = Path(args.dir) if args.dir else ctx.db_path.parent / "backups"
+    return BackupService(ctx.db_path, ctx.files_dir / "blobs", target, ctx.secrets, ctx.clock)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from app.keys import key_from_recovery_code, recovery_code
+
+    ctx = _context(args)
+    try:
+        svc = _backups(args, ctx)
+        if args.backup_command == "run":
+            r = svc.run()
+            data: dict[str, Any] = {"file": str(r.path), "bytes": r.size, "blobs": r.blobs, "verified": True}
+            text = f"备份完成并已校验：{r.path}（{r.size} 字节）"
+        elif args.backup_command == "verify":
+            key = key_from_recovery_code(args.recovery_code) if args.recovery_code else None
+            m = svc.verify(Path(args.file), key)
+            data = {"valid": True, "created_at": m["created_at"], "blobs": len(m["blobs"])}  # type: ignore[arg-type]
+            text = f"备份有效（{m['created_at']}）"
+        elif args.backup_command == "restore":
+            key = key_from_recovery_code(args.recovery_code) if args.recovery_code else None
+            target = Path(args.to)
+            svc.restore(Path(args.file), target, target.parent / f"{target.stem}-files" / "blobs", key=key)
+            data = {"restored": str(target)}
+            text = f"已恢复到 {target}"
+        else:  # recovery-code
+            from app.backup import KEY_NAME
+            from app.keys import get_or_create_key
+
+            code = recovery_code(get_or_create_key(ctx.secrets, KEY_NAME))
+            data = {"recovery_code": code}
+            text = f"备份密钥恢复码（请抄写并妥善保管）：{code}"
+    finally:
+        ctx.close()
+    _emit(args, data, text)
+    return 0
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
     import getpass
 
@@ -374,6 +415,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("public-key", help="输出本站回执签名公钥（登记到县级平台）")
     _common(p)
     p.set_defaults(func=cmd_public_key)
+
+    bk = sub.add_parser("backup", help="加密备份与恢复").add_subparsers(dest="backup_command", metavar="SUB")
+    bk.required = True
+    for name, helptext in (("run", "立即备份并校验"), ("verify", "校验备份文件"), ("restore", "恢复到新的数据库文件"),
+                           ("recovery-code", "显示备份密钥的恢复码")):
+        p = bk.add_parser(name, help=helptext)
+        if name in ("verify", "restore"):
+            p.add_argument("file")
+            p.add_argument("--recovery-code", help="在新机器上用恢复码代替密钥环中的密钥")
+        if name == "restore":
+            p.add_argument("--to", required=True, help="恢复出的数据库文件（须不存在）")
+        p.add_argument("--dir", help="备份目录（默认：数据库旁的 backups）")
+        _common(p)
+        p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("setup", help="首次设置站点和管理员")
     p.add_argument("--station-code", required=True)

@@ -108,3 +108,46 @@ def test_broken_key_in_the_keyring_gives_a_recovery_message(ctx, tmp_path, clock
     with pytest.raises(SecretKeyError) as exc:
         svc.run()
     assert exc.value.code == "keys.malformed" and "恢复码" in exc.value.message
+
+
+def test_backup_cli_round_trip(tmp_path, monkeypatch, capsys):
+    import json
+
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class Memory(KeyringBackend):
+        priority = 1
+        store: dict = {}
+
+        def get_password(self, service, username):
+            return self.store.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.store[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.store.pop((service, username), None)
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(Memory())
+    try:
+        from app.cli import main
+
+        db = tmp_path / "a.sqlite3"
+        assert main(["demo-data", "--count", "30", "--days", "2", "--db", str(db), "--json"]) == 0
+        capsys.readouterr()
+        assert main(["backup", "run", "--db", str(db), "--json"]) == 0
+        file = json.loads(capsys.readouterr().out)["file"]
+        assert main(["backup", "recovery-code", "--db", str(db), "--json"]) == 0
+        code = json.loads(capsys.readouterr().out)["recovery_code"]
+        Memory.store.clear()  # a replacement machine: empty keyring, the code written down
+        assert main(["backup", "restore", file, "--to", str(tmp_path / "r.sqlite3"), "--recovery-code", code,
+                     "--db", str(db), "--json"]) == 0
+        capsys.readouterr()
+        assert main(["ledger", "--db", str(tmp_path / "r.sqlite3"), "--json"]) == 0
+        restored = json.loads(capsys.readouterr().out)
+        assert main(["ledger", "--db", str(db), "--json"]) == 0
+        assert restored == json.loads(capsys.readouterr().out)
+    finally:
+        keyring.set_keyring(previous)
