@@ -27,7 +27,6 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -251,30 +250,45 @@ class PageSlotWidget(QFrame):
     """Where a material's captured pages show as thumbnails.
 
     The capture work (document camera, scanner folder) fills it: `set_pages` with the stored
-    pages, `set_thumbnail` once a page image is decoded off the GUI thread; the capture button
-    asks for a capture of the current material through `capture_requested`.
+    pages, `set_thumbnail` once a page image is decoded off the GUI thread (`pages_shown` says
+    which pages want one); the capture button (F8) asks for a capture of the current material
+    through `capture_requested`. The strip's page actions (ui.capture_pages: R/L rotate,
+    Ctrl+←/→ move, Delete, T retake) come out as the `page_*_requested` signals.
     """
 
     capture_requested = Signal(str)  # material id
+    pages_shown = Signal(object)  # tuple[PageView, ...] now on show (thumbnails wanted)
+    page_rotate_requested = Signal(str, int)  # page id, degrees
+    page_move_requested = Signal(str, int)  # page id, 1-based position
+    page_remove_requested = Signal(str)  # page id
+    page_retake_requested = Signal(str, str)  # material id, page id
     THUMB = QSize(72, 96)
 
     def __init__(self, parent: QWidget | None = None) -> None:
+        from ui.capture_pages import PageStripWidget
+
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self._material_id: str | None = None
         self.title = QLabel(self.tr("材料页面"), self)
         self.title.setObjectName("sectionHint")
-        self.grid = QGridLayout()
+        self.strip = PageStripWidget(self.THUMB, self)
+        self.strip.setMinimumHeight(self.THUMB.height() + 72)  # a row of thumbnails + buttons
         self.empty = QLabel(
             self.tr("尚未采集页面。纸质材料收件后须在2小时内完成数字化并推送。"), self
         )
         self.empty.setObjectName("fieldHint")
         self.empty.setWordWrap(True)
-        self.capture_button = QPushButton(self.tr("采集页面(&C)"), self)
+        self.capture_button = QPushButton(self.tr("采集页面 F8"), self)
         self.capture_button.setEnabled(False)
-        self.capture_button.setToolTip(self.tr("高拍仪/扫描仪采集功能即将提供"))
+        self.capture_button.setToolTip(self.tr("高拍仪拍摄、导入扫描文件（F8 或 Alt+C）"))
         self.capture_button.clicked.connect(self._on_capture_button_clicked)
-        self._thumbs: dict[str, QLabel] = {}
+        self.strip.rotate_requested.connect(self.page_rotate_requested)
+        self.strip.move_requested.connect(self.page_move_requested)
+        self.strip.remove_requested.connect(self.page_remove_requested)
+        self.strip.retake_requested.connect(
+            lambda page_id: self.page_retake_requested.emit(self._material_id or "", page_id)
+        )
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.capture_button)
@@ -282,36 +296,26 @@ class PageSlotWidget(QFrame):
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(top)
         layout.addWidget(self.empty)
-        layout.addLayout(self.grid)
+        layout.addWidget(self.strip)
+
+    @property
+    def material_id(self) -> str | None:
+        return self._material_id
 
     def set_capture_available(self, available: bool) -> None:
         self.capture_button.setEnabled(available and self._material_id is not None)
 
     def set_pages(self, material_id: str | None, pages: tuple[PageView, ...]) -> None:
         self._material_id = material_id
-        while self.grid.count():
-            item = self.grid.takeAt(0)
-            widget = item.widget() if item else None
-            if widget is not None:
-                widget.deleteLater()
-        self._thumbs.clear()
-        for n, page in enumerate(pages):
-            thumb = QLabel(self.tr("第{n}页").format(n=page.position), self)
-            thumb.setFixedSize(self.THUMB)
-            thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            thumb.setStyleSheet("border: 1px solid #c8ccd2; background: #fafafa; color: #6b7280;")
-            self.grid.addWidget(thumb, n // 4, n % 4)
-            self._thumbs[page.id] = thumb
+        self.strip.set_pages(pages)
+        self.strip.setVisible(bool(pages))
         self.empty.setVisible(not pages)
+        self.capture_button.setEnabled(material_id is not None)
+        if pages:
+            self.pages_shown.emit(tuple(pages))
 
     def set_thumbnail(self, page_id: str, image: Any) -> None:
-        from PySide6.QtGui import QPixmap
-
-        thumb = self._thumbs.get(page_id)
-        if thumb is not None:
-            thumb.setPixmap(
-                QPixmap.fromImage(image).scaled(self.THUMB, Qt.AspectRatioMode.KeepAspectRatio)
-            )
+        self.strip.set_thumbnail(page_id, image)
 
     def _on_capture_button_clicked(self) -> None:
         if self._material_id:
@@ -414,6 +418,19 @@ class ChecklistWidget(QWidget):
             self.table.setCurrentIndex(self.model.index(row, 1))
         self._show_detail(self.current_line())
         self._update_buttons()
+
+    def set_pages(self, pages: tuple[PageView, ...]) -> None:
+        """New captured pages (counts in the list, thumbnails in the slot), nothing else."""
+        self._pages = pages
+        counts: dict[str, int] = {}
+        for p in pages:
+            counts[p.material_id] = counts.get(p.material_id, 0) + 1
+        self.model.set_lines(self.model.lines, counts)
+        line = self.current_line()
+        self.pages.set_pages(
+            line.id if line else None,
+            tuple(p for p in pages if line is not None and p.material_id == line.id),
+        )
 
     def current_line(self) -> MaterialLine | None:
         index = self.table.currentIndex()

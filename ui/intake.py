@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ui.applicant import ApplicantWidget
 from ui.bundles import BundlePickerWidget
+from ui.capture_pages import PageActions, ThumbnailLoader, first_outstanding
 from ui.checklist import ChecklistWidget
 from ui.deadline import station_time
 from ui.finish import FinishWidget
@@ -34,6 +35,7 @@ from ui.questions import QuestionsWidget
 from ui.tasks import TaskError
 
 if TYPE_CHECKING:
+    from app.capture.ocr import IdCardReading
     from app.checklist import Checklist
     from app.intake import FinishResult
     from app.views import ApplicantInput, SubmissionView
@@ -54,6 +56,8 @@ def _group(title: str, inner: QWidget, parent: QWidget) -> QGroupBox:
 class IntakeWidget(QWidget):
     message_posted = Signal(str, str)  # Chinese text, level (info/success/warning/error)
     intake_finished = Signal(object)  # FinishResult, after its documents went to the printer
+    capture_requested = Signal(str, str)  # material id ("": the next one), page id to retake
+    pages_changed = Signal(object)  # SubmissionView after a page action in the slot
 
     def __init__(self, session: ClerkSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -152,6 +156,22 @@ class IntakeWidget(QWidget):
         self._bundle_id: str | None = None
         self._pending_card: Any = None  # a card read while another applicant was on screen
         self._update_finish_button()
+
+        # captured pages: the checklist's page slot (ui.capture_pages does the work)
+        from ui import capture_ocr
+
+        capture_ocr.install(self.applicant)
+        slot = self.materials.pages
+        self.thumbs = ThumbnailLoader(session, slot.THUMB, self)
+        self._actions: PageActions | None = None
+        slot.pages_shown.connect(lambda pages: self.thumbs.load(pages, slot.set_thumbnail))
+        slot.capture_requested.connect(lambda material: self.capture_requested.emit(material, ""))
+        slot.page_retake_requested.connect(self.capture_requested)
+        slot.page_rotate_requested.connect(
+            lambda page, degrees: self._page_actions().rotate(page, degrees)
+        )
+        slot.page_move_requested.connect(lambda page, pos: self._page_actions().move(page, pos))
+        slot.page_remove_requested.connect(lambda page: self._page_actions().remove(page))
 
     # ------------------------------------------------------------------ state
 
@@ -286,6 +306,9 @@ class IntakeWidget(QWidget):
         self.bundles.set_choice(view.bundle_id, list(view.items))
         self.stack.setCurrentWidget(self.workspace)
         self._show_checklist(checklist)
+        from ui.capture_ocr import sync_marks
+
+        sync_marks(self.applicant)  # fields read by OCR still show as to be confirmed
         if view.stage == "notified":
             text = self.tr("续办 {number}（已一次告知）：补齐材料后按 F12 收件").format(
                 number=view.number
@@ -433,6 +456,71 @@ class IntakeWidget(QWidget):
             "incomplete": self.tr("出具一次告知通知书 F12"),
         }
         self.finish_button.setText(labels.get(verdict or "", self.tr("完成受理 F12")))
+
+    # ------------------------------------------------------------------ captured pages
+
+    def capture_target(
+        self, material_id: str | None = None
+    ) -> tuple[str, Checklist, str | None] | None:
+        """(submission id, checklist, material) for a capture, or None before there is a list.
+        No material given: the selected one, or after F12 the next paper still without pages."""
+        if self._sid is None or self.checklist is None:
+            return None
+        if not material_id:
+            if self.finished:
+                material_id = first_outstanding(self.checklist.materials, self._pages)
+            else:
+                line = self.materials.current_line()
+                material_id = line.id if line else None
+        return self._sid, self.checklist, material_id
+
+    @property
+    def applicant_editable(self) -> bool:
+        return not self.finished and self._stage in EDITABLE_STAGES
+
+    @property
+    def number(self) -> str | None:
+        return self._number
+
+    @property
+    def pages(self) -> tuple[Any, ...]:
+        return self._pages
+
+    def show_pages(self, view: SubmissionView) -> None:
+        """Pages changed (capture dialog or slot): counts, thumbnails, the 2-hour countdown."""
+        if view.id != self._sid:
+            return
+        self._pages = view.pages
+        self._stage = view.stage
+        self.materials.set_pages(view.pages)
+        if self.finished:
+            waiting = view.stage == "received" and view.digitised_at is None
+            self.result.deadline.set_deadline(view.push_deadline if waiting else None)
+
+    def _page_actions(self) -> PageActions:
+        """Page actions for the intake on screen (made again for each intake)."""
+        assert self._sid is not None
+        actions = self._actions
+        if actions is not None and actions.sid == self._sid:
+            return actions
+        if actions is not None:
+            actions.deleteLater()
+        sid = self._sid
+
+        def changed(view: SubmissionView) -> None:
+            if view.id == self._sid == sid:
+                self.show_pages(view)
+                self.pages_changed.emit(view)
+
+        self._actions = PageActions(self.session, sid, changed, self._on_task_failed, self)
+        return self._actions
+
+    def apply_id_card_reading(self, reading: IdCardReading) -> None:
+        """An ID card photo was read by OCR: fill the applicant, every field to be confirmed."""
+        from ui.capture_ocr import apply_id_card_reading
+
+        if self.applicant_editable and apply_id_card_reading(self.applicant, reading):
+            self.save_applicant_now()
 
     # ------------------------------------------------------------------ focus
 

@@ -60,6 +60,10 @@ def parse_args(argv: list[str] | None = None) -> WindowOptions:
         "--card-port",
         help=QCoreApplication.translate("main", "身份证读卡器串口，如 /dev/ttyUSB0 或 COM3"),
     )
+    parser.add_argument(
+        "--camera",
+        help=QCoreApplication.translate("main", "高拍仪：设备序号（如 0）或设备名称的一部分"),
+    )
     parser.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     return WindowOptions(
@@ -70,6 +74,7 @@ def parse_args(argv: list[str] | None = None) -> WindowOptions:
         printer_dir=args.print_to,
         printer_name=args.printer,
         card_port=args.card_port,
+        camera=args.camera,
         startup_probe=args.startup_probe,
     )
 

@@ -30,6 +30,7 @@ class ClerkSession:
     reader: Any = None  # app.capture.idcard.IdCardReader, or None for manual entry only
     demo: bool = False
     idle_lock_minutes: float = 10.0
+    camera: str | None = None  # document camera: device index or part of its name
 
     @property
     def intake(self) -> IntakeService:

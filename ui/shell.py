@@ -35,6 +35,7 @@ class WindowOptions(NamedTuple):
     printer_dir: Path | None = None  # print to PDF files in this folder instead of a printer
     printer_name: str | None = None
     card_port: str | None = None  # GA 467 reader's serial port
+    camera: str | None = None  # document camera: index or part of the device name
     startup_probe: bool = False  # print when the login is shown / ready, then quit (benchmark)
 
 
@@ -267,6 +268,7 @@ class AppShell:
             demo=self.options.demo,
             idle_lock_minutes=self._idle_minutes(),
             printer_name=self.options.printer_name,
+            camera=self.options.camera,
         )
         wedge = self._wedge_factory() if self._wedge_factory else None
         window = MainWindow(session, wedge)

@@ -140,6 +140,8 @@ class TaskRunner(QObject):
         if self._pending == 0:
             self.busy_changed.emit(False)
         assert job.future is not None
+        if job.future.cancelled():
+            return  # dropped at shutdown
         exc = job.future.exception()
         self._deliver(job, None if exc is not None else job.future.result(), exc)
 

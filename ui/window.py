@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
+from ui.capture_devices import CaptureDevices
 from ui.deadline import DeadlineWidget
 from ui.drafts import DraftsDialog
 from ui.idle import IdleWatcher
@@ -29,6 +30,7 @@ from ui.wedge import ScanToken, WedgeFilter
 
 if TYPE_CHECKING:
     from app.views import LedgerRow, SubmissionView
+    from ui.capture import CaptureDialog
     from ui.session import ClerkSession
 
 log = logging.getLogger("intake.ui.window")
@@ -75,6 +77,12 @@ class MainWindow(QMainWindow):
         self.ledger.open_requested.connect(self.open_intake)
         self.search.edit_requested.connect(self.edit_intake)
         self.intake.intake_finished.connect(lambda _r: self.refresh_deadlines())
+        # document capture (camera, files, scanner folder): devices chosen once, opened per use
+        self.capture_devices = CaptureDevices.from_session(session)
+        self.capture_dialog: CaptureDialog | None = None
+        self._capture_suspended = False
+        self.intake.capture_requested.connect(self.open_capture)
+        self.intake.pages_changed.connect(self._on_pages_changed)
         session.runner.failed.connect(self._on_runner_failed)
         session.runner.busy_changed.connect(self._on_runner_busy_changed)
 
@@ -172,6 +180,16 @@ class MainWindow(QMainWindow):
         poll.triggered.connect(self.poll_card)
         poll.setEnabled(self.session.reader is not None)
         devices.addAction(poll)
+        capture = QAction(self.tr("采集材料页面（高拍仪/扫描件）"), self)
+        capture.setShortcuts([QKeySequence("F8"), QKeySequence("Alt+C")])
+        capture.triggered.connect(lambda: self.open_capture())
+        devices.addAction(capture)
+        self.addAction(capture)
+        import_files = QAction(self.tr("导入材料文件…"), self)
+        import_files.setShortcut(QKeySequence("Ctrl+I"))
+        import_files.triggered.connect(lambda: self.open_capture(import_files=True))
+        devices.addAction(import_files)
+        self.addAction(import_files)
         help_menu = self.menuBar().addMenu(self.tr("帮助(&H)"))
         keys_action = QAction(self.tr("快捷键"), self)
         keys_action.setShortcut(QKeySequence("F1"))
@@ -195,7 +213,8 @@ class MainWindow(QMainWindow):
             self.tr(
                 "F12 完成受理并打印 · Ctrl+N 新建 · Alt+1 申请人 · Alt+2 一件事（可输入拼音首字母）· Alt+3 情形 · "
                 "Alt+4 材料清单（空格切换状态，1已收 2免提交 3容缺 0缺，Alt+A 其余全部已收）· Ctrl+F 查询 · "
-                "Ctrl+T 台账 · Ctrl+L 锁定 · 扫描回执二维码直接打开受理记录"
+                "Ctrl+T 台账 · Ctrl+L 锁定 · F8/Alt+C 采集材料页面（空格拍摄）· Ctrl+I 导入材料文件 · "
+                "扫描回执二维码直接打开受理记录"
             ),
             "info",
             timeout_ms=20000,
@@ -304,6 +323,83 @@ class MainWindow(QMainWindow):
         self.session.runner.run_pool(
             lambda: _classify(token.payload), classified, not_classified, guard=self
         )
+
+    # ------------------------------------------------------------------ capture
+
+    def open_capture(
+        self, material_id: str = "", retake: str = "", *, import_files: bool = False
+    ) -> CaptureDialog | None:
+        """F8 / Alt+C: the capture dialog for the intake on screen (the workspace, or the one
+        opened in 查询与后续) at the selected material, or the next paper still without pages."""
+        from ui.capture import CaptureDialog
+        from ui.capture_pages import first_outstanding
+
+        if self.capture_dialog is not None and self.capture_dialog.isVisible():
+            self.capture_dialog.activateWindow()
+            return self.capture_dialog
+        detail = self.search.detail
+        editable = False
+        if self.tabs.currentWidget() is self.search and detail.view is not None:
+            if detail.checklist is None:
+                target = None
+            else:
+                material = material_id or first_outstanding(
+                    detail.checklist.materials, detail.view.pages
+                )
+                target = (detail.view.id, detail.checklist, material)
+            pages, number = (detail.view.pages, detail.view.number)
+        else:
+            self.tabs.setCurrentWidget(self.intake)
+            target = self.intake.capture_target(material_id or None)
+            pages, number = self.intake.pages, self.intake.number
+            editable = self.intake.applicant_editable
+        if target is None:
+            self.show_message(
+                self.tr("请先选择一件事和事项，材料清单出来后再采集材料页面。"), "warning"
+            )
+            return None
+        sid, checklist, material = target
+        if self.capture_dialog is not None and not self.capture_dialog.busy:
+            self.capture_dialog.deleteLater()
+        dialog = CaptureDialog(
+            self.session,
+            self.capture_devices,
+            sid,
+            checklist.materials,
+            pages,
+            material,
+            retake=retake or None,
+            number=number,
+            applicant_editable=editable,
+            parent=self,
+        )
+        dialog.pages_changed.connect(self._on_pages_changed)
+        dialog.intake_requested.connect(self.open_by_number)
+        dialog.uscc_accepted.connect(lambda uscc: self._on_capture_uscc_accepted(sid, uscc))
+        dialog.id_card_read.connect(lambda reading: self._on_capture_id_card_read(sid, reading))
+        self.capture_dialog = dialog
+        dialog.open()
+        dialog.start()
+        if retake:
+            dialog.retake(retake)
+        if import_files:
+            dialog.choose_files()
+        return dialog
+
+    def _on_pages_changed(self, view: SubmissionView) -> None:
+        self.intake.show_pages(view)
+        if self.search.detail.view is not None and self.search.detail.view.id == view.id:
+            self.search.detail.reload()
+        self.refresh_deadlines()
+
+    def _on_capture_uscc_accepted(self, sid: str, uscc: str) -> None:
+        if self.intake.submission_id == sid and self.intake.applicant_editable:
+            self.intake.set_uscc_from_licence(uscc)
+            self.show_message(self.tr("已从营业执照二维码读取统一社会信用代码。"), "success")
+
+    def _on_capture_id_card_read(self, sid: str, reading: Any) -> None:
+        if self.intake.submission_id == sid:  # the applicant of the intake being captured
+            self.intake.apply_id_card_reading(reading)
 
     # ------------------------------------------------------------------ ID card
 
@@ -420,6 +516,9 @@ class MainWindow(QMainWindow):
         self.wedge.release_held()
         self.wedge.enabled = False
         self.idle.pause()
+        self._capture_suspended = bool(self.capture_dialog and self.capture_dialog.isVisible())
+        if self.capture_dialog is not None and self._capture_suspended:
+            self.capture_dialog.suspend()  # no documents on an unattended screen either
         self.central.hide()  # nothing personal on an unattended screen
         dialog = LockDialog(self.session.actor.display_name, self)
         dialog.unlock_requested.connect(self._on_lock_unlock_requested)
@@ -438,6 +537,9 @@ class MainWindow(QMainWindow):
                 self.lock_dialog.deleteLater()
                 self.lock_dialog = None
             self.central.show()
+            if self.capture_dialog is not None and self._capture_suspended:
+                self.capture_dialog.resume()
+            self._capture_suspended = False
             self.wedge.enabled = True
             self.idle.restart()
             self.lock_changed.emit(False)
@@ -455,6 +557,8 @@ class MainWindow(QMainWindow):
         self.intake.flush()
         self.card_timer.stop()
         self.deadline_timer.stop()
+        if self.capture_dialog is not None:
+            self.capture_dialog.close_now()  # stored pages are in; the camera is let go
         self.wedge.uninstall()
         self.idle.uninstall()
         if self.session.reader is not None:
