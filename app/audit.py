@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from local_db.models import AuditEntry, UtcDateTime
@@ -37,16 +37,19 @@ def append(
     action: str,
     target: str = "",
     detail: str = "",
-) -> AuditEntry:
-    prev = session.scalars(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
-    prev = prev or GENESIS
-    entry = AuditEntry(
-        at=at, staff_id=staff_id, action=action, target=target, detail=detail, prev_hash=prev,
-        hash=_entry_hash(prev, at, staff_id, action, target, detail),
-    )
-    session.add(entry)
-    session.flush()
-    return entry
+) -> str:
+    # The chain head is read once per transaction (write transactions are serialised), then
+    # carried in session.info: a sync drain appends thousands of entries in one transaction.
+    prev = session.info.get("audit_head")
+    if prev is None:
+        prev = session.scalars(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first() or GENESIS
+    digest = _entry_hash(prev, at, staff_id, action, target, detail)
+    # A Core insert: audit entries are never read back through the ORM in the same transaction.
+    session.execute(insert(AuditEntry).values(
+        at=at, staff_id=staff_id, action=action, target=target, detail=detail, prev_hash=prev, hash=digest,
+    ))
+    session.info["audit_head"] = digest
+    return digest
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import audit
@@ -115,6 +115,7 @@ class DayCloseService:
                 seal=_seal(prev, key, records, n_subs, n_events), report_sha256=report_sha256,
             )
             s.add(row)
+            s.info.setdefault("closed_days", {})[key] = True
             audit.append(s, at=now, staff_id=actor.id, action="day.close", target=key, detail=row.seal[:16])
             return _view(row)
 
@@ -145,9 +146,14 @@ class DayCloseService:
 def record_amendment(s: Session, submission: Submission, event_id: str, event_type: str, at: dt.datetime,
                      staff_id: int | None) -> None:
     """Called by the intake service for every event, inside its transaction."""
-    if s.get(DayClose, submission.local_date) is not None:
-        s.add(Amendment(local_date=submission.local_date, submission_id=submission.id, event_id=event_id,
-                        event_type=event_type, at=at, staff_id=staff_id))
+    known: dict[str, bool] = s.info.setdefault("closed_days", {})
+    if submission.local_date not in known:
+        known[submission.local_date] = s.execute(
+            select(DayClose.local_date).where(DayClose.local_date == submission.local_date)
+        ).first() is not None
+    if known[submission.local_date]:
+        s.execute(insert(Amendment).values(local_date=submission.local_date, submission_id=submission.id,
+                                           event_id=event_id, event_type=event_type, at=at, staff_id=staff_id))
 
 
 __all__ = ["DayCloseService", "DayCloseView", "AmendmentView", "SealProblem", "record_amendment", "AuthError"]

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import audit
@@ -98,13 +99,10 @@ class IntakeService:
 
     @staticmethod
     def _next(s: Session, name: str) -> int:
-        row = s.get(Counter, name)
-        if row is None:
-            row = Counter(name=name, value=0)
-            s.add(row)
-        row.value += 1
-        s.flush()
-        return row.value
+        # One statement (upsert + RETURNING): this runs for every event.
+        stmt = sqlite_insert(Counter).values(name=name, value=1)
+        stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1})
+        return int(s.execute(stmt.returning(Counter.value)).scalar_one())
 
     def _load(self, s: Session, sid: str) -> tuple[Submission, SubmissionState]:
         sub = s.get(Submission, sid)
@@ -149,12 +147,10 @@ class IntakeService:
         now = self._clock.now()
         new = apply(state, etype, payload, now)  # raises on a refused transition
         event_id = str(uuid.uuid4())
-        s.add(
-            Event(
-                id=event_id, station_seq=self._next(s, "event_seq"), submission_id=sub.id,
-                type=etype, payload=_json(payload), clerk_id=actor.id if actor else None, at=now,
-            )
-        )
+        s.execute(insert(Event).values(
+            id=event_id, station_seq=self._next(s, "event_seq"), submission_id=sub.id,
+            type=etype, payload=_json(payload), clerk_id=actor.id if actor else None, at=now,
+        ))
         if etype != "created":  # a change to a day already closed is an amendment, never silent
             record_amendment(s, sub, event_id, etype, now, actor.id if actor else None)
         sub.state = new.stage
@@ -583,6 +579,20 @@ class IntakeService:
             row = s.get(SubmissionItem, (sid, item_id))
             assert row is not None
             row.decision, row.decision_reason, row.decided_at = decision, reason, now
+
+    def mark_pushed_many(self, sids: Sequence[str]) -> list[str]:
+        """Mark several intakes pushed in one durable transaction (sync drains thousands);
+        returns those marked — one whose state no longer allows it is skipped."""
+        done: list[str] = []
+        with self._tx() as s:
+            for sid in sids:
+                try:
+                    sub, state = self._load(s, sid)
+                    self._event(s, sub, state, None, "pushed", {})
+                except IntakeError:  # refused before anything was written for this one
+                    continue
+                done.append(sid)
+        return done
 
     def mark_pushed(self, sid: str) -> None:
         with self._tx() as s:

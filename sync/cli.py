@@ -1,0 +1,303 @@
+"""Command line of the sync subsystem, wired into `intake` by app/cli.py (module `sync.cli`).
+
+    intake hub serve --host H --port P --db URL --blobs DIR
+    intake hub enroll-code --station XX01          (one-time code for a station)
+    intake hub revoke --station XX01 | dept-key --name 部门 | publish-catalog PATH
+    intake hub import FILE | decide NUMBER ITEM accepted|rejected|completed [--reason 理由]
+    intake station enroll URL CODE [--ca-bundle PEM] [--proxy URL]
+    intake station show | configure [--ca-bundle PEM] [--proxy URL]
+    intake sync --once [--max-wait S]               (exit 0 drained, 1 needs a person, 75 link down)
+    intake sync --export FILE | --status | --queue | --retry [ITEM|all]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_WAITING = 75  # EX_TEMPFAIL: items wait for the link, nothing for a person
+
+
+def _print(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _hub_error(exc: Exception) -> int:
+    code = getattr(exc, "code", "hub.error")
+    message = getattr(exc, "message", str(exc))
+    _print({"error": {"code": code, "message": message}})
+    print(f"错误：{message}", file=sys.stderr)
+    return 1
+
+
+# ----------------------------------------------------------------------------- hub
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from sync.hub.server import default_db_url
+    from sync.hub.store import HubStore
+
+    return HubStore(args.db or default_db_url())
+
+
+def cmd_hub_serve(args: argparse.Namespace) -> int:
+    from sync.hub.server import serve
+
+    serve(args.host, args.port, args.db, args.blobs)
+    return 0
+
+
+def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
+    from sync.hub.store import HubError
+
+    store = _store(args)
+    try:
+        code = store.issue_enroll_code(args.station, args.name or "", args.valid_hours)
+    except HubError as exc:
+        return _hub_error(exc)
+    finally:
+        store.close()
+    if args.json:
+        _print({"station": args.station.upper(), "code": code, "valid_hours": args.valid_hours})
+    else:
+        print(f"站点 {args.station.upper()} 的登记码：{code}（{args.valid_hours:g} 小时内有效，只能使用一次）")
+    return 0
+
+
+def cmd_hub_revoke(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        n = store.revoke(args.station)
+    finally:
+        store.close()
+    _print({"station": args.station.upper(), "revoked_tokens": n})
+    return 0
+
+
+def cmd_hub_dept_key(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        key = store.issue_dept_key(args.name)
+    finally:
+        store.close()
+    _print({"department": args.name, "key": key})
+    return 0
+
+
+def cmd_hub_publish(args: argparse.Namespace) -> int:
+    from sync.hub.store import HubError
+
+    store = _store(args)
+    try:
+        out = store.publish_catalog(args.path, force=args.force)
+    except HubError as exc:
+        return _hub_error(exc)
+    finally:
+        store.close()
+    _print(out)
+    return 0
+
+
+def cmd_hub_import(args: argparse.Namespace) -> int:
+    from app.errors import DomainError
+    from sync.hub.blobs import BlobStore
+    from sync.hub.importer import import_file
+    from sync.hub.server import default_blobs_dir
+    from sync.hub.store import HubError
+
+    store = _store(args)
+    try:
+        out = import_file(store, BlobStore(args.blobs or default_blobs_dir()), args.file)
+    except (HubError, DomainError) as exc:
+        return _hub_error(exc)
+    finally:
+        store.close()
+    _print(out)
+    return 0 if not out["refused"] else 1
+
+
+def cmd_hub_decide(args: argparse.Namespace) -> int:
+    from sync.hub.store import HubError
+
+    store = _store(args)
+    try:
+        out = store.decide(number=args.number, item_id=args.item, decision=args.decision,
+                           reason=args.reason or "", department=args.department or "")
+    except HubError as exc:
+        return _hub_error(exc)
+    finally:
+        store.close()
+    _print(out)
+    return 0
+
+
+# ----------------------------------------------------------------------------- station / sync
+
+
+def _engine(args: argparse.Namespace) -> tuple[Any, Any]:
+    from app.context import build_context
+    from sync.engine import SyncEngine
+
+    ctx = build_context(args.db)
+    return ctx, SyncEngine.from_context(ctx)
+
+
+def cmd_station_enroll(args: argparse.Namespace) -> int:
+    ctx, engine = _engine(args)
+    try:
+        out = engine.enroll(args.url, args.code, ca_bundle=args.ca_bundle, proxy=args.proxy)
+    finally:
+        ctx.close()
+    if args.json:
+        _print(out)
+    else:
+        print(f"站点 {out['station_code']} 已登记到 {out['hub_url']}；凭据已保存在系统密钥环。")
+    return 0
+
+
+def cmd_station_show(args: argparse.Namespace) -> int:
+    ctx, engine = _engine(args)
+    try:
+        out = {"hub_url": engine.outbox.get("hub_url"), "station_code": engine.outbox.get("station_code"),
+               "token_id": engine.outbox.get("token_id"), "store_id": engine.outbox.store_id(),
+               "ca_bundle": engine.outbox.get("ca_bundle"), "proxy": engine.outbox.get("proxy"),
+               "token_in_keyring": engine._token() is not None}
+    finally:
+        ctx.close()
+    _print(out)
+    return 0
+
+
+def cmd_station_configure(args: argparse.Namespace) -> int:
+    ctx, engine = _engine(args)
+    try:
+        engine.configure(
+            ca_bundle=False if args.ca_bundle is None else (args.ca_bundle or None),
+            proxy=False if args.proxy is None else (args.proxy or None),
+        )
+        out = {"ca_bundle": engine.outbox.get("ca_bundle"), "proxy": engine.outbox.get("proxy")}
+    finally:
+        ctx.close()
+    _print(out)
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    ctx, engine = _engine(args)
+    try:
+        if args.export:
+            summary = engine.export(args.export)
+            _print({"file": str(summary.path), "export_id": summary.export_id, "events": summary.events,
+                    "pages": summary.pages, "page_bytes": summary.page_bytes, "size": summary.size,
+                    "first_seq": summary.first_seq, "last_seq": summary.last_seq})
+            return 0
+        if args.status:
+            _print(engine.status().to_json())
+            return 0
+        if args.queue:
+            _print([q.to_json() for q in engine.queue()])
+            return 0
+        if args.retry:
+            n = engine.retry(None if args.retry == "all" else args.retry)
+            _print({"retry_requested": n})
+            return 0
+        report = engine.run_until_idle(max_seconds=args.max_wait)
+        out = report.to_json()
+        out["needs_person"] = [q.to_json() for q in engine.queue() if q.state == "needs_person"]
+        _print(out)
+        if engine.needs_person():
+            return 1
+        return 0 if engine.status().waiting == 0 else EXIT_WAITING
+    finally:
+        ctx.close()
+
+
+def register(sub: Any) -> None:
+    hub = sub.add_parser("hub", help="县级同步平台（参考实现）").add_subparsers(dest="hub_command", metavar="SUB")
+    hub.required = True
+
+    def hub_db(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", default=None, help="平台数据库 URL（默认 sqlite:///数据目录/hub.sqlite3；"
+                                                  "县级部署用 postgresql+psycopg://…）")
+        p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    p = hub.add_parser("serve", help="启动平台服务")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8700)
+    p.add_argument("--blobs", default=None, help="页面文件目录（默认：数据目录/hub-blobs）")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_serve)
+
+    p = hub.add_parser("enroll-code", help="为站点生成一次性登记码")
+    p.add_argument("--station", required=True, help="站点编码，如 XX01")
+    p.add_argument("--name", help="站点名称")
+    p.add_argument("--valid-hours", type=float, default=72)
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_enroll_code)
+
+    p = hub.add_parser("revoke", help="吊销站点凭据")
+    p.add_argument("--station", required=True)
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_revoke)
+
+    p = hub.add_parser("dept-key", help="生成部门接口密钥")
+    p.add_argument("--name", required=True, help="部门名称")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_dept_key)
+
+    p = hub.add_parser("publish-catalog", help="发布事项目录（目录文件夹或打包文件）")
+    p.add_argument("path", type=Path)
+    p.add_argument("--force", action="store_true", help="允许发布比当前更早的版本")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_publish)
+
+    p = hub.add_parser("import", help="导入站点U盘导出文件")
+    p.add_argument("file", type=Path)
+    p.add_argument("--blobs", default=None)
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_import)
+
+    p = hub.add_parser("decide", help="登记部门办理结果")
+    p.add_argument("number", help="受理编号")
+    p.add_argument("item", help="事项 id")
+    p.add_argument("decision", choices=("accepted", "rejected", "completed"))
+    p.add_argument("--reason")
+    p.add_argument("--department")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_decide)
+
+    def local_db(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
+        p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    st = sub.add_parser("station", help="本站点与县级平台的登记").add_subparsers(dest="station_command", metavar="SUB")
+    st.required = True
+    p = st.add_parser("enroll", help="用登记码登记本站点（凭据存入系统密钥环）")
+    p.add_argument("url", help="平台地址，如 https://hub.example.gov.cn")
+    p.add_argument("code", help="县行政审批局提供的一次性登记码")
+    p.add_argument("--ca-bundle", help="政务外网 CA 证书文件（PEM）")
+    p.add_argument("--proxy", help="HTTP 代理，如 http://10.1.1.1:3128")
+    local_db(p)
+    p.set_defaults(func=cmd_station_enroll)
+    p = st.add_parser("show", help="显示登记信息（不显示凭据）")
+    local_db(p)
+    p.set_defaults(func=cmd_station_show)
+    p = st.add_parser("configure", help="设置 CA 证书文件或代理（空字符串表示清除）")
+    p.add_argument("--ca-bundle")
+    p.add_argument("--proxy")
+    local_db(p)
+    p.set_defaults(func=cmd_station_configure)
+
+    p = sub.add_parser("sync", help="与县级平台同步")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--once", action="store_true", help="上传全部待传资料、拉取办理结果和目录后退出")
+    mode.add_argument("--export", type=Path, metavar="FILE", help="把待传资料导出为U盘文件（加密并签名）")
+    mode.add_argument("--status", action="store_true", help="同步状态")
+    mode.add_argument("--queue", action="store_true", help="同步队列")
+    mode.add_argument("--retry", metavar="ITEM", help="重试需人工处理的项（ITEM 或 all）")
+    p.add_argument("--max-wait", type=float, default=60.0, help="网络不通时最多等待的秒数（默认 60）")
+    local_db(p)
+    p.set_defaults(func=cmd_sync)

@@ -1,0 +1,265 @@
+"""The station's HTTP client for the hub (requests): TLS verification on, a configurable CA
+bundle and proxy, a short connect timeout so an absent link is noticed fast, and every failure
+turned into a SyncError with a Chinese reason and fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import gzip
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import requests
+import urllib3
+
+from sync.errors import SyncError, sync_error
+from sync.protocol import API_VERSION, BLOB_BATCH, JSON, frame_header
+
+log = logging.getLogger("intake.sync.http")
+
+USER_AGENT = f"yijianshi-intake-sync/{API_VERSION}"
+
+
+@dataclass(frozen=True)
+class TransportConfig:
+    base_url: str
+    ca_bundle: str | None = None  # PEM file of the 政务外网 CA; None: the system's trust store
+    proxy: str | None = None  # e.g. http://10.1.1.1:3128; None: direct
+    connect_timeout: float = 3.0
+    read_timeout: float = 30.0
+    gzip_min: int = 8 * 1024  # JSON bodies larger than this go gzip-compressed
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _hub_message(resp: requests.Response) -> tuple[str, str, bool]:
+    try:
+        err = resp.json().get("error", {})
+        return str(err.get("code", "")), str(err.get("message", ""))[:200], bool(err.get("retry", False))
+    except (ValueError, AttributeError):
+        return "", "", False
+
+
+class HubClient:
+    def __init__(self, config: TransportConfig, token: str | None = None,
+                 session: requests.Session | None = None) -> None:
+        self.config = config
+        self.token = token
+        self.session = session or requests.Session()
+        self.session.trust_env = False  # only the configured proxy, never one from the environment
+        self.session.headers["User-Agent"] = USER_AGENT
+        if config.proxy:
+            self.session.proxies = {"http": config.proxy, "https": config.proxy}
+
+    def close(self) -> None:
+        self.session.close()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _url(self, path: str) -> str:
+        return self.config.base_url.rstrip("/") + path
+
+    def request(
+        self, method: str, path: str, *, body: Any = None, data: bytes | None = None,
+        headers: Mapping[str, str] | None = None, params: Mapping[str, Any] | None = None,
+        ok: Iterable[int] = (200, 201), auth: bool = True, read_timeout: float | None = None,
+    ) -> requests.Response:
+        h = dict(headers or {})
+        if auth:
+            if not self.token:
+                raise sync_error("sync.not_enrolled", retry=False)
+            h["Authorization"] = f"Bearer {self.token}"
+        if body is not None:
+            raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            h["Content-Type"] = JSON
+            if len(raw) >= self.config.gzip_min:
+                raw = gzip.compress(raw, compresslevel=5)
+                h["Content-Encoding"] = "gzip"
+            data = raw
+        read = read_timeout or self.config.read_timeout
+        try:
+            resp = self.session.request(
+                method, self._url(path), data=data, headers=h, params=params,
+                timeout=(self.config.connect_timeout, read), verify=self.config.ca_bundle or True,
+                allow_redirects=False, stream=True,
+            )
+            # Read the whole answer here, within a total deadline: a hub that trickles a byte at
+            # a time never trips the per-read timeout, this does.
+            deadline = time.monotonic() + read * 4
+            body = bytearray()
+            for chunk in resp.iter_content(64 * 1024):
+                body += chunk
+                if time.monotonic() > deadline:
+                    resp.close()
+                    raise sync_error("sync.timeout")
+            resp._content = bytes(body)
+            resp._content_consumed = True
+        except requests.exceptions.SSLError as exc:
+            raise sync_error("sync.tls", retry=True) from exc
+        except requests.exceptions.ProxyError as exc:
+            raise sync_error("sync.proxy") from exc
+        except requests.exceptions.ConnectTimeout as exc:
+            raise sync_error("sync.offline") from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise sync_error("sync.timeout") from exc
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            raise sync_error("sync.interrupted") from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise sync_error("sync.interrupted" if _established(exc) else "sync.offline") from exc
+        except requests.exceptions.RequestException as exc:
+            raise sync_error("sync.offline", message=exc.__class__.__name__) from exc
+        if resp.status_code in tuple(ok):
+            return resp
+        raise self._status_error(resp)
+
+    def _status_error(self, resp: requests.Response) -> SyncError:
+        code, message, retry = _hub_message(resp)
+        after = retry_after(resp.headers.get("Retry-After"))
+        status = resp.status_code
+        if status == 401 or code == "store.mismatch":
+            return sync_error("sync.unauthorized", retry=False, status=status, hub_code=code)
+        if status == 429:
+            return sync_error("sync.rate_limited", retry_after=after, status=status)
+        if status in (502, 503, 504):
+            return sync_error("sync.server_error", retry_after=after, status=status, hub_code=code)
+        if status >= 500:
+            return sync_error("sync.server_error", retry_after=after, status=status, hub_code=code)
+        if status == 413:
+            return sync_error("sync.too_large", status=status)
+        if not code:  # not our hub's error envelope: a gateway, a captive portal, a wrong URL
+            return sync_error("sync.bad_response", status=status, message=f"HTTP {status}")
+        if status == 403:
+            return sync_error("sync.forbidden", scope="item", retry=False, status=status, hub_code=code,
+                              message=message)
+        if status == 409:
+            return sync_error("sync.conflict", scope="item", retry=retry, retry_after=after, status=status,
+                              hub_code=code, message=message)
+        return sync_error("sync.refused", scope="item", retry=retry, status=status, hub_code=code, message=message)
+
+    @staticmethod
+    def json(resp: requests.Response) -> Any:
+        ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != JSON:
+            raise sync_error("sync.bad_response", message=f"内容类型 {ctype or '无'}")
+        try:
+            return json.loads(resp.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise sync_error("sync.bad_response", message="JSON 不完整") from exc
+
+    def _obj(self, resp: requests.Response, *keys: str) -> dict[str, Any]:
+        data = self.json(resp)
+        if not isinstance(data, dict) or any(k not in data for k in keys):
+            raise sync_error("sync.bad_response", message="缺少字段")
+        return data
+
+    # ------------------------------------------------------------------ API
+
+    def enroll(self, code: str, store_id: str, station_code: str | None) -> dict[str, Any]:
+        resp = self.request("POST", "/v1/enrollments", auth=False,
+                            body={"code": code, "store_id": store_id, "station_code": station_code})
+        data = self._obj(resp, "token", "token_id", "station_code")
+        if not all(isinstance(data[k], str) for k in ("token", "token_id", "station_code")):
+            raise sync_error("sync.bad_response", message="登记应答格式不对")
+        return data
+
+    def ping(self) -> dict[str, Any]:
+        return self._obj(self.request("GET", "/v1/ping"), "api_version")
+
+    def received(self, start: int, end: int) -> list[list[int]]:
+        data = self._obj(self.request("GET", "/v1/events/received", params={"start": start, "end": end}), "ranges")
+        runs = data["ranges"]
+        if not isinstance(runs, list) or not all(
+            isinstance(r, list) and len(r) == 2 and all(isinstance(x, int) for x in r) and r[0] <= r[1] for r in runs
+        ):
+            raise sync_error("sync.bad_response", message="序号范围格式不对")
+        return sorted(runs)
+
+    def manifests(self, manifests: list[dict[str, Any]]) -> dict[str, Any]:
+        data = self._obj(self.request("POST", "/v1/manifests", body={"manifests": manifests}), "needed")
+        if not isinstance(data["needed"], list):
+            raise sync_error("sync.bad_response", message="needed 应为列表")
+        return data
+
+    def put_blob(self, sha: str, total: int, offset: int, data: bytes) -> dict[str, Any]:
+        resp = self.request(
+            "PUT", f"/v1/blobs/{sha}", data=data, ok=(200, 201),
+            headers={"Content-Type": "application/octet-stream", "Upload-Offset": str(offset),
+                     "Upload-Length": str(total)},
+            read_timeout=max(self.config.read_timeout, len(data) / 200_000),
+        )
+        return self._obj(resp, "offset", "complete")
+
+    def post_blobs(self, parts: list[tuple[str, int, int, bytes]]) -> list[dict[str, Any]]:
+        """Parts of (sha, offset, total, bytes from offset) in one body."""
+        body = bytearray()
+        for sha, offset, total, data in parts:
+            body += frame_header(sha, offset, len(data), total)
+            body += data
+        resp = self.request("POST", "/v1/blobs", data=bytes(body), headers={"Content-Type": BLOB_BATCH},
+                            read_timeout=max(self.config.read_timeout, len(body) / 200_000))
+        answer = self._obj(resp, "blobs")
+        if not isinstance(answer["blobs"], list):
+            raise sync_error("sync.bad_response", message="blobs 应为列表")
+        return answer["blobs"]
+
+    def post_events(self, store_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        data = self._obj(self.request("POST", "/v1/events", body={"store_id": store_id, "events": events}), "results")
+        results = data["results"]
+        if not isinstance(results, list) or len(results) != len(events) or not all(
+            isinstance(r, dict) and r.get("status") in ("stored", "duplicate", "refused", "skipped") for r in results
+        ):
+            raise sync_error("sync.bad_response", message="事件应答与所发不符")
+        for r, ev in zip(results, events, strict=True):
+            if r["status"] != "skipped" and r.get("id") != ev["id"]:
+                raise sync_error("sync.bad_response", message="事件应答与所发不符")
+        return data
+
+    def status_updates(self, after: int, limit: int = 200) -> dict[str, Any]:
+        resp = self.request("GET", "/v1/status-updates", params={"after": after, "limit": limit})
+        data = self._obj(resp, "updates")
+        if not isinstance(data["updates"], list):
+            raise sync_error("sync.bad_response", message="updates 应为列表")
+        return data
+
+    def catalog(self, known: Iterable[str]) -> tuple[str, str, bytes] | None:
+        tags = ", ".join(f'"{d}"' for d in known if d)
+        resp = self.request("GET", "/v1/catalog", ok=(200, 304, 404), headers={"If-None-Match": tags} if tags else None,
+                            read_timeout=max(self.config.read_timeout, 60))
+        if resp.status_code in (304, 404):
+            return None
+        digest = resp.headers.get("X-Catalog-Digest", "")
+        version = unquote(resp.headers.get("X-Catalog-Version", ""))
+        return digest, version, resp.content
+
+
+def _established(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the connection was made and then broke (reset, closed mid-answer)."""
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, urllib3.exceptions.MaxRetryError):
+        reason = reason.reason
+    if isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError)):
+        return False
+    return isinstance(reason, (urllib3.exceptions.ProtocolError, ConnectionResetError)) or "aborted" in str(exc).lower()
+
+
+__all__ = ["HubClient", "SyncError", "TransportConfig", "retry_after"]

@@ -1,0 +1,3 @@
+from sync.hub.server import main
+
+main()

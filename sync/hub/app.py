@@ -1,0 +1,421 @@
+"""The hub's HTTP API (version 1, sync/openapi.yaml) on FastAPI.
+
+Page uploads are read as a stream and written as they arrive, so a cut connection keeps every
+byte that reached the hub and the station resumes at that offset. Database work runs in the
+thread pool; refusals are JSON `{"error": {code, message, retry}}` with a Retry-After header
+where waiting helps. Nothing personal is logged: ids and intake numbers only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from sync.hub.blobs import BlobError, BlobStore
+from sync.hub.store import HubError, HubStore, Principal
+from sync.protocol import API_VERSION, MAX_BLOB_SIZE, is_sha256, parse_frame_header
+
+log = logging.getLogger("intake.hub.api")
+
+MAX_JSON_BODY = 32 * 1024 * 1024
+READ_TIMEOUT = 60.0  # seconds without a byte before an upload is given up (its bytes are kept)
+OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
+
+
+def _error(exc: HubError) -> JSONResponse:
+    headers = {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, int(round(exc.retry_after))))
+    if "offset" in exc.details:
+        headers["Upload-Offset"] = str(exc.details["offset"])
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+
+async def _stream(request: Request, timeout: float) -> AsyncIterator[bytes]:
+    it = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(it.__anext__(), timeout)
+        except StopAsyncIteration:
+            return
+        if chunk:
+            yield chunk
+
+
+async def _json(request: Request) -> Any:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_JSON_BODY:
+        raise HubError(413, "request.too_large", "请求过大，请分批发送")
+    body = bytearray()
+    try:
+        async for chunk in _stream(request, READ_TIMEOUT):
+            body += chunk
+            if len(body) > MAX_JSON_BODY:
+                raise HubError(413, "request.too_large", "请求过大，请分批发送")
+    except (TimeoutError, ClientDisconnect) as exc:  # the station is gone: nothing was done
+        raise HubError(400, "request.cut", "请求未完整到达", retry=True) from exc
+    data = bytes(body)
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        try:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            data = d.decompress(data, MAX_JSON_BODY * 4)
+            if d.unconsumed_tail:
+                raise HubError(413, "request.too_large", "请求过大，请分批发送")
+        except zlib.error as exc:
+            raise HubError(400, "request.gzip", "gzip 内容损坏") from exc
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise HubError(415, "request.content_type", "请求内容类型应为 application/json")
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HubError(400, "request.json", "请求不是有效的 JSON") from exc
+
+
+def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> FastAPI:
+    app = FastAPI(title="intake hub", version=str(API_VERSION), openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.exception_handler(HubError)
+    async def _hub_error(_request: Request, exc: HubError) -> JSONResponse:
+        return _error(exc)
+
+    @app.exception_handler(OperationalError)
+    async def _db_busy(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return _error(HubError(503, "hub.busy", "平台数据库繁忙，请稍后重试", retry=True, retry_after=2))
+
+    @app.exception_handler(Exception)
+    async def _internal(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error")
+        return _error(HubError(500, "hub.internal", "平台内部错误", retry=True))
+
+    async def station(request: Request) -> Principal:
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer "):
+            raise HubError(401, "auth.missing", "缺少站点凭据")
+        return await run_in_threadpool(store.authenticate, auth[7:].strip())
+
+    async def department(request: Request) -> str:
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer "):
+            raise HubError(401, "auth.missing", "缺少部门接口密钥")
+        return await run_in_threadpool(store.authenticate_dept, auth[7:].strip())
+
+    def call(fn: Callable[..., Any], *args: Any, **kw: Any) -> Awaitable[Any]:
+        return run_in_threadpool(fn, *args, **kw)
+
+    # ------------------------------------------------------------------ open endpoints
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"ok": True, "api_version": API_VERSION}
+
+    @app.get("/v1/openapi.yaml")
+    async def openapi() -> Response:
+        return Response(OPENAPI.read_bytes(), media_type="application/yaml")
+
+    @app.post("/v1/enrollments", status_code=201)
+    async def enroll(request: Request) -> dict[str, Any]:
+        body = await _json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("code"), str):
+            raise HubError(400, "enroll.shape", "请求应含登记码 code 与 store_id")
+        station_code = body.get("station_code")
+        out = await call(store.enroll, body["code"], body.get("store_id"),
+                         station_code if isinstance(station_code, str) else None)
+        return {**out, "hub_id": hub_id, "api_version": API_VERSION}
+
+    # ------------------------------------------------------------------ station endpoints
+
+    @app.get("/v1/ping")
+    async def ping(p: Principal = Depends(station)) -> dict[str, Any]:
+        return {"hub_id": hub_id, "api_version": API_VERSION, "station_code": p.station_code}
+
+    @app.get("/v1/events/received")
+    async def received(p: Principal = Depends(station), start: int = 1, end: int = 2**53) -> dict[str, Any]:
+        if start < 1 or end < start or end - start > 10_000_000:
+            raise HubError(400, "range", "序号范围不对")
+        return {"store_id": p.store_id, "ranges": await call(store.received_ranges, p, start, end)}
+
+    @app.post("/v1/manifests")
+    async def manifests(request: Request, p: Principal = Depends(station)) -> dict[str, Any]:
+        body = await _json(request)
+        if not isinstance(body, dict):
+            raise HubError(400, "manifest.shape", "请求应为 JSON 对象")
+        return await call(store.manifests, p, body.get("manifests"), blobs)  # type: ignore[no-any-return]
+
+    @app.post("/v1/events")
+    async def events(request: Request, p: Principal = Depends(station)) -> dict[str, Any]:
+        body = await _json(request)
+        if not isinstance(body, dict):
+            raise HubError(400, "events.shape", "请求应为 JSON 对象")
+        return await call(store.ingest_events, p, body.get("store_id"), body.get("events"), blobs)  # type: ignore[no-any-return]
+
+    @app.get("/v1/status-updates")
+    async def status_updates(p: Principal = Depends(station), after: int = 0, limit: int = 200) -> dict[str, Any]:
+        if after < 0:
+            raise HubError(400, "cursor", "游标不能为负")
+        return await call(store.feed, p, after, limit)  # type: ignore[no-any-return]
+
+    @app.get("/v1/catalog")
+    async def catalog(request: Request, _p: Principal = Depends(station)) -> Response:
+        current = await call(store.current_catalog)
+        if current is None:
+            raise HubError(404, "catalog.none", "平台尚未发布事项目录")
+        digest, version, packed = current
+        headers = {"ETag": f'"{digest}"', "X-Catalog-Digest": digest, "X-Catalog-Version": quote(version)}
+        tags = [t.strip().strip('"').removeprefix("W/").strip('"') for t in request.headers.get("if-none-match", "").split(",")]
+        if digest in tags:
+            return Response(status_code=304, headers=headers)
+        return Response(packed, media_type="application/json", headers=headers)
+
+    @app.head("/v1/blobs/{sha}")
+    async def blob_head(sha: str, _p: Principal = Depends(station)) -> Response:
+        if not is_sha256(sha):
+            return Response(status_code=400)
+        if blobs.has(sha):
+            return Response(status_code=200, headers={"Upload-Offset": str(blobs.offset(sha)), "X-Complete": "1"})
+        return Response(status_code=404, headers={"Upload-Offset": str(blobs.offset(sha))})
+
+    @app.put("/v1/blobs/{sha}")
+    async def blob_put(sha: str, request: Request, _p: Principal = Depends(station)) -> JSONResponse:
+        if not is_sha256(sha):
+            raise HubError(400, "blob.sha", "页面名应为 SHA-256")
+        try:
+            offset = int(request.headers.get("upload-offset", "0"))
+            total = int(request.headers["upload-length"])
+        except (KeyError, ValueError) as exc:
+            raise HubError(400, "blob.headers", "需要 Upload-Offset 与 Upload-Length 请求头") from exc
+        if not 0 <= offset <= total <= MAX_BLOB_SIZE:
+            raise HubError(400, "blob.range", "偏移或长度超出范围")
+        if blobs.has(sha, total):
+            return JSONResponse({"sha256": sha, "offset": total, "complete": True})
+        with blobs.claim(sha) as got:
+            if not got:
+                raise HubError(409, "blob.busy", "该页面正由另一连接上传", retry=True, retry_after=1)
+            current = blobs.offset(sha)
+            if offset > current:
+                raise HubError(409, "blob.offset", "续传位置不对", retry=True, offset=current)
+            writer = _PartWriter(blobs, sha, total, current, skip=current - offset)
+            try:
+                async for chunk in _stream(request, READ_TIMEOUT):
+                    writer.write(chunk)
+            except (TimeoutError, ClientDisconnect):
+                writer.close()
+                log.info("upload of page %s cut at %d of %d", sha[:12], writer.offset, total)
+                return JSONResponse({"sha256": sha, "offset": writer.offset, "complete": False}, status_code=400)
+            finally:
+                writer.close()
+            return JSONResponse(await _complete(writer))
+
+    async def _complete(writer: _PartWriter, deferred: list[str] | None = None) -> dict[str, Any]:
+        if writer.overflow:
+            raise HubError(400, "blob.overflow", "上传内容超过声明的长度")
+        if writer.offset == writer.total:
+            try:
+                if writer.total < 4 * 1024 * 1024 and writer.digest is not None:
+                    blobs.finish(writer.sha, writer.total, writer.digest, deferred)  # small: no thread hop
+                else:
+                    await call(blobs.finish, writer.sha, writer.total, writer.digest, deferred)
+            except BlobError as exc:
+                raise HubError(422, exc.code, exc.message, retry=True, offset=0) from exc
+            return {"sha256": writer.sha, "offset": writer.total, "complete": True}
+        return {"sha256": writer.sha, "offset": writer.offset, "complete": False}
+
+    def _commit(deferred: list[str], held: list[Any]) -> None:
+        try:
+            blobs.commit(deferred)
+        finally:
+            for c in held:
+                c.__exit__(None, None, None)
+            held.clear()
+
+    @app.post("/v1/blobs")
+    async def blob_batch(request: Request, _p: Principal = Depends(station)) -> JSONResponse:
+        """Several pages (or parts of pages) in one body: see protocol.frame_header."""
+        out: list[dict[str, Any]] = []
+        deferred: list[str] = []  # verified pages, made durable together before the answer
+        held: list[Any] = []  # their claims, kept until then
+        buf = bytearray()
+        part: tuple[str, int, int, int] | None = None
+        left = 0
+        writer: _PartWriter | None = None
+        claim: Any = None
+        state = "ok"
+
+        async def end_part() -> None:
+            nonlocal writer, claim, state
+            assert part is not None
+            sha = part[0]
+            if writer is not None:
+                writer.close()
+                try:
+                    out.append(await _complete(writer, deferred))
+                except HubError as exc:
+                    out.append({"sha256": sha, "offset": 0, "complete": False, "error": exc.code})
+            else:
+                out.append({"sha256": sha, "offset": blobs.offset(sha), "complete": blobs.has(sha, part[3]),
+                            "error": state if state != "ok" else None})
+            if claim is not None:
+                held.append(claim)
+                claim = None
+            writer = None
+            state = "ok"
+
+        try:
+            async for chunk in _stream(request, READ_TIMEOUT):
+                view = memoryview(chunk)
+                pos = 0
+                while pos < len(chunk):
+                    if part is None:
+                        nl = chunk.find(b"\n", pos, pos + 300)
+                        if nl < 0:
+                            buf += view[pos:]
+                            if len(buf) > 300:
+                                raise HubError(400, "blob.frame", "页面批次格式不对")
+                            break
+                        buf += view[pos:nl]
+                        pos = nl + 1
+                        part = parse_frame_header(bytes(buf))
+                        buf.clear()
+                        if part is None:
+                            raise HubError(400, "blob.frame", "页面批次格式不对")
+                        sha, off, length, total = part
+                        left = length
+                        if blobs.has(sha, total):
+                            state = "complete"
+                        else:
+                            claim = blobs.claim(sha)
+                            if not claim.__enter__():
+                                claim.__exit__(None, None, None)
+                                claim, state = None, "blob.busy"
+                            else:
+                                current = blobs.offset(sha)
+                                if off > current:
+                                    state = "blob.offset"
+                                else:
+                                    writer = _PartWriter(blobs, sha, total, current, skip=current - off)
+                        if left == 0:
+                            await end_part()
+                            part = None
+                        continue
+                    take = min(left, len(chunk) - pos)
+                    if writer is not None:
+                        writer.write(view[pos:pos + take])
+                    pos += take
+                    left -= take
+                    if left == 0:
+                        await end_part()
+                        part = None
+        except (TimeoutError, ClientDisconnect):
+            cut = True
+        else:
+            cut = False
+        finally:
+            # whatever happened: close the part in progress (its bytes stay for a resume), make
+            # the verified pages durable before answering, release every claim
+            if writer is not None:
+                writer.close()
+            if claim is not None:
+                held.append(claim)
+            await call(_commit, deferred, held)
+        if cut:
+            return JSONResponse({"blobs": out, "cut": True}, status_code=400)
+        if part is not None:
+            raise HubError(400, "blob.frame", "页面批次在中途结束")
+        return JSONResponse({"blobs": out})
+
+    # ------------------------------------------------------------------ departments
+
+    @app.post("/v1/dept/decisions", status_code=201)
+    async def decide(request: Request, dept: str = Depends(department)) -> dict[str, Any]:
+        body = await _json(request)
+        if not isinstance(body, dict):
+            raise HubError(400, "decision.shape", "请求应为 JSON 对象")
+        return await call(  # type: ignore[no-any-return]
+            store.decide, item_id=body.get("item_id"), decision=body.get("decision"),
+            reason=body.get("reason", ""), submission_id=body.get("submission_id"), number=body.get("number"),
+            decision_id=body.get("decision_id"), department=str(body.get("department") or dept),
+        )
+
+    @app.get("/v1/dept/submissions")
+    async def dept_submissions(_dept: str = Depends(department), station: str | None = None,
+                               limit: int = 200) -> dict[str, Any]:
+        return {"submissions": await call(store.submissions, station_code=station, limit=min(limit, 1000))}
+
+    @app.get("/dept", response_class=HTMLResponse)
+    async def dept_page() -> str:
+        return _DEPT_PAGE
+
+    return app
+
+
+class _PartWriter:
+    """Appends an upload's bytes to the partial file, skipping what the hub already holds."""
+
+    def __init__(self, blobs: BlobStore, sha: str, total: int, offset: int, skip: int) -> None:
+        self.sha, self.total, self.offset, self.skip = sha, total, offset, skip
+        self.overflow = False
+        self._f = blobs.open_append(sha)
+        self._hash = hashlib.sha256() if offset == 0 else None  # every byte seen: no read-back
+
+    @property
+    def digest(self) -> str | None:
+        return self._hash.hexdigest() if self._hash is not None else None
+
+    def write(self, data: bytes | memoryview) -> None:
+        if self.skip:
+            cut = min(self.skip, len(data))
+            data, self.skip = data[cut:], self.skip - cut
+        if not data:
+            return
+        room = self.total - self.offset
+        if len(data) > room:
+            self.overflow = True
+            data = data[:room]
+        self._f.write(data)
+        if self._hash is not None:
+            self._hash.update(data)
+        self.offset += len(data)
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self._f.flush()
+            self._f.close()
+
+
+_DEPT_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>部门办理结果登记</title>
+<body style="font-family:sans-serif;max-width:40em;margin:2em auto">
+<h1>部门办理结果登记</h1>
+<p>填写部门接口密钥、受理编号和事项，登记受理 / 不予受理 / 办结，结果会回传到受理窗口。</p>
+<form id="f">
+<p><label>部门接口密钥 <input name="key" type="password" required></label></p>
+<p><label>受理编号 <input name="number" required></label></p>
+<p><label>事项 id <input name="item_id" required></label></p>
+<p><label>结果 <select name="decision"><option value="accepted">受理</option>
+<option value="rejected">不予受理</option><option value="completed">办结</option></select></label></p>
+<p><label>理由（不予受理必填） <input name="reason"></label></p>
+<p><button>登记</button></p></form><pre id="out"></pre>
+<script>
+document.getElementById('f').onsubmit = async (e) => {
+  e.preventDefault(); const d = Object.fromEntries(new FormData(e.target));
+  const r = await fetch('/v1/dept/decisions', {method: 'POST', headers: {'Content-Type': 'application/json',
+    'Authorization': 'Bearer ' + d.key}, body: JSON.stringify({number: d.number, item_id: d.item_id,
+    decision: d.decision, reason: d.reason})});
+  document.getElementById('out').textContent = JSON.stringify(await r.json(), null, 2);
+};
+</script></body></html>
+"""
+

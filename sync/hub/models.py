@@ -1,0 +1,152 @@
+"""The hub's own tables (separate metadata from the client's local store).
+
+Created with `metadata.create_all` on SQLite (default) or PostgreSQL (county deployment).
+Times are timezone-aware; ids of submissions and events are the stations' client-generated UUIDs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class HubBase(DeclarativeBase):
+    pass
+
+
+TS = DateTime(timezone=True)
+
+
+class HubStation(HubBase):
+    __tablename__ = "hub_stations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    feed_seq: Mapped[int] = mapped_column(BigInteger, default=0)  # last status-update cursor
+    created_at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class HubEnrollCode(HubBase):
+    __tablename__ = "hub_enroll_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(TS)
+    expires_at: Mapped[dt.datetime] = mapped_column(TS)
+    used_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    used_store_id: Mapped[str | None] = mapped_column(String(36))
+    token_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class HubToken(HubBase):
+    __tablename__ = "hub_tokens"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # public token id
+    station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"))
+    store_id: Mapped[str] = mapped_column(String(36))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the token
+    export_key: Mapped[str] = mapped_column(String(64))  # HMAC key for USB exports (derived)
+    created_at: Mapped[dt.datetime] = mapped_column(TS)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(TS)
+
+
+class HubDeptKey(HubBase):
+    __tablename__ = "hub_dept_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(TS)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(TS)
+
+
+class HubSubmission(HubBase):
+    __tablename__ = "hub_submissions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"))
+    number: Mapped[str | None] = mapped_column(String(32), index=True)
+    stage: Mapped[str] = mapped_column(String(24), default="draft")
+    items_json: Mapped[str] = mapped_column(Text, default="[]")  # active items at receipt
+    received_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    created_at: Mapped[dt.datetime] = mapped_column(TS)
+    updated_at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class HubEvent(HubBase):
+    __tablename__ = "hub_events"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"))
+    store_id: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("hub_submissions.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    clerk_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[str] = mapped_column(String(32))  # the station's wire form, kept verbatim
+    digest: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(8))  # online | usb
+    arrived_at: Mapped[dt.datetime] = mapped_column(TS)
+
+    __table_args__ = (
+        UniqueConstraint("station_id", "store_id", "seq", name="uq_hub_events_seq"),
+        Index("ix_hub_events_submission", "submission_id", "seq"),
+    )
+
+
+class HubManifestPage(HubBase):
+    __tablename__ = "hub_manifest_pages"
+    submission_id: Mapped[str] = mapped_column(ForeignKey("hub_submissions.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class HubFeed(HubBase):
+    """Status updates for a station's submissions, read by the station with a cursor."""
+
+    __tablename__ = "hub_feed"
+    station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"), primary_key=True)
+    cursor: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("hub_submissions.id"))
+    item_id: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    department: Mapped[str] = mapped_column(String(100), default="")
+    decision_id: Mapped[str] = mapped_column(String(64), unique=True)
+    decided_at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class HubItemDecision(HubBase):
+    """The current decision per submitted item (what the department endpoint checks order on)."""
+
+    __tablename__ = "hub_item_decisions"
+    submission_id: Mapped[str] = mapped_column(ForeignKey("hub_submissions.id"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class HubCatalog(HubBase):
+    __tablename__ = "hub_catalogs"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+    packed: Mapped[bytes] = mapped_column(LargeBinary)
+    published_at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class HubImport(HubBase):
+    __tablename__ = "hub_imports"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the export's own id
+    station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"))
+    imported_at: Mapped[dt.datetime] = mapped_column(TS)
+    events: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,602 @@
+"""The hub's storage operations: enrollment, tokens, events, manifests, status feed, catalog.
+
+Every write is idempotent: an event is keyed by its client id (the same content again is a
+duplicate, different content is a conflict), a page by its hash, a manifest is a set, a decision by
+its decision id. One station can never write to another station's submissions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.catalog import build_catalog, packed_bytes, read_packed
+from app.errors import CatalogError
+from sync.hub.blobs import BlobStore
+from sync.hub.models import (
+    HubBase,
+    HubCatalog,
+    HubDeptKey,
+    HubEnrollCode,
+    HubEvent,
+    HubFeed,
+    HubImport,
+    HubItemDecision,
+    HubManifestPage,
+    HubStation,
+    HubSubmission,
+    HubToken,
+)
+from sync.protocol import (
+    DECISIONS,
+    MAX_BLOB_SIZE,
+    MAX_EVENTS_PER_BATCH,
+    MAX_REASON,
+    canonical,
+    check_event,
+    event_digest,
+    is_int,
+    is_sha256,
+    is_uuid,
+    ranges,
+)
+
+log = logging.getLogger("intake.hub")
+
+CODE_CHARS = "ABCDEFGHJKLMNPQRTUWXY3456789"
+_STAGE_OF = {
+    "created": "draft", "notified": "notified", "received": "received", "digitised": "digitised",
+    "pushed": "pushed", "withdrawn": "withdrawn", "discarded": "discarded", "delivered": "delivered",
+}
+_ORDER = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
+
+
+class HubError(Exception):
+    """A refusal the API turns into an HTTP status and a JSON error body."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, retry: bool = False,
+        retry_after: float | None = None, **details: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry = retry
+        self.retry_after = retry_after
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "retry": self.retry, **self.details}}
+
+
+@dataclass(frozen=True)
+class Principal:
+    station_id: int
+    station_code: str
+    token_id: str
+    store_id: str
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def export_key_for(token: str) -> str:
+    """The key a station's USB exports are signed with (derived from its token, one-way)."""
+    return hmac.new(token.encode(), b"intake-usb-export-v1", hashlib.sha256).hexdigest()
+
+
+def normalise_code(code: str) -> str:
+    return "".join(c for c in code.upper() if c.isalnum())
+
+
+def make_hub_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"isolation_level": None, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn: Any, _rec: Any) -> None:
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            immediate = conn.get_execution_options().get("immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+
+
+class HubStore:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        self.engine = make_hub_engine(url)
+        self.sqlite = url.startswith("sqlite")
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if create:
+            HubBase.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @staticmethod
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with self.sessions.begin() as s:
+            if self.sqlite:
+                s.connection(execution_options={"immediate": True})
+            yield s
+
+    # ------------------------------------------------------------------ administration
+
+    def _station(self, s: Session, code: str, name: str = "") -> HubStation:
+        st = s.scalars(select(HubStation).where(HubStation.code == code)).first()
+        if st is None:
+            st = HubStation(code=code, name=name, feed_seq=0, created_at=self.now())
+            s.add(st)
+            s.flush()
+        elif name and not st.name:
+            st.name = name
+        return st
+
+    def issue_enroll_code(self, station_code: str, name: str = "", valid_hours: float = 72) -> str:
+        """A one-time code the administrator hands to the station (printed, or read out)."""
+        code = station_code.strip().upper()
+        if not code or len(code) > 8 or not code.isalnum():
+            raise HubError(400, "station.code", "站点编码应为2～8位数字或大写字母")
+        raw = "".join(secrets.choice(CODE_CHARS) for _ in range(12))
+        now = self.now()
+        with self.write() as s:
+            st = self._station(s, code, name)
+            s.add(HubEnrollCode(
+                code_hash=_sha(raw), station_id=st.id, created_at=now,
+                expires_at=now + dt.timedelta(hours=valid_hours),
+            ))
+        log.info("enrollment code issued for station %s", code)
+        return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+    def enroll(self, code: str, store_id: str, station_code: str | None = None) -> dict[str, str]:
+        """Exchange a one-time code for a station token. Sending the same code again from the
+        same store (the answer was lost) issues a fresh token and revokes the one never received."""
+        if not is_uuid(store_id):
+            raise HubError(400, "enroll.store_id", "store_id 应为 UUID")
+        now = self.now()
+        with self.write() as s:
+            row = s.get(HubEnrollCode, _sha(normalise_code(code)))
+            if row is None or row.expires_at.astimezone(dt.UTC) < now:
+                raise HubError(403, "enroll.code_invalid", "登记码无效或已过期，请向县行政审批局重新索取")
+            if row.used_at is not None and row.used_store_id != store_id:
+                raise HubError(403, "enroll.code_used", "登记码已被使用，请向县行政审批局重新索取")
+            st = s.get(HubStation, row.station_id)
+            assert st is not None
+            if station_code and station_code.strip().upper() != st.code:
+                raise HubError(
+                    409, "enroll.station_mismatch",
+                    f"该登记码属于站点 {st.code}，与本机站点编码 {station_code} 不符",
+                )
+            if row.token_id:
+                old = s.get(HubToken, row.token_id)
+                if old is not None and old.revoked_at is None:
+                    old.revoked_at = now
+            token = "ist1." + secrets.token_urlsafe(32)
+            tid = str(uuid.uuid4())
+            s.add(HubToken(
+                id=tid, station_id=st.id, store_id=store_id, token_hash=_sha(token),
+                export_key=export_key_for(token), created_at=now,
+            ))
+            row.used_at, row.used_store_id, row.token_id = now, store_id, tid
+            code_out = st.code
+        log.info("station %s enrolled (token %s)", code_out, tid)
+        return {"station_code": code_out, "token": token, "token_id": tid}
+
+    def revoke(self, station_code: str) -> int:
+        now = self.now()
+        with self.write() as s:
+            st = s.scalars(select(HubStation).where(HubStation.code == station_code.upper())).first()
+            if st is None:
+                return 0
+            res = s.execute(
+                update(HubToken).where(HubToken.station_id == st.id, HubToken.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            n = getattr(res, "rowcount", 0)
+        log.info("tokens of station %s revoked: %s", station_code, n)
+        return int(n or 0)
+
+    def issue_dept_key(self, name: str) -> str:
+        key = "idk1." + secrets.token_urlsafe(32)
+        with self.write() as s:
+            s.add(HubDeptKey(name=name, key_hash=_sha(key), created_at=self.now()))
+        return key
+
+    # ------------------------------------------------------------------ authentication
+
+    def authenticate(self, token: str) -> Principal:
+        with self.sessions() as s:
+            row = s.execute(
+                select(HubToken, HubStation.code).join(HubStation, HubStation.id == HubToken.station_id)
+                .where(HubToken.token_hash == _sha(token))
+            ).first()
+        if row is None:
+            raise HubError(401, "auth.invalid", "站点凭据无效")
+        tok, code = row
+        if tok.revoked_at is not None:
+            raise HubError(401, "auth.revoked", "站点凭据已被吊销")
+        return Principal(tok.station_id, code, tok.id, tok.store_id)
+
+    def authenticate_dept(self, key: str) -> str:
+        with self.sessions() as s:
+            row = s.scalars(select(HubDeptKey).where(HubDeptKey.key_hash == _sha(key))).first()
+        if row is None or row.revoked_at is not None:
+            raise HubError(401, "auth.dept", "部门接口密钥无效")
+        return row.name
+
+    # ------------------------------------------------------------------ station exchange
+
+    def received_ranges(self, p: Principal, from_seq: int, to_seq: int) -> list[list[int]]:
+        with self.sessions() as s:
+            seqs = s.scalars(
+                select(HubEvent.seq).where(
+                    HubEvent.station_id == p.station_id, HubEvent.store_id == p.store_id,
+                    HubEvent.seq >= from_seq, HubEvent.seq <= to_seq,
+                ).order_by(HubEvent.seq)
+            )
+            return ranges(seqs)
+
+    def manifests(self, p: Principal, manifests: object, blobs: BlobStore) -> dict[str, Any]:
+        if not isinstance(manifests, list) or len(manifests) > 2000:
+            raise HubError(400, "manifest.shape", "manifests 应为不超过 2000 项的列表")
+        wanted: dict[str, dict[str, str | int]] = {}
+        for m in manifests:
+            if not isinstance(m, dict) or not is_uuid(m.get("submission_id")) or not isinstance(m.get("pages"), list):
+                raise HubError(400, "manifest.shape", "清单项应含 submission_id 与 pages")
+            for pg in m["pages"]:
+                if not isinstance(pg, dict) or not is_sha256(pg.get("sha256")) or not is_int(pg.get("size")) \
+                        or not 0 <= pg["size"] <= MAX_BLOB_SIZE:
+                    raise HubError(400, "manifest.page", "页面应含 sha256 与 size（不超过上限）")
+        refused: list[dict[str, str]] = []
+        with self.write() as s:
+            sids = [m["submission_id"] for m in manifests]
+            subs = {x.id: x for x in s.scalars(select(HubSubmission).where(HubSubmission.id.in_(sids)))}
+            have = {
+                (a, b) for a, b in s.execute(
+                    select(HubManifestPage.submission_id, HubManifestPage.sha256)
+                    .where(HubManifestPage.submission_id.in_(sids))
+                )
+            }
+            now = self.now()
+            rows = []
+            for m in manifests:
+                sid = m["submission_id"]
+                sub = subs.get(sid)
+                if sub is not None and sub.station_id != p.station_id:
+                    refused.append({"submission_id": sid, "code": "submission.forbidden",
+                                    "message": "该受理记录属于其他站点"})
+                    continue
+                if sub is None:
+                    sub = HubSubmission(id=sid, station_id=p.station_id, stage="draft", items_json="[]",
+                                        created_at=now, updated_at=now)
+                    s.add(sub)
+                    subs[sid] = sub
+                for pg in m["pages"]:
+                    key = (sid, pg["sha256"])
+                    if key not in have:
+                        have.add(key)
+                        rows.append({"submission_id": sid, "sha256": pg["sha256"], "size": pg["size"]})
+                    if not blobs.has(pg["sha256"], pg["size"]):
+                        wanted[pg["sha256"]] = {"sha256": pg["sha256"], "size": pg["size"]}
+            s.flush()
+            if rows:
+                s.execute(insert(HubManifestPage), rows)
+        needed = []
+        for w in wanted.values():
+            off = blobs.offset(str(w["sha256"]))
+            needed.append({**w, "offset": off if off <= int(w["size"]) else 0})
+        return {"needed": needed, "refused": refused}
+
+    def ingest_events(
+        self, p: Principal, store_id: object, events: object, blobs: BlobStore, via: str = "online"
+    ) -> dict[str, Any]:
+        if store_id != p.store_id:
+            raise HubError(403, "store.mismatch", "本批事件的 store_id 与站点凭据不符")
+        if not isinstance(events, list) or len(events) > MAX_EVENTS_PER_BATCH:
+            raise HubError(413 if isinstance(events, list) else 400, "events.batch",
+                           f"events 应为不超过 {MAX_EVENTS_PER_BATCH} 项的列表")
+        for _attempt in range(3):
+            try:
+                return self._ingest(p, events, blobs, via)
+            except IntegrityError:  # a concurrent copy of the same batch won the race: redo
+                log.info("event batch raced a concurrent copy; re-checking")
+        raise HubError(503, "hub.busy", "平台繁忙，请稍后重试", retry=True, retry_after=1)
+
+    def _ingest(self, p: Principal, events: list[Any], blobs: BlobStore, via: str) -> dict[str, Any]:
+        results: list[dict[str, Any] | None] = [None] * len(events)
+        for i, ev in enumerate(events):
+            problem = check_event(ev)
+            if problem:
+                results[i] = {"id": ev.get("id") if isinstance(ev, dict) else None, "status": "refused",
+                              "code": problem[0], "message": problem[1], "retry": False}
+        ok = [ev for ev, r in zip(events, results, strict=True) if r is None]
+        now = self.now()
+        touched: dict[str, HubSubmission] = {}
+        with self.write() as s:
+            existing: dict[str, tuple[str, int]] = {}
+            taken: dict[int, str] = {}
+            subs: dict[str, HubSubmission] = {}
+            for chunk in _chunks(ok, 500):
+                ids = [ev["id"] for ev in chunk]
+                for eid, digest, station in s.execute(
+                    select(HubEvent.id, HubEvent.digest, HubEvent.station_id).where(HubEvent.id.in_(ids))
+                ):
+                    existing[eid] = (digest, station)
+                for seq, eid in s.execute(
+                    select(HubEvent.seq, HubEvent.id).where(
+                        HubEvent.station_id == p.station_id, HubEvent.store_id == p.store_id,
+                        HubEvent.seq.in_([ev["seq"] for ev in chunk]),
+                    )
+                ):
+                    taken[seq] = eid
+                sids = list({ev["submission_id"] for ev in chunk} - set(subs))
+                for sub in s.scalars(select(HubSubmission).where(HubSubmission.id.in_(sids))):
+                    subs[sub.id] = sub
+            rows: list[dict[str, Any]] = []
+            stop = False
+            for i, ev in enumerate(events):
+                if results[i] is not None:
+                    continue
+                eid, sid = ev["id"], ev["submission_id"]
+                if stop:
+                    results[i] = {"id": eid, "status": "skipped", "retry": True}
+                    continue
+                found = subs.get(sid)
+                if found is not None and found.station_id != p.station_id:
+                    results[i] = {"id": eid, "status": "refused", "code": "submission.forbidden",
+                                  "message": "该受理记录属于其他站点", "retry": False}
+                    continue
+                digest = event_digest(ev)
+                if eid in existing:
+                    same = existing[eid] == (digest, p.station_id)
+                    results[i] = {"id": eid, "status": "duplicate"} if same else {
+                        "id": eid, "status": "refused", "code": "event.conflict",
+                        "message": "同一事件 id 已有不同内容", "retry": False}
+                    continue
+                if taken.get(ev["seq"], eid) != eid:
+                    results[i] = {"id": eid, "status": "refused", "code": "event.seq_conflict",
+                                  "message": "该序号已被另一事件占用", "retry": False}
+                    continue
+                if ev["type"] == "page_attached":
+                    pg = ev["payload"]
+                    if not blobs.has(pg["sha256"], pg["size"]):
+                        results[i] = {"id": eid, "status": "refused", "code": "page.missing",
+                                      "message": "页面尚未上传，请先上传页面", "retry": True,
+                                      "sha256": pg["sha256"]}
+                        stop = via == "online"  # online: keep order; an import goes on past it
+                        continue
+                if found is None:
+                    found = HubSubmission(id=sid, station_id=p.station_id, stage="draft", items_json="[]",
+                                          created_at=now, updated_at=now)
+                    s.add(found)
+                    subs[sid] = found
+                _project(found, ev, now)
+                touched[sid] = found
+                rows.append({
+                    "id": eid, "station_id": p.station_id, "store_id": p.store_id, "seq": ev["seq"],
+                    "submission_id": sid, "type": ev["type"], "payload": canonical(ev["payload"]).decode(),
+                    "clerk_id": ev["clerk_id"], "at": ev["at"], "digest": digest, "via": via, "arrived_at": now,
+                })
+                existing[eid] = (digest, p.station_id)
+                taken[ev["seq"]] = eid
+                results[i] = {"id": eid, "status": "stored"}
+            s.flush()
+            if rows:
+                s.execute(insert(HubEvent), rows)
+            states = []
+            for sid, sub in touched.items():
+                states.append({"submission_id": sid, "number": sub.number, "stage": sub.stage,
+                               "received": sub.received_at is not None})
+        if any(r["status"] == "stored" for r in results if r):
+            log.info("station %s: %d events stored (%s)", p.station_code,
+                     sum(1 for r in results if r and r["status"] == "stored"), via)
+        return {"results": results, "submissions": states}
+
+    def feed(self, p: Principal, after: int, limit: int) -> dict[str, Any]:
+        limit = max(1, min(limit, 1000))
+        with self.sessions() as s:
+            rows = s.execute(
+                select(HubFeed, HubSubmission.number).join(HubSubmission, HubSubmission.id == HubFeed.submission_id)
+                .where(HubFeed.station_id == p.station_id, HubFeed.cursor > after)
+                .order_by(HubFeed.cursor).limit(limit)
+            ).all()
+        updates = [{
+            "cursor": f.cursor, "submission_id": f.submission_id, "number": number, "item_id": f.item_id,
+            "decision": f.decision, "reason": f.reason, "department": f.department,
+            "decided_at": f.decided_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        } for f, number in rows]
+        return {"updates": updates, "next_cursor": updates[-1]["cursor"] if updates else after,
+                "more": len(updates) == limit}
+
+    # ------------------------------------------------------------------ departments
+
+    def decide(
+        self, *, item_id: object, decision: object, reason: object = "", submission_id: object = None,
+        number: object = None, decision_id: object = None, department: str = "",
+    ) -> dict[str, Any]:
+        if decision not in DECISIONS:
+            raise HubError(400, "decision.value", "办理结果应为 accepted / rejected / completed")
+        if not isinstance(reason, str) or len(reason) > MAX_REASON:
+            raise HubError(400, "decision.reason", "理由应为不超过 2000 字的文字")
+        if decision == "rejected" and not reason.strip():
+            raise HubError(400, "decision.reason_required", "不予受理必须说明理由")
+        if not isinstance(item_id, str) or not item_id:
+            raise HubError(400, "decision.item", "缺少事项 id")
+        if decision_id is not None and (not isinstance(decision_id, str) or not 0 < len(decision_id) <= 64):
+            raise HubError(400, "decision.id", "decision_id 应为不超过 64 字符的文字")
+        now = self.now()
+        with self.write() as s:
+            sub: HubSubmission | None = None
+            if isinstance(submission_id, str) and is_uuid(submission_id):
+                sub = s.get(HubSubmission, submission_id)
+            elif isinstance(number, str) and number:
+                sub = s.scalars(select(HubSubmission).where(HubSubmission.number == number)).first()
+            if sub is None:
+                raise HubError(404, "submission.unknown", "平台上没有该受理记录")
+            did = decision_id or _sha(f"{sub.id}|{item_id}|{decision}")[:64]
+            dup = s.scalars(select(HubFeed).where(HubFeed.decision_id == did)).first()
+            if dup is not None:
+                return {"status": "duplicate", "cursor": dup.cursor, "submission_id": sub.id}
+            if sub.received_at is None or sub.stage in ("withdrawn", "discarded"):
+                raise HubError(409, "submission.not_received", "该受理记录尚未收件或已撤回，不能登记办理结果")
+            if item_id not in json.loads(sub.items_json):
+                raise HubError(422, "decision.unknown_item", "该事项不在本次受理范围内")
+            current = s.get(HubItemDecision, (sub.id, item_id))
+            if decision not in _ORDER.get(current.decision if current else None, ()):
+                raise HubError(409, "decision.order", "办理结果顺序不对（应先受理，再办结）")
+            st = s.get(HubStation, sub.station_id, with_for_update=True)
+            assert st is not None
+            st.feed_seq += 1
+            cursor = st.feed_seq
+            s.add(HubFeed(
+                station_id=st.id, cursor=cursor, submission_id=sub.id, item_id=item_id, decision=decision,
+                reason=reason, department=department[:100], decision_id=did, decided_at=now,
+            ))
+            if current is None:
+                s.add(HubItemDecision(submission_id=sub.id, item_id=item_id, decision=decision,
+                                      reason=reason, decided_at=now))
+            else:
+                current.decision, current.reason, current.decided_at = decision, reason, now
+            sid = sub.id
+        log.info("decision %s on %s item %s", decision, sid, item_id)
+        return {"status": "stored", "cursor": cursor, "submission_id": sid}
+
+    def submissions(self, *, station_code: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        with self.sessions() as s:
+            stmt = select(HubSubmission, HubStation.code).join(HubStation, HubStation.id == HubSubmission.station_id)
+            if station_code:
+                stmt = stmt.where(HubStation.code == station_code)
+            rows = s.execute(stmt.order_by(HubSubmission.created_at).limit(limit)).all()
+            decisions: dict[str, dict[str, str]] = {}
+            ids = [sub.id for sub, _ in rows]
+            for d in s.scalars(select(HubItemDecision).where(HubItemDecision.submission_id.in_(ids))):
+                decisions.setdefault(d.submission_id, {})[d.item_id] = d.decision
+        return [{
+            "submission_id": sub.id, "number": sub.number, "station": code, "stage": sub.stage,
+            "items": json.loads(sub.items_json), "decisions": decisions.get(sub.id, {}),
+            "received_at": sub.received_at.isoformat() if sub.received_at else None,
+        } for sub, code in rows]
+
+    # ------------------------------------------------------------------ catalog
+
+    def publish_catalog(self, source: Path | str, *, force: bool = False) -> dict[str, str]:
+        """Publish a catalog directory or packed file (validated exactly as stations will)."""
+        try:
+            packed = read_packed(Path(source))
+            cat = build_catalog(packed, Path(source).name)
+        except CatalogError as exc:
+            raise HubError(422, exc.code, exc.message) from exc
+        body = packed_bytes(packed)
+        current = self.current_catalog()
+        if current and not force and cat.version < current[1]:
+            raise HubError(409, "catalog.older", f"目录版本 {cat.version} 早于已发布的 {current[1]}")
+        with self.write() as s:
+            if s.get(HubCatalog, cat.digest) is None:
+                s.add(HubCatalog(digest=cat.digest, version=cat.version, packed=body, published_at=self.now()))
+            else:
+                s.execute(update(HubCatalog).where(HubCatalog.digest == cat.digest).values(published_at=self.now()))
+        log.info("catalog %s published (%s)", cat.version, cat.digest[:12])
+        return {"digest": cat.digest, "version": cat.version}
+
+    def publish_catalog_bytes(self, body: bytes, *, force: bool = False) -> dict[str, str]:
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "catalog.json"
+            path.write_bytes(body)
+            return self.publish_catalog(path, force=force)
+
+    def current_catalog(self) -> tuple[str, str, bytes] | None:
+        with self.sessions() as s:
+            row = s.scalars(select(HubCatalog).order_by(HubCatalog.published_at.desc()).limit(1)).first()
+            return (row.digest, row.version, row.packed) if row else None
+
+    # ------------------------------------------------------------------ USB import
+
+    def token_for_import(self, token_id: str) -> tuple[Principal, bytes]:
+        with self.sessions() as s:
+            row = s.execute(
+                select(HubToken, HubStation.code).join(HubStation, HubStation.id == HubToken.station_id)
+                .where(HubToken.id == token_id)
+            ).first()
+        if row is None:
+            raise HubError(403, "import.unknown_station", "导入文件的站点凭据在本平台不存在")
+        tok, code = row
+        if tok.revoked_at is not None:
+            raise HubError(403, "import.revoked", "导入文件的站点凭据已被吊销")
+        return Principal(tok.station_id, code, tok.id, tok.store_id), bytes.fromhex(tok.export_key)
+
+    def record_import(self, export_id: str, p: Principal, events: int, pages: int) -> bool:
+        with self.write() as s:
+            if s.get(HubImport, export_id) is not None:
+                return False
+            s.add(HubImport(id=export_id, station_id=p.station_id, imported_at=self.now(), events=events, pages=pages))
+            return True
+
+    # ------------------------------------------------------------------ checks used by tests and admins
+
+    def counts(self) -> dict[str, int]:
+        with self.sessions() as s:
+            return {
+                "events": s.scalar(select(func.count()).select_from(HubEvent)) or 0,
+                "submissions": s.scalar(select(func.count()).select_from(HubSubmission)) or 0,
+                "feed": s.scalar(select(func.count()).select_from(HubFeed)) or 0,
+            }
+
+    def events_of(self, station_code: str | None = None) -> list[dict[str, Any]]:
+        with self.sessions() as s:
+            stmt = select(HubEvent, HubStation.code).join(HubStation, HubStation.id == HubEvent.station_id)
+            if station_code:
+                stmt = stmt.where(HubStation.code == station_code)
+            return [{
+                "id": e.id, "seq": e.seq, "submission_id": e.submission_id, "type": e.type,
+                "payload": json.loads(e.payload), "clerk_id": e.clerk_id, "at": e.at, "station": code, "via": e.via,
+            } for e, code in s.execute(stmt.order_by(HubEvent.station_id, HubEvent.seq))]
+
+
+def _project(sub: HubSubmission, ev: Mapping[str, Any], now: dt.datetime) -> None:
+    """The hub's light view of a submission's stage (the station's events are the truth)."""
+    etype, payload = ev["type"], ev["payload"]
+    stage = _STAGE_OF.get(etype)
+    if stage and not (sub.stage in ("withdrawn", "delivered") and etype not in ("delivered",)):
+        sub.stage = stage
+    if etype in ("notified", "received") and isinstance(payload.get("number"), str):
+        sub.number = payload["number"][:32]
+    if etype == "received":
+        sub.items_json = json.dumps(payload.get("items", []), ensure_ascii=False)
+        sub.received_at = dt.datetime.fromisoformat(ev["at"])
+    sub.updated_at = now
+
+
+def _chunks(seq: Sequence[Any], n: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]

@@ -1,0 +1,252 @@
+"""The reference hub over HTTP on loopback, on SQLite and on a real PostgreSQL server.
+
+PostgreSQL: INTAKE_TEST_PG_URL (installer/ci-postgres.sh prints it), else a throwaway cluster
+started here from the Debian binaries. Never skipped.
+"""
+
+import hashlib
+import json
+import os
+import uuid
+
+import pytest
+import requests
+
+from sync.hub.server import HubThread
+from sync.protocol import frame_header
+from sync.testing import PgCluster, drop_database, fresh_database, small_catalog
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url():
+    url = os.environ.get("INTAKE_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    cluster = PgCluster().start()
+    yield cluster.url
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hub(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/hub.sqlite3"
+        name = None
+    else:
+        admin = request.getfixturevalue("pg_admin_url")
+        name = f"hubtest_{uuid.uuid4().hex[:10]}"
+        url = fresh_database(admin, name)
+    h = HubThread(url, tmp_path / "blobs").start()
+    h.kind = request.param
+    yield h
+    h.stop()
+    if name:
+        drop_database(request.getfixturevalue("pg_admin_url"), name)
+
+
+def enroll(hub, code="XX01", store=None):
+    store = store or str(uuid.uuid4())
+    c = hub.store.issue_enroll_code(code)
+    r = requests.post(f"{hub.url}/v1/enrollments", json={"code": c, "store_id": store, "station_code": code})
+    assert r.status_code == 201, r.text
+    s = requests.Session()
+    s.headers["Authorization"] = "Bearer " + r.json()["token"]
+    s.store_id = store
+    return s
+
+
+def ev(sid, seq, etype="created", payload=None, eid=None):
+    return {"id": eid or str(uuid.uuid4()), "seq": seq, "submission_id": sid, "type": etype,
+            "payload": payload if payload is not None else {}, "clerk_id": 1, "at": "2024-12-02T01:30:00.000000Z"}
+
+
+def post_events(hub, s, events):
+    r = s.post(f"{hub.url}/v1/events", json={"store_id": s.store_id, "events": events})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_backend_is_the_one_asked_for(hub):
+    assert hub.store.engine.dialect.name == hub.kind
+
+
+def test_enrollment_code_is_single_use_and_a_lost_answer_can_be_retried(hub):
+    code = hub.store.issue_enroll_code("XX01")
+    store = str(uuid.uuid4())
+    first = requests.post(f"{hub.url}/v1/enrollments", json={"code": code, "store_id": store})
+    again = requests.post(f"{hub.url}/v1/enrollments", json={"code": code.lower(), "store_id": store})
+    assert first.status_code == again.status_code == 201
+    other = requests.post(f"{hub.url}/v1/enrollments", json={"code": code, "store_id": str(uuid.uuid4())})
+    assert other.status_code == 403 and other.json()["error"]["code"] == "enroll.code_used"
+    # the retried exchange revoked the token whose answer was lost
+    old = requests.get(f"{hub.url}/v1/ping", headers={"Authorization": "Bearer " + first.json()["token"]})
+    new = requests.get(f"{hub.url}/v1/ping", headers={"Authorization": "Bearer " + again.json()["token"]})
+    assert old.status_code == 401 and new.status_code == 200 and new.json()["station_code"] == "XX01"
+    wrong = requests.post(f"{hub.url}/v1/enrollments", json={"code": "AAAA-BBBB-CCCC", "store_id": store})
+    assert wrong.status_code == 403 and "登记码" in wrong.json()["error"]["message"]
+
+
+def test_events_are_idempotent_and_conflicts_refused(hub):
+    s = enroll(hub)
+    sid = str(uuid.uuid4())
+    batch = [ev(sid, 1), ev(sid, 2, "applicant_set", {"name": "x"})]
+    assert [r["status"] for r in post_events(hub, s, batch)["results"]] == ["stored", "stored"]
+    assert [r["status"] for r in post_events(hub, s, batch)["results"]] == ["duplicate", "duplicate"]
+    changed = dict(batch[1], payload={"name": "y"})
+    res = post_events(hub, s, [changed])["results"][0]
+    assert res["status"] == "refused" and res["code"] == "event.conflict" and not res["retry"]
+    same_seq = ev(sid, 2, "answered", {"answers": {}})
+    assert post_events(hub, s, [same_seq])["results"][0]["code"] == "event.seq_conflict"
+    bad = dict(ev(sid, 3), type="Not A Type")
+    assert post_events(hub, s, [bad])["results"][0]["code"] == "event.type"
+    newer = ev(sid, 4, "page_rotated_3d", {"attachment": "a"})  # a type from a newer station is kept
+    assert post_events(hub, s, [newer])["results"][0]["status"] == "stored"
+    assert hub.store.counts()["events"] == 3
+
+
+def test_a_station_cannot_write_to_another_stations_submission(hub):
+    a, b = enroll(hub, "XX01"), enroll(hub, "XX02")
+    sid = str(uuid.uuid4())
+    post_events(hub, a, [ev(sid, 1)])
+    res = post_events(hub, b, [ev(sid, 1, "applicant_set", {})])["results"][0]
+    assert res["status"] == "refused" and res["code"] == "submission.forbidden"
+    m = b.post(f"{hub.url}/v1/manifests", json={"manifests": [{"submission_id": sid, "pages": []}]}).json()
+    assert m["refused"][0]["code"] == "submission.forbidden"
+    wrong_store = b.post(f"{hub.url}/v1/events", json={"store_id": a.store_id, "events": []})
+    assert wrong_store.status_code == 403
+
+
+def test_page_before_its_event_manifest_and_resumable_upload(hub):
+    s = enroll(hub)
+    sid = str(uuid.uuid4())
+    data = os.urandom(300_000)
+    sha = hashlib.sha256(data).hexdigest()
+    page_ev = ev(sid, 2, "page_attached", {"sha256": sha, "size": len(data), "material": "m", "attachment": "a"})
+    res = post_events(hub, s, [ev(sid, 1), page_ev, ev(sid, 3, "digitised")])["results"]
+    assert [r["status"] for r in res] == ["stored", "refused", "skipped"]
+    assert res[1]["code"] == "page.missing" and res[1]["retry"]
+    needed = s.post(f"{hub.url}/v1/manifests", json={"manifests": [
+        {"submission_id": sid, "pages": [{"sha256": sha, "size": len(data)}]}]}).json()["needed"]
+    assert needed == [{"sha256": sha, "size": len(data), "offset": 0}]
+    # first half arrives, then the connection is gone: the hub keeps it and says where to resume
+    half = s.put(f"{hub.url}/v1/blobs/{sha}", data=data[:120_000],
+                 headers={"Upload-Offset": "0", "Upload-Length": str(len(data))}).json()
+    assert half == {"sha256": sha, "offset": 120_000, "complete": False}
+    head = s.head(f"{hub.url}/v1/blobs/{sha}")
+    assert head.status_code == 404 and head.headers["Upload-Offset"] == "120000"
+    needed = s.post(f"{hub.url}/v1/manifests", json={"manifests": [
+        {"submission_id": sid, "pages": [{"sha256": sha, "size": len(data)}]}]}).json()["needed"]
+    assert needed[0]["offset"] == 120_000
+    gap = s.put(f"{hub.url}/v1/blobs/{sha}", data=data[200_000:],
+                headers={"Upload-Offset": "200000", "Upload-Length": str(len(data))})
+    assert gap.status_code == 409 and gap.headers["Upload-Offset"] == "120000"
+    # resending an overlap is fine: the hub skips what it holds
+    done = s.put(f"{hub.url}/v1/blobs/{sha}", data=data[100_000:],
+                 headers={"Upload-Offset": "100000", "Upload-Length": str(len(data))}).json()
+    assert done["complete"] and hub.blobs.read(sha) == data
+    res = post_events(hub, s, [page_ev, ev(sid, 3, "digitised")])["results"]
+    assert [r["status"] for r in res] == ["stored", "stored"]
+
+
+def test_a_damaged_upload_is_dropped_whole(hub):
+    s = enroll(hub)
+    data = os.urandom(5000)
+    sha = hashlib.sha256(data).hexdigest()
+    bad = bytearray(data)
+    bad[10] ^= 1
+    r = s.put(f"{hub.url}/v1/blobs/{sha}", data=bytes(bad), headers={"Upload-Offset": "0", "Upload-Length": "5000"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "blob.hash_mismatch"
+    assert not hub.blobs.has(sha) and hub.blobs.offset(sha) == 0
+
+
+def test_page_batch_framing(hub):
+    s = enroll(hub)
+    pages = [os.urandom(n) for n in (10, 5000, 70_000)]
+    shas = [hashlib.sha256(p).hexdigest() for p in pages]
+    body = b"".join(frame_header(h, 0, len(p), len(p)) + p for h, p in zip(shas, pages))
+    # and the second half of a page whose first half is already there
+    tail = os.urandom(9000)
+    tsha = hashlib.sha256(tail).hexdigest()
+    s.put(f"{hub.url}/v1/blobs/{tsha}", data=tail[:4000], headers={"Upload-Offset": "0", "Upload-Length": "9000"})
+    body += frame_header(tsha, 4000, 5000, 9000) + tail[4000:]
+    r = s.post(f"{hub.url}/v1/blobs", data=body, headers={"Content-Type": "application/x-intake-blobs"})
+    assert r.status_code == 200, r.text
+    assert all(b["complete"] for b in r.json()["blobs"])
+    for h, p in zip([*shas, tsha], [*pages, tail]):
+        assert hub.blobs.read(h) == p
+
+
+def _received(hub, s, items=("item_a", "item_b")):
+    sid = str(uuid.uuid4())
+    post_events(hub, s, [ev(sid, 1), ev(sid, 2, "received", {"number": "XX01-241202-0001-H", "items": list(items)})])
+    return sid
+
+
+def test_department_decisions_flow_to_the_station_feed(hub):
+    s = enroll(hub)
+    key = hub.store.issue_dept_key("卫健委")
+    dept = {"Authorization": "Bearer " + key}
+    sid = _received(hub, s)
+    post = lambda **b: requests.post(f"{hub.url}/v1/dept/decisions", json=b, headers=dept)
+    assert post(submission_id=sid, item_id="item_a", decision="accepted").status_code == 201
+    dup = post(submission_id=sid, item_id="item_a", decision="accepted")
+    assert dup.status_code == 201 and dup.json()["status"] == "duplicate"
+    assert post(number="XX01-241202-0001-H", item_id="item_a", decision="completed").status_code == 201
+    assert post(submission_id=sid, item_id="item_b", decision="rejected").status_code == 400  # reason needed
+    assert post(submission_id=sid, item_id="item_b", decision="rejected", reason="材料不符合法定形式").status_code == 201
+    assert post(submission_id=sid, item_id="item_b", decision="completed").json()["error"]["code"] == "decision.order"
+    assert post(submission_id=sid, item_id="nope", decision="accepted").status_code == 422
+    assert requests.post(f"{hub.url}/v1/dept/decisions", json={}, headers={"Authorization": "Bearer x"}).status_code == 401
+    feed = s.get(f"{hub.url}/v1/status-updates", params={"after": 0}).json()
+    assert [(u["cursor"], u["item_id"], u["decision"]) for u in feed["updates"]] == [
+        (1, "item_a", "accepted"), (2, "item_a", "completed"), (3, "item_b", "rejected")]
+    assert feed["updates"][2]["reason"] == "材料不符合法定形式"
+    assert s.get(f"{hub.url}/v1/status-updates", params={"after": 3}).json()["updates"] == []
+    other = enroll(hub, "XX02")
+    assert other.get(f"{hub.url}/v1/status-updates", params={"after": 0}).json()["updates"] == []
+
+
+def test_decision_on_an_intake_not_yet_received_is_refused(hub):
+    s = enroll(hub)
+    sid = str(uuid.uuid4())
+    post_events(hub, s, [ev(sid, 1)])
+    key = hub.store.issue_dept_key("民政局")
+    r = requests.post(f"{hub.url}/v1/dept/decisions", json={"submission_id": sid, "item_id": "a", "decision": "accepted"},
+                      headers={"Authorization": "Bearer " + key})
+    assert r.status_code == 409
+
+
+def test_revoked_token_is_refused(hub):
+    s = enroll(hub)
+    assert s.get(f"{hub.url}/v1/ping").status_code == 200
+    assert hub.store.revoke("XX01") == 1
+    r = s.get(f"{hub.url}/v1/ping")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "auth.revoked"
+
+
+def test_catalog_download_with_etag(hub, tmp_path):
+    s = enroll(hub)
+    assert s.get(f"{hub.url}/v1/catalog").status_code == 404
+    out = hub.store.publish_catalog(small_catalog(tmp_path / "cat", "2099.01.01-1"))
+    r = s.get(f"{hub.url}/v1/catalog")
+    assert r.status_code == 200 and r.headers["X-Catalog-Digest"] == out["digest"]
+    assert hashlib.sha256(r.content).hexdigest() == out["digest"]
+    assert json.loads(r.content)["header"]["version"] == "2099.01.01-1"
+    assert s.get(f"{hub.url}/v1/catalog", headers={"If-None-Match": f'"x", "{out["digest"]}"'}).status_code == 304
+    older = small_catalog(tmp_path / "old", "2000.01.01-1")
+    with pytest.raises(Exception) as exc:
+        hub.store.publish_catalog(older)
+    assert exc.value.code == "catalog.older"
+
+
+def test_received_ranges_and_bad_requests(hub):
+    s = enroll(hub)
+    sid = str(uuid.uuid4())
+    post_events(hub, s, [ev(sid, n) if n == 1 else ev(sid, n, "answered", {"answers": {}}) for n in (1, 2, 3, 7, 8)])
+    assert s.get(f"{hub.url}/v1/events/received", params={"start": 1, "end": 100}).json()["ranges"] == [[1, 3], [7, 8]]
+    assert s.post(f"{hub.url}/v1/events", data=b"{not json", headers={"Content-Type": "application/json"}).status_code == 400
+    assert s.post(f"{hub.url}/v1/events", data=b"{}", headers={"Content-Type": "text/plain"}).status_code == 415
+    assert requests.get(f"{hub.url}/v1/ping").status_code == 401
