@@ -143,6 +143,7 @@ class SyncEngine:
 
     @classmethod
     def from_context(cls, ctx: Any, **kw: Any) -> SyncEngine:
+        kw.setdefault("clock", ctx.clock)  # the store's clock, as every service
         return cls(ctx.sessions, ctx.intake, ctx.catalogs, ctx.attachments,
                    catalog_archive=ctx.files_dir / "catalogs", **kw)
 
@@ -809,6 +810,13 @@ class SyncEngine:
             return None
         with self.sessions() as s:
             return s.scalar(select(Submission.number).where(Submission.id == sid))
+
+    def wake(self) -> None:
+        """A person pressed "sync now": forget the link's backoff (and the status interval) so
+        the next step tries the hub at once."""
+        with self._lock:
+            self._retry_at = None
+            self._next_status = 0.0
 
     def retry(self, item_id: str | None = None) -> int:
         """A person asks to try a parked item again ("item:<n>"), or all of them (None)."""

@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("intake-window")
     app.setApplicationDisplayName(QCoreApplication.translate("main", "综合受理窗口"))
     apply_style(app)
-    runner = TaskRunner()
+    # A sync step holds one pool worker for as long as its upload takes: two stay for the ID
+    # card reader, printing and capture.
+    runner = TaskRunner(pool_workers=3)
     shell = AppShell(options, runner)
     shell.start()
     code = app.exec()

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from app.staff import StaffService
     from app.views import StaffView, StationView
     from printing.dispatch import PrinterBackend
+    from ui.sync import SyncSetup
     from ui.tasks import TaskRunner
 
 
@@ -31,6 +32,7 @@ class ClerkSession:
     demo: bool = False
     idle_lock_minutes: float = 10.0
     camera: str | None = None  # document camera: device index or part of its name
+    sync: SyncSetup | None = None  # the sync engine and its state at login; None: unavailable
 
     @property
     def intake(self) -> IntakeService:

@@ -19,7 +19,9 @@ from ui.login import LoginDialog
 if TYPE_CHECKING:
     from app.context import AppContext
     from app.views import StaffView, StationView, SubmissionView
+    from sync.engine import SyncEngine
     from ui.setup import SetupDialog, SetupRequest
+    from ui.sync import SyncSetup
     from ui.tasks import TaskError, TaskRunner
     from ui.wedge import WedgeFilter
     from ui.window import MainWindow
@@ -48,7 +50,8 @@ class _Opened(NamedTuple):
 
 class AppShell:
     """Owns the login dialog and, once logged in, the main window. Dependencies can be given
-    (tests: a built context, a fake printer, a simulated reader); otherwise built from options."""
+    (tests: a built context, a fake printer, a simulated reader, a sync engine factory);
+    otherwise built from options."""
 
     def __init__(
         self,
@@ -59,6 +62,7 @@ class AppShell:
         printer: Any = None,
         reader: Any = None,
         wedge_factory: Callable[[], WedgeFilter] | None = None,
+        sync_factory: Callable[[AppContext], SyncEngine] | None = None,
     ) -> None:
         self.options = options
         self.runner = runner
@@ -66,6 +70,8 @@ class AppShell:
         self._printer = printer
         self._reader = reader
         self._wedge_factory = wedge_factory
+        self._sync_factory = sync_factory  # None: ui.sync.default_engine (OS keyring)
+        self.sync_engine: SyncEngine | None = None  # built at the first login, kept across logins
         self.ctx: AppContext | None = None
         self.login = LoginDialog()
         self.setup: SetupDialog | None = None
@@ -240,18 +246,34 @@ class AppShell:
         if ctx is None:
             return
 
-        def run() -> tuple[StaffView, StationView, list[SubmissionView]]:
+        def run() -> tuple[StaffView, StationView, list[SubmissionView], SyncSetup | None]:
             actor = ctx.staff.login(username, password)
-            return actor, ctx.staff.local_station(), ctx.intake.open_drafts(actor)
+            drafts = ctx.intake.open_drafts(actor)
+            return actor, ctx.staff.local_station(), drafts, self._open_sync(ctx)
 
         self.runner.run_db(run, self._on_logged_in, lambda err: self.login.show_error(err.message))
 
-    def _on_logged_in(self, result: tuple[StaffView, StationView, list[SubmissionView]]) -> None:
-        actor, station, drafts = result
-        self.open_window(actor, station, drafts)
+    def _open_sync(self, ctx: AppContext) -> SyncSetup | None:
+        """On the database thread: the sync engine (built once) and whether it may run."""
+        from ui.sync import open_sync
+
+        setup = open_sync(ctx, self.sync_engine, self._sync_factory)
+        if setup is not None:
+            self.sync_engine = setup.engine
+        return setup
+
+    def _on_logged_in(
+        self, result: tuple[StaffView, StationView, list[SubmissionView], SyncSetup | None]
+    ) -> None:
+        actor, station, drafts, sync = result
+        self.open_window(actor, station, drafts, sync)
 
     def open_window(
-        self, actor: StaffView, station: StationView, drafts: list[SubmissionView]
+        self,
+        actor: StaffView,
+        station: StationView,
+        drafts: list[SubmissionView],
+        sync: SyncSetup | None = None,
     ) -> MainWindow:
         from ui.session import ClerkSession
         from ui.window import MainWindow
@@ -269,6 +291,7 @@ class AppShell:
             idle_lock_minutes=self._idle_minutes(),
             printer_name=self.options.printer_name,
             camera=self.options.camera,
+            sync=sync,
         )
         wedge = self._wedge_factory() if self._wedge_factory else None
         window = MainWindow(session, wedge)

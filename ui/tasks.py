@@ -66,14 +66,16 @@ def task_error(exc: BaseException) -> TaskError:
 
 
 class _Job:
-    __slots__ = ("future", "guard", "on_done", "on_error")
+    __slots__ = ("future", "guard", "on_done", "on_error", "quiet")
 
     def __init__(
-        self, on_done: Done | None, on_error: Failed | None, guard: QObject | None
+        self, on_done: Done | None, on_error: Failed | None, guard: QObject | None,
+        quiet: bool = False,
     ) -> None:
         self.on_done = on_done
         self.on_error = on_error
         self.guard = guard
+        self.quiet = quiet  # background work (sync) does not light the busy indicator
         self.future: Future[Any] | None = None
 
 
@@ -122,23 +124,27 @@ class TaskRunner(QObject):
         on_error: Failed | None = None,
         *,
         guard: QObject | None = None,
+        quiet: bool = False,
     ) -> None:
-        """Run FN on the worker pool (printing, PDF building, devices)."""
-        self._submit(self._executors()[1], fn, _Job(on_done, on_error, guard))
+        """Run FN on the worker pool (printing, PDF building, devices, sync). quiet: background
+        work the clerk did not ask for does not count as busy."""
+        self._submit(self._executors()[1], fn, _Job(on_done, on_error, guard, quiet))
 
     def _submit(self, executor: ThreadPoolExecutor, fn: Callable[[], Any], job: _Job) -> None:
-        self._pending += 1
-        if self._pending == 1:
-            self.busy_changed.emit(True)
+        if not job.quiet:
+            self._pending += 1
+            if self._pending == 1:
+                self.busy_changed.emit(True)
         job.future = executor.submit(fn)
         # Emitted from the worker thread; the receiver lives here, so delivery is queued.
         job.future.add_done_callback(lambda _f: self._finished.emit(job))
 
     @Slot(object)
     def _on_runner_finished(self, job: _Job) -> None:
-        self._pending -= 1
-        if self._pending == 0:
-            self.busy_changed.emit(False)
+        if not job.quiet:
+            self._pending -= 1
+            if self._pending == 0:
+                self.busy_changed.emit(False)
         assert job.future is not None
         if job.future.cancelled():
             return  # dropped at shutdown
@@ -203,8 +209,9 @@ class InlineTaskRunner(TaskRunner):
         on_error: Failed | None = None,
         *,
         guard: QObject | None = None,
+        quiet: bool = False,
     ) -> None:
-        self._submit(None, fn, _Job(on_done, on_error, guard))
+        self._submit(None, fn, _Job(on_done, on_error, guard, quiet))
 
     def shutdown(self) -> None:
         pass

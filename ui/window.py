@@ -1,6 +1,7 @@
 """The clerk's main window: 受理 (the intake workspace), 查询 (find and follow up), 台账 (the day's
 ledger); a message bar instead of modal boxes; status bar with the clerk, the ID card reader,
-the printer and the nearest 2-hour push deadline.
+the printer, the nearest 2-hour push deadline and the sync state (ui/sync.py: the engine runs on
+the task runner's pool, a click or Ctrl+Shift+S opens the sync queue).
 
 Application-wide input: keyboard-wedge scans of a receipt open that intake from any screen; an
 idle timer locks the window (the work stays as it was).
@@ -25,6 +26,7 @@ from ui.ledger import LedgerWidget, push_deadline
 from ui.lock import LockDialog
 from ui.messages import MessageBarWidget
 from ui.search import SearchWidget
+from ui.sync import SyncController, SyncIndicatorWidget
 from ui.tasks import TaskError
 from ui.wedge import ScanToken, WedgeFilter
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from app.views import LedgerRow, SubmissionView
     from ui.capture import CaptureDialog
     from ui.session import ClerkSession
+    from ui.sync_queue import SyncQueueDialog
 
 log = logging.getLogger("intake.ui.window")
 
@@ -76,7 +79,7 @@ class MainWindow(QMainWindow):
             source.message_posted.connect(self.show_message)
         self.ledger.open_requested.connect(self.open_intake)
         self.search.edit_requested.connect(self.edit_intake)
-        self.intake.intake_finished.connect(lambda _r: self.refresh_deadlines())
+        self.intake.intake_finished.connect(self._on_intake_intake_finished)
         # document capture (camera, files, scanner folder): devices chosen once, opened per use
         self.capture_devices = CaptureDevices.from_session(session)
         self.capture_dialog: CaptureDialog | None = None
@@ -94,10 +97,18 @@ class MainWindow(QMainWindow):
         self.printer_label = QLabel(self)
         self.busy_label = QLabel(self)
         self.deadline = DeadlineWidget(self, session.ctx.clock.now)
+        # sync: built at login (session.sync); turns run on the pool, never on this thread
+        self.sync = SyncController(session, self)
+        self.sync_indicator = SyncIndicatorWidget(self, str(session.ctx.db_path))
+        self.sync_dialog: SyncQueueDialog | None = None
+        self.sync.status_changed.connect(self.sync_indicator.set_status)
+        self.sync.intakes_synced.connect(self._on_sync_intakes_synced)
+        self.sync_indicator.clicked.connect(self.show_sync_queue)
         bar = self.statusBar()
         bar.addWidget(self.who_label)
         bar.addWidget(self.reader_label)
         bar.addWidget(self.busy_label)
+        bar.addPermanentWidget(self.sync_indicator)
         bar.addPermanentWidget(self.deadline)
         bar.addPermanentWidget(self.printer_label)
         self.printer_label.setText(self.tr("打印机：正在查询……"))
@@ -143,6 +154,7 @@ class MainWindow(QMainWindow):
         self.deadline_timer.start()
         self.refresh_deadlines()
         self.intake.new_intake()
+        self.sync.start()
 
     # ------------------------------------------------------------------ actions
 
@@ -190,6 +202,16 @@ class MainWindow(QMainWindow):
         import_files.triggered.connect(lambda: self.open_capture(import_files=True))
         devices.addAction(import_files)
         self.addAction(import_files)
+        sync_menu = self.menuBar().addMenu(self.tr("同步(&Y)"))
+        queue = QAction(self.tr("同步队列"), self)
+        queue.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        queue.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        queue.triggered.connect(self.show_sync_queue)
+        sync_menu.addAction(queue)
+        self.addAction(queue)
+        sync_now = QAction(self.tr("立即同步"), self)
+        sync_now.triggered.connect(self.sync.sync_now)
+        sync_menu.addAction(sync_now)
         help_menu = self.menuBar().addMenu(self.tr("帮助(&H)"))
         keys_action = QAction(self.tr("快捷键"), self)
         keys_action.setShortcut(QKeySequence("F1"))
@@ -214,6 +236,7 @@ class MainWindow(QMainWindow):
                 "F12 完成受理并打印 · Ctrl+N 新建 · Alt+1 申请人 · Alt+2 一件事（可输入拼音首字母）· Alt+3 情形 · "
                 "Alt+4 材料清单（空格切换状态，1已收 2免提交 3容缺 0缺，Alt+A 其余全部已收）· Ctrl+F 查询 · "
                 "Ctrl+T 台账 · Ctrl+L 锁定 · F8/Alt+C 采集材料页面（空格拍摄）· Ctrl+I 导入材料文件 · "
+                "Ctrl+Shift+S 同步队列 · "
                 "扫描回执二维码直接打开受理记录"
             ),
             "info",
@@ -391,6 +414,32 @@ class MainWindow(QMainWindow):
         if self.search.detail.view is not None and self.search.detail.view.id == view.id:
             self.search.detail.reload()
         self.refresh_deadlines()
+        self.sync.poke()
+
+    def _on_intake_intake_finished(self, _result: Any) -> None:
+        self.refresh_deadlines()
+        self.sync.poke()
+
+    # ------------------------------------------------------------------ sync
+
+    def show_sync_queue(self) -> SyncQueueDialog:
+        """Ctrl+Shift+S or a click on the indicator: the queue view (non-modal)."""
+        from ui.sync_queue import SyncQueueDialog
+
+        if self.sync_dialog is None:
+            self.sync_dialog = SyncQueueDialog(self.sync, self, str(self.session.ctx.db_path))
+        self.sync_dialog.show()
+        self.sync_dialog.raise_()
+        self.sync_dialog.activateWindow()
+        return self.sync_dialog
+
+    def _on_sync_intakes_synced(self, sids: frozenset[str]) -> None:
+        """A step marked intakes pushed or brought department decisions: the ledger and the
+        intake open in 查询与后续 show it."""
+        self.ledger.refresh()
+        detail = self.search.detail
+        if detail.view is not None and detail.view.id in sids:
+            detail.reload()
 
     def _on_capture_uscc_accepted(self, sid: str, uscc: str) -> None:
         if self.intake.submission_id == sid and self.intake.applicant_editable:
@@ -557,6 +606,9 @@ class MainWindow(QMainWindow):
         self.intake.flush()
         self.card_timer.stop()
         self.deadline_timer.stop()
+        self.sync.stop()
+        if self.sync_dialog is not None:
+            self.sync_dialog.close()
         if self.capture_dialog is not None:
             self.capture_dialog.close_now()  # stored pages are in; the camera is let go
         self.wedge.uninstall()
