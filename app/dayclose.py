@@ -71,8 +71,9 @@ def _records_hash(s: Session, day: str, last_seq: int) -> tuple[str, int, int]:
     return h.hexdigest(), n_subs, n_events
 
 
-def _seal(prev: str, day: str, records: str, n_subs: int, n_events: int) -> str:
-    return hashlib.sha256(f"{prev}|{day}|{records}|{n_subs}|{n_events}".encode()).hexdigest()
+def _seal(prev: str, day: str, records: str, n_subs: int, n_events: int, report: str) -> str:
+    # The printed ledger report's SHA-256 is sealed too: a swapped PDF breaks the chain.
+    return hashlib.sha256(f"{prev}|{day}|{records}|{n_subs}|{n_events}|{report}".encode()).hexdigest()
 
 
 def _view(c: DayClose) -> DayCloseView:
@@ -112,7 +113,7 @@ class DayCloseService:
             row = DayClose(
                 local_date=key, closed_at=now, closed_by=actor.id, submissions=n_subs, events=n_events,
                 last_event_seq=last_seq, records_hash=records, prev_seal=prev,
-                seal=_seal(prev, key, records, n_subs, n_events), report_sha256=report_sha256,
+                seal=_seal(prev, key, records, n_subs, n_events, report_sha256), report_sha256=report_sha256,
             )
             s.add(row)
             s.info.setdefault("closed_days", {})[key] = True
@@ -137,7 +138,7 @@ class DayCloseService:
                         day, "dayclose.records_changed",
                         f"{day:%Y年%m月%d日}已日结的记录被改动（与日结时的封存值不符）。",
                     ))
-                if c.prev_seal != prev or c.seal != _seal(c.prev_seal, c.local_date, c.records_hash, c.submissions, c.events):
+                if c.prev_seal != prev or c.seal != _seal(c.prev_seal, c.local_date, c.records_hash, c.submissions, c.events, c.report_sha256):
                     problems.append(SealProblem(day, "dayclose.chain_broken", f"{day:%Y年%m月%d日}的日结封存链被改动。"))
                 prev = c.seal
         return problems

@@ -30,12 +30,12 @@ PUSH_LIMIT = dt.timedelta(hours=2)
 _LOCAL = "+8 hours"
 
 FIGURES = (
-    "received", "notified", "tolerated", "awaiting_supplement", "digitised", "pushed", "accepted",
+    "all", "received", "notified", "tolerated", "awaiting_supplement", "digitised", "pushed", "accepted",
     "rejected", "completed", "delivered", "withdrawn", "overdue_push", "overdue_tolerance",
     "undelivered_same_day",
 )
 FIGURE_LABELS = {
-    "received": "收件", "notified": "一次告知", "tolerated": "容缺受理", "awaiting_supplement": "容缺待补",
+    "all": "全部受理", "received": "收件", "notified": "一次告知", "tolerated": "容缺受理", "awaiting_supplement": "容缺待补",
     "digitised": "已数字化", "pushed": "已推送", "accepted": "已受理", "rejected": "不予受理",
     "completed": "已办结", "delivered": "已送达", "withdrawn": "已撤回", "overdue_push": "超2小时未推送",
     "overdue_tolerance": "容缺逾期未补", "undelivered_same_day": "办结当日未送达",
@@ -108,6 +108,8 @@ class Reports:
         item_has = lambda decision: exists().where(  # noqa: E731
             SubmissionItem.submission_id == Submission.id, SubmissionItem.decision == decision
         )
+        if figure == "all":  # what the per-bundle/clerk/hour breakdowns and charts count
+            return and_(in_period, Submission.state.not_in(("draft", "discarded")))
         if figure == "received":
             return and_(in_period, Submission.received_at.is_not(None))
         if figure == "notified":

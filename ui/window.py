@@ -26,6 +26,7 @@ from ui.ledger import LedgerWidget, push_deadline
 from ui.lock import LockDialog
 from ui.messages import MessageBarWidget
 from ui.search import SearchWidget
+from ui.supervisor import SupervisorWidget, may_supervise
 from ui.sync import SyncController, SyncIndicatorWidget
 from ui.tasks import TaskError
 from ui.wedge import ScanToken, WedgeFilter
@@ -66,6 +67,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.intake, self.tr("受理"))
         self.tabs.addTab(self.search, self.tr("查询与后续"))
         self.tabs.addTab(self.ledger, self.tr("台账"))
+        # 负责人: reconciliation and day close, for supervisor and admin accounts only
+        self.supervisor: SupervisorWidget | None = None
+        if may_supervise(actor.role):
+            self.supervisor = SupervisorWidget(session, self)
+            self.tabs.addTab(self.supervisor, self.tr("负责人"))
+            self.supervisor.open_requested.connect(self.open_intake)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         central = QWidget(self)
         layout = QVBoxLayout(central)
@@ -212,6 +219,14 @@ class MainWindow(QMainWindow):
         sync_now = QAction(self.tr("立即同步"), self)
         sync_now.triggered.connect(self.sync.sync_now)
         sync_menu.addAction(sync_now)
+        if self.supervisor is not None:
+            supervisor_menu = self.menuBar().addMenu(self.tr("负责人(&S)"))
+            reconcile = QAction(self.tr("对账与日结"), self)
+            reconcile.setShortcut(QKeySequence("Ctrl+Shift+R"))
+            reconcile.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            reconcile.triggered.connect(self.show_supervisor)
+            supervisor_menu.addAction(reconcile)
+            self.addAction(reconcile)
         help_menu = self.menuBar().addMenu(self.tr("帮助(&H)"))
         keys_action = QAction(self.tr("快捷键"), self)
         keys_action.setShortcut(QKeySequence("F1"))
@@ -255,6 +270,8 @@ class MainWindow(QMainWindow):
     def _on_tabs_current_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.ledger:
             self.ledger.refresh()
+        elif self.supervisor is not None and self.tabs.widget(index) is self.supervisor:
+            self.supervisor.refresh()
 
     def new_intake(self) -> None:
         self.tabs.setCurrentWidget(self.intake)
@@ -275,6 +292,10 @@ class MainWindow(QMainWindow):
     def show_ledger(self) -> None:
         self.tabs.setCurrentWidget(self.ledger)
         self.ledger.table.setFocus()
+
+    def show_supervisor(self) -> None:
+        if self.supervisor is not None:
+            self.tabs.setCurrentWidget(self.supervisor)
 
     # ------------------------------------------------------------------ opening intakes
 

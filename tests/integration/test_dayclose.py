@@ -65,3 +65,13 @@ def test_only_supervisors_with_their_password(ctx, staff):
     with pytest.raises(DomainError) as exc:
         ctx.dayclose.close(staff["supervisor"], "super1234", DAY + dt.timedelta(days=3))
     assert exc.value.code == "dayclose.future"
+
+
+def test_swapped_report_breaks_the_seal(ctx, staff):
+    clerk, sup = staff["clerk"], staff["supervisor"]
+    ctx.intake.finish(clerk, new_intake(ctx, clerk))
+    ctx.dayclose.close(sup, "super1234", DAY, report_sha256="a" * 64)
+    with ctx.sessions() as s:
+        s.execute(text("update day_closes set report_sha256='" + "b" * 64 + "'"))
+        s.commit()
+    assert [p.code for p in ctx.dayclose.verify()] == ["dayclose.chain_broken"]

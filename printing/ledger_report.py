@@ -1,0 +1,162 @@
+"""日结报告: the supervisor's ledger report of a day (or period) as PDF, A4 landscape.
+
+Summary figures, the policy metrics against their targets, the table of intakes (ID numbers
+masked, as the ledger rows already carry them) and the day-close seal when there is one.
+Pure: same inputs, same bytes (``invariant=1``). No personal data in metadata or the log.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from app.exports import HEADERS, detail_rows
+from printing.documents import _BUILD_LOCK
+from printing.fonts import FontSet, default_font_set
+
+if TYPE_CHECKING:
+    from app.reports import Metric
+    from app.views import LedgerRow
+
+log = logging.getLogger("printing.ledger_report")
+
+_GRID = colors.Color(0.25, 0.25, 0.25)
+_SHADE = colors.Color(0.92, 0.92, 0.92)
+_COL_WIDTHS_MM = (40, 24, 28, 18, 36, 18, 22, 16, 24, 24, 24)  # 274 mm of 297 - 2*10
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+def _met(met: bool | None) -> str:
+    return "暂无数据" if met is None else ("达标" if met else "未达标")
+
+
+def build_ledger_report(
+    title: str,
+    centre_name: str,
+    period_label: str,
+    counts: Sequence[tuple[str, int]],
+    metrics: Sequence[Metric],
+    rows: Sequence[LedgerRow],
+    seal: str | None,
+    fonts: FontSet | None = None,
+) -> bytes:
+    """The report's PDF bytes. COUNTS: (label, number) in display order."""
+    fonts = fonts or default_font_set()
+    f = fonts.primary
+    body = ParagraphStyle("body", fontName=f, fontSize=9, leading=12)
+    cell = ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5)
+    head = ParagraphStyle("head", parent=cell, alignment=TA_CENTER)
+    title_style = ParagraphStyle("title", parent=body, fontSize=16, leading=22, alignment=TA_CENTER)
+    sub_style = ParagraphStyle("sub", parent=body, alignment=TA_CENTER)
+    section = ParagraphStyle(
+        "section", parent=body, fontSize=11, leading=15, spaceBefore=6, spaceAfter=3
+    )
+
+    def p(text: str, style: ParagraphStyle = body) -> Paragraph:
+        return Paragraph(fonts.markup(text), style)
+
+    def grid(data: list[list[Paragraph]], widths: Sequence[float] | None = None) -> Table:
+        t = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        t.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
+                    ("BACKGROUND", (0, 0), (-1, 0), _SHADE),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ]
+            )
+        )
+        return t
+
+    story: list[Any] = [
+        p(title, title_style),
+        p(f"{centre_name}　统计期间：{period_label}", sub_style),
+        Spacer(1, 4 * mm),
+        p("一、汇总", section),
+    ]
+    # counts as a grid of label/number pairs, 7 per line
+    per_line = 7
+    count_cells: list[list[Paragraph]] = []
+    items = list(counts)
+    for i in range(0, len(items), per_line):
+        chunk = items[i : i + per_line]
+        count_cells.append(
+            [p(label, head) for label, _n in chunk] + [p("", head)] * (per_line - len(chunk))
+        )
+        count_cells.append(
+            [p(str(n), head) for _l, n in chunk] + [p("", head)] * (per_line - len(chunk))
+        )
+    if count_cells:
+        t = Table(count_cells, colWidths=[274 * mm / per_line] * per_line, hAlign="LEFT")
+        style = [("GRID", (0, 0), (-1, -1), 0.4, _GRID), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
+        style += [("BACKGROUND", (0, r), (-1, r), _SHADE) for r in range(0, len(count_cells), 2)]
+        t.setStyle(TableStyle(style))
+        story.append(t)
+
+    story.append(p("二、政策指标", section))
+    metric_rows = [[p(h, head) for h in ("指标", "实际值", "目标值", "分子/分母", "是否达标")]]
+    for m in metrics:
+        metric_rows.append(
+            [
+                p(m.label, cell),
+                p(_pct(m.value), head),
+                p(_pct(m.target), head),
+                p(f"{m.numerator}/{m.denominator}", head),
+                p(_met(m.met), head),
+            ]
+        )
+    story.append(grid(metric_rows, [60 * mm, 30 * mm, 30 * mm, 40 * mm, 30 * mm]))
+
+    story.append(p(f"三、受理明细（共{len(rows)}件）", section))
+    detail = [[p(h, head) for h in HEADERS]]
+    detail += [[p(v, cell) for v in r] for r in detail_rows(rows)]
+    story.append(grid(detail, [w * mm for w in _COL_WIDTHS_MM]))
+
+    story.append(p("四、日结封存", section))
+    story.append(p(f"封存值（SHA-256）：{seal}" if seal else "封存值：尚未日结", body))
+
+    buf = io.BytesIO()
+    page = landscape(A4)
+    template = SimpleDocTemplate(
+        buf,
+        pagesize=page,
+        leftMargin=10 * mm,
+        rightMargin=10 * mm,
+        topMargin=10 * mm,
+        bottomMargin=12 * mm,
+        title=title,
+        author=centre_name,
+        subject="日结报告",
+        creator="一件事一次办综合受理",
+        producer="yijianshi-intake",
+        invariant=1,
+    )
+
+    def footer(canvas: Canvas, _doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(f, 8)
+        canvas.drawCentredString(
+            page[0] / 2, 6 * mm, f"{period_label}　第{canvas.getPageNumber()}页"
+        )
+        canvas.restoreState()
+
+    with _BUILD_LOCK:
+        template.build(story, onFirstPage=footer, onLaterPages=footer)
+    data = buf.getvalue()
+    log.debug("built ledger report (%d rows, %d bytes)", len(rows), len(data))
+    return data

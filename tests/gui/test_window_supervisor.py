@@ -1,0 +1,111 @@
+"""The 负责人 tab: figures equal their drill-down lists, charts drill down, day close with the
+password asked again, the PDF report kept and the day sealed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.clock import local_day
+from app.reports import FIGURES, Period
+from tests.gui.conftest import login
+from tests.gui.test_window_ledger import make_intake
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def intakes(ctx: Any) -> tuple[str, str]:
+    a = make_intake(ctx, "wangfang", "clerk1234", True, "card")
+    b = make_intake(ctx, "lina", "clerk1234", False, "typed")
+    return a, b
+
+
+def _supervisor(qtbot: Any, shell: Any) -> Any:
+    window = login(qtbot, shell, "zhangjing", "super1234")
+    assert window.supervisor is not None
+    window.show_supervisor()
+    assert window.tabs.currentWidget() is window.supervisor
+    return window.supervisor
+
+
+def test_tab_is_only_for_supervisors(qtbot: Any, shell: Any) -> None:
+    window = login(qtbot, shell)  # wangfang, a clerk
+    assert window.supervisor is None
+    assert "负责人" not in [window.tabs.tabText(i) for i in range(window.tabs.count())]
+
+
+def test_figures_match_their_drill_down(qtbot: Any, shell: Any, ctx: Any, intakes: Any) -> None:
+    tab = _supervisor(qtbot, shell)
+    tab.refresh()
+    period = Period.of("day", local_day(ctx.clock.now()))
+    now = ctx.clock.now()
+    for figure in FIGURES:
+        ids = ctx.reports.intakes_for(figure, period, now)
+        assert tab.figure_buttons[figure].text().endswith(f"\n{len(ids)}"), figure
+    assert tab.rec.counts["received"] == 1 and tab.rec.counts["notified"] == 1
+    for figure in ("received", "notified"):
+        tab.figure_buttons[figure].click()
+        expected = ctx.reports.intakes_for(figure, period, ctx.clock.now())
+        assert [r.submission_id for r in tab.model.rows] == expected
+    assert tab.metrics_table.rowCount() == 3
+
+
+def test_chart_bar_click_drills_down(qtbot: Any, shell: Any, ctx: Any, intakes: Any) -> None:
+    tab = _supervisor(qtbot, shell)
+    tab.refresh()
+    period = tab.period
+    tab.figure_buttons["received"].click()
+    hour = tab.rec.by_hour[0][0]
+    index = tab._chart_hours.index(hour)
+    tab.hour_set.clicked.emit(index)  # what a click on the bar emits
+    # a bar drills into everything it counts (all intakes of that hour), as tall as the bar
+    expected = ctx.reports.intakes_for("all", period, ctx.clock.now(), hour=hour)
+    assert expected and [r.submission_id for r in tab.model.rows] == expected
+    assert len(expected) == dict(tab.rec.by_hour)[hour]
+    assert tab.drill.hour == hour
+    bundle = tab._chart_bundles[0]
+    tab.bundle_set.clicked.emit(0)
+    expected = ctx.reports.intakes_for("all", period, ctx.clock.now(), bundle=bundle)
+    assert [r.submission_id for r in tab.model.rows] == expected
+    assert len(expected) == {b: n for b, _name, n in tab.rec.by_bundle}[bundle]
+
+
+def test_day_close_asks_password_seals_and_keeps_report(
+    qtbot: Any, shell: Any, ctx: Any, intakes: Any
+) -> None:
+    tab = _supervisor(qtbot, shell)
+    tab.refresh()
+    day = tab.selected_day
+    assert "尚未日结" in tab.close_status.text()
+
+    dialog = tab.request_close()
+    dialog.password.setText("wrong-password")
+    dialog.submit()
+    assert tab.close_message.text() == "密码不正确。"
+    assert dialog.error_label.text() == "密码不正确。"
+    assert ctx.dayclose.closed(day) is None
+
+    dialog.password.setText("super1234")
+    dialog.submit()
+    closed = ctx.dayclose.closed(day)
+    assert closed is not None
+    assert tab.report_sha256 and ctx.attachments.has(tab.report_sha256)
+    assert closed.report_sha256 == tab.report_sha256
+    assert "已日结" in tab.close_status.text() and closed.seal in tab.close_status.text()
+    assert not tab.close_button.isEnabled()
+
+    # a closed day cannot be closed twice; the service's message is shown
+    tab.close_day(day, "super1234")
+    assert "已日结" in tab.close_message.text() and "不能重复日结" in tab.close_message.text()
+
+
+def test_clerk_refused_by_the_service(qtbot: Any, shell: Any, ctx: Any) -> None:
+    from ui.supervisor import SupervisorWidget
+
+    window = login(qtbot, shell)  # a clerk: no tab; the widget forced on would still be refused
+    tab = SupervisorWidget(window.session, window)
+    tab.close_day(tab.selected_day, "clerk1234")
+    assert "负责人权限" in tab.close_message.text()
+    assert ctx.dayclose.closed(tab.selected_day) is None

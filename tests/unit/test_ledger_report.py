@@ -1,0 +1,75 @@
+"""The day-close ledger report carries its title, figures, masked ID numbers and the seal,
+read back from the PDF itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+from pypdf import PdfReader
+
+from app.reports import Metric
+from app.validators import mask_resident_id
+from app.views import LedgerRow
+from printing.ledger_report import build_ledger_report
+
+FULL_ID = "11010519491231002X"
+SEAL = "ab12" * 16
+
+
+def _row(n: int) -> LedgerRow:
+    at = dt.datetime(2026, 11, 20, 1, n, tzinfo=dt.UTC)
+    return LedgerRow(
+        submission_id=f"sid-{n}",
+        number=f"XX01-20261120-{n:04d}",
+        created_at=at,
+        bundle_id="birth",
+        bundle_name="新生儿出生",
+        applicant_name="张*英",
+        applicant_id_masked=mask_resident_id(FULL_ID),
+        stage="received",
+        label="已收件",
+        awaiting_supplement=False,
+        clerk_name="王芳",
+        received_at=at,
+        digitised_at=None,
+        pushed_at=None,
+        identity_source="card",
+    )
+
+
+def _text(pdf: bytes) -> str:
+    return re.sub(
+        r"\s+", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    )
+
+
+def _build(seal: str | None) -> bytes:
+    metrics = (Metric("push_within_2h", "2小时内推送", 66.7, 2, 3, 100.0),)
+    return build_ledger_report(
+        "日结报告",
+        "新乡县政务服务中心",
+        "2026年11月20日",
+        [("收件", 37), ("一次告知", 5)],
+        metrics,
+        [_row(1), _row(2)],
+        seal,
+    )
+
+
+def test_report_carries_title_figures_masked_ids_and_seal() -> None:
+    text = _text(_build(SEAL))
+    assert "日结报告" in text and "新乡县政务服务中心" in text
+    assert "收件" in text and "37" in text
+    assert "66.7%" in text and "100.0%" in text and "2/3" in text and "未达标" in text
+    assert "XX01-20261120-0001" in text
+    assert mask_resident_id(FULL_ID) in text
+    assert FULL_ID not in text
+    assert SEAL in text
+
+
+def test_report_without_seal_says_not_closed_and_is_deterministic() -> None:
+    pdf = _build(None)
+    assert "尚未日结" in _text(pdf)
+    assert pdf == _build(None)

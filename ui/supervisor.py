@@ -1,0 +1,661 @@
+"""负责人: the supervisor's reconciliation of a day, week or month and the day close (日结).
+
+Every figure is a button: a click lists the intakes behind it (Reports.intakes_for), shown with
+the ledger's model, so the number and the list can never disagree. Charts (Qt Charts) drill down
+the same way: a bar of the hour or bundle chart lists the intakes of the chosen figure within
+that hour or bundle. The day close asks for the password again, builds and keeps the PDF report
+on the pool, then seals the day on the database thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCharts import (
+    QBarCategoryAxis,
+    QBarSeries,
+    QBarSet,
+    QChart,
+    QChartView,
+    QLineSeries,
+    QValueAxis,
+)
+from PySide6.QtCore import QDate, QModelIndex, Qt, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.reports import FIGURE_LABELS, FIGURES, Period
+from ui.ledger import LedgerModel, make_table
+
+if TYPE_CHECKING:
+    from app.dayclose import AmendmentView, DayCloseView
+    from app.intake import IntakeService
+    from app.reports import Reconciliation
+    from app.views import LedgerRow
+    from ui.session import ClerkSession
+    from ui.tasks import TaskError
+
+log = logging.getLogger("intake.ui.supervisor")
+
+SUPERVISOR_ROLES = ("supervisor", "admin")
+
+
+def may_supervise(role: str) -> bool:
+    return role in SUPERVISOR_ROLES
+
+
+def period_days(period: Period) -> list[dt.date]:
+    out, day = [], period.start
+    while day <= period.end:
+        out.append(day)
+        day += dt.timedelta(days=1)
+    return out
+
+
+def ledger_rows_for(intake: IntakeService, ids: Sequence[str], period: Period) -> list[LedgerRow]:
+    """The ledger rows of IDS (in that order), looked up in the period's daily ledgers."""
+    wanted = set(ids)
+    found: dict[str, LedgerRow] = {}
+    for day in period_days(period):
+        for row in intake.ledger(day):
+            if row.submission_id in wanted:
+                found[row.submission_id] = row
+    return [found[i] for i in ids if i in found]
+
+
+@dataclass(frozen=True)
+class Drill:
+    figure: str
+    bundle: str | None = None
+    clerk: str | None = None
+    hour: int | None = None
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    rec: Reconciliation
+    month: Reconciliation
+    closed: DayCloseView | None
+    amendments: list[AmendmentView]
+
+
+class DayClosePasswordDialog(QDialog):
+    """日结 asks for the supervisor's password again."""
+
+    password_entered = Signal(str)
+
+    def __init__(self, day_label: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("日结确认"))
+        self.password = QLineEdit(self)
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.error_label = QLabel(self)
+        self.error_label.setObjectName("errorText")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self.submit)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            QLabel(
+                self.tr(
+                    "对{day}进行日结后，当日记录将被封存，之后的改动记为补正。请再次输入您的密码："
+                ).format(day=day_label),
+                self,
+            )
+        )
+        layout.addWidget(self.password)
+        layout.addWidget(self.error_label)
+        layout.addWidget(buttons)
+
+    def submit(self) -> None:
+        self.error_label.clear()
+        self.password_entered.emit(self.password.text())
+
+    def show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.password.selectAll()
+        self.password.setFocus()
+
+
+class SupervisorWidget(QWidget):
+    """Reconciliation, drill-down, charts and day close for supervisors and admins."""
+
+    open_requested = Signal(str)  # submission id
+    day_closed = Signal(object)  # DayCloseView
+
+    def __init__(self, session: ClerkSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        from app.clock import local_day
+
+        today = local_day(session.ctx.clock.now())
+        self.rec: Reconciliation | None = None
+        self.month_rec: Reconciliation | None = None
+        self.closed_view: DayCloseView | None = None
+        self.drill: Drill | None = None
+        self.figure = "received"  # the figure the charts drill into
+        self.password_dialog: DayClosePasswordDialog | None = None
+        self.report_sha256: str | None = None
+
+        # period selector
+        self.kind = QComboBox(self)
+        for text, kind in (
+            (self.tr("日"), "day"),
+            (self.tr("周"), "week"),
+            (self.tr("月"), "month"),
+        ):
+            self.kind.addItem(text, kind)
+        self.date = QDateEdit(QDate(today.year, today.month, today.day), self)
+        self.date.setCalendarPopup(True)
+        self.date.setDisplayFormat("yyyy-MM-dd")
+        refresh = QPushButton(self.tr("刷新(&R)"), self)
+        refresh.clicked.connect(self.refresh)
+        self.kind.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.date.dateChanged.connect(lambda _d: self.refresh())
+        self.period_label = QLabel(self)
+        self.period_label.setObjectName("sectionHint")
+        top = QHBoxLayout()
+        top.addWidget(QLabel(self.tr("统计周期"), self))
+        top.addWidget(self.kind)
+        top.addWidget(self.date)
+        top.addWidget(refresh)
+        top.addSpacing(12)
+        top.addWidget(self.period_label, 1)
+
+        # figures: clickable numbers
+        figures_box = QGroupBox(self.tr("对账数字（点击查看明细）"), self)
+        grid = QGridLayout(figures_box)
+        self.figure_buttons: dict[str, QPushButton] = {}
+        for i, figure in enumerate(FIGURES):
+            button = QPushButton(figures_box)
+            button.setCheckable(False)
+            button.clicked.connect(lambda _c=False, f=figure: self.show_figure(f))
+            grid.addWidget(button, i // 7, i % 7)
+            self.figure_buttons[figure] = button
+
+        # policy metrics
+        metrics_box = QGroupBox(self.tr("政策指标"), self)
+        self.metrics_table = self._table(
+            [
+                self.tr("指标"),
+                self.tr("实际值"),
+                self.tr("目标值"),
+                self.tr("分子/分母"),
+                self.tr("是否达标"),
+            ],
+            metrics_box,
+        )
+        QVBoxLayout(metrics_box).addWidget(self.metrics_table)
+
+        # breakdown tables
+        self.bundle_table = self._table([self.tr("一件事"), self.tr("件数")], self)
+        self.clerk_table = self._table([self.tr("窗口人员"), self.tr("件数")], self)
+        self.hour_table = self._table([self.tr("时段"), self.tr("件数")], self)
+        self.bundle_table.cellActivated.connect(self._on_bundle_table_activated)
+        self.clerk_table.cellActivated.connect(self._on_clerk_table_activated)
+        self.hour_table.cellActivated.connect(self._on_hour_table_activated)
+
+        # charts
+        self.hour_chart = self._chart_view(self.tr("各时段收件"))
+        self.bundle_chart = self._chart_view(self.tr("各一件事收件"))
+        self.compliance_chart = self._chart_view(self.tr("本月2小时内推送率（%）"))
+        self.hour_set: QBarSet | None = None
+        self.bundle_set: QBarSet | None = None
+        self._chart_hours: list[int] = []
+        self._chart_bundles: list[str] = []
+        self.compliance_series: QLineSeries | None = None
+
+        breakdown = QTabWidget(self)
+        for widget, text in (
+            (self.hour_chart, self.tr("时段图")),
+            (self.bundle_chart, self.tr("一件事图")),
+            (self.compliance_chart, self.tr("推送合规")),
+            (self.bundle_table, self.tr("按一件事")),
+            (self.clerk_table, self.tr("按窗口人员")),
+            (self.hour_table, self.tr("按时段")),
+        ):
+            breakdown.addTab(widget, text)
+        self.breakdown = breakdown
+
+        # drill-down list
+        self.drill_label = QLabel(self.tr("点击上方数字或图表查看对应的受理记录。"), self)
+        self.drill_label.setObjectName("sectionHint")
+        self.model = LedgerModel(self, session.ctx.clock.now)
+        self.table = make_table(self.model, self)
+        self.table.activated.connect(self._on_table_activated)
+
+        # day close
+        close_box = QGroupBox(self.tr("日结"), self)
+        self.close_status = QLabel(close_box)
+        self.close_status.setWordWrap(True)
+        self.close_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.close_message = QLabel(close_box)
+        self.close_message.setWordWrap(True)
+        self.close_button = QPushButton(self.tr("日结(&D)…"), close_box)
+        self.close_button.clicked.connect(self.request_close)
+        self.amendments = QListWidget(close_box)
+        self.amendments.setMaximumHeight(90)
+        close_layout = QVBoxLayout(close_box)
+        close_row = QHBoxLayout()
+        close_row.addWidget(self.close_status, 1)
+        close_row.addWidget(self.close_button)
+        close_layout.addLayout(close_row)
+        close_layout.addWidget(self.close_message)
+        close_layout.addWidget(QLabel(self.tr("日结后的补正记录"), close_box))
+        close_layout.addWidget(self.amendments)
+
+        upper = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(figures_box)
+        left.addWidget(metrics_box)
+        left.addWidget(close_box)
+        upper.addLayout(left, 3)
+        upper.addWidget(breakdown, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(upper, 3)
+        layout.addWidget(self.drill_label)
+        layout.addWidget(self.table, 2)
+
+    # ------------------------------------------------------------------ building blocks
+
+    def _table(self, headers: list[str], parent: QWidget) -> QTableWidget:
+        table = QTableWidget(0, len(headers), parent)
+        table.setHorizontalHeaderLabels(headers)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.verticalHeader().hide()
+        table.horizontalHeader().setStretchLastSection(True)
+        return table
+
+    def _chart_view(self, title: str) -> QChartView:
+        chart = QChart()
+        chart.setTitle(title)
+        chart.legend().hide()
+        view = QChartView(chart, self)
+        view.setRenderHint(QPainter.RenderHint.Antialiasing)
+        view.setMinimumHeight(220)
+        return view
+
+    @staticmethod
+    def _fill(table: QTableWidget, rows: Sequence[Sequence[str]], keys: Sequence[Any] = ()) -> None:
+        table.setRowCount(len(rows))
+        for r, values in enumerate(rows):
+            for c, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if c == 0 and r < len(keys):
+                    item.setData(Qt.ItemDataRole.UserRole, keys[r])
+                table.setItem(r, c, item)
+
+    # ------------------------------------------------------------------ period
+
+    @property
+    def selected_day(self) -> dt.date:
+        qd = self.date.date()
+        return dt.date(qd.year(), qd.month(), qd.day())
+
+    @property
+    def period(self) -> Period:
+        return Period.of(self.kind.currentData(), self.selected_day)
+
+    def set_period(self, kind: str, day: dt.date) -> None:
+        self.kind.blockSignals(True)
+        self.date.blockSignals(True)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(kind)))
+        self.date.setDate(QDate(day.year, day.month, day.day))
+        self.kind.blockSignals(False)
+        self.date.blockSignals(False)
+        self.refresh()
+
+    def refresh(self) -> None:
+        s = self.session
+        period, day = self.period, self.selected_day
+        reports, dayclose = s.ctx.reports, s.ctx.dayclose
+
+        def work() -> _Loaded:
+            now = s.ctx.clock.now()
+            rec = reports.reconcile(period, now)
+            month = (
+                rec if period.kind == "month" else reports.reconcile(Period.of("month", day), now)
+            )
+            return _Loaded(rec, month, dayclose.closed(day), dayclose.amendments(day))
+
+        s.runner.run_db(work, self._on_loaded, self._on_load_failed, guard=self)
+
+    def _on_load_failed(self, err: TaskError) -> None:
+        self.period_label.setText(err.message)
+
+    def _on_loaded(self, loaded: _Loaded) -> None:
+        rec = self.rec = loaded.rec
+        self.month_rec = loaded.month
+        self.period_label.setText(
+            self.tr("{period}　共收件 {received} 件").format(
+                period=rec.period.label, received=rec.counts.get("received", 0)
+            )
+        )
+        for figure, button in self.figure_buttons.items():
+            button.setText(
+                self.tr("{label}\n{count}").format(
+                    label=FIGURE_LABELS[figure], count=rec.counts.get(figure, 0)
+                )
+            )
+        self._fill(
+            self.metrics_table,
+            [
+                (
+                    m.label,
+                    "—" if m.value is None else f"{m.value:.1f}%",
+                    f"{m.target:.0f}%",
+                    f"{m.numerator}/{m.denominator}",
+                    self.tr("暂无数据")
+                    if m.met is None
+                    else (self.tr("达标") if m.met else self.tr("未达标")),
+                )
+                for m in rec.metrics
+            ],
+            [m.name for m in rec.metrics],
+        )
+        self._fill(
+            self.bundle_table,
+            [(name, str(n)) for _b, name, n in rec.by_bundle],
+            [b for b, _name, _n in rec.by_bundle],
+        )
+        self._fill(
+            self.clerk_table, [(c, str(n)) for c, n in rec.by_clerk], [c for c, _n in rec.by_clerk]
+        )
+        self._fill(
+            self.hour_table,
+            [(f"{h:02d}:00–{h + 1:02d}:00", str(n)) for h, n in rec.by_hour],
+            [h for h, _n in rec.by_hour],
+        )
+        self._draw_charts(rec, loaded.month)
+        self._show_close(loaded.closed, loaded.amendments)
+
+    # ------------------------------------------------------------------ charts
+
+    def _bar_chart(self, view: QChartView, labels: list[str], values: list[int]) -> QBarSet:
+        chart = view.chart()
+        chart.removeAllSeries()
+        for axis in chart.axes():
+            chart.removeAxis(axis)
+        bars = QBarSet(self.tr("收件"))
+        bars.append([float(v) for v in values])
+        series = QBarSeries()
+        series.append(bars)
+        chart.addSeries(series)
+        x = QBarCategoryAxis()
+        x.append(labels)
+        y = QValueAxis()
+        y.setRange(0, max([1, *values]))
+        y.setLabelFormat("%d")
+        chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+        series.attachAxis(x)
+        series.attachAxis(y)
+        return bars
+
+    def _draw_charts(self, rec: Reconciliation, month: Reconciliation) -> None:
+        hours = dict(rec.by_hour)
+        span = sorted(hours) or [9]
+        self._chart_hours = list(range(min(8, span[0]), max(18, span[-1]) + 1))
+        self.hour_set = self._bar_chart(
+            self.hour_chart,
+            [f"{h:02d}" for h in self._chart_hours],
+            [hours.get(h, 0) for h in self._chart_hours],
+        )
+        self.hour_set.clicked.connect(self._on_hour_set_clicked)
+        self._chart_bundles = [b for b, _n, _c in rec.by_bundle]
+        self.bundle_set = self._bar_chart(
+            self.bundle_chart,
+            [name for _b, name, _c in rec.by_bundle],
+            [c for _b, _n, c in rec.by_bundle],
+        )
+        self.bundle_set.clicked.connect(self._on_bundle_set_clicked)
+
+        chart = self.compliance_chart.chart()
+        chart.removeAllSeries()
+        for axis in chart.axes():
+            chart.removeAxis(axis)
+        series = QLineSeries()
+        for day, in_time, total in month.push_compliance_by_day:
+            if total:
+                series.append(float(day.day), 100.0 * in_time / total)
+        chart.addSeries(series)
+        x = QValueAxis()
+        x.setRange(1, max(28, len(month.push_compliance_by_day)))
+        x.setLabelFormat("%d")
+        y = QValueAxis()
+        y.setRange(0, 100)
+        y.setLabelFormat("%d%%")
+        chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+        series.attachAxis(x)
+        series.attachAxis(y)
+        self.compliance_series = series
+
+    def _on_hour_set_clicked(self, index: int) -> None:
+        if 0 <= index < len(self._chart_hours):
+            self.show_figure("all", hour=self._chart_hours[index])
+
+    def _on_bundle_set_clicked(self, index: int) -> None:
+        if 0 <= index < len(self._chart_bundles):
+            self.show_figure("all", bundle=self._chart_bundles[index])
+
+    def _on_bundle_table_activated(self, row: int, _col: int) -> None:
+        item = self.bundle_table.item(row, 0)
+        if item is not None:
+            self.show_figure("all", bundle=item.data(Qt.ItemDataRole.UserRole))
+
+    def _on_clerk_table_activated(self, row: int, _col: int) -> None:
+        item = self.clerk_table.item(row, 0)
+        if item is not None:
+            self.show_figure("all", clerk=item.data(Qt.ItemDataRole.UserRole))
+
+    def _on_hour_table_activated(self, row: int, _col: int) -> None:
+        item = self.hour_table.item(row, 0)
+        if item is not None:
+            self.show_figure("all", hour=item.data(Qt.ItemDataRole.UserRole))
+
+    # ------------------------------------------------------------------ drill-down
+
+    def show_figure(
+        self,
+        figure: str,
+        *,
+        bundle: str | None = None,
+        clerk: str | None = None,
+        hour: int | None = None,
+    ) -> None:
+        """List the intakes behind FIGURE (within a bundle / clerk / hour when given)."""
+        s = self.session
+        period = self.period
+        drill = Drill(figure, bundle, clerk, hour)
+        if bundle is None and clerk is None and hour is None:
+            self.figure = figure  # charts and tables then drill into this figure
+
+        def work() -> tuple[list[str], list[LedgerRow]]:
+            ids = s.ctx.reports.intakes_for(
+                figure, period, s.ctx.clock.now(), bundle=bundle, clerk=clerk, hour=hour
+            )
+            return ids, ledger_rows_for(s.intake, ids, period)
+
+        def done(result: tuple[list[str], list[LedgerRow]]) -> None:
+            ids, rows = result
+            self.drill = drill
+            self.model.set_rows(rows)
+            where = []
+            if bundle is not None:
+                where.append(self.tr("一件事：{bundle}").format(bundle=self._bundle_name(bundle)))
+            if clerk is not None:
+                where.append(self.tr("窗口人员：{clerk}").format(clerk=clerk))
+            if hour is not None:
+                where.append(self.tr("时段：{hour:02d}时").format(hour=hour))
+            conditions = (
+                self.tr("（{conditions}）").format(conditions="，".join(where)) if where else ""
+            )
+            if len(rows) == len(ids):
+                text = self.tr("{period} · {figure}{conditions}：{count} 件").format(
+                    period=period.label,
+                    figure=FIGURE_LABELS[figure],
+                    conditions=conditions,
+                    count=len(ids),
+                )
+            else:
+                text = self.tr(
+                    "{period} · {figure}{conditions}：{count} 件（其中 {missing} 件不在台账中）"
+                ).format(
+                    period=period.label,
+                    figure=FIGURE_LABELS[figure],
+                    conditions=conditions,
+                    count=len(ids),
+                    missing=len(ids) - len(rows),
+                )
+            self.drill_label.setText(text)
+
+        s.runner.run_db(work, done, self._on_drill_failed, guard=self)
+
+    def _bundle_name(self, bundle: str) -> str:
+        if self.rec is not None:
+            for b, name, _n in self.rec.by_bundle:
+                if b == bundle:
+                    return name
+        return bundle
+
+    def _on_drill_failed(self, err: TaskError) -> None:
+        self.drill_label.setText(err.message)
+
+    def _on_table_activated(self, index: QModelIndex) -> None:
+        row = self.model.row_at(index.row())
+        if row is not None:
+            self.open_requested.emit(row.submission_id)
+
+    # ------------------------------------------------------------------ day close
+
+    def _show_close(self, closed: DayCloseView | None, amendments: list[AmendmentView]) -> None:
+        day = self.selected_day
+        self.closed_view = closed
+        self.amendments.clear()
+        if closed is None:
+            self.close_status.setText(self.tr("{day} 尚未日结。").format(day=f"{day:%Y-%m-%d}"))
+            self.close_button.setEnabled(True)
+            return
+        self.close_button.setEnabled(False)
+        self.close_status.setText(
+            self.tr("{day} 已日结：{subs} 件受理，{events} 条记录；封存值 {seal}").format(
+                day=f"{day:%Y-%m-%d}",
+                subs=closed.submissions,
+                events=closed.events,
+                seal=closed.seal,
+            )
+        )
+        from ui.deadline import station_time
+
+        for a in amendments:
+            self.amendments.addItem(
+                self.tr("{at} {event}（受理记录 {sid}）").format(
+                    at=station_time(a.at, "%m-%d %H:%M"),
+                    event=a.event_type,
+                    sid=a.submission_id[:8],
+                )
+            )
+        if not amendments:
+            self.amendments.addItem(self.tr("无"))
+
+    def request_close(self) -> DayClosePasswordDialog:
+        """日结… : the password dialog for the selected day."""
+        if self.password_dialog is not None:
+            self.password_dialog.deleteLater()
+        day = self.selected_day
+        dialog = DayClosePasswordDialog(f"{day:%Y年%m月%d日}", self)
+        dialog.password_entered.connect(lambda pw: self.close_day(day, pw))
+        self.password_dialog = dialog
+        self.close_message.clear()
+        dialog.open()
+        return dialog
+
+    def close_day(self, day: dt.date, password: str) -> None:
+        """Check the password, build and keep the report (pool), seal the day (database)."""
+        s = self.session
+        ctx, actor, station = s.ctx, s.actor, s.station
+
+        def check_and_gather() -> tuple[Reconciliation, list[LedgerRow]]:
+            from app.staff import require_role
+
+            require_role(actor, "supervisor", "日结")
+            ctx.staff.reauthenticate(actor, password)
+            if ctx.dayclose.closed(day) is not None:
+                from app.errors import DomainError
+
+                raise DomainError(
+                    "dayclose.already_closed", f"{day:%Y年%m月%d日}已日结，不能重复日结。"
+                )
+            return ctx.reports.reconcile(Period.of("day", day), ctx.clock.now()), ctx.intake.ledger(
+                day
+            )
+
+        def build(data: tuple[Reconciliation, list[LedgerRow]]) -> None:
+            rec, rows = data
+
+            def make() -> str:
+                from printing.ledger_report import build_ledger_report
+
+                pdf = build_ledger_report(
+                    "受理台账日结报告",
+                    station.centre_name,
+                    rec.period.label,
+                    [(FIGURE_LABELS[f], rec.counts.get(f, 0)) for f in FIGURES],
+                    rec.metrics,
+                    rows,
+                    None,
+                )
+                return ctx.attachments.put(pdf)
+
+            s.runner.run_pool(make, seal, self._on_close_failed, guard=self)
+
+        def seal(sha: str) -> None:
+            self.report_sha256 = sha
+            s.runner.run_db(
+                lambda: ctx.dayclose.close(actor, password, day, report_sha256=sha),
+                self._on_day_closed,
+                self._on_close_failed,
+                guard=self,
+            )
+
+        s.runner.run_db(check_and_gather, build, self._on_close_failed, guard=self)
+
+    def _on_close_failed(self, err: TaskError) -> None:
+        self.close_message.setText(err.message)
+        if self.password_dialog is not None and self.password_dialog.isVisible():
+            self.password_dialog.show_error(err.message)
+
+    def _on_day_closed(self, view: DayCloseView) -> None:
+        log.info("day %s closed", view.day.isoformat())
+        if self.password_dialog is not None:
+            self.password_dialog.accept()
+        self.close_message.setText(self.tr("日结完成，封存值：{seal}").format(seal=view.seal))
+        self.day_closed.emit(view)
+        self.refresh()
