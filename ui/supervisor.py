@@ -220,8 +220,8 @@ class SupervisorWidget(QWidget):
         self.hour_table.cellActivated.connect(self._on_hour_table_activated)
 
         # charts
-        self.hour_chart = self._chart_view(self.tr("各时段收件"))
-        self.bundle_chart = self._chart_view(self.tr("各一件事收件"))
+        self.hour_chart = self._chart_view(self.tr("各时段受理件数"))
+        self.bundle_chart = self._chart_view(self.tr("各一件事受理件数"))
         self.compliance_chart = self._chart_view(self.tr("本月2小时内推送率（%）"))
         self.hour_set: QBarSet | None = None
         self.bundle_set: QBarSet | None = None
