@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
     QCoreApplication,
     QEvent,
     QModelIndex,
@@ -37,6 +36,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from ui.tablemodel import RowsTableModel
 
 if TYPE_CHECKING:
     from app.checklist import Checklist, MaterialLine
@@ -94,7 +95,7 @@ def next_mark(line: MaterialLine) -> str | None:
     return marks[(index + 1) % len(marks)]
 
 
-class ChecklistModel(QAbstractTableModel):
+class ChecklistModel(RowsTableModel):
     COLUMNS = (
         QT_TRANSLATE_NOOP("ChecklistModel", "序号"),
         QT_TRANSLATE_NOOP("ChecklistModel", "材料名称"),
@@ -108,46 +109,30 @@ class ChecklistModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._lines: tuple[MaterialLine, ...] = ()
         self._pages: Mapping[str, int] = {}
 
     def set_lines(
         self, lines: tuple[MaterialLine, ...], pages: Mapping[str, int] | None = None
     ) -> None:
-        same_rows = [l.id for l in lines] == [l.id for l in self._lines]
+        same_rows = [l.id for l in lines] == [l.id for l in self._rows]
         self._pages = dict(pages or {})
         if same_rows and lines:
-            self._lines = lines
+            self._rows = list(lines)
             self.dataChanged.emit(
                 self.index(0, 0), self.index(len(lines) - 1, len(self.COLUMNS) - 1)
             )
         else:
-            self.beginResetModel()
-            self._lines = lines
-            self.endResetModel()
+            self._reset(lines)
 
     def line(self, row: int) -> MaterialLine | None:
-        return self._lines[row] if 0 <= row < len(self._lines) else None
+        return self._at(row)  # type: ignore[no-any-return]
 
     def row_of(self, material_id: str) -> int:
-        return next((n for n, l in enumerate(self._lines) if l.id == material_id), -1)
+        return self._row_with_id(material_id)
 
     @property
     def lines(self) -> tuple[MaterialLine, ...]:
-        return self._lines
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._lines)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return QCoreApplication.translate("ChecklistModel", str(self.COLUMNS[section]))
-        return None
+        return tuple(self._rows)
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole

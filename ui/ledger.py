@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from app.exports import IDENTITY_LABELS
 from ui.deadline import format_remaining, station_time
+from ui.tablemodel import RowsTableModel
 
 if TYPE_CHECKING:
     from app.views import LedgerRow
@@ -57,7 +58,7 @@ def push_deadline(row: LedgerRow) -> dt.datetime | None:
     return None
 
 
-class LedgerModel(QAbstractTableModel):
+class LedgerModel(RowsTableModel):
     COLUMNS = (
         QT_TRANSLATE_NOOP("LedgerModel", "受理编号"),
         QT_TRANSLATE_NOOP("LedgerModel", "时间"),
@@ -74,33 +75,17 @@ class LedgerModel(QAbstractTableModel):
         self, parent: QObject | None = None, now: Callable[[], dt.datetime] | None = None
     ) -> None:
         super().__init__(parent)
-        self._rows: list[LedgerRow] = []
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
     def set_rows(self, rows: Sequence[LedgerRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+        self._reset(rows)
 
     def row_at(self, row: int) -> LedgerRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self._at(row)  # type: ignore[no-any-return]
 
     @property
     def rows(self) -> list[LedgerRow]:
         return self._rows
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return QCoreApplication.translate("LedgerModel", str(self.COLUMNS[section]))
-        return None
 
     def _push_text(self, row: LedgerRow) -> tuple[str, str]:
         tr = QCoreApplication.translate

@@ -9,10 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     Qt,
 )
@@ -30,6 +28,7 @@ from PySide6.QtWidgets import (
 from ui.deadline import station_time
 from ui.ledger import make_table
 from ui.sync import status_details, status_level, status_line
+from ui.tablemodel import RowsTableModel
 
 if TYPE_CHECKING:
     from sync.status import QueueItem, SyncStatus
@@ -51,7 +50,7 @@ STATE_LABELS = {
 }
 
 
-class SyncQueueModel(QAbstractTableModel):
+class SyncQueueModel(RowsTableModel):
     COLUMNS = (
         QT_TRANSLATE_NOOP("SyncQueueModel", "受理编号"),
         QT_TRANSLATE_NOOP("SyncQueueModel", "内容"),
@@ -67,37 +66,18 @@ class SyncQueueModel(QAbstractTableModel):
     STATE_COLUMN = 2
     ERROR_COLUMN = 8
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._items: list[QueueItem] = []
-
     def set_items(self, items: list[QueueItem]) -> None:
-        self.beginResetModel()
-        self._items = list(items)
-        self.endResetModel()
+        self._reset(items)
 
     @property
     def items(self) -> list[QueueItem]:
-        return self._items
+        return self._rows
 
     def item_at(self, row: int) -> QueueItem | None:
-        return self._items[row] if 0 <= row < len(self._items) else None
+        return self._at(row)  # type: ignore[no-any-return]
 
     def row_of(self, item_id: str) -> int:
-        return next((n for n, q in enumerate(self._items) if q.id == item_id), -1)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return QCoreApplication.translate("SyncQueueModel", str(self.COLUMNS[section]))
-        return None
+        return self._row_with_id(item_id)
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
