@@ -15,6 +15,28 @@ from pathlib import Path
 from app.errors import StoreError
 
 
+def write_atomic(target: Path, data: bytes) -> None:
+    """Write DATA to TARGET so a reader sees nothing or all of it, and it survives a power cut:
+    a temporary file beside it, flushed to disk, renamed into place, the directory flushed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 class AttachmentStore:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
@@ -33,24 +55,8 @@ class AttachmentStore:
         target = self.path(digest)
         if target.exists() and target.stat().st_size == len(data):
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
-            dir_fd = os.open(target.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            write_atomic(target, data)
         except OSError as exc:
             if exc.errno == 28:  # ENOSPC
                 raise StoreError("store.disk_full", "磁盘空间不足，页面未能保存。请清理磁盘后重试。") from exc

@@ -11,13 +11,13 @@ import ctypes
 import hashlib
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from local_db.attachments import write_atomic
 from sync.protocol import is_sha256
 
 
@@ -110,7 +110,7 @@ class BlobStore:
         target = self.path(sha)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, target)
-        _fsync_dir(target.parent)
+        _fsync_path(target.parent)
 
     def commit(self, deferred: list[str]) -> None:
         """Make verified partial pages durable, then move them into place (data before names,
@@ -149,20 +149,7 @@ class BlobStore:
         sha = hashlib.sha256(data).hexdigest()
         if self.has(sha, len(data)):
             return sha
-        target = self.path(sha)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(target.parent)
+        write_atomic(self.path(sha), data)
         return sha
 
 
@@ -181,6 +168,7 @@ _syncfs = _load_syncfs()
 
 
 def _fsync_path(path: Path) -> None:
+    """Flush a file or a directory to disk, best effort."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -192,15 +180,3 @@ def _fsync_path(path: Path) -> None:
     finally:
         os.close(fd)
 
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
