@@ -1,26 +1,11 @@
 import datetime as dt
-import shutil
 
 import pytest
 
-from app.catalog import BUNDLED_CATALOG
 from app.clock import FixedClock
 from app.context import build_context
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.timezone.utc)  # 09:30 in the station's zone
-
-
-@pytest.fixture()
-def newborn_catalog(tmp_path):
-    """A catalog with just the 新生儿出生 bundle and its materials (stable across catalog edits)."""
-    root = tmp_path / "catalog"
-    (root / "bundles").mkdir(parents=True)
-    (root / "materials").mkdir()
-    shutil.copy(BUNDLED_CATALOG / "catalog.json", root)
-    for f in ("common.json", "personal_life.json"):
-        shutil.copy(BUNDLED_CATALOG / "materials" / f, root / "materials")
-    shutil.copy(BUNDLED_CATALOG / "bundles" / "newborn_birth.json", root / "bundles")
-    return root
 
 
 @pytest.fixture()

@@ -1,5 +1,4 @@
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -121,18 +120,6 @@ def test_each_materials_file_against_the_schema(path):
 # -- broken files get an error naming file, bundle and field --------------------------------
 
 
-@pytest.fixture()
-def small_catalog(tmp_path):
-    root = tmp_path / "cat"
-    (root / "bundles").mkdir(parents=True)
-    (root / "materials").mkdir()
-    shutil.copy(BUNDLED_CATALOG / "catalog.json", root)
-    for f in ("common.json", "personal_life.json"):
-        shutil.copy(BUNDLED_CATALOG / "materials" / f, root / "materials")
-    shutil.copy(BUNDLED_CATALOG / "bundles" / "newborn_birth.json", root / "bundles")
-    return root
-
-
 def _edit(root: Path, fn):
     path = root / "bundles" / "newborn_birth.json"
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -149,93 +136,93 @@ def _fails(root, code, *needles):
     return exc.value
 
 
-def test_small_catalog_loads(small_catalog):
-    assert load_catalog(small_catalog).bundle("newborn_birth")
+def test_newborn_catalog_loads(newborn_catalog):
+    assert load_catalog(newborn_catalog).bundle("newborn_birth")
 
 
-def test_missing_field(small_catalog):
-    _edit(small_catalog, lambda d: d["items"][2].pop("department"))
-    err = _fails(small_catalog, "catalog.schema", "bundles/newborn_birth.json", "newborn_birth", "items[2]", "department")
+def test_missing_field(newborn_catalog):
+    _edit(newborn_catalog, lambda d: d["items"][2].pop("department"))
+    err = _fails(newborn_catalog, "catalog.schema", "bundles/newborn_birth.json", "newborn_birth", "items[2]", "department")
     assert err.details["field"] == "items[2]"
 
 
-def test_wrong_type(small_catalog):
-    _edit(small_catalog, lambda d: d["items"][0].__setitem__("time_limit_days", "五天"))
-    _fails(small_catalog, "catalog.schema", "newborn_birth", "items[0].time_limit_days")
+def test_wrong_type(newborn_catalog):
+    _edit(newborn_catalog, lambda d: d["items"][0].__setitem__("time_limit_days", "五天"))
+    _fails(newborn_catalog, "catalog.schema", "newborn_birth", "items[0].time_limit_days")
 
 
-def test_unknown_material(small_catalog):
-    _edit(small_catalog, lambda d: d["items"][1]["materials"].append({"id": "no_such_thing"}))
-    _fails(small_catalog, "catalog.unknown_material", "newborn_birth", "items[1].materials[2]", "no_such_thing")
+def test_unknown_material(newborn_catalog):
+    _edit(newborn_catalog, lambda d: d["items"][1]["materials"].append({"id": "no_such_thing"}))
+    _fails(newborn_catalog, "catalog.unknown_material", "newborn_birth", "items[1].materials[2]", "no_such_thing")
 
 
-def test_condition_on_unknown_question(small_catalog):
+def test_condition_on_unknown_question(newborn_catalog):
     def bad(d):
         d["items"][0]["materials"][3]["when"] = {"q": "ghost", "op": "eq", "value": True}
-    _edit(small_catalog, bad)
-    _fails(small_catalog, "catalog.condition", "items[0].materials[3].when", "ghost")
+    _edit(newborn_catalog, bad)
+    _fails(newborn_catalog, "catalog.condition", "items[0].materials[3].when", "ghost")
 
 
-def test_condition_with_wrong_value_type(small_catalog):
+def test_condition_with_wrong_value_type(newborn_catalog):
     def bad(d):
         d["items"][0]["materials"][3]["when"] = {"q": "parents_married", "op": "gt", "value": 3}
-    _edit(small_catalog, bad)
-    _fails(small_catalog, "catalog.condition", "parents_married")
+    _edit(newborn_catalog, bad)
+    _fails(newborn_catalog, "catalog.condition", "parents_married")
 
 
-def test_condition_without_reason(small_catalog):
-    _edit(small_catalog, lambda d: d["items"][0]["materials"][3].pop("reason"))
-    _fails(small_catalog, "catalog.schema", "reason")
+def test_condition_without_reason(newborn_catalog):
+    _edit(newborn_catalog, lambda d: d["items"][0]["materials"][3].pop("reason"))
+    _fails(newborn_catalog, "catalog.schema", "reason")
 
 
-def test_bad_json_names_line(small_catalog):
-    (small_catalog / "bundles" / "newborn_birth.json").write_text('{"id": "newborn_birth",\n  oops}', encoding="utf-8")
-    _fails(small_catalog, "catalog.json", "bundles/newborn_birth.json", "第2行")
+def test_bad_json_names_line(newborn_catalog):
+    (newborn_catalog / "bundles" / "newborn_birth.json").write_text('{"id": "newborn_birth",\n  oops}', encoding="utf-8")
+    _fails(newborn_catalog, "catalog.json", "bundles/newborn_birth.json", "第2行")
 
 
-def test_duplicate_material_across_files(small_catalog):
-    dup = {"materials": [json.loads((small_catalog / "materials" / "common.json").read_text())["materials"][0]]}
-    (small_catalog / "materials" / "zz.json").write_text(json.dumps(dup, ensure_ascii=False), encoding="utf-8")
-    _fails(small_catalog, "catalog.duplicate_material", "resident_id_card")
+def test_duplicate_material_across_files(newborn_catalog):
+    dup = {"materials": [json.loads((newborn_catalog / "materials" / "common.json").read_text())["materials"][0]]}
+    (newborn_catalog / "materials" / "zz.json").write_text(json.dumps(dup, ensure_ascii=False), encoding="utf-8")
+    _fails(newborn_catalog, "catalog.duplicate_material", "resident_id_card")
 
 
-def test_tolerable_override_cannot_loosen(small_catalog):
-    _edit(small_catalog, lambda d: d["items"][1]["materials"][1].__setitem__("tolerable", True))
-    _fails(small_catalog, "catalog.tolerance", "resident_id_card")
+def test_tolerable_override_cannot_loosen(newborn_catalog):
+    _edit(newborn_catalog, lambda d: d["items"][1]["materials"][1].__setitem__("tolerable", True))
+    _fails(newborn_catalog, "catalog.tolerance", "resident_id_card")
 
 
-def test_unknown_jurisdiction(small_catalog):
-    _edit(small_catalog, lambda d: d["jurisdictions"].append("atlantis"))
-    _fails(small_catalog, "catalog.jurisdiction", "atlantis")
+def test_unknown_jurisdiction(newborn_catalog):
+    _edit(newborn_catalog, lambda d: d["jurisdictions"].append("atlantis"))
+    _fails(newborn_catalog, "catalog.jurisdiction", "atlantis")
 
 
-def test_header_version_format(small_catalog):
-    path = small_catalog / "catalog.json"
+def test_header_version_format(newborn_catalog):
+    path = newborn_catalog / "catalog.json"
     doc = json.loads(path.read_text())
     doc["version"] = "latest"
     path.write_text(json.dumps(doc))
-    _fails(small_catalog, "catalog.schema", "catalog.json", "version")
+    _fails(newborn_catalog, "catalog.schema", "catalog.json", "version")
 
 
-def test_packed_file_error_names_the_bundle(small_catalog, tmp_path):
-    packed = read_packed(small_catalog)
+def test_packed_file_error_names_the_bundle(newborn_catalog, tmp_path):
+    packed = read_packed(newborn_catalog)
     packed["bundles"][0]["kind"] = "alien"
     f = tmp_path / "packed.json"
     f.write_text(json.dumps(packed, ensure_ascii=False), encoding="utf-8")
     _fails(f, "catalog.schema", "packed.json", "newborn_birth", "kind")
 
 
-def test_catalog_replaced_at_run_time(small_catalog, tmp_path):
-    provider = CatalogProvider.from_path(small_catalog, archive=tmp_path / "archive")
+def test_catalog_replaced_at_run_time(newborn_catalog, tmp_path):
+    provider = CatalogProvider.from_path(newborn_catalog, archive=tmp_path / "archive")
     old = provider.current
-    packed = read_packed(small_catalog)
+    packed = read_packed(newborn_catalog)
     packed["header"]["version"] = "2025.06.01-1"
     packed["bundles"][0]["aliases"].append("新生儿一件事联办")
     new = provider.replace(packed)
     assert provider.current is new and new.version == "2025.06.01-1" and new.digest != old.digest
     assert provider.current.bundle("新生儿一件事联办") is not None
     # The old version stays available for submissions checked against it, also after a restart.
-    again = CatalogProvider.from_path(small_catalog, archive=tmp_path / "archive")
+    again = CatalogProvider.from_path(newborn_catalog, archive=tmp_path / "archive")
     assert again.get(new.digest).version == "2025.06.01-1"
     packed["header"]["version"] = "2020.01.01-1"
     with pytest.raises(CatalogError) as exc:
@@ -243,9 +230,9 @@ def test_catalog_replaced_at_run_time(small_catalog, tmp_path):
     assert exc.value.code == "catalog.older"
 
 
-def test_broken_replacement_is_refused_and_current_kept(small_catalog):
-    provider = CatalogProvider.from_path(small_catalog)
-    packed = read_packed(small_catalog)
+def test_broken_replacement_is_refused_and_current_kept(newborn_catalog):
+    provider = CatalogProvider.from_path(newborn_catalog)
+    packed = read_packed(newborn_catalog)
     packed["header"]["version"] = "2030.01.01-1"
     packed["bundles"][0]["items"][0]["materials"][0]["id"] = "nope"
     before = provider.current
@@ -254,7 +241,7 @@ def test_broken_replacement_is_refused_and_current_kept(small_catalog):
     assert provider.current is before
 
 
-def test_build_is_deterministic(small_catalog):
-    a = build_catalog(read_packed(small_catalog))
-    b = build_catalog(read_packed(small_catalog))
+def test_build_is_deterministic(newborn_catalog):
+    a = build_catalog(read_packed(newborn_catalog))
+    b = build_catalog(read_packed(newborn_catalog))
     assert a.digest == b.digest
