@@ -7,7 +7,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
 
-
 @pytest.fixture()
 def newborn_catalog(tmp_path):
     """A catalog with just the 新生儿出生 bundle and its materials: small, and stable while the
