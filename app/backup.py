@@ -1,11 +1,13 @@
 """Encrypted, verified backups of the database and attachments, and their restore.
 
-A backup is one file: a tar stream (database snapshot, every attachment blob, a manifest of
-their SHA-256) encrypted in 1 MiB chunks with AES-256-GCM. The snapshot comes from SQLite's
+A backup is one file: a tar stream (database snapshot, every attachment blob — already encrypted
+under the store's data key —, a manifest) encrypted in 1 MiB chunks with AES-256-GCM. The snapshot comes from SQLite's
 online backup API, so it is consistent while the window keeps working. Each chunk's nonce
 carries its index and a final flag, so a removed, reordered, truncated or altered chunk fails
 authentication. The key lives in the OS keyring; its recovery code (app.keys.recovery_code) is
-what an administrator writes down to restore on a replacement machine.
+what an administrator writes down to restore on a replacement machine. The database carries its
+data key wrapped with this same backup key, so a restore with the recovery code also puts the
+data key into the new machine's keyring (local_db.crypto.recover_data_key).
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from app.clock import Clock, SystemClock
 from app.errors import DomainError
 from app.keys import SecretStore, get_or_create_key
+from local_db.crypto import BACKUP_KEY_NAME, recover_data_key
 
 log = logging.getLogger("intake.backup")
 
 MAGIC = b"YJSBK1\n"
 CHUNK = 1 << 20
-KEY_NAME = "backup-key"
+KEY_NAME = BACKUP_KEY_NAME
 LAST_GOOD = "backup.last_good"
 
 
@@ -235,6 +238,7 @@ class BackupService:
             raise BackupError("backup.missing", f"找不到备份文件“{path.name}”。") from exc
         manifest: dict[str, object] | None = None
         seen: dict[str, str] = {}
+        sizes: dict[str, int] = {}
         try:
             with f, tar:
                 for member in tar:
@@ -253,14 +257,17 @@ class BackupService:
                             h.update(block)
                             w.write(block)
                     seen[member.name] = h.hexdigest()
+                    sizes[member.name] = member.size
         except tarfile.TarError as exc:
             raise BackupError("backup.tampered", "备份文件内容无法解读，可能已损坏。") from exc
         if manifest is None or seen.get("db/intake.sqlite3") != manifest["db_sha256"]:
             raise BackupError("backup.tampered", "备份中的数据库与清单不符。")
         blobs = manifest["blobs"]
         assert isinstance(blobs, dict)
-        for name in blobs:
-            if seen.get(f"blobs/{name}") != name:  # blobs are named by their SHA-256
+        for name, size in blobs.items():
+            # Blob files are ciphertext under keyed names; their own AES-GCM tags and this
+            # backup's chunk tags cover their content, the manifest covers their presence.
+            if sizes.get(f"blobs/{name}") != size:
                 raise BackupError("backup.tampered", "备份中的页面文件与清单不符。")
         for member, digest in seen.items():
             # catalogs are named by the SHA-256 of their content too
@@ -287,6 +294,10 @@ class BackupService:
                 for p in catalogs.glob("*.json"):
                     shutil.move(p, target_catalogs / p.name)
             shutil.move(Path(tmp) / "db" / "intake.sqlite3", db_target)
+        try:
+            recover_data_key(db_target, key, self._secrets)
+        except DomainError as exc:
+            raise BackupError(exc.code, "备份已恢复，但数据密钥未能放入本机密钥环：" + exc.message) from exc
         return manifest
 
     # -- the window's warning ---------------------------------------------------------------

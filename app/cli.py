@@ -292,9 +292,27 @@ def _backups(args: argparse.Namespace, ctx: Any) -> Any:
     return BackupService(ctx.db_path, ctx.files_dir / "blobs", target, ctx.secrets, ctx.clock)
 
 
+def _restore(args: argparse.Namespace) -> int:
+    # No store is opened: on a replacement machine there is none yet, or its key is missing.
+    from app.backup import BackupService
+    from app.context import files_dir_for
+    from app.keys import KeyringSecretStore, key_from_recovery_code
+    from app.paths import default_db_path
+
+    db = Path(args.db) if args.db else default_db_path()
+    svc = BackupService(db, files_dir_for(db) / "blobs", Path(args.dir or db.parent / "backups"), KeyringSecretStore())
+    key = key_from_recovery_code(args.recovery_code) if args.recovery_code else None
+    target = Path(args.to)
+    svc.restore(Path(args.file), target, files_dir_for(target) / "blobs", key=key)
+    _emit(args, {"restored": str(target)}, f"已恢复到 {target}（数据密钥已放入本机密钥环）")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from app.keys import key_from_recovery_code, recovery_code
 
+    if args.backup_command == "restore":
+        return _restore(args)
     ctx = _context(args)
     try:
         svc = _backups(args, ctx)
@@ -307,12 +325,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
             m = svc.verify(Path(args.file), key)
             data = {"valid": True, "created_at": m["created_at"], "blobs": len(m["blobs"])}  # type: ignore[arg-type]
             text = f"备份有效（{m['created_at']}）"
-        elif args.backup_command == "restore":
-            key = key_from_recovery_code(args.recovery_code) if args.recovery_code else None
-            target = Path(args.to)
-            svc.restore(Path(args.file), target, target.parent / f"{target.stem}-files" / "blobs", key=key)
-            data = {"restored": str(target)}
-            text = f"已恢复到 {target}"
         else:  # recovery-code
             from app.backup import KEY_NAME
             from app.keys import get_or_create_key
@@ -442,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_setup)
 
-    for module in ("app.capture.idcard_cli", "app.capture.capture_cli", "printing.cli", "sync.cli"):
+    for module in ("app.keys_cli", "app.capture.idcard_cli", "app.capture.capture_cli", "printing.cli", "sync.cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as exc:  # an optional part that is not installed

@@ -19,7 +19,7 @@ from app.receipts import ReceiptSigner
 from app.reports import Reports
 from app.staff import StaffService
 from local_db.attachments import AttachmentStore
-from local_db.engine import open_store
+from local_db.engine import open_store, store_key
 
 log = logging.getLogger("intake.context")
 
@@ -70,12 +70,12 @@ def build_context(
     secrets: SecretStore | None = None,
 ) -> AppContext:
     path = Path(db_path) if db_path is not None else default_db_path()
-    sessions = open_store(path)
+    secrets = secrets or KeyringSecretStore()
+    sessions = open_store(path, secrets=secrets)
     files = files_dir_for(path)
-    attachments = AttachmentStore(files / "blobs")
+    attachments = AttachmentStore(files / "blobs", store_key(sessions))
     catalogs = CatalogProvider.from_path(catalog_path, archive=files / "catalogs")
     clock = clock or SystemClock()
-    secrets = secrets or KeyringSecretStore()
     signer = _signer(secrets)
     staff = StaffService(sessions, clock)
     return AppContext(

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -22,11 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import checklist as engine
 from app.catalog import Bundle, Catalog
 from app.clock import STATION_TZ
+from app.keys import FileSecretStore, KeyringSecretStore, SecretStore, keyring_usable
 from app.numbering import format_intake_number
 from app.security import hash_password
 from app.state import SubmissionState, apply
 from app.validators import resident_id_check_char, uscc_check_char, org_code_check_char, USCC_CHARSET
-from local_db.engine import write_tx
+from local_db.crypto import applicant_index
+from local_db.engine import store_key, write_tx
 from local_db.models import (
     Answer,
     Applicant,
@@ -38,6 +42,8 @@ from local_db.models import (
     Submission,
     SubmissionItem,
 )
+
+log = logging.getLogger("intake.demo")
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏辉斌宇浩凯健俊帆帅旭宁婷雪琳晨欣怡梓涵子轩浩然一诺思远佳怡雨欣"
@@ -133,6 +139,7 @@ def generate(
         seq0 = event_seq.value if event_seq else 0
         counters = {c.name: c.value for c in s.scalars(select(Counter).where(Counter.name.like("num:%")))}
     plan = _Planner(catalog, rng)
+    data_key = store_key(sessions)
     today = now.astimezone(STATION_TZ).date()
     events_total = 0
     seq = seq0
@@ -145,6 +152,7 @@ def generate(
             first_app = (s.scalar(select(func.max(Applicant.id))) or 0) + 1
             for n, a in enumerate(rows["app"]):
                 a["id"] = first_app + n
+                a.update(applicant_index(data_key, name=a["name"], resident_id=a["resident_id"], phone=a["phone"]))
             for sub in rows["sub"]:
                 sub["applicant_id"] = first_app + sub.pop("_app")
             s.execute(insert(Applicant), rows["app"])
@@ -380,3 +388,13 @@ def setup_demo_station(staff_service: Any) -> None:
     )
     for username, name, role, password in DEMO_ACCOUNTS[1:]:
         staff_service.create_account(admin, username=username, display_name=name, role=role, password=password)
+
+
+def demo_secrets(data_dir: Path) -> SecretStore:
+    """The OS keyring when there is one; otherwise (a headless demo box) a key file in the demo's
+    data directory, said so in the log."""
+    store = KeyringSecretStore()
+    if keyring_usable(store):
+        return store
+    log.warning("no OS keyring: demo keys are kept in a file in the data directory")
+    return FileSecretStore(Path(data_dir) / "demo-keys.json")

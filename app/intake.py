@@ -42,7 +42,8 @@ from app.views import (
     SubmissionView,
 )
 from local_db.attachments import AttachmentStore
-from local_db.engine import write_tx
+from local_db.crypto import applicant_index, normalise_name
+from local_db.engine import store_key, write_tx
 from local_db.models import (
     Answer,
     Applicant,
@@ -91,6 +92,7 @@ class IntakeService:
         self._attachments = attachments
         self._clock = clock or SystemClock()
         self._signer = signer  # None: receipts carry no signature (no keyring on this machine)
+        self._key = store_key(sessions)  # for blind-index lookups of encrypted fields
 
     # ------------------------------------------------------------------ plumbing
 
@@ -214,6 +216,9 @@ class IntakeService:
                 applicant = Applicant(created_at=now, updated_at=now)
                 s.add(applicant)
             for key, value in clean.items():
+                setattr(applicant, key, value)
+            index = applicant_index(self._key, name=clean["name"], resident_id=clean["resident_id"], phone=clean["phone"])
+            for key, value in index.items():
                 setattr(applicant, key, value)
             applicant.field_sources = _json(dict(data.sources))
             if data.consent_reuse and not applicant.consent_reuse:
@@ -755,29 +760,65 @@ class IntakeService:
             return [(e.type, json.loads(e.payload), e.at) for e in rows]
 
     def search(self, query: str, *, limit: int = 200) -> list[LedgerRow]:
-        """By intake number, ID number / USCC, phone, name, or date (YYYY-MM-DD)."""
+        """By intake number, ID number / USCC, phone, full name, or date (YYYY-MM-DD); part of a
+        name matches within the last NAME_SCAN_DAYS days. Names, ID numbers and phones are
+        encrypted, so those lookups go through their blind indexes."""
         q = query.strip()
         if not q:
             return []
         stmt = _ledger_select()
         number = parse_intake_number(q)
+        partial_name = False
         if number is not None:
             stmt = stmt.where(Submission.number == number.text)
         elif check_resident_id(q).valid:
-            stmt = stmt.where(Applicant.resident_id == check_resident_id(q).normalized)
+            blind = self._key.blind("resident_id", str(check_resident_id(q).normalized))
+            stmt = stmt.where(Applicant.resident_id_bidx == blind)
         elif check_uscc(q).valid:
             stmt = stmt.where(Applicant.uscc == check_uscc(q).normalized)
         elif check_mobile(q).valid:
-            stmt = stmt.where(Applicant.phone == check_mobile(q).normalized)
+            stmt = stmt.where(Applicant.phone_bidx == self._key.blind("phone", str(check_mobile(q).normalized)))
         else:
             try:
                 day = dt.date.fromisoformat(q)
                 stmt = stmt.where(Submission.local_date == day.isoformat())
             except ValueError:
-                stmt = stmt.where(Applicant.name.contains(q))
-        stmt = stmt.order_by(Submission.created_at.desc()).limit(limit)
+                partial_name = True
         with self._sessions() as s:
+            if not partial_name:
+                stmt = stmt.order_by(Submission.created_at.desc()).limit(limit)
+                return [_ledger_row(r, self._catalogs.current) for r in s.execute(stmt)]
+            ids = self._name_matches(s, q, limit)
+            if not ids:
+                return []
+            stmt = stmt.where(Submission.id.in_(ids)).order_by(Submission.created_at.desc())
             return [_ledger_row(r, self._catalogs.current) for r in s.execute(stmt)]
+
+    NAME_SCAN_DAYS = 31
+
+    def _name_matches(self, s: Session, q: str, limit: int) -> list[str]:
+        """Submissions whose applicant has exactly this name (any date, by blind index), then
+        those whose name contains it among recent ones (decrypted here, never in SQL)."""
+        norm = normalise_name(q)
+        exact = s.scalars(
+            select(Submission.id).join(Applicant, Applicant.id == Submission.applicant_id)
+            .where(Applicant.name_bidx == self._key.blind("name", norm))
+            .order_by(Submission.created_at.desc()).limit(limit)
+        ).all()
+        since = (local_day(self._clock.now()) - dt.timedelta(days=self.NAME_SCAN_DAYS)).isoformat()
+        recent = s.execute(
+            select(Submission.id, Applicant.name).join(Applicant, Applicant.id == Submission.applicant_id)
+            .where(Submission.local_date >= since).order_by(Submission.created_at.desc())
+        )
+        found = list(exact)
+        seen = set(found)
+        for sid, name in recent:
+            if len(found) >= limit:
+                break
+            if sid not in seen and norm in normalise_name(name or ""):
+                found.append(sid)
+                seen.add(sid)
+        return found
 
     def ledger(self, day: dt.date) -> list[LedgerRow]:
         """The day's submissions (drafts excluded), oldest first."""

@@ -4,7 +4,10 @@ never in a file; an in-memory store for tests and for a process handed its secre
 from __future__ import annotations
 
 import base64
+import json
+import os
 import secrets
+from pathlib import Path
 from typing import Protocol
 
 from app.errors import DomainError
@@ -65,6 +68,46 @@ class MemorySecretStore:
 
     def set(self, name: str, value: str) -> None:
         self.values[name] = value
+
+
+class FileSecretStore:
+    """Secrets in a JSON file readable only by its owner. For demo mode on a machine without a
+    keyring (the demo's data is invented): a file beside the data protects nothing from someone
+    who has the disk, so production never uses it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def _read(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise _unavailable(exc) from exc
+        return {str(k): str(v) for k, v in data.items()}
+
+    def get(self, name: str) -> str | None:
+        return self._read().get(name)
+
+    def set(self, name: str, value: str) -> None:
+        values = self._read()
+        values[name] = value
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(values, f)
+        os.replace(tmp, self.path)
+
+
+def keyring_usable(store: SecretStore) -> bool:
+    """Whether STORE keeps what is given to it (the null backend answers but forgets)."""
+    try:
+        if store.get("keyring-probe") != "ok":
+            store.set("keyring-probe", "ok")
+    except SecretKeyError:
+        return False
+    return True
 
 
 def get_or_create_key(store: SecretStore, name: str) -> bytes:

@@ -28,7 +28,7 @@ from app import checklist as engine  # noqa: E402
 from app.catalog import load_catalog  # noqa: E402
 from app.clock import STATION_TZ  # noqa: E402
 from app.context import build_context  # noqa: E402
-from app.demo import generate, setup_demo_station  # noqa: E402
+from app.demo import demo_secrets, generate, setup_demo_station  # noqa: E402
 from app.views import ApplicantInput  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -91,13 +91,14 @@ def bench_ledger(size: int) -> dict:
     OUT.mkdir(exist_ok=True)
     db = OUT / f"ledger-{size}.sqlite3"
     made = False
+    secrets = demo_secrets(OUT)  # demo data: the OS keyring if any, else the demo key file
     if not db.exists():
         t = time.perf_counter()
-        ctx = build_context(db)
+        ctx = build_context(db, secrets=secrets)
         generate(ctx.sessions, ctx.catalogs.current, size, days=max(30, size // 1000), seed=size)
         ctx.close()
         made = round(time.perf_counter() - t, 1)
-    ctx = build_context(db)
+    ctx = build_context(db, secrets=secrets)
     today = dt.datetime.now(STATION_TZ).date()
     # demo-data puts more intakes on recent days: measure a busy recent day and quieter ones
     per_day = []
@@ -111,9 +112,11 @@ def bench_ledger(size: int) -> dict:
             times.append((time.perf_counter() - t) * 1000)
         per_day.append({"days_ago": offset, "rows": rows, "median_ms": round(statistics.median(times), 2)})
     with ctx.sessions() as s:
-        from sqlalchemy import text
-        ids = [r[0] for r in s.execute(text("select resident_id from applicants where resident_id is not null "
-                                            "order by id desc limit 20"))]
+        from sqlalchemy import select
+
+        from local_db.models import Applicant
+        ids = list(s.scalars(select(Applicant.resident_id).where(Applicant.resident_id_bidx.is_not(None))
+                             .order_by(Applicant.id.desc()).limit(20)))
     lookups = []
     for rid in ids:
         t = time.perf_counter()

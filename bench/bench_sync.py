@@ -169,13 +169,7 @@ def build_queue(base: Path, count: int, seed: int = 1, big_pages: int = 0) -> tu
 
 def _put_fast(ctx: Any, data: bytes) -> str:
     """Setup only: a page into the attachment store without the per-file fsync."""
-    import hashlib
-
-    sha = hashlib.sha256(data).hexdigest()
-    path = ctx.attachments.path(sha)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return sha
+    return str(ctx.attachments.put(data, durable=False))
 
 
 def payload_bytes(db: Path, catalog: Path) -> tuple[int, int, int]:

@@ -1,4 +1,7 @@
-"""Content-addressed file store for page images and printed PDFs (SHA-256 names).
+"""Content-addressed file store for page images and printed PDFs, encrypted at rest.
+
+Callers address a blob by the SHA-256 of its plaintext; on disk it is AES-GCM ciphertext under
+the store's data key (local_db.crypto), in a file whose name is a keyed hash of that address.
 
 A blob is written to a temporary file in the target directory, flushed to disk, then renamed
 into place, so a reader never sees half a file and a power cut leaves either nothing or the
@@ -13,6 +16,10 @@ import tempfile
 from pathlib import Path
 
 from app.errors import StoreError
+from local_db.crypto import DataKey
+
+
+OVERHEAD = 4 + 12 + 16  # magic, nonce, tag
 
 
 def write_atomic(target: Path, data: bytes) -> None:
@@ -38,25 +45,34 @@ def write_atomic(target: Path, data: bytes) -> None:
 
 
 class AttachmentStore:
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, key: DataKey) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._key = key
 
     def path(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise ValueError("not a sha256 hex digest")
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        name = self._key.blob_name(sha256)
+        return self.root / name[:2] / name[2:4] / name
 
     def has(self, sha256: str) -> bool:
         return self.path(sha256).exists()
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: bytes, *, durable: bool = True) -> str:
+        """Store DATA; returns its SHA-256. durable=False skips the flushes (bulk set-up of
+        benchmarks only: a power cut may then lose the file)."""
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
-        if target.exists() and target.stat().st_size == len(data):
+        if target.exists() and target.stat().st_size == len(data) + OVERHEAD:
+            return digest
+        sealed = self._key.encrypt_blob(data, digest)
+        if not durable:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(sealed)
             return digest
         try:
-            write_atomic(target, data)
+            write_atomic(target, sealed)
         except OSError as exc:
             if exc.errno == 28:  # ENOSPC
                 raise StoreError("store.disk_full", "磁盘空间不足，页面未能保存。请清理磁盘后重试。") from exc
@@ -65,9 +81,13 @@ class AttachmentStore:
 
     def get(self, sha256: str, verify: bool = True) -> bytes:
         try:
-            data = self.path(sha256).read_bytes()
+            sealed = self.path(sha256).read_bytes()
         except FileNotFoundError as exc:
             raise StoreError("store.attachment_missing", "找不到页面文件，可能已被删除。", sha256=sha256) from exc
+        try:
+            data = self._key.decrypt_blob(sealed, sha256)
+        except StoreError as exc:
+            raise StoreError("store.attachment_corrupt", "页面文件已损坏或被改动（无法解密）。", sha256=sha256) from exc
         if verify and hashlib.sha256(data).hexdigest() != sha256:
             raise StoreError("store.attachment_corrupt", "页面文件已损坏（校验不符）。", sha256=sha256)
         return data

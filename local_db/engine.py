@@ -15,7 +15,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.errors import StoreError
+from app.errors import DomainError, StoreError
+from app.keys import SecretStore
+from local_db.crypto import DataKey, create_data_key, ensure_wrapped, load_data_key
 
 log = logging.getLogger("intake.store")
 
@@ -80,12 +82,17 @@ def _classify(exc: BaseException, path: Path) -> StoreError:
     return StoreError("store.error", f"数据库错误：{exc.__class__.__name__}", file=path.name)
 
 
-def open_store(path: Path | str, *, migrate: bool = True) -> sessionmaker[Session]:
+def open_store(path: Path | str, *, secrets: SecretStore | None = None, migrate: bool = True) -> sessionmaker[Session]:
     """Open (and create or upgrade) the database at PATH; returns a session factory.
 
-    Raises StoreError for a file that is not a database, a schema newer than this program, or a
-    location that cannot be written.
+    SECRETS holds the store's data key (default: the OS keyring); a new store gets a new key.
+    Raises StoreError for a file that is not a database, a schema newer than this program, a
+    location that cannot be written, or a data key that is missing or wrong (with what to do).
     """
+    if secrets is None:
+        from app.keys import KeyringSecretStore
+
+        secrets = KeyringSecretStore()
     path = Path(path)
     if path.exists() and path.is_dir():
         raise StoreError("store.is_directory", f"“{path.name}”是目录，不是数据库文件。", file=path.name)
@@ -119,16 +126,39 @@ def open_store(path: Path | str, *, migrate: bool = True) -> sessionmaker[Sessio
             if migrate and current != script.get_current_head():
                 cfg = _alembic_config()
                 cfg.attributes["connection"] = conn
+                cfg.attributes["data_key_factory"] = lambda cur: create_data_key(cur, secrets)
                 command.upgrade(cfg, "head")
                 conn.commit()
+                # Move the rewritten pages into the main file now: until a checkpoint, the file
+                # still holds what 0004 encrypted.
+                conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
                 log.info("store migrated from %s to %s", current, script.get_current_head())
-    except StoreError:
+            if MigrationContext.configure(conn).get_current_revision() == script.get_current_head():
+                key = _data_key(conn, secrets)
+                engine.dialect.yjs_data_key = key  # type: ignore[attr-defined]
+    except DomainError:  # StoreError, or the keyring refusing the data key
         engine.dispose()
         raise
     except (DatabaseError, OperationalError, sqlite3.DatabaseError) as exc:
         engine.dispose()
         raise _classify(exc, path) from exc
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def _data_key(conn: Any, secrets: SecretStore) -> DataKey:
+    dbapi = conn.connection.dbapi_connection
+    key = load_data_key(dbapi, secrets)
+    if ensure_wrapped(dbapi, key, secrets):  # inside the connection's open transaction
+        conn.commit()
+        log.info("data key wrapped again with this machine's backup key")
+    return key
+
+
+def store_key(sessions: sessionmaker[Session]) -> DataKey:
+    """The data key of the store behind SESSIONS (see open_store)."""
+    from local_db.crypto import dialect_key
+
+    return dialect_key(sessions.kw["bind"].dialect)
 
 
 def classify_error(exc: BaseException, path: Path | str = "intake.sqlite3") -> StoreError:

@@ -16,12 +16,15 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from local_db.crypto import EncryptedDate, EncryptedText
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -83,14 +86,18 @@ class Applicant(Base):
     __tablename__ = "applicants"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # personal | enterprise
-    name: Mapped[str] = mapped_column(String(200))
-    resident_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    # Personal data is ciphertext (local_db.crypto); lookups go through the blind indexes.
+    name: Mapped[str] = mapped_column(EncryptedText("applicants.name"))
+    resident_id: Mapped[str | None] = mapped_column(EncryptedText("applicants.resident_id"))
     gender: Mapped[str | None] = mapped_column(String(8))
-    birth_date: Mapped[dt.date | None] = mapped_column(Date)
-    address: Mapped[str] = mapped_column(String(300), default="")
-    phone: Mapped[str] = mapped_column(String(20), default="", index=True)
-    uscc: Mapped[str | None] = mapped_column(String(18), index=True)
-    legal_representative: Mapped[str] = mapped_column(String(64), default="")
+    birth_date: Mapped[dt.date | None] = mapped_column(EncryptedDate("applicants.birth_date"))
+    address: Mapped[str] = mapped_column(EncryptedText("applicants.address"), default="")
+    phone: Mapped[str] = mapped_column(EncryptedText("applicants.phone"), default="")
+    uscc: Mapped[str | None] = mapped_column(String(18), index=True)  # an enterprise's public code
+    legal_representative: Mapped[str] = mapped_column(EncryptedText("applicants.legal_representative"), default="")
+    name_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
+    resident_id_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
+    phone_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
     # which fields came from a card / licence QR / consented reuse (JSON object field -> source)
     field_sources: Mapped[str] = mapped_column(Text, default="{}")
     consent_reuse: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -122,7 +129,7 @@ class Submission(Base):
     pushed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     tolerance_due: Mapped[dt.date | None] = mapped_column(Date)
     delivery_method: Mapped[str] = mapped_column(String(16), default="window")
-    delivery_address: Mapped[str] = mapped_column(String(300), default="")
+    delivery_address: Mapped[str] = mapped_column(EncryptedText("submissions.delivery_address"), default="")
     reduction_separate: Mapped[int] = mapped_column(Integer, default=0)
     reduction_merged: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -214,7 +221,7 @@ class Event(Base):
     station_seq: Mapped[int] = mapped_column(Integer)  # per-station order, for sync
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[str] = mapped_column(Text)  # JSON
+    payload: Mapped[str] = mapped_column(EncryptedText("events.payload"))  # JSON, may carry personal data
     clerk_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 

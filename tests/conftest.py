@@ -1,10 +1,21 @@
 import os
 import shutil
+import tempfile
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+# Stores keep their data key in the keyring, and some tests run the app in subprocesses that must
+# find it: a plaintext file keyring under a per-test XDG_DATA_HOME (see the fixture below), never
+# the developer's own keyring.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="yjs-keyring-")
+
+
+@pytest.fixture(autouse=True)
+def _own_keyring(tmp_path_factory, monkeypatch):
+    """Each test starts with an empty keyring file of its own (inherited by its subprocesses)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg")))
 
 
 @pytest.fixture()

@@ -116,7 +116,13 @@ class AppShell:
         else:
             from app.context import build_context
 
-            ctx = build_context(self._db_path())
+            path = self._db_path()
+            secrets = None
+            if self.options.demo and path is not None:
+                from app.demo import demo_secrets
+
+                secrets = demo_secrets(path.parent)
+            ctx = build_context(path, secrets=secrets)
         if self.options.demo:
             from app.demo import setup_demo_station
 

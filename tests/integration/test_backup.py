@@ -13,7 +13,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture()
 def backups(ctx, tmp_path, clock):
-    return BackupService(ctx.db_path, ctx.files_dir / "blobs", tmp_path / "backups", MemorySecretStore(), clock)
+    # the machine's own keyring: its backup key also wraps the store's data key
+    return BackupService(ctx.db_path, ctx.files_dir / "blobs", tmp_path / "backups", ctx.secrets, clock)
 
 
 def _fill(ctx, staff):
@@ -77,20 +78,29 @@ def test_truncated_backup(ctx, staff, backups):
     assert exc.value.code in ("backup.truncated", "backup.tampered")
 
 
-def test_restore_on_a_new_machine_with_the_recovery_code(ctx, staff, tmp_path, clock):
-    secrets = MemorySecretStore()
+def test_restore_on_a_new_machine_with_the_recovery_code(ctx, staff, tmp_path, clock, newborn_catalog):
+    secrets = ctx.secrets
     svc = BackupService(ctx.db_path, ctx.files_dir / "blobs", tmp_path / "b", secrets, clock)
     _fill(ctx, staff)
     path = svc.run().path
     code = recovery_code(get_or_create_key(secrets, KEY_NAME))
-    new_machine = BackupService(tmp_path / "x.db", tmp_path / "xb", tmp_path / "b", MemorySecretStore(), clock)
+    new_keyring = MemorySecretStore()
+    new_machine = BackupService(tmp_path / "x.db", tmp_path / "xb", tmp_path / "b", new_keyring, clock)
     with pytest.raises(BackupError) as exc:  # a fresh key is not the old one
         new_machine.verify(path)
     assert exc.value.code == "backup.wrong_key_or_tampered" and "恢复码" in exc.value.message
     target = tmp_path / "new" / "intake.sqlite3"
     target.parent.mkdir()
-    new_machine.restore(path, target, tmp_path / "new" / "blobs", key=key_from_recovery_code(code.lower()))
-    assert target.exists()
+    new_machine.restore(path, target, tmp_path / "new" / "intake-files" / "blobs", key=key_from_recovery_code(code.lower()))
+    # the data key came back with the code: the encrypted ledger and pages read as before
+    restored = build_context(target, clock=clock, catalog_path=newborn_catalog, secrets=new_keyring)
+    try:
+        day = dt.date(2024, 12, 2)
+        assert restored.intake.ledger(day) == ctx.intake.ledger(day)
+        page = restored.intake.get(restored.intake.ledger(day)[0].submission_id).pages[0]
+        assert restored.intake.page_bytes(page).startswith(b"page of")
+    finally:
+        restored.close()
     with pytest.raises(SecretKeyError):
         key_from_recovery_code("ABCD-EFGH")
 

@@ -1,9 +1,10 @@
 import datetime as dt
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
 from app.errors import AuthError, DomainError
+from local_db.models import Event
 
 from .test_intake_service import new_intake
 
@@ -33,8 +34,9 @@ def test_silent_edit_breaks_the_seal(ctx, staff, clock):
     sid = new_intake(ctx, clerk)
     ctx.intake.finish(clerk, sid)
     ctx.dayclose.close(sup, "super1234", DAY)
-    with ctx.sessions() as s:
-        s.execute(text("update events set payload = replace(payload, '张三', '李四') where type='applicant_set'"))
+    with ctx.sessions() as s:  # an edit by someone holding the key: validly encrypted, not amended
+        payload = s.scalar(select(Event.payload).where(Event.type == "applicant_set"))
+        s.execute(update(Event).where(Event.type == "applicant_set").values(payload=payload.replace("张三", "李四")))
         s.commit()
     problems = ctx.dayclose.verify()
     assert [p.code for p in problems] == ["dayclose.records_changed"] and problems[0].day == DAY

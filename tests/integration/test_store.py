@@ -1,3 +1,4 @@
+import os
 import sqlite3
 
 import pytest
@@ -5,6 +6,7 @@ from sqlalchemy import text
 
 from app.errors import StoreError
 from local_db.attachments import AttachmentStore
+from local_db.crypto import DataKey
 from local_db.engine import head_revision, open_store
 
 pytestmark = pytest.mark.integration
@@ -72,7 +74,7 @@ def test_missing_directory(tmp_path):
 
 
 def test_attachment_store_content_addressed_and_atomic(tmp_path):
-    store = AttachmentStore(tmp_path / "blobs")
+    store = AttachmentStore(tmp_path / "blobs", DataKey(os.urandom(32)))
     sha = store.put(b"page one")
     assert store.put(b"page one") == sha and store.get(sha) == b"page one"
     assert not list((tmp_path / "blobs").rglob(".tmp-*"))
