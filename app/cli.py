@@ -3,6 +3,11 @@
 Every command takes --db PATH and --json. Exit codes: 0 success, 1 the input was refused or
 invalid (a clear message, nothing half-written), 2 usage error, 3 an unexpected internal error
 (details in the log file, never a traceback on screen).
+
+The CLI is the administrator's tool on the machine itself: it has no staff login and runs with
+the rights of the operating-system account that owns the database file and the keyring (which
+can read and write everything anyway). It therefore calls no service action that is checked
+against a staff role (app.staff.ACTIONS); those are reached only through a logged-in account.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def build_context(
         staff=staff,
         intake=IntakeService(sessions, catalogs, attachments, clock, signer),
         dayclose=DayCloseService(sessions, staff, clock),
-        reports=Reports(sessions, lambda: catalogs.current),
+        reports=Reports(sessions, lambda: catalogs.current, staff),
         secrets=secrets,
         signer=signer,
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import audit
 from app.clock import Clock, SystemClock, local_day
 from app.errors import AuthError, DomainError, StoreError
-from app.staff import StaffService, require_role
+from app.staff import StaffService
 from app.views import StaffView
 from local_db.engine import write_tx
 from local_db.models import Amendment, DayClose, Event, Submission
@@ -90,21 +90,29 @@ class DayCloseService:
         self._clock = clock or SystemClock()
 
     def closed(self, day: dt.date) -> DayCloseView | None:
+        # Not gated: whether a day is sealed (counts and seal, no intake) is no supervisor secret.
         with self._sessions() as s:
             c = s.get(DayClose, day.isoformat())
             return _view(c) if c else None
 
+    def check_close(self, actor: StaffView, password: str, day: dt.date) -> None:
+        """What `close` checks before sealing, for a caller that builds the report first:
+        supervisors only, the password asked again, a past or current day not yet closed."""
+        self._staff.authorize(actor, "day.close")
+        self._staff.reauthenticate(actor, password)
+        if day > local_day(self._clock.now()):
+            raise DomainError("dayclose.future", "不能对尚未到来的日期进行日结。")
+        if self.closed(day) is not None:
+            raise _already_closed(day)
+
     def close(self, actor: StaffView, password: str, day: dt.date, report_sha256: str = "") -> DayCloseView:
         """Seal DAY. Supervisors only; the password is asked again."""
-        require_role(actor, "supervisor", "日结")
-        self._staff.reauthenticate(actor, password)
+        self.check_close(actor, password, day)
         now = self._clock.now()
-        if day > local_day(now):
-            raise DomainError("dayclose.future", "不能对尚未到来的日期进行日结。")
         key = day.isoformat()
         with write_tx(self._sessions) as s:
-            if s.get(DayClose, key) is not None:
-                raise DomainError("dayclose.already_closed", f"{day:%Y年%m月%d日}已日结，不能重复日结。")
+            if s.get(DayClose, key) is not None:  # closed meanwhile
+                raise _already_closed(day)
             last_seq = s.scalar(select(func.max(Event.station_seq))) or 0
             records, n_subs, n_events = _records_hash(s, key, last_seq)
             prev = s.scalars(
@@ -120,13 +128,15 @@ class DayCloseService:
             audit.append(s, at=now, staff_id=actor.id, action="day.close", target=key, detail=row.seal[:16])
             return _view(row)
 
-    def amendments(self, day: dt.date) -> list[AmendmentView]:
+    def amendments(self, actor: StaffView, day: dt.date) -> list[AmendmentView]:
+        self._staff.authorize(actor, "day.amendments")
         with self._sessions() as s:
             rows = s.scalars(select(Amendment).where(Amendment.local_date == day.isoformat()).order_by(Amendment.id))
             return [AmendmentView(a.submission_id, a.event_type, a.at, a.staff_id) for a in rows]
 
-    def verify(self) -> list[SealProblem]:
+    def verify(self, actor: StaffView) -> list[SealProblem]:
         """Recompute every closed day's seal and the chain between them."""
+        self._staff.authorize(actor, "day.verify")
         problems: list[SealProblem] = []
         prev = GENESIS
         with self._sessions() as s:
@@ -145,6 +155,10 @@ class DayCloseService:
                     problems.append(SealProblem(day, "dayclose.chain_broken", f"{day:%Y年%m月%d日}的日结封存链被改动。"))
                 prev = c.seal
         return problems
+
+
+def _already_closed(day: dt.date) -> DomainError:
+    return DomainError("dayclose.already_closed", f"{day:%Y年%m月%d日}已日结，不能重复日结。")
 
 
 def record_amendment(s: Session, submission: Submission, event_id: str, event_type: str, at: dt.datetime,

@@ -1,4 +1,5 @@
-"""Ledger exports (xlsx with a summary and a detail sheet, CSV), masked and audited."""
+"""Ledger exports (xlsx with a summary and a detail sheet, CSV), masked and audited; a
+supervisor's action (a clerk sees the day's ledger list in the window but does not export it)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import audit
 from app.clock import STATION_TZ
+from app.staff import authorize
 from app.views import LedgerRow, StaffView
 from local_db.engine import write_tx
 
@@ -82,6 +84,7 @@ def export_ledger(
     at: dt.datetime,
 ) -> bytes:
     """The export's bytes; every export is in the audit log (what, how many rows, by whom)."""
+    authorize(sessions, actor, "export.ledger", at=at)
     data = ledger_xlsx(rows, title) if fmt == "xlsx" else ledger_csv(rows)
     with write_tx(sessions) as s:
         audit.append(s, at=at, staff_id=actor.id, action=f"export.ledger.{fmt}", target=title, detail=f"{len(rows)} rows")

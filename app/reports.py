@@ -2,7 +2,7 @@
 
 Every figure is backed by a query that lists the intakes behind it (`intakes_for`), and the
 figure is the length of that list, so a supervisor who clicks a number sees exactly what was
-counted.
+counted. Both are a supervisor's (checked here, refusals audited).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.catalog import Catalog
 from app.clock import STATION_TZ
 from app.errors import DomainError
-from app.views import APPLICANT_FIELDS
+from app.staff import StaffService
+from app.views import APPLICANT_FIELDS, StaffView
 from local_db.models import Applicant, Staff, Submission, SubmissionItem
 
 PeriodKind = Literal["day", "week", "month"]
@@ -97,9 +98,12 @@ class Reconciliation:
 
 
 class Reports:
-    def __init__(self, sessions: sessionmaker[Session], catalog: Callable[[], Catalog]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], catalog: Callable[[], Catalog], staff: StaffService | None = None
+    ) -> None:
         self._sessions = sessions
         self._catalog = catalog
+        self._staff = staff or StaffService(sessions)
 
     # -- figure definitions: each a WHERE clause over submissions -------------------------
 
@@ -152,9 +156,10 @@ class Reports:
             ))
         raise DomainError("report.figure", f"未知的统计项“{figure}”。", figure=figure)
 
-    def intakes_for(self, figure: str, period: Period, now: dt.datetime, *,
+    def intakes_for(self, actor: StaffView, figure: str, period: Period, now: dt.datetime, *,
                     bundle: str | None = None, clerk: str | None = None, hour: int | None = None) -> list[str]:
         """Submission ids behind a figure (drill-down), optionally within a bundle / clerk / hour."""
+        self._staff.authorize(actor, "report.intakes")
         stmt = select(Submission.id).select_from(Submission).join(Staff, Staff.id == Submission.clerk_id).where(
             self._where(figure, period, now)
         )
@@ -167,7 +172,8 @@ class Reports:
         with self._sessions() as s:
             return list(s.scalars(stmt.order_by(Submission.created_at)))
 
-    def reconcile(self, period: Period, now: dt.datetime) -> Reconciliation:
+    def reconcile(self, actor: StaffView, period: Period, now: dt.datetime) -> Reconciliation:
+        self._staff.authorize(actor, "report.reconcile")
         with self._sessions() as s:
             counts = {f: s.scalar(select(func.count()).select_from(Submission).where(self._where(f, period, now))) or 0
                       for f in FIGURES}

@@ -23,15 +23,62 @@ MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=5)
 _RANK = {"clerk": 0, "supervisor": 1, "admin": 2}
 
+# Every action beyond a clerk's own intakes, search and the day's ledger list (DESIGN §2), by code
+# name: the least role that may do it and what a refusal calls it. The services check these with
+# `authorize`; the window asks `may` to decide what to show, so screen and service agree.
+ACTIONS: dict[str, tuple[Role, str]] = {
+    # supervisor (负责人)
+    "report.reconcile": ("supervisor", "对账统计"),  # day/week/month figures, per-clerk, metrics
+    "report.intakes": ("supervisor", "查看统计明细"),  # the intakes behind a figure (overdue lists)
+    "export.ledger": ("supervisor", "导出台账"),  # clerks see the day's ledger list, never export it
+    "day.close": ("supervisor", "日结"),
+    "day.amendments": ("supervisor", "查看日结补正"),
+    "day.verify": ("supervisor", "校验日结封存"),
+    "account.list": ("supervisor", "查看账号"),
+    # administrator
+    "account.create": ("admin", "新建账号"),
+    "account.set_active": ("admin", "停用或启用账号"),
+    # to be checked by the backup and sync code (their owners wire them)
+    "backup.run": ("supervisor", "立即备份"),  # a person's; the schedule's own runs have no actor
+    "backup.recovery_code": ("admin", "查看备份恢复码"),
+    "backup.restore": ("admin", "恢复备份"),
+    "sync.enroll": ("admin", "站点登记"),
+    "sync.configure": ("admin", "同步设置"),
+}
 
-def require_role(actor: StaffView, role: Role, what: str) -> None:
-    """Raise AuthError unless ACTOR holds ROLE or a higher one."""
-    if _RANK[actor.role] < _RANK[role]:
-        raise AuthError(
-            "auth.forbidden",
-            f"“{what}”需要{ROLE_LABELS[role]}权限，当前账号为{ROLE_LABELS[actor.role]}。",
-            needed=role,
+
+def may(role: str, action: str) -> bool:
+    """Whether ROLE may do ACTION (no audit: for deciding what a screen offers)."""
+    return _RANK.get(role, -1) >= _RANK[ACTIONS[action][0]]
+
+
+def authorize(sessions: sessionmaker[Session], actor: StaffView, action: str, *, at: dt.datetime) -> None:
+    """Raise AuthError unless ACTOR may do ACTION; every refusal is audited.
+
+    The role is read from the account as stored now, not from the caller's view of it, so a
+    demoted or disabled account's open session loses the right at once. The refusal entry is
+    committed in its own transaction before raising: the refused action has not begun, so
+    nothing of it is written, and the entry survives the raise.
+    """
+    needed, label = ACTIONS[action]
+    with sessions() as s:
+        staff = s.get(Staff, actor.id)
+        role = staff.role if staff is not None and staff.active else None
+    if role is not None and _RANK[role] >= _RANK[needed]:
+        return
+    with write_tx(sessions) as s:
+        audit.append(
+            s, at=at, staff_id=actor.id if staff is not None else None, action="auth.refused",
+            target=action, detail=f"needed={needed};role={role or 'disabled'}",
         )
+    log.warning("refused %s for staff %s", action, actor.id)
+    if role is None:
+        raise AuthError("auth.forbidden", f"该账号已停用，不能进行“{label}”。", needed=needed, action=action)
+    raise AuthError(
+        "auth.forbidden",
+        f"“{label}”需要{ROLE_LABELS[needed]}权限，当前账号为{ROLE_LABELS[role]}。",
+        needed=needed, action=action,
+    )
 
 
 def staff_view(s: Staff) -> StaffView:
@@ -46,6 +93,10 @@ class StaffService:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock | None = None) -> None:
         self._sessions = sessions
         self._clock = clock or SystemClock()
+
+    def authorize(self, actor: StaffView, action: str) -> None:
+        """`authorize` with this service's clock (see there)."""
+        authorize(self._sessions, actor, action, at=self._clock.now())
 
     # -- station ---------------------------------------------------------------------------
 
@@ -122,7 +173,7 @@ class StaffService:
     def create_account(
         self, actor: StaffView, *, username: str, display_name: str, role: Role, password: str
     ) -> StaffView:
-        require_role(actor, "admin", "新建账号")
+        self.authorize(actor, "account.create")
         with write_tx(self._sessions) as s:
             staff = self._new_staff(s, actor.station_id, username, display_name, role, password)
             audit.append(
@@ -132,12 +183,12 @@ class StaffService:
             return staff_view(staff)
 
     def list_accounts(self, actor: StaffView) -> list[StaffView]:
-        require_role(actor, "supervisor", "查看账号")
+        self.authorize(actor, "account.list")
         with self._sessions() as s:
             return [staff_view(x) for x in s.scalars(select(Staff).order_by(Staff.id))]
 
     def set_active(self, actor: StaffView, staff_id: int, active: bool) -> None:
-        require_role(actor, "admin", "停用或启用账号")
+        self.authorize(actor, "account.set_active")
         if staff_id == actor.id and not active:
             raise AuthError("account.self", "不能停用自己的账号。")
         with write_tx(self._sessions) as s:

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.exports import IDENTITY_LABELS
+from app.staff import may
 from ui.deadline import format_remaining, station_time
 from ui.tablemodel import RowsTableModel
 
@@ -180,10 +181,13 @@ class LedgerWidget(QWidget):
         for combo in (self.state_filter, self.bundle_filter, self.clerk_filter):
             combo.setMinimumContentsLength(8)
             combo.currentIndexChanged.connect(lambda _i: self._apply_filters())
-        export_xlsx = QPushButton(self.tr("导出Excel(&X)"), self)
-        export_xlsx.clicked.connect(lambda: self.export("xlsx"))
-        export_csv = QPushButton(self.tr("导出CSV"), self)
-        export_csv.clicked.connect(lambda: self.export("csv"))
+        # A clerk sees the day's list; exporting it is a supervisor's, as the service enforces.
+        self.export_xlsx = QPushButton(self.tr("导出Excel(&X)"), self)
+        self.export_xlsx.clicked.connect(lambda: self.export("xlsx"))
+        self.export_csv = QPushButton(self.tr("导出CSV"), self)
+        self.export_csv.clicked.connect(lambda: self.export("csv"))
+        for button in (self.export_xlsx, self.export_csv):
+            button.setVisible(may(session.actor.role, "export.ledger"))
         top = QHBoxLayout()
         top.addWidget(QLabel(self.tr("日期"), self))
         top.addWidget(self.day)
@@ -196,8 +200,8 @@ class LedgerWidget(QWidget):
         top.addWidget(QLabel(self.tr("窗口人员"), self))
         top.addWidget(self.clerk_filter)
         top.addStretch(1)
-        top.addWidget(export_xlsx)
-        top.addWidget(export_csv)
+        top.addWidget(self.export_xlsx)
+        top.addWidget(self.export_csv)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.counts)

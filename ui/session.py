@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QSettings
+
     from app.catalog import Catalog
     from app.context import AppContext
     from app.intake import IntakeService
@@ -33,6 +35,7 @@ class ClerkSession:
     idle_lock_minutes: float = 10.0
     camera: str | None = None  # document camera: device index or part of its name
     sync: SyncSetup | None = None  # the sync engine and its state at login; None: unavailable
+    settings: QSettings | None = None  # the window's settings (backup policy); None: QSettings()
 
     @property
     def intake(self) -> IntakeService:

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QApplication
 from ui.login import LoginDialog
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QSettings
+
     from app.context import AppContext
     from app.views import StaffView, StationView, SubmissionView
     from sync.engine import SyncEngine
@@ -63,8 +65,10 @@ class AppShell:
         reader: Any = None,
         wedge_factory: Callable[[], WedgeFilter] | None = None,
         sync_factory: Callable[[AppContext], SyncEngine] | None = None,
+        settings: QSettings | None = None,
     ) -> None:
         self.options = options
+        self._settings = settings  # None: the application's QSettings
         self.runner = runner
         self._context_factory = context_factory
         self._printer = printer
@@ -298,6 +302,7 @@ class AppShell:
             printer_name=self.options.printer_name,
             camera=self.options.camera,
             sync=sync,
+            settings=self._settings,
         )
         wedge = self._wedge_factory() if self._wedge_factory else None
         window = MainWindow(session, wedge)

@@ -47,6 +47,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.reports import FIGURE_LABELS, FIGURES, Period
+from app.staff import may
+from ui.event_labels import event_label
 from ui.ledger import LedgerModel, make_table
 
 if TYPE_CHECKING:
@@ -59,11 +61,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("intake.ui.supervisor")
 
-SUPERVISOR_ROLES = ("supervisor", "admin")
-
 
 def may_supervise(role: str) -> bool:
-    return role in SUPERVISOR_ROLES
+    # The services' own rule (app.staff.ACTIONS), so the tab shows exactly when they allow it.
+    return may(role, "report.reconcile")
 
 
 def period_days(period: Period) -> list[dt.date]:
@@ -334,15 +335,17 @@ class SupervisorWidget(QWidget):
     def refresh(self) -> None:
         s = self.session
         period, day = self.period, self.selected_day
-        reports, dayclose = s.ctx.reports, s.ctx.dayclose
+        reports, dayclose, actor = s.ctx.reports, s.ctx.dayclose, s.actor
 
         def work() -> _Loaded:
             now = s.ctx.clock.now()
-            rec = reports.reconcile(period, now)
+            rec = reports.reconcile(actor, period, now)
             month = (
-                rec if period.kind == "month" else reports.reconcile(Period.of("month", day), now)
+                rec
+                if period.kind == "month"
+                else reports.reconcile(actor, Period.of("month", day), now)
             )
-            return _Loaded(rec, month, dayclose.closed(day), dayclose.amendments(day))
+            return _Loaded(rec, month, dayclose.closed(day), dayclose.amendments(actor, day))
 
         s.runner.run_db(work, self._on_loaded, self._on_load_failed, guard=self)
 
@@ -499,7 +502,7 @@ class SupervisorWidget(QWidget):
 
         def work() -> tuple[list[str], list[LedgerRow]]:
             ids = s.ctx.reports.intakes_for(
-                figure, period, s.ctx.clock.now(), bundle=bundle, clerk=clerk, hour=hour
+                s.actor, figure, period, s.ctx.clock.now(), bundle=bundle, clerk=clerk, hour=hour
             )
             return ids, ledger_rows_for(s.intake, ids, period)
 
@@ -578,7 +581,7 @@ class SupervisorWidget(QWidget):
             self.amendments.addItem(
                 self.tr("{at} {event}（受理记录 {sid}）").format(
                     at=station_time(a.at, "%m-%d %H:%M"),
-                    event=a.event_type,
+                    event=event_label(a.event_type),
                     sid=a.submission_id[:8],
                 )
             )
@@ -603,19 +606,9 @@ class SupervisorWidget(QWidget):
         ctx, actor, station = s.ctx, s.actor, s.station
 
         def check_and_gather() -> tuple[Reconciliation, list[LedgerRow]]:
-            from app.staff import require_role
-
-            require_role(actor, "supervisor", "日结")
-            ctx.staff.reauthenticate(actor, password)
-            if ctx.dayclose.closed(day) is not None:
-                from app.errors import DomainError
-
-                raise DomainError(
-                    "dayclose.already_closed", f"{day:%Y年%m月%d日}已日结，不能重复日结。"
-                )
-            return ctx.reports.reconcile(Period.of("day", day), ctx.clock.now()), ctx.intake.ledger(
-                day
-            )
+            ctx.dayclose.check_close(actor, password, day)  # before the report is built
+            rec = ctx.reports.reconcile(actor, Period.of("day", day), ctx.clock.now())
+            return rec, ctx.intake.ledger(day)
 
         def build(data: tuple[Reconciliation, list[LedgerRow]]) -> None:
             rec, rows = data

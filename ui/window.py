@@ -1,7 +1,9 @@
 """The clerk's main window: 受理 (the intake workspace), 查询 (find and follow up), 台账 (the day's
 ledger); a message bar instead of modal boxes; status bar with the clerk, the ID card reader,
 the printer, the nearest 2-hour push deadline and the sync state (ui/sync.py: the engine runs on
-the task runner's pool, a click or Ctrl+Shift+S opens the sync queue).
+the task runner's pool, a click or Ctrl+Shift+S opens the sync queue). Backups run on a schedule
+while the window is open (ui/backup.py); a missing or old backup shows a warning there, which
+supervisors and administrators click to open the backup dialog.
 
 Application-wide input: keyboard-wedge scans of a receipt open that intake from any screen; an
 idle timer locks the window (the work stays as it was).
@@ -17,6 +19,13 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
+from ui.backup import (
+    BackupController,
+    BackupDialog,
+    BackupIndicatorWidget,
+    may_back_up,
+    may_run_backup,
+)
 from ui.capture_devices import CaptureDevices
 from ui.deadline import DeadlineWidget
 from ui.drafts import DraftsDialog
@@ -111,10 +120,21 @@ class MainWindow(QMainWindow):
         self.sync.status_changed.connect(self.sync_indicator.set_status)
         self.sync.intakes_synced.connect(self._on_sync_intakes_synced)
         self.sync_indicator.clicked.connect(self.show_sync_queue)
+        # backups: scheduled on the pool while the window is open; the warning when none is recent
+        self.backup = BackupController(session, session.settings, self)
+        self.backup_indicator = BackupIndicatorWidget(self, clickable=may_back_up(actor.role))
+        self.backup_dialog: BackupDialog | None = None
+        self._backup_greeted = False
+        self.backup.status_changed.connect(self._on_backup_status_changed)
+        self.backup.backup_failed.connect(self._on_backup_backup_failed)
+        self.backup.backup_finished.connect(self._on_backup_backup_finished)
+        if may_back_up(actor.role):
+            self.backup_indicator.clicked.connect(self.show_backup_dialog)
         bar = self.statusBar()
         bar.addWidget(self.who_label)
         bar.addWidget(self.reader_label)
         bar.addWidget(self.busy_label)
+        bar.addPermanentWidget(self.backup_indicator)
         bar.addPermanentWidget(self.sync_indicator)
         bar.addPermanentWidget(self.deadline)
         bar.addPermanentWidget(self.printer_label)
@@ -162,6 +182,7 @@ class MainWindow(QMainWindow):
         self.refresh_deadlines()
         self.intake.new_intake()
         self.sync.start()
+        self.backup.start()
 
     # ------------------------------------------------------------------ actions
 
@@ -227,6 +248,14 @@ class MainWindow(QMainWindow):
             reconcile.triggered.connect(self.show_supervisor)
             supervisor_menu.addAction(reconcile)
             self.addAction(reconcile)
+        if may_back_up(self.session.actor.role):  # never offered to clerks
+            system_menu = self.menuBar().addMenu(self.tr("系统(&M)"))
+            backup = QAction(self.tr("备份(&B)…"), self)
+            backup.triggered.connect(self.show_backup_dialog)
+            system_menu.addAction(backup)
+            self.backup_action: QAction | None = backup
+        else:
+            self.backup_action = None
         help_menu = self.menuBar().addMenu(self.tr("帮助(&H)"))
         keys_action = QAction(self.tr("快捷键"), self)
         keys_action.setShortcut(QKeySequence("F1"))
@@ -471,6 +500,45 @@ class MainWindow(QMainWindow):
         if self.intake.submission_id == sid:  # the applicant of the intake being captured
             self.intake.apply_id_card_reading(reading)
 
+    # ------------------------------------------------------------------ backup
+
+    def show_backup_dialog(self) -> BackupDialog | None:
+        """系统 › 备份… or a click on the warning: supervisors and administrators only."""
+        if not may_back_up(self.session.actor.role) or self.locked:
+            return None
+        if self.backup_dialog is None:
+            self.backup_dialog = BackupDialog(self.backup, self.session.actor, self)
+        self.backup_dialog.open()
+        self.backup_dialog.raise_()
+        return self.backup_dialog
+
+    def _on_backup_status_changed(self, _status: Any) -> None:
+        self.backup_indicator.set_state(self.backup)
+        if self._backup_greeted or self.backup.status is None:
+            return
+        self._backup_greeted = True  # at login, once
+        warning = self.backup.warning
+        role = self.session.actor.role
+        if warning and may_run_backup(role):
+            self.show_message(warning, "warning", action=(self.tr("立即备份"), self.backup.run_now))
+        elif warning and may_back_up(role):
+            self.show_message(
+                warning, "warning", action=(self.tr("查看备份"), self.show_backup_dialog)
+            )
+
+    def _on_backup_backup_failed(self, err: TaskError, _manual: bool) -> None:
+        # Clerks see the status bar's warning; those who can act get the message too.
+        if may_back_up(self.session.actor.role):
+            self.show_message(
+                self.tr("备份未完成：{reason}").format(reason=err.message),
+                "warning",
+                action=(self.tr("备份设置"), self.show_backup_dialog),
+            )
+
+    def _on_backup_backup_finished(self, result: Any, manual: bool) -> None:
+        if manual:  # scheduled backups succeed silently: the warning just goes
+            self.show_message(self.tr("备份完成：{name}").format(name=result.path.name), "success")
+
     # ------------------------------------------------------------------ ID card
 
     def poll_card(self) -> None:
@@ -590,6 +658,8 @@ class MainWindow(QMainWindow):
         if self.capture_dialog is not None and self._capture_suspended:
             self.capture_dialog.suspend()  # no documents on an unattended screen either
         self.central.hide()  # nothing personal on an unattended screen
+        if self.backup_dialog is not None:
+            self.backup_dialog.reject()  # nor a recovery code
         dialog = LockDialog(self.session.actor.display_name, self)
         dialog.unlock_requested.connect(self._on_lock_unlock_requested)
         dialog.logout_requested.connect(self.logout_requested)
@@ -628,6 +698,9 @@ class MainWindow(QMainWindow):
         self.card_timer.stop()
         self.deadline_timer.stop()
         self.sync.stop()
+        self.backup.stop()
+        if self.backup_dialog is not None:
+            self.backup_dialog.close()
         if self.sync_dialog is not None:
             self.sync_dialog.close()
         if self.capture_dialog is not None:

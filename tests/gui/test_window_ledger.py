@@ -1,4 +1,5 @@
-"""The day ledger view: filters by state, bundle and clerk; identity column; xlsx and CSV export."""
+"""The day ledger view: filters by state, bundle and clerk; identity column; xlsx and CSV export
+(a supervisor's: a clerk sees the list without the export buttons and the service refuses)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from app.audit import verify
 from app.views import ApplicantInput
 from local_db.models import AuditEntry
+from tests.gui.conftest import login
 
 pytestmark = pytest.mark.gui
 ANSWERS = {"parents_married": True, "applied_by_agent": False, "parents_local_insured": True}
@@ -31,10 +34,12 @@ def make_intake(ctx: Any, username: str, password: str, complete: bool, source: 
     return sid
 
 
-def test_filters_identity_and_exports(qtbot: Any, window: Any, ctx: Any, tmp_path: Any) -> None:
+def test_filters_identity_and_exports(qtbot: Any, shell: Any, ctx: Any, tmp_path: Any) -> None:
     a = make_intake(ctx, "wangfang", "clerk1234", True, "card")
     b = make_intake(ctx, "lina", "clerk1234", False, "typed")
+    window = login(qtbot, shell, "zhangjing", "super1234")
     ledger = window.ledger
+    assert not ledger.export_xlsx.isHidden() and not ledger.export_csv.isHidden()
     window.tabs.setCurrentWidget(ledger)
     ledger.refresh()
     assert {r.submission_id for r in ledger.model.rows} == {a, b}
@@ -67,9 +72,28 @@ def test_filters_identity_and_exports(qtbot: Any, window: Any, ctx: Any, tmp_pat
     assert actions.count("export.ledger.xlsx") == 1 and actions.count("export.ledger.csv") == 1
 
 
-def test_export_to_an_unwritable_place_says_so(qtbot: Any, window: Any, ctx: Any, tmp_path: Any) -> None:
+def test_export_to_an_unwritable_place_says_so(qtbot: Any, shell: Any, ctx: Any, tmp_path: Any) -> None:
     make_intake(ctx, "wangfang", "clerk1234", True, "card")
-    ledger = window.ledger
+    ledger = login(qtbot, shell, "zhangjing", "super1234").ledger
     ledger.refresh()
     ledger.export("csv", str(tmp_path / "missing-dir" / "x.csv"))
     qtbot.waitUntil(lambda: "导出失败" in ledger.counts.text(), timeout=5000)
+    assert "无法写入文件" in ledger.counts.text()
+
+
+def test_clerk_sees_the_list_but_cannot_export(qtbot: Any, window: Any, ctx: Any, tmp_path: Any) -> None:
+    a = make_intake(ctx, "wangfang", "clerk1234", True, "card")
+    ledger = window.ledger  # wangfang, a clerk
+    window.show_ledger()
+    ledger.refresh()
+    assert [r.submission_id for r in ledger.model.rows] == [a]
+    assert ledger.export_xlsx.isHidden() and ledger.export_csv.isHidden()
+    out = tmp_path / "l.xlsx"
+    ledger.export("xlsx", str(out))  # reached anyway: the service refuses
+    assert "导出失败" in ledger.counts.text() and "负责人权限" in ledger.counts.text()
+    assert not out.exists()
+    with ctx.sessions() as s:
+        entries = list(s.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+        assert verify(s) == []
+    assert (entries[-1].action, entries[-1].target) == ("auth.refused", "export.ledger")
+    assert not any(e.action.startswith("export.ledger") for e in entries)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from app.clock import local_day
 from app.reports import FIGURES, Period
+from local_db.models import AuditEntry
 from tests.gui.conftest import login
 from tests.gui.test_window_ledger import make_intake
 
@@ -34,6 +36,7 @@ def test_tab_is_only_for_supervisors(qtbot: Any, shell: Any) -> None:
     window = login(qtbot, shell)  # wangfang, a clerk
     assert window.supervisor is None
     assert "负责人" not in [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert not any("负责人" in a.text() for a in window.menuBar().actions())
 
 
 def test_figures_match_their_drill_down(qtbot: Any, shell: Any, ctx: Any, intakes: Any) -> None:
@@ -42,12 +45,12 @@ def test_figures_match_their_drill_down(qtbot: Any, shell: Any, ctx: Any, intake
     period = Period.of("day", local_day(ctx.clock.now()))
     now = ctx.clock.now()
     for figure in FIGURES:
-        ids = ctx.reports.intakes_for(figure, period, now)
+        ids = ctx.reports.intakes_for(tab.session.actor, figure, period, now)
         assert tab.figure_buttons[figure].text().endswith(f"\n{len(ids)}"), figure
     assert tab.rec.counts["received"] == 1 and tab.rec.counts["notified"] == 1
     for figure in ("received", "notified"):
         tab.figure_buttons[figure].click()
-        expected = ctx.reports.intakes_for(figure, period, ctx.clock.now())
+        expected = ctx.reports.intakes_for(tab.session.actor, figure, period, ctx.clock.now())
         assert [r.submission_id for r in tab.model.rows] == expected
     assert tab.metrics_table.rowCount() == 3
 
@@ -61,13 +64,13 @@ def test_chart_bar_click_drills_down(qtbot: Any, shell: Any, ctx: Any, intakes: 
     index = tab._chart_hours.index(hour)
     tab.hour_set.clicked.emit(index)  # what a click on the bar emits
     # a bar drills into everything it counts (all intakes of that hour), as tall as the bar
-    expected = ctx.reports.intakes_for("all", period, ctx.clock.now(), hour=hour)
+    expected = ctx.reports.intakes_for(tab.session.actor, "all", period, ctx.clock.now(), hour=hour)
     assert expected and [r.submission_id for r in tab.model.rows] == expected
     assert len(expected) == dict(tab.rec.by_hour)[hour]
     assert tab.drill.hour == hour
     bundle = tab._chart_bundles[0]
     tab.bundle_set.clicked.emit(0)
-    expected = ctx.reports.intakes_for("all", period, ctx.clock.now(), bundle=bundle)
+    expected = ctx.reports.intakes_for(tab.session.actor, "all", period, ctx.clock.now(), bundle=bundle)
     assert [r.submission_id for r in tab.model.rows] == expected
     assert len(expected) == {b: n for b, _name, n in tab.rec.by_bundle}[bundle]
 
@@ -109,3 +112,12 @@ def test_clerk_refused_by_the_service(qtbot: Any, shell: Any, ctx: Any) -> None:
     tab.close_day(tab.selected_day, "clerk1234")
     assert "负责人权限" in tab.close_message.text()
     assert ctx.dayclose.closed(tab.selected_day) is None
+    assert tab.report_sha256 is None  # refused before a report was built
+    tab.refresh()
+    assert tab.rec is None and "负责人权限" in tab.period_label.text()
+    with ctx.sessions() as s:
+        refused = [
+            e.target for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
+            if e.action == "auth.refused"
+        ]
+    assert refused == ["day.close", "report.reconcile"]

@@ -18,12 +18,12 @@ def test_close_seals_and_later_changes_are_amendments(ctx, staff, clock):
     ctx.intake.finish(clerk, sid)
     closed = ctx.dayclose.close(sup, "super1234", DAY)
     assert closed.submissions == 1 and closed.events > 5 and closed.prev_seal == "0" * 64
-    assert ctx.dayclose.verify() == []
+    assert ctx.dayclose.verify(sup) == []
     clock.advance(days=1)
     ctx.intake.withdraw(clerk, sid, "申请人要求撤回")
-    amendments = ctx.dayclose.amendments(DAY)
+    amendments = ctx.dayclose.amendments(sup, DAY)
     assert [a.event_type for a in amendments] == ["withdrawn"] and amendments[0].submission_id == sid
-    assert ctx.dayclose.verify() == []  # an amendment does not break the seal
+    assert ctx.dayclose.verify(sup) == []  # an amendment does not break the seal
     with pytest.raises(DomainError) as exc:
         ctx.dayclose.close(sup, "super1234", DAY)
     assert exc.value.code == "dayclose.already_closed"
@@ -38,7 +38,7 @@ def test_silent_edit_breaks_the_seal(ctx, staff, clock):
         payload = s.scalar(select(Event.payload).where(Event.type == "applicant_set"))
         s.execute(update(Event).where(Event.type == "applicant_set").values(payload=payload.replace("张三", "李四")))
         s.commit()
-    problems = ctx.dayclose.verify()
+    problems = ctx.dayclose.verify(sup)
     assert [p.code for p in problems] == ["dayclose.records_changed"] and problems[0].day == DAY
 
 
@@ -53,7 +53,7 @@ def test_chain_links_days(ctx, staff, clock):
     with ctx.sessions() as s:
         s.execute(text("update day_closes set seal='ff' || substr(seal, 3) where local_date='2024-12-02'"))
         s.commit()
-    assert "dayclose.chain_broken" in {p.code for p in ctx.dayclose.verify()}
+    assert "dayclose.chain_broken" in {p.code for p in ctx.dayclose.verify(sup)}
 
 
 def test_only_supervisors_with_their_password(ctx, staff):
@@ -76,4 +76,4 @@ def test_swapped_report_breaks_the_seal(ctx, staff):
     with ctx.sessions() as s:
         s.execute(text("update day_closes set report_sha256='" + "b" * 64 + "'"))
         s.commit()
-    assert [p.code for p in ctx.dayclose.verify()] == ["dayclose.chain_broken"]
+    assert [p.code for p in ctx.dayclose.verify(sup)] == ["dayclose.chain_broken"]

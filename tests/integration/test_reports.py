@@ -22,12 +22,18 @@ def test_every_figure_equals_the_intakes_behind_it(seed, count, days, kind):
     with tempfile.TemporaryDirectory() as tmp:
         ctx = build_context(Path(tmp) / "r.sqlite3")
         try:
+            _st, admin = ctx.staff.setup_station(
+                code="XX01", name="城关镇便民服务中心", centre_name="新乡县政务服务中心", jurisdiction="xinxiang",
+                admin_username="admin", admin_display_name="管理员", admin_password="admin1234",
+            )
+            sup = ctx.staff.create_account(admin, username="zhang", display_name="张静", role="supervisor",
+                                           password="super1234")
             generate(ctx.sessions, ctx.catalogs.current, count, days=days, seed=seed, now=NOW)
             reports = Reports(ctx.sessions, lambda: ctx.catalogs.current)
             period = Period.of(kind, NOW.astimezone(STATION_TZ).date() - dt.timedelta(days=seed % days))
-            rec = reports.reconcile(period, NOW)
+            rec = reports.reconcile(sup, period, NOW)
             for figure in FIGURES:
-                assert rec.counts[figure] == len(reports.intakes_for(figure, period, NOW)), figure
+                assert rec.counts[figure] == len(reports.intakes_for(sup, figure, period, NOW)), figure
             # breakdowns add up to the intakes of the period
             total = sum(n for _, _, n in rec.by_bundle)
             assert total == sum(n for _, n in rec.by_clerk) == sum(n for _, n in rec.by_hour)

@@ -1,0 +1,201 @@
+"""The window's scheduled backups: where and how often (two declared settings), whether one is
+due now (a pure function), and one backup at a time with its failures as typed errors.
+
+Qt-free. The window's controller (ui/backup.py) reads the settings from QSettings, runs
+`scheduled_turn` on the worker pool at every timer tick and `manual_turn` for 立即备份.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import logging
+import sqlite3
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # app.backup pulls in cryptography: only when a backup runs
+    from app.backup import BackupError, BackupResult, BackupService
+    from app.clock import Clock
+
+log = logging.getLogger("intake.backup")
+
+MIN_HOURS = 1
+MAX_HOURS = 24 * 7
+DEFAULT_HOURS = 24  # daily
+# After a failed attempt the schedule waits this long (or the interval, if shorter) before trying
+# again: a missing drive must not be hammered every tick.
+RETRY_AFTER = dt.timedelta(hours=1)
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its key in the settings store, type, default and meaning."""
+
+    key: str
+    type: type
+    default: object
+    description: str
+
+
+FOLDER = Option(
+    "backup/folder", str, "", "Backup folder. Empty: `backups` beside the database (as the CLI)."
+)
+INTERVAL_HOURS = Option(
+    "backup/interval_hours",
+    int,
+    DEFAULT_HOURS,
+    f"Hours between scheduled backups ({MIN_HOURS}-{MAX_HOURS}).",
+)
+OPTIONS = (FOLDER, INTERVAL_HOURS)
+
+
+@dataclass(frozen=True)
+class BackupPolicy:
+    folder: Path
+    interval: dt.timedelta
+    folder_setting: str  # as configured; "" when the default folder is used
+
+    @property
+    def hours(self) -> int:
+        return int(self.interval.total_seconds() // 3600)
+
+
+def default_folder(db_path: Path) -> Path:
+    """`backups` beside the database and its files dir: the CLI's default too."""
+    return Path(db_path).parent / "backups"
+
+
+def _hours(raw: object) -> int:
+    try:
+        hours = int(str(raw).strip())
+    except (TypeError, ValueError):
+        return DEFAULT_HOURS
+    return min(MAX_HOURS, max(MIN_HOURS, hours))
+
+
+def load_policy(values: Mapping[str, object], db_path: Path) -> BackupPolicy:
+    """The policy from stored VALUES (keys of OPTIONS; missing or malformed: the defaults)."""
+    folder = str(values.get(FOLDER.key, FOLDER.default) or "").strip()
+    hours = _hours(values.get(INTERVAL_HOURS.key, INTERVAL_HOURS.default))
+    return BackupPolicy(
+        Path(folder) if folder else default_folder(db_path), dt.timedelta(hours=hours), folder
+    )
+
+
+def policy_values(folder: str, hours: int) -> dict[str, object]:
+    """What to store for a folder (empty: the default) and an interval in hours."""
+    return {FOLDER.key: folder.strip(), INTERVAL_HOURS.key: _hours(hours)}
+
+
+# ----------------------------------------------------------------------------- the decision
+
+
+def backup_due(
+    now: dt.datetime,
+    last_good: dt.datetime | None,
+    interval: dt.timedelta,
+    last_failure: dt.datetime | None = None,
+    retry_after: dt.timedelta = RETRY_AFTER,
+) -> bool:
+    """Is a scheduled backup due at NOW?"""
+    if last_failure is not None and dt.timedelta(0) <= now - last_failure < min(
+        retry_after, interval
+    ):
+        return False
+    if last_good is None or last_good > now:  # never, or the clock was set back since
+        return True
+    return now - last_good >= interval
+
+
+# ----------------------------------------------------------------------------- running
+
+
+@dataclass(frozen=True)
+class BackupStatus:
+    folder: Path
+    last_good: dt.datetime | None
+    warning: str | None  # BackupService.warning(): none, or too old
+
+
+@dataclass(frozen=True)
+class BackupTurn:
+    result: BackupResult | None  # None: not due, nothing was run
+    status: BackupStatus
+
+
+# One backup at a time in this process, whichever window (or login) asked for it.
+_RUNNING = threading.Lock()
+
+
+def read_status(service: BackupService, interval: dt.timedelta) -> BackupStatus:
+    return BackupStatus(service.backup_dir, service.last_good(), service.warning(interval))
+
+
+def run_backup(service: BackupService) -> BackupResult:
+    """SERVICE.run(), never two at once; file system failures as BackupError with a code."""
+    from app.backup import BackupError
+
+    if not _RUNNING.acquire(blocking=False):
+        raise BackupError("backup.busy", "备份正在进行中，请稍候。")
+    try:
+        return service.run()
+    except OSError as exc:
+        raise folder_error(exc, service.backup_dir) from exc
+    except sqlite3.Error as exc:
+        raise BackupError("backup.db_unreadable", "数据库无法读取，备份未完成。") from exc
+    finally:
+        _RUNNING.release()
+
+
+def folder_error(exc: OSError, folder: Path) -> BackupError:
+    from app.backup import BackupError
+
+    code = exc.errno
+    if code == errno.ENOSPC:
+        return BackupError(
+            "backup.disk_full",
+            f"备份目录“{folder}”所在磁盘空间不足，备份未完成。请清理磁盘或更换备份目录。",
+        )
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return BackupError(
+            "backup.no_permission",
+            f"没有写入备份目录“{folder}”的权限，备份未完成。请更换备份目录。",
+        )
+    if code in (errno.EEXIST, errno.ENOTDIR):
+        return BackupError(
+            "backup.not_a_folder",
+            f"备份目录“{folder}”不是文件夹（已有同名文件），备份未完成。请更换备份目录。",
+        )
+    if code == errno.ENOENT:
+        return BackupError(
+            "backup.folder_missing",
+            f"找不到备份目录“{folder}”（移动硬盘或网络位置是否已连接？），备份未完成。",
+        )
+    name = errno.errorcode.get(code or 0, type(exc).__name__)
+    return BackupError("backup.write_failed", f"备份目录“{folder}”无法写入（{name}），备份未完成。")
+
+
+def scheduled_turn(
+    service: BackupService,
+    interval: dt.timedelta,
+    clock: Clock,
+    last_failure: dt.datetime | None = None,
+) -> BackupTurn:
+    """A timer tick (pool thread): back up when due, then the status either way."""
+    if backup_due(clock.now(), service.last_good(), interval, last_failure):
+        result = run_backup(service)
+        return BackupTurn(result, read_status(service, interval))
+    return BackupTurn(None, read_status(service, interval))
+
+
+def manual_turn(service: BackupService, interval: dt.timedelta) -> BackupTurn:
+    """立即备份 (pool thread)."""
+    result = run_backup(service)
+    return BackupTurn(result, read_status(service, interval))
