@@ -303,7 +303,8 @@ class BackupService:
     # -- the window's warning ---------------------------------------------------------------
 
     def _state_file(self) -> Path:
-        return self.backup_dir / "last_good.json"
+        # per database: a demo store beside the real one must not clear the real one's warning
+        return self.backup_dir / f"{self.db_path.stem}.last_good.json"
 
     def _record_good(self, at: dt.datetime, path: Path) -> None:
         tmp = self._state_file().with_suffix(".tmp")

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # app.backup pulls in cryptography: only when a backup runs
     from app.backup import BackupError, BackupResult, BackupService
     from app.clock import Clock
+    from app.keys import SecretStore
+    from app.staff import StaffService
+    from app.views import StaffView
 
 log = logging.getLogger("intake.backup")
 
@@ -195,7 +198,22 @@ def scheduled_turn(
     return BackupTurn(None, read_status(service, interval))
 
 
-def manual_turn(service: BackupService, interval: dt.timedelta) -> BackupTurn:
-    """立即备份 (pool thread)."""
+def manual_turn(service: BackupService, interval: dt.timedelta, staff: StaffService, actor: StaffView) -> BackupTurn:
+    """立即备份 (pool thread): a person's action, so their right is checked (and a refusal
+    audited); the schedule's own runs belong to the station."""
+    staff.authorize(actor, "backup.run")
     result = run_backup(service)
     return BackupTurn(result, read_status(service, interval))
+
+
+def show_recovery_code(staff: StaffService, secrets: SecretStore, actor: StaffView, password: str) -> str:
+    """The backup key as its recovery code (what restores backups and the encrypted data on a
+    replacement machine): administrators only, password again, and audited."""
+    from app.backup import KEY_NAME
+    from app.keys import get_or_create_key, recovery_code
+
+    staff.authorize(actor, "backup.recovery_code")
+    staff.reauthenticate(actor, password)
+    code = recovery_code(get_or_create_key(secrets, KEY_NAME))
+    staff.record(actor, "backup.recovery_code_shown")
+    return code

@@ -251,6 +251,11 @@ class StaffService:
         log.info("login ok: staff %s", view.id)
         return view
 
+    def record(self, actor: StaffView, action: str, target: str = "", detail: str = "") -> None:
+        """An audit entry for an action that writes nothing else (e.g. a recovery code shown)."""
+        with write_tx(self._sessions) as s:
+            audit.append(s, at=self._clock.now(), staff_id=actor.id, action=action, target=target, detail=detail)
+
     def reauthenticate(self, actor: StaffView, password: str) -> None:
         """Supervisor actions (day close, exports) ask for the password again."""
         with self._sessions() as s:

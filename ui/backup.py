@@ -47,6 +47,7 @@ from app.backup_schedule import (
     policy_values,
     read_status,
     scheduled_turn,
+    show_recovery_code,
 )
 from app.staff import may
 from ui.deadline import station_time
@@ -99,15 +100,8 @@ def make_service(ctx: AppContext, policy: BackupPolicy) -> BackupService:
 
 
 def fetch_recovery_code(ctx: AppContext, actor: StaffView, password: str) -> str:
-    """Database thread: the password again, then the backup key as its recovery code (what
-    `intake backup recovery-code` prints)."""
-    from app.backup import KEY_NAME
-    from app.keys import get_or_create_key, recovery_code
-
-    ctx.staff.reauthenticate(actor, password)
-    code = recovery_code(get_or_create_key(ctx.secrets, KEY_NAME))
-    log.info("recovery code shown to staff %s", actor.id)
-    return code
+    """Database thread: app.backup_schedule.show_recovery_code (right, password, audit)."""
+    return show_recovery_code(ctx.staff, ctx.secrets, actor, password)
 
 
 # ----------------------------------------------------------------------------- controller
@@ -217,7 +211,10 @@ class BackupController(QObject):
     def run_now(self) -> bool:
         """立即备份. False when one is already running."""
         ctx, policy = self.session.ctx, self.policy
-        return self._start(lambda: manual_turn(make_service(ctx, policy), policy.interval), True)
+        actor = self.session.actor
+        return self._start(
+            lambda: manual_turn(make_service(ctx, policy), policy.interval, ctx.staff, actor), True
+        )
 
     def _start(self, work: Any, manual: bool) -> bool:
         if self._running:

@@ -161,3 +161,11 @@ def test_backup_cli_round_trip(tmp_path, monkeypatch, capsys):
         assert restored == json.loads(capsys.readouterr().out)
     finally:
         keyring.set_keyring(previous)
+
+
+def test_the_last_good_backup_is_kept_per_database(ctx, staff, tmp_path, clock):
+    shared = tmp_path / "shared-backups"
+    real = BackupService(ctx.db_path, ctx.files_dir / "blobs", shared, ctx.secrets, clock)
+    demo = BackupService(tmp_path / "demo.sqlite3", tmp_path / "demo-files" / "blobs", shared, ctx.secrets, clock)
+    real.run()
+    assert real.warning() is None and demo.last_good() is None

@@ -260,10 +260,10 @@ def test_a_tampered_payload_of_a_closed_day_is_a_seal_problem(ctx, staff, tmp_pa
     import datetime as dt
 
     ctx.dayclose.close(sup, "super1234", dt.date(2024, 12, 2))
-    assert ctx.dayclose.verify() == []
+    assert ctx.dayclose.verify(sup) == []
     with ctx.sessions.begin() as s:
         conn = s.connection()
         blob = conn.exec_driver_sql("SELECT payload FROM events WHERE type='applicant_set'").scalar()
         conn.exec_driver_sql("UPDATE events SET payload=? WHERE type='applicant_set'", (blob[:-1] + bytes([blob[-1] ^ 1]),))
-    problems = ctx.dayclose.verify()
+    problems = ctx.dayclose.verify(sup)
     assert [p.code for p in problems] == ["dayclose.records_changed"]
