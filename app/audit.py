@@ -14,19 +14,28 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from local_db.models import AuditEntry, UtcDateTime
-
 GENESIS = "0" * 64
-_TS = UtcDateTime()
+
+
+def at_text(at: dt.datetime) -> str:
+    """An entry's time as its hash covers it: UTC ISO text with microseconds and a trailing Z
+    (the form the store keeps and the sync protocol sends). Pinned here, not borrowed from the
+    column type, so a change of storage can never change what the hashes mean."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given to the audit log")
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def chain_hash(prev: str, at: str, staff_id: int | None, action: str, target: str, detail: str) -> str:
+    """The hash of one entry (AT in `at_text` form). The county hub checks the copies it
+    receives with this same function, so this module imports nothing of the station's store at
+    load time."""
+    body = json.dumps([prev, at, staff_id, action, target, detail], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _entry_hash(prev: str, at: dt.datetime, staff_id: int | None, action: str, target: str, detail: str) -> str:
-    body = json.dumps(
-        [prev, _TS.process_bind_param(at, None), staff_id, action, target, detail],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
+    return chain_hash(prev, at_text(at), staff_id, action, target, detail)
 
 
 def append(
@@ -38,6 +47,8 @@ def append(
     target: str = "",
     detail: str = "",
 ) -> str:
+    from local_db.models import AuditEntry
+
     # The chain head is read once per transaction (write transactions are serialised), then
     # carried in session.info: a sync drain appends thousands of entries in one transaction.
     prev = session.info.get("audit_head")
@@ -60,6 +71,8 @@ class AuditProblem:
 
 
 def verify(session: Session) -> list[AuditProblem]:
+    from local_db.models import AuditEntry
+
     problems: list[AuditProblem] = []
     prev = GENESIS
     for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):

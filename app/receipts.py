@@ -47,6 +47,16 @@ def _signed_text(number: str, fields: Mapping[str, str]) -> bytes:
     return "|".join([number, fields.get("t", ""), fields.get("m", ""), fields.get("k", "")]).encode()
 
 
+def key_to_text(public: Ed25519PublicKey) -> str:
+    """A public key as text (url-safe base64 of the raw 32 bytes): how it is enrolled and shown."""
+    return _b64(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def load_public_key(text: str) -> Ed25519PublicKey:
+    """A public key in `public_key_text` form; ValueError when it is not one."""
+    return Ed25519PublicKey.from_public_bytes(_unb64(text))
+
+
 def key_id(public: Ed25519PublicKey) -> str:
     raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:8]
@@ -76,7 +86,7 @@ class ReceiptSigner:
             ) from exc
 
     def public_key_text(self) -> str:
-        return _b64(self.public.public_bytes(Encoding.Raw, PublicFormat.Raw))
+        return key_to_text(self.public)
 
     def payload(self, number: str, issued: str, manifest: str) -> str:
         fields = {"t": issued, "m": manifest, "k": self.key_id}
@@ -106,7 +116,7 @@ def verify_receipt(payload: str, public_keys: Mapping[str, str], expected_manife
     if key_text is None:
         return Verification(False, ref.number, "receipt.unknown_key", "签发站点的公钥未知，请向县行政审批局获取站点公钥后再核验。")
     try:
-        Ed25519PublicKey.from_public_bytes(_unb64(key_text)).verify(_unb64(f["s"]), _signed_text(ref.number, f))
+        load_public_key(key_text).verify(_unb64(f["s"]), _signed_text(ref.number, f))
     except (InvalidSignature, ValueError):
         return Verification(False, ref.number, "receipt.bad_signature", "回执签名不符：回执内容被改动或系伪造。")
     if expected_manifest is not None and expected_manifest != f.get("m"):

@@ -4,6 +4,7 @@
     intake hub enroll-code --station XX01          (one-time code for a station)
     intake hub revoke --station XX01 | dept-key --name 部门 | publish-catalog PATH
     intake hub import FILE | decide NUMBER ITEM accepted|rejected|completed [--reason 理由]
+    intake hub receipt-keys [--station XX01]     (every enrolled key: for intake verify-receipt --keys)
     intake station enroll URL CODE [--ca-bundle PEM] [--proxy URL]
     intake station show | configure [--ca-bundle PEM] [--proxy URL]
     intake sync --once [--max-wait S]               (exit 0 drained, 1 needs a person, 75 link down)
@@ -131,6 +132,16 @@ def cmd_hub_decide(args: argparse.Namespace) -> int:
     finally:
         store.close()
     _print(out)
+    return 0
+
+
+def cmd_hub_receipt_keys(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        keys = store.receipt_keys(args.station)
+    finally:
+        store.close()
+    _print(keys)
     return 0
 
 
@@ -268,6 +279,11 @@ def register(sub: Any) -> None:
     p.add_argument("--department")
     hub_db(p)
     p.set_defaults(func=cmd_hub_decide)
+
+    p = hub.add_parser("receipt-keys", help="输出站点回执签名公钥（JSON，供 intake verify-receipt --keys 使用）")
+    p.add_argument("--station", help="只输出该站点的公钥")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_receipt_keys)
 
     def local_db(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")

@@ -19,7 +19,7 @@ import requests
 import urllib3
 
 from sync.errors import SyncError, sync_error
-from sync.protocol import API_VERSION, BLOB_BATCH, JSON, frame_header
+from sync.protocol import API_VERSION, BLOB_BATCH, JSON, frame_header, is_int
 
 log = logging.getLogger("intake.sync.http")
 
@@ -150,11 +150,12 @@ class HubClient:
             return sync_error("sync.bad_response", status=status, message=f"HTTP {status}")
         if status == 403:
             return sync_error("sync.forbidden", scope="item", retry=False, status=status, hub_code=code,
-                              message=message)
+                              message=message, hub_message=message)
         if status == 409:
             return sync_error("sync.conflict", scope="item", retry=retry, retry_after=after, status=status,
-                              hub_code=code, message=message)
-        return sync_error("sync.refused", scope="item", retry=retry, status=status, hub_code=code, message=message)
+                              hub_code=code, message=message, hub_message=message)
+        return sync_error("sync.refused", scope="item", retry=retry, status=status, hub_code=code, message=message,
+                          hub_message=message)
 
     @staticmethod
     def json(resp: requests.Response) -> Any:
@@ -174,9 +175,12 @@ class HubClient:
 
     # ------------------------------------------------------------------ API
 
-    def enroll(self, code: str, store_id: str, station_code: str | None) -> dict[str, Any]:
-        resp = self.request("POST", "/v1/enrollments", auth=False,
-                            body={"code": code, "store_id": store_id, "station_code": station_code})
+    def enroll(self, code: str, store_id: str, station_code: str | None,
+               receipt_key: Mapping[str, str] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": code, "store_id": store_id, "station_code": station_code}
+        if receipt_key is not None:
+            body["receipt_key"] = dict(receipt_key)
+        resp = self.request("POST", "/v1/enrollments", auth=False, body=body)
         data = self._obj(resp, "token", "token_id", "station_code")
         if not all(isinstance(data[k], str) for k in ("token", "token_id", "station_code")):
             raise sync_error("sync.bad_response", message="登记应答格式不对")
@@ -233,6 +237,29 @@ class HubClient:
             if r["status"] != "skipped" and r.get("id") != ev["id"]:
                 raise sync_error("sync.bad_response", message="事件应答与所发不符")
         return data
+
+    def post_audit(self, store_id: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """Audit entries in id order. The answer has `last_id` (the end of the hub's copy) and,
+        when the hub refused an entry, `refused` ({code, message, entry_id}): the entries before
+        it are kept at the hub."""
+        resp = self.request("POST", "/v1/audit", body={"store_id": store_id, "entries": entries}, ok=(200, 409, 422))
+        if resp.status_code != 200:
+            code, message, _retry = _hub_message(resp)
+            if not code.startswith("audit."):  # a 409/422 that is not our hub's refusal
+                raise self._status_error(resp)
+            err = self.json(resp)["error"]
+            if not is_int(err.get("last_id")) or not is_int(err.get("entry_id")):
+                raise sync_error("sync.bad_response", message="审计应答缺少 last_id")
+            return {"last_id": err["last_id"], "refused": {"code": code, "message": message,
+                                                            "entry_id": err["entry_id"]}}
+        data = self._obj(resp, "last_id")
+        if not is_int(data["last_id"]):
+            raise sync_error("sync.bad_response", message="审计应答缺少 last_id")
+        return data
+
+    def post_receipt_key(self, key_id: str, public_key: str) -> dict[str, Any]:
+        resp = self.request("POST", "/v1/receipt-keys", body={"key_id": key_id, "public_key": public_key})
+        return self._obj(resp, "status")
 
     def status_updates(self, after: int, limit: int = 200) -> dict[str, Any]:
         resp = self.request("GET", "/v1/status-updates", params={"after": after, "limit": limit})

@@ -7,6 +7,11 @@ name them (manifest first, so only missing pages or missing tails of pages trave
 station order in batches, then status updates and the catalog when the queue is empty (and now
 and then during a long drain).
 
+After the events, a step sends the next batch of the station's hash-chained audit log to the hub's
+copy (the whole chain from its first entry; during a long drain only full batches, so the drain
+pays one request per few hundred entries), and enrolls the receipt-signing public key if the hub
+does not have it yet.
+
 Failures are of two scopes (sync.errors): a link failure (offline, hub down, 429/5xx, garbage
 answers, revoked token) makes everything wait with exponential backoff and jitter, honouring
 Retry-After, and blames no item; an item failure is counted on that item, and after
@@ -25,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,6 +61,7 @@ class SyncConfig:
     """Tunables (defaults suit a village link; tests shorten the waits)."""
 
     batch_events: int = 500
+    batch_audit: int = 500  # audit entries per POST /v1/audit
     batch_page_bytes: int = 8 * 1024 * 1024  # pages behind one event batch
     blob_batch_bytes: int = 4 * 1024 * 1024  # one POST /v1/blobs
     large_page: int = 2 * 1024 * 1024  # from this size a page goes by PUT in resumable chunks
@@ -84,6 +90,7 @@ class DrainReport:
     events_sent: int = 0
     events_already_there: int = 0
     events_parked: int = 0
+    audit_sent: int = 0  # audit entries the hub's copy took
     pages_sent: int = 0
     page_bytes_sent: int = 0
     pushed: list[str] = field(default_factory=list)  # intake numbers marked pushed
@@ -96,6 +103,14 @@ class DrainReport:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class ReceiptKey(Protocol):
+    """The public half of the station's receipt signer (app.receipts.ReceiptSigner)."""
+
+    key_id: str
+
+    def public_key_text(self) -> str: ...
 
 
 class SyncEngine:
@@ -112,6 +127,7 @@ class SyncEngine:
         client_factory: Callable[[TransportConfig, str | None], HubClient] | None = None,
         catalog_archive: Path | None = None,
         rng: random.Random | None = None,
+        signer: ReceiptKey | None = None,
     ) -> None:
         self.sessions = sessions
         self.intake = intake
@@ -139,11 +155,16 @@ class SyncEngine:
         self._report = DrainReport()
         self._to_mark: list[tuple[str, str | None]] = []
         self._mark_due = 0.0
+        self.signer = signer  # None without a keyring: enrolled with the hub once one is there
+        self._key_done: str | None = None  # key id known to be at the hub (or parked)
+        self._audit_limit = self.config.batch_audit
+        self._unsupported: set[str] = set()  # endpoints an older hub lacks (404): not asked again
         self.restore_catalog()
 
     @classmethod
     def from_context(cls, ctx: Any, **kw: Any) -> SyncEngine:
         kw.setdefault("clock", ctx.clock)  # the store's clock, as every service
+        kw.setdefault("signer", ctx.signer)
         return cls(ctx.sessions, ctx.intake, ctx.catalogs, ctx.attachments,
                    catalog_archive=ctx.files_dir / "catalogs", **kw)
 
@@ -182,16 +203,26 @@ class SyncEngine:
         cfg = TransportConfig(base_url=url, ca_bundle=ca_bundle, proxy=proxy,
                               connect_timeout=self.config.connect_timeout, read_timeout=self.config.read_timeout)
         client = self._client_factory(cfg, None)
+        signer = self.signer
         try:
-            answer = client.enroll(code, store_id, local_code)
+            if signer is None:
+                answer = client.enroll(code, store_id, local_code)
+            else:
+                answer = client.enroll(code, store_id, local_code,
+                                       {"key_id": signer.key_id, "public_key": signer.public_key_text()})
         finally:
             client.close()
         self.tokens.set(token_key(store_id), answer["token"])
+        key = answer.get("receipt_key")
+        taken = isinstance(key, dict) and key.get("status") in ("stored", "duplicate")
+        # a key the hub did not take is sent again by the next step (and parked if refused again)
         self.outbox.set(hub_url=url, station_code=answer["station_code"], token_id=answer["token_id"],
-                        ca_bundle=ca_bundle, proxy=proxy)
+                        ca_bundle=ca_bundle, proxy=proxy,
+                        receipt_key_id=signer.key_id if signer is not None and taken else None)
         with self._lock:
             self._client, self._problem, self._retry_at, self._reconciled = None, None, None, False
             self._link_failures = 0
+            self._key_done, self._unsupported = None, set()
         log.info("station %s enrolled at the hub", answer["station_code"])
         return {"hub_url": url, "station_code": answer["station_code"], "token_id": answer["token_id"],
                 "store_id": store_id}
@@ -263,6 +294,7 @@ class SyncEngine:
                 if done:
                     if mono >= self._next_status:
                         self._pull_status(client)
+                    self._push_audit(client, full_only=True)
                     self._succeeded()
                     return StepResult("uploaded", True, 0)
                 more = False
@@ -270,6 +302,8 @@ class SyncEngine:
                     more = self._pull_status(client)
                 if mono >= self._next_catalog:
                     self._pull_catalog(client)
+                self._send_receipt_key(client)
+                more = self._push_audit(client) or more  # after the pulls: decisions are audited too
                 more = more or self.outbox.max_seq() > self.outbox.cursor()  # decisions just recorded
                 self._succeeded()
                 return StepResult("pulled" if more else "idle", more, 0 if more else None)
@@ -603,6 +637,103 @@ class SyncEngine:
                 self._report.pages_sent += 1
                 return
 
+    # ------------------------------------------------------------------ audit log and receipt key
+
+    def _push_audit(self, client: HubClient, *, full_only: bool = False) -> bool:
+        """Send the next batch of the audit log to the hub's copy; True when more entries wait.
+        FULL_ONLY (during a drain): only when a whole batch is waiting."""
+        if "audit" in self._unsupported:
+            return False
+        cursor = self.outbox.get_int("audit_acked_id")
+        waiting = self.outbox.audit_max_id() - cursor
+        if waiting <= 0 or (full_only and waiting < self._audit_limit):
+            return False
+        if self.outbox.parked_keys("audit"):
+            return False  # the hub refused a link of the chain: a person looks first (retry())
+        entries = self.outbox.audit_after(cursor, self._audit_limit)
+        if not entries:
+            return False
+        first, sent = entries[0]["id"], entries[-1]["id"]
+        try:
+            answer = client.post_audit(self.outbox.store_id(), entries)
+        except SyncError as exc:
+            self._audit_failed(client, exc, first)
+            return False
+        last, refused = answer["last_id"], answer.get("refused")
+        if refused is None:
+            if last < sent:
+                raise sync_error("sync.bad_response", message="审计记录应答与所发不符")
+            self.outbox.commit_batch(cursor=None, resolved=[("audit", str(first))], now=self._now(),
+                                     audit_acked_id=sent)
+            self._report.audit_sent += len(entries)
+            self._audit_limit = min(self.config.batch_audit, self._audit_limit * 2)
+            return self.outbox.audit_max_id() > sent
+        bad = refused["entry_id"]
+        said = str(refused["message"])[:200]
+        if refused["code"] == "audit.gap":
+            if last < cursor:  # the hub's copy ends before what we took as acknowledged (a new hub)
+                log.info("hub's audit copy ends at %d: sending again from there", last)
+                self.outbox.set(audit_acked_id=last)
+                return True
+            said = f"第{bad}条审计记录与前一条不衔接（其前的记录在本机被删除）"  # we sent all we have
+        # The hub kept every entry before the refused one; the rest wait for a person.
+        keep = max(cursor, min(last, bad - 1))
+        failure = self._failure("audit", str(bad), "sync.audit_refused", hub=said)
+        self.outbox.commit_batch(cursor=None, parked=[failure], now=self._now(), audit_acked_id=keep)
+        self._report.audit_sent += max(0, keep - cursor)
+        log.warning("audit entry %d refused by the hub: %s", bad, refused["code"])
+        return False
+
+    def _audit_failed(self, client: HubClient, exc: SyncError, first: int) -> None:
+        """A failed audit request: the link's fault raises (the step backs off); a refusal of the
+        batch parks it, so the events keep going."""
+        if exc.status == 404:  # an older hub without POST /v1/audit
+            log.info("the hub keeps no audit copy")
+            self._unsupported.add("audit")
+            return
+        if exc.code == "sync.too_large" and self._audit_limit > 1:
+            self._audit_limit = max(1, self._audit_limit // 4)
+            raise exc
+        if exc.scope == "item":
+            failure = self._failure("audit", str(first), "sync.audit_refused", hub=_hub_said(exc))
+            self.outbox.record_failure(failure, self._now(), 1, None, park=True)
+            log.warning("audit batch from %d refused by the hub: %s", first, exc.details.get("hub_code", exc.code))
+            return
+        if exc.code in ("sync.server_error", "sync.bad_response"):
+            client.ping()  # raises the link's own failure when the hub is down
+            item = self.outbox.record_failure(self._failure("audit", str(first), exc.code), self._now(),
+                                              self.config.max_failures, None)
+            if item.state == "needs_person":
+                return
+        raise exc
+
+    def _send_receipt_key(self, client: HubClient) -> None:
+        """Enroll the receipt-signing public key with the hub when it lacks it: the keyring was
+        not there at enrollment, or the key changed (the hub keeps every key a station had)."""
+        signer = self.signer
+        if signer is None or self._key_done == signer.key_id or "receipt_key" in self._unsupported:
+            return
+        if self.outbox.get("receipt_key_id") == signer.key_id or signer.key_id in self.outbox.parked_keys("receipt_key"):
+            self._key_done = signer.key_id
+            return
+        try:
+            client.post_receipt_key(signer.key_id, signer.public_key_text())
+        except SyncError as exc:
+            if exc.status == 404:
+                self._unsupported.add("receipt_key")
+                return
+            if exc.scope != "item":
+                raise
+            failure = self._failure("receipt_key", signer.key_id, "sync.receipt_key_refused", hub=_hub_said(exc))
+            self.outbox.record_failure(failure, self._now(), 1, None, park=True)
+            self._key_done = signer.key_id
+            log.warning("receipt key %s refused by the hub", signer.key_id)
+            return
+        self.outbox.commit_batch(cursor=None, resolved=[("receipt_key", signer.key_id)], now=self._now(),
+                                 receipt_key_id=signer.key_id)
+        self._key_done = signer.key_id
+        log.info("receipt key %s enrolled with the hub", signer.key_id)
+
     # ------------------------------------------------------------------ pushed, status, catalog
 
     def _push_ready(self, sids: set[str] | None, *, defer: bool = False) -> None:
@@ -823,6 +954,7 @@ class SyncEngine:
         n = self.outbox.request_retry(int(item_id.split(":", 1)[1]) if item_id else None)
         with self._lock:
             self._retry_at = None
+            self._key_done = None
         return n
 
     # ------------------------------------------------------------------ USB export
@@ -869,3 +1001,8 @@ class SyncEngine:
         )
         log.info("export %s written: %d events, %d pages", summary.export_id, summary.events, summary.pages)
         return summary
+
+
+def _hub_said(exc: SyncError) -> str:
+    """The hub's own words of a refusal (without our generic reason around them)."""
+    return str(exc.details.get("hub_message") or exc.details.get("hub_code") or exc.code)[:200]

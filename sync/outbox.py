@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import at_text
 from local_db.engine import write_tx
-from local_db.models import Attachment, Event, SyncItem, SyncState
+from local_db.models import Attachment, AuditEntry, Event, SyncItem, SyncState
 from sync.protocol import ts
 
 
@@ -152,6 +153,23 @@ class Outbox:
                     if (sha, size) not in pages:
                         pages.append((sha, size))
         return out
+
+    # ------------------------------------------------------------------ audit log (cursor: sync_state audit_acked_id)
+
+    def audit_after(self, after: int, limit: int) -> list[dict[str, Any]]:
+        """Audit entries above id AFTER, in order, in the wire form of POST /v1/audit."""
+        with self.sessions() as s:
+            rows = s.execute(
+                select(AuditEntry.id, AuditEntry.at, AuditEntry.staff_id, AuditEntry.action, AuditEntry.target,
+                       AuditEntry.detail, AuditEntry.prev_hash, AuditEntry.hash)
+                .where(AuditEntry.id > after).order_by(AuditEntry.id).limit(limit)
+            ).all()
+        return [{"id": r.id, "at": at_text(r.at), "staff_id": r.staff_id, "action": r.action, "target": r.target,
+                 "detail": r.detail, "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]
+
+    def audit_max_id(self) -> int:
+        with self.sessions() as s:
+            return int(s.scalar(select(func.max(AuditEntry.id))) or 0)
 
     # ------------------------------------------------------------------ failures
 

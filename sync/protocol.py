@@ -31,6 +31,10 @@ MAX_EVENTS_PER_BATCH = 2000
 MAX_EVENT_PAYLOAD = 64 * 1024
 MAX_BLOB_SIZE = 256 * 1024 * 1024
 MAX_REASON = 2000
+MAX_AUDIT_PER_BATCH = 2000
+MAX_AUDIT_ACTION = 100
+MAX_AUDIT_TARGET = 1000
+MAX_AUDIT_DETAIL = 16 * 1024
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -102,6 +106,36 @@ def check_event(ev: object) -> tuple[str, str] | None:
     extra = set(ev) - {"id", "seq", "submission_id", "type", "payload", "clerk_id", "at"}
     if extra:
         return "event.fields", "事件含有不认识的字段"
+    return None
+
+
+_AUDIT_FIELDS = frozenset({"id", "at", "staff_id", "action", "target", "detail", "prev_hash", "hash"})
+
+
+def check_audit_entry(e: object) -> str | None:
+    """None when E is a well-formed audit entry (POST /v1/audit), else why not (Chinese).
+    The limits are loose on purpose (the station's store does not enforce its column sizes):
+    they only keep a body's size sane; the hash is what proves an entry."""
+    if not isinstance(e, dict):
+        return "审计记录应为 JSON 对象"
+    if set(e) != _AUDIT_FIELDS:
+        return "审计记录的字段应为 " + "、".join(sorted(_AUDIT_FIELDS))
+    if not is_int(e["id"]) or not 0 < e["id"] < 2**53:
+        return "审计记录 id 应为正整数"
+    if not isinstance(e["at"], str) or not _TS.match(e["at"]):
+        return "审计记录时间格式应为 UTC ISO-8601（以 Z 结尾）"
+    if e["staff_id"] is not None and not is_int(e["staff_id"]):
+        return "经办人 id 应为整数或空"
+    if not isinstance(e["action"], str) or not 0 < len(e["action"]) <= MAX_AUDIT_ACTION:
+        return f"操作名称应为 1～{MAX_AUDIT_ACTION} 个字符"
+    if not isinstance(e["target"], str) or len(e["target"]) > MAX_AUDIT_TARGET:
+        return f"操作对象应为不超过 {MAX_AUDIT_TARGET} 个字符的文字"
+    if not isinstance(e["detail"], str) or len(e["detail"]) > MAX_AUDIT_DETAIL:
+        return f"说明应为不超过 {MAX_AUDIT_DETAIL} 个字符的文字"
+    if "\x00" in e["action"] + e["target"] + e["detail"]:
+        return "审计记录含有空字符"
+    if not is_sha256(e["prev_hash"]) or not is_sha256(e["hash"]):
+        return "prev_hash 与 hash 应为 64 位小写十六进制"
     return None
 
 

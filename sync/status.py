@@ -93,7 +93,7 @@ class QueueItem:
     """One line of the sync queue: a submission waiting, or an item that failed."""
 
     id: str  # "sub:<submission id>" or "item:<sync_items id>"
-    kind: Literal["submission", "event", "page", "status", "catalog"]
+    kind: Literal["submission", "event", "page", "status", "catalog", "audit", "receipt_key"]
     state: Literal["waiting", "retrying", "failing", "needs_person", "retry"]
     submission_id: str | None
     number: str | None

@@ -69,12 +69,13 @@ def small_catalog(dest: Path, version: str | None = None) -> Path:
     return dest
 
 
-def station(base: Path, code: str, clock: Any, catalog: Path) -> tuple[Any, Any]:
-    """A station's store with its local station and one clerk: (context, clerk)."""
+def station(base: Path, code: str, clock: Any, catalog: Path, secrets: Any = None) -> tuple[Any, Any]:
+    """A station's store with its local station and one clerk: (context, clerk). SECRETS: where
+    its keys live (an app.keys store; default: the OS keyring)."""
     from app.context import build_context
 
     base.mkdir(parents=True, exist_ok=True)
-    ctx = build_context(base / "intake.sqlite3", clock=clock, catalog_path=catalog)
+    ctx = build_context(base / "intake.sqlite3", clock=clock, catalog_path=catalog, secrets=secrets)
     _st, admin = ctx.staff.setup_station(
         code=code, name=f"{code}便民服务中心", centre_name="新乡县政务服务中心", jurisdiction="xinxiang",
         admin_username=f"admin{code.lower()}", admin_display_name="管理员", admin_password="admin1234",

@@ -134,7 +134,7 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
             raise HubError(400, "enroll.shape", "请求应含登记码 code 与 store_id")
         station_code = body.get("station_code")
         out = await call(store.enroll, body["code"], body.get("store_id"),
-                         station_code if isinstance(station_code, str) else None)
+                         station_code if isinstance(station_code, str) else None, body.get("receipt_key"))
         return {**out, "hub_id": hub_id, "api_version": API_VERSION}
 
     # ------------------------------------------------------------------ station endpoints
@@ -162,6 +162,18 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
         if not isinstance(body, dict):
             raise HubError(400, "events.shape", "请求应为 JSON 对象")
         return await call(store.ingest_events, p, body.get("store_id"), body.get("events"), blobs)  # type: ignore[no-any-return]
+
+    @app.post("/v1/audit")
+    async def audit(request: Request, p: Principal = Depends(station)) -> dict[str, Any]:
+        body = await _json(request)
+        if not isinstance(body, dict):
+            raise HubError(400, "audit.shape", "请求应为 JSON 对象")
+        return await call(store.ingest_audit, p, body.get("store_id"), body.get("entries"))  # type: ignore[no-any-return]
+
+    @app.post("/v1/receipt-keys")
+    async def receipt_keys(request: Request, p: Principal = Depends(station)) -> dict[str, Any]:
+        body = await _json(request)
+        return await call(store.add_receipt_key, p, body)  # type: ignore[no-any-return]
 
     @app.get("/v1/status-updates")
     async def status_updates(p: Principal = Depends(station), after: int = 0, limit: int = 200) -> dict[str, Any]:
@@ -355,6 +367,13 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
                                limit: int = 200) -> dict[str, Any]:
         return {"submissions": await call(store.submissions, station_code=station, limit=min(limit, 1000))}
 
+    @app.post("/v1/receipts/verify")
+    async def verify_receipt(request: Request, _dept: str = Depends(department)) -> dict[str, Any]:
+        body = await _json(request)
+        if not isinstance(body, dict):
+            raise HubError(400, "receipt.shape", "请求应为 JSON 对象")
+        return await call(store.check_receipt, body.get("payload"))  # type: ignore[no-any-return]
+
     @app.get("/dept", response_class=HTMLResponse)
     async def dept_page() -> str:
         return _DEPT_PAGE
@@ -396,25 +415,40 @@ class _PartWriter:
             self._f.close()
 
 
-_DEPT_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>部门办理结果登记</title>
+_DEPT_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>部门办理结果登记与回执核验</title>
 <body style="font-family:sans-serif;max-width:40em;margin:2em auto">
+<p><label>部门接口密钥 <input id="key" type="password" required></label></p>
 <h1>部门办理结果登记</h1>
-<p>填写部门接口密钥、受理编号和事项，登记受理 / 不予受理 / 办结，结果会回传到受理窗口。</p>
+<p>填写受理编号和事项，登记受理 / 不予受理 / 办结，结果会回传到受理窗口。</p>
 <form id="f">
-<p><label>部门接口密钥 <input name="key" type="password" required></label></p>
 <p><label>受理编号 <input name="number" required></label></p>
 <p><label>事项 id <input name="item_id" required></label></p>
 <p><label>结果 <select name="decision"><option value="accepted">受理</option>
 <option value="rejected">不予受理</option><option value="completed">办结</option></select></label></p>
 <p><label>理由（不予受理必填） <input name="reason"></label></p>
 <p><button>登记</button></p></form><pre id="out"></pre>
+<h1>收件回执核验</h1>
+<p>扫描或粘贴回执二维码内容，用站点登记在平台的公钥核验回执真伪。</p>
+<form id="v">
+<p><label>回执二维码内容 <input name="payload" size="60" required></label></p>
+<p><button>核验</button></p></form><pre id="verdict"></pre>
 <script>
+const post = async (path, body) => {
+  const r = await fetch(path, {method: 'POST', headers: {'Content-Type': 'application/json',
+    'Authorization': 'Bearer ' + document.getElementById('key').value}, body: JSON.stringify(body)});
+  return r.json();
+};
 document.getElementById('f').onsubmit = async (e) => {
   e.preventDefault(); const d = Object.fromEntries(new FormData(e.target));
-  const r = await fetch('/v1/dept/decisions', {method: 'POST', headers: {'Content-Type': 'application/json',
-    'Authorization': 'Bearer ' + d.key}, body: JSON.stringify({number: d.number, item_id: d.item_id,
-    decision: d.decision, reason: d.reason})});
-  document.getElementById('out').textContent = JSON.stringify(await r.json(), null, 2);
+  const a = await post('/v1/dept/decisions', {number: d.number, item_id: d.item_id, decision: d.decision,
+    reason: d.reason});
+  document.getElementById('out').textContent = JSON.stringify(a, null, 2);
+};
+document.getElementById('v').onsubmit = async (e) => {
+  e.preventDefault(); const d = Object.fromEntries(new FormData(e.target));
+  const a = await post('/v1/receipts/verify', {payload: d.payload});
+  document.getElementById('verdict').textContent = a.error ? a.error.message
+    : (a.valid ? '真实有效' : '无效') + '：' + a.message + (a.number ? '（' + a.number + '）' : '');
 };
 </script></body></html>
 """

@@ -150,3 +150,32 @@ class HubImport(HubBase):
     imported_at: Mapped[dt.datetime] = mapped_column(TS)
     events: Mapped[int] = mapped_column(Integer)
     pages: Mapped[int] = mapped_column(Integer)
+
+
+class HubAuditEntry(HubBase):
+    """The hub's copy of a station store's hash-chained audit log: checked link by link as it
+    arrives, then never changed (a re-sent entry that differs is refused, not stored)."""
+
+    __tablename__ = "hub_audit_entries"
+    station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # the station's audit id
+    at: Mapped[str] = mapped_column(String(32))  # the wire form the hash covers, verbatim
+    staff_id: Mapped[int | None] = mapped_column(Integer)  # the station's staff id: no name here
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    arrived_at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class HubReceiptKey(HubBase):
+    """A station's receipt-signing public key. A station keeps every key it ever enrolled (old
+    receipts stay verifiable); a key id is never bound to a different key."""
+
+    __tablename__ = "hub_receipt_keys"
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(TS)

@@ -1,8 +1,10 @@
-"""The hub's storage operations: enrollment, tokens, events, manifests, status feed, catalog.
+"""The hub's storage operations: enrollment, tokens, events, manifests, status feed, catalog,
+the copy of each station's audit log, and the stations' receipt-signing keys.
 
 Every write is idempotent: an event is keyed by its client id (the same content again is a
 duplicate, different content is a conflict), a page by its hash, a manifest is a set, a decision by
-its decision id. One station can never write to another station's submissions.
+its decision id, an audit entry by its station id (and checked against the chain), a receipt key by
+its key id. One station can never write to another station's submissions.
 """
 
 from __future__ import annotations
@@ -25,10 +27,14 @@ from sqlalchemy import Engine, create_engine, event, func, insert, select, updat
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import GENESIS, chain_hash
 from app.catalog import build_catalog, packed_bytes, read_packed
 from app.errors import CatalogError
+from app.numbering import parse_intake_number, parse_receipt_payload
+from app.receipts import key_id, key_to_text, load_public_key, verify_receipt
 from sync.hub.blobs import BlobStore
 from sync.hub.models import (
+    HubAuditEntry,
     HubBase,
     HubCatalog,
     HubDeptKey,
@@ -38,16 +44,19 @@ from sync.hub.models import (
     HubImport,
     HubItemDecision,
     HubManifestPage,
+    HubReceiptKey,
     HubStation,
     HubSubmission,
     HubToken,
 )
 from sync.protocol import (
     DECISIONS,
+    MAX_AUDIT_PER_BATCH,
     MAX_BLOB_SIZE,
     MAX_EVENTS_PER_BATCH,
     MAX_REASON,
     canonical,
+    check_audit_entry,
     check_event,
     event_digest,
     is_int,
@@ -179,9 +188,13 @@ class HubStore:
         log.info("enrollment code issued for station %s", code)
         return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
-    def enroll(self, code: str, store_id: str, station_code: str | None = None) -> dict[str, str]:
+    def enroll(self, code: str, store_id: str, station_code: str | None = None,
+               receipt_key: object = None) -> dict[str, Any]:
         """Exchange a one-time code for a station token. Sending the same code again from the
-        same store (the answer was lost) issues a fresh token and revokes the one never received."""
+        same store (the answer was lost) issues a fresh token and revokes the one never received.
+        RECEIPT_KEY ({key_id, public_key}), when sent, is enrolled for the station; a key the hub
+        refuses does not stop the enrollment (the answer says why; the station sends it again
+        through POST /v1/receipt-keys)."""
         if not is_uuid(store_id):
             raise HubError(400, "enroll.store_id", "store_id 应为 UUID")
         now = self.now()
@@ -210,8 +223,17 @@ class HubStore:
             ))
             row.used_at, row.used_store_id, row.token_id = now, store_id, tid
             code_out = st.code
+            key_status: dict[str, Any] | None = None
+            if receipt_key is not None:
+                try:  # checked before anything is added: a refusal leaves the session clean
+                    key_status = {"status": self._add_receipt_key(s, st.id, receipt_key, now)}
+                except HubError as exc:
+                    key_status = {"status": "refused", "code": exc.code, "message": exc.message}
         log.info("station %s enrolled (token %s)", code_out, tid)
-        return {"station_code": code_out, "token": token, "token_id": tid}
+        out: dict[str, Any] = {"station_code": code_out, "token": token, "token_id": tid}
+        if key_status is not None:
+            out["receipt_key"] = key_status
+        return out
 
     def revoke(self, station_code: str) -> int:
         now = self.now()
@@ -438,6 +460,172 @@ class HubStore:
         } for f, number in rows]
         return {"updates": updates, "next_cursor": updates[-1]["cursor"] if updates else after,
                 "more": len(updates) == limit}
+
+    # ------------------------------------------------------------------ audit copy
+
+    def ingest_audit(self, p: Principal, store_id: object, entries: object) -> dict[str, Any]:
+        """Append a station store's audit entries (in id order) to the hub's copy, checking the
+        chain link by link: each entry must follow the last stored one (its prev_hash is that
+        entry's hash, GENESIS for the first) and its hash must recompute. Entries already held
+        are acknowledged when identical. At the first entry that fails, the entries before it
+        are kept and the rest refused (HubError carrying entry_id and the copy's last_id)."""
+        if store_id != p.store_id:
+            raise HubError(403, "store.mismatch", "本批审计记录的 store_id 与站点凭据不符")
+        if not isinstance(entries, list) or len(entries) > MAX_AUDIT_PER_BATCH:
+            raise HubError(413 if isinstance(entries, list) else 400, "audit.batch",
+                           f"entries 应为不超过 {MAX_AUDIT_PER_BATCH} 项的列表")
+        prev_id = 0
+        for n, e in enumerate(entries, 1):
+            problem = check_audit_entry(e)
+            if problem:
+                raise HubError(400, "audit.shape", f"第{n}项：{problem}")
+            if e["id"] <= prev_id:
+                raise HubError(400, "audit.order", "审计记录应按 id 从小到大排列且不重复")
+            prev_id = e["id"]
+        now = self.now()
+        refusal: HubError | None = None
+        stored = duplicate = 0
+        mine = (HubAuditEntry.station_id == p.station_id, HubAuditEntry.store_id == p.store_id)
+        with self.write() as s:
+            # one writer per station at a time (a row lock on PostgreSQL; SQLite's writes queue)
+            s.get(HubStation, p.station_id, with_for_update=True)
+            tail = s.execute(
+                select(HubAuditEntry.entry_id, HubAuditEntry.hash).where(*mine)
+                .order_by(HubAuditEntry.entry_id.desc()).limit(1)
+            ).first()
+            last_id, last_hash = (int(tail[0]), str(tail[1])) if tail else (0, GENESIS)
+            resent = [e["id"] for e in entries if e["id"] <= last_id]
+            held: dict[int, HubAuditEntry] = {}
+            for chunk in _chunks(resent, 500):
+                held.update((r.entry_id, r) for r in s.scalars(
+                    select(HubAuditEntry).where(*mine, HubAuditEntry.entry_id.in_(chunk))))
+            rows: list[dict[str, Any]] = []
+            for e in entries:
+                refusal = self._audit_refusal(e, last_id, last_hash, held.get(e["id"]))
+                if refusal is not None:
+                    break
+                if e["id"] <= last_id:
+                    duplicate += 1
+                    continue
+                rows.append({"station_id": p.station_id, "store_id": p.store_id, "entry_id": e["id"],
+                             "at": e["at"], "staff_id": e["staff_id"], "action": e["action"],
+                             "target": e["target"], "detail": e["detail"], "prev_hash": e["prev_hash"],
+                             "hash": e["hash"], "arrived_at": now})
+                last_id, last_hash = e["id"], e["hash"]
+            if rows:
+                s.execute(insert(HubAuditEntry), rows)
+            stored = len(rows)
+        if stored:
+            log.info("station %s: %d audit entries stored (up to %d)", p.station_code, stored, last_id)
+        if refusal is not None:
+            if refusal.code != "audit.gap":
+                log.warning("station %s: audit entry refused (%s); the copy ends at %d",
+                            p.station_code, refusal.code, last_id)
+            refusal.details.update(last_id=last_id, last_hash=last_hash, stored=stored)
+            raise refusal
+        return {"store_id": p.store_id, "last_id": last_id, "last_hash": last_hash, "stored": stored,
+                "duplicate": duplicate}
+
+    @staticmethod
+    def _audit_refusal(e: dict[str, Any], last_id: int, last_hash: str, held: HubAuditEntry | None) -> HubError | None:
+        """Why entry E cannot follow the copy's last entry (or, when already held, differs from
+        the copy); None when it can."""
+        eid = e["id"]
+        if eid <= last_id:
+            fields = ("at", "staff_id", "action", "target", "detail", "prev_hash", "hash")
+            if held is None or any(getattr(held, f) != e[f] for f in fields):
+                return HubError(409, "audit.conflict", f"第{eid}条审计记录与平台已存的副本不同（站点记录在上传后被改动）",
+                                entry_id=eid)
+            return None
+        if e["prev_hash"] != last_hash:
+            if eid > last_id + 1:  # the copy lacks entries before this one: send from there
+                return HubError(409, "audit.gap", f"平台的审计副本止于第{last_id}条，请从其后一条起上传",
+                                retry=True, entry_id=eid)
+            return HubError(409, "audit.chain_broken", f"第{eid}条审计记录与前一条不衔接（记录被删除或调换）",
+                            entry_id=eid)
+        if chain_hash(e["prev_hash"], e["at"], e["staff_id"], e["action"], e["target"], e["detail"]) != e["hash"]:
+            return HubError(422, "audit.hash_mismatch", f"第{eid}条审计记录的内容与其哈希不符（记录被改动）",
+                            entry_id=eid)
+        return None
+
+    def audit_of(self, station_code: str, store_id: str | None = None) -> list[dict[str, Any]]:
+        """The hub's copy of a station's audit log, in order (tests, county administrators)."""
+        with self.sessions() as s:
+            stmt = select(HubAuditEntry).join(HubStation, HubStation.id == HubAuditEntry.station_id).where(
+                HubStation.code == station_code.upper())
+            if store_id:
+                stmt = stmt.where(HubAuditEntry.store_id == store_id)
+            return [{
+                "id": e.entry_id, "store_id": e.store_id, "at": e.at, "staff_id": e.staff_id, "action": e.action,
+                "target": e.target, "detail": e.detail, "prev_hash": e.prev_hash, "hash": e.hash,
+            } for e in s.scalars(stmt.order_by(HubAuditEntry.store_id, HubAuditEntry.entry_id))]
+
+    # ------------------------------------------------------------------ receipt keys
+
+    def _add_receipt_key(self, s: Session, station_id: int, key: object, now: dt.datetime) -> str:
+        """stored | duplicate; HubError when malformed or when the key id is taken."""
+        if not isinstance(key, dict) or not isinstance(key.get("key_id"), str) \
+                or not isinstance(key.get("public_key"), str) or len(key["public_key"]) > 100:
+            raise HubError(400, "receipt_key.shape", "回执公钥应含 key_id 与 public_key")
+        try:
+            public = load_public_key(key["public_key"])
+        except ValueError as exc:
+            raise HubError(400, "receipt_key.invalid", "回执公钥不是有效的 Ed25519 公钥") from exc
+        kid, text = key_id(public), key_to_text(public)
+        if kid != key["key_id"]:
+            raise HubError(400, "receipt_key.id", "回执公钥编号与公钥不符")
+        row = s.get(HubReceiptKey, kid)
+        if row is None:
+            s.add(HubReceiptKey(key_id=kid, station_id=station_id, public_key=text, created_at=now))
+            s.flush()
+            log.info("receipt key %s enrolled for station id %d", kid, station_id)
+            return "stored"
+        if row.station_id == station_id and row.public_key == text:
+            return "duplicate"
+        # never rebind a key id: receipts already verified with it must stay verifiable as they were
+        raise HubError(409, "receipt_key.conflict", "该公钥编号已登记为另一公钥或另一站点的公钥，未予登记")
+
+    def add_receipt_key(self, p: Principal, key: object) -> dict[str, str]:
+        with self.write() as s:
+            status = self._add_receipt_key(s, p.station_id, key, self.now())
+        return {"status": status, "key_id": str(key["key_id"]) if isinstance(key, dict) else ""}
+
+    def receipt_keys(self, station_code: str | None = None) -> dict[str, str]:
+        """Key id → public key, every key ever enrolled (for `intake verify-receipt --keys`)."""
+        with self.sessions() as s:
+            stmt = select(HubReceiptKey.key_id, HubReceiptKey.public_key).join(
+                HubStation, HubStation.id == HubReceiptKey.station_id)
+            if station_code:
+                stmt = stmt.where(HubStation.code == station_code.upper())
+            return {k: v for k, v in s.execute(stmt.order_by(HubReceiptKey.created_at))}
+
+    def check_receipt(self, payload: object) -> dict[str, Any]:
+        """Check a scanned receipt QR against the enrolled keys: genuine, and issued by the
+        station its intake number names."""
+        if not isinstance(payload, str) or not payload.strip() or len(payload) > 1000:
+            raise HubError(400, "receipt.shape", "请提供回执二维码内容 payload（不超过 1000 个字符）")
+        ref = parse_receipt_payload(payload)
+        kid = ref.fields.get("k", "") if ref else ""
+        with self.sessions() as s:
+            key = s.execute(
+                select(HubReceiptKey.public_key, HubStation.code).join(HubStation, HubStation.id == HubReceiptKey.station_id)
+                .where(HubReceiptKey.key_id == kid)
+            ).first() if kid else None
+            sub = s.execute(select(HubSubmission.stage).where(HubSubmission.number == ref.number)).first() \
+                if ref else None
+        v = verify_receipt(payload, {kid: key[0]} if key else {})
+        valid, code, message = v.valid, v.code, v.message
+        number = parse_intake_number(v.number) if v.number else None
+        if code == "receipt.unknown_key":
+            message = "平台没有登记该回执的签名公钥：回执系伪造，或签发站点尚未向平台登记公钥。"
+        elif valid and key is not None and (number is None or number.station_code != key[1]):
+            valid, code = False, "receipt.station_mismatch"
+            message = f"回执编号不属于签名站点 {key[1]}：回执系伪造。"
+        log.info("receipt %s verified: %s", v.number or "-", code)
+        return {"valid": valid, "code": code, "message": message, "number": v.number,
+                "issued": v.issued or None, "manifest": v.manifest or None,
+                "station": key[1] if key is not None else None,
+                "on_hub": sub is not None, "stage": sub[0] if sub is not None else None}
 
     # ------------------------------------------------------------------ departments
 

@@ -391,3 +391,21 @@ def test_command_line_exit_code_when_the_link_is_down(tmp_path, clock, catalog, 
     code, out = cli(capsys, "sync", "--once", "--db", db, "--max-wait", "1")
     assert code == 75 and json.loads(out)["status"]["state"] == "offline"
     ctx.close()
+
+
+def test_command_line_enrollment_sends_the_receipt_key_and_the_hub_lists_it(tmp_path, clock, catalog, hub,
+                                                                          memory_keyring, capsys):
+    ctx, clerk = station(tmp_path / "st", "XX01", clock, catalog)  # the keyring holds its signing key
+    assert ctx.signer is not None
+    db, hub_db = str(ctx.db_path), f"sqlite:///{tmp_path}/hub.sqlite3"
+    assert cli(capsys, "station", "enroll", hub.url, hub.store.issue_enroll_code("XX01"), "--db", db)[0] == 0
+    code, out = cli(capsys, "hub", "receipt-keys", "--db", hub_db, "--station", "XX01")
+    assert code == 0 and json.loads(out) == {ctx.signer.key_id: ctx.signer.public_key_text()}
+    # and `intake sync --once` leaves the hub a copy of the audit log
+    intake_with_pages(ctx, clerk, random.Random(1))
+    code, out = cli(capsys, "sync", "--once", "--db", db, "--json")
+    assert code == 0 and json.loads(out)["audit_sent"] > 0
+    with ctx.sessions() as s:
+        hashes = list(s.scalars(text("SELECT hash FROM audit_entries ORDER BY id")))
+    assert [e["hash"] for e in hub.store.audit_of("XX01")] == hashes
+    ctx.close()

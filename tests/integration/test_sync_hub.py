@@ -11,7 +11,10 @@ import uuid
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from app.audit import GENESIS, chain_hash
+from app.receipts import ReceiptSigner
 from sync.hub.server import HubThread
 from sync.protocol import frame_header
 from sync.testing import PgCluster, drop_database, fresh_database, small_catalog
@@ -250,3 +253,116 @@ def test_received_ranges_and_bad_requests(hub):
     assert s.post(f"{hub.url}/v1/events", data=b"{not json", headers={"Content-Type": "application/json"}).status_code == 400
     assert s.post(f"{hub.url}/v1/events", data=b"{}", headers={"Content-Type": "text/plain"}).status_code == 415
     assert requests.get(f"{hub.url}/v1/ping").status_code == 401
+
+
+# ----------------------------------------------------------------------------- audit copy, receipt keys
+
+
+def audit_chain(n, prev=GENESIS, first=1):
+    """N well-chained audit entries as a station writes them (ids FIRST…)."""
+    out = []
+    for i in range(first, first + n):
+        e = {"id": i, "at": f"2024-12-02T01:30:{i % 60:02d}.000000Z", "staff_id": i % 3 or None, "action": "login.ok",
+             "target": "" if i % 2 else "XX01-241202-0001-H", "detail": f"第{i}次", "prev_hash": prev}
+        e["hash"] = prev = chain_hash(prev, e["at"], e["staff_id"], e["action"], e["target"], e["detail"])
+        out.append(e)
+    return out
+
+
+def post_audit(hub, s, entries, store=None):
+    return s.post(f"{hub.url}/v1/audit", json={"store_id": store or s.store_id, "entries": entries})
+
+
+def test_the_audit_copy_checks_every_link_and_is_never_changed(hub):
+    s = enroll(hub)
+    chain = audit_chain(10)
+    r = post_audit(hub, s, chain[:4])
+    assert r.status_code == 200 and r.json()["last_id"] == 4 and r.json()["stored"] == 4
+    # re-sent entries are acknowledged, the new ones appended
+    r = post_audit(hub, s, chain[2:7]).json()
+    assert (r["last_id"], r["stored"], r["duplicate"], r["last_hash"]) == (7, 3, 2, chain[6]["hash"])
+    # a hash that does not recompute: the entries before it are kept, it and the rest refused
+    edited = [dict(e) for e in chain[7:]]
+    edited[1]["detail"] = "改过"
+    r = post_audit(hub, s, edited)
+    err = r.json()["error"]
+    assert r.status_code == 422 and err["code"] == "audit.hash_mismatch" and "第9条" in err["message"]
+    assert (err["entry_id"], err["last_id"], err["stored"], err["retry"]) == (9, 8, 1, False)
+    # a prev_hash that does not chain to the copy's last entry, although its own hash recomputes
+    relinked = dict(chain[8], prev_hash="f" * 64)
+    relinked["hash"] = chain_hash("f" * 64, *(relinked[k] for k in ("at", "staff_id", "action", "target", "detail")))
+    r = post_audit(hub, s, [relinked])
+    assert r.status_code == 409 and r.json()["error"]["code"] == "audit.chain_broken"
+    assert r.json()["error"]["last_id"] == 8 and "不衔接" in r.json()["error"]["message"]
+    # an entry the copy holds, sent again with other content
+    r = post_audit(hub, s, [dict(chain[0], detail="改过")])
+    assert r.status_code == 409 and r.json()["error"]["code"] == "audit.conflict"
+    # the copy lacks entries before the one sent: where to resume
+    r = post_audit(hub, s, chain[9:])
+    err = r.json()["error"]
+    assert r.status_code == 409 and (err["code"], err["last_id"], err["retry"]) == ("audit.gap", 8, True)
+    assert [e["hash"] for e in hub.store.audit_of("XX01")] == [e["hash"] for e in chain[:8]]
+    assert hub.store.audit_of("XX01")[0] == dict(chain[0], store_id=s.store_id)
+    # and the rest, sent properly, completes it
+    assert post_audit(hub, s, chain[8:]).json()["last_id"] == 10
+
+
+def test_each_store_has_its_own_chain_and_bad_batches_store_nothing(hub):
+    a, b = enroll(hub, "XX01"), enroll(hub, "XX02")
+    assert post_audit(hub, a, audit_chain(3)).status_code == 200
+    first = dict(audit_chain(1)[0], prev_hash="a" * 64)  # a first entry must start from GENESIS
+    first["hash"] = chain_hash(first["prev_hash"], *(first[k] for k in ("at", "staff_id", "action", "target", "detail")))
+    assert post_audit(hub, b, [first]).json()["error"]["code"] == "audit.chain_broken"
+    assert post_audit(hub, b, audit_chain(2)).json()["last_id"] == 2  # the same ids, another chain
+    assert post_audit(hub, b, audit_chain(2), store=a.store_id).status_code == 403
+    malformed = audit_chain(5, first=1)
+    malformed[3]["at"] = "yesterday"
+    r = post_audit(hub, b, malformed)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "audit.shape" and "第4项" in r.json()["error"]["message"]
+    r = post_audit(hub, b, list(reversed(audit_chain(4))))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "audit.order"
+    assert [e["id"] for e in hub.store.audit_of("XX02")] == [1, 2]
+    assert [e["id"] for e in hub.store.audit_of("XX01")] == [1, 2, 3]
+
+
+def test_receipt_keys_are_kept_and_a_key_id_is_never_rebound(hub):
+    a, b = enroll(hub, "XX01"), enroll(hub, "XX02")
+    k1, k2 = (ReceiptSigner(Ed25519PrivateKey.generate()) for _ in range(2))
+    post = lambda s, kid, text: s.post(f"{hub.url}/v1/receipt-keys", json={"key_id": kid, "public_key": text})
+    assert post(a, k1.key_id, k1.public_key_text()).json()["status"] == "stored"
+    assert post(a, k1.key_id, k1.public_key_text()).json()["status"] == "duplicate"
+    assert post(a, k2.key_id, k2.public_key_text()).json()["status"] == "stored"
+    r = post(b, k1.key_id, k1.public_key_text())
+    assert r.status_code == 409 and r.json()["error"]["code"] == "receipt_key.conflict" and "站点" in r.json()["error"]["message"]
+    assert post(a, k2.key_id, k1.public_key_text()).json()["error"]["code"] == "receipt_key.id"
+    assert post(a, "00000000", "not a key").json()["error"]["code"] == "receipt_key.invalid"
+    assert hub.store.receipt_keys("XX01") == {k1.key_id: k1.public_key_text(), k2.key_id: k2.public_key_text()}
+    assert hub.store.receipt_keys("XX02") == {}
+    # the key sent with an enrollment
+    k3 = ReceiptSigner(Ed25519PrivateKey.generate())
+    code = hub.store.issue_enroll_code("XX03")
+    r = requests.post(f"{hub.url}/v1/enrollments", json={"code": code, "store_id": str(uuid.uuid4()),
+                                                         "receipt_key": {"key_id": k3.key_id, "public_key": k3.public_key_text()}})
+    assert r.status_code == 201 and r.json()["receipt_key"] == {"status": "stored"}
+    # a refused key does not stop an enrollment
+    code = hub.store.issue_enroll_code("XX04")
+    r = requests.post(f"{hub.url}/v1/enrollments", json={"code": code, "store_id": str(uuid.uuid4()),
+                                                         "receipt_key": {"key_id": k3.key_id, "public_key": k3.public_key_text()}})
+    assert r.status_code == 201 and r.json()["receipt_key"]["code"] == "receipt_key.conflict"
+    assert hub.store.receipt_keys("XX03") == {k3.key_id: k3.public_key_text()} and hub.store.receipt_keys("XX04") == {}
+
+
+def test_an_existing_hub_database_gets_the_new_tables(hub):
+    from sqlalchemy import inspect
+
+    from sync.hub.models import HubAuditEntry, HubReceiptKey
+    from sync.hub.store import HubStore
+
+    s = enroll(hub)
+    for table in (HubAuditEntry.__table__, HubReceiptKey.__table__):  # a hub database from before them
+        table.drop(hub.store.engine)
+    assert "hub_audit_entries" not in inspect(hub.store.engine).get_table_names()
+    HubStore(hub.store.url).close()  # what `intake hub serve` does at its start
+    assert {"hub_audit_entries", "hub_receipt_keys"} <= set(inspect(hub.store.engine).get_table_names())
+    assert post_audit(hub, s, audit_chain(2)).json()["last_id"] == 2
+    assert hub.store.counts()["submissions"] == 0 and s.get(f"{hub.url}/v1/ping").status_code == 200

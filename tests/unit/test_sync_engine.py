@@ -22,7 +22,7 @@ class FakeHub:
     """The HubClient interface over dicts; `fail[method]` is a list of errors raised in turn."""
 
     def __init__(self):
-        self.events, self.blobs, self.feed = {}, {}, []
+        self.events, self.blobs, self.feed, self.audit = {}, {}, [], {}
         self.fail: dict[str, list] = {}
         self.always: dict[str, Exception] = {}
         self.poison: set[str] = set()
@@ -38,7 +38,7 @@ class FakeHub:
     def close(self):
         pass
 
-    def enroll(self, code, store_id, station_code):
+    def enroll(self, code, store_id, station_code, receipt_key=None):
         return {"token": "ist1.t", "token_id": "tid", "station_code": station_code}
 
     def ping(self):
@@ -74,6 +74,15 @@ class FakeHub:
             out.append({"id": e["id"], "status": "duplicate" if e["id"] in self.events else "stored"})
             self.events[e["id"]] = e
         return {"results": out, "submissions": []}
+
+    def post_audit(self, store_id, entries):
+        self._call("post_audit")
+        self.audit.update((e["id"], e) for e in entries)
+        return {"last_id": entries[-1]["id"], "stored": len(entries), "duplicate": 0}
+
+    def post_receipt_key(self, key_id, public_key):
+        self._call("post_receipt_key")
+        return {"status": "stored", "key_id": key_id}
 
     def status_updates(self, after, limit):
         self._call("status_updates")
