@@ -161,22 +161,19 @@ class EncryptedText(TypeDecorator[str]):
 
 
 class EncryptedDate(TypeDecorator[dt.date]):
-    impl = LargeBinary
+    """A date kept as EncryptedText of its ISO form."""
+
+    impl = EncryptedText
     cache_ok = True
 
     def __init__(self, purpose: str) -> None:
-        super().__init__()
-        self.purpose = purpose.encode()
+        super().__init__(purpose)
 
-    def process_bind_param(self, value: dt.date | None, dialect: Any) -> bytes | None:
-        if value is None:
-            return None
-        return dialect_key(dialect).encrypt_text(value.isoformat(), self.purpose)
+    def process_bind_param(self, value: dt.date | None, dialect: Any) -> str | None:
+        return None if value is None else value.isoformat()
 
-    def process_result_value(self, value: bytes | None, dialect: Any) -> dt.date | None:
-        if value is None:
-            return None
-        return dt.date.fromisoformat(dialect_key(dialect).decrypt_text(value, self.purpose))
+    def process_result_value(self, value: str | None, dialect: Any) -> dt.date | None:
+        return None if value is None else dt.date.fromisoformat(value)
 
 
 # -- the key in the keyring -----------------------------------------------------------------
