@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +23,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
-from pypinyin import Style, lazy_pinyin
 
 from app import conditions as cond_mod
 from app.errors import CatalogError
@@ -155,9 +156,8 @@ class Bundle:
             keys.append(text.lower())
             hanzi = re.sub(r"[^\u4e00-\u9fff]", "", text)
             if hanzi:
-                keys.append("".join(lazy_pinyin(hanzi)))
-                keys.append("".join(lazy_pinyin(hanzi, style=Style.FIRST_LETTER)))
-        return tuple(keys)
+                keys.extend(pinyin_keys(hanzi))
+        return tuple(dict.fromkeys(keys))
 
     def matches(self, query: str) -> bool:
         q = query.strip().lower()
@@ -207,6 +207,24 @@ class Catalog:
 
     def jurisdiction(self, jid: str) -> Jurisdiction | None:
         return next((j for j in self.jurisdictions if j.id == jid), None)
+
+
+_PINYIN_SPELLINGS = 16  # per name: enough for a few polyphones, bounded for long names
+
+
+def pinyin_keys(hanzi: str) -> list[str]:
+    """Full pinyin and initials of HANZI, in every reading of its polyphones (商行: shanghang
+    and shangxing), so a clerk finds a bundle whichever reading they type."""
+    # pypinyin's phrase dictionary costs ~45 MB of resident memory for the whole process; the
+    # per-character readings (all of them) serve a handful of bundle names as well.
+    os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+    from pypinyin import Style, pinyin
+
+    keys: list[str] = []
+    for style in (Style.NORMAL, Style.FIRST_LETTER):
+        readings = pinyin(hanzi, style=style, heteronym=True)
+        keys.extend("".join(p) for p in itertools.islice(itertools.product(*readings), _PINYIN_SPELLINGS))
+    return keys
 
 
 def _norm_name(text: str) -> str:

@@ -7,10 +7,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,16 +20,33 @@ log = logging.getLogger("intake.store")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def _alembic_config() -> Config:
+def _alembic_config() -> Any:
+    # alembic costs ~17 MB resident: imported only when a store needs upgrading.
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
+def known_revisions() -> list[str]:
+    """Our revisions, oldest first, read from the file names (`0004_….py` is revision "0004"),
+    which a test keeps equal to alembic's own chain."""
+    return sorted(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    return known_revisions()[-1]
+
+
+def _current_revision(conn: Any) -> str | None:
+    has_table = conn.exec_driver_sql(
+        "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='alembic_version'"
+    ).scalar_one()
+    if not has_table:
+        return None
+    value = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    return str(value) if value is not None else None
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -103,9 +116,8 @@ def open_store(path: Path | str, *, secrets: SecretStore | None = None, migrate:
     engine = make_engine(path)
     try:
         with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-            script = ScriptDirectory.from_config(_alembic_config())
-            known = {rev.revision for rev in script.walk_revisions()}
+            current = _current_revision(conn)
+            known, head = set(known_revisions()), head_revision()
             if current is not None and current not in known:
                 raise StoreError(
                     "store.newer_schema",
@@ -123,7 +135,9 @@ def open_store(path: Path | str, *, secrets: SecretStore | None = None, migrate:
                         f"“{path.name}”是其他程序的数据库，不能作为受理数据库使用。",
                         file=path.name,
                     )
-            if migrate and current != script.get_current_head():
+            if migrate and current != head:
+                from alembic import command
+
                 cfg = _alembic_config()
                 cfg.attributes["connection"] = conn
                 cfg.attributes["data_key_factory"] = lambda cur: create_data_key(cur, secrets)
@@ -132,8 +146,8 @@ def open_store(path: Path | str, *, secrets: SecretStore | None = None, migrate:
                 # Move the rewritten pages into the main file now: until a checkpoint, the file
                 # still holds what 0004 encrypted.
                 conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
-                log.info("store migrated from %s to %s", current, script.get_current_head())
-            if MigrationContext.configure(conn).get_current_revision() == script.get_current_head():
+                log.info("store migrated from %s to %s", current, head)
+            if _current_revision(conn) == head:
                 key = _data_key(conn, secrets)
                 engine.dialect.yjs_data_key = key  # type: ignore[attr-defined]
     except DomainError:  # StoreError, or the keyring refusing the data key

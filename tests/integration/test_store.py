@@ -1,5 +1,6 @@
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -7,7 +8,7 @@ from sqlalchemy import text
 from app.errors import StoreError
 from local_db.attachments import AttachmentStore
 from local_db.crypto import DataKey
-from local_db.engine import head_revision, open_store
+from local_db.engine import _alembic_config, head_revision, known_revisions, open_store
 
 pytestmark = pytest.mark.integration
 
@@ -19,6 +20,32 @@ def test_migrations_from_empty_database(tmp_path):
         tables = {r[0] for r in s.execute(text("select name from sqlite_master where type='table'"))}
     assert {"submissions", "events", "applicants", "staff", "stations", "material_marks", "attachments",
             "audit_entries", "counters", "answers", "submission_items", "documents"} <= tables
+
+
+def test_revision_list_read_from_file_names_is_alembics_chain():
+    # open_store reads the revisions from the file names so that alembic is imported only to
+    # upgrade; the two must agree.
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config())
+    chain = [rev.revision for rev in script.walk_revisions()][::-1]
+    assert known_revisions() == chain
+    assert head_revision() == script.get_current_head()
+
+
+def test_opening_a_current_store_does_not_import_alembic(tmp_path):
+    import subprocess
+    import sys
+
+    open_store(tmp_path / "a.db")
+    code = (
+        "import sys; from local_db.engine import open_store; "
+        f"open_store({str(tmp_path / 'a.db')!r}); "  # the test keyring, inherited
+        "print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
 
 
 def test_pragmas_durable_wal_and_foreign_keys(tmp_path):

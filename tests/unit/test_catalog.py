@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,6 +101,27 @@ def test_notes_become_conditions(catalog):
 def test_pinyin_initials_find_bundles(catalog):
     assert catalog.bundle("新生儿出生") in catalog.search("xsecs")
     assert catalog.bundle("开办餐饮店") in catalog.search("kbcyd")
+
+
+def test_polyphones_match_in_every_reading(catalog):
+    # 烟酒商行: 行 is hang here, but a clerk may type either reading.
+    shop = catalog.bundle("tobacco_liquor_shop_opening")
+    for query in ("yjshkb", "yjsxkb", "yanjiushanghang"):
+        assert shop in catalog.search(query), query
+    assert shop not in catalog.search("yjsqkb")
+
+
+def test_pinyin_keys_leave_the_phrase_dictionary_unloaded():
+    # The phrase dictionary costs ~45 MB resident in the window process (DESIGN §12 memory).
+    code = (
+        "import sys; from app.catalog import load_catalog; "
+        "keys = [k for b in load_catalog().bundles for k in b.search_keys]; "
+        "assert 'xsecs' in ' '.join(keys); "
+        "print('pypinyin.phrases_dict' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "False"
 
 
 def _bundle_files():
