@@ -27,7 +27,7 @@ from app.clock import STATION_TZ
 from app.keys import FileSecretStore, KeyringSecretStore, SecretStore, keyring_usable
 from app.numbering import format_intake_number
 from app.security import hash_password
-from app.state import SubmissionState, apply
+from app.state import SubmissionState, apply, item_outcomes
 from app.validators import resident_id_check_char, uscc_check_char, org_code_check_char, USCC_CHARSET
 from local_db.crypto import applicant_index
 from local_db.engine import store_key, write_tx
@@ -219,6 +219,7 @@ def generate(
             "delivery_method": "window", "delivery_address": "",
             "reduction_separate": story.result.reduction.separate, "reduction_merged": story.result.reduction.merged,
         })
+        first_item = len(rows["item"])
         for pos, item in enumerate(story.items):
             decision = state.decisions.get(item)
             rows["item"].append({
@@ -228,6 +229,8 @@ def generate(
                 "decided_at": at if decision else None,
                 "delivered_at": at if item in state.delivered_items else None,
             })
+        rows["sub"][-1].update(item_outcomes(
+            (i["decision"], i["decided_at"], i["delivered_at"]) for i in rows["item"][first_item:]))
         for q, v in story.answers.items():
             rows["ans"].append({"submission_id": sid, "question_id": q, "value_json": json.dumps(v, ensure_ascii=False)})
         for m, mark in story.marks.items():

@@ -30,7 +30,7 @@ from app.documents import DocApplicant, DocItem, DocKind, DocMaterial, IntakeDoc
 from app.errors import DomainError, IntakeError
 from app.numbering import encode_receipt_payload, format_intake_number, parse_intake_number
 from app.receipts import ReceiptSigner, manifest_hash
-from app.state import STAGE_LABELS, SubmissionState, apply
+from app.state import STAGE_LABELS, SubmissionState, apply, item_outcomes
 from app.validators import check_mobile, check_resident_id, check_uscc, mask_name, mask_resident_id
 from app.views import (
     APPLICANT_FIELDS,
@@ -584,6 +584,7 @@ class IntakeService:
             row = s.get(SubmissionItem, (sid, item_id))
             assert row is not None
             row.decision, row.decision_reason, row.decided_at = decision, reason, now
+            _set_item_outcomes(sub)
 
     def mark_pushed_many(self, sids: Sequence[str]) -> list[str]:
         """Mark several intakes pushed in one durable transaction (sync drains thousands);
@@ -624,6 +625,7 @@ class IntakeService:
             for row in sub.items:
                 if row.item_id in chosen:
                     row.delivered_at = now
+            _set_item_outcomes(sub)
             sub.delivery_method = method
             if address.strip():
                 sub.delivery_address = address.strip()
@@ -787,12 +789,12 @@ class IntakeService:
         with self._sessions() as s:
             if not partial_name:
                 stmt = stmt.order_by(Submission.created_at.desc()).limit(limit)
-                return [_ledger_row(r, self._catalogs.current) for r in s.execute(stmt)]
+                return _ledger_rows(s, stmt, self._catalogs.current)
             ids = self._name_matches(s, q, limit)
             if not ids:
                 return []
             stmt = stmt.where(Submission.id.in_(ids)).order_by(Submission.created_at.desc())
-            return [_ledger_row(r, self._catalogs.current) for r in s.execute(stmt)]
+            return _ledger_rows(s, stmt, self._catalogs.current)
 
     NAME_SCAN_DAYS = 31
 
@@ -828,7 +830,7 @@ class IntakeService:
             .order_by(Submission.created_at)
         )
         with self._sessions() as s:
-            return [_ledger_row(r, self._catalogs.current) for r in s.execute(stmt)]
+            return _ledger_rows(s, stmt, self._catalogs.current)
 
     # ------------------------------------------------------------------ helpers
 
@@ -915,23 +917,36 @@ def _identity_source(field_sources: str, kind: str) -> str:
     return str(json.loads(field_sources or "{}").get(key, "typed"))
 
 
-def _ledger_row(r: Any, catalog: Catalog) -> LedgerRow:
-    """A ledger line; hot (thousands per day view), so masks are applied directly."""
-    bundle = catalog.bundle(r.bundle_id) if r.bundle_id else None
-    kind = r.kind or "personal"
-    if kind == "enterprise":
-        name, masked = r.name or "", mask_resident_id(r.uscc or r.resident_id or "")
-    else:
-        name, masked = mask_name(r.name or ""), mask_resident_id(r.resident_id or "")
-    label = STAGE_LABELS[r.state] + ("（容缺待补）" if r.awaiting_supplement else "")
-    return LedgerRow(
-        submission_id=r.id, number=r.number, created_at=r.created_at.astimezone(STATION_TZ),
-        bundle_id=r.bundle_id, bundle_name=bundle.name if bundle else (r.bundle_id or ""),
-        applicant_name=name, applicant_id_masked=masked, stage=r.state, label=label,
-        awaiting_supplement=r.awaiting_supplement, clerk_name=r.display_name,
-        received_at=r.received_at, digitised_at=r.digitised_at, pushed_at=r.pushed_at,
-        identity_source=_identity_source(r.field_sources or "{}", kind),
-    )
+def _set_item_outcomes(sub: Submission) -> None:
+    for column, value in item_outcomes((i.decision, i.decided_at, i.delivered_at) for i in sub.items).items():
+        setattr(sub, column, value)
+
+
+def _ledger_rows(s: Session, stmt: Any, catalog: Catalog) -> list[LedgerRow]:
+    """Ledger lines; hot (a busy day is thousands of rows, DESIGN §12 asks < 50 ms), so the
+    statement runs on the Core connection (no ORM row loading) and masks are applied inline."""
+    out = []
+    bundles: dict[str | None, str] = {}
+    for (sid, number, created_at, bundle_id, state, awaiting, received_at, digitised_at, pushed_at,
+         kind, name, resident_id, uscc, field_sources, clerk) in s.connection().execute(stmt):
+        bundle_name = bundles.get(bundle_id)
+        if bundle_name is None:
+            bundle = catalog.bundle(bundle_id) if bundle_id else None
+            bundle_name = bundles[bundle_id] = bundle.name if bundle else (bundle_id or "")
+        kind = kind or "personal"
+        if kind == "enterprise":
+            shown, masked = name or "", mask_resident_id(uscc or resident_id or "")
+        else:
+            shown, masked = mask_name(name or ""), mask_resident_id(resident_id or "")
+        out.append(LedgerRow(
+            submission_id=sid, number=number, created_at=created_at.astimezone(STATION_TZ),
+            bundle_id=bundle_id, bundle_name=bundle_name, applicant_name=shown, applicant_id_masked=masked,
+            stage=state, label=STAGE_LABELS[state] + ("（容缺待补）" if awaiting else ""),
+            awaiting_supplement=awaiting, clerk_name=clerk, received_at=received_at,
+            digitised_at=digitised_at, pushed_at=pushed_at,
+            identity_source=_identity_source(field_sources or "{}", kind),
+        ))
+    return out
 
 
 __all__ = ["IntakeService", "FinishResult", "APPLICANT_FIELDS", "DomainError", "day_bounds"]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Integer, and_, exists, func, select
+from sqlalchemy import Integer, and_, case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.catalog import Catalog
@@ -22,7 +22,7 @@ from app.clock import STATION_TZ
 from app.errors import DomainError
 from app.staff import StaffService
 from app.views import APPLICANT_FIELDS, StaffView
-from local_db.models import Applicant, Staff, Submission, SubmissionItem
+from local_db.models import Applicant, Staff, Submission
 
 PeriodKind = Literal["day", "week", "month"]
 PUSH_LIMIT = dt.timedelta(hours=2)
@@ -105,37 +105,48 @@ class Reports:
         self._catalog = catalog
         self._staff = staff or StaffService(sessions)
 
-    # -- figure definitions: each a WHERE clause over submissions -------------------------
+    # -- figure definitions: each a condition over one submission row -------------------------
+    #
+    # A period's figures are all counted in one pass over its submissions (conditional counts),
+    # and the intakes behind one figure are listed with the very same condition, so a figure and
+    # its list cannot drift apart. What the items decided is kept on the submission
+    # (app.state.item_outcomes), so no figure probes the items.
 
-    def _where(self, figure: str, period: Period, now: dt.datetime) -> Any:
-        in_period = Submission.local_date.between(period.start.isoformat(), period.end.isoformat())
-        item_has = lambda decision: exists().where(  # noqa: E731
-            SubmissionItem.submission_id == Submission.id, SubmissionItem.decision == decision
-        )
+    @staticmethod
+    def _in_period(period: Period) -> Any:
+        return Submission.local_date.between(period.start.isoformat(), period.end.isoformat())
+
+    @staticmethod
+    def _condition(figure: str, now: dt.datetime) -> Any:
         if figure == "all":  # what the per-bundle/clerk/hour breakdowns and charts count
-            return and_(in_period, Submission.state.not_in(("draft", "discarded")))
+            return Submission.state.not_in(("draft", "discarded"))
         if figure == "received":
-            return and_(in_period, Submission.received_at.is_not(None))
+            return Submission.received_at.is_not(None)
         if figure == "notified":
-            return and_(in_period, Submission.state == "notified")
+            return Submission.state == "notified"
         if figure == "tolerated":
-            return and_(in_period, Submission.verdict == "complete_with_tolerance", Submission.received_at.is_not(None))
+            return and_(Submission.verdict == "complete_with_tolerance", Submission.received_at.is_not(None))
         if figure == "awaiting_supplement":
-            return and_(in_period, Submission.awaiting_supplement.is_(True))
+            return Submission.awaiting_supplement.is_(True)
         if figure == "digitised":
-            return and_(in_period, Submission.digitised_at.is_not(None))
+            return Submission.digitised_at.is_not(None)
         if figure == "pushed":
-            return and_(in_period, Submission.pushed_at.is_not(None))
+            return Submission.pushed_at.is_not(None)
         if figure == "accepted":
-            return and_(in_period, item_has("accepted") | item_has("completed"))
+            return Submission.items_accepted.is_(True)
         if figure == "rejected":
-            return and_(in_period, item_has("rejected"))
+            return Submission.items_rejected.is_(True)
+        if figure == "undelivered_same_day":
+            # A completed item not delivered the day it was completed: still waiting after that
+            # day, or delivered on a later day.
+            return Submission.delivered_late.is_(True) | (
+                Submission.undelivered_since < now.astimezone(STATION_TZ).date())
         if figure == "completed":
-            return and_(in_period, Submission.state.in_(("completed", "delivered")))
+            return Submission.state.in_(("completed", "delivered"))
         if figure == "delivered":
-            return and_(in_period, Submission.state == "delivered")
+            return Submission.state == "delivered"
         if figure == "withdrawn":
-            return and_(in_period, Submission.state == "withdrawn")
+            return Submission.state == "withdrawn"
         if figure == "overdue_push":
             # Received, and either pushed late or still not pushed although 2 hours have passed.
             late = Submission.pushed_at > func.strftime(
@@ -143,105 +154,120 @@ class Reports:
             )
             waiting = and_(Submission.pushed_at.is_(None), Submission.received_at < now - PUSH_LIMIT,
                            Submission.state != "withdrawn")
-            return and_(in_period, Submission.received_at.is_not(None), late | waiting)
+            return and_(Submission.received_at.is_not(None), late | waiting)
         if figure == "overdue_tolerance":
-            return and_(in_period, Submission.awaiting_supplement.is_(True),
+            return and_(Submission.awaiting_supplement.is_(True),
                         Submission.tolerance_due < now.astimezone(STATION_TZ).date())
-        if figure == "undelivered_same_day":
-            done_day = func.date(SubmissionItem.decided_at, _LOCAL)
-            return and_(in_period, exists().where(
-                SubmissionItem.submission_id == Submission.id, SubmissionItem.decision == "completed",
-                (SubmissionItem.delivered_at.is_(None) & (done_day < now.astimezone(STATION_TZ).date().isoformat()))
-                | (func.date(SubmissionItem.delivered_at, _LOCAL) > done_day),
-            ))
         raise DomainError("report.figure", f"未知的统计项“{figure}”。", figure=figure)
 
     def intakes_for(self, actor: StaffView, figure: str, period: Period, now: dt.datetime, *,
                     bundle: str | None = None, clerk: str | None = None, hour: int | None = None) -> list[str]:
         """Submission ids behind a figure (drill-down), optionally within a bundle / clerk / hour."""
         self._staff.authorize(actor, "report.intakes")
-        stmt = select(Submission.id).select_from(Submission).join(Staff, Staff.id == Submission.clerk_id).where(
-            self._where(figure, period, now)
+        stmt = (
+            select(Submission.id).select_from(Submission)
+            .join(Staff, Staff.id == Submission.clerk_id)
+            .where(self._in_period(period), self._condition(figure, now))
         )
         if bundle is not None:
             stmt = stmt.where(Submission.bundle_id == bundle)
         if clerk is not None:
             stmt = stmt.where(Staff.display_name == clerk)
         if hour is not None:
-            stmt = stmt.where(func.cast(func.strftime("%H", Submission.created_at, _LOCAL), Integer) == hour)
+            stmt = stmt.where(_local_hour(Submission.created_at) == hour)
         with self._sessions() as s:
             return list(s.scalars(stmt.order_by(Submission.created_at)))
 
     def reconcile(self, actor: StaffView, period: Period, now: dt.datetime) -> Reconciliation:
         self._staff.authorize(actor, "report.reconcile")
+        in_period = self._in_period(period)
+        cond = {f: self._condition(f, now) for f in FIGURES}
+        # Intakes that count for the push metric: received and not withdrawn.
+        due = and_(cond["received"], Submission.state != "withdrawn")
         with self._sessions() as s:
-            counts = {f: s.scalar(select(func.count()).select_from(Submission).where(self._where(f, period, now))) or 0
-                      for f in FIGURES}
-            in_period = and_(
-                Submission.local_date.between(period.start.isoformat(), period.end.isoformat()),
-                Submission.state.not_in(("draft", "discarded")),
-            )
-            cat = self._catalog()
-            by_bundle = [
-                (bid or "", _bundle_name(cat, bid), n)
-                for bid, n in s.execute(
-                    select(Submission.bundle_id, func.count()).where(in_period).group_by(Submission.bundle_id)
-                    .order_by(func.count().desc())
+            row = s.execute(
+                select(
+                    *(_count(cond[f]) for f in FIGURES),
+                    func.coalesce(func.sum(case((cond["received"], Submission.reduction_separate))), 0),
+                    func.coalesce(func.sum(case((cond["received"], Submission.reduction_merged))), 0),
+                    _count(due), _count(and_(due, cond["overdue_push"])),
                 )
-            ]
-            by_clerk = list(s.execute(
-                select(Staff.display_name, func.count()).select_from(Submission)
-                .join(Staff, Staff.id == Submission.clerk_id)
-                .where(in_period).group_by(Staff.display_name).order_by(func.count().desc())
-            ))
+                .select_from(Submission).where(in_period)
+            ).one()
+            counts = dict(zip(FIGURES, (int(n) for n in row[:len(FIGURES)]), strict=True))
+            separate, merged, pushed_due, pushed_late = (int(n) for n in row[len(FIGURES):])
+
+            # Breakdowns of the period's intakes ("all"): one grouped pass.
+            bundles: Counter[str] = Counter()
+            clerks: Counter[str] = Counter()
             hours: Counter[int] = Counter()
-            for (h,) in s.execute(select(func.strftime("%H", Submission.created_at, _LOCAL)).where(in_period)):
-                hours[int(h)] += 1
-            metrics = self._metrics(s, period, now, in_period)
-            compliance = self._compliance_by_day(s, period, now)
+            for bundle_id, clerk, hour, n in s.execute(
+                select(Submission.bundle_id, Staff.display_name, _local_hour(Submission.created_at), func.count())
+                .select_from(Submission).join(Staff, Staff.id == Submission.clerk_id)
+                .where(in_period, cond["all"])
+                .group_by(Submission.bundle_id, Staff.display_name, _local_hour(Submission.created_at))
+            ):
+                bundles[bundle_id or ""] += n
+                clerks[clerk] += n
+                hours[int(hour)] += n
+            cat = self._catalog()
+            by_bundle = tuple((bid, _bundle_name(cat, bid or None), n)
+                              for bid, n in sorted(bundles.items(), key=lambda kv: (-kv[1], kv[0])))
+            by_clerk = tuple(sorted(clerks.items(), key=lambda kv: (-kv[1], kv[0])))
+
+            auto, typed = self._autofill(s, and_(in_period, cond["all"]))
+            compliance = self._compliance_by_day(s, period, in_period, due, cond["overdue_push"])
+        metrics = (
+            _metric("material_reduction", "申请材料压减", separate - merged, separate),
+            _metric("autofill", "表单信息自动生成", auto, typed),
+            _metric("push_within_2h", "2小时内推送", pushed_due - pushed_late, pushed_due),
+        )
         return Reconciliation(
-            period=period, counts=counts, by_bundle=tuple(by_bundle),
-            by_clerk=tuple((c, n) for c, n in by_clerk), by_hour=tuple(sorted(hours.items())),
-            metrics=metrics, push_compliance_by_day=compliance,
+            period=period, counts=counts, by_bundle=by_bundle, by_clerk=by_clerk,
+            by_hour=tuple(sorted(hours.items())), metrics=metrics, push_compliance_by_day=compliance,
         )
 
-    def _metrics(self, s: Session, period: Period, now: dt.datetime, in_period: Any) -> tuple[Metric, ...]:
-        sep, merged = s.execute(
-            select(func.coalesce(func.sum(Submission.reduction_separate), 0),
-                   func.coalesce(func.sum(Submission.reduction_merged), 0))
-            .where(in_period, Submission.received_at.is_not(None))
-        ).one()
+    @staticmethod
+    def _autofill(s: Session, where: Any) -> tuple[int, int]:
+        """Form fields filled from the card, a licence QR, OCR or consented reuse, of all the
+        form fields of the period's applicants. Few distinct source maps exist: grouped in SQL."""
         auto = typed = 0
-        for sources_json, kind in s.execute(
-            select(Applicant.field_sources, Applicant.kind).select_from(Submission)
+        for sources_json, kind, n in s.execute(
+            select(Applicant.field_sources, Applicant.kind, func.count()).select_from(Submission)
             .join(Applicant, Submission.applicant_id == Applicant.id)
-            .where(in_period)
+            .where(where).group_by(Applicant.field_sources, Applicant.kind)
         ):
             sources = json.loads(sources_json or "{}")
             fields = _FORM_FIELDS[kind]
-            auto += sum(1 for f in fields if sources.get(f) in ("card", "ocr", "licence_qr", "reuse"))
-            typed += len(fields)
-        received = s.scalar(select(func.count()).select_from(Submission).where(
-            in_period, Submission.received_at.is_not(None), Submission.state != "withdrawn")) or 0
-        late = s.scalar(select(func.count()).select_from(Submission).where(self._where("overdue_push", period, now))) or 0
-        return (
-            _metric("material_reduction", "申请材料压减", sep - merged, sep),
-            _metric("autofill", "表单信息自动生成", auto, typed),
-            _metric("push_within_2h", "2小时内推送", max(0, received - late), received),
-        )
+            auto += n * sum(1 for f in fields if sources.get(f) in ("card", "ocr", "licence_qr", "reuse"))
+            typed += n * len(fields)
+        return auto, typed
 
-    def _compliance_by_day(self, s: Session, period: Period, now: dt.datetime) -> tuple[tuple[dt.date, int, int], ...]:
+    @staticmethod
+    def _compliance_by_day(s: Session, period: Period, in_period: Any, due: Any,
+                           overdue: Any) -> tuple[tuple[dt.date, int, int], ...]:
+        """Per day of the period (every day, also empty ones): (day, pushed in time, due)."""
+        per_day = {
+            day: (int(total) - int(late), int(total))
+            for day, total, late in s.execute(
+                select(Submission.local_date, _count(due), _count(and_(due, overdue)))
+                .where(in_period).group_by(Submission.local_date)
+            )
+        }
         out = []
         day = period.start
         while day <= period.end:
-            p = Period("day", day, day)
-            total = s.scalar(select(func.count()).select_from(Submission).where(
-                Submission.local_date == day.isoformat(), Submission.received_at.is_not(None),
-                Submission.state != "withdrawn")) or 0
-            late = s.scalar(select(func.count()).select_from(Submission).where(self._where("overdue_push", p, now))) or 0
-            out.append((day, total - late, total))
+            out.append((day, *per_day.get(day.isoformat(), (0, 0))))
             day += dt.timedelta(days=1)
         return tuple(out)
+
+
+def _count(condition: Any) -> Any:
+    return func.count(case((condition, 1)))
+
+
+def _local_hour(column: Any) -> Any:
+    return func.cast(func.strftime("%H", column, _LOCAL), Integer)
 
 
 # Fields of the application form that can be filled without typing, per applicant kind.

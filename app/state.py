@@ -209,3 +209,28 @@ def inputs_from_events(events: Iterable[tuple[str, Mapping[str, Any], dt.datetim
             for m in payload["materials"]:
                 marks[m] = "collected"
     return IntakeInputs(bundle, items, answers, marks)
+
+
+def item_outcomes(items: Iterable[tuple[str | None, dt.datetime | None, dt.datetime | None]]) -> dict[str, Any]:
+    """What the supervisor's figures need from a submission's items, kept on the submission so a
+    month of figures is one pass over submissions: ITEMS are (decision, decided_at, delivered_at).
+
+    - items_accepted: some item accepted or completed; items_rejected: some item rejected;
+    - undelivered_since: the earliest local day an item was completed and is still undelivered;
+    - delivered_late: some completed item was delivered on a later local day than it was completed.
+    Migration 0005 computes the same from existing rows (keep the two in step).
+    """
+    from app.clock import local_day
+
+    accepted = rejected = late = False
+    pending: list[dt.date] = []
+    for decision, decided_at, delivered_at in items:
+        accepted |= decision in ("accepted", "completed")
+        rejected |= decision == "rejected"
+        if decision == "completed" and decided_at is not None:
+            if delivered_at is None:
+                pending.append(local_day(decided_at))
+            elif local_day(delivered_at) > local_day(decided_at):
+                late = True
+    return {"items_accepted": accepted, "items_rejected": rejected,
+            "undelivered_since": min(pending) if pending else None, "delivered_late": late}

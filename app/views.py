@@ -156,7 +156,7 @@ class SubmissionView:
         return self.received_at + dt.timedelta(hours=2) if self.received_at else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # thousands held by the ledger view
 class LedgerRow:
     submission_id: str
     number: str | None

@@ -132,6 +132,11 @@ class Submission(Base):
     delivery_address: Mapped[str] = mapped_column(EncryptedText("submissions.delivery_address"), default="")
     reduction_separate: Mapped[int] = mapped_column(Integer, default=0)
     reduction_merged: Mapped[int] = mapped_column(Integer, default=0)
+    # Derived from the items (app.state.item_outcomes) for the supervisor's figures.
+    items_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    items_rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+    undelivered_since: Mapped[dt.date | None] = mapped_column(Date)
+    delivered_late: Mapped[bool] = mapped_column(Boolean, default=False)
 
     items: Mapped[list[SubmissionItem]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="SubmissionItem.position"

@@ -1,15 +1,19 @@
 import datetime as dt
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.clock import STATION_TZ
 from app.context import build_context
 from app.demo import generate
 from app.reports import FIGURES, Period, Reports
+from local_db.models import Submission
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2024, 12, 20, 9, 0, tzinfo=dt.timezone.utc)
@@ -32,8 +36,24 @@ def test_every_figure_equals_the_intakes_behind_it(seed, count, days, kind):
             reports = Reports(ctx.sessions, lambda: ctx.catalogs.current)
             period = Period.of(kind, NOW.astimezone(STATION_TZ).date() - dt.timedelta(days=seed % days))
             rec = reports.reconcile(sup, period, NOW)
+            expected = _oracle(ctx, period, NOW)
             for figure in FIGURES:
-                assert rec.counts[figure] == len(reports.intakes_for(sup, figure, period, NOW)), figure
+                behind = reports.intakes_for(sup, figure, period, NOW)
+                assert rec.counts[figure] == len(behind), figure
+                assert set(behind) == expected[figure], figure
+            assert {b: n for b, _, n in rec.by_bundle} == dict(Counter(
+                sub.bundle_id or "" for sub in expected["_all_subs"]))
+            assert dict(rec.by_hour) == dict(Counter(
+                sub.created_at.astimezone(STATION_TZ).hour for sub in expected["_all_subs"]))
+            push = next(m for m in rec.metrics if m.name == "push_within_2h")
+            due = [sub for sub in expected["_subs"] if sub.received_at and sub.state != "withdrawn"]
+            late = {sub.id for sub in due} & expected["overdue_push"]
+            assert (push.numerator, push.denominator) == (len(due) - len(late), len(due))
+            assert sum(t for _, _, t in rec.push_compliance_by_day) == len(due)
+            assert sum(t - ok for _, ok, t in rec.push_compliance_by_day) == len(late)
+            reduction = next(m for m in rec.metrics if m.name == "material_reduction")
+            received = [sub for sub in expected["_subs"] if sub.received_at]
+            assert reduction.denominator == sum(sub.reduction_separate for sub in received)
             # breakdowns add up to the intakes of the period
             total = sum(n for _, _, n in rec.by_bundle)
             assert total == sum(n for _, n in rec.by_clerk) == sum(n for _, n in rec.by_hour)
@@ -47,8 +67,133 @@ def test_every_figure_equals_the_intakes_behind_it(seed, count, days, kind):
             ctx.close()
 
 
+def _oracle(ctx, period, now):
+    """Each figure's intakes computed in plain Python from the rows, independently of the SQL."""
+    today = now.astimezone(STATION_TZ).date()
+    local = lambda t: t.astimezone(STATION_TZ).date()
+    with ctx.sessions() as s:
+        subs = [sub for sub in s.scalars(select(Submission).options(selectinload(Submission.items)))
+                if period.start.isoformat() <= sub.local_date <= period.end.isoformat()]
+        for sub in subs:  # load everything before the session closes
+            _ = [(i.decision, i.decided_at, i.delivered_at) for i in sub.items]
+        s.expunge_all()
+
+    def undelivered(sub):
+        return any(
+            i.decision == "completed" and (
+                (i.delivered_at is None and local(i.decided_at) < today)
+                or (i.delivered_at is not None and local(i.delivered_at) > local(i.decided_at)))
+            for i in sub.items)
+
+    def overdue_push(sub):
+        if sub.received_at is None:
+            return False
+        if sub.pushed_at is not None:
+            return sub.pushed_at > sub.received_at + dt.timedelta(hours=2)
+        return sub.received_at < now - dt.timedelta(hours=2) and sub.state != "withdrawn"
+
+    tests = {
+        "all": lambda sub: sub.state not in ("draft", "discarded"),
+        "received": lambda sub: sub.received_at is not None,
+        "notified": lambda sub: sub.state == "notified",
+        "tolerated": lambda sub: sub.verdict == "complete_with_tolerance" and sub.received_at is not None,
+        "awaiting_supplement": lambda sub: sub.awaiting_supplement,
+        "digitised": lambda sub: sub.digitised_at is not None,
+        "pushed": lambda sub: sub.pushed_at is not None,
+        "accepted": lambda sub: any(i.decision in ("accepted", "completed") for i in sub.items),
+        "rejected": lambda sub: any(i.decision == "rejected" for i in sub.items),
+        "completed": lambda sub: sub.state in ("completed", "delivered"),
+        "delivered": lambda sub: sub.state == "delivered",
+        "withdrawn": lambda sub: sub.state == "withdrawn",
+        "overdue_push": overdue_push,
+        "overdue_tolerance": lambda sub: sub.awaiting_supplement and sub.tolerance_due < today,
+        "undelivered_same_day": undelivered,
+    }
+    assert set(tests) == set(FIGURES)
+    out = {f: {sub.id for sub in subs if test(sub)} for f, test in tests.items()}
+    return {**out, "_subs": subs, "_all_subs": [sub for sub in subs if sub.id in out["all"]]}
+
+
 def test_period_bounds():
     d = dt.date(2024, 12, 18)  # a Wednesday
     assert Period.of("week", d) == Period("week", dt.date(2024, 12, 16), dt.date(2024, 12, 22))
     assert Period.of("month", d) == Period("month", dt.date(2024, 12, 1), dt.date(2024, 12, 31))
     assert Period.of("month", dt.date(2024, 2, 10)).end == dt.date(2024, 2, 29)
+
+
+def test_figures_follow_decisions_and_deliveries_recorded_through_the_service(ctx, staff, clock):
+    """Decisions and deliveries recorded by the service (as sync applies them) move the item
+    figures exactly as the rows say: accepted, rejected, completed but not delivered that day."""
+    from tests.integration.test_intake_service import new_intake
+
+    clerk, sup = staff["clerk"], staff["supervisor"]
+    reports = Reports(ctx.sessions, lambda: ctx.catalogs.current)
+    made = []
+    for _ in range(4):
+        sid = new_intake(ctx, clerk)
+        made.append((sid, ctx.intake.finish(clerk, sid).checklist.active_items))
+        ctx.intake.mark_pushed(sid)
+    day = clock.now().astimezone(STATION_TZ).date()
+    period = Period.of("day", day)
+    (a, a_items), (b, b_items), (c, c_items), (d, d_items) = made
+    ctx.intake.record_decision(None, a, a_items[0].id, "accepted")
+    ctx.intake.record_decision(None, b, b_items[0].id, "rejected", "材料不符合法定形式")
+    for sid, items in ((c, c_items), (d, d_items)):
+        for item in items:
+            ctx.intake.record_decision(None, sid, item.id, "accepted")
+            ctx.intake.record_decision(None, sid, item.id, "completed")
+    ctx.intake.deliver(clerk, d, method="window")  # delivered the day it was completed
+
+    def figures(now):
+        rec = reports.reconcile(sup, period, now)
+        for figure in FIGURES:
+            assert set(reports.intakes_for(sup, figure, period, now)) == _oracle(ctx, period, now)[figure], figure
+        return rec.counts
+
+    counts = figures(clock.now())
+    assert (counts["accepted"], counts["rejected"], counts["undelivered_same_day"]) == (3, 1, 0)
+    tomorrow = clock.now() + dt.timedelta(days=1)
+    assert figures(tomorrow)["undelivered_same_day"] == 1  # c is still waiting the next day
+    clock.set(tomorrow)
+    ctx.intake.deliver(clerk, c, method="window")
+    assert figures(tomorrow + dt.timedelta(hours=1))["undelivered_same_day"] == 1  # delivered a day late
+
+
+def test_migration_0005_derives_item_outcomes_as_the_service_does(tmp_path):
+    """Existing stores get the item outcome columns filled in SQL by the same rules as
+    app.state.item_outcomes (checked row by row on generated intakes, some delivered late)."""
+    import sqlite3
+
+    from app.state import item_outcomes
+    from local_db.models import SubmissionItem
+
+    db = tmp_path / "m.sqlite3"
+    ctx = build_context(db)
+    generate(ctx.sessions, ctx.catalogs.current, 300, days=10, seed=5, now=NOW)
+    ctx.close()
+    con = sqlite3.connect(db)
+    # Some completed items delivered on a later day, some moved to be still waiting.
+    con.execute("UPDATE submission_items SET delivered_at = strftime('%Y-%m-%dT%H:%M:%fZ', decided_at, '+1 day')"
+                " WHERE decision = 'completed' AND delivered_at IS NOT NULL AND rowid % 3 = 0")
+    con.execute("UPDATE submission_items SET delivered_at = NULL WHERE decision = 'completed' AND rowid % 5 = 0")
+    for column in ("items_accepted", "items_rejected", "undelivered_since", "delivered_late"):
+        con.execute(f"ALTER TABLE submissions DROP COLUMN {column}")
+    con.execute("UPDATE alembic_version SET version_num = '0004'")
+    con.commit()
+    con.close()
+
+    ctx = build_context(db)  # upgrades to 0005
+    try:
+        with ctx.sessions() as s:
+            subs = s.scalars(select(Submission).options(selectinload(Submission.items))).all()
+            wanted = {sub.id: item_outcomes((i.decision, i.decided_at, i.delivered_at) for i in sub.items)
+                      for sub in subs}
+            got = {sub.id: {k: getattr(sub, k) for k in wanted[sub.id]} for sub in subs}
+            assert s.scalar(select(func.count()).select_from(SubmissionItem)
+                            .where(SubmissionItem.decision == "completed")) > 0
+        assert got == wanted
+        assert sum(w["delivered_late"] for w in wanted.values()) > 0
+        assert sum(w["undelivered_since"] is not None for w in wanted.values()) > 0
+        assert sum(w["items_rejected"] for w in wanted.values()) > 0
+    finally:
+        ctx.close()
