@@ -40,6 +40,25 @@ class DayCloseView:
 
 
 @dataclass(frozen=True)
+class SealBasis:
+    """What a day's seal is computed from, before the report exists: the report prints it, so
+    anyone holding the PDF can recompute the seal (`seal_for` with the PDF's own SHA-256)."""
+
+    day: dt.date
+    prev_seal: str
+    records_hash: str
+    submissions: int
+    events: int
+
+    def seal_for(self, report_sha256: str) -> str:
+        return _seal(self.prev_seal, self.day.isoformat(), self.records_hash, self.submissions, self.events,
+                     report_sha256)
+
+
+SEAL_FORMULA = "SHA-256(上一日封存值|日期|记录摘要|受理件数|事件数|本报告文件的SHA-256)"
+
+
+@dataclass(frozen=True)
 class AmendmentView:
     submission_id: str
     event_type: str
@@ -76,6 +95,16 @@ def _seal(prev: str, day: str, records: str, n_subs: int, n_events: int, report:
     return hashlib.sha256(f"{prev}|{day}|{records}|{n_subs}|{n_events}|{report}".encode()).hexdigest()
 
 
+def _basis(s: Session, day: dt.date) -> tuple[SealBasis, int]:
+    key = day.isoformat()
+    last_seq = s.scalar(select(func.max(Event.station_seq))) or 0
+    records, n_subs, n_events = _records_hash(s, key, last_seq)
+    prev = s.scalars(
+        select(DayClose.seal).where(DayClose.local_date < key).order_by(DayClose.local_date.desc()).limit(1)
+    ).first() or GENESIS
+    return SealBasis(day, prev, records, n_subs, n_events), last_seq
+
+
 def _view(c: DayClose) -> DayCloseView:
     return DayCloseView(
         dt.date.fromisoformat(c.local_date), c.closed_at, c.closed_by, c.submissions, c.events, c.seal,
@@ -105,19 +134,31 @@ class DayCloseService:
         if self.closed(day) is not None:
             raise _already_closed(day)
 
-    def close(self, actor: StaffView, password: str, day: dt.date, report_sha256: str = "") -> DayCloseView:
-        """Seal DAY. Supervisors only; the password is asked again."""
+    def prepare(self, actor: StaffView, password: str, day: dt.date) -> SealBasis:
+        """`check_close`, then what the seal will be computed from, for the report to print."""
+        self.check_close(actor, password, day)
+        with self._sessions() as s:
+            basis, _last_seq = _basis(s, day)
+        return basis
+
+    def close(self, actor: StaffView, password: str, day: dt.date, report_sha256: str = "",
+              basis: SealBasis | None = None) -> DayCloseView:
+        """Seal DAY. Supervisors only; the password is asked again. With BASIS (from `prepare`,
+        printed in the report) the day must not have changed since, or the report would lie."""
         self.check_close(actor, password, day)
         now = self._clock.now()
         key = day.isoformat()
         with write_tx(self._sessions) as s:
             if s.get(DayClose, key) is not None:  # closed meanwhile
                 raise _already_closed(day)
-            last_seq = s.scalar(select(func.max(Event.station_seq))) or 0
-            records, n_subs, n_events = _records_hash(s, key, last_seq)
-            prev = s.scalars(
-                select(DayClose.seal).where(DayClose.local_date < key).order_by(DayClose.local_date.desc()).limit(1)
-            ).first() or GENESIS
+            current, last_seq = _basis(s, day)
+            if basis is not None and basis != current:
+                raise DomainError(
+                    "dayclose.changed_meanwhile",
+                    "生成日结报告期间当日受理记录有新的变化，报告已不准确。请重新日结。",
+                    day=key,
+                )
+            prev, records, n_subs, n_events = current.prev_seal, current.records_hash, current.submissions, current.events
             row = DayClose(
                 local_date=key, closed_at=now, closed_by=actor.id, submissions=n_subs, events=n_events,
                 last_event_seq=last_seq, records_hash=records, prev_seal=prev,

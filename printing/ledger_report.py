@@ -25,6 +25,7 @@ from printing.documents import _BUILD_LOCK
 from printing.fonts import FontSet, default_font_set
 
 if TYPE_CHECKING:
+    from app.dayclose import SealBasis
     from app.reports import Metric
     from app.views import LedgerRow
 
@@ -50,10 +51,11 @@ def build_ledger_report(
     counts: Sequence[tuple[str, int]],
     metrics: Sequence[Metric],
     rows: Sequence[LedgerRow],
-    seal: str | None,
+    seal: SealBasis | None,
     fonts: FontSet | None = None,
 ) -> bytes:
-    """The report's PDF bytes. COUNTS: (label, number) in display order."""
+    """The report's PDF bytes. COUNTS: (label, number) in display order. SEAL: what the day's
+    seal is computed from; with this PDF's own SHA-256 anyone can recompute the seal."""
     fonts = fonts or default_font_set()
     f = fonts.primary
     body = ParagraphStyle("body", fontName=f, fontSize=9, leading=12)
@@ -128,7 +130,18 @@ def build_ledger_report(
     story.append(grid(detail, [w * mm for w in _COL_WIDTHS_MM]))
 
     story.append(p("四、日结封存", section))
-    story.append(p(f"封存值（SHA-256）：{seal}" if seal else "封存值：尚未日结", body))
+    if seal is None:
+        story.append(p("封存值：尚未日结", body))
+    else:
+        from app.dayclose import SEAL_FORMULA
+
+        for line in (
+            f"上一日封存值：{seal.prev_seal}",
+            f"记录摘要（当日全部受理事件的SHA-256）：{seal.records_hash}",
+            f"受理件数：{seal.submissions}　事件数：{seal.events}",
+            f"封存值 = {SEAL_FORMULA}；本报告归档后即可按此复核。",
+        ):
+            story.append(p(line, body))
 
     buf = io.BytesIO()
     page = landscape(A4)

@@ -52,7 +52,7 @@ from ui.event_labels import event_label
 from ui.ledger import LedgerModel, make_table
 
 if TYPE_CHECKING:
-    from app.dayclose import AmendmentView, DayCloseView
+    from app.dayclose import AmendmentView, DayCloseView, SealBasis
     from app.intake import IntakeService
     from app.reports import Reconciliation
     from app.views import LedgerRow
@@ -605,13 +605,13 @@ class SupervisorWidget(QWidget):
         s = self.session
         ctx, actor, station = s.ctx, s.actor, s.station
 
-        def check_and_gather() -> tuple[Reconciliation, list[LedgerRow]]:
-            ctx.dayclose.check_close(actor, password, day)  # before the report is built
+        def check_and_gather() -> tuple[SealBasis, Reconciliation, list[LedgerRow]]:
+            basis = ctx.dayclose.prepare(actor, password, day)  # checks before the report is built
             rec = ctx.reports.reconcile(actor, Period.of("day", day), ctx.clock.now())
-            return rec, ctx.intake.ledger(day)
+            return basis, rec, ctx.intake.ledger(day)
 
-        def build(data: tuple[Reconciliation, list[LedgerRow]]) -> None:
-            rec, rows = data
+        def build(data: tuple[SealBasis, Reconciliation, list[LedgerRow]]) -> None:
+            basis, rec, rows = data
 
             def make() -> str:
                 from printing.ledger_report import build_ledger_report
@@ -623,16 +623,16 @@ class SupervisorWidget(QWidget):
                     [(FIGURE_LABELS[f], rec.counts.get(f, 0)) for f in FIGURES],
                     rec.metrics,
                     rows,
-                    None,
+                    basis,
                 )
                 return ctx.attachments.put(pdf)
 
-            s.runner.run_pool(make, seal, self._on_close_failed, guard=self)
+            s.runner.run_pool(make, lambda sha: seal(basis, sha), self._on_close_failed, guard=self)
 
-        def seal(sha: str) -> None:
+        def seal(basis: SealBasis, sha: str) -> None:
             self.report_sha256 = sha
             s.runner.run_db(
-                lambda: ctx.dayclose.close(actor, password, day, report_sha256=sha),
+                lambda: ctx.dayclose.close(actor, password, day, report_sha256=sha, basis=basis),
                 self._on_day_closed,
                 self._on_close_failed,
                 guard=self,

@@ -3,12 +3,17 @@ password asked again, the PDF report kept and the day sealed."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import re
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.clock import local_day
+from app.dayclose import SealBasis
 from app.reports import FIGURES, Period
 from local_db.models import AuditEntry
 from tests.gui.conftest import login
@@ -96,6 +101,17 @@ def test_day_close_asks_password_seals_and_keeps_report(
     assert closed is not None
     assert tab.report_sha256 and ctx.attachments.has(tab.report_sha256)
     assert closed.report_sha256 == tab.report_sha256
+    # the kept PDF prints what the seal is made of: the seal recomputes from paper and file
+    text = re.sub(r"\s+", "", "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(ctx.attachments.get(tab.report_sha256))).pages))
+    printed = SealBasis(
+        day,
+        prev_seal=re.search(r"上一日封存值：([0-9a-f]{64})", text).group(1),
+        records_hash=re.search(r"记录摘要（当日全部受理事件的SHA-256）：([0-9a-f]{64})", text).group(1),
+        submissions=int(re.search(r"受理件数：(\d+)", text).group(1)),
+        events=int(re.search(r"事件数：(\d+)", text).group(1)),
+    )
+    assert printed.seal_for(hashlib.sha256(ctx.attachments.get(tab.report_sha256)).hexdigest()) == closed.seal
     assert "已日结" in tab.close_status.text() and closed.seal in tab.close_status.text()
     assert not tab.close_button.isEnabled()
 

@@ -77,3 +77,33 @@ def test_swapped_report_breaks_the_seal(ctx, staff):
         s.execute(text("update day_closes set report_sha256='" + "b" * 64 + "'"))
         s.commit()
     assert [p.code for p in ctx.dayclose.verify(sup)] == ["dayclose.chain_broken"]
+
+
+def test_report_printed_from_the_basis_lets_anyone_recompute_the_seal(ctx, staff, clock):
+    import hashlib
+
+    from app.dayclose import SealBasis
+
+    clerk, sup = staff["clerk"], staff["supervisor"]
+    ctx.intake.finish(clerk, new_intake(ctx, clerk))
+    basis = ctx.dayclose.prepare(sup, "super1234", DAY)
+    assert isinstance(basis, SealBasis) and basis.submissions == 1 and basis.prev_seal == "0" * 64
+    report = hashlib.sha256(b"the printed report").hexdigest()
+    closed = ctx.dayclose.close(sup, "super1234", DAY, report_sha256=report, basis=basis)
+    assert closed.seal == basis.seal_for(report)
+    assert ctx.dayclose.verify(sup) == []
+
+
+def test_close_refused_when_the_day_changed_after_the_report_was_built(ctx, staff, clock):
+    clerk, sup = staff["clerk"], staff["supervisor"]
+    sid = new_intake(ctx, clerk)
+    ctx.intake.finish(clerk, sid)
+    basis = ctx.dayclose.prepare(sup, "super1234", DAY)
+    ctx.intake.mark_pushed(sid)  # sync marks it pushed while the PDF is being built
+    with pytest.raises(DomainError) as exc:
+        ctx.dayclose.close(sup, "super1234", DAY, report_sha256="b" * 64, basis=basis)
+    assert exc.value.code == "dayclose.changed_meanwhile" and "重新日结" in exc.value.message
+    assert ctx.dayclose.closed(DAY) is None
+    # closing again from a fresh basis works
+    fresh = ctx.dayclose.prepare(sup, "super1234", DAY)
+    assert ctx.dayclose.close(sup, "super1234", DAY, report_sha256="b" * 64, basis=fresh).seal == fresh.seal_for("b" * 64)

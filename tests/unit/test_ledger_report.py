@@ -9,13 +9,15 @@ import re
 
 from pypdf import PdfReader
 
+from app.dayclose import SealBasis
 from app.reports import Metric
 from app.validators import mask_resident_id
 from app.views import LedgerRow
 from printing.ledger_report import build_ledger_report
 
 FULL_ID = "11010519491231002X"
-SEAL = "ab12" * 16
+SEAL = SealBasis(dt.date(2026, 11, 20), prev_seal="ab12" * 16, records_hash="cd34" * 16, submissions=42,
+                  events=311)
 
 
 def _row(n: int) -> LedgerRow:
@@ -45,7 +47,7 @@ def _text(pdf: bytes) -> str:
     )
 
 
-def _build(seal: str | None) -> bytes:
+def _build(seal: SealBasis | None) -> bytes:
     metrics = (Metric("push_within_2h", "2小时内推送", 66.7, 2, 3, 100.0),)
     return build_ledger_report(
         "日结报告",
@@ -66,7 +68,10 @@ def test_report_carries_title_figures_masked_ids_and_seal() -> None:
     assert "XX01-20261120-0001" in text
     assert mask_resident_id(FULL_ID) in text
     assert FULL_ID not in text
-    assert SEAL in text
+    # what the seal is computed from, so the seal can be recomputed from the paper and the file
+    assert f"上一日封存值：{SEAL.prev_seal}" in text
+    assert f"记录摘要（当日全部受理事件的SHA-256）：{SEAL.records_hash}" in text
+    assert "受理件数：42" in text and "事件数：311" in text
 
 
 def test_report_without_seal_says_not_closed_and_is_deterministic() -> None:
