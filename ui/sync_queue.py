@@ -40,6 +40,8 @@ KIND_LABELS = {
     "page": QT_TRANSLATE_NOOP("SyncQueueModel", "材料页面"),
     "status": QT_TRANSLATE_NOOP("SyncQueueModel", "办理结果"),
     "catalog": QT_TRANSLATE_NOOP("SyncQueueModel", "事项目录"),
+    "audit": QT_TRANSLATE_NOOP("SyncQueueModel", "审计日志副本"),
+    "receipt_key": QT_TRANSLATE_NOOP("SyncQueueModel", "回执验签公钥"),
 }
 STATE_LABELS = {
     "waiting": QT_TRANSLATE_NOOP("SyncQueueModel", "等待上传"),

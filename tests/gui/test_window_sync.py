@@ -441,3 +441,13 @@ def test_the_engine_is_built_once_and_outlives_a_logout(
     second = login(qtbot, sync_shell)
     assert second is not first and second.sync.engine is engine and second.sync.enrolled
     assert second.sync.timer.isActive()  # the first turn is scheduled for the new window
+
+
+def test_every_kind_of_queue_item_has_a_chinese_label() -> None:
+    import typing
+
+    from sync.status import QueueItem
+    from ui.sync_queue import KIND_LABELS
+
+    kinds = typing.get_args(typing.get_type_hints(QueueItem)["kind"])
+    assert kinds and set(kinds) <= set(KIND_LABELS)
