@@ -994,10 +994,15 @@ class SyncEngine:
                 pages[e.submission_id].append(e.page)
         manifests = [{"submission_id": sid, "pages": [{"sha256": h, "size": n} for h, n in pages[sid]]}
                      for sid in sids]
+        # The audit log's unacknowledged tail goes too: the hub's copy must not depend on a link.
+        audit: list[dict[str, Any]] = []
+        while chunk_audit := self.outbox.audit_after(audit[-1]["id"] if audit else
+                                                     self.outbox.get_int("audit_acked_id"), 5000):
+            audit.extend(chunk_audit)
         summary = write_export(
             path, token=token, token_id=token_id, station_code=self.outbox.get("station_code") or "",
             store_id=self.outbox.store_id(), events=wire, manifests=manifests,
-            page=self._page_or_none, created_at=self._now(),
+            page=self._page_or_none, created_at=self._now(), audit=audit,
         )
         log.info("export %s written: %d events, %d pages", summary.export_id, summary.events, summary.pages)
         return summary

@@ -13,8 +13,10 @@ HMAC(export_key, "enc") and the signing key HMAC(export_key, "mac") (encrypt-the
 keeps export_key from enrollment (never the token itself), so it can check and open the file; a
 lost USB stick can be neither read nor forged without the station's token.
 
-Plaintext frames: b"E" + 8-byte length + JSON {"events": [...], "manifests": [...]}, then for each
-page b"B" + 8-byte length + 32-byte SHA-256 + bytes, then b"Z".
+Plaintext frames: b"E" + 8-byte length + JSON {"events": [...], "manifests": [...], "audit": [...]},
+then for each page b"B" + 8-byte length + 32-byte SHA-256 + bytes, then b"Z". "audit" (the
+station's audit entries the hub has not acknowledged, in the form of POST /v1/audit) is absent
+from files written before it existed; the hub reads those as carrying none.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def write_export(
     manifests: list[dict[str, Any]],
     page: Callable[[str], bytes | None],
     created_at: dt.datetime,
+    audit: list[dict[str, Any]] | None = None,
 ) -> ExportSummary:
     """Write the file atomically (temp file, fsync, rename); PAGE(sha) gives a page's bytes, or
     None for a page missing here (left out: the hub refuses only the events naming it)."""
@@ -81,7 +84,8 @@ def write_export(
     enc_key, mac_key = _keys(export_key(token))
     nonce = os.urandom(16)
     shas = list(dict.fromkeys(p["sha256"] for m in manifests for p in m["pages"]))
-    doc = json.dumps({"events": events, "manifests": manifests}, ensure_ascii=False,
+    audit = audit or []
+    doc = json.dumps({"events": events, "manifests": manifests, "audit": audit}, ensure_ascii=False,
                      separators=(",", ":")).encode()
     seqs = [int(e["seq"]) for e in events]
     first_seq, last_seq = (min(seqs), max(seqs)) if seqs else (None, None)
@@ -107,7 +111,7 @@ def write_export(
     header = {
         "format": 1, "export_id": export_id, "station_code": station_code, "store_id": store_id,
         "token_id": token_id, "created_at": created_at.astimezone(dt.UTC).isoformat(),
-        "events": len(events), "pages": len(shas), "first_seq": first_seq,
+        "events": len(events), "pages": len(shas), "audit": len(audit), "first_seq": first_seq,
         "last_seq": last_seq, "cipher": "aes-256-ctr", "mac": "hmac-sha256",
         "nonce": nonce.hex(), "body_sha256": body_hash.hexdigest(),
     }

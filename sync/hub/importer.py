@@ -1,5 +1,6 @@
 """Import a station's USB export into the hub: verify the signature, store pages, then events
-through the same idempotent path as an online upload (what already arrived is a duplicate)."""
+and the audit log's tail through the same idempotent paths as an online upload (what already
+arrived is a duplicate)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from sync.export import ExportError, read_export, read_header
 from sync.hub.blobs import BlobStore
 from sync.hub.store import HubError, HubStore
-from sync.protocol import MAX_EVENTS_PER_BATCH
+from sync.protocol import MAX_AUDIT_PER_BATCH, MAX_EVENTS_PER_BATCH
 
 log = logging.getLogger("intake.hub.import")
 
@@ -45,12 +46,30 @@ def import_file(store: HubStore, blobs: BlobStore, path: Path | str) -> dict[str
             counts[r["status"]] += 1
             if r["status"] == "refused":
                 refused.append({"id": r.get("id"), "code": r.get("code"), "message": r.get("message")})
+    audit = _import_audit(store, principal, doc.get("audit") or [])
     first = store.record_import(str(header["export_id"]), principal, counts["stored"], pages)
     log.info("import %s from station %s: %s", header["export_id"], principal.station_code, counts)
     return {
         "export_id": header["export_id"], "station_code": principal.station_code, "first_import": first,
-        "events": counts, "pages": pages, "refused": refused[:50],
+        "events": counts, "pages": pages, "refused": refused[:50], "audit": audit,
     }
+
+
+def _import_audit(store: HubStore, principal: Any, entries: list[Any]) -> dict[str, Any]:
+    """Append the file's audit entries to the station's copy; a refused link (an altered or
+    missing entry) keeps what came before it and is reported, the events stay imported."""
+    out: dict[str, Any] = {"stored": 0, "duplicate": 0, "refused": None}
+    for i in range(0, len(entries), MAX_AUDIT_PER_BATCH):
+        try:
+            res = store.ingest_audit(principal, principal.store_id, entries[i:i + MAX_AUDIT_PER_BATCH])
+        except HubError as exc:
+            out["stored"] += int(exc.details.get("stored", 0))
+            out["refused"] = {"code": exc.code, "message": exc.message, "entry_id": exc.details.get("entry_id")}
+            log.warning("import: audit entry refused (%s)", exc.code)
+            break
+        out["stored"] += res["stored"]
+        out["duplicate"] += res["duplicate"]
+    return out
 
 
 __all__ = ["ExportError", "HubError", "import_file"]

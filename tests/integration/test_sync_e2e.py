@@ -298,8 +298,14 @@ def test_usb_export_is_imported_and_nothing_is_sent_twice(tmp_path, clock, catal
         assert exc.value.code == "export.signature" and hub.store.counts()["events"] == 0
         out = import_file(hub.store, hub.blobs, summary.path)
         assert out["events"]["stored"] == summary.events and out["pages"] == summary.pages
+        # the audit log travels too: the hub's copy is the station's chain, entry for entry
+        with ctx.sessions() as s:
+            hashes = list(s.scalars(text("SELECT hash FROM audit_entries ORDER BY id")))
+        assert hashes and out["audit"] == {"stored": len(hashes), "duplicate": 0, "refused": None}
+        assert [e["hash"] for e in hub.store.audit_of("XX01")] == hashes
         again = import_file(hub.store, hub.blobs, summary.path)
         assert again["events"]["duplicate"] == summary.events and not again["first_import"]
+        assert again["audit"]["duplicate"] == len(hashes)
         page_bytes = sum(len(ctx.attachments.get(p.sha256)) for s in sids for p in ctx.intake.get(s).pages)
         proxy.reset_counts()
         report = eng.run_until_idle(max_seconds=30)
@@ -310,6 +316,24 @@ def test_usb_export_is_imported_and_nothing_is_sent_twice(tmp_path, clock, catal
         assert_same(ctx, hub)
     finally:
         proxy.stop()
+
+
+def test_usb_export_with_an_altered_audit_entry_keeps_the_events_and_reports_the_entry(
+        tmp_path, clock, catalog, hub):
+    ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
+    intake_with_pages(ctx, clerk, random.Random(3))
+    with ctx.sessions() as s:
+        ids = list(s.scalars(text("SELECT id FROM audit_entries ORDER BY id")))
+    middle = ids[len(ids) // 2]
+    with ctx.sessions() as s:  # edited behind the program's back, before the export
+        s.execute(text("UPDATE audit_entries SET detail = 'changed' WHERE id = :i"), {"i": middle})
+        s.commit()
+    summary = eng.export(tmp_path / "x.intake-export")
+    out = import_file(hub.store, hub.blobs, summary.path)
+    assert out["events"]["stored"] == summary.events
+    assert out["audit"]["refused"]["code"] == "audit.hash_mismatch"
+    assert out["audit"]["refused"]["entry_id"] == middle
+    assert [e["id"] for e in hub.store.audit_of("XX01")] == ids[:ids.index(middle)]
 
 
 def test_export_signed_by_another_token_is_refused(tmp_path, clock, catalog, hub):
