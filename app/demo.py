@@ -28,7 +28,12 @@ from app.keys import FileSecretStore, KeyringSecretStore, SecretStore, keyring_u
 from app.numbering import format_intake_number
 from app.security import hash_password
 from app.state import SubmissionState, apply, item_outcomes
-from app.validators import resident_id_check_char, uscc_check_char, org_code_check_char, USCC_CHARSET
+from app.validators import (
+    USCC_CHARSET,
+    org_code_check_char,
+    resident_id_check_char,
+    uscc_check_char,
+)
 from local_db.crypto import applicant_index
 from local_db.engine import store_key, write_tx
 from local_db.models import (
@@ -174,14 +179,19 @@ def generate(
         for v in rows.values():
             v.clear()
 
-    # Spread over days, more recent days a little busier; working hours 08:30-17:30.
+    # Spread over days, more recent days a little busier; working hours 08:30-17:30. Written in
+    # the order they happened, as a station's store grows (a day's rows lie together in the file,
+    # and the day's numbers follow the clock).
+    times = []
     for _ in range(count):
         day = today - dt.timedelta(days=min(days - 1, int(rng.random() ** 1.3 * days)))
         minute = rng.randint(8 * 60 + 30, 17 * 60 + 30)
         created = dt.datetime.combine(day, dt.time(minute // 60, minute % 60, rng.randint(0, 59)), tzinfo=STATION_TZ)
         if created > now:  # today, later than now: spread over the hours already past
             created = now - dt.timedelta(seconds=rng.randint(0, 6 * 3600))
-        created = created.astimezone(dt.timezone.utc)
+        times.append((created.astimezone(dt.timezone.utc), day))
+    times.sort()
+    for created, day in times:
         station_id = station_ids[rng.randrange(len(station_ids))] if rng.random() < 0.4 else station_ids[0]
         station = stations[station_id]
         clerk = rng.choice(clerks[station_id])

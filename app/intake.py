@@ -822,15 +822,47 @@ class IntakeService:
                 seen.add(sid)
         return found
 
-    def ledger(self, day: dt.date) -> list[LedgerRow]:
-        """The day's submissions (drafts excluded), oldest first."""
+    def ledger(self, day: dt.date, *, applicants: bool = True) -> list[LedgerRow]:
+        """The day's submissions (drafts excluded), oldest first. Without APPLICANTS the
+        applicant cells are left to `applicant_cells` (rows marked applicant_pending)."""
         stmt = (
-            _ledger_select()
+            _ledger_select(applicants)
             .where(Submission.local_date == day.isoformat(), Submission.state.not_in(("draft", "discarded")))
             .order_by(Submission.created_at)
         )
         with self._sessions() as s:
-            return _ledger_rows(s, stmt, self._catalogs.current)
+            return _ledger_rows(s, stmt, self._catalogs.current, applicants)
+
+    def rows_for(self, ids: Sequence[str], *, applicants: bool = True) -> list[LedgerRow]:
+        """Ledger lines of the submissions IDS, in that order (a supervisor's drill-down)."""
+        found: dict[str, LedgerRow] = {}
+        with self._sessions() as s:
+            for chunk in _chunks(list(ids), 500):
+                stmt = _ledger_select(applicants).where(Submission.id.in_(chunk))
+                found.update((r.submission_id, r) for r in _ledger_rows(s, stmt, self._catalogs.current, applicants))
+        return [found[i] for i in ids if i in found]
+
+    def applicant_cells(self, ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
+        """(shown name, masked ID / USCC, identity source) of the submissions IDS: what a
+        ledger row marked applicant_pending lacks. Only these applicants are decrypted."""
+        out: dict[str, tuple[str, str, str]] = {}
+        with self._sessions() as s:
+            for chunk in _chunks(list(ids), 500):
+                for sid, *cells in s.connection().execute(
+                    select(Submission.id, *_APPLICANT_COLUMNS).select_from(Submission)
+                    .outerjoin(Applicant, Applicant.id == Submission.applicant_id).where(Submission.id.in_(chunk))
+                ):
+                    out[sid] = _applicant_cells(*cells)
+        return out
+
+    def with_applicants(self, rows: Sequence[LedgerRow]) -> list[LedgerRow]:
+        """ROWS with their applicant cells filled (an export needs them all)."""
+        cells = self.applicant_cells([r.submission_id for r in rows if r.applicant_pending])
+        return [
+            r._replace(applicant_name=c[0], applicant_id_masked=c[1], identity_source=c[2], applicant_pending=False)
+            if r.applicant_pending and (c := cells.get(r.submission_id)) else r
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ helpers
 
@@ -896,18 +928,34 @@ def _applicant_view(a: Applicant) -> ApplicantView:
     )
 
 
-def _ledger_select() -> Any:
-    return (
-        select(
-            Submission.id, Submission.number, Submission.created_at, Submission.bundle_id, Submission.state,
-            Submission.awaiting_supplement, Submission.received_at, Submission.digitised_at, Submission.pushed_at,
-            Applicant.kind, Applicant.name, Applicant.resident_id, Applicant.uscc, Applicant.field_sources,
-            Staff.display_name,
-        )
-        .select_from(Submission)
-        .join(Staff, Staff.id == Submission.clerk_id)
-        .outerjoin(Applicant, Applicant.id == Submission.applicant_id)
-    )
+_LEDGER_COLUMNS = (
+    Submission.id, Submission.number, Submission.created_at, Submission.bundle_id, Submission.state,
+    Submission.awaiting_supplement, Submission.received_at, Submission.digitised_at, Submission.pushed_at,
+    Submission.clerk_id,
+)
+_APPLICANT_COLUMNS = (Applicant.kind, Applicant.name, Applicant.resident_id, Applicant.uscc, Applicant.field_sources)
+
+
+def _ledger_select(applicants: bool = True) -> Any:
+    # Clerks' names come from one small query in _ledger_rows, not a join per line.
+    stmt = select(*_LEDGER_COLUMNS, *(_APPLICANT_COLUMNS if applicants else ())).select_from(Submission)
+    return stmt.outerjoin(Applicant, Applicant.id == Submission.applicant_id) if applicants else stmt
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _applicant_cells(kind: str | None, name: str | None, resident_id: str | None, uscc: str | None,
+                     field_sources: str | None) -> tuple[str, str, str]:
+    """(shown name, masked ID / USCC, identity source) of a ledger line."""
+    kind = kind or "personal"
+    if kind == "enterprise":
+        shown, masked = name or "", mask_resident_id(uscc or resident_id or "")
+    else:
+        shown, masked = mask_name(name or ""), mask_resident_id(resident_id or "")
+    return shown, masked, _identity_source(field_sources or "{}", kind)
 
 
 @functools.lru_cache(maxsize=256)
@@ -922,29 +970,28 @@ def _set_item_outcomes(sub: Submission) -> None:
         setattr(sub, column, value)
 
 
-def _ledger_rows(s: Session, stmt: Any, catalog: Catalog) -> list[LedgerRow]:
-    """Ledger lines; hot (a busy day is thousands of rows, DESIGN §12 asks < 50 ms), so the
-    statement runs on the Core connection (no ORM row loading) and masks are applied inline."""
+def _ledger_rows(s: Session, stmt: Any, catalog: Catalog, applicants: bool = True) -> list[LedgerRow]:
+    """Ledger lines of a `_ledger_select(APPLICANTS)` statement. Hot (a busy day is thousands
+    of rows, DESIGN §12 asks < 50 ms): Core rows, no ORM; without APPLICANTS no applicant row
+    is read or decrypted (the window fills what is on screen)."""
     out = []
     bundles: dict[str | None, str] = {}
-    for (sid, number, created_at, bundle_id, state, awaiting, received_at, digitised_at, pushed_at,
-         kind, name, resident_id, uscc, field_sources, clerk) in s.connection().execute(stmt):
+    labels = {(state, awaiting): label + ("（容缺待补）" if awaiting else "")
+              for state, label in STAGE_LABELS.items() for awaiting in (False, True)}
+    pending = ("", "", "")
+    clerks = dict(s.connection().execute(select(Staff.id, Staff.display_name)).all())
+    for row in s.connection().execute(stmt).all():  # one fetchall, not a fetchone per row
+        sid, number, created_at, bundle_id, state, awaiting, received_at, digitised_at, pushed_at, clerk_id = row[:10]
         bundle_name = bundles.get(bundle_id)
         if bundle_name is None:
             bundle = catalog.bundle(bundle_id) if bundle_id else None
             bundle_name = bundles[bundle_id] = bundle.name if bundle else (bundle_id or "")
-        kind = kind or "personal"
-        if kind == "enterprise":
-            shown, masked = name or "", mask_resident_id(uscc or resident_id or "")
-        else:
-            shown, masked = mask_name(name or ""), mask_resident_id(resident_id or "")
+        shown, masked, source = _applicant_cells(*row[10:]) if applicants else pending
         out.append(LedgerRow(
-            submission_id=sid, number=number, created_at=created_at.astimezone(STATION_TZ),
-            bundle_id=bundle_id, bundle_name=bundle_name, applicant_name=shown, applicant_id_masked=masked,
-            stage=state, label=STAGE_LABELS[state] + ("（容缺待补）" if awaiting else ""),
-            awaiting_supplement=awaiting, clerk_name=clerk, received_at=received_at,
-            digitised_at=digitised_at, pushed_at=pushed_at,
-            identity_source=_identity_source(field_sources or "{}", kind),
+            sid, number, created_at.astimezone(STATION_TZ), bundle_id, bundle_name, shown, masked, state,
+            labels[state, bool(awaiting)], awaiting, clerks.get(clerk_id, ""), received_at, digitised_at, pushed_at,
+            source,
+            not applicants,
         ))
     return out
 

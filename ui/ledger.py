@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor
@@ -72,14 +73,54 @@ class LedgerModel(RowsTableModel):
         QT_TRANSLATE_NOOP("LedgerModel", "身份核验"),
     )
 
+    APPLICANT_COLUMNS = (3, 4, 8)
+    cells_wanted = Signal(list)  # submission ids whose applicant cells are on screen but not loaded
+
     def __init__(
         self, parent: QObject | None = None, now: Callable[[], dt.datetime] | None = None
     ) -> None:
         super().__init__(parent)
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        # Rows marked applicant_pending get their applicant cells when painted: a busy day's
+        # list shows at once and only what is on screen is decrypted.
+        self._cells: dict[str, tuple[str, str, str]] = {}
+        self._asked: set[str] = set()
+        self._wanted: list[str] = []
+        self._index: dict[str, int] = {}
 
     def set_rows(self, rows: Sequence[LedgerRow]) -> None:
+        self._cells.clear()
+        self._asked.clear()
+        self._wanted.clear()
         self._reset(rows)
+        self._index = {r.submission_id: n for n, r in enumerate(self._rows)}
+
+    def set_cells(self, cells: dict[str, tuple[str, str, str]]) -> None:
+        """Applicant cells arrived (from `IntakeService.applicant_cells`): repaint those rows."""
+        self._cells.update(cells)
+        rows = [self._index[sid] for sid in cells if sid in self._index]
+        if rows:
+            self.dataChanged.emit(self.index(min(rows), 3), self.index(max(rows), 8))
+
+    def cells_failed(self, ids: Sequence[str]) -> None:
+        """Cells that could not be read show a dash, and are not asked for again."""
+        self.set_cells({sid: ("—", "—", "—") for sid in ids})
+
+    def _applicant(self, row: LedgerRow) -> tuple[str, str, str] | None:
+        if not row.applicant_pending:
+            return row.applicant_name, row.applicant_id_masked, row.identity_source
+        cells = self._cells.get(row.submission_id)
+        if cells is None and row.submission_id not in self._asked:
+            self._asked.add(row.submission_id)
+            if not self._wanted:
+                QTimer.singleShot(0, self._ask)  # one request for the whole screen
+            self._wanted.append(row.submission_id)
+        return cells
+
+    def _ask(self) -> None:
+        wanted, self._wanted = self._wanted, []
+        if wanted:
+            self.cells_wanted.emit(wanted)
 
     def row_at(self, row: int) -> LedgerRow | None:
         return self._at(row)  # type: ignore[no-any-return]
@@ -112,16 +153,22 @@ class LedgerModel(RowsTableModel):
             return None
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            if col in self.APPLICANT_COLUMNS:
+                cells = self._applicant(row)
+                if cells is None:
+                    return "…"
+                if col == 8:
+                    return QCoreApplication.translate("LedgerModel", IDENTITY_LABELS.get(cells[2], cells[2]))
+                return cells[0] if col == 3 else cells[1]
             values = (
                 row.number or QCoreApplication.translate("LedgerModel", "（草稿）"),
                 station_time(row.created_at, "%m-%d %H:%M"),
                 row.bundle_name,
-                row.applicant_name,
-                row.applicant_id_masked,
+                "",
+                "",
                 row.label,
                 row.clerk_name,
                 self._push_text(row)[0],
-                QCoreApplication.translate("LedgerModel", IDENTITY_LABELS.get(row.identity_source, row.identity_source)),
             )
             return values[col]
         if role == Qt.ItemDataRole.ForegroundRole and col == 7:
@@ -135,6 +182,20 @@ class LedgerModel(RowsTableModel):
         return None
 
 
+def load_cells_on_demand(model: LedgerModel, session: ClerkSession, guard: QObject) -> None:
+    """Fetch the applicant cells the model asks for on the database worker."""
+    import logging
+
+    def fetch(ids: list[str]) -> None:
+        def failed(err: TaskError) -> None:
+            logging.getLogger("intake.ui").warning("applicant cells not loaded: %s", err.code)
+            model.cells_failed(ids)
+
+        session.runner.run_db(lambda: session.intake.applicant_cells(ids), model.set_cells, failed, guard=guard)
+
+    model.cells_wanted.connect(fetch)
+
+
 def make_table(model: QAbstractTableModel, parent: QWidget) -> QTableView:
     table = QTableView(parent)
     table.setModel(model)
@@ -145,6 +206,9 @@ def make_table(model: QAbstractTableModel, parent: QWidget) -> QTableView:
     table.setTabKeyNavigation(False)
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    # Size columns by the rows on screen, not the first 1000 (a busy day's ledger would read
+    # and decrypt a thousand applicants for column widths alone).
+    header.setResizeContentsPrecision(0)
     header.setStretchLastSection(True)
     return table
 
@@ -171,6 +235,7 @@ class LedgerWidget(QWidget):
         self.counts.setObjectName("sectionHint")
         self.counts.setWordWrap(True)
         self.model = LedgerModel(self, session.ctx.clock.now)
+        load_cells_on_demand(self.model, session, self)
         self.table = make_table(self.model, self)
         self.table.activated.connect(self._on_table_activated)
         self._all_rows: list[LedgerRow] = []
@@ -212,7 +277,7 @@ class LedgerWidget(QWidget):
         qd = self.day.date()
         day = dt.date(qd.year(), qd.month(), qd.day())
         s.runner.run_db(
-            lambda: s.intake.ledger(day), self._on_rows_loaded, self._on_rows_failed, guard=self
+            lambda: s.intake.ledger(day, applicants=False), self._on_rows_loaded, self._on_rows_failed, guard=self
         )
 
     def _on_rows_failed(self, err: TaskError) -> None:
@@ -266,7 +331,8 @@ class LedgerWidget(QWidget):
         def work() -> str:
             from app.errors import DomainError
 
-            data = export_ledger(s.ctx.sessions, s.actor, rows, fmt, title, s.ctx.clock.now())
+            data = export_ledger(s.ctx.sessions, s.actor, s.intake.with_applicants(rows), fmt, title,
+                                 s.ctx.clock.now())
             try:
                 with open(path, "wb") as f:
                     f.write(data)

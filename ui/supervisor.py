@@ -49,11 +49,10 @@ from PySide6.QtWidgets import (
 from app.reports import FIGURE_LABELS, FIGURES, Period
 from app.staff import may
 from ui.event_labels import event_label
-from ui.ledger import LedgerModel, make_table
+from ui.ledger import LedgerModel, load_cells_on_demand, make_table
 
 if TYPE_CHECKING:
     from app.dayclose import AmendmentView, DayCloseView, SealBasis
-    from app.intake import IntakeService
     from app.reports import Reconciliation
     from app.views import LedgerRow
     from ui.session import ClerkSession
@@ -65,25 +64,6 @@ log = logging.getLogger("intake.ui.supervisor")
 def may_supervise(role: str) -> bool:
     # The services' own rule (app.staff.ACTIONS), so the tab shows exactly when they allow it.
     return may(role, "report.reconcile")
-
-
-def period_days(period: Period) -> list[dt.date]:
-    out, day = [], period.start
-    while day <= period.end:
-        out.append(day)
-        day += dt.timedelta(days=1)
-    return out
-
-
-def ledger_rows_for(intake: IntakeService, ids: Sequence[str], period: Period) -> list[LedgerRow]:
-    """The ledger rows of IDS (in that order), looked up in the period's daily ledgers."""
-    wanted = set(ids)
-    found: dict[str, LedgerRow] = {}
-    for day in period_days(period):
-        for row in intake.ledger(day):
-            if row.submission_id in wanted:
-                found[row.submission_id] = row
-    return [found[i] for i in ids if i in found]
 
 
 @dataclass(frozen=True)
@@ -246,6 +226,7 @@ class SupervisorWidget(QWidget):
         self.drill_label = QLabel(self.tr("点击上方数字或图表查看对应的受理记录。"), self)
         self.drill_label.setObjectName("sectionHint")
         self.model = LedgerModel(self, session.ctx.clock.now)
+        load_cells_on_demand(self.model, session, self)
         self.table = make_table(self.model, self)
         self.table.activated.connect(self._on_table_activated)
 
@@ -504,7 +485,7 @@ class SupervisorWidget(QWidget):
             ids = s.ctx.reports.intakes_for(
                 s.actor, figure, period, s.ctx.clock.now(), bundle=bundle, clerk=clerk, hour=hour
             )
-            return ids, ledger_rows_for(s.intake, ids, period)
+            return ids, s.intake.rows_for(ids, applicants=False)  # applicant cells as they show
 
         def done(result: tuple[list[str], list[LedgerRow]]) -> None:
             ids, rows = result

@@ -602,7 +602,7 @@ class MainWindow(QMainWindow):
 
         today = local_day(s.ctx.clock.now())
         s.runner.run_db(
-            lambda: s.intake.ledger(today), self._on_deadline_rows, lambda _e: None, guard=self
+            lambda: s.intake.ledger(today, applicants=False), self._on_deadline_rows, lambda _e: None, guard=self
         )
 
     def _on_deadline_rows(self, rows: list[LedgerRow]) -> None:

@@ -44,8 +44,13 @@ def test_filters_identity_and_exports(qtbot: Any, shell: Any, ctx: Any, tmp_path
     ledger.refresh()
     assert {r.submission_id for r in ledger.model.rows} == {a, b}
     col = len(ledger.model.COLUMNS) - 1
-    identities = {ledger.model.row_at(i).submission_id: ledger.model.index(i, col).data() for i in range(2)}
-    assert identities == {a: "读卡", b: "手工录入"}
+
+    def identities() -> dict[str, str]:
+        return {ledger.model.row_at(i).submission_id: ledger.model.index(i, col).data() for i in range(2)}
+
+    qtbot.waitUntil(lambda: "…" not in identities().values(), timeout=5000)  # applicant cells load as shown
+    assert identities() == {a: "读卡", b: "手工录入"}
+    assert {ledger.model.index(i, 3).data() for i in range(2)} == {"张**"}  # masked
 
     ledger.set_filter("clerk", "李娜")
     assert [r.submission_id for r in ledger.model.rows] == [b]
@@ -97,3 +102,32 @@ def test_clerk_sees_the_list_but_cannot_export(qtbot: Any, window: Any, ctx: Any
         assert verify(s) == []
     assert (entries[-1].action, entries[-1].target) == ("auth.refused", "export.ledger")
     assert not any(e.action.startswith("export.ledger") for e in entries)
+
+
+def test_a_busy_day_decrypts_only_the_applicants_on_screen(qtbot: Any, shell: Any, ctx: Any) -> None:
+    """The list of a busy day comes without applicant data; the names and masked ID numbers of
+    the rows the clerk sees are read (and decrypted) as they are painted."""
+    import datetime as dt
+
+    from app.demo import generate
+
+    generate(ctx.sessions, ctx.catalogs.current, 1500, days=1, seed=3, now=ctx.clock.now())
+    window = login(qtbot, shell, "zhangjing", "super1234")
+    ledger = window.ledger
+    asked: list[str] = []
+    ledger.model.cells_wanted.connect(asked.extend)
+    window.tabs.setCurrentWidget(ledger)
+    ledger.refresh()
+    rows = ledger.model.rows
+    assert len(rows) > 1000 and all(r.applicant_pending and r.applicant_name == "" for r in rows)
+    top = ledger.table.rowAt(0)
+    qtbot.waitUntil(lambda: ledger.model.index(top, 4).data() != "…", timeout=5000)
+    assert "*" in ledger.model.index(top, 4).data()  # a masked ID number, never the full one
+    visible = ledger.table.rowAt(ledger.table.viewport().height() - 1) - top + 1
+    assert 0 < len(asked) <= 2 * max(visible, 30) and len(set(asked)) == len(asked)  # what is on screen, once
+    # scrolling to the end brings those rows' cells
+    ledger.table.scrollToBottom()
+    last = len(rows) - 1
+    qtbot.waitUntil(lambda: ledger.model.index(last, 3).data() != "…", timeout=5000)
+    assert rows[last].submission_id in asked
+    assert isinstance(rows[0].created_at, dt.datetime)
