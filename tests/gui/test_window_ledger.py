@@ -131,3 +131,22 @@ def test_a_busy_day_decrypts_only_the_applicants_on_screen(qtbot: Any, shell: An
     qtbot.waitUntil(lambda: ledger.model.index(last, 3).data() != "…", timeout=5000)
     assert rows[last].submission_id in asked
     assert isinstance(rows[0].created_at, dt.datetime)
+
+
+def test_an_applicant_that_cannot_be_decrypted_shows_a_dash_not_a_crash(qtbot: Any, shell: Any, ctx: Any) -> None:
+    from sqlalchemy import text
+
+    sid = make_intake(ctx, "wangfang", "clerk1234", True, "card")
+    with ctx.sessions() as s:  # a byte of the stored name flipped behind the program's back
+        aid, name = s.execute(text("SELECT a.id, a.name FROM applicants a JOIN submissions s ON s.applicant_id = a.id"
+                                   " WHERE s.id = :sid"), {"sid": sid}).one()
+        s.execute(text("UPDATE applicants SET name = :n WHERE id = :i"),
+                  {"n": name[:-1] + bytes([name[-1] ^ 1]), "i": aid})
+        s.commit()
+    window = login(qtbot, shell, "zhangjing", "super1234")
+    ledger = window.ledger
+    window.tabs.setCurrentWidget(ledger)
+    ledger.refresh()
+    assert [r.submission_id for r in ledger.model.rows] == [sid]  # the list itself still shows
+    qtbot.waitUntil(lambda: ledger.model.index(0, 3).data() != "…", timeout=5000)
+    assert ledger.model.index(0, 3).data() == "—" and ledger.model.index(0, 4).data() == "—"
