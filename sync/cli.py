@@ -117,7 +117,7 @@ def cmd_hub_import(args: argparse.Namespace) -> int:
     finally:
         store.close()
     _print(out)
-    return 0 if not out["refused"] else 1
+    return 0 if not out["refused"] and not out["audit"]["refused"] else 1  # an operator must look
 
 
 def cmd_hub_decide(args: argparse.Namespace) -> int:

@@ -319,7 +319,7 @@ def test_usb_export_is_imported_and_nothing_is_sent_twice(tmp_path, clock, catal
 
 
 def test_usb_export_with_an_altered_audit_entry_keeps_the_events_and_reports_the_entry(
-        tmp_path, clock, catalog, hub):
+        tmp_path, clock, catalog, hub, capsys):
     ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
     intake_with_pages(ctx, clerk, random.Random(3))
     with ctx.sessions() as s:
@@ -334,6 +334,10 @@ def test_usb_export_with_an_altered_audit_entry_keeps_the_events_and_reports_the
     assert out["audit"]["refused"]["code"] == "audit.hash_mismatch"
     assert out["audit"]["refused"]["entry_id"] == middle
     assert [e["id"] for e in hub.store.audit_of("XX01")] == ids[:ids.index(middle)]
+    # `intake hub import` says so by its exit status, for the operator
+    code, out = cli(capsys, "hub", "import", str(summary.path), "--db", f"sqlite:///{tmp_path}/hub.sqlite3",
+                    "--blobs", str(tmp_path / "hub-blobs"))
+    assert code == 1 and json.loads(out)["audit"]["refused"]["entry_id"] == middle
 
 
 def test_export_signed_by_another_token_is_refused(tmp_path, clock, catalog, hub):
