@@ -115,9 +115,9 @@ def _export(tmp_path, token="ist1.secret", pages=None):
 def test_export_round_trip(tmp_path):
     summary, events, pages = _export(tmp_path)
     header = read_header(summary.path)
-    assert (header["events"], header["pages"], header["station_code"]) == (2, 2, "XX01")
+    assert (header["events"], header["pages"], header["station_code"], header["audit"]) == (2, 2, "XX01", 0)
     got = list(read_export(summary.path, export_key("ist1.secret")))
-    assert got[0] == ("doc", {"events": events, "manifests": got[0][1]["manifests"]})
+    assert got[0] == ("doc", {"events": events, "manifests": got[0][1]["manifests"], "audit": []})
     assert {sha: data for kind, (sha, data) in (g for g in got if g[0] == "page")} == pages
     assert b"page one" not in summary.path.read_bytes()  # encrypted
     assert not list(tmp_path.glob("*.tmp"))
