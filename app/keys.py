@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from collections.abc import Callable
 from typing import Protocol
 
 from app.errors import DomainError
@@ -34,8 +35,13 @@ def _unavailable(exc: Exception) -> SecretKeyError:
 
 
 class KeyringSecretStore:
-    def __init__(self, service: str = SERVICE) -> None:
+    """The `keyring` package's configured backend under SERVICE. A failing keyring raises what
+    ERROR makes of the exception (the sync token store has its own code and fix text)."""
+
+    def __init__(self, service: str = SERVICE,
+                 error: Callable[[Exception], DomainError] = _unavailable) -> None:
         self.service = service
+        self._error = error
 
     def get(self, name: str) -> str | None:
         import keyring
@@ -44,7 +50,7 @@ class KeyringSecretStore:
         try:
             return keyring.get_password(self.service, name)
         except keyring.errors.KeyringError as exc:
-            raise _unavailable(exc) from exc
+            raise self._error(exc) from exc
 
     def set(self, name: str, value: str) -> None:
         import keyring
@@ -54,9 +60,20 @@ class KeyringSecretStore:
             keyring.set_password(self.service, name, value)
             kept = keyring.get_password(self.service, name)
         except keyring.errors.KeyringError as exc:
-            raise _unavailable(exc) from exc
-        if kept != value:  # e.g. the null backend: refuse rather than lose a key silently
-            raise _unavailable(RuntimeError("secret not kept"))
+            raise self._error(exc) from exc
+        if kept != value:  # e.g. the null backend: refuse rather than lose a secret silently
+            raise self._error(RuntimeError("secret not kept"))
+
+    def delete(self, name: str) -> None:
+        import keyring
+        import keyring.errors
+
+        try:
+            keyring.delete_password(self.service, name)
+        except keyring.errors.PasswordDeleteError:
+            pass
+        except keyring.errors.KeyringError as exc:
+            raise self._error(exc) from exc
 
 
 class MemorySecretStore:

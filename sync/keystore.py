@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from app.keys import KeyringSecretStore
 from sync.errors import SyncError
 
 SERVICE = "yijianshi-intake-sync"
@@ -32,43 +33,11 @@ def _keyring_error(exc: Exception) -> SyncError:
     )
 
 
-class KeyringTokenStore:
-    """The real store: the `keyring` package's configured backend."""
+class KeyringTokenStore(KeyringSecretStore):
+    """The real store: the keyring under the sync service name, failing with sync's own code."""
 
     def __init__(self, service: str = SERVICE) -> None:
-        self.service = service
-
-    def get(self, key: str) -> str | None:
-        import keyring
-        import keyring.errors
-
-        try:
-            return keyring.get_password(self.service, key)
-        except keyring.errors.KeyringError as exc:
-            raise _keyring_error(exc) from exc
-
-    def set(self, key: str, token: str) -> None:
-        import keyring
-        import keyring.errors
-
-        try:
-            keyring.set_password(self.service, key, token)
-            stored = keyring.get_password(self.service, key)
-        except keyring.errors.KeyringError as exc:
-            raise _keyring_error(exc) from exc
-        if stored != token:  # e.g. the null backend: refuse rather than lose the token silently
-            raise _keyring_error(RuntimeError("token not kept"))
-
-    def delete(self, key: str) -> None:
-        import keyring
-        import keyring.errors
-
-        try:
-            keyring.delete_password(self.service, key)
-        except keyring.errors.PasswordDeleteError:
-            pass
-        except keyring.errors.KeyringError as exc:
-            raise _keyring_error(exc) from exc
+        super().__init__(service, error=_keyring_error)
 
 
 class MemoryTokenStore:
