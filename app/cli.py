@@ -21,19 +21,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from app.cliout import emit as _emit
 from app.errors import ChecklistError, DomainError
 from app.logsetup import setup_logging
 
 log = logging.getLogger("intake.cli")
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def _emit(args: argparse.Namespace, data: Any, text: str | None = None) -> None:
-    if getattr(args, "json", False) or text is None:
-        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        print(text)
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+from app.cliout import emit as _print
 from app.errors import DomainError, StoreError
 from app.keys import KeyringSecretStore, key_from_recovery_code
 from app.paths import default_db_path
@@ -27,10 +27,6 @@ def _db(args: argparse.Namespace) -> Path:
     if not path.is_file():
         raise StoreError("store.unavailable", f"找不到数据库“{path}”。", file=path.name)
     return path
-
-
-def _print(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else text)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -14,22 +14,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from app.cliout import emit
+
 EXIT_WAITING = 75  # EX_TEMPFAIL: items wait for the link, nothing for a person
-
-
-def _print(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def _hub_error(exc: Exception) -> int:
     code = getattr(exc, "code", "hub.error")
     message = getattr(exc, "message", str(exc))
-    _print({"error": {"code": code, "message": message}})
+    emit(None, {"error": {"code": code, "message": message}})
     print(f"错误：{message}", file=sys.stderr)
     return 1
 
@@ -62,7 +59,7 @@ def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        _print({"station": args.station.upper(), "code": code, "valid_hours": args.valid_hours})
+        emit(None, {"station": args.station.upper(), "code": code, "valid_hours": args.valid_hours})
     else:
         print(f"站点 {args.station.upper()} 的登记码：{code}（{args.valid_hours:g} 小时内有效，只能使用一次）")
     return 0
@@ -74,7 +71,7 @@ def cmd_hub_revoke(args: argparse.Namespace) -> int:
         n = store.revoke(args.station)
     finally:
         store.close()
-    _print({"station": args.station.upper(), "revoked_tokens": n})
+    emit(None, {"station": args.station.upper(), "revoked_tokens": n})
     return 0
 
 
@@ -84,7 +81,7 @@ def cmd_hub_dept_key(args: argparse.Namespace) -> int:
         key = store.issue_dept_key(args.name)
     finally:
         store.close()
-    _print({"department": args.name, "key": key})
+    emit(None, {"department": args.name, "key": key})
     return 0
 
 
@@ -98,7 +95,7 @@ def cmd_hub_publish(args: argparse.Namespace) -> int:
         return _hub_error(exc)
     finally:
         store.close()
-    _print(out)
+    emit(None, out)
     return 0
 
 
@@ -116,7 +113,7 @@ def cmd_hub_import(args: argparse.Namespace) -> int:
         return _hub_error(exc)
     finally:
         store.close()
-    _print(out)
+    emit(None, out)
     return 0 if not out["refused"] and not out["audit"]["refused"] else 1  # an operator must look
 
 
@@ -131,7 +128,7 @@ def cmd_hub_decide(args: argparse.Namespace) -> int:
         return _hub_error(exc)
     finally:
         store.close()
-    _print(out)
+    emit(None, out)
     return 0
 
 
@@ -141,7 +138,7 @@ def cmd_hub_receipt_keys(args: argparse.Namespace) -> int:
         keys = store.receipt_keys(args.station)
     finally:
         store.close()
-    _print(keys)
+    emit(None, keys)
     return 0
 
 
@@ -163,7 +160,7 @@ def cmd_station_enroll(args: argparse.Namespace) -> int:
     finally:
         ctx.close()
     if args.json:
-        _print(out)
+        emit(None, out)
     else:
         print(f"站点 {out['station_code']} 已登记到 {out['hub_url']}；凭据已保存在系统密钥环。")
     return 0
@@ -178,7 +175,7 @@ def cmd_station_show(args: argparse.Namespace) -> int:
                "token_in_keyring": engine._token() is not None}
     finally:
         ctx.close()
-    _print(out)
+    emit(None, out)
     return 0
 
 
@@ -192,7 +189,7 @@ def cmd_station_configure(args: argparse.Namespace) -> int:
         out = {"ca_bundle": engine.outbox.get("ca_bundle"), "proxy": engine.outbox.get("proxy")}
     finally:
         ctx.close()
-    _print(out)
+    emit(None, out)
     return 0
 
 
@@ -201,24 +198,24 @@ def cmd_sync(args: argparse.Namespace) -> int:
     try:
         if args.export:
             summary = engine.export(args.export)
-            _print({"file": str(summary.path), "export_id": summary.export_id, "events": summary.events,
+            emit(None, {"file": str(summary.path), "export_id": summary.export_id, "events": summary.events,
                     "pages": summary.pages, "page_bytes": summary.page_bytes, "size": summary.size,
                     "first_seq": summary.first_seq, "last_seq": summary.last_seq})
             return 0
         if args.status:
-            _print(engine.status().to_json())
+            emit(None, engine.status().to_json())
             return 0
         if args.queue:
-            _print([q.to_json() for q in engine.queue()])
+            emit(None, [q.to_json() for q in engine.queue()])
             return 0
         if args.retry:
             n = engine.retry(None if args.retry == "all" else args.retry)
-            _print({"retry_requested": n})
+            emit(None, {"retry_requested": n})
             return 0
         report = engine.run_until_idle(max_seconds=args.max_wait)
         out = report.to_json()
         out["needs_person"] = [q.to_json() for q in engine.queue() if q.state == "needs_person"]
-        _print(out)
+        emit(None, out)
         if engine.needs_person():
             return 1
         return 0 if engine.status().waiting == 0 else EXIT_WAITING
