@@ -1,4 +1,4 @@
-"""Ledger exports (xlsx with a summary and a detail sheet, CSV), masked and audited; a
+"""Ledger exports (xlsx with a summary and a detail sheet, CSV, PDF), masked and audited; a
 supervisor's action (a clerk sees the day's ledger list in the window but does not export it)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import audit
 from app.clock import STATION_TZ
+from app.errors import DomainError
 from app.staff import authorize
 from app.views import LedgerRow, StaffView
 from local_db.engine import write_tx
@@ -79,13 +80,27 @@ def ledger_xlsx(rows: Sequence[LedgerRow], title: str) -> bytes:
     return buf.getvalue()
 
 
+def ledger_pdf(rows: Sequence[LedgerRow], title: str, centre_name: str, period_label: str,
+               seal: str | None) -> bytes:
+    """The ledger as an A4 report: the summary counts, then every row (SEAL: a closed day's)."""
+    from printing.ledger_report import build_ledger_report
+
+    return build_ledger_report(title, centre_name, period_label, summary_rows(rows), (), rows, seal)
+
+
 def export_ledger(
     sessions: sessionmaker[Session], actor: StaffView, rows: Sequence[LedgerRow], fmt: str, title: str,
-    at: dt.datetime,
+    at: dt.datetime, *, centre_name: str = "", period_label: str = "", seal: str | None = None,
 ) -> bytes:
-    """The export's bytes; every export is in the audit log (what, how many rows, by whom)."""
+    """The export's bytes (xlsx, csv or pdf); every export is in the audit log (what, how many
+    rows, by whom)."""
     authorize(sessions, actor, "export.ledger", at=at)
-    data = ledger_xlsx(rows, title) if fmt == "xlsx" else ledger_csv(rows)
+    if fmt not in ("xlsx", "csv", "pdf"):
+        raise DomainError("export.format", "导出格式应为 Excel、CSV 或 PDF。", format=fmt)
+    if fmt == "pdf":
+        data = ledger_pdf(rows, title, centre_name, period_label or title, seal)
+    else:
+        data = ledger_xlsx(rows, title) if fmt == "xlsx" else ledger_csv(rows)
     with write_tx(sessions) as s:
         audit.append(s, at=at, staff_id=actor.id, action=f"export.ledger.{fmt}", target=title, detail=f"{len(rows)} rows")
     return data

@@ -51,11 +51,13 @@ def build_ledger_report(
     counts: Sequence[tuple[str, int]],
     metrics: Sequence[Metric],
     rows: Sequence[LedgerRow],
-    seal: SealBasis | None,
+    seal: SealBasis | str | None,
     fonts: FontSet | None = None,
 ) -> bytes:
-    """The report's PDF bytes. COUNTS: (label, number) in display order. SEAL: what the day's
-    seal is computed from; with this PDF's own SHA-256 anyone can recompute the seal."""
+    """The report's PDF bytes. COUNTS: (label, number) in display order. SEAL: for the day-close
+    report, what the day's seal is computed from (with this PDF's own SHA-256 anyone can
+    recompute the seal); for a ledger export, the seal of a day already closed, or None.
+    Without METRICS (an export) the metrics section is left out."""
     fonts = fonts or default_font_set()
     f = fonts.primary
     body = ParagraphStyle("body", fontName=f, fontSize=9, leading=12)
@@ -110,7 +112,9 @@ def build_ledger_report(
         t.setStyle(TableStyle(style))
         story.append(t)
 
-    story.append(p("二、政策指标", section))
+    numbers = iter("二三四")
+    if metrics:
+        story.append(p(f"{next(numbers)}、政策指标", section))
     metric_rows = [[p(h, head) for h in ("指标", "实际值", "目标值", "分子/分母", "是否达标")]]
     for m in metrics:
         metric_rows.append(
@@ -122,16 +126,19 @@ def build_ledger_report(
                 p(_met(m.met), head),
             ]
         )
-    story.append(grid(metric_rows, [60 * mm, 30 * mm, 30 * mm, 40 * mm, 30 * mm]))
+    if metrics:
+        story.append(grid(metric_rows, [60 * mm, 30 * mm, 30 * mm, 40 * mm, 30 * mm]))
 
-    story.append(p(f"三、受理明细（共{len(rows)}件）", section))
+    story.append(p(f"{next(numbers)}、受理明细（共{len(rows)}件）", section))
     detail = [[p(h, head) for h in HEADERS]]
     detail += [[p(v, cell) for v in r] for r in detail_rows(rows)]
     story.append(grid(detail, [w * mm for w in _COL_WIDTHS_MM]))
 
-    story.append(p("四、日结封存", section))
+    story.append(p(f"{next(numbers)}、日结封存", section))
     if seal is None:
         story.append(p("封存值：尚未日结", body))
+    elif isinstance(seal, str):
+        story.append(p(f"本日已日结，封存值（SHA-256）：{seal}", body))
     else:
         from app.dayclose import SEAL_FORMULA
 
@@ -154,7 +161,7 @@ def build_ledger_report(
         bottomMargin=12 * mm,
         title=title,
         author=centre_name,
-        subject="日结报告",
+        subject=title,
         creator="一件事一次办综合受理",
         producer="yijianshi-intake",
         invariant=1,

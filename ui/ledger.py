@@ -251,7 +251,9 @@ class LedgerWidget(QWidget):
         self.export_xlsx.clicked.connect(lambda: self.export("xlsx"))
         self.export_csv = QPushButton(self.tr("导出CSV"), self)
         self.export_csv.clicked.connect(lambda: self.export("csv"))
-        for button in (self.export_xlsx, self.export_csv):
+        self.export_pdf = QPushButton(self.tr("导出PDF"), self)
+        self.export_pdf.clicked.connect(lambda: self.export("pdf"))
+        for button in (self.export_xlsx, self.export_csv, self.export_pdf):
             button.setVisible(may(session.actor.role, "export.ledger"))
         top = QHBoxLayout()
         top.addWidget(QLabel(self.tr("日期"), self))
@@ -267,6 +269,7 @@ class LedgerWidget(QWidget):
         top.addStretch(1)
         top.addWidget(self.export_xlsx)
         top.addWidget(self.export_csv)
+        top.addWidget(self.export_pdf)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.counts)
@@ -314,11 +317,12 @@ class LedgerWidget(QWidget):
         combo.setCurrentIndex(max(0, combo.findData(value)))
 
     def export(self, fmt: str, path: str | None = None) -> None:
-        """Save the rows shown (after filters) as xlsx or CSV; the export is audited."""
+        """Save the rows shown (after filters) as xlsx, CSV or PDF; the export is audited."""
         qd = self.day.date()
-        title = self.tr("{day} 受理台账").format(day=f"{qd.year()}-{qd.month():02d}-{qd.day():02d}")
+        day = dt.date(qd.year(), qd.month(), qd.day())
+        title = self.tr("{day} 受理台账").format(day=day.isoformat())
         if path is None:
-            suffix = "xlsx" if fmt == "xlsx" else "csv"
+            suffix = fmt
             path, _ = QFileDialog.getSaveFileName(
                 self, self.tr("导出台账"), f"{title}.{suffix}", f"*.{suffix}"
             )
@@ -331,8 +335,10 @@ class LedgerWidget(QWidget):
         def work() -> str:
             from app.errors import DomainError
 
+            closed = s.ctx.dayclose.closed(day)
             data = export_ledger(s.ctx.sessions, s.actor, s.intake.with_applicants(rows), fmt, title,
-                                 s.ctx.clock.now())
+                                 s.ctx.clock.now(), centre_name=s.station.centre_name,
+                                 period_label=f"{day:%Y年%m月%d日}", seal=closed.seal if closed else None)
             try:
                 with open(path, "wb") as f:
                     f.write(data)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.audit import verify
@@ -72,9 +74,21 @@ def test_filters_identity_and_exports(qtbot: Any, shell: Any, ctx: Any, tmp_path
     rows = list(csv.reader(io.StringIO(csv_path.read_bytes().decode("utf-8-sig"))))
     assert len(rows) == 2 and rows[1][7] == "王芳"  # only what the filter shows
     assert "11010519491231002X" not in csv_path.read_bytes().decode("utf-8-sig")
+    # PDF: the summary and the rows shown, masked; a closed day's export carries its seal
+    pdf_path = tmp_path / "l.pdf"
+    sup = ctx.staff.login("zhangjing", "super1234")
+    closed = ctx.dayclose.close(sup, "super1234", ledger.day.date().toPython())
+    with qtbot.waitSignal(ledger.exported, timeout=5000):
+        ledger.export("pdf", str(pdf_path))
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(str(pdf_path)).pages))
+    number_a = ctx.intake.get(a).number
+    assert "受理台账" in text and number_a in text and ctx.intake.get(b).number not in text  # filtered
+    assert "窗口人员：王芳" in text and "410721" not in text and "11010519491231002X" not in text
+    assert "110105********002X" in text and closed.seal in text
     with ctx.sessions() as s:
         actions = [e.action for e in s.scalars(select(AuditEntry))]
     assert actions.count("export.ledger.xlsx") == 1 and actions.count("export.ledger.csv") == 1
+    assert actions.count("export.ledger.pdf") == 1
 
 
 def test_export_to_an_unwritable_place_says_so(qtbot: Any, shell: Any, ctx: Any, tmp_path: Any) -> None:

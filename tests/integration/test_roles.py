@@ -175,3 +175,14 @@ def test_a_clerks_manual_backup_is_refused_before_anything_is_written(ctx, staff
     assert not (tmp_path / "bk").exists() or not list((tmp_path / "bk").glob("*.yjsbak"))
     turn = manual_turn(svc, dt.timedelta(hours=24), ctx.staff, staff["supervisor"])
     assert turn.result is not None and turn.result.path.exists()
+
+
+def test_an_unknown_export_format_is_refused_in_chinese_and_not_audited_as_an_export(ctx, staff):
+    from app.errors import DomainError
+
+    sup = staff["supervisor"]
+    with pytest.raises(DomainError) as exc:
+        export_ledger(ctx.sessions, sup, [], "docx", "台账", ctx.clock.now())
+    assert exc.value.code == "export.format" and "PDF" in exc.value.message
+    with ctx.sessions() as s:
+        assert not [a for a in s.scalars(select(AuditEntry.action)) if a.startswith("export.")]
