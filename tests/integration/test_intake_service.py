@@ -359,3 +359,22 @@ def test_pages_rotate_reorder_and_remove(ctx, staff):
         ctx.intake.move_page(clerk, sid, pages[1].id, 5)
     assert exc.value.code == "capture.bad_position"
     assert {e[0] for e in ctx.intake.events(sid)} >= {"page_rotated", "page_moved", "page_removed"}
+
+
+def test_ledger_without_applicants_filled_later_equals_the_full_ledger(ctx, staff, clock):
+    """The window's fast path (list first, applicant cells as painted) shows the same lines."""
+    from app.clock import STATION_TZ
+    from app.demo import generate
+
+    generate(ctx.sessions, ctx.catalogs.current, 120, days=1, seed=11, now=clock.now())
+    day = clock.now().astimezone(STATION_TZ).date()
+    full = ctx.intake.ledger(day)
+    bare = ctx.intake.ledger(day, applicants=False)
+    assert len(full) == 120 and all(r.applicant_pending and not r.applicant_name for r in bare)
+    assert ctx.intake.with_applicants(bare) == full
+    ids = [r.submission_id for r in reversed(full)][:50]
+    assert [r.submission_id for r in ctx.intake.rows_for(ids)] == ids
+    assert ctx.intake.rows_for(ids) == [r for r in reversed(full)][:50]
+    cells = ctx.intake.applicant_cells(ids[:3])
+    assert {sid: (r.applicant_name, r.applicant_id_masked, r.identity_source)
+            for r in full if r.submission_id in ids[:3] for sid in [r.submission_id]} == cells
