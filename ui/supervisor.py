@@ -127,6 +127,7 @@ class SupervisorWidget(QWidget):
 
     open_requested = Signal(str)  # submission id
     day_closed = Signal(object)  # DayCloseView
+    report_printed = Signal(bool)  # the day-close report went to the printer (or did not)
 
     def __init__(self, session: ClerkSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -239,12 +240,16 @@ class SupervisorWidget(QWidget):
         self.close_message.setWordWrap(True)
         self.close_button = QPushButton(self.tr("日结(&D)…"), close_box)
         self.close_button.clicked.connect(self.request_close)
+        self.print_button = QPushButton(self.tr("打印日结报告(&P)"), close_box)
+        self.print_button.clicked.connect(lambda: self.print_report())
+        self.print_button.setEnabled(False)
         self.amendments = QListWidget(close_box)
         self.amendments.setMaximumHeight(90)
         close_layout = QVBoxLayout(close_box)
         close_row = QHBoxLayout()
         close_row.addWidget(self.close_status, 1)
         close_row.addWidget(self.close_button)
+        close_row.addWidget(self.print_button)
         close_layout.addLayout(close_row)
         close_layout.addWidget(self.close_message)
         close_layout.addWidget(QLabel(self.tr("日结后的补正记录"), close_box))
@@ -543,6 +548,7 @@ class SupervisorWidget(QWidget):
         day = self.selected_day
         self.closed_view = closed
         self.amendments.clear()
+        self.print_button.setEnabled(closed is not None and bool(closed.report_sha256))
         if closed is None:
             self.close_status.setText(self.tr("{day} 尚未日结。").format(day=f"{day:%Y-%m-%d}"))
             self.close_button.setEnabled(True)
@@ -630,6 +636,35 @@ class SupervisorWidget(QWidget):
         log.info("day %s closed", view.day.isoformat())
         if self.password_dialog is not None:
             self.password_dialog.accept()
-        self.close_message.setText(self.tr("日结完成，封存值：{seal}").format(seal=view.seal))
+        done = self.tr("日结完成，封存值：{seal}").format(seal=view.seal)
+        self.close_message.setText(done)
         self.day_closed.emit(view)
         self.refresh()
+        self.print_report(view, done)
+
+    def print_report(self, view: DayCloseView | None = None, before: str = "") -> None:
+        """Send the kept day-close report of VIEW (default: the selected closed day) to the
+        printer; a printer that is off leaves the report kept, to print again from here."""
+        view = view or self.closed_view
+        if view is None or not view.report_sha256:
+            return
+        s = self.session
+        sha = view.report_sha256
+        job = self.tr("{day} 日结报告").format(day=f"{view.day:%Y-%m-%d}")
+
+        def send() -> Any:
+            return s.printer.print_pdf(s.ctx.attachments.get(sha), s.printer_name, 1, job_name=job)
+
+        def shown(message: str) -> None:
+            self.close_message.setText(f"{before}；{message}" if before else message)
+
+        def printed(result: Any) -> None:
+            self.report_printed.emit(bool(result.ok))
+            shown(self.tr("日结报告已打印。") if result.ok else self.tr(
+                "日结报告未能打印：{reason}（报告已保存，可点“打印日结报告”重打）").format(reason=result.message))
+
+        def failed(err: TaskError) -> None:
+            self.report_printed.emit(False)
+            shown(self.tr("日结报告未能打印：{reason}").format(reason=err.message))
+
+        s.runner.run_pool(send, printed, failed, guard=self)

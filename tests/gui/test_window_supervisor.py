@@ -81,7 +81,7 @@ def test_chart_bar_click_drills_down(qtbot: Any, shell: Any, ctx: Any, intakes: 
 
 
 def test_day_close_asks_password_seals_and_keeps_report(
-    qtbot: Any, shell: Any, ctx: Any, intakes: Any
+    qtbot: Any, shell: Any, ctx: Any, intakes: Any, printer: Any
 ) -> None:
     tab = _supervisor(qtbot, shell)
     tab.refresh()
@@ -112,6 +112,16 @@ def test_day_close_asks_password_seals_and_keeps_report(
         events=int(re.search(r"事件数：(\d+)", text).group(1)),
     )
     assert printed.seal_for(hashlib.sha256(ctx.attachments.get(tab.report_sha256)).hexdigest()) == closed.seal
+    # the report went to the printer as kept; a printer that is off is said, and it prints again
+    assert [pdf for _job, pdf in printer.jobs] == [ctx.attachments.get(tab.report_sha256)]
+    assert "日结报告" in printer.jobs[0][0] and "日结报告已打印" in tab.close_message.text()
+    printer.fail_with = "打印机缺纸"
+    tab.print_report()
+    assert "未能打印：打印机缺纸" in tab.close_message.text() and len(printer.jobs) == 1
+    printer.fail_with = None
+    assert tab.print_button.isEnabled()
+    tab.print_button.click()
+    assert len(printer.jobs) == 2 and printer.jobs[1][1] == printer.jobs[0][1]
     assert "已日结" in tab.close_status.text() and closed.seal in tab.close_status.text()
     assert not tab.close_button.isEnabled()
 
