@@ -24,7 +24,7 @@ from PySide6.QtCharts import (
     QLineSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QDate, QModelIndex, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QDate, QModelIndex, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -50,12 +51,16 @@ from app.reports import FIGURE_LABELS, FIGURES, Period
 from app.staff import may
 from ui.event_labels import event_label
 from ui.ledger import LedgerModel, load_cells_on_demand, make_table
+from ui.sync import status_line, waited_text
+from ui.sync_queue import KIND_LABELS
 
 if TYPE_CHECKING:
     from app.dayclose import AmendmentView, DayCloseView, SealBasis
     from app.reports import Reconciliation
     from app.views import LedgerRow
+    from sync.status import QueueItem, SyncStatus
     from ui.session import ClerkSession
+    from ui.sync import SyncController
     from ui.tasks import TaskError
 
 log = logging.getLogger("intake.ui.supervisor")
@@ -128,6 +133,7 @@ class SupervisorWidget(QWidget):
     open_requested = Signal(str)  # submission id
     day_closed = Signal(object)  # DayCloseView
     report_printed = Signal(bool)  # the day-close report went to the printer (or did not)
+    sync_queue_requested = Signal()
 
     def __init__(self, session: ClerkSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -255,6 +261,25 @@ class SupervisorWidget(QWidget):
         close_layout.addWidget(QLabel(self.tr("日结后的补正记录"), close_box))
         close_layout.addWidget(self.amendments)
 
+        # sync backlog: what has waited longest for the county hub (the sync engine's queue)
+        backlog_box = QWidget(self)
+        self.backlog_status = QLabel(self.tr("同步：不可用"), backlog_box)
+        self.backlog_status.setWordWrap(True)
+        self.backlog_table = self._table(
+            [self.tr("受理编号"), self.tr("已等待"), self.tr("状态"), self.tr("原因")], backlog_box)
+        self.backlog_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.backlog_table.itemActivated.connect(self._on_backlog_activated)
+        self.backlog_button = QPushButton(self.tr("查看同步队列"), backlog_box)
+        self.backlog_button.clicked.connect(self.sync_queue_requested)
+        backlog_layout = QVBoxLayout(backlog_box)
+        backlog_row = QHBoxLayout()
+        backlog_row.addWidget(self.backlog_status, 1)
+        backlog_row.addWidget(self.backlog_button)
+        backlog_layout.addLayout(backlog_row)
+        backlog_layout.addWidget(self.backlog_table)
+        breakdown.addTab(backlog_box, self.tr("同步积压"))
+        self.sync: SyncController | None = None
+
         upper = QHBoxLayout()
         left = QVBoxLayout()
         left.addWidget(figures_box)
@@ -267,6 +292,39 @@ class SupervisorWidget(QWidget):
         layout.addLayout(upper, 3)
         layout.addWidget(self.drill_label)
         layout.addWidget(self.table, 2)
+
+    # ------------------------------------------------------------------ sync backlog
+
+    BACKLOG_ROWS = 10
+
+    def set_sync(self, controller: SyncController) -> None:
+        """Follow the window's sync controller: its status, and its queue read at each refresh."""
+        self.sync = controller
+        controller.status_changed.connect(self._on_sync_status)
+        controller.queue_changed.connect(self._on_sync_queue)
+        self._on_sync_status(controller.status)
+
+    def _on_sync_status(self, status: SyncStatus | None) -> None:
+        self.backlog_status.setText(status_line(status))
+
+    def _on_sync_queue(self, items: list[QueueItem]) -> None:
+        """The items waiting longest, oldest first (a supervisor chases these)."""
+        now = self.session.ctx.clock.now()
+        waiting = sorted((i for i in items if i.since is not None), key=lambda i: i.since)  # type: ignore[arg-type,return-value]
+        shown = waiting[: self.BACKLOG_ROWS]
+        self._fill(
+            self.backlog_table,
+            [(i.number or QCoreApplication.translate("SyncQueueModel", str(KIND_LABELS.get(i.kind, i.kind))),
+              waited_text((now - i.since).total_seconds()),  # type: ignore[operator]
+              i.state_label, i.last_error.message if i.last_error else "") for i in shown],
+            [i.submission_id for i in shown],
+        )
+
+    def _on_backlog_activated(self, item: QTableWidgetItem) -> None:
+        first = self.backlog_table.item(item.row(), 0)
+        sid = first.data(Qt.ItemDataRole.UserRole) if first is not None else None
+        if sid:
+            self.open_requested.emit(sid)
 
     # ------------------------------------------------------------------ building blocks
 
@@ -320,6 +378,8 @@ class SupervisorWidget(QWidget):
 
     def refresh(self) -> None:
         s = self.session
+        if self.sync is not None:
+            self.sync.refresh_queue()  # the database thread; answers through queue_changed
         period, day = self.period, self.selected_day
         reports, dayclose, actor = s.ctx.reports, s.ctx.dayclose, s.actor
 

@@ -120,6 +120,9 @@ class MainWindow(QMainWindow):
         self.sync.status_changed.connect(self.sync_indicator.set_status)
         self.sync.intakes_synced.connect(self._on_sync_intakes_synced)
         self.sync_indicator.clicked.connect(self.show_sync_queue)
+        if self.supervisor is not None:
+            self.supervisor.set_sync(self.sync)
+            self.supervisor.sync_queue_requested.connect(self.show_sync_queue)
         # backups: scheduled on the pool while the window is open; the warning when none is recent
         self.backup = BackupController(session, session.settings, self)
         self.backup_indicator = BackupIndicatorWidget(self, clickable=may_back_up(actor.role))

@@ -147,3 +147,23 @@ def test_clerk_refused_by_the_service(qtbot: Any, shell: Any, ctx: Any) -> None:
             if e.action == "auth.refused"
         ]
     assert refused == ["day.close", "report.reconcile"]
+
+
+def test_sync_backlog_lists_what_waited_longest_and_opens_it(
+    qtbot: Any, shell: Any, ctx: Any, intakes: Any
+) -> None:
+    """The station is not enrolled here, so both intakes wait for the hub: the supervisor sees
+    them oldest first, with how long they waited, and opens one from the list."""
+    a, b = intakes
+    tab = _supervisor(qtbot, shell)
+    tab.refresh()
+    qtbot.waitUntil(lambda: tab.backlog_table.rowCount() == 2, timeout=5000)
+    numbers = [tab.backlog_table.item(r, 0).text() for r in range(2)]
+    assert numbers == [ctx.intake.get(a).number, ctx.intake.get(b).number]  # a was filed first
+    assert all(tab.backlog_table.item(r, 1).text() for r in range(2))
+    assert "未登记" in tab.backlog_status.text()
+    with qtbot.waitSignal(tab.open_requested, timeout=2000) as opened:
+        tab.backlog_table.itemActivated.emit(tab.backlog_table.item(1, 0))
+    assert opened.args == [b]
+    with qtbot.waitSignal(tab.sync_queue_requested, timeout=2000):
+        tab.backlog_button.click()
