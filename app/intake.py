@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import String, delete, func, insert, select, type_coerce
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -928,10 +928,12 @@ def _applicant_view(a: Applicant) -> ApplicantView:
     )
 
 
+# The times are read as their stored text (UtcDateTime's ISO form) and parsed in _ledger_rows:
+# the per-value type wrapper costs a third of a busy day's ledger.
 _LEDGER_COLUMNS = (
-    Submission.id, Submission.number, Submission.created_at, Submission.bundle_id, Submission.state,
-    Submission.awaiting_supplement, Submission.received_at, Submission.digitised_at, Submission.pushed_at,
-    Submission.clerk_id,
+    Submission.id, Submission.number, type_coerce(Submission.created_at, String), Submission.bundle_id,
+    Submission.state, Submission.awaiting_supplement, type_coerce(Submission.received_at, String),
+    type_coerce(Submission.digitised_at, String), type_coerce(Submission.pushed_at, String), Submission.clerk_id,
 )
 _APPLICANT_COLUMNS = (Applicant.kind, Applicant.name, Applicant.resident_id, Applicant.uscc, Applicant.field_sources)
 
@@ -980,18 +982,19 @@ def _ledger_rows(s: Session, stmt: Any, catalog: Catalog, applicants: bool = Tru
               for state, label in STAGE_LABELS.items() for awaiting in (False, True)}
     pending = ("", "", "")
     clerks = dict(s.connection().execute(select(Staff.id, Staff.display_name)).all())
+    parse = dt.datetime.fromisoformat  # 3.11 reads the stored trailing Z as UTC
     for row in s.connection().execute(stmt).all():  # one fetchall, not a fetchone per row
-        sid, number, created_at, bundle_id, state, awaiting, received_at, digitised_at, pushed_at, clerk_id = row[:10]
+        sid, number, created, bundle_id, state, awaiting, received, digitised, pushed, clerk_id = row[:10]
         bundle_name = bundles.get(bundle_id)
         if bundle_name is None:
             bundle = catalog.bundle(bundle_id) if bundle_id else None
             bundle_name = bundles[bundle_id] = bundle.name if bundle else (bundle_id or "")
         shown, masked, source = _applicant_cells(*row[10:]) if applicants else pending
         out.append(LedgerRow(
-            sid, number, created_at.astimezone(STATION_TZ), bundle_id, bundle_name, shown, masked, state,
-            labels[state, bool(awaiting)], awaiting, clerks.get(clerk_id, ""), received_at, digitised_at, pushed_at,
-            source,
-            not applicants,
+            sid, number, parse(created).astimezone(STATION_TZ), bundle_id, bundle_name, shown, masked, state,
+            labels[state, bool(awaiting)], awaiting, clerks.get(clerk_id, ""),
+            parse(received) if received else None, parse(digitised) if digitised else None,
+            parse(pushed) if pushed else None, source, not applicants,
         ))
     return out
 
