@@ -55,10 +55,13 @@ def import_file(store: HubStore, blobs: BlobStore, path: Path | str) -> dict[str
     }
 
 
-def _import_audit(store: HubStore, principal: Any, entries: list[Any]) -> dict[str, Any]:
+def _import_audit(store: HubStore, principal: Any, entries: Any) -> dict[str, Any]:
     """Append the file's audit entries to the station's copy; a refused link (an altered or
     missing entry) keeps what came before it and is reported, the events stay imported."""
     out: dict[str, Any] = {"stored": 0, "duplicate": 0, "refused": None}
+    if not isinstance(entries, list):
+        out["refused"] = {"code": "audit.batch", "message": "导出文件中的审计记录不是列表", "entry_id": None}
+        return out
     for i in range(0, len(entries), MAX_AUDIT_PER_BATCH):
         try:
             res = store.ingest_audit(principal, principal.store_id, entries[i:i + MAX_AUDIT_PER_BATCH])
