@@ -44,7 +44,7 @@ def _entry_hash(prev: str, at: dt.datetime, staff_id: int | None, action: str, t
 def _insert_entry() -> Any:
     from local_db.models import AuditEntry
 
-    return insert(AuditEntry.__table__)
+    return insert(AuditEntry)  # executed on the connection: a plain Core insert
 
 
 def append(

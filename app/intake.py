@@ -591,7 +591,7 @@ class IntakeService:
         with self._tx() as s, s.no_autoflush:
             # The submissions and their items in a few queries up front, and their updates
             # flushed together at the end, instead of three round trips through the ORM each.
-            held = []  # the session keeps clean objects weakly: hold them for the loop
+            held: list[Submission] = []  # the session keeps clean objects weakly: hold them
             for chunk in _chunks(list(sids), 500):
                 held += s.scalars(select(Submission).where(Submission.id.in_(chunk))
                                   .options(selectinload(Submission.items))).all()
@@ -936,11 +936,11 @@ def _applicant_view(a: Applicant) -> ApplicantView:
 # the per-value type wrapper costs a third of a busy day's ledger.
 # Statements run for every event, built once (a sync drain marks thousands pushed at a time).
 _NEXT_COUNTER = (
-    sqlite_insert(Counter.__table__).values(name=bindparam("name"), value=1)
-    .on_conflict_do_update(index_elements=["name"], set_={"value": Counter.__table__.c.value + 1})
-    .returning(Counter.__table__.c.value)
+    sqlite_insert(Counter).values(name=bindparam("name"), value=1)
+    .on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1})
+    .returning(Counter.value)
 )
-_INSERT_EVENT = insert(Event.__table__)
+_INSERT_EVENT = insert(Event)  # executed on the connection: a plain Core insert
 
 _LEDGER_COLUMNS = (
     Submission.id, Submission.number, type_coerce(Submission.created_at, String), Submission.bundle_id,
