@@ -1,6 +1,7 @@
 """The hub's own tables (separate metadata from the client's local store).
 
-Created with `metadata.create_all` on SQLite (default) or PostgreSQL (county deployment).
+Created and upgraded by the migrations in sync/hub/migrations (sync/hub/schema.py) on SQLite
+(default) or PostgreSQL (county deployment); a change here needs a migration of its own.
 Times are timezone-aware; ids of submissions and events are the stations' client-generated UUIDs.
 """
 

@@ -35,7 +35,6 @@ from app.receipts import key_id, key_to_text, load_public_key, verify_receipt
 from sync.hub.blobs import BlobStore
 from sync.hub.models import (
     HubAuditEntry,
-    HubBase,
     HubCatalog,
     HubDeptKey,
     HubEnrollCode,
@@ -144,7 +143,9 @@ class HubStore:
         self.sqlite = url.startswith("sqlite")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         if create:
-            HubBase.metadata.create_all(self.engine)
+            from sync.hub.schema import migrate
+
+            migrate(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -353,16 +353,56 @@ def test_receipt_keys_are_kept_and_a_key_id_is_never_rebound(hub):
 
 
 def test_an_existing_hub_database_gets_the_new_tables(hub):
-    from sqlalchemy import inspect
+    from sqlalchemy import inspect, text
 
     from sync.hub.models import HubAuditEntry, HubReceiptKey
+    from sync.hub.schema import head_revision
     from sync.hub.store import HubStore
 
     s = enroll(hub)
-    for table in (HubAuditEntry.__table__, HubReceiptKey.__table__):  # a hub database from before them
+    # a hub database of the first hub: made with create_all, before these tables and migrations
+    for table in (HubAuditEntry.__table__, HubReceiptKey.__table__):
         table.drop(hub.store.engine)
+    with hub.store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
     assert "hub_audit_entries" not in inspect(hub.store.engine).get_table_names()
     HubStore(hub.store.url).close()  # what `intake hub serve` does at its start
     assert {"hub_audit_entries", "hub_receipt_keys"} <= set(inspect(hub.store.engine).get_table_names())
+    with hub.store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
     assert post_audit(hub, s, audit_chain(2)).json()["last_id"] == 2
     assert hub.store.counts()["submissions"] == 0 and s.get(f"{hub.url}/v1/ping").status_code == 200
+
+
+def test_the_migrations_make_exactly_the_tables_the_code_uses(hub):
+    """A fresh hub database is at the head revision and matches the models, column for column
+    (alembic's own comparison, on SQLite and PostgreSQL)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from sync.hub.models import HubBase
+    from sync.hub.schema import head_revision, known_revisions
+
+    with hub.store.engine.connect() as conn:
+        mc = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert mc.get_current_revision() == head_revision() == known_revisions()[-1]
+        assert compare_metadata(mc, HubBase.metadata) == []
+
+
+def test_a_hub_database_of_a_newer_hub_or_of_something_else_is_refused(hub):
+    from sqlalchemy import text
+
+    from sync.hub.models import HubImport
+    from sync.hub.store import HubError, HubStore
+
+    with hub.store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    with pytest.raises(HubError) as exc:
+        HubStore(hub.store.url)
+    assert exc.value.code == "hub.newer_schema" and "升级平台程序" in exc.value.message
+    with hub.store.engine.begin() as conn:  # tables of no known version, no version table
+        conn.execute(text("DROP TABLE alembic_version"))
+    HubImport.__table__.drop(hub.store.engine)
+    with pytest.raises(HubError) as exc:
+        HubStore(hub.store.url)
+    assert exc.value.code == "hub.unknown_schema" and "hub_imports" in exc.value.message
