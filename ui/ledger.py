@@ -6,6 +6,7 @@ Rows are `LedgerRow` values (names and ID numbers already masked by the service)
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from app.views import LedgerRow
     from ui.session import ClerkSession
     from ui.tasks import TaskError
+
+log = logging.getLogger("intake.ui.ledger")
 
 PUSH_WINDOW = dt.timedelta(hours=2)
 
@@ -184,11 +187,10 @@ class LedgerModel(RowsTableModel):
 
 def load_cells_on_demand(model: LedgerModel, session: ClerkSession, guard: QObject) -> None:
     """Fetch the applicant cells the model asks for on the database worker."""
-    import logging
 
     def fetch(ids: list[str]) -> None:
         def failed(err: TaskError) -> None:
-            logging.getLogger("intake.ui").warning("applicant cells not loaded: %s", err.code)
+            log.warning("applicant cells not loaded: %s", err.code)
             model.cells_failed(ids)
 
         session.runner.run_db(lambda: session.intake.applicant_cells(ids), model.set_cells, failed, guard=guard)
