@@ -29,3 +29,20 @@ def staff(ctx):
     clerk = ctx.staff.create_account(admin, username="wang", display_name="王芳", role="clerk", password="clerk1234")
     sup = ctx.staff.create_account(admin, username="zhang", display_name="张静", role="supervisor", password="super1234")
     return {"admin": admin, "clerk": clerk, "supervisor": sup}
+
+
+# The sync tests' station catalog and county hub (test_sync_hub has its own, on PostgreSQL too).
+@pytest.fixture()
+def catalog(tmp_path):
+    from sync.testing import small_catalog
+
+    return small_catalog(tmp_path / "catalog")
+
+
+@pytest.fixture()
+def hub(tmp_path):
+    from sync.hub.server import HubThread
+
+    h = HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "hub-blobs").start()
+    yield h
+    h.stop()

@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, select, update
 
 from app.audit import at_text, chain_hash
-from app.clock import FixedClock
 from app.keys import MemorySecretStore
 from app.numbering import (
     encode_receipt_payload,
@@ -24,30 +23,13 @@ from local_db.models import AuditEntry
 from sync.engine import SyncConfig, SyncEngine
 from sync.hub.server import HubThread
 from sync.keystore import MemoryTokenStore
-from sync.testing import FaultProxy, intake_with_pages, small_catalog, station
+from sync.testing import FaultProxy, intake_with_pages, station
 
 pytestmark = pytest.mark.integration
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
 FAST = SyncConfig(backoff_base=0.05, backoff_cap=0.3, connect_timeout=1, read_timeout=3,
                   status_interval=0, catalog_interval=0, batch_events=40)
-
-
-@pytest.fixture()
-def catalog(tmp_path):
-    return small_catalog(tmp_path / "catalog")
-
-
-@pytest.fixture()
-def clock():
-    return FixedClock(T0)
-
-
-@pytest.fixture()
-def hub(tmp_path):
-    h = HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "hub-blobs").start()
-    yield h
-    h.stop()
 
 
 def enrolled(tmp_path, code, clock, catalog, hub, *, secrets=None, config=FAST, tokens=None, **kw):

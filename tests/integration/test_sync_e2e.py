@@ -36,23 +36,6 @@ FAST = SyncConfig(backoff_base=0.05, backoff_cap=0.3, connect_timeout=1, read_ti
                   status_interval=0, catalog_interval=0, batch_events=40)
 
 
-@pytest.fixture()
-def catalog(tmp_path):
-    return small_catalog(tmp_path / "catalog")
-
-
-@pytest.fixture()
-def clock():
-    return FixedClock(T0)
-
-
-@pytest.fixture()
-def hub(tmp_path):
-    h = HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "hub-blobs").start()
-    yield h
-    h.stop()
-
-
 def make_station(tmp_path, code, clock, catalog, hub_url, hub, config=FAST):
     ctx, clerk = station(tmp_path / code, code, clock, catalog)
     eng = SyncEngine.from_context(ctx, tokens=MemoryTokenStore(), config=config, clock=clock)
