@@ -403,11 +403,28 @@ class SyncEngine:
                 self._send(client, evs, advance=False)
             elif item.kind == "page":
                 self.outbox.resolve("page", item.key)
-            else:  # status updates and catalogs are fetched again from their source
+            elif item.kind == "status":
+                self._retry_status(client, int(item.key))
+            else:  # a catalog is fetched again from the hub
                 self.outbox.resolve(item.kind, item.key)
                 if item.kind == "catalog":
                     self._next_catalog = 0.0
         return len(items)
+
+    def _retry_status(self, client: HubClient, cursor: int) -> None:
+        """Fetch the one parked status update again (the status cursor went past it) and apply
+        it: a decision that arrived before the one it follows applies once that one is here."""
+        answer = client.status_updates(cursor - 1, 1)
+        found = [u for u in answer["updates"] if isinstance(u, dict) and u.get("cursor") == cursor]
+        self.outbox.resolve("status", str(cursor))  # applying parks it again if it still cannot
+        if not found:
+            log.info("status update %d is no longer on the hub", cursor)
+            return
+        problem = check_status_update(found[0])
+        if problem:
+            self._park_status(cursor, "sync.bad_status_update", problem, found[0])
+        else:
+            self._apply_update(found[0])
 
     def _upload(self, client: HubClient) -> int:
         cursor = self.outbox.cursor()

@@ -193,6 +193,42 @@ def test_malformed_status_updates_are_refused_and_reported(tmp_path, clock, cata
         assert s.execute(text("PRAGMA integrity_check")).scalar() == "ok"
 
 
+def test_a_parked_decision_retried_is_fetched_again_and_applies_once_it_can(tmp_path, clock, catalog, hub):
+    """办结 arrived before 受理: parked. Once 受理 is here, 重试 fetches the parked update
+    from the hub again (the status cursor went past it) and applies it."""
+    ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
+    sid = intake_with_pages(ctx, clerk, random.Random(4))
+    eng.run_until_idle(max_seconds=30)
+    item = ctx.intake.get(sid).items[0]
+    _feed_row(hub, sid, item, "completed")
+    eng.run_until_idle(max_seconds=30)
+    parked = [q for q in eng.queue() if q.state == "needs_person"]
+    assert [q.kind for q in parked] == ["status"] and ctx.intake.get(sid).decisions == {}
+    _feed_row(hub, sid, item, "accepted")
+    eng.run_until_idle(max_seconds=30)
+    assert ctx.intake.get(sid).decisions == {item: "accepted"}
+    assert eng.retry(parked[0].id) == 1
+    report = eng.run_until_idle(max_seconds=30)
+    assert report.decisions_applied == 1
+    assert ctx.intake.get(sid).decisions == {item: "completed"}
+    assert eng.status().needs_person == 0 and not [q for q in eng.queue() if q.kind == "status"]
+
+
+def test_a_retried_decision_that_still_cannot_apply_is_parked_again(tmp_path, clock, catalog, hub):
+    ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
+    sid = intake_with_pages(ctx, clerk, random.Random(5))
+    eng.run_until_idle(max_seconds=30)
+    _feed_row(hub, sid, "no_such_item", "accepted")
+    eng.run_until_idle(max_seconds=30)
+    first = [q for q in eng.queue() if q.state == "needs_person"]
+    assert len(first) == 1
+    eng.retry(first[0].id)
+    eng.run_until_idle(max_seconds=30)
+    again = [q for q in eng.queue() if q.state == "needs_person"]
+    assert [q.kind for q in again] == ["status"] and again[0].last_error is not None
+    assert ctx.intake.get(sid).decisions == {}
+
+
 def test_a_new_catalog_version_is_picked_up_and_kept(tmp_path, clock, catalog, hub):
     ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
     old = ctx.catalogs.current
