@@ -189,7 +189,7 @@ def generate(
         created = dt.datetime.combine(day, dt.time(minute // 60, minute % 60, rng.randint(0, 59)), tzinfo=STATION_TZ)
         if created > now:  # today, later than now: spread over the hours already past
             created = now - dt.timedelta(seconds=rng.randint(0, 6 * 3600))
-        times.append((created.astimezone(dt.timezone.utc), day))
+        times.append((created.astimezone(dt.UTC), day))
     times.sort()
     for created, day in times:
         station_id = station_ids[rng.randrange(len(station_ids))] if rng.random() < 0.4 else station_ids[0]

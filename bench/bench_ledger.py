@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
 
-from bench.bench_core import median_ms as _ms  # noqa: E402
-from bench.bench_core import window_day_ledger  # noqa: E402
+from bench.bench_core import median_ms as _ms
+from bench.bench_core import window_day_ledger
 
 
 def _supervisor(ctx: Any) -> Any:
