@@ -403,17 +403,18 @@ class SyncEngine:
                 self._send(client, evs, advance=False)
             elif item.kind == "page":
                 self.outbox.resolve("page", item.key)
-            elif item.kind == "status":
+            elif item.kind == "status" and item.error_code == "sync.status_not_applicable":
                 self._retry_status(client, int(item.key))
-            else:  # a catalog is fetched again from the hub
+            else:  # a malformed status update is the hub's to correct; a catalog is fetched again
                 self.outbox.resolve(item.kind, item.key)
                 if item.kind == "catalog":
                     self._next_catalog = 0.0
         return len(items)
 
     def _retry_status(self, client: HubClient, cursor: int) -> None:
-        """Fetch the one parked status update again (the status cursor went past it) and apply
-        it: a decision that arrived before the one it follows applies once that one is here."""
+        """Fetch the one parked status update that could not apply again (the status cursor went
+        past it) and apply it: a decision that arrived before the one it follows applies once
+        that one is here; one that still cannot apply is parked again with the new reason."""
         answer = client.status_updates(cursor - 1, 1)
         found = [u for u in answer["updates"] if isinstance(u, dict) and u.get("cursor") == cursor]
         self.outbox.resolve("status", str(cursor))  # applying parks it again if it still cannot
