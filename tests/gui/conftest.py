@@ -69,19 +69,12 @@ def reader() -> Any:
     return SimulatedReader()
 
 
-@pytest.fixture
-def shell(qtbot: Any, ctx: Any, printer: RecordingPrinter, reader: Any) -> Iterator[Any]:
+def running_shell(qtbot: Any, runner: Any, ctx: Any, **options: Any) -> Iterator[Any]:
+    """The application shell over CTX, started up to a ready login window; closed afterwards.
+    OPTIONS go to AppShell (printer, reader, settings, sync_factory)."""
     from ui.shell import AppShell, WindowOptions
-    from ui.tasks import InlineTaskRunner
 
-    runner = InlineTaskRunner()
-    app_shell = AppShell(
-        WindowOptions(idle_lock_minutes=0),
-        runner,
-        context_factory=lambda: ctx,
-        printer=printer,
-        reader=reader,
-    )
+    app_shell = AppShell(WindowOptions(idle_lock_minutes=0), runner, context_factory=lambda: ctx, **options)
     qtbot.addWidget(app_shell.login)
     app_shell.start()
     qtbot.waitUntil(lambda: app_shell.login.ready, timeout=10_000)
@@ -91,6 +84,13 @@ def shell(qtbot: Any, ctx: Any, printer: RecordingPrinter, reader: Any) -> Itera
         app_shell.window.close()
     if app_shell.setup is not None:
         app_shell.setup.close()
+
+
+@pytest.fixture
+def shell(qtbot: Any, ctx: Any, printer: RecordingPrinter, reader: Any) -> Iterator[Any]:
+    from ui.tasks import InlineTaskRunner
+
+    yield from running_shell(qtbot, InlineTaskRunner(), ctx, printer=printer, reader=reader)
 
 
 def login(

@@ -20,7 +20,7 @@ from app.backup import KEY_NAME, BackupService
 from app.backup_schedule import FOLDER, INTERVAL_HOURS
 from app.clock import FixedClock
 from app.keys import MemorySecretStore, get_or_create_key, key_from_recovery_code, recovery_code
-from tests.gui.conftest import RecordingPrinter, login
+from tests.gui.conftest import RecordingPrinter, login, running_shell
 from ui.tasks import InlineTaskRunner
 
 pytestmark = pytest.mark.gui
@@ -98,22 +98,7 @@ def runner() -> HeldPoolRunner:
 
 @pytest.fixture
 def shell(qtbot: Any, ctx: Any, settings: QSettings, runner: HeldPoolRunner) -> Iterator[Any]:
-    from ui.shell import AppShell, WindowOptions
-
-    app_shell = AppShell(
-        WindowOptions(idle_lock_minutes=0),
-        runner,
-        context_factory=lambda: ctx,
-        printer=RecordingPrinter(),
-        settings=settings,
-    )
-    qtbot.addWidget(app_shell.login)
-    app_shell.start()
-    qtbot.waitUntil(lambda: app_shell.login.ready, timeout=10_000)
-    yield app_shell
-    if app_shell.window is not None:
-        app_shell.window.shutdown()
-        app_shell.window.close()
+    yield from running_shell(qtbot, runner, ctx, printer=RecordingPrinter(), settings=settings)
 
 
 def backups_in(folder: Path) -> list[Path]:

@@ -20,7 +20,7 @@ from sync.hub.models import HubFeed, HubStation, HubSubmission
 from sync.hub.server import HubThread
 from sync.keystore import MemoryTokenStore
 from sync.testing import intake_with_pages
-from tests.gui.conftest import login
+from tests.gui.conftest import login, running_shell
 from tests.gui.test_window_intake import (
     F12,
     answer_questions,
@@ -87,24 +87,10 @@ def engine(ctx: Any, hub: Hub) -> SyncEngine:
 def sync_shell(
     qtbot: Any, ctx: Any, printer: Any, reader: Any, engine: SyncEngine
 ) -> Iterator[Any]:
-    from ui.shell import AppShell, WindowOptions
     from ui.tasks import InlineTaskRunner
 
-    app_shell = AppShell(
-        WindowOptions(idle_lock_minutes=0),
-        InlineTaskRunner(),
-        context_factory=lambda: ctx,
-        printer=printer,
-        reader=reader,
-        sync_factory=lambda _ctx: engine,
-    )
-    qtbot.addWidget(app_shell.login)
-    app_shell.start()
-    qtbot.waitUntil(lambda: app_shell.login.ready, timeout=10_000)
-    yield app_shell
-    if app_shell.window is not None:
-        app_shell.window.shutdown()
-        app_shell.window.close()
+    yield from running_shell(qtbot, InlineTaskRunner(), ctx, printer=printer, reader=reader,
+                             sync_factory=lambda _ctx: engine)
 
 
 @pytest.fixture
