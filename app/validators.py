@@ -124,7 +124,9 @@ def uscc_check_char(first17: str) -> str:
 
 
 def org_code_check_char(first8: str) -> str:
-    total = sum(USCC_CHARSET.index(c) * w for c, w in zip(first8, _ORG_WEIGHTS, strict=True))
+    # GB 11714 values characters on the full alphabet (0-9 -> 0-9, A-Z -> 10-35), not on the
+    # 31-character USCC set: int(c, 36) is exactly that mapping.
+    total = sum(int(c, 36) * w for c, w in zip(first8, _ORG_WEIGHTS, strict=True))
     c = 11 - total % 11
     return "X" if c == 10 else "0" if c == 11 else str(c)
 

@@ -187,3 +187,22 @@ def test_any_id_tells_kinds_apart():
 
 def test_mask_keeps_first_six_and_last_four():
     assert mask_resident_id("410721199001011234") == "410721********1234"
+
+
+# GB 11714 values written by hand from the standard (0-9 -> 0-9, A-Z -> 10-35), not by the code.
+@pytest.mark.parametrize(
+    "org8, check",
+    [
+        ("D2143569", "X"),  # the standard's own example D2143569-X
+        ("MA01G0FB", "0"),  # 91110108MA01G0FB09
+        ("MA1FW1BX", "X"),  # 91310000MA1FW1BXX2
+    ],
+)
+def test_gb11714_letters_on_full_alphabet(org8, check):
+    assert org_code_check_char(org8) == check
+
+
+@pytest.mark.parametrize("code", ["91110108MA01G0FB09", "91310000MA1FW1BXX2"])
+def test_public_ma_credit_codes_are_accepted(code):
+    r = check_uscc(code)
+    assert r.valid, r.message
