@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,7 +25,7 @@ _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _USCC_DEPARTMENTS = set("123456789ABCDEFGNY")
 
-_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 @dataclass(frozen=True)
@@ -60,15 +61,30 @@ def resident_id_check_char(first17: str) -> str:
     return _ID_CHECK[total % 11]
 
 
+def normalize_number_text(value: str) -> str:
+    """The ASCII form of a number as typed, pasted or read: NFKC (full-width and other
+    compatibility forms), then any Unicode decimal digit (Arabic-Indic, Devanagari …) as its ASCII
+    digit, without white space. Every check goes through here, so the stored number, its blind
+    index and the duplicate checks all see the same characters."""
+    text = unicodedata.normalize("NFKC", value or "")
+    return "".join(
+        str(unicodedata.decimal(c)) if not c.isascii() and unicodedata.decimal(c, None) is not None else c
+        for c in text
+        if not c.isspace()
+    )
+
+
 def _clean(value: str) -> str:
-    # Clerks paste with spaces; full-width digits come from some IMEs.
-    return value.strip().replace(" ", "").replace("\u3000", "").translate(_FULLWIDTH)
+    return normalize_number_text(value)
 
 
-_FULLWIDTH = str.maketrans(
-    "０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨＪＫＬＭＮＰＱＲＴＵＷＹ",
-    "0123456789XxABCDEFGHJKLMNPQRTUWY",
-)
+def _digits(text: str) -> bool:
+    # str.isdigit() is true for ², ³ and other scripts' digits, which int() then refuses.
+    return bool(text) and text.isascii() and text.isdigit()
+
+
+def _non_ascii(text: str) -> str:
+    return "".join(sorted({c for c in text if not c.isascii()}))
 
 
 def check_resident_id(value: str, today: dt.date | None = None) -> Check:
@@ -77,8 +93,12 @@ def check_resident_id(value: str, today: dt.date | None = None) -> Check:
     raw = _clean(value or "")
     if not raw:
         return _fail("resident_id", "id.empty", "请输入公民身份号码。")
+    if _non_ascii(raw):
+        return _fail(
+            "resident_id", "id.charset", f"身份证号码含有不允许的字符“{_non_ascii(raw)}”：只能是数字和X。"
+        )
     if len(raw) == 15:
-        if not raw.isdigit():
+        if not _digits(raw):
             return _fail("resident_id", "id.charset", "15位身份证号码只能由数字组成。")
         body = raw[:6] + "19" + raw[6:]
         raw = body + resident_id_check_char(body)
@@ -90,7 +110,7 @@ def check_resident_id(value: str, today: dt.date | None = None) -> Check:
             "resident_id", "id.length", f"身份证号码应为18位（或旧版15位），当前为{len(raw)}位。"
         )
     body, check = raw[:17], raw[17].upper()
-    if not body.isdigit() or not (check.isdigit() or check == "X"):
+    if not _digits(body) or not (_digits(check) or check == "X"):
         return _fail("resident_id", "id.charset", "身份证号码前17位必须是数字，最后一位是数字或X。")
     try:
         birth = dt.date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
@@ -147,7 +167,7 @@ def check_uscc(value: str) -> Check:
         )
     if raw[0] not in _USCC_DEPARTMENTS:
         return _fail("uscc", "uscc.department", f"第1位登记管理部门代码“{raw[0]}”无效。")
-    if not raw[2:8].isdigit():
+    if not _digits(raw[2:8]):
         return _fail("uscc", "uscc.region", "第3至8位应为6位数字行政区划码。")
     if raw[16] != org_code_check_char(raw[8:16]):
         return _fail(
@@ -167,7 +187,7 @@ def check_mobile(value: str) -> Check:
             break
     if not raw:
         return _fail("mobile", "mobile.empty", "请输入手机号码。")
-    if not raw.isdigit():
+    if not _digits(raw):
         return _fail("mobile", "mobile.charset", "手机号码只能由数字组成。")
     if len(raw) != 11:
         return _fail("mobile", "mobile.length", f"手机号码应为11位，当前为{len(raw)}位。")
@@ -181,9 +201,9 @@ def check_any_id(value: str, today: dt.date | None = None) -> Check:
     raw = _clean(value or "").upper()
     if len(raw) == 18 and any(c.isalpha() and c != "X" for c in raw[:17]):
         return check_uscc(raw)
-    if len(raw) == 18 and not raw[:17].isdigit():
+    if len(raw) == 18 and not _digits(raw[:17]):
         return check_uscc(raw)
-    if len(raw) in (15, 18) and raw[:17].isdigit():
+    if len(raw) in (15, 18) and _digits(raw[:17]):
         rid = check_resident_id(raw, today)
         if rid.valid:
             return rid

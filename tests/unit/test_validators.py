@@ -206,3 +206,48 @@ def test_gb11714_letters_on_full_alphabet(org8, check):
 def test_public_ma_credit_codes_are_accepted(code):
     r = check_uscc(code)
     assert r.valid, r.message
+
+
+# -- digits from other scripts: one ASCII form, never an internal error -----------------------
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "١١٠١٠٥١٩٤٩١٢٣١٠٠٢X",  # Arabic-Indic digits
+        "۱۱۰۱۰۵۱۹۴۹۱۲۳۱۰۰۲X",  # Extended Arabic-Indic (Persian) digits
+        "１１０１０５１９４９１２３１００２ｘ",  # full-width, from a Chinese IME
+        "110105 19491231 002X",  # spaces
+        "110105\u00a019491231\u3000002X",  # no-break and ideographic spaces
+    ],
+)
+def test_digits_of_other_scripts_are_stored_as_ascii(typed):
+    r = check_resident_id(typed, TODAY)
+    assert r.valid and r.normalized == "11010519491231002X"
+
+
+def test_superscript_digit_gets_a_message_not_an_exception():
+    # '²'.isdigit() is True but int('²') raises: this was an internal error (exit 3)
+    r = check_resident_id("²10105199003071239", TODAY)
+    assert not r.valid and r.code == "id.check_digit" and "校验位" in r.message
+    assert check_any_id("²10105199003071239").code == "id.check_digit"
+
+
+def test_a_symbol_in_an_id_number_is_named():
+    r = check_resident_id("11010519491231002✗", TODAY)
+    assert not r.valid and r.code == "id.charset" and "✗" in r.message
+
+
+def test_other_scripts_in_credit_codes_and_phones():
+    assert check_uscc("９１３１００００ＭＡ１ＦＷ１ＢＸＸ２").normalized == "91310000MA1FW1BXX2"
+    assert check_mobile("١٣٨١٢٣٤٥٦٧٨").normalized == "13812345678"
+    assert check_mobile("¹3812345678").normalized == "13812345678"
+
+
+@given(st.text(alphabet=st.characters(categories=("Nd", "No", "Nl")), min_size=15, max_size=18))
+def test_any_unicode_digits_never_raise_and_valid_means_ascii(text):
+    for r in (check_resident_id(text, TODAY), check_uscc(text), check_mobile(text), check_any_id(text, TODAY)):
+        assert r.valid in (True, False)
+        if r.valid:
+            assert r.normalized.isascii()
+        else:
+            assert r.code and r.message
