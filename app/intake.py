@@ -31,7 +31,14 @@ from app.errors import DomainError, IntakeError
 from app.numbering import encode_receipt_payload, format_intake_number, parse_intake_number
 from app.receipts import ReceiptSigner, manifest_hash
 from app.state import STAGE_LABELS, SubmissionState, apply, item_outcomes
-from app.validators import check_mobile, check_resident_id, check_uscc, mask_name, mask_resident_id
+from app.validators import (
+    check_mobile,
+    check_resident_id,
+    check_uscc,
+    mask_name,
+    mask_resident_id,
+    resident_id_conflicts,
+)
 from app.views import (
     APPLICANT_FIELDS,
     ApplicantInput,
@@ -265,6 +272,14 @@ class IntakeService:
                 )
             else:
                 out[field_name] = raw.strip()[:40]
+        if data.kind == "personal" and out["resident_id"] and (data.birth_date or data.gender.strip()):
+            # Typed beside the number, they must agree with it (drafts keep them, finish refuses).
+            conflicts = resident_id_conflicts(out["resident_id"], data.birth_date, data.gender, today)
+            for field_name, conflict in conflicts.items():
+                if strict:
+                    raise IntakeError(
+                        f"applicant.{field_name}", str(conflict.message), field=field_name, reason=conflict.code
+                    )
         return out
 
     def _applicant_ready(self, applicant: Applicant | None) -> None:
@@ -279,6 +294,7 @@ class IntakeService:
             ApplicantInput(
                 kind=applicant.kind, name=applicant.name,  # type: ignore[arg-type]
                 resident_id=applicant.resident_id or "", uscc=applicant.uscc or "", phone=applicant.phone or "",
+                birth_date=applicant.birth_date, gender=applicant.gender or "",
             ),
             strict=True,
         )

@@ -138,6 +138,38 @@ def check_resident_id(value: str, today: dt.date | None = None) -> Check:
     )
 
 
+_GENDER_WORDS = {"男": "male", "女": "female", "male": "male", "female": "female", "1": "male", "2": "female"}
+
+
+def resident_id_conflicts(
+    resident_id: str, birth_date: dt.date | None, gender: str, today: dt.date | None = None
+) -> dict[str, Check]:
+    """Birth date and gender given beside a valid ID number that contradict it: field -> failed
+    Check (code + Chinese message). The number carries both (GB 11643: digits 7-14, the 17th odd
+    for men), so one of the two was mistyped; a gender the number cannot express (未说明) is no
+    contradiction. An invalid number is reported by check_resident_id, not here."""
+    check = check_resident_id(resident_id, today)
+    if not check.valid:
+        return {}
+    out: dict[str, Check] = {}
+    if birth_date is not None and check.birth_date is not None and birth_date != check.birth_date:
+        out["birth_date"] = _fail(
+            "resident_id",
+            "id.birth_date_mismatch",
+            f"出生日期与身份证号码不符：号码中的出生日期为{check.birth_date:%Y-%m-%d}，"
+            "请核对号码或出生日期。",
+        )
+    typed = _GENDER_WORDS.get((gender or "").strip())
+    if typed is not None and check.gender is not None and typed != check.gender:
+        out["gender"] = _fail(
+            "resident_id",
+            "id.gender_mismatch",
+            f"性别与身份证号码不符：号码第17位表示{'男' if check.gender == 'male' else '女'}性，"
+            "请核对号码或性别。",
+        )
+    return out
+
+
 def uscc_check_char(first17: str) -> str:
     total = sum(USCC_CHARSET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
     return USCC_CHARSET[(31 - total % 31) % 31]

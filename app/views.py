@@ -14,6 +14,7 @@ from app.validators import (
     mask_name,
     mask_phone,
     mask_resident_id,
+    resident_id_conflicts,
 )
 
 Role = Literal["clerk", "supervisor", "admin"]
@@ -112,6 +113,9 @@ class ApplicantView:
                 result = check(value)
                 if not result.valid and result.message:
                     out[name] = result.message
+        if self.kind == "personal" and self.resident_id:
+            for name, conflict in resident_id_conflicts(self.resident_id, self.birth_date, self.gender).items():
+                out[name] = str(conflict.message)
         return out
 
 

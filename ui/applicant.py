@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.validators import check_mobile, check_resident_id, check_uscc
+from app.validators import check_mobile, check_resident_id, check_uscc, resident_id_conflicts
 from app.views import ApplicantInput, ApplicantView
 
 PERSONAL_FIELDS = ("resident_id", "name", "gender", "birth_date", "address", "phone")
@@ -241,6 +241,12 @@ class ApplicantWidget(QWidget):
             return None if check.valid else check.message
         if name == "birth_date" and parse_date(text) is None:
             return self.tr("出生日期格式应为 YYYY-MM-DD，如 2024-01-31。")
+        if name in ("birth_date", "gender") and self.kind == "personal":
+            # typed beside the ID number, they must agree with it
+            conflict = resident_id_conflicts(
+                self._text("resident_id"), parse_date(self._text("birth_date")), self._text("gender")
+            ).get(name)
+            return conflict.message if conflict else None
         return None
 
     def identity_problem(self) -> tuple[str, str] | None:
@@ -252,6 +258,9 @@ class ApplicantWidget(QWidget):
             return key, self.tr("{label}有误：{problem}").format(label=label, problem=problems[key])
         if "phone" in problems:
             return "phone", self.tr("联系电话有误：{problem}").format(problem=problems["phone"])
+        for key in ("birth_date", "gender"):
+            if key in problems:
+                return key, problems[key]
         return None
 
     def verified(self, name: str) -> bool:
@@ -382,6 +391,9 @@ class ApplicantWidget(QWidget):
         if name == "resident_id":
             self._derive_from_id()
         self._validate(name)
+        if name in ("resident_id", "birth_date", "gender"):  # their agreement may change
+            for other in {"birth_date", "gender"} - {name}:
+                self._validate(other, finished=True)
         self.edited.emit()
 
     def _on_field_editing_finished(self, name: str) -> None:

@@ -378,3 +378,29 @@ def test_ledger_without_applicants_filled_later_equals_the_full_ledger(ctx, staf
     cells = ctx.intake.applicant_cells(ids[:3])
     assert {sid: (r.applicant_name, r.applicant_id_masked, r.identity_source)
             for r in full if r.submission_id in ids[:3] for sid in [r.submission_id]} == cells
+
+
+@pytest.mark.parametrize(
+    "typed, field, code",
+    [
+        ({"birth_date": dt.date(1949, 12, 13)}, "birth_date", "id.birth_date_mismatch"),
+        ({"gender": "男"}, "gender", "id.gender_mismatch"),  # 11010519491231002X is a woman's
+    ],
+)
+def test_birth_date_or_gender_contradicting_the_id_number_is_refused_at_finish(ctx, staff, typed, field, code):
+    clerk = staff["clerk"]
+    sid = new_intake(ctx, clerk)
+    view = ctx.intake.set_applicant(
+        clerk, sid, ApplicantInput(name="张三", resident_id="11010519491231002X", **typed)
+    )
+    assert "不符" in view.problems()[field]  # the draft keeps it, and says what is wrong
+    with pytest.raises(IntakeError) as exc:
+        ctx.intake.finish(clerk, sid)
+    assert exc.value.code == f"applicant.{field}" and exc.value.details["field"] == field
+    assert exc.value.details["reason"] == code and "不符" in exc.value.message
+    assert ctx.intake.get(sid).stage == "draft" and ctx.intake.get(sid).number is None
+    ctx.intake.set_applicant(
+        clerk, sid, ApplicantInput(name="张三", resident_id="11010519491231002X", gender="女",
+                                   birth_date=dt.date(1949, 12, 31))
+    )
+    assert ctx.intake.finish(clerk, sid).stage == "received"

@@ -251,3 +251,16 @@ def test_any_unicode_digits_never_raise_and_valid_means_ascii(text):
             assert r.normalized.isascii()
         else:
             assert r.code and r.message
+
+
+def test_conflicts_with_the_id_number():
+    from app.validators import resident_id_conflicts
+
+    rid = "11010519491231002X"  # born 1949-12-31, female
+    assert resident_id_conflicts(rid, dt.date(1949, 12, 31), "女", TODAY) == {}
+    assert resident_id_conflicts(rid, None, "", TODAY) == {}
+    assert resident_id_conflicts(rid, None, "未说明", TODAY) == {}  # not expressible in the number
+    found = resident_id_conflicts(rid, dt.date(1949, 12, 30), "男", TODAY)
+    assert found["birth_date"].code == "id.birth_date_mismatch" and "1949-12-31" in found["birth_date"].message
+    assert found["gender"].code == "id.gender_mismatch" and "女" in found["gender"].message
+    assert resident_id_conflicts("320102198001010013", dt.date(2000, 1, 1), "男", TODAY) == {}  # invalid number
