@@ -1,7 +1,7 @@
 """The printed documents as PDF (reportlab platypus): receipt, deficiency notice, commitment
 letter and the list of materials returned on withdrawal.
 
-What each document carries follows shared/DOMAIN-FACTS.md "What the printed documents carry".
+What each document carries follows docs/DOMAIN-FACTS.md "What the printed documents carry".
 Builders are pure: same IntakeDocument and paper in, same bytes out (``invariant=1`` pins the
 timestamps and ids reportlab would otherwise embed). No personal data goes into the PDF metadata
 or the log; the log names the intake number only.
