@@ -163,6 +163,10 @@ class Bundle:
         q = query.strip().lower()
         return bool(q) and any(q in key for key in self.search_keys)
 
+    def offered_in(self, jurisdiction: str | None) -> bool:
+        """Offered where the station is (everywhere when either has none set)."""
+        return not jurisdiction or not self.jurisdictions or jurisdiction in self.jurisdictions
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -201,6 +205,34 @@ class Catalog:
 
     def search(self, query: str) -> list[Bundle]:
         return [b for b in self.bundles if b.matches(query)]
+
+    def find(self, query: str, jurisdiction: str | None = None) -> list[Bundle]:
+        """The bundle search of the window and the CLI: the bundles offered in JURISDICTION whose
+        name, alias, their pinyin or its initials contain QUERY, prefix matches first (`xs` puts
+        新生儿出生 above 高校毕业生就业); every offered bundle for an empty query."""
+        q = query.strip().lower()
+        offered = [b for b in self.bundles if b.offered_in(jurisdiction)]
+        if not q:
+            return offered
+        found = [b for b in offered if b.matches(q)]
+        found.sort(key=lambda b: 0 if any(k.startswith(q) for k in b.search_keys) else 1)
+        return found
+
+    def resolve(self, query: str, jurisdiction: str | None = None) -> tuple[Bundle | None, list[Bundle]]:
+        """What a clerk typed, as one bundle: by id, name or alias, else the search's only match,
+        else the only one whose whole name, alias, pinyin or initials it is. (None, candidates)
+        when nothing or several match."""
+        exact = self.bundle(query)
+        if exact is not None:
+            return exact, [exact]
+        found = self.find(query, jurisdiction)
+        if len(found) == 1:
+            return found[0], found
+        q = query.strip().lower()
+        whole = [b for b in found if q in b.search_keys]
+        if len(whole) == 1:
+            return whole[0], found
+        return None, found
 
     def material(self, material_id: str) -> Material:
         return self.materials[material_id]

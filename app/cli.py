@@ -1,8 +1,9 @@
 """`intake` — the scriptable command line (also `python -m app`).
 
-Every command takes --db PATH and --json. Exit codes: 0 success, 1 the input was refused or
-invalid (a clear message, nothing half-written), 2 usage error, 3 an unexpected internal error
-(details in the log file, never a traceback on screen).
+Every command takes --json; every command that uses the store takes --db PATH. Exit codes:
+0 success, 1 the input was refused or invalid (a clear message, nothing half-written), 2 usage
+error, 3 an unexpected internal error (details in the log file, never a traceback on screen),
+141 the reader of the output went away (`intake … | head`), quietly.
 
 The CLI is the administrator's tool on the machine itself: it has no staff login and runs with
 the rights of the operating-system account that owns the database file and the keyring (which
@@ -16,6 +17,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -61,6 +63,21 @@ def cmd_id_check(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- catalog
+
+
+def _resolve_bundle(cat: Any, query: str, jurisdiction: str | None, prefix: str) -> Any:
+    """The bundle a clerk means, found as the window's search finds it; several: name them."""
+    bundle, found = cat.resolve(query, jurisdiction)
+    if bundle is not None:
+        return bundle
+    if not found:
+        raise ChecklistError(f"{prefix}.unknown_bundle", f"目录中没有一件事“{query}”。", bundle=query)
+    names = "、".join(f"{b.name}（{b.id}）" for b in found[:10]) + ("等" if len(found) > 10 else "")
+    raise ChecklistError(
+        f"{prefix}.ambiguous_bundle",
+        f"“{query}”对应{len(found)}个一件事，请写得更具体：{names}。",
+        bundle=query, candidates=[b.id for b in found],
+    )
 
 
 def _bundle_json(b: Any, full: bool = False, catalog: Any = None) -> dict[str, Any]:
@@ -113,9 +130,7 @@ def cmd_catalog_show(args: argparse.Namespace) -> int:
     from app.catalog import load_catalog
 
     cat = load_catalog(args.catalog)
-    b = cat.bundle(args.bundle)
-    if b is None:
-        raise ChecklistError("catalog.unknown_bundle", f"目录中没有一件事“{args.bundle}”。", bundle=args.bundle)
+    b = _resolve_bundle(cat, args.bundle, None, "catalog")
     data = _bundle_json(b, full=True, catalog=cat)
     lines = [f"{b.name}（{b.id}） 牵头部门：{b.lead_department}"]
     for i in b.items:
@@ -163,9 +178,7 @@ def cmd_checklist(args: argparse.Namespace) -> int:
     from app.catalog import load_catalog
 
     cat = load_catalog(args.catalog)
-    bundle = cat.bundle(args.bundle)
-    if bundle is None:
-        raise ChecklistError("checklist.unknown_bundle", f"目录中没有一件事“{args.bundle}”。", bundle=args.bundle)
+    bundle = _resolve_bundle(cat, args.bundle, args.jurisdiction, "checklist")
     items = [i.strip() for i in args.items.split(",") if i.strip()] if args.items else None
     marks: dict[str, str] = {}
     for flag, mark in (("have", "collected"), ("exempt", "exempt"), ("tolerate", "tolerated")):
@@ -372,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, fn, helptext in (("list", cmd_catalog_list, "列出全部一件事"), ("show", cmd_catalog_show, "显示一件事详情")):
         p = cat.add_parser(name, help=helptext)
         if name == "show":
-            p.add_argument("bundle")
+            p.add_argument("bundle", help="一件事 id、名称、别名、名称的一部分或拼音首字母")
         p.add_argument("--catalog", type=Path, default=None, help="目录目录或打包文件（默认：内置目录）")
         _common(p)
         p.set_defaults(func=fn)
@@ -387,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_catalog_pack)
 
     p = sub.add_parser("checklist", help="计算合并材料清单")
-    p.add_argument("bundle", help="一件事 id、名称或别名")
+    p.add_argument("bundle", help="一件事 id、名称、别名、名称的一部分或拼音首字母")
     p.add_argument("--items", help="事项 id，逗号分隔（默认：全部非可选事项）")
     p.add_argument("--answer", action="append", metavar="KEY=VALUE", help="情形回答，可重复")
     p.add_argument("--have", action="append", metavar="MATERIAL", help="已收材料，可重复")
@@ -465,11 +478,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     setup_logging()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+        code = _dispatch(args)
+        sys.stdout.flush()  # a reader that went away shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        # `intake … | head`: the reader has all it wanted; end quietly like any Unix tool.
+        _detach_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool ended by a closed pipe
+
+
+def _detach_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush has nowhere to fail
+    except (OSError, ValueError):
+        pass
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         code: int = args.func(args)
         return code
+    except BrokenPipeError:
+        raise
     except DomainError as exc:
         if getattr(args, "json", False):
             print(json.dumps({"error": exc.to_json()}, ensure_ascii=False, indent=2))

@@ -98,24 +98,12 @@ class BundlePickerWidget(QWidget):
 
     # -- filtering
 
-    def _offered(self, bundle: Bundle) -> bool:
-        return (
-            not self._jurisdiction
-            or not bundle.jurisdictions
-            or self._jurisdiction in bundle.jurisdictions
-        )
-
     def _refilter(self) -> None:
         self.bundle_list.clear()
         if self._catalog is None:
             return
-        query = self.filter.text().strip().lower()
-        bundles = [b for b in self._catalog.bundles if self._offered(b)]
-        if query:
-            matches = [b for b in bundles if b.matches(query)]
-            # Prefix matches first: `xs` should put 新生儿出生 above 高层次人才…
-            matches.sort(key=lambda b: 0 if any(k.startswith(query) for k in b.search_keys) else 1)
-            bundles = matches
+        # the same search as the command line's (Catalog.find)
+        bundles = self._catalog.find(self.filter.text(), self._jurisdiction)
         kinds = {"personal": self.tr("个人"), "enterprise": self.tr("企业")}
         for b in bundles:
             count = len(b.items_in(self._jurisdiction))
