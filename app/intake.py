@@ -37,6 +37,7 @@ from app.validators import (
     check_uscc,
     mask_name,
     mask_resident_id,
+    normalize_number_text,
     resident_id_conflicts,
 )
 from app.views import (
@@ -271,7 +272,7 @@ class IntakeService:
                     f"applicant.{field_name}", f"{label}：{check.message}", field=field_name, reason=check.code
                 )
             else:
-                out[field_name] = raw.strip()[:40]
+                out[field_name] = normalize_number_text(raw)[:40]  # as typed, in ASCII digits
         if data.kind == "personal" and out["resident_id"] and (data.birth_date or data.gender.strip()):
             # Typed beside the number, they must agree with it (drafts keep them, finish refuses).
             conflicts = resident_id_conflicts(out["resident_id"], data.birth_date, data.gender, today)

@@ -56,3 +56,10 @@ def test_cli_arabic_indic_digits_are_normalised(tmp_path):
     p = _cli(tmp_path, "id-check", ARABIC_ID, "--json")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["normalized"] == "11010519491231002X"
+
+
+def test_a_draft_keeps_a_wrong_number_in_ascii_digits(ctx, staff):
+    clerk = staff["clerk"]
+    sid = ctx.intake.start(clerk)
+    view = ctx.intake.set_applicant(clerk, sid, ApplicantInput(name="李四", resident_id="٣٢٠١٠٢١٩٨٠٠١٠١٠٠١٣"))
+    assert view.resident_id == "320102198001010013" and "校验位" in view.problems()["resident_id"]
