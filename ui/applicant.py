@@ -58,6 +58,7 @@ class ApplicantWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._sources: dict[str, str] = {}
+        self._derived: set[str] = set()  # birth date / gender filled from the number, not typed
         self._loading = False
         self.personal = QRadioButton(self.tr("个人(&R)"), self)
         self.enterprise = QRadioButton(self.tr("企业(&Q)"), self)
@@ -281,6 +282,7 @@ class ApplicantWidget(QWidget):
                 row.editor.setProperty("invalid", False)
                 self._restyle(row.editor)
             self._sources = {}
+            self._derived = set()
             self.personal.setChecked(True)
             self.card_info.hide()
         finally:
@@ -390,6 +392,8 @@ class ApplicantWidget(QWidget):
             self.rows[name].mark.hide()
         if name == "resident_id":
             self._derive_from_id()
+        elif name in ("birth_date", "gender"):
+            self._derived.discard(name)  # the clerk's own entry from now on
         self._validate(name)
         if name in ("resident_id", "birth_date", "gender"):  # their agreement may change
             for other in {"birth_date", "gender"} - {name}:
@@ -402,14 +406,17 @@ class ApplicantWidget(QWidget):
             self.edit_finished.emit()
 
     def _derive_from_id(self) -> None:
-        """A valid typed ID number gives birth date and gender when those are still empty."""
+        """A valid typed ID number gives birth date and gender when those are still empty, or
+        were given by an earlier number (a corrected number brings its own)."""
         check = check_resident_id(self.id_edit.text())
         if not check.valid:
             return
-        if check.birth_date and not self._text("birth_date"):
+        if check.birth_date and (not self._text("birth_date") or "birth_date" in self._derived):
             self.edit("birth_date").setText(check.birth_date.isoformat())
-        if check.gender and not self._text("gender"):
+            self._derived.add("birth_date")
+        if check.gender and (not self._text("gender") or "gender" in self._derived):
             self._set_gender("男" if check.gender == "male" else "女")  # stored values, not labels
+            self._derived.add("gender")
 
     def _validate_all(self) -> None:
         for name in self.rows:

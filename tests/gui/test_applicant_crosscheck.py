@@ -66,3 +66,21 @@ def test_contradicting_birth_date_blocks_finishing(qtbot: Any, window: Any, ctx:
     view = ctx.intake.get(window.intake.submission_id)
     assert view.stage == "draft" and view.number is None
     assert view.applicant is not None and "birth_date" in view.applicant.problems()
+
+
+def test_a_corrected_number_brings_its_own_birth_date_and_gender(qtbot: Any, window: Any) -> None:
+    panel = window.intake.applicant
+    press(qtbot, window, window.intake, Qt.Key.Key_1, ALT)
+    type_into(qtbot, window, panel.id_edit, VALID_ID)  # 1949-12-31, female
+    assert panel.edit("birth_date").text() == "1949-12-31" and panel.gender_combo.currentData() == "女"
+    panel.id_edit.selectAll()
+    type_into(qtbot, window, panel.id_edit, "440524188001010014")  # GB 11643's example: 1880-01-01, male
+    assert panel.edit("birth_date").text() == "1880-01-01" and panel.gender_combo.currentData() == "男"
+    assert panel.problem_text("birth_date") == "" and panel.problem_text("gender") == ""
+    # what the clerk typed is never overwritten: it is flagged instead
+    panel.edit("birth_date").selectAll()
+    type_into(qtbot, window, panel.edit("birth_date"), "1880-01-02")
+    panel.id_edit.selectAll()
+    type_into(qtbot, window, panel.id_edit, VALID_ID)
+    assert panel.edit("birth_date").text() == "1880-01-02" and "不符" in panel.problem_text("birth_date")
+    assert panel.gender_combo.currentData() == "女"  # still the number's own
