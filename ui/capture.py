@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -44,9 +43,12 @@ from ui.capture_pages import (
 )
 from ui.capture_preview import CameraFeed, Detected, PreviewWidget, ShownFrame
 from ui.checklist import state_label
+from ui.i18n import file_dialog
 from ui.messages import MessageBarWidget
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QFileDialog
+
     from app.capture.pages import ProcessedPage
     from app.checklist import MaterialLine
     from app.views import PageView, SubmissionView
@@ -119,6 +121,7 @@ class CaptureDialog(QDialog):
         self._attaching = False
         self._hot_polling = False
         self._ocr_running = False
+        self.file_dialog: QFileDialog | None = None  # the import's file dialog while it is open
         self.setWindowTitle(
             self.tr("材料采集 — {number}").format(number=number) if number else self.tr("材料采集")
         )
@@ -472,9 +475,10 @@ class CaptureDialog(QDialog):
         self._submit(material, lambda: process_frame(frame, mode), self.tr("拍摄"))
 
     def choose_files(self) -> None:
-        dialog = QFileDialog(self, self.tr("导入材料文件"))
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
-        dialog.setNameFilter(self._file_filter())
+        dialog = file_dialog(
+            self, self.tr("导入材料文件"), multiple=True, name_filter=self._file_filter()
+        )
+        self.file_dialog = dialog
         dialog.filesSelected.connect(lambda files: self.import_files(list(files)))
         dialog.open()
 
@@ -738,9 +742,8 @@ class CaptureDialog(QDialog):
             return
         shown = self.feed.latest if self.feed.running else None
         if shown is None:
-            dialog = QFileDialog(self, self.tr("选择身份证照片"))
-            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-            dialog.setNameFilter(self._file_filter())
+            dialog = file_dialog(self, self.tr("选择身份证照片"), name_filter=self._file_filter())
+            self.file_dialog = dialog
             dialog.fileSelected.connect(self.read_id_card_file)
             dialog.open()
             return
