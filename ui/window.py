@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
 
         for source in (self.intake, self.search):
             source.message_posted.connect(self.show_message)
+        self.intake.message_withdrawn.connect(self.messages.withdraw)
         self.ledger.open_requested.connect(self.open_intake)
         self.search.edit_requested.connect(self.edit_intake)
         self.intake.intake_finished.connect(self._on_intake_intake_finished)
