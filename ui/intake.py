@@ -444,6 +444,10 @@ class IntakeWidget(QWidget):
 
         self._with_sid(work, done, failed)
 
+    def mark_materials(self, marks: dict[str, str | None]) -> None:
+        """Marks chosen elsewhere (the capture dialog's 标为已收), as if on the list."""
+        self._on_materials_marks_chosen(marks)
+
     def _on_materials_marks_chosen(self, marks: dict[str, str | None]) -> None:
         s = self.session
         self._with_sid(
