@@ -692,9 +692,8 @@ class CaptureDialog(QDialog):
             replace(l, state="collected") if l.id == material_id else l for l in self.lines
         )
         self._refresh_material_texts()
-        self.status_label.setText(self.tr("已标为已收：{material}").format(
-            material=next((l.name for l in self.lines if l.id == material_id), material_id)
-        ))
+        name = next((l.name for l in self.lines if l.id == material_id), material_id)
+        self.status_label.setText(self.tr("已标为已收：{material}").format(material=name))
 
     def _apply_view(self, view: SubmissionView) -> None:
         self.pages = view.pages

@@ -232,7 +232,8 @@ class VerdictWidget(QFrame):
     def _paint(self, back: str, fore: str) -> None:
         self.setStyleSheet(
             f"#verdictBanner {{ background: {back}; border-radius: 4px; }}"
-            f" #verdictBanner QLabel, #verdictBanner QToolButton {{ color: {fore}; background: transparent; }}"
+            f" #verdictBanner QLabel, #verdictBanner QToolButton"
+            f" {{ color: {fore}; background: transparent; }}"
             " #verdictSummary { font-size: 15px; font-weight: bold; }"
         )
 
@@ -280,9 +281,9 @@ class VerdictWidget(QFrame):
         r = checklist.reduction
         if r.separate:
             details.append(
-                self.tr("一套材料：分项共需 {separate} 份，合并免提交后 {merged} 份（精简 {percent}%）。").format(
-                    separate=r.separate, merged=r.merged, percent=r.percent
-                )
+                self.tr(
+                    "一套材料：分项共需 {separate} 份，合并免提交后 {merged} 份（精简 {percent}%）。"
+                ).format(separate=r.separate, merged=r.merged, percent=r.percent)
             )
         self.summary.setText(text)
         self.details.setText("\n".join(details))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, Qt, QTranslator
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtCore import QCoreApplication, QFileInfo, QLibraryInfo, QLocale, Qt, QTranslator
+from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QWidget
 
 log = logging.getLogger("intake.ui.i18n")
 
@@ -22,6 +22,8 @@ def install_qt_translations(app: QCoreApplication | None = None) -> bool:
     app = app or QCoreApplication.instance()
     if app is None:
         return False
+    # dates, month names and numbers Qt formats itself (calendar pop-ups, the file dialog)
+    QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
     if any(t.parent() is app for t in _installed):
         return True
     folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
@@ -33,6 +35,20 @@ def install_qt_translations(app: QCoreApplication | None = None) -> bool:
     app.installTranslator(translator)
     _installed.append(translator)
     return True
+
+
+class _ChineseFileTypes(QFileIconProvider):
+    """The file dialog's 类型 column: Qt's provider says "Folder" and "jpg File" whatever the
+    translation."""
+
+    def type(self, info: QFileInfo) -> str:  # noqa: A003 - Qt's name
+        tr = QCoreApplication.translate
+        if info.isDir():
+            return tr("FileDialog", "文件夹")
+        suffix = info.suffix().upper()
+        return tr("FileDialog", "{suffix} 文件").format(suffix=suffix) if suffix else tr(
+            "FileDialog", "文件"
+        )
 
 
 def file_dialog(
@@ -50,6 +66,9 @@ def file_dialog(
     tr = QCoreApplication.translate
     dialog = QFileDialog(parent, title, start)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)  # one per use, none piling up
+    provider = _ChineseFileTypes()
+    dialog.setIconProvider(provider)
+    dialog._type_names = provider  # type: ignore[attr-defined]  # the dialog does not own it
     dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
     Label = QFileDialog.DialogLabel
     if directory:
