@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -19,6 +20,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QStandardPaths,
     Qt,
     QTimer,
     Signal,
@@ -327,8 +329,11 @@ class LedgerWidget(QWidget):
         day = dt.date(qd.year(), qd.month(), qd.day())
         title = self.tr("{day} 受理台账").format(day=day.isoformat())
         if path is None:
+            # the clerk's documents folder, not wherever the program was started from
+            documents = QStandardPaths.StandardLocation.DocumentsLocation
+            folder = QStandardPaths.writableLocation(documents)
             self.save_dialog = file_dialog(
-                self, self.tr("导出台账"), save=True, start=f"{title}.{fmt}",
+                self, self.tr("导出台账"), save=True, start=str(Path(folder) / f"{title}.{fmt}"),
                 name_filter=self.tr("{kind}文件 (*.{suffix})").format(kind=fmt.upper(), suffix=fmt),
             )
             self.save_dialog.setDefaultSuffix(fmt)
