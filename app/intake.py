@@ -28,7 +28,12 @@ from app.clock import STATION_TZ, Clock, SystemClock, add_working_days, day_boun
 from app.dayclose import record_amendment
 from app.documents import DocApplicant, DocItem, DocKind, DocMaterial, IntakeDocument
 from app.errors import DomainError, IntakeError
-from app.numbering import encode_receipt_payload, format_intake_number, parse_intake_number
+from app.numbering import (
+    encode_receipt_payload,
+    format_intake_number,
+    number_fragment,
+    parse_intake_number,
+)
 from app.receipts import ReceiptSigner, manifest_hash
 from app.state import STAGE_LABELS, SubmissionState, apply, item_outcomes
 from app.validators import (
@@ -783,9 +788,9 @@ class IntakeService:
             return [(e.type, json.loads(e.payload), e.at) for e in rows]
 
     def search(self, query: str, *, limit: int = 200) -> list[LedgerRow]:
-        """By intake number, ID number / USCC, phone, full name, or date (YYYY-MM-DD); part of a
-        name matches within the last NAME_SCAN_DAYS days. Names, ID numbers and phones are
-        encrypted, so those lookups go through their blind indexes."""
+        """By intake number (or part of one), ID number / USCC, phone, full name, or date
+        (YYYY-MM-DD); part of a name matches within the last NAME_SCAN_DAYS days. Names, ID
+        numbers and phones are encrypted, so those lookups go through their blind indexes."""
         q = query.strip()
         if not q:
             return []
@@ -806,7 +811,14 @@ class IntakeService:
                 day = dt.date.fromisoformat(q)
                 stmt = stmt.where(Submission.local_date == day.isoformat())
             except ValueError:
-                partial_name = True
+                fragment = number_fragment(q)
+                if fragment is not None:
+                    # part of an intake number (`0002-D`): dashes typed or not
+                    stmt = stmt.where(
+                        func.replace(Submission.number, "-", "").contains(fragment, autoescape=True)
+                    )
+                else:
+                    partial_name = True
         with self._sessions() as s:
             if not partial_name:
                 stmt = stmt.order_by(Submission.created_at.desc()).limit(limit)

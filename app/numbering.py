@@ -65,6 +65,22 @@ def parse_intake_number(text: str) -> IntakeNumber | None:
     return IntakeNumber(station, day, int(seq_part), cleaned)
 
 
+_FRAGMENT_RE = re.compile(r"^[0-9A-Z-]+$")
+
+
+def number_fragment(text: str) -> str | None:
+    """A part of an intake number as typed at a search box (`0002-D`, `241202-0002`), with
+    spaces and dashes taken out; None when it cannot be one: other characters, no digit, or
+    fewer than 3 characters (which would match nearly every number)."""
+    cleaned = (text or "").strip().upper().replace(" ", "")
+    if not _FRAGMENT_RE.match(cleaned):
+        return None
+    compact = cleaned.replace("-", "")
+    if len(compact) < 3 or not any(c.isdigit() for c in compact):
+        return None
+    return compact
+
+
 # The receipt's QR/Code128 payload. Version 1 carries the number and optional key=value fields
 # (issued time, manifest hash, signature are appended by later versions without breaking readers).
 RECEIPT_PREFIX = "YJS1"

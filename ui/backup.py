@@ -21,7 +21,6 @@ from PySide6.QtGui import QFontDatabase, QHideEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -51,8 +50,11 @@ from app.backup_schedule import (
 )
 from app.staff import may
 from ui.deadline import station_time
+from ui.i18n import file_dialog
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QFileDialog
+
     from app.backup import BackupResult, BackupService
     from app.context import AppContext
     from app.views import StaffView
@@ -328,6 +330,7 @@ class BackupDialog(QDialog):
         self.session = controller.session
         self.actor = actor
         self.may_run = may_run_backup(actor.role)
+        self.folder_dialog: QFileDialog | None = None  # the folder chooser while it is open
         self.setWindowTitle(self.tr("备份"))
         self.setMinimumWidth(640)  # the recovery code on one line
 
@@ -437,6 +440,7 @@ class BackupDialog(QDialog):
         self.code_hint.hide()
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("关闭"))
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
@@ -483,9 +487,11 @@ class BackupDialog(QDialog):
 
     def _on_browse_button_clicked(self) -> None:
         start = self.folder.text().strip() or str(self.controller.default_folder)
-        chosen = QFileDialog.getExistingDirectory(self, self.tr("选择备份目录"), start)
-        if chosen:
-            self.folder.setText(chosen)
+        self.folder_dialog = file_dialog(
+            self, self.tr("选择备份目录"), directory=True, start=start
+        )
+        self.folder_dialog.fileSelected.connect(self.folder.setText)
+        self.folder_dialog.open()
 
     def _on_save_button_clicked(self) -> None:
         if not may_configure(self.actor.role):

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -27,7 +28,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -44,10 +44,13 @@ from ui.capture_pages import (
 )
 from ui.capture_preview import CameraFeed, Detected, PreviewWidget, ShownFrame
 from ui.checklist import state_label
+from ui.i18n import file_dialog
 from ui.messages import MessageBarWidget
 
 if TYPE_CHECKING:
-    from app.capture.pages import ProcessedPage
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.capture.pages import PageSignature, ProcessedPage
     from app.checklist import MaterialLine
     from app.views import PageView, SubmissionView
     from ui.capture_devices import CaptureDevices
@@ -81,11 +84,20 @@ def process_file(path: str, mode: str, source: str | None = None) -> list[Proces
     ]
 
 
+class _Previous(NamedTuple):
+    """The page just before a newly stored one (its signature None if unreadable)."""
+
+    page_id: str
+    position: int
+    signature: PageSignature | None
+
+
 class CaptureDialog(QDialog):
     pages_changed = Signal(object)  # SubmissionView after pages were added, moved, turned, removed
     intake_requested = Signal(str)  # intake number from a receipt code: open that intake
     uscc_accepted = Signal(str)  # USCC from a 营业执照 QR, for the enterprise applicant
     id_card_read = Signal(object)  # app.capture.ocr.IdCardReading, for the applicant panel
+    collected_requested = Signal(str)  # material id: its pages are in, the clerk marks it 已收
 
     def __init__(
         self,
@@ -116,9 +128,13 @@ class CaptureDialog(QDialog):
         self._next_seq = 0  # capture order
         self._attach_seq = 0  # next capture to store
         self._results: dict[int, tuple[str, str | None, str, list[ProcessedPage] | TaskError]] = {}
+        self._in_flight: dict[str, int] = {}  # material → captures taken, not yet stored
+        self._signatures: dict[str, PageSignature] = {}  # page id → what is on it
+        self._offered_collected: set[str] = set()
         self._attaching = False
         self._hot_polling = False
         self._ocr_running = False
+        self.file_dialog: QFileDialog | None = None  # the import's file dialog while it is open
         self.setWindowTitle(
             self.tr("材料采集 — {number}").format(number=number) if number else self.tr("材料采集")
         )
@@ -439,6 +455,10 @@ class CaptureDialog(QDialog):
             text = self.tr("未检测到页面：请将材料平放在拍摄区域内。")
         elif detected.touches_edge:
             text = self.tr("页面边缘超出拍摄区域，请调整材料位置。")
+        elif self.auto_check.isChecked() and self.has_expected_pages():
+            text = self.tr(
+                "本材料应有{n}页，已采集齐全，不再自动拍摄。加拍按空格，下一项材料按 PgDn。"
+            ).format(n=self._expected_pages())
         else:
             frames = self.feed.still_frames_needed
             text = self.tr("已检测到页面 · 静止 {n}/{m}").format(
@@ -447,8 +467,22 @@ class CaptureDialog(QDialog):
         self.status_label.setText(text)
         if detected.codes:
             self._offer_codes(detected.codes)
-        if detected.capture_now and self.auto_check.isChecked():
+        if detected.capture_now and self.auto_check.isChecked() and not self.has_expected_pages():
             self.capture()
+
+    def _expected_pages(self) -> int:
+        line = self._line(self.material_id)
+        return line.material.pages if line is not None else 0
+
+    def has_expected_pages(self) -> bool:
+        """The current material has (or is processing) as many pages as the catalog says it
+        has: auto-capture stops there (a retake still replaces a page)."""
+        material = self.material_id
+        expected = self._expected_pages()
+        if material is None or not expected or self._retake is not None:
+            return False
+        taken = sum(1 for p in self.pages if p.material_id == material)
+        return taken + self._in_flight.get(material, 0) >= expected
 
     # ------------------------------------------------------------------ taking pages
 
@@ -472,9 +506,10 @@ class CaptureDialog(QDialog):
         self._submit(material, lambda: process_frame(frame, mode), self.tr("拍摄"))
 
     def choose_files(self) -> None:
-        dialog = QFileDialog(self, self.tr("导入材料文件"))
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
-        dialog.setNameFilter(self._file_filter())
+        dialog = file_dialog(
+            self, self.tr("导入材料文件"), multiple=True, name_filter=self._file_filter()
+        )
+        self.file_dialog = dialog
         dialog.filesSelected.connect(lambda files: self.import_files(list(files)))
         dialog.open()
 
@@ -497,6 +532,8 @@ class CaptureDialog(QDialog):
         self._next_seq += 1
         retake, self._retake = self._retake, None
         self._touched.add(material)
+        if retake is None:
+            self._in_flight[material] = self._in_flight.get(material, 0) + 1
 
         def done(pages: list[ProcessedPage]) -> None:
             self._results[seq] = (material, retake, origin, pages)
@@ -513,6 +550,8 @@ class CaptureDialog(QDialog):
         while not self._attaching and self._attach_seq in self._results:
             material, retake, origin, outcome = self._results.pop(self._attach_seq)
             self._attach_seq += 1
+            if retake is None:
+                self._in_flight[material] = max(0, self._in_flight.get(material, 0) - 1)
             if not isinstance(outcome, list):
                 self.messages.show_message(
                     self.tr("{source}：{problem}").format(source=origin, problem=outcome.message),
@@ -531,8 +570,10 @@ class CaptureDialog(QDialog):
     def _store(self, material: str, retake: str | None, processed: list[ProcessedPage]) -> None:
         s, sid = self.session, self.sid
         blobs = [(p.data, p.media_type) for p in processed]
+        known = dict(self._signatures)
 
-        def work() -> tuple[SubmissionView, list[PageView]]:
+        def work() -> tuple[SubmissionView, list[PageView], _Previous | None]:
+            from app.capture.pages import signature_from_bytes
             from app.errors import DomainError
 
             stored = [s.intake.attach_page(s.actor, sid, material, d, m) for d, m in blobs]
@@ -544,12 +585,23 @@ class CaptureDialog(QDialog):
                         s.intake.move_page(s.actor, sid, stored[0].id, order.index(retake) + 1)
                     except DomainError:
                         pass  # the old page went meanwhile: the new one stays at the end
-            return s.intake.get(sid), stored
+            view = s.intake.get(sid)
+            # the page before the first new one, to tell a sheet taken twice
+            pages = list(view.pages_for(material))
+            at = next((i for i, p in enumerate(pages) if p.id == stored[0].id), 0)
+            previous = None
+            if at > 0:
+                before = pages[at - 1]
+                signature = known.get(before.id)
+                if signature is None:  # taken before this dialog opened: read it back
+                    signature = signature_from_bytes(s.intake.page_bytes(before))
+                previous = _Previous(before.id, at, signature)
+            return view, stored, previous
 
-        def done(result: tuple[SubmissionView, list[PageView]]) -> None:
+        def done(result: tuple[SubmissionView, list[PageView], _Previous | None]) -> None:
             self._attaching = False
-            view, stored = result
-            self._after_store(material, processed, stored, retake)
+            view, stored, previous = result
+            self._after_store(material, processed, stored, retake, previous, view)
             self._apply_view(view)
             self._drain()
 
@@ -566,15 +618,34 @@ class CaptureDialog(QDialog):
         processed: list[ProcessedPage],
         stored: list[PageView],
         retake: str | None,
+        previous: _Previous | None = None,
+        submission: SubmissionView | None = None,
     ) -> None:
+        from app.capture.pages import duplicate_warning
+
         notes = []
         codes: list[Any] = []
+        positions = (
+            {p.id: n for n, p in enumerate(submission.pages_for(material), start=1)}
+            if submission is not None
+            else {}
+        )
+        before = previous
         for page, view in zip(processed, stored):
             codes += page.codes
-            if page.findings:
-                text = "；".join(f.message for f in page.findings)
+            position = positions.get(view.id, view.position)
+            findings = list(page.findings)
+            if before is not None:
+                same = duplicate_warning(before.signature, page.signature, before.position)
+                if same is not None:
+                    findings.append(same)
+            if page.signature is not None:
+                self._signatures[view.id] = page.signature
+            before = _Previous(view.id, position, page.signature)
+            if findings:
+                text = "；".join(f.message for f in findings)
                 self.strip.set_note(view.id, text)
-                notes.append(self.tr("第{n}页：{problems}").format(n=view.position, problems=text))
+                notes.append(self.tr("第{n}页：{problems}").format(n=position, problems=text))
         if notes:
             self.findings_label.setText(
                 self.tr("质量提示（请在申请人离开前处理，可选中该页按 T 重拍）：\n{notes}").format(
@@ -593,8 +664,36 @@ class CaptureDialog(QDialog):
                 count=len(stored), material=name
             )
         self.status_label.setText(text)
+        if submission is not None and line is not None:
+            self._offer_collected(line, len(submission.pages_for(material)))
         if codes:
             self._offer_codes(codes)
+
+    def _offer_collected(self, line: MaterialLine, count: int) -> None:
+        """The material's pages are all in while it is still 缺: offer to mark it 已收 (once)."""
+        expected = line.material.pages
+        if (
+            not self.applicant_editable  # only the intake being entered takes marks
+            or line.state != "missing"
+            or line.id in self._offered_collected
+            or count < expected
+        ):
+            return
+        self._offered_collected.add(line.id)
+        self.messages.show_message(
+            self.tr("“{material}”的{n}页已采集齐全。").format(material=line.name, n=expected),
+            "success",
+            action=(self.tr("标为已收"), partial(self._mark_collected, line.id)),
+        )
+
+    def _mark_collected(self, material_id: str) -> None:
+        self.collected_requested.emit(material_id)
+        self.lines = tuple(
+            replace(l, state="collected") if l.id == material_id else l for l in self.lines
+        )
+        self._refresh_material_texts()
+        name = next((l.name for l in self.lines if l.id == material_id), material_id)
+        self.status_label.setText(self.tr("已标为已收：{material}").format(material=name))
 
     def _apply_view(self, view: SubmissionView) -> None:
         self.pages = view.pages
@@ -738,9 +837,8 @@ class CaptureDialog(QDialog):
             return
         shown = self.feed.latest if self.feed.running else None
         if shown is None:
-            dialog = QFileDialog(self, self.tr("选择身份证照片"))
-            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-            dialog.setNameFilter(self._file_filter())
+            dialog = file_dialog(self, self.tr("选择身份证照片"), name_filter=self._file_filter())
+            self.file_dialog = dialog
             dialog.fileSelected.connect(self.read_id_card_file)
             dialog.open()
             return

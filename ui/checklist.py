@@ -31,8 +31,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
+    QStyle,
     QTableView,
     QTextBrowser,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -61,6 +63,8 @@ _STATE_COLOURS = {
     "tolerated": ("#fff4e0", "#7a4b00"),
     "missing": ("#fdecea", "#8a1c12"),
 }
+# Rows of the list always in view (a 1366×768 counter screen shows them with the verdict folded).
+MIN_VISIBLE_ROWS = 12
 # Keys → the mark they set (None: back to 缺).
 KEY_MARKS: dict[int, str | None] = {
     Qt.Key.Key_1: "collected",
@@ -174,29 +178,75 @@ class ChecklistModel(RowsTableModel):
         return None
 
 
-class VerdictWidget(QLabel):
-    """Always says what is still missing, and what F12 will do."""
+class VerdictWidget(QFrame):
+    """Always says what is still missing, and what F12 will do: one summary line, the names
+    (missing, tolerated, unanswered questions) folded under 详情 so a long list never squeezes
+    the checklist below it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("verdictBanner")
-        self.setWordWrap(True)
-        self.setMargin(8)
+        self.summary = QLabel(self)
+        self.summary.setObjectName("verdictSummary")
+        self.summary.setWordWrap(True)
+        self.details = QLabel(self)
+        self.details.setObjectName("verdictDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.toggle = QToolButton(self)
+        self.toggle.setObjectName("verdictToggle")
+        self.toggle.setAutoRaise(True)
+        self.toggle.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.toggle.clicked.connect(lambda: self.set_expanded(not self.expanded))
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 6, 6)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addWidget(self.details)
+        self.expanded = False  # the clerk's choice, kept from one intake to the next
         self.verdict: str | None = None
         self.set_checklist(None)
 
+    def text(self) -> str:
+        """Everything the banner says, folded or not."""
+        detail = self.details.text()
+        return f"{self.summary.text()}\n{detail}" if detail else self.summary.text()
+
+    def set_expanded(self, expanded: bool) -> None:
+        self.expanded = expanded
+        self._update_fold()
+
+    def _update_fold(self) -> None:
+        has_details = bool(self.details.text())
+        self.toggle.setVisible(has_details)
+        self.details.setVisible(has_details and self.expanded)
+        self.toggle.setText(self.tr("收起 ▴") if self.expanded else self.tr("详情 ▾"))
+        self.toggle.setToolTip(
+            self.tr("收起所缺材料的名单") if self.expanded else self.tr("展开所缺材料的名单")
+        )
+
     def _paint(self, back: str, fore: str) -> None:
         self.setStyleSheet(
-            f"#verdictBanner {{ background: {back}; color: {fore}; border-radius: 4px; font-size: 15px; font-weight: bold; }}"
+            f"#verdictBanner {{ background: {back}; border-radius: 4px; }}"
+            f" #verdictBanner QLabel, #verdictBanner QToolButton"
+            f" {{ color: {fore}; background: transparent; }}"
+            " #verdictSummary { font-size: 15px; font-weight: bold; }"
         )
 
     def set_checklist(
         self, checklist: Checklist | None, question_texts: Mapping[str, str] | None = None
     ) -> None:
+        details: list[str] = []
         if checklist is None:
             self.verdict = None
             self._paint("#f1f3f6", "#4b5563")
-            self.setText(self.tr("请选择一件事和申请的事项，材料清单将显示在这里。"))
+            self.summary.setText(self.tr("请选择一件事和申请的事项，材料清单将显示在这里。"))
+            self.details.clear()
+            self._update_fold()
             return
         self.verdict = checklist.verdict
         names = {m.id: m.name for m in checklist.materials}
@@ -204,31 +254,40 @@ class VerdictWidget(QLabel):
         tolerated = "、".join(names[m] for m in checklist.tolerated)
         if checklist.unanswered:
             pending = "、".join((question_texts or {}).get(q, q) for q in checklist.unanswered)
-            text = self.tr("请先回答情形问题：{questions}").format(questions=pending)
+            text = self.tr("请先回答 {n} 个情形问题。").format(n=len(checklist.unanswered))
             if missing:
-                text = self.tr("{text}\n目前还缺 {count} 项：{missing}").format(
-                    text=text, count=len(checklist.missing), missing=missing
+                text = self.tr("{text}目前还缺 {count} 项。").format(
+                    text=text, count=len(checklist.missing)
                 )
+            details.append(self.tr("待回答：{questions}").format(questions=pending))
+            if missing:
+                details.append(self.tr("所缺：{missing}").format(missing=missing))
             self._paint("#fff4e0", "#7a4b00")
         elif checklist.verdict == "incomplete":
             text = self.tr(
-                "材料不齐：还缺 {count} 项 — {missing}。\n按 F12 出具一次告知通知书（一次性告知全部所缺材料）。"
-            ).format(count=len(checklist.missing), missing=missing)
+                "材料不齐：还缺 {count} 项。按 F12 出具一次告知通知书（一次性告知全部所缺材料）。"
+            ).format(count=len(checklist.missing))
+            details.append(self.tr("所缺：{missing}").format(missing=missing))
             self._paint("#fdecea", "#8a1c12")
         elif checklist.verdict == "complete_with_tolerance":
             text = self.tr(
-                "容缺受理：{tolerated} 容后补交，须签署告知承诺书。\n按 F12 打印告知承诺书和收件回执。"
-            ).format(tolerated=tolerated)
+                "容缺受理：{count} 项容后补交，须签署告知承诺书。按 F12 打印告知承诺书和收件回执。"
+            ).format(count=len(checklist.tolerated))
+            details.append(self.tr("容后补交：{tolerated}").format(tolerated=tolerated))
             self._paint("#fff4e0", "#7a4b00")
         else:
             text = self.tr("材料齐全，无缺项。按 F12 收件并打印收件回执。")
             self._paint("#e6f4ea", "#1e5e2e")
         r = checklist.reduction
         if r.separate:
-            text = self.tr(
-                "{text}\n一套材料：分项共需 {separate} 份，合并免提交后 {merged} 份（精简 {percent}%）。"
-            ).format(text=text, separate=r.separate, merged=r.merged, percent=r.percent)
-        self.setText(text)
+            details.append(
+                self.tr(
+                    "一套材料：分项共需 {separate} 份，合并免提交后 {merged} 份（精简 {percent}%）。"
+                ).format(separate=r.separate, merged=r.merged, percent=r.percent)
+            )
+        self.summary.setText(text)
+        self.details.setText("\n".join(details))
+        self._update_fold()
 
 
 class PageSlotWidget(QFrame):
@@ -330,6 +389,16 @@ class ChecklistWidget(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(5, 220)
+        # Compact rows and a floor of MIN_VISIBLE_ROWS: the list is what the clerk works down.
+        self.table.ensurePolished()
+        rows = self.table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        scrollbar = self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.table.setMinimumHeight(  # rows + header + a horizontal scroll bar + the frame
+            header.sizeHint().height() + MIN_VISIBLE_ROWS * rows.defaultSectionSize()
+            + scrollbar + 2 * self.table.frameWidth()
+        )
         self.table.installEventFilter(self)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_row_changed)
 
@@ -357,11 +426,13 @@ class ChecklistWidget(QWidget):
         self.detail.setObjectName("materialDetail")
         self.detail.setOpenLinks(False)
         self.pages = PageSlotWidget(self)
-        detail_box = QWidget(self)
-        detail_layout = QVBoxLayout(detail_box)
-        detail_layout.setContentsMargins(0, 0, 0, 0)
-        detail_layout.addWidget(self.detail, 1)
-        detail_layout.addWidget(self.pages)
+        # Side by side: stacked, the two left a 1366×768 screen too little height for the list.
+        detail_box = QSplitter(Qt.Orientation.Horizontal, self)
+        detail_box.addWidget(self.detail)
+        detail_box.addWidget(self.pages)
+        detail_box.setChildrenCollapsible(False)
+        detail_box.setStretchFactor(0, 1)
+        detail_box.setStretchFactor(1, 1)
         split = QSplitter(Qt.Orientation.Vertical, self)
         table_box = QWidget(split)
         table_layout = QVBoxLayout(table_box)
@@ -370,8 +441,10 @@ class ChecklistWidget(QWidget):
         table_layout.addLayout(bar)
         split.addWidget(table_box)
         split.addWidget(detail_box)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setCollapsible(0, False)
+        split.setStretchFactor(0, 1)  # beyond the list's floor, height is shared evenly
+        split.setStretchFactor(1, 1)
+        self.detail.setMinimumHeight(self.detail.fontMetrics().height() * 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.verdict)
@@ -433,9 +506,12 @@ class ChecklistWidget(QWidget):
         if line is None:
             return
         current = None if line.state == "missing" else line.state
-        if mark == current:
-            return
-        self.marks_chosen.emit({line.id: mark})
+        if mark != current:
+            self.marks_chosen.emit({line.id: mark})
+        if mark in allowed_marks(line):  # a refused mark keeps the row for the clerk to see why
+            row = self.model.row_of(line.id) + 1
+            if 0 < row < self.model.rowCount():  # on to the next material
+                self.table.setCurrentIndex(self.model.index(row, 1))
 
     def cycle_current(self) -> None:
         line = self.current_line()

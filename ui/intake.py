@@ -55,6 +55,7 @@ def _group(title: str, inner: QWidget, parent: QWidget) -> QGroupBox:
 
 class IntakeWidget(QWidget):
     message_posted = Signal(str, str)  # Chinese text, level (info/success/warning/error)
+    message_withdrawn = Signal(str)  # a posted text whose cause is fixed: take it down
     intake_finished = Signal(object)  # FinishResult, after its documents went to the printer
     capture_requested = Signal(str, str)  # material id ("": the next one), page id to retake
     pages_changed = Signal(object)  # SubmissionView after a page action in the slot
@@ -73,6 +74,7 @@ class IntakeWidget(QWidget):
         self._number: str | None = None
         self._last_saved: ApplicantInput | None = None
         self._finishing = False
+        self._problems: dict[str, str] = {}  # cause → the warning/error text posted for it
         self.checklist: Checklist | None = None
 
         self.applicant = ApplicantWidget(self)
@@ -183,11 +185,20 @@ class IntakeWidget(QWidget):
     def finished(self) -> bool:
         return self.stack.currentWidget() is self.result
 
-    def _post(self, text: str, level: str = "info") -> None:
+    def _post(self, text: str, level: str = "info", cause: str | None = None) -> None:
+        """CAUSE names what the clerk must fix; `_resolve(cause)` takes the text down after."""
+        if cause is not None:
+            self._problems[cause] = text
         self.message_posted.emit(text, level)
 
+    def _resolve(self, *causes: str) -> None:
+        for cause in causes or tuple(self._problems):
+            text = self._problems.pop(cause, None)
+            if text is not None:
+                self.message_withdrawn.emit(text)
+
     def _on_task_failed(self, err: TaskError) -> None:
-        self._post(err.message, "error")
+        self._post(err.message, "error", "task")
 
     def _with_sid(
         self,
@@ -247,6 +258,7 @@ class IntakeWidget(QWidget):
 
     def new_intake(self) -> None:
         self.flush()
+        self._resolve()  # the last applicant's problems are not this one's
         self._gen += 1
         self._sid = None
         self._starting = False
@@ -271,6 +283,7 @@ class IntakeWidget(QWidget):
     def load(self, sid: str, on_loaded: Callable[[], None] | None = None) -> None:
         """Reopen a draft (or a notified intake the applicant came back to) for editing."""
         self.flush()
+        self._resolve()
         self._gen += 1
         gen = self._gen
         s = self.session
@@ -341,9 +354,14 @@ class IntakeWidget(QWidget):
 
         def failed(err: TaskError) -> None:
             self._last_saved = None  # try again with the next edit
-            self._on_task_failed(err)
+            self._post(err.message, "error", "applicant")
 
-        self._with_sid(lambda sid: s.intake.set_applicant(s.actor, sid, value), self._saved, failed)
+        def saved(_result: Any) -> None:
+            self._saved()
+            if self.applicant.identity_problem() is None:
+                self._resolve("applicant")
+
+        self._with_sid(lambda sid: s.intake.set_applicant(s.actor, sid, value), saved, failed)
 
     def flush(self) -> None:
         """Send what is typed but not yet saved (before finishing, closing, switching)."""
@@ -383,7 +401,7 @@ class IntakeWidget(QWidget):
 
     def _on_bundles_choice_changed(self, bundle_id: str, items: list[str]) -> None:
         if not items:
-            self._post(self.tr("请至少选择一个事项。"), "warning")
+            self._post(self.tr("请至少选择一个事项。"), "warning", "items")
             return
         bundle = self.bundles.bundle
         if bundle is not None and bundle.kind == "enterprise" and self.applicant.is_empty():
@@ -426,6 +444,10 @@ class IntakeWidget(QWidget):
 
         self._with_sid(work, done, failed)
 
+    def mark_materials(self, marks: dict[str, str | None]) -> None:
+        """Marks chosen elsewhere (the capture dialog's 标为已收), as if on the list."""
+        self._on_materials_marks_chosen(marks)
+
     def _on_materials_marks_chosen(self, marks: dict[str, str | None]) -> None:
         s = self.session
         self._with_sid(
@@ -435,6 +457,9 @@ class IntakeWidget(QWidget):
     def _on_checklist_loaded(self, checklist: Checklist) -> None:
         self._show_checklist(checklist)
         self._saved()
+        self._resolve("task", "items", "bundle", "finish")  # the service took the change
+        if not checklist.unanswered:
+            self._resolve("questions")
 
     def _show_checklist(self, checklist: Checklist | None) -> None:
         self.checklist = checklist
@@ -561,13 +586,15 @@ class IntakeWidget(QWidget):
         if self._finishing or self.finished:
             return
         if self.checklist is None:
-            self._post(self.tr("请先选择一件事和申请的事项。"), "warning")
+            self._post(self.tr("请先选择一件事和申请的事项。"), "warning", "bundle")
             self.focus_bundles()
             return
         problem = self.applicant.identity_problem()
         if problem is not None:
             field, message = problem
-            self._post(self.tr("不能完成受理：{problem}").format(problem=message), "error")
+            self._post(
+                self.tr("不能完成受理：{problem}").format(problem=message), "error", "applicant"
+            )
             self.applicant.focus_field(field)
             return
         self.flush()
@@ -582,8 +609,13 @@ class IntakeWidget(QWidget):
     def _on_finish_failed(self, err: TaskError) -> None:
         self._finishing = False
         self._update_finish_button()
-        self._post(self.tr("不能完成受理：{problem}").format(problem=err.message), "error")
         field = err.field
+        cause = (
+            "applicant"
+            if field in self.applicant.rows
+            else "questions" if err.code == "intake.unanswered" else "finish"
+        )
+        self._post(self.tr("不能完成受理：{problem}").format(problem=err.message), "error", cause)
         if field in self.applicant.rows:
             self.applicant.focus_field(field)
         elif err.code == "intake.unanswered":
@@ -591,6 +623,7 @@ class IntakeWidget(QWidget):
         self.status_label.setText(self.tr("未完成：请按提示处理后再按 F12"))
 
     def _on_finished(self, result: FinishResult) -> None:
+        self._resolve()
         self._number = result.number
         self._stage = result.stage
         self.status_label.setText(self.tr("{number}：正在打印文书……").format(number=result.number))

@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -19,6 +20,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QStandardPaths,
     Qt,
     QTimer,
     Signal,
@@ -28,7 +30,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDateEdit,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -41,9 +42,12 @@ from PySide6.QtWidgets import (
 from app.exports import IDENTITY_LABELS
 from app.staff import may
 from ui.deadline import format_remaining, station_time
+from ui.i18n import file_dialog
 from ui.tablemodel import RowsTableModel
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QFileDialog
+
     from app.views import LedgerRow
     from ui.session import ClerkSession
     from ui.tasks import TaskError
@@ -224,6 +228,7 @@ class LedgerWidget(QWidget):
     def __init__(self, session: ClerkSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        self.save_dialog: QFileDialog | None = None  # the export's file dialog while it is open
         from app.clock import local_day
 
         today = local_day(session.ctx.clock.now())  # the station's day, as intakes are filed
@@ -324,12 +329,17 @@ class LedgerWidget(QWidget):
         day = dt.date(qd.year(), qd.month(), qd.day())
         title = self.tr("{day} 受理台账").format(day=day.isoformat())
         if path is None:
-            suffix = fmt
-            path, _ = QFileDialog.getSaveFileName(
-                self, self.tr("导出台账"), f"{title}.{suffix}", f"*.{suffix}"
+            # the clerk's documents folder, not wherever the program was started from
+            documents = QStandardPaths.StandardLocation.DocumentsLocation
+            folder = QStandardPaths.writableLocation(documents)
+            self.save_dialog = file_dialog(
+                self, self.tr("导出台账"), save=True, start=str(Path(folder) / f"{title}.{fmt}"),
+                name_filter=self.tr("{kind}文件 (*.{suffix})").format(kind=fmt.upper(), suffix=fmt),
             )
-            if not path:
-                return
+            self.save_dialog.setDefaultSuffix(fmt)
+            self.save_dialog.fileSelected.connect(lambda chosen: self.export(fmt, chosen))
+            self.save_dialog.open()
+            return
         rows = self.filtered_rows()
         s = self.session
         from app.exports import export_ledger

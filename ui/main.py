@@ -17,6 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
+from ui.i18n import install_qt_translations
 from ui.shell import AppShell, WindowOptions
 from ui.style import apply_style
 from ui.tasks import TaskRunner
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("intake-window")
     app.setApplicationDisplayName(QCoreApplication.translate("main", "综合受理窗口"))
     apply_style(app)
+    install_qt_translations(app)  # Qt's own buttons, menus and file dialog in Chinese
     # A sync step holds one pool worker for as long as its upload takes: two stay for the ID
     # card reader, printing and capture.
     runner = TaskRunner(pool_workers=3)

@@ -81,6 +81,11 @@ class MessageBarWidget(QWidget):
             self._timer.stop()
         self.show()
 
+    def withdraw(self, text: str) -> None:
+        """TEXT's cause is fixed: hide it if it is still the message shown (never a newer one)."""
+        if not self.isHidden() and self.label.text() == text:
+            self.dismiss()
+
     def show_error(self, text: str, **kw: object) -> None:
         self.show_message(text, "error", **kw)  # type: ignore[arg-type]
 

@@ -67,6 +67,9 @@ class AppShell:
         sync_factory: Callable[[AppContext], SyncEngine] | None = None,
         settings: QSettings | None = None,
     ) -> None:
+        from ui.i18n import install_qt_translations
+
+        install_qt_translations()  # Qt's own buttons and dialogs in Chinese
         self.options = options
         self._settings = settings  # None: the application's QSettings
         self.runner = runner

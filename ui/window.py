@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
 
         for source in (self.intake, self.search):
             source.message_posted.connect(self.show_message)
+        self.intake.message_withdrawn.connect(self.messages.withdraw)
         self.ledger.open_requested.connect(self.open_intake)
         self.search.edit_requested.connect(self.edit_intake)
         self.intake.intake_finished.connect(self._on_intake_intake_finished)
@@ -453,6 +454,9 @@ class MainWindow(QMainWindow):
         dialog.intake_requested.connect(self.open_by_number)
         dialog.uscc_accepted.connect(lambda uscc: self._on_capture_uscc_accepted(sid, uscc))
         dialog.id_card_read.connect(lambda reading: self._on_capture_id_card_read(sid, reading))
+        dialog.collected_requested.connect(
+            lambda material: self._on_capture_collected_requested(sid, material)
+        )
         self.capture_dialog = dialog
         dialog.open()
         dialog.start()
@@ -498,6 +502,10 @@ class MainWindow(QMainWindow):
         if self.intake.submission_id == sid and self.intake.applicant_editable:
             self.intake.set_uscc_from_licence(uscc)
             self.show_message(self.tr("已从营业执照二维码读取统一社会信用代码。"), "success")
+
+    def _on_capture_collected_requested(self, sid: str, material_id: str) -> None:
+        if self.intake.submission_id == sid and self.intake.applicant_editable:
+            self.intake.mark_materials({material_id: "collected"})
 
     def _on_capture_id_card_read(self, sid: str, reading: Any) -> None:
         if self.intake.submission_id == sid:  # the applicant of the intake being captured

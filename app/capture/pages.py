@@ -98,7 +98,7 @@ class PageDetection:
 
 @dataclass(frozen=True)
 class QualityFinding:
-    code: str  # quality.blur, quality.dark, quality.cut_off, quality.blank, quality.too_few_pages
+    code: str  # quality.blur, .dark, .cut_off, .blank, .too_few_pages, .duplicate
     message: str  # Chinese, for the clerk
     value: float | None = None  # the measurement that triggered it (for logs and tuning)
 
@@ -119,6 +119,7 @@ class ProcessedPage:
     skew_deg: float  # residual rotation corrected after the perspective warp
     findings: list[QualityFinding] = field(default_factory=list)
     codes: list[DecodedCode] = field(default_factory=list)
+    signature: PageSignature | None = None  # what is on the page, to spot a page taken twice
 
     @property
     def size(self) -> int:
@@ -829,6 +830,70 @@ def assess_quality(
     return findings
 
 
+# ---------------------------------------------------------------------------------------------
+# the same page taken twice
+
+# Pages are compared as a 96×132 grey grid (a portrait A4's proportions), blurred and
+# normalised for exposure. On the synthetic camera pages the same sheet under another angle,
+# tilt, uneven light and noise differed by ≤ 0.11; two different sheets of the same layout by
+# ≥ 0.29. The threshold sits between them.
+SIGNATURE_GRID = (96, 132)
+NEAR_IDENTICAL_THRESHOLD = 0.17
+ASPECT_TOLERANCE = 0.15  # a page and a card are never the same page
+
+
+@dataclass(frozen=True, eq=False)
+class PageSignature:
+    grid: np.ndarray  # float32, SIGNATURE_GRID[1] × SIGNATURE_GRID[0], mean 0, deviation 1
+    aspect: float  # width / height of the page
+
+
+def page_signature(page: np.ndarray) -> PageSignature:
+    """The page's signature, from a processed page or the stored image (any scale)."""
+    img = check_image(page)
+    h, w = img.shape[:2]
+    small = cv2.resize(img, SIGNATURE_GRID, interpolation=cv2.INTER_AREA)  # grey after: cheaper
+    if small.ndim == 3:
+        small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    small = small.astype(np.float32)
+    small = cv2.GaussianBlur(small, (3, 3), 0)
+    grid = (small - float(small.mean())) / max(float(small.std()), 1.0)
+    return PageSignature(grid, w / max(1, h))
+
+
+def signature_from_bytes(data: bytes) -> PageSignature | None:
+    """The signature of a stored page (JPEG or PNG), decoded at half scale (a quarter loses
+    enough of a black-and-white PNG to move it by half the threshold); None when
+    the bytes are not an image."""
+    buf = np.frombuffer(data, np.uint8)
+    grey = cv2.imdecode(buf, cv2.IMREAD_REDUCED_GRAYSCALE_2)
+    return None if grey is None else page_signature(grey)
+
+
+def page_difference(a: PageSignature, b: PageSignature) -> float:
+    """0 for the same picture; two different text pages differ by about 0.3 or more."""
+    if abs(a.aspect - b.aspect) > ASPECT_TOLERANCE * max(a.aspect, b.aspect):
+        return math.inf
+    return float(np.mean(np.abs(a.grid - b.grid)))
+
+
+def duplicate_warning(
+    previous: PageSignature | None, page: PageSignature | None, previous_position: int
+) -> QualityFinding | None:
+    """A finding when PAGE looks the same as the page before it (the camera took one sheet
+    twice, or the clerk did not turn the page)."""
+    if previous is None or page is None:
+        return None
+    diff = page_difference(previous, page)
+    if diff >= NEAR_IDENTICAL_THRESHOLD:
+        return None
+    return QualityFinding(
+        "quality.duplicate",
+        f"与第{previous_position}页几乎相同，可能重复拍摄，请确认（多余的页可选中后按 Delete 删除）。",
+        round(diff, 3),
+    )
+
+
 def expected_pages_warning(
     material_pages_expected: int | None, captured: int
 ) -> QualityFinding | None:
@@ -944,4 +1009,5 @@ def _process(
         skew_deg=skew,
         findings=findings,
         codes=codes,
+        signature=page_signature(enhanced),
     )

@@ -404,3 +404,18 @@ def test_birth_date_or_gender_contradicting_the_id_number_is_refused_at_finish(c
                                    birth_date=dt.date(1949, 12, 31))
     )
     assert ctx.intake.finish(clerk, sid).stage == "received"
+
+
+def test_search_by_part_of_an_intake_number(ctx, staff):
+    """A clerk types the tail of the number read off a receipt (`0002-D`): the intake is found,
+    with or without the dashes; a fragment matching no number finds nothing."""
+    clerk = staff["clerk"]
+    first = ctx.intake.finish(clerk, new_intake(ctx, clerk)).number
+    second_sid = new_intake(ctx, clerk)
+    second = ctx.intake.finish(clerk, second_sid).number
+    assert first.startswith("XX01-241202-0001-") and second.startswith("XX01-241202-0002-")
+    tail = second[len("XX01-241202-"):]  # "0002-" + its check character
+    for q in (tail, tail.lower(), tail.replace("-", ""), "241202-0002", " 0002 "):
+        assert [r.submission_id for r in ctx.intake.search(q)] == [second_sid], q
+    assert {r.number for r in ctx.intake.search("241202")} == {first, second}
+    assert ctx.intake.search("0003-") == []
