@@ -178,9 +178,9 @@ class Reports:
             # Not pushed yet but still within its 2 hours: neither met nor missed.
             return and_(Submission.received_at.is_not(None), Submission.pushed_at.is_(None),
                         Submission.received_at >= now - PUSH_LIMIT, Submission.state != "withdrawn")
-        if figure == "not_digitised":
+        if figure == "not_digitised":  # (a pushed intake went out electronically: not waiting)
             return and_(Submission.received_at.is_not(None), Submission.digitised_at.is_(None),
-                        Submission.state != "withdrawn")
+                        Submission.pushed_at.is_(None), Submission.state != "withdrawn")
         if figure == "not_pushed":
             return and_(Submission.received_at.is_not(None), Submission.pushed_at.is_(None),
                         Submission.state != "withdrawn")
