@@ -441,3 +441,35 @@ def test_first_run_setup_creates_the_station_and_accounts(
     assert app_shell.login.ready and app_shell.login.username.text() == "admin"
     assert fresh.staff.login("clerk1", "clerk1234").role == "clerk"
     fresh.close()
+
+
+def test_leaving_a_draft_with_content_asks_first(qtbot: Any, window: Any, ctx: Any) -> None:
+    """Ctrl+N on a draft with an applicant asks, in Chinese, whether to keep it, discard it or
+    go back; nothing is dropped without an answer."""
+    from PySide6.QtWidgets import QMessageBox
+
+    enter_applicant(qtbot, window, name="李四")
+    first = window.intake.submission_id
+    assert first is not None and ctx.intake.get(first).stage == "draft"
+
+    window.new_intake()
+    box = window.intake.abandon_dialog
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    buttons = window.intake.abandon_buttons
+    assert [b.text() for b in box.buttons()] and all(
+        b.text() in ("保留草稿，开始新受理", "作废草稿，开始新受理", "返回当前受理") for b in box.buttons())
+    buttons["back"].click()
+    assert window.intake.submission_id == first and window.intake.applicant.name_edit.text() == "李四"
+
+    window.new_intake()
+    window.intake.abandon_buttons["keep"].click()
+    assert window.intake.submission_id is None and window.intake.applicant.is_empty()
+    assert ctx.intake.get(first).stage == "draft"  # kept: offered again at the next login
+
+    enter_applicant(qtbot, window, name="王五")
+    second = window.intake.submission_id
+    assert second not in (None, first)
+    window.new_intake()
+    window.intake.abandon_buttons["discard"].click()
+    qtbot.waitUntil(lambda: ctx.intake.get(second).stage == "discarded", timeout=5000)
+    assert window.intake.submission_id is None
