@@ -473,3 +473,21 @@ def test_leaving_a_draft_with_content_asks_first(qtbot: Any, window: Any, ctx: A
     window.intake.abandon_buttons["discard"].click()
     qtbot.waitUntil(lambda: ctx.intake.get(second).stage == "discarded", timeout=5000)
     assert window.intake.submission_id is None
+
+
+def test_intake_after_the_day_close_says_which_day_it_is_booked_on(qtbot: Any, window: Any, ctx: Any) -> None:
+    from app.clock import add_working_days, local_day
+
+    sup = ctx.staff.login("zhangjing", "super1234")
+    today = local_day(ctx.clock.now())
+    ctx.dayclose.close(sup, "super1234", today)
+    enter_applicant(qtbot, window)
+    choose_newborn(qtbot, window)
+    answer_questions(qtbot, window)
+    mark_by_keys(qtbot, window, {})
+    press(qtbot, window, window.intake.materials.table, F12)
+    booked = add_working_days(today, 1)
+    number = ctx.intake.get(window.intake.submission_id).number
+    assert f"-{booked:%y%m%d}-" in number
+    assert f"本日已日结，本件计入 {booked:%Y-%m-%d} 的台账。" in window.intake.result.summary.text()
+    assert [r.number for r in ctx.intake.ledger(booked)] == [number] and ctx.intake.ledger(today) == []
