@@ -86,7 +86,7 @@ def build_context(
         clock=clock,
         staff=staff,
         intake=IntakeService(sessions, catalogs, attachments, clock, signer),
-        dayclose=DayCloseService(sessions, staff, clock),
+        dayclose=DayCloseService(sessions, staff, clock, catalogs),
         reports=Reports(sessions, lambda: catalogs.current, staff),
         secrets=secrets,
         signer=signer,

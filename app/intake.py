@@ -25,7 +25,7 @@ from app import checklist as engine
 from app.catalog import Bundle, Catalog, CatalogProvider
 from app.checklist import Checklist
 from app.clock import STATION_TZ, Clock, SystemClock, add_working_days, day_bounds, local_day
-from app.dayclose import record_amendment
+from app.dayclose import business_day, record_amendment
 from app.documents import DocApplicant, DocItem, DocKind, DocMaterial, IntakeDocument
 from app.errors import DomainError, IntakeError
 from app.numbering import (
@@ -35,7 +35,7 @@ from app.numbering import (
     parse_intake_number,
 )
 from app.receipts import ReceiptSigner, manifest_hash
-from app.state import STAGE_LABELS, SubmissionState, apply, item_outcomes
+from app.state import NOT_INTAKE, STAGE_LABELS, SubmissionState, apply, item_outcomes
 from app.validators import (
     check_mobile,
     check_resident_id,
@@ -85,6 +85,7 @@ class FinishResult:
     checklist: Checklist
     documents: tuple[DocKind, ...]  # to print, in this order
     tolerance_due: dt.date | None
+    booked_on: dt.date | None = None  # the ledger day, when not today (today already closed)
 
 
 def _json(value: object) -> str:
@@ -424,7 +425,16 @@ class IntakeService:
                     "intake.no_active_items",
                     "按情形回答，所选事项均无需办理。请核对情形回答或所选事项。",
                 )
-            number = sub.number or self._assign_number(s, sub, now)
+            booked_later: dt.date | None = None
+            if sub.number is None:
+                # The first verdict makes it an intake: booked on today, or on the next working
+                # day once today is closed (a draft's creation day does not matter).
+                booked = business_day(s, now)
+                sub.local_date = booked.isoformat()
+                number = self._assign_number(s, sub, booked)
+                booked_later = booked if booked != local_day(now) else None
+            else:
+                number = sub.number
             sub.verdict = result.verdict
             sub.reduction_separate = result.reduction.separate
             sub.reduction_merged = result.reduction.merged
@@ -448,12 +458,11 @@ class IntakeService:
                 if not self._paper_outstanding(s, sub, result):
                     self._event(s, sub, self._projection(s, sub), actor, "digitised", {"reason": "no_paper"})
             log.info("intake finished: %s %s", number, sub.state)
-            return FinishResult(sid, number, sub.state, result.verdict, result, docs, due)
+            return FinishResult(sid, number, sub.state, result.verdict, result, docs, due, booked_later)
 
-    def _assign_number(self, s: Session, sub: Submission, now: dt.datetime) -> str:
+    def _assign_number(self, s: Session, sub: Submission, day: dt.date) -> str:
         station = s.get(Station, sub.station_id)
         assert station is not None
-        day = local_day(now)
         seq = self._next(s, f"num:{station.code}:{day.isoformat()}")
         return format_intake_number(station.code, day, seq)
 
@@ -860,7 +869,7 @@ class IntakeService:
         applicant cells are left to `applicant_cells` (rows marked applicant_pending)."""
         stmt = (
             _ledger_select(applicants)
-            .where(Submission.local_date == day.isoformat(), Submission.state.not_in(("draft", "discarded")))
+            .where(Submission.local_date == day.isoformat(), Submission.state.not_in(NOT_INTAKE))
             .order_by(Submission.created_at)
         )
         with self._sessions() as s:

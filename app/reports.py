@@ -21,6 +21,7 @@ from app.catalog import Catalog
 from app.clock import STATION_TZ
 from app.errors import DomainError
 from app.staff import StaffService
+from app.state import NOT_INTAKE
 from app.views import APPLICANT_FIELDS, StaffView
 from local_db.models import Applicant, Staff, Submission
 
@@ -32,16 +33,19 @@ _LOCAL = "+8 hours"
 
 FIGURES = (
     "all", "received", "notified", "tolerated", "awaiting_supplement", "digitised", "pushed", "accepted",
-    "rejected", "completed", "delivered", "withdrawn", "overdue_push", "overdue_tolerance",
+    "rejected", "completed", "delivered", "withdrawn", "overdue_push", "push_pending", "overdue_tolerance",
     "undelivered_same_day",
 )
 FIGURE_LABELS = {
     "all": "全部受理", "received": "收件", "notified": "一次告知", "tolerated": "容缺受理", "awaiting_supplement": "容缺待补",
     "digitised": "已数字化", "pushed": "已推送", "accepted": "已受理", "rejected": "不予受理",
-    "completed": "已办结", "delivered": "已送达", "withdrawn": "已撤回", "overdue_push": "超2小时未推送",
+    "completed": "已办结", "delivered": "已送达", "withdrawn": "已撤回", "overdue_push": "超2小时未推送", "push_pending": "2小时内待推送",
     "overdue_tolerance": "容缺逾期未补", "undelivered_same_day": "办结当日未送达",
 }
 TARGETS = {"material_reduction": 60.0, "autofill": 50.0, "push_within_2h": 100.0}
+# What is still open on a day, shown before its 日结 (conditions below, like the figures).
+OPEN_WORK = ("awaiting_supplement", "not_digitised", "not_pushed")
+OPEN_WORK_LABELS = {"awaiting_supplement": "容缺待补", "not_digitised": "待数字化", "not_pushed": "未推送"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class Metric:
     numerator: int
     denominator: int
     target: float
+    pending: int = 0  # not yet measurable (2-hour push: not pushed, still within its 2 hours)
 
     @property
     def met(self) -> bool | None:
@@ -94,7 +99,21 @@ class Reconciliation:
     by_clerk: tuple[tuple[str, int], ...]
     by_hour: tuple[tuple[int, int], ...]  # (hour 0-23, intakes)
     metrics: tuple[Metric, ...]
-    push_compliance_by_day: tuple[tuple[dt.date, int, int], ...] = field(default=())  # (day, in time, pushed or due)
+    # (day, pushed in time, decided: pushed in time or missed); pending intakes are in neither
+    push_compliance_by_day: tuple[tuple[dt.date, int, int], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class OpenWork:
+    """What is still open among a day's intakes (before its 日结): per OPEN_WORK kind, the
+    intakes as (submission id, number)."""
+
+    day: dt.date
+    lists: Mapping[str, tuple[tuple[str, str], ...]]
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.lists.values())
 
 
 class Reports:
@@ -119,7 +138,7 @@ class Reports:
     @staticmethod
     def _condition(figure: str, now: dt.datetime) -> Any:
         if figure == "all":  # what the per-bundle/clerk/hour breakdowns and charts count
-            return Submission.state.not_in(("draft", "discarded"))
+            return Submission.state.not_in(NOT_INTAKE)
         if figure == "received":
             return Submission.received_at.is_not(None)
         if figure == "notified":
@@ -155,6 +174,16 @@ class Reports:
             waiting = and_(Submission.pushed_at.is_(None), Submission.received_at < now - PUSH_LIMIT,
                            Submission.state != "withdrawn")
             return and_(Submission.received_at.is_not(None), late | waiting)
+        if figure == "push_pending":
+            # Not pushed yet but still within its 2 hours: neither met nor missed.
+            return and_(Submission.received_at.is_not(None), Submission.pushed_at.is_(None),
+                        Submission.received_at >= now - PUSH_LIMIT, Submission.state != "withdrawn")
+        if figure == "not_digitised":  # (a pushed intake went out electronically: not waiting)
+            return and_(Submission.received_at.is_not(None), Submission.digitised_at.is_(None),
+                        Submission.pushed_at.is_(None), Submission.state != "withdrawn")
+        if figure == "not_pushed":
+            return and_(Submission.received_at.is_not(None), Submission.pushed_at.is_(None),
+                        Submission.state != "withdrawn")
         if figure == "overdue_tolerance":
             return and_(Submission.awaiting_supplement.is_(True),
                         Submission.tolerance_due < now.astimezone(STATION_TZ).date())
@@ -178,6 +207,22 @@ class Reports:
         with self._sessions() as s:
             return list(s.scalars(stmt.order_by(Submission.created_at)))
 
+    def open_work(self, actor: StaffView, day: dt.date, now: dt.datetime) -> OpenWork:
+        """The day's intakes still 容缺待补, 待数字化 or 未推送 (what a supervisor sees before 日结)."""
+        self._staff.authorize(actor, "report.intakes")
+        period = Period.of("day", day)
+        lists: dict[str, tuple[tuple[str, str], ...]] = {}
+        with self._sessions() as s:
+            for kind in OPEN_WORK:
+                lists[kind] = tuple(
+                    (sid, number or "") for sid, number in s.execute(
+                        select(Submission.id, Submission.number)
+                        .where(self._in_period(period), self._condition(kind, now))
+                        .order_by(Submission.number)
+                    )
+                )
+        return OpenWork(day, lists)
+
     def reconcile(self, actor: StaffView, period: Period, now: dt.datetime) -> Reconciliation:
         self._staff.authorize(actor, "report.reconcile")
         in_period = self._in_period(period)
@@ -196,6 +241,7 @@ class Reports:
             ).one()
             counts = dict(zip(FIGURES, (int(n) for n in row[:len(FIGURES)]), strict=True))
             separate, merged, pushed_due, pushed_late = (int(n) for n in row[len(FIGURES):])
+            pending = counts["push_pending"]
 
             # Breakdowns of the period's intakes ("all"): one grouped pass.
             bundles: Counter[str] = Counter()
@@ -216,11 +262,14 @@ class Reports:
             by_clerk = tuple(sorted(clerks.items(), key=lambda kv: (-kv[1], kv[0])))
 
             auto, typed = self._autofill(s, and_(in_period, cond["all"]))
-            compliance = self._compliance_by_day(s, period, in_period, due, cond["overdue_push"])
+            compliance = self._compliance_by_day(s, period, in_period, due, cond["overdue_push"],
+                                                 cond["push_pending"])
         metrics = (
             _metric("material_reduction", "申请材料压减", separate - merged, separate),
             _metric("autofill", "表单信息自动生成", auto, typed),
-            _metric("push_within_2h", "2小时内推送", pushed_due - pushed_late, pushed_due),
+            # Met over met + missed; an intake still within its 2 hours is pending, not met.
+            _metric("push_within_2h", "2小时内推送", pushed_due - pushed_late - pending, pushed_due - pending,
+                    pending),
         )
         return Reconciliation(
             period=period, counts=counts, by_bundle=by_bundle, by_clerk=by_clerk,
@@ -244,13 +293,13 @@ class Reports:
         return auto, typed
 
     @staticmethod
-    def _compliance_by_day(s: Session, period: Period, in_period: Any, due: Any,
-                           overdue: Any) -> tuple[tuple[dt.date, int, int], ...]:
-        """Per day of the period (every day, also empty ones): (day, pushed in time, due)."""
+    def _compliance_by_day(s: Session, period: Period, in_period: Any, due: Any, overdue: Any,
+                           pending: Any) -> tuple[tuple[dt.date, int, int], ...]:
+        """Per day of the period (every day, also empty ones): (day, pushed in time, decided)."""
         per_day = {
-            day: (int(total) - int(late), int(total))
-            for day, total, late in s.execute(
-                select(Submission.local_date, _count(due), _count(and_(due, overdue)))
+            day: (int(total) - int(late) - int(waiting), int(total) - int(waiting))
+            for day, total, late, waiting in s.execute(
+                select(Submission.local_date, _count(due), _count(and_(due, overdue)), _count(and_(due, pending)))
                 .where(in_period).group_by(Submission.local_date)
             )
         }
@@ -278,9 +327,9 @@ _FORM_FIELDS = {
 assert all(f in APPLICANT_FIELDS for fields in _FORM_FIELDS.values() for f in fields)
 
 
-def _metric(name: str, label: str, num: int, den: int) -> Metric:
+def _metric(name: str, label: str, num: int, den: int, pending: int = 0) -> Metric:
     value = None if den == 0 else round(100.0 * num / den, 1)
-    return Metric(name, label, value, int(num), int(den), TARGETS[name])
+    return Metric(name, label, value, int(num), int(den), TARGETS[name], int(pending))
 
 
 def _bundle_name(catalog: Catalog, bundle_id: str | None) -> str:

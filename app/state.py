@@ -27,7 +27,16 @@ STAGE_LABELS = {
 EDITABLE = ("draft", "notified")
 _CAPTURE_OPEN = ("draft", "notified", "received", "digitised", "pushed", "accepted")
 _BEFORE_DECISION = ("notified", "received", "digitised", "pushed")
-_FINISHED = tuple(s for s in STAGES if s not in ("draft", "discarded"))
+# An intake is a submission that reached a verdict (一次告知 or 收件) — every stage after that,
+# withdrawn included. A draft, kept or discarded, is not one. Figures, ledger, day-close seal and
+# report all count by this one definition.
+NOT_INTAKE = ("draft", "discarded")
+INTAKE_STAGES = tuple(s for s in STAGES if s not in NOT_INTAKE)
+_FINISHED = INTAKE_STAGES
+
+
+def is_intake(stage: str) -> bool:
+    return stage in INTAKE_STAGES
 
 
 @dataclass(frozen=True)

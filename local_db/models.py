@@ -313,6 +313,7 @@ class DayClose(Base):
     prev_seal: Mapped[str] = mapped_column(String(64))
     seal: Mapped[str] = mapped_column(String(64))
     report_sha256: Mapped[str] = mapped_column(String(64), default="")
+    definition: Mapped[int] = mapped_column(Integer, server_default="1")  # app.dayclose.SEAL_DEFINITION
 
 
 class Amendment(Base):

@@ -1,7 +1,8 @@
 """日结报告: the supervisor's ledger report of a day (or period) as PDF, A4 landscape.
 
 Summary figures, the policy metrics against their targets, the table of intakes (ID numbers
-masked, as the ledger rows already carry them) and the day-close seal when there is one.
+masked, as the ledger rows already carry them) and the day-close seal when there is one; the
+day-close report also lists what was still open at the close and ends with the 负责人's signature.
 Pure: same inputs, same bytes (``invariant=1``). No personal data in metadata or the log.
 """
 
@@ -26,7 +27,7 @@ from printing.fonts import FontSet, default_font_set
 
 if TYPE_CHECKING:
     from app.dayclose import SealBasis
-    from app.reports import Metric
+    from app.reports import Metric, OpenWork, Reconciliation
     from app.views import LedgerRow
 
 log = logging.getLogger("printing.ledger_report")
@@ -40,8 +41,14 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}%"
 
 
-def _met(met: bool | None) -> str:
-    return "暂无数据" if met is None else ("达标" if met else "未达标")
+def _met(m: Metric) -> str:
+    if m.met is None:
+        return "待推送，暂无结果" if m.pending else "暂无数据"
+    return "达标" if m.met else "未达标"
+
+
+def _fraction(m: Metric) -> str:
+    return f"{m.numerator}/{m.denominator}" + (f"（另{m.pending}件待推送）" if m.pending else "")
 
 
 def build_ledger_report(
@@ -53,11 +60,16 @@ def build_ledger_report(
     rows: Sequence[LedgerRow],
     seal: SealBasis | str | None,
     fonts: FontSet | None = None,
+    *,
+    open_work: Sequence[tuple[str, Sequence[str]]] = (),
+    sign_off: str | None = None,
 ) -> bytes:
     """The report's PDF bytes. COUNTS: (label, number) in display order. SEAL: for the day-close
     report, what the day's seal is computed from (with this PDF's own SHA-256 anyone can
     recompute the seal); for a ledger export, the seal of a day already closed, or None.
-    Without METRICS (an export) the metrics section is left out."""
+    Without METRICS (an export) the metrics section is left out. OPEN_WORK: (label, intake
+    numbers) still open at the close. SIGN_OFF (the day-close report): who closed the day; the
+    report then ends with the 负责人签字 lines."""
     fonts = fonts or default_font_set()
     f = fonts.primary
     body = ParagraphStyle("body", fontName=f, fontSize=9, leading=12)
@@ -112,7 +124,7 @@ def build_ledger_report(
         t.setStyle(TableStyle(style))
         story.append(t)
 
-    numbers = iter("二三四")
+    numbers = iter("二三四五")
     if metrics:
         story.append(p(f"{next(numbers)}、政策指标", section))
     metric_rows = [[p(h, head) for h in ("指标", "实际值", "目标值", "分子/分母", "是否达标")]]
@@ -122,8 +134,8 @@ def build_ledger_report(
                 p(m.label, cell),
                 p(_pct(m.value), head),
                 p(_pct(m.target), head),
-                p(f"{m.numerator}/{m.denominator}", head),
-                p(_met(m.met), head),
+                p(_fraction(m), head),
+                p(_met(m), head),
             ]
         )
     if metrics:
@@ -133,6 +145,12 @@ def build_ledger_report(
     detail = [[p(h, head) for h in HEADERS]]
     detail += [[p(v, cell) for v in r] for r in detail_rows(rows)]
     story.append(grid(detail, [w * mm for w in _COL_WIDTHS_MM]))
+
+    if open_work:
+        story.append(p(f"{next(numbers)}、日结时尚未完结", section))
+        for label, intake_numbers in open_work:
+            listed = "、".join(intake_numbers) if intake_numbers else "无"
+            story.append(p(f"{label}（{len(intake_numbers)}件）：{listed}", body))
 
     story.append(p(f"{next(numbers)}、日结封存", section))
     if seal is None:
@@ -149,6 +167,14 @@ def build_ledger_report(
             f"封存值 = {SEAL_FORMULA}；本报告归档后即可按此复核。",
         ):
             story.append(p(line, body))
+
+    if sign_off is not None:
+        story.append(Spacer(1, 8 * mm))
+        story.append(p(
+            f"日结操作人：{sign_off}　　　　负责人签字：＿＿＿＿＿＿＿＿＿＿＿＿　　　　"
+            "日期：＿＿＿＿年＿＿月＿＿日",
+            body,
+        ))
 
     buf = io.BytesIO()
     page = landscape(A4)
@@ -180,3 +206,30 @@ def build_ledger_report(
     data = buf.getvalue()
     log.debug("built ledger report (%d rows, %d bytes)", len(rows), len(data))
     return data
+
+
+def build_day_close_report(
+    centre_name: str,
+    rec: Reconciliation,
+    rows: Sequence[LedgerRow],
+    basis: SealBasis,
+    open_work: OpenWork,
+    closed_by: str,
+    fonts: FontSet | None = None,
+) -> bytes:
+    """The 日结报告 of REC's day: every figure, the metrics, the day's intakes, what was still
+    open, what the seal is computed from, and the 负责人's signature lines."""
+    from app.reports import FIGURE_LABELS, FIGURES, OPEN_WORK, OPEN_WORK_LABELS
+
+    return build_ledger_report(
+        "受理台账日结报告",
+        centre_name,
+        rec.period.label,
+        [(FIGURE_LABELS[f], rec.counts.get(f, 0)) for f in FIGURES],
+        rec.metrics,
+        rows,
+        basis,
+        fonts,
+        open_work=[(OPEN_WORK_LABELS[k], [n for _sid, n in open_work.lists.get(k, ())]) for k in OPEN_WORK],
+        sign_off=closed_by,
+    )

@@ -133,6 +133,9 @@ class FinishWidget(QWidget):
                 "<p>{}</p>".format(e(self.tr("材料齐全，已收件。请将收件回执交给申请人。")))
             )
         self.number.setText(result.number)
+        if result.booked_on is not None:  # today was already closed (日结)
+            note = self.tr("本日已日结，本件计入 {day} 的台账。").format(day=f"{result.booked_on:%Y-%m-%d}")
+            self.summary.setText(f"{self.summary.text()}<p>{e(note)}</p>")
         if view is not None and view.applicant is not None:
             who = self.tr("{bundle} · 申请人 {name}（{id}）").format(
                 bundle=view.bundle_name,

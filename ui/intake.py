@@ -99,7 +99,7 @@ class IntakeWidget(QWidget):
         self.finish_button.clicked.connect(self.finish)
         self.new_button = QPushButton(self.tr("新建 Ctrl+N"), self)
         self.new_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.new_button.clicked.connect(self.new_intake)
+        self.new_button.clicked.connect(lambda: self.new_intake())
 
         left = _group(self.tr("① 申请人 Alt+1"), self.applicant, self)
         middle = QWidget(self)
@@ -156,6 +156,7 @@ class IntakeWidget(QWidget):
         self.result.reprint_requested.connect(self._on_result_reprint_requested)
 
         self._bundle_id: str | None = None
+        self.abandon_dialog: Any = None  # the question asked before leaving a draft with content
         self._pending_card: Any = None  # a card read while another applicant was on screen
         self._update_finish_button()
 
@@ -256,8 +257,55 @@ class IntakeWidget(QWidget):
 
     # ------------------------------------------------------------------ new / load
 
-    def new_intake(self) -> None:
+    def draft_has_content(self) -> bool:
+        """A draft on screen with something entered (applicant, a bundle, pages)."""
+        return self._sid is not None and self._stage == "draft" and (
+            not self.applicant.is_empty() or self.checklist is not None or bool(self._pages))
+
+    def new_intake(self, *, confirmed: bool = False) -> None:
+        """Start a new intake. A draft with content is not left without asking (keep it for
+        later, discard it, or go back to it); an empty one is discarded: it is nobody's intake."""
         self.flush()
+        if not confirmed and self.draft_has_content():
+            self._ask_abandon_draft()
+            return
+        if self._sid is not None and self._stage == "draft" and not self.draft_has_content():
+            s, sid = self.session, self._sid
+            s.runner.run_db(lambda: s.intake.discard(s.actor, sid), lambda _r: None, self._on_task_failed,
+                            guard=self)
+        self._start_fresh()
+
+    def _ask_abandon_draft(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(self.tr("当前草稿尚未完成"))
+        box.setText(self.tr("当前受理尚未完成（未收件，也未出具一次告知通知书）。开始新受理前，如何处理这份草稿？"))
+        box.setInformativeText(self.tr("保留的草稿可在下次登录时或在“查询与后续”中继续办理。"))
+        keep = box.addButton(self.tr("保留草稿，开始新受理"), QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton(self.tr("作废草稿，开始新受理"), QMessageBox.ButtonRole.DestructiveRole)
+        back = box.addButton(self.tr("返回当前受理"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(back)
+        box.setEscapeButton(back)
+        self.abandon_buttons = {"keep": keep, "discard": discard, "back": back}
+
+        def chosen(button: Any) -> None:
+            self.abandon_dialog = None
+            if button is keep:
+                self._start_fresh()
+            elif button is discard:
+                s, sid = self.session, self._sid
+                assert sid is not None
+                s.runner.run_db(lambda: s.intake.discard(s.actor, sid), lambda _r: None, self._on_task_failed,
+                                guard=self)
+                self._start_fresh()
+
+        box.buttonClicked.connect(chosen)
+        self.abandon_dialog = box
+        box.open()
+
+    def _start_fresh(self) -> None:
         self._resolve()  # the last applicant's problems are not this one's
         self._gen += 1
         self._sid = None

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -47,7 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.reports import FIGURE_LABELS, FIGURES, Period
+from app.reports import FIGURE_LABELS, FIGURES, OPEN_WORK, OPEN_WORK_LABELS, Period
 from app.staff import may
 from ui.event_labels import event_label
 from ui.ledger import LedgerModel, load_cells_on_demand, make_table
@@ -56,7 +57,7 @@ from ui.sync_queue import KIND_LABELS
 
 if TYPE_CHECKING:
     from app.dayclose import AmendmentView, DayCloseView, SealBasis
-    from app.reports import Reconciliation
+    from app.reports import Metric, OpenWork, Reconciliation
     from app.views import LedgerRow
     from sync.status import QueueItem, SyncStatus
     from ui.session import ClerkSession
@@ -64,6 +65,14 @@ if TYPE_CHECKING:
     from ui.tasks import TaskError
 
 log = logging.getLogger("intake.ui.supervisor")
+
+
+def integer_axis(largest: int, ticks: int = 5) -> tuple[int, int]:
+    """(top, step) of a count axis from 0: a whole-number step, at most TICKS+1 ticks, the top a
+    multiple of the step and at least LARGEST (and 1)."""
+    largest = max(1, largest)
+    step = max(1, -(-largest // ticks))
+    return -(-largest // step) * step, step
 
 
 def may_supervise(role: str) -> bool:
@@ -115,9 +124,34 @@ class DayClosePasswordDialog(QDialog):
                 self,
             )
         )
+        # What is still open that day, so nobody seals a day without seeing it.
+        self.open_work_label = QLabel(self.tr("正在统计当日尚未完结的事项……"), self)
+        self.open_work_label.setWordWrap(True)
+        self.open_work_list = QListWidget(self)
+        self.open_work_list.setMaximumHeight(120)
+        layout.insertWidget(0, self.open_work_label)
+        layout.insertWidget(1, self.open_work_list)
         layout.addWidget(self.password)
         layout.addWidget(self.error_label)
         layout.addWidget(buttons)
+
+    def set_open_work(self, work: OpenWork) -> None:
+        self.open_work_list.clear()
+        if work.empty:
+            self.open_work_label.setText(self.tr("当日受理均已完结：无容缺待补、待数字化、未推送的受理。"))
+            return
+        counts = "，".join(
+            self.tr("{label} {count} 件").format(label=OPEN_WORK_LABELS[k], count=len(work.lists.get(k, ())))
+            for k in OPEN_WORK
+        )
+        self.open_work_label.setText(
+            self.tr("当日尚有未完结的受理（{counts}）。日结后仍可继续办理，改动记为补正：").format(counts=counts)
+        )
+        for kind in OPEN_WORK:
+            for _sid, number in work.lists.get(kind, ()):
+                self.open_work_list.addItem(
+                    self.tr("{label}：{number}").format(label=OPEN_WORK_LABELS[kind], number=number)
+                )
 
     def submit(self) -> None:
         self.error_label.clear()
@@ -253,6 +287,7 @@ class SupervisorWidget(QWidget):
         self.print_button.setEnabled(False)
         self.amendments = QListWidget(close_box)
         self.amendments.setMaximumHeight(90)
+        self.amendments.itemActivated.connect(self._on_amendments_activated)
         close_layout = QVBoxLayout(close_box)
         close_row = QHBoxLayout()
         close_row.addWidget(self.close_status, 1)
@@ -421,10 +456,8 @@ class SupervisorWidget(QWidget):
                     m.label,
                     "—" if m.value is None else f"{m.value:.1f}%",
                     f"{m.target:.0f}%",
-                    f"{m.numerator}/{m.denominator}",
-                    self.tr("暂无数据")
-                    if m.met is None
-                    else (self.tr("达标") if m.met else self.tr("未达标")),
+                    self._fraction(m),
+                    self._met_text(m),
                 )
                 for m in rec.metrics
             ],
@@ -446,6 +479,17 @@ class SupervisorWidget(QWidget):
         self._draw_charts(rec, loaded.month)
         self._show_close(loaded.closed, loaded.amendments)
 
+    def _fraction(self, m: Metric) -> str:
+        text = f"{m.numerator}/{m.denominator}"
+        if m.pending:  # still within their 2 hours: neither met nor missed yet
+            text += self.tr("（另{pending}件待推送）").format(pending=m.pending)
+        return text
+
+    def _met_text(self, m: Metric) -> str:
+        if m.met is None:
+            return self.tr("待推送，暂无结果") if m.pending else self.tr("暂无数据")
+        return self.tr("达标") if m.met else self.tr("未达标")
+
     # ------------------------------------------------------------------ charts
 
     def _bar_chart(self, view: QChartView, labels: list[str], values: list[int]) -> QBarSet:
@@ -461,7 +505,10 @@ class SupervisorWidget(QWidget):
         x = QBarCategoryAxis()
         x.append(labels)
         y = QValueAxis()
-        y.setRange(0, max([1, *values]))
+        top, step = integer_axis(max([0, *values]))
+        y.setRange(0, top)
+        y.setTickCount(top // step + 1)  # every tick on a whole number: 0, 1, 2, 3 — never 0, 0, 1
+        y.setMinorTickCount(0)
         y.setLabelFormat("%d")
         chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
@@ -498,6 +545,9 @@ class SupervisorWidget(QWidget):
         chart.addSeries(series)
         x = QValueAxis()
         x.setRange(1, max(28, len(month.push_compliance_by_day)))
+        x.setTickType(QValueAxis.TickType.TicksDynamic)  # days 1, 8, 15, 22, 29: whole days only
+        x.setTickAnchor(1)
+        x.setTickInterval(7)
         x.setLabelFormat("%d")
         y = QValueAxis()
         y.setRange(0, 100)
@@ -624,18 +674,65 @@ class SupervisorWidget(QWidget):
                 seal=closed.seal,
             )
         )
-        from ui.deadline import station_time
-
-        for a in amendments:
-            self.amendments.addItem(
-                self.tr("{at} {event}（受理记录 {sid}）").format(
-                    at=station_time(a.at, "%m-%d %H:%M"),
-                    event=event_label(a.event_type),
-                    sid=a.submission_id[:8],
-                )
-            )
+        for text, sid in self.amendment_lines(amendments):
+            item = QListWidgetItem(text)
+            if sid is not None:
+                item.setData(Qt.ItemDataRole.UserRole, sid)
+            self.amendments.addItem(item)
         if not amendments:
             self.amendments.addItem(self.tr("无"))
+
+    def amendment_lines(self, amendments: Sequence[AmendmentView]) -> list[tuple[str, str | None]]:
+        """Per intake (its number), one line per change: repeats of the same change in a row
+        (three pages added) are one line with a count."""
+        from ui.deadline import station_time
+
+        by_intake: dict[str, list[AmendmentView]] = {}
+        for a in amendments:
+            by_intake.setdefault(a.submission_id, []).append(a)
+        lines: list[tuple[str, str | None]] = []
+        for sid, changes in by_intake.items():
+            lines.append((self.tr("受理编号 {number}").format(number=changes[0].number or self.tr("（无编号）")), sid))
+            runs: list[list[AmendmentView]] = []
+            for a in changes:
+                if runs and runs[-1][-1].event_type == a.event_type and not a.subjects and not a.detail:
+                    runs[-1].append(a)
+                else:
+                    runs.append([a])
+            for run in runs:
+                a = run[0]
+                what = self._change_text(a)
+                if len(run) > 1:
+                    what = self.tr("{what}（{count}次）").format(what=what, count=len(run))
+                lines.append((self.tr("　　{at}　{what}　{who}").format(
+                    at=station_time(a.at, "%m-%d %H:%M"), what=what,
+                    who=a.staff_name or self.tr("系统同步")), sid))
+        return lines
+
+    def _change_text(self, a: AmendmentView) -> str:
+        names = "、".join(a.subjects)
+        if a.event_type == "item_decided":
+            decision = {"accepted": self.tr("部门已受理"), "rejected": self.tr("不予受理"),
+                        "completed": self.tr("已办结")}.get(a.detail, a.detail)
+            return self.tr("{item}：{decision}").format(item=names, decision=decision)
+        if a.event_type == "delivered":
+            method = self.tr("邮寄") if a.detail == "express" else self.tr("窗口领取")
+            return self.tr("送达（{method}）：{items}").format(method=method, items=names)
+        if a.event_type == "supplemented":
+            return self.tr("补正材料：{materials}").format(materials=names)
+        if a.event_type == "material_marked":
+            return self.tr("修改材料标记：{materials}").format(materials=names)
+        if a.event_type == "document_printed":
+            kind, _, reprint = a.detail.partition(":")
+            doc = {"receipt": self.tr("收件回执"), "notice": self.tr("一次告知通知书"),
+                   "commitment": self.tr("容缺受理告知承诺书"), "return_list": self.tr("材料退还清单")}.get(kind, kind)
+            return (self.tr("补打{doc}") if reprint else self.tr("打印{doc}")).format(doc=doc)
+        return event_label(a.event_type)
+
+    def _on_amendments_activated(self, item: QListWidgetItem) -> None:
+        sid = item.data(Qt.ItemDataRole.UserRole)
+        if sid:
+            self.open_requested.emit(sid)
 
     def request_close(self) -> DayClosePasswordDialog:
         """日结… : the password dialog for the selected day."""
@@ -647,6 +744,17 @@ class SupervisorWidget(QWidget):
         self.password_dialog = dialog
         self.close_message.clear()
         dialog.open()
+        s = self.session
+
+        def shown(work: OpenWork) -> None:
+            if self.password_dialog is dialog:
+                dialog.set_open_work(work)
+
+        def failed(err: TaskError) -> None:
+            if self.password_dialog is dialog:
+                dialog.open_work_label.setText(err.message)
+
+        s.runner.run_db(lambda: s.ctx.reports.open_work(s.actor, day, s.ctx.clock.now()), shown, failed, guard=self)
         return dialog
 
     def close_day(self, day: dt.date, password: str) -> None:
@@ -654,26 +762,19 @@ class SupervisorWidget(QWidget):
         s = self.session
         ctx, actor, station = s.ctx, s.actor, s.station
 
-        def check_and_gather() -> tuple[SealBasis, Reconciliation, list[LedgerRow]]:
+        def check_and_gather() -> tuple[SealBasis, Reconciliation, list[LedgerRow], OpenWork]:
             basis = ctx.dayclose.prepare(actor, password, day)  # checks before the report is built
-            rec = ctx.reports.reconcile(actor, Period.of("day", day), ctx.clock.now())
-            return basis, rec, ctx.intake.ledger(day)
+            now = ctx.clock.now()
+            rec = ctx.reports.reconcile(actor, Period.of("day", day), now)
+            return basis, rec, ctx.intake.ledger(day), ctx.reports.open_work(actor, day, now)
 
-        def build(data: tuple[SealBasis, Reconciliation, list[LedgerRow]]) -> None:
-            basis, rec, rows = data
+        def build(data: tuple[SealBasis, Reconciliation, list[LedgerRow], OpenWork]) -> None:
+            basis, rec, rows, work = data
 
             def make() -> str:
-                from printing.ledger_report import build_ledger_report
+                from printing.ledger_report import build_day_close_report
 
-                pdf = build_ledger_report(
-                    "受理台账日结报告",
-                    station.centre_name,
-                    rec.period.label,
-                    [(FIGURE_LABELS[f], rec.counts.get(f, 0)) for f in FIGURES],
-                    rec.metrics,
-                    rows,
-                    basis,
-                )
+                pdf = build_day_close_report(station.centre_name, rec, rows, basis, work, actor.display_name)
                 return ctx.attachments.put(pdf)
 
             s.runner.run_pool(make, lambda sha: seal(basis, sha), self._on_close_failed, guard=self)

@@ -185,6 +185,8 @@ class MainWindow(QMainWindow):
         self.deadline_timer.start()
         self.refresh_deadlines()
         self.intake.new_intake()
+        if actor.role == "supervisor" and self.supervisor is not None:
+            self.tabs.setCurrentWidget(self.supervisor)  # a 负责人 signs in to reconcile and close
         self.sync.start()
         self.backup.start()
 

@@ -441,3 +441,53 @@ def test_first_run_setup_creates_the_station_and_accounts(
     assert app_shell.login.ready and app_shell.login.username.text() == "admin"
     assert fresh.staff.login("clerk1", "clerk1234").role == "clerk"
     fresh.close()
+
+
+def test_leaving_a_draft_with_content_asks_first(qtbot: Any, window: Any, ctx: Any) -> None:
+    """Ctrl+N on a draft with an applicant asks, in Chinese, whether to keep it, discard it or
+    go back; nothing is dropped without an answer."""
+    from PySide6.QtWidgets import QMessageBox
+
+    enter_applicant(qtbot, window, name="李四")
+    first = window.intake.submission_id
+    assert first is not None and ctx.intake.get(first).stage == "draft"
+
+    window.new_intake()
+    box = window.intake.abandon_dialog
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    buttons = window.intake.abandon_buttons
+    assert [b.text() for b in box.buttons()] and all(
+        b.text() in ("保留草稿，开始新受理", "作废草稿，开始新受理", "返回当前受理") for b in box.buttons())
+    buttons["back"].click()
+    assert window.intake.submission_id == first and window.intake.applicant.name_edit.text() == "李四"
+
+    window.new_intake()
+    window.intake.abandon_buttons["keep"].click()
+    assert window.intake.submission_id is None and window.intake.applicant.is_empty()
+    assert ctx.intake.get(first).stage == "draft"  # kept: offered again at the next login
+
+    enter_applicant(qtbot, window, name="王五")
+    second = window.intake.submission_id
+    assert second not in (None, first)
+    window.new_intake()
+    window.intake.abandon_buttons["discard"].click()
+    qtbot.waitUntil(lambda: ctx.intake.get(second).stage == "discarded", timeout=5000)
+    assert window.intake.submission_id is None
+
+
+def test_intake_after_the_day_close_says_which_day_it_is_booked_on(qtbot: Any, window: Any, ctx: Any) -> None:
+    from app.clock import add_working_days, local_day
+
+    sup = ctx.staff.login("zhangjing", "super1234")
+    today = local_day(ctx.clock.now())
+    ctx.dayclose.close(sup, "super1234", today)
+    enter_applicant(qtbot, window)
+    choose_newborn(qtbot, window)
+    answer_questions(qtbot, window)
+    mark_by_keys(qtbot, window, {})
+    press(qtbot, window, window.intake.materials.table, F12)
+    booked = add_working_days(today, 1)
+    number = ctx.intake.get(window.intake.submission_id).number
+    assert f"-{booked:%y%m%d}-" in number
+    assert f"本日已日结，本件计入 {booked:%Y-%m-%d} 的台账。" in window.intake.result.summary.text()
+    assert [r.number for r in ctx.intake.ledger(booked)] == [number] and ctx.intake.ledger(today) == []

@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from app.clock import local_day
+from app.clock import STATION_TZ, local_day
 from app.dayclose import SealBasis
 from app.reports import FIGURES, Period
 from local_db.models import AuditEntry
@@ -112,6 +112,9 @@ def test_day_close_asks_password_seals_and_keeps_report(
         events=int(re.search(r"事件数：(\d+)", text).group(1)),
     )
     assert printed.seal_for(hashlib.sha256(ctx.attachments.get(tab.report_sha256)).hexdigest()) == closed.seal
+    # the report ends with the 负责人's signature lines and names who closed the day
+    assert "负责人签字：" in text and f"日结操作人：{tab.session.actor.display_name}" in text
+    assert "日结时尚未完结" in text
     # the report went to the printer as kept; a printer that is off is said, and it prints again
     assert [pdf for _job, pdf in printer.jobs] == [ctx.attachments.get(tab.report_sha256)]
     assert "日结报告" in printer.jobs[0][0] and "日结报告已打印" in tab.close_message.text()
@@ -167,3 +170,59 @@ def test_sync_backlog_lists_what_waited_longest_and_opens_it(
     assert opened.args == [b]
     with qtbot.waitSignal(tab.sync_queue_requested, timeout=2000):
         tab.backlog_button.click()
+
+
+def test_supervisor_lands_on_the_supervisor_tab(qtbot: Any, shell: Any) -> None:
+    window = login(qtbot, shell, "zhangjing", "super1234")
+    assert window.tabs.currentWidget() is window.supervisor
+    shell.logout()
+    clerk = login(qtbot, shell)
+    assert clerk.tabs.currentWidget() is clerk.intake
+
+
+def test_day_close_shows_what_is_still_open_first(qtbot: Any, shell: Any, ctx: Any, intakes: Any) -> None:
+    """a is received without captured pages (待数字化, 未推送); b was only notified (not open work)."""
+    a, _b = intakes
+    number = ctx.intake.get(a).number
+    tab = _supervisor(qtbot, shell)
+    dialog = tab.request_close()
+    qtbot.waitUntil(lambda: dialog.open_work_list.count() > 0, timeout=5000)
+    assert "容缺待补 0 件，待数字化 1 件，未推送 1 件" in dialog.open_work_label.text()
+    items = [dialog.open_work_list.item(i).text() for i in range(dialog.open_work_list.count())]
+    assert items == [f"待数字化：{number}", f"未推送：{number}"]
+
+
+def test_amendments_show_the_intake_number_and_the_change(qtbot: Any, shell: Any, ctx: Any, intakes: Any) -> None:
+    from app.dayclose import AmendmentView
+
+    a, _b = intakes
+    number = ctx.intake.get(a).number
+    tab = _supervisor(qtbot, shell)
+    day = tab.selected_day
+    ctx.dayclose.close(tab.session.actor, "super1234", day)
+    clerk = ctx.staff.login("wangfang", "clerk1234")
+    ctx.intake.withdraw(clerk, a, "申请人要求撤回")
+    tab.refresh()
+    lines = [tab.amendments.item(i).text() for i in range(tab.amendments.count())]
+    assert lines[0] == f"受理编号 {number}"
+    assert len(lines) == 2 and "撤回申请" in lines[1] and clerk.display_name in lines[1]
+    assert not any("受理记录" in line for line in lines)
+    # repeats of one change in a row are one line with a count
+    at = ctx.clock.now()
+    pages = [AmendmentView(a, "page_attached", at, None, number) for _ in range(3)]
+    assert [text for text, _sid in tab.amendment_lines(pages)][1:] == [
+        f"　　{at.astimezone(STATION_TZ):%m-%d %H:%M}　添加材料页面（3次）　系统同步"]
+
+
+def test_count_charts_have_whole_number_ticks(qtbot: Any, shell: Any) -> None:
+    """The reported bars 3, 2, 1, 0, 0 had axis labels 0, 0, 1, 2, 3 (ticks at 0.75 steps)."""
+    from PySide6.QtCore import Qt as QtNS
+
+    tab = _supervisor(qtbot, shell)
+    for values in ([3, 2, 1, 0, 0], [0, 0], [7], [12, 5], [101, 3]):
+        tab._bar_chart(tab.hour_chart, [str(i) for i in range(len(values))], values)
+        axis = tab.hour_chart.chart().axes(QtNS.Orientation.Vertical)[0]
+        n = axis.tickCount()
+        ticks = [axis.min() + i * (axis.max() - axis.min()) / (n - 1) for i in range(n)]
+        assert all(t == int(t) for t in ticks), (values, ticks)
+        assert len({int(t) for t in ticks}) == n and axis.max() >= max(values)
