@@ -31,7 +31,15 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: only the canonical unpadded form decodes. A lenient decoder ignores the unused
+    low bits of the last character, so `…w` and `…x` would name the same signature."""
+    try:
+        data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except (ValueError, TypeError) as exc:
+        raise ValueError("not url-safe base64") from exc
+    if _b64(data) != text:
+        raise ValueError("not canonical base64")
+    return data
 
 
 def manifest_hash(number: str, bundle: str, items: Iterable[str], materials: Iterable[tuple[str, str, int]]) -> str:
