@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +32,7 @@ from sync.protocol import API_VERSION, MAX_BLOB_SIZE, is_sha256, parse_frame_hea
 log = logging.getLogger("intake.hub.api")
 
 MAX_JSON_BODY = 32 * 1024 * 1024
+MAX_JSON_DEPTH = 64  # a real body nests 5 deep (events → event → payload → …)
 READ_TIMEOUT = 60.0  # seconds without a byte before an upload is given up (its bytes are kept)
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
@@ -80,9 +82,49 @@ async def _json(request: Request) -> Any:
     if ctype != "application/json":
         raise HubError(415, "request.content_type", "请求内容类型应为 application/json")
     try:
-        return json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        value = json.loads(data, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, NaN, a number of 4300+ digits
         raise HubError(400, "request.json", "请求不是有效的 JSON") from exc
+    if _too_deep(value, MAX_JSON_DEPTH):
+        raise HubError(400, "request.json_depth", f"请求的 JSON 嵌套超过 {MAX_JSON_DEPTH} 层")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether VALUE nests deeper than LIMIT (iterative: a deep value must not exhaust the stack
+    in canonical() or the ORM later)."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, dict):
+            v = list(v.values())
+        if isinstance(v, list):
+            if depth > limit:
+                return True
+            stack.extend((x, depth + 1) for x in v if isinstance(x, (dict, list)))
+    return False
+
+
+SEQ_MAX = 2**53  # sequence numbers and cursors: exact in every JSON reader, inside BIGINT
+
+
+def _validation_error(exc: RequestValidationError) -> HubError:
+    """FastAPI's check of a parameter, as the hub's own refusal (a 400 no station retries)."""
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = [str(x) for x in first.get("loc", ()) if x not in ("query", "path", "header", "body")]
+    name = ".".join(loc) or "?"
+    ctx = first.get("ctx") or {}
+    lo, hi = ctx.get("ge"), ctx.get("le")
+    if first.get("type", "").startswith(("int", "greater", "less")):
+        bounds = f"{lo if lo is not None else ''}～{hi if hi is not None else ''}" if (lo, hi) != (None, None) else ""
+        message = f"参数 {name} 应为整数" + (f"（{bounds}）" if bounds else "")
+    else:
+        message = f"参数 {name} 不符合要求"
+    return HubError(400, "request.parameter", message, parameter=name)
 
 
 def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> FastAPI:
@@ -91,6 +133,10 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
     @app.exception_handler(HubError)
     async def _hub_error(_request: Request, exc: HubError) -> JSONResponse:
         return _error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(_validation_error(exc))
 
     @app.exception_handler(OperationalError)
     async def _db_busy(_request: Request, exc: OperationalError) -> JSONResponse:
@@ -144,7 +190,8 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
         return {"hub_id": hub_id, "api_version": API_VERSION, "station_code": p.station_code}
 
     @app.get("/v1/events/received")
-    async def received(p: Principal = Depends(station), start: int = 1, end: int = 2**53) -> dict[str, Any]:
+    async def received(p: Principal = Depends(station), start: int = Query(1, ge=1, le=SEQ_MAX),
+                       end: int = Query(SEQ_MAX, ge=1, le=SEQ_MAX)) -> dict[str, Any]:
         if start < 1 or end < start or end - start > 10_000_000:
             raise HubError(400, "range", "序号范围不对")
         return {"store_id": p.store_id, "ranges": await call(store.received_ranges, p, start, end)}
@@ -176,9 +223,8 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
         return await call(store.add_receipt_key, p, body)  # type: ignore[no-any-return]
 
     @app.get("/v1/status-updates")
-    async def status_updates(p: Principal = Depends(station), after: int = 0, limit: int = 200) -> dict[str, Any]:
-        if after < 0:
-            raise HubError(400, "cursor", "游标不能为负")
+    async def status_updates(p: Principal = Depends(station), after: int = Query(0, ge=0, le=SEQ_MAX),
+                             limit: int = Query(200, ge=1, le=1000)) -> dict[str, Any]:
         return await call(store.feed, p, after, limit)  # type: ignore[no-any-return]
 
     @app.get("/v1/catalog")
@@ -363,9 +409,9 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
         )
 
     @app.get("/v1/dept/submissions")
-    async def dept_submissions(_dept: str = Depends(department), station: str | None = None,
-                               limit: int = 200) -> dict[str, Any]:
-        return {"submissions": await call(store.submissions, station_code=station, limit=min(limit, 1000))}
+    async def dept_submissions(_dept: str = Depends(department), station: str | None = Query(None, max_length=8),
+                               limit: int = Query(200, ge=1, le=1000)) -> dict[str, Any]:
+        return {"submissions": await call(store.submissions, station_code=station, limit=limit)}
 
     @app.post("/v1/receipts/verify")
     async def verify_receipt(request: Request, _dept: str = Depends(department)) -> dict[str, Any]:
