@@ -47,14 +47,30 @@ def _error(exc: HubError) -> JSONResponse:
 
 
 async def _stream(request: Request, timeout: float) -> AsyncIterator[bytes]:
+    """The request body as it arrives; TimeoutError after TIMEOUT without a byte, and a 503
+    (retry later) once the hub is stopping and the grace for requests in flight is over."""
+    stopping: asyncio.Event | None = getattr(request.app.state, "stopping", None)
     it = request.stream().__aiter__()
-    while True:
-        try:
-            chunk = await asyncio.wait_for(it.__anext__(), timeout)
-        except StopAsyncIteration:
-            return
-        if chunk:
-            yield chunk
+    stop = asyncio.ensure_future(stopping.wait()) if stopping is not None else None
+    try:
+        while True:
+            nxt = asyncio.ensure_future(it.__anext__())
+            waiting = {nxt} if stop is None else {nxt, stop}
+            done, _ = await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if nxt not in done or (stopping is not None and stopping.is_set()):
+                nxt.cancel()
+                if stopping is not None and stopping.is_set():
+                    raise HubError(503, "hub.stopping", "平台正在重启，请稍后重试", retry=True, retry_after=5)
+                raise TimeoutError
+            try:
+                chunk = nxt.result()
+            except StopAsyncIteration:
+                return
+            if chunk:
+                yield chunk
+    finally:
+        if stop is not None:
+            stop.cancel()
 
 
 async def _json(request: Request) -> Any:
@@ -129,6 +145,7 @@ def _validation_error(exc: RequestValidationError) -> HubError:
 
 def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> FastAPI:
     app = FastAPI(title="intake hub", version=str(API_VERSION), openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.stopping = asyncio.Event()  # set by the server when the grace for a shutdown is over
 
     @app.exception_handler(HubError)
     async def _hub_error(_request: Request, exc: HubError) -> JSONResponse:
