@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from sync.hub.blobs import BlobError, BlobStore
-from sync.hub.store import HubError, HubStore, Principal
+from sync.hub.store import Department, HubError, HubStore, Principal, owner_of
 from sync.protocol import API_VERSION, MAX_BLOB_SIZE, is_sha256, parse_frame_header
 
 log = logging.getLogger("intake.hub.api")
@@ -171,7 +171,7 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
             raise HubError(401, "auth.missing", "缺少站点凭据")
         return await run_in_threadpool(store.authenticate, auth[7:].strip())
 
-    async def department(request: Request) -> str:
+    async def department(request: Request) -> Department:
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer "):
             raise HubError(401, "auth.missing", "缺少部门接口密钥")
@@ -256,16 +256,20 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
             return Response(status_code=304, headers=headers)
         return Response(packed, media_type="application/json", headers=headers)
 
+    async def holds(p: Principal, sha: str, size: int | None = None) -> bool:
+        """Whether the page exists for this station: on the hub and sent by the station itself."""
+        return blobs.has(sha, size) and sha in await call(store.held_pages, p, [sha])
+
     @app.head("/v1/blobs/{sha}")
-    async def blob_head(sha: str, _p: Principal = Depends(station)) -> Response:
+    async def blob_head(sha: str, p: Principal = Depends(station)) -> Response:
         if not is_sha256(sha):
             return Response(status_code=400)
-        if blobs.has(sha):
+        if await holds(p, sha):
             return Response(status_code=200, headers={"Upload-Offset": str(blobs.offset(sha)), "X-Complete": "1"})
-        return Response(status_code=404, headers={"Upload-Offset": str(blobs.offset(sha))})
+        return Response(status_code=404, headers={"Upload-Offset": str(blobs.partial_offset(sha, owner_of(p)))})
 
     @app.put("/v1/blobs/{sha}")
-    async def blob_put(sha: str, request: Request, _p: Principal = Depends(station)) -> JSONResponse:
+    async def blob_put(sha: str, request: Request, p: Principal = Depends(station)) -> JSONResponse:
         if not is_sha256(sha):
             raise HubError(400, "blob.sha", "页面名应为 SHA-256")
         try:
@@ -275,15 +279,16 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
             raise HubError(400, "blob.headers", "需要 Upload-Offset 与 Upload-Length 请求头") from exc
         if not 0 <= offset <= total <= MAX_BLOB_SIZE:
             raise HubError(400, "blob.range", "偏移或长度超出范围")
-        if blobs.has(sha, total):
+        if await holds(p, sha, total):
             return JSONResponse({"sha256": sha, "offset": total, "complete": True})
-        with blobs.claim(sha) as got:
+        owner = owner_of(p)
+        with blobs.claim(f"{sha}.{owner}") as got:
             if not got:
                 raise HubError(409, "blob.busy", "该页面正由另一连接上传", retry=True, retry_after=1)
-            current = blobs.offset(sha)
+            current = blobs.partial_offset(sha, owner)
             if offset > current:
                 raise HubError(409, "blob.offset", "续传位置不对", retry=True, offset=current)
-            writer = _PartWriter(blobs, sha, total, current, skip=current - offset)
+            writer = _PartWriter(blobs, sha, total, current, skip=current - offset, owner=owner)
             try:
                 async for chunk in _stream(request, READ_TIMEOUT):
                     writer.write(chunk)
@@ -293,7 +298,10 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
                 return JSONResponse({"sha256": sha, "offset": writer.offset, "complete": False}, status_code=400)
             finally:
                 writer.close()
-            return JSONResponse(await _complete(writer))
+            done = await _complete(writer)
+            if done["complete"]:
+                await call(store.add_holder, p, [sha])
+            return JSONResponse(done)
 
     async def _complete(writer: _PartWriter, deferred: list[str] | None = None) -> dict[str, Any]:
         if writer.overflow:
@@ -301,24 +309,26 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
         if writer.offset == writer.total:
             try:
                 if writer.total < 4 * 1024 * 1024 and writer.digest is not None:
-                    blobs.finish(writer.sha, writer.total, writer.digest, deferred)  # small: no thread hop
+                    blobs.finish(writer.sha, writer.total, writer.digest, deferred, writer.owner)  # small: no thread hop
                 else:
-                    await call(blobs.finish, writer.sha, writer.total, writer.digest, deferred)
+                    await call(blobs.finish, writer.sha, writer.total, writer.digest, deferred, writer.owner)
             except BlobError as exc:
                 raise HubError(422, exc.code, exc.message, retry=True, offset=0) from exc
             return {"sha256": writer.sha, "offset": writer.total, "complete": True}
         return {"sha256": writer.sha, "offset": writer.offset, "complete": False}
 
-    def _commit(deferred: list[str], held: list[Any]) -> None:
+    def _commit(deferred: list[str], held: list[Any], p: Principal) -> None:
         try:
+            shas = [d.partition(".")[0] for d in deferred]
             blobs.commit(deferred)
+            store.add_holder(p, shas)  # only once the pages are durable
         finally:
             for c in held:
                 c.__exit__(None, None, None)
             held.clear()
 
     @app.post("/v1/blobs")
-    async def blob_batch(request: Request, _p: Principal = Depends(station)) -> JSONResponse:
+    async def blob_batch(request: Request, p: Principal = Depends(station)) -> JSONResponse:
         """Several pages (or parts of pages) in one body: see protocol.frame_header."""
         out: list[dict[str, Any]] = []
         deferred: list[str] = []  # verified pages, made durable together before the answer
@@ -329,6 +339,7 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
         writer: _PartWriter | None = None
         claim: Any = None
         state = "ok"
+        owner = owner_of(p)
 
         async def end_part() -> None:
             nonlocal writer, claim, state
@@ -341,8 +352,9 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
                 except HubError as exc:
                     out.append({"sha256": sha, "offset": 0, "complete": False, "error": exc.code})
             else:
-                out.append({"sha256": sha, "offset": blobs.offset(sha), "complete": blobs.has(sha, part[3]),
-                            "error": state if state != "ok" else None})
+                complete = state == "complete"
+                out.append({"sha256": sha, "offset": part[3] if complete else blobs.partial_offset(sha, owner),
+                            "complete": complete, "error": state if state not in ("ok", "complete") else None})
             if claim is not None:
                 held.append(claim)
                 claim = None
@@ -369,19 +381,20 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
                             raise HubError(400, "blob.frame", "页面批次格式不对")
                         sha, off, length, total = part
                         left = length
-                        if blobs.has(sha, total):
+                        if await holds(p, sha, total):
                             state = "complete"
                         else:
-                            claim = blobs.claim(sha)
+                            claim = blobs.claim(f"{sha}.{owner}")
                             if not claim.__enter__():
                                 claim.__exit__(None, None, None)
                                 claim, state = None, "blob.busy"
                             else:
-                                current = blobs.offset(sha)
+                                current = blobs.partial_offset(sha, owner)
                                 if off > current:
                                     state = "blob.offset"
                                 else:
-                                    writer = _PartWriter(blobs, sha, total, current, skip=current - off)
+                                    writer = _PartWriter(blobs, sha, total, current, skip=current - off,
+                                                         owner=owner)
                         if left == 0:
                             await end_part()
                             part = None
@@ -405,7 +418,7 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
                 writer.close()
             if claim is not None:
                 held.append(claim)
-            await call(_commit, deferred, held)
+            await call(_commit, deferred, held, p)
         if cut:
             return JSONResponse({"blobs": out, "cut": True}, status_code=400)
         if part is not None:
@@ -415,23 +428,25 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
     # ------------------------------------------------------------------ departments
 
     @app.post("/v1/dept/decisions", status_code=201)
-    async def decide(request: Request, dept: str = Depends(department)) -> dict[str, Any]:
+    async def decide(request: Request, dept: Department = Depends(department)) -> dict[str, Any]:
         body = await _json(request)
         if not isinstance(body, dict):
             raise HubError(400, "decision.shape", "请求应为 JSON 对象")
+        if isinstance(body.get("item_id"), str) and not dept.sees(body["item_id"]):
+            raise HubError(403, "decision.not_pushed", "该事项未推送给本部门，不能登记办理结果")
         return await call(  # type: ignore[no-any-return]
             store.decide, item_id=body.get("item_id"), decision=body.get("decision"),
             reason=body.get("reason", ""), submission_id=body.get("submission_id"), number=body.get("number"),
-            decision_id=body.get("decision_id"), department=str(body.get("department") or dept),
+            decision_id=body.get("decision_id"), department=str(body.get("department") or dept.name),
         )
 
     @app.get("/v1/dept/submissions")
-    async def dept_submissions(_dept: str = Depends(department), station: str | None = Query(None, max_length=8),
+    async def dept_submissions(dept: Department = Depends(department), station: str | None = Query(None, max_length=8),
                                limit: int = Query(200, ge=1, le=1000)) -> dict[str, Any]:
-        return {"submissions": await call(store.submissions, station_code=station, limit=limit)}
+        return {"submissions": await call(store.submissions, station_code=station, limit=limit, items=dept.items)}
 
     @app.post("/v1/receipts/verify")
-    async def verify_receipt(request: Request, _dept: str = Depends(department)) -> dict[str, Any]:
+    async def verify_receipt(request: Request, _dept: Department = Depends(department)) -> dict[str, Any]:
         body = await _json(request)
         if not isinstance(body, dict):
             raise HubError(400, "receipt.shape", "请求应为 JSON 对象")
@@ -447,10 +462,10 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
 class _PartWriter:
     """Appends an upload's bytes to the partial file, skipping what the hub already holds."""
 
-    def __init__(self, blobs: BlobStore, sha: str, total: int, offset: int, skip: int) -> None:
-        self.sha, self.total, self.offset, self.skip = sha, total, offset, skip
+    def __init__(self, blobs: BlobStore, sha: str, total: int, offset: int, skip: int, owner: str = "") -> None:
+        self.sha, self.total, self.offset, self.skip, self.owner = sha, total, offset, skip, owner
         self.overflow = False
-        self._f = blobs.open_append(sha)
+        self._f = blobs.open_append(sha, owner)
         self._hash = hashlib.sha256() if offset == 0 else None  # every byte seen: no read-back
 
     @property
