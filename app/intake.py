@@ -28,8 +28,8 @@ from app.clock import STATION_TZ, Clock, SystemClock, add_working_days, day_boun
 from app.dayclose import record_amendment
 from app.documents import DocApplicant, DocItem, DocKind, DocMaterial, IntakeDocument
 from app.errors import DomainError, IntakeError
-from app.numbering import encode_receipt_payload, format_intake_number, parse_intake_number
-from app.receipts import ReceiptSigner, manifest_hash
+from app.numbering import encode_receipt_payload, format_intake_number, parse_intake_number, receipt_query_url
+from app.receipts import ReceiptSigner, manifest_hash, query_base
 from app.state import STAGE_LABELS, SubmissionState, apply, item_outcomes
 from app.validators import check_mobile, check_resident_id, check_uscc, mask_name, mask_resident_id
 from app.views import (
@@ -56,6 +56,7 @@ from local_db.models import (
     Station,
     Submission,
     SubmissionItem,
+    SyncState,
 )
 
 log = logging.getLogger("intake.service")
@@ -690,6 +691,10 @@ class IntakeService:
                 self._signer.payload(sub.number, stamp, manifest) if self._signer
                 else encode_receipt_payload(sub.number, t=stamp, m=manifest)
             )
+            hub = s.get(SyncState, "hub_url")
+            base = query_base(hub.value if hub is not None else None)
+            if base is not None:  # a phone that scans the QR opens the county's status page
+                payload = receipt_query_url(base, payload)
             doc = IntakeDocument(
                 kind=kind, number=sub.number, centre_name=station.centre_name, station_name=station.name,
                 clerk_name=clerk.display_name, issued_at=issued.astimezone(STATION_TZ),

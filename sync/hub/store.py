@@ -34,6 +34,7 @@ from app.catalog import build_catalog, packed_bytes, read_packed
 from app.errors import CatalogError
 from app.numbering import parse_intake_number, parse_receipt_payload
 from app.receipts import key_id, key_to_text, load_public_key, verify_receipt
+from app.validators import mask_name, mask_resident_id
 from sync.hub.blobs import BlobStore
 from sync.hub.models import (
     HubAuditEntry,
@@ -669,6 +670,48 @@ class HubStore:
                 "issued": v.issued or None, "manifest": v.manifest or None,
                 "station": key[1] if key is not None else None,
                 "on_hub": sub is not None, "stage": sub[0] if sub is not None else None}
+
+    def receipt_status(self, token: object) -> tuple[int, dict[str, Any]]:
+        """What the public status page shows for a scanned receipt (no login: the signed token
+        is the credential): HTTP status and the masked facts. Never a full name or ID number."""
+        if not isinstance(token, str) or not token.strip() or len(token) > 1000:
+            return 400, {"code": "receipt.shape", "message": "链接不完整：请重新扫描收件回执上的二维码。"}
+        check = self.check_receipt(token)
+        if not check["valid"]:
+            return 403 if check["code"] != "receipt.not_ours" else 400, check
+        out: dict[str, Any] = {**check, "applicant": "", "id_masked": "", "items": []}
+        with self.sessions() as s:
+            sub = s.scalars(select(HubSubmission).where(HubSubmission.number == check["number"])).first()
+            if sub is None:
+                return 200, out
+            latest = s.scalars(
+                select(HubEvent.payload).where(HubEvent.submission_id == sub.id, HubEvent.type == "applicant_set")
+                .order_by(HubEvent.seq.desc()).limit(1)
+            ).first()
+            decisions = {d.item_id: d for d in s.scalars(
+                select(HubItemDecision).where(HubItemDecision.submission_id == sub.id))}
+            items = json.loads(sub.items_json)
+        names = self._item_names()
+        who = json.loads(latest) if latest else {}
+        name = who.get("name") if isinstance(who.get("name"), str) else ""
+        ident = next((who[k] for k in ("resident_id", "uscc") if isinstance(who.get(k), str) and who[k]), "")
+        out.update(
+            applicant=mask_name(name), id_masked=mask_resident_id(ident), stage=sub.stage,
+            items=[{"id": i, "name": names.get(i, i), "decision": decisions[i].decision if i in decisions else None,
+                    "reason": decisions[i].reason if i in decisions else "",
+                    "decided_at": decisions[i].decided_at.isoformat() if i in decisions else None} for i in items],
+        )
+        return 200, out
+
+    def _item_names(self) -> dict[str, str]:
+        current = self.current_catalog()
+        if current is None:
+            return {}
+        try:
+            packed = json.loads(current[2])
+            return {i["id"]: i["name"] for b in packed.get("bundles", []) for i in b.get("items", [])}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return {}
 
     # ------------------------------------------------------------------ departments
 
