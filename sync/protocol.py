@@ -1,4 +1,4 @@
-"""Version 1 of the intake exchange (sync/openapi.yaml), shared by the client and the hub:
+"""Version 1 of the intake exchange (described by sync/schemas.py, served as /openapi.json), shared by the client and the hub:
 the event wire form, validation of what either side receives, and the framing of page batches.
 """
 
