@@ -271,7 +271,7 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
         return {"ok": True, "api_version": API_VERSION}
 
     @app.get("/v1/openapi.yaml", tags=["enrollment"], summary="this description, as YAML",
-             responses={200: {"description": "OpenAPI 3.1", "content": {"application/yaml": {"schema": {"type": "string"}}}}})
+             responses={200: {"description": "OpenAPI 3.1", "content": {"application/yaml": {"schema": {"type": "object"}}}}})
     async def openapi_yaml() -> Response:
         return Response(yaml.safe_dump(app.openapi(), allow_unicode=True, sort_keys=False), media_type="application/yaml")
 
@@ -329,7 +329,7 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
 
     @app.get("/v1/catalog", tags=["feed"], summary="the catalog in force (ETag: its digest)", responses={
         200: {"description": "the packed catalog", "content": {"application/json": {"schema": {"type": "object"}}}},
-        304: {"description": "unchanged (If-None-Match)"}, **answers(None, 401, 404)})
+        304: {"description": "unchanged (If-None-Match)"}, **answers(None, 400, 401, 404)})
     async def catalog(request: Request, _p: Principal = Depends(station),
                       _if_none_match: str | None = Header(None, alias="If-None-Match", max_length=2000)) -> Response:
         current = await call(store.current_catalog)
@@ -512,6 +512,8 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
             return JSONResponse({"blobs": out, "cut": True}, status_code=400)
         if part is not None:
             raise HubError(400, "blob.frame", "页面批次在中途结束")
+        if not out:
+            raise HubError(400, "blob.empty", "页面批次为空")
         return JSONResponse({"blobs": out})
 
     # ------------------------------------------------------------------ departments
@@ -543,7 +545,7 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
     @app.get(HUB_QUERY_PATH, response_class=HTMLResponse, tags=["receipt"], summary="the status page a receipt's QR opens",
              responses={code: {"description": d, "content": {"text/html": {"schema": {"type": "string"}}}}
                         for code, d in ((200, "masked status"), (400, "malformed link"), (403, "forged or altered"))})
-    async def receipt_page(t: str = Query("", max_length=2000)) -> HTMLResponse:
+    async def receipt_page(t: str = Query("", description="the signed token (YJS1|R|…)")) -> HTMLResponse:
         """The page a phone opens from a receipt's QR: the signed token in the link is the
         credential, so it shows only masked facts; a bad or forged token gets a 4xx page."""
         status, info = await call(store.receipt_status, t)
