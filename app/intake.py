@@ -33,8 +33,9 @@ from app.numbering import (
     format_intake_number,
     number_fragment,
     parse_intake_number,
+    receipt_query_url,
 )
-from app.receipts import ReceiptSigner, manifest_hash
+from app.receipts import ReceiptSigner, manifest_hash, query_base
 from app.state import NOT_INTAKE, STAGE_LABELS, SubmissionState, apply, item_outcomes
 from app.validators import (
     check_mobile,
@@ -69,6 +70,7 @@ from local_db.models import (
     Station,
     Submission,
     SubmissionItem,
+    SyncState,
 )
 
 log = logging.getLogger("intake.service")
@@ -721,6 +723,10 @@ class IntakeService:
                 self._signer.payload(sub.number, stamp, manifest) if self._signer
                 else encode_receipt_payload(sub.number, t=stamp, m=manifest)
             )
+            hub = s.get(SyncState, "hub_url")
+            base = query_base(hub.value if hub is not None else None)
+            if base is not None:  # a phone that scans the QR opens the county's status page
+                payload = receipt_query_url(base, payload)
             doc = IntakeDocument(
                 kind=kind, number=sub.number, centre_name=station.centre_name, station_name=station.name,
                 clerk_name=clerk.display_name, issued_at=issued.astimezone(STATION_TZ),

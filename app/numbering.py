@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from app.validators import USCC_CHARSET
 
@@ -98,12 +99,33 @@ class ReceiptRef:
     fields: dict[str, str]
 
 
+RECEIPT_QUERY_PARAM = "t"
+
+
+def receipt_query_url(base: str, token: str) -> str:
+    """The receipt QR as a phone opens it: the county's query address carrying the signed token."""
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}{RECEIPT_QUERY_PARAM}={quote(token, safe='=')}"
+
+
+def token_of(text: str) -> str:
+    """The signed token in a scanned receipt code: the `t` parameter of a query URL, else the
+    text itself (older receipts carry the bare token)."""
+    text = (text or "").strip()
+    if text[:8].lower().startswith(("http://", "https://")):
+        for key, value in parse_qsl(urlsplit(text).query, keep_blank_values=True):
+            if key == RECEIPT_QUERY_PARAM and value.startswith(RECEIPT_PREFIX + "|"):
+                return value.strip()
+    return text
+
+
 def parse_receipt_payload(text: str) -> ReceiptRef | None:
     """The intake a scanned receipt code points to, or None when it is not one of ours.
 
-    Accepts the QR payload and the bare number (what the Code128 under it carries).
+    Accepts the QR (the query URL or the bare signed token) and the bare number (what the
+    Code128 under it carries).
     """
-    text = (text or "").strip()
+    text = token_of(text)
     if text.startswith(RECEIPT_PREFIX + "|"):
         parts = text.split("|")
         if len(parts) < 3 or parts[1] != "R":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -24,6 +25,21 @@ from app.keys import SecretKeyError, SecretStore
 from app.numbering import encode_receipt_payload, parse_receipt_payload
 
 KEY_NAME = "receipt-signing-key"
+# Where a phone that scans a receipt's QR is sent: the county's query address (a page of the
+# hub, or the county's portal in front of it). Default: the hub this station enrolled with.
+QUERY_URL_ENV = "INTAKE_RECEIPT_QUERY_URL"
+HUB_QUERY_PATH = "/r"
+
+
+def query_base(hub_url: str | None) -> str | None:
+    """The query address printed in receipt QRs: $INTAKE_RECEIPT_QUERY_URL, else the enrolled
+    hub's status page; None (the QR carries the bare signed token) when neither is known."""
+    configured = os.environ.get(QUERY_URL_ENV, "").strip()
+    if configured:
+        return configured
+    if hub_url:
+        return hub_url.rstrip("/") + HUB_QUERY_PATH
+    return None
 
 
 def _b64(data: bytes) -> str:
@@ -31,7 +47,15 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: only the canonical unpadded form decodes. A lenient decoder ignores the unused
+    low bits of the last character, so `…w` and `…x` would name the same signature."""
+    try:
+        data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except (ValueError, TypeError) as exc:
+        raise ValueError("not url-safe base64") from exc
+    if _b64(data) != text:
+        raise ValueError("not canonical base64")
+    return data
 
 
 def manifest_hash(number: str, bundle: str, items: Iterable[str], materials: Iterable[tuple[str, str, int]]) -> str:

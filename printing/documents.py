@@ -201,7 +201,9 @@ class _Ctx:
         left: list[Flowable] = [
             self.p(f"受理编号：{doc.number}", self.number),
             barcode,
-            self.p("凭本编号或扫描右侧二维码查询办理进度", self.small),
+            # the QR is a link only when a query address is configured (app.receipts.query_base)
+            self.p("凭本编号或扫描右侧二维码查询办理进度" if doc.qr_payload.startswith(("http://", "https://"))
+                   else "凭本编号到受理窗口查询办理进度；右侧二维码用于核验回执真伪", self.small),
         ]
         right: list[Flowable] = [qr_drawing]
         band = Table(

@@ -2,7 +2,7 @@
 
     intake hub serve --host H --port P --db URL --blobs DIR
     intake hub enroll-code --station XX01          (one-time code for a station)
-    intake hub revoke --station XX01 | dept-key --name 部门 | publish-catalog PATH
+    intake hub revoke --station XX01 | dept-key --name 部门 --item ID… | publish-catalog PATH
     intake hub import FILE | decide NUMBER ITEM accepted|rejected|completed [--reason 理由]
     intake hub receipt-keys [--station XX01]     (every enrolled key: for intake verify-receipt --keys)
     intake station enroll URL CODE [--ca-bundle PEM] [--proxy URL]
@@ -78,10 +78,10 @@ def cmd_hub_revoke(args: argparse.Namespace) -> int:
 def cmd_hub_dept_key(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
-        key = store.issue_dept_key(args.name)
+        key = store.issue_dept_key(args.name, None if args.all_items else args.item)
     finally:
         store.close()
-    emit(None, {"department": args.name, "key": key})
+    emit(None, {"department": args.name, "items": "all" if args.all_items else args.item, "key": key})
     return 0
 
 
@@ -253,6 +253,9 @@ def register(sub: Any) -> None:
 
     p = hub.add_parser("dept-key", help="生成部门接口密钥")
     p.add_argument("--name", required=True, help="部门名称")
+    scope = p.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--item", action="append", help="推送给该部门的事项 id（可重复）；部门只看到并登记这些事项")
+    scope.add_argument("--all-items", action="store_true", help="全部事项（县行政审批局自用）")
     hub_db(p)
     p.set_defaults(func=cmd_hub_dept_key)
 

@@ -1,4 +1,4 @@
-"""Version 1 of the intake exchange (sync/openapi.yaml), shared by the client and the hub:
+"""Version 1 of the intake exchange (described by sync/schemas.py, served as /openapi.json), shared by the client and the hub:
 the event wire form, validation of what either side receives, and the framing of page batches.
 """
 
@@ -53,6 +53,11 @@ def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_row_id(value: object) -> bool:
+    """A staff id as the stores keep it (a 32-bit INTEGER column on PostgreSQL)."""
+    return is_int(value) and 0 <= value < 2**31  # type: ignore[operator]
+
+
 def ts(at: dt.datetime) -> str:
     """The wire form of a time: UTC, microseconds, trailing Z (as the local store keeps it)."""
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -89,7 +94,7 @@ def check_event(ev: object) -> tuple[str, str] | None:
     if not isinstance(payload, dict):
         return "event.payload", "事件内容应为 JSON 对象"
     clerk = ev.get("clerk_id")
-    if clerk is not None and not is_int(clerk):
+    if clerk is not None and not is_row_id(clerk):
         return "event.clerk_id", "经办人 id 应为整数或空"
     at = ev.get("at")
     if not isinstance(at, str) or not _TS.match(at):
@@ -97,7 +102,8 @@ def check_event(ev: object) -> tuple[str, str] | None:
     if len(canonical(payload)) > MAX_EVENT_PAYLOAD:
         return "event.too_large", "事件内容过大"
     if ev["type"] == "page_attached":
-        if not is_sha256(payload.get("sha256")) or not is_int(payload.get("size")):
+        if not is_sha256(payload.get("sha256")) or not is_int(payload.get("size")) \
+                or not 0 <= payload["size"] <= MAX_BLOB_SIZE:
             return "event.page", "页面事件缺少 sha256 或 size"
     if ev["type"] == "received":
         items = payload.get("items")
@@ -124,7 +130,7 @@ def check_audit_entry(e: object) -> str | None:
         return "审计记录 id 应为正整数"
     if not isinstance(e["at"], str) or not _TS.match(e["at"]):
         return "审计记录时间格式应为 UTC ISO-8601（以 Z 结尾）"
-    if e["staff_id"] is not None and not is_int(e["staff_id"]):
+    if e["staff_id"] is not None and not is_row_id(e["staff_id"]):
         return "经办人 id 应为整数或空"
     if not isinstance(e["action"], str) or not 0 < len(e["action"]) <= MAX_AUDIT_ACTION:
         return f"操作名称应为 1～{MAX_AUDIT_ACTION} 个字符"

@@ -2,7 +2,9 @@
 
 A complete blob is verified against its name, flushed and renamed into place, so it is either
 whole or absent. A partial upload is a plain file whose length is the offset to resume from; it
-survives a cut connection and a restart of the hub.
+survives a cut connection and a restart of the hub. Partial uploads belong to their uploader
+(OWNER): one station never learns from an offset that another station is sending a page; which
+complete pages a station holds is the store's business (hub_page_holders).
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ class BlobStore:
             raise ValueError("not a sha256 hex digest")
         return self.root / sha[:2] / sha[2:4] / sha
 
-    def _partial(self, sha: str) -> Path:
-        return self.partial_dir / f"{sha}.part"
+    def _partial(self, sha: str, owner: str = "") -> Path:
+        if owner and not owner.isalnum():
+            raise ValueError("owner must be alphanumeric")
+        return self.partial_dir / (f"{sha}.{owner}.part" if owner else f"{sha}.part")
 
     def has(self, sha: str, size: int | None = None) -> bool:
         try:
@@ -60,6 +64,13 @@ class BlobStore:
             pass
         try:
             return self._partial(sha).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def partial_offset(self, sha: str, owner: str) -> int:
+        """Bytes of OWNER's unfinished upload of SHA (0 when there is none)."""
+        try:
+            return self._partial(sha, owner).stat().st_size
         except FileNotFoundError:
             return 0
 
@@ -82,16 +93,17 @@ class BlobStore:
                 with self._lock:
                     self._busy.discard(sha)
 
-    def open_append(self, sha: str) -> BinaryIO:
-        return open(self._partial(sha), "ab")
+    def open_append(self, sha: str, owner: str = "") -> BinaryIO:
+        return open(self._partial(sha, owner), "ab")
 
-    def finish(self, sha: str, total: int, digest: str | None = None, deferred: list[str] | None = None) -> None:
+    def finish(self, sha: str, total: int, digest: str | None = None, deferred: list[str] | None = None,
+               owner: str = "") -> None:
         """The partial file is complete: verify it, make it durable and move it into place.
 
         DIGEST is the hash when the writer saw every byte (else the file is read back). With
         DEFERRED the page is only verified and listed; `commit(deferred)` then makes a whole
         batch durable with two file-system syncs instead of two per page."""
-        part = self._partial(sha)
+        part = self._partial(sha, owner)
         with open(part, "rb") as f:
             if digest is None:
                 h = hashlib.sha256()
@@ -105,7 +117,7 @@ class BlobStore:
             part.unlink(missing_ok=True)
             raise BlobError("blob.hash_mismatch", "页面内容与其 SHA-256 不符，已丢弃，请从头重传")
         if deferred is not None:
-            deferred.append(sha)
+            deferred.append(f"{sha}.{owner}" if owner else sha)
             return
         target = self.path(sha)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -117,10 +129,11 @@ class BlobStore:
         so a power cut never leaves a named page with missing bytes)."""
         if not deferred:
             return
-        parts = [self._partial(sha) for sha in deferred]
+        keys = [d.partition(".") for d in deferred]  # "sha" or "sha.owner"
+        parts = [self._partial(sha, owner) for sha, _, owner in keys]
         self._sync([p for p in parts if p.exists()])
         dirs = set()
-        for sha, part in zip(deferred, parts, strict=True):
+        for (sha, _, _owner), part in zip(keys, parts, strict=True):
             target = self.path(sha)
             target.parent.mkdir(parents=True, exist_ok=True)
             try:

@@ -26,12 +26,14 @@ def import_file(store: HubStore, blobs: BlobStore, path: Path | str) -> dict[str
         raise ExportError("export.station", "导出文件的站点信息与平台登记不符。")
     doc: dict[str, Any] | None = None
     pages = 0
+    sent: list[str] = []
     for kind, value in read_export(path, key):
         if kind == "doc":
             doc = value
         else:
-            blobs.put(value[1])
+            sent.append(blobs.put(value[1]))
             pages += 1
+    store.add_holder(principal, sent)  # the station sent these bytes (in its signed file)
     if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):
         raise ExportError("export.frame", "导出文件缺少事件清单。")
     manifests = doc.get("manifests") or []

@@ -68,6 +68,17 @@ class HubDeptKey(HubBase):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(TS)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    # JSON list of the item ids pushed to this department; NULL: every item (the county's own
+    # 行政审批局 key). A department sees and decides only submissions of its items.
+    items: Mapped[str | None] = mapped_column(Text)
+
+
+class HubPageHolder(HubBase):
+    """Which station has sent a page's bytes itself: only those pages exist for it (a station
+    cannot learn from the hub whether another station holds a page)."""
+    __tablename__ = "hub_page_holders"
+    station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class HubSubmission(HubBase):

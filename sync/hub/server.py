@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
+import signal
 import socket
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +39,42 @@ def build(db_url: str | None = None, blobs_dir: Path | str | None = None) -> tup
     return create_app(store, blobs), store, blobs
 
 
+# On SIGTERM: stop accepting at once, give requests in flight this long to finish, then cut the
+# rest (a cut upload keeps its bytes; the station resumes). Well inside systemd's and docker's
+# patience, and short enough that a restart is not felt at the counters.
+SHUTDOWN_GRACE = 1.0
+
+
 def _config(app: Any, host: str, port: int, **kw: Any) -> uvicorn.Config:
     return uvicorn.Config(
         app, host=host, port=port, log_level=kw.pop("log_level", "warning"), access_log=False,
-        timeout_keep_alive=30, lifespan="off", **kw,
+        timeout_keep_alive=30, lifespan="off", timeout_graceful_shutdown=SHUTDOWN_GRACE + 0.3, **kw,
     )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a SIGTERM/SIGINT ends `run` normally: uvicorn re-raises the signal
+    after its shutdown, which killed the process before the database pool was closed."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Requests still reading their body when the grace is over answer 503 (retry later)
+        # themselves, so nothing is cancelled mid-write; uvicorn's own timeout is the backstop.
+        stopping = getattr(getattr(self.config.app, "state", None), "stopping", None)
+        if stopping is not None:
+            asyncio.get_running_loop().call_later(SHUTDOWN_GRACE, stopping.set)
+        await super().shutdown(sockets)
 
 
 def _listen_socket(host: str, port: int) -> socket.socket:
@@ -62,10 +98,20 @@ def serve(host: str, port: int, db_url: str | None = None, blobs_dir: Path | str
     if ready_file is not None:
         ready_file.write_text(str(bound))
     print(f"hub listening on http://{host}:{bound}", flush=True)
+    server = _Server(_config(app, host, bound))
     try:
-        uvicorn.Server(_config(app, host, bound)).run(sockets=[sock])
+        server.run(sockets=[sock])
     finally:
         store.close()
+        sock.close()
+    log.info("hub stopped")
+    if server.should_exit:
+        # Everything is closed; skip the interpreter's module teardown (~1 s with FastAPI,
+        # pydantic and SQLAlchemy loaded) so a SIGTERM ends the process within 2 s.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 class HubThread:
@@ -75,7 +121,7 @@ class HubThread:
         self.app, self.store, self.blobs = build(db_url, blobs_dir)
         self._sock = _listen_socket(host, port)
         self.host, self.port = host, self._sock.getsockname()[1]
-        self.server = uvicorn.Server(_config(self.app, host, self.port))
+        self.server = _Server(_config(self.app, host, self.port))
         self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True)
 
     @property

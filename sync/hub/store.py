@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +34,7 @@ from app.catalog import build_catalog, packed_bytes, read_packed
 from app.errors import CatalogError
 from app.numbering import parse_intake_number, parse_receipt_payload
 from app.receipts import key_id, key_to_text, load_public_key, verify_receipt
+from app.validators import mask_name, mask_resident_id
 from sync.hub.blobs import BlobStore
 from sync.hub.models import (
     HubAuditEntry,
@@ -43,6 +46,7 @@ from sync.hub.models import (
     HubImport,
     HubItemDecision,
     HubManifestPage,
+    HubPageHolder,
     HubReceiptKey,
     HubStation,
     HubSubmission,
@@ -94,6 +98,15 @@ class HubError(Exception):
 
 
 @dataclass(frozen=True)
+class Department:
+    name: str
+    items: frozenset[str] | None  # the items pushed to it; None: every item
+
+    def sees(self, item: str) -> bool:
+        return self.items is None or item in self.items
+
+
+@dataclass(frozen=True)
 class Principal:
     station_id: int
     station_code: str
@@ -108,6 +121,11 @@ def _sha(text: str) -> str:
 def export_key_for(token: str) -> str:
     """The key a station's USB exports are signed with (derived from its token, one-way)."""
     return hmac.new(token.encode(), b"intake-usb-export-v1", hashlib.sha256).hexdigest()
+
+
+def owner_of(p: Principal) -> str:
+    """Whose partial uploads these are (BlobStore's OWNER): the station."""
+    return f"s{p.station_id}"
 
 
 def normalise_code(code: str) -> str:
@@ -250,10 +268,12 @@ class HubStore:
         log.info("tokens of station %s revoked: %s", station_code, n)
         return int(n or 0)
 
-    def issue_dept_key(self, name: str) -> str:
+    def issue_dept_key(self, name: str, items: Sequence[str] | None = None) -> str:
+        """A department's API key; ITEMS: the item ids pushed to it (None: every item)."""
         key = "idk1." + secrets.token_urlsafe(32)
+        scope = json.dumps(sorted(set(items)), ensure_ascii=False) if items is not None else None
         with self.write() as s:
-            s.add(HubDeptKey(name=name, key_hash=_sha(key), created_at=self.now()))
+            s.add(HubDeptKey(name=name, key_hash=_sha(key), created_at=self.now(), items=scope))
         return key
 
     # ------------------------------------------------------------------ authentication
@@ -271,12 +291,31 @@ class HubStore:
             raise HubError(401, "auth.revoked", "站点凭据已被吊销")
         return Principal(tok.station_id, code, tok.id, tok.store_id)
 
-    def authenticate_dept(self, key: str) -> str:
+    def authenticate_dept(self, key: str) -> Department:
         with self.sessions() as s:
             row = s.scalars(select(HubDeptKey).where(HubDeptKey.key_hash == _sha(key))).first()
         if row is None or row.revoked_at is not None:
             raise HubError(401, "auth.dept", "部门接口密钥无效")
-        return row.name
+        return Department(row.name, frozenset(json.loads(row.items)) if row.items is not None else None)
+
+    # ------------------------------------------------------------------ pages per station
+
+    def held_pages(self, p: Principal, shas: Sequence[str]) -> set[str]:
+        """Which of SHAS this station has sent the bytes of (the only pages that exist for it)."""
+        out: set[str] = set()
+        with self.sessions() as s:
+            for chunk in _chunks(list(set(shas)), 500):
+                out.update(s.scalars(select(HubPageHolder.sha256).where(
+                    HubPageHolder.station_id == p.station_id, HubPageHolder.sha256.in_(chunk))))
+        return out
+
+    def add_holder(self, p: Principal, shas: Sequence[str]) -> None:
+        """Record that the station sent these pages whole (after they are durable)."""
+        if not shas:
+            return
+        ins = (pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(HubPageHolder)
+        with self.write() as s:
+            s.execute(ins.on_conflict_do_nothing(), [{"station_id": p.station_id, "sha256": x} for x in set(shas)])
 
     # ------------------------------------------------------------------ station exchange
 
@@ -302,6 +341,7 @@ class HubStore:
                         or not 0 <= pg["size"] <= MAX_BLOB_SIZE:
                     raise HubError(400, "manifest.page", "页面应含 sha256 与 size（不超过上限）")
         refused: list[dict[str, str]] = []
+        held = self.held_pages(p, [pg["sha256"] for m in manifests for pg in m["pages"]])
         with self.write() as s:
             sids = [m["submission_id"] for m in manifests]
             subs = {x.id: x for x in s.scalars(select(HubSubmission).where(HubSubmission.id.in_(sids)))}
@@ -330,14 +370,14 @@ class HubStore:
                     if key not in have:
                         have.add(key)
                         rows.append({"submission_id": sid, "sha256": pg["sha256"], "size": pg["size"]})
-                    if not blobs.has(pg["sha256"], pg["size"]):
+                    if pg["sha256"] not in held or not blobs.has(pg["sha256"], pg["size"]):
                         wanted[pg["sha256"]] = {"sha256": pg["sha256"], "size": pg["size"]}
             s.flush()
             if rows:
                 s.execute(insert(HubManifestPage), rows)
         needed = []
         for w in wanted.values():
-            off = blobs.offset(str(w["sha256"]))
+            off = blobs.partial_offset(str(w["sha256"]), owner_of(p))
             needed.append({**w, "offset": off if off <= int(w["size"]) else 0})
         return {"needed": needed, "refused": refused}
 
@@ -364,6 +404,7 @@ class HubStore:
                 results[i] = {"id": ev.get("id") if isinstance(ev, dict) else None, "status": "refused",
                               "code": problem[0], "message": problem[1], "retry": False}
         ok = [ev for ev, r in zip(events, results, strict=True) if r is None]
+        held = self.held_pages(p, [ev["payload"]["sha256"] for ev in ok if ev["type"] == "page_attached"])
         now = self.now()
         touched: dict[str, HubSubmission] = {}
         with self.write() as s:
@@ -413,7 +454,7 @@ class HubStore:
                     continue
                 if ev["type"] == "page_attached":
                     pg = ev["payload"]
-                    if not blobs.has(pg["sha256"], pg["size"]):
+                    if pg["sha256"] not in held or not blobs.has(pg["sha256"], pg["size"]):
                         results[i] = {"id": eid, "status": "refused", "code": "page.missing",
                                       "message": "页面尚未上传，请先上传页面", "retry": True,
                                       "sha256": pg["sha256"]}
@@ -623,10 +664,54 @@ class HubStore:
             valid, code = False, "receipt.station_mismatch"
             message = f"回执编号不属于签名站点 {key[1]}：回执系伪造。"
         log.info("receipt %s verified: %s", v.number or "-", code)
+        if not valid:  # a typed or forged number learns nothing about the hub's records
+            sub = None
         return {"valid": valid, "code": code, "message": message, "number": v.number,
                 "issued": v.issued or None, "manifest": v.manifest or None,
                 "station": key[1] if key is not None else None,
                 "on_hub": sub is not None, "stage": sub[0] if sub is not None else None}
+
+    def receipt_status(self, token: object) -> tuple[int, dict[str, Any]]:
+        """What the public status page shows for a scanned receipt (no login: the signed token
+        is the credential): HTTP status and the masked facts. Never a full name or ID number."""
+        if not isinstance(token, str) or not token.strip() or len(token) > 1000:
+            return 400, {"code": "receipt.shape", "message": "链接不完整：请重新扫描收件回执上的二维码。"}
+        check = self.check_receipt(token)
+        if not check["valid"]:
+            return 403 if check["code"] != "receipt.not_ours" else 400, check
+        out: dict[str, Any] = {**check, "applicant": "", "id_masked": "", "items": []}
+        with self.sessions() as s:
+            sub = s.scalars(select(HubSubmission).where(HubSubmission.number == check["number"])).first()
+            if sub is None:
+                return 200, out
+            latest = s.scalars(
+                select(HubEvent.payload).where(HubEvent.submission_id == sub.id, HubEvent.type == "applicant_set")
+                .order_by(HubEvent.seq.desc()).limit(1)
+            ).first()
+            decisions = {d.item_id: d for d in s.scalars(
+                select(HubItemDecision).where(HubItemDecision.submission_id == sub.id))}
+            items = json.loads(sub.items_json)
+        names = self._item_names()
+        who = json.loads(latest) if latest else {}
+        name = who.get("name") if isinstance(who.get("name"), str) else ""
+        ident = next((who[k] for k in ("resident_id", "uscc") if isinstance(who.get(k), str) and who[k]), "")
+        out.update(
+            applicant=mask_name(name), id_masked=mask_resident_id(ident), stage=sub.stage,
+            items=[{"id": i, "name": names.get(i, i), "decision": decisions[i].decision if i in decisions else None,
+                    "reason": decisions[i].reason if i in decisions else "",
+                    "decided_at": decisions[i].decided_at.isoformat() if i in decisions else None} for i in items],
+        )
+        return 200, out
+
+    def _item_names(self) -> dict[str, str]:
+        current = self.current_catalog()
+        if current is None:
+            return {}
+        try:
+            packed = json.loads(current[2])
+            return {i["id"]: i["name"] for b in packed.get("bundles", []) for i in b.get("items", [])}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return {}
 
     # ------------------------------------------------------------------ departments
 
@@ -681,21 +766,34 @@ class HubStore:
         log.info("decision %s on %s item %s", decision, sid, item_id)
         return {"status": "stored", "cursor": cursor, "submission_id": sid}
 
-    def submissions(self, *, station_code: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def submissions(self, *, station_code: str | None = None, limit: int = 200,
+                    items: frozenset[str] | None = None) -> list[dict[str, Any]]:
+        """Submissions for a department; with ITEMS only those with one of these items received,
+        showing only these items and their decisions (what was pushed to that department)."""
         with self.sessions() as s:
             stmt = select(HubSubmission, HubStation.code).join(HubStation, HubStation.id == HubSubmission.station_id)
             if station_code:
                 stmt = stmt.where(HubStation.code == station_code)
-            rows = s.execute(stmt.order_by(HubSubmission.created_at).limit(limit)).all()
+            if items is not None:
+                stmt = stmt.where(HubSubmission.received_at.is_not(None))
+            rows: list[tuple[HubSubmission, str, list[str]]] = []
+            for sub, code in s.execute(stmt.order_by(HubSubmission.created_at).execution_options(yield_per=500)):
+                mine = [i for i in json.loads(sub.items_json) if items is None or i in items]
+                if items is None or mine:
+                    rows.append((sub, code, mine))
+                    if len(rows) >= limit:
+                        break
             decisions: dict[str, dict[str, str]] = {}
-            ids = [sub.id for sub, _ in rows]
-            for d in s.scalars(select(HubItemDecision).where(HubItemDecision.submission_id.in_(ids))):
-                decisions.setdefault(d.submission_id, {})[d.item_id] = d.decision
+            ids = [sub.id for sub, _, _ in rows]
+            for chunk in _chunks(ids, 500):
+                for d in s.scalars(select(HubItemDecision).where(HubItemDecision.submission_id.in_(chunk))):
+                    if items is None or d.item_id in items:
+                        decisions.setdefault(d.submission_id, {})[d.item_id] = d.decision
         return [{
             "submission_id": sub.id, "number": sub.number, "station": code, "stage": sub.stage,
-            "items": json.loads(sub.items_json), "decisions": decisions.get(sub.id, {}),
+            "items": mine, "decisions": decisions.get(sub.id, {}),
             "received_at": sub.received_at.isoformat() if sub.received_at else None,
-        } for sub, code in rows]
+        } for sub, code, mine in rows]
 
     # ------------------------------------------------------------------ catalog
 

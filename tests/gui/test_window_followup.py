@@ -162,3 +162,18 @@ def test_keys_and_input_method_text_keep_their_order(qtbot: Any, window: Any) ->
     commit.setCommitString("号楼")  # …when the input method commits Chinese text
     QApplication.sendEvent(address, commit)
     assert address.text() == "12号楼"
+
+
+def test_scanning_a_receipt_link_opens_the_intake(qtbot: Any, window: Any, ctx: Any, monkeypatch: Any) -> None:
+    # the receipt QR is the county's query link carrying the signed token (issue 11 item 9)
+    monkeypatch.setenv("INTAKE_RECEIPT_QUERY_URL", "https://zwfw.example.gov.cn/yjs/cx")
+    sid = received_intake(qtbot, window)
+    payload = ctx.intake.document(None, sid, "receipt").qr_payload
+    assert payload.startswith("https://zwfw.example.gov.cn/yjs/cx?t=YJS1")
+    window.show_search()
+    qtbot.keyClicks(window.search.query, payload)
+    qtbot.keyClick(window.search.query, Qt.Key.Key_Return)
+    # a received intake opens in the search tab's record view
+    qtbot.waitUntil(lambda: window.search.detail.view is not None and window.search.detail.view.id == sid)
+    assert window.tabs.currentWidget() is window.search
+    assert window.search.query.text() == ""

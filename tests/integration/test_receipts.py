@@ -104,3 +104,21 @@ def test_verify_receipt_cli(signed, tmp_path, capsys):
     tampered = doc.qr_payload.replace("|t=", "|t=1")
     assert main(["verify-receipt", tampered, "--keys", str(keyfile), "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["code"] == "receipt.bad_signature"
+
+
+def test_a_signature_with_other_unused_bits_fails(signed):
+    # 64 signature bytes are 86 base64 characters; the last one carries 2 unused bits, so a
+    # lenient decoder maps 4 different last characters to the same bytes.
+    _c, _sid, doc, keys = _receipt(signed)
+    ref = parse_receipt_payload(doc.qr_payload)
+    sig = ref.fields["s"]
+    assert len(sig) == 86
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    i = alphabet.index(sig[-1])
+    twin = alphabet[i ^ 1]  # flips an unused bit only
+    forged = encode_receipt_payload(ref.number, **{**ref.fields, "s": sig[:-1] + twin})
+    assert forged != doc.qr_payload
+    v = verify_receipt(forged, keys)
+    assert not v.valid and v.code == "receipt.bad_signature"
+    padded = encode_receipt_payload(ref.number, **{**ref.fields, "s": sig + "=="})
+    assert verify_receipt(padded, keys).code == "receipt.bad_signature"

@@ -318,7 +318,9 @@ def test_each_store_has_its_own_chain_and_bad_batches_store_nothing(hub):
     malformed = audit_chain(5, first=1)
     malformed[3]["at"] = "yesterday"
     r = post_audit(hub, b, malformed)
-    assert r.status_code == 400 and r.json()["error"]["code"] == "audit.shape" and "第4项" in r.json()["error"]["message"]
+    # refused by the request schema, naming the entry (0-based) and the field
+    assert r.status_code == 400 and r.json()["error"]["code"] == "request.schema"
+    assert r.json()["error"]["field"] == "entries.3.at" and r.json()["error"]["retry"] is False
     r = post_audit(hub, b, list(reversed(audit_chain(4))))
     assert r.status_code == 400 and r.json()["error"]["code"] == "audit.order"
     assert [e["id"] for e in hub.store.audit_of("XX02")] == [1, 2]
@@ -335,7 +337,8 @@ def test_receipt_keys_are_kept_and_a_key_id_is_never_rebound(hub):
     r = post(b, k1.key_id, k1.public_key_text())
     assert r.status_code == 409 and r.json()["error"]["code"] == "receipt_key.conflict" and "站点" in r.json()["error"]["message"]
     assert post(a, k2.key_id, k1.public_key_text()).json()["error"]["code"] == "receipt_key.id"
-    assert post(a, "00000000", "not a key").json()["error"]["code"] == "receipt_key.invalid"
+    assert post(a, "00000000", "not a key").json()["error"]["code"] == "request.schema"  # not 43 characters
+    assert post(a, "00000000", "!" * 43).json()["error"]["code"] == "receipt_key.invalid"
     assert hub.store.receipt_keys("XX01") == {k1.key_id: k1.public_key_text(), k2.key_id: k2.public_key_text()}
     assert hub.store.receipt_keys("XX02") == {}
     # the key sent with an enrollment
@@ -355,16 +358,17 @@ def test_receipt_keys_are_kept_and_a_key_id_is_never_rebound(hub):
 def test_an_existing_hub_database_gets_the_new_tables(hub):
     from sqlalchemy import inspect, text
 
-    from sync.hub.models import HubAuditEntry, HubReceiptKey
+    from sync.hub.models import HubAuditEntry, HubPageHolder, HubReceiptKey
     from sync.hub.schema import head_revision
     from sync.hub.store import HubStore
 
     s = enroll(hub)
     # a hub database of the first hub: made with create_all, before these tables and migrations
-    for table in (HubAuditEntry.__table__, HubReceiptKey.__table__):
+    for table in (HubAuditEntry.__table__, HubReceiptKey.__table__, HubPageHolder.__table__):
         table.drop(hub.store.engine)
     with hub.store.engine.begin() as conn:
         conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(text("ALTER TABLE hub_dept_keys DROP COLUMN items"))
     assert "hub_audit_entries" not in inspect(hub.store.engine).get_table_names()
     HubStore(hub.store.url).close()  # what `intake hub serve` does at its start
     assert {"hub_audit_entries", "hub_receipt_keys"} <= set(inspect(hub.store.engine).get_table_names())
