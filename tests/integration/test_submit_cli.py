@@ -300,3 +300,18 @@ def test_a_card_reading_is_the_applicant(tmp_path, db, capsys):
     _checklist, view = checklist_of(db, out["number"])
     assert view.applicant.sources["resident_id"] == "card" and view.applicant.sources["phone"] == "typed"
     assert view.applicant.identity_source == "card"
+
+
+def test_the_readme_example_file_is_received_with_a_commitment(tmp_path, capsys):
+    from app.demo import setup_demo_station
+
+    path = tmp_path / "demo.sqlite3"
+    ctx = build_context(path)
+    setup_demo_station(ctx.staff)  # the README's demo accounts (wangfang)
+    ctx.close()
+    example = ROOT / "docs" / "examples" / "newborn-intake.json"
+    assert main(["submit", str(example), "--db", str(path), "--print-dir", str(tmp_path / "out"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["outcome"] == "received" and out["verdict"] == "complete_with_tolerance"
+    assert [t["name"] for t in out["tolerated"]] == ["结婚证"]
+    assert "结婚证" in pdf_text(out["documents"]["commitment"])
