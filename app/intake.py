@@ -257,7 +257,7 @@ class IntakeService:
             check = check_fn(raw)
             if check.valid:
                 out[field_name] = check.normalized
-                if field_name == "resident_id":
+                if field_name == "resident_id" and data.kind == "personal":  # an enterprise's is its representative's
                     out["birth_date"] = out["birth_date"] or check.birth_date
                     if not out["gender"]:
                         out["gender"] = "男" if check.gender == "male" else "女"
