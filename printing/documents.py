@@ -461,11 +461,10 @@ def _receipt(ctx: _Ctx) -> list[Flowable]:
         n = "五"
     else:
         n = "四"
-    heading = ctx.section(f"{n}、收件信息")
+    story.append(ctx.section(f"{n}、收件信息"))
     progress = doc.progress_hint + (
         f"；咨询电话：{doc.progress_phone}" if doc.progress_phone else ""
     )
-    story.append(heading)
     story.append(
         ctx.key_values(
             [

@@ -182,9 +182,14 @@ def test_supplement_withdraw_and_deliver(tmp_path, db):
     assert sup["awaiting_supplement"] is False and sup["still_owed"] == []
     text = pdf_text(sup["documents"]["supplement"])
     assert "补正材料收件回执" in text and "1结婚证原件及复印件1" in text and "容缺材料已全部补齐" in text
+    before = counts(db)
     code, again = cli("supplement", number, "--material", "marriage_certificate", "--clerk", "wangfang",
-                      "--db", str(db))
+                      "--db", str(db), "--print-dir", out_dir)
     assert code == 1 and again["error"]["code"] == "intake.nothing_to_supplement"
+    code, unknown = cli("withdraw", "XX01-241202-0099-0", "--reason", "申请人主动撤回", "--clerk", "wangfang",
+                        "--db", str(db))
+    assert code == 1 and unknown["error"]["code"] == "intake.unknown_number" and "找不到受理编号" in unknown["error"]["message"]
+    assert counts(db) == before  # refused: no event, no document
 
     code, wd = cli("withdraw", number, "--reason", "申请人主动撤回", "--clerk", "wangfang", "--db", str(db),
                    "--print-dir", out_dir)
