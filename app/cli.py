@@ -466,7 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_setup)
 
-    for module in ("app.keys_cli", "app.capture.idcard_cli", "app.capture.capture_cli", "printing.cli", "sync.cli"):
+    for module in ("app.keys_cli", "app.capture.idcard_cli", "app.capture.capture_cli", "printing.cli", "sync.cli",
+                   "app.submit"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as exc:  # an optional part that is not installed

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-DocKind = Literal["receipt", "notice", "commitment", "return_list"]
+DocKind = Literal["receipt", "notice", "commitment", "return_list", "supplement"]
 MaterialState = Literal["collected", "exempt", "tolerated", "missing"]
 
 FORM_LABELS = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
@@ -51,6 +51,8 @@ class DocMaterial:
     exempt_via: str = ""  # the electronic licence / shared data that made it 免提交
     due_date: dt.date | None = None  # tolerated materials: by when
     required_by: tuple[str, ...] = ()  # item names
+    id: str = ""  # the catalog's material id
+    due_days: int | None = None  # tolerated before receipt (notice): working days after receipt
 
     @property
     def form_label(self) -> str:

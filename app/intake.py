@@ -7,6 +7,7 @@ Each edit is saved at once: a draft survives a crash and is offered again at the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -260,8 +261,9 @@ class IntakeService:
         if data.kind not in ("personal", "enterprise"):
             raise IntakeError("applicant.kind", "申请人类型应为个人或企业。", field="kind")
         today = local_day(self._clock.now())
+        id_label = "法定代表人身份证号码" if data.kind == "enterprise" else "身份证号码"
         checks = (
-            ("resident_id", data.resident_id, lambda v: check_resident_id(v, today), "身份证号码"),
+            ("resident_id", data.resident_id, lambda v: check_resident_id(v, today), id_label),
             ("uscc", data.uscc, check_uscc, "统一社会信用代码"),
             ("phone", data.phone, check_mobile, "联系电话"),
         )
@@ -271,7 +273,7 @@ class IntakeService:
             check = check_fn(raw)
             if check.valid:
                 out[field_name] = check.normalized
-                if field_name == "resident_id":
+                if field_name == "resident_id" and data.kind == "personal":  # an enterprise's is its representative's
                     out["birth_date"] = out["birth_date"] or check.birth_date
                     if not out["gender"]:
                         out["gender"] = "男" if check.gender == "male" else "女"
@@ -298,6 +300,12 @@ class IntakeService:
             raise IntakeError("intake.no_resident_id", "请录入或读取申请人的身份证号码。", field="resident_id")
         if applicant.kind == "enterprise" and not applicant.uscc:
             raise IntakeError("intake.no_uscc", "请录入或扫描企业的统一社会信用代码。", field="uscc")
+        # The commitment letter and the receipt name who answers for an enterprise.
+        if applicant.kind == "enterprise" and not applicant.legal_representative:
+            raise IntakeError("intake.no_legal_representative", "请录入企业的法定代表人姓名。",
+                              field="legal_representative")
+        if applicant.kind == "enterprise" and not applicant.resident_id:
+            raise IntakeError("intake.no_representative_id", "请录入法定代表人的身份证号码。", field="resident_id")
         # Drafts may hold a number as typed; nothing is finished with a bad one.
         self._validate_applicant(
             ApplicantInput(
@@ -307,6 +315,10 @@ class IntakeService:
             ),
             strict=True,
         )
+        # How the applicant is reached about progress and results (receipt, notice).
+        if not applicant.phone:
+            raise IntakeError("intake.no_phone", "请录入联系电话：办理进度和领取结果将通过该电话通知申请人。",
+                              field="phone")
 
     def choose(self, actor: StaffView, sid: str, bundle_key: str, items: Sequence[str] | None = None) -> None:
         """Pick the bundle and the items the applicant wants (None: the bundle's default choice)."""
@@ -468,9 +480,14 @@ class IntakeService:
         seq = self._next(s, f"num:{station.code}:{day.isoformat()}")
         return format_intake_number(station.code, day, seq)
 
-    @staticmethod
-    def _tolerance_due(catalog: Catalog, result: Checklist, today: dt.date) -> dt.date:
+    @classmethod
+    def _tolerance_due(cls, catalog: Catalog, result: Checklist, today: dt.date) -> dt.date:
         """Earliest of each tolerated material's own limit and the items' promised limits."""
+        return add_working_days(today, cls._tolerance_days(result))
+
+    @staticmethod
+    def _tolerance_days(result: Checklist) -> int:
+        """Working days after receipt to hand in the tolerated materials (one limit for all)."""
         days: list[int] = []
         for mid in result.tolerated:
             line = result.line(mid)
@@ -480,7 +497,7 @@ class IntakeService:
                 i.time_limit_days for i in result.active_items
                 if i.time_limit_days > 0 and i.id in {r.item_id for r in line.required_by}
             ]
-        return add_working_days(today, min(days))
+        return min(days)
 
     def _paper_outstanding(self, s: Session, sub: Submission, result: Checklist) -> bool:
         """Collected paper that has no captured page yet (drives the 2-hour digitise rule)."""
@@ -675,11 +692,21 @@ class IntakeService:
             sub, state = self._load(s, sid)
             if sub.number is None:
                 raise IntakeError("intake.not_finished", "受理尚未完成，不能打印文书。")
-            allowed = {"notice": ("notified",), "commitment": None, "receipt": None, "return_list": ("withdrawn",)}[kind]
-            if kind in ("receipt", "commitment") and sub.received_at is None:
+            if kind in ("receipt", "commitment", "supplement") and sub.received_at is None:
                 raise IntakeError("intake.not_received", "尚未收件，不能打印收件回执或承诺书。")
-            if allowed and state.stage not in allowed and kind == "return_list":
+            if kind == "return_list" and state.stage != "withdrawn":
                 raise IntakeError("intake.not_withdrawn", "只有已撤回的受理才打印退还材料清单。")
+            if kind == "notice" and state.stage != "notified":
+                # A received intake owes nothing a notice could list (tolerated ones are on the
+                # commitment letter and the receipt).
+                raise IntakeError("intake.not_notified", "该受理已收件，不出具一次告知通知书。")
+            received = _last_event(s, sid, "received")
+            at_receipt = tuple((received or {}).get("tolerated", ()))
+            if kind == "commitment" and not at_receipt:
+                raise IntakeError("intake.no_tolerance", "本次收件没有容缺材料，无需告知承诺书。")
+            supplemented = _last_event(s, sid, "supplemented") if kind == "supplement" else None
+            if kind == "supplement" and supplemented is None:
+                raise IntakeError("intake.no_supplement", "该受理没有补正记录，不能打印补正材料收件回执。")
             bundle = self._require_bundle(sub)
             station = s.get(Station, sub.station_id)
             clerk = s.get(Staff, sub.clerk_id)
@@ -702,7 +729,7 @@ class IntakeService:
                     st = "collected"  # supplemented since
                 received_list.append((line.id, st, line.copies))
                 materials.append(DocMaterial(
-                    seq=n, name=line.name, form=line.form if line.form != "electronic" else "copy",
+                    seq=n, id=line.id, name=line.name, form=line.form if line.form != "electronic" else "copy",
                     copies=line.copies, state=st, pages=pages.get(line.id),
                     acceptance_standard=line.material.acceptance_standard,
                     how_to_obtain=line.material.how_to_obtain or line.material.issuer,
@@ -711,12 +738,37 @@ class IntakeService:
                     required_by=tuple(r.item_name for r in line.required_by),
                 ))
             if kind == "notice":
-                materials = [m for m in materials if m.state == "missing"]
+                # Everything still owed: the missing ones, and the tolerated ones with their
+                # limit (counted from the day of receipt, which is still to come).
+                days = self._tolerance_days(result) if result.tolerated else None
+                materials = [
+                    dataclasses.replace(m, due_days=days) if m.state == "tolerated" else m
+                    for m in materials if m.state in ("missing", "tolerated")
+                ]
+                if not any(m.state == "missing" for m in materials):
+                    raise IntakeError("intake.nothing_missing", "材料已齐全，无需一次告知，请完成收件。")
+            elif kind == "commitment":
+                # What the applicant committed to at receipt, even after it was handed in.
+                due = dt.date.fromisoformat(received["due"]) if received and received.get("due") else sub.tolerance_due
+                materials = [
+                    dataclasses.replace(m, state="tolerated", due_date=due) if m.id in at_receipt else m
+                    for m in materials
+                ]
+            elif kind == "supplement":
+                assert supplemented is not None
+                handed = set(supplemented["materials"])
+                materials = [
+                    dataclasses.replace(m, state="collected", due_date=None) if m.id in handed else m
+                    for m in materials if m.id in handed or m.state == "tolerated"
+                ]
             items = tuple(
                 DocItem(i.name, i.department_in(sub.jurisdiction), i.time_limit_text) for i in result.active_items
             )
-            # A reprint carries the original time (marked 补打); a return list is dated when printed.
+            # A reprint carries the original time (marked 补打); a return list is dated when printed,
+            # a supplement receipt when the materials were handed in.
             issued = self._clock.now() if kind == "return_list" else (sub.finished_at or sub.created_at)
+            if supplemented is not None:
+                issued = supplemented["at"]
             manifest = manifest_hash(sub.number, bundle.id, [i.id for i in result.active_items], received_list)
             stamp = issued.astimezone(STATION_TZ).strftime("%Y%m%d%H%M")
             payload = (
@@ -961,6 +1013,19 @@ class IntakeService:
             catalog_version=sub.catalog_version, catalog_digest=sub.catalog_digest, pages=pages,
             delivery_method=sub.delivery_method, delivery_address=sub.delivery_address,
         )
+
+
+def _last_event(s: Session, sid: str, etype: str) -> dict[str, Any] | None:
+    """The payload of the submission's latest event of ETYPE (with its time as "at"), or None."""
+    row = s.execute(
+        select(Event.payload, Event.at).where(Event.submission_id == sid, Event.type == etype)
+        .order_by(Event.station_seq.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    payload: dict[str, Any] = json.loads(row[0])
+    payload["at"] = row[1]
+    return payload
 
 
 def _page_view(a: Attachment) -> PageView:

@@ -10,7 +10,8 @@ from typing import Any
 
 from app.errors import IntakeError
 
-KINDS = {"receipt": "receipt", "notice": "notice", "commitment": "commitment", "return-list": "return_list"}
+KINDS = {"receipt": "receipt", "notice": "notice", "commitment": "commitment", "return-list": "return_list",
+         "supplement": "supplement"}
 
 
 def register(subparsers: Any) -> None:

@@ -28,6 +28,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
+    KeepTogether,
     PageBreak,
     Paragraph,
     SimpleDocTemplate,
@@ -49,6 +50,7 @@ TITLES = {
     "notice": "一次告知通知书",
     "commitment": "容缺受理告知承诺书",
     "return_list": "撤回申请材料退还清单",
+    "supplement": "补正材料收件回执",
 }
 REPRINT_MARK = "补打"
 # Whether the identity was read from the card (or a licence QR) or typed: DOMAIN-FACTS / issue 4.
@@ -395,7 +397,10 @@ def _datetime(t: dt.datetime) -> str:
 
 def _due(ctx: _Ctx, m: DocMaterial) -> str:
     due = m.due_date or ctx.doc.tolerated_due
-    return _date(due) if due else "按承诺约定"
+    if due:
+        return _date(due)
+    # Not yet received (一次告知): the limit runs from the day of receipt.
+    return f"收件之日起{m.due_days}个工作日内" if m.due_days else "按承诺约定"
 
 
 def _pages(m: DocMaterial) -> str:
@@ -436,7 +441,7 @@ def _receipt(ctx: _Ctx) -> list[Flowable]:
     story.append(ctx.grid(rows, (0.08, 0.44, 0.16, 0.08, 0.1, 0.14)))
 
     if doc.tolerated:
-        story.append(ctx.section("四、容缺受理材料（已签署告知承诺书，须在期限内补交）"))
+        heading = ctx.section("四、容缺受理材料（已签署告知承诺书，须在期限内补交）")
         rows = [
             [
                 ctx.c(h, centred=True)
@@ -453,7 +458,8 @@ def _receipt(ctx: _Ctx) -> list[Flowable]:
                     ctx.c(_due(ctx, mat), centred=True),
                 ]
             )
-        story.append(ctx.grid(rows, (0.08, 0.42, 0.16, 0.08, 0.26)))
+        # Heading and table on one page: a split table reads as two lists on separate sheets.
+        story.append(KeepTogether([heading, ctx.grid(rows, (0.08, 0.42, 0.16, 0.08, 0.26))]))
         n = "五"
     else:
         n = "四"
@@ -487,6 +493,9 @@ def _receipt(ctx: _Ctx) -> list[Flowable]:
 def _notice(ctx: _Ctx) -> list[Flowable]:
     doc = ctx.doc
     a = doc.applicant
+    if not doc.missing:
+        # "材料不齐全 … 无" contradicts itself: a complete intake gets a receipt, not a notice.
+        raise ValueError(f"intake {doc.number}: a notice needs at least one missing material")
     story = ctx.heading(TITLES["notice"])
     story += [ctx.section("一、申请人"), ctx.applicant_table(full_id=False)]
     story += [ctx.section("二、申请事项"), *ctx.bundle_block(with_limits=False)]
@@ -503,10 +512,15 @@ def _notice(ctx: _Ctx) -> list[Flowable]:
     rows: list[list[Any]] = [
         [
             ctx.c(h, centred=True)
-            for h in ("序号", "材料名称", "原件/复印件及份数", "受理标准", "获取途径")
+            for h in ("序号", "材料名称", "原件/复印件及份数", "受理标准", "获取途径", "补交要求")
         ]
     ]
-    for i, mat in enumerate(doc.missing, start=1):
+    owed = [m for m in doc.materials if m.state in ("missing", "tolerated")]
+    for i, mat in enumerate(owed, start=1):
+        when = "收件前补齐"
+        if mat.state == "tolerated":
+            dated = mat.due_date or doc.tolerated_due
+            when = f"可容缺，{_due(ctx, mat)}{'前' if dated else ''}补交"
         rows.append(
             [
                 ctx.c(str(i), centred=True),
@@ -514,12 +528,18 @@ def _notice(ctx: _Ctx) -> list[Flowable]:
                 ctx.c(f"{mat.form_label}{mat.copies}份", centred=True),
                 ctx.c(mat.acceptance_standard or "—"),
                 ctx.c(mat.how_to_obtain or "—"),
+                ctx.c(when, centred=True),
             ]
         )
-    if not doc.missing:
-        rows.append([ctx.c("—", centred=True), ctx.c("无"), "", "", ""])
-    story.append(ctx.grid(rows, (0.07, 0.25, 0.15, 0.28, 0.25)))
+    story.append(ctx.grid(rows, (0.06, 0.2, 0.13, 0.24, 0.21, 0.16)))
     story.append(Spacer(1, 3))
+    if doc.tolerated:
+        story.append(
+            ctx.p(
+                "标注“可容缺”的材料，收件时签署容缺受理告知承诺书后可暂缓提交，须在所列期限内补交。",
+                ctx.indent,
+            )
+        )
     story.append(
         ctx.p(
             f"请按上述要求一次性补齐材料后，凭本通知书到{doc.centre_name}综合受理窗口提交。"
@@ -570,8 +590,6 @@ def _commitment_copy(ctx: _Ctx, copy_label: str) -> list[Flowable]:
                 ctx.c(_due(ctx, mat), centred=True),
             ]
         )
-    if not doc.tolerated:
-        rows.append([ctx.c("—", centred=True), ctx.c("无"), "", "", ""])
     story.append(ctx.grid(rows, (0.08, 0.42, 0.16, 0.08, 0.26)))
 
     latest = _latest_due(doc)
@@ -624,6 +642,8 @@ COMMITMENT_COPIES = ("第一联 承诺人留存", "第二联 受理窗口留存"
 
 
 def _commitment(ctx: _Ctx) -> list[Flowable]:
+    if not ctx.doc.tolerated:
+        raise ValueError(f"intake {ctx.doc.number}: a commitment letter needs a tolerated material")
     story: list[Flowable] = []
     for i, label in enumerate(COMMITMENT_COPIES):
         if i:
@@ -685,6 +705,84 @@ def _return_list(ctx: _Ctx) -> list[Flowable]:
             ["申请人（签收）", "经办人（签字）"],
             "受理单位（盖章）",
             lead="申请人确认已收回上列全部材料。",
+        )
+    )
+    return story
+
+
+def _supplement(ctx: _Ctx) -> list[Flowable]:
+    """补正材料收件回执: what the applicant handed in now, and what is still owed."""
+    doc = ctx.doc
+    handed = [m for m in doc.materials if m.state == "collected"]
+    owed = doc.tolerated
+    if not handed:
+        raise ValueError(f"intake {doc.number}: a supplement receipt needs a handed-in material")
+    story = ctx.heading(TITLES["supplement"])
+    story += [ctx.section("一、申请人"), ctx.applicant_table(full_id=False)]
+    story += [ctx.section("二、申请事项"), *ctx.bundle_block()]
+    rows: list[list[Any]] = [
+        [ctx.c(h, centred=True) for h in ("序号", "材料名称", "原件/复印件", "份数", "页数")]
+    ]
+    for i, mat in enumerate(handed, start=1):
+        rows.append(
+            [
+                ctx.c(str(i), centred=True),
+                ctx.c(mat.name),
+                ctx.c(mat.form_label, centred=True),
+                ctx.c(str(mat.copies), centred=True),
+                ctx.c(_pages(mat), centred=True),
+            ]
+        )
+    story.append(
+        KeepTogether(
+            [
+                ctx.section(f"三、本次补交的容缺材料（{_datetime(doc.issued_at)}收到）"),
+                ctx.grid(rows, (0.08, 0.5, 0.16, 0.1, 0.16)),
+            ]
+        )
+    )
+    if owed:
+        rows = [
+            [ctx.c(h, centred=True) for h in ("序号", "材料名称", "原件/复印件", "份数", "补交期限")]
+        ]
+        for i, mat in enumerate(owed, start=1):
+            rows.append(
+                [
+                    ctx.c(str(i), centred=True),
+                    ctx.c(mat.name),
+                    ctx.c(mat.form_label, centred=True),
+                    ctx.c(str(mat.copies), centred=True),
+                    ctx.c(_due(ctx, mat), centred=True),
+                ]
+            )
+        story.append(
+            KeepTogether(
+                [
+                    ctx.section("四、仍须补交的容缺材料"),
+                    ctx.grid(rows, (0.08, 0.42, 0.16, 0.08, 0.26)),
+                ]
+            )
+        )
+    else:
+        story += [ctx.section("四、仍须补交的容缺材料"), ctx.p("无。容缺材料已全部补齐，承诺已履行。", ctx.indent)]
+    story.append(ctx.section("五、收件信息"))
+    story.append(
+        ctx.key_values(
+            [
+                ("受理中心", doc.centre_name),
+                ("受理窗口", doc.station_name),
+                ("收件人", doc.clerk_name),
+                ("补正时间", _datetime(doc.issued_at)),
+            ]
+        )
+    )
+    story += ctx.notes()
+    story.append(Spacer(1, ctx.m.body * 0.5))
+    story.append(
+        ctx.signatures(
+            ["申请人（签字）", "收件人（签字）"],
+            "受理单位（盖章）",
+            lead="申请人确认以上补交材料清单无误。",
         )
     )
     return story
@@ -754,11 +852,19 @@ def build_return_list(
     return _build(doc, paper, "return_list", _return_list, fonts)
 
 
+def build_supplement(
+    doc: IntakeDocument, paper: Paper = "A4", fonts: FontSet | None = None
+) -> bytes:
+    """补正材料收件回执: the tolerated materials handed in later, and any still owed."""
+    return _build(doc, paper, "supplement", _supplement, fonts)
+
+
 BUILDERS: dict[str, Callable[..., bytes]] = {
     "receipt": build_receipt,
     "notice": build_notice,
     "commitment": build_commitment,
     "return_list": build_return_list,
+    "supplement": build_supplement,
 }
 
 

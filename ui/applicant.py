@@ -28,7 +28,8 @@ from app.validators import check_mobile, check_resident_id, check_uscc, resident
 from app.views import ApplicantInput, ApplicantView
 
 PERSONAL_FIELDS = ("resident_id", "name", "gender", "birth_date", "address", "phone")
-ENTERPRISE_FIELDS = ("uscc", "name", "legal_representative", "address", "phone")
+# The legal representative's ID number goes on the commitment letter (an enterprise signs by them).
+ENTERPRISE_FIELDS = ("uscc", "name", "legal_representative", "resident_id", "address", "phone")
 CARD_FIELDS = ("name", "resident_id", "gender", "birth_date", "address")
 
 
@@ -102,6 +103,7 @@ class ApplicantWidget(QWidget):
         self.phone_edit.setMaxLength(16)
         self.edit("birth_date").setPlaceholderText(self.tr("YYYY-MM-DD，可由身份证号码带出"))
         self.id_edit.setPlaceholderText(self.tr("读卡或手工录入18位号码"))
+        self.phone_edit.setPlaceholderText(self.tr("必填：办理进度和领取结果通过此电话通知"))
         self.uscc_edit.setPlaceholderText(self.tr("18位，可扫描营业执照二维码"))
 
         self.card_info = QLabel(self)
@@ -381,6 +383,9 @@ class ApplicantWidget(QWidget):
         )
         self.rows["address"].label.setText(
             self.tr("住址") if self.kind == "personal" else self.tr("住所")
+        )
+        self.rows["resident_id"].label.setText(
+            self.tr("身份证号码(&I)") if self.kind == "personal" else self.tr("法定代表人身份证号(&I)")
         )
         if not self._loading:
             self._validate_all()

@@ -110,6 +110,10 @@ class FinishWidget(QWidget):
         if result.stage == "notified":
             self.heading.setText(self.tr("材料不齐：已出具一次告知通知书"))
             missing = "".join(f"<li>{e(names[m])}</li>" for m in result.checklist.missing)
+            missing += "".join(
+                "<li>{}</li>".format(e(self.tr("{name}（可容缺，收件后限期补交）").format(name=names[m])))
+                for m in result.checklist.tolerated
+            )
             self.summary.setText(
                 "<p>{}</p><ul>{}</ul>".format(
                     e(self.tr("请申请人按通知书补齐以下材料后再来窗口，凭本编号续办：")), missing

@@ -430,7 +430,10 @@ class IntakeWidget(QWidget):
             return False
         self.applicant.fill_from_card(card)
         self.save_applicant_now()
-        self.focus_bundles()
+        if not self.applicant.phone_edit.text().strip():
+            self.applicant.focus_field("phone")  # the one thing a card cannot give: ask for it
+        else:
+            self.focus_bundles()
         return True
 
     def replace_with_pending_card(self) -> None:

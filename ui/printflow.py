@@ -25,6 +25,7 @@ _TITLES = {
     "notice": QT_TRANSLATE_NOOP("DocumentPrinter", "一次告知通知书"),
     "commitment": QT_TRANSLATE_NOOP("DocumentPrinter", "容缺受理告知承诺书"),
     "return_list": QT_TRANSLATE_NOOP("DocumentPrinter", "撤回申请材料退还清单"),
+    "supplement": QT_TRANSLATE_NOOP("DocumentPrinter", "补正材料收件回执"),
 }
 
 
@@ -56,6 +57,7 @@ def build_pdf(doc: Any, paper: str) -> bytes:
         "notice": builders.build_notice,
         "commitment": builders.build_commitment,
         "return_list": builders.build_return_list,
+        "supplement": builders.build_supplement,
     }[doc.kind]
     return build(doc, paper)  # type: ignore[arg-type]
 

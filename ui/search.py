@@ -233,10 +233,15 @@ class IntakeDetailWidget(QWidget):
         sid = self.view.id
         s = self.session
 
+        def supplemented(_r: Any) -> None:
+            # The applicant leaves with proof of what was handed in (补正材料收件回执).
+            self._after_action(self.tr("已登记补正材料，正在打印补正材料收件回执……"))
+            self.printer.print_documents(sid, ("supplement",), self._on_printed)
+
         def requested(materials: list[str]) -> None:
             s.runner.run_db(
                 lambda: s.intake.supplement(s.actor, sid, materials),
-                lambda _r: self._after_action(self.tr("已登记补正材料。")),
+                supplemented,
                 lambda err: dialog.show_error(err.message),
                 guard=self,
             )

@@ -101,7 +101,9 @@ def test_scanning_a_notice_continues_the_intake_in_the_workspace(
 def test_enterprise_uscc_is_checked_as_typed(qtbot: Any, window: Any) -> None:
     panel = window.intake.applicant
     panel.enterprise.setChecked(True)
-    assert panel.uscc_edit.isVisibleTo(window) and not panel.id_edit.isVisibleTo(window)
+    assert panel.uscc_edit.isVisibleTo(window)
+    # the legal representative's ID number is asked for (the commitment letter needs it)
+    assert panel.id_edit.isVisibleTo(window) and "法定代表人" in panel.rows["resident_id"].label.text()
     type_into(qtbot, window, panel.uscc_edit, "91350100M000100Y44")
     press(qtbot, window, panel.uscc_edit, Qt.Key.Key_Tab)
     assert "校验位不符" in panel.problem_text("uscc")

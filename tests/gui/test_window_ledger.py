@@ -26,7 +26,7 @@ def make_intake(ctx: Any, username: str, password: str, complete: bool, source: 
     clerk = ctx.staff.login(username, password)
     sid = ctx.intake.start(clerk)
     ctx.intake.set_applicant(clerk, sid, ApplicantInput(
-        name="张秀英", resident_id="11010519491231002X", sources={"resident_id": source, "name": source}))
+        name="张秀英", resident_id="11010519491231002X", phone="13812345678", sources={"resident_id": source, "name": source}))
     ctx.intake.choose(clerk, sid, "新生儿出生")
     ctx.intake.answer_many(clerk, sid, ANSWERS)
     lines = ctx.intake.checklist(sid).materials

@@ -103,6 +103,8 @@ def test_whole_intake_with_the_threaded_runner(
         window.poll_card()
         qtbot.waitUntil(lambda: intake.applicant.verified("resident_id"), timeout=5000)
         qtbot.waitUntil(lambda: intake.submission_id is not None, timeout=5000)
+        intake.applicant.phone_edit.setText("13812345678")  # a card has no phone: typed
+        intake.save_applicant_now()
         intake.bundles.choose("newborn_birth")
         qtbot.waitUntil(lambda: intake.checklist is not None, timeout=5000)
         for qid, index in (

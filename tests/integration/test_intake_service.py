@@ -89,7 +89,8 @@ def test_invalid_id_number_is_kept_on_the_draft_and_refused_at_finish(ctx, staff
         ctx.intake.finish(clerk, sid)
     assert exc.value.code == "applicant.resident_id" and "校验位" in exc.value.message
     assert ctx.intake.get(sid).stage == "draft" and ctx.intake.get(sid).number is None
-    ctx.intake.set_applicant(clerk, sid, ApplicantInput(name="李四", resident_id="11010519491231002x"))
+    ctx.intake.set_applicant(clerk, sid, ApplicantInput(name="李四", resident_id="11010519491231002x",
+                                                        phone="13812345678"))
     assert ctx.intake.finish(clerk, sid).stage == "received"
 
 

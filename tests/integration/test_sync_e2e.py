@@ -103,7 +103,7 @@ def test_an_intake_still_missing_pages_is_sent_but_not_marked_pushed(tmp_path, c
     from app.views import ApplicantInput
     from sync.testing import NEWBORN_ANSWERS
     sid2 = ctx.intake.start(clerk)
-    ctx.intake.set_applicant(clerk, sid2, ApplicantInput(name="李四", resident_id="11010519491231002X"))
+    ctx.intake.set_applicant(clerk, sid2, ApplicantInput(name="李四", resident_id="11010519491231002X", phone="13812345678"))
     ctx.intake.choose(clerk, sid2, "新生儿出生")
     ctx.intake.answer_many(clerk, sid2, NEWBORN_ANSWERS)
     ctx.intake.mark_many(clerk, sid2, {m.id: "collected" for m in ctx.intake.checklist(sid2).materials})

@@ -177,20 +177,22 @@ def test_receipt_carries_clerk_time_progress_delivery_signatures_and_seal(paper:
 
 
 @pytest.mark.parametrize("paper", PAPERS)
-def test_notice_lists_every_missing_material_with_standard_and_source(paper: str) -> None:
+def test_notice_lists_every_missing_and_tolerated_material_with_standard_and_source(paper: str) -> None:
+    # Issue 11 item 4: a tolerated material is still owed, so the notice tells it with its limit.
     text = text_of("notice", paper)
-    missing = [m for m in MATERIALS if m.state == "missing"]
-    assert len(missing) == 2
-    for n, m in enumerate(missing, start=1):
-        row = f"{n}{m.name}{m.form_label}{m.copies}份{m.acceptance_standard}{m.how_to_obtain}"
+    owed = [m for m in MATERIALS if m.state in ("missing", "tolerated")]
+    assert len(owed) == 3
+    for n, m in enumerate(owed, start=1):
+        when = f"可容缺，{DUE_TEXT}前补交" if m.state == "tolerated" else "收件前补齐"
+        row = f"{n}{m.name}{m.form_label}{m.copies}份{m.acceptance_standard}{m.how_to_obtain}{when}"
         assert squash(row) in text, row
 
 
 @pytest.mark.parametrize("paper", PAPERS)
-def test_notice_asks_for_nothing_but_the_missing_materials(paper: str) -> None:
+def test_notice_asks_for_nothing_but_what_is_still_owed(paper: str) -> None:
     text = text_of("notice", paper)
     for m in MATERIALS:
-        if m.state != "missing":
+        if m.state not in ("missing", "tolerated"):
             assert m.name not in text, m.name
             assert squash(m.acceptance_standard) not in text, m.name
 

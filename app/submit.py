@@ -1,0 +1,494 @@
+"""`intake submit | supplement | withdraw | deliver`: the counter's actions without the window.
+
+Each command drives the same IntakeService calls the window makes (start → applicant → bundle and
+items → answers → marks → finish, then for every document: build → keep with the submission →
+print), here printing to PDF files in --print-dir. All of one command's calls run inside one
+database transaction: a refusal at any step (an invalid ID number at finish, an unknown material,
+a full disk while writing a PDF) leaves nothing of the command in the store and no PDF behind.
+
+The intake file (JSON, `-` for standard input):
+
+    {"clerk": "wangfang",
+     "applicant": {"card": {...}} | {"kind": "personal", "name": …, "resident_id": …, …},
+     "bundle": "新生儿出生", "items": ["…"], "answers": {"question": value},
+     "marks": {"material": "collected" | "exempt" | "tolerated" | "missing"}}
+
+`card` is a card reading as `intake idcard read --json` prints it (the object or its "card");
+typed fields beside it (the phone, always) are added as typed. Materials without a mark are
+missing, as in the window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from app.cliout import emit
+from app.documents import DocKind
+from app.errors import DomainError, IntakeError
+from app.intake import IntakeService
+from app.views import ApplicantInput, StaffView
+
+log = logging.getLogger("intake.submit")
+
+# Marks as the clerk says them (1 已收 · 2 免提交 · 3 容缺 · 0 缺) or as the engine names them.
+MARKS = {
+    "collected": "collected", "已收": "collected",
+    "exempt": "exempt", "免提交": "exempt",
+    "tolerated": "tolerated", "容缺": "tolerated",
+    "missing": None, "缺": None,
+}
+TOP_FIELDS = ("clerk", "applicant", "bundle", "items", "answers", "marks")
+TYPED_FIELDS = ("kind", "name", "resident_id", "gender", "birth_date", "address", "phone", "uscc",
+                "legal_representative")
+APPLICANT_KEYS = (*TYPED_FIELDS, "card", "consent_reuse")
+CARD_FIELDS = ("name", "resident_id", "gender", "birth_date", "address")
+DOC_TITLES = {"receipt": "收件回执", "notice": "一次告知通知书", "commitment": "容缺受理告知承诺书",
+              "return_list": "撤回申请材料退还清单", "supplement": "补正材料收件回执"}
+
+
+class SubmitError(DomainError):
+    """The intake file or the command's arguments cannot be used (said in Chinese, with a code)."""
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    clerk: str
+    applicant: ApplicantInput
+    bundle: str
+    items: tuple[str, ...] | None
+    answers: Mapping[str, object]
+    marks: Mapping[str, str | None]
+    warnings: tuple[str, ...] = field(default=())
+
+
+# ----------------------------------------------------------------------------- the file
+
+
+def _text(value: object, where: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise SubmitError("submit.field_type", f"字段“{where}”应为文字。", field=where)
+    return value.strip()
+
+
+def _object(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SubmitError("submit.field_type", f"字段“{where}”应为对象（{{…}}）。", field=where)
+    return value
+
+
+def _known(obj: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
+    # A misspelt key would otherwise be dropped silently (e.g. "mark" for "marks").
+    for key in obj:
+        if key not in allowed:
+            raise SubmitError(
+                "submit.unknown_field", f"{where}中有不认识的字段“{key}”（可用：{'、'.join(allowed)}）。",
+                field=key,
+            )
+
+
+def _date(text: str, where: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise SubmitError("submit.date", f"字段“{where}”应为日期 YYYY-MM-DD（收到“{text}”）。", field=where) from None
+
+
+def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
+    spec = _object(raw, "applicant")
+    _known(spec, APPLICANT_KEYS, "申请人")
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    warnings: list[str] = []
+    if spec.get("card") is not None:
+        card = _object(spec["card"], "applicant.card")
+        if isinstance(card.get("card"), dict):  # the whole `intake idcard read --json` answer
+            card = card["card"]
+        for name in CARD_FIELDS:
+            text = _text(card.get(name), f"applicant.card.{name}")
+            if not text:
+                raise SubmitError("submit.card_field", f"读卡信息缺少“{name}”。", field=f"card.{name}")
+            values[name] = text
+            sources[name] = "card"
+        if card.get("expired"):
+            warnings.append("该身份证已过有效期，请申请人提供有效证件。")
+    for name in TYPED_FIELDS:
+        text = _text(spec.get(name), f"applicant.{name}")
+        if text and values.get(name) != text:
+            values[name] = text
+            sources[name] = "typed"  # typed over a card field: no longer verified, as in the window
+    kind = values.pop("kind", "enterprise" if values.get("uscc") and "card" not in spec else "personal")
+    sources.pop("kind", None)
+    if kind not in ("personal", "enterprise"):
+        raise SubmitError("submit.applicant_kind", f"申请人类型应为 personal（个人）或 enterprise（企业），收到“{kind}”。",
+                          field="kind")
+    consent = spec.get("consent_reuse", False)
+    if not isinstance(consent, bool):
+        raise SubmitError("submit.field_type", "字段“applicant.consent_reuse”应为 true 或 false。", field="consent_reuse")
+    birth = _date(values.pop("birth_date", ""), "applicant.birth_date")
+    return ApplicantInput(
+        kind=kind, birth_date=birth, sources=sources, consent_reuse=consent,  # type: ignore[arg-type]
+        **{k: values.get(k, "") for k in TYPED_FIELDS if k not in ("kind", "birth_date")},
+    ), warnings
+
+
+def parse_request(data: object) -> IntakeRequest:
+    """The intake file's content as a request, or SubmitError saying what is wrong with it."""
+    spec = _object(data, "（文件顶层）")
+    _known(spec, TOP_FIELDS, "受理文件")
+    for key in ("clerk", "applicant", "bundle"):
+        if spec.get(key) in (None, ""):
+            raise SubmitError("submit.missing_field", f"受理文件缺少字段“{key}”。", field=key)
+    applicant, warnings = _applicant(spec["applicant"])
+    items = spec.get("items")
+    if items is not None and (not isinstance(items, list) or not all(isinstance(i, str) for i in items)):
+        raise SubmitError("submit.field_type", "字段“items”应为事项 id 的列表。", field="items")
+    answers = _object(spec.get("answers") or {}, "answers")
+    marks: dict[str, str | None] = {}
+    for material, mark in _object(spec.get("marks") or {}, "marks").items():
+        if not isinstance(mark, str) or mark.strip() not in MARKS:
+            raise SubmitError(
+                "submit.bad_mark",
+                f"材料“{material}”的标记“{mark}”无效，应为 collected（已收）、exempt（免提交）、"
+                "tolerated（容缺）或 missing（缺）。",
+                material=material,
+            )
+        marks[material] = MARKS[mark.strip()]
+    return IntakeRequest(
+        clerk=_text(spec["clerk"], "clerk"), applicant=applicant, bundle=_text(spec["bundle"], "bundle"),
+        items=tuple(items) if items is not None else None, answers=answers, marks=marks,
+        warnings=tuple(warnings),
+    )
+
+
+def read_request(path: str) -> IntakeRequest:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SubmitError("submit.file", f"无法读取受理文件“{path}”：{exc.strerror or exc}。", file=path) from exc
+    except UnicodeDecodeError:
+        raise SubmitError("submit.encoding", f"受理文件“{path}”不是 UTF-8 文本。", file=path) from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", "?")
+        col = getattr(exc, "colno", "?")
+        raise SubmitError("submit.json", f"受理文件“{path}”不是有效的 JSON（第{line}行第{col}列）。", file=path) from None
+    return parse_request(data)
+
+
+# ----------------------------------------------------------------------------- the store
+
+
+@contextlib.contextmanager
+def atomic(ctx: Any) -> Iterator[tuple[IntakeService, sessionmaker[Any]]]:
+    """An IntakeService whose every call runs inside one transaction (each call's own becomes a
+    savepoint), committed when the block ends and rolled back whole when it raises. Attachment
+    blobs written meanwhile (kept PDFs) are removed again on rollback, unless they existed."""
+    engine = ctx.sessions.kw["bind"]
+    conn = engine.connect()
+    conn.execution_options(immediate=True)  # BEGIN IMMEDIATE: take the write lock up front
+    tx = conn.begin()
+    sessions: sessionmaker[Any] = sessionmaker(
+        bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+    store = _TrackingBlobs(ctx.attachments)
+    service = IntakeService(sessions, ctx.catalogs, store, ctx.clock, ctx.signer)  # type: ignore[arg-type]
+    try:
+        yield service, sessions
+        tx.commit()
+    except BaseException:
+        tx.rollback()
+        store.forget_new()
+        raise
+    finally:
+        conn.close()
+
+
+class _TrackingBlobs:
+    """The attachment store, remembering which blobs this command created."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._new: list[str] = []
+
+    def put(self, data: bytes, **kw: Any) -> str:
+        existed = self._inner.has(hashlib.sha256(data).hexdigest())  # blobs are named by it
+        got: str = self._inner.put(data, **kw)
+        if not existed:
+            self._new.append(got)
+        return got
+
+    def forget_new(self) -> None:
+        for sha in self._new:
+            with contextlib.suppress(OSError):
+                self._inner.path(sha).unlink()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _clerk(sessions: sessionmaker[Any], username: str) -> StaffView:
+    from app.staff import staff_view
+    from local_db.models import Staff
+
+    with sessions() as s:
+        staff = s.scalars(select(Staff).where(Staff.username == username)).first()
+        if staff is None:
+            raise SubmitError("submit.unknown_clerk", f"没有账号“{username}”。", clerk=username)
+        if not staff.active:
+            raise SubmitError("submit.clerk_inactive", f"账号“{username}”已停用，不能受理。", clerk=username)
+        return staff_view(staff)
+
+
+def _bundle_id(service_catalog: Any, query: str, jurisdiction: str | None) -> str:
+    # The CLI's bundle resolution (id, name, alias; where the catalog offers it, the window's
+    # search: part of a name, pinyin initials), candidates named when several match.
+    resolve = getattr(service_catalog, "resolve", None)
+    if resolve is None:
+        bundle = service_catalog.bundle(query)
+        if bundle is None:
+            raise IntakeError("intake.unknown_bundle", f"目录中没有一件事“{query}”。", bundle=query)
+        return str(bundle.id)
+    bundle, found = resolve(query, jurisdiction)
+    if bundle is not None:
+        return str(bundle.id)
+    if not found:
+        raise IntakeError("intake.unknown_bundle", f"目录中没有一件事“{query}”。", bundle=query)
+    names = "、".join(f"{b.name}（{b.id}）" for b in found[:10]) + ("等" if len(found) > 10 else "")
+    raise IntakeError("intake.ambiguous_bundle", f"“{query}”对应{len(found)}个一件事，请写得更具体：{names}。",
+                      bundle=query, candidates=[b.id for b in found])
+
+
+def _unknown_materials(catalog: Any, marks: Mapping[str, object]) -> None:
+    for material in marks:
+        if material not in catalog.materials:
+            raise SubmitError("submit.unknown_material", f"目录中没有材料“{material}”。", material=material)
+
+
+@dataclass
+class _Printed:
+    paths: dict[str, str | None] = field(default_factory=dict)
+    written: list[Path] = field(default_factory=list)
+
+
+def _print(service: IntakeService, actor: StaffView, sid: str, kinds: Sequence[DocKind], out_dir: Path | None,
+           paper: str, printed: _Printed) -> None:
+    """Each document as the window prints it: rebuilt from the store, built, kept, then sent to
+    the 'printer' (a PDF file in OUT_DIR)."""
+    from printing.documents import build_document
+
+    for kind in kinds:
+        doc = service.document(actor, sid, kind)
+        pdf = build_document(doc, paper)  # type: ignore[arg-type]
+        service.save_document(actor, sid, kind, pdf, printed=out_dir is not None)
+        if out_dir is None:
+            printed.paths[kind] = None
+            continue
+        target = out_dir / f"{doc.number}-{kind}.pdf"
+        try:
+            target.write_bytes(pdf)
+        except OSError as exc:
+            raise SubmitError("submit.write_failed", f"无法写入文件“{target}”：{exc.strerror or exc}。",
+                              file=str(target)) from exc
+        printed.written.append(target)
+        printed.paths[kind] = str(target)
+
+
+def _print_dir(args: argparse.Namespace) -> Path | None:
+    if args.print_dir is None:
+        return None
+    out = Path(args.print_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SubmitError("submit.print_dir", f"无法使用文书输出目录“{out}”：{exc.strerror or exc}。") from exc
+    return out
+
+
+@contextlib.contextmanager
+def _command(args: argparse.Namespace) -> Iterator[tuple[Any, IntakeService, sessionmaker[Any], _Printed]]:
+    """The store, an all-or-nothing service, and the PDFs written (removed again on failure)."""
+    from app.context import build_context
+
+    ctx = build_context(args.db)
+    printed = _Printed()
+    try:
+        with atomic(ctx) as (service, sessions):
+            yield ctx, service, sessions, printed
+    except BaseException:
+        for path in printed.written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
+    finally:
+        ctx.close()
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    request = read_request(args.file)
+    out_dir = _print_dir(args)
+    with _command(args) as (ctx, service, sessions, printed):
+        actor = _clerk(sessions, request.clerk)
+        catalog = ctx.catalogs.current
+        _unknown_materials(catalog, request.marks)
+        sid = service.start(actor)
+        service.set_applicant(actor, sid, request.applicant)
+        jurisdiction = _jurisdiction(sessions, actor)
+        service.choose(actor, sid, _bundle_id(catalog, request.bundle, jurisdiction),
+                       list(request.items) if request.items is not None else None)
+        if request.answers:
+            service.answer_many(actor, sid, request.answers)
+        if request.marks:
+            service.mark_many(actor, sid, request.marks)
+        result = service.finish(actor, sid)
+        _print(service, actor, sid, result.documents, out_dir, args.paper, printed)
+        names = {m.id: m.name for m in result.checklist.materials}
+    data = {
+        "number": result.number,
+        "outcome": result.stage,
+        "verdict": result.verdict,
+        "documents": printed.paths,
+        "missing": [{"id": m, "name": names[m]} for m in result.checklist.missing],
+        "tolerated": [{"id": m, "name": names[m]} for m in result.checklist.tolerated],
+        "tolerance_due": result.tolerance_due.isoformat() if result.tolerance_due else None,
+        "warnings": list(request.warnings),
+    }
+    log.info("intake %s submitted from a file: %s", result.number, result.stage)
+    heading = {"received": "已收件", "notified": "材料不齐，已出具一次告知通知书"}[result.stage]
+    emit(args, data, _text_report(f"{result.number} {heading}", printed, request.warnings))
+    return 0
+
+
+def _jurisdiction(sessions: sessionmaker[Any], actor: StaffView) -> str | None:
+    from local_db.models import Station
+
+    with sessions() as s:
+        station = s.get(Station, actor.station_id)
+        return station.jurisdiction if station is not None else None
+
+
+def _find(service: IntakeService, number: str) -> str:
+    sid = service.find_by_number(number)
+    if sid is None:
+        raise IntakeError("intake.unknown_number", f"找不到受理编号“{number}”（请核对编号及校验位）。", number=number)
+    return sid
+
+
+def run_supplement(args: argparse.Namespace) -> int:
+    out_dir = _print_dir(args)
+    materials = _split(args.material)
+    if not materials:
+        raise SubmitError("submit.no_materials", "请用 --material 列出申请人本次补交的容缺材料。")
+    with _command(args) as (_ctx, service, sessions, printed):
+        actor = _clerk(sessions, args.clerk)
+        sid = _find(service, args.number)
+        service.supplement(actor, sid, materials)
+        _print(service, actor, sid, ("supplement",), out_dir, args.paper, printed)
+        view = service.get(sid)
+    data = {"number": view.number, "stage": view.stage, "awaiting_supplement": view.awaiting_supplement,
+            "still_owed": list(view.tolerated_outstanding),
+            "tolerance_due": view.tolerance_due.isoformat() if view.tolerance_due else None,
+            "documents": printed.paths}
+    emit(args, data, _text_report(f"{view.number} 已登记补正", printed, ()))
+    return 0
+
+
+def run_withdraw(args: argparse.Namespace) -> int:
+    out_dir = _print_dir(args)
+    with _command(args) as (_ctx, service, sessions, printed):
+        actor = _clerk(sessions, args.clerk)
+        sid = _find(service, args.number)
+        service.withdraw(actor, sid, args.reason or "")
+        _print(service, actor, sid, ("return_list",), out_dir, args.paper, printed)
+        view = service.get(sid)
+    data = {"number": view.number, "stage": view.stage, "documents": printed.paths}
+    emit(args, data, _text_report(f"{view.number} 已撤回", printed, ()))
+    return 0
+
+
+def run_deliver(args: argparse.Namespace) -> int:
+    with _command(args) as (_ctx, service, sessions, printed):
+        actor = _clerk(sessions, args.clerk)
+        sid = _find(service, args.number)
+        items = _split(args.item) or None
+        service.deliver(actor, sid, method=args.method, items=items, tracking_number=args.tracking_number or "",
+                        address=args.address or "")
+        view = service.get(sid)
+    data = {"number": view.number, "stage": view.stage, "delivery_method": view.delivery_method,
+            "documents": printed.paths}
+    emit(args, data, f"{view.number} 已登记送达（{'窗口领取' if view.delivery_method == 'window' else '邮寄'}）")
+    return 0
+
+
+def _split(values: Sequence[str] | None) -> list[str]:
+    return [v.strip() for raw in values or () for v in raw.split(",") if v.strip()]
+
+
+def _text_report(heading: str, printed: _Printed, warnings: Sequence[str]) -> str:
+    lines = [heading]
+    for kind, path in printed.paths.items():
+        lines.append(f"  {DOC_TITLES.get(kind, kind)}：{path or '已保存到受理记录（未指定 --print-dir）'}")
+    lines += [f"  注意：{w}" for w in warnings]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def _common(p: argparse.ArgumentParser, *, prints: bool = True) -> None:
+    if prints:
+        p.add_argument("--print-dir", help="把打印的文书以 PDF 写入此目录（默认：只保存到受理记录）")
+        p.add_argument("--paper", choices=("A4", "A5"), default="A4")
+    p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("submit", help="按受理文件（JSON）完成一次收件并打印文书")
+    p.add_argument("file", help="受理文件（JSON；- 表示标准输入）")
+    _common(p)
+    p.set_defaults(func=run_submit)
+
+    p = subparsers.add_parser("supplement", help="登记补正（容缺材料补交）并打印补正材料收件回执")
+    p.add_argument("number", help="受理编号")
+    p.add_argument("--material", action="append", metavar="ID", help="补交的材料 id，可重复或逗号分隔")
+    p.add_argument("--clerk", required=True, help="经办人登录名")
+    _common(p)
+    p.set_defaults(func=run_supplement)
+
+    p = subparsers.add_parser("withdraw", help="撤回申请并打印材料退还清单")
+    p.add_argument("number", help="受理编号")
+    p.add_argument("--reason", required=True, help="撤回原因")
+    p.add_argument("--clerk", required=True, help="经办人登录名")
+    _common(p)
+    p.set_defaults(func=run_withdraw)
+
+    p = subparsers.add_parser("deliver", help="登记送达（窗口领取或邮寄）")
+    p.add_argument("number", help="受理编号")
+    p.add_argument("--method", choices=("window", "express"), required=True, help="window 窗口领取，express 邮寄")
+    p.add_argument("--item", action="append", metavar="ID", help="送达的事项 id（默认：全部已办结或不予受理的）")
+    p.add_argument("--tracking-number", help="快递单号（邮寄必填）")
+    p.add_argument("--address", help="邮寄地址")
+    p.add_argument("--clerk", required=True, help="经办人登录名")
+    _common(p, prints=False)
+    p.set_defaults(func=run_deliver)
