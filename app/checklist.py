@@ -34,6 +34,8 @@ ItemState = Literal["active", "not_applicable", "undetermined"]
 MARKS: tuple[Mark, ...] = ("collected", "exempt", "tolerated")
 
 GUARDIAN_IS_ONE_OF = ("father", "mother")
+# One item's need for a line: (item, requirement, copies, form, tolerable, producing item id).
+_Use = tuple[Item, "Requirement", int | None, Form | None, bool | None, str | None]
 _TRUE = {"true", "yes", "y", "1", "是", "有", "对"}
 _FALSE = {"false", "no", "n", "0", "否", "无", "没有"}
 
@@ -302,8 +304,7 @@ def evaluate(
     item_lines: list[ItemLine] = []
     relevant: set[str] = set()
     unanswered: set[str] = set()
-    # line id → [(item, requirement, copies, form, tolerable, producing item id)]
-    needs: dict[str, list[tuple[Item, Requirement, int | None, Form | None, bool | None, str | None]]] = {}
+    needs: dict[str, list[_Use]] = {}  # line id → every item's need for it
     separate = 0
     for item in chosen_items:
         reason, cond_text = item.reason, ""
@@ -347,7 +348,7 @@ def evaluate(
                     needs[p].extend(uses)
     active_ids = {line.item.id: line.item for line in item_lines if line.state == "active"}
 
-    def producer_of(uses: list[tuple[Item, Requirement, int | None, Form | None, bool | None, str | None]]) -> Item | None:
+    def producer_of(uses: list[_Use]) -> Item | None:
         """The active item that issues the material, when every item needing it gets it so."""
         producers = [p for *_, p in uses]
         if all(p is not None and p in active_ids for p in producers):
