@@ -107,3 +107,24 @@ def test_alt_a_leaves_the_forms_signed_at_the_window_to_be_marked_one_by_one(
     window.intake.materials.select_material("application_form")
     press(qtbot, window, table, Qt.Key.Key_1)  # signed in front of the clerk: marked on its own
     assert window.intake.checklist.verdict == "complete"
+
+
+def test_the_screen_lists_each_parents_card_and_the_certificate_issued_within_the_bundle(
+    qtbot: Any, window: Any
+) -> None:
+    enter_applicant(qtbot, window)
+    choose_newborn(qtbot, window)
+    answer_questions(qtbot, window)
+    model = window.intake.materials.model
+    shown = {
+        model.data(model.index(r, 1)): model.data(model.index(r, 2)) for r in range(model.rowCount())
+    }
+    assert shown["父亲居民身份证"] == shown["母亲居民身份证"] == "缺"
+    assert "申请人居民身份证" not in shown
+    assert shown["出生医学证明"] == "免提交"
+    materials = window.intake.materials
+    materials.select_material("birth_medical_certificate")
+    press(qtbot, window, materials.table, Qt.Key.Key_1)  # nothing to collect: the key does nothing
+    assert window.intake.checklist.line("birth_medical_certificate").state == "exempt"
+    assert not materials.buttons["collected"].isEnabled()
+    assert "《出生医学证明》办理（首签）" in materials.detail.toPlainText()
