@@ -265,3 +265,20 @@ def test_signed_window_form_is_paper_to_capture_and_not_swept_by_alt_a():
     assert not missing.line("form").bulk_collectable
     assert missing.line("book").bulk_collectable and missing.line("card.father").bulk_collectable
     assert not missing.line("cert").bulk_collectable  # produced: nothing to collect
+
+
+@pytest.mark.parametrize(
+    "bundle_name,issuing_item,later_item",
+    [
+        ("企业开办", "enterprise_registration", "seal_engraving_filing"),
+        ("个体工商户登记", "individual_business_registration", "invoice_application"),
+    ],
+)
+def test_business_licence_comes_from_the_registration_item(bundle_name, issuing_item, later_item):
+    cat = load_catalog()
+    b = cat.bundle(bundle_name)
+    both = engine.evaluate(b, [issuing_item, later_item], {}, {}, catalog=cat, strict=False)
+    licence = both.line("business_license")
+    assert licence.state == "exempt" and licence.produced_by.id == issuing_item
+    alone = engine.evaluate(b, [later_item], {}, {}, catalog=cat, strict=False)
+    assert alone.line("business_license").state == "missing"
