@@ -270,6 +270,9 @@ def evaluate(
     non-optional item offered in the jurisdiction). strict: a mark on a material that is not in
     the list is an error (CLI, service on finish); lenient mode (the live screen, where a changed
     answer may drop a material the clerk already marked) reports it in `ignored_marks` instead.
+    A material every needing item says another chosen, active item issues (`produced_by`) is
+    免提交 and takes no mark; one needed per person is one line per person (id
+    "<material>.<person>").
     """
     offered = bundle.items_in(jurisdiction)
     offered_ids = {i.id for i in offered}
