@@ -7,9 +7,8 @@ while the applicant's wish is kept, so it comes back if the answer changes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -96,7 +95,7 @@ class BundlePickerWidget(QWidget):
         """Tick exactly the items in effect (the checklist's item lines); an item switched off
         by an answer is unticked, greyed and says why; one waiting for an answer says so."""
         states = {line.item.id: line for line in lines}
-        self._loading = True
+        loading, self._loading = self._loading, True
         try:
             for row in range(self.items_list.count()):
                 item = self.items_list.item(row)
@@ -120,7 +119,7 @@ class BundlePickerWidget(QWidget):
                 )
                 item.setData(Qt.ItemDataRole.ForegroundRole, None)
         finally:
-            self._loading = False
+            self._loading = loading
 
     def visible_bundle_ids(self) -> list[str]:
         return [self.bundle_list.item(r).data(_ID) for r in range(self.bundle_list.count())]
