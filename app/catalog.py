@@ -36,6 +36,29 @@ BUNDLED_CATALOG = resources_dir() / "catalog"
 Form = Literal["original", "copy", "original_and_copy", "electronic"]
 _FORM_RANK = {"electronic": 0, "copy": 1, "original": 2, "original_and_copy": 3}
 
+# Whose copy of a material an item asks for, when it is needed once per person (the parents' two
+# ID cards are two materials, not one). Keep in step with material_ref.persons in the schema.
+PERSON_LABELS: Mapping[str, str] = {
+    "applicant": "申请人",
+    "father": "父亲",
+    "mother": "母亲",
+    "man": "男方",
+    "woman": "女方",
+    "spouse": "配偶",
+    "guardian": "监护人",
+}
+# Materials the window prints itself from the intake's data. None yet: 一件事联办申请表,
+# 个人信息查询核验授权书 … are handed out blank and filled in and signed by the applicant, so a
+# catalog may not mark a material generated_at_window until its generator is listed here.
+WINDOW_GENERATED: frozenset[str] = frozenset()
+PERSON_KEY_SEP = "."  # a per-person line's id: "<material id>.<person>" (ids never hold a dot)
+
+
+def split_line_id(line_id: str) -> tuple[str, str | None]:
+    """A checklist line id → (material id, person or None)."""
+    mid, sep, person = line_id.partition(PERSON_KEY_SEP)
+    return mid, (person if sep else None)
+
 
 @dataclass(frozen=True)
 class Jurisdiction:
@@ -61,6 +84,13 @@ class Material:
     tolerance_days: int | None = None
     sensitive: bool = False
     notes: str = ""
+    person_name: str = ""  # name of one person's copy, e.g. "{person}居民身份证"
+    generated_at_window: bool = False  # printed by this app (WINDOW_GENERATED), not paper to capture
+
+    def name_for(self, person: str | None) -> str:
+        if person is None:
+            return self.name
+        return self.person_name.format(person=PERSON_LABELS[person])
 
 
 @dataclass(frozen=True)
@@ -74,6 +104,8 @@ class MaterialRef:
     note: str = ""
     when: cond_mod.Condition | None = None
     reason: str = ""
+    persons: tuple[str, ...] = ()  # one line per person (PERSON_LABELS); empty: one line
+    produced_by: str | None = None  # id of the bundle's item whose result this material is
 
 
 @dataclass(frozen=True)
@@ -445,6 +477,12 @@ def build_catalog(packed: Mapping[str, Any], display: str = "catalog") -> Catalo
             raise CatalogError(
                 "catalog.duplicate_material", f"{display}：材料 {m['id']} 重复定义", material=m["id"]
             )
+        if m.get("generated_at_window") and m["id"] not in WINDOW_GENERATED:
+            raise CatalogError(
+                "catalog.no_generator",
+                f"{display}：材料 {m['id']} 标记为窗口生成，但本程序没有生成该文书的功能",
+                material=m["id"],
+            )
         if m.get("tolerance_days") and not m.get("tolerable"):
             raise CatalogError(
                 "catalog.tolerance",
@@ -467,6 +505,8 @@ def build_catalog(packed: Mapping[str, Any], display: str = "catalog") -> Catalo
             tolerance_days=m.get("tolerance_days"),
             sensitive=m.get("sensitive", False),
             notes=m.get("notes", ""),
+            person_name=m.get("person_name", ""),
+            generated_at_window=m.get("generated_at_window", False),
         )
     bundles: list[Bundle] = []
     seen_names: dict[str, str] = {}
@@ -550,6 +590,8 @@ def _build_bundle(
 
     items: list[Item] = []
     item_ids: set[str] = set()
+    all_item_ids = {it["id"] for it in b["items"]}
+    produced: list[tuple[str, str, str]] = []  # (field path, material id, producing item id)
     for ii, it in enumerate(b["items"]):
         if it["id"] in item_ids:
             raise fail("catalog.duplicate_item", f"items[{ii}].id", f"事项 id“{it['id']}”重复")
@@ -571,11 +613,30 @@ def _build_bundle(
                 raise fail(
                     "catalog.tolerance", f"{fp}.tolerable", f"材料“{mat.id}”本身不可容缺，事项不能放宽"
                 )
+            persons = tuple(mr.get("persons", ()))
+            for person in persons:
+                if person not in PERSON_LABELS:
+                    raise fail("catalog.person", f"{fp}.persons", f"未定义的人员“{person}”")
+            if persons and "{person}" not in mat.person_name:
+                raise fail(
+                    "catalog.person_name", f"{fp}.persons",
+                    f"材料“{mat.id}”按人列出时须在材料中定义 person_name（如“{{person}}居民身份证”）",
+                )
+            producer = mr.get("produced_by")
+            if producer is not None:
+                if producer not in all_item_ids:
+                    raise fail("catalog.produced_by", f"{fp}.produced_by", f"本一件事中没有事项“{producer}”")
+                if producer == it["id"]:
+                    raise fail("catalog.produced_by", f"{fp}.produced_by", "事项不能需要它自己产生的材料")
+                if persons:
+                    raise fail("catalog.produced_by", f"{fp}.produced_by", "本件产生的材料不能再按人列出")
+                produced.append((f"{fp}.produced_by", mr["id"], producer))
             refs.append(
                 MaterialRef(
                     id=mr["id"], form=mr.get("form"), copies=mr.get("copies"),
                     tolerable=mr.get("tolerable"), note=mr.get("note", ""),
                     when=build_cond(mr.get("when"), f"{fp}.when"), reason=mr.get("reason", ""),
+                    persons=persons, produced_by=producer,
                 )
             )
         items.append(
@@ -590,6 +651,12 @@ def _build_bundle(
                 when=build_cond(it.get("when"), f"items[{ii}].when"), reason=it.get("reason", ""),
             )
         )
+    by_id = {i.id: i for i in items}
+    for fp, mid, producer in produced:
+        if any(r.id == mid for r in by_id[producer].materials):
+            raise fail(
+                "catalog.produced_by", fp, f"事项“{producer}”自己也要求提交材料“{mid}”，不能同时是它的产生者"
+            )
     unused = set(questions_raw) - used_questions
     if unused:
         raise fail("catalog.unused_question", "questions", f"情形问题“{sorted(unused)[0]}”没有被任何条件使用")

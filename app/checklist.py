@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app import conditions as cond_mod
-from app.catalog import _FORM_RANK, Bundle, Catalog, Form, Item, Material, Question
+from app.catalog import (
+    _FORM_RANK,
+    PERSON_KEY_SEP,
+    PERSON_LABELS,
+    Bundle,
+    Catalog,
+    Form,
+    Item,
+    Material,
+    Question,
+    split_line_id,
+)
 from app.conditions import Answer
 from app.errors import ChecklistError
 
@@ -22,6 +33,9 @@ Verdict = Literal["complete", "complete_with_tolerance", "incomplete"]
 ItemState = Literal["active", "not_applicable", "undetermined"]
 MARKS: tuple[Mark, ...] = ("collected", "exempt", "tolerated")
 
+GUARDIAN_IS_ONE_OF = ("father", "mother")
+# One item's need for a line: (item, requirement, copies, form, tolerable, producing item id).
+_Use = tuple[Item, "Requirement", int | None, Form | None, bool | None, str | None]
 _TRUE = {"true", "yes", "y", "1", "是", "有", "对"}
 _FALSE = {"false", "no", "n", "0", "否", "无", "没有"}
 
@@ -46,14 +60,43 @@ class MaterialLine:
     copies: int
     tolerable: bool  # every requiring item allows 容缺
     exemptable: bool  # has an electronic licence / shared-data source
+    person: str | None = None  # whose copy (PERSON_LABELS), for materials needed per person
+    produced_by: Item | None = None  # a chosen, active item of the bundle issues it: 免提交
 
     @property
     def id(self) -> str:
-        return self.material.id
+        """The line's id, what marks and pages are keyed by: the material id, or
+        "<material id>.<person>" for one person's copy."""
+        if self.person is None:
+            return self.material.id
+        return f"{self.material.id}{PERSON_KEY_SEP}{self.person}"
 
     @property
     def name(self) -> str:
-        return self.material.name
+        return self.material.name_for(self.person)
+
+    @property
+    def person_label(self) -> str:
+        return PERSON_LABELS[self.person] if self.person else ""
+
+    @property
+    def exempt_basis(self) -> str:
+        """Why it is not handed in: produced within the bundle, or its electronic source."""
+        if self.produced_by is not None:
+            return f"由本件事中“{self.produced_by.name}”办理产生，无需申请人提交"
+        return self.material.exempt_via or ""
+
+    @property
+    def needs_pages(self) -> bool:
+        """Collected paper that must be captured (the 2-hour digitise rule). A form the window
+        only hands out blank is paper the applicant filled and signed: it is captured too."""
+        return self.state == "collected" and not self.material.generated_at_window and self.copies > 0
+
+    @property
+    def bulk_collectable(self) -> bool:
+        """May "the rest 已收" (Alt+A) sweep it? Not a form filled in and signed at the window:
+        it does not exist until the applicant signs it, so the clerk marks it on its own."""
+        return self.state == "missing" and self.material.source != "window"
 
 
 @dataclass(frozen=True)
@@ -107,12 +150,14 @@ class Checklist:
                     "id": m.id,
                     "name": m.name,
                     "state": m.state,
+                    "person": m.person,
+                    "produced_by": m.produced_by.id if m.produced_by else None,
                     "required_by": [r.item_id for r in m.required_by],
                     "reasons": [r.reason for r in m.required_by if r.reason],
                     "form": m.form,
                     "copies": m.copies,
                     "tolerable": m.tolerable,
-                    "exempt_via": m.material.exempt_via,
+                    "exempt_via": m.exempt_basis or None,
                 }
                 for m in self.materials
             ],
@@ -127,6 +172,15 @@ class Checklist:
             },
             "ignored_marks": list(self.ignored_marks),
         }
+
+
+def line_name(catalog: Catalog, line_id: str) -> str:
+    """A line id's printed name (one person's copy named for that person), or the id itself."""
+    material_id, person = split_line_id(line_id)
+    material = catalog.materials.get(material_id)
+    if material is None or (person is not None and (person not in PERSON_LABELS or not material.person_name)):
+        return line_id
+    return material.name_for(person)
 
 
 def coerce_answer(question: Question, value: object) -> Answer:
@@ -216,6 +270,9 @@ def evaluate(
     non-optional item offered in the jurisdiction). strict: a mark on a material that is not in
     the list is an error (CLI, service on finish); lenient mode (the live screen, where a changed
     answer may drop a material the clerk already marked) reports it in `ignored_marks` instead.
+    A material every needing item says another chosen, active item issues (`produced_by`) is
+    免提交 and takes no mark; one needed per person is one line per person (id
+    "<material>.<person>").
     """
     offered = bundle.items_in(jurisdiction)
     offered_ids = {i.id for i in offered}
@@ -250,7 +307,7 @@ def evaluate(
     item_lines: list[ItemLine] = []
     relevant: set[str] = set()
     unanswered: set[str] = set()
-    needs: dict[str, list[tuple[Item, Requirement, int | None, Form | None, bool | None]]] = {}
+    needs: dict[str, list[_Use]] = {}  # line id → every item's need for it
     separate = 0
     for item in chosen_items:
         reason, cond_text = item.reason, ""
@@ -277,9 +334,31 @@ def evaluate(
                     continue
                 if not on:
                     continue
-            separate += 1
             req = Requirement(item.id, item.name, m_reason, m_cond, ref.note)
-            needs.setdefault(ref.id, []).append((item, req, ref.copies, ref.form, ref.tolerable))
+            for key in ([f"{ref.id}{PERSON_KEY_SEP}{p}" for p in ref.persons] or [ref.id]):
+                separate += 1
+                needs.setdefault(key, []).append(
+                    (item, req, ref.copies, ref.form, ref.tolerable, ref.produced_by)
+                )
+    # A guardian's copy is one of the parents' when the list already asks for theirs.
+    for key in [k for k in needs if k.endswith(f"{PERSON_KEY_SEP}guardian")]:
+        mid = split_line_id(key)[0]
+        parents = [f"{mid}{PERSON_KEY_SEP}{p}" for p in GUARDIAN_IS_ONE_OF]
+        if any(p in needs for p in parents):
+            uses = needs.pop(key)
+            for p in parents:
+                if p in needs:
+                    needs[p].extend(uses)
+    active_ids = {line.item.id: line.item for line in item_lines if line.state == "active"}
+
+    def producer_of(uses: list[_Use]) -> Item | None:
+        """The active item that issues the material, when every item needing it gets it so."""
+        producers = [p for *_, p in uses]
+        if all(p is not None and p in active_ids for p in producers):
+            return active_ids[str(producers[0])]
+        return None
+
+    produced = {key: item for key, uses in needs.items() if (item := producer_of(uses)) is not None}
 
     marks = dict(marks or {})
     ignored: list[str] = []
@@ -292,44 +371,58 @@ def evaluate(
             )
         if mid not in needs:
             if strict:
-                name = catalog.materials[mid].name if mid in catalog.materials else mid
                 raise ChecklistError(
                     "checklist.mark_not_in_list",
-                    f"材料“{name}”不在本次材料清单中，不能标记。",
+                    f"材料“{line_name(catalog, mid)}”不在本次材料清单中，不能标记。",
+                    material=mid,
+                )
+            ignored.append(mid)
+        elif mid in produced:
+            if strict:
+                raise ChecklistError(
+                    "checklist.produced_in_bundle",
+                    f"材料“{line_name(catalog, mid)}”由本件事中的“{produced[mid].name}”办理产生，"
+                    "无需申请人提交，不能标记。",
                     material=mid,
                 )
             ignored.append(mid)
 
     lines: list[MaterialLine] = []
     for mid, uses in needs.items():  # insertion order: first item first, stable
-        material = catalog.materials[mid]
-        copies = max((c if c is not None else material.copies) for _, _, c, _, _ in uses)
-        form = max((f or material.form for _, _, _, f, _ in uses), key=_FORM_RANK.__getitem__)
-        tolerable = material.tolerable and all(t is not False for _, _, _, _, t in uses)
+        material_id, person = split_line_id(mid)
+        material = catalog.materials[material_id]
+        copies = max((c if c is not None else material.copies) for _, _, c, _, _, _ in uses)
+        form = max((f or material.form for _, _, _, f, _, _ in uses), key=_FORM_RANK.__getitem__)
+        tolerable = material.tolerable and all(t is not False for _, _, _, _, t, _ in uses)
         exemptable = bool(material.exempt_via)
-        mark = marks.get(mid)
+        producer = produced.get(mid)
+        mark = None if producer is not None else marks.get(mid)
         if mark == "exempt" and not exemptable:
             raise ChecklistError(
                 "checklist.not_exemptable",
-                f"材料“{material.name}”没有可共享的电子证照或数据来源，不能标记为免提交。",
+                f"材料“{material.name_for(person)}”没有可共享的电子证照或数据来源，不能标记为免提交。",
                 material=mid,
             )
         if mark == "tolerated" and not tolerable:
             raise ChecklistError(
                 "checklist.not_tolerable",
-                f"材料“{material.name}”不允许容缺受理，必须当场提交。",
+                f"材料“{material.name_for(person)}”不允许容缺受理，必须当场提交。",
                 material=mid,
             )
         state: MaterialState = mark if mark is not None else "missing"  # type: ignore[assignment]
+        if producer is not None:
+            state = "exempt"
         lines.append(
             MaterialLine(
                 material=material,
                 state=state,
-                required_by=tuple(r for _, r, _, _, _ in uses),
+                required_by=tuple(r for _, r, _, _, _, _ in uses),
                 form=form,
                 copies=copies,
-                tolerable=tolerable,
+                tolerable=tolerable and producer is None,
                 exemptable=exemptable,
+                person=person,
+                produced_by=producer,
             )
         )
 

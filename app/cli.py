@@ -107,7 +107,8 @@ def _bundle_json(b: Any, full: bool = False, catalog: Any = None) -> dict[str, A
                 time_limit=item.time_limit_text, optional=item.optional, notes=item.notes or None,
                 jurisdictions=list(item.jurisdictions) or None, condition=item.reason or None,
                 materials=[
-                    {"id": r.id, "name": catalog.materials[r.id].name, "condition": r.reason or None}
+                    {"id": r.id, "name": catalog.materials[r.id].name, "condition": r.reason or None,
+                     "persons": list(r.persons) or None, "produced_by": r.produced_by}
                     for r in item.materials
                 ],
             )
@@ -137,7 +138,9 @@ def cmd_catalog_show(args: argparse.Namespace) -> int:
         lines.append(f"  - {i.name} [{i.department}，{'、'.join(i.levels)}，{i.time_limit_text}]"
                      + ("（可选）" if i.optional else "") + (f"（{i.reason}）" if i.reason else ""))
         for r in i.materials:
-            lines.append(f"      · {cat.materials[r.id].name}" + (f"（{r.reason}）" if r.reason else ""))
+            names = "、".join(cat.materials[r.id].name_for(p) for p in r.persons) or cat.materials[r.id].name
+            origin = f"（由“{b.item(r.produced_by).name}”产生）" if r.produced_by and b.item(r.produced_by) else ""
+            lines.append(f"      · {names}{origin}" + (f"（{r.reason}）" if r.reason else ""))
     _emit(args, data, "\n".join(lines))
     return 0
 
@@ -175,7 +178,7 @@ def _kv(items: Sequence[str]) -> dict[str, str]:
 
 def cmd_checklist(args: argparse.Namespace) -> int:
     from app import checklist as engine
-    from app.catalog import load_catalog
+    from app.catalog import load_catalog, split_line_id
 
     cat = load_catalog(args.catalog)
     bundle = _resolve_bundle(cat, args.bundle, args.jurisdiction, "checklist")
@@ -186,7 +189,7 @@ def cmd_checklist(args: argparse.Namespace) -> int:
             if mid in marks and marks[mid] != mark:
                 raise ChecklistError("checklist.conflicting_marks", f"材料“{mid}”被标记了两种状态。", material=mid)
             marks[mid] = mark
-    unknown = [m for m in marks if m not in cat.materials]
+    unknown = [m for m in marks if split_line_id(m)[0] not in cat.materials]
     if unknown:
         raise ChecklistError("checklist.unknown_material", f"目录中没有材料“{unknown[0]}”。", material=unknown[0])
     result = engine.evaluate(

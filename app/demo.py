@@ -353,6 +353,8 @@ class _Planner:
         marks: dict[str, str] = {}
         for line in base.materials:
             r = rng.random()
+            if line.produced_by is not None:
+                continue  # issued within the bundle: nothing to mark
             if line.exemptable and r < 0.35:
                 marks[line.id] = "exempt"
             elif line.tolerable and r < 0.45:

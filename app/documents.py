@@ -14,6 +14,11 @@ from typing import Literal
 DocKind = Literal["receipt", "notice", "commitment", "return_list", "supplement"]
 MaterialState = Literal["collected", "exempt", "tolerated", "missing"]
 
+# Document kinds that are application forms the window printed from the intake's data (the
+# 一件事联办申请表 …). None exists yet: the applicant fills in the blank form by hand, so no form
+# information counts as generated (app.reports' 表单信息自动生成).
+GENERATED_FORM_KINDS: frozenset[str] = frozenset()
+
 FORM_LABELS = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
 STATE_LABELS = {"collected": "已收", "exempt": "免提交", "tolerated": "容缺", "missing": "缺"}
 

@@ -391,7 +391,14 @@ class IntakeService:
             )
             for material_id, mark in new_marks.items():
                 if mark is not None and material_id in result.ignored_marks:
-                    name = catalog.materials[material_id].name if material_id in catalog.materials else material_id
+                    name = engine.line_name(catalog, material_id)
+                    line = result.line(material_id)
+                    if line is not None and line.produced_by is not None:
+                        raise IntakeError(
+                            "checklist.produced_in_bundle",
+                            f"材料“{name}”由本件事中的“{line.produced_by.name}”办理产生，无需申请人提交，不能标记。",
+                            material=material_id,
+                        )
                     raise IntakeError(
                         "checklist.mark_not_in_list", f"材料“{name}”不在本次材料清单中，不能标记。",
                         material=material_id,
@@ -506,10 +513,7 @@ class IntakeService:
                 select(Attachment.material_id).where(Attachment.submission_id == sub.id, Attachment.removed.is_(False))
             )
         )
-        return any(
-            m.state == "collected" and m.material.source != "window" and m.copies > 0 and m.id not in paged
-            for m in result.materials
-        )
+        return any(m.needs_pages and m.id not in paged for m in result.materials)
 
     def discard(self, actor: StaffView, sid: str) -> None:
         with self._tx() as s:
@@ -733,7 +737,7 @@ class IntakeService:
                     copies=line.copies, state=st, pages=pages.get(line.id),
                     acceptance_standard=line.material.acceptance_standard,
                     how_to_obtain=line.material.how_to_obtain or line.material.issuer,
-                    exempt_via=line.material.exempt_via or "",
+                    exempt_via=line.exempt_basis,
                     due_date=sub.tolerance_due if st == "tolerated" else None,
                     required_by=tuple(r.item_name for r in line.required_by),
                 ))

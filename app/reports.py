@@ -14,16 +14,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Integer, and_, case, func, select
+from sqlalchemy import Integer, and_, case, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.catalog import Catalog
 from app.clock import STATION_TZ
+from app.documents import GENERATED_FORM_KINDS
 from app.errors import DomainError
 from app.staff import StaffService
 from app.state import NOT_INTAKE
 from app.views import APPLICANT_FIELDS, StaffView
-from local_db.models import Applicant, Staff, Submission
+from local_db.models import Applicant, Document, Staff, Submission
 
 PeriodKind = Literal["day", "week", "month"]
 PUSH_LIMIT = dt.timedelta(hours=2)
@@ -278,17 +279,25 @@ class Reports:
 
     @staticmethod
     def _autofill(s: Session, where: Any) -> tuple[int, int]:
-        """Form fields filled from the card, a licence QR, OCR or consented reuse, of all the
-        form fields of the period's applicants. Few distinct source maps exist: grouped in SQL."""
+        """Form fields generated without the applicant writing them — filled from the card, a
+        licence QR, OCR or consented reuse onto an application form the window printed — of all
+        the form fields of the period's applicants. A field read from a card but written again
+        by hand on a blank form was not generated: only intakes with a printed generated form
+        (GENERATED_FORM_KINDS) count. Few distinct source maps exist: grouped in SQL."""
+        generated = exists().where(
+            Document.submission_id == Submission.id, Document.kind.in_(sorted(GENERATED_FORM_KINDS))
+        )
         auto = typed = 0
-        for sources_json, kind, n in s.execute(
-            select(Applicant.field_sources, Applicant.kind, func.count()).select_from(Submission)
+        for sources_json, kind, has_form, n in s.execute(
+            select(Applicant.field_sources, Applicant.kind, generated.label("has_form"), func.count())
+            .select_from(Submission)
             .join(Applicant, Submission.applicant_id == Applicant.id)
-            .where(where).group_by(Applicant.field_sources, Applicant.kind)
+            .where(where).group_by(Applicant.field_sources, Applicant.kind, "has_form")
         ):
-            sources = json.loads(sources_json or "{}")
             fields = _FORM_FIELDS[kind]
-            auto += n * sum(1 for f in fields if sources.get(f) in ("card", "ocr", "licence_qr", "reuse"))
+            if has_form:
+                sources = json.loads(sources_json or "{}")
+                auto += n * sum(1 for f in fields if sources.get(f) in ("card", "ocr", "licence_qr", "reuse"))
             typed += n * len(fields)
         return auto, typed
 

@@ -89,7 +89,7 @@ def bench_checklist() -> dict:
     for q in largest.questions:
         answers[q.id] = True if q.type == "bool" else (q.choices[0][0] if q.type == "choice" else (q.max or 1000))
     result = engine.evaluate(largest, items, answers, {}, catalog=cat, strict=False)
-    marks = {m.id: "collected" for m in result.materials}
+    marks = {m.id: "collected" for m in result.materials if m.produced_by is None}
     times = timed(lambda: engine.evaluate(largest, items, answers, marks, catalog=cat), 2000)
     return {
         "bundle": largest.id, "items": len(items), "material_refs": sum(len(i.materials) for i in largest.items),
@@ -113,7 +113,7 @@ def bench_save(tmp: Path) -> dict:
         ctx.intake.answer_many(clerk, sid, {"parents_married": True, "applied_by_agent": False,
                                             "parents_local_insured": True})
         lines = ctx.intake.checklist(sid).materials
-        ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines})
+        ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
         f = time.perf_counter()
         ctx.intake.finish(clerk, sid)
         end = time.perf_counter()

@@ -68,10 +68,10 @@ def template_intake(ctx: Any, clerk: Any, rng: random.Random, pages: int) -> str
     ctx.intake.choose(clerk, sid, "新生儿出生")
     ctx.intake.answer_many(clerk, sid, NEWBORN_ANSWERS)
     lines = ctx.intake.checklist(sid).materials
-    ctx.intake.mark_many(clerk, sid, {m.id: "exempt" if m.exemptable else "collected" for m in lines})
+    ctx.intake.mark_many(clerk, sid, {m.id: "exempt" if m.exemptable else "collected" for m in lines if m.produced_by is None})
     ctx.intake.finish(clerk, sid)
     paper = [m for m in ctx.intake.checklist(sid).materials
-             if m.state == "collected" and m.material.source != "window" and m.copies > 0]
+             if m.needs_pages]
     for n in range(pages):
         m = paper[min(n, len(paper) - 1)]
         ctx.intake.attach_page(clerk, sid, m.id, rng.randbytes(rng.randint(20_000, 60_000)), "image/jpeg")

@@ -276,6 +276,11 @@ class HubClient:
             return None
         digest = resp.headers.get("X-Catalog-Digest", "")
         version = unquote(resp.headers.get("X-Catalog-Version", ""))
+        ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if not digest or ctype != JSON:
+            # A gateway's page (proxy login, maintenance) in the hub's place: a bad answer of the
+            # link, retried; not a broken catalog to park for a person.
+            raise sync_error("sync.bad_response", message=f"目录应答无摘要或内容类型 {ctype or '无'}")
         return digest, version, resp.content
 
 

@@ -96,11 +96,11 @@ def intake_with_pages(ctx: Any, clerk: Any, rng: random.Random, page_sizes: tupl
     ctx.intake.choose(clerk, sid, "新生儿出生")
     ctx.intake.answer_many(clerk, sid, NEWBORN_ANSWERS)
     lines = ctx.intake.checklist(sid).materials
-    ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines})
+    ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
     ctx.intake.finish(clerk, sid)
     first = True
     for m in ctx.intake.checklist(sid).materials:
-        if m.state == "collected" and m.material.source != "window" and m.copies > 0:
+        if m.needs_pages:
             size = big if (big and first) else rng.randint(*page_sizes)
             first = False
             ctx.intake.attach_page(clerk, sid, m.id, rng.randbytes(size), "image/jpeg")

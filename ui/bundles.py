@@ -1,17 +1,26 @@
 """Pick the 一件事 (type to filter: Chinese name, alias or pinyin initials, `xsecs` → 新生儿出生)
-and the items the applicant wants (all or part; non-optional ones are on by default)."""
+and the items the applicant wants (all or part; non-optional ones are on by default).
+
+The ticks show the items in effect, as the checklist derives them from the choice and the
+answers (`show_item_states`): an item an answer switches off is shown unticked and says why,
+while the applicant's wish is kept, so it comes back if the answer changes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
     from app.catalog import Bundle, Catalog
+    from app.checklist import ItemLine
 
 _ID = Qt.ItemDataRole.UserRole
+_WANTED = Qt.ItemDataRole.UserRole + 1  # the applicant asked for it (whatever the answers say)
+_LABEL = Qt.ItemDataRole.UserRole + 2  # the row's text without the state note
 
 
 class BundlePickerWidget(QWidget):
@@ -66,12 +75,51 @@ class BundlePickerWidget(QWidget):
         return self._bundle
 
     def chosen_items(self) -> list[str]:
+        """The items the applicant asked for (also those an answer has switched off)."""
         out = []
         for row in range(self.items_list.count()):
             item = self.items_list.item(row)
-            if item.checkState() == Qt.CheckState.Checked:
+            if item.data(_WANTED):
                 out.append(item.data(_ID))
         return out
+
+    def ticked_items(self) -> list[str]:
+        """The items shown ticked: those in effect."""
+        return [
+            self.items_list.item(r).data(_ID)
+            for r in range(self.items_list.count())
+            if self.items_list.item(r).checkState() == Qt.CheckState.Checked
+        ]
+
+    def show_item_states(self, lines: Sequence[ItemLine]) -> None:
+        """Tick exactly the items in effect (the checklist's item lines); an item switched off
+        by an answer is unticked, greyed and says why; one waiting for an answer says so."""
+        states = {line.item.id: line for line in lines}
+        loading, self._loading = self._loading, True
+        try:
+            for row in range(self.items_list.count()):
+                item = self.items_list.item(row)
+                line = states.get(item.data(_ID))
+                label = item.data(_LABEL)
+                flags = item.flags() | Qt.ItemFlag.ItemIsUserCheckable
+                if line is not None and line.state == "not_applicable":
+                    why = line.reason or line.condition
+                    item.setText(self.tr("{label}\n— 按情形无需办理：{why}").format(label=label, why=why))
+                    item.setFlags(flags & ~Qt.ItemFlag.ItemIsUserCheckable)
+                    item.setCheckState(Qt.CheckState.Unchecked)
+                    item.setForeground(QBrush(QColor("#8a8f98")))
+                    continue
+                if line is not None and line.state == "undetermined":
+                    item.setText(self.tr("{label}\n— 待回答情形后确定是否办理").format(label=label))
+                else:
+                    item.setText(label)
+                item.setFlags(flags)
+                item.setCheckState(
+                    Qt.CheckState.Checked if item.data(_WANTED) else Qt.CheckState.Unchecked
+                )
+                item.setData(Qt.ItemDataRole.ForegroundRole, None)
+        finally:
+            self._loading = loading
 
     def visible_bundle_ids(self) -> list[str]:
         return [self.bundle_list.item(r).data(_ID) for r in range(self.bundle_list.count())]
@@ -188,6 +236,8 @@ class BundlePickerWidget(QWidget):
                 label = self.tr("{label}（可选）").format(label=label)
             row = QListWidgetItem(label, self.items_list)
             row.setData(_ID, item.id)
+            row.setData(_LABEL, label)
+            row.setData(_WANTED, item.id in checked)
             row.setFlags(row.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             row.setCheckState(
                 Qt.CheckState.Checked if item.id in checked else Qt.CheckState.Unchecked
@@ -196,9 +246,13 @@ class BundlePickerWidget(QWidget):
             if tips:
                 row.setToolTip("\n".join(tips))
 
-    def _on_items_list_item_changed(self, _item: QListWidgetItem) -> None:
+    def _on_items_list_item_changed(self, item: QListWidgetItem) -> None:
         if self._loading or self._bundle is None:
             return
+        wanted = item.checkState() == Qt.CheckState.Checked
+        if bool(item.data(_WANTED)) == wanted:
+            return  # not a tick change (text, colour)
+        item.setData(_WANTED, wanted)
         self.choice_changed.emit(self._bundle.id, self.chosen_items())
 
     def item_names(self) -> dict[str, str]:

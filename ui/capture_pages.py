@@ -38,7 +38,7 @@ _PAGE_ID = Qt.ItemDataRole.UserRole
 
 def needs_pages(line: MaterialLine) -> bool:
     """Collected paper: what the 2-hour digitise rule waits for (as the intake service counts)."""
-    return line.state == "collected" and line.material.source != "window" and line.copies > 0
+    return line.needs_pages
 
 
 def first_outstanding(

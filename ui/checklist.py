@@ -417,7 +417,9 @@ class ChecklistWidget(QWidget):
             self.buttons[mark] = button
         self.all_button = QPushButton(self.tr("其余全部已收(&A)"), self)
         self.all_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.all_button.setToolTip(self.tr("把所有“缺”的材料标为已收"))
+        self.all_button.setToolTip(
+            self.tr("把申请人带来的“缺”材料标为已收；窗口表格须申请人现场填写签字后逐项标记")
+        )
         self.all_button.clicked.connect(self.mark_all_missing_collected)
         bar.addStretch(1)
         bar.addWidget(self.all_button)
@@ -503,7 +505,7 @@ class ChecklistWidget(QWidget):
 
     def mark_current(self, mark: str | None) -> None:
         line = self.current_line()
-        if line is None:
+        if line is None or line.produced_by is not None:  # issued within the bundle: no mark
             return
         current = None if line.state == "missing" else line.state
         if mark != current:
@@ -515,13 +517,13 @@ class ChecklistWidget(QWidget):
 
     def cycle_current(self) -> None:
         line = self.current_line()
-        if line is not None:
+        if line is not None and line.produced_by is None:
             self.marks_chosen.emit({line.id: next_mark(line)})
 
     def mark_all_missing_collected(self) -> None:
         if self.checklist is None:
             return
-        missing = {m.id: "collected" for m in self.checklist.materials if m.state == "missing"}
+        missing = {m.id: "collected" for m in self.checklist.materials if m.bulk_collectable}
         if missing:
             self.marks_chosen.emit(missing)
 
@@ -544,10 +546,11 @@ class ChecklistWidget(QWidget):
 
     def _update_buttons(self) -> None:
         line = self.current_line()
-        self.buttons["collected"].setEnabled(line is not None)
-        self.buttons[None].setEnabled(line is not None)
-        self.buttons["exempt"].setEnabled(bool(line and line.exemptable))
-        self.buttons["tolerated"].setEnabled(bool(line and line.tolerable))
+        markable = line is not None and line.produced_by is None
+        self.buttons["collected"].setEnabled(markable)
+        self.buttons[None].setEnabled(markable)
+        self.buttons["exempt"].setEnabled(bool(markable and line and line.exemptable))
+        self.buttons["tolerated"].setEnabled(bool(markable and line and line.tolerable))
         self.buttons["exempt"].setToolTip(
             self.tr("可通过电子证照/数据共享获取，无需提交纸质材料")
             if line and line.exemptable
@@ -558,7 +561,9 @@ class ChecklistWidget(QWidget):
             if line and line.tolerable
             else self.tr("该材料不允许容缺，必须当场提交")
         )
-        self.all_button.setEnabled(bool(self.checklist and self.checklist.missing))
+        self.all_button.setEnabled(
+            bool(self.checklist and any(m.bulk_collectable for m in self.checklist.materials))
+        )
 
     # -- detail
 
@@ -573,7 +578,7 @@ class ChecklistWidget(QWidget):
             return
         m = line.material
         e = html.escape
-        parts = [f"<h3 style='margin:2px 0'>{e(m.name)}</h3>"]
+        parts = [f"<h3 style='margin:2px 0'>{e(line.name)}</h3>"]
         facts = self.tr("{form} · {copies}份 · 当前：{state}").format(
             form=form_label(line.form), copies=line.copies, state=state_label(line.state)
         )
@@ -597,7 +602,13 @@ class ChecklistWidget(QWidget):
         obtain = m.how_to_obtain or m.issuer
         if obtain:
             parts.append(self.tr("<p><b>如何取得</b>：{text}</p>").format(text=e(obtain)))
-        if line.exemptable:
+        if line.produced_by is not None:
+            parts.append(
+                self.tr("<p><b>免提交（本件产生）</b>：由本件事中的“{item}”办理产生，无需申请人提交</p>").format(
+                    item=e(line.produced_by.name)
+                )
+            )
+        elif line.exemptable:
             parts.append(
                 self.tr("<p><b>可免提交</b>：{text}</p>").format(text=e(m.exempt_via or ""))
             )

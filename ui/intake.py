@@ -521,6 +521,7 @@ class IntakeWidget(QWidget):
         else:
             self.questions.set_questions(checklist.questions, self._answers, checklist.unanswered)
         self.materials.set_checklist(checklist, self._pages, texts)
+        self.bundles.show_item_states(checklist.items if checklist else ())
         self._update_finish_button()
 
     def _update_finish_button(self) -> None:

@@ -30,7 +30,7 @@ def make_intake(ctx: Any, username: str, password: str, complete: bool, source: 
     ctx.intake.choose(clerk, sid, "新生儿出生")
     ctx.intake.answer_many(clerk, sid, ANSWERS)
     lines = ctx.intake.checklist(sid).materials
-    marks = {m.id: "collected" for m in lines} if complete else {lines[0].id: "collected"}
+    marks = {m.id: "collected" for m in lines if m.produced_by is None} if complete else {lines[0].id: "collected"}
     ctx.intake.mark_many(clerk, sid, marks)
     ctx.intake.finish(clerk, sid)
     return sid

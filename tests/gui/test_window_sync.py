@@ -107,12 +107,14 @@ def intake_in_window(qtbot: Any, window: Any, ctx: Any) -> str:
     enter_applicant(qtbot, window)
     choose_newborn(qtbot, window)
     answer_questions(qtbot, window)
-    mark_by_keys(qtbot, window, {"resident_id_card": Qt.Key.Key_2})
+    mark_by_keys(
+        qtbot, window, {"resident_id_card.father": Qt.Key.Key_2, "resident_id_card.mother": Qt.Key.Key_2}
+    )
     qtbot.keyClick(window.intake.materials.table, F12)
     assert window.intake.finished
     sid = window.intake.submission_id
     for m in ctx.intake.checklist(sid).materials:
-        if m.state == "collected" and m.material.source != "window" and m.copies > 0:
+        if m.needs_pages:
             ctx.intake.attach_page(
                 window.session.actor, sid, m.id, b"page " + m.id.encode(), "image/png"
             )

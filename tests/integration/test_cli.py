@@ -66,11 +66,12 @@ def test_catalog_validate(capsys, tmp_path):
 def test_checklist_shape_and_marks(capsys):
     code, data = js(capsys, "checklist", "新生儿出生", "--answer", "parents_married=是",
                     "--answer", "applied_by_agent=否", "--answer", "parents_local_insured=否",
-                    "--have", "resident_id_card", "--exempt", "household_register", "--tolerate", "marriage_certificate")
+                    "--have", "resident_id_card.father", "--have", "resident_id_card.mother", "--exempt", "household_register", "--tolerate", "marriage_certificate")
     assert code == 0
     assert data["verdict"] == "incomplete"
     states = {m["id"]: m["state"] for m in data["materials"]}
-    assert states["resident_id_card"] == "collected" and states["household_register"] == "exempt"
+    assert states["resident_id_card.father"] == states["resident_id_card.mother"] == "collected"
+    assert states["household_register"] == "exempt"
     assert states["marriage_certificate"] == "tolerated"
     assert data["missing"] == [m["id"] for m in data["materials"] if m["state"] == "missing"]
     assert set(data["reduction"]) >= {"separate", "merged"} and data["reduction"]["merged"] < data["reduction"]["separate"]
@@ -80,8 +81,8 @@ def test_checklist_shape_and_marks(capsys):
 
 def test_checklist_partial_items(capsys):
     code, data = js(capsys, "checklist", "newborn_birth", "--items", "vaccination_certificate")
-    assert code == 0 and {m["id"] for m in data["materials"]} == {"birth_medical_certificate", "resident_id_card"}
-    assert data["verdict"] == "incomplete" and set(data["missing"]) == {"birth_medical_certificate", "resident_id_card"}
+    assert code == 0 and {m["id"] for m in data["materials"]} == {"birth_medical_certificate", "resident_id_card.guardian"}
+    assert data["verdict"] == "incomplete" and set(data["missing"]) == {"birth_medical_certificate", "resident_id_card.guardian"}
 
 
 @pytest.mark.parametrize(
@@ -94,7 +95,7 @@ def test_checklist_partial_items(capsys):
         (["checklist", "新生儿出生", "--have", "business_license"], "checklist.mark_not_in_list"),
         (["checklist", "新生儿出生", "--have", "no_such_material"], "checklist.unknown_material"),
         (["checklist", "新生儿出生", "--exempt", "application_form"], "checklist.not_exemptable"),
-        (["checklist", "新生儿出生", "--tolerate", "resident_id_card"], "checklist.not_tolerable"),
+        (["checklist", "新生儿出生", "--tolerate", "resident_id_card.mother"], "checklist.not_tolerable"),
     ],
 )
 def test_checklist_bad_input(capsys, argv, code_text):

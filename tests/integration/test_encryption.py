@@ -37,7 +37,7 @@ def _intake(ctx, clerk, person=PERSON, tolerate=True):
     ctx.intake.choose(clerk, sid, "新生儿出生")
     ctx.intake.answer_many(clerk, sid, ANSWERS)
     lines = ctx.intake.checklist(sid).materials
-    ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines})
+    ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
     if tolerate:
         ctx.intake.mark(clerk, sid, "marriage_certificate", "tolerated")
     return sid
@@ -63,7 +63,7 @@ def test_database_and_attachment_files_hold_no_name_id_number_or_phone(ctx, staf
     sid = _intake(ctx, clerk)
     # a "page" whose bytes carry the applicant's data in the clear, as a scan's metadata might
     page = b"\x89PNG fake page " + f"{NAME}|{RID}|{PHONE}|{ADDRESS}".encode()
-    ctx.intake.attach_page(clerk, sid, "resident_id_card", page, "image/png")
+    ctx.intake.attach_page(clerk, sid, "resident_id_card.father", page, "image/png")
     r = ctx.intake.finish(clerk, sid)
     assert r.documents == ("commitment", "receipt")
     for kind in r.documents:  # the commitment letter carries the full ID number
@@ -93,7 +93,7 @@ def test_blob_files_are_ciphertext_under_keyed_names(ctx, staff, tmp_path):
     clerk = staff["clerk"]
     sid = _intake(ctx, clerk, tolerate=False)
     data = b"page bytes " * 100
-    page = ctx.intake.attach_page(clerk, sid, "resident_id_card", data, "image/png")
+    page = ctx.intake.attach_page(clerk, sid, "resident_id_card.father", data, "image/png")
     files = [p for p in (tmp_path / "intake-files" / "blobs").rglob("*") if p.is_file()]
     assert len(files) == 1
     assert files[0].name != page.sha256 and page.sha256 not in str(files[0])

@@ -24,7 +24,7 @@ def new_intake(ctx, clerk, marks="all"):
     ctx.intake.answer_many(clerk, sid, ANSWERS)
     if marks == "all":
         lines = ctx.intake.checklist(sid).materials
-        ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines})
+        ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
     return sid
 
 
@@ -42,16 +42,14 @@ def test_complete_intake_is_received_with_a_number(ctx, staff):
 def test_incomplete_intake_is_notified_and_resumes(ctx, staff):
     clerk = staff["clerk"]
     sid = new_intake(ctx, clerk, marks=None)
-    ctx.intake.mark(clerk, sid, "resident_id_card", "collected")
+    ctx.intake.mark(clerk, sid, "resident_id_card.father", "collected")
     r = ctx.intake.finish(clerk, sid)
     assert r.stage == "notified" and r.documents == ("notice",)
     doc = ctx.intake.document(clerk, sid, "notice")
-    assert {m.name for m in doc.materials} == {
-        ctx.catalogs.current.materials[m].name for m in r.checklist.missing
-    }
+    assert {m.name for m in doc.materials} == {r.checklist.line(m).name for m in r.checklist.missing}
     # the applicant comes back with everything: same intake, same number
     lines = ctx.intake.checklist(sid).materials
-    ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines})
+    ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
     again = ctx.intake.finish(clerk, sid)
     assert again.stage == "received" and again.number == r.number
 
@@ -114,7 +112,7 @@ def test_partial_choice_of_items(ctx, staff):
     ctx.intake.choose(clerk, sid, "新生儿出生", ["vaccination_certificate"])
     r = ctx.intake.checklist(sid)
     assert [i.item.id for i in r.items] == ["vaccination_certificate"]
-    assert {m.id for m in r.materials} == {"birth_medical_certificate", "resident_id_card"}
+    assert {m.id for m in r.materials} == {"birth_medical_certificate", "resident_id_card.guardian"}
     with pytest.raises(Exception) as exc:
         ctx.intake.choose(clerk, sid, "新生儿出生", ["no_such_item"])
     assert exc.value.code == "checklist.unknown_item"
@@ -148,10 +146,10 @@ def test_refused_transition_writes_nothing(ctx, staff):
     ctx.intake.finish(clerk, sid)
     before = len(ctx.intake.events(sid))
     with pytest.raises(IntakeError) as exc:
-        ctx.intake.mark(clerk, sid, "resident_id_card", None)
+        ctx.intake.mark(clerk, sid, "resident_id_card.father", None)
     assert exc.value.code == "intake.transition" and "已收件" in exc.value.message
     assert len(ctx.intake.events(sid)) == before
-    assert ctx.intake.get(sid).marks["resident_id_card"] == "collected"
+    assert ctx.intake.get(sid).marks["resident_id_card.father"] == "collected"
 
 
 def test_withdraw_and_deliver(ctx, staff, clock):
@@ -329,7 +327,7 @@ def test_pages_of_every_paper_material_make_the_intake_digitised(ctx, staff):
     ctx.intake.mark(clerk, sid, "household_register", "exempt")  # fetched electronically: no paper
     r = ctx.intake.finish(clerk, sid)
     assert r.stage == "received"
-    paper = [m.id for m in r.checklist.materials if m.state == "collected" and m.material.source != "window"]
+    paper = [m.id for m in r.checklist.materials if m.needs_pages]
     assert paper and "household_register" not in paper
     for n, mid in enumerate(paper):
         page = ctx.intake.attach_page(clerk, sid, mid, f"page {n}".encode(), "image/jpeg")

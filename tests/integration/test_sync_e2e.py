@@ -106,14 +106,14 @@ def test_an_intake_still_missing_pages_is_sent_but_not_marked_pushed(tmp_path, c
     ctx.intake.set_applicant(clerk, sid2, ApplicantInput(name="李四", resident_id="11010519491231002X", phone="13812345678"))
     ctx.intake.choose(clerk, sid2, "新生儿出生")
     ctx.intake.answer_many(clerk, sid2, NEWBORN_ANSWERS)
-    ctx.intake.mark_many(clerk, sid2, {m.id: "collected" for m in ctx.intake.checklist(sid2).materials})
+    ctx.intake.mark_many(clerk, sid2, {m.id: "collected" for m in ctx.intake.checklist(sid2).materials if m.produced_by is None})
     ctx.intake.finish(clerk, sid2)
     eng.run_until_idle(max_seconds=30)
     assert ctx.intake.get(sid).stage == "pushed" and v.number
     assert ctx.intake.get(sid2).stage == "received" and ctx.intake.get(sid2).pushed_at is None
     # once the paper is captured and sent, it is pushed
     for m in ctx.intake.checklist(sid2).materials:
-        if m.state == "collected" and m.material.source != "window" and m.copies > 0:
+        if m.needs_pages:
             ctx.intake.attach_page(clerk, sid2, m.id, b"page-" + m.id.encode(), "image/png")
     eng.run_until_idle(max_seconds=30)
     assert ctx.intake.get(sid2).stage == "pushed"

@@ -286,3 +286,19 @@ def test_hub_killed_mid_request_and_restarted(tmp_path):
     assert all(ctx.intake.get(s).stage == "pushed" for s in sids)
     store.close()
     ctx.close()
+
+
+
+def test_a_proxy_page_in_place_of_the_catalog_is_a_bad_answer_not_a_catalog(setup):
+    """A gateway's login page answering GET /v1/catalog (200, text/html, no digest) is a bad
+    answer of the link — retried like any other — not a broken catalog parked for a person
+    (it was: its checksum "did not match", and the station waited for someone to look)."""
+    from sync.client import HubClient, SyncError, TransportConfig
+
+    hub, proxy, ctx, clerk, eng = setup
+    client = HubClient(TransportConfig(proxy.url), token=eng._token())
+    proxy.faults = {"html": 1.0}
+    with pytest.raises(SyncError) as exc:
+        client.catalog([])
+    assert exc.value.code == "sync.bad_response"
+    client.close()

@@ -219,6 +219,7 @@ def test_json_shape():
     assert data["materials"][0] == {
         "id": "id_card", "name": "身份证", "state": "collected", "required_by": ["a"], "reasons": [],
         "form": "original_and_copy", "copies": 1, "tolerable": False, "exempt_via": "电子身份证",
+        "person": None, "produced_by": None,
     }
     assert data["missing"] == ["form_a", "licence"]
     assert data["reduction"] == {"separate": 3, "merged": 3, "percent": 0.0}
@@ -229,5 +230,5 @@ def test_real_catalog_newborn_merges():
     b = cat.bundle("新生儿出生")
     r = engine.evaluate(b, None, {"parents_married": True, "applied_by_agent": False, "parents_local_insured": False},
                         {}, catalog=cat, jurisdiction="xinxiang")
-    assert r.line("resident_id_card") is not None and len(r.line("resident_id_card").required_by) >= 3
+    assert r.line("resident_id_card.mother") is not None and len(r.line("resident_id_card.mother").required_by) >= 3
     assert r.reduction.merged < r.reduction.separate
