@@ -390,7 +390,7 @@ def test_birth_date_or_gender_contradicting_the_id_number_is_refused_at_finish(c
     clerk = staff["clerk"]
     sid = new_intake(ctx, clerk)
     view = ctx.intake.set_applicant(
-        clerk, sid, ApplicantInput(name="张三", resident_id="11010519491231002X", **typed)
+        clerk, sid, ApplicantInput(name="张三", resident_id="11010519491231002X", phone="13812345678", **typed)
     )
     assert "不符" in view.problems()[field]  # the draft keeps it, and says what is wrong
     with pytest.raises(IntakeError) as exc:
@@ -400,7 +400,7 @@ def test_birth_date_or_gender_contradicting_the_id_number_is_refused_at_finish(c
     assert ctx.intake.get(sid).stage == "draft" and ctx.intake.get(sid).number is None
     ctx.intake.set_applicant(
         clerk, sid, ApplicantInput(name="张三", resident_id="11010519491231002X", gender="女",
-                                   birth_date=dt.date(1949, 12, 31))
+                                   birth_date=dt.date(1949, 12, 31), phone="13812345678")
     )
     assert ctx.intake.finish(clerk, sid).stage == "received"
 
