@@ -91,6 +91,24 @@ def dropped_binary(dest: str, src: str) -> bool:
     return False
 
 
+# Our packages, all of their modules bundled (the CLI imports its sub-commands by name); the hub
+# and the migration scripts (shipped as files) are not modules of the bundle.
+OWN_PACKAGES = ("app", "local_db", "printing", "sync", "ui")
+OWN_EXCLUDED = ("sync/hub/", "local_db/migrations/")
+
+
+def own_modules() -> list[str]:
+    out = []
+    for pkg in OWN_PACKAGES:
+        for f in sorted((ROOT / pkg).rglob("*.py")):
+            rel = f.relative_to(ROOT).as_posix()
+            if rel.startswith(OWN_EXCLUDED):
+                continue
+            name = rel[:-3].replace("/", ".")
+            out.append(name[: -len(".__init__")] if name.endswith(".__init__") else name)
+    return out
+
+
 def version() -> str:
     text = (ROOT / "app" / "version.py").read_text(encoding="utf-8")
     match = re.search(r'^__version__ = "([^"]+)"', text, re.M)

@@ -33,20 +33,26 @@ export HOME="$home" QT_QPA_PLATFORM=offscreen
 unset INTAKE_DATA_DIR XDG_DATA_HOME PYTHON_KEYRING_BACKEND PYTHONPATH
 data="$home/.local/share/yijianshi-intake"
 printf 'smoke' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-dpkg_root() { dpkg --root="$root" --force-script-chrootless --force-depends --log=/dev/null "$@"; }
+# --force-depends: the clean root has no system libraries to satisfy Depends (the host's are used
+# to run); --force-unsafe-io: no fsync per file of a throwaway root.
+dpkg_root() {
+    dpkg --root="$root" --force-script-chrootless --force-depends --force-unsafe-io \
+        --log=/dev/null "$@" >>"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; return 1; }
+}
 fail() { echo "smoke-deb: FAILED: $*" >&2; exit 1; }
 snapshot() { (cd "$data" && find . -type f ! -path './logs/*' | sort | xargs sha256sum); }
 pkg="$(dpkg-deb -f "$deb" Package)"
 version="$(dpkg-deb -f "$deb" Version)"
-app="$root/opt/apps/$(dpkg-deb -c "$deb" | grep -o 'opt/apps/[^/]*' | head -1 | cut -d/ -f3)"
+dpkg-deb -c "$deb" > "$work/contents"
+app="$root/opt/apps/$(grep -o -m1 'opt/apps/[^/][^/]*' "$work/contents" | cut -d/ -f3)"
 
 # 1. The previous release, and a counter's day in its store.
 old="$work/previous.deb"
 dpkg-deb -R "$deb" "$work/old"
 sed -i 's/^Version: .*/Version: 0.0.0/' "$work/old/DEBIAN/control"
-dpkg-deb --root-owner-group -Zgzip -b "$work/old" "$old" >/dev/null
+dpkg-deb --root-owner-group -Znone -b "$work/old" "$old" >/dev/null
 rm -rf "$work/old"
-dpkg_root -i "$old" >/dev/null
+dpkg_root -i "$old"
 "$root/usr/bin/intake" demo-data --count 12 --days 2 >/dev/null || fail "demo data with the previous release"
 counts() {
     python3 - "$data/intake.sqlite3" <<'PY'
@@ -60,7 +66,7 @@ before_counts="$(counts)"
 before="$(snapshot)"
 
 # 2. The new package over it.
-dpkg_root -i "$deb" >/dev/null
+dpkg_root -i "$deb"
 [ "$(dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${Version}' "$pkg")" = "$version" ] \
     || fail "dpkg does not list $pkg $version"
 [ "$before" = "$(snapshot)" ] || fail "installing the package changed the data directory"
@@ -92,8 +98,8 @@ pdftotext "$work/receipt.pdf" - | grep -q "$number" || fail "the receipt does no
 
 # 5. Remove and purge: the program goes, the clerk's data stays as it was.
 kept="$(snapshot)"
-dpkg_root -r "$pkg" >/dev/null
-dpkg_root -P "$pkg" >/dev/null
+dpkg_root -r "$pkg"
+dpkg_root -P "$pkg"
 [ ! -e "$app" ] && [ ! -e "$root/usr/bin/intake" ] || fail "files left after purge"
 [ "$kept" = "$(snapshot)" ] || fail "removing the package changed the data directory"
 echo "smoke-deb: OK ($pkg $version: installed over 0.0.0, window to login, $ver, receipt $number, removed; data directory untouched; $before_counts)"
