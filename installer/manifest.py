@@ -105,13 +105,13 @@ def own_modules() -> list[str]:
             if rel.startswith(OWN_EXCLUDED):
                 continue
             name = rel[:-3].replace("/", ".")
-            out.append(name[: -len(".__init__")] if name.endswith(".__init__") else name)
+            out.append(name.removesuffix(".__init__"))
     return out
 
 
 def version() -> str:
     text = (ROOT / "app" / "version.py").read_text(encoding="utf-8")
-    match = re.search(r'^__version__ = "([^"]+)"', text, re.M)
+    match = re.search(r'^__version__ = "([^"]+)"', text, re.MULTILINE)
     if not match:
         raise SystemExit("app/version.py has no __version__")
     return match.group(1)

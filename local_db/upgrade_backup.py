@@ -51,7 +51,7 @@ def backup_before_upgrade(
             snap = Path(tmp) / "intake.sqlite3"
             service._snapshot(snap)
             manifest = {
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                "created_at": dt.datetime.now(dt.UTC).isoformat(),
                 "db_sha256": _sha256_file(snap),
                 "blobs": {},
                 "purpose": "before-upgrade",
@@ -106,7 +106,7 @@ def restore_after_failed_upgrade(
             for suffix in ("-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
             shutil.move(restored, db)
-    except Exception as exc:  # the store may be half-upgraded: say so, keep the backup
+    except Exception as exc:  # noqa: BLE001 - the store may be half-upgraded: say so, keep the backup
         log.error(
             "upgrade of %s failed (%s) and the restore failed too (%s); backup kept: %s",
             db.name, cause.__class__.__name__, exc.__class__.__name__, backup.name,

@@ -12,8 +12,8 @@ from types import ModuleType
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QBuffer, QIODevice
 from pypdf import PdfReader
+from PySide6.QtCore import QBuffer, QIODevice
 from pyzbar.pyzbar import ZBarSymbol
 from pyzbar.pyzbar import decode as zbar_decode
 

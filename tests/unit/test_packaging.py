@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "installer"))
-import manifest  # noqa: E402
+import manifest
 
 # Never on a counter, by name (the resolved set, dependencies of dependencies included).
 NOT_ON_A_COUNTER = {
@@ -27,7 +27,7 @@ def pins(lock: str) -> dict[str, str]:
     text = (ROOT / "requirements" / lock).read_text(encoding="utf-8")
     return {
         m.group(1).lower(): m.group(2)
-        for m in re.finditer(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", text, re.M)
+        for m in re.finditer(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", text, re.MULTILINE)
     }
 
 
