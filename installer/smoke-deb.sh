@@ -53,6 +53,9 @@ sed -i 's/^Version: .*/Version: 0.0.0/' "$work/old/DEBIAN/control"
 dpkg-deb --root-owner-group -Znone -b "$work/old" "$old" >/dev/null
 rm -rf "$work/old"
 dpkg_root -i "$old"
+"$root/usr/bin/intake" setup --station-code XX01 --station-name 城关镇便民服务中心 \
+    --centre-name 新乡县政务服务中心 --jurisdiction xinxiang --admin-password smoke-admin-1234 \
+    >/dev/null || fail "station set-up with the previous release"
 "$root/usr/bin/intake" demo-data --count 12 --days 2 >/dev/null || fail "demo data with the previous release"
 counts() {
     python3 - "$data/intake.sqlite3" <<'PY'
@@ -63,6 +66,7 @@ print(" ".join(f"{t}={con.execute(f'select count(*) from {t}').fetchone()[0]}"
 PY
 }
 before_counts="$(counts)"
+case "$before_counts" in *"audit_entries=0"*) fail "no audit entries to keep: $before_counts" ;; esac
 before="$(snapshot)"
 
 # 2. The new package over it.
