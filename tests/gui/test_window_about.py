@@ -12,10 +12,12 @@ pytestmark = pytest.mark.gui
 
 
 def test_about_shows_client_schema_and_catalog_versions(window: Any) -> None:
-    help_menu = next(
-        a.menu() for a in window.menuBar().actions() if a.text().startswith("帮助")
-    )
-    assert "关于" in [a.text() for a in help_menu.actions()]
+    from PySide6.QtWidgets import QMenu
+
+    # findChildren, not action.menu(): on PySide6 6.9 the latter's wrapper is already deleted.
+    menus = [m for m in window.menuBar().findChildren(QMenu) if m.title().startswith("帮助")]
+    assert len(menus) == 1
+    assert "关于" in [a.text() for a in menus[0].actions()]
     text = window.about_text()
     assert "客户端版本：0.1.0" in text
     assert f"数据库结构版本：{alembic_head()}" in text
