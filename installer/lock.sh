@@ -6,7 +6,8 @@
 # newer glibc (PySide6 ≥ 6.10) is never locked. CI and the .deb build install from these files.
 set -eu
 cd "$(dirname "$0")/.."
-UV="${UV:-$(command -v uv || echo .venv/bin/uv)}"
+UV="${UV:-$(command -v uv || ls build/venv/bin/uv .venv/bin/uv 2>/dev/null | head -1)}"
+[ -n "$UV" ] || { echo "lock.sh: uv not found (pip install uv, or sh installer/build.sh bundle once)" >&2; exit 1; }
 PY=3.11
 compile() {  # OUT PLATFORM ARGS…
     out="$1"; platform="$2"; shift 2
