@@ -373,8 +373,20 @@ def cmd_setup(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- parser
 
 
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings: Sequence[str], dest: str, **kw: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any) -> None:
+        from app.version import version_text
+
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="intake", description="一件事一次办 综合受理 命令行工具")
+    parser.add_argument("--version", action=_VersionAction, help="显示客户端、数据库结构和目录版本")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 

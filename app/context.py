@@ -42,6 +42,13 @@ class AppContext:
     def files_dir(self) -> Path:
         return files_dir_for(self.db_path)
 
+    @property
+    def upgrade_backup(self) -> Path | None:
+        """The backup written before this start upgraded the store, if it did."""
+        from local_db.engine import upgrade_backup
+
+        return upgrade_backup(self.sessions)
+
     def close(self) -> None:
         bind = self.sessions.kw.get("bind")
         if bind is not None:

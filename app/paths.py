@@ -20,10 +20,29 @@ def resources_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "resources"
 
 
+def user_data_root(platform: str | None = None) -> Path:
+    """Where a user's data goes on PLATFORM (default: this one): %LOCALAPPDATA%\\yijianshi-intake
+    on Windows (local, not roaming: the database must not follow the clerk to other machines),
+    $XDG_DATA_HOME or ~/.local/share/yijianshi-intake on Linux. Never under the program's folder,
+    which installing, upgrading and removing replace."""
+    platform = platform or sys.platform
+    dirs: type[platformdirs.PlatformDirsABC]
+    if platform.startswith("win"):
+        local = os.environ.get("LOCALAPPDATA")  # set for every Windows session
+        if local:
+            return Path(local) / APP_NAME
+        from platformdirs.windows import Windows as dirs
+    elif platform == "darwin":
+        from platformdirs.macos import MacOS as dirs
+    else:
+        from platformdirs.unix import Unix as dirs
+    return Path(dirs(APP_NAME, appauthor=False, roaming=False).user_data_dir)
+
+
 def data_dir() -> Path:
     """The per-user data directory (database, attachments, printed PDFs, logs)."""
     override = os.environ.get("INTAKE_DATA_DIR")
-    path = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    path = Path(override) if override else user_data_root()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -2,6 +2,9 @@
 same way (DESIGN §12: ≤ 1.5 × the bare window). Prints one JSON object.
 
 Run from the repository root: ``.venv/bin/python bench/bench_startup.py [--runs 5]``.
+With ``--frozen dist/yijianshi-intake`` (the PyInstaller bundle, installer/build.sh bundle) the
+frozen window is timed too, the same way, beside the source start (DESIGN §12: frozen start
+within 1.5 × the source start).
 
 Each sample is a fresh interpreter (``python -c …``, QT_QPA_PLATFORM=offscreen) timed from
 spawn to the line the child prints when its window has been painted for the first time. The
@@ -53,10 +56,12 @@ sys.exit(main(["--db", sys.argv[1], "--startup-probe", "--idle-lock", "0"]))
 """
 
 
-def _run(code: str, args: list[str], env: dict[str, str]) -> dict[str, float]:
+def _run(
+    code: str, args: list[str], env: dict[str, str], command: list[str] | None = None
+) -> dict[str, float]:
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args],
+        command or [sys.executable, "-c", code, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -87,6 +92,7 @@ def _prepare(db: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--frozen", type=Path, help="the frozen bundle's folder (intake-window in it)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.sqlite3"
@@ -95,18 +101,37 @@ def main(argv: list[str] | None = None) -> int:
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         _run(BARE, [], env)  # warm-up: file cache, font cache
         _run(APP, [str(db)], env)
+        frozen_cmd = None
+        if args.frozen:
+            exe = args.frozen / "intake-window"
+            frozen_cmd = [str(exe), "--db", str(db), "--startup-probe", "--idle-lock", "0"]
+            _run("", [], env, frozen_cmd)  # warm-up
         bare: list[float] = []
         shown: list[float] = []
         ready: list[float] = []
+        frozen: list[float] = []
         for _ in range(args.runs):
             bare.append(_run(BARE, [], env)["login-shown"])
             marks = _run(APP, [str(db)], env)
             shown.append(marks["login-shown"])
             if "login-ready" in marks:
                 ready.append(marks["login-ready"])
+            if frozen_cmd:
+                frozen.append(_run("", [], env, frozen_cmd)["login-shown"])
     bare_ms = statistics.median(bare)
     shown_ms = statistics.median(shown)
     ready_ms = statistics.median(ready) if ready else None
+    frozen_ms = statistics.median(frozen) if frozen else None
+    frozen_figures = (
+        {
+            "frozen_login_shown_ms": round(frozen_ms, 1),
+            "frozen_to_source_ratio": round(frozen_ms / shown_ms, 3),
+            "frozen_meets_target": frozen_ms / shown_ms <= TARGET_RATIO,
+            "frozen_samples_ms": [round(x, 1) for x in frozen],
+        }
+        if frozen_ms is not None
+        else {}
+    )
     print(
         json.dumps(
             {
@@ -119,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                 "meets_target": shown_ms / bare_ms <= TARGET_RATIO,
                 "login_ready_ms": round(ready_ms, 1) if ready_ms is not None else None,
                 "ready_ratio": round(ready_ms / bare_ms, 3) if ready_ms is not None else None,
+                **frozen_figures,
                 "samples_ms": {
                     "bare": [round(x, 1) for x in bare],
                     "login_shown": [round(x, 1) for x in shown],

@@ -138,11 +138,29 @@ def open_store(path: Path | str, *, secrets: SecretStore | None = None, migrate:
             if migrate and current != head:
                 from alembic import command
 
+                from local_db.upgrade_backup import (
+                    backup_before_upgrade,
+                    restore_after_failed_upgrade,
+                )
+
+                # An existing store is copied (encrypted, verified) before it is changed.
+                backup = (
+                    backup_before_upgrade(path, secrets, current, head) if current else None
+                )
+                engine.dialect.yjs_upgrade_backup = backup  # type: ignore[attr-defined]
                 cfg = _alembic_config()
                 cfg.attributes["connection"] = conn
                 cfg.attributes["data_key_factory"] = lambda cur: create_data_key(cur, secrets)
-                command.upgrade(cfg, "head")
-                conn.commit()
+                try:
+                    command.upgrade(cfg, "head")
+                    conn.commit()
+                except Exception as exc:
+                    if backup is None:
+                        raise
+                    conn.rollback()
+                    conn.close()
+                    engine.dispose()
+                    raise restore_after_failed_upgrade(path, backup, secrets, exc) from exc
                 # Move the rewritten pages into the main file now: until a checkpoint, the file
                 # still holds what 0004 encrypted.
                 conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
@@ -166,6 +184,11 @@ def _data_key(conn: Any, secrets: SecretStore) -> DataKey:
         conn.commit()
         log.info("data key wrapped again with this machine's backup key")
     return key
+
+
+def upgrade_backup(sessions: sessionmaker[Session]) -> Path | None:
+    """The backup open_store wrote before upgrading this store, if it upgraded one."""
+    return getattr(sessions.kw["bind"].dialect, "yjs_upgrade_backup", None)
 
 
 def store_key(sessions: sessionmaker[Session]) -> DataKey:

@@ -6,7 +6,10 @@ in tests), and may run on a worker thread: QPainter on a QPrinter or QImage is t
 
 Each PDF page is rasterised with QtPdf (the printer driver never sees the PDF itself, so no
 driver-side PDF support is needed) and painted onto the printer at the page's own size. QtPdf
-renders onto a transparent background, so every page is composited on white first.
+renders onto a transparent background, so every page is composited on white first. QtPdf is
+optional: PySide6-Pdf (split out of Addons in 6.12) needs glibc 2.34, so on the platform floor
+(PySide6 builds for glibc 2.28) or wherever ``PySide6.QtPdf`` cannot be imported, pages are
+rendered with pdfium (pypdfium2) instead; both give the same opaque RGB page.
 
 Outcomes are values: a missing or failing printer gives ``PrintResult(ok=False, code=...,
 message=<Chinese text for the clerk>)``, never an exception into the GUI.
@@ -14,11 +17,12 @@ message=<Chinese text for the clerk>)``, never an exception into the GUI.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import (
     QBuffer,
@@ -31,10 +35,20 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QGuiApplication, QImage, QPageLayout, QPageSize, QPainter
-from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrinter, QPrinterInfo
 
 log = logging.getLogger("printing.dispatch")
+
+
+def _qtpdf() -> Any:
+    """The QtPdf module, or None where it is not installed (checked on each load: cheap after the
+    first import, and tests can hide it)."""
+    try:
+        # import_module, not `from PySide6 import QtPdf`: the latter ignores a blocked import once
+        # the submodule has been loaded as an attribute of the package.
+        return importlib.import_module("PySide6.QtPdf")
+    except ImportError:
+        return None
 
 MAX_COPIES = 99
 
@@ -103,10 +117,7 @@ def _set_layout(printer: QPrinter, size_pt: tuple[float, float]) -> None:
         log.warning("printer %r refused page size %.0fx%.0f pt", printer.printerName(), *size_pt)
 
 
-def _render_page(pdf: QPdfDocument, index: int, dpi: int) -> QImage:
-    size = pdf.pagePointSize(index)
-    pixels = QSize(max(1, round(size.width() * dpi / 72)), max(1, round(size.height() * dpi / 72)))
-    rendered = pdf.render(index, pixels)
+def _on_white(rendered: QImage, pixels: QSize) -> QImage:
     page = QImage(pixels, QImage.Format.Format_RGB32)
     page.fill(Qt.GlobalColor.white)
     painter = QPainter(page)
@@ -115,26 +126,119 @@ def _render_page(pdf: QPdfDocument, index: int, dpi: int) -> QImage:
     return page
 
 
-class _LoadedPdf:
-    """A QPdfDocument over an in-memory buffer (no temp file: the PDF holds personal data)."""
+def _pixels(size_pt: tuple[float, float], dpi: int) -> QSize:
+    w, h = size_pt
+    return QSize(max(1, round(w * dpi / 72)), max(1, round(h * dpi / 72)))
 
-    def __init__(self, pdf_bytes: bytes) -> None:
+
+class _LoadedPdf(Protocol):
+    """A PDF in memory, page by page (no temp file: the PDF holds personal data)."""
+
+    ok: bool
+
+    def page_count(self) -> int: ...
+
+    def page_size(self, index: int) -> tuple[float, float]: ...  # points
+
+    def render(self, index: int, dpi: int) -> QImage: ...  # opaque, on white
+
+    def close(self) -> None: ...
+
+
+class _QtPdf:
+    """QPdfDocument over an in-memory buffer."""
+
+    def __init__(self, qtpdf: Any, pdf_bytes: bytes) -> None:
+        self._status_ready = qtpdf.QPdfDocument.Status.Ready
         self.buffer = QBuffer()
         self.buffer.setData(QByteArray(pdf_bytes))
         self.buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-        self.doc = QPdfDocument()
+        self.doc = qtpdf.QPdfDocument()
         self.doc.load(self.buffer)
+        self.ok = self.doc.status() == self._status_ready and self.doc.pageCount() > 0
 
-    @property
-    def ok(self) -> bool:
-        return self.doc.status() == QPdfDocument.Status.Ready and self.doc.pageCount() > 0
+    def page_count(self) -> int:
+        return int(self.doc.pageCount())
+
+    def page_size(self, index: int) -> tuple[float, float]:
+        size = self.doc.pagePointSize(index)
+        return size.width(), size.height()
+
+    def render(self, index: int, dpi: int) -> QImage:
+        pixels = _pixels(self.page_size(index), dpi)
+        return _on_white(self.doc.render(index, pixels), pixels)
 
     def close(self) -> None:
         self.doc.close()
         self.buffer.close()
 
 
-def _paint(printer: QPrinter, pdf: QPdfDocument, copies: int, dpi: int) -> str | None:
+class _PdfiumPdf:
+    """pdfium (pypdfium2) where QtPdf is missing. pdfium is not thread-safe: every call holds the
+    lock the page importer uses too, since printing and capture run on different workers."""
+
+    def __init__(self, pdf_bytes: bytes) -> None:
+        import pypdfium2 as pdfium
+
+        from app.capture.imports import _PDFIUM_LOCK
+
+        self._lock = _PDFIUM_LOCK
+        self.doc: Any = None
+        with self._lock:
+            try:
+                self.doc = pdfium.PdfDocument(pdf_bytes)
+            except pdfium.PdfiumError:
+                self.ok = False
+                return
+            self.ok = len(self.doc) > 0
+
+    def page_count(self) -> int:
+        return len(self.doc)
+
+    def page_size(self, index: int) -> tuple[float, float]:
+        with self._lock:
+            page = self.doc[index]
+            try:
+                w, h = page.get_size()
+            finally:
+                page.close()
+        return float(w), float(h)
+
+    def render(self, index: int, dpi: int) -> QImage:
+        pixels = _pixels(self.page_size(index), dpi)
+        with self._lock:
+            page = self.doc[index]
+            try:
+                # Exact target size (as QtPdf's render(index, size)), white background, no alpha.
+                bitmap = page.render(
+                    scale=pixels.width() / page.get_width(),
+                    fill_color=(255, 255, 255, 255),
+                    rev_byteorder=True,  # RGB byte order
+                )
+                rgb = bitmap.to_numpy()
+            finally:
+                page.close()
+        height, width = rgb.shape[:2]
+        image = QImage(rgb.data, width, height, int(rgb.strides[0]), QImage.Format.Format_RGB888)
+        image = image.copy()  # own the pixels: the numpy buffer is freed after this call
+        if (width, height) != (pixels.width(), pixels.height()):
+            image = image.scaled(pixels)  # a rounding pixel, at most
+        return image.convertToFormat(QImage.Format.Format_RGB32)
+
+    def close(self) -> None:
+        if self.doc is not None:
+            with self._lock:
+                self.doc.close()
+
+
+def _load_pdf(pdf_bytes: bytes) -> _LoadedPdf:
+    qtpdf = _qtpdf()
+    if qtpdf is not None:
+        return _QtPdf(qtpdf, pdf_bytes)
+    return _PdfiumPdf(pdf_bytes)
+
+
+def _paint(printer: QPrinter, pdf: _LoadedPdf, copies: int, dpi: int) -> str | None:
     """Paint every page (COPIES times unless the print system makes the copies).
 
     Returns None on success, else the Chinese failure message.
@@ -145,22 +249,20 @@ def _paint(printer: QPrinter, pdf: QPdfDocument, copies: int, dpi: int) -> str |
     loops = 1 if printer.supportsMultipleCopies() and printer.copyCount() == copies else copies
     if loops > 1:
         printer.setCopyCount(1)
-    pages = pdf.pageCount()
-    first = pdf.pagePointSize(0)
-    _set_layout(printer, (first.width(), first.height()))
+    pages = pdf.page_count()
+    _set_layout(printer, pdf.page_size(0))
     painter = QPainter()
     if not painter.begin(printer):
         return "无法启动打印：打印机未响应，请检查打印机是否开机、联机并已装纸。"
     try:
         for n in range(loops):
             for i in range(pages):
-                size = pdf.pagePointSize(i)
                 if n or i:
-                    _set_layout(printer, (size.width(), size.height()))
+                    _set_layout(printer, pdf.page_size(i))
                     if not printer.newPage():
                         printer.abort()  # a half-printed document is worse than none
                         return "打印中断：打印机未能换页，请检查打印机状态。"
-                image = _render_page(pdf, i, dpi)
+                image = pdf.render(i, dpi)
                 target = printer.paperRect(QPrinter.Unit.DevicePixel)
                 painter.drawImage(QRectF(0, 0, target.width(), target.height()), image)
     finally:
@@ -173,16 +275,16 @@ def _paint(printer: QPrinter, pdf: QPdfDocument, copies: int, dpi: int) -> str |
 def _print(
     printer: QPrinter, pdf_bytes: bytes, copies: int, dpi: int, name: str, job_name: str
 ) -> PrintResult:
-    loaded = _LoadedPdf(pdf_bytes)
+    loaded = _load_pdf(pdf_bytes)
     try:
         if not loaded.ok:
             return _failed("打印文件无法读取（文档损坏或为空），请重新生成后再打印。", name)
         printer.setDocName(job_name or "document")
-        error = _paint(printer, loaded.doc, copies, dpi)
+        error = _paint(printer, loaded, copies, dpi)
         if error:
             log.warning("print job %r on %r failed: %s", job_name, name, error)
             return _failed(error, name)
-        pages = loaded.doc.pageCount()
+        pages = loaded.page_count()
         log.info("print job %r sent to %r: %d pages x %d", job_name, name, pages, copies)
         return PrintResult(
             True,
@@ -201,11 +303,11 @@ def render_pdf_pages(pdf_bytes: bytes, dpi: int = 96) -> list[QImage]:
 
     Raises ValueError when the bytes are not a readable PDF.
     """
-    loaded = _LoadedPdf(pdf_bytes)
+    loaded = _load_pdf(pdf_bytes)
     try:
         if not loaded.ok:
             raise ValueError("not a readable PDF")
-        return [_render_page(loaded.doc, i, dpi) for i in range(loaded.doc.pageCount())]
+        return [loaded.render(i, dpi) for i in range(loaded.page_count())]
     finally:
         loaded.close()
 

@@ -94,9 +94,9 @@ def _windows_font_dirs() -> list[Path]:
     return dirs
 
 
-def system_font_paths() -> list[Path]:
+def system_font_paths(platform: str | None = None) -> list[Path]:
     paths = [Path(p) for p in _DEBIAN_FONTS]
-    if sys.platform.startswith("win"):
+    if (platform or sys.platform).startswith("win"):
         paths += [d / name for d in _windows_font_dirs() for name in _WINDOWS_FONT_FILES]
     return paths
 

@@ -48,6 +48,7 @@ class _Opened(NamedTuple):
     needs_setup: bool
     station: StationView | None
     jurisdictions: list[tuple[str, str]]
+    upgrade_backup: str | None = None  # file name of the backup written before an upgrade
 
 
 class AppShell:
@@ -141,7 +142,14 @@ class AppShell:
             )  # pinyin once, here, not on the GUI thread at the first keystroke
         needs = ctx.staff.needs_setup()
         station = None if needs else ctx.staff.local_station()
-        return _Opened(ctx, needs, station, [(j.id, j.name) for j in catalog.jurisdictions])
+        backup = ctx.upgrade_backup
+        return _Opened(
+            ctx,
+            needs,
+            station,
+            [(j.id, j.name) for j in catalog.jurisdictions],
+            backup.name if backup else None,
+        )
 
     def _on_store_failed(self, err: TaskError) -> None:
         self.login.station_label.setText(
@@ -164,15 +172,19 @@ class AppShell:
             self._show_setup(opened.jurisdictions)
         else:
             assert opened.station is not None
-            self._login_ready(opened.station)
+            self._login_ready(opened.station, opened.upgrade_backup)
 
-    def _login_ready(self, station: StationView) -> None:
+    def _login_ready(self, station: StationView, upgrade_backup: str | None = None) -> None:
         hint = ""
         if self.options.demo:
             hint = QCoreApplication.translate(
                 "AppShell",
                 "演示模式：窗口人员 wangfang / clerk1234，负责人 zhangjing / super1234，管理员 admin / admin1234。",
             )
+        if upgrade_backup:
+            hint = (hint + "\n" if hint else "") + QCoreApplication.translate(
+                "AppShell", "数据库已升级到本版本；升级前的数据已加密备份为“{file}”（与数据库同一目录）。"
+            ).format(file=upgrade_backup)
         self.login.set_ready(
             QCoreApplication.translate("AppShell", "{station}（{code}）").format(
                 station=station.name, code=station.code

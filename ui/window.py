@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from ui.backup import (
     BackupController,
@@ -268,6 +268,10 @@ class MainWindow(QMainWindow):
         keys_action.triggered.connect(self.show_keys)
         help_menu.addAction(keys_action)
         self.addAction(keys_action)
+        about_action = QAction(self.tr("关于"), self)
+        about_action.triggered.connect(self.show_about)
+        help_menu.addAction(about_action)
+        self.about_action = about_action
         escape = QShortcut(QKeySequence("Esc"), self)
         escape.setContext(Qt.ShortcutContext.WindowShortcut)
         escape.activated.connect(self.messages.dismiss)
@@ -292,6 +296,18 @@ class MainWindow(QMainWindow):
             "info",
             timeout_ms=20000,
         )
+
+    def about_text(self) -> str:
+        from app.version import versions
+
+        v = versions(self.session.catalog.version)
+        return self.tr(
+            "一件事一次办 综合受理窗口客户端\n\n客户端版本：{client}\n数据库结构版本：{schema}\n"
+            "一件事目录版本：{catalog}"
+        ).format(**v)
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, self.tr("关于"), self.about_text())
 
     def show_message(self, text: str, level: str = "info", **kw: Any) -> None:
         self.messages.show_message(text, level, **kw)  # type: ignore[arg-type]

@@ -1,0 +1,7 @@
+"""Frozen entry point of the command line (PyInstaller script; `intake`)."""
+
+import sys
+
+from app.cli import main
+
+sys.exit(main())

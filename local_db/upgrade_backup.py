@@ -1,0 +1,130 @@
+"""Before alembic upgrades a store: an encrypted, verified copy beside it; after a failed upgrade:
+the store put back as it was.
+
+The copy is a database-only backup in the format of app/backup.py (AES-256-GCM chunks under the
+backup key, so `intake backup verify|restore` read it too), named
+``<store>.before-<revision>-<YYYYmmdd-HHMMSS>.yjsbak`` in the store's folder. Attachments are not
+copied: migrations never touch the content-addressed page files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+from pathlib import Path
+
+from app.errors import StoreError
+from app.keys import SecretStore
+
+log = logging.getLogger("intake.store")
+
+
+def backup_path(db: Path, to_revision: str, now: dt.datetime | None = None) -> Path:
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return db.with_name(f"{db.stem}.before-{to_revision}-{stamp}.yjsbak")
+
+
+def _service(db: Path, secrets: SecretStore):  # type: ignore[no-untyped-def]
+    from app.backup import BackupService
+
+    # No blobs: the empty folder is never written to.
+    return BackupService(db, db.parent / ".no-blobs", db.parent, secrets)
+
+
+def backup_before_upgrade(
+    db: Path, secrets: SecretStore, from_revision: str, to_revision: str
+) -> Path:
+    """Write and verify the copy; StoreError (nothing upgraded) when it cannot be written."""
+    from app.backup import MAGIC, BackupError, _EncryptingWriter, _member, _sha256_file
+
+    service = _service(db, secrets)
+    target = backup_path(db, to_revision)
+    try:
+        key = service._key()
+        with tempfile.TemporaryDirectory(dir=db.parent) as tmp:
+            snap = Path(tmp) / "intake.sqlite3"
+            service._snapshot(snap)
+            manifest = {
+                "created_at": dt.datetime.now(dt.UTC).isoformat(),
+                "db_sha256": _sha256_file(snap),
+                "blobs": {},
+                "purpose": "before-upgrade",
+                "from_revision": from_revision,
+                "to_revision": to_revision,
+            }
+            partial = Path(tmp) / (target.name + ".part")
+            with open(partial, "wb") as out:
+                out.write(MAGIC)
+                file_id = os.urandom(8)
+                out.write(file_id)
+                enc = _EncryptingWriter(out, key, file_id)
+                with tarfile.open(fileobj=enc, mode="w|") as tar:  # type: ignore[call-overload]
+                    tar.addfile(*_member("manifest.json", json.dumps(manifest).encode()))
+                    tar.add(snap, arcname="db/intake.sqlite3")
+                enc.finish()
+                out.flush()
+                os.fsync(out.fileno())
+            service.verify(partial, key)  # decrypts it all, checks hash and integrity
+            os.replace(partial, target)
+    except (OSError, BackupError) as exc:
+        log.error("no backup before upgrading %s: %s", db.name, exc.__class__.__name__)
+        raise StoreError(
+            "store.upgrade_backup_failed",
+            f"升级数据库前未能写出备份（{getattr(exc, 'message', '磁盘空间不足或目录不可写')}），"
+            "数据库未升级。请释放磁盘空间后重试。",
+            file=db.name,
+        ) from exc
+    log.info(
+        "store %s backed up before upgrade %s -> %s: %s", db.name, from_revision, to_revision,
+        target.name,
+    )
+    return target
+
+
+def restore_after_failed_upgrade(
+    db: Path, backup: Path, secrets: SecretStore, cause: BaseException
+) -> StoreError:
+    """Put the store back from BACKUP (the engine must be disposed); the error to raise."""
+    service = _service(db, secrets)
+    try:
+        with tempfile.TemporaryDirectory(dir=db.parent) as tmp:
+            service._extract(backup, service._key(), Path(tmp))
+            restored = Path(tmp) / "db" / "intake.sqlite3"
+            con = sqlite3.connect(restored)
+            try:
+                ok = con.execute("pragma integrity_check").fetchone()[0] == "ok"
+            finally:
+                con.close()
+            if not ok:
+                raise OSError("restored copy fails integrity_check")
+            for suffix in ("-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            shutil.move(restored, db)
+    except Exception as exc:  # noqa: BLE001 - the store may be half-upgraded: say so, keep the backup
+        log.error(
+            "upgrade of %s failed (%s) and the restore failed too (%s); backup kept: %s",
+            db.name, cause.__class__.__name__, exc.__class__.__name__, backup.name,
+        )
+        return StoreError(
+            "store.upgrade_failed_unrestored",
+            f"数据库升级失败，且未能自动恢复。请勿继续使用，联系管理员用备份“{backup.name}”恢复"
+            f"（intake backup restore）。",
+            file=db.name,
+            backup=backup.name,
+        )
+    log.error(
+        "upgrade of %s failed (%s); store restored from %s",
+        db.name, cause.__class__.__name__, backup.name,
+    )
+    return StoreError(
+        "store.upgrade_failed",
+        f"数据库升级失败，已恢复到升级前的状态（备份“{backup.name}”）。请联系管理员。",
+        file=db.name,
+        backup=backup.name,
+    )
