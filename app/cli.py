@@ -33,12 +33,19 @@ Handler = Callable[[argparse.Namespace], int]
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    p.add_argument("--create", action="store_true", help="数据库文件不存在（或为空文件）时新建")
+
+
+# Commands that make a store as their purpose (first-run set-up, demo data); every other command
+# opens an existing one, so a mistyped path or a file emptied by a failed copy is refused.
+_CREATING = ("setup", "demo-data")
 
 
 def _context(args: argparse.Namespace) -> Any:
     from app.context import build_context
 
-    return build_context(args.db, catalog_path=getattr(args, "catalog", None))
+    create = bool(getattr(args, "create", False)) or args.command in _CREATING
+    return build_context(args.db, catalog_path=getattr(args, "catalog", None), create=create)
 
 
 # ----------------------------------------------------------------------------- id-check

@@ -68,10 +68,11 @@ def build_context(
     clock: Clock | None = None,
     catalog_path: Path | str | None = None,
     secrets: SecretStore | None = None,
+    create: bool | None = None,
 ) -> AppContext:
     path = Path(db_path) if db_path is not None else default_db_path()
     secrets = secrets or KeyringSecretStore()
-    sessions = open_store(path, secrets=secrets)
+    sessions = open_store(path, secrets=secrets, create=create)
     files = files_dir_for(path)
     attachments = AttachmentStore(files / "blobs", store_key(sessions))
     catalogs = CatalogProvider.from_path(catalog_path, archive=files / "catalogs")
