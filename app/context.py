@@ -9,6 +9,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit_anchor import FILE_NAME as ANCHOR_FILE
+from app.audit_anchor import AuditAnchor
 from app.catalog import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.dayclose import DayCloseService
@@ -37,6 +39,7 @@ class AppContext:
     reports: Reports
     secrets: SecretStore
     signer: ReceiptSigner | None
+    audit_anchor: AuditAnchor | None = None
 
     @property
     def files_dir(self) -> Path:
@@ -79,6 +82,7 @@ def build_context(
     clock = clock or SystemClock()
     signer = _signer(secrets)
     staff = StaffService(sessions, clock)
+    anchor = AuditAnchor(sessions, secrets, signer, files / ANCHOR_FILE, clock)
     return AppContext(
         db_path=path,
         sessions=sessions,
@@ -87,8 +91,9 @@ def build_context(
         clock=clock,
         staff=staff,
         intake=IntakeService(sessions, catalogs, attachments, clock, signer),
-        dayclose=DayCloseService(sessions, staff, clock),
+        dayclose=DayCloseService(sessions, staff, clock, anchor=anchor),
         reports=Reports(sessions, lambda: catalogs.current, staff),
         secrets=secrets,
         signer=signer,
+        audit_anchor=anchor,
     )

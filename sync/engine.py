@@ -128,8 +128,10 @@ class SyncEngine:
         catalog_archive: Path | None = None,
         rng: random.Random | None = None,
         signer: ReceiptKey | None = None,
+        audit_anchor: Any = None,
     ) -> None:
         self.sessions = sessions
+        self.audit_anchor = audit_anchor  # app.audit_anchor.AuditAnchor: signs the head the hub acknowledged
         self.intake = intake
         self.catalogs = catalogs
         self.attachments = attachments
@@ -165,6 +167,7 @@ class SyncEngine:
     def from_context(cls, ctx: Any, **kw: Any) -> SyncEngine:
         kw.setdefault("clock", ctx.clock)  # the store's clock, as every service
         kw.setdefault("signer", ctx.signer)
+        kw.setdefault("audit_anchor", getattr(ctx, "audit_anchor", None))
         return cls(ctx.sessions, ctx.intake, ctx.catalogs, ctx.attachments,
                    catalog_archive=ctx.files_dir / "catalogs", **kw)
 
@@ -685,6 +688,8 @@ class SyncEngine:
                                      audit_acked_id=sent)
             self._report.audit_sent += len(entries)
             self._audit_limit = min(self.config.batch_audit, self._audit_limit * 2)
+            if self.audit_anchor is not None:  # the hub holds a copy up to here: sign the head
+                self.audit_anchor.checkpoint("sync_ack")
             return self.outbox.audit_max_id() > sent
         bad = refused["entry_id"]
         said = str(refused["message"])[:200]
