@@ -238,6 +238,7 @@ def open_store(
                 cfg = _alembic_config()
                 cfg.attributes["connection"] = conn
                 cfg.attributes["data_key_factory"] = lambda cur: create_data_key(cur, secrets)
+                cfg.attributes["data_key_loader"] = lambda cur: load_data_key(cur, secrets)
                 try:
                     command.upgrade(cfg, "head")
                 except (DatabaseError, OperationalError, sqlite3.DatabaseError) as exc:

@@ -527,7 +527,17 @@ class SyncEngine:
             raise sync_error("sync.interrupted", message="页面尚未全部送达，稍后续传")
         return len(batch)
 
+    def _page_key(self, sha: str) -> str:
+        """A page's key in the sync items: its keyed address, never the plain digest (which would
+        let a copy of the database confirm the page is here)."""
+        try:
+            return str(self.attachments.address(sha))
+        except ValueError:
+            return sha
+
     def _failure(self, kind: str, key: str, code: str, r: PendingEvent | None = None, hub: str = "") -> Failure:
+        if kind == "page":
+            key = self._page_key(key)
         message, fix = TEXTS.get(code, TEXTS["sync.refused"])
         if hub:
             message = f"{message}（平台说明：{hub}）"
@@ -561,13 +571,15 @@ class SyncEngine:
     def _send_pages(self, client: HubClient, events: list[PendingEvent]) -> dict[str, str]:
         """Manifest first, then only what the hub lacks. Returns {sha: error code} for pages that
         cannot be sent (missing or damaged here, or parked)."""
-        bad: dict[str, str] = {sha: "sync.page_corrupt" for sha in self.outbox.parked_keys("page")}
+        parked = self.outbox.parked_keys("page")  # keyed addresses
         sids = list(dict.fromkeys(r.submission_id for r in events if r.page))
         pages = self.outbox.pages_of(sids)
         for r in events:
             page = r.page
             if page and page not in pages.setdefault(r.submission_id, []):
                 pages[r.submission_id].append(page)
+        bad: dict[str, str] = {sha: "sync.page_corrupt" for sid in sids for sha, _size in pages[sid]
+                               if self._page_key(sha) in parked}
         manifests = [{"submission_id": sid, "pages": [{"sha256": sha, "size": size} for sha, size in pages[sid]]}
                      for sid in sids]
         try:

@@ -87,13 +87,30 @@ def test_our_stores_carry_our_application_id(tmp_path):
     assert int.from_bytes(db.read_bytes()[68:72], "big") == 0x594A5331  # "YJS1"
 
 
+def store_at(path, revision):
+    """A store as an earlier release made it: migrated up to REVISION only."""
+    from alembic import command
+
+    from app.keys import KeyringSecretStore
+    from local_db.crypto import create_data_key, load_data_key
+    from local_db.engine import _alembic_config, make_engine
+
+    engine = make_engine(path)
+    with engine.connect() as conn:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        cfg.attributes["data_key_factory"] = lambda cur: create_data_key(cur, KeyringSecretStore())
+        cfg.attributes["data_key_loader"] = lambda cur: load_data_key(cur, KeyringSecretStore())
+        command.upgrade(cfg, revision)
+        conn.commit()
+    engine.dispose()
+
+
 def test_store_made_before_the_stamp_is_recognised_and_stamped(tmp_path):
     db = tmp_path / "old.sqlite3"
-    open_store(db).kw["bind"].dispose()
-    con = sqlite3.connect(db)  # as a store made by the previous release: revision 0005, no id
-    con.execute("PRAGMA application_id = 0")
-    con.execute("update alembic_version set version_num='0005'")
-    con.commit()
+    store_at(db, "0005")  # as the previous release made it: no application id
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA application_id").fetchone()[0] == 0
     con.close()
     open_store(db).kw["bind"].dispose()
     con = sqlite3.connect(db)
