@@ -387,9 +387,10 @@ def _read_json(path: Path, display: str) -> Any:
     except json.JSONDecodeError as exc:
         raise CatalogError(
             "catalog.json",
-            f"目录文件 {display} 第{exc.lineno}行第{exc.colno}列 JSON 格式错误：{exc.msg}",
+            f"目录文件 {display} 第{exc.lineno}行第{exc.colno}列 JSON 格式错误（括号、引号或逗号不匹配）。",
             file=display,
             line=exc.lineno,
+            detail=exc.msg,  # the parser's English, for the log and programs only
         ) from exc
     _check_shape(doc, display)
     return doc

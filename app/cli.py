@@ -56,7 +56,9 @@ def cmd_id_check(args: argparse.Namespace) -> int:
 
     result = check_any_id(args.value)
     data = result.to_json()
-    data.pop("code")
+    code = data.pop("code")
+    if not result.valid:
+        data["error_code"] = code  # the reason for programs (the message is for people)
     text = (
         f"有效 {result.kind}：{result.normalized}"
         + (f"，出生日期 {result.birth_date}，{'男' if result.gender == 'male' else '女'}" if result.birth_date else "")

@@ -88,7 +88,8 @@ def inspect_file(path: Path) -> FileFacts:
     if size == 0:
         return facts
     with path.open("rb") as f:
-        facts.sqlite = f.read(16) == SQLITE_MAGIC
+        # A file cut inside the 100-byte header is damaged, not an empty database.
+        facts.sqlite = f.read(16) == SQLITE_MAGIC and size >= 100
     if not facts.sqlite:
         return facts
     try:
