@@ -18,13 +18,17 @@ CORPUS = ROOT / "tests" / "corpus"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _code(out: dict) -> str | None:
+def _code(out: object) -> str | None:
+    if not isinstance(out, dict):  # e.g. a ledger's [] from a store that should have been refused
+        return None
     if isinstance(out.get("error"), dict):
         return out["error"].get("code")
     return out.get("code") or out.get("error_code")  # verify-receipt / id-check answers
 
 
-def _message(out: dict) -> str:
+def _message(out: object) -> str:
+    if not isinstance(out, dict):
+        return ""
     if isinstance(out.get("error"), dict):
         return str(out["error"].get("message", ""))
     return str(out.get("message") or out.get("error") or "")
