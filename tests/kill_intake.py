@@ -29,12 +29,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import select as select_mod
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
+import tempfile
+import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -166,32 +166,45 @@ def make_store(base: Path) -> tuple[Path, Path]:
 def _run_child(db: Path, catalog: Path, mode: str, n: int, seed: int, delay: float, timeout: float) -> list[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.kill_intake", "drive", str(db), str(catalog), mode, str(n), str(seed)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    assert child.stdout is not None
-    lines: list[str] = []
-    started: float | None = None
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if started is not None and mode == "delay" and time.monotonic() - started >= delay:
-            break
-        ready, _, _ = select_mod.select([child.stdout], [], [], 0.02)
-        if ready:
-            line = child.stdout.readline()
-            if not line:  # the child died (killed itself, or failed)
-                break
-            lines.append(line.strip())
-            if line.startswith("READY"):
-                started = time.monotonic()
-    if child.poll() is None:
-        child.send_signal(signal.SIGKILL)
-    rest, err = child.communicate()
-    lines += [x.strip() for x in rest.splitlines() if x.strip()]
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tests.kill_intake", "drive", str(db), str(catalog), mode, str(n), str(seed)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
+        )
+        assert child.stdout is not None
+        lines: list[str] = []
+        ready = threading.Event()
+
+        def read() -> None:  # every line the child wrote before it died, in order
+            assert child.stdout is not None
+            for line in child.stdout:
+                lines.append(line.strip())
+                if line.startswith("READY"):
+                    ready.set()
+            ready.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        ready.wait(timeout)
+        if mode == "delay":
+            try:
+                child.wait(delay)
+            except subprocess.TimeoutExpired:
+                pass
+        else:  # the child kills itself at its armed point
+            try:
+                child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+        child.wait()
+        reader.join(timeout)
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
     if child.returncode != -signal.SIGKILL:
-        raise RuntimeError(f"driver ended with {child.returncode}, not SIGKILL: {err[-2000:]}")
-    return lines
+        raise RuntimeError(f"driver ended with {child.returncode}, not SIGKILL: {text[-2000:]}")
+    return [x for x in lines if x]
 
 
 def _check(db: Path, catalog: Path, acks: dict[str, str], pages: dict[str, list[str]],
