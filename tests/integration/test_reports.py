@@ -178,6 +178,11 @@ def test_migration_0005_derives_item_outcomes_as_the_service_does(tmp_path):
     con.execute("UPDATE submission_items SET delivered_at = NULL WHERE decision = 'completed' AND rowid % 5 = 0")
     for column in ("items_accepted", "items_rejected", "undelivered_since", "delivered_late"):
         con.execute(f"ALTER TABLE submissions DROP COLUMN {column}")
+    # and undo what the revisions after 0005 did, so the store is as 0004 left it
+    con.execute("DROP INDEX ix_attachments_address")
+    for table in ("attachments", "documents"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN address")
+    con.execute("CREATE INDEX ix_attachments_sha256 ON attachments (sha256)")
     con.execute("UPDATE alembic_version SET version_num = '0004'")
     con.commit()
     con.close()
