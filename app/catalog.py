@@ -381,7 +381,57 @@ def _schema_message(err: jsonschema.ValidationError) -> str:
     return err.message[:200]
 
 
+# Catalogs arrive from the hub: bounds on what a file may hold, checked before the schema (whose
+# validator recurses once per level and would end in RecursionError on a deep enough file).
+MAX_FILE_BYTES = 16 * 1024 * 1024  # the whole bundled catalog packs to under 1 MB
+MAX_JSON_DEPTH = 32  # the bundled catalog's deepest file nests 10 levels
+MAX_CONDITION_DEPTH = 8  # all / any / not inside one another
+
+
+def _short_path(path: list[object]) -> str:
+    if len(path) > 10:
+        return _path_text(path[:8]) + f"…（共 {len(path)} 层）"
+    return _path_text(path)
+
+
+def _check_shape(doc: Any, display: str) -> None:
+    """Nesting limits, walked without recursion; the error names file, bundle and field."""
+    stack: list[tuple[Any, list[object], int]] = [(doc, [], 0)]
+    while stack:
+        node, path, cond_depth = stack.pop()
+        problem = None
+        if len(path) >= MAX_JSON_DEPTH:
+            problem = f"嵌套超过 {MAX_JSON_DEPTH} 层"
+        elif cond_depth > MAX_CONDITION_DEPTH:
+            problem = f"条件（all / any / not）嵌套超过 {MAX_CONDITION_DEPTH} 层"
+        if problem:
+            packed = isinstance(doc, dict) and "header" in doc and "bundles" in doc
+            bundle = _bundle_at(doc, path, "bundles") if packed else (
+                _bundle_at(doc, path, None) if display.startswith("bundles/") else None)
+            where = f"目录文件 {display}" + (f"，一件事 {bundle}" if bundle else "")
+            raise CatalogError(
+                "catalog.too_deep", f"{where}，字段 {_short_path(path)}：{problem}，拒绝载入。",
+                file=display, bundle=bundle, field=_short_path(path),
+            )
+        if isinstance(node, dict):
+            for k, v in node.items():
+                stack.append((v, [*path, k], cond_depth + (k in ("all", "any", "not"))))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                stack.append((v, [*path, i], cond_depth))
+
+
 def _read_json(path: Path, display: str) -> Any:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # missing or unreadable: named below
+    if size > MAX_FILE_BYTES:
+        raise CatalogError(
+            "catalog.too_large",
+            f"目录文件 {display} 有 {size // (1024 * 1024)} MB，超过上限 {MAX_FILE_BYTES // (1024 * 1024)} MB，拒绝载入。",
+            file=display, bytes=size,
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
@@ -393,14 +443,21 @@ def _read_json(path: Path, display: str) -> Any:
     except OSError as exc:
         raise CatalogError("catalog.unreadable", f"无法读取目录文件 {display}", file=display) from exc
     try:
-        return json.loads(text)
+        doc = json.loads(text)
+    except RecursionError:
+        raise CatalogError(
+            "catalog.too_deep", f"目录文件 {display}：嵌套层数过多，拒绝载入。", file=display
+        ) from None
     except json.JSONDecodeError as exc:
         raise CatalogError(
             "catalog.json",
-            f"目录文件 {display} 第{exc.lineno}行第{exc.colno}列 JSON 格式错误：{exc.msg}",
+            f"目录文件 {display} 第{exc.lineno}行第{exc.colno}列 JSON 格式错误（括号、引号或逗号不匹配）。",
             file=display,
             line=exc.lineno,
+            detail=exc.msg,  # the parser's English, for the log and programs only
         ) from exc
+    _check_shape(doc, display)
+    return doc
 
 
 def read_packed(path: Path, only_bundles: set[str] | None = None) -> dict[str, Any]:

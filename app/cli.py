@@ -35,12 +35,19 @@ Handler = Callable[[argparse.Namespace], int]
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    p.add_argument("--create", action="store_true", help="数据库文件不存在（或为空文件）时新建")
+
+
+# Commands that make a store as their purpose (first-run set-up, demo data); every other command
+# opens an existing one, so a mistyped path or a file emptied by a failed copy is refused.
+_CREATING = ("setup", "demo-data")
 
 
 def _context(args: argparse.Namespace) -> Any:
     from app.context import build_context
 
-    return build_context(args.db, catalog_path=getattr(args, "catalog", None))
+    create = bool(getattr(args, "create", False)) or args.command in _CREATING
+    return build_context(args.db, catalog_path=getattr(args, "catalog", None), create=create)
 
 
 # ----------------------------------------------------------------------------- id-check
@@ -51,7 +58,9 @@ def cmd_id_check(args: argparse.Namespace) -> int:
 
     result = check_any_id(args.value)
     data = result.to_json()
-    data.pop("code")
+    code = data.pop("code")
+    if not result.valid:
+        data["error_code"] = code  # the reason for programs (the message is for people)
     text = (
         f"有效 {result.kind}：{result.normalized}"
         + (f"，出生日期 {result.birth_date}，{'男' if result.gender == 'male' else '女'}" if result.birth_date else "")
@@ -249,24 +258,48 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
     from app import audit
+    from app.audit_anchor import anchor_json
+    from local_db.models import AuditEntry
 
     ctx = _context(args)
     try:
         with ctx.sessions() as s:
             problems = audit.verify(s)
-            from sqlalchemy import func, select
-
-            from local_db.models import AuditEntry
-
+            anchored = ctx.audit_anchor.verify(s)
+            problems += anchored.problems
             total = s.scalar(select(func.count()).select_from(AuditEntry))
     finally:
         ctx.close()
-    data = {"valid": not problems, "entries": total,
+    cp = anchored.checkpoint
+    data = {"valid": not problems, "entries": total, "checkpoint": anchor_json(cp),
             "problems": [{"entry": p.entry_id, "code": p.code, "message": p.message} for p in problems]}
-    text = f"审计日志完整（{total} 条）。" if not problems else "审计日志被改动：\n" + "\n".join(p.message for p in problems)
+    if problems:
+        text = "审计日志被改动：\n" + "\n".join(p.message for p in problems)
+    elif cp is None:
+        text = f"审计日志哈希链完整（{total} 条）；尚无签名检查点（日结或同步确认后生成），删除最新记录无法发现。"
+    else:
+        text = f"审计日志完整（{total} 条），与签名检查点一致（{cp.count} 条，{cp.at}）。"
     _emit(args, data, text)
     return 0 if not problems else 1
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    from app.audit_anchor import anchor_json
+
+    ctx = _context(args)
+    try:
+        if ctx.signer is None:
+            raise DomainError("keys.keyring_unavailable", "系统密钥环不可用，本机没有签名密钥，无法生成检查点。")
+        cp = ctx.audit_anchor.checkpoint("manual")
+    finally:
+        ctx.close()
+    if cp is None:
+        raise DomainError("audit.checkpoint_refused", "审计日志比上一个签名检查点短（记录被删除），未覆盖原检查点。请先运行 intake audit verify。")
+    _emit(args, anchor_json(cp), f"已签署审计检查点：{cp.count} 条，至第{cp.last_id}条。")
+    return 0
 
 
 def cmd_verify_receipt(args: argparse.Namespace) -> int:
@@ -440,9 +473,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit_p = sub.add_parser("audit", help="审计日志").add_subparsers(dest="audit_command", metavar="SUB")
     audit_p.required = True
-    p = audit_p.add_parser("verify", help="校验审计日志哈希链")
+    p = audit_p.add_parser("verify", help="校验审计日志哈希链及签名检查点")
     _common(p)
     p.set_defaults(func=cmd_audit_verify)
+    p = audit_p.add_parser("checkpoint", help="立即签署审计日志检查点（存于数据库之外）")
+    _common(p)
+    p.set_defaults(func=cmd_audit_checkpoint)
 
     p = sub.add_parser("verify-receipt", help="离线核验收件回执二维码的签名")
     p.add_argument("payload", help="回执二维码内容")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit_anchor import FILE_NAME as ANCHOR_FILE
+from app.audit_anchor import AuditAnchor
 from app.catalog import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.dayclose import DayCloseService
@@ -37,6 +39,7 @@ class AppContext:
     reports: Reports
     secrets: SecretStore
     signer: ReceiptSigner | None
+    audit_anchor: AuditAnchor | None = None
 
     @property
     def files_dir(self) -> Path:
@@ -75,16 +78,18 @@ def build_context(
     clock: Clock | None = None,
     catalog_path: Path | str | None = None,
     secrets: SecretStore | None = None,
+    create: bool | None = None,
 ) -> AppContext:
     path = Path(db_path) if db_path is not None else default_db_path()
     secrets = secrets or KeyringSecretStore()
-    sessions = open_store(path, secrets=secrets)
+    sessions = open_store(path, secrets=secrets, create=create)
     files = files_dir_for(path)
     attachments = AttachmentStore(files / "blobs", store_key(sessions))
     catalogs = CatalogProvider.from_path(catalog_path, archive=files / "catalogs")
     clock = clock or SystemClock()
     signer = _signer(secrets)
     staff = StaffService(sessions, clock)
+    anchor = AuditAnchor(sessions, secrets, signer, files / ANCHOR_FILE, clock)
     return AppContext(
         db_path=path,
         sessions=sessions,
@@ -93,8 +98,9 @@ def build_context(
         clock=clock,
         staff=staff,
         intake=IntakeService(sessions, catalogs, attachments, clock, signer),
-        dayclose=DayCloseService(sessions, staff, clock, catalogs),
+        dayclose=DayCloseService(sessions, staff, clock, catalogs, anchor=anchor),
         reports=Reports(sessions, lambda: catalogs.current, staff),
         secrets=secrets,
         signer=signer,
+        audit_anchor=anchor,
     )

@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import audit
+from app.audit_anchor import AuditAnchor
 from app.catalog import CatalogProvider
 from app.clock import Clock, SystemClock, add_working_days, local_day
 from app.errors import AuthError, DomainError, StoreError
@@ -135,11 +136,12 @@ def _view(c: DayClose) -> DayCloseView:
 
 class DayCloseService:
     def __init__(self, sessions: sessionmaker[Session], staff: StaffService, clock: Clock | None = None,
-                 catalogs: CatalogProvider | None = None) -> None:
+                 catalogs: CatalogProvider | None = None, anchor: AuditAnchor | None = None) -> None:
         self._sessions = sessions
         self._staff = staff
         self._clock = clock or SystemClock()
         self._catalogs = catalogs  # names of items and materials in the amendments list
+        self._anchor = anchor  # signs the audit log's head after each close
 
     def closed(self, day: dt.date) -> DayCloseView | None:
         # Not gated: whether a day is sealed (counts and seal, no intake) is no supervisor secret.
@@ -190,7 +192,10 @@ class DayCloseService:
             s.add(row)
             s.info.setdefault("closed_days", {})[key] = True
             audit.append(s, at=now, staff_id=actor.id, action="day.close", target=key, detail=row.seal[:16])
-            return _view(row)
+            view = _view(row)
+        if self._anchor is not None:  # after the commit: the checkpoint signs what is stored
+            self._anchor.checkpoint("day_close")
+        return view
 
     def amendments(self, actor: StaffView, day: dt.date) -> list[AmendmentView]:
         """The changes made to DAY's intakes after its close, oldest first, with the intake's

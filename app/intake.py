@@ -540,7 +540,8 @@ class IntakeService:
             ) or 0)
             att = Attachment(
                 id=str(uuid.uuid4()), submission_id=sid, material_id=material_id, position=position,
-                sha256=sha, size=len(data), mime=mime, rotation=0, removed=False, created_at=now,
+                sha256=sha, address=self._attachments.address(sha), size=len(data), mime=mime, rotation=0,
+                removed=False, created_at=now,
             )
             s.add(att)
             s.flush()
@@ -814,7 +815,8 @@ class IntakeService:
         now = self._clock.now()
         with self._tx() as s:
             sub, state = self._load(s, sid)
-            s.add(Document(id=str(uuid.uuid4()), submission_id=sid, kind=kind, sha256=sha, reprint=reprint, created_at=now))
+            s.add(Document(id=str(uuid.uuid4()), submission_id=sid, kind=kind, sha256=sha,
+                           address=self._attachments.address(sha), reprint=reprint, created_at=now))
             self._event(s, sub, state, actor, "document_printed", {
                 "kind": kind, "sha256": sha, "reprint": reprint, "printed": printed,
             })

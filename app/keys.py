@@ -34,19 +34,67 @@ def _unavailable(exc: Exception) -> SecretKeyError:
     )
 
 
+# Backends that keep secrets in a readable file beside the data (keyrings.alt's file keyrings:
+# base64 in ~/.local/share/python_keyring/) or not at all (null, fail): a data key there protects
+# nothing from whoever copies the disk.
+_PLAINTEXT_MODULES = ("keyrings.alt.file",)
+_NO_KEYRING_MODULES = ("keyring.backends.null", "keyring.backends.fail")
+
+INSECURE_KEYRING_FIX = (
+    "Windows 请使用系统自带的凭据管理器；统信 UOS / 麒麟 / Linux 桌面请安装并解锁 gnome-keyring "
+    "或 KWallet（Secret Service），在桌面会话中运行本程序；并卸载 keyrings.alt 或取消环境变量 "
+    "PYTHON_KEYRING_BACKEND。演示模式（--demo）不受此限制。"
+)
+
+
+def _backends(backend: object) -> list[object]:
+    members = getattr(backend, "backends", None)  # keyring.backends.chainer.ChainerBackend
+    return list(members) if isinstance(members, (list, tuple)) and members else [backend]
+
+
+def refused_backend(backend: object) -> tuple[str, str] | None:
+    """(code, class name) when BACKEND (or any member of a chain) must not hold production
+    secrets: keys.insecure_keyring for a plaintext file, keys.keyring_unavailable for none."""
+    for b in _backends(backend):
+        cls = type(b)
+        name = f"{cls.__module__}.{cls.__qualname__}"
+        if cls.__module__.startswith(_PLAINTEXT_MODULES) or "plaintext" in cls.__qualname__.lower():
+            return "keys.insecure_keyring", name
+        if cls.__module__.startswith(_NO_KEYRING_MODULES) and len(_backends(backend)) == 1:
+            return "keys.keyring_unavailable", name
+    return None
+
+
 class KeyringSecretStore:
     """The `keyring` package's configured backend under SERVICE. A failing keyring raises what
-    ERROR makes of the exception (the sync token store has its own code and fix text)."""
+    ERROR makes of the exception (the sync token store has its own code and fix text); a
+    plaintext file backend is refused before a secret is read from or written to it."""
 
     def __init__(self, service: str = SERVICE,
                  error: Callable[[Exception], DomainError] = _unavailable) -> None:
         self.service = service
         self._error = error
 
+    def _check_backend(self) -> None:
+        import keyring
+
+        refused = refused_backend(keyring.get_keyring())
+        if refused is None:
+            return
+        code, name = refused
+        if code == "keys.insecure_keyring":
+            raise SecretKeyError(
+                code,
+                "本机密钥环会把密钥以明文保存在磁盘文件中，本程序拒绝使用。" + INSECURE_KEYRING_FIX,
+                backend=name,
+            )
+        raise self._error(RuntimeError(name))
+
     def get(self, name: str) -> str | None:
         import keyring
         import keyring.errors
 
+        self._check_backend()
         try:
             return keyring.get_password(self.service, name)
         except keyring.errors.KeyringError as exc:
@@ -56,6 +104,7 @@ class KeyringSecretStore:
         import keyring
         import keyring.errors
 
+        self._check_backend()
         try:
             keyring.set_password(self.service, name, value)
             kept = keyring.get_password(self.service, name)
@@ -68,6 +117,7 @@ class KeyringSecretStore:
         import keyring
         import keyring.errors
 
+        self._check_backend()
         try:
             keyring.delete_password(self.service, name)
         except keyring.errors.PasswordDeleteError:

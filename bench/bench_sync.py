@@ -178,7 +178,7 @@ def payload_bytes(db: Path, catalog: Path) -> tuple[int, int, int]:
 
     ctx = build_context(db, catalog_path=catalog)
     with ctx.sessions() as s:
-        pages = s.scalar(text("SELECT coalesce(sum(size), 0) FROM (SELECT DISTINCT sha256, size FROM attachments)"))
+        pages = s.scalar(text("SELECT coalesce(sum(size), 0) FROM (SELECT DISTINCT address, size FROM attachments)"))
         ev = 0
         n = 0
         for e in s.scalars(select(Event)):

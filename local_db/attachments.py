@@ -1,7 +1,9 @@
 """Content-addressed file store for page images and printed PDFs, encrypted at rest.
 
-Callers address a blob by the SHA-256 of its plaintext; on disk it is AES-GCM ciphertext under
-the store's data key (local_db.crypto), in a file whose name is a keyed hash of that address.
+Callers name a blob by the SHA-256 of its plaintext; on disk it is AES-GCM ciphertext under
+the store's data key (local_db.crypto), in a file whose name is `address`: an HMAC of that
+digest under a key derived from the data key. The database keeps the same keyed address (and the
+digest only encrypted), so neither a disk nor a database copy confirms that a known page is here.
 
 A blob is written to a temporary file in the target directory, flushed to disk, then renamed
 into place, so a reader never sees half a file and a power cut leaves either nothing or the
@@ -50,10 +52,14 @@ class AttachmentStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self._key = key
 
-    def path(self, sha256: str) -> Path:
+    def address(self, sha256: str) -> str:
+        """The keyed address of a page (its file name, and the database's lookup column)."""
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise ValueError("not a sha256 hex digest")
-        name = self._key.blob_name(sha256)
+        return self._key.blob_name(sha256)
+
+    def path(self, sha256: str) -> Path:
+        name = self.address(sha256)
         return self.root / name[:2] / name[2:4] / name
 
     def has(self, sha256: str) -> bool:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,15 @@ from local_db.crypto import DataKey, create_data_key, ensure_wrapped, load_data_
 log = logging.getLogger("intake.store")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# PRAGMA application_id of our stores ("YJS1"), stamped by migration 0007: a file is recognised
+# as ours by its header before anything in it is changed.
+APPLICATION_ID = 0x594A5331
+SQLITE_MAGIC = b"SQLite format 3\x00"
+# Tables every store of ours has had since 0001: an unstamped file (made before 0007) counts as
+# ours only when it has them and an alembic revision of our numbering.
+_OUR_TABLES = {"settings", "submissions", "events", "audit_entries"}
+_OUR_REVISION = re.compile(r"^\d{4}(_|$)")
 
 
 def _alembic_config() -> Any:
@@ -47,6 +58,75 @@ def _current_revision(conn: Any) -> str | None:
         return None
     value = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     return str(value) if value is not None else None
+
+
+@dataclass
+class FileFacts:
+    """What a read-only look at a database file found (nothing in it was changed)."""
+
+    exists: bool
+    size: int = 0
+    sqlite: bool = False
+    application_id: int = 0
+    tables: set[str] = field(default_factory=set)
+    revision: str | None = None
+    error: BaseException | None = None
+
+    @property
+    def blank(self) -> bool:
+        """No bytes at all, or an SQLite file without a single table: holds nothing."""
+        return self.exists and (self.size == 0 or (self.sqlite and not self.tables and not self.application_id))
+
+
+def inspect_file(path: Path) -> FileFacts:
+    """Header, application id, tables and alembic revision of PATH, read without writing: no
+    journal-mode switch, no -wal file left behind on someone else's database."""
+    if not path.exists():
+        return FileFacts(exists=False)
+    size = path.stat().st_size
+    facts = FileFacts(exists=True, size=size)
+    if size == 0:
+        return facts
+    with path.open("rb") as f:
+        # A file cut inside the 100-byte header is damaged, not an empty database.
+        facts.sqlite = f.read(16) == SQLITE_MAGIC and size >= 100
+    if not facts.sqlite:
+        return facts
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            facts.application_id = con.execute("PRAGMA application_id").fetchone()[0]
+            facts.tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "alembic_version" in facts.tables:
+                row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+                facts.revision = str(row[0]) if row and row[0] is not None else None
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        facts.error = exc
+    return facts
+
+
+def _refuse_unless_ours(path: Path, facts: FileFacts) -> None:
+    """StoreError for a file that is not one of our stores, decided from FACTS alone."""
+    if not facts.sqlite:
+        raise StoreError(
+            "store.not_a_database",
+            f"文件“{path.name}”不是本系统的数据库或已损坏，请确认路径或从备份恢复。",
+            file=path.name,
+        )
+    if facts.error is not None:
+        raise _classify(facts.error, path)
+    foreign = StoreError(
+        "store.foreign_database",
+        f"“{path.name}”是其他程序的数据库，不能作为受理数据库使用（文件未作任何改动）。",
+        file=path.name,
+    )
+    if facts.application_id not in (0, APPLICATION_ID):
+        raise foreign
+    if facts.application_id == 0:  # made before 0007 stamped stores, or not ours at all
+        if facts.revision is None or not _OUR_REVISION.match(facts.revision) or not _OUR_TABLES <= facts.tables:
+            raise foreign
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -95,12 +175,18 @@ def _classify(exc: BaseException, path: Path) -> StoreError:
     return StoreError("store.error", f"数据库错误：{exc.__class__.__name__}", file=path.name)
 
 
-def open_store(path: Path | str, *, secrets: SecretStore | None = None, migrate: bool = True) -> sessionmaker[Session]:
+def open_store(
+    path: Path | str, *, secrets: SecretStore | None = None, migrate: bool = True, create: bool | None = None
+) -> sessionmaker[Session]:
     """Open (and create or upgrade) the database at PATH; returns a session factory.
 
     SECRETS holds the store's data key (default: the OS keyring); a new store gets a new key.
-    Raises StoreError for a file that is not a database, a schema newer than this program, a
-    location that cannot be written, or a data key that is missing or wrong (with what to do).
+    CREATE: True = make a new store at PATH even over an empty (0-byte) file; None = make one
+    only where no file exists; False = never make one (the command line without --create).
+    The file is inspected read-only first: nothing is changed in a file that is not ours.
+    Raises StoreError for a file that is not a database, is empty, belongs to another program,
+    has a schema newer than this program or not matching its version, a location that cannot be
+    written, or a data key that is missing or wrong (with what to do).
     """
     if secrets is None:
         from app.keys import KeyringSecretStore
@@ -113,28 +199,40 @@ def open_store(path: Path | str, *, secrets: SecretStore | None = None, migrate:
         raise StoreError(
             "store.unavailable", f"数据库所在目录“{path.parent}”不存在。", file=path.name
         )
+    facts = inspect_file(path)
+    if not facts.exists and create is False:
+        raise StoreError(
+            "store.missing",
+            f"数据库文件“{path.name}”不存在。首次使用请运行 intake setup 设置站点，"
+            "或确需新建空数据库时加 --create。",
+            file=path.name,
+        )
+    if facts.exists and facts.size == 0 and create is not True:
+        raise StoreError(
+            "store.empty_file",
+            f"数据库文件“{path.name}”是空文件（0 字节），可能是复制或恢复中断造成的。"
+            "请从备份恢复；确需在此新建数据库时加 --create。",
+            file=path.name,
+        )
+    if facts.exists and facts.size and facts.blank and create is False:
+        raise StoreError(
+            "store.empty_file",
+            f"数据库文件“{path.name}”中没有任何数据表。请从备份恢复；确需在此新建数据库时加 --create。",
+            file=path.name,
+        )
+    if facts.exists and not facts.blank:
+        _refuse_unless_ours(path, facts)
+        if facts.revision is not None and facts.revision not in set(known_revisions()):
+            raise StoreError(
+                "store.newer_schema",
+                "数据库来自更新版本的程序（结构版本未知），本程序不能打开。请升级程序。",
+                revision=facts.revision,
+            )
     engine = make_engine(path)
     try:
         with engine.connect() as conn:
             current = _current_revision(conn)
-            known, head = set(known_revisions()), head_revision()
-            if current is not None and current not in known:
-                raise StoreError(
-                    "store.newer_schema",
-                    "数据库来自更新版本的程序（结构版本未知），本程序不能打开。请升级程序。",
-                    revision=current,
-                )
-            if current is None:
-                # An existing non-empty database without our version table is not ours.
-                tables = conn.exec_driver_sql(
-                    "SELECT count(*) FROM sqlite_master WHERE type='table'"
-                ).scalar_one()
-                if tables:
-                    raise StoreError(
-                        "store.foreign_database",
-                        f"“{path.name}”是其他程序的数据库，不能作为受理数据库使用。",
-                        file=path.name,
-                    )
+            head = head_revision()
             if migrate and current != head:
                 from alembic import command
 
@@ -151,13 +249,21 @@ def open_store(path: Path | str, *, secrets: SecretStore | None = None, migrate:
                 cfg = _alembic_config()
                 cfg.attributes["connection"] = conn
                 cfg.attributes["data_key_factory"] = lambda cur: create_data_key(cur, secrets)
+                cfg.attributes["data_key_loader"] = lambda cur: load_data_key(cur, secrets)
                 try:
                     command.upgrade(cfg, "head")
                     conn.commit()
                 except Exception as exc:
+                    conn.rollback()
+                    text = str(exc).lower()
+                    mismatch = (
+                        isinstance(exc, (DatabaseError, OperationalError, sqlite3.DatabaseError))
+                        and current is not None and "disk" not in text and "readonly" not in text
+                    )
+                    if mismatch:  # rolled back: the file is as it was, the backup not needed
+                        raise _schema_mismatch(path, current, exc) from exc
                     if backup is None:
                         raise
-                    conn.rollback()
                     conn.close()
                     engine.dispose()
                     raise restore_after_failed_upgrade(path, backup, secrets, exc) from exc
@@ -175,6 +281,18 @@ def open_store(path: Path | str, *, secrets: SecretStore | None = None, migrate:
         engine.dispose()
         raise _classify(exc, path) from exc
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def _schema_mismatch(path: Path, revision: str, exc: BaseException) -> StoreError:
+    log.error("upgrade from %s failed: %s", revision, exc.__class__.__name__)
+    return StoreError(
+        "store.schema_mismatch",
+        f"数据库“{path.name}”的结构与其版本记录（{revision}）不符：其中已有该版本之后才有的表或列，"
+        "可能曾被其他版本的程序改动、或版本记录被改写。为免损坏数据，本程序未作任何改动。"
+        "请从备份恢复，或联系县级技术支持。",
+        file=path.name,
+        revision=revision,
+    )
 
 
 def _data_key(conn: Any, secrets: SecretStore) -> DataKey:

@@ -194,7 +194,11 @@ class Attachment(Base):
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     material_id: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # The plain SHA-256 (the hub's address of the page) only encrypted; lookups and de-duplication
+    # use ADDRESS, a keyed hash (AttachmentStore.address), so a copy of the database does not
+    # confirm that a known page is here.
+    sha256: Mapped[str] = mapped_column(EncryptedText("attachments.sha256"))
+    address: Mapped[str] = mapped_column(String(64), index=True, default="")
     size: Mapped[int] = mapped_column(Integer)
     mime: Mapped[str] = mapped_column(String(32))
     rotation: Mapped[int] = mapped_column(Integer, default=0)
@@ -211,7 +215,8 @@ class Document(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(EncryptedText("documents.sha256"))  # as Attachment.sha256
+    address: Mapped[str] = mapped_column(String(64), default="")
     reprint: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from app.context import build_context
     from printing.documents import build_document
 
-    ctx = build_context(args.db)
+    ctx = build_context(args.db, create=bool(getattr(args, "create", False)))
     try:
         sid = ctx.intake.find_by_number(args.number)
         if sid is None:

@@ -149,7 +149,7 @@ def _engine(args: argparse.Namespace) -> tuple[Any, Any]:
     from app.context import build_context
     from sync.engine import SyncEngine
 
-    ctx = build_context(args.db)
+    ctx = build_context(args.db, create=bool(getattr(args, "create", False)))
     return ctx, SyncEngine.from_context(ctx)
 
 

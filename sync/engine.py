@@ -128,8 +128,10 @@ class SyncEngine:
         catalog_archive: Path | None = None,
         rng: random.Random | None = None,
         signer: ReceiptKey | None = None,
+        audit_anchor: Any = None,
     ) -> None:
         self.sessions = sessions
+        self.audit_anchor = audit_anchor  # app.audit_anchor.AuditAnchor: signs the head the hub acknowledged
         self.intake = intake
         self.catalogs = catalogs
         self.attachments = attachments
@@ -165,6 +167,7 @@ class SyncEngine:
     def from_context(cls, ctx: Any, **kw: Any) -> SyncEngine:
         kw.setdefault("clock", ctx.clock)  # the store's clock, as every service
         kw.setdefault("signer", ctx.signer)
+        kw.setdefault("audit_anchor", getattr(ctx, "audit_anchor", None))
         return cls(ctx.sessions, ctx.intake, ctx.catalogs, ctx.attachments,
                    catalog_archive=ctx.files_dir / "catalogs", **kw)
 
@@ -524,7 +527,17 @@ class SyncEngine:
             raise sync_error("sync.interrupted", message="页面尚未全部送达，稍后续传")
         return len(batch)
 
+    def _page_key(self, sha: str) -> str:
+        """A page's key in the sync items: its keyed address, never the plain digest (which would
+        let a copy of the database confirm the page is here)."""
+        try:
+            return str(self.attachments.address(sha))
+        except ValueError:
+            return sha
+
     def _failure(self, kind: str, key: str, code: str, r: PendingEvent | None = None, hub: str = "") -> Failure:
+        if kind == "page":
+            key = self._page_key(key)
         message, fix = TEXTS.get(code, TEXTS["sync.refused"])
         if hub:
             message = f"{message}（平台说明：{hub}）"
@@ -558,13 +571,15 @@ class SyncEngine:
     def _send_pages(self, client: HubClient, events: list[PendingEvent]) -> dict[str, str]:
         """Manifest first, then only what the hub lacks. Returns {sha: error code} for pages that
         cannot be sent (missing or damaged here, or parked)."""
-        bad: dict[str, str] = {sha: "sync.page_corrupt" for sha in self.outbox.parked_keys("page")}
+        parked = self.outbox.parked_keys("page")  # keyed addresses
         sids = list(dict.fromkeys(r.submission_id for r in events if r.page))
         pages = self.outbox.pages_of(sids)
         for r in events:
             page = r.page
             if page and page not in pages.setdefault(r.submission_id, []):
                 pages[r.submission_id].append(page)
+        bad: dict[str, str] = {sha: "sync.page_corrupt" for sid in sids for sha, _size in pages[sid]
+                               if self._page_key(sha) in parked}
         manifests = [{"submission_id": sid, "pages": [{"sha256": sha, "size": size} for sha, size in pages[sid]]}
                      for sid in sids]
         try:
@@ -685,6 +700,8 @@ class SyncEngine:
                                      audit_acked_id=sent)
             self._report.audit_sent += len(entries)
             self._audit_limit = min(self.config.batch_audit, self._audit_limit * 2)
+            if self.audit_anchor is not None:  # the hub holds a copy up to here: sign the head
+                self.audit_anchor.checkpoint("sync_ack")
             return self.outbox.audit_max_id() > sent
         bad = refused["entry_id"]
         said = str(refused["message"])[:200]

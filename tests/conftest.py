@@ -6,9 +6,13 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Stores keep their data key in the keyring, and some tests run the app in subprocesses that must
-# find it: a plaintext file keyring under a per-test XDG_DATA_HOME (see the fixture below), never
-# the developer's own keyring.
-os.environ["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
+# find it: the harness's own file keyring (tests/keyring_backend.py) under a per-test
+# XDG_DATA_HOME (see the fixture below), never the developer's own keyring. The application
+# refuses plaintext keyrings such as keyrings.alt's; this one is chosen here only, and the
+# repository root goes on PYTHONPATH so subprocesses can load it.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ["PYTHON_KEYRING_BACKEND"] = "tests.keyring_backend.TestFileKeyring"
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="yjs-keyring-")
 
 

@@ -46,3 +46,13 @@ def hub(tmp_path):
     h = HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "hub-blobs").start()
     yield h
     h.stop()
+
+
+def undo_revisions_after_0005(con):
+    """Make a store written by this release look as revision 0005 left it (for tests that upgrade
+    an older store): 0006's seal definition, 0008's keyed page address (0007 only stamps)."""
+    con.execute("ALTER TABLE day_closes DROP COLUMN definition")
+    con.execute("DROP INDEX ix_attachments_address")
+    for table in ("attachments", "documents"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN address")
+    con.execute("CREATE INDEX ix_attachments_sha256 ON attachments (sha256)")

@@ -22,6 +22,7 @@ from app.context import build_context
 from app.reports import Period
 from printing.ledger_report import build_day_close_report
 
+from .conftest import undo_revisions_after_0005
 from .test_intake_service import new_intake
 
 pytestmark = pytest.mark.integration
@@ -224,11 +225,11 @@ def test_seals_made_before_the_intake_definition_still_verify(tmp_path, newborn_
     assert closed.submissions == 2  # what the old definition counted
     ctx.close()
     con = sqlite3.connect(db)  # as a store sealed before migration 0006 looks
-    con.execute("ALTER TABLE day_closes DROP COLUMN definition")
+    undo_revisions_after_0005(con)
     con.execute("UPDATE alembic_version SET version_num = '0005'")
     con.commit()
     con.close()
-    ctx = build_context(db, clock=clock, catalog_path=newborn_catalog)  # upgrades to 0006
+    ctx = build_context(db, clock=clock, catalog_path=newborn_catalog)  # upgrades to the head
     try:
         assert ctx.dayclose.verify(sup) == []
     finally:

@@ -15,6 +15,8 @@ from app.demo import generate
 from app.reports import FIGURES, Period, Reports
 from local_db.models import Submission
 
+from .conftest import undo_revisions_after_0005
+
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2024, 12, 20, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -186,7 +188,7 @@ def test_migration_0005_derives_item_outcomes_as_the_service_does(tmp_path):
     con.execute("UPDATE submission_items SET delivered_at = NULL WHERE decision = 'completed' AND rowid % 5 = 0")
     for column in ("items_accepted", "items_rejected", "undelivered_since", "delivered_late"):
         con.execute(f"ALTER TABLE submissions DROP COLUMN {column}")
-    con.execute("ALTER TABLE day_closes DROP COLUMN definition")  # added by 0006, after 0005
+    undo_revisions_after_0005(con)  # so the store is as 0004 left it
     con.execute("UPDATE alembic_version SET version_num = '0004'")
     con.commit()
     con.close()
