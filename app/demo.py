@@ -122,6 +122,14 @@ def ensure_demo_staff(sessions: sessionmaker[Session], now: dt.datetime) -> tupl
                     s.flush()
                 ids.append(staff.id)
             clerks[st.id] = ids
+            if n == 0:  # the accounts the README lists, so a generated store can be logged into
+                for username, display, role, password in DEMO_ACCOUNTS:
+                    if s.scalars(select(Staff).where(Staff.username == username)).first() is None:
+                        s.add(Staff(
+                            station_id=st.id, username=username, display_name=display, role=role,
+                            password_hash=pw if password == DEMO_PASSWORD else hash_password(password),
+                            active=True, failed_logins=0, created_at=now,
+                        ))
     return station_ids, clerks
 
 

@@ -277,8 +277,10 @@ def _bundle_id(service_catalog: Any, query: str, jurisdiction: str | None) -> st
 
 
 def _unknown_materials(catalog: Any, marks: Mapping[str, object]) -> None:
-    for material in marks:
-        if material not in catalog.materials:
+    from app.catalog import split_line_id
+
+    for material in marks:  # a line id: a material, or one person's copy ("<material>.<person>")
+        if split_line_id(material)[0] not in catalog.materials:
             raise SubmitError("submit.unknown_material", f"目录中没有材料“{material}”。", material=material)
 
 

@@ -48,15 +48,15 @@ def capture_at(qtbot: Any, window: Any, material: str, *, auto: bool = False) ->
 def test_auto_capture_stops_at_the_materials_page_count(qtbot: Any, window: Any, ctx: Any) -> None:
     use_camera(window, camera())
     sid = newborn_checklist(qtbot, window)
-    dialog = capture_at(qtbot, window, "resident_id_card", auto=True)  # catalog: 1 page
+    dialog = capture_at(qtbot, window, "resident_id_card.father", auto=True)  # catalog: 1 page
     frames = dialog.feed.processor.stillness.frames
 
     tick(dialog, frames)
-    assert len(stored(ctx, sid, "resident_id_card")) == 1
+    assert len(stored(ctx, sid, "resident_id_card.father")) == 1
     for _ in range(3):  # the card is nudged and lies still again, as on the counter
         dialog.feed.reset_stillness()
         tick(dialog, frames + 1)
-    assert len(stored(ctx, sid, "resident_id_card")) == 1
+    assert len(stored(ctx, sid, "resident_id_card.father")) == 1
     assert "已采集齐全" in dialog.status_label.text()
 
     dialog.select_material("household_register")  # catalog: 2 pages

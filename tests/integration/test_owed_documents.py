@@ -26,8 +26,8 @@ def notified_with_tolerance(ctx, clerk):
     """结婚证 tolerated, three materials missing (the issue's own case)."""
     sid = new_intake(ctx, clerk, marks=None)
     lines = ctx.intake.checklist(sid).materials
-    missing = ["application_form", "birth_medical_certificate", "household_register"]
-    marks = {m.id: "collected" for m in lines if m.id not in missing}
+    missing = ["application_form", "birth_medical_certificate_application", "household_register"]
+    marks = {m.id: "collected" for m in lines if m.id not in missing and m.produced_by is None}
     marks["marriage_certificate"] = "tolerated"
     ctx.intake.mark_many(clerk, sid, marks)
     return sid, missing
@@ -58,7 +58,8 @@ def test_no_notice_for_a_received_intake_and_none_with_nothing_missing(ctx, staf
     # a notified intake whose materials were all marked since: nothing for a notice to say
     sid2, _ = notified_with_tolerance(ctx, clerk)
     ctx.intake.finish(clerk, sid2)
-    ctx.intake.mark_many(clerk, sid2, {m.id: "collected" for m in ctx.intake.checklist(sid2).materials})
+    ctx.intake.mark_many(clerk, sid2, {m.id: "collected" for m in ctx.intake.checklist(sid2).materials
+                                      if m.produced_by is None})
     with pytest.raises(IntakeError) as exc:
         ctx.intake.document(clerk, sid2, "notice")
     assert exc.value.code == "intake.nothing_missing" and "齐全" in exc.value.message

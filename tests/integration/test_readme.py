@@ -48,6 +48,7 @@ def readme_commands() -> list[str]:
 # The order they are run in (each may need what an earlier one made), and nothing else: a command
 # added to the README without a line here fails the test, and so does one removed.
 RUN_ORDER = [
+    "intake --version",
     "intake id-check 11010519491231002X --json",
     "intake catalog list --json",
     "intake catalog show 新生儿出生",
@@ -58,11 +59,16 @@ RUN_ORDER = [
     "intake demo-data --count 1000 --days 30",
     "intake ledger --date 2024-12-02 --json",
     "intake print receipt XX01-241202-0001-4 --out r.pdf --paper A5",
+    "intake submit docs/examples/newborn-intake.json --print-dir out/ --json",
+    "intake supplement NUMBER --material marriage_certificate --clerk wangfang --print-dir out/",
+    "intake deliver NUMBER --method express --tracking-number SF123 --clerk wangfang",
+    "intake withdraw NUMBER --reason 申请人主动撤回 --clerk wangfang --print-dir out/",
     "intake idcard read --port /dev/ttyUSB0 --json",
     "intake audit verify",
+    "intake audit checkpoint",
     "intake capture process scan.pdf --out pages/ --json",
     "intake public-key",
-    "intake verify-receipt 'YJS1|R|…' --keys keys.json",
+    "intake verify-receipt 'https://…/r?t=YJS1…' --keys keys.json",
     "intake backup recovery-code",
     "intake backup run",
     "intake backup verify FILE",
@@ -111,6 +117,7 @@ def test_readme_commands_run_as_written(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     (work / "resources").symlink_to(ROOT / "resources")  # `catalog validate resources/catalog`
+    (work / "docs").symlink_to(ROOT / "docs")  # the example intake file
     _scan_pdf(work / "scan.pdf")
     data_dir = tmp_path / "data"
     env = dict(
@@ -141,13 +148,17 @@ def test_readme_commands_run_as_written(tmp_path):
                 subst["NEW.sqlite3"] = f"NEW-{restores}.sqlite3"
             stdin = subst["CODE"] + "\n" if command.endswith("recover --db PATH") else None
             p = run(command, stdin)
+            if command.startswith("intake deliver") and p.returncode == 1 and "不能登记送达" in p.stdout + p.stderr:
+                continue  # as the README says: only once the departments' 办结 came back
             if p.returncode != 0 or "Traceback" in p.stderr:
                 failures.append(f"{command}\n  exit {p.returncode}: {p.stdout[-300:]} {p.stderr[-500:]}")
                 continue
             if command.startswith("intake demo-data"):
                 subst["XX01-241202-0001-4"] = _received_number(run)
             elif command.startswith("intake print receipt"):
-                subst["YJS1|R|…"] = _receipt_qr(work / "r.pdf")
+                subst["https://…/r?t=YJS1…"] = _receipt_qr(work / "r.pdf")
+            elif command.startswith("intake submit"):
+                subst["NUMBER"] = json.loads(p.stdout)["number"]
             elif command == "intake public-key":
                 (work / "keys.json").write_text(p.stdout, encoding="utf-8")
             elif command == "intake backup recovery-code":
