@@ -111,7 +111,7 @@ def drive(db: str, catalog: str, mode: str, n: int, seed: int) -> None:
         ctx.intake.choose(clerk, sid, "新生儿出生")
         ctx.intake.answer_many(clerk, sid, NEWBORN_ANSWERS)
         lines = ctx.intake.checklist(sid).materials
-        ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines})
+        ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
         print(f"FINISH {sid}", flush=True)
         _IN_FINISH[0] = True
         r = ctx.intake.finish(clerk, sid)

@@ -35,13 +35,17 @@ def test_login_names_the_backup_written_before_an_upgrade(qtbot: Any, tmp_path: 
     from ui.tasks import InlineTaskRunner
 
     db = tmp_path / "t.db"
+    from local_db.crypto import load_data_key
+
     first = build_context(db)
     setup_demo_station(first.staff)
+    secrets = first.secrets
     first.close()
     engine = create_engine(f"sqlite:///{db}")  # back to the previous release's schema
     cfg = _alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
+        cfg.attributes["data_key_loader"] = lambda cur: load_data_key(cur, secrets)
         command.downgrade(cfg, "0004")
     engine.dispose()
 

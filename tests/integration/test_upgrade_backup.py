@@ -54,11 +54,14 @@ def _revision(db: Path) -> str:
         con.close()
 
 
-def _downgrade(db: Path, to: str) -> None:
+def _downgrade(db: Path, to: str, secrets) -> None:  # type: ignore[no-untyped-def]
+    from local_db.crypto import load_data_key
+
     engine = create_engine(f"sqlite:///{db}")
     cfg = _alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
+        cfg.attributes["data_key_loader"] = lambda cur: load_data_key(cur, secrets)  # 0008's digests
         command.downgrade(cfg, to)
     engine.dispose()
 
@@ -68,7 +71,7 @@ def old_store(ctx, staff):
     before = _fill(ctx, staff)
     db, secrets = ctx.db_path, ctx.secrets
     ctx.close()
-    _downgrade(db, PREVIOUS)
+    _downgrade(db, PREVIOUS, secrets)
     assert _revision(db) == PREVIOUS
     return db, secrets, before
 

@@ -239,14 +239,14 @@ def test_catalog_replaced_at_run_time(newborn_catalog, tmp_path):
     provider = CatalogProvider.from_path(newborn_catalog, archive=tmp_path / "archive")
     old = provider.current
     packed = read_packed(newborn_catalog)
-    packed["header"]["version"] = "2025.06.01-1"
+    packed["header"]["version"] = "2027.06.01-1"
     packed["bundles"][0]["aliases"].append("新生儿一件事联办")
     new = provider.replace(packed)
-    assert provider.current is new and new.version == "2025.06.01-1" and new.digest != old.digest
+    assert provider.current is new and new.version == "2027.06.01-1" and new.digest != old.digest
     assert provider.current.bundle("新生儿一件事联办") is not None
     # The old version stays available for submissions checked against it, also after a restart.
     again = CatalogProvider.from_path(newborn_catalog, archive=tmp_path / "archive")
-    assert again.get(new.digest).version == "2025.06.01-1"
+    assert again.get(new.digest).version == "2027.06.01-1"
     packed["header"]["version"] = "2020.01.01-1"
     with pytest.raises(CatalogError) as exc:
         provider.replace(packed)

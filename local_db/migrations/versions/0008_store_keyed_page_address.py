@@ -74,4 +74,27 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0008 cannot be undone: restore the backup taken before the upgrade")
+    # The previous release's shape: plain digests again (decrypted with the data key), parked
+    # page items keyed by digest, no address column.
+    dbapi = op.get_bind().connection.dbapi_connection
+    assert dbapi is not None
+    cur = dbapi.cursor()
+    by_address: dict[str, str] = {}
+    if cur.execute("SELECT 1 FROM attachments UNION ALL SELECT 1 FROM documents LIMIT 1").fetchone():
+        key = _key(cur)
+        for table in ("attachments", "documents"):
+            purpose = f"{table}.sha256".encode()
+            rows = cur.execute(f"SELECT rowid, sha256, address FROM {table}").fetchall()
+            plain = [(key.decrypt_text(sha, purpose), address, rowid) for rowid, sha, address in rows
+                     if isinstance(sha, bytes)]
+            cur.executemany(f"UPDATE {table} SET sha256=? WHERE rowid=?", [(d, r) for d, _a, r in plain])
+            by_address.update({a: d for d, a, _r in plain})
+        rows = cur.execute("SELECT rowid, key FROM sync_items WHERE kind='page'").fetchall()
+        cur.executemany("UPDATE sync_items SET key=? WHERE rowid=?",
+                        [(by_address[k], rowid) for rowid, k in rows if k in by_address])
+    with op.batch_alter_table("documents") as batch_op:
+        batch_op.drop_column("address")
+    with op.batch_alter_table("attachments") as batch_op:
+        batch_op.drop_index("ix_attachments_address")
+        batch_op.drop_column("address")
+        batch_op.create_index("ix_attachments_sha256", ["sha256"], unique=False)
