@@ -3,6 +3,12 @@ import shutil
 import tempfile
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Tests never assert timings: no per-example deadline, and slow data generation on a loaded
+# 2-core machine is not a failure of the code under test.
+settings.register_profile("intake", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("intake")
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Stores keep their data key in the keyring, and some tests run the app in subprocesses that must
