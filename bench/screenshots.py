@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         window.poll_card()
         reader.present()  # …and reads the next one placed
         window.poll_card()
+        intake.applicant.phone_edit.setText("13912345678")
         intake.bundles.choose("newborn_birth")
         intake.questions.editor("parents_married").setCurrentIndex(2)
         intake.questions.editor("applied_by_agent").setCurrentIndex(2)
