@@ -8,8 +8,20 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QCoreApplication, QFileInfo, QLibraryInfo, QLocale, Qt, QTranslator
-from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QWidget
+from typing import Any
+
+from PySide6.QtCore import (
+    QCoreApplication,
+    QFileInfo,
+    QIdentityProxyModel,
+    QLibraryInfo,
+    QLocale,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTranslator,
+)
+from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QFileSystemModel, QWidget
 
 log = logging.getLogger("intake.ui.i18n")
 
@@ -51,6 +63,24 @@ class _ChineseFileTypes(QFileIconProvider):
         )
 
 
+class _ChineseDates(QIdentityProxyModel):
+    """The file dialog's 修改日期 column: Qt formats it with the system locale (Qt 6.9 says
+    "6 Dec 2026" on a machine set to C/English), not with the application's Chinese default."""
+
+    DATE_COLUMN = 3
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        source = self.sourceModel()
+        if (role == Qt.ItemDataRole.DisplayRole and index.column() == self.DATE_COLUMN
+                and isinstance(source, QFileSystemModel)):
+            when = source.lastModified(self.mapToSource(index))
+            if when.isValid():
+                return QLocale(QLocale.Language.Chinese, QLocale.Country.China).toString(
+                    when, QLocale.FormatType.ShortFormat
+                )
+        return super().data(index, role)
+
+
 def file_dialog(
     parent: QWidget | None,
     title: str,
@@ -70,6 +100,8 @@ def file_dialog(
     dialog.setIconProvider(provider)
     dialog._type_names = provider  # type: ignore[attr-defined]  # the dialog does not own it
     dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+    dates = _ChineseDates(dialog)
+    dialog.setProxyModel(dates)  # after the non-native option: only Qt's own dialog has a model
     Label = QFileDialog.DialogLabel
     if directory:
         dialog.setFileMode(QFileDialog.FileMode.Directory)
