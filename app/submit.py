@@ -11,11 +11,13 @@ The intake file (JSON, `-` for standard input):
     {"clerk": "wangfang",
      "applicant": {"card": {...}} | {"kind": "personal", "name": …, "resident_id": …, …},
      "bundle": "新生儿出生", "items": ["…"], "answers": {"question": value},
-     "marks": {"material": "collected" | "exempt" | "tolerated" | "missing"}}
+     "marks": {"material": "collected" | "exempt" | "tolerated" | "missing"},
+     "pages": {"material": ["scan-1.jpg", …]}}
 
 `card` is a card reading as `intake idcard read --json` prints it (the object or its "card");
 typed fields beside it (the phone, always) are added as typed. Materials without a mark are
-missing, as in the window.
+missing, as in the window. `pages` are JPEG or PNG files (paths relative to the intake file),
+attached after finishing as the document camera does.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ MARKS = {
     "tolerated": "tolerated", "容缺": "tolerated",
     "missing": None, "缺": None,
 }
-TOP_FIELDS = ("clerk", "applicant", "bundle", "items", "answers", "marks")
+TOP_FIELDS = ("clerk", "applicant", "bundle", "items", "answers", "marks", "pages")
+# Captured pages the file may bring, by their first bytes (what the document camera stores).
+PAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 TYPED_FIELDS = ("kind", "name", "resident_id", "gender", "birth_date", "address", "phone", "uscc",
                 "legal_representative")
 APPLICANT_KEYS = (*TYPED_FIELDS, "card", "consent_reuse")
@@ -72,6 +76,7 @@ class IntakeRequest:
     answers: Mapping[str, object]
     marks: Mapping[str, str | None]
     warnings: tuple[str, ...] = field(default=())
+    pages: tuple[tuple[str, bytes, str], ...] = ()  # (line id, image bytes, mime), in order
 
 
 # ----------------------------------------------------------------------------- the file
@@ -148,8 +153,31 @@ def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
     ), warnings
 
 
-def parse_request(data: object) -> IntakeRequest:
-    """The intake file's content as a request, or SubmitError saying what is wrong with it."""
+def _pages(raw: object, base: Path) -> tuple[tuple[str, bytes, str], ...]:
+    """`"pages": {"<line id>": ["scan-1.jpg", …]}`: image files (paths relative to the intake
+    file), attached after finishing as the document camera would."""
+    out: list[tuple[str, bytes, str]] = []
+    for line_id, files in _object(raw, "pages").items():
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            raise SubmitError("submit.field_type", f"字段“pages.{line_id}”应为图片文件路径的列表。",
+                              field=f"pages.{line_id}")
+        for name in files:
+            path = base / name
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise SubmitError("submit.page_file", f"无法读取材料页面“{name}”：{exc.strerror or exc}。",
+                                  file=name) from exc
+            mime = next((m for magic, m in PAGE_TYPES.items() if data.startswith(magic)), None)
+            if mime is None:
+                raise SubmitError("submit.page_type", f"材料页面“{name}”不是 JPEG 或 PNG 图片。", file=name)
+            out.append((line_id, data, mime))
+    return tuple(out)
+
+
+def parse_request(data: object, base: Path | None = None) -> IntakeRequest:
+    """The intake file's content as a request, or SubmitError saying what is wrong with it.
+    BASE: the folder page paths are relative to (the intake file's)."""
     spec = _object(data, "（文件顶层）")
     _known(spec, TOP_FIELDS, "受理文件")
     for key in ("clerk", "applicant", "bundle"):
@@ -173,7 +201,7 @@ def parse_request(data: object) -> IntakeRequest:
     return IntakeRequest(
         clerk=_text(spec["clerk"], "clerk"), applicant=applicant, bundle=_text(spec["bundle"], "bundle"),
         items=tuple(items) if items is not None else None, answers=answers, marks=marks,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), pages=_pages(spec.get("pages") or {}, base or Path.cwd()),
     )
 
 
@@ -190,7 +218,7 @@ def read_request(path: str) -> IntakeRequest:
         line = getattr(exc, "lineno", "?")
         col = getattr(exc, "colno", "?")
         raise SubmitError("submit.json", f"受理文件“{path}”不是有效的 JSON（第{line}行第{col}列）。", file=path) from None
-    return parse_request(data)
+    return parse_request(data, Path.cwd() if path == "-" else Path(path).resolve().parent)
 
 
 # ----------------------------------------------------------------------------- the store
@@ -363,6 +391,8 @@ def run_submit(args: argparse.Namespace) -> int:
         if request.marks:
             service.mark_many(actor, sid, request.marks)
         result = service.finish(actor, sid)
+        for line_id, data, mime in request.pages:  # captured after finishing, as at the counter
+            service.attach_page(actor, sid, line_id, data, mime)
         _print(service, actor, sid, result.documents, out_dir, args.paper, printed)
         names = {m.id: m.name for m in result.checklist.materials}
     data = {
@@ -373,6 +403,7 @@ def run_submit(args: argparse.Namespace) -> int:
         "missing": [{"id": m, "name": names[m]} for m in result.checklist.missing],
         "tolerated": [{"id": m, "name": names[m]} for m in result.checklist.tolerated],
         "tolerance_due": result.tolerance_due.isoformat() if result.tolerance_due else None,
+        "pages": len(request.pages),
         "warnings": list(request.warnings),
     }
     log.info("intake %s submitted from a file: %s", result.number, result.stage)

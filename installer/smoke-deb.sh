@@ -4,7 +4,8 @@
 # Installs the .deb with dpkg (maintainer scripts included) into a clean root — a fresh directory
 # tree with its own dpkg database, never the build or test venv — over a "previous release"
 # (the same bundle relabelled 0.0.0, holding a counter's intakes), then: starts the frozen window
-# offscreen to its login dialog, runs `intake --version`, prints a receipt with the frozen CLI,
+# offscreen to its login dialog, runs `intake --version`, prints a receipt with the frozen CLI
+# (and that of an intake whose pages the previous release captured: its 页数 are still there),
 # removes and purges the package, and checks that the clerk's data directory is untouched
 # throughout. Keys live in a real Secret Service (gnome-keyring in a private D-Bus session), as
 # on a counter's desktop.
@@ -57,6 +58,24 @@ dpkg_root -i "$old"
     --centre-name 新乡县政务服务中心 --jurisdiction xinxiang --admin-password smoke-admin-1234 \
     >/dev/null || fail "station set-up with the previous release"
 "$root/usr/bin/intake" demo-data --count 12 --days 2 >/dev/null || fail "demo data with the previous release"
+# One intake with captured pages (two scans of the 户口簿), through the frozen CLI.
+echo '/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2P/wAARCAAoAB4DASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDtr69FmIAIJZ3nk8tEi25J2s38RA6Ke9Q/2jdf9Aa+/wC+4P8A45RqX/H9pP8A19t/6IlrQoAz/wC0br/oDX3/AH3B/wDHKsWN2t7bCZY5IvndCkmNylWKkHBI6g9DVis/RP8Ajxk/6+7n/wBHvQAal/x/aT/19t/6IlrQrP1L/j+0n/r7b/0RLWhQAVn6J/x4yf8AX3c/+j3rQrP0T/jxk/6+7n/0e9AEmo2k1ybZ7eaOGW3l8xTJGXU/Iy4IDD+969qj8nWP+f6x/wDAN/8A47RRQAeTrH/P9Y/+Ab//AB2ptNtXs7TypJVlcySSMyptBLuWOBk4+960UUAf/9k=' | base64 -d > "$work/hukou.jpg"
+cat > "$work/intake.json" <<'JSON'
+{"clerk": "wangfang",
+ "applicant": {"name": "张秀英", "resident_id": "11010519491231002X", "phone": "13812345678"},
+ "bundle": "新生儿出生",
+ "items": ["birth_medical_certificate_issue", "birth_hukou_registration"],
+ "answers": {"parents_married": true, "applied_by_agent": false, "parents_local_insured": true},
+ "marks": {"application_form": "collected", "resident_id_card.father": "exempt",
+           "resident_id_card.mother": "exempt", "birth_medical_certificate_application": "collected",
+           "marriage_certificate": "collected", "household_register": "collected"},
+ "pages": {"household_register": ["hukou.jpg", "hukou.jpg"]}}
+JSON
+paged="$("$root/usr/bin/intake" submit "$work/intake.json" --json | python3 -c '
+import json, sys
+out = json.load(sys.stdin)
+print(out["number"] if out.get("pages") == 2 else "")')" || fail "an intake with pages with the previous release"
+[ -n "$paged" ] || fail "the intake with pages was not stored"
 counts() {
     python3 - "$data/intake.sqlite3" <<'PY'
 import sqlite3, sys
@@ -66,7 +85,7 @@ print(" ".join(f"{t}={con.execute(f'select count(*) from {t}').fetchone()[0]}"
 PY
 }
 before_counts="$(counts)"
-case "$before_counts" in *"audit_entries=0"*) fail "no audit entries to keep: $before_counts" ;; esac
+case "$before_counts" in *"audit_entries=0"*|*"attachments=0"*) fail "nothing to keep: $before_counts" ;; esac
 before="$(snapshot)"
 
 # 2. The new package over it.
@@ -99,6 +118,13 @@ done
 [ -n "$number" ] || fail "no received intake in the ledger"
 "$root/usr/bin/intake" print receipt "$number" --out "$work/receipt.pdf" >/dev/null || fail "print"
 pdftotext "$work/receipt.pdf" - | grep -q "$number" || fail "the receipt does not show $number"
+# The intake with pages: its receipt, printed by the new release, counts the two scans.
+"$root/usr/bin/intake" print receipt "$paged" --out "$work/paged.pdf" >/dev/null || fail "print $paged"
+python3 - "$work/paged.pdf" <<'PY' || fail "the pages of $paged are not on its receipt"
+import re, subprocess, sys
+text = subprocess.run(["pdftotext", "-layout", sys.argv[1], "-"], capture_output=True, text=True).stdout
+sys.exit(0 if re.search(r"居民户口簿\s+原件及复印件\s+1\s+2\s", text) else 1)  # 份数 1, 页数 2
+PY
 
 # 5. Remove and purge: the program goes, the clerk's data stays as it was.
 kept="$(snapshot)"
@@ -106,5 +132,5 @@ dpkg_root -r "$pkg"
 dpkg_root -P "$pkg"
 [ ! -e "$app" ] && [ ! -e "$root/usr/bin/intake" ] || fail "files left after purge"
 [ "$kept" = "$(snapshot)" ] || fail "removing the package changed the data directory"
-echo "smoke-deb: OK ($pkg $version: installed over 0.0.0, window to login, $ver, receipt $number, removed; data directory untouched; $before_counts)"
+echo "smoke-deb: OK ($pkg $version: installed over 0.0.0, window to login, $ver, receipt $number, pages of $paged kept, removed; data directory untouched; $before_counts)"
 rm -rf "$work"

@@ -322,3 +322,44 @@ def test_the_readme_example_file_is_received_with_a_commitment(tmp_path, capsys)
     assert out["outcome"] == "received" and out["verdict"] == "complete_with_tolerance"
     assert [t["name"] for t in out["tolerated"]] == ["结婚证"]
     assert "结婚证" in pdf_text(out["documents"]["commitment"])
+
+
+def _jpeg(seed: int) -> bytes:
+    import cv2
+    import numpy as np
+
+    img = np.full((120, 90, 3), 255, np.uint8)
+    cv2.putText(img, str(seed), (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 1, (0, 0, 0), 2)
+    ok, buf = cv2.imencode(".jpg", img)
+    assert ok
+    return buf.tobytes()
+
+
+def test_pages_in_the_file_are_attached_and_a_non_image_refused(tmp_path, db):
+    """`pages` bring captured scans (paths relative to the intake file): stored encrypted under
+    their material and printed as its 页数; a file that is not a JPEG/PNG refuses the whole intake."""
+    (tmp_path / "scans").mkdir()
+    pages = [_jpeg(1), _jpeg(2)]
+    for n, data in enumerate(pages, start=1):
+        (tmp_path / "scans" / f"hukou-{n}.jpg").write_bytes(data)
+    marks = {m.id: "collected" for m in lines_for("newborn_birth", NEWBORN)}
+    spec = {"clerk": "wangfang", "applicant": PERSON, "bundle": "新生儿出生", "answers": NEWBORN,
+            "marks": marks, "pages": {"household_register": ["scans/hukou-1.jpg", "scans/hukou-2.jpg"]}}
+    code, out = submit(tmp_path, db, spec)
+    assert code == 0, out
+    assert out["pages"] == 2
+    ctx = build_context(db)
+    try:
+        sid = ctx.intake.find_by_number(out["number"])
+        stored = ctx.intake.get(sid).pages_for("household_register")
+        assert [ctx.intake.page_bytes(p) for p in stored] == pages
+    finally:
+        ctx.close()
+    assert "居民户口簿原件及复印件12" in pdf_text(out["documents"]["receipt"])  # 份数 1, 页数 2
+
+    before = counts(db)
+    (tmp_path / "scans" / "notes.jpg").write_text("不是图片", encoding="utf-8")
+    spec["pages"] = {"household_register": ["scans/notes.jpg"]}
+    code, out = submit(tmp_path, db, spec, name="bad.json")
+    assert code == 1 and out["error"]["code"] == "submit.page_type" and "notes.jpg" in out["error"]["message"]
+    assert counts(db) == before
