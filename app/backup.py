@@ -23,7 +23,7 @@ import sqlite3
 import struct
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -150,6 +150,24 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def write_archive(path: Path, key: bytes, manifest: dict[str, object],
+                  members: Iterable[tuple[Path, str]]) -> None:
+    """A backup file: MAGIC, a random file id, then the tar of the manifest and MEMBERS (file,
+    name in the archive) in AES-GCM chunks under KEY; synced to disk before it is renamed."""
+    with open(path, "wb") as out:
+        out.write(MAGIC)
+        file_id = os.urandom(8)
+        out.write(file_id)
+        enc = _EncryptingWriter(out, key, file_id)
+        with tarfile.open(fileobj=enc, mode="w|") as tar:  # type: ignore[call-overload]
+            tar.addfile(*_member("manifest.json", json.dumps(manifest).encode()))
+            for source, arcname in members:
+                tar.add(source, arcname=arcname)
+        enc.finish()
+        out.flush()
+        os.fsync(out.fileno())
+
+
 class BackupService:
     def __init__(self, db_path: Path, blobs_dir: Path, backup_dir: Path, secrets: SecretStore,
                  clock: Clock | None = None) -> None:
@@ -180,21 +198,12 @@ class BackupService:
                 "blobs": {p.name: p.stat().st_size for p in blobs},
             }
             partial = Path(tmp) / (name + ".part")
-            with open(partial, "wb") as out:
-                out.write(MAGIC)
-                file_id = os.urandom(8)
-                out.write(file_id)
-                enc = _EncryptingWriter(out, key, file_id)
-                with tarfile.open(fileobj=enc, mode="w|") as tar:  # type: ignore[call-overload]
-                    tar.addfile(*_member("manifest.json", json.dumps(manifest).encode()))
-                    tar.add(snap, arcname="db/intake.sqlite3")
-                    for p in blobs:
-                        tar.add(p, arcname=f"blobs/{p.name}")
-                    for p in sorted(self.catalogs_dir.glob("*.json")) if self.catalogs_dir.exists() else []:
-                        tar.add(p, arcname=f"catalogs/{p.name}")
-                enc.finish()
-                out.flush()
-                os.fsync(out.fileno())
+            catalogs = sorted(self.catalogs_dir.glob("*.json")) if self.catalogs_dir.exists() else []
+            write_archive(partial, key, manifest, [
+                (snap, "db/intake.sqlite3"),
+                *((p, f"blobs/{p.name}") for p in blobs),
+                *((p, f"catalogs/{p.name}") for p in catalogs),
+            ])
             self.verify(partial)
             os.replace(partial, target)
         log.info("backup written: %s (%d blobs)", name, len(blobs))

@@ -10,12 +10,10 @@ copied: migrations never touch the content-addressed page files.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import shutil
 import sqlite3
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -41,7 +39,7 @@ def backup_before_upgrade(
     db: Path, secrets: SecretStore, from_revision: str, to_revision: str
 ) -> Path:
     """Write and verify the copy; StoreError (nothing upgraded) when it cannot be written."""
-    from app.backup import MAGIC, BackupError, _EncryptingWriter, _member, _sha256_file
+    from app.backup import BackupError, _sha256_file, write_archive
 
     service = _service(db, secrets)
     target = backup_path(db, to_revision)
@@ -59,17 +57,7 @@ def backup_before_upgrade(
                 "to_revision": to_revision,
             }
             partial = Path(tmp) / (target.name + ".part")
-            with open(partial, "wb") as out:
-                out.write(MAGIC)
-                file_id = os.urandom(8)
-                out.write(file_id)
-                enc = _EncryptingWriter(out, key, file_id)
-                with tarfile.open(fileobj=enc, mode="w|") as tar:  # type: ignore[call-overload]
-                    tar.addfile(*_member("manifest.json", json.dumps(manifest).encode()))
-                    tar.add(snap, arcname="db/intake.sqlite3")
-                enc.finish()
-                out.flush()
-                os.fsync(out.fileno())
+            write_archive(partial, key, manifest, [(snap, "db/intake.sqlite3")])
             service.verify(partial, key)  # decrypts it all, checks hash and integrity
             os.replace(partial, target)
     except (OSError, BackupError) as exc:
