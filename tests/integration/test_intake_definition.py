@@ -49,9 +49,8 @@ def _next_weekday(day):
     return day
 
 
-def _setup(tmp, catalog):
-    clock = FixedClock(T0)
-    ctx = build_context(Path(tmp) / "d.sqlite3", clock=clock, catalog_path=catalog)
+def _station(ctx):
+    """The station with a clerk and a supervisor: (clerk, supervisor)."""
     _st, admin = ctx.staff.setup_station(
         code="XX01", name="城关镇便民服务中心", centre_name="新乡县政务服务中心", jurisdiction="xinxiang",
         admin_username="admin", admin_display_name="管理员", admin_password="admin1234",
@@ -59,6 +58,13 @@ def _setup(tmp, catalog):
     clerk = ctx.staff.create_account(admin, username="wang", display_name="王芳", role="clerk", password="clerk1234")
     sup = ctx.staff.create_account(admin, username="zhang", display_name="张静", role="supervisor",
                                    password="super1234")
+    return clerk, sup
+
+
+def _setup(tmp, catalog):
+    clock = FixedClock(T0)
+    ctx = build_context(Path(tmp) / "d.sqlite3", clock=clock, catalog_path=catalog)
+    clerk, sup = _station(ctx)
     return ctx, clock, clerk, sup
 
 
@@ -207,13 +213,7 @@ def test_seals_made_before_the_intake_definition_still_verify(tmp_path, newborn_
 
     db = tmp_path / "old.sqlite3"
     ctx = build_context(db, clock=clock, catalog_path=newborn_catalog)
-    _st, admin = ctx.staff.setup_station(
-        code="XX01", name="城关镇便民服务中心", centre_name="新乡县政务服务中心", jurisdiction="xinxiang",
-        admin_username="admin", admin_display_name="管理员", admin_password="admin1234",
-    )
-    clerk = ctx.staff.create_account(admin, username="wang", display_name="王芳", role="clerk", password="clerk1234")
-    sup = ctx.staff.create_account(admin, username="zhang", display_name="张静", role="supervisor",
-                                   password="super1234")
+    clerk, sup = _station(ctx)
     ctx.intake.finish(clerk, new_intake(ctx, clerk))
     ctx.intake.start(clerk)  # an empty draft, counted by the old definition
     old = dayclose.SEAL_DEFINITION
