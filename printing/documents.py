@@ -410,6 +410,24 @@ def _pages(m: DocMaterial) -> str:
 # -- documents ----------------------------------------------------------------------------------
 
 
+def _due_table(ctx: _Ctx, materials: Sequence[DocMaterial], own_seq: bool = False) -> Table:
+    """Tolerated materials and when each is due: numbered 1…n, or by their checklist number."""
+    rows: list[list[Any]] = [
+        [ctx.c(h, centred=True) for h in ("序号", "材料名称", "原件/复印件", "份数", "补交期限")]
+    ]
+    for i, mat in enumerate(materials, start=1):
+        rows.append(
+            [
+                ctx.c(str(mat.seq if own_seq else i), centred=True),
+                ctx.c(mat.name),
+                ctx.c(mat.form_label, centred=True),
+                ctx.c(str(mat.copies), centred=True),
+                ctx.c(_due(ctx, mat), centred=True),
+            ]
+        )
+    return ctx.grid(rows, (0.08, 0.42, 0.16, 0.08, 0.26))
+
+
 def _receipt(ctx: _Ctx) -> list[Flowable]:
     doc = ctx.doc
     story = ctx.heading(TITLES["receipt"])
@@ -442,24 +460,8 @@ def _receipt(ctx: _Ctx) -> list[Flowable]:
 
     if doc.tolerated:
         heading = ctx.section("四、容缺受理材料（已签署告知承诺书，须在期限内补交）")
-        rows = [
-            [
-                ctx.c(h, centred=True)
-                for h in ("序号", "材料名称", "原件/复印件", "份数", "补交期限")
-            ]
-        ]
-        for mat in doc.tolerated:
-            rows.append(
-                [
-                    ctx.c(str(mat.seq), centred=True),
-                    ctx.c(mat.name),
-                    ctx.c(mat.form_label, centred=True),
-                    ctx.c(str(mat.copies), centred=True),
-                    ctx.c(_due(ctx, mat), centred=True),
-                ]
-            )
         # Heading and table on one page: a split table reads as two lists on separate sheets.
-        story.append(KeepTogether([heading, ctx.grid(rows, (0.08, 0.42, 0.16, 0.08, 0.26))]))
+        story.append(KeepTogether([heading, _due_table(ctx, doc.tolerated, own_seq=True)]))
         n = "五"
     else:
         n = "四"
@@ -577,20 +579,7 @@ def _commitment_copy(ctx: _Ctx, copy_label: str) -> list[Flowable]:
     story += [ctx.section("一、承诺人"), ctx.applicant_table(full_id=True)]
     story += [ctx.section("二、申请事项"), *ctx.bundle_block()]
     story.append(ctx.section("三、容缺受理材料及补交期限"))
-    rows: list[list[Any]] = [
-        [ctx.c(h, centred=True) for h in ("序号", "材料名称", "原件/复印件", "份数", "补交期限")]
-    ]
-    for i, mat in enumerate(doc.tolerated, start=1):
-        rows.append(
-            [
-                ctx.c(str(i), centred=True),
-                ctx.c(mat.name),
-                ctx.c(mat.form_label, centred=True),
-                ctx.c(str(mat.copies), centred=True),
-                ctx.c(_due(ctx, mat), centred=True),
-            ]
-        )
-    story.append(ctx.grid(rows, (0.08, 0.42, 0.16, 0.08, 0.26)))
+    story.append(_due_table(ctx, doc.tolerated))
 
     latest = _latest_due(doc)
     by = f"于{_date(latest)}前" if latest else "在上表所列期限内"
@@ -742,27 +731,7 @@ def _supplement(ctx: _Ctx) -> list[Flowable]:
         )
     )
     if owed:
-        rows = [
-            [ctx.c(h, centred=True) for h in ("序号", "材料名称", "原件/复印件", "份数", "补交期限")]
-        ]
-        for i, mat in enumerate(owed, start=1):
-            rows.append(
-                [
-                    ctx.c(str(i), centred=True),
-                    ctx.c(mat.name),
-                    ctx.c(mat.form_label, centred=True),
-                    ctx.c(str(mat.copies), centred=True),
-                    ctx.c(_due(ctx, mat), centred=True),
-                ]
-            )
-        story.append(
-            KeepTogether(
-                [
-                    ctx.section("四、仍须补交的容缺材料"),
-                    ctx.grid(rows, (0.08, 0.42, 0.16, 0.08, 0.26)),
-                ]
-            )
-        )
+        story.append(KeepTogether([ctx.section("四、仍须补交的容缺材料"), _due_table(ctx, owed)]))
     else:
         story += [ctx.section("四、仍须补交的容缺材料"), ctx.p("无。容缺材料已全部补齐，承诺已履行。", ctx.indent)]
     story.append(ctx.section("五、收件信息"))
