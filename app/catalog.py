@@ -25,7 +25,7 @@ from typing import Any, Literal
 import jsonschema
 
 from app import conditions as cond_mod
-from app.errors import CatalogError
+from app.errors import CatalogError, ChecklistError
 from app.paths import resources_dir
 
 log = logging.getLogger("intake.catalog")
@@ -265,6 +265,21 @@ class Catalog:
         if len(whole) == 1:
             return whole[0], found
         return None, found
+
+    def resolve_one(self, query: str, jurisdiction: str | None, code_prefix: str) -> Bundle:
+        """As resolve, for a command: the bundle, or ChecklistError `<prefix>.unknown_bundle` /
+        `<prefix>.ambiguous_bundle` naming the candidates."""
+        bundle, found = self.resolve(query, jurisdiction)
+        if bundle is not None:
+            return bundle
+        if not found:
+            raise ChecklistError(f"{code_prefix}.unknown_bundle", f"目录中没有一件事“{query}”。", bundle=query)
+        names = "、".join(f"{b.name}（{b.id}）" for b in found[:10]) + ("等" if len(found) > 10 else "")
+        raise ChecklistError(
+            f"{code_prefix}.ambiguous_bundle",
+            f"“{query}”对应{len(found)}个一件事，请写得更具体：{names}。",
+            bundle=query, candidates=[b.id for b in found],
+        )
 
     def material(self, material_id: str) -> Material:
         return self.materials[material_id]

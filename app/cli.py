@@ -74,21 +74,6 @@ def cmd_id_check(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- catalog
 
 
-def _resolve_bundle(cat: Any, query: str, jurisdiction: str | None, prefix: str) -> Any:
-    """The bundle a clerk means, found as the window's search finds it; several: name them."""
-    bundle, found = cat.resolve(query, jurisdiction)
-    if bundle is not None:
-        return bundle
-    if not found:
-        raise ChecklistError(f"{prefix}.unknown_bundle", f"目录中没有一件事“{query}”。", bundle=query)
-    names = "、".join(f"{b.name}（{b.id}）" for b in found[:10]) + ("等" if len(found) > 10 else "")
-    raise ChecklistError(
-        f"{prefix}.ambiguous_bundle",
-        f"“{query}”对应{len(found)}个一件事，请写得更具体：{names}。",
-        bundle=query, candidates=[b.id for b in found],
-    )
-
-
 def _bundle_json(b: Any, full: bool = False, catalog: Any = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": b.id,
@@ -140,7 +125,7 @@ def cmd_catalog_show(args: argparse.Namespace) -> int:
     from app.catalog import load_catalog
 
     cat = load_catalog(args.catalog)
-    b = _resolve_bundle(cat, args.bundle, None, "catalog")
+    b = cat.resolve_one(args.bundle, None, "catalog")
     data = _bundle_json(b, full=True, catalog=cat)
     lines = [f"{b.name}（{b.id}） 牵头部门：{b.lead_department}"]
     for i in b.items:
@@ -190,7 +175,7 @@ def cmd_checklist(args: argparse.Namespace) -> int:
     from app.catalog import load_catalog, split_line_id
 
     cat = load_catalog(args.catalog)
-    bundle = _resolve_bundle(cat, args.bundle, args.jurisdiction, "checklist")
+    bundle = cat.resolve_one(args.bundle, args.jurisdiction, "checklist")
     items = [i.strip() for i in args.items.split(",") if i.strip()] if args.items else None
     marks: dict[str, str] = {}
     for flag, mark in (("have", "collected"), ("exempt", "exempt"), ("tolerate", "tolerated")):

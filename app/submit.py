@@ -285,25 +285,6 @@ def _clerk(sessions: sessionmaker[Any], username: str) -> StaffView:
         return staff_view(staff)
 
 
-def _bundle_id(service_catalog: Any, query: str, jurisdiction: str | None) -> str:
-    # The CLI's bundle resolution (id, name, alias; where the catalog offers it, the window's
-    # search: part of a name, pinyin initials), candidates named when several match.
-    resolve = getattr(service_catalog, "resolve", None)
-    if resolve is None:
-        bundle = service_catalog.bundle(query)
-        if bundle is None:
-            raise IntakeError("intake.unknown_bundle", f"目录中没有一件事“{query}”。", bundle=query)
-        return str(bundle.id)
-    bundle, found = resolve(query, jurisdiction)
-    if bundle is not None:
-        return str(bundle.id)
-    if not found:
-        raise IntakeError("intake.unknown_bundle", f"目录中没有一件事“{query}”。", bundle=query)
-    names = "、".join(f"{b.name}（{b.id}）" for b in found[:10]) + ("等" if len(found) > 10 else "")
-    raise IntakeError("intake.ambiguous_bundle", f"“{query}”对应{len(found)}个一件事，请写得更具体：{names}。",
-                      bundle=query, candidates=[b.id for b in found])
-
-
 def _unknown_materials(catalog: Any, marks: Mapping[str, object]) -> None:
     from app.catalog import split_line_id
 
@@ -384,7 +365,7 @@ def run_submit(args: argparse.Namespace) -> int:
         sid = service.start(actor)
         service.set_applicant(actor, sid, request.applicant)
         jurisdiction = _jurisdiction(sessions, actor)
-        service.choose(actor, sid, _bundle_id(catalog, request.bundle, jurisdiction),
+        service.choose(actor, sid, catalog.resolve_one(request.bundle, jurisdiction, "intake").id,
                        list(request.items) if request.items is not None else None)
         if request.answers:
             service.answer_many(actor, sid, request.answers)
