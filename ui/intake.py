@@ -270,10 +270,14 @@ class IntakeWidget(QWidget):
             self._ask_abandon_draft()
             return
         if self._sid is not None and self._stage == "draft" and not self.draft_has_content():
-            s, sid = self.session, self._sid
-            s.runner.run_db(lambda: s.intake.discard(s.actor, sid), lambda _r: None, self._on_task_failed,
-                            guard=self)
+            self._discard_draft()
         self._start_fresh()
+
+    def _discard_draft(self) -> None:
+        s, sid = self.session, self._sid
+        assert sid is not None
+        s.runner.run_db(lambda: s.intake.discard(s.actor, sid), lambda _r: None, self._on_task_failed,
+                        guard=self)
 
     def _ask_abandon_draft(self) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -295,10 +299,7 @@ class IntakeWidget(QWidget):
             if button is keep:
                 self._start_fresh()
             elif button is discard:
-                s, sid = self.session, self._sid
-                assert sid is not None
-                s.runner.run_db(lambda: s.intake.discard(s.actor, sid), lambda _r: None, self._on_task_failed,
-                                guard=self)
+                self._discard_draft()
                 self._start_fresh()
 
         box.buttonClicked.connect(chosen)
