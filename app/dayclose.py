@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import audit
 from app.audit_anchor import AuditAnchor
 from app.catalog import CatalogProvider
+from app.checklist import line_name
 from app.clock import Clock, SystemClock, add_working_days, local_day
 from app.errors import AuthError, DomainError, StoreError
 from app.staff import StaffService
@@ -231,9 +232,8 @@ class DayCloseService:
                         return it.name
             return i
 
-        def material(m: str) -> str:
-            found = catalog.materials.get(m) if catalog is not None else None
-            return getattr(found, "name", None) or m
+        def material(m: str) -> str:  # a line id: one person's copy is named for that person
+            return line_name(catalog, m) if catalog is not None else m
 
         if etype == "item_decided":
             return (item(str(payload.get("item", ""))),), str(payload.get("decision", ""))

@@ -167,7 +167,7 @@ class SyncEngine:
     def from_context(cls, ctx: Any, **kw: Any) -> SyncEngine:
         kw.setdefault("clock", ctx.clock)  # the store's clock, as every service
         kw.setdefault("signer", ctx.signer)
-        kw.setdefault("audit_anchor", getattr(ctx, "audit_anchor", None))
+        kw.setdefault("audit_anchor", ctx.audit_anchor)
         return cls(ctx.sessions, ctx.intake, ctx.catalogs, ctx.attachments,
                    catalog_archive=ctx.files_dir / "catalogs", **kw)
 

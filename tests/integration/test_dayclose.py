@@ -107,3 +107,15 @@ def test_close_refused_when_the_day_changed_after_the_report_was_built(ctx, staf
     # closing again from a fresh basis works
     fresh = ctx.dayclose.prepare(sup, "super1234", DAY)
     assert ctx.dayclose.close(sup, "super1234", DAY, report_sha256="b" * 64, basis=fresh).seal == fresh.seal_for("b" * 64)
+
+
+def test_an_amendment_names_one_persons_copy_for_that_person(ctx, staff, clock):
+    """A mark on a per-person line after the close reads 父亲居民身份证, not its line id."""
+    clerk, sup = staff["clerk"], staff["supervisor"]
+    sid = new_intake(ctx, clerk, marks=None)
+    ctx.intake.finish(clerk, sid)  # 一次告知: everything still missing
+    ctx.dayclose.close(sup, "super1234", DAY)
+    clock.advance(days=1)
+    ctx.intake.mark(clerk, sid, "resident_id_card.father", "collected")
+    marked = [a for a in ctx.dayclose.amendments(sup, DAY) if a.event_type == "material_marked"]
+    assert [a.subjects for a in marked] == [("父亲居民身份证",)]
