@@ -56,8 +56,18 @@ class Checkpoint:
     signature: str = ""
 
     def signed_text(self) -> bytes:
-        return "|".join([VERSION, self.store_id, str(self.count), str(self.last_id), self.head, self.at,
-                         self.reason, self.key_id]).encode()
+        return "|".join(
+            [
+                VERSION,
+                self.store_id,
+                str(self.count),
+                str(self.last_id),
+                self.head,
+                self.at,
+                self.reason,
+                self.key_id,
+            ]
+        ).encode()
 
     def to_text(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -65,9 +75,16 @@ class Checkpoint:
     @classmethod
     def from_text(cls, text: str) -> Checkpoint:
         data = json.loads(text)
-        return cls(store_id=str(data["store_id"]), count=int(data["count"]), last_id=int(data["last_id"]),
-                   head=str(data["head"]), at=str(data["at"]), reason=str(data["reason"]),
-                   key_id=str(data["key_id"]), signature=str(data["signature"]))
+        return cls(
+            store_id=str(data["store_id"]),
+            count=int(data["count"]),
+            last_id=int(data["last_id"]),
+            head=str(data["head"]),
+            at=str(data["at"]),
+            reason=str(data["reason"]),
+            key_id=str(data["key_id"]),
+            signature=str(data["signature"]),
+        )
 
     def valid_for(self, public: Ed25519PublicKey, store_id: str) -> bool:
         if self.store_id != store_id:
@@ -104,8 +121,14 @@ class AuditAnchor:
     """Writes and checks the checkpoints of one store. SIGNER None (no usable keyring): nothing
     is written, and verify says there is no checkpoint."""
 
-    def __init__(self, sessions: sessionmaker[Session], secrets: SecretStore, signer: ReceiptSigner | None,
-                 file: Path, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        secrets: SecretStore,
+        signer: ReceiptSigner | None,
+        file: Path,
+        clock: Clock | None = None,
+    ) -> None:
         self._sessions = sessions
         self._secrets = secrets
         self._signer = signer
@@ -122,13 +145,29 @@ class AuditAnchor:
         with self._sessions() as s:
             store_id = _store_id(s)
             count, last, head = _head(s)
-        cp = Checkpoint(store_id, count, last, head, at_text(self._clock.now().astimezone(dt.UTC)), reason,
-                        self._signer.key_id)
-        cp = Checkpoint(**{**asdict(cp), "signature": base64.b64encode(self._signer.sign(cp.signed_text())).decode()})
+        cp = Checkpoint(
+            store_id,
+            count,
+            last,
+            head,
+            at_text(self._clock.now().astimezone(dt.UTC)),
+            reason,
+            self._signer.key_id,
+        )
+        cp = Checkpoint(
+            **{
+                **asdict(cp),
+                "signature": base64.b64encode(self._signer.sign(cp.signed_text())).decode(),
+            }
+        )
         for previous in self._outside():
             if isinstance(previous, Checkpoint) and previous.last_id > cp.last_id:
                 # The log shrank since: keep the evidence rather than overwrite it.
-                log.error("audit checkpoint not written: log ends at %d, checkpoint at %d", last, previous.last_id)
+                log.error(
+                    "audit checkpoint not written: log ends at %d, checkpoint at %d",
+                    last,
+                    previous.last_id,
+                )
                 return None
         try:
             from local_db.attachments import write_atomic
@@ -176,14 +215,26 @@ class AuditAnchor:
         for cp in self._outside():
             where = {"file": "检查点文件", "keyring": "密钥环中的检查点"}
             if isinstance(cp, str):
-                problems.append(AuditProblem(0, "audit.checkpoint_forged", f"{where[cp]}已损坏，无法读取。"))
+                problems.append(
+                    AuditProblem(0, "audit.checkpoint_forged", f"{where[cp]}已损坏，无法读取。")
+                )
             elif self._signer is None:
-                problems.append(AuditProblem(0, "audit.checkpoint_unverifiable",
-                                             "没有本站签名公钥（系统密钥环不可用），无法核验签名检查点。"))
+                problems.append(
+                    AuditProblem(
+                        0,
+                        "audit.checkpoint_unverifiable",
+                        "没有本站签名公钥（系统密钥环不可用），无法核验签名检查点。",
+                    )
+                )
                 break
             elif not cp.valid_for(self._signer.public, store_id):
-                problems.append(AuditProblem(
-                    0, "audit.checkpoint_forged", "审计签名检查点的签名不符：检查点被改动、伪造或属于其他数据库。"))
+                problems.append(
+                    AuditProblem(
+                        0,
+                        "audit.checkpoint_forged",
+                        "审计签名检查点的签名不符：检查点被改动、伪造或属于其他数据库。",
+                    )
+                )
             else:
                 valid.append(cp)
         if not valid:
@@ -191,22 +242,43 @@ class AuditAnchor:
         cp = max(valid, key=lambda c: (c.last_id, c.count))
         from local_db.models import AuditEntry
 
-        held = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.id <= cp.last_id)) or 0
-        entry_hash = session.scalar(select(AuditEntry.hash).where(AuditEntry.id == cp.last_id)) if cp.last_id else ""
+        held = (
+            session.scalar(
+                select(func.count()).select_from(AuditEntry).where(AuditEntry.id <= cp.last_id)
+            )
+            or 0
+        )
+        entry_hash = (
+            session.scalar(select(AuditEntry.hash).where(AuditEntry.id == cp.last_id))
+            if cp.last_id
+            else ""
+        )
         when = _local_text(cp.at)
         if held < cp.count or (cp.last_id and entry_hash is None):
-            problems.append(AuditProblem(
-                cp.last_id, "audit.truncated",
-                f"审计日志记录被删除：{when} 的签名检查点记有 {cp.count} 条（至第{cp.last_id}条），"
-                f"数据库中这一段现只有 {held} 条。若数据库刚从较早的备份恢复，缺少的是备份之后的记录。"))
+            problems.append(
+                AuditProblem(
+                    cp.last_id,
+                    "audit.truncated",
+                    f"审计日志记录被删除：{when} 的签名检查点记有 {cp.count} 条（至第{cp.last_id}条），"
+                    f"数据库中这一段现只有 {held} 条。若数据库刚从较早的备份恢复，缺少的是备份之后的记录。",
+                )
+            )
         elif held > cp.count:
-            problems.append(AuditProblem(
-                cp.last_id, "audit.rewritten",
-                f"审计日志在 {when} 的签名检查点之前多出 {held - cp.count} 条记录：有记录被插入。"))
+            problems.append(
+                AuditProblem(
+                    cp.last_id,
+                    "audit.rewritten",
+                    f"审计日志在 {when} 的签名检查点之前多出 {held - cp.count} 条记录：有记录被插入。",
+                )
+            )
         elif (entry_hash or "") != cp.head:
-            problems.append(AuditProblem(
-                cp.last_id, "audit.rewritten",
-                f"第{cp.last_id}条审计记录与 {when} 的签名检查点不符：此前的日志被改写（哈希链已被重新计算）。"))
+            problems.append(
+                AuditProblem(
+                    cp.last_id,
+                    "audit.rewritten",
+                    f"第{cp.last_id}条审计记录与 {when} 的签名检查点不符：此前的日志被改写（哈希链已被重新计算）。",
+                )
+            )
         return AnchorReport(cp, problems)
 
 
@@ -221,4 +293,10 @@ def _local_text(at: str) -> str:
 def anchor_json(cp: Checkpoint | None) -> dict[str, Any] | None:
     if cp is None:
         return None
-    return {"at": cp.at, "entries": cp.count, "last_id": cp.last_id, "reason": cp.reason, "key_id": cp.key_id}
+    return {
+        "at": cp.at,
+        "entries": cp.count,
+        "last_id": cp.last_id,
+        "reason": cp.reason,
+        "key_id": cp.key_id,
+    }

@@ -111,8 +111,10 @@ def _decrypt_chunks(f: IO[bytes], key: bytes) -> Iterator[bytes]:
                 continue
         else:
             if index == 0:
-                raise BackupError("backup.wrong_key_or_tampered",
-                                  "备份无法解密：密钥不对，或文件已被改动。请核对恢复码。")
+                raise BackupError(
+                    "backup.wrong_key_or_tampered",
+                    "备份无法解密：密钥不对，或文件已被改动。请核对恢复码。",
+                )
             raise BackupError("backup.tampered", f"备份文件第{index + 1}段已被改动，不能使用。")
         yield plain
         index += 1
@@ -150,8 +152,9 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_archive(path: Path, key: bytes, manifest: dict[str, object],
-                  members: Iterable[tuple[Path, str]]) -> None:
+def write_archive(
+    path: Path, key: bytes, manifest: dict[str, object], members: Iterable[tuple[Path, str]]
+) -> None:
     """A backup file: MAGIC, a random file id, then the tar of the manifest and MEMBERS (file,
     name in the archive) in AES-GCM chunks under KEY; synced to disk before it is renamed."""
     with open(path, "wb") as out:
@@ -169,8 +172,14 @@ def write_archive(path: Path, key: bytes, manifest: dict[str, object],
 
 
 class BackupService:
-    def __init__(self, db_path: Path, blobs_dir: Path, backup_dir: Path, secrets: SecretStore,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        blobs_dir: Path,
+        backup_dir: Path,
+        secrets: SecretStore,
+        clock: Clock | None = None,
+    ) -> None:
         self.db_path = Path(db_path)
         self.blobs_dir = Path(blobs_dir)
         # Archived catalog versions live beside the blobs: old receipts must stay reproducible.
@@ -192,18 +201,28 @@ class BackupService:
         with tempfile.TemporaryDirectory(dir=self.backup_dir) as tmp:
             snap = Path(tmp) / "intake.sqlite3"
             self._snapshot(snap)
-            blobs = sorted(p for p in self.blobs_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+            blobs = sorted(
+                p for p in self.blobs_dir.rglob("*") if p.is_file() and not p.name.startswith(".")
+            )
             manifest = {
-                "created_at": now.isoformat(), "db_sha256": _sha256_file(snap),
+                "created_at": now.isoformat(),
+                "db_sha256": _sha256_file(snap),
                 "blobs": {p.name: p.stat().st_size for p in blobs},
             }
             partial = Path(tmp) / (name + ".part")
-            catalogs = sorted(self.catalogs_dir.glob("*.json")) if self.catalogs_dir.exists() else []
-            write_archive(partial, key, manifest, [
-                (snap, "db/intake.sqlite3"),
-                *((p, f"blobs/{p.name}") for p in blobs),
-                *((p, f"catalogs/{p.name}") for p in catalogs),
-            ])
+            catalogs = (
+                sorted(self.catalogs_dir.glob("*.json")) if self.catalogs_dir.exists() else []
+            )
+            write_archive(
+                partial,
+                key,
+                manifest,
+                [
+                    (snap, "db/intake.sqlite3"),
+                    *((p, f"blobs/{p.name}") for p in blobs),
+                    *((p, f"catalogs/{p.name}") for p in catalogs),
+                ],
+            )
             self.verify(partial)
             os.replace(partial, target)
         log.info("backup written: %s (%d blobs)", name, len(blobs))
@@ -284,11 +303,15 @@ class BackupService:
                 raise BackupError("backup.tampered", "备份中的目录文件与其校验值不符。")
         return manifest
 
-    def restore(self, path: Path, db_target: Path, blobs_target: Path, *, key: bytes | None = None) -> dict[str, object]:
+    def restore(
+        self, path: Path, db_target: Path, blobs_target: Path, *, key: bytes | None = None
+    ) -> dict[str, object]:
         """Restore into new locations (never over a live database); returns the manifest."""
         key = key or self._key()
         if db_target.exists():
-            raise BackupError("backup.target_exists", f"目标数据库“{db_target.name}”已存在，请选择新位置。")
+            raise BackupError(
+                "backup.target_exists", f"目标数据库“{db_target.name}”已存在，请选择新位置。"
+            )
         with tempfile.TemporaryDirectory(dir=db_target.parent) as tmp:
             manifest = self._extract(path, key, Path(tmp))
             blobs_target.mkdir(parents=True, exist_ok=True)
@@ -306,7 +329,9 @@ class BackupService:
         try:
             recover_data_key(db_target, key, self._secrets)
         except DomainError as exc:
-            raise BackupError(exc.code, "备份已恢复，但数据密钥未能放入本机密钥环：" + exc.message) from exc
+            raise BackupError(
+                exc.code, "备份已恢复，但数据密钥未能放入本机密钥环：" + exc.message
+            ) from exc
         return manifest
 
     # -- the window's warning ---------------------------------------------------------------

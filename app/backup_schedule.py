@@ -198,7 +198,9 @@ def scheduled_turn(
     return BackupTurn(None, read_status(service, interval))
 
 
-def manual_turn(service: BackupService, interval: dt.timedelta, staff: StaffService, actor: StaffView) -> BackupTurn:
+def manual_turn(
+    service: BackupService, interval: dt.timedelta, staff: StaffService, actor: StaffView
+) -> BackupTurn:
     """立即备份 (pool thread): a person's action, so their right is checked (and a refusal
     audited); the schedule's own runs belong to the station."""
     staff.authorize(actor, "backup.run")
@@ -206,7 +208,9 @@ def manual_turn(service: BackupService, interval: dt.timedelta, staff: StaffServ
     return BackupTurn(result, read_status(service, interval))
 
 
-def show_recovery_code(staff: StaffService, secrets: SecretStore, actor: StaffView, password: str) -> str:
+def show_recovery_code(
+    staff: StaffService, secrets: SecretStore, actor: StaffView, password: str
+) -> str:
     """The backup key as its recovery code (what restores backups and the encrypted data on a
     replacement machine): administrators only, password again, and audited."""
     from app.backup import KEY_NAME

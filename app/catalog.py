@@ -85,7 +85,9 @@ class Material:
     sensitive: bool = False
     notes: str = ""
     person_name: str = ""  # name of one person's copy, e.g. "{person}居民身份证"
-    generated_at_window: bool = False  # printed by this app (WINDOW_GENERATED), not paper to capture
+    generated_at_window: bool = (
+        False  # printed by this app (WINDOW_GENERATED), not paper to capture
+    )
 
     def name_for(self, person: str | None) -> str:
         if person is None:
@@ -178,7 +180,9 @@ class Bundle:
         """The items offered where the station is (all of them when the station has none set)."""
         if not jurisdiction:
             return self.items
-        return tuple(i for i in self.items if not i.jurisdictions or jurisdiction in i.jurisdictions)
+        return tuple(
+            i for i in self.items if not i.jurisdictions or jurisdiction in i.jurisdictions
+        )
 
     @cached_property
     def search_keys(self) -> tuple[str, ...]:
@@ -250,7 +254,9 @@ class Catalog:
         found.sort(key=lambda b: 0 if any(k.startswith(q) for k in b.search_keys) else 1)
         return found
 
-    def resolve(self, query: str, jurisdiction: str | None = None) -> tuple[Bundle | None, list[Bundle]]:
+    def resolve(
+        self, query: str, jurisdiction: str | None = None
+    ) -> tuple[Bundle | None, list[Bundle]]:
         """What a clerk typed, as one bundle: by id, name or alias, else the search's only match,
         else the only one whose whole name, alias, pinyin or initials it is. (None, candidates)
         when nothing or several match."""
@@ -273,12 +279,17 @@ class Catalog:
         if bundle is not None:
             return bundle
         if not found:
-            raise ChecklistError(f"{code_prefix}.unknown_bundle", f"目录中没有一件事“{query}”。", bundle=query)
-        names = "、".join(f"{b.name}（{b.id}）" for b in found[:10]) + ("等" if len(found) > 10 else "")
+            raise ChecklistError(
+                f"{code_prefix}.unknown_bundle", f"目录中没有一件事“{query}”。", bundle=query
+            )
+        names = "、".join(f"{b.name}（{b.id}）" for b in found[:10]) + (
+            "等" if len(found) > 10 else ""
+        )
         raise ChecklistError(
             f"{code_prefix}.ambiguous_bundle",
             f"“{query}”对应{len(found)}个一件事，请写得更具体：{names}。",
-            bundle=query, candidates=[b.id for b in found],
+            bundle=query,
+            candidates=[b.id for b in found],
         )
 
     def material(self, material_id: str) -> Material:
@@ -302,7 +313,9 @@ def pinyin_keys(hanzi: str) -> list[str]:
     keys: list[str] = []
     for style in (Style.NORMAL, Style.FIRST_LETTER):
         readings = pinyin(hanzi, style=style, heteronym=True)
-        keys.extend("".join(p) for p in itertools.islice(itertools.product(*readings), _PINYIN_SPELLINGS))
+        keys.extend(
+            "".join(p) for p in itertools.islice(itertools.product(*readings), _PINYIN_SPELLINGS)
+        )
     return keys
 
 
@@ -377,7 +390,11 @@ def _check_schema(doc: Any, defname: str, filename: str, bundles_key: str | None
 def _schema_message(err: jsonschema.ValidationError) -> str:
     v = err.validator
     if v == "required":
-        missing = [r for r in err.validator_value if isinstance(err.instance, dict) and r not in err.instance]
+        missing = [
+            r
+            for r in err.validator_value
+            if isinstance(err.instance, dict) and r not in err.instance
+        ]
         return f"缺少必填字段 {', '.join(missing)}"
     if v == "additionalProperties":
         return f"有不认识的字段（{err.message[:120]}）"
@@ -421,12 +438,18 @@ def _check_shape(doc: Any, display: str) -> None:
             problem = f"条件（all / any / not）嵌套超过 {MAX_CONDITION_DEPTH} 层"
         if problem:
             packed = isinstance(doc, dict) and "header" in doc and "bundles" in doc
-            bundle = _bundle_at(doc, path, "bundles") if packed else (
-                _bundle_at(doc, path, None) if display.startswith("bundles/") else None)
+            bundle = (
+                _bundle_at(doc, path, "bundles")
+                if packed
+                else (_bundle_at(doc, path, None) if display.startswith("bundles/") else None)
+            )
             where = f"目录文件 {display}" + (f"，一件事 {bundle}" if bundle else "")
             raise CatalogError(
-                "catalog.too_deep", f"{where}，字段 {_short_path(path)}：{problem}，拒绝载入。",
-                file=display, bundle=bundle, field=_short_path(path),
+                "catalog.too_deep",
+                f"{where}，字段 {_short_path(path)}：{problem}，拒绝载入。",
+                file=display,
+                bundle=bundle,
+                field=_short_path(path),
             )
         if isinstance(node, dict):
             for k, v in node.items():
@@ -445,18 +468,23 @@ def _read_json(path: Path, display: str) -> Any:
         raise CatalogError(
             "catalog.too_large",
             f"目录文件 {display} 有 {size // (1024 * 1024)} MB，超过上限 {MAX_FILE_BYTES // (1024 * 1024)} MB，拒绝载入。",
-            file=display, bytes=size,
+            file=display,
+            bytes=size,
         )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise CatalogError("catalog.missing_file", f"找不到目录文件 {display}", file=display) from exc
+        raise CatalogError(
+            "catalog.missing_file", f"找不到目录文件 {display}", file=display
+        ) from exc
     except UnicodeDecodeError as exc:
         raise CatalogError(
             "catalog.encoding", f"目录文件 {display} 不是 UTF-8 编码", file=display
         ) from exc
     except OSError as exc:
-        raise CatalogError("catalog.unreadable", f"无法读取目录文件 {display}", file=display) from exc
+        raise CatalogError(
+            "catalog.unreadable", f"无法读取目录文件 {display}", file=display
+        ) from exc
     try:
         doc = json.loads(text)
     except RecursionError:
@@ -517,7 +545,9 @@ def read_packed(path: Path, only_bundles: set[str] | None = None) -> dict[str, A
                 )
             bundles.append(doc)
         if not bundles:
-            raise CatalogError("catalog.empty", f"目录 {path.name} 中没有任何一件事", file=str(path.name))
+            raise CatalogError(
+                "catalog.empty", f"目录 {path.name} 中没有任何一件事", file=str(path.name)
+            )
         return {"header": header, "materials": materials, "bundles": bundles}
     doc = _read_json(path, path.name)
     _check_schema(doc, "packed", path.name, bundles_key="bundles")
@@ -547,7 +577,9 @@ def build_catalog(packed: Mapping[str, Any], display: str = "catalog") -> Catalo
     for m in packed["materials"]:
         if m["id"] in materials:
             raise CatalogError(
-                "catalog.duplicate_material", f"{display}：材料 {m['id']} 重复定义", material=m["id"]
+                "catalog.duplicate_material",
+                f"{display}：材料 {m['id']} 重复定义",
+                material=m["id"],
             )
         if m.get("generated_at_window") and m["id"] not in WINDOW_GENERATED:
             raise CatalogError(
@@ -596,7 +628,9 @@ def build_catalog(packed: Mapping[str, Any], display: str = "catalog") -> Catalo
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
         raise CatalogError(
-            "catalog.duplicate_bundle", f"{display}：一件事 {sorted(dup)[0]} 重复定义", bundle=sorted(dup)[0]
+            "catalog.duplicate_bundle",
+            f"{display}：一件事 {sorted(dup)[0]} 重复定义",
+            bundle=sorted(dup)[0],
         )
     try:
         effective = dt.date.fromisoformat(header["effective_date"])
@@ -626,8 +660,11 @@ def _build_bundle(
 
     def fail(code: str, field_path: str, msg: str) -> CatalogError:
         return CatalogError(
-            code, f"目录文件 {fname}，一件事 {bid}，字段 {field_path}：{msg}",
-            file=fname, bundle=bid, field=field_path,
+            code,
+            f"目录文件 {fname}，一件事 {bid}，字段 {field_path}：{msg}",
+            file=fname,
+            bundle=bid,
+            field=field_path,
         )
 
     for key in ("lead_department_variants",):
@@ -642,8 +679,13 @@ def _build_bundle(
         raise fail("catalog.duplicate_question", "questions", "情形问题 id 重复")
     questions = tuple(
         Question(
-            id=q["id"], text=q["text"], type=q["type"], help=q.get("help", ""), unit=q.get("unit", ""),
-            min=q.get("min"), max=q.get("max"),
+            id=q["id"],
+            text=q["text"],
+            type=q["type"],
+            help=q.get("help", ""),
+            unit=q.get("unit", ""),
+            min=q.get("min"),
+            max=q.get("max"),
             choices=tuple((c["value"], c["label"]) for c in q.get("choices", [])),
         )
         for q in b.get("questions", [])
@@ -683,7 +725,9 @@ def _build_bundle(
             seen_refs.add(mr["id"])
             if mr.get("tolerable") and not mat.tolerable:
                 raise fail(
-                    "catalog.tolerance", f"{fp}.tolerable", f"材料“{mat.id}”本身不可容缺，事项不能放宽"
+                    "catalog.tolerance",
+                    f"{fp}.tolerable",
+                    f"材料“{mat.id}”本身不可容缺，事项不能放宽",
                 )
             persons = tuple(mr.get("persons", ()))
             for person in persons:
@@ -691,53 +735,85 @@ def _build_bundle(
                     raise fail("catalog.person", f"{fp}.persons", f"未定义的人员“{person}”")
             if persons and "{person}" not in mat.person_name:
                 raise fail(
-                    "catalog.person_name", f"{fp}.persons",
+                    "catalog.person_name",
+                    f"{fp}.persons",
                     f"材料“{mat.id}”按人列出时须在材料中定义 person_name（如“{{person}}居民身份证”）",
                 )
             producer = mr.get("produced_by")
             if producer is not None:
                 if producer not in all_item_ids:
-                    raise fail("catalog.produced_by", f"{fp}.produced_by", f"本一件事中没有事项“{producer}”")
+                    raise fail(
+                        "catalog.produced_by",
+                        f"{fp}.produced_by",
+                        f"本一件事中没有事项“{producer}”",
+                    )
                 if producer == it["id"]:
-                    raise fail("catalog.produced_by", f"{fp}.produced_by", "事项不能需要它自己产生的材料")
+                    raise fail(
+                        "catalog.produced_by", f"{fp}.produced_by", "事项不能需要它自己产生的材料"
+                    )
                 if persons:
-                    raise fail("catalog.produced_by", f"{fp}.produced_by", "本件产生的材料不能再按人列出")
+                    raise fail(
+                        "catalog.produced_by", f"{fp}.produced_by", "本件产生的材料不能再按人列出"
+                    )
                 produced.append((f"{fp}.produced_by", mr["id"], producer))
             refs.append(
                 MaterialRef(
-                    id=mr["id"], form=mr.get("form"), copies=mr.get("copies"),
-                    tolerable=mr.get("tolerable"), note=mr.get("note", ""),
-                    when=build_cond(mr.get("when"), f"{fp}.when"), reason=mr.get("reason", ""),
-                    persons=persons, produced_by=producer,
+                    id=mr["id"],
+                    form=mr.get("form"),
+                    copies=mr.get("copies"),
+                    tolerable=mr.get("tolerable"),
+                    note=mr.get("note", ""),
+                    when=build_cond(mr.get("when"), f"{fp}.when"),
+                    reason=mr.get("reason", ""),
+                    persons=persons,
+                    produced_by=producer,
                 )
             )
         items.append(
             Item(
-                id=it["id"], name=it["name"], department=it["department"],
-                levels=tuple(it["levels"]), time_limit_days=it["time_limit_days"],
+                id=it["id"],
+                name=it["name"],
+                department=it["department"],
+                levels=tuple(it["levels"]),
+                time_limit_days=it["time_limit_days"],
                 time_limit_unit=it.get("time_limit_unit", "working"),
                 statutory_limit_days=it.get("statutory_limit_days"),
-                materials=tuple(refs), department_variants=dict(it.get("department_variants", {})),
-                notes=it.get("notes", ""), optional=it.get("optional", False),
+                materials=tuple(refs),
+                department_variants=dict(it.get("department_variants", {})),
+                notes=it.get("notes", ""),
+                optional=it.get("optional", False),
                 jurisdictions=tuple(it.get("jurisdictions", [])),
-                when=build_cond(it.get("when"), f"items[{ii}].when"), reason=it.get("reason", ""),
+                when=build_cond(it.get("when"), f"items[{ii}].when"),
+                reason=it.get("reason", ""),
             )
         )
     by_id = {i.id: i for i in items}
     for fp, mid, producer in produced:
         if any(r.id == mid for r in by_id[producer].materials):
             raise fail(
-                "catalog.produced_by", fp, f"事项“{producer}”自己也要求提交材料“{mid}”，不能同时是它的产生者"
+                "catalog.produced_by",
+                fp,
+                f"事项“{producer}”自己也要求提交材料“{mid}”，不能同时是它的产生者",
             )
     unused = set(questions_raw) - used_questions
     if unused:
-        raise fail("catalog.unused_question", "questions", f"情形问题“{sorted(unused)[0]}”没有被任何条件使用")
+        raise fail(
+            "catalog.unused_question",
+            "questions",
+            f"情形问题“{sorted(unused)[0]}”没有被任何条件使用",
+        )
     return Bundle(
-        id=bid, name=b["name"], kind=b["kind"], lead_department=b["lead_department"],
-        jurisdictions=tuple(b["jurisdictions"]), sources=tuple(b["sources"]), items=tuple(items),
+        id=bid,
+        name=b["name"],
+        kind=b["kind"],
+        lead_department=b["lead_department"],
+        jurisdictions=tuple(b["jurisdictions"]),
+        sources=tuple(b["sources"]),
+        items=tuple(items),
         aliases=tuple(b.get("aliases", [])),
         lead_department_variants=dict(b.get("lead_department_variants", {})),
-        description=b.get("description", ""), questions=questions,
+        description=b.get("description", ""),
+        questions=questions,
     )
 
 
@@ -773,7 +849,9 @@ class CatalogProvider:
     submission was checked against (kept by digest in ARCHIVE so its checklist and receipt can
     be rebuilt years later)."""
 
-    def __init__(self, current: Catalog, packed: Mapping[str, Any], archive: Path | None = None) -> None:
+    def __init__(
+        self, current: Catalog, packed: Mapping[str, Any], archive: Path | None = None
+    ) -> None:
         self._by_digest: dict[str, Catalog] = {current.digest: current}
         self._current = current
         self._archive = Path(archive) if archive else None
@@ -782,7 +860,9 @@ class CatalogProvider:
             self._keep(current.digest, packed)
 
     @classmethod
-    def from_path(cls, path: Path | str | None = None, archive: Path | None = None) -> "CatalogProvider":
+    def from_path(
+        cls, path: Path | str | None = None, archive: Path | None = None
+    ) -> CatalogProvider:
         src = Path(path) if path is not None else BUNDLED_CATALOG
         packed = read_packed(src)
         return cls(build_catalog(packed, src.name), packed, archive)

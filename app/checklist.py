@@ -90,7 +90,9 @@ class MaterialLine:
     def needs_pages(self) -> bool:
         """Collected paper that must be captured (the 2-hour digitise rule). A form the window
         only hands out blank is paper the applicant filled and signed: it is captured too."""
-        return self.state == "collected" and not self.material.generated_at_window and self.copies > 0
+        return (
+            self.state == "collected" and not self.material.generated_at_window and self.copies > 0
+        )
 
     @property
     def bulk_collectable(self) -> bool:
@@ -178,7 +180,9 @@ def line_name(catalog: Catalog, line_id: str) -> str:
     """A line id's printed name (one person's copy named for that person), or the id itself."""
     material_id, person = split_line_id(line_id)
     material = catalog.materials.get(material_id)
-    if material is None or (person is not None and (person not in PERSON_LABELS or not material.person_name)):
+    if material is None or (
+        person is not None and (person not in PERSON_LABELS or not material.person_name)
+    ):
         return line_id
     return material.name_for(person)
 
@@ -201,10 +205,14 @@ def coerce_answer(question: Question, value: object) -> Answer:
     if question.type == "number":
         if isinstance(value, bool):
             raise ChecklistError(
-                "checklist.answer_type", f"情形“{question.text}”需要填写数字。", question=question.id
+                "checklist.answer_type",
+                f"情形“{question.text}”需要填写数字。",
+                question=question.id,
             )
         try:
-            number = float(str(value).strip()) if not isinstance(value, (int, float)) else float(value)
+            number = (
+                float(str(value).strip()) if not isinstance(value, (int, float)) else float(value)
+            )
         except ValueError:
             raise ChecklistError(
                 "checklist.answer_type",
@@ -213,7 +221,9 @@ def coerce_answer(question: Question, value: object) -> Answer:
             ) from None
         if number != number or number in (float("inf"), float("-inf")):
             raise ChecklistError(
-                "checklist.answer_type", f"情形“{question.text}”需要填写有效数字。", question=question.id
+                "checklist.answer_type",
+                f"情形“{question.text}”需要填写有效数字。",
+                question=question.id,
             )
         if (question.min is not None and number < question.min) or (
             question.max is not None and number > question.max
@@ -316,7 +326,9 @@ def evaluate(
             cond_text = cond_mod.describe(item.when, qtext)
             on = cond_mod.evaluate(item.when, typed_answers)
             if on is None:
-                unanswered |= {q for q in cond_mod.questions_of(item.when) if q not in typed_answers}
+                unanswered |= {
+                    q for q in cond_mod.questions_of(item.when) if q not in typed_answers
+                }
                 item_lines.append(ItemLine(item, "undetermined", reason, cond_text))
                 continue
             if not on:
@@ -330,12 +342,14 @@ def evaluate(
                 m_cond = cond_mod.describe(ref.when, qtext)
                 on = cond_mod.evaluate(ref.when, typed_answers)
                 if on is None:
-                    unanswered |= {q for q in cond_mod.questions_of(ref.when) if q not in typed_answers}
+                    unanswered |= {
+                        q for q in cond_mod.questions_of(ref.when) if q not in typed_answers
+                    }
                     continue
                 if not on:
                     continue
             req = Requirement(item.id, item.name, m_reason, m_cond, ref.note)
-            for key in ([f"{ref.id}{PERSON_KEY_SEP}{p}" for p in ref.persons] or [ref.id]):
+            for key in [f"{ref.id}{PERSON_KEY_SEP}{p}" for p in ref.persons] or [ref.id]:
                 separate += 1
                 needs.setdefault(key, []).append(
                     (item, req, ref.copies, ref.form, ref.tolerable, ref.produced_by)

@@ -63,7 +63,11 @@ def cmd_id_check(args: argparse.Namespace) -> int:
         data["error_code"] = code  # the reason for programs (the message is for people)
     text = (
         f"有效 {result.kind}：{result.normalized}"
-        + (f"，出生日期 {result.birth_date}，{'男' if result.gender == 'male' else '女'}" if result.birth_date else "")
+        + (
+            f"，出生日期 {result.birth_date}，{'男' if result.gender == 'male' else '女'}"
+            if result.birth_date
+            else ""
+        )
         if result.valid
         else f"无效：{result.message}"
     )
@@ -91,18 +95,31 @@ def _bundle_json(b: Any, full: bool = False, catalog: Any = None) -> dict[str, A
         out["sources"] = list(b.sources)
         out["lead_department_variants"] = dict(b.lead_department_variants)
         out["questions"] = [
-            {"id": q.id, "text": q.text, "type": q.type, "unit": q.unit or None,
-             "choices": [{"value": v, "label": label} for v, label in q.choices] or None}
+            {
+                "id": q.id,
+                "text": q.text,
+                "type": q.type,
+                "unit": q.unit or None,
+                "choices": [{"value": v, "label": label} for v, label in q.choices] or None,
+            }
             for q in b.questions
         ]
         for item_json, item in zip(out["items"], b.items, strict=True):
             item_json.update(
                 department_variants=dict(item.department_variants),
-                time_limit=item.time_limit_text, optional=item.optional, notes=item.notes or None,
-                jurisdictions=list(item.jurisdictions) or None, condition=item.reason or None,
+                time_limit=item.time_limit_text,
+                optional=item.optional,
+                notes=item.notes or None,
+                jurisdictions=list(item.jurisdictions) or None,
+                condition=item.reason or None,
                 materials=[
-                    {"id": r.id, "name": catalog.materials[r.id].name, "condition": r.reason or None,
-                     "persons": list(r.persons) or None, "produced_by": r.produced_by}
+                    {
+                        "id": r.id,
+                        "name": catalog.materials[r.id].name,
+                        "condition": r.reason or None,
+                        "persons": list(r.persons) or None,
+                        "produced_by": r.produced_by,
+                    }
                     for r in item.materials
                 ],
             )
@@ -114,9 +131,13 @@ def cmd_catalog_list(args: argparse.Namespace) -> int:
 
     cat = load_catalog(args.catalog)
     data = [_bundle_json(b) for b in cat.bundles]
-    text = "\n".join(
-        f"{b.id:36} {b.name}（{'企业' if b.kind == 'enterprise' else '个人'}，{len(b.items)}项）" for b in cat.bundles
-    ) + f"\n共 {len(cat.bundles)} 个一件事，目录版本 {cat.version}"
+    text = (
+        "\n".join(
+            f"{b.id:36} {b.name}（{'企业' if b.kind == 'enterprise' else '个人'}，{len(b.items)}项）"
+            for b in cat.bundles
+        )
+        + f"\n共 {len(cat.bundles)} 个一件事，目录版本 {cat.version}"
+    )
     _emit(args, data, text)
     return 0
 
@@ -129,11 +150,21 @@ def cmd_catalog_show(args: argparse.Namespace) -> int:
     data = _bundle_json(b, full=True, catalog=cat)
     lines = [f"{b.name}（{b.id}） 牵头部门：{b.lead_department}"]
     for i in b.items:
-        lines.append(f"  - {i.name} [{i.department}，{'、'.join(i.levels)}，{i.time_limit_text}]"
-                     + ("（可选）" if i.optional else "") + (f"（{i.reason}）" if i.reason else ""))
+        lines.append(
+            f"  - {i.name} [{i.department}，{'、'.join(i.levels)}，{i.time_limit_text}]"
+            + ("（可选）" if i.optional else "")
+            + (f"（{i.reason}）" if i.reason else "")
+        )
         for r in i.materials:
-            names = "、".join(cat.materials[r.id].name_for(p) for p in r.persons) or cat.materials[r.id].name
-            origin = f"（由“{b.item(r.produced_by).name}”产生）" if r.produced_by and b.item(r.produced_by) else ""
+            names = (
+                "、".join(cat.materials[r.id].name_for(p) for p in r.persons)
+                or cat.materials[r.id].name
+            )
+            origin = (
+                f"（由“{b.item(r.produced_by).name}”产生）"
+                if r.produced_by and b.item(r.produced_by)
+                else ""
+            )
             lines.append(f"      · {names}{origin}" + (f"（{r.reason}）" if r.reason else ""))
     _emit(args, data, "\n".join(lines))
     return 0
@@ -143,9 +174,19 @@ def cmd_catalog_validate(args: argparse.Namespace) -> int:
     from app.catalog import load_catalog
 
     cat = load_catalog(args.path)
-    data = {"valid": True, "version": cat.version, "effective_date": cat.effective_date.isoformat(),
-            "bundles": len(cat.bundles), "materials": len(cat.materials), "digest": cat.digest}
-    _emit(args, data, f"目录有效：版本 {cat.version}，{len(cat.bundles)} 个一件事，{len(cat.materials)} 种材料")
+    data = {
+        "valid": True,
+        "version": cat.version,
+        "effective_date": cat.effective_date.isoformat(),
+        "bundles": len(cat.bundles),
+        "materials": len(cat.materials),
+        "digest": cat.digest,
+    }
+    _emit(
+        args,
+        data,
+        f"目录有效：版本 {cat.version}，{len(cat.bundles)} 个一件事，{len(cat.materials)} 种材料",
+    )
     return 0
 
 
@@ -164,7 +205,9 @@ def _kv(items: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for raw in items:
         if "=" not in raw:
-            raise ChecklistError("checklist.answer_format", f"情形回答应写成 问题=值（收到“{raw}”）。")
+            raise ChecklistError(
+                "checklist.answer_format", f"情形回答应写成 问题=值（收到“{raw}”）。"
+            )
         k, v = raw.split("=", 1)
         out[k.strip()] = v.strip()
     return out
@@ -181,23 +224,43 @@ def cmd_checklist(args: argparse.Namespace) -> int:
     for flag, mark in (("have", "collected"), ("exempt", "exempt"), ("tolerate", "tolerated")):
         for mid in getattr(args, flag) or []:
             if mid in marks and marks[mid] != mark:
-                raise ChecklistError("checklist.conflicting_marks", f"材料“{mid}”被标记了两种状态。", material=mid)
+                raise ChecklistError(
+                    "checklist.conflicting_marks", f"材料“{mid}”被标记了两种状态。", material=mid
+                )
             marks[mid] = mark
     unknown = [m for m in marks if split_line_id(m)[0] not in cat.materials]
     if unknown:
-        raise ChecklistError("checklist.unknown_material", f"目录中没有材料“{unknown[0]}”。", material=unknown[0])
+        raise ChecklistError(
+            "checklist.unknown_material", f"目录中没有材料“{unknown[0]}”。", material=unknown[0]
+        )
     result = engine.evaluate(
-        bundle, items, _kv(args.answer or []), marks, catalog=cat, jurisdiction=args.jurisdiction, strict=True
+        bundle,
+        items,
+        _kv(args.answer or []),
+        marks,
+        catalog=cat,
+        jurisdiction=args.jurisdiction,
+        strict=True,
     )
     data = result.to_json()
-    verdict_text = {"complete": "材料齐全", "complete_with_tolerance": "容缺受理（需签告知承诺书）", "incomplete": "材料不全"}
+    verdict_text = {
+        "complete": "材料齐全",
+        "complete_with_tolerance": "容缺受理（需签告知承诺书）",
+        "incomplete": "材料不全",
+    }
     lines = [f"{bundle.name}：{verdict_text[result.verdict]}"]
     state_text = {"collected": "已收", "exempt": "免提交", "tolerated": "容缺", "missing": "缺"}
     for m in result.materials:
-        lines.append(f"  [{state_text[m.state]}] {m.name}（{'、'.join(r.item_name for r in m.required_by)}）")
+        lines.append(
+            f"  [{state_text[m.state]}] {m.name}（{'、'.join(r.item_name for r in m.required_by)}）"
+        )
     if result.unanswered:
-        lines.append("  待回答：" + "、".join(q.text for q in bundle.questions if q.id in result.unanswered))
-    lines.append(f"  材料压减：分别提交 {result.reduction.separate} 份 → 合并后 {result.reduction.merged} 份")
+        lines.append(
+            "  待回答：" + "、".join(q.text for q in bundle.questions if q.id in result.unanswered)
+        )
+    lines.append(
+        f"  材料压减：分别提交 {result.reduction.separate} 份 → 合并后 {result.reduction.merged} 份"
+    )
     _emit(args, data, "\n".join(lines))
     return 0
 
@@ -212,12 +275,24 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         raise ChecklistError("demo.count", "数量不能为负数。")
     ctx = _context(args)
     try:
-        stats = generate(ctx.sessions, ctx.catalogs.current, args.count, days=args.days, seed=args.seed)
+        stats = generate(
+            ctx.sessions, ctx.catalogs.current, args.count, days=args.days, seed=args.seed
+        )
     finally:
         ctx.close()
-    data = {"submissions": stats.submissions, "events": stats.events, "stations": stats.stations,
-            "clerks": stats.clerks, "days": stats.days, "db": str(ctx.db_path)}
-    _emit(args, data, f"已生成 {stats.submissions} 条演示受理记录（{stats.days} 天，{stats.stations} 个站点）。")
+    data = {
+        "submissions": stats.submissions,
+        "events": stats.events,
+        "stations": stats.stations,
+        "clerks": stats.clerks,
+        "days": stats.days,
+        "db": str(ctx.db_path),
+    }
+    _emit(
+        args,
+        data,
+        f"已生成 {stats.submissions} 条演示受理记录（{stats.days} 天，{stats.stations} 个站点）。",
+    )
     return 0
 
 
@@ -229,15 +304,20 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         try:
             day = dt.date.fromisoformat(args.date) if args.date else local_day(ctx.clock.now())
         except ValueError:
-            raise ChecklistError("ledger.date", f"日期格式应为 YYYY-MM-DD（收到“{args.date}”）。") from None
+            raise ChecklistError(
+                "ledger.date", f"日期格式应为 YYYY-MM-DD（收到“{args.date}”）。"
+            ) from None
         rows = ctx.intake.ledger(day)
     finally:
         ctx.close()
     data = [r.to_json() for r in rows]
-    text = "\n".join(
-        f"{r.number or '-':20} {r.created_at:%H:%M} {r.bundle_name:12} {r.applicant_id_masked:20} {r.label:10} {r.clerk_name}"
-        for r in rows
-    ) + f"\n{day} 共 {len(rows)} 件"
+    text = (
+        "\n".join(
+            f"{r.number or '-':20} {r.created_at:%H:%M} {r.bundle_name:12} {r.applicant_id_masked:20} {r.label:10} {r.clerk_name}"
+            for r in rows
+        )
+        + f"\n{day} 共 {len(rows)} 件"
+    )
     _emit(args, data, text)
     return 0
 
@@ -259,8 +339,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     finally:
         ctx.close()
     cp = anchored.checkpoint
-    data = {"valid": not problems, "entries": total, "checkpoint": anchor_json(cp),
-            "problems": [{"entry": p.entry_id, "code": p.code, "message": p.message} for p in problems]}
+    data = {
+        "valid": not problems,
+        "entries": total,
+        "checkpoint": anchor_json(cp),
+        "problems": [{"entry": p.entry_id, "code": p.code, "message": p.message} for p in problems],
+    }
     if problems:
         text = "审计日志被改动：\n" + "\n".join(p.message for p in problems)
     elif cp is None:
@@ -277,12 +361,17 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
     ctx = _context(args)
     try:
         if ctx.signer is None:
-            raise DomainError("keys.keyring_unavailable", "系统密钥环不可用，本机没有签名密钥，无法生成检查点。")
+            raise DomainError(
+                "keys.keyring_unavailable", "系统密钥环不可用，本机没有签名密钥，无法生成检查点。"
+            )
         cp = ctx.audit_anchor.checkpoint("manual")
     finally:
         ctx.close()
     if cp is None:
-        raise DomainError("audit.checkpoint_refused", "审计日志比上一个签名检查点短（记录被删除），未覆盖原检查点。请先运行 intake audit verify。")
+        raise DomainError(
+            "audit.checkpoint_refused",
+            "审计日志比上一个签名检查点短（记录被删除），未覆盖原检查点。请先运行 intake audit verify。",
+        )
     _emit(args, anchor_json(cp), f"已签署审计检查点：{cp.count} 条，至第{cp.last_id}条。")
     return 0
 
@@ -300,9 +389,19 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
         kid, _, key = pair.partition("=")
         keys[kid] = key
     v = verify_receipt(args.payload, keys)
-    data = {"valid": v.valid, "number": v.number, "code": v.code, "message": v.message, "issued": v.issued or None,
-            "manifest": v.manifest or None}
-    _emit(args, data, f"{'有效' if v.valid else '无效'}：{v.message}" + (f"（{v.number}）" if v.number else ""))
+    data = {
+        "valid": v.valid,
+        "number": v.number,
+        "code": v.code,
+        "message": v.message,
+        "issued": v.issued or None,
+        "manifest": v.manifest or None,
+    }
+    _emit(
+        args,
+        data,
+        f"{'有效' if v.valid else '无效'}：{v.message}" + (f"（{v.number}）" if v.number else ""),
+    )
     return 0 if v.valid else 1
 
 
@@ -310,7 +409,9 @@ def cmd_public_key(args: argparse.Namespace) -> int:
     ctx = _context(args)
     try:
         if ctx.signer is None:
-            raise DomainError("keys.keyring_unavailable", "系统密钥环不可用，本机没有回执签名密钥。")
+            raise DomainError(
+                "keys.keyring_unavailable", "系统密钥环不可用，本机没有回执签名密钥。"
+            )
         data = {ctx.signer.key_id: ctx.signer.public_key_text()}
     finally:
         ctx.close()
@@ -333,7 +434,12 @@ def _restore(args: argparse.Namespace) -> int:
     from app.paths import default_db_path
 
     db = Path(args.db) if args.db else default_db_path()
-    svc = BackupService(db, files_dir_for(db) / "blobs", Path(args.dir or db.parent / "backups"), KeyringSecretStore())
+    svc = BackupService(
+        db,
+        files_dir_for(db) / "blobs",
+        Path(args.dir or db.parent / "backups"),
+        KeyringSecretStore(),
+    )
     key = key_from_recovery_code(args.recovery_code) if args.recovery_code else None
     target = Path(args.to)
     svc.restore(Path(args.file), target, files_dir_for(target) / "blobs", key=key)
@@ -351,7 +457,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
         svc = _backups(args, ctx)
         if args.backup_command == "run":
             r = svc.run()
-            data: dict[str, Any] = {"file": str(r.path), "bytes": r.size, "blobs": r.blobs, "verified": True}
+            data: dict[str, Any] = {
+                "file": str(r.path),
+                "bytes": r.size,
+                "blobs": r.blobs,
+                "verified": True,
+            }
             text = f"备份完成并已校验：{r.path}（{r.size} 字节）"
         elif args.backup_command == "verify":
             key = key_from_recovery_code(args.recovery_code) if args.recovery_code else None
@@ -378,13 +489,22 @@ def cmd_setup(args: argparse.Namespace) -> int:
     try:
         password = args.admin_password or getpass.getpass("管理员密码：")
         station, admin = ctx.staff.setup_station(
-            code=args.station_code, name=args.station_name, centre_name=args.centre_name,
-            jurisdiction=args.jurisdiction, admin_username=args.admin, admin_display_name=args.admin_name,
-            admin_password=password, progress_phone=args.phone or "",
+            code=args.station_code,
+            name=args.station_name,
+            centre_name=args.centre_name,
+            jurisdiction=args.jurisdiction,
+            admin_username=args.admin,
+            admin_display_name=args.admin_name,
+            admin_password=password,
+            progress_phone=args.phone or "",
         )
     finally:
         ctx.close()
-    _emit(args, {"station": station.code, "admin": admin.username}, f"站点 {station.code} 设置完成，管理员 {admin.username}。")
+    _emit(
+        args,
+        {"station": station.code, "admin": admin.username},
+        f"站点 {station.code} 设置完成，管理员 {admin.username}。",
+    )
     return 0
 
 
@@ -413,13 +533,20 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_id_check)
 
-    cat = sub.add_parser("catalog", help="一件事目录").add_subparsers(dest="catalog_command", metavar="SUB")
+    cat = sub.add_parser("catalog", help="一件事目录").add_subparsers(
+        dest="catalog_command", metavar="SUB"
+    )
     cat.required = True
-    for name, fn, helptext in (("list", cmd_catalog_list, "列出全部一件事"), ("show", cmd_catalog_show, "显示一件事详情")):
+    for name, fn, helptext in (
+        ("list", cmd_catalog_list, "列出全部一件事"),
+        ("show", cmd_catalog_show, "显示一件事详情"),
+    ):
         p = cat.add_parser(name, help=helptext)
         if name == "show":
             p.add_argument("bundle", help="一件事 id、名称、别名、名称的一部分或拼音首字母")
-        p.add_argument("--catalog", type=Path, default=None, help="目录目录或打包文件（默认：内置目录）")
+        p.add_argument(
+            "--catalog", type=Path, default=None, help="目录目录或打包文件（默认：内置目录）"
+        )
         _common(p)
         p.set_defaults(func=fn)
     p = cat.add_parser("validate", help="校验目录文件")
@@ -456,7 +583,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_ledger)
 
-    audit_p = sub.add_parser("audit", help="审计日志").add_subparsers(dest="audit_command", metavar="SUB")
+    audit_p = sub.add_parser("audit", help="审计日志").add_subparsers(
+        dest="audit_command", metavar="SUB"
+    )
     audit_p.required = True
     p = audit_p.add_parser("verify", help="校验审计日志哈希链及签名检查点")
     _common(p)
@@ -476,10 +605,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_public_key)
 
-    bk = sub.add_parser("backup", help="加密备份与恢复").add_subparsers(dest="backup_command", metavar="SUB")
+    bk = sub.add_parser("backup", help="加密备份与恢复").add_subparsers(
+        dest="backup_command", metavar="SUB"
+    )
     bk.required = True
-    for name, helptext in (("run", "立即备份并校验"), ("verify", "校验备份文件"), ("restore", "恢复到新的数据库文件"),
-                           ("recovery-code", "显示备份密钥的恢复码")):
+    for name, helptext in (
+        ("run", "立即备份并校验"),
+        ("verify", "校验备份文件"),
+        ("restore", "恢复到新的数据库文件"),
+        ("recovery-code", "显示备份密钥的恢复码"),
+    ):
         p = bk.add_parser(name, help=helptext)
         if name in ("verify", "restore"):
             p.add_argument("file")
@@ -502,8 +637,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_setup)
 
-    for module in ("app.keys_cli", "app.capture.idcard_cli", "app.capture.capture_cli", "printing.cli", "sync.cli",
-                   "app.submit"):
+    for module in (
+        "app.keys_cli",
+        "app.capture.idcard_cli",
+        "app.capture.capture_cli",
+        "printing.cli",
+        "sync.cli",
+        "app.submit",
+    ):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as exc:  # an optional part that is not installed

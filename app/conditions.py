@@ -16,8 +16,16 @@ Answer = Union[bool, float, int, str]
 
 COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le", "in", "not_in")
 _ORDERED = ("gt", "ge", "lt", "le")
-_OP_TEXT = {"eq": "为", "ne": "不为", "gt": "大于", "ge": "不小于", "lt": "小于", "le": "不大于",
-            "in": "为以下之一：", "not_in": "不为以下任一："}
+_OP_TEXT = {
+    "eq": "为",
+    "ne": "不为",
+    "gt": "大于",
+    "ge": "不小于",
+    "lt": "小于",
+    "le": "不大于",
+    "in": "为以下之一：",
+    "not_in": "不为以下任一：",
+}
 
 
 @dataclass(frozen=True)
@@ -29,17 +37,17 @@ class Compare:
 
 @dataclass(frozen=True)
 class AllOf:
-    parts: tuple["Condition", ...]
+    parts: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
 class AnyOf:
-    parts: tuple["Condition", ...]
+    parts: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    part: "Condition"
+    part: Condition
 
 
 Condition = Union[Compare, AllOf, AnyOf, Not]
@@ -105,7 +113,9 @@ def describe(cond: Condition, question_text: Mapping[str, str]) -> str:
         q = question_text.get(cond.question, cond.question)
         v = cond.value
         if isinstance(v, bool):
-            return f"{q}：{'是' if v else '否'}" if cond.op == "eq" else f"{q}：{'否' if v else '是'}"
+            return (
+                f"{q}：{'是' if v else '否'}" if cond.op == "eq" else f"{q}：{'否' if v else '是'}"
+            )
         if isinstance(v, list):
             v = "、".join(str(x) for x in v)
         return f"{q} {_OP_TEXT[cond.op]} {v}"

@@ -63,8 +63,14 @@ class SealBasis:
     events: int
 
     def seal_for(self, report_sha256: str) -> str:
-        return _seal(self.prev_seal, self.day.isoformat(), self.records_hash, self.submissions, self.events,
-                     report_sha256)
+        return _seal(
+            self.prev_seal,
+            self.day.isoformat(),
+            self.records_hash,
+            self.submissions,
+            self.events,
+            report_sha256,
+        )
 
 
 SEAL_FORMULA = "SHA-256(上一日封存值|日期|记录摘要|受理件数|事件数|本报告文件的SHA-256)"
@@ -91,7 +97,9 @@ class SealProblem:
     message: str
 
 
-def _records_hash(s: Session, day: str, last_seq: int, definition: int | None = None) -> tuple[str, int, int]:
+def _records_hash(
+    s: Session, day: str, last_seq: int, definition: int | None = None
+) -> tuple[str, int, int]:
     if definition is None:
         definition = SEAL_DEFINITION
     h = hashlib.sha256()
@@ -100,7 +108,15 @@ def _records_hash(s: Session, day: str, last_seq: int, definition: int | None = 
     if definition >= 2:
         of_day.append(Submission.state.not_in(NOT_INTAKE))
     rows = s.execute(
-        select(Event.id, Event.station_seq, Event.submission_id, Event.type, Event.payload, Event.at, Event.clerk_id)
+        select(
+            Event.id,
+            Event.station_seq,
+            Event.submission_id,
+            Event.type,
+            Event.payload,
+            Event.at,
+            Event.clerk_id,
+        )
         .join(Submission, Submission.id == Event.submission_id)
         .where(*of_day, Event.station_seq <= last_seq)
         .order_by(Event.station_seq)
@@ -115,29 +131,49 @@ def _records_hash(s: Session, day: str, last_seq: int, definition: int | None = 
 
 def _seal(prev: str, day: str, records: str, n_subs: int, n_events: int, report: str) -> str:
     # The printed ledger report's SHA-256 is sealed too: a swapped PDF breaks the chain.
-    return hashlib.sha256(f"{prev}|{day}|{records}|{n_subs}|{n_events}|{report}".encode()).hexdigest()
+    return hashlib.sha256(
+        f"{prev}|{day}|{records}|{n_subs}|{n_events}|{report}".encode()
+    ).hexdigest()
 
 
 def _basis(s: Session, day: dt.date) -> tuple[SealBasis, int]:
     key = day.isoformat()
     last_seq = s.scalar(select(func.max(Event.station_seq))) or 0
     records, n_subs, n_events = _records_hash(s, key, last_seq)
-    prev = s.scalars(
-        select(DayClose.seal).where(DayClose.local_date < key).order_by(DayClose.local_date.desc()).limit(1)
-    ).first() or GENESIS
+    prev = (
+        s.scalars(
+            select(DayClose.seal)
+            .where(DayClose.local_date < key)
+            .order_by(DayClose.local_date.desc())
+            .limit(1)
+        ).first()
+        or GENESIS
+    )
     return SealBasis(day, prev, records, n_subs, n_events), last_seq
 
 
 def _view(c: DayClose) -> DayCloseView:
     return DayCloseView(
-        dt.date.fromisoformat(c.local_date), c.closed_at, c.closed_by, c.submissions, c.events, c.seal,
-        c.prev_seal, c.report_sha256,
+        dt.date.fromisoformat(c.local_date),
+        c.closed_at,
+        c.closed_by,
+        c.submissions,
+        c.events,
+        c.seal,
+        c.prev_seal,
+        c.report_sha256,
     )
 
 
 class DayCloseService:
-    def __init__(self, sessions: sessionmaker[Session], staff: StaffService, clock: Clock | None = None,
-                 catalogs: CatalogProvider | None = None, anchor: AuditAnchor | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        staff: StaffService,
+        clock: Clock | None = None,
+        catalogs: CatalogProvider | None = None,
+        anchor: AuditAnchor | None = None,
+    ) -> None:
         self._sessions = sessions
         self._staff = staff
         self._clock = clock or SystemClock()
@@ -167,8 +203,14 @@ class DayCloseService:
             basis, _last_seq = _basis(s, day)
         return basis
 
-    def close(self, actor: StaffView, password: str, day: dt.date, report_sha256: str = "",
-              basis: SealBasis | None = None) -> DayCloseView:
+    def close(
+        self,
+        actor: StaffView,
+        password: str,
+        day: dt.date,
+        report_sha256: str = "",
+        basis: SealBasis | None = None,
+    ) -> DayCloseView:
         """Seal DAY. Supervisors only; the password is asked again. With BASIS (from `prepare`,
         printed in the report) the day must not have changed since, or the report would lie."""
         self.check_close(actor, password, day)
@@ -184,15 +226,30 @@ class DayCloseService:
                     "生成日结报告期间当日受理记录有新的变化，报告已不准确。请重新日结。",
                     day=key,
                 )
-            prev, records, n_subs, n_events = current.prev_seal, current.records_hash, current.submissions, current.events
+            prev, records, n_subs, n_events = (
+                current.prev_seal,
+                current.records_hash,
+                current.submissions,
+                current.events,
+            )
             row = DayClose(
-                local_date=key, closed_at=now, closed_by=actor.id, submissions=n_subs, events=n_events,
-                last_event_seq=last_seq, records_hash=records, prev_seal=prev, definition=SEAL_DEFINITION,
-                seal=_seal(prev, key, records, n_subs, n_events, report_sha256), report_sha256=report_sha256,
+                local_date=key,
+                closed_at=now,
+                closed_by=actor.id,
+                submissions=n_subs,
+                events=n_events,
+                last_event_seq=last_seq,
+                records_hash=records,
+                prev_seal=prev,
+                definition=SEAL_DEFINITION,
+                seal=_seal(prev, key, records, n_subs, n_events, report_sha256),
+                report_sha256=report_sha256,
             )
             s.add(row)
             s.info.setdefault("closed_days", {})[key] = True
-            audit.append(s, at=now, staff_id=actor.id, action="day.close", target=key, detail=row.seal[:16])
+            audit.append(
+                s, at=now, staff_id=actor.id, action="day.close", target=key, detail=row.seal[:16]
+            )
             view = _view(row)
         if self._anchor is not None:  # after the commit: the checkpoint signs what is stored
             self._anchor.checkpoint("day_close")
@@ -205,19 +262,40 @@ class DayCloseService:
         out: list[AmendmentView] = []
         with self._sessions() as s:
             rows = s.execute(
-                select(Amendment, Submission.number, Submission.catalog_digest, Staff.display_name, Event.payload)
+                select(
+                    Amendment,
+                    Submission.number,
+                    Submission.catalog_digest,
+                    Staff.display_name,
+                    Event.payload,
+                )
                 .join(Submission, Submission.id == Amendment.submission_id)
                 .outerjoin(Staff, Staff.id == Amendment.staff_id)
                 .outerjoin(Event, Event.id == Amendment.event_id)
-                .where(Amendment.local_date == day.isoformat()).order_by(Amendment.id)
+                .where(Amendment.local_date == day.isoformat())
+                .order_by(Amendment.id)
             )
             for a, number, digest, staff_name, payload in rows:
-                subjects, detail = self._about(a.event_type, json.loads(payload) if payload else {}, digest)
-                out.append(AmendmentView(a.submission_id, a.event_type, a.at, a.staff_id, number or "",
-                                         staff_name or "", subjects, detail))
+                subjects, detail = self._about(
+                    a.event_type, json.loads(payload) if payload else {}, digest
+                )
+                out.append(
+                    AmendmentView(
+                        a.submission_id,
+                        a.event_type,
+                        a.at,
+                        a.staff_id,
+                        number or "",
+                        staff_name or "",
+                        subjects,
+                        detail,
+                    )
+                )
         return out
 
-    def _about(self, etype: str, payload: dict[str, Any], digest: str) -> tuple[tuple[str, ...], str]:
+    def _about(
+        self, etype: str, payload: dict[str, Any], digest: str
+    ) -> tuple[tuple[str, ...], str]:
         catalog = None
         if self._catalogs is not None:
             try:
@@ -238,7 +316,9 @@ class DayCloseService:
         if etype == "item_decided":
             return (item(str(payload.get("item", ""))),), str(payload.get("decision", ""))
         if etype == "delivered":
-            return tuple(item(str(i)) for i in payload.get("items", ())), str(payload.get("method", ""))
+            return tuple(item(str(i)) for i in payload.get("items", ())), str(
+                payload.get("method", "")
+            )
         if etype == "supplemented":
             return tuple(material(str(m)) for m in payload.get("materials", ())), ""
         if etype == "document_printed":
@@ -256,16 +336,32 @@ class DayCloseService:
             for c in s.scalars(select(DayClose).order_by(DayClose.local_date)):
                 day = dt.date.fromisoformat(c.local_date)
                 try:
-                    records, n_subs, n_events = _records_hash(s, c.local_date, c.last_event_seq, c.definition)
+                    records, n_subs, n_events = _records_hash(
+                        s, c.local_date, c.last_event_seq, c.definition
+                    )
                 except StoreError:  # an encrypted payload that no longer authenticates
                     records, n_subs, n_events = "", -1, -1
                 if (records, n_events) != (c.records_hash, c.events) or n_subs != c.submissions:
-                    problems.append(SealProblem(
-                        day, "dayclose.records_changed",
-                        f"{day:%Y年%m月%d日}已日结的记录被改动（与日结时的封存值不符）。",
-                    ))
-                if c.prev_seal != prev or c.seal != _seal(c.prev_seal, c.local_date, c.records_hash, c.submissions, c.events, c.report_sha256):
-                    problems.append(SealProblem(day, "dayclose.chain_broken", f"{day:%Y年%m月%d日}的日结封存链被改动。"))
+                    problems.append(
+                        SealProblem(
+                            day,
+                            "dayclose.records_changed",
+                            f"{day:%Y年%m月%d日}已日结的记录被改动（与日结时的封存值不符）。",
+                        )
+                    )
+                if c.prev_seal != prev or c.seal != _seal(
+                    c.prev_seal,
+                    c.local_date,
+                    c.records_hash,
+                    c.submissions,
+                    c.events,
+                    c.report_sha256,
+                ):
+                    problems.append(
+                        SealProblem(
+                            day, "dayclose.chain_broken", f"{day:%Y年%m月%d日}的日结封存链被改动。"
+                        )
+                    )
                 prev = c.seal
         return problems
 
@@ -277,7 +373,10 @@ def _already_closed(day: dt.date) -> DomainError:
 def _is_closed(s: Session, day: str) -> bool:
     known: dict[str, bool] = s.info.setdefault("closed_days", {})
     if day not in known:
-        known[day] = s.execute(select(DayClose.local_date).where(DayClose.local_date == day)).first() is not None
+        known[day] = (
+            s.execute(select(DayClose.local_date).where(DayClose.local_date == day)).first()
+            is not None
+        )
     return known[day]
 
 
@@ -290,20 +389,44 @@ def business_day(s: Session, now: dt.datetime) -> dt.date:
     return day
 
 
-def record_amendment(s: Session, submission: Submission, event_id: str, event_type: str, at: dt.datetime,
-                     staff_id: int | None) -> None:
+def record_amendment(
+    s: Session,
+    submission: Submission,
+    event_id: str,
+    event_type: str,
+    at: dt.datetime,
+    staff_id: int | None,
+) -> None:
     """Called by the intake service for every event, inside its transaction (before the
     submission's state moves). A draft is in no seal, so its events amend nothing."""
     if submission.state in NOT_INTAKE:
         return
     known: dict[str, bool] = s.info.setdefault("closed_days", {})
     if submission.local_date not in known:
-        known[submission.local_date] = s.execute(
-            select(DayClose.local_date).where(DayClose.local_date == submission.local_date)
-        ).first() is not None
+        known[submission.local_date] = (
+            s.execute(
+                select(DayClose.local_date).where(DayClose.local_date == submission.local_date)
+            ).first()
+            is not None
+        )
     if known[submission.local_date]:
-        s.execute(insert(Amendment).values(local_date=submission.local_date, submission_id=submission.id,
-                                           event_id=event_id, event_type=event_type, at=at, staff_id=staff_id))
+        s.execute(
+            insert(Amendment).values(
+                local_date=submission.local_date,
+                submission_id=submission.id,
+                event_id=event_id,
+                event_type=event_type,
+                at=at,
+                staff_id=staff_id,
+            )
+        )
 
 
-__all__ = ["DayCloseService", "DayCloseView", "AmendmentView", "SealProblem", "record_amendment", "AuthError"]
+__all__ = [
+    "AmendmentView",
+    "AuthError",
+    "DayCloseService",
+    "DayCloseView",
+    "SealProblem",
+    "record_amendment",
+]

@@ -52,9 +52,40 @@ log = logging.getLogger("intake.demo")
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏辉斌宇浩凯健俊帆帅旭宁婷雪琳晨欣怡梓涵子轩浩然一诺思远佳怡雨欣"
-STREETS = ["人民路", "建设路", "解放大道", "文化路", "和平路", "新华街", "朝阳路", "胜利街", "育才路", "长青路"]
-ENTERPRISE_WORDS = ["鑫源", "恒通", "华盛", "金禾", "瑞丰", "宏达", "兴旺", "鼎盛", "盛世", "安康", "福满", "顺达"]
-ENTERPRISE_KINDS = ["餐饮店", "商贸有限公司", "物流有限公司", "农业科技有限公司", "便利店", "酒店管理有限公司"]
+STREETS = [
+    "人民路",
+    "建设路",
+    "解放大道",
+    "文化路",
+    "和平路",
+    "新华街",
+    "朝阳路",
+    "胜利街",
+    "育才路",
+    "长青路",
+]
+ENTERPRISE_WORDS = [
+    "鑫源",
+    "恒通",
+    "华盛",
+    "金禾",
+    "瑞丰",
+    "宏达",
+    "兴旺",
+    "鼎盛",
+    "盛世",
+    "安康",
+    "福满",
+    "顺达",
+]
+ENTERPRISE_KINDS = [
+    "餐饮店",
+    "商贸有限公司",
+    "物流有限公司",
+    "农业科技有限公司",
+    "便利店",
+    "酒店管理有限公司",
+]
 
 DEMO_STATIONS = [
     ("XX01", "新乡县政务服务中心一件事综合窗口", "新乡县政务服务中心", "xinxiang", "410721"),
@@ -92,19 +123,28 @@ def fake_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
 
-def ensure_demo_staff(sessions: sessionmaker[Session], now: dt.datetime) -> tuple[list[int], dict[int, list[int]]]:
+def ensure_demo_staff(
+    sessions: sessionmaker[Session], now: dt.datetime
+) -> tuple[list[int], dict[int, list[int]]]:
     """Demo stations and clerks (one account per clerk name per station); returns their ids."""
     pw = hash_password(DEMO_PASSWORD)  # one hash reused: scrypt is slow on purpose
     station_ids: list[int] = []
     clerks: dict[int, list[int]] = {}
     with write_tx(sessions) as s:
-        has_local = bool(s.scalar(select(func.count()).select_from(Station).where(Station.is_local)))
+        has_local = bool(
+            s.scalar(select(func.count()).select_from(Station).where(Station.is_local))
+        )
         for n, (code, name, centre, jur, _region) in enumerate(DEMO_STATIONS):
             st = s.scalars(select(Station).where(Station.code == code)).first()
             if st is None:
                 st = Station(
-                    code=code, name=name, centre_name=centre, jurisdiction=jur, progress_phone="0373-12345",
-                    is_local=(n == 0 and not has_local), created_at=now,
+                    code=code,
+                    name=name,
+                    centre_name=centre,
+                    jurisdiction=jur,
+                    progress_phone="0373-12345",
+                    is_local=(n == 0 and not has_local),
+                    created_at=now,
                 )
                 s.add(st)
                 s.flush()
@@ -115,8 +155,14 @@ def ensure_demo_staff(sessions: sessionmaker[Session], now: dt.datetime) -> tupl
                 staff = s.scalars(select(Staff).where(Staff.username == username)).first()
                 if staff is None:
                     staff = Staff(
-                        station_id=st.id, username=username, display_name=cname, role="clerk",
-                        password_hash=pw, active=True, failed_logins=0, created_at=now,
+                        station_id=st.id,
+                        username=username,
+                        display_name=cname,
+                        role="clerk",
+                        password_hash=pw,
+                        active=True,
+                        failed_logins=0,
+                        created_at=now,
                     )
                     s.add(staff)
                     s.flush()
@@ -125,11 +171,20 @@ def ensure_demo_staff(sessions: sessionmaker[Session], now: dt.datetime) -> tupl
             if n == 0:  # the accounts the README lists, so a generated store can be logged into
                 for username, display, role, password in DEMO_ACCOUNTS:
                     if s.scalars(select(Staff).where(Staff.username == username)).first() is None:
-                        s.add(Staff(
-                            station_id=st.id, username=username, display_name=display, role=role,
-                            password_hash=pw if password == DEMO_PASSWORD else hash_password(password),
-                            active=True, failed_logins=0, created_at=now,
-                        ))
+                        s.add(
+                            Staff(
+                                station_id=st.id,
+                                username=username,
+                                display_name=display,
+                                role=role,
+                                password_hash=pw
+                                if password == DEMO_PASSWORD
+                                else hash_password(password),
+                                active=True,
+                                failed_logins=0,
+                                created_at=now,
+                            )
+                        )
     return station_ids, clerks
 
 
@@ -144,19 +199,25 @@ def generate(
     batch: int = 5000,
 ) -> DemoStats:
     rng = random.Random(seed)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     station_ids, clerks = ensure_demo_staff(sessions, now)
     with sessions() as s:
-        stations = {st.id: st for st in s.scalars(select(Station).where(Station.id.in_(station_ids)))}
+        stations = {
+            st.id: st for st in s.scalars(select(Station).where(Station.id.in_(station_ids)))
+        }
         event_seq = s.get(Counter, "event_seq")
         seq0 = event_seq.value if event_seq else 0
-        counters = {c.name: c.value for c in s.scalars(select(Counter).where(Counter.name.like("num:%")))}
+        counters = {
+            c.name: c.value for c in s.scalars(select(Counter).where(Counter.name.like("num:%")))
+        }
     plan = _Planner(catalog, rng)
     data_key = store_key(sessions)
     today = now.astimezone(STATION_TZ).date()
     events_total = 0
     seq = seq0
-    rows: dict[str, list[dict[str, Any]]] = {k: [] for k in ("app", "sub", "item", "ans", "mark", "ev")}
+    rows: dict[str, list[dict[str, Any]]] = {
+        k: [] for k in ("app", "sub", "item", "ans", "mark", "ev")
+    }
 
     def flush() -> None:
         if not rows["sub"]:
@@ -165,12 +226,21 @@ def generate(
             first_app = (s.scalar(select(func.max(Applicant.id))) or 0) + 1
             for n, a in enumerate(rows["app"]):
                 a["id"] = first_app + n
-                a.update(applicant_index(data_key, name=a["name"], resident_id=a["resident_id"], phone=a["phone"]))
+                a.update(
+                    applicant_index(
+                        data_key, name=a["name"], resident_id=a["resident_id"], phone=a["phone"]
+                    )
+                )
             for sub in rows["sub"]:
                 sub["applicant_id"] = first_app + sub.pop("_app")
             s.execute(insert(Applicant), rows["app"])
             s.execute(insert(Submission), rows["sub"])
-            for key, model in (("item", SubmissionItem), ("ans", Answer), ("mark", MaterialMark), ("ev", Event)):
+            for key, model in (
+                ("item", SubmissionItem),
+                ("ans", Answer),
+                ("mark", MaterialMark),
+                ("ev", Event),
+            ):
                 if rows[key]:
                     s.execute(insert(model), rows[key])
             for name, value in counters.items():
@@ -194,13 +264,17 @@ def generate(
     for _ in range(count):
         day = today - dt.timedelta(days=min(days - 1, int(rng.random() ** 1.3 * days)))
         minute = rng.randint(8 * 60 + 30, 17 * 60 + 30)
-        created = dt.datetime.combine(day, dt.time(minute // 60, minute % 60, rng.randint(0, 59)), tzinfo=STATION_TZ)
+        created = dt.datetime.combine(
+            day, dt.time(minute // 60, minute % 60, rng.randint(0, 59)), tzinfo=STATION_TZ
+        )
         if created > now:  # today, later than now: spread over the hours already past
             created = now - dt.timedelta(seconds=rng.randint(0, 6 * 3600))
         times.append((created.astimezone(dt.UTC), day))
     times.sort()
     for created, day in times:
-        station_id = station_ids[rng.randrange(len(station_ids))] if rng.random() < 0.4 else station_ids[0]
+        station_id = (
+            station_ids[rng.randrange(len(station_ids))] if rng.random() < 0.4 else station_ids[0]
+        )
         station = stations[station_id]
         clerk = rng.choice(clerks[station_id])
         key = f"num:{station.code}:{day.isoformat()}"
@@ -217,48 +291,100 @@ def generate(
         for etype, payload in story.events(number):
             state = apply(state, etype, payload, at)
             seq += 1
-            rows["ev"].append({
-                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "station_seq": seq,
-                "submission_id": sid, "type": etype,
-                "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str),
-                "clerk_id": None if etype in ("pushed", "item_decided") else clerk, "at": at,
-            })
-            at += dt.timedelta(seconds=rng.randint(5, 40) if etype in ("created", "applicant_set", "answered") else rng.randint(60, 5000))
+            rows["ev"].append(
+                {
+                    "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "station_seq": seq,
+                    "submission_id": sid,
+                    "type": etype,
+                    "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str),
+                    "clerk_id": None if etype in ("pushed", "item_decided") else clerk,
+                    "at": at,
+                }
+            )
+            at += dt.timedelta(
+                seconds=rng.randint(5, 40)
+                if etype in ("created", "applicant_set", "answered")
+                else rng.randint(60, 5000)
+            )
             at = min(at, now)
         assert state is not None
         events_total += len(story.event_list)
-        rows["sub"].append({
-            "id": sid, "number": number, "station_id": station_id, "clerk_id": clerk, "_app": len(rows["app"]) - 1,
-            "bundle_id": story.bundle.id, "catalog_version": catalog.version, "catalog_digest": catalog.digest,
-            "jurisdiction": station.jurisdiction, "state": state.stage, "awaiting_supplement": state.awaiting_supplement,
-            "verdict": story.result.verdict, "local_date": day.isoformat(), "created_at": created, "updated_at": at,
-            "finished_at": state.finished_at, "received_at": state.received_at, "digitised_at": state.digitised_at,
-            "pushed_at": state.pushed_at, "tolerance_due": story.due if state.awaiting_supplement else None,
-            "delivery_method": "window", "delivery_address": "",
-            "reduction_separate": story.result.reduction.separate, "reduction_merged": story.result.reduction.merged,
-        })
+        rows["sub"].append(
+            {
+                "id": sid,
+                "number": number,
+                "station_id": station_id,
+                "clerk_id": clerk,
+                "_app": len(rows["app"]) - 1,
+                "bundle_id": story.bundle.id,
+                "catalog_version": catalog.version,
+                "catalog_digest": catalog.digest,
+                "jurisdiction": station.jurisdiction,
+                "state": state.stage,
+                "awaiting_supplement": state.awaiting_supplement,
+                "verdict": story.result.verdict,
+                "local_date": day.isoformat(),
+                "created_at": created,
+                "updated_at": at,
+                "finished_at": state.finished_at,
+                "received_at": state.received_at,
+                "digitised_at": state.digitised_at,
+                "pushed_at": state.pushed_at,
+                "tolerance_due": story.due if state.awaiting_supplement else None,
+                "delivery_method": "window",
+                "delivery_address": "",
+                "reduction_separate": story.result.reduction.separate,
+                "reduction_merged": story.result.reduction.merged,
+            }
+        )
         first_item = len(rows["item"])
         for pos, item in enumerate(story.items):
             decision = state.decisions.get(item)
-            rows["item"].append({
-                "submission_id": sid, "item_id": item, "position": pos, "decision": decision,
-                "active": item in state.items or state.received_at is None,
-                "decision_reason": "材料不符合法定形式" if decision == "rejected" else "",
-                "decided_at": at if decision else None,
-                "delivered_at": at if item in state.delivered_items else None,
-            })
-        rows["sub"][-1].update(item_outcomes(
-            (i["decision"], i["decided_at"], i["delivered_at"]) for i in rows["item"][first_item:]))
+            rows["item"].append(
+                {
+                    "submission_id": sid,
+                    "item_id": item,
+                    "position": pos,
+                    "decision": decision,
+                    "active": item in state.items or state.received_at is None,
+                    "decision_reason": "材料不符合法定形式" if decision == "rejected" else "",
+                    "decided_at": at if decision else None,
+                    "delivered_at": at if item in state.delivered_items else None,
+                }
+            )
+        rows["sub"][-1].update(
+            item_outcomes(
+                (i["decision"], i["decided_at"], i["delivered_at"])
+                for i in rows["item"][first_item:]
+            )
+        )
         for q, v in story.answers.items():
-            rows["ans"].append({"submission_id": sid, "question_id": q, "value_json": json.dumps(v, ensure_ascii=False)})
+            rows["ans"].append(
+                {
+                    "submission_id": sid,
+                    "question_id": q,
+                    "value_json": json.dumps(v, ensure_ascii=False),
+                }
+            )
         for m, mark in story.marks.items():
             if mark == "tolerated" and state.received_at and m not in state.tolerated_outstanding:
                 mark = "collected"  # supplemented since
-            rows["mark"].append({"submission_id": sid, "material_id": m, "mark": mark, "marked_at": created, "clerk_id": clerk})
+            rows["mark"].append(
+                {
+                    "submission_id": sid,
+                    "material_id": m,
+                    "mark": mark,
+                    "marked_at": created,
+                    "clerk_id": clerk,
+                }
+            )
         if len(rows["sub"]) >= batch:
             flush()
     flush()
-    return DemoStats(count, events_total, len(station_ids), sum(len(v) for v in clerks.values()), days)
+    return DemoStats(
+        count, events_total, len(station_ids), sum(len(v) for v in clerks.values()), days
+    )
 
 
 @dataclass
@@ -280,8 +406,14 @@ class _Story:
 
     def _events(self, number: str) -> Iterator[tuple[str, dict[str, Any]]]:
         rng = self.rng
-        yield "created", {"station": number.split("-")[0], "catalog_version": "", "jurisdiction": None}
-        yield "applicant_set", {"sources": {"name": "card", "resident_id": "card"} if rng.random() < 0.8 else {}}
+        yield (
+            "created",
+            {"station": number.split("-")[0], "catalog_version": "", "jurisdiction": None},
+        )
+        yield (
+            "applicant_set",
+            {"sources": {"name": "card", "resident_id": "card"} if rng.random() < 0.8 else {}},
+        )
         yield "bundle_chosen", {"bundle": self.bundle.id, "items": self.items}
         if self.answers:
             yield "answered", {"answers": self.answers}
@@ -291,8 +423,16 @@ class _Story:
             yield "notified", {"number": number, "missing": list(self.result.missing)}
             return
         active = [i.id for i in self.result.active_items]
-        yield "received", {"number": number, "items": active, "tolerated": list(self.result.tolerated),
-                           "due": self.due.isoformat() if self.due else None, "verdict": self.result.verdict}
+        yield (
+            "received",
+            {
+                "number": number,
+                "items": active,
+                "tolerated": list(self.result.tolerated),
+                "due": self.due.isoformat() if self.due else None,
+                "verdict": self.result.verdict,
+            },
+        )
         if rng.random() < 0.03:
             yield "withdrawn", {"reason": "申请人主动撤回"}
             return
@@ -309,7 +449,14 @@ class _Story:
             decision = "rejected" if rng.random() < 0.04 else "accepted"
             if decision == "accepted":
                 accepted.append(item)
-            yield "item_decided", {"item": item, "decision": decision, "reason": "材料不符合法定形式" if decision == "rejected" else ""}
+            yield (
+                "item_decided",
+                {
+                    "item": item,
+                    "decision": decision,
+                    "reason": "材料不符合法定形式" if decision == "rejected" else "",
+                },
+            )
         if self.age_days < 2:
             return
         for item in accepted:
@@ -317,7 +464,10 @@ class _Story:
         if self.result.tolerated and accepted:
             yield "supplemented", {"materials": list(self.result.tolerated)}
         if self.age_days >= 3 or rng.random() < 0.5:
-            yield "delivered", {"method": "window", "items": active, "tracking_number": "", "address": ""}
+            yield (
+                "delivered",
+                {"method": "window", "items": active, "tracking_number": "", "address": ""},
+            )
 
 
 class _Planner:
@@ -334,11 +484,17 @@ class _Planner:
     def story(self, jurisdiction: str | None, region: str, today: dt.date, age_days: int) -> _Story:
         rng = self.rng
         kind = "personal" if rng.random() < 0.65 or not self.by_kind["enterprise"] else "enterprise"
-        pool = [b for b in self.by_kind[kind] if jurisdiction in b.jurisdictions] or self.by_kind[kind] or list(self.catalog.bundles)
+        pool = (
+            [b for b in self.by_kind[kind] if jurisdiction in b.jurisdictions]
+            or self.by_kind[kind]
+            or list(self.catalog.bundles)
+        )
         for _attempt in range(20):  # answers may switch every chosen item off: pick again
             bundle = rng.choice(pool)
             offered = bundle.items_in(jurisdiction)
-            items = [i.id for i in offered if not i.optional or rng.random() < 0.3] or [offered[0].id]
+            items = [i.id for i in offered if not i.optional or rng.random() < 0.3] or [
+                offered[0].id
+            ]
             answers: dict[str, object] = {}
             for q in bundle.questions:
                 if q.type == "bool":
@@ -352,7 +508,9 @@ class _Planner:
             key = (bundle.id, tuple(items), tuple(sorted(answers.items())), jurisdiction)
             base = self._cache.get(key)
             if base is None:
-                base = engine.evaluate(bundle, items, answers, {}, catalog=self.catalog, jurisdiction=jurisdiction)
+                base = engine.evaluate(
+                    bundle, items, answers, {}, catalog=self.catalog, jurisdiction=jurisdiction
+                )
                 self._cache[key] = base
             if base.active_items:
                 break
@@ -369,25 +527,42 @@ class _Planner:
                 marks[line.id] = "tolerated"
             elif complete or r < 0.7:
                 marks[line.id] = "collected"
-        result = engine.evaluate(bundle, items, answers, marks, catalog=self.catalog, jurisdiction=jurisdiction)
+        result = engine.evaluate(
+            bundle, items, answers, marks, catalog=self.catalog, jurisdiction=jurisdiction
+        )
         due = today + dt.timedelta(days=10) if result.tolerated else None
         if kind == "personal":
             applicant = {
-                "kind": "personal", "name": fake_name(rng), "resident_id": fake_resident_id(rng, region, today),
-                "gender": rng.choice("男女"), "birth_date": None,
-                "address": f"{rng.choice(STREETS)}{rng.randint(1, 300)}号", "phone": f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}",
-                "uscc": None, "legal_representative": "",
-                "field_sources": json.dumps({"name": "card", "resident_id": "card"}) if rng.random() < 0.8 else "{}",
-                "consent_reuse": rng.random() < 0.5, "consent_at": None,
+                "kind": "personal",
+                "name": fake_name(rng),
+                "resident_id": fake_resident_id(rng, region, today),
+                "gender": rng.choice("男女"),
+                "birth_date": None,
+                "address": f"{rng.choice(STREETS)}{rng.randint(1, 300)}号",
+                "phone": f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}",
+                "uscc": None,
+                "legal_representative": "",
+                "field_sources": json.dumps({"name": "card", "resident_id": "card"})
+                if rng.random() < 0.8
+                else "{}",
+                "consent_reuse": rng.random() < 0.5,
+                "consent_at": None,
             }
         else:
             name = f"{rng.choice(ENTERPRISE_WORDS)}{rng.choice(ENTERPRISE_KINDS)}"
             applicant = {
-                "kind": "enterprise", "name": name, "resident_id": None, "gender": None, "birth_date": None,
-                "address": f"{rng.choice(STREETS)}{rng.randint(1, 300)}号", "phone": f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}",
-                "uscc": fake_uscc(rng, region), "legal_representative": fake_name(rng),
+                "kind": "enterprise",
+                "name": name,
+                "resident_id": None,
+                "gender": None,
+                "birth_date": None,
+                "address": f"{rng.choice(STREETS)}{rng.randint(1, 300)}号",
+                "phone": f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}",
+                "uscc": fake_uscc(rng, region),
+                "legal_representative": fake_name(rng),
                 "field_sources": json.dumps({"uscc": "licence_qr"}) if rng.random() < 0.5 else "{}",
-                "consent_reuse": False, "consent_at": None,
+                "consent_reuse": False,
+                "consent_at": None,
             }
         return _Story(bundle, items, answers, marks, result, applicant, age_days, due, rng, [])
 
@@ -405,12 +580,19 @@ def setup_demo_station(staff_service: Any) -> None:
     if not staff_service.needs_setup():
         return
     _station, admin = staff_service.setup_station(
-        code="XX01", name="新乡县政务服务中心一件事综合窗口", centre_name="新乡县政务服务中心",
-        jurisdiction="xinxiang", admin_username=DEMO_ACCOUNTS[0][0], admin_display_name=DEMO_ACCOUNTS[0][1],
-        admin_password=DEMO_ACCOUNTS[0][3], progress_phone="0373-5585000",
+        code="XX01",
+        name="新乡县政务服务中心一件事综合窗口",
+        centre_name="新乡县政务服务中心",
+        jurisdiction="xinxiang",
+        admin_username=DEMO_ACCOUNTS[0][0],
+        admin_display_name=DEMO_ACCOUNTS[0][1],
+        admin_password=DEMO_ACCOUNTS[0][3],
+        progress_phone="0373-5585000",
     )
     for username, name, role, password in DEMO_ACCOUNTS[1:]:
-        staff_service.create_account(admin, username=username, display_name=name, role=role, password=password)
+        staff_service.create_account(
+            admin, username=username, display_name=name, role=role, password=password
+        )
 
 
 def demo_secrets(data_dir: Path) -> SecretStore:

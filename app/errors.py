@@ -19,7 +19,11 @@ class DomainError(Exception):
         self.details = details
 
     def to_json(self) -> dict[str, object]:
-        return {"code": self.code, "message": self.message, **{k: _plain(v) for k, v in self.details.items()}}
+        return {
+            "code": self.code,
+            "message": self.message,
+            **{k: _plain(v) for k, v in self.details.items()},
+        }
 
 
 def _plain(value: object) -> object:

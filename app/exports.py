@@ -18,8 +18,26 @@ from app.staff import authorize
 from app.views import LedgerRow, StaffView
 from local_db.engine import write_tx
 
-IDENTITY_LABELS = {"card": "读卡", "ocr": "OCR识别", "licence_qr": "执照二维码", "reuse": "档案复用", "typed": "手工录入"}
-HEADERS = ("受理编号", "时间", "一件事", "申请人", "证件号码", "身份核验", "状态", "窗口人员", "收件时间", "数字化时间", "推送时间")
+IDENTITY_LABELS = {
+    "card": "读卡",
+    "ocr": "OCR识别",
+    "licence_qr": "执照二维码",
+    "reuse": "档案复用",
+    "typed": "手工录入",
+}
+HEADERS = (
+    "受理编号",
+    "时间",
+    "一件事",
+    "申请人",
+    "证件号码",
+    "身份核验",
+    "状态",
+    "窗口人员",
+    "收件时间",
+    "数字化时间",
+    "推送时间",
+)
 
 
 def _t(value: dt.datetime | None) -> str:
@@ -28,9 +46,19 @@ def _t(value: dt.datetime | None) -> str:
 
 def detail_rows(rows: Sequence[LedgerRow]) -> list[tuple[str, ...]]:
     return [
-        (r.number or "", _t(r.created_at), r.bundle_name, r.applicant_name, r.applicant_id_masked,
-         IDENTITY_LABELS.get(r.identity_source, r.identity_source), r.label, r.clerk_name,
-         _t(r.received_at), _t(r.digitised_at), _t(r.pushed_at))
+        (
+            r.number or "",
+            _t(r.created_at),
+            r.bundle_name,
+            r.applicant_name,
+            r.applicant_id_masked,
+            IDENTITY_LABELS.get(r.identity_source, r.identity_source),
+            r.label,
+            r.clerk_name,
+            _t(r.received_at),
+            _t(r.digitised_at),
+            _t(r.pushed_at),
+        )
         for r in rows
     ]
 
@@ -80,8 +108,9 @@ def ledger_xlsx(rows: Sequence[LedgerRow], title: str) -> bytes:
     return buf.getvalue()
 
 
-def ledger_pdf(rows: Sequence[LedgerRow], title: str, centre_name: str, period_label: str,
-               seal: str | None) -> bytes:
+def ledger_pdf(
+    rows: Sequence[LedgerRow], title: str, centre_name: str, period_label: str, seal: str | None
+) -> bytes:
     """The ledger as an A4 report: the summary counts, then every row (SEAL: a closed day's)."""
     from printing.ledger_report import build_ledger_report
 
@@ -89,8 +118,16 @@ def ledger_pdf(rows: Sequence[LedgerRow], title: str, centre_name: str, period_l
 
 
 def export_ledger(
-    sessions: sessionmaker[Session], actor: StaffView, rows: Sequence[LedgerRow], fmt: str, title: str,
-    at: dt.datetime, *, centre_name: str = "", period_label: str = "", seal: str | None = None,
+    sessions: sessionmaker[Session],
+    actor: StaffView,
+    rows: Sequence[LedgerRow],
+    fmt: str,
+    title: str,
+    at: dt.datetime,
+    *,
+    centre_name: str = "",
+    period_label: str = "",
+    seal: str | None = None,
 ) -> bytes:
     """The export's bytes (xlsx, csv or pdf); every export is in the audit log (what, how many
     rows, by whom)."""
@@ -102,5 +139,12 @@ def export_ledger(
     else:
         data = ledger_xlsx(rows, title) if fmt == "xlsx" else ledger_csv(rows)
     with write_tx(sessions) as s:
-        audit.append(s, at=at, staff_id=actor.id, action=f"export.ledger.{fmt}", target=title, detail=f"{len(rows)} rows")
+        audit.append(
+            s,
+            at=at,
+            staff_id=actor.id,
+            action=f"export.ledger.{fmt}",
+            target=title,
+            detail=f"{len(rows)} rows",
+        )
     return data

@@ -7,8 +7,8 @@ import base64
 import json
 import os
 import secrets
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from app.errors import DomainError
@@ -70,8 +70,9 @@ class KeyringSecretStore:
     ERROR makes of the exception (the sync token store has its own code and fix text); a
     plaintext file backend is refused before a secret is read from or written to it."""
 
-    def __init__(self, service: str = SERVICE,
-                 error: Callable[[Exception], DomainError] = _unavailable) -> None:
+    def __init__(
+        self, service: str = SERVICE, error: Callable[[Exception], DomainError] = _unavailable
+    ) -> None:
         self.service = service
         self._error = error
 
@@ -203,7 +204,7 @@ def decode_key(value: str, name: str) -> bytes:
 def recovery_code(key: bytes) -> str:
     """The key as groups a person can write down and type back (base32, no padding)."""
     text = base64.b32encode(key).decode().rstrip("=")
-    return "-".join(text[i:i + 4] for i in range(0, len(text), 4))
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
 def key_from_recovery_code(code: str) -> bytes:

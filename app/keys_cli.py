@@ -38,7 +38,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print(args, {"key": "unusable", "code": exc.code, "message": exc.message}, exc.message)
         return 1
     except sqlite3.DatabaseError as exc:
-        raise StoreError("store.not_a_database", f"“{path.name}”不是本系统的数据库或已损坏。") from exc
+        raise StoreError(
+            "store.not_a_database", f"“{path.name}”不是本系统的数据库或已损坏。"
+        ) from exc
     finally:
         con.close()
     _print(args, {"key": "ok"}, "本机密钥环中有这个数据库的数据密钥，且与数据库相符。")

@@ -39,7 +39,9 @@ def format_intake_number(station_code: str, day: dt.date, sequence: int) -> str:
         raise ValueError("sequence out of range")
     date_part = day.strftime("%y%m%d")
     seq_part = f"{sequence:04d}"
-    return f"{station_code}-{date_part}-{seq_part}-{_check_char(station_code + date_part + seq_part)}"
+    return (
+        f"{station_code}-{date_part}-{seq_part}-{_check_char(station_code + date_part + seq_part)}"
+    )
 
 
 @dataclass(frozen=True)

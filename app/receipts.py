@@ -58,17 +58,23 @@ def _unb64(text: str) -> bytes:
     return data
 
 
-def manifest_hash(number: str, bundle: str, items: Iterable[str], materials: Iterable[tuple[str, str, int]]) -> str:
+def manifest_hash(
+    number: str, bundle: str, items: Iterable[str], materials: Iterable[tuple[str, str, int]]
+) -> str:
     """What was received: bundle, items, and each material's (id, state, copies), canonical."""
     body = json.dumps(
         {"n": number, "b": bundle, "i": sorted(items), "m": sorted([list(m) for m in materials])},
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
 def _signed_text(number: str, fields: Mapping[str, str]) -> bytes:
-    return "|".join([number, fields.get("t", ""), fields.get("m", ""), fields.get("k", "")]).encode()
+    return "|".join(
+        [number, fields.get("t", ""), fields.get("m", ""), fields.get("k", "")]
+    ).encode()
 
 
 def key_to_text(public: Ed25519PublicKey) -> str:
@@ -93,7 +99,7 @@ class ReceiptSigner:
         self.key_id = key_id(self.public)
 
     @classmethod
-    def from_store(cls, store: SecretStore) -> "ReceiptSigner":
+    def from_store(cls, store: SecretStore) -> ReceiptSigner:
         value = store.get(KEY_NAME)
         if value is None:
             private = Ed25519PrivateKey.generate()
@@ -106,7 +112,9 @@ class ReceiptSigner:
             return cls(Ed25519PrivateKey.from_private_bytes(_unb64(value)))
         except ValueError as exc:
             raise SecretKeyError(
-                "keys.malformed", "密钥环中的回执签名密钥无效。请由管理员按《密钥恢复》说明处理。", name=KEY_NAME
+                "keys.malformed",
+                "密钥环中的回执签名密钥无效。请由管理员按《密钥恢复》说明处理。",
+                name=KEY_NAME,
             ) from exc
 
     def sign(self, data: bytes) -> bytes:
@@ -132,25 +140,44 @@ class Verification:
     manifest: str = ""
 
 
-def verify_receipt(payload: str, public_keys: Mapping[str, str], expected_manifest: str | None = None) -> Verification:
+def verify_receipt(
+    payload: str, public_keys: Mapping[str, str], expected_manifest: str | None = None
+) -> Verification:
     """Check a scanned receipt QR against the known station public keys (key id → key)."""
     ref = parse_receipt_payload(payload)
     if ref is None:
-        return Verification(False, None, "receipt.not_ours", "这不是本系统的收件回执二维码，或编号校验不符。")
+        return Verification(
+            False, None, "receipt.not_ours", "这不是本系统的收件回执二维码，或编号校验不符。"
+        )
     f = ref.fields
     if not f.get("s"):
         return Verification(False, ref.number, "receipt.unsigned", "该回执没有签名，无法核验真伪。")
     key_text = public_keys.get(f.get("k", ""))
     if key_text is None:
-        return Verification(False, ref.number, "receipt.unknown_key", "签发站点的公钥未知，请向县行政审批局获取站点公钥后再核验。")
+        return Verification(
+            False,
+            ref.number,
+            "receipt.unknown_key",
+            "签发站点的公钥未知，请向县行政审批局获取站点公钥后再核验。",
+        )
     try:
         load_public_key(key_text).verify(_unb64(f["s"]), _signed_text(ref.number, f))
     except (InvalidSignature, ValueError):
-        return Verification(False, ref.number, "receipt.bad_signature", "回执签名不符：回执内容被改动或系伪造。")
+        return Verification(
+            False, ref.number, "receipt.bad_signature", "回执签名不符：回执内容被改动或系伪造。"
+        )
     if expected_manifest is not None and expected_manifest != f.get("m"):
-        return Verification(False, ref.number, "receipt.manifest_mismatch", "回执所载材料清单与登记记录不符。",
-                            f.get("t", ""), f.get("m", ""))
-    return Verification(True, ref.number, "receipt.ok", "回执真实有效。", f.get("t", ""), f.get("m", ""))
+        return Verification(
+            False,
+            ref.number,
+            "receipt.manifest_mismatch",
+            "回执所载材料清单与登记记录不符。",
+            f.get("t", ""),
+            f.get("m", ""),
+        )
+    return Verification(
+        True, ref.number, "receipt.ok", "回执真实有效。", f.get("t", ""), f.get("m", "")
+    )
 
 
 class ReceiptsError(DomainError):

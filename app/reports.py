@@ -33,20 +33,49 @@ PUSH_LIMIT = dt.timedelta(hours=2)
 _LOCAL = "+8 hours"
 
 FIGURES = (
-    "all", "received", "notified", "tolerated", "awaiting_supplement", "digitised", "pushed", "accepted",
-    "rejected", "completed", "delivered", "withdrawn", "overdue_push", "push_pending", "overdue_tolerance",
+    "all",
+    "received",
+    "notified",
+    "tolerated",
+    "awaiting_supplement",
+    "digitised",
+    "pushed",
+    "accepted",
+    "rejected",
+    "completed",
+    "delivered",
+    "withdrawn",
+    "overdue_push",
+    "push_pending",
+    "overdue_tolerance",
     "undelivered_same_day",
 )
 FIGURE_LABELS = {
-    "all": "全部受理", "received": "收件", "notified": "一次告知", "tolerated": "容缺受理", "awaiting_supplement": "容缺待补",
-    "digitised": "已数字化", "pushed": "已推送", "accepted": "已受理", "rejected": "不予受理",
-    "completed": "已办结", "delivered": "已送达", "withdrawn": "已撤回", "overdue_push": "超2小时未推送", "push_pending": "2小时内待推送",
-    "overdue_tolerance": "容缺逾期未补", "undelivered_same_day": "办结当日未送达",
+    "all": "全部受理",
+    "received": "收件",
+    "notified": "一次告知",
+    "tolerated": "容缺受理",
+    "awaiting_supplement": "容缺待补",
+    "digitised": "已数字化",
+    "pushed": "已推送",
+    "accepted": "已受理",
+    "rejected": "不予受理",
+    "completed": "已办结",
+    "delivered": "已送达",
+    "withdrawn": "已撤回",
+    "overdue_push": "超2小时未推送",
+    "push_pending": "2小时内待推送",
+    "overdue_tolerance": "容缺逾期未补",
+    "undelivered_same_day": "办结当日未送达",
 }
 TARGETS = {"material_reduction": 60.0, "autofill": 50.0, "push_within_2h": 100.0}
 # What is still open on a day, shown before its 日结 (conditions below, like the figures).
 OPEN_WORK = ("awaiting_supplement", "not_digitised", "not_pushed")
-OPEN_WORK_LABELS = {"awaiting_supplement": "容缺待补", "not_digitised": "待数字化", "not_pushed": "未推送"}
+OPEN_WORK_LABELS = {
+    "awaiting_supplement": "容缺待补",
+    "not_digitised": "待数字化",
+    "not_pushed": "未推送",
+}
 
 
 @dataclass(frozen=True)
@@ -56,7 +85,7 @@ class Period:
     end: dt.date  # inclusive
 
     @classmethod
-    def of(cls, kind: PeriodKind, day: dt.date) -> "Period":
+    def of(cls, kind: PeriodKind, day: dt.date) -> Period:
         if kind == "day":
             return cls(kind, day, day)
         if kind == "week":
@@ -119,7 +148,10 @@ class OpenWork:
 
 class Reports:
     def __init__(
-        self, sessions: sessionmaker[Session], catalog: Callable[[], Catalog], staff: StaffService | None = None
+        self,
+        sessions: sessionmaker[Session],
+        catalog: Callable[[], Catalog],
+        staff: StaffService | None = None,
     ) -> None:
         self._sessions = sessions
         self._catalog = catalog
@@ -145,7 +177,9 @@ class Reports:
         if figure == "notified":
             return Submission.state == "notified"
         if figure == "tolerated":
-            return and_(Submission.verdict == "complete_with_tolerance", Submission.received_at.is_not(None))
+            return and_(
+                Submission.verdict == "complete_with_tolerance", Submission.received_at.is_not(None)
+            )
         if figure == "awaiting_supplement":
             return Submission.awaiting_supplement.is_(True)
         if figure == "digitised":
@@ -160,7 +194,8 @@ class Reports:
             # A completed item not delivered the day it was completed: still waiting after that
             # day, or delivered on a later day.
             return Submission.delivered_late.is_(True) | (
-                Submission.undelivered_since < now.astimezone(STATION_TZ).date())
+                Submission.undelivered_since < now.astimezone(STATION_TZ).date()
+            )
         if figure == "completed":
             return Submission.state.in_(("completed", "delivered"))
         if figure == "delivered":
@@ -172,30 +207,56 @@ class Reports:
             late = Submission.pushed_at > func.strftime(
                 "%Y-%m-%dT%H:%M:%fZ", Submission.received_at, "+2 hours"
             )
-            waiting = and_(Submission.pushed_at.is_(None), Submission.received_at < now - PUSH_LIMIT,
-                           Submission.state != "withdrawn")
+            waiting = and_(
+                Submission.pushed_at.is_(None),
+                Submission.received_at < now - PUSH_LIMIT,
+                Submission.state != "withdrawn",
+            )
             return and_(Submission.received_at.is_not(None), late | waiting)
         if figure == "push_pending":
             # Not pushed yet but still within its 2 hours: neither met nor missed.
-            return and_(Submission.received_at.is_not(None), Submission.pushed_at.is_(None),
-                        Submission.received_at >= now - PUSH_LIMIT, Submission.state != "withdrawn")
+            return and_(
+                Submission.received_at.is_not(None),
+                Submission.pushed_at.is_(None),
+                Submission.received_at >= now - PUSH_LIMIT,
+                Submission.state != "withdrawn",
+            )
         if figure == "not_digitised":  # (a pushed intake went out electronically: not waiting)
-            return and_(Submission.received_at.is_not(None), Submission.digitised_at.is_(None),
-                        Submission.pushed_at.is_(None), Submission.state != "withdrawn")
+            return and_(
+                Submission.received_at.is_not(None),
+                Submission.digitised_at.is_(None),
+                Submission.pushed_at.is_(None),
+                Submission.state != "withdrawn",
+            )
         if figure == "not_pushed":
-            return and_(Submission.received_at.is_not(None), Submission.pushed_at.is_(None),
-                        Submission.state != "withdrawn")
+            return and_(
+                Submission.received_at.is_not(None),
+                Submission.pushed_at.is_(None),
+                Submission.state != "withdrawn",
+            )
         if figure == "overdue_tolerance":
-            return and_(Submission.awaiting_supplement.is_(True),
-                        Submission.tolerance_due < now.astimezone(STATION_TZ).date())
+            return and_(
+                Submission.awaiting_supplement.is_(True),
+                Submission.tolerance_due < now.astimezone(STATION_TZ).date(),
+            )
         raise DomainError("report.figure", f"未知的统计项“{figure}”。", figure=figure)
 
-    def intakes_for(self, actor: StaffView, figure: str, period: Period, now: dt.datetime, *,
-                    bundle: str | None = None, clerk: str | None = None, hour: int | None = None) -> list[str]:
+    def intakes_for(
+        self,
+        actor: StaffView,
+        figure: str,
+        period: Period,
+        now: dt.datetime,
+        *,
+        bundle: str | None = None,
+        clerk: str | None = None,
+        hour: int | None = None,
+    ) -> list[str]:
         """Submission ids behind a figure (drill-down), optionally within a bundle / clerk / hour."""
         self._staff.authorize(actor, "report.intakes")
         stmt = (
-            select(Submission.id).select_from(Submission)
+            select(Submission.id)
+            .select_from(Submission)
             .join(Staff, Staff.id == Submission.clerk_id)
             .where(self._in_period(period), self._condition(figure, now))
         )
@@ -216,7 +277,8 @@ class Reports:
         with self._sessions() as s:
             for kind in OPEN_WORK:
                 lists[kind] = tuple(
-                    (sid, number or "") for sid, number in s.execute(
+                    (sid, number or "")
+                    for sid, number in s.execute(
                         select(Submission.id, Submission.number)
                         .where(self._in_period(period), self._condition(kind, now))
                         .order_by(Submission.number)
@@ -234,14 +296,20 @@ class Reports:
             row = s.execute(
                 select(
                     *(_count(cond[f]) for f in FIGURES),
-                    func.coalesce(func.sum(case((cond["received"], Submission.reduction_separate))), 0),
-                    func.coalesce(func.sum(case((cond["received"], Submission.reduction_merged))), 0),
-                    _count(due), _count(and_(due, cond["overdue_push"])),
+                    func.coalesce(
+                        func.sum(case((cond["received"], Submission.reduction_separate))), 0
+                    ),
+                    func.coalesce(
+                        func.sum(case((cond["received"], Submission.reduction_merged))), 0
+                    ),
+                    _count(due),
+                    _count(and_(due, cond["overdue_push"])),
                 )
-                .select_from(Submission).where(in_period)
+                .select_from(Submission)
+                .where(in_period)
             ).one()
-            counts = dict(zip(FIGURES, (int(n) for n in row[:len(FIGURES)]), strict=True))
-            separate, merged, pushed_due, pushed_late = (int(n) for n in row[len(FIGURES):])
+            counts = dict(zip(FIGURES, (int(n) for n in row[: len(FIGURES)]), strict=True))
+            separate, merged, pushed_due, pushed_late = (int(n) for n in row[len(FIGURES) :])
             pending = counts["push_pending"]
 
             # Breakdowns of the period's intakes ("all"): one grouped pass.
@@ -249,32 +317,53 @@ class Reports:
             clerks: Counter[str] = Counter()
             hours: Counter[int] = Counter()
             for bundle_id, clerk, hour, n in s.execute(
-                select(Submission.bundle_id, Staff.display_name, _local_hour(Submission.created_at), func.count())
-                .select_from(Submission).join(Staff, Staff.id == Submission.clerk_id)
+                select(
+                    Submission.bundle_id,
+                    Staff.display_name,
+                    _local_hour(Submission.created_at),
+                    func.count(),
+                )
+                .select_from(Submission)
+                .join(Staff, Staff.id == Submission.clerk_id)
                 .where(in_period, cond["all"])
-                .group_by(Submission.bundle_id, Staff.display_name, _local_hour(Submission.created_at))
+                .group_by(
+                    Submission.bundle_id, Staff.display_name, _local_hour(Submission.created_at)
+                )
             ):
                 bundles[bundle_id or ""] += n
                 clerks[clerk] += n
                 hours[int(hour)] += n
             cat = self._catalog()
-            by_bundle = tuple((bid, _bundle_name(cat, bid or None), n)
-                              for bid, n in sorted(bundles.items(), key=lambda kv: (-kv[1], kv[0])))
+            by_bundle = tuple(
+                (bid, _bundle_name(cat, bid or None), n)
+                for bid, n in sorted(bundles.items(), key=lambda kv: (-kv[1], kv[0]))
+            )
             by_clerk = tuple(sorted(clerks.items(), key=lambda kv: (-kv[1], kv[0])))
 
             auto, typed = self._autofill(s, and_(in_period, cond["all"]))
-            compliance = self._compliance_by_day(s, period, in_period, due, cond["overdue_push"],
-                                                 cond["push_pending"])
+            compliance = self._compliance_by_day(
+                s, period, in_period, due, cond["overdue_push"], cond["push_pending"]
+            )
         metrics = (
             _metric("material_reduction", "申请材料压减", separate - merged, separate),
             _metric("autofill", "表单信息自动生成", auto, typed),
             # Met over met + missed; an intake still within its 2 hours is pending, not met.
-            _metric("push_within_2h", "2小时内推送", pushed_due - pushed_late - pending, pushed_due - pending,
-                    pending),
+            _metric(
+                "push_within_2h",
+                "2小时内推送",
+                pushed_due - pushed_late - pending,
+                pushed_due - pending,
+                pending,
+            ),
         )
         return Reconciliation(
-            period=period, counts=counts, by_bundle=by_bundle, by_clerk=by_clerk,
-            by_hour=tuple(sorted(hours.items())), metrics=metrics, push_compliance_by_day=compliance,
+            period=period,
+            counts=counts,
+            by_bundle=by_bundle,
+            by_clerk=by_clerk,
+            by_hour=tuple(sorted(hours.items())),
+            metrics=metrics,
+            push_compliance_by_day=compliance,
         )
 
     @staticmethod
@@ -289,27 +378,39 @@ class Reports:
         )
         auto = typed = 0
         for sources_json, kind, has_form, n in s.execute(
-            select(Applicant.field_sources, Applicant.kind, generated.label("has_form"), func.count())
+            select(
+                Applicant.field_sources, Applicant.kind, generated.label("has_form"), func.count()
+            )
             .select_from(Submission)
             .join(Applicant, Submission.applicant_id == Applicant.id)
-            .where(where).group_by(Applicant.field_sources, Applicant.kind, "has_form")
+            .where(where)
+            .group_by(Applicant.field_sources, Applicant.kind, "has_form")
         ):
             fields = _FORM_FIELDS[kind]
             if has_form:
                 sources = json.loads(sources_json or "{}")
-                auto += n * sum(1 for f in fields if sources.get(f) in ("card", "ocr", "licence_qr", "reuse"))
+                auto += n * sum(
+                    1 for f in fields if sources.get(f) in ("card", "ocr", "licence_qr", "reuse")
+                )
             typed += n * len(fields)
         return auto, typed
 
     @staticmethod
-    def _compliance_by_day(s: Session, period: Period, in_period: Any, due: Any, overdue: Any,
-                           pending: Any) -> tuple[tuple[dt.date, int, int], ...]:
+    def _compliance_by_day(
+        s: Session, period: Period, in_period: Any, due: Any, overdue: Any, pending: Any
+    ) -> tuple[tuple[dt.date, int, int], ...]:
         """Per day of the period (every day, also empty ones): (day, pushed in time, decided)."""
         per_day = {
             day: (int(total) - int(late) - int(waiting), int(total) - int(waiting))
             for day, total, late, waiting in s.execute(
-                select(Submission.local_date, _count(due), _count(and_(due, overdue)), _count(and_(due, pending)))
-                .where(in_period).group_by(Submission.local_date)
+                select(
+                    Submission.local_date,
+                    _count(due),
+                    _count(and_(due, overdue)),
+                    _count(and_(due, pending)),
+                )
+                .where(in_period)
+                .group_by(Submission.local_date)
             )
         }
         out = []

@@ -14,7 +14,9 @@ _MAXMEM = 64 * 1024 * 1024
 
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, maxmem=_MAXMEM, dklen=32)
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, n=_N, r=_R, p=_P, maxmem=_MAXMEM, dklen=32
+    )
     b64 = base64.b64encode
     return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
 
@@ -27,7 +29,13 @@ def verify_password(password: str, stored: str) -> bool:
         salt = base64.b64decode(salt_b64)
         expected = base64.b64decode(digest_b64)
         got = hashlib.scrypt(
-            password.encode(), salt=salt, n=int(n), r=int(r), p=int(p), maxmem=_MAXMEM, dklen=len(expected)
+            password.encode(),
+            salt=salt,
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=_MAXMEM,
+            dklen=len(expected),
         )
     except (ValueError, TypeError):
         return False
@@ -39,8 +47,11 @@ def password_problem(password: str) -> str | None:
     if len(password) < 8:
         return "密码至少8位。"
     kinds = sum(
-        [any(c.isdigit() for c in password), any(c.isalpha() for c in password),
-         any(not c.isalnum() for c in password)]
+        [
+            any(c.isdigit() for c in password),
+            any(c.isalpha() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
     )
     if kinds < 2:
         return "密码需包含字母、数字、符号中的至少两类。"

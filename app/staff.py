@@ -30,7 +30,10 @@ ACTIONS: dict[str, tuple[Role, str]] = {
     # supervisor (负责人)
     "report.reconcile": ("supervisor", "对账统计"),  # day/week/month figures, per-clerk, metrics
     "report.intakes": ("supervisor", "查看统计明细"),  # the intakes behind a figure (overdue lists)
-    "export.ledger": ("supervisor", "导出台账"),  # clerks see the day's ledger list, never export it
+    "export.ledger": (
+        "supervisor",
+        "导出台账",
+    ),  # clerks see the day's ledger list, never export it
     "day.close": ("supervisor", "日结"),
     "day.amendments": ("supervisor", "查看日结补正"),
     "day.verify": ("supervisor", "校验日结封存"),
@@ -52,7 +55,9 @@ def may(role: str, action: str) -> bool:
     return _RANK.get(role, -1) >= _RANK[ACTIONS[action][0]]
 
 
-def authorize(sessions: sessionmaker[Session], actor: StaffView, action: str, *, at: dt.datetime) -> None:
+def authorize(
+    sessions: sessionmaker[Session], actor: StaffView, action: str, *, at: dt.datetime
+) -> None:
     """Raise AuthError unless ACTOR may do ACTION; every refusal is audited.
 
     The role is read from the account as stored now, not from the caller's view of it, so a
@@ -68,16 +73,23 @@ def authorize(sessions: sessionmaker[Session], actor: StaffView, action: str, *,
         return
     with write_tx(sessions) as s:
         audit.append(
-            s, at=at, staff_id=actor.id if staff is not None else None, action="auth.refused",
-            target=action, detail=f"needed={needed};role={role or 'disabled'}",
+            s,
+            at=at,
+            staff_id=actor.id if staff is not None else None,
+            action="auth.refused",
+            target=action,
+            detail=f"needed={needed};role={role or 'disabled'}",
         )
     log.warning("refused %s for staff %s", action, actor.id)
     if role is None:
-        raise AuthError("auth.forbidden", f"该账号已停用，不能进行“{label}”。", needed=needed, action=action)
+        raise AuthError(
+            "auth.forbidden", f"该账号已停用，不能进行“{label}”。", needed=needed, action=action
+        )
     raise AuthError(
         "auth.forbidden",
         f"“{label}”需要{ROLE_LABELS[needed]}权限，当前账号为{ROLE_LABELS[role]}。",
-        needed=needed, action=action,
+        needed=needed,
+        action=action,
     )
 
 
@@ -137,19 +149,32 @@ class StaffService:
             if s.scalar(select(func.count()).select_from(Station).where(Station.is_local)):
                 raise AuthError("setup.done", "本机已完成站点设置。")
             st = Station(
-                code=code, name=name.strip(), centre_name=centre_name.strip(),
-                jurisdiction=jurisdiction, progress_phone=progress_phone, is_local=True, created_at=now,
+                code=code,
+                name=name.strip(),
+                centre_name=centre_name.strip(),
+                jurisdiction=jurisdiction,
+                progress_phone=progress_phone,
+                is_local=True,
+                created_at=now,
             )
             s.add(st)
             s.flush()
-            admin = self._new_staff(s, st.id, admin_username, admin_display_name, "admin", admin_password)
+            admin = self._new_staff(
+                s, st.id, admin_username, admin_display_name, "admin", admin_password
+            )
             audit.append(s, at=now, staff_id=admin.id, action="station.setup", target=code)
             return station_view(st), staff_view(admin)
 
     # -- accounts --------------------------------------------------------------------------
 
     def _new_staff(
-        self, s: Session, station_id: int, username: str, display_name: str, role: str, password: str
+        self,
+        s: Session,
+        station_id: int,
+        username: str,
+        display_name: str,
+        role: str,
+        password: str,
     ) -> Staff:
         username = username.strip()
         if not username or not display_name.strip():
@@ -162,8 +187,13 @@ class StaffService:
         if s.scalar(select(func.count()).select_from(Staff).where(Staff.username == username)):
             raise AuthError("account.exists", f"登录名“{username}”已存在。")
         staff = Staff(
-            station_id=station_id, username=username, display_name=display_name.strip(), role=role,
-            password_hash=hash_password(password), active=True, failed_logins=0,
+            station_id=station_id,
+            username=username,
+            display_name=display_name.strip(),
+            role=role,
+            password_hash=hash_password(password),
+            active=True,
+            failed_logins=0,
             created_at=self._clock.now(),
         )
         s.add(staff)
@@ -177,8 +207,12 @@ class StaffService:
         with write_tx(self._sessions) as s:
             staff = self._new_staff(s, actor.station_id, username, display_name, role, password)
             audit.append(
-                s, at=self._clock.now(), staff_id=actor.id, action="account.create",
-                target=str(staff.id), detail=role,
+                s,
+                at=self._clock.now(),
+                staff_id=actor.id,
+                action="account.create",
+                target=str(staff.id),
+                detail=role,
             )
             return staff_view(staff)
 
@@ -197,8 +231,11 @@ class StaffService:
                 raise AuthError("account.unknown", "账号不存在。")
             staff.active = active
             audit.append(
-                s, at=self._clock.now(), staff_id=actor.id,
-                action="account.enable" if active else "account.disable", target=str(staff_id),
+                s,
+                at=self._clock.now(),
+                staff_id=actor.id,
+                action="account.enable" if active else "account.disable",
+                target=str(staff_id),
             )
 
     def change_password(self, actor: StaffView, old: str, new: str) -> None:
@@ -233,7 +270,9 @@ class StaffService:
             elif staff.locked_until and staff.locked_until > now:
                 minutes = max(1, int((staff.locked_until - now).total_seconds() // 60) + 1)
                 audit.append(s, at=now, staff_id=staff.id, action="login.locked")
-                refusal = AuthError("auth.locked", f"密码错误次数过多，账号已锁定，请{minutes}分钟后再试。")
+                refusal = AuthError(
+                    "auth.locked", f"密码错误次数过多，账号已锁定，请{minutes}分钟后再试。"
+                )
             elif not verify_password(password, staff.password_hash):
                 staff.failed_logins += 1
                 if staff.failed_logins >= MAX_FAILED_LOGINS:
@@ -254,7 +293,14 @@ class StaffService:
     def record(self, actor: StaffView, action: str, target: str = "", detail: str = "") -> None:
         """An audit entry for an action that writes nothing else (e.g. a recovery code shown)."""
         with write_tx(self._sessions) as s:
-            audit.append(s, at=self._clock.now(), staff_id=actor.id, action=action, target=target, detail=detail)
+            audit.append(
+                s,
+                at=self._clock.now(),
+                staff_id=actor.id,
+                action=action,
+                target=target,
+                detail=detail,
+            )
 
     def reauthenticate(self, actor: StaffView, password: str) -> None:
         """Supervisor actions (day close, exports) ask for the password again."""

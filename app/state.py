@@ -16,13 +16,30 @@ from typing import Any
 from app.errors import IntakeError
 
 STAGES = (
-    "draft", "notified", "received", "digitised", "pushed", "accepted", "rejected",
-    "completed", "delivered", "withdrawn", "discarded",
+    "draft",
+    "notified",
+    "received",
+    "digitised",
+    "pushed",
+    "accepted",
+    "rejected",
+    "completed",
+    "delivered",
+    "withdrawn",
+    "discarded",
 )
 STAGE_LABELS = {
-    "draft": "草稿", "notified": "已一次告知", "received": "已收件", "digitised": "已数字化",
-    "pushed": "已推送", "accepted": "已受理", "rejected": "不予受理", "completed": "已办结",
-    "delivered": "已送达", "withdrawn": "已撤回", "discarded": "已作废",
+    "draft": "草稿",
+    "notified": "已一次告知",
+    "received": "已收件",
+    "digitised": "已数字化",
+    "pushed": "已推送",
+    "accepted": "已受理",
+    "rejected": "不予受理",
+    "completed": "已办结",
+    "delivered": "已送达",
+    "withdrawn": "已撤回",
+    "discarded": "已作废",
 }
 EDITABLE = ("draft", "notified")
 _CAPTURE_OPEN = ("draft", "notified", "received", "digitised", "pushed", "accepted")
@@ -72,17 +89,30 @@ def _refuse(state: SubmissionState, event: str, what: str) -> IntakeError:
 
 
 _WHAT = {
-    "applicant_set": "修改申请人信息", "bundle_chosen": "修改所选事项", "answered": "修改情形回答",
-    "material_marked": "修改材料标记", "notified": "出具一次告知通知书", "received": "收件",
-    "page_attached": "添加材料页面", "page_removed": "删除材料页面", "page_rotated": "旋转材料页面",
-    "page_moved": "调整页面顺序", "digitised": "标记为已数字化",
-    "pushed": "标记为已推送", "item_decided": "登记部门办理结果", "supplemented": "补正材料",
-    "withdrawn": "撤回申请", "delivered": "登记送达", "document_printed": "打印文书",
+    "applicant_set": "修改申请人信息",
+    "bundle_chosen": "修改所选事项",
+    "answered": "修改情形回答",
+    "material_marked": "修改材料标记",
+    "notified": "出具一次告知通知书",
+    "received": "收件",
+    "page_attached": "添加材料页面",
+    "page_removed": "删除材料页面",
+    "page_rotated": "旋转材料页面",
+    "page_moved": "调整页面顺序",
+    "digitised": "标记为已数字化",
+    "pushed": "标记为已推送",
+    "item_decided": "登记部门办理结果",
+    "supplemented": "补正材料",
+    "withdrawn": "撤回申请",
+    "delivered": "登记送达",
+    "document_printed": "打印文书",
     "discarded": "作废草稿",
 }
 
 
-def apply(state: SubmissionState | None, etype: str, payload: Mapping[str, Any], at: dt.datetime) -> SubmissionState:
+def apply(
+    state: SubmissionState | None, etype: str, payload: Mapping[str, Any], at: dt.datetime
+) -> SubmissionState:
     if state is None:
         if etype != "created":
             raise IntakeError("intake.no_submission", "受理记录不存在。", event=etype)
@@ -104,8 +134,13 @@ def apply(state: SubmissionState | None, etype: str, payload: Mapping[str, Any],
     if etype == "received":
         need(EDITABLE)
         return replace(
-            state, stage="received", number=payload["number"], items=tuple(payload["items"]),
-            tolerated_outstanding=frozenset(payload.get("tolerated", ())), received_at=at, finished_at=at,
+            state,
+            stage="received",
+            number=payload["number"],
+            items=tuple(payload["items"]),
+            tolerated_outstanding=frozenset(payload.get("tolerated", ())),
+            received_at=at,
+            finished_at=at,
         )
     if etype in ("page_attached", "page_removed", "page_rotated", "page_moved"):
         need(_CAPTURE_OPEN)
@@ -130,7 +165,11 @@ def apply(state: SubmissionState | None, etype: str, payload: Mapping[str, Any],
                 item=item,
             )
         decisions = {**state.decisions, item: decision}
-        return replace(state, stage=_decided_stage(state.items, decisions, state.delivered_items), decisions=decisions)
+        return replace(
+            state,
+            stage=_decided_stage(state.items, decisions, state.delivered_items),
+            decisions=decisions,
+        )
     if etype == "supplemented":
         need(("received", "digitised", "pushed", "accepted", "completed"))
         materials = set(payload["materials"])
@@ -146,10 +185,13 @@ def apply(state: SubmissionState | None, etype: str, payload: Mapping[str, Any],
         items = set(payload["items"])
         ready = {i for i, d in state.decisions.items() if d in ("completed", "rejected")}
         if not items or not items <= ready or items & state.delivered_items:
-            raise IntakeError("intake.not_ready_for_delivery", "所选事项尚未办结或已送达，不能登记送达。")
+            raise IntakeError(
+                "intake.not_ready_for_delivery", "所选事项尚未办结或已送达，不能登记送达。"
+            )
         delivered = state.delivered_items | items
         return replace(
-            state, delivered_items=delivered,
+            state,
+            delivered_items=delivered,
             stage=_decided_stage(state.items, state.decisions, delivered),
         )
     if etype == "document_printed":
@@ -161,7 +203,9 @@ def apply(state: SubmissionState | None, etype: str, payload: Mapping[str, Any],
     raise IntakeError("intake.unknown_event", f"未知的事件类型“{etype}”。", event=etype)
 
 
-def _decided_stage(items: tuple[str, ...], decisions: Mapping[str, str], delivered: frozenset[str]) -> str:
+def _decided_stage(
+    items: tuple[str, ...], decisions: Mapping[str, str], delivered: frozenset[str]
+) -> str:
     if not any(decisions.values()):
         return "pushed"
     if all(decisions.get(i) == "rejected" for i in items):
@@ -191,7 +235,9 @@ class IntakeInputs:
     marks: Mapping[str, str]
 
 
-def inputs_from_events(events: Iterable[tuple[str, Mapping[str, Any], dt.datetime]]) -> IntakeInputs:
+def inputs_from_events(
+    events: Iterable[tuple[str, Mapping[str, Any], dt.datetime]],
+) -> IntakeInputs:
     """Replay choice, answers and marks (the store's tables are a projection of these)."""
     bundle: str | None = None
     items: tuple[str, ...] = ()
@@ -220,7 +266,9 @@ def inputs_from_events(events: Iterable[tuple[str, Mapping[str, Any], dt.datetim
     return IntakeInputs(bundle, items, answers, marks)
 
 
-def item_outcomes(items: Iterable[tuple[str | None, dt.datetime | None, dt.datetime | None]]) -> dict[str, Any]:
+def item_outcomes(
+    items: Iterable[tuple[str | None, dt.datetime | None, dt.datetime | None]],
+) -> dict[str, Any]:
     """What the supervisor's figures need from a submission's items, kept on the submission so a
     month of figures is one pass over submissions: ITEMS are (decision, decided_at, delivered_at).
 
@@ -241,5 +289,9 @@ def item_outcomes(items: Iterable[tuple[str | None, dt.datetime | None, dt.datet
                 pending.append(local_day(decided_at))
             elif local_day(delivered_at) > local_day(decided_at):
                 late = True
-    return {"items_accepted": accepted, "items_rejected": rejected,
-            "undelivered_since": min(pending) if pending else None, "delivered_late": late}
+    return {
+        "items_accepted": accepted,
+        "items_rejected": rejected,
+        "undelivered_since": min(pending) if pending else None,
+        "delivered_late": late,
+    }

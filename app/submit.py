@@ -47,20 +47,38 @@ log = logging.getLogger("intake.submit")
 
 # Marks as the clerk says them (1 已收 · 2 免提交 · 3 容缺 · 0 缺) or as the engine names them.
 MARKS = {
-    "collected": "collected", "已收": "collected",
-    "exempt": "exempt", "免提交": "exempt",
-    "tolerated": "tolerated", "容缺": "tolerated",
-    "missing": None, "缺": None,
+    "collected": "collected",
+    "已收": "collected",
+    "exempt": "exempt",
+    "免提交": "exempt",
+    "tolerated": "tolerated",
+    "容缺": "tolerated",
+    "missing": None,
+    "缺": None,
 }
 TOP_FIELDS = ("clerk", "applicant", "bundle", "items", "answers", "marks", "pages")
 # Captured pages the file may bring, by their first bytes (what the document camera stores).
 PAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
-TYPED_FIELDS = ("kind", "name", "resident_id", "gender", "birth_date", "address", "phone", "uscc",
-                "legal_representative")
+TYPED_FIELDS = (
+    "kind",
+    "name",
+    "resident_id",
+    "gender",
+    "birth_date",
+    "address",
+    "phone",
+    "uscc",
+    "legal_representative",
+)
 APPLICANT_KEYS = (*TYPED_FIELDS, "card", "consent_reuse")
 CARD_FIELDS = ("name", "resident_id", "gender", "birth_date", "address")
-DOC_TITLES = {"receipt": "收件回执", "notice": "一次告知通知书", "commitment": "容缺受理告知承诺书",
-              "return_list": "撤回申请材料退还清单", "supplement": "补正材料收件回执"}
+DOC_TITLES = {
+    "receipt": "收件回执",
+    "notice": "一次告知通知书",
+    "commitment": "容缺受理告知承诺书",
+    "return_list": "撤回申请材料退还清单",
+    "supplement": "补正材料收件回执",
+}
 
 
 class SubmitError(DomainError):
@@ -101,7 +119,8 @@ def _known(obj: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
     for key in obj:
         if key not in allowed:
             raise SubmitError(
-                "submit.unknown_field", f"{where}中有不认识的字段“{key}”（可用：{'、'.join(allowed)}）。",
+                "submit.unknown_field",
+                f"{where}中有不认识的字段“{key}”（可用：{'、'.join(allowed)}）。",
                 field=key,
             )
 
@@ -112,7 +131,9 @@ def _date(text: str, where: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise SubmitError("submit.date", f"字段“{where}”应为日期 YYYY-MM-DD（收到“{text}”）。", field=where) from None
+        raise SubmitError(
+            "submit.date", f"字段“{where}”应为日期 YYYY-MM-DD（收到“{text}”）。", field=where
+        ) from None
 
 
 def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
@@ -128,7 +149,9 @@ def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
         for name in CARD_FIELDS:
             text = _text(card.get(name), f"applicant.card.{name}")
             if not text:
-                raise SubmitError("submit.card_field", f"读卡信息缺少“{name}”。", field=f"card.{name}")
+                raise SubmitError(
+                    "submit.card_field", f"读卡信息缺少“{name}”。", field=f"card.{name}"
+                )
             values[name] = text
             sources[name] = "card"
         if card.get("expired"):
@@ -138,17 +161,29 @@ def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
         if text and values.get(name) != text:
             values[name] = text
             sources[name] = "typed"  # typed over a card field: no longer verified, as in the window
-    kind = values.pop("kind", "enterprise" if values.get("uscc") and "card" not in spec else "personal")
+    kind = values.pop(
+        "kind", "enterprise" if values.get("uscc") and "card" not in spec else "personal"
+    )
     sources.pop("kind", None)
     if kind not in ("personal", "enterprise"):
-        raise SubmitError("submit.applicant_kind", f"申请人类型应为 personal（个人）或 enterprise（企业），收到“{kind}”。",
-                          field="kind")
+        raise SubmitError(
+            "submit.applicant_kind",
+            f"申请人类型应为 personal（个人）或 enterprise（企业），收到“{kind}”。",
+            field="kind",
+        )
     consent = spec.get("consent_reuse", False)
     if not isinstance(consent, bool):
-        raise SubmitError("submit.field_type", "字段“applicant.consent_reuse”应为 true 或 false。", field="consent_reuse")
+        raise SubmitError(
+            "submit.field_type",
+            "字段“applicant.consent_reuse”应为 true 或 false。",
+            field="consent_reuse",
+        )
     birth = _date(values.pop("birth_date", ""), "applicant.birth_date")
     return ApplicantInput(
-        kind=kind, birth_date=birth, sources=sources, consent_reuse=consent,  # type: ignore[arg-type]
+        kind=kind,
+        birth_date=birth,
+        sources=sources,
+        consent_reuse=consent,  # type: ignore[arg-type]
         **{k: values.get(k, "") for k in TYPED_FIELDS if k not in ("kind", "birth_date")},
     ), warnings
 
@@ -159,18 +194,26 @@ def _pages(raw: object, base: Path) -> tuple[tuple[str, bytes, str], ...]:
     out: list[tuple[str, bytes, str]] = []
     for line_id, files in _object(raw, "pages").items():
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-            raise SubmitError("submit.field_type", f"字段“pages.{line_id}”应为图片文件路径的列表。",
-                              field=f"pages.{line_id}")
+            raise SubmitError(
+                "submit.field_type",
+                f"字段“pages.{line_id}”应为图片文件路径的列表。",
+                field=f"pages.{line_id}",
+            )
         for name in files:
             path = base / name
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                raise SubmitError("submit.page_file", f"无法读取材料页面“{name}”：{exc.strerror or exc}。",
-                                  file=name) from exc
+                raise SubmitError(
+                    "submit.page_file",
+                    f"无法读取材料页面“{name}”：{exc.strerror or exc}。",
+                    file=name,
+                ) from exc
             mime = next((m for magic, m in PAGE_TYPES.items() if data.startswith(magic)), None)
             if mime is None:
-                raise SubmitError("submit.page_type", f"材料页面“{name}”不是 JPEG 或 PNG 图片。", file=name)
+                raise SubmitError(
+                    "submit.page_type", f"材料页面“{name}”不是 JPEG 或 PNG 图片。", file=name
+                )
             out.append((line_id, data, mime))
     return tuple(out)
 
@@ -185,7 +228,9 @@ def parse_request(data: object, base: Path | None = None) -> IntakeRequest:
             raise SubmitError("submit.missing_field", f"受理文件缺少字段“{key}”。", field=key)
     applicant, warnings = _applicant(spec["applicant"])
     items = spec.get("items")
-    if items is not None and (not isinstance(items, list) or not all(isinstance(i, str) for i in items)):
+    if items is not None and (
+        not isinstance(items, list) or not all(isinstance(i, str) for i in items)
+    ):
         raise SubmitError("submit.field_type", "字段“items”应为事项 id 的列表。", field="items")
     answers = _object(spec.get("answers") or {}, "answers")
     marks: dict[str, str | None] = {}
@@ -199,9 +244,14 @@ def parse_request(data: object, base: Path | None = None) -> IntakeRequest:
             )
         marks[material] = MARKS[mark.strip()]
     return IntakeRequest(
-        clerk=_text(spec["clerk"], "clerk"), applicant=applicant, bundle=_text(spec["bundle"], "bundle"),
-        items=tuple(items) if items is not None else None, answers=answers, marks=marks,
-        warnings=tuple(warnings), pages=_pages(spec.get("pages") or {}, base or Path.cwd()),
+        clerk=_text(spec["clerk"], "clerk"),
+        applicant=applicant,
+        bundle=_text(spec["bundle"], "bundle"),
+        items=tuple(items) if items is not None else None,
+        answers=answers,
+        marks=marks,
+        warnings=tuple(warnings),
+        pages=_pages(spec.get("pages") or {}, base or Path.cwd()),
     )
 
 
@@ -209,15 +259,21 @@ def read_request(path: str) -> IntakeRequest:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise SubmitError("submit.file", f"无法读取受理文件“{path}”：{exc.strerror or exc}。", file=path) from exc
+        raise SubmitError(
+            "submit.file", f"无法读取受理文件“{path}”：{exc.strerror or exc}。", file=path
+        ) from exc
     except UnicodeDecodeError:
-        raise SubmitError("submit.encoding", f"受理文件“{path}”不是 UTF-8 文本。", file=path) from None
+        raise SubmitError(
+            "submit.encoding", f"受理文件“{path}”不是 UTF-8 文本。", file=path
+        ) from None
     try:
         data = json.loads(text)
     except ValueError as exc:
         line = getattr(exc, "lineno", "?")
         col = getattr(exc, "colno", "?")
-        raise SubmitError("submit.json", f"受理文件“{path}”不是有效的 JSON（第{line}行第{col}列）。", file=path) from None
+        raise SubmitError(
+            "submit.json", f"受理文件“{path}”不是有效的 JSON（第{line}行第{col}列）。", file=path
+        ) from None
     return parse_request(data, Path.cwd() if path == "-" else Path(path).resolve().parent)
 
 
@@ -281,7 +337,9 @@ def _clerk(sessions: sessionmaker[Any], username: str) -> StaffView:
         if staff is None:
             raise SubmitError("submit.unknown_clerk", f"没有账号“{username}”。", clerk=username)
         if not staff.active:
-            raise SubmitError("submit.clerk_inactive", f"账号“{username}”已停用，不能受理。", clerk=username)
+            raise SubmitError(
+                "submit.clerk_inactive", f"账号“{username}”已停用，不能受理。", clerk=username
+            )
         return staff_view(staff)
 
 
@@ -290,7 +348,9 @@ def _unknown_materials(catalog: Any, marks: Mapping[str, object]) -> None:
 
     for material in marks:  # a line id: a material, or one person's copy ("<material>.<person>")
         if split_line_id(material)[0] not in catalog.materials:
-            raise SubmitError("submit.unknown_material", f"目录中没有材料“{material}”。", material=material)
+            raise SubmitError(
+                "submit.unknown_material", f"目录中没有材料“{material}”。", material=material
+            )
 
 
 @dataclass
@@ -299,8 +359,15 @@ class _Printed:
     written: list[Path] = field(default_factory=list)
 
 
-def _print(service: IntakeService, actor: StaffView, sid: str, kinds: Sequence[DocKind], out_dir: Path | None,
-           paper: str, printed: _Printed) -> None:
+def _print(
+    service: IntakeService,
+    actor: StaffView,
+    sid: str,
+    kinds: Sequence[DocKind],
+    out_dir: Path | None,
+    paper: str,
+    printed: _Printed,
+) -> None:
     """Each document as the window prints it: rebuilt from the store, built, kept, then sent to
     the 'printer' (a PDF file in OUT_DIR)."""
     from printing.documents import build_document
@@ -316,8 +383,11 @@ def _print(service: IntakeService, actor: StaffView, sid: str, kinds: Sequence[D
         try:
             target.write_bytes(pdf)
         except OSError as exc:
-            raise SubmitError("submit.write_failed", f"无法写入文件“{target}”：{exc.strerror or exc}。",
-                              file=str(target)) from exc
+            raise SubmitError(
+                "submit.write_failed",
+                f"无法写入文件“{target}”：{exc.strerror or exc}。",
+                file=str(target),
+            ) from exc
         printed.written.append(target)
         printed.paths[kind] = str(target)
 
@@ -329,12 +399,16 @@ def _print_dir(args: argparse.Namespace) -> Path | None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SubmitError("submit.print_dir", f"无法使用文书输出目录“{out}”：{exc.strerror or exc}。") from exc
+        raise SubmitError(
+            "submit.print_dir", f"无法使用文书输出目录“{out}”：{exc.strerror or exc}。"
+        ) from exc
     return out
 
 
 @contextlib.contextmanager
-def _command(args: argparse.Namespace) -> Iterator[tuple[Any, IntakeService, sessionmaker[Any], _Printed]]:
+def _command(
+    args: argparse.Namespace,
+) -> Iterator[tuple[Any, IntakeService, sessionmaker[Any], _Printed]]:
     """The store, an all-or-nothing service, and the PDFs written (removed again on failure)."""
     from app.context import build_context
 
@@ -365,8 +439,12 @@ def run_submit(args: argparse.Namespace) -> int:
         sid = service.start(actor)
         service.set_applicant(actor, sid, request.applicant)
         jurisdiction = _jurisdiction(sessions, actor)
-        service.choose(actor, sid, catalog.resolve_one(request.bundle, jurisdiction, "intake").id,
-                       list(request.items) if request.items is not None else None)
+        service.choose(
+            actor,
+            sid,
+            catalog.resolve_one(request.bundle, jurisdiction, "intake").id,
+            list(request.items) if request.items is not None else None,
+        )
         if request.answers:
             service.answer_many(actor, sid, request.answers)
         if request.marks:
@@ -404,7 +482,11 @@ def _jurisdiction(sessions: sessionmaker[Any], actor: StaffView) -> str | None:
 def _find(service: IntakeService, number: str) -> str:
     sid = service.find_by_number(number)
     if sid is None:
-        raise IntakeError("intake.unknown_number", f"找不到受理编号“{number}”（请核对编号及校验位）。", number=number)
+        raise IntakeError(
+            "intake.unknown_number",
+            f"找不到受理编号“{number}”（请核对编号及校验位）。",
+            number=number,
+        )
     return sid
 
 
@@ -419,10 +501,14 @@ def run_supplement(args: argparse.Namespace) -> int:
         service.supplement(actor, sid, materials)
         _print(service, actor, sid, ("supplement",), out_dir, args.paper, printed)
         view = service.get(sid)
-    data = {"number": view.number, "stage": view.stage, "awaiting_supplement": view.awaiting_supplement,
-            "still_owed": list(view.tolerated_outstanding),
-            "tolerance_due": view.tolerance_due.isoformat() if view.tolerance_due else None,
-            "documents": printed.paths}
+    data = {
+        "number": view.number,
+        "stage": view.stage,
+        "awaiting_supplement": view.awaiting_supplement,
+        "still_owed": list(view.tolerated_outstanding),
+        "tolerance_due": view.tolerance_due.isoformat() if view.tolerance_due else None,
+        "documents": printed.paths,
+    }
     emit(args, data, _text_report(f"{view.number} 已登记补正", printed, ()))
     return 0
 
@@ -445,12 +531,26 @@ def run_deliver(args: argparse.Namespace) -> int:
         actor = _clerk(sessions, args.clerk)
         sid = _find(service, args.number)
         items = _split(args.item) or None
-        service.deliver(actor, sid, method=args.method, items=items, tracking_number=args.tracking_number or "",
-                        address=args.address or "")
+        service.deliver(
+            actor,
+            sid,
+            method=args.method,
+            items=items,
+            tracking_number=args.tracking_number or "",
+            address=args.address or "",
+        )
         view = service.get(sid)
-    data = {"number": view.number, "stage": view.stage, "delivery_method": view.delivery_method,
-            "documents": printed.paths}
-    emit(args, data, f"{view.number} 已登记送达（{'窗口领取' if view.delivery_method == 'window' else '邮寄'}）")
+    data = {
+        "number": view.number,
+        "stage": view.stage,
+        "delivery_method": view.delivery_method,
+        "documents": printed.paths,
+    }
+    emit(
+        args,
+        data,
+        f"{view.number} 已登记送达（{'窗口领取' if view.delivery_method == 'window' else '邮寄'}）",
+    )
     return 0
 
 
@@ -461,7 +561,9 @@ def _split(values: Sequence[str] | None) -> list[str]:
 def _text_report(heading: str, printed: _Printed, warnings: Sequence[str]) -> str:
     lines = [heading]
     for kind, path in printed.paths.items():
-        lines.append(f"  {DOC_TITLES.get(kind, kind)}：{path or '已保存到受理记录（未指定 --print-dir）'}")
+        lines.append(
+            f"  {DOC_TITLES.get(kind, kind)}：{path or '已保存到受理记录（未指定 --print-dir）'}"
+        )
     lines += [f"  注意：{w}" for w in warnings]
     return "\n".join(lines)
 
@@ -471,7 +573,9 @@ def _text_report(heading: str, printed: _Printed, warnings: Sequence[str]) -> st
 
 def _common(p: argparse.ArgumentParser, *, prints: bool = True) -> None:
     if prints:
-        p.add_argument("--print-dir", help="把打印的文书以 PDF 写入此目录（默认：只保存到受理记录）")
+        p.add_argument(
+            "--print-dir", help="把打印的文书以 PDF 写入此目录（默认：只保存到受理记录）"
+        )
         p.add_argument("--paper", choices=("A4", "A5"), default="A4")
     p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
@@ -485,7 +589,9 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("supplement", help="登记补正（容缺材料补交）并打印补正材料收件回执")
     p.add_argument("number", help="受理编号")
-    p.add_argument("--material", action="append", metavar="ID", help="补交的材料 id，可重复或逗号分隔")
+    p.add_argument(
+        "--material", action="append", metavar="ID", help="补交的材料 id，可重复或逗号分隔"
+    )
     p.add_argument("--clerk", required=True, help="经办人登录名")
     _common(p)
     p.set_defaults(func=run_supplement)
@@ -499,8 +605,18 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("deliver", help="登记送达（窗口领取或邮寄）")
     p.add_argument("number", help="受理编号")
-    p.add_argument("--method", choices=("window", "express"), required=True, help="window 窗口领取，express 邮寄")
-    p.add_argument("--item", action="append", metavar="ID", help="送达的事项 id（默认：全部已办结或不予受理的）")
+    p.add_argument(
+        "--method",
+        choices=("window", "express"),
+        required=True,
+        help="window 窗口领取，express 邮寄",
+    )
+    p.add_argument(
+        "--item",
+        action="append",
+        metavar="ID",
+        help="送达的事项 id（默认：全部已办结或不予受理的）",
+    )
     p.add_argument("--tracking-number", help="快递单号（邮寄必填）")
     p.add_argument("--address", help="邮寄地址")
     p.add_argument("--clerk", required=True, help="经办人登录名")

@@ -68,7 +68,9 @@ def normalize_number_text(value: str) -> str:
     index and the duplicate checks all see the same characters."""
     text = unicodedata.normalize("NFKC", value or "")
     return "".join(
-        str(unicodedata.decimal(c)) if not c.isascii() and unicodedata.decimal(c, None) is not None else c
+        str(unicodedata.decimal(c))
+        if not c.isascii() and unicodedata.decimal(c, None) is not None
+        else c
         for c in text
         if not c.isspace()
     )
@@ -95,7 +97,9 @@ def check_resident_id(value: str, today: dt.date | None = None) -> Check:
         return _fail("resident_id", "id.empty", "请输入公民身份号码。")
     if _non_ascii(raw):
         return _fail(
-            "resident_id", "id.charset", f"身份证号码含有不允许的字符“{_non_ascii(raw)}”：只能是数字和X。"
+            "resident_id",
+            "id.charset",
+            f"身份证号码含有不允许的字符“{_non_ascii(raw)}”：只能是数字和X。",
         )
     if len(raw) == 15:
         if not _digits(raw):
@@ -138,7 +142,14 @@ def check_resident_id(value: str, today: dt.date | None = None) -> Check:
     )
 
 
-_GENDER_WORDS = {"男": "male", "女": "female", "male": "male", "female": "female", "1": "male", "2": "female"}
+_GENDER_WORDS = {
+    "男": "male",
+    "女": "female",
+    "male": "male",
+    "female": "female",
+    "1": "male",
+    "2": "female",
+}
 
 
 def resident_id_conflicts(
@@ -215,7 +226,7 @@ def check_mobile(value: str) -> Check:
     raw = _clean(value or "").replace("-", "")
     for prefix in ("+86", "0086", "86"):
         if raw.startswith(prefix) and len(raw) == 11 + len(prefix):
-            raw = raw[len(prefix):]
+            raw = raw[len(prefix) :]
             break
     if not raw:
         return _fail("mobile", "mobile.empty", "请输入手机号码。")

@@ -43,4 +43,6 @@ def versions(catalog_version: str | None = None) -> dict[str, str]:
 
 def version_text(catalog_version: str | None = None) -> str:
     v = versions(catalog_version)
-    return f"综合受理窗口客户端 {v['client']}（数据库结构 {v['schema']}，一件事目录 {v['catalog']}）"
+    return (
+        f"综合受理窗口客户端 {v['client']}（数据库结构 {v['schema']}，一件事目录 {v['catalog']}）"
+    )

@@ -21,7 +21,14 @@ Role = Literal["clerk", "supervisor", "admin"]
 ROLE_LABELS = {"clerk": "窗口人员", "supervisor": "负责人", "admin": "管理员"}
 FieldSource = Literal["card", "ocr", "licence_qr", "reuse", "typed"]
 APPLICANT_FIELDS = (
-    "name", "resident_id", "gender", "birth_date", "address", "phone", "uscc", "legal_representative",
+    "name",
+    "resident_id",
+    "gender",
+    "birth_date",
+    "address",
+    "phone",
+    "uscc",
+    "legal_representative",
 )
 
 
@@ -86,7 +93,9 @@ class ApplicantView:
 
     @property
     def masked_id(self) -> str:
-        return mask_resident_id(self.uscc if self.kind == "enterprise" and self.uscc else self.resident_id)
+        return mask_resident_id(
+            self.uscc if self.kind == "enterprise" and self.uscc else self.resident_id
+        )
 
     @property
     def masked_name(self) -> str:
@@ -107,14 +116,19 @@ class ApplicantView:
     def problems(self) -> dict[str, str]:
         """Numbers a draft holds as typed that would not pass at finish: field -> Chinese reason."""
         out: dict[str, str] = {}
-        for name, value, check in (("resident_id", self.resident_id, check_resident_id),
-                                   ("uscc", self.uscc, check_uscc), ("phone", self.phone, check_mobile)):
+        for name, value, check in (
+            ("resident_id", self.resident_id, check_resident_id),
+            ("uscc", self.uscc, check_uscc),
+            ("phone", self.phone, check_mobile),
+        ):
             if value:
                 result = check(value)
                 if not result.valid and result.message:
                     out[name] = result.message
         if self.kind == "personal" and self.resident_id:
-            for name, conflict in resident_id_conflicts(self.resident_id, self.birth_date, self.gender).items():
+            for name, conflict in resident_id_conflicts(
+                self.resident_id, self.birth_date, self.gender
+            ).items():
                 out[name] = str(conflict.message)
         return out
 

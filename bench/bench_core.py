@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import checklist as engine  # noqa: E402
-from app.catalog import load_catalog  # noqa: E402
-from app.clock import STATION_TZ  # noqa: E402
-from app.context import build_context  # noqa: E402
-from app.demo import demo_secrets, generate, setup_demo_station  # noqa: E402
-from app.views import ApplicantInput  # noqa: E402
+from app import checklist as engine
+from app.catalog import load_catalog
+from app.clock import STATION_TZ
+from app.context import build_context
+from app.demo import demo_secrets, generate, setup_demo_station
+from app.views import ApplicantInput
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -61,8 +61,14 @@ def id_lookup_median_ms(ctx, count: int = 20) -> float:
     from local_db.models import Applicant
 
     with ctx.sessions() as s:
-        ids = list(s.scalars(select(Applicant.resident_id).where(Applicant.resident_id_bidx.is_not(None))
-                             .order_by(Applicant.id.desc()).limit(count)))
+        ids = list(
+            s.scalars(
+                select(Applicant.resident_id)
+                .where(Applicant.resident_id_bidx.is_not(None))
+                .order_by(Applicant.id.desc())
+                .limit(count)
+            )
+        )
     lookups = []
     for rid in ids:
         t = time.perf_counter()
@@ -87,14 +93,21 @@ def bench_checklist() -> dict:
     items = [i.id for i in largest.items]
     answers = {}
     for q in largest.questions:
-        answers[q.id] = True if q.type == "bool" else (q.choices[0][0] if q.type == "choice" else (q.max or 1000))
+        answers[q.id] = (
+            True
+            if q.type == "bool"
+            else (q.choices[0][0] if q.type == "choice" else (q.max or 1000))
+        )
     result = engine.evaluate(largest, items, answers, {}, catalog=cat, strict=False)
     marks = {m.id: "collected" for m in result.materials if m.produced_by is None}
     times = timed(lambda: engine.evaluate(largest, items, answers, marks, catalog=cat), 2000)
     return {
-        "bundle": largest.id, "items": len(items), "material_refs": sum(len(i.materials) for i in largest.items),
+        "bundle": largest.id,
+        "items": len(items),
+        "material_refs": sum(len(i.materials) for i in largest.items),
         "merged_materials": len(result.materials),
-        "median_ms": round(statistics.median(times), 4), "p95_ms": round(sorted(times)[int(len(times) * 0.95)], 4),
+        "median_ms": round(statistics.median(times), 4),
+        "p95_ms": round(sorted(times)[int(len(times) * 0.95)], 4),
         "target_ms": 1.0,
     }
 
@@ -107,22 +120,37 @@ def bench_save(tmp: Path) -> dict:
     for _ in range(30):
         t = time.perf_counter()
         sid = ctx.intake.start(clerk)
-        ctx.intake.set_applicant(clerk, sid, ApplicantInput(name="张三", resident_id="11010519491231002X",
-                                                            phone="13812345678", sources={"name": "card"}))
+        ctx.intake.set_applicant(
+            clerk,
+            sid,
+            ApplicantInput(
+                name="张三",
+                resident_id="11010519491231002X",
+                phone="13812345678",
+                sources={"name": "card"},
+            ),
+        )
         ctx.intake.choose(clerk, sid, "新生儿出生")
-        ctx.intake.answer_many(clerk, sid, {"parents_married": True, "applied_by_agent": False,
-                                            "parents_local_insured": True})
+        ctx.intake.answer_many(
+            clerk,
+            sid,
+            {"parents_married": True, "applied_by_agent": False, "parents_local_insured": True},
+        )
         lines = ctx.intake.checklist(sid).materials
-        ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
+        ctx.intake.mark_many(
+            clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None}
+        )
         f = time.perf_counter()
         ctx.intake.finish(clerk, sid)
         end = time.perf_counter()
         totals.append((end - t) * 1000)
         finishes.append((end - f) * 1000)
     ctx.close()
-    return {"whole_intake_median_ms": round(statistics.median(totals), 2),
-            "finish_transaction_median_ms": round(statistics.median(finishes), 2),
-            "note": "every step is a durable commit (WAL, synchronous=FULL)"}
+    return {
+        "whole_intake_median_ms": round(statistics.median(totals), 2),
+        "finish_transaction_median_ms": round(statistics.median(finishes), 2),
+        "note": "every step is a durable commit (WAL, synchronous=FULL)",
+    }
 
 
 def bench_ledger(size: int) -> dict:
@@ -146,9 +174,14 @@ def bench_ledger(size: int) -> dict:
         per_day.append({"days_ago": offset, "rows": len(rows), "median_ms": ms})
     lookup_ms = id_lookup_median_ms(ctx)
     ctx.close()
-    return {"submissions": size, "generated_seconds": made, "day_ledger": per_day,
-            "lookup_by_id_number_median_ms": lookup_ms,
-            "db_bytes": db.stat().st_size, "targets_ms": {"day_ledger": 50, "lookup": 20}}
+    return {
+        "submissions": size,
+        "generated_seconds": made,
+        "day_ledger": per_day,
+        "lookup_by_id_number_median_ms": lookup_ms,
+        "db_bytes": db.stat().st_size,
+        "targets_ms": {"day_ledger": 50, "lookup": 20},
+    }
 
 
 def main() -> None:
@@ -157,8 +190,11 @@ def main() -> None:
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp())
     try:
-        out = {"checklist_largest_bundle": bench_checklist(), "save_received_intake": bench_save(tmp),
-               "ledger": [bench_ledger(int(s)) for s in args.sizes.split(",") if s]}
+        out = {
+            "checklist_largest_bundle": bench_checklist(),
+            "save_received_intake": bench_save(tmp),
+            "ledger": [bench_ledger(int(s)) for s in args.sizes.split(",") if s],
+        }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(out, ensure_ascii=False, indent=2))

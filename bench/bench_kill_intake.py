@@ -39,8 +39,11 @@ def main() -> int:
         fig = run_campaign(Path(tmp) / "campaign", args.trials, seed=args.seed)
         out = fig.to_json()
         out["seconds"] = round(time.monotonic() - started, 1)
-        out["target_met"] = (fig.lost == fig.half_written == fig.doubled == 0 and fig.integrity_ok == fig.trials
-                             and fig.acknowledged_present == fig.acknowledged)
+        out["target_met"] = (
+            fig.lost == fig.half_written == fig.doubled == 0
+            and fig.integrity_ok == fig.trials
+            and fig.acknowledged_present == fig.acknowledged
+        )
     print(json.dumps(out, ensure_ascii=False))
     return 0 if out["target_met"] else 1
 

@@ -47,9 +47,18 @@ def _supervisor(ctx: Any) -> Any:
     with write_tx(ctx.sessions) as s:
         if s.query(Staff).filter_by(username=username).first() is None:
             station = s.query(Station).filter_by(is_local=True).one()
-            s.add(Staff(station_id=station.id, username=username, display_name=name, role=role,
-                        password_hash=hash_password(password), active=True, failed_logins=0,
-                        created_at=dt.datetime.now(dt.timezone.utc)))
+            s.add(
+                Staff(
+                    station_id=station.id,
+                    username=username,
+                    display_name=name,
+                    role=role,
+                    password_hash=hash_password(password),
+                    active=True,
+                    failed_logins=0,
+                    created_at=dt.datetime.now(dt.UTC),
+                )
+            )
     return ctx.staff.login(username, password)
 
 
@@ -74,7 +83,9 @@ def bench_queries(size: int) -> dict[str, Any]:
             empty = not s.scalar(select(func.count()).select_from(Submission))
         if empty:
             t = time.perf_counter()
-            generate(ctx.sessions, ctx.catalogs.current, size, days=max(30, size // 1000), seed=size)
+            generate(
+                ctx.sessions, ctx.catalogs.current, size, days=max(30, size // 1000), seed=size
+            )
             made = round(time.perf_counter() - t, 1)
     actor = _supervisor(ctx)
     with ctx.sessions() as s:
@@ -90,22 +101,43 @@ def bench_queries(size: int) -> dict[str, Any]:
 
         ms, rows = _ms(lambda day=day: window_day_ledger(ctx, day))
         full_ms, _ = _ms(lambda day=day: ctx.intake.ledger(day))
-        days.append({"day": day.isoformat(), "rows": len(rows), "median_ms": ms,
-                     "every_applicant_decrypted_median_ms": full_ms})
+        days.append(
+            {
+                "day": day.isoformat(),
+                "rows": len(rows),
+                "median_ms": ms,
+                "every_applicant_decrypted_median_ms": full_ms,
+            }
+        )
     periods = []
     for kind in ("day", "week", "month"):
         period = Period.of(kind, last)  # type: ignore[arg-type]
         rec_ms, _ = _ms(lambda period=period: ctx.reports.reconcile(actor, period, now), repeat=3)
-        rows_ms, rows = _ms(lambda period=period: ctx.reports.intakes_for(actor, "all", period, now), repeat=3)
+        rows_ms, rows = _ms(
+            lambda period=period: ctx.reports.intakes_for(actor, "all", period, now), repeat=3
+        )
         list_ms, _ = _ms(lambda rows=rows: ctx.intake.rows_for(rows, applicants=False), repeat=3)
-        periods.append({"period": kind, "rows": len(rows), "rows_median_ms": rows_ms,
-                        "drill_down_list_median_ms": list_ms, "reconciliation_median_ms": rec_ms})
+        periods.append(
+            {
+                "period": kind,
+                "rows": len(rows),
+                "rows_median_ms": rows_ms,
+                "drill_down_list_median_ms": list_ms,
+                "reconciliation_median_ms": rec_ms,
+            }
+        )
     lookup_ms = id_lookup_median_ms(ctx)
     ctx.close()
-    return {"submissions": size, "encrypted_at_rest": encrypted, "generated_seconds": made,
-            "open_seconds": opened_s, "day_ledger": days, "periods": periods,
-            "lookup_by_id_number_median_ms": lookup_ms,
-            "targets_ms": {"day_ledger": 50, "lookup": 20}}
+    return {
+        "submissions": size,
+        "encrypted_at_rest": encrypted,
+        "generated_seconds": made,
+        "open_seconds": opened_s,
+        "day_ledger": days,
+        "periods": periods,
+        "lookup_by_id_number_median_ms": lookup_ms,
+        "targets_ms": {"day_ledger": 50, "lookup": 20},
+    }
 
 
 def _rss_mb() -> float:
@@ -130,11 +162,15 @@ def memory_child(db: str, rows: int) -> None:
     base = _rss_mb()
     ctx = build_context(Path(db), secrets=demo_secrets(Path(db).parent))
     actor = _supervisor(ctx)
-    shell = AppShell(WindowOptions(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: ctx)
+    shell = AppShell(
+        WindowOptions(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: ctx
+    )
     shell.start()
     while not shell.login.ready:
         app.processEvents()
-    shell._on_login_login_requested(actor.username, "super1234")  # what the login dialog's signal does
+    shell._on_login_login_requested(
+        actor.username, "super1234"
+    )  # what the login dialog's signal does
     window = shell.window
     assert window is not None
     window.card_timer.stop()
@@ -164,11 +200,22 @@ def bench_memory(rows: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "mem.sqlite3"
         ctx = build_context(db, secrets=demo_secrets(Path(tmp)))
-        generate(ctx.sessions, ctx.catalogs.current, rows, days=1, seed=7,
-                 now=dt.datetime.now(dt.timezone.utc))
+        generate(
+            ctx.sessions,
+            ctx.catalogs.current,
+            rows,
+            days=1,
+            seed=7,
+            now=dt.datetime.now(dt.UTC),
+        )
         ctx.close()
-        out = subprocess.run([sys.executable, __file__, "--memory-child", str(db), str(rows)],
-                             capture_output=True, text=True, timeout=900, check=False)
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(db), str(rows)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
         if out.returncode != 0:
             raise RuntimeError(out.stderr[-2000:])
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -185,8 +232,13 @@ def main() -> None:
     if args.memory_child:
         memory_child(args.memory_child[0], int(args.memory_child[1]))
         return
-    print(json.dumps({"ledger": bench_queries(args.size), "memory": bench_memory(args.memory_rows)},
-                     ensure_ascii=False, indent=2))
+    print(
+        json.dumps(
+            {"ledger": bench_queries(args.size), "memory": bench_memory(args.memory_rows)},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -92,7 +92,9 @@ def _prepare(db: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--frozen", type=Path, help="the frozen bundle's folder (intake-window in it)")
+    parser.add_argument(
+        "--frozen", type=Path, help="the frozen bundle's folder (intake-window in it)"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.sqlite3"

@@ -63,22 +63,38 @@ def template_intake(ctx: Any, clerk: Any, rng: random.Random, pages: int) -> str
     from app.views import ApplicantInput
 
     sid = ctx.intake.start(clerk)
-    ctx.intake.set_applicant(clerk, sid, ApplicantInput(
-        name="张三", resident_id="11010519491231002X", phone="13812345678", address="人民路1号", sources={}))
+    ctx.intake.set_applicant(
+        clerk,
+        sid,
+        ApplicantInput(
+            name="张三",
+            resident_id="11010519491231002X",
+            phone="13812345678",
+            address="人民路1号",
+            sources={},
+        ),
+    )
     ctx.intake.choose(clerk, sid, "新生儿出生")
     ctx.intake.answer_many(clerk, sid, NEWBORN_ANSWERS)
     lines = ctx.intake.checklist(sid).materials
-    ctx.intake.mark_many(clerk, sid, {m.id: "exempt" if m.exemptable else "collected" for m in lines if m.produced_by is None})
+    ctx.intake.mark_many(
+        clerk,
+        sid,
+        {m.id: "exempt" if m.exemptable else "collected" for m in lines if m.produced_by is None},
+    )
     ctx.intake.finish(clerk, sid)
-    paper = [m for m in ctx.intake.checklist(sid).materials
-             if m.needs_pages]
+    paper = [m for m in ctx.intake.checklist(sid).materials if m.needs_pages]
     for n in range(pages):
         m = paper[min(n, len(paper) - 1)]
-        ctx.intake.attach_page(clerk, sid, m.id, rng.randbytes(rng.randint(20_000, 60_000)), "image/jpeg")
+        ctx.intake.attach_page(
+            clerk, sid, m.id, rng.randbytes(rng.randint(20_000, 60_000)), "image/jpeg"
+        )
     return sid
 
 
-def build_queue(base: Path, count: int, seed: int = 1, big_pages: int = 0) -> tuple[Path, Path, dict[str, int]]:
+def build_queue(
+    base: Path, count: int, seed: int = 1, big_pages: int = 0
+) -> tuple[Path, Path, dict[str, int]]:
     """A station store with COUNT queued submissions; returns (db, catalog, sizes)."""
     rng = random.Random(seed)
     catalog = small_catalog(base / "catalog")
@@ -91,30 +107,57 @@ def build_queue(base: Path, count: int, seed: int = 1, big_pages: int = 0) -> tu
             sub = s.get(Submission, sid)
             rows[sid] = {
                 "sub": {c.key: getattr(sub, c.key) for c in Submission.__table__.columns},
-                "app": {c.key: getattr(a, c.key) for a in [s.get(Applicant, sub.applicant_id)]
-                        for c in Applicant.__table__.columns},
-                "items": [{c.key: getattr(r, c.key) for c in SubmissionItem.__table__.columns}
-                          for r in s.scalars(select(SubmissionItem).where(SubmissionItem.submission_id == sid))],
-                "ans": [{c.key: getattr(r, c.key) for c in Answer.__table__.columns}
-                        for r in s.scalars(select(Answer).where(Answer.submission_id == sid))],
-                "marks": [{c.key: getattr(r, c.key) for c in MaterialMark.__table__.columns}
-                          for r in s.scalars(select(MaterialMark).where(MaterialMark.submission_id == sid))],
-                "pages": [{c.key: getattr(r, c.key) for c in Attachment.__table__.columns}
-                          for r in s.scalars(select(Attachment).where(Attachment.submission_id == sid))],
-                "events": [{c.key: getattr(r, c.key) for c in Event.__table__.columns}
-                           for r in s.scalars(select(Event).where(Event.submission_id == sid)
-                                              .order_by(Event.station_seq))],
+                "app": {
+                    c.key: getattr(a, c.key)
+                    for a in [s.get(Applicant, sub.applicant_id)]
+                    for c in Applicant.__table__.columns
+                },
+                "items": [
+                    {c.key: getattr(r, c.key) for c in SubmissionItem.__table__.columns}
+                    for r in s.scalars(
+                        select(SubmissionItem).where(SubmissionItem.submission_id == sid)
+                    )
+                ],
+                "ans": [
+                    {c.key: getattr(r, c.key) for c in Answer.__table__.columns}
+                    for r in s.scalars(select(Answer).where(Answer.submission_id == sid))
+                ],
+                "marks": [
+                    {c.key: getattr(r, c.key) for c in MaterialMark.__table__.columns}
+                    for r in s.scalars(
+                        select(MaterialMark).where(MaterialMark.submission_id == sid)
+                    )
+                ],
+                "pages": [
+                    {c.key: getattr(r, c.key) for c in Attachment.__table__.columns}
+                    for r in s.scalars(select(Attachment).where(Attachment.submission_id == sid))
+                ],
+                "events": [
+                    {c.key: getattr(r, c.key) for c in Event.__table__.columns}
+                    for r in s.scalars(
+                        select(Event).where(Event.submission_id == sid).order_by(Event.station_seq)
+                    )
+                ],
             }
         seq = s.get(Counter, "event_seq").value
         next_app = s.scalar(select(Applicant.id).order_by(Applicant.id.desc()).limit(1)) + 1
     per_day = 2000
-    batch: dict[str, list[dict[str, Any]]] = {k: [] for k in ("app", "sub", "items", "ans", "marks", "pages", "events")}
+    batch: dict[str, list[dict[str, Any]]] = {
+        k: [] for k in ("app", "sub", "items", "ans", "marks", "pages", "events")
+    }
     big_left = big_pages
 
     def flush() -> None:
         with ctx.sessions.begin() as s:
-            for key, model in (("app", Applicant), ("sub", Submission), ("items", SubmissionItem), ("ans", Answer),
-                               ("marks", MaterialMark), ("pages", Attachment), ("events", Event)):
+            for key, model in (
+                ("app", Applicant),
+                ("sub", Submission),
+                ("items", SubmissionItem),
+                ("ans", Answer),
+                ("marks", MaterialMark),
+                ("pages", Attachment),
+                ("events", Event),
+            ):
                 if batch[key]:
                     s.execute(insert(model), batch[key])
                     batch[key].clear()
@@ -127,20 +170,48 @@ def build_queue(base: Path, count: int, seed: int = 1, big_pages: int = 0) -> tu
         shift = dt.timedelta(days=1 + day_index, seconds=k * 10)
         number = format_intake_number("XX01", day, k + 1)
         batch["app"].append(dict(t["app"], id=next_app))
-        batch["sub"].append(dict(
-            t["sub"], id=sid, number=number, applicant_id=next_app, local_date=day.isoformat(),
-            **{f: (t["sub"][f] + shift if t["sub"][f] else None)
-               for f in ("created_at", "updated_at", "finished_at", "received_at", "digitised_at")}))
+        batch["sub"].append(
+            dict(
+                t["sub"],
+                id=sid,
+                number=number,
+                applicant_id=next_app,
+                local_date=day.isoformat(),
+                **{
+                    f: (t["sub"][f] + shift if t["sub"][f] else None)
+                    for f in (
+                        "created_at",
+                        "updated_at",
+                        "finished_at",
+                        "received_at",
+                        "digitised_at",
+                    )
+                },
+            )
+        )
         next_app += 1
         batch["items"] += [dict(r, submission_id=sid) for r in t["items"]]
         batch["ans"] += [dict(r, submission_id=sid) for r in t["ans"]]
-        batch["marks"] += [dict(r, submission_id=sid, marked_at=r["marked_at"] + shift) for r in t["marks"]]
+        batch["marks"] += [
+            dict(r, submission_id=sid, marked_at=r["marked_at"] + shift) for r in t["marks"]
+        ]
         new_pages: dict[str, dict[str, Any]] = {}
         for p in t["pages"]:
             size = 16 * 1024 * 1024 if big_left > 0 else rng.randint(20_000, 60_000)
             big_left -= 1
-            sha = ctx.attachments.put(rng.randbytes(size)) if size > 1_000_000 else _put_fast(ctx, rng.randbytes(size))
-            att = dict(p, id=str(uuid.uuid4()), submission_id=sid, sha256=sha, size=size, created_at=p["created_at"] + shift)
+            sha = (
+                ctx.attachments.put(rng.randbytes(size))
+                if size > 1_000_000
+                else _put_fast(ctx, rng.randbytes(size))
+            )
+            att = dict(
+                p,
+                id=str(uuid.uuid4()),
+                submission_id=sid,
+                sha256=sha,
+                size=size,
+                created_at=p["created_at"] + shift,
+            )
             new_pages[p["id"]] = att
             batch["pages"].append(att)
         for e in t["events"]:
@@ -151,9 +222,16 @@ def build_queue(base: Path, count: int, seed: int = 1, big_pages: int = 0) -> tu
                 att = new_pages[payload["attachment"]]
                 payload.update(attachment=att["id"], sha256=att["sha256"], size=att["size"])
             seq += 1
-            batch["events"].append(dict(e, id=str(uuid.uuid4()), station_seq=seq, submission_id=sid,
-                                        payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),
-                                        at=e["at"] + shift))
+            batch["events"].append(
+                dict(
+                    e,
+                    id=str(uuid.uuid4()),
+                    station_seq=seq,
+                    submission_id=sid,
+                    payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                    at=e["at"] + shift,
+                )
+            )
         if len(batch["sub"]) >= 1000:
             flush()
     flush()
@@ -178,13 +256,28 @@ def payload_bytes(db: Path, catalog: Path) -> tuple[int, int, int]:
 
     ctx = build_context(db, catalog_path=catalog)
     with ctx.sessions() as s:
-        pages = s.scalar(text("SELECT coalesce(sum(size), 0) FROM (SELECT DISTINCT address, size FROM attachments)"))
+        pages = s.scalar(
+            text(
+                "SELECT coalesce(sum(size), 0) FROM (SELECT DISTINCT address, size FROM attachments)"
+            )
+        )
         ev = 0
         n = 0
         for e in s.scalars(select(Event)):
             n += 1
-            ev += len(canonical({"id": e.id, "seq": e.station_seq, "submission_id": e.submission_id, "type": e.type,
-                                 "payload": json.loads(e.payload), "clerk_id": e.clerk_id, "at": ts(e.at)}))
+            ev += len(
+                canonical(
+                    {
+                        "id": e.id,
+                        "seq": e.station_seq,
+                        "submission_id": e.submission_id,
+                        "type": e.type,
+                        "payload": json.loads(e.payload),
+                        "clerk_id": e.clerk_id,
+                        "at": ts(e.at),
+                    }
+                )
+            )
     ctx.close()
     return int(pages), ev, n
 
@@ -204,9 +297,23 @@ class Hub:
         self.db = f"sqlite:///{base}/hub.sqlite3"
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sync.hub", "--port", str(self.port), "--db", self.db, "--blobs", str(base / "hub-blobs")],
-            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True)
+            [
+                sys.executable,
+                "-m",
+                "sync.hub",
+                "--port",
+                str(self.port),
+                "--db",
+                self.db,
+                "--blobs",
+                str(base / "hub-blobs"),
+            ],
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         assert "listening" in (self.proc.stdout.readline() if self.proc.stdout else "")
         self.store = HubStore(self.db)
 
@@ -216,7 +323,9 @@ class Hub:
         self.store.close()
 
 
-def engine_for(db: Path, catalog: Path, url: str, hub: Hub, config: SyncConfig) -> tuple[Any, SyncEngine]:
+def engine_for(
+    db: Path, catalog: Path, url: str, hub: Hub, config: SyncConfig
+) -> tuple[Any, SyncEngine]:
     from app.context import build_context
 
     ctx = build_context(db, catalog_path=catalog)
@@ -234,7 +343,9 @@ def drain(base: Path, count: int, counted: bool) -> dict[str, Any]:
     proxy = FaultProxy(hub.port).start() if counted else None
     try:
         url = proxy.url if proxy else f"http://127.0.0.1:{hub.port}"
-        ctx, eng = engine_for(db, catalog, url, hub, SyncConfig(status_interval=5, catalog_interval=3600))
+        ctx, eng = engine_for(
+            db, catalog, url, hub, SyncConfig(status_interval=5, catalog_interval=3600)
+        )
         marking = [0.0]
         real_mark = ctx.intake.mark_pushed_many
 
@@ -257,7 +368,11 @@ def drain(base: Path, count: int, counted: bool) -> dict[str, Any]:
 
         eng.outbox.commit_batch = noting_commit  # type: ignore[method-assign]
         with ctx.sessions() as s:
-            waiting = s.scalar(text("SELECT count(*) FROM submissions WHERE state = 'digitised' AND pushed_at IS NULL"))
+            waiting = s.scalar(
+                text(
+                    "SELECT count(*) FROM submissions WHERE state = 'digitised' AND pushed_at IS NULL"
+                )
+            )
         if proxy:
             proxy.reset_counts()
         t = time.perf_counter()
@@ -278,21 +393,36 @@ def drain(base: Path, count: int, counted: bool) -> dict[str, Any]:
     if proxy:
         wire = proxy.up + proxy.down
         return {
-            "submissions": waiting, "pushed": pushed, "events": total_events, "pages": report.pages_sent,
-            "page_bytes": pages, "event_json_bytes": events_json2, "payload_bytes": payload,
-            "wire_bytes_up": proxy.up, "wire_bytes_down": proxy.down,
-            "wire_over_payload": round(wire / payload, 4), "target_wire_over_payload": 1.05,
+            "submissions": waiting,
+            "pushed": pushed,
+            "events": total_events,
+            "pages": report.pages_sent,
+            "page_bytes": pages,
+            "event_json_bytes": events_json2,
+            "payload_bytes": payload,
+            "wire_bytes_up": proxy.up,
+            "wire_bytes_down": proxy.down,
+            "wire_over_payload": round(wire / payload, 4),
+            "target_wire_over_payload": 1.05,
             "http_requests": proxy.requests,
         }
     return {
-        "submissions": waiting, "pushed": pushed, "seconds": round(elapsed, 2),
-        "submissions_per_s": round(pushed / elapsed, 1), "target_submissions_per_s": 200,
+        "submissions": waiting,
+        "pushed": pushed,
+        "seconds": round(elapsed, 2),
+        "submissions_per_s": round(pushed / elapsed, 1),
+        "target_submissions_per_s": 200,
         "seconds_until_hub_holds_all": round(on_hub[0] - t, 2),
         "seconds_in_mark_pushed": round(marking[0], 2),  # IntakeService.mark_pushed_many, batched
         "mark_pushed_ms_each": round(marking[0] / max(1, pushed) * 1000, 2),
         "submissions_per_s_excluding_mark_pushed": round(pushed / (elapsed - marking[0]), 1),
-        "events": total_events, "hub_events": counts["events"], "hub_submissions": counts["submissions"],
-        "pages": report.pages_sent, "page_bytes": pages, "payload_bytes": payload, "failures": report.failures,
+        "events": total_events,
+        "hub_events": counts["events"],
+        "hub_submissions": counts["submissions"],
+        "pages": report.pages_sent,
+        "page_bytes": pages,
+        "payload_bytes": payload,
+        "failures": report.failures,
     }
 
 
@@ -306,9 +436,15 @@ def resume(base: Path) -> dict[str, Any]:
         hub = Hub(base / name)
         proxy = FaultProxy(hub.port).start()
         try:
-            ctx, eng = engine_for(base / name / "st" / db.name, base / name / "catalog", proxy.url, hub,
-                                  SyncConfig(status_interval=3600, catalog_interval=3600, backoff_base=0.05,
-                                             backoff_cap=0.2))
+            ctx, eng = engine_for(
+                base / name / "st" / db.name,
+                base / name / "catalog",
+                proxy.url,
+                hub,
+                SyncConfig(
+                    status_interval=3600, catalog_interval=3600, backoff_base=0.05, backoff_cap=0.2
+                ),
+            )
             proxy.reset_counts()
             if name == "a":
                 proxy.cut_after = 24 * 1024 * 1024  # in the middle of the second 16 MB page
@@ -320,14 +456,20 @@ def resume(base: Path) -> dict[str, Any]:
         finally:
             proxy.stop()
             hub.stop()
-    return {"clean_bytes_up": ups["b"], "interrupted_bytes_up": ups["a"],
-            "bytes_resent_after_resume": ups["a"] - ups["b"], **resent_report}
+    return {
+        "clean_bytes_up": ups["b"],
+        "interrupted_bytes_up": ups["a"],
+        "bytes_resent_after_resume": ups["a"] - ups["b"],
+        **resent_report,
+    }
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--count", type=int, default=10_000)
-    p.add_argument("--wire-count", type=int, default=2_000, help="submissions in the counted (relayed) drain")
+    p.add_argument(
+        "--wire-count", type=int, default=2_000, help="submissions in the counted (relayed) drain"
+    )
     args = p.parse_args()
     base = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     try:

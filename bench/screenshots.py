@@ -105,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         intake.questions.editor("applied_by_agent").setCurrentIndex(2)
         intake.questions.editor("parents_local_insured").setCurrentIndex(1)
         intake.materials.marks_chosen.emit(
-            {"application_form": "collected", "resident_id_card.father": "exempt", "resident_id_card.mother": "exempt"}
+            {
+                "application_form": "collected",
+                "resident_id_card.father": "exempt",
+                "resident_id_card.mother": "exempt",
+            }
         )
         intake.materials.select_material("marriage_certificate")
         window.messages.dismiss()

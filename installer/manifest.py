@@ -48,14 +48,31 @@ FONT_DIRS = (
 
 # Never in a counter's bundle: the hub, test tools, OCR, Tk.
 EXCLUDES = (
-    "tkinter", "sync.hub", "fastapi", "uvicorn", "starlette", "psycopg", "pytest", "hypothesis",
-    "keyrings.alt", "rapidocr", "onnxruntime", "IPython",
+    "tkinter",
+    "sync.hub",
+    "fastapi",
+    "uvicorn",
+    "starlette",
+    "psycopg",
+    "pytest",
+    "hypothesis",
+    "keyrings.alt",
+    "rapidocr",
+    "onnxruntime",
+    "IPython",
 )
 
 # The Qt modules the client uses (everything else of PySide6 stays out).
 QT_MODULES = (
-    "QtCore", "QtGui", "QtWidgets", "QtPrintSupport", "QtSvg", "QtCharts", "QtMultimedia",
-    "QtNetwork", "QtPdf",  # QtPdf only where the PySide6 release ships it (printing/dispatch.py)
+    "QtCore",
+    "QtGui",
+    "QtWidgets",
+    "QtPrintSupport",
+    "QtSvg",
+    "QtCharts",
+    "QtMultimedia",
+    "QtNetwork",
+    "QtPdf",  # QtPdf only where the PySide6 release ships it (printing/dispatch.py)
 )
 
 
@@ -137,8 +154,10 @@ def bundle_files() -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for src, dest in DATA:
         path = ROOT / src
-        files = [path] if path.is_file() else sorted(
-            p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        files = (
+            [path]
+            if path.is_file()
+            else sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
         )
         for f in files:
             rel = f.relative_to(path).parent.as_posix() if path.is_dir() else "."

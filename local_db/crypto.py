@@ -92,7 +92,9 @@ class DataKey:
 
     def blind(self, kind: str, value: str) -> bytes:
         """Blind index of a normalised value: equal values give equal 16 bytes, nothing else."""
-        return hmac.new(self._index_key, f"{kind}\x00{value}".encode(), hashlib.sha256).digest()[:16]
+        return hmac.new(self._index_key, f"{kind}\x00{value}".encode(), hashlib.sha256).digest()[
+            :16
+        ]
 
     # -- blobs ------------------------------------------------------------------------------
 
@@ -117,7 +119,9 @@ def normalise_name(name: str) -> str:
     return "".join(name.split())
 
 
-def applicant_index(key: DataKey, *, name: str | None, resident_id: str | None, phone: str | None) -> dict[str, bytes | None]:
+def applicant_index(
+    key: DataKey, *, name: str | None, resident_id: str | None, phone: str | None
+) -> dict[str, bytes | None]:
     """The blind-index columns of an applicant row."""
     norm = normalise_name(name or "")
     return {
@@ -131,10 +135,13 @@ def applicant_index(key: DataKey, *, name: str | None, resident_id: str | None, 
 # The key hangs on the engine's dialect (one per store), so two stores open in one process never
 # share a key and no global is needed.
 
+
 def dialect_key(dialect: Any) -> DataKey:
     key = getattr(dialect, "yjs_data_key", None)
     if key is None:
-        raise StoreError("keys.data_key_missing", "数据库未加载数据密钥，无法读写个人信息。" + RECOVERY_HINT)
+        raise StoreError(
+            "keys.data_key_missing", "数据库未加载数据密钥，无法读写个人信息。" + RECOVERY_HINT
+        )
     return key  # type: ignore[no-any-return]
 
 
@@ -178,6 +185,7 @@ class EncryptedDate(TypeDecorator[dt.date]):
 
 # -- the key in the keyring -----------------------------------------------------------------
 
+
 def _settings(con: Any) -> dict[str, str]:
     rows = con.execute(
         "SELECT key, value FROM settings WHERE key IN (?, ?, ?)", (STORE_ID, KEY_CHECK, KEY_WRAPPED)
@@ -187,7 +195,9 @@ def _settings(con: Any) -> dict[str, str]:
 
 def wrap(master: bytes, backup_key: bytes, store_id: str) -> str:
     nonce = os.urandom(12)
-    return base64.b64encode(nonce + AESGCM(backup_key).encrypt(nonce, master, store_id.encode())).decode()
+    return base64.b64encode(
+        nonce + AESGCM(backup_key).encrypt(nonce, master, store_id.encode())
+    ).decode()
 
 
 def unwrap(wrapped: str, backup_key: bytes, store_id: str) -> bytes:
@@ -198,7 +208,8 @@ def unwrap(wrapped: str, backup_key: bytes, store_id: str) -> bytes:
         return AESGCM(backup_key).decrypt(raw[:12], raw[12:], store_id.encode())
     except InvalidTag:
         raise SecretKeyError(
-            "keys.recovery_mismatch", "恢复码与这个数据库不匹配：请核对恢复码，或确认这是本站点的数据库。"
+            "keys.recovery_mismatch",
+            "恢复码与这个数据库不匹配：请核对恢复码，或确认这是本站点的数据库。",
         ) from None
 
 
@@ -212,7 +223,11 @@ def create_data_key(con: Any, secrets: SecretStore) -> DataKey:
     key = DataKey(master)
     con.executemany(
         "INSERT INTO settings (key, value) VALUES (?, ?)",
-        [(STORE_ID, store_id), (KEY_CHECK, key.check), (KEY_WRAPPED, wrap(master, backup_key, store_id))],
+        [
+            (STORE_ID, store_id),
+            (KEY_CHECK, key.check),
+            (KEY_WRAPPED, wrap(master, backup_key, store_id)),
+        ],
     )
     return key
 
@@ -222,17 +237,21 @@ def load_data_key(con: Any, secrets: SecretStore) -> DataKey:
     values = _settings(con)
     store_id = values.get(STORE_ID)
     if store_id is None:
-        raise StoreError("keys.store_without_key", "数据库缺少数据密钥记录，可能已被改动。请从备份恢复。")
+        raise StoreError(
+            "keys.store_without_key", "数据库缺少数据密钥记录，可能已被改动。请从备份恢复。"
+        )
     text = secrets.get(key_name(store_id))
     if text is None:
         raise StoreError(
             "keys.data_key_missing",
-            "本机密钥环中没有这个数据库的数据密钥（换了电脑、重装系统或密钥环被清空）。" + RECOVERY_HINT,
+            "本机密钥环中没有这个数据库的数据密钥（换了电脑、重装系统或密钥环被清空）。"
+            + RECOVERY_HINT,
         )
     key = DataKey(decode_key(text, key_name(store_id)))
     if not hmac.compare_digest(key.check, values.get(KEY_CHECK, "")):
         raise StoreError(
-            "keys.data_key_wrong", "本机密钥环中的数据密钥与这个数据库不匹配。" + RECOVERY_HINT,
+            "keys.data_key_wrong",
+            "本机密钥环中的数据密钥与这个数据库不匹配。" + RECOVERY_HINT,
         )
     return key
 
@@ -248,11 +267,16 @@ def ensure_wrapped(con: Any, key: DataKey, secrets: SecretStore) -> bool:
             return False
     except (SecretKeyError, ValueError):
         pass
-    con.execute("UPDATE settings SET value=? WHERE key=?", (wrap(key._master, backup_key, store_id), KEY_WRAPPED))
+    con.execute(
+        "UPDATE settings SET value=? WHERE key=?",
+        (wrap(key._master, backup_key, store_id), KEY_WRAPPED),
+    )
     return True
 
 
-def recover_data_key(db_path: str | os.PathLike[str], backup_key: bytes, secrets: SecretStore) -> str:
+def recover_data_key(
+    db_path: str | os.PathLike[str], backup_key: bytes, secrets: SecretStore
+) -> str:
     """Unwrap the data key kept in the database with the backup key (from the recovery code)
     and put both into this machine's keyring. Returns the store id."""
     con = sqlite3.connect(f"file:{os.fspath(db_path)}?mode=ro", uri=True)
@@ -268,7 +292,9 @@ def recover_data_key(db_path: str | os.PathLike[str], backup_key: bytes, secrets
         raise StoreError("keys.store_without_key", "数据库缺少数据密钥记录，无法恢复。")
     master = unwrap(wrapped, backup_key, store_id)
     if not hmac.compare_digest(DataKey(master).check, values.get(KEY_CHECK, "")):
-        raise StoreError("keys.data_key_wrong", "恢复出的密钥与数据库的校验值不符，数据库可能已被改动。")
+        raise StoreError(
+            "keys.data_key_wrong", "恢复出的密钥与数据库的校验值不符，数据库可能已被改动。"
+        )
     secrets.set(key_name(store_id), base64.b64encode(master).decode())
     if secrets.get(BACKUP_KEY_NAME) is None:
         secrets.set(BACKUP_KEY_NAME, base64.b64encode(backup_key).decode())

@@ -75,7 +75,9 @@ class FileFacts:
     @property
     def blank(self) -> bool:
         """No bytes at all, or an SQLite file without a single table: holds nothing."""
-        return self.exists and (self.size == 0 or (self.sqlite and not self.tables and not self.application_id))
+        return self.exists and (
+            self.size == 0 or (self.sqlite and not self.tables and not self.application_id)
+        )
 
 
 def inspect_file(path: Path) -> FileFacts:
@@ -96,7 +98,9 @@ def inspect_file(path: Path) -> FileFacts:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             facts.application_id = con.execute("PRAGMA application_id").fetchone()[0]
-            facts.tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            facts.tables = {
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
             if "alembic_version" in facts.tables:
                 row = con.execute("SELECT version_num FROM alembic_version").fetchone()
                 facts.revision = str(row[0]) if row and row[0] is not None else None
@@ -125,7 +129,11 @@ def _refuse_unless_ours(path: Path, facts: FileFacts) -> None:
     if facts.application_id not in (0, APPLICATION_ID):
         raise foreign
     if facts.application_id == 0:  # made before 0007 stamped stores, or not ours at all
-        if facts.revision is None or not _OUR_REVISION.match(facts.revision) or not _OUR_TABLES <= facts.tables:
+        if (
+            facts.revision is None
+            or not _OUR_REVISION.match(facts.revision)
+            or not facts.tables >= _OUR_TABLES
+        ):
             raise foreign
 
 
@@ -170,13 +178,19 @@ def _classify(exc: BaseException, path: Path) -> StoreError:
         return StoreError("store.disk_full", "磁盘空间不足，未能保存。请清理磁盘后重试。")
     if "unable to open" in text:
         return StoreError(
-            "store.unavailable", f"无法打开数据库“{path.name}”：目录不存在或无权限。", file=path.name
+            "store.unavailable",
+            f"无法打开数据库“{path.name}”：目录不存在或无权限。",
+            file=path.name,
         )
     return StoreError("store.error", f"数据库错误：{exc.__class__.__name__}", file=path.name)
 
 
 def open_store(
-    path: Path | str, *, secrets: SecretStore | None = None, migrate: bool = True, create: bool | None = None
+    path: Path | str,
+    *,
+    secrets: SecretStore | None = None,
+    migrate: bool = True,
+    create: bool | None = None,
 ) -> sessionmaker[Session]:
     """Open (and create or upgrade) the database at PATH; returns a session factory.
 
@@ -194,7 +208,9 @@ def open_store(
         secrets = KeyringSecretStore()
     path = Path(path)
     if path.exists() and path.is_dir():
-        raise StoreError("store.is_directory", f"“{path.name}”是目录，不是数据库文件。", file=path.name)
+        raise StoreError(
+            "store.is_directory", f"“{path.name}”是目录，不是数据库文件。", file=path.name
+        )
     if not path.parent.exists():
         raise StoreError(
             "store.unavailable", f"数据库所在目录“{path.parent}”不存在。", file=path.name
@@ -242,9 +258,7 @@ def open_store(
                 )
 
                 # An existing store is copied (encrypted, verified) before it is changed.
-                backup = (
-                    backup_before_upgrade(path, secrets, current, head) if current else None
-                )
+                backup = backup_before_upgrade(path, secrets, current, head) if current else None
                 engine.dialect.yjs_upgrade_backup = backup  # type: ignore[attr-defined]
                 cfg = _alembic_config()
                 cfg.attributes["connection"] = conn
@@ -258,7 +272,9 @@ def open_store(
                     text = str(exc).lower()
                     mismatch = (
                         isinstance(exc, (DatabaseError, OperationalError, sqlite3.DatabaseError))
-                        and current is not None and "disk" not in text and "readonly" not in text
+                        and current is not None
+                        and "disk" not in text
+                        and "readonly" not in text
                     )
                     if mismatch:  # rolled back: the file is as it was, the backup not needed
                         raise _schema_mismatch(path, current, exc) from exc
@@ -320,7 +336,7 @@ def classify_error(exc: BaseException, path: Path | str = "intake.sqlite3") -> S
     return _classify(exc, Path(path))
 
 
-class write_tx:  # noqa: N801 - used like a function: `with write_tx(sessions) as s:`
+class write_tx:
     """A write transaction; SQLite errors (disk full, locked, corrupt) become StoreError and the
     transaction is rolled back whole."""
 

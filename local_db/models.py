@@ -38,7 +38,7 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store")
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def process_result_value(self, value: str | None, dialect: object) -> dt.datetime | None:
         if value is None:
@@ -94,7 +94,9 @@ class Applicant(Base):
     address: Mapped[str] = mapped_column(EncryptedText("applicants.address"), default="")
     phone: Mapped[str] = mapped_column(EncryptedText("applicants.phone"), default="")
     uscc: Mapped[str | None] = mapped_column(String(18), index=True)  # an enterprise's public code
-    legal_representative: Mapped[str] = mapped_column(EncryptedText("applicants.legal_representative"), default="")
+    legal_representative: Mapped[str] = mapped_column(
+        EncryptedText("applicants.legal_representative"), default=""
+    )
     name_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
     resident_id_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
     phone_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
@@ -129,7 +131,9 @@ class Submission(Base):
     pushed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     tolerance_due: Mapped[dt.date | None] = mapped_column(Date)
     delivery_method: Mapped[str] = mapped_column(String(16), default="window")
-    delivery_address: Mapped[str] = mapped_column(EncryptedText("submissions.delivery_address"), default="")
+    delivery_address: Mapped[str] = mapped_column(
+        EncryptedText("submissions.delivery_address"), default=""
+    )
     reduction_separate: Mapped[int] = mapped_column(Integer, default=0)
     reduction_merged: Mapped[int] = mapped_column(Integer, default=0)
     # Derived from the items (app.state.item_outcomes) for the supervisor's figures.
@@ -139,7 +143,9 @@ class Submission(Base):
     delivered_late: Mapped[bool] = mapped_column(Boolean, default=False)
 
     items: Mapped[list[SubmissionItem]] = relationship(
-        back_populates="submission", cascade="all, delete-orphan", order_by="SubmissionItem.position"
+        back_populates="submission",
+        cascade="all, delete-orphan",
+        order_by="SubmissionItem.position",
     )
 
     __table_args__ = (
@@ -231,7 +237,9 @@ class Event(Base):
     station_seq: Mapped[int] = mapped_column(Integer)  # per-station order, for sync
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[str] = mapped_column(EncryptedText("events.payload"))  # JSON, may carry personal data
+    payload: Mapped[str] = mapped_column(
+        EncryptedText("events.payload")
+    )  # JSON, may carry personal data
     clerk_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
@@ -318,7 +326,9 @@ class DayClose(Base):
     prev_seal: Mapped[str] = mapped_column(String(64))
     seal: Mapped[str] = mapped_column(String(64))
     report_sha256: Mapped[str] = mapped_column(String(64), default="")
-    definition: Mapped[int] = mapped_column(Integer, server_default="1")  # app.dayclose.SEAL_DEFINITION
+    definition: Mapped[int] = mapped_column(
+        Integer, server_default="1"
+    )  # app.dayclose.SEAL_DEFINITION
 
 
 class Amendment(Base):

@@ -69,7 +69,10 @@ def backup_before_upgrade(
             file=db.name,
         ) from exc
     log.info(
-        "store %s backed up before upgrade %s -> %s: %s", db.name, from_revision, to_revision,
+        "store %s backed up before upgrade %s -> %s: %s",
+        db.name,
+        from_revision,
+        to_revision,
         target.name,
     )
     return target
@@ -94,10 +97,13 @@ def restore_after_failed_upgrade(
             for suffix in ("-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
             shutil.move(restored, db)
-    except Exception as exc:  # noqa: BLE001 - the store may be half-upgraded: say so, keep the backup
+    except Exception as exc:
         log.error(
             "upgrade of %s failed (%s) and the restore failed too (%s); backup kept: %s",
-            db.name, cause.__class__.__name__, exc.__class__.__name__, backup.name,
+            db.name,
+            cause.__class__.__name__,
+            exc.__class__.__name__,
+            backup.name,
         )
         return StoreError(
             "store.upgrade_failed_unrestored",
@@ -108,7 +114,9 @@ def restore_after_failed_upgrade(
         )
     log.error(
         "upgrade of %s failed (%s); store restored from %s",
-        db.name, cause.__class__.__name__, backup.name,
+        db.name,
+        cause.__class__.__name__,
+        backup.name,
     )
     return StoreError(
         "store.upgrade_failed",

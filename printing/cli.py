@@ -10,12 +10,19 @@ from typing import Any
 
 from app.errors import IntakeError
 
-KINDS = {"receipt": "receipt", "notice": "notice", "commitment": "commitment", "return-list": "return_list",
-         "supplement": "supplement"}
+KINDS = {
+    "receipt": "receipt",
+    "notice": "notice",
+    "commitment": "commitment",
+    "return-list": "return_list",
+    "supplement": "supplement",
+}
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("print", help="生成受理文书 PDF（收件回执、一次告知通知书、告知承诺书、退还清单）")
+    p = subparsers.add_parser(
+        "print", help="生成受理文书 PDF（收件回执、一次告知通知书、告知承诺书、退还清单）"
+    )
     p.add_argument("kind", choices=sorted(KINDS))
     p.add_argument("number", help="受理编号")
     p.add_argument("--out", type=Path, required=True)
@@ -34,18 +41,28 @@ def run(args: argparse.Namespace) -> int:
     try:
         sid = ctx.intake.find_by_number(args.number)
         if sid is None:
-            raise IntakeError("print.unknown_number", f"找不到受理编号“{args.number}”（请核对编号及校验位）。")
+            raise IntakeError(
+                "print.unknown_number", f"找不到受理编号“{args.number}”（请核对编号及校验位）。"
+            )
         kind = KINDS[args.kind]
         doc = ctx.intake.document(None, sid, kind, reprint=args.reprint)  # type: ignore[arg-type]
         pdf = build_document(doc, args.paper)
         try:
             args.out.write_bytes(pdf)
         except OSError as exc:
-            raise IntakeError("print.write_failed", f"无法写入文件“{args.out}”：{exc.strerror}") from exc
+            raise IntakeError(
+                "print.write_failed", f"无法写入文件“{args.out}”：{exc.strerror}"
+            ) from exc
         ctx.intake.save_document(None, sid, kind, pdf, reprint=args.reprint)  # type: ignore[arg-type]
     finally:
         ctx.close()
-    data = {"number": doc.number, "kind": kind, "paper": args.paper, "out": str(args.out), "bytes": len(pdf)}
+    data = {
+        "number": doc.number,
+        "kind": kind,
+        "paper": args.paper,
+        "out": str(args.out),
+        "bytes": len(pdf),
+    }
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:

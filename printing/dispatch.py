@@ -50,6 +50,7 @@ def _qtpdf() -> Any:
     except ImportError:
         return None
 
+
 MAX_COPIES = 99
 
 

@@ -54,7 +54,13 @@ TITLES = {
 }
 REPRINT_MARK = "补打"
 # Whether the identity was read from the card (or a licence QR) or typed: DOMAIN-FACTS / issue 4.
-IDENTITY_SOURCES = {"card": "读卡核验", "licence_qr": "执照二维码核验", "ocr": "证件照片识别（已核对）", "reuse": "档案复用（经同意）", "typed": "手工录入"}
+IDENTITY_SOURCES = {
+    "card": "读卡核验",
+    "licence_qr": "执照二维码核验",
+    "ocr": "证件照片识别（已核对）",
+    "reuse": "档案复用（经同意）",
+    "typed": "手工录入",
+}
 LAW_32 = (
     "《中华人民共和国行政许可法》第三十二条：申请材料不齐全或者不符合法定形式的，应当当场或者在五日内"
     "一次告知申请人需要补正的全部内容，逾期不告知的，自收到申请材料之日起即为受理；行政机关受理或者"
@@ -204,8 +210,12 @@ class _Ctx:
             self.p(f"受理编号：{doc.number}", self.number),
             barcode,
             # the QR is a link only when a query address is configured (app.receipts.query_base)
-            self.p("凭本编号或扫描右侧二维码查询办理进度" if doc.qr_payload.startswith(("http://", "https://"))
-                   else "凭本编号到受理窗口查询办理进度；右侧二维码用于核验回执真伪", self.small),
+            self.p(
+                "凭本编号或扫描右侧二维码查询办理进度"
+                if doc.qr_payload.startswith(("http://", "https://"))
+                else "凭本编号到受理窗口查询办理进度；右侧二维码用于核验回执真伪",
+                self.small,
+            ),
         ]
         right: list[Flowable] = [qr_drawing]
         band = Table(
@@ -256,7 +266,11 @@ class _Ctx:
             pairs = [("统一社会信用代码", a.uscc), ("法定代表人", a.legal_representative)]
             if a.agent_name:
                 pairs.append(("经办人", a.agent_name))
-            pairs += [(id_label, rid), ("联系电话", phone), ("身份核验", IDENTITY_SOURCES[a.identity_source])]
+            pairs += [
+                (id_label, rid),
+                ("联系电话", phone),
+                ("身份核验", IDENTITY_SOURCES[a.identity_source]),
+            ]
             wide = [("单位名称", a.name), ("住所", a.address)]
             return pairs, wide
         pairs = [("姓名", a.name), ("公民身份号码", rid)]
@@ -733,7 +747,10 @@ def _supplement(ctx: _Ctx) -> list[Flowable]:
     if owed:
         story.append(KeepTogether([ctx.section("四、仍须补交的容缺材料"), _due_table(ctx, owed)]))
     else:
-        story += [ctx.section("四、仍须补交的容缺材料"), ctx.p("无。容缺材料已全部补齐，承诺已履行。", ctx.indent)]
+        story += [
+            ctx.section("四、仍须补交的容缺材料"),
+            ctx.p("无。容缺材料已全部补齐，承诺已履行。", ctx.indent),
+        ]
     story.append(ctx.section("五、收件信息"))
     story.append(
         ctx.key_values(

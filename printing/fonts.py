@@ -212,7 +212,7 @@ class FontSet:
             name = f"YJS{self._set_id}.{len(self._loaded)}-{_slug(cand.path.stem)}"
             try:
                 font = _TTFont(name, str(cand.path), subfontIndex=cand.subfont_index)
-            except Exception as exc:  # noqa: BLE001 - any unreadable/CFF/restricted font is skipped
+            except Exception as exc:
                 log.warning("font %s skipped: %s", cand.path, exc)
                 continue
             pdfmetrics.registerFont(font)

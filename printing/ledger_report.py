@@ -170,11 +170,13 @@ def build_ledger_report(
 
     if sign_off is not None:
         story.append(Spacer(1, 8 * mm))
-        story.append(p(
-            f"日结操作人：{sign_off}　　　　负责人签字：＿＿＿＿＿＿＿＿＿＿＿＿　　　　"
-            "日期：＿＿＿＿年＿＿月＿＿日",
-            body,
-        ))
+        story.append(
+            p(
+                f"日结操作人：{sign_off}　　　　负责人签字：＿＿＿＿＿＿＿＿＿＿＿＿　　　　"
+                "日期：＿＿＿＿年＿＿月＿＿日",
+                body,
+            )
+        )
 
     buf = io.BytesIO()
     page = landscape(A4)
@@ -230,6 +232,8 @@ def build_day_close_report(
         rows,
         basis,
         fonts,
-        open_work=[(OPEN_WORK_LABELS[k], [n for _sid, n in open_work.lists.get(k, ())]) for k in OPEN_WORK],
+        open_work=[
+            (OPEN_WORK_LABELS[k], [n for _sid, n in open_work.lists.get(k, ())]) for k in OPEN_WORK
+        ],
         sign_off=closed_by,
     )

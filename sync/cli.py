@@ -1,14 +1,14 @@
 """Command line of the sync subsystem, wired into `intake` by app/cli.py (module `sync.cli`).
 
-    intake hub serve --host H --port P --db URL --blobs DIR
-    intake hub enroll-code --station XX01          (one-time code for a station)
-    intake hub revoke --station XX01 | dept-key --name 部门 --item ID… | publish-catalog PATH
-    intake hub import FILE | decide NUMBER ITEM accepted|rejected|completed [--reason 理由]
-    intake hub receipt-keys [--station XX01]     (every enrolled key: for intake verify-receipt --keys)
-    intake station enroll URL CODE [--ca-bundle PEM] [--proxy URL]
-    intake station show | configure [--ca-bundle PEM] [--proxy URL]
-    intake sync --once [--max-wait S]               (exit 0 drained, 1 needs a person, 75 link down)
-    intake sync --export FILE | --status | --queue | --retry [ITEM|all]
+intake hub serve --host H --port P --db URL --blobs DIR
+intake hub enroll-code --station XX01          (one-time code for a station)
+intake hub revoke --station XX01 | dept-key --name 部门 --item ID… | publish-catalog PATH
+intake hub import FILE | decide NUMBER ITEM accepted|rejected|completed [--reason 理由]
+intake hub receipt-keys [--station XX01]     (every enrolled key: for intake verify-receipt --keys)
+intake station enroll URL CODE [--ca-bundle PEM] [--proxy URL]
+intake station show | configure [--ca-bundle PEM] [--proxy URL]
+intake sync --once [--max-wait S]               (exit 0 drained, 1 needs a person, 75 link down)
+intake sync --export FILE | --status | --queue | --retry [ITEM|all]
 """
 
 from __future__ import annotations
@@ -61,7 +61,9 @@ def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
     if args.json:
         emit(None, {"station": args.station.upper(), "code": code, "valid_hours": args.valid_hours})
     else:
-        print(f"站点 {args.station.upper()} 的登记码：{code}（{args.valid_hours:g} 小时内有效，只能使用一次）")
+        print(
+            f"站点 {args.station.upper()} 的登记码：{code}（{args.valid_hours:g} 小时内有效，只能使用一次）"
+        )
     return 0
 
 
@@ -81,7 +83,9 @@ def cmd_hub_dept_key(args: argparse.Namespace) -> int:
         key = store.issue_dept_key(args.name, None if args.all_items else args.item)
     finally:
         store.close()
-    emit(None, {"department": args.name, "items": "all" if args.all_items else args.item, "key": key})
+    emit(
+        None, {"department": args.name, "items": "all" if args.all_items else args.item, "key": key}
+    )
     return 0
 
 
@@ -122,8 +126,13 @@ def cmd_hub_decide(args: argparse.Namespace) -> int:
 
     store = _store(args)
     try:
-        out = store.decide(number=args.number, item_id=args.item, decision=args.decision,
-                           reason=args.reason or "", department=args.department or "")
+        out = store.decide(
+            number=args.number,
+            item_id=args.item,
+            decision=args.decision,
+            reason=args.reason or "",
+            department=args.department or "",
+        )
     except HubError as exc:
         return _hub_error(exc)
     finally:
@@ -169,10 +178,15 @@ def cmd_station_enroll(args: argparse.Namespace) -> int:
 def cmd_station_show(args: argparse.Namespace) -> int:
     ctx, engine = _engine(args)
     try:
-        out = {"hub_url": engine.outbox.get("hub_url"), "station_code": engine.outbox.get("station_code"),
-               "token_id": engine.outbox.get("token_id"), "store_id": engine.outbox.store_id(),
-               "ca_bundle": engine.outbox.get("ca_bundle"), "proxy": engine.outbox.get("proxy"),
-               "token_in_keyring": engine._token() is not None}
+        out = {
+            "hub_url": engine.outbox.get("hub_url"),
+            "station_code": engine.outbox.get("station_code"),
+            "token_id": engine.outbox.get("token_id"),
+            "store_id": engine.outbox.store_id(),
+            "ca_bundle": engine.outbox.get("ca_bundle"),
+            "proxy": engine.outbox.get("proxy"),
+            "token_in_keyring": engine._token() is not None,
+        }
     finally:
         ctx.close()
     emit(None, out)
@@ -198,9 +212,19 @@ def cmd_sync(args: argparse.Namespace) -> int:
     try:
         if args.export:
             summary = engine.export(args.export)
-            emit(None, {"file": str(summary.path), "export_id": summary.export_id, "events": summary.events,
-                    "pages": summary.pages, "page_bytes": summary.page_bytes, "size": summary.size,
-                    "first_seq": summary.first_seq, "last_seq": summary.last_seq})
+            emit(
+                None,
+                {
+                    "file": str(summary.path),
+                    "export_id": summary.export_id,
+                    "events": summary.events,
+                    "pages": summary.pages,
+                    "page_bytes": summary.page_bytes,
+                    "size": summary.size,
+                    "first_seq": summary.first_seq,
+                    "last_seq": summary.last_seq,
+                },
+            )
             return 0
         if args.status:
             emit(None, engine.status().to_json())
@@ -224,12 +248,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    hub = sub.add_parser("hub", help="县级同步平台（参考实现）").add_subparsers(dest="hub_command", metavar="SUB")
+    hub = sub.add_parser("hub", help="县级同步平台（参考实现）").add_subparsers(
+        dest="hub_command", metavar="SUB"
+    )
     hub.required = True
 
     def hub_db(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", default=None, help="平台数据库 URL（默认 sqlite:///数据目录/hub.sqlite3；"
-                                                  "县级部署用 postgresql+psycopg://…）")
+        p.add_argument(
+            "--db",
+            default=None,
+            help="平台数据库 URL（默认 sqlite:///数据目录/hub.sqlite3；"
+            "县级部署用 postgresql+psycopg://…）",
+        )
         p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
     p = hub.add_parser("serve", help="启动平台服务")
@@ -254,7 +284,9 @@ def register(sub: Any) -> None:
     p = hub.add_parser("dept-key", help="生成部门接口密钥")
     p.add_argument("--name", required=True, help="部门名称")
     scope = p.add_mutually_exclusive_group(required=True)
-    scope.add_argument("--item", action="append", help="推送给该部门的事项 id（可重复）；部门只看到并登记这些事项")
+    scope.add_argument(
+        "--item", action="append", help="推送给该部门的事项 id（可重复）；部门只看到并登记这些事项"
+    )
     scope.add_argument("--all-items", action="store_true", help="全部事项（县行政审批局自用）")
     hub_db(p)
     p.set_defaults(func=cmd_hub_dept_key)
@@ -280,7 +312,9 @@ def register(sub: Any) -> None:
     hub_db(p)
     p.set_defaults(func=cmd_hub_decide)
 
-    p = hub.add_parser("receipt-keys", help="输出站点回执签名公钥（JSON，供 intake verify-receipt --keys 使用）")
+    p = hub.add_parser(
+        "receipt-keys", help="输出站点回执签名公钥（JSON，供 intake verify-receipt --keys 使用）"
+    )
     p.add_argument("--station", help="只输出该站点的公钥")
     hub_db(p)
     p.set_defaults(func=cmd_hub_receipt_keys)
@@ -289,7 +323,9 @@ def register(sub: Any) -> None:
         p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
         p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
-    st = sub.add_parser("station", help="本站点与县级平台的登记").add_subparsers(dest="station_command", metavar="SUB")
+    st = sub.add_parser("station", help="本站点与县级平台的登记").add_subparsers(
+        dest="station_command", metavar="SUB"
+    )
     st.required = True
     p = st.add_parser("enroll", help="用登记码登记本站点（凭据存入系统密钥环）")
     p.add_argument("url", help="平台地址，如 https://hub.example.gov.cn")
@@ -309,11 +345,17 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("sync", help="与县级平台同步")
     mode = p.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--once", action="store_true", help="上传全部待传资料、拉取办理结果和目录后退出")
-    mode.add_argument("--export", type=Path, metavar="FILE", help="把待传资料导出为U盘文件（加密并签名）")
+    mode.add_argument(
+        "--once", action="store_true", help="上传全部待传资料、拉取办理结果和目录后退出"
+    )
+    mode.add_argument(
+        "--export", type=Path, metavar="FILE", help="把待传资料导出为U盘文件（加密并签名）"
+    )
     mode.add_argument("--status", action="store_true", help="同步状态")
     mode.add_argument("--queue", action="store_true", help="同步队列")
     mode.add_argument("--retry", metavar="ITEM", help="重试需人工处理的项（ITEM 或 all）")
-    p.add_argument("--max-wait", type=float, default=60.0, help="网络不通时最多等待的秒数（默认 60）")
+    p.add_argument(
+        "--max-wait", type=float, default=60.0, help="网络不通时最多等待的秒数（默认 60）"
+    )
     local_db(p)
     p.set_defaults(func=cmd_sync)

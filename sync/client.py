@@ -55,14 +55,22 @@ def retry_after(value: str | None) -> float | None:
 def _hub_message(resp: requests.Response) -> tuple[str, str, bool]:
     try:
         err = resp.json().get("error", {})
-        return str(err.get("code", "")), str(err.get("message", ""))[:200], bool(err.get("retry", False))
+        return (
+            str(err.get("code", "")),
+            str(err.get("message", ""))[:200],
+            bool(err.get("retry", False)),
+        )
     except (ValueError, AttributeError):
         return "", "", False
 
 
 class HubClient:
-    def __init__(self, config: TransportConfig, token: str | None = None,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        config: TransportConfig,
+        token: str | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
         self.config = config
         self.token = token
         self.session = session or requests.Session()
@@ -80,9 +88,17 @@ class HubClient:
         return self.config.base_url.rstrip("/") + path
 
     def request(
-        self, method: str, path: str, *, body: Any = None, data: bytes | None = None,
-        headers: Mapping[str, str] | None = None, params: Mapping[str, Any] | None = None,
-        ok: Iterable[int] = (200, 201), auth: bool = True, read_timeout: float | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        ok: Iterable[int] = (200, 201),
+        auth: bool = True,
+        read_timeout: float | None = None,
     ) -> requests.Response:
         h = dict(headers or {})
         if auth:
@@ -99,9 +115,15 @@ class HubClient:
         read = read_timeout or self.config.read_timeout
         try:
             resp = self.session.request(
-                method, self._url(path), data=data, headers=h, params=params,
-                timeout=(self.config.connect_timeout, read), verify=self.config.ca_bundle or True,
-                allow_redirects=False, stream=True,
+                method,
+                self._url(path),
+                data=data,
+                headers=h,
+                params=params,
+                timeout=(self.config.connect_timeout, read),
+                verify=self.config.ca_bundle or True,
+                allow_redirects=False,
+                stream=True,
             )
             # Read the whole answer here, within a total deadline: a hub that trickles a byte at
             # a time never trips the per-read timeout, this does.
@@ -122,7 +144,10 @@ class HubClient:
             raise sync_error("sync.offline") from exc
         except requests.exceptions.ReadTimeout as exc:
             raise sync_error("sync.timeout") from exc
-        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
             raise sync_error("sync.interrupted") from exc
         except requests.exceptions.ConnectionError as exc:
             raise sync_error("sync.interrupted" if _established(exc) else "sync.offline") from exc
@@ -149,13 +174,35 @@ class HubClient:
         if not code:  # not our hub's error envelope: a gateway, a captive portal, a wrong URL
             return sync_error("sync.bad_response", status=status, message=f"HTTP {status}")
         if status == 403:
-            return sync_error("sync.forbidden", scope="item", retry=False, status=status, hub_code=code,
-                              message=message, hub_message=message)
+            return sync_error(
+                "sync.forbidden",
+                scope="item",
+                retry=False,
+                status=status,
+                hub_code=code,
+                message=message,
+                hub_message=message,
+            )
         if status == 409:
-            return sync_error("sync.conflict", scope="item", retry=retry, retry_after=after, status=status,
-                              hub_code=code, message=message, hub_message=message)
-        return sync_error("sync.refused", scope="item", retry=retry, status=status, hub_code=code, message=message,
-                          hub_message=message)
+            return sync_error(
+                "sync.conflict",
+                scope="item",
+                retry=retry,
+                retry_after=after,
+                status=status,
+                hub_code=code,
+                message=message,
+                hub_message=message,
+            )
+        return sync_error(
+            "sync.refused",
+            scope="item",
+            retry=retry,
+            status=status,
+            hub_code=code,
+            message=message,
+            hub_message=message,
+        )
 
     @staticmethod
     def json(resp: requests.Response) -> Any:
@@ -175,8 +222,13 @@ class HubClient:
 
     # ------------------------------------------------------------------ API
 
-    def enroll(self, code: str, store_id: str, station_code: str | None,
-               receipt_key: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def enroll(
+        self,
+        code: str,
+        store_id: str,
+        station_code: str | None,
+        receipt_key: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"code": code, "store_id": store_id, "station_code": station_code}
         if receipt_key is not None:
             body["receipt_key"] = dict(receipt_key)
@@ -190,25 +242,40 @@ class HubClient:
         return self._obj(self.request("GET", "/v1/ping"), "api_version")
 
     def received(self, start: int, end: int) -> list[list[int]]:
-        data = self._obj(self.request("GET", "/v1/events/received", params={"start": start, "end": end}), "ranges")
+        data = self._obj(
+            self.request("GET", "/v1/events/received", params={"start": start, "end": end}),
+            "ranges",
+        )
         runs = data["ranges"]
         if not isinstance(runs, list) or not all(
-            isinstance(r, list) and len(r) == 2 and all(isinstance(x, int) for x in r) and r[0] <= r[1] for r in runs
+            isinstance(r, list)
+            and len(r) == 2
+            and all(isinstance(x, int) for x in r)
+            and r[0] <= r[1]
+            for r in runs
         ):
             raise sync_error("sync.bad_response", message="序号范围格式不对")
         return sorted(runs)
 
     def manifests(self, manifests: list[dict[str, Any]]) -> dict[str, Any]:
-        data = self._obj(self.request("POST", "/v1/manifests", body={"manifests": manifests}), "needed")
+        data = self._obj(
+            self.request("POST", "/v1/manifests", body={"manifests": manifests}), "needed"
+        )
         if not isinstance(data["needed"], list):
             raise sync_error("sync.bad_response", message="needed 应为列表")
         return data
 
     def put_blob(self, sha: str, total: int, offset: int, data: bytes) -> dict[str, Any]:
         resp = self.request(
-            "PUT", f"/v1/blobs/{sha}", data=data, ok=(200, 201),
-            headers={"Content-Type": "application/octet-stream", "Upload-Offset": str(offset),
-                     "Upload-Length": str(total)},
+            "PUT",
+            f"/v1/blobs/{sha}",
+            data=data,
+            ok=(200, 201),
+            headers={
+                "Content-Type": "application/octet-stream",
+                "Upload-Offset": str(offset),
+                "Upload-Length": str(total),
+            },
             read_timeout=max(self.config.read_timeout, len(data) / 200_000),
         )
         return self._obj(resp, "offset", "complete")
@@ -219,18 +286,32 @@ class HubClient:
         for sha, offset, total, data in parts:
             body += frame_header(sha, offset, len(data), total)
             body += data
-        resp = self.request("POST", "/v1/blobs", data=bytes(body), headers={"Content-Type": BLOB_BATCH},
-                            read_timeout=max(self.config.read_timeout, len(body) / 200_000))
+        resp = self.request(
+            "POST",
+            "/v1/blobs",
+            data=bytes(body),
+            headers={"Content-Type": BLOB_BATCH},
+            read_timeout=max(self.config.read_timeout, len(body) / 200_000),
+        )
         answer = self._obj(resp, "blobs")
         if not isinstance(answer["blobs"], list):
             raise sync_error("sync.bad_response", message="blobs 应为列表")
         return answer["blobs"]
 
     def post_events(self, store_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-        data = self._obj(self.request("POST", "/v1/events", body={"store_id": store_id, "events": events}), "results")
+        data = self._obj(
+            self.request("POST", "/v1/events", body={"store_id": store_id, "events": events}),
+            "results",
+        )
         results = data["results"]
-        if not isinstance(results, list) or len(results) != len(events) or not all(
-            isinstance(r, dict) and r.get("status") in ("stored", "duplicate", "refused", "skipped") for r in results
+        if (
+            not isinstance(results, list)
+            or len(results) != len(events)
+            or not all(
+                isinstance(r, dict)
+                and r.get("status") in ("stored", "duplicate", "refused", "skipped")
+                for r in results
+            )
         ):
             raise sync_error("sync.bad_response", message="事件应答与所发不符")
         for r, ev in zip(results, events, strict=True):
@@ -242,7 +323,9 @@ class HubClient:
         """Audit entries in id order. The answer has `last_id` (the end of the hub's copy) and,
         when the hub refused an entry, `refused` ({code, message, entry_id}): the entries before
         it are kept at the hub."""
-        resp = self.request("POST", "/v1/audit", body={"store_id": store_id, "entries": entries}, ok=(200, 409, 422))
+        resp = self.request(
+            "POST", "/v1/audit", body={"store_id": store_id, "entries": entries}, ok=(200, 409, 422)
+        )
         if resp.status_code != 200:
             code, message, _retry = _hub_message(resp)
             if not code.startswith("audit."):  # a 409/422 that is not our hub's refusal
@@ -250,15 +333,19 @@ class HubClient:
             err = self.json(resp)["error"]
             if not is_int(err.get("last_id")) or not is_int(err.get("entry_id")):
                 raise sync_error("sync.bad_response", message="审计应答缺少 last_id")
-            return {"last_id": err["last_id"], "refused": {"code": code, "message": message,
-                                                            "entry_id": err["entry_id"]}}
+            return {
+                "last_id": err["last_id"],
+                "refused": {"code": code, "message": message, "entry_id": err["entry_id"]},
+            }
         data = self._obj(resp, "last_id")
         if not is_int(data["last_id"]):
             raise sync_error("sync.bad_response", message="审计应答缺少 last_id")
         return data
 
     def post_receipt_key(self, key_id: str, public_key: str) -> dict[str, Any]:
-        resp = self.request("POST", "/v1/receipt-keys", body={"key_id": key_id, "public_key": public_key})
+        resp = self.request(
+            "POST", "/v1/receipt-keys", body={"key_id": key_id, "public_key": public_key}
+        )
         return self._obj(resp, "status")
 
     def status_updates(self, after: int, limit: int = 200) -> dict[str, Any]:
@@ -270,8 +357,13 @@ class HubClient:
 
     def catalog(self, known: Iterable[str]) -> tuple[str, str, bytes] | None:
         tags = ", ".join(f'"{d}"' for d in known if d)
-        resp = self.request("GET", "/v1/catalog", ok=(200, 304, 404), headers={"If-None-Match": tags} if tags else None,
-                            read_timeout=max(self.config.read_timeout, 60))
+        resp = self.request(
+            "GET",
+            "/v1/catalog",
+            ok=(200, 304, 404),
+            headers={"If-None-Match": tags} if tags else None,
+            read_timeout=max(self.config.read_timeout, 60),
+        )
         if resp.status_code in (304, 404):
             return None
         digest = resp.headers.get("X-Catalog-Digest", "")
@@ -280,7 +372,9 @@ class HubClient:
         if not digest or ctype != JSON:
             # A gateway's page (proxy login, maintenance) in the hub's place: a bad answer of the
             # link, retried; not a broken catalog to park for a person.
-            raise sync_error("sync.bad_response", message=f"目录应答无摘要或内容类型 {ctype or '无'}")
+            raise sync_error(
+                "sync.bad_response", message=f"目录应答无摘要或内容类型 {ctype or '无'}"
+            )
         return digest, version, resp.content
 
 
@@ -289,9 +383,14 @@ def _established(exc: requests.exceptions.ConnectionError) -> bool:
     reason = exc.args[0] if exc.args else None
     if isinstance(reason, urllib3.exceptions.MaxRetryError):
         reason = reason.reason
-    if isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError)):
+    if isinstance(
+        reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError)
+    ):
         return False
-    return isinstance(reason, (urllib3.exceptions.ProtocolError, ConnectionResetError)) or "aborted" in str(exc).lower()
+    return (
+        isinstance(reason, (urllib3.exceptions.ProtocolError, ConnectionResetError))
+        or "aborted" in str(exc).lower()
+    )
 
 
 __all__ = ["HubClient", "SyncError", "TransportConfig", "retry_after"]

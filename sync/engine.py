@@ -131,7 +131,9 @@ class SyncEngine:
         audit_anchor: Any = None,
     ) -> None:
         self.sessions = sessions
-        self.audit_anchor = audit_anchor  # app.audit_anchor.AuditAnchor: signs the head the hub acknowledged
+        self.audit_anchor = (
+            audit_anchor  # app.audit_anchor.AuditAnchor: signs the head the hub acknowledged
+        )
         self.intake = intake
         self.catalogs = catalogs
         self.attachments = attachments
@@ -168,8 +170,14 @@ class SyncEngine:
         kw.setdefault("clock", ctx.clock)  # the store's clock, as every service
         kw.setdefault("signer", ctx.signer)
         kw.setdefault("audit_anchor", ctx.audit_anchor)
-        return cls(ctx.sessions, ctx.intake, ctx.catalogs, ctx.attachments,
-                   catalog_archive=ctx.files_dir / "catalogs", **kw)
+        return cls(
+            ctx.sessions,
+            ctx.intake,
+            ctx.catalogs,
+            ctx.attachments,
+            catalog_archive=ctx.files_dir / "catalogs",
+            **kw,
+        )
 
     # ------------------------------------------------------------------ enrollment and settings
 
@@ -181,11 +189,16 @@ class SyncEngine:
         if not url:
             return None
         return TransportConfig(
-            base_url=url, ca_bundle=self.outbox.get("ca_bundle"), proxy=self.outbox.get("proxy"),
-            connect_timeout=self.config.connect_timeout, read_timeout=self.config.read_timeout,
+            base_url=url,
+            ca_bundle=self.outbox.get("ca_bundle"),
+            proxy=self.outbox.get("proxy"),
+            connect_timeout=self.config.connect_timeout,
+            read_timeout=self.config.read_timeout,
         )
 
-    def configure(self, *, ca_bundle: str | None | bool = False, proxy: str | None | bool = False) -> None:
+    def configure(
+        self, *, ca_bundle: str | bool | None = False, proxy: str | bool | None = False
+    ) -> None:
         """Change the CA bundle or proxy (None clears; False leaves as is)."""
         values: dict[str, object] = {}
         if ca_bundle is not False:
@@ -196,39 +209,59 @@ class SyncEngine:
         with self._lock:
             self._client = None
 
-    def enroll(self, url: str, code: str, *, ca_bundle: str | None = None, proxy: str | None = None) -> dict[str, Any]:
+    def enroll(
+        self, url: str, code: str, *, ca_bundle: str | None = None, proxy: str | None = None
+    ) -> dict[str, Any]:
         """Exchange the administrator's one-time code for this station's token (kept in the OS
         keyring, never in a file). Returns what was stored, without the token."""
         store_id = self.outbox.store_id()
         with self.sessions() as s:
             station = s.scalars(select(Station).where(Station.is_local)).first()
             local_code = station.code if station else None
-        cfg = TransportConfig(base_url=url, ca_bundle=ca_bundle, proxy=proxy,
-                              connect_timeout=self.config.connect_timeout, read_timeout=self.config.read_timeout)
+        cfg = TransportConfig(
+            base_url=url,
+            ca_bundle=ca_bundle,
+            proxy=proxy,
+            connect_timeout=self.config.connect_timeout,
+            read_timeout=self.config.read_timeout,
+        )
         client = self._client_factory(cfg, None)
         signer = self.signer
         try:
             if signer is None:
                 answer = client.enroll(code, store_id, local_code)
             else:
-                answer = client.enroll(code, store_id, local_code,
-                                       {"key_id": signer.key_id, "public_key": signer.public_key_text()})
+                answer = client.enroll(
+                    code,
+                    store_id,
+                    local_code,
+                    {"key_id": signer.key_id, "public_key": signer.public_key_text()},
+                )
         finally:
             client.close()
         self.tokens.set(token_key(store_id), answer["token"])
         key = answer.get("receipt_key")
         taken = isinstance(key, dict) and key.get("status") in ("stored", "duplicate")
         # a key the hub did not take is sent again by the next step (and parked if refused again)
-        self.outbox.set(hub_url=url, station_code=answer["station_code"], token_id=answer["token_id"],
-                        ca_bundle=ca_bundle, proxy=proxy,
-                        receipt_key_id=signer.key_id if signer is not None and taken else None)
+        self.outbox.set(
+            hub_url=url,
+            station_code=answer["station_code"],
+            token_id=answer["token_id"],
+            ca_bundle=ca_bundle,
+            proxy=proxy,
+            receipt_key_id=signer.key_id if signer is not None and taken else None,
+        )
         with self._lock:
             self._client, self._problem, self._retry_at, self._reconciled = None, None, None, False
             self._link_failures = 0
             self._key_done, self._unsupported = None, set()
         log.info("station %s enrolled at the hub", answer["station_code"])
-        return {"hub_url": url, "station_code": answer["station_code"], "token_id": answer["token_id"],
-                "store_id": store_id}
+        return {
+            "hub_url": url,
+            "station_code": answer["station_code"],
+            "token_id": answer["token_id"],
+            "store_id": store_id,
+        }
 
     def _token(self) -> str | None:
         return self.tokens.get(token_key(self.outbox.store_id()))
@@ -306,15 +339,24 @@ class SyncEngine:
                 if mono >= self._next_catalog:
                     self._pull_catalog(client)
                 self._send_receipt_key(client)
-                more = self._push_audit(client) or more  # after the pulls: decisions are audited too
-                more = more or self.outbox.max_seq() > self.outbox.cursor()  # decisions just recorded
+                more = (
+                    self._push_audit(client) or more
+                )  # after the pulls: decisions are audited too
+                more = (
+                    more or self.outbox.max_seq() > self.outbox.cursor()
+                )  # decisions just recorded
                 self._succeeded()
                 return StepResult("pulled" if more else "idle", more, 0 if more else None)
             except SyncError as exc:
                 return self._failed(exc)
 
-    def run_until_idle(self, *, max_seconds: float | None = None, sleep: Callable[[float], None] = time.sleep,
-                       stop: Callable[[], bool] | None = None) -> DrainReport:
+    def run_until_idle(
+        self,
+        *,
+        max_seconds: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        stop: Callable[[], bool] | None = None,
+    ) -> DrainReport:
         """Work until nothing is left that the link allows (the command line, tests)."""
         start = time.monotonic()
         self._report = DrainReport()
@@ -331,7 +373,9 @@ class SyncEngine:
             if max_seconds is not None and elapsed >= max_seconds:
                 break
             if r.wait:
-                wait = r.wait if max_seconds is None else min(r.wait, max(0.0, max_seconds - elapsed))
+                wait = (
+                    r.wait if max_seconds is None else min(r.wait, max(0.0, max_seconds - elapsed))
+                )
                 if max_seconds is not None and elapsed + r.wait > max_seconds:
                     break
                 sleep(wait)
@@ -354,8 +398,12 @@ class SyncEngine:
         if exc.code in PERSON_CODES:
             delay = cfg.person_backoff
         else:
-            ceiling = min(cfg.backoff_cap, cfg.backoff_base * (2 ** min(self._link_failures - 1, 30)))
-            delay = self._rng.uniform(ceiling / 2, ceiling)  # "equal jitter": never hammer, never idle long
+            ceiling = min(
+                cfg.backoff_cap, cfg.backoff_base * (2 ** min(self._link_failures - 1, 30))
+            )
+            delay = self._rng.uniform(
+                ceiling / 2, ceiling
+            )  # "equal jitter": never hammer, never idle long
         if exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, cfg.retry_after_cap))
         return delay
@@ -452,7 +500,14 @@ class SyncEngine:
         last = batch[-1].seq
         return self._send(client, batch, advance=True, upto=last)
 
-    def _send(self, client: HubClient, batch: list[PendingEvent], *, advance: bool, upto: int | None = None) -> int:
+    def _send(
+        self,
+        client: HubClient,
+        batch: list[PendingEvent],
+        *,
+        advance: bool,
+        upto: int | None = None,
+    ) -> int:
         now = self._now()
         parked: list[Failure] = []
         wire: list[dict[str, Any]] = []
@@ -497,14 +552,27 @@ class SyncEngine:
                 resolved.append(("event", r.id))
                 continue
             if status == "refused" and not res.get("retry"):
-                code = "sync.forbidden" if res.get("code") == "submission.forbidden" else (
-                    "sync.conflict" if str(res.get("code", "")).endswith("conflict") else "sync.refused")
-                parked.append(self._failure("event", r.id, code, r, hub=str(res.get("message", ""))[:200]))
+                code = (
+                    "sync.forbidden"
+                    if res.get("code") == "submission.forbidden"
+                    else (
+                        "sync.conflict"
+                        if str(res.get("code", "")).endswith("conflict")
+                        else "sync.refused"
+                    )
+                )
+                parked.append(
+                    self._failure("event", r.id, code, r, hub=str(res.get("message", ""))[:200])
+                )
                 continue
             # retryable: a page the hub does not hold (yet), or skipped behind it
             if status == "refused":
                 item = self.outbox.record_failure(
-                    self._failure("event", r.id, "sync.page_corrupt", r), now, self.config.max_failures, None)
+                    self._failure("event", r.id, "sync.page_corrupt", r),
+                    now,
+                    self.config.max_failures,
+                    None,
+                )
                 if item.state == "needs_person":
                     self._report.events_parked += 1
                     continue
@@ -535,20 +603,33 @@ class SyncEngine:
         except ValueError:
             return sha
 
-    def _failure(self, kind: str, key: str, code: str, r: PendingEvent | None = None, hub: str = "") -> Failure:
+    def _failure(
+        self, kind: str, key: str, code: str, r: PendingEvent | None = None, hub: str = ""
+    ) -> Failure:
         if kind == "page":
             key = self._page_key(key)
         message, fix = TEXTS.get(code, TEXTS["sync.refused"])
         if hub:
             message = f"{message}（平台说明：{hub}）"
-        return Failure(kind, key, code, message, fix, r.submission_id if r else None, r.seq if r else None)
+        return Failure(
+            kind, key, code, message, fix, r.submission_id if r else None, r.seq if r else None
+        )
 
-    def _suspect(self, client: HubClient, exc: SyncError, single: PendingEvent | None, page: str | None = None) -> None:
+    def _suspect(
+        self,
+        client: HubClient,
+        exc: SyncError,
+        single: PendingEvent | None,
+        page: str | None = None,
+    ) -> None:
         """A request failed with a 5xx, garbage or a refusal: the link's fault, or this request's?
         Ask the hub a trivial question; if it answers, shrink the batch and, once down to one item,
         count the failure on that item. Returns only when that item is now parked; raises
         otherwise (the step then backs off)."""
-        if exc.code not in ("sync.server_error", "sync.bad_response", "sync.too_large") and exc.scope != "item":
+        if (
+            exc.code not in ("sync.server_error", "sync.bad_response", "sync.too_large")
+            and exc.scope != "item"
+        ):
             raise exc
         if exc.code != "sync.too_large" and exc.scope != "item":
             client.ping()  # raises the link's own failure when the hub is down
@@ -557,10 +638,20 @@ class SyncEngine:
             raise exc
         if single is None and page is None:
             raise exc
-        f = self._failure("page", page, "sync.page_corrupt") if page else self._failure(
-            "event", single.id, exc.code if exc.code in TEXTS else "sync.refused", single)  # type: ignore[union-attr]
-        item = self.outbox.record_failure(f, self._now(), self.config.max_failures, None,
-                                          park=exc.scope == "item" and not exc.retry)
+        f = (
+            self._failure("page", page, "sync.page_corrupt")
+            if page
+            else self._failure(
+                "event", single.id, exc.code if exc.code in TEXTS else "sync.refused", single
+            )
+        )  # type: ignore[union-attr]
+        item = self.outbox.record_failure(
+            f,
+            self._now(),
+            self.config.max_failures,
+            None,
+            park=exc.scope == "item" and not exc.retry,
+        )
         if item.state != "needs_person":
             raise exc
         if single is None:  # a parked page: the events naming it are parked on the next try
@@ -578,10 +669,19 @@ class SyncEngine:
             page = r.page
             if page and page not in pages.setdefault(r.submission_id, []):
                 pages[r.submission_id].append(page)
-        bad: dict[str, str] = {sha: "sync.page_corrupt" for sid in sids for sha, _size in pages[sid]
-                               if self._page_key(sha) in parked}
-        manifests = [{"submission_id": sid, "pages": [{"sha256": sha, "size": size} for sha, size in pages[sid]]}
-                     for sid in sids]
+        bad: dict[str, str] = {
+            sha: "sync.page_corrupt"
+            for sid in sids
+            for sha, _size in pages[sid]
+            if self._page_key(sha) in parked
+        }
+        manifests = [
+            {
+                "submission_id": sid,
+                "pages": [{"sha256": sha, "size": size} for sha, size in pages[sid]],
+            }
+            for sid in sids
+        ]
         try:
             answer = client.manifests(manifests)
         except SyncError as exc:
@@ -591,8 +691,12 @@ class SyncEngine:
         small: list[tuple[str, int, int, bytes]] = []
         small_bytes = 0
         for n in needed:
-            if not isinstance(n, dict) or not is_sha256(n.get("sha256")) or not isinstance(n.get("offset"), int) \
-                    or not isinstance(n.get("size"), int):
+            if (
+                not isinstance(n, dict)
+                or not is_sha256(n.get("sha256"))
+                or not isinstance(n.get("offset"), int)
+                or not isinstance(n.get("size"), int)
+            ):
                 raise sync_error("sync.bad_response", message="needed 格式不对")
             sha, size, offset = n["sha256"], n["size"], n["offset"]
             if sha in bad:
@@ -636,8 +740,12 @@ class SyncEngine:
                 incomplete.append((sha, r.get("error")))
         for sha, err in incomplete:
             if err == "blob.hash_mismatch":
-                item = self.outbox.record_failure(self._failure("page", sha, "sync.page_corrupt"), self._now(),
-                                                  self.config.max_failures, None)
+                item = self.outbox.record_failure(
+                    self._failure("page", sha, "sync.page_corrupt"),
+                    self._now(),
+                    self.config.max_failures,
+                    None,
+                )
                 if item.state == "needs_person":
                     continue
         if incomplete:
@@ -651,18 +759,22 @@ class SyncEngine:
                 self._report.pages_sent += 1
             return
         while offset < total:
-            chunk = data[offset: offset + self.config.chunk_bytes]
+            chunk = data[offset : offset + self.config.chunk_bytes]
             try:
                 r = client.put_blob(sha, total, offset, chunk)
             except SyncError as exc:
                 if exc.status == 422:  # the hub found the whole page damaged and dropped it
-                    self.outbox.record_failure(self._failure("page", sha, "sync.page_corrupt"), self._now(),
-                                               self.config.max_failures, None)
+                    self.outbox.record_failure(
+                        self._failure("page", sha, "sync.page_corrupt"),
+                        self._now(),
+                        self.config.max_failures,
+                        None,
+                    )
                 if exc.status == 409:  # someone else is uploading it, or our offset is stale
                     raise sync_error("sync.interrupted", message="页面续传位置变化") from exc
                 raise
             new = r.get("offset")
-            if not isinstance(new, int) or new <= offset and not r.get("complete"):
+            if not isinstance(new, int) or (new <= offset and not r.get("complete")):
                 raise sync_error("sync.bad_response", message="续传偏移不对")
             self._report.page_bytes_sent += len(chunk)
             offset = new
@@ -696,8 +808,9 @@ class SyncEngine:
         if refused is None:
             if last < sent:
                 raise sync_error("sync.bad_response", message="审计记录应答与所发不符")
-            self.outbox.commit_batch(cursor=None, resolved=[("audit", str(first))], now=self._now(),
-                                     audit_acked_id=sent)
+            self.outbox.commit_batch(
+                cursor=None, resolved=[("audit", str(first))], now=self._now(), audit_acked_id=sent
+            )
             self._report.audit_sent += len(entries)
             self._audit_limit = min(self.config.batch_audit, self._audit_limit * 2)
             if self.audit_anchor is not None:  # the hub holds a copy up to here: sign the head
@@ -710,11 +823,15 @@ class SyncEngine:
                 log.info("hub's audit copy ends at %d: sending again from there", last)
                 self.outbox.set(audit_acked_id=last)
                 return True
-            said = f"第{bad}条审计记录与前一条不衔接（其前的记录在本机被删除）"  # we sent all we have
+            said = (
+                f"第{bad}条审计记录与前一条不衔接（其前的记录在本机被删除）"  # we sent all we have
+            )
         # The hub kept every entry before the refused one; the rest wait for a person.
         keep = max(cursor, min(last, bad - 1))
         failure = self._failure("audit", str(bad), "sync.audit_refused", hub=said)
-        self.outbox.commit_batch(cursor=None, parked=[failure], now=self._now(), audit_acked_id=keep)
+        self.outbox.commit_batch(
+            cursor=None, parked=[failure], now=self._now(), audit_acked_id=keep
+        )
         self._report.audit_sent += max(0, keep - cursor)
         log.warning("audit entry %d refused by the hub: %s", bad, refused["code"])
         return False
@@ -732,12 +849,20 @@ class SyncEngine:
         if exc.scope == "item":
             failure = self._failure("audit", str(first), "sync.audit_refused", hub=_hub_said(exc))
             self.outbox.record_failure(failure, self._now(), 1, None, park=True)
-            log.warning("audit batch from %d refused by the hub: %s", first, exc.details.get("hub_code", exc.code))
+            log.warning(
+                "audit batch from %d refused by the hub: %s",
+                first,
+                exc.details.get("hub_code", exc.code),
+            )
             return
         if exc.code in ("sync.server_error", "sync.bad_response"):
             client.ping()  # raises the link's own failure when the hub is down
-            item = self.outbox.record_failure(self._failure("audit", str(first), exc.code), self._now(),
-                                              self.config.max_failures, None)
+            item = self.outbox.record_failure(
+                self._failure("audit", str(first), exc.code),
+                self._now(),
+                self.config.max_failures,
+                None,
+            )
             if item.state == "needs_person":
                 return
         raise exc
@@ -748,7 +873,9 @@ class SyncEngine:
         signer = self.signer
         if signer is None or self._key_done == signer.key_id or "receipt_key" in self._unsupported:
             return
-        if self.outbox.get("receipt_key_id") == signer.key_id or signer.key_id in self.outbox.parked_keys("receipt_key"):
+        if self.outbox.get(
+            "receipt_key_id"
+        ) == signer.key_id or signer.key_id in self.outbox.parked_keys("receipt_key"):
             self._key_done = signer.key_id
             return
         try:
@@ -759,13 +886,19 @@ class SyncEngine:
                 return
             if exc.scope != "item":
                 raise
-            failure = self._failure("receipt_key", signer.key_id, "sync.receipt_key_refused", hub=_hub_said(exc))
+            failure = self._failure(
+                "receipt_key", signer.key_id, "sync.receipt_key_refused", hub=_hub_said(exc)
+            )
             self.outbox.record_failure(failure, self._now(), 1, None, park=True)
             self._key_done = signer.key_id
             log.warning("receipt key %s refused by the hub", signer.key_id)
             return
-        self.outbox.commit_batch(cursor=None, resolved=[("receipt_key", signer.key_id)], now=self._now(),
-                                 receipt_key_id=signer.key_id)
+        self.outbox.commit_batch(
+            cursor=None,
+            resolved=[("receipt_key", signer.key_id)],
+            now=self._now(),
+            receipt_key_id=signer.key_id,
+        )
         self._key_done = signer.key_id
         log.info("receipt key %s enrolled with the hub", signer.key_id)
 
@@ -777,10 +910,18 @@ class SyncEngine:
         cursor = self.outbox.cursor()
         with self.sessions() as s:
             stmt = select(Submission.id, Submission.number).where(
-                Submission.state == "digitised", Submission.pushed_at.is_(None),
-                ~exists().where(and_(Event.submission_id == Submission.id, Event.station_seq > cursor)),
-                ~exists().where(and_(SyncItem.submission_id == Submission.id, SyncItem.kind == "event",
-                                     SyncItem.state.in_(("needs_person", "failing", "retry")))),
+                Submission.state == "digitised",
+                Submission.pushed_at.is_(None),
+                ~exists().where(
+                    and_(Event.submission_id == Submission.id, Event.station_seq > cursor)
+                ),
+                ~exists().where(
+                    and_(
+                        SyncItem.submission_id == Submission.id,
+                        SyncItem.kind == "event",
+                        SyncItem.state.in_(("needs_person", "failing", "retry")),
+                    )
+                ),
             )
             if sids is not None:
                 if not sids:
@@ -831,15 +972,30 @@ class SyncEngine:
 
     def _park_status(self, cursor: int, code: str, why: str, u: Any) -> None:
         message, fix = TEXTS[code]
-        sid = u.get("submission_id") if isinstance(u, dict) and isinstance(u.get("submission_id"), str) else None
+        sid = (
+            u.get("submission_id")
+            if isinstance(u, dict) and isinstance(u.get("submission_id"), str)
+            else None
+        )
         self.outbox.record_failure(
-            Failure("status", str(cursor), code, f"{message}（{why}）", fix, sid[:36] if sid else None),
-            self._now(), 1, None, park=True)
+            Failure(
+                "status", str(cursor), code, f"{message}（{why}）", fix, sid[:36] if sid else None
+            ),
+            self._now(),
+            1,
+            None,
+            park=True,
+        )
         self._report.decisions_refused += 1
         log.warning("status update %d refused: %s", cursor, code)
 
     def _apply_update(self, u: dict[str, Any]) -> None:
-        sid, item_id, decision, reason = u["submission_id"], u["item_id"], u["decision"], u.get("reason", "")
+        sid, item_id, decision, reason = (
+            u["submission_id"],
+            u["item_id"],
+            u["decision"],
+            u.get("reason", ""),
+        )
         with self.sessions() as s:
             sub = s.get(Submission, sid)
             row = s.get(SubmissionItem, (sid, item_id))
@@ -892,8 +1048,13 @@ class SyncEngine:
     def _refuse_catalog(self, digest: str, why: str) -> None:
         message, fix = TEXTS["sync.bad_catalog"]
         self.outbox.set(catalog_refused=digest)
-        self.outbox.record_failure(Failure("catalog", digest, "sync.bad_catalog", f"{message}（{why[:200]}）", fix),
-                                   self._now(), 1, None, park=True)
+        self.outbox.record_failure(
+            Failure("catalog", digest, "sync.bad_catalog", f"{message}（{why[:200]}）", fix),
+            self._now(),
+            1,
+            None,
+            park=True,
+        )
         log.warning("catalog %s refused", digest[:12])
 
     # ------------------------------------------------------------------ what the window shows
@@ -923,17 +1084,25 @@ class SyncEngine:
             state = "error"
         return SyncStatus(
             state=state,  # type: ignore[arg-type]
-            waiting=subs, waiting_events=events, oldest_waiting_at=oldest,
+            waiting=subs,
+            waiting_events=events,
+            oldest_waiting_at=oldest,
             oldest_waiting_seconds=(now - oldest).total_seconds() if oldest else None,
-            needs_person=needs, last_success_at=self._last_success, next_attempt_at=self._next_attempt(),
+            needs_person=needs,
+            last_success_at=self._last_success,
+            next_attempt_at=self._next_attempt(),
             problem=Problem(problem.code, problem.message, problem.fix) if problem else None,
-            station_code=self.outbox.get("station_code"), hub_url=self.outbox.get("hub_url"),
+            station_code=self.outbox.get("station_code"),
+            hub_url=self.outbox.get("hub_url"),
         )
 
     def needs_person(self) -> bool:
         p = self._problem
-        return self.outbox.count_needs_person() > 0 or (p is not None and p.code in PERSON_CODES) \
+        return (
+            self.outbox.count_needs_person() > 0
+            or (p is not None and p.code in PERSON_CODES)
             or self.outbox.get("hub_url") is None
+        )
 
     def queue(self, limit: int = 500) -> list[QueueItem]:
         """Submissions waiting (oldest first), then items that failed or wait for a person."""
@@ -943,32 +1112,56 @@ class SyncEngine:
         with self.sessions() as s:
             rows = s.execute(
                 select(Event.submission_id, Event.type, Event.at, Event.station_seq)
-                .where(Event.station_seq > cursor).order_by(Event.station_seq)
+                .where(Event.station_seq > cursor)
+                .order_by(Event.station_seq)
             ).all()
             groups: dict[str, list[Any]] = {}
             for r in rows:
                 groups.setdefault(r.submission_id, []).append(r)
-            numbers = dict(s.execute(
-                select(Submission.id, Submission.number).where(Submission.id.in_(list(groups)[:limit]))
-            ).all())
+            numbers = dict(
+                s.execute(
+                    select(Submission.id, Submission.number).where(
+                        Submission.id.in_(list(groups)[:limit])
+                    )
+                ).all()
+            )
         for n, (sid, evs) in enumerate(list(groups.items())[:limit]):
             head = n == 0 and problem is not None
-            out.append(QueueItem(
-                id=f"sub:{sid}", kind="submission", state="retrying" if head else "waiting", submission_id=sid,
-                number=numbers.get(sid), events=len(evs), pages=sum(1 for e in evs if e.type == "page_attached"),
-                attempts=self._link_failures if head else 0, since=evs[0].at,
-                last_error=Problem(problem.code, problem.message, problem.fix) if head and problem else None,
-                next_retry_at=self._next_attempt() if head else None,
-            ))
+            out.append(
+                QueueItem(
+                    id=f"sub:{sid}",
+                    kind="submission",
+                    state="retrying" if head else "waiting",
+                    submission_id=sid,
+                    number=numbers.get(sid),
+                    events=len(evs),
+                    pages=sum(1 for e in evs if e.type == "page_attached"),
+                    attempts=self._link_failures if head else 0,
+                    since=evs[0].at,
+                    last_error=Problem(problem.code, problem.message, problem.fix)
+                    if head and problem
+                    else None,
+                    next_retry_at=self._next_attempt() if head else None,
+                )
+            )
         for item in self.outbox.items(states=("failing", "needs_person", "retry")):
-            out.append(QueueItem(
-                id=f"item:{item.id}", kind=item.kind, state=item.state,  # type: ignore[arg-type]
-                submission_id=item.submission_id, number=numbers.get(item.submission_id or "")
-                or self._number(item.submission_id), events=1 if item.kind == "event" else 0,
-                pages=1 if item.kind == "page" else 0, attempts=item.attempts, since=item.first_failed_at,
-                last_error=Problem(item.error_code, item.error_message, item.fix), next_retry_at=item.next_retry_at,
-                detail={"key": item.key, "seq": item.station_seq},
-            ))
+            out.append(
+                QueueItem(
+                    id=f"item:{item.id}",
+                    kind=item.kind,
+                    state=item.state,  # type: ignore[arg-type]
+                    submission_id=item.submission_id,
+                    number=numbers.get(item.submission_id or "")
+                    or self._number(item.submission_id),
+                    events=1 if item.kind == "event" else 0,
+                    pages=1 if item.kind == "page" else 0,
+                    attempts=item.attempts,
+                    since=item.first_failed_at,
+                    last_error=Problem(item.error_code, item.error_message, item.fix),
+                    next_retry_at=item.next_retry_at,
+                    detail={"key": item.key, "seq": item.station_seq},
+                )
+            )
         return out
 
     def _number(self, sid: str | None) -> str | None:
@@ -1013,7 +1206,10 @@ class SyncEngine:
             if not chunk:
                 break
             rows.extend(chunk)
-        parked = [i.key for i in self.outbox.items(kind="event", states=("needs_person", "failing", "retry"))]
+        parked = [
+            i.key
+            for i in self.outbox.items(kind="event", states=("needs_person", "failing", "retry"))
+        ]
         extra = [e for e in self.outbox.events_by_id(parked) if e.seq <= cursor]
         events = sorted(extra + rows, key=lambda e: e.seq)
         wire = []
@@ -1027,19 +1223,34 @@ class SyncEngine:
         for e in events:
             if e.page and e.page not in pages.setdefault(e.submission_id, []):
                 pages[e.submission_id].append(e.page)
-        manifests = [{"submission_id": sid, "pages": [{"sha256": h, "size": n} for h, n in pages[sid]]}
-                     for sid in sids]
+        manifests = [
+            {"submission_id": sid, "pages": [{"sha256": h, "size": n} for h, n in pages[sid]]}
+            for sid in sids
+        ]
         # The audit log's unacknowledged tail goes too: the hub's copy must not depend on a link.
         audit: list[dict[str, Any]] = []
-        while chunk_audit := self.outbox.audit_after(audit[-1]["id"] if audit else
-                                                     self.outbox.get_int("audit_acked_id"), 5000):
+        while chunk_audit := self.outbox.audit_after(
+            audit[-1]["id"] if audit else self.outbox.get_int("audit_acked_id"), 5000
+        ):
             audit.extend(chunk_audit)
         summary = write_export(
-            path, token=token, token_id=token_id, station_code=self.outbox.get("station_code") or "",
-            store_id=self.outbox.store_id(), events=wire, manifests=manifests,
-            page=self._page_or_none, created_at=self._now(), audit=audit,
+            path,
+            token=token,
+            token_id=token_id,
+            station_code=self.outbox.get("station_code") or "",
+            store_id=self.outbox.store_id(),
+            events=wire,
+            manifests=manifests,
+            page=self._page_or_none,
+            created_at=self._now(),
+            audit=audit,
         )
-        log.info("export %s written: %d events, %d pages", summary.export_id, summary.events, summary.pages)
+        log.info(
+            "export %s written: %d events, %d pages",
+            summary.export_id,
+            summary.events,
+            summary.pages,
+        )
         return summary
 
 

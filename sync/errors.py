@@ -150,7 +150,12 @@ def sync_error(code: str, *, scope: Scope = "link", retry: bool = True, **kw: ob
     retry_after = kw.pop("retry_after", None)
     status = kw.pop("status", None)
     return SyncError(
-        code, message, fix=fix, scope=scope, retry=retry,
+        code,
+        message,
+        fix=fix,
+        scope=scope,
+        retry=retry,
         retry_after=retry_after if isinstance(retry_after, (int, float)) else None,
-        status=status if isinstance(status, int) else None, **kw,
+        status=status if isinstance(status, int) else None,
+        **kw,
     )

@@ -50,7 +50,10 @@ def export_key(token: str) -> bytes:
 
 
 def _keys(key: bytes) -> tuple[bytes, bytes]:
-    return (hmac.new(key, b"enc", hashlib.sha256).digest(), hmac.new(key, b"mac", hashlib.sha256).digest())
+    return (
+        hmac.new(key, b"enc", hashlib.sha256).digest(),
+        hmac.new(key, b"mac", hashlib.sha256).digest(),
+    )
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,11 @@ def write_export(
     nonce = os.urandom(16)
     shas = list(dict.fromkeys(p["sha256"] for m in manifests for p in m["pages"]))
     audit = audit or []
-    doc = json.dumps({"events": events, "manifests": manifests, "audit": audit}, ensure_ascii=False,
-                     separators=(",", ":")).encode()
+    doc = json.dumps(
+        {"events": events, "manifests": manifests, "audit": audit},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
     seqs = [int(e["seq"]) for e in events]
     first_seq, last_seq = (min(seqs), max(seqs)) if seqs else (None, None)
     export_id = str(uuid.uuid4())
@@ -109,11 +115,21 @@ def write_export(
     for part in plaintext():
         body_hash.update(part)
     header = {
-        "format": 1, "export_id": export_id, "station_code": station_code, "store_id": store_id,
-        "token_id": token_id, "created_at": created_at.astimezone(dt.UTC).isoformat(),
-        "events": len(events), "pages": len(shas), "audit": len(audit), "first_seq": first_seq,
-        "last_seq": last_seq, "cipher": "aes-256-ctr", "mac": "hmac-sha256",
-        "nonce": nonce.hex(), "body_sha256": body_hash.hexdigest(),
+        "format": 1,
+        "export_id": export_id,
+        "station_code": station_code,
+        "store_id": store_id,
+        "token_id": token_id,
+        "created_at": created_at.astimezone(dt.UTC).isoformat(),
+        "events": len(events),
+        "pages": len(shas),
+        "audit": len(audit),
+        "first_seq": first_seq,
+        "last_seq": last_seq,
+        "cipher": "aes-256-ctr",
+        "mac": "hmac-sha256",
+        "nonce": nonce.hex(),
+        "body_sha256": body_hash.hexdigest(),
     }
     head = MAGIC + json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
     tmp = path.with_name(path.name + ".tmp")
@@ -136,9 +152,20 @@ def write_export(
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise ExportError("export.write", f"无法写入导出文件（{exc.strerror or exc.__class__.__name__}），请检查U盘。") from exc
-    return ExportSummary(path, export_id, len(events), len(shas), total_pages, path.stat().st_size,
-                         first_seq, last_seq)
+        raise ExportError(
+            "export.write",
+            f"无法写入导出文件（{exc.strerror or exc.__class__.__name__}），请检查U盘。",
+        ) from exc
+    return ExportSummary(
+        path,
+        export_id,
+        len(events),
+        len(shas),
+        total_pages,
+        path.stat().st_size,
+        first_seq,
+        last_seq,
+    )
 
 
 def read_header(path: Path | str) -> dict[str, Any]:
@@ -182,7 +209,9 @@ def verify(path: Path | str, key: bytes) -> None:
             remaining -= len(chunk)
         tag = f.read(TAG)
     if not hmac.compare_digest(mac.digest(), tag):
-        raise ExportError("export.signature", "导出文件签名校验失败：文件被改动、损坏，或不是本站点导出的。")
+        raise ExportError(
+            "export.signature", "导出文件签名校验失败：文件被改动、损坏，或不是本站点导出的。"
+        )
 
 
 def read_export(path: Path | str, key: bytes) -> Iterator[tuple[str, Any]]:

@@ -41,8 +41,15 @@ class PendingEvent:
         payload = json.loads(self.payload)
         if not isinstance(payload, dict):
             raise ValueError("payload is not an object")
-        return {"id": self.id, "seq": self.seq, "submission_id": self.submission_id, "type": self.type,
-                "payload": payload, "clerk_id": self.clerk_id, "at": ts(self.at)}
+        return {
+            "id": self.id,
+            "seq": self.seq,
+            "submission_id": self.submission_id,
+            "type": self.type,
+            "payload": payload,
+            "clerk_id": self.clerk_id,
+            "at": ts(self.at),
+        }
 
     @property
     def page(self) -> tuple[str, int] | None:
@@ -106,9 +113,18 @@ class Outbox:
     def pending(self, after: int, limit: int) -> list[PendingEvent]:
         with self.sessions() as s:
             rows = s.execute(
-                select(Event.station_seq, Event.id, Event.submission_id, Event.type, Event.payload,
-                       Event.clerk_id, Event.at)
-                .where(Event.station_seq > after).order_by(Event.station_seq).limit(limit)
+                select(
+                    Event.station_seq,
+                    Event.id,
+                    Event.submission_id,
+                    Event.type,
+                    Event.payload,
+                    Event.clerk_id,
+                    Event.at,
+                )
+                .where(Event.station_seq > after)
+                .order_by(Event.station_seq)
+                .limit(limit)
             ).all()
         return [PendingEvent(*r) for r in rows]
 
@@ -117,9 +133,17 @@ class Outbox:
             return []
         with self.sessions() as s:
             rows = s.execute(
-                select(Event.station_seq, Event.id, Event.submission_id, Event.type, Event.payload,
-                       Event.clerk_id, Event.at)
-                .where(Event.id.in_(list(ids))).order_by(Event.station_seq)
+                select(
+                    Event.station_seq,
+                    Event.id,
+                    Event.submission_id,
+                    Event.type,
+                    Event.payload,
+                    Event.clerk_id,
+                    Event.at,
+                )
+                .where(Event.id.in_(list(ids)))
+                .order_by(Event.station_seq)
             ).all()
         return [PendingEvent(*r) for r in rows]
 
@@ -131,8 +155,9 @@ class Outbox:
         """(events, submissions, oldest event time) above the cursor."""
         with self.sessions() as s:
             n, subs, oldest = s.execute(
-                select(func.count(), func.count(func.distinct(Event.submission_id)), func.min(Event.at))
-                .where(Event.station_seq > after)
+                select(
+                    func.count(), func.count(func.distinct(Event.submission_id)), func.min(Event.at)
+                ).where(Event.station_seq > after)
             ).one()
         if isinstance(oldest, str):
             oldest = dt.datetime.fromisoformat(oldest)
@@ -146,7 +171,7 @@ class Outbox:
             for i in range(0, len(ids), 500):
                 for sid, sha, size in s.execute(
                     select(Attachment.submission_id, Attachment.sha256, Attachment.size)
-                    .where(Attachment.submission_id.in_(ids[i:i + 500]))
+                    .where(Attachment.submission_id.in_(ids[i : i + 500]))
                     .order_by(Attachment.submission_id, Attachment.material_id, Attachment.position)
                 ):
                     pages = out.setdefault(sid, [])
@@ -160,12 +185,33 @@ class Outbox:
         """Audit entries above id AFTER, in order, in the wire form of POST /v1/audit."""
         with self.sessions() as s:
             rows = s.execute(
-                select(AuditEntry.id, AuditEntry.at, AuditEntry.staff_id, AuditEntry.action, AuditEntry.target,
-                       AuditEntry.detail, AuditEntry.prev_hash, AuditEntry.hash)
-                .where(AuditEntry.id > after).order_by(AuditEntry.id).limit(limit)
+                select(
+                    AuditEntry.id,
+                    AuditEntry.at,
+                    AuditEntry.staff_id,
+                    AuditEntry.action,
+                    AuditEntry.target,
+                    AuditEntry.detail,
+                    AuditEntry.prev_hash,
+                    AuditEntry.hash,
+                )
+                .where(AuditEntry.id > after)
+                .order_by(AuditEntry.id)
+                .limit(limit)
             ).all()
-        return [{"id": r.id, "at": at_text(r.at), "staff_id": r.staff_id, "action": r.action, "target": r.target,
-                 "detail": r.detail, "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]
+        return [
+            {
+                "id": r.id,
+                "at": at_text(r.at),
+                "staff_id": r.staff_id,
+                "action": r.action,
+                "target": r.target,
+                "detail": r.detail,
+                "prev_hash": r.prev_hash,
+                "hash": r.hash,
+            }
+            for r in rows
+        ]
 
     def audit_max_id(self) -> int:
         with self.sessions() as s:
@@ -184,29 +230,59 @@ class Outbox:
 
     def parked_events_after(self, after: int) -> frozenset[int]:
         with self.sessions() as s:
-            return frozenset(s.scalars(
-                select(SyncItem.station_seq).where(
-                    SyncItem.kind == "event", SyncItem.state == "needs_person", SyncItem.station_seq > after)
-            ))
+            return frozenset(
+                s.scalars(
+                    select(SyncItem.station_seq).where(
+                        SyncItem.kind == "event",
+                        SyncItem.state == "needs_person",
+                        SyncItem.station_seq > after,
+                    )
+                )
+            )
 
     def parked_keys(self, kind: str) -> frozenset[str]:
         with self.sessions() as s:
-            return frozenset(s.scalars(select(SyncItem.key).where(SyncItem.kind == kind, SyncItem.state == "needs_person")))
+            return frozenset(
+                s.scalars(
+                    select(SyncItem.key).where(
+                        SyncItem.kind == kind, SyncItem.state == "needs_person"
+                    )
+                )
+            )
 
     def count_needs_person(self) -> int:
         with self.sessions() as s:
-            return int(s.scalar(select(func.count()).select_from(SyncItem).where(SyncItem.state == "needs_person")) or 0)
+            return int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(SyncItem)
+                    .where(SyncItem.state == "needs_person")
+                )
+                or 0
+            )
 
-    def record_failure(self, f: Failure, now: dt.datetime, max_failures: int, next_retry: dt.datetime | None,
-                       *, park: bool = False) -> SyncItem:
+    def record_failure(
+        self,
+        f: Failure,
+        now: dt.datetime,
+        max_failures: int,
+        next_retry: dt.datetime | None,
+        *,
+        park: bool = False,
+    ) -> SyncItem:
         """Count a failure of one item; the same kind of failure MAX_FAILURES times (or PARK)
         moves it to needs_person. A different kind of failure starts the count again."""
         with write_tx(self.sessions) as s:
             return _record(s, f, now, max_failures, next_retry, park)
 
     def commit_batch(
-        self, *, cursor: int | None, parked: Sequence[Failure] = (), resolved: Sequence[tuple[str, str]] = (),
-        now: dt.datetime, **state: object,
+        self,
+        *,
+        cursor: int | None,
+        parked: Sequence[Failure] = (),
+        resolved: Sequence[tuple[str, str]] = (),
+        now: dt.datetime,
+        **state: object,
     ) -> None:
         """Advance the cursor, park items and forget resolved ones, in one transaction."""
         with write_tx(self.sessions) as s:
@@ -222,10 +298,16 @@ class Outbox:
             for kind, key in resolved:
                 by_kind.setdefault(kind, []).append(key)
             for kind, keys in by_kind.items():
-                if not s.scalar(select(func.count()).select_from(SyncItem).where(SyncItem.kind == kind)):
+                if not s.scalar(
+                    select(func.count()).select_from(SyncItem).where(SyncItem.kind == kind)
+                ):
                     continue  # the usual case: nothing of this kind ever failed
                 for i in range(0, len(keys), 500):
-                    s.execute(delete(SyncItem).where(SyncItem.kind == kind, SyncItem.key.in_(keys[i:i + 500])))
+                    s.execute(
+                        delete(SyncItem).where(
+                            SyncItem.kind == kind, SyncItem.key.in_(keys[i : i + 500])
+                        )
+                    )
             _set(s, state)
 
     def resolve(self, kind: str, key: str) -> None:
@@ -257,12 +339,26 @@ def _set(s: Session, values: dict[str, object]) -> None:
             row.value = str(value)
 
 
-def _record(s: Session, f: Failure, now: dt.datetime, max_failures: int, next_retry: dt.datetime | None,
-            park: bool) -> SyncItem:
+def _record(
+    s: Session,
+    f: Failure,
+    now: dt.datetime,
+    max_failures: int,
+    next_retry: dt.datetime | None,
+    park: bool,
+) -> SyncItem:
     item = s.scalars(select(SyncItem).where(SyncItem.kind == f.kind, SyncItem.key == f.key)).first()
     if item is None:
-        item = SyncItem(kind=f.kind, key=f.key, submission_id=f.submission_id, station_seq=f.seq, state="failing",
-                        attempts=0, error_code=f.code, first_failed_at=now)
+        item = SyncItem(
+            kind=f.kind,
+            key=f.key,
+            submission_id=f.submission_id,
+            station_seq=f.seq,
+            state="failing",
+            attempts=0,
+            error_code=f.code,
+            first_failed_at=now,
+        )
         s.add(item)
     if item.error_code != f.code:
         item.attempts = 0

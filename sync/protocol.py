@@ -18,12 +18,29 @@ BLOB_BATCH = "application/x-intake-blobs"
 
 # The event types stations wrote when v1 was defined. A hub stores any well-formed type name: the
 # station's record is the truth, and a newer station must not be blocked by an older hub.
-EVENT_TYPES = frozenset({
-    "created", "applicant_set", "bundle_chosen", "answered", "material_marked", "notified",
-    "received", "page_attached", "page_removed", "page_rotated", "page_moved", "digitised",
-    "pushed", "item_decided", "supplemented", "withdrawn", "delivered", "document_printed",
-    "discarded",
-})
+EVENT_TYPES = frozenset(
+    {
+        "created",
+        "applicant_set",
+        "bundle_chosen",
+        "answered",
+        "material_marked",
+        "notified",
+        "received",
+        "page_attached",
+        "page_removed",
+        "page_rotated",
+        "page_moved",
+        "digitised",
+        "pushed",
+        "item_decided",
+        "supplemented",
+        "withdrawn",
+        "delivered",
+        "document_printed",
+        "discarded",
+    }
+)
 _TYPE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 DECISIONS = ("accepted", "rejected", "completed")
 
@@ -102,8 +119,11 @@ def check_event(ev: object) -> tuple[str, str] | None:
     if len(canonical(payload)) > MAX_EVENT_PAYLOAD:
         return "event.too_large", "事件内容过大"
     if ev["type"] == "page_attached":
-        if not is_sha256(payload.get("sha256")) or not is_int(payload.get("size")) \
-                or not 0 <= payload["size"] <= MAX_BLOB_SIZE:
+        if (
+            not is_sha256(payload.get("sha256"))
+            or not is_int(payload.get("size"))
+            or not 0 <= payload["size"] <= MAX_BLOB_SIZE
+        ):
             return "event.page", "页面事件缺少 sha256 或 size"
     if ev["type"] == "received":
         items = payload.get("items")
@@ -115,7 +135,9 @@ def check_event(ev: object) -> tuple[str, str] | None:
     return None
 
 
-_AUDIT_FIELDS = frozenset({"id", "at", "staff_id", "action", "target", "detail", "prev_hash", "hash"})
+_AUDIT_FIELDS = frozenset(
+    {"id", "at", "staff_id", "action", "target", "detail", "prev_hash", "hash"}
+)
 
 
 def check_audit_entry(e: object) -> str | None:

@@ -14,9 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from sync.protocol import MAX_AUDIT_DETAIL, MAX_BLOB_SIZE, MAX_REASON
 
-Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+Uuid = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-Timestamp = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")]
+Timestamp = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+]
 SEQ_MAX = 2**53  # sequence numbers and cursors: exact in every JSON reader, inside BIGINT
 ROW_ID_MAX = 2**31 - 1  # a staff id (32-bit INTEGER column)
 
@@ -47,17 +52,21 @@ class Error(Answer):
 
 class ReceiptKey(Request):
     key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}$")] = Field(
-        description="first 8 hex digits of SHA-256 of the raw key")
+        description="first 8 hex digits of SHA-256 of the raw key"
+    )
     public_key: Annotated[str, StringConstraints(min_length=43, max_length=43)] = Field(
-        description="raw Ed25519 public key, url-safe base64 without padding")
+        description="raw Ed25519 public key, url-safe base64 without padding"
+    )
 
 
 class EnrollmentIn(Request):
     code: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
-        examples=["ABCD-EFGH-JKLM"], description="case and dashes ignored")
+        examples=["ABCD-EFGH-JKLM"], description="case and dashes ignored"
+    )
     store_id: Uuid
     station_code: Annotated[str, StringConstraints(max_length=8)] | None = Field(
-        None, description="the station's own code; must match the code's station")
+        None, description="the station's own code; must match the code's station"
+    )
     receipt_key: ReceiptKey | None = None
 
 
@@ -93,7 +102,8 @@ class Health(Answer):
 class Received(Answer):
     store_id: str
     ranges: list[Annotated[list[int], Field(min_length=2, max_length=2)]] = Field(
-        description="inclusive runs of held sequence numbers within [start, end]")
+        description="inclusive runs of held sequence numbers within [start, end]"
+    )
 
 
 class Page(Request):
@@ -141,10 +151,13 @@ class Event(Request):
 
 class EventsIn(Request):
     store_id: Uuid
-    events: list[dict[str, Any]] = Field(description=(
-        "at most 2000 events, each an `Event`. Each is checked on its own: a malformed one is "
-        "refused in `results` (status refused, retry false) and the others are stored, so one "
-        "bad event never blocks a station's queue."))
+    events: list[dict[str, Any]] = Field(
+        description=(
+            "at most 2000 events, each an `Event`. Each is checked on its own: a malformed one is "
+            "refused in `results` (status refused, retry false) and the others are stored, so one "
+            "bad event never blocks a station's queue."
+        )
+    )
 
 
 class EventResult(Answer):
@@ -244,7 +257,8 @@ class DecisionIn(Request):
     item_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     decision: Literal["accepted", "rejected", "completed"]
     reason: Annotated[str, StringConstraints(max_length=MAX_REASON)] = Field(
-        "", description="required (non-empty) for rejected")
+        "", description="required (non-empty) for rejected"
+    )
     submission_id: Uuid | None = None
     number: Annotated[str, StringConstraints(max_length=32)] | None = None
     decision_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
@@ -273,7 +287,8 @@ class DeptSubmissions(Answer):
 
 class VerifyIn(Request):
     payload: Annotated[str, StringConstraints(min_length=1, max_length=1000)] = Field(
-        description="the scanned QR: the query link or the bare signed token")
+        description="the scanned QR: the query link or the bare signed token"
+    )
 
 
 class VerifyOut(Answer):

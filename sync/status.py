@@ -13,10 +13,17 @@ from typing import Any, Literal
 LinkState = Literal["online", "offline", "error", "not_enrolled", "unknown"]
 
 STATE_LABELS = {
-    "online": "已联网", "offline": "未联网", "error": "同步异常", "not_enrolled": "未登记", "unknown": "尚未连接",
+    "online": "已联网",
+    "offline": "未联网",
+    "error": "同步异常",
+    "not_enrolled": "未登记",
+    "unknown": "尚未连接",
 }
 ITEM_STATE_LABELS = {
-    "waiting": "等待上传", "retrying": "等待重试", "failing": "等待重试", "needs_person": "需人工处理",
+    "waiting": "等待上传",
+    "retrying": "等待重试",
+    "failing": "等待重试",
+    "needs_person": "需人工处理",
     "retry": "已安排重试",
 }
 

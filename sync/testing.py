@@ -48,7 +48,11 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
 # ----------------------------------------------------------------------------- stations
 
 
-NEWBORN_ANSWERS = {"parents_married": True, "applied_by_agent": False, "parents_local_insured": True}
+NEWBORN_ANSWERS = {
+    "parents_married": True,
+    "applied_by_agent": False,
+    "parents_local_insured": True,
+}
 
 
 def small_catalog(dest: Path, version: str | None = None) -> Path:
@@ -69,7 +73,9 @@ def small_catalog(dest: Path, version: str | None = None) -> Path:
     return dest
 
 
-def station(base: Path, code: str, clock: Any, catalog: Path, secrets: Any = None) -> tuple[Any, Any]:
+def station(
+    base: Path, code: str, clock: Any, catalog: Path, secrets: Any = None
+) -> tuple[Any, Any]:
     """A station's store with its local station and one clerk: (context, clerk). SECRETS: where
     its keys live (an app.keys store; default: the OS keyring)."""
     from app.context import build_context
@@ -77,22 +83,46 @@ def station(base: Path, code: str, clock: Any, catalog: Path, secrets: Any = Non
     base.mkdir(parents=True, exist_ok=True)
     ctx = build_context(base / "intake.sqlite3", clock=clock, catalog_path=catalog, secrets=secrets)
     _st, admin = ctx.staff.setup_station(
-        code=code, name=f"{code}便民服务中心", centre_name="新乡县政务服务中心", jurisdiction="xinxiang",
-        admin_username=f"admin{code.lower()}", admin_display_name="管理员", admin_password="admin1234",
+        code=code,
+        name=f"{code}便民服务中心",
+        centre_name="新乡县政务服务中心",
+        jurisdiction="xinxiang",
+        admin_username=f"admin{code.lower()}",
+        admin_display_name="管理员",
+        admin_password="admin1234",
     )
-    clerk = ctx.staff.create_account(admin, username=f"clerk{code.lower()}", display_name="王芳", role="clerk",
-                                     password="clerk1234")
+    clerk = ctx.staff.create_account(
+        admin,
+        username=f"clerk{code.lower()}",
+        display_name="王芳",
+        role="clerk",
+        password="clerk1234",
+    )
     return ctx, clerk
 
 
-def intake_with_pages(ctx: Any, clerk: Any, rng: random.Random, page_sizes: tuple[int, int] = (2000, 40000),
-                      big: int | None = None) -> str:
+def intake_with_pages(
+    ctx: Any,
+    clerk: Any,
+    rng: random.Random,
+    page_sizes: tuple[int, int] = (2000, 40000),
+    big: int | None = None,
+) -> str:
     """One received intake of 新生儿出生 whose paper materials all get pages (so it is digitised)."""
     from app.views import ApplicantInput
 
     sid = ctx.intake.start(clerk)
-    ctx.intake.set_applicant(clerk, sid, ApplicantInput(
-        name="张三", resident_id="11010519491231002X", phone="13812345678", address="人民路1号", sources={}))
+    ctx.intake.set_applicant(
+        clerk,
+        sid,
+        ApplicantInput(
+            name="张三",
+            resident_id="11010519491231002X",
+            phone="13812345678",
+            address="人民路1号",
+            sources={},
+        ),
+    )
     ctx.intake.choose(clerk, sid, "新生儿出生")
     ctx.intake.answer_many(clerk, sid, NEWBORN_ANSWERS)
     lines = ctx.intake.checklist(sid).materials
@@ -124,7 +154,11 @@ def assert_mirrored(ctx: Any, store: Any, read_blob: Any, code: str = "XX01") ->
     for e in remote:
         mine = local[e["id"]]
         assert (e["seq"], e["type"], e["submission_id"], e["payload"]) == (
-            mine.station_seq, mine.type, mine.submission_id, json.loads(mine.payload))
+            mine.station_seq,
+            mine.type,
+            mine.submission_id,
+            json.loads(mine.payload),
+        )
     for sha in pages:
         assert read_blob(sha) == ctx.attachments.get(sha), sha
     pushes: dict[str, int] = {}
@@ -137,12 +171,36 @@ def assert_mirrored(ctx: Any, store: Any, read_blob: Any, code: str = "XX01") ->
 
 # ----------------------------------------------------------------------------- fault proxy
 
-FAULTS = ("reset", "drop", "delay", "error500", "error429", "error503", "html", "cut_answer", "trickle")
+FAULTS = (
+    "reset",
+    "drop",
+    "delay",
+    "error500",
+    "error429",
+    "error503",
+    "html",
+    "cut_answer",
+    "trickle",
+)
 _CANNED = {
-    "error500": ("500 Internal Server Error", "application/json", b'{"error":{"code":"x","message":"boom"}}', ""),
-    "error429": ("429 Too Many Requests", "application/json",
-                 b'{"error":{"code":"rate","message":"slow down","retry":true}}', "Retry-After: 1\r\n"),
-    "error503": ("503 Service Unavailable", "text/html", b"<html>maintenance</html>", "Retry-After: 1\r\n"),
+    "error500": (
+        "500 Internal Server Error",
+        "application/json",
+        b'{"error":{"code":"x","message":"boom"}}',
+        "",
+    ),
+    "error429": (
+        "429 Too Many Requests",
+        "application/json",
+        b'{"error":{"code":"rate","message":"slow down","retry":true}}',
+        "Retry-After: 1\r\n",
+    ),
+    "error503": (
+        "503 Service Unavailable",
+        "text/html",
+        b"<html>maintenance</html>",
+        "Retry-After: 1\r\n",
+    ),
     "html": ("200 OK", "text/html", b"<html><body>proxy login</body></html>", ""),
 }
 
@@ -193,8 +251,15 @@ class FaultProxy:
     stalls for `stall` seconds).
     """
 
-    def __init__(self, target_port: int, *, faults: dict[str, float] | None = None, seed: int = 0,
-                 target_host: str = "127.0.0.1", stall: float = 3.0) -> None:
+    def __init__(
+        self,
+        target_port: int,
+        *,
+        faults: dict[str, float] | None = None,
+        seed: int = 0,
+        target_host: str = "127.0.0.1",
+        stall: float = 3.0,
+    ) -> None:
         self.target = (target_host, target_port)
         self.faults = dict(faults or {})
         self.rng = random.Random(seed)
@@ -274,7 +339,11 @@ class FaultProxy:
 
     def _send(self, s: socket.socket, data: bytes, direction: str) -> None:
         with self._lock:
-            cut = self.cut_after is not None and direction == "up" and self.up + len(data) > self.cut_after
+            cut = (
+                self.cut_after is not None
+                and direction == "up"
+                and self.up + len(data) > self.cut_after
+            )
             if cut:
                 data = data[: max(0, self.cut_after - self.up)]  # type: ignore[operator]
                 self.cut_after = None
@@ -303,8 +372,10 @@ class FaultProxy:
                 if mode in _CANNED:
                     self._count(up=len(head) + len(body))
                     status, ctype, text, extra = _CANNED[mode]
-                    resp = (f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(text)}\r\n"
-                            f"{extra}Connection: close\r\n\r\n").encode() + text
+                    resp = (
+                        f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(text)}\r\n"
+                        f"{extra}Connection: close\r\n\r\n"
+                    ).encode() + text
                     self._send(client_sock, resp, "down")
                     return
                 if mode == "delay":
@@ -327,7 +398,11 @@ class FaultProxy:
                 if rhead is None:
                     return
                 code = int(rhead.split(b" ", 2)[1])
-                rbody = b"" if method == b"HEAD" or code in (204, 304) or code < 200 else up.exactly(_length(rhead))
+                rbody = (
+                    b""
+                    if method == b"HEAD" or code in (204, 304) or code < 200
+                    else up.exactly(_length(rhead))
+                )
                 answer = rhead + rbody
                 if mode == "cut_answer":
                     self._send(client_sock, answer[: self.rng.randint(0, len(answer) - 1)], "down")
@@ -335,7 +410,7 @@ class FaultProxy:
                     return
                 if mode == "trickle":
                     for i in range(0, min(len(answer), 48), 16):
-                        self._send(client_sock, answer[i:i + 16], "down")
+                        self._send(client_sock, answer[i : i + 16], "down")
                         time.sleep(0.02)
                     time.sleep(self.stall)
                     self._send(client_sock, answer[48:], "down")
@@ -356,7 +431,9 @@ class FaultProxy:
 
 
 def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
+    )
     return Path(found[-1]).parent if found else None
 
 
@@ -380,15 +457,41 @@ class PgCluster:
             self._as = ["runuser", "-u", "postgres", "--"]
 
     def _run(self, *cmd: str) -> None:
-        subprocess.run([*self._as, *cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       cwd=self.dir)
+        subprocess.run(
+            [*self._as, *cmd],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=self.dir,
+        )
 
     def start(self) -> PgCluster:
         data = self.dir / "data"
-        self._run(str(self.bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                  "--no-sync", "--locale=C")
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C",
+        )
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "start",
+        )
         return self
 
     @property
@@ -397,7 +500,9 @@ class PgCluster:
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop")
+            self._run(
+                str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"
+            )
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -429,4 +534,3 @@ def drop_database(admin_url: str, name: str) -> None:
     with contextlib.suppress(Exception), engine.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
-

@@ -41,11 +41,26 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-MODES = ("delay", "stmt", "finish_stmt", "commit", "after_commit", "fsync", "replace", "finish_stmt")
+MODES = (
+    "delay",
+    "stmt",
+    "finish_stmt",
+    "commit",
+    "after_commit",
+    "fsync",
+    "replace",
+    "finish_stmt",
+)
 # Ranges for N: a loop of one intake runs a few hundred statements, ~15 commits, 4 page
 # fsyncs/renames; finish_stmt counts only statements run inside `finish`.
-RANGES = {"stmt": (1, 900), "finish_stmt": (1, 40), "commit": (1, 60), "after_commit": (1, 60),
-          "fsync": (1, 24), "replace": (1, 12)}
+RANGES = {
+    "stmt": (1, 900),
+    "finish_stmt": (1, 40),
+    "commit": (1, 60),
+    "after_commit": (1, 60),
+    "fsync": (1, 24),
+    "replace": (1, 12),
+}
 _IN_FINISH = [False]
 
 
@@ -106,12 +121,23 @@ def drive(db: str, catalog: str, mode: str, n: int, seed: int) -> None:
     print("READY", flush=True)
     while True:
         sid = ctx.intake.start(clerk)
-        ctx.intake.set_applicant(clerk, sid, ApplicantInput(
-            name="张三", resident_id="11010519491231002X", phone="13812345678", address="人民路1号", sources={}))
+        ctx.intake.set_applicant(
+            clerk,
+            sid,
+            ApplicantInput(
+                name="张三",
+                resident_id="11010519491231002X",
+                phone="13812345678",
+                address="人民路1号",
+                sources={},
+            ),
+        )
         ctx.intake.choose(clerk, sid, "新生儿出生")
         ctx.intake.answer_many(clerk, sid, NEWBORN_ANSWERS)
         lines = ctx.intake.checklist(sid).materials
-        ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
+        ctx.intake.mark_many(
+            clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None}
+        )
         print(f"FINISH {sid}", flush=True)
         _IN_FINISH[0] = True
         r = ctx.intake.finish(clerk, sid)
@@ -163,13 +189,29 @@ def make_store(base: Path) -> tuple[Path, Path]:
     return db, catalog
 
 
-def _run_child(db: Path, catalog: Path, mode: str, n: int, seed: int, delay: float, timeout: float) -> list[str]:
+def _run_child(
+    db: Path, catalog: Path, mode: str, n: int, seed: int, delay: float, timeout: float
+) -> list[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     with tempfile.TemporaryFile() as err:
         child = subprocess.Popen(
-            [sys.executable, "-m", "tests.kill_intake", "drive", str(db), str(catalog), mode, str(n), str(seed)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
+            [
+                sys.executable,
+                "-m",
+                "tests.kill_intake",
+                "drive",
+                str(db),
+                str(catalog),
+                mode,
+                str(n),
+                str(seed),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
         )
         assert child.stdout is not None
         lines: list[str] = []
@@ -207,8 +249,14 @@ def _run_child(db: Path, catalog: Path, mode: str, n: int, seed: int, delay: flo
     return [x for x in lines if x]
 
 
-def _check(db: Path, catalog: Path, acks: dict[str, str], pages: dict[str, list[str]],
-           attempted: Counter[str], fig: Figures) -> None:
+def _check(
+    db: Path,
+    catalog: Path,
+    acks: dict[str, str],
+    pages: dict[str, list[str]],
+    attempted: Counter[str],
+    fig: Figures,
+) -> None:
     """Reopen the store as a restart would and count what is lost, half-written or doubled."""
     from sqlalchemy import select
 
@@ -227,22 +275,32 @@ def _check(db: Path, catalog: Path, acks: dict[str, str], pages: dict[str, list[
         with ctx.sessions() as s:
             subs = {sub.id: sub for sub in s.scalars(select(Submission))}
             finish_events = Counter(
-                sid for sid, in s.execute(select(Event.submission_id).where(Event.type.in_(("received", "notified")))))
-            seqs = [q for q, in s.execute(select(Event.station_seq).order_by(Event.station_seq))]
+                sid
+                for (sid,) in s.execute(
+                    select(Event.submission_id).where(Event.type.in_(("received", "notified")))
+                )
+            )
+            seqs = [q for (q,) in s.execute(select(Event.station_seq).order_by(Event.station_seq))]
             rows = list(s.scalars(select(Attachment).where(Attachment.removed.is_(False))))
             numbers = Counter(sub.number for sub in subs.values() if sub.number)
             audit_problems = audit.verify(s)
             fig.acknowledged_present = sum(
-                1 for number, sid in acks.items() if sid in subs and subs[sid].number == number)
-        lost = [n for n, sid in acks.items() if sid not in subs or subs[sid].number != n
-                or subs[sid].state in ("draft", "discarded")]
+                1 for number, sid in acks.items() if sid in subs and subs[sid].number == number
+            )
+        lost = [
+            n
+            for n, sid in acks.items()
+            if sid not in subs or subs[sid].number != n or subs[sid].state in ("draft", "discarded")
+        ]
         stored = {(a.submission_id, a.sha256) for a in rows}
-        lost += [f"page {sid}" for sid, shas in pages.items() for sha in shas if (sid, sha) not in stored]
+        lost += [
+            f"page {sid}" for sid, shas in pages.items() for sha in shas if (sid, sha) not in stored
+        ]
         half: list[str] = []
         for a in rows:
             try:
                 ctx.attachments.get(a.sha256)
-            except Exception:  # noqa: BLE001 - any failure to read back is a half-written page
+            except Exception:
                 half.append(f"page row without its page ({a.submission_id})")
         for sid, sub in subs.items():
             if sub.number and not finish_events[sid]:
@@ -256,8 +314,11 @@ def _check(db: Path, catalog: Path, acks: dict[str, str], pages: dict[str, list[
         doubled = [f"number {n} x{c}" for n, c in numbers.items() if c > 1]
         doubled += [f"{c} finish events for {sid}" for sid, c in finish_events.items() if c > 1]
         per_sub = Counter(a.submission_id for a in rows)
-        doubled += [f"{c} page rows for {attempted[sid]} pages tried ({sid})"
-                    for sid, c in per_sub.items() if c > attempted[sid]]
+        doubled += [
+            f"{c} page rows for {attempted[sid]} pages tried ({sid})"
+            for sid, c in per_sub.items()
+            if c > attempted[sid]
+        ]
         # Every check covers the whole store (all trials so far): the figures are the current state.
         fig.lost, fig.half_written, fig.doubled = len(lost), len(half), len(doubled)
         fig.problems = [f"lost {x}" for x in lost] + half + doubled
@@ -278,7 +339,9 @@ def run_campaign(base: Path, trials: int, seed: int = 1, timeout: float = 60.0) 
         mode = MODES[trial % len(MODES)]
         lo, hi = RANGES.get(mode, (1, 1))
         n = rng.randint(lo, hi)
-        lines = _run_child(db, catalog, mode, n, rng.randrange(1 << 30), rng.uniform(0.05, 2.5), timeout)
+        lines = _run_child(
+            db, catalog, mode, n, rng.randrange(1 << 30), rng.uniform(0.05, 2.5), timeout
+        )
         last = ""
         for line in lines:
             word, *rest = line.split()

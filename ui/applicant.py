@@ -247,7 +247,9 @@ class ApplicantWidget(QWidget):
         if name in ("birth_date", "gender") and self.kind == "personal":
             # typed beside the ID number, they must agree with it
             conflict = resident_id_conflicts(
-                self._text("resident_id"), parse_date(self._text("birth_date")), self._text("gender")
+                self._text("resident_id"),
+                parse_date(self._text("birth_date")),
+                self._text("gender"),
             ).get(name)
             return conflict.message if conflict else None
         return None
@@ -385,7 +387,9 @@ class ApplicantWidget(QWidget):
             self.tr("住址") if self.kind == "personal" else self.tr("住所")
         )
         self.rows["resident_id"].label.setText(
-            self.tr("身份证号码(&I)") if self.kind == "personal" else self.tr("法定代表人身份证号(&I)")
+            self.tr("身份证号码(&I)")
+            if self.kind == "personal"
+            else self.tr("法定代表人身份证号(&I)")
         )
         if not self._loading:
             self._validate_all()

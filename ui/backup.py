@@ -487,9 +487,7 @@ class BackupDialog(QDialog):
 
     def _on_browse_button_clicked(self) -> None:
         start = self.folder.text().strip() or str(self.controller.default_folder)
-        self.folder_dialog = file_dialog(
-            self, self.tr("选择备份目录"), directory=True, start=start
-        )
+        self.folder_dialog = file_dialog(self, self.tr("选择备份目录"), directory=True, start=start)
         self.folder_dialog.fileSelected.connect(self.folder.setText)
         self.folder_dialog.open()
 

@@ -104,7 +104,9 @@ class BundlePickerWidget(QWidget):
                 flags = item.flags() | Qt.ItemFlag.ItemIsUserCheckable
                 if line is not None and line.state == "not_applicable":
                     why = line.reason or line.condition
-                    item.setText(self.tr("{label}\n— 按情形无需办理：{why}").format(label=label, why=why))
+                    item.setText(
+                        self.tr("{label}\n— 按情形无需办理：{why}").format(label=label, why=why)
+                    )
                     item.setFlags(flags & ~Qt.ItemFlag.ItemIsUserCheckable)
                     item.setCheckState(Qt.CheckState.Unchecked)
                     item.setForeground(QBrush(QColor("#8a8f98")))

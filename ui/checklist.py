@@ -396,8 +396,10 @@ class ChecklistWidget(QWidget):
         rows.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         scrollbar = self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         self.table.setMinimumHeight(  # rows + header + a horizontal scroll bar + the frame
-            header.sizeHint().height() + MIN_VISIBLE_ROWS * rows.defaultSectionSize()
-            + scrollbar + 2 * self.table.frameWidth()
+            header.sizeHint().height()
+            + MIN_VISIBLE_ROWS * rows.defaultSectionSize()
+            + scrollbar
+            + 2 * self.table.frameWidth()
         )
         self.table.installEventFilter(self)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_row_changed)
@@ -604,9 +606,9 @@ class ChecklistWidget(QWidget):
             parts.append(self.tr("<p><b>如何取得</b>：{text}</p>").format(text=e(obtain)))
         if line.produced_by is not None:
             parts.append(
-                self.tr("<p><b>免提交（本件产生）</b>：由本件事中的“{item}”办理产生，无需申请人提交</p>").format(
-                    item=e(line.produced_by.name)
-                )
+                self.tr(
+                    "<p><b>免提交（本件产生）</b>：由本件事中的“{item}”办理产生，无需申请人提交</p>"
+                ).format(item=e(line.produced_by.name))
             )
         elif line.exemptable:
             parts.append(

@@ -111,7 +111,9 @@ class FinishWidget(QWidget):
             self.heading.setText(self.tr("材料不齐：已出具一次告知通知书"))
             missing = "".join(f"<li>{e(names[m])}</li>" for m in result.checklist.missing)
             missing += "".join(
-                "<li>{}</li>".format(e(self.tr("{name}（可容缺，收件后限期补交）").format(name=names[m])))
+                "<li>{}</li>".format(
+                    e(self.tr("{name}（可容缺，收件后限期补交）").format(name=names[m]))
+                )
                 for m in result.checklist.tolerated
             )
             self.summary.setText(
@@ -138,7 +140,9 @@ class FinishWidget(QWidget):
             )
         self.number.setText(result.number)
         if result.booked_on is not None:  # today was already closed (日结)
-            note = self.tr("本日已日结，本件计入 {day} 的台账。").format(day=f"{result.booked_on:%Y-%m-%d}")
+            note = self.tr("本日已日结，本件计入 {day} 的台账。").format(
+                day=f"{result.booked_on:%Y-%m-%d}"
+            )
             self.summary.setText(f"{self.summary.text()}<p>{e(note)}</p>")
         if view is not None and view.applicant is not None:
             who = self.tr("{bundle} · 申请人 {name}（{id}）").format(

@@ -7,7 +7,6 @@ translation leaves in English ("Look in", "Files of type") set explicitly."""
 from __future__ import annotations
 
 import logging
-
 from typing import Any
 
 from PySide6.QtCore import (
@@ -53,13 +52,15 @@ class _ChineseFileTypes(QFileIconProvider):
     """The file dialog's 类型 column: Qt's provider says "Folder" and "jpg File" whatever the
     translation."""
 
-    def type(self, info: QFileInfo) -> str:  # noqa: A003 - Qt's name
+    def type(self, info: QFileInfo) -> str:
         tr = QCoreApplication.translate
         if info.isDir():
             return tr("FileDialog", "文件夹")
         suffix = info.suffix().upper()
-        return tr("FileDialog", "{suffix} 文件").format(suffix=suffix) if suffix else tr(
-            "FileDialog", "文件"
+        return (
+            tr("FileDialog", "{suffix} 文件").format(suffix=suffix)
+            if suffix
+            else tr("FileDialog", "文件")
         )
 
 
@@ -69,10 +70,15 @@ class _ChineseDates(QIdentityProxyModel):
 
     DATE_COLUMN = 3
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         source = self.sourceModel()
-        if (role == Qt.ItemDataRole.DisplayRole and index.column() == self.DATE_COLUMN
-                and isinstance(source, QFileSystemModel)):
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and index.column() == self.DATE_COLUMN
+            and isinstance(source, QFileSystemModel)
+        ):
             when = source.lastModified(self.mapToSource(index))
             if when.isValid():
                 return QLocale(QLocale.Language.Chinese, QLocale.Country.China).toString(

@@ -259,8 +259,11 @@ class IntakeWidget(QWidget):
 
     def draft_has_content(self) -> bool:
         """A draft on screen with something entered (applicant, a bundle, pages)."""
-        return self._sid is not None and self._stage == "draft" and (
-            not self.applicant.is_empty() or self.checklist is not None or bool(self._pages))
+        return (
+            self._sid is not None
+            and self._stage == "draft"
+            and (not self.applicant.is_empty() or self.checklist is not None or bool(self._pages))
+        )
 
     def new_intake(self, *, confirmed: bool = False) -> None:
         """Start a new intake. A draft with content is not left without asking (keep it for
@@ -276,8 +279,12 @@ class IntakeWidget(QWidget):
     def _discard_draft(self) -> None:
         s, sid = self.session, self._sid
         assert sid is not None
-        s.runner.run_db(lambda: s.intake.discard(s.actor, sid), lambda _r: None, self._on_task_failed,
-                        guard=self)
+        s.runner.run_db(
+            lambda: s.intake.discard(s.actor, sid),
+            lambda _r: None,
+            self._on_task_failed,
+            guard=self,
+        )
 
     def _ask_abandon_draft(self) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -285,10 +292,16 @@ class IntakeWidget(QWidget):
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle(self.tr("当前草稿尚未完成"))
-        box.setText(self.tr("当前受理尚未完成（未收件，也未出具一次告知通知书）。开始新受理前，如何处理这份草稿？"))
+        box.setText(
+            self.tr(
+                "当前受理尚未完成（未收件，也未出具一次告知通知书）。开始新受理前，如何处理这份草稿？"
+            )
+        )
         box.setInformativeText(self.tr("保留的草稿可在下次登录时或在“查询与后续”中继续办理。"))
         keep = box.addButton(self.tr("保留草稿，开始新受理"), QMessageBox.ButtonRole.AcceptRole)
-        discard = box.addButton(self.tr("作废草稿，开始新受理"), QMessageBox.ButtonRole.DestructiveRole)
+        discard = box.addButton(
+            self.tr("作废草稿，开始新受理"), QMessageBox.ButtonRole.DestructiveRole
+        )
         back = box.addButton(self.tr("返回当前受理"), QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(back)
         box.setEscapeButton(back)
@@ -666,7 +679,9 @@ class IntakeWidget(QWidget):
         cause = (
             "applicant"
             if field in self.applicant.rows
-            else "questions" if err.code == "intake.unanswered" else "finish"
+            else "questions"
+            if err.code == "intake.unanswered"
+            else "finish"
         )
         self._post(self.tr("不能完成受理：{problem}").format(problem=err.message), "error", cause)
         if field in self.applicant.rows:
@@ -750,5 +765,5 @@ def _coerce(question: Any, value: Any) -> Any:
 
     try:
         return coerce_answer(question, value)
-    except Exception:  # noqa: BLE001 - the service accepted it; keep what it returned
+    except Exception:
         return value

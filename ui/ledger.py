@@ -165,7 +165,9 @@ class LedgerModel(RowsTableModel):
                 if cells is None:
                     return "…"
                 if col == 8:
-                    return QCoreApplication.translate("LedgerModel", IDENTITY_LABELS.get(cells[2], cells[2]))
+                    return QCoreApplication.translate(
+                        "LedgerModel", IDENTITY_LABELS.get(cells[2], cells[2])
+                    )
                 return cells[0] if col == 3 else cells[1]
             values = (
                 row.number or QCoreApplication.translate("LedgerModel", "（草稿）"),
@@ -197,7 +199,9 @@ def load_cells_on_demand(model: LedgerModel, session: ClerkSession, guard: QObje
             log.warning("applicant cells not loaded: %s", err.code)
             model.cells_failed(ids)
 
-        session.runner.run_db(lambda: session.intake.applicant_cells(ids), model.set_cells, failed, guard=guard)
+        session.runner.run_db(
+            lambda: session.intake.applicant_cells(ids), model.set_cells, failed, guard=guard
+        )
 
     model.cells_wanted.connect(fetch)
 
@@ -287,7 +291,10 @@ class LedgerWidget(QWidget):
         qd = self.day.date()
         day = dt.date(qd.year(), qd.month(), qd.day())
         s.runner.run_db(
-            lambda: s.intake.ledger(day, applicants=False), self._on_rows_loaded, self._on_rows_failed, guard=self
+            lambda: s.intake.ledger(day, applicants=False),
+            self._on_rows_loaded,
+            self._on_rows_failed,
+            guard=self,
         )
 
     def _on_rows_failed(self, err: TaskError) -> None:
@@ -312,15 +319,24 @@ class LedgerWidget(QWidget):
         self._apply_filters()
 
     def filtered_rows(self) -> list[LedgerRow]:
-        state, bundle, clerk = (c.currentData() or "" for c in (self.state_filter, self.bundle_filter, self.clerk_filter))
+        state, bundle, clerk = (
+            c.currentData() or ""
+            for c in (self.state_filter, self.bundle_filter, self.clerk_filter)
+        )
         return [
-            r for r in self._all_rows
-            if (not state or r.label == state) and (not bundle or r.bundle_name == bundle)
+            r
+            for r in self._all_rows
+            if (not state or r.label == state)
+            and (not bundle or r.bundle_name == bundle)
             and (not clerk or r.clerk_name == clerk)
         ]
 
     def set_filter(self, which: str, value: str) -> None:
-        combo = {"state": self.state_filter, "bundle": self.bundle_filter, "clerk": self.clerk_filter}[which]
+        combo = {
+            "state": self.state_filter,
+            "bundle": self.bundle_filter,
+            "clerk": self.clerk_filter,
+        }[which]
         combo.setCurrentIndex(max(0, combo.findData(value)))
 
     def export(self, fmt: str, path: str | None = None) -> None:
@@ -333,7 +349,10 @@ class LedgerWidget(QWidget):
             documents = QStandardPaths.StandardLocation.DocumentsLocation
             folder = QStandardPaths.writableLocation(documents)
             self.save_dialog = file_dialog(
-                self, self.tr("导出台账"), save=True, start=str(Path(folder) / f"{title}.{fmt}"),
+                self,
+                self.tr("导出台账"),
+                save=True,
+                start=str(Path(folder) / f"{title}.{fmt}"),
                 name_filter=self.tr("{kind}文件 (*.{suffix})").format(kind=fmt.upper(), suffix=fmt),
             )
             self.save_dialog.setDefaultSuffix(fmt)
@@ -348,9 +367,17 @@ class LedgerWidget(QWidget):
             from app.errors import DomainError
 
             closed = s.ctx.dayclose.closed(day)
-            data = export_ledger(s.ctx.sessions, s.actor, s.intake.with_applicants(rows), fmt, title,
-                                 s.ctx.clock.now(), centre_name=s.station.centre_name,
-                                 period_label=f"{day:%Y年%m月%d日}", seal=closed.seal if closed else None)
+            data = export_ledger(
+                s.ctx.sessions,
+                s.actor,
+                s.intake.with_applicants(rows),
+                fmt,
+                title,
+                s.ctx.clock.now(),
+                centre_name=s.station.centre_name,
+                period_label=f"{day:%Y年%m月%d日}",
+                seal=closed.seal if closed else None,
+            )
             try:
                 with open(path, "wb") as f:
                     f.write(data)

@@ -349,7 +349,9 @@ class SearchWidget(QWidget):
         self.query = QLineEdit(self)
         self.query.setObjectName("searchQuery")
         self.query.setPlaceholderText(
-            self.tr("受理编号（或其后几位）/ 身份证号码 / 统一社会信用代码 / 姓名 / 手机号 / 日期（2024-12-02）")
+            self.tr(
+                "受理编号（或其后几位）/ 身份证号码 / 统一社会信用代码 / 姓名 / 手机号 / 日期（2024-12-02）"
+            )
         )
         self.query.setClearButtonEnabled(True)
         go = QPushButton(self.tr("查询"), self)

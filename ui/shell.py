@@ -183,7 +183,8 @@ class AppShell:
             )
         if upgrade_backup:
             hint = (hint + "\n" if hint else "") + QCoreApplication.translate(
-                "AppShell", "数据库已升级到本版本；升级前的数据已加密备份为“{file}”（与数据库同一目录）。"
+                "AppShell",
+                "数据库已升级到本版本；升级前的数据已加密备份为“{file}”（与数据库同一目录）。",
             ).format(file=upgrade_backup)
         self.login.set_ready(
             QCoreApplication.translate("AppShell", "{station}（{code}）").format(

@@ -138,14 +138,20 @@ class DayClosePasswordDialog(QDialog):
     def set_open_work(self, work: OpenWork) -> None:
         self.open_work_list.clear()
         if work.empty:
-            self.open_work_label.setText(self.tr("当日受理均已完结：无容缺待补、待数字化、未推送的受理。"))
+            self.open_work_label.setText(
+                self.tr("当日受理均已完结：无容缺待补、待数字化、未推送的受理。")
+            )
             return
         counts = "，".join(
-            self.tr("{label} {count} 件").format(label=OPEN_WORK_LABELS[k], count=len(work.lists.get(k, ())))
+            self.tr("{label} {count} 件").format(
+                label=OPEN_WORK_LABELS[k], count=len(work.lists.get(k, ()))
+            )
             for k in OPEN_WORK
         )
         self.open_work_label.setText(
-            self.tr("当日尚有未完结的受理（{counts}）。日结后仍可继续办理，改动记为补正：").format(counts=counts)
+            self.tr("当日尚有未完结的受理（{counts}）。日结后仍可继续办理，改动记为补正：").format(
+                counts=counts
+            )
         )
         for kind in OPEN_WORK:
             for _sid, number in work.lists.get(kind, ()):
@@ -303,8 +309,11 @@ class SupervisorWidget(QWidget):
         self.backlog_status = QLabel(self.tr("同步：不可用"), backlog_box)
         self.backlog_status.setWordWrap(True)
         self.backlog_table = self._table(
-            [self.tr("受理编号"), self.tr("已等待"), self.tr("状态"), self.tr("原因")], backlog_box)
-        self.backlog_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+            [self.tr("受理编号"), self.tr("已等待"), self.tr("状态"), self.tr("原因")], backlog_box
+        )
+        self.backlog_table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
         self.backlog_table.itemActivated.connect(self._on_backlog_activated)
         self.backlog_button = QPushButton(self.tr("查看同步队列"), backlog_box)
         self.backlog_button.clicked.connect(self.sync_queue_requested)
@@ -351,9 +360,18 @@ class SupervisorWidget(QWidget):
         shown = waiting[: self.BACKLOG_ROWS]
         self._fill(
             self.backlog_table,
-            [(i.number or QCoreApplication.translate("SyncQueueModel", str(KIND_LABELS.get(i.kind, i.kind))),
-              waited_text((now - i.since).total_seconds()),  # type: ignore[operator]
-              i.state_label, i.last_error.message if i.last_error else "") for i in shown],
+            [
+                (
+                    i.number
+                    or QCoreApplication.translate(
+                        "SyncQueueModel", str(KIND_LABELS.get(i.kind, i.kind))
+                    ),
+                    waited_text((now - i.since).total_seconds()),  # type: ignore[operator]
+                    i.state_label,
+                    i.last_error.message if i.last_error else "",
+                )
+                for i in shown
+            ],
             [i.submission_id for i in shown],
         )
 
@@ -692,10 +710,22 @@ class SupervisorWidget(QWidget):
             by_intake.setdefault(a.submission_id, []).append(a)
         lines: list[tuple[str, str | None]] = []
         for sid, changes in by_intake.items():
-            lines.append((self.tr("受理编号 {number}").format(number=changes[0].number or self.tr("（无编号）")), sid))
+            lines.append(
+                (
+                    self.tr("受理编号 {number}").format(
+                        number=changes[0].number or self.tr("（无编号）")
+                    ),
+                    sid,
+                )
+            )
             runs: list[list[AmendmentView]] = []
             for a in changes:
-                if runs and runs[-1][-1].event_type == a.event_type and not a.subjects and not a.detail:
+                if (
+                    runs
+                    and runs[-1][-1].event_type == a.event_type
+                    and not a.subjects
+                    and not a.detail
+                ):
                     runs[-1].append(a)
                 else:
                     runs.append([a])
@@ -704,16 +734,26 @@ class SupervisorWidget(QWidget):
                 what = self._change_text(a)
                 if len(run) > 1:
                     what = self.tr("{what}（{count}次）").format(what=what, count=len(run))
-                lines.append((self.tr("　　{at}　{what}　{who}").format(
-                    at=station_time(a.at, "%m-%d %H:%M"), what=what,
-                    who=a.staff_name or self.tr("系统同步")), sid))
+                lines.append(
+                    (
+                        self.tr("　　{at}　{what}　{who}").format(
+                            at=station_time(a.at, "%m-%d %H:%M"),
+                            what=what,
+                            who=a.staff_name or self.tr("系统同步"),
+                        ),
+                        sid,
+                    )
+                )
         return lines
 
     def _change_text(self, a: AmendmentView) -> str:
         names = "、".join(a.subjects)
         if a.event_type == "item_decided":
-            decision = {"accepted": self.tr("部门已受理"), "rejected": self.tr("不予受理"),
-                        "completed": self.tr("已办结")}.get(a.detail, a.detail)
+            decision = {
+                "accepted": self.tr("部门已受理"),
+                "rejected": self.tr("不予受理"),
+                "completed": self.tr("已办结"),
+            }.get(a.detail, a.detail)
             return self.tr("{item}：{decision}").format(item=names, decision=decision)
         if a.event_type == "delivered":
             method = self.tr("邮寄") if a.detail == "express" else self.tr("窗口领取")
@@ -724,8 +764,12 @@ class SupervisorWidget(QWidget):
             return self.tr("修改材料标记：{materials}").format(materials=names)
         if a.event_type == "document_printed":
             kind, _, reprint = a.detail.partition(":")
-            doc = {"receipt": self.tr("收件回执"), "notice": self.tr("一次告知通知书"),
-                   "commitment": self.tr("容缺受理告知承诺书"), "return_list": self.tr("材料退还清单")}.get(kind, kind)
+            doc = {
+                "receipt": self.tr("收件回执"),
+                "notice": self.tr("一次告知通知书"),
+                "commitment": self.tr("容缺受理告知承诺书"),
+                "return_list": self.tr("材料退还清单"),
+            }.get(kind, kind)
             return (self.tr("补打{doc}") if reprint else self.tr("打印{doc}")).format(doc=doc)
         return event_label(a.event_type)
 
@@ -754,7 +798,12 @@ class SupervisorWidget(QWidget):
             if self.password_dialog is dialog:
                 dialog.open_work_label.setText(err.message)
 
-        s.runner.run_db(lambda: s.ctx.reports.open_work(s.actor, day, s.ctx.clock.now()), shown, failed, guard=self)
+        s.runner.run_db(
+            lambda: s.ctx.reports.open_work(s.actor, day, s.ctx.clock.now()),
+            shown,
+            failed,
+            guard=self,
+        )
         return dialog
 
     def close_day(self, day: dt.date, password: str) -> None:
@@ -774,7 +823,9 @@ class SupervisorWidget(QWidget):
             def make() -> str:
                 from printing.ledger_report import build_day_close_report
 
-                pdf = build_day_close_report(station.centre_name, rec, rows, basis, work, actor.display_name)
+                pdf = build_day_close_report(
+                    station.centre_name, rec, rows, basis, work, actor.display_name
+                )
                 return ctx.attachments.put(pdf)
 
             s.runner.run_pool(make, lambda sha: seal(basis, sha), self._on_close_failed, guard=self)
@@ -823,8 +874,13 @@ class SupervisorWidget(QWidget):
 
         def printed(result: Any) -> None:
             self.report_printed.emit(bool(result.ok))
-            shown(self.tr("日结报告已打印。") if result.ok else self.tr(
-                "日结报告未能打印：{reason}（报告已保存，可点“打印日结报告”重打）").format(reason=result.message))
+            shown(
+                self.tr("日结报告已打印。")
+                if result.ok
+                else self.tr(
+                    "日结报告未能打印：{reason}（报告已保存，可点“打印日结报告”重打）"
+                ).format(reason=result.message)
+            )
 
         def failed(err: TaskError) -> None:
             self.report_printed.emit(False)

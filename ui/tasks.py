@@ -69,7 +69,10 @@ class _Job:
     __slots__ = ("future", "guard", "on_done", "on_error", "quiet")
 
     def __init__(
-        self, on_done: Done | None, on_error: Failed | None, guard: QObject | None,
+        self,
+        on_done: Done | None,
+        on_error: Failed | None,
+        guard: QObject | None,
         quiet: bool = False,
     ) -> None:
         self.on_done = on_done
@@ -187,7 +190,7 @@ class InlineTaskRunner(TaskRunner):
     ) -> None:
         try:
             result = fn()
-        except Exception as exc:  # noqa: BLE001 - reported like the threaded runner does
+        except Exception as exc:
             self._deliver(job, None, exc)
             return
         self._deliver(job, result, None)

@@ -631,7 +631,10 @@ class MainWindow(QMainWindow):
 
         today = local_day(s.ctx.clock.now())
         s.runner.run_db(
-            lambda: s.intake.ledger(today, applicants=False), self._on_deadline_rows, lambda _e: None, guard=self
+            lambda: s.intake.ledger(today, applicants=False),
+            self._on_deadline_rows,
+            lambda _e: None,
+            guard=self,
         )
 
     def _on_deadline_rows(self, rows: list[LedgerRow]) -> None:
@@ -739,7 +742,7 @@ class MainWindow(QMainWindow):
         if self.session.reader is not None:
             try:
                 self.session.reader.close()
-            except Exception as exc:  # noqa: BLE001 - closing a dead port must not block closing
+            except Exception as exc:
                 log.warning("reader close failed: %s", type(exc).__name__)
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -840,7 +840,7 @@ class CardWatcher:
             return self._poll()
         except DeviceError as exc:
             self._fail(exc)
-        except Exception as exc:  # noqa: BLE001 - a faulty reader must not kill the loop
+        except Exception as exc:
             log.error("idcard watcher unexpected %s", type(exc).__name__)
             self._fail(device_error("idcard.internal"))
         return None
@@ -875,5 +875,5 @@ class CardWatcher:
             self.card_present = False
             try:
                 self.reader.close()  # release the port now; reopened on the next poll
-            except Exception as close_exc:  # noqa: BLE001 - same reason
+            except Exception as close_exc:
                 log.error("idcard watcher close failed: %s", type(close_exc).__name__)

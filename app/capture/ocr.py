@@ -109,7 +109,7 @@ class RapidOcrEngine:
                 ) from None
             try:
                 self._engine = RapidOCR()
-            except Exception as exc:  # noqa: BLE001 - a missing model file, a broken runtime
+            except Exception as exc:
                 log.warning("ocr engine failed to load: %s", type(exc).__name__)
                 raise CaptureError(
                     "ocr.unavailable", "文字识别组件无法加载，请联系管理员检查安装。"
@@ -121,7 +121,7 @@ class RapidOcrEngine:
             engine = self._load()
             try:
                 result = engine(image)
-            except Exception as exc:  # noqa: BLE001 - the engine's own errors are not ours
+            except Exception as exc:
                 log.warning("ocr failed: %s", type(exc).__name__)
                 raise CaptureError("ocr.failed", "文字识别失败，请重新拍摄身份证。") from None
         texts = getattr(result, "txts", None) or ()

@@ -96,8 +96,14 @@ class BlobStore:
     def open_append(self, sha: str, owner: str = "") -> BinaryIO:
         return open(self._partial(sha, owner), "ab")
 
-    def finish(self, sha: str, total: int, digest: str | None = None, deferred: list[str] | None = None,
-               owner: str = "") -> None:
+    def finish(
+        self,
+        sha: str,
+        total: int,
+        digest: str | None = None,
+        deferred: list[str] | None = None,
+        owner: str = "",
+    ) -> None:
         """The partial file is complete: verify it, make it durable and move it into place.
 
         DIGEST is the hash when the writer saw every byte (else the file is read back). With
@@ -192,4 +198,3 @@ def _fsync_path(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-

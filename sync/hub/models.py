@@ -76,6 +76,7 @@ class HubDeptKey(HubBase):
 class HubPageHolder(HubBase):
     """Which station has sent a page's bytes itself: only those pages exist for it (a station
     cannot learn from the hub whether another station holds a page)."""
+
     __tablename__ = "hub_page_holders"
     station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)

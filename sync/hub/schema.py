@@ -17,10 +17,21 @@ from sync.hub.store import HubError
 log = logging.getLogger("intake.hub.schema")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-_FIRST = frozenset({
-    "hub_stations", "hub_enroll_codes", "hub_tokens", "hub_dept_keys", "hub_submissions", "hub_events",
-    "hub_manifest_pages", "hub_feed", "hub_item_decisions", "hub_catalogs", "hub_imports",
-})
+_FIRST = frozenset(
+    {
+        "hub_stations",
+        "hub_enroll_codes",
+        "hub_tokens",
+        "hub_dept_keys",
+        "hub_submissions",
+        "hub_events",
+        "hub_manifest_pages",
+        "hub_feed",
+        "hub_item_decisions",
+        "hub_catalogs",
+        "hub_imports",
+    }
+)
 # The hubs made with create_all before migrations existed, newest first: (revision, its tables).
 LEGACY = (
     ("0002", _FIRST | {"hub_audit_entries", "hub_receipt_keys"}),
@@ -55,8 +66,11 @@ def migrate(engine: Engine) -> str:
         if "alembic_version" in tables:
             current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         if current is not None and current not in known_revisions():
-            raise HubError(500, "hub.newer_schema",
-                           f"平台数据库来自更新版本的平台程序（结构版本 {current}），本程序不能使用。请升级平台程序。")
+            raise HubError(
+                500,
+                "hub.newer_schema",
+                f"平台数据库来自更新版本的平台程序（结构版本 {current}），本程序不能使用。请升级平台程序。",
+            )
         head = head_revision()
         if current == head:
             return head
@@ -68,8 +82,11 @@ def migrate(engine: Engine) -> str:
             revision = next((rev for rev, known in LEGACY if hub_tables == known), None)
             if revision is None:
                 missing = "、".join(sorted(LEGACY[0][1] - hub_tables)) or "无"
-                raise HubError(500, "hub.unknown_schema",
-                               f"平台数据库的数据表与任何版本都不符（缺少：{missing}），不是本平台的数据库或已损坏。")
+                raise HubError(
+                    500,
+                    "hub.unknown_schema",
+                    f"平台数据库的数据表与任何版本都不符（缺少：{missing}），不是本平台的数据库或已损坏。",
+                )
             command.stamp(cfg, revision)
             log.info("hub database made before migrations: stamped at %s", revision)
         command.upgrade(cfg, "head")

@@ -33,7 +33,9 @@ def default_blobs_dir() -> Path:
     return data_dir() / "hub-blobs"
 
 
-def build(db_url: str | None = None, blobs_dir: Path | str | None = None) -> tuple[Any, HubStore, BlobStore]:
+def build(
+    db_url: str | None = None, blobs_dir: Path | str | None = None
+) -> tuple[Any, HubStore, BlobStore]:
     store = HubStore(db_url or default_db_url())
     blobs = BlobStore(blobs_dir or default_blobs_dir())
     return create_app(store, blobs), store, blobs
@@ -47,8 +49,15 @@ SHUTDOWN_GRACE = 1.0
 
 def _config(app: Any, host: str, port: int, **kw: Any) -> uvicorn.Config:
     return uvicorn.Config(
-        app, host=host, port=port, log_level=kw.pop("log_level", "warning"), access_log=False,
-        timeout_keep_alive=30, lifespan="off", timeout_graceful_shutdown=SHUTDOWN_GRACE + 0.3, **kw,
+        app,
+        host=host,
+        port=port,
+        log_level=kw.pop("log_level", "warning"),
+        access_log=False,
+        timeout_keep_alive=30,
+        lifespan="off",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE + 0.3,
+        **kw,
     )
 
 
@@ -61,7 +70,9 @@ class _Server(uvicorn.Server):
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        original = {
+            sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             yield
         finally:
@@ -88,8 +99,14 @@ def _listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(host: str, port: int, db_url: str | None = None, blobs_dir: Path | str | None = None,
-          *, ready_file: Path | None = None) -> None:
+def serve(
+    host: str,
+    port: int,
+    db_url: str | None = None,
+    blobs_dir: Path | str | None = None,
+    *,
+    ready_file: Path | None = None,
+) -> None:
     """Run until interrupted (SIGINT/SIGTERM end it cleanly; uploads in flight keep their bytes)."""
     app, store, _blobs = build(db_url, blobs_dir)
     sock = _listen_socket(host, port)
@@ -117,12 +134,16 @@ def serve(host: str, port: int, db_url: str | None = None, blobs_dir: Path | str
 class HubThread:
     """The real hub on loopback in a background thread, on an ephemeral port (tests, bench)."""
 
-    def __init__(self, db_url: str, blobs_dir: Path | str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, db_url: str, blobs_dir: Path | str, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.app, self.store, self.blobs = build(db_url, blobs_dir)
         self._sock = _listen_socket(host, port)
         self.host, self.port = host, self._sock.getsockname()[1]
         self.server = _Server(_config(self.app, host, self.port))
-        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -39,22 +39,44 @@ def databases(d: Path) -> None:
     d.mkdir(exist_ok=True)
     (d / "empty.sqlite3").write_bytes(b"")
     (d / "text.sqlite3").write_text("这是一份会议纪要，不是数据库。\n" * 40, encoding="utf-8")
-    sqlite_file(d / "foreign.sqlite3", ["create table customers (id integer primary key, name text)",
-                                        "insert into customers (name) values ('x')"])
+    sqlite_file(
+        d / "foreign.sqlite3",
+        [
+            "create table customers (id integer primary key, name text)",
+            "insert into customers (name) values ('x')",
+        ],
+    )
     (d / "header-only.sqlite3").write_bytes((d / "foreign.sqlite3").read_bytes()[:60])
-    sqlite_file(d / "foreign-app-id.sqlite3", [*OUR_TABLES, "create table alembic_version (version_num varchar(32))",
-                                               "insert into alembic_version values ('0006')",
-                                               "PRAGMA application_id = 1234"])
-    sqlite_file(d / "newer-schema.sqlite3", [*OUR_TABLES, "create table alembic_version (version_num varchar(32))",
-                                             "insert into alembic_version values ('9999')",
-                                             f"PRAGMA application_id = {0x594A5331}"])
+    sqlite_file(
+        d / "foreign-app-id.sqlite3",
+        [
+            *OUR_TABLES,
+            "create table alembic_version (version_num varchar(32))",
+            "insert into alembic_version values ('0006')",
+            "PRAGMA application_id = 1234",
+        ],
+    )
+    sqlite_file(
+        d / "newer-schema.sqlite3",
+        [
+            *OUR_TABLES,
+            "create table alembic_version (version_num varchar(32))",
+            "insert into alembic_version values ('9999')",
+            f"PRAGMA application_id = {0x594A5331}",
+        ],
+    )
     # Stamped 0007, but attachments already has 0008's shape: the upgrade cannot apply.
-    sqlite_file(d / "stamp-older-than-schema.sqlite3", [
-        *OUR_TABLES, "create table alembic_version (version_num varchar(32))",
-        "insert into alembic_version values ('0007')",
-        "create table attachments (id varchar(36) primary key, sha256 blob, address varchar(64))",
-        "create table documents (id varchar(36) primary key, sha256 blob, address varchar(64))",
-        f"PRAGMA application_id = {0x594A5331}"])
+    sqlite_file(
+        d / "stamp-older-than-schema.sqlite3",
+        [
+            *OUR_TABLES,
+            "create table alembic_version (version_num varchar(32))",
+            "insert into alembic_version values ('0007')",
+            "create table attachments (id varchar(36) primary key, sha256 blob, address varchar(64))",
+            "create table documents (id varchar(36) primary key, sha256 blob, address varchar(64))",
+            f"PRAGMA application_id = {0x594A5331}",
+        ],
+    )
 
 
 def catalogs(d: Path) -> None:
@@ -69,36 +91,55 @@ def catalogs(d: Path) -> None:
     for _ in range(200):
         cond = {"all": [cond]}
     bundle["items"][0]["when"], bundle["items"][0]["reason"] = cond, "测试条件"
-    (d / "deep-condition.json").write_text(json.dumps(
-        {"header": header, "materials": materials, "bundles": [bundle]}, ensure_ascii=False), encoding="utf-8")
+    (d / "deep-condition.json").write_text(
+        json.dumps(
+            {"header": header, "materials": materials, "bundles": [bundle]}, ensure_ascii=False
+        ),
+        encoding="utf-8",
+    )
     (d / "deep-json.json").write_text("[" * 3000 + "]" * 3000, encoding="utf-8")
     (d / "not-json.json").write_text('{"header": {"version": "2024.1",', encoding="utf-8")
     (d / "gbk.json").write_bytes('{"名称": "新生儿出生"}'.encode("gbk"))
-    (d / "schema.json").write_text('{"header": {}, "materials": [], "bundles": []}', encoding="utf-8")
+    (d / "schema.json").write_text(
+        '{"header": {}, "materials": [], "bundles": []}', encoding="utf-8"
+    )
 
 
 def ids(d: Path) -> None:
     d.mkdir(exist_ok=True)
     for name, value in {
-        "id-check-digit.txt": "320102198001010013", "id-impossible-date.txt": "110105199902300012",
-        "id-future-birth.txt": "11010520991231002X", "id-too-short.txt": "12345",
-        "uscc-check-char.txt": "91350100M000100Y44", "uscc-bad-charset.txt": "ABCDEFGHIJKLMNOPQR",
+        "id-check-digit.txt": "320102198001010013",
+        "id-impossible-date.txt": "110105199902300012",
+        "id-future-birth.txt": "11010520991231002X",
+        "id-too-short.txt": "12345",
+        "uscc-check-char.txt": "91350100M000100Y44",
+        "uscc-bad-charset.txt": "ABCDEFGHIJKLMNOPQR",
     }.items():
         (d / name).write_text(value + "\n", encoding="utf-8")
 
 
 def _png(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def images(d: Path) -> None:
     d.mkdir(exist_ok=True)
     (d / "not-an-image.jpg").write_text("这不是图片", encoding="utf-8")
     (d / "empty.jpg").write_bytes(b"")
-    (d / "truncated.png").write_bytes((ROOT / "docs" / "screenshots" / "workspace.png").read_bytes()[:600])
+    (d / "truncated.png").write_bytes(
+        (ROOT / "docs" / "screenshots" / "workspace.png").read_bytes()[:600]
+    )
     (d / "pixel-bomb.png").write_bytes(_png(60000, 60000))  # 3.6 G pixels claimed in 100 bytes
 
 
@@ -116,15 +157,19 @@ def pdfs(d: Path) -> None:
 
 
 def qr(d: Path) -> None:
-    from app.numbering import encode_receipt_payload, format_intake_number
     import datetime as dt
+
+    from app.numbering import encode_receipt_payload, format_intake_number
 
     d.mkdir(exist_ok=True)
     number = format_intake_number("XX01", dt.date(2024, 12, 2), 1)
     (d / "not-ours.txt").write_text("https://example.com/?a=1\n", encoding="utf-8")
     (d / "unsigned.txt").write_text(encode_receipt_payload(number) + "\n", encoding="utf-8")
-    (d / "unknown-key.txt").write_text(encode_receipt_payload(
-        number, t="20241202T093000", m="0" * 32, k="deadbeef", s="A" * 86) + "\n", encoding="utf-8")
+    (d / "unknown-key.txt").write_text(
+        encode_receipt_payload(number, t="20241202T093000", m="0" * 32, k="deadbeef", s="A" * 86)
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 def backups(d: Path) -> None:

@@ -74,7 +74,9 @@ def running_shell(qtbot: Any, runner: Any, ctx: Any, **options: Any) -> Iterator
     OPTIONS go to AppShell (printer, reader, settings, sync_factory)."""
     from ui.shell import AppShell, WindowOptions
 
-    app_shell = AppShell(WindowOptions(idle_lock_minutes=0), runner, context_factory=lambda: ctx, **options)
+    app_shell = AppShell(
+        WindowOptions(idle_lock_minutes=0), runner, context_factory=lambda: ctx, **options
+    )
     qtbot.addWidget(app_shell.login)
     app_shell.start()
     qtbot.waitUntil(lambda: app_shell.login.ready, timeout=10_000)

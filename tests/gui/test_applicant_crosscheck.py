@@ -28,7 +28,9 @@ def _choose_gender(qtbot: Any, window: Any, label: str) -> None:
     combo.activated.emit(combo.currentIndex())  # as a clerk's pick does
 
 
-def test_typed_before_the_number_contradiction_is_shown_under_the_fields(qtbot: Any, window: Any) -> None:
+def test_typed_before_the_number_contradiction_is_shown_under_the_fields(
+    qtbot: Any, window: Any
+) -> None:
     panel = window.intake.applicant
     press(qtbot, window, window.intake, Qt.Key.Key_1, ALT)
     type_into(qtbot, window, panel.edit("birth_date"), "1990-01-01")
@@ -72,15 +74,23 @@ def test_a_corrected_number_brings_its_own_birth_date_and_gender(qtbot: Any, win
     panel = window.intake.applicant
     press(qtbot, window, window.intake, Qt.Key.Key_1, ALT)
     type_into(qtbot, window, panel.id_edit, VALID_ID)  # 1949-12-31, female
-    assert panel.edit("birth_date").text() == "1949-12-31" and panel.gender_combo.currentData() == "女"
+    assert (
+        panel.edit("birth_date").text() == "1949-12-31" and panel.gender_combo.currentData() == "女"
+    )
     panel.id_edit.selectAll()
-    type_into(qtbot, window, panel.id_edit, "440524188001010014")  # GB 11643's example: 1880-01-01, male
-    assert panel.edit("birth_date").text() == "1880-01-01" and panel.gender_combo.currentData() == "男"
+    type_into(
+        qtbot, window, panel.id_edit, "440524188001010014"
+    )  # GB 11643's example: 1880-01-01, male
+    assert (
+        panel.edit("birth_date").text() == "1880-01-01" and panel.gender_combo.currentData() == "男"
+    )
     assert panel.problem_text("birth_date") == "" and panel.problem_text("gender") == ""
     # what the clerk typed is never overwritten: it is flagged instead
     panel.edit("birth_date").selectAll()
     type_into(qtbot, window, panel.edit("birth_date"), "1880-01-02")
     panel.id_edit.selectAll()
     type_into(qtbot, window, panel.id_edit, VALID_ID)
-    assert panel.edit("birth_date").text() == "1880-01-02" and "不符" in panel.problem_text("birth_date")
+    assert panel.edit("birth_date").text() == "1880-01-02" and "不符" in panel.problem_text(
+        "birth_date"
+    )
     assert panel.gender_combo.currentData() == "女"  # still the number's own

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -24,7 +25,6 @@ from PySide6.QtWidgets import (
     QTreeView,
     QWidget,
 )
-from PySide6.QtTest import QTest
 
 from tests.gui.conftest import login
 from tests.gui.test_window_capture import camera, draft_with_checklist, open_capture, use_camera
@@ -101,11 +101,17 @@ def english_in(dialog: QWidget) -> list[tuple[str, str]]:
 
 def test_checker_catches_what_the_clerk_saw() -> None:
     """The rule itself: Qt's English standard texts are caught, Chinese ones with key names pass."""
-    for text in ("OK", "Cancel", "&Look in:", "Files of &type:", "File &name:", "&Save",
-                 "Date Modified"):
+    for text in (
+        "OK",
+        "Cancel",
+        "&Look in:",
+        "Files of &type:",
+        "File &name:",
+        "&Save",
+        "Date Modified",
+    ):
         assert is_english(text), text
-    for text in ("确定", "取消", "完成 Esc", "导出 PDF", "查找范围(&L)：", "已收 1", "F12",
-                 ""):
+    for text in ("确定", "取消", "完成 Esc", "导出 PDF", "查找范围(&L)：", "已收 1", "F12", ""):
         assert not is_english(text), text
 
 

@@ -44,7 +44,9 @@ def codes(image: Image.Image) -> dict[str, str]:
     return {s.type: s.data.decode() for s in found}
 
 
-def test_preview_renders_opaque_pages_with_pdfium(qapp: object, dispatch_without_qtpdf: ModuleType) -> None:
+def test_preview_renders_opaque_pages_with_pdfium(
+    qapp: object, dispatch_without_qtpdf: ModuleType
+) -> None:
     doc = sample_document()
     images = dispatch_without_qtpdf.render_pdf_pages(build_receipt(doc, "A5"), dpi=200)
 
@@ -76,7 +78,9 @@ def test_file_printer_prints_with_pdfium(
 
     assert result.ok and result.code == "print.ok" and result.pages == pages
     printed = PdfReader(result.output_path)
-    sizes = [(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in printed.pages]
+    sizes = [
+        (round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in printed.pages
+    ]
     assert sizes == [A5_PT] * (2 * pages)
     image_obj = next(iter(printed.pages[0].images))
     assert codes(Image.open(io.BytesIO(image_obj.data))) == {

@@ -103,7 +103,9 @@ def test_enterprise_uscc_is_checked_as_typed(qtbot: Any, window: Any) -> None:
     panel.enterprise.setChecked(True)
     assert panel.uscc_edit.isVisibleTo(window)
     # the legal representative's ID number is asked for (the commitment letter needs it)
-    assert panel.id_edit.isVisibleTo(window) and "法定代表人" in panel.rows["resident_id"].label.text()
+    assert (
+        panel.id_edit.isVisibleTo(window) and "法定代表人" in panel.rows["resident_id"].label.text()
+    )
     type_into(qtbot, window, panel.uscc_edit, "91350100M000100Y44")
     press(qtbot, window, panel.uscc_edit, Qt.Key.Key_Tab)
     assert "校验位不符" in panel.problem_text("uscc")
@@ -166,7 +168,9 @@ def test_keys_and_input_method_text_keep_their_order(qtbot: Any, window: Any) ->
     assert address.text() == "12号楼"
 
 
-def test_scanning_a_receipt_link_opens_the_intake(qtbot: Any, window: Any, ctx: Any, monkeypatch: Any) -> None:
+def test_scanning_a_receipt_link_opens_the_intake(
+    qtbot: Any, window: Any, ctx: Any, monkeypatch: Any
+) -> None:
     # the receipt QR is the county's query link carrying the signed token (issue 11 item 9)
     monkeypatch.setenv("INTAKE_RECEIPT_QUERY_URL", "https://zwfw.example.gov.cn/yjs/cx")
     sid = received_intake(qtbot, window)
@@ -176,6 +180,8 @@ def test_scanning_a_receipt_link_opens_the_intake(qtbot: Any, window: Any, ctx: 
     qtbot.keyClicks(window.search.query, payload)
     qtbot.keyClick(window.search.query, Qt.Key.Key_Return)
     # a received intake opens in the search tab's record view
-    qtbot.waitUntil(lambda: window.search.detail.view is not None and window.search.detail.view.id == sid)
+    qtbot.waitUntil(
+        lambda: window.search.detail.view is not None and window.search.detail.view.id == sid
+    )
     assert window.tabs.currentWidget() is window.search
     assert window.search.query.text() == ""

@@ -110,7 +110,9 @@ def test_keyboard_intake_prints_and_keeps_the_receipt(
     assert window.intake.questions.editor("parents_married").hasFocus()
     answer_questions(qtbot, window)
     mark_by_keys(  # 免提交 by electronic licence
-        qtbot, window, {"resident_id_card.father": Qt.Key.Key_2, "resident_id_card.mother": Qt.Key.Key_2}
+        qtbot,
+        window,
+        {"resident_id_card.father": Qt.Key.Key_2, "resident_id_card.mother": Qt.Key.Key_2},
     )
     checklist = window.intake.checklist
     assert checklist is not None and checklist.verdict == "complete"
@@ -124,7 +126,9 @@ def test_keyboard_intake_prints_and_keeps_the_receipt(
     view = ctx.intake.get(sid)
     assert view.stage == "received" and view.number
     assert view.items == tuple(chosen)
-    assert view.marks["resident_id_card.father"] == view.marks["resident_id_card.mother"] == "exempt"
+    assert (
+        view.marks["resident_id_card.father"] == view.marks["resident_id_card.mother"] == "exempt"
+    )
     docs = saved_documents(ctx, sid)
     assert [kind for kind, _pdf, _r in docs] == ["receipt"]
     pdf = docs[0][1]
@@ -459,9 +463,13 @@ def test_leaving_a_draft_with_content_asks_first(qtbot: Any, window: Any, ctx: A
     assert isinstance(box, QMessageBox) and box.isVisible()
     buttons = window.intake.abandon_buttons
     assert [b.text() for b in box.buttons()] and all(
-        b.text() in ("保留草稿，开始新受理", "作废草稿，开始新受理", "返回当前受理") for b in box.buttons())
+        b.text() in ("保留草稿，开始新受理", "作废草稿，开始新受理", "返回当前受理")
+        for b in box.buttons()
+    )
     buttons["back"].click()
-    assert window.intake.submission_id == first and window.intake.applicant.name_edit.text() == "李四"
+    assert (
+        window.intake.submission_id == first and window.intake.applicant.name_edit.text() == "李四"
+    )
 
     window.new_intake()
     window.intake.abandon_buttons["keep"].click()
@@ -477,7 +485,9 @@ def test_leaving_a_draft_with_content_asks_first(qtbot: Any, window: Any, ctx: A
     assert window.intake.submission_id is None
 
 
-def test_intake_after_the_day_close_says_which_day_it_is_booked_on(qtbot: Any, window: Any, ctx: Any) -> None:
+def test_intake_after_the_day_close_says_which_day_it_is_booked_on(
+    qtbot: Any, window: Any, ctx: Any
+) -> None:
     from app.clock import add_working_days, local_day
 
     sup = ctx.staff.login("zhangjing", "super1234")
@@ -492,4 +502,6 @@ def test_intake_after_the_day_close_says_which_day_it_is_booked_on(qtbot: Any, w
     number = ctx.intake.get(window.intake.submission_id).number
     assert f"-{booked:%y%m%d}-" in number
     assert f"本日已日结，本件计入 {booked:%Y-%m-%d} 的台账。" in window.intake.result.summary.text()
-    assert [r.number for r in ctx.intake.ledger(booked)] == [number] and ctx.intake.ledger(today) == []
+    assert [r.number for r in ctx.intake.ledger(booked)] == [number] and ctx.intake.ledger(
+        today
+    ) == []

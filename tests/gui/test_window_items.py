@@ -68,7 +68,9 @@ def test_an_item_switched_off_by_an_answer_is_unticked_and_missing_from_the_rece
     assert INSURANCE in window.intake.bundles.chosen_items()  # the wish is kept …
 
     set_answer(qtbot, window, "parents_local_insured", False)
-    assert INSURANCE in ticked(window) and "无需办理" not in row_text(window, INSURANCE)  # … and returns
+    assert INSURANCE in ticked(window) and "无需办理" not in row_text(
+        window, INSURANCE
+    )  # … and returns
     set_answer(qtbot, window, "parents_local_insured", True)
     assert ticked(window) == [i.id for i in window.intake.checklist.active_items]
 
@@ -117,7 +119,8 @@ def test_the_screen_lists_each_parents_card_and_the_certificate_issued_within_th
     answer_questions(qtbot, window)
     model = window.intake.materials.model
     shown = {
-        model.data(model.index(r, 1)): model.data(model.index(r, 2)) for r in range(model.rowCount())
+        model.data(model.index(r, 1)): model.data(model.index(r, 2))
+        for r in range(model.rowCount())
     }
     assert shown["父亲居民身份证"] == shown["母亲居民身份证"] == "缺"
     assert "申请人居民身份证" not in shown

@@ -25,12 +25,24 @@ ANSWERS = {"parents_married": True, "applied_by_agent": False, "parents_local_in
 def make_intake(ctx: Any, username: str, password: str, complete: bool, source: str) -> str:
     clerk = ctx.staff.login(username, password)
     sid = ctx.intake.start(clerk)
-    ctx.intake.set_applicant(clerk, sid, ApplicantInput(
-        name="张秀英", resident_id="11010519491231002X", phone="13812345678", sources={"resident_id": source, "name": source}))
+    ctx.intake.set_applicant(
+        clerk,
+        sid,
+        ApplicantInput(
+            name="张秀英",
+            resident_id="11010519491231002X",
+            phone="13812345678",
+            sources={"resident_id": source, "name": source},
+        ),
+    )
     ctx.intake.choose(clerk, sid, "新生儿出生")
     ctx.intake.answer_many(clerk, sid, ANSWERS)
     lines = ctx.intake.checklist(sid).materials
-    marks = {m.id: "collected" for m in lines if m.produced_by is None} if complete else {lines[0].id: "collected"}
+    marks = (
+        {m.id: "collected" for m in lines if m.produced_by is None}
+        if complete
+        else {lines[0].id: "collected"}
+    )
     ctx.intake.mark_many(clerk, sid, marks)
     ctx.intake.finish(clerk, sid)
     return sid
@@ -48,9 +60,14 @@ def test_filters_identity_and_exports(qtbot: Any, shell: Any, ctx: Any, tmp_path
     col = len(ledger.model.COLUMNS) - 1
 
     def identities() -> dict[str, str]:
-        return {ledger.model.row_at(i).submission_id: ledger.model.index(i, col).data() for i in range(2)}
+        return {
+            ledger.model.row_at(i).submission_id: ledger.model.index(i, col).data()
+            for i in range(2)
+        }
 
-    qtbot.waitUntil(lambda: "…" not in identities().values(), timeout=5000)  # applicant cells load as shown
+    qtbot.waitUntil(
+        lambda: "…" not in identities().values(), timeout=5000
+    )  # applicant cells load as shown
     assert identities() == {a: "读卡", b: "手工录入"}
     assert {ledger.model.index(i, 3).data() for i in range(2)} == {"张**"}  # masked
 
@@ -82,7 +99,9 @@ def test_filters_identity_and_exports(qtbot: Any, shell: Any, ctx: Any, tmp_path
         ledger.export("pdf", str(pdf_path))
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(str(pdf_path)).pages))
     number_a = ctx.intake.get(a).number
-    assert "受理台账" in text and number_a in text and ctx.intake.get(b).number not in text  # filtered
+    assert (
+        "受理台账" in text and number_a in text and ctx.intake.get(b).number not in text
+    )  # filtered
     assert "窗口人员：王芳" in text and "410721" not in text and "11010519491231002X" not in text
     assert "110105********002X" in text and closed.seal in text
     with ctx.sessions() as s:
@@ -91,7 +110,9 @@ def test_filters_identity_and_exports(qtbot: Any, shell: Any, ctx: Any, tmp_path
     assert actions.count("export.ledger.pdf") == 1
 
 
-def test_export_to_an_unwritable_place_says_so(qtbot: Any, shell: Any, ctx: Any, tmp_path: Any) -> None:
+def test_export_to_an_unwritable_place_says_so(
+    qtbot: Any, shell: Any, ctx: Any, tmp_path: Any
+) -> None:
     make_intake(ctx, "wangfang", "clerk1234", True, "card")
     ledger = login(qtbot, shell, "zhangjing", "super1234").ledger
     ledger.refresh()
@@ -100,7 +121,9 @@ def test_export_to_an_unwritable_place_says_so(qtbot: Any, shell: Any, ctx: Any,
     assert "无法写入文件" in ledger.counts.text()
 
 
-def test_clerk_sees_the_list_but_cannot_export(qtbot: Any, window: Any, ctx: Any, tmp_path: Any) -> None:
+def test_clerk_sees_the_list_but_cannot_export(
+    qtbot: Any, window: Any, ctx: Any, tmp_path: Any
+) -> None:
     a = make_intake(ctx, "wangfang", "clerk1234", True, "card")
     ledger = window.ledger  # wangfang, a clerk
     window.show_ledger()
@@ -118,7 +141,9 @@ def test_clerk_sees_the_list_but_cannot_export(qtbot: Any, window: Any, ctx: Any
     assert not any(e.action.startswith("export.ledger") for e in entries)
 
 
-def test_a_busy_day_decrypts_only_the_applicants_on_screen(qtbot: Any, shell: Any, ctx: Any) -> None:
+def test_a_busy_day_decrypts_only_the_applicants_on_screen(
+    qtbot: Any, shell: Any, ctx: Any
+) -> None:
     """The list of a busy day comes without applicant data; the names and masked ID numbers of
     the rows the clerk sees are read (and decrypted) as they are painted."""
     import datetime as dt
@@ -138,7 +163,9 @@ def test_a_busy_day_decrypts_only_the_applicants_on_screen(qtbot: Any, shell: An
     qtbot.waitUntil(lambda: ledger.model.index(top, 4).data() != "…", timeout=5000)
     assert "*" in ledger.model.index(top, 4).data()  # a masked ID number, never the full one
     visible = ledger.table.rowAt(ledger.table.viewport().height() - 1) - top + 1
-    assert 0 < len(asked) <= 2 * max(visible, 30) and len(set(asked)) == len(asked)  # what is on screen, once
+    assert 0 < len(asked) <= 2 * max(visible, 30) and len(set(asked)) == len(
+        asked
+    )  # what is on screen, once
     # scrolling to the end brings those rows' cells
     ledger.table.scrollToBottom()
     last = len(rows) - 1
@@ -147,15 +174,24 @@ def test_a_busy_day_decrypts_only_the_applicants_on_screen(qtbot: Any, shell: An
     assert isinstance(rows[0].created_at, dt.datetime)
 
 
-def test_an_applicant_that_cannot_be_decrypted_shows_a_dash_not_a_crash(qtbot: Any, shell: Any, ctx: Any) -> None:
+def test_an_applicant_that_cannot_be_decrypted_shows_a_dash_not_a_crash(
+    qtbot: Any, shell: Any, ctx: Any
+) -> None:
     from sqlalchemy import text
 
     sid = make_intake(ctx, "wangfang", "clerk1234", True, "card")
     with ctx.sessions() as s:  # a byte of the stored name flipped behind the program's back
-        aid, name = s.execute(text("SELECT a.id, a.name FROM applicants a JOIN submissions s ON s.applicant_id = a.id"
-                                   " WHERE s.id = :sid"), {"sid": sid}).one()
-        s.execute(text("UPDATE applicants SET name = :n WHERE id = :i"),
-                  {"n": name[:-1] + bytes([name[-1] ^ 1]), "i": aid})
+        aid, name = s.execute(
+            text(
+                "SELECT a.id, a.name FROM applicants a JOIN submissions s ON s.applicant_id = a.id"
+                " WHERE s.id = :sid"
+            ),
+            {"sid": sid},
+        ).one()
+        s.execute(
+            text("UPDATE applicants SET name = :n WHERE id = :i"),
+            {"n": name[:-1] + bytes([name[-1] ^ 1]), "i": aid},
+        )
         s.commit()
     window = login(qtbot, shell, "zhangjing", "super1234")
     ledger = window.ledger

@@ -44,7 +44,9 @@ def test_a_card_read_leaves_the_clerk_on_the_phone_field(
     assert ctx.intake.get(sid).applicant.phone == "13812345678"
 
 
-def test_enterprise_panel_carries_the_legal_representatives_id_number(qtbot: Any, window: Any) -> None:
+def test_enterprise_panel_carries_the_legal_representatives_id_number(
+    qtbot: Any, window: Any
+) -> None:
     panel = window.intake.applicant
     panel.enterprise.setChecked(True)
     type_into(qtbot, window, panel.id_edit, "440524188001010014")
@@ -62,6 +64,8 @@ def test_supplement_prints_a_receipt_of_what_was_handed_in(
     detail.dialog.buttons.accepted.emit()
     docs = saved_documents(ctx, sid)
     assert [k for k, _pdf, _r in docs] == ["commitment", "receipt", "supplement"]
-    text = "".join("".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(docs[-1][1])).pages)
+    text = "".join(
+        "".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(docs[-1][1])).pages
+    )
     assert "补正材料收件回执" in text and "结婚证" in text
     assert any(job == docs[-1][1] for _name, job in printer.jobs)

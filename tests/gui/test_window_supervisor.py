@@ -75,7 +75,9 @@ def test_chart_bar_click_drills_down(qtbot: Any, shell: Any, ctx: Any, intakes: 
     assert tab.drill.hour == hour
     bundle = tab._chart_bundles[0]
     tab.bundle_set.clicked.emit(0)
-    expected = ctx.reports.intakes_for(tab.session.actor, "all", period, ctx.clock.now(), bundle=bundle)
+    expected = ctx.reports.intakes_for(
+        tab.session.actor, "all", period, ctx.clock.now(), bundle=bundle
+    )
     assert [r.submission_id for r in tab.model.rows] == expected
     assert len(expected) == {b: n for b, _name, n in tab.rec.by_bundle}[bundle]
 
@@ -102,16 +104,27 @@ def test_day_close_asks_password_seals_and_keeps_report(
     assert tab.report_sha256 and ctx.attachments.has(tab.report_sha256)
     assert closed.report_sha256 == tab.report_sha256
     # the kept PDF prints what the seal is made of: the seal recomputes from paper and file
-    text = re.sub(r"\s+", "", "".join(
-        page.extract_text() for page in PdfReader(io.BytesIO(ctx.attachments.get(tab.report_sha256))).pages))
+    text = re.sub(
+        r"\s+",
+        "",
+        "".join(
+            page.extract_text()
+            for page in PdfReader(io.BytesIO(ctx.attachments.get(tab.report_sha256))).pages
+        ),
+    )
     printed = SealBasis(
         day,
         prev_seal=re.search(r"上一日封存值：([0-9a-f]{64})", text).group(1),
-        records_hash=re.search(r"记录摘要（当日全部受理事件的SHA-256）：([0-9a-f]{64})", text).group(1),
+        records_hash=re.search(
+            r"记录摘要（当日全部受理事件的SHA-256）：([0-9a-f]{64})", text
+        ).group(1),
         submissions=int(re.search(r"受理件数：(\d+)", text).group(1)),
         events=int(re.search(r"事件数：(\d+)", text).group(1)),
     )
-    assert printed.seal_for(hashlib.sha256(ctx.attachments.get(tab.report_sha256)).hexdigest()) == closed.seal
+    assert (
+        printed.seal_for(hashlib.sha256(ctx.attachments.get(tab.report_sha256)).hexdigest())
+        == closed.seal
+    )
     # the report ends with the 负责人's signature lines and names who closed the day
     assert "负责人签字：" in text and f"日结操作人：{tab.session.actor.display_name}" in text
     assert "日结时尚未完结" in text
@@ -146,7 +159,8 @@ def test_clerk_refused_by_the_service(qtbot: Any, shell: Any, ctx: Any) -> None:
     assert tab.rec is None and "负责人权限" in tab.period_label.text()
     with ctx.sessions() as s:
         refused = [
-            e.target for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
+            e.target
+            for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
             if e.action == "auth.refused"
         ]
     assert refused == ["day.close", "report.reconcile"]
@@ -180,7 +194,9 @@ def test_supervisor_lands_on_the_supervisor_tab(qtbot: Any, shell: Any) -> None:
     assert clerk.tabs.currentWidget() is clerk.intake
 
 
-def test_day_close_shows_what_is_still_open_first(qtbot: Any, shell: Any, ctx: Any, intakes: Any) -> None:
+def test_day_close_shows_what_is_still_open_first(
+    qtbot: Any, shell: Any, ctx: Any, intakes: Any
+) -> None:
     """a is received without captured pages (待数字化, 未推送); b was only notified (not open work)."""
     a, _b = intakes
     number = ctx.intake.get(a).number
@@ -192,7 +208,9 @@ def test_day_close_shows_what_is_still_open_first(qtbot: Any, shell: Any, ctx: A
     assert items == [f"待数字化：{number}", f"未推送：{number}"]
 
 
-def test_amendments_show_the_intake_number_and_the_change(qtbot: Any, shell: Any, ctx: Any, intakes: Any) -> None:
+def test_amendments_show_the_intake_number_and_the_change(
+    qtbot: Any, shell: Any, ctx: Any, intakes: Any
+) -> None:
     from app.dayclose import AmendmentView
 
     a, _b = intakes
@@ -211,7 +229,8 @@ def test_amendments_show_the_intake_number_and_the_change(qtbot: Any, shell: Any
     at = ctx.clock.now()
     pages = [AmendmentView(a, "page_attached", at, None, number) for _ in range(3)]
     assert [text for text, _sid in tab.amendment_lines(pages)][1:] == [
-        f"　　{at.astimezone(STATION_TZ):%m-%d %H:%M}　添加材料页面（3次）　系统同步"]
+        f"　　{at.astimezone(STATION_TZ):%m-%d %H:%M}　添加材料页面（3次）　系统同步"
+    ]
 
 
 def test_count_charts_have_whole_number_ticks(qtbot: Any, shell: Any) -> None:

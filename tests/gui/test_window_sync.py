@@ -89,8 +89,14 @@ def sync_shell(
 ) -> Iterator[Any]:
     from ui.tasks import InlineTaskRunner
 
-    yield from running_shell(qtbot, InlineTaskRunner(), ctx, printer=printer, reader=reader,
-                             sync_factory=lambda _ctx: engine)
+    yield from running_shell(
+        qtbot,
+        InlineTaskRunner(),
+        ctx,
+        printer=printer,
+        reader=reader,
+        sync_factory=lambda _ctx: engine,
+    )
 
 
 @pytest.fixture
@@ -108,7 +114,9 @@ def intake_in_window(qtbot: Any, window: Any, ctx: Any) -> str:
     choose_newborn(qtbot, window)
     answer_questions(qtbot, window)
     mark_by_keys(
-        qtbot, window, {"resident_id_card.father": Qt.Key.Key_2, "resident_id_card.mother": Qt.Key.Key_2}
+        qtbot,
+        window,
+        {"resident_id_card.father": Qt.Key.Key_2, "resident_id_card.mother": Qt.Key.Key_2},
     )
     qtbot.keyClick(window.intake.materials.table, F12)
     assert window.intake.finished
@@ -324,7 +332,12 @@ class HeldRunner:
         self.db: list[Any] = []
 
     def run_pool(
-        self, fn: Any, on_done: Any = None, on_error: Any = None, *, guard: Any = None,
+        self,
+        fn: Any,
+        on_done: Any = None,
+        on_error: Any = None,
+        *,
+        guard: Any = None,
         quiet: bool = False,
     ) -> None:
         assert quiet  # sync turns are background work: they must not light "处理中"

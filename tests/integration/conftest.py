@@ -5,7 +5,7 @@ import pytest
 from app.clock import FixedClock
 from app.context import build_context
 
-T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.timezone.utc)  # 09:30 in the station's zone
+T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)  # 09:30 in the station's zone
 
 
 @pytest.fixture()
@@ -23,11 +23,20 @@ def ctx(tmp_path, newborn_catalog, clock):
 @pytest.fixture()
 def staff(ctx):
     _st, admin = ctx.staff.setup_station(
-        code="XX01", name="城关镇便民服务中心", centre_name="新乡县政务服务中心", jurisdiction="xinxiang",
-        admin_username="admin", admin_display_name="管理员", admin_password="admin1234",
+        code="XX01",
+        name="城关镇便民服务中心",
+        centre_name="新乡县政务服务中心",
+        jurisdiction="xinxiang",
+        admin_username="admin",
+        admin_display_name="管理员",
+        admin_password="admin1234",
     )
-    clerk = ctx.staff.create_account(admin, username="wang", display_name="王芳", role="clerk", password="clerk1234")
-    sup = ctx.staff.create_account(admin, username="zhang", display_name="张静", role="supervisor", password="super1234")
+    clerk = ctx.staff.create_account(
+        admin, username="wang", display_name="王芳", role="clerk", password="clerk1234"
+    )
+    sup = ctx.staff.create_account(
+        admin, username="zhang", display_name="张静", role="supervisor", password="super1234"
+    )
     return {"admin": admin, "clerk": clerk, "supervisor": sup}
 
 

@@ -24,5 +24,9 @@ class HubAuth:
 
     def set(self, case, data, ctx):
         path = case.operation.path
-        key = os.environ["HUB_DEPT_KEY"] if path.startswith(("/v1/dept", "/v1/receipts")) else os.environ["HUB_STATION_TOKEN"]
+        key = (
+            os.environ["HUB_DEPT_KEY"]
+            if path.startswith(("/v1/dept", "/v1/receipts"))
+            else os.environ["HUB_STATION_TOKEN"]
+        )
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {key}"}

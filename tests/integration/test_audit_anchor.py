@@ -58,21 +58,32 @@ def test_deleting_the_newest_rows_is_caught(closed, capsys):
     con.close()
     code, data = verify(capsys, db)
     assert code == 1 and [p["code"] for p in data["problems"]] == ["audit.truncated"]
-    assert f"{n} 条" in data["problems"][0]["message"] and f"{n - 2} 条" in data["problems"][0]["message"]
+    assert (
+        f"{n} 条" in data["problems"][0]["message"]
+        and f"{n - 2} 条" in data["problems"][0]["message"]
+    )
 
 
 def test_rewriting_a_row_and_recomputing_the_chain_is_caught(closed, capsys):
     db, _n = closed
     con = sqlite3.connect(db)
-    rows = con.execute("select id, at, staff_id, action, target, detail from audit_entries order by id").fetchall()
+    rows = con.execute(
+        "select id, at, staff_id, action, target, detail from audit_entries order by id"
+    ).fetchall()
     prev = "0" * 64
     for i, (rid, at, staff_id, action, target, detail) in enumerate(rows):
         if i == 1:
             detail = "edited"
-        stamp = at_text(dt.datetime.fromisoformat(at.replace("Z", "+00:00")) if "T" in at
-                        else dt.datetime.fromisoformat(at).replace(tzinfo=dt.UTC))
+        stamp = at_text(
+            dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+            if "T" in at
+            else dt.datetime.fromisoformat(at).replace(tzinfo=dt.UTC)
+        )
         h = chain_hash(prev, stamp, staff_id, action, target, detail)
-        con.execute("update audit_entries set detail=?, prev_hash=?, hash=? where id=?", (detail, prev, h, rid))
+        con.execute(
+            "update audit_entries set detail=?, prev_hash=?, hash=? where id=?",
+            (detail, prev, h, rid),
+        )
         prev = h
     con.commit()
     con.close()

@@ -4,7 +4,13 @@ import pytest
 
 from app.backup import KEY_NAME, BackupError, BackupService
 from app.context import build_context
-from app.keys import MemorySecretStore, SecretKeyError, get_or_create_key, key_from_recovery_code, recovery_code
+from app.keys import (
+    MemorySecretStore,
+    SecretKeyError,
+    get_or_create_key,
+    key_from_recovery_code,
+    recovery_code,
+)
 
 from .test_intake_service import new_intake
 
@@ -14,7 +20,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture()
 def backups(ctx, tmp_path, clock):
     # the machine's own keyring: its backup key also wraps the store's data key
-    return BackupService(ctx.db_path, ctx.files_dir / "blobs", tmp_path / "backups", ctx.secrets, clock)
+    return BackupService(
+        ctx.db_path, ctx.files_dir / "blobs", tmp_path / "backups", ctx.secrets, clock
+    )
 
 
 def _fill(ctx, staff):
@@ -23,18 +31,25 @@ def _fill(ctx, staff):
     for _ in range(3):
         sid = new_intake(ctx, clerk)
         ctx.intake.finish(clerk, sid)
-        ctx.intake.attach_page(clerk, sid, "household_register", f"page of {sid}".encode() * 300, "image/jpeg")
+        ctx.intake.attach_page(
+            clerk, sid, "household_register", f"page of {sid}".encode() * 300, "image/jpeg"
+        )
         sids.append(sid)
     return sids
 
 
-def test_backup_restores_to_an_identical_ledger(ctx, staff, backups, tmp_path, clock, newborn_catalog):
+def test_backup_restores_to_an_identical_ledger(
+    ctx, staff, backups, tmp_path, clock, newborn_catalog
+):
     sids = _fill(ctx, staff)
     result = backups.run()
     assert result.blobs >= 3 and result.path.exists()
     plain = result.path.read_bytes()
     assert b"11010519491231002X" not in plain and b"page of" not in plain  # encrypted
-    restored_db, restored_blobs = tmp_path / "restored" / "intake.sqlite3", tmp_path / "restored" / "intake-files" / "blobs"
+    restored_db, restored_blobs = (
+        tmp_path / "restored" / "intake.sqlite3",
+        tmp_path / "restored" / "intake-files" / "blobs",
+    )
     restored_db.parent.mkdir()
     backups.restore(result.path, restored_db, restored_blobs)
     other = build_context(restored_db, clock=clock, catalog_path=newborn_catalog)
@@ -78,20 +93,29 @@ def test_truncated_backup(ctx, staff, backups):
     assert exc.value.code in ("backup.truncated", "backup.tampered")
 
 
-def test_restore_on_a_new_machine_with_the_recovery_code(ctx, staff, tmp_path, clock, newborn_catalog):
+def test_restore_on_a_new_machine_with_the_recovery_code(
+    ctx, staff, tmp_path, clock, newborn_catalog
+):
     secrets = ctx.secrets
     svc = BackupService(ctx.db_path, ctx.files_dir / "blobs", tmp_path / "b", secrets, clock)
     _fill(ctx, staff)
     path = svc.run().path
     code = recovery_code(get_or_create_key(secrets, KEY_NAME))
     new_keyring = MemorySecretStore()
-    new_machine = BackupService(tmp_path / "x.db", tmp_path / "xb", tmp_path / "b", new_keyring, clock)
+    new_machine = BackupService(
+        tmp_path / "x.db", tmp_path / "xb", tmp_path / "b", new_keyring, clock
+    )
     with pytest.raises(BackupError) as exc:  # a fresh key is not the old one
         new_machine.verify(path)
     assert exc.value.code == "backup.wrong_key_or_tampered" and "恢复码" in exc.value.message
     target = tmp_path / "new" / "intake.sqlite3"
     target.parent.mkdir()
-    new_machine.restore(path, target, tmp_path / "new" / "intake-files" / "blobs", key=key_from_recovery_code(code.lower()))
+    new_machine.restore(
+        path,
+        target,
+        tmp_path / "new" / "intake-files" / "blobs",
+        key=key_from_recovery_code(code.lower()),
+    )
     # the data key came back with the code: the encrypted ledger and pages read as before
     restored = build_context(target, clock=clock, catalog_path=newborn_catalog, secrets=new_keyring)
     try:
@@ -114,7 +138,13 @@ def test_warning_when_the_last_good_backup_is_old(ctx, staff, backups, clock):
 
 
 def test_broken_key_in_the_keyring_gives_a_recovery_message(ctx, tmp_path, clock):
-    svc = BackupService(ctx.db_path, ctx.files_dir / "blobs", tmp_path / "b", MemorySecretStore({KEY_NAME: "garbage"}), clock)
+    svc = BackupService(
+        ctx.db_path,
+        ctx.files_dir / "blobs",
+        tmp_path / "b",
+        MemorySecretStore({KEY_NAME: "garbage"}),
+        clock,
+    )
     with pytest.raises(SecretKeyError) as exc:
         svc.run()
     assert exc.value.code == "keys.malformed" and "恢复码" in exc.value.message
@@ -152,8 +182,23 @@ def test_backup_cli_round_trip(tmp_path, monkeypatch, capsys):
         assert main(["backup", "recovery-code", "--db", str(db), "--json"]) == 0
         code = json.loads(capsys.readouterr().out)["recovery_code"]
         Memory.store.clear()  # a replacement machine: empty keyring, the code written down
-        assert main(["backup", "restore", file, "--to", str(tmp_path / "r.sqlite3"), "--recovery-code", code,
-                     "--db", str(db), "--json"]) == 0
+        assert (
+            main(
+                [
+                    "backup",
+                    "restore",
+                    file,
+                    "--to",
+                    str(tmp_path / "r.sqlite3"),
+                    "--recovery-code",
+                    code,
+                    "--db",
+                    str(db),
+                    "--json",
+                ]
+            )
+            == 0
+        )
         capsys.readouterr()
         assert main(["ledger", "--db", str(tmp_path / "r.sqlite3"), "--json"]) == 0
         restored = json.loads(capsys.readouterr().out)
@@ -166,6 +211,8 @@ def test_backup_cli_round_trip(tmp_path, monkeypatch, capsys):
 def test_the_last_good_backup_is_kept_per_database(ctx, staff, tmp_path, clock):
     shared = tmp_path / "shared-backups"
     real = BackupService(ctx.db_path, ctx.files_dir / "blobs", shared, ctx.secrets, clock)
-    demo = BackupService(tmp_path / "demo.sqlite3", tmp_path / "demo-files" / "blobs", shared, ctx.secrets, clock)
+    demo = BackupService(
+        tmp_path / "demo.sqlite3", tmp_path / "demo-files" / "blobs", shared, ctx.secrets, clock
+    )
     real.run()
     assert real.warning() is None and demo.last_good() is None

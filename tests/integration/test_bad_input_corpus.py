@@ -37,23 +37,41 @@ def _message(out: object) -> str:
 def test_every_corpus_case_is_a_clear_error(tmp_path):
     cases = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))["cases"]
     listed = {c["file"] for c in cases}
-    on_disk = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file()
-               and p.suffix != ".py" and p.name != "manifest.json"}
+    on_disk = {
+        str(p.relative_to(CORPUS))
+        for p in CORPUS.rglob("*")
+        if p.is_file() and p.suffix != ".py" and p.name != "manifest.json"
+    }
     assert listed == on_disk  # no file without its expected code, no case without its file
     env = {**os.environ, "INTAKE_DATA_DIR": str(tmp_path / "data")}
     store = tmp_path / "store.sqlite3"
-    subprocess.run([sys.executable, "-m", "app", "ledger", "--db", str(store), "--create", "--json"],
-                   cwd=ROOT, env=env, capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "app", "ledger", "--db", str(store), "--create", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        check=True,
+    )
     clear, tracebacks, wrong = 0, 0, []
     for n, case in enumerate(cases):
         src = CORPUS / case["file"]
         copy = tmp_path / f"{n}-{src.name}"
         shutil.copy(src, copy)  # the CLI never gets the committed file itself
-        subs = {"{file}": str(copy), "{store}": str(store), "{out}": str(tmp_path / f"out{n}"),
-                "{text}": src.read_text(encoding="utf-8").strip() if src.suffix == ".txt" else ""}
+        subs = {
+            "{file}": str(copy),
+            "{store}": str(store),
+            "{out}": str(tmp_path / f"out{n}"),
+            "{text}": src.read_text(encoding="utf-8").strip() if src.suffix == ".txt" else "",
+        }
         argv = [subs.get(a, a) for a in case["argv"]]
-        p = subprocess.run([sys.executable, "-m", "app", *argv, "--json"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=120)
+        p = subprocess.run(
+            [sys.executable, "-m", "app", *argv, "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if "Traceback" in p.stdout + p.stderr:
             tracebacks += 1
         try:
@@ -61,8 +79,13 @@ def test_every_corpus_case_is_a_clear_error(tmp_path):
         except ValueError:
             out = {}
         msg = _message(out)
-        ok = (p.returncode == 1 and _code(out) == case["code"] and CJK.search(msg) is not None
-              and "Error" not in msg and "内部错误" not in msg)
+        ok = (
+            p.returncode == 1
+            and _code(out) == case["code"]
+            and CJK.search(msg) is not None
+            and "Error" not in msg
+            and "内部错误" not in msg
+        )
         clear += ok
         if not ok:
             wrong.append((case["file"], p.returncode, _code(out), msg[:120], p.stderr[-300:]))

@@ -15,9 +15,19 @@ from printing.documents import build_document
 pytestmark = pytest.mark.integration
 
 ANSWERS = {"parents_married": True, "applied_by_agent": False, "parents_local_insured": True}
-CARD_READ = ApplicantInput(name="张三", resident_id="11010519491231002X", phone="13812345678",
-                           address="新乡县人民路1号", sources={"name": "card", "resident_id": "card", "gender": "card",
-                                                          "birth_date": "card", "address": "card"})
+CARD_READ = ApplicantInput(
+    name="张三",
+    resident_id="11010519491231002X",
+    phone="13812345678",
+    address="新乡县人民路1号",
+    sources={
+        "name": "card",
+        "resident_id": "card",
+        "gender": "card",
+        "birth_date": "card",
+        "address": "card",
+    },
+)
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -41,7 +51,9 @@ def test_produced_certificate_cannot_be_marked_and_is_printed_as_produced(ctx, s
     with pytest.raises(IntakeError) as exc:
         ctx.intake.mark(clerk, sid, "birth_medical_certificate", "collected")
     assert exc.value.code == "checklist.produced_in_bundle"
-    assert "出生医学证明" in exc.value.message and "《出生医学证明》办理（首签）" in exc.value.message
+    assert (
+        "出生医学证明" in exc.value.message and "《出生医学证明》办理（首签）" in exc.value.message
+    )
     assert "birth_medical_certificate" not in ctx.intake.get(sid).marks
 
     lines = ctx.intake.checklist(sid).materials
@@ -65,7 +77,8 @@ def test_a_signed_window_form_keeps_the_intake_waiting_for_its_pages(ctx, staff)
     sid = _draft(ctx, clerk)
     marks = {
         m.id: "exempt" if m.exemptable else "collected"
-        for m in ctx.intake.checklist(sid).materials if m.state == "missing"
+        for m in ctx.intake.checklist(sid).materials
+        if m.state == "missing"
     }
     ctx.intake.mark_many(clerk, sid, marks)
     paper = [m for m in ctx.intake.checklist(sid).materials if m.state == "collected"]
@@ -73,7 +86,9 @@ def test_a_signed_window_form_keeps_the_intake_waiting_for_its_pages(ctx, staff)
     r = ctx.intake.finish(clerk, sid)
     assert r.stage == "received"
     assert ctx.intake.get(sid).digitised_at is None
-    ctx.intake.attach_page(clerk, sid, "birth_medical_certificate_application", b"page 1", "image/jpeg")
+    ctx.intake.attach_page(
+        clerk, sid, "birth_medical_certificate_application", b"page 1", "image/jpeg"
+    )
     assert ctx.intake.get(sid).stage == "received"  # the signed form is still paper only
     ctx.intake.attach_page(clerk, sid, "application_form", b"page 2", "image/jpeg")
     assert ctx.intake.get(sid).stage == "digitised"
@@ -86,7 +101,9 @@ def test_card_read_fields_are_not_counted_as_generated_forms(ctx, staff, clock):
     ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.state == "missing"})
     ctx.intake.finish(clerk, sid)
     reports = Reports(ctx.sessions, lambda: ctx.catalogs.current)
-    rec = reports.reconcile(sup, Period.of("day", clock.now().astimezone(STATION_TZ).date()), clock.now())
+    rec = reports.reconcile(
+        sup, Period.of("day", clock.now().astimezone(STATION_TZ).date()), clock.now()
+    )
     autofill = next(m for m in rec.metrics if m.name == "autofill")
     # five form fields of one personal applicant, all read from the card, none on a generated form
     assert (autofill.numerator, autofill.denominator) == (0, 5)

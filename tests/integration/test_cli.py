@@ -27,12 +27,28 @@ def js(capsys, *argv):
 
 def test_id_check_shapes(capsys):
     code, data = js(capsys, "id-check", "11010519491231002x")
-    assert code == 0 and data == {"valid": True, "kind": "resident_id", "normalized": "11010519491231002X",
-                                  "birth_date": "1949-12-31", "gender": "female", "error": None}
+    assert code == 0 and data == {
+        "valid": True,
+        "kind": "resident_id",
+        "normalized": "11010519491231002X",
+        "birth_date": "1949-12-31",
+        "gender": "female",
+        "error": None,
+    }
     code, data = js(capsys, "id-check", "91350100M000100Y43")
-    assert code == 0 and data["kind"] == "uscc" and data["birth_date"] is None and data["gender"] is None
+    assert (
+        code == 0
+        and data["kind"] == "uscc"
+        and data["birth_date"] is None
+        and data["gender"] is None
+    )
     code, data = js(capsys, "id-check", "320102198001010013")
-    assert code == 1 and data["valid"] is False and data["normalized"] is None and "校验位" in data["error"]
+    assert (
+        code == 1
+        and data["valid"] is False
+        and data["normalized"] is None
+        and "校验位" in data["error"]
+    )
 
 
 def test_catalog_list_shape(capsys):
@@ -58,15 +74,35 @@ def test_catalog_validate(capsys, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"header": {}, "materials": [], "bundles": []}', encoding="utf-8")
     code, data = js(capsys, "catalog", "validate", str(bad))
-    assert code == 1 and data["error"]["code"] == "catalog.schema" and "bad.json" in data["error"]["message"]
+    assert (
+        code == 1
+        and data["error"]["code"] == "catalog.schema"
+        and "bad.json" in data["error"]["message"]
+    )
     code, data = js(capsys, "catalog", "validate", str(tmp_path / "missing.json"))
     assert code == 1 and data["error"]["code"] == "catalog.missing_file"
 
 
 def test_checklist_shape_and_marks(capsys):
-    code, data = js(capsys, "checklist", "新生儿出生", "--answer", "parents_married=是",
-                    "--answer", "applied_by_agent=否", "--answer", "parents_local_insured=否",
-                    "--have", "resident_id_card.father", "--have", "resident_id_card.mother", "--exempt", "household_register", "--tolerate", "marriage_certificate")
+    code, data = js(
+        capsys,
+        "checklist",
+        "新生儿出生",
+        "--answer",
+        "parents_married=是",
+        "--answer",
+        "applied_by_agent=否",
+        "--answer",
+        "parents_local_insured=否",
+        "--have",
+        "resident_id_card.father",
+        "--have",
+        "resident_id_card.mother",
+        "--exempt",
+        "household_register",
+        "--tolerate",
+        "marriage_certificate",
+    )
     assert code == 0
     assert data["verdict"] == "incomplete"
     states = {m["id"]: m["state"] for m in data["materials"]}
@@ -74,15 +110,24 @@ def test_checklist_shape_and_marks(capsys):
     assert states["household_register"] == "exempt"
     assert states["marriage_certificate"] == "tolerated"
     assert data["missing"] == [m["id"] for m in data["materials"] if m["state"] == "missing"]
-    assert set(data["reduction"]) >= {"separate", "merged"} and data["reduction"]["merged"] < data["reduction"]["separate"]
+    assert (
+        set(data["reduction"]) >= {"separate", "merged"}
+        and data["reduction"]["merged"] < data["reduction"]["separate"]
+    )
     for m in data["materials"]:
         assert {"id", "name", "state", "required_by"} <= set(m) and m["required_by"]
 
 
 def test_checklist_partial_items(capsys):
     code, data = js(capsys, "checklist", "newborn_birth", "--items", "vaccination_certificate")
-    assert code == 0 and {m["id"] for m in data["materials"]} == {"birth_medical_certificate", "resident_id_card.guardian"}
-    assert data["verdict"] == "incomplete" and set(data["missing"]) == {"birth_medical_certificate", "resident_id_card.guardian"}
+    assert code == 0 and {m["id"] for m in data["materials"]} == {
+        "birth_medical_certificate",
+        "resident_id_card.guardian",
+    }
+    assert data["verdict"] == "incomplete" and set(data["missing"]) == {
+        "birth_medical_certificate",
+        "resident_id_card.guardian",
+    }
 
 
 @pytest.mark.parametrize(
@@ -95,7 +140,10 @@ def test_checklist_partial_items(capsys):
         (["checklist", "新生儿出生", "--have", "business_license"], "checklist.mark_not_in_list"),
         (["checklist", "新生儿出生", "--have", "no_such_material"], "checklist.unknown_material"),
         (["checklist", "新生儿出生", "--exempt", "application_form"], "checklist.not_exemptable"),
-        (["checklist", "新生儿出生", "--tolerate", "resident_id_card.mother"], "checklist.not_tolerable"),
+        (
+            ["checklist", "新生儿出生", "--tolerate", "resident_id_card.mother"],
+            "checklist.not_tolerable",
+        ),
     ],
 )
 def test_checklist_bad_input(capsys, argv, code_text):
@@ -153,18 +201,28 @@ def test_print_receipt_via_cli(capsys, tmp_path):
     code, rows = js(capsys, "ledger", "--db", str(db))
     number = next(r["number"] for r in rows if r["state"] != "notified")
     out = tmp_path / "r.pdf"
-    code, data = js(capsys, "print", "receipt", number, "--out", str(out), "--paper", "A5", "--db", str(db))
+    code, data = js(
+        capsys, "print", "receipt", number, "--out", str(out), "--paper", "A5", "--db", str(db)
+    )
     assert code == 0 and data["bytes"] == out.stat().st_size
     text = "".join(p.extract_text() for p in PdfReader(out).pages)
     assert number in text and "收件回执" in text
-    code, data = js(capsys, "print", "receipt", "XX01-241202-0001-0", "--out", str(out), "--db", str(db))
+    code, data = js(
+        capsys, "print", "receipt", "XX01-241202-0001-0", "--out", str(out), "--db", str(db)
+    )
     assert code == 1 and data["error"]["code"] == "print.unknown_number"
 
 
 def test_console_entry_point_and_module(tmp_path):
     env = {"INTAKE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     for cmd in ([str(Path(sys.executable).parent / "intake")], [sys.executable, "-m", "app"]):
-        p = subprocess.run([*cmd, "id-check", "440524188001010014", "--json"], capture_output=True, text=True,
-                           env=env, cwd=ROOT, timeout=60)
+        p = subprocess.run(
+            [*cmd, "id-check", "440524188001010014", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+        )
         assert p.returncode == 0, p.stderr
         assert json.loads(p.stdout)["gender"] == "male"

@@ -22,7 +22,9 @@ def test_close_seals_and_later_changes_are_amendments(ctx, staff, clock):
     clock.advance(days=1)
     ctx.intake.withdraw(clerk, sid, "申请人要求撤回")
     amendments = ctx.dayclose.amendments(sup, DAY)
-    assert [a.event_type for a in amendments] == ["withdrawn"] and amendments[0].submission_id == sid
+    assert [a.event_type for a in amendments] == ["withdrawn"] and amendments[
+        0
+    ].submission_id == sid
     assert ctx.dayclose.verify(sup) == []  # an amendment does not break the seal
     with pytest.raises(DomainError) as exc:
         ctx.dayclose.close(sup, "super1234", DAY)
@@ -36,7 +38,11 @@ def test_silent_edit_breaks_the_seal(ctx, staff, clock):
     ctx.dayclose.close(sup, "super1234", DAY)
     with ctx.sessions() as s:  # an edit by someone holding the key: validly encrypted, not amended
         payload = s.scalar(select(Event.payload).where(Event.type == "applicant_set"))
-        s.execute(update(Event).where(Event.type == "applicant_set").values(payload=payload.replace("张三", "李四")))
+        s.execute(
+            update(Event)
+            .where(Event.type == "applicant_set")
+            .values(payload=payload.replace("张三", "李四"))
+        )
         s.commit()
     problems = ctx.dayclose.verify(sup)
     assert [p.code for p in problems] == ["dayclose.records_changed"] and problems[0].day == DAY
@@ -51,7 +57,9 @@ def test_chain_links_days(ctx, staff, clock):
     second = ctx.dayclose.close(sup, "super1234", DAY + dt.timedelta(days=1))
     assert second.prev_seal == first.seal
     with ctx.sessions() as s:
-        s.execute(text("update day_closes set seal='ff' || substr(seal, 3) where local_date='2024-12-02'"))
+        s.execute(
+            text("update day_closes set seal='ff' || substr(seal, 3) where local_date='2024-12-02'")
+        )
         s.commit()
     assert "dayclose.chain_broken" in {p.code for p in ctx.dayclose.verify(sup)}
 
@@ -106,7 +114,9 @@ def test_close_refused_when_the_day_changed_after_the_report_was_built(ctx, staf
     assert ctx.dayclose.closed(DAY) is None
     # closing again from a fresh basis works
     fresh = ctx.dayclose.prepare(sup, "super1234", DAY)
-    assert ctx.dayclose.close(sup, "super1234", DAY, report_sha256="b" * 64, basis=fresh).seal == fresh.seal_for("b" * 64)
+    assert ctx.dayclose.close(
+        sup, "super1234", DAY, report_sha256="b" * 64, basis=fresh
+    ).seal == fresh.seal_for("b" * 64)
 
 
 def test_an_amendment_names_one_persons_copy_for_that_person(ctx, staff, clock):

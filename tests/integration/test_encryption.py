@@ -26,8 +26,13 @@ NAME = "欧阳测试甲"
 RID = "11010519491231002X"
 PHONE = "13912345678"
 ADDRESS = "新乡县幸福路88号"
-PERSON = ApplicantInput(name=NAME, resident_id=RID, phone=PHONE, address=ADDRESS,
-                        sources={"name": "card", "resident_id": "card"})
+PERSON = ApplicantInput(
+    name=NAME,
+    resident_id=RID,
+    phone=PHONE,
+    address=ADDRESS,
+    sources={"name": "card", "resident_id": "card"},
+)
 ANSWERS = {"parents_married": True, "applied_by_agent": False, "parents_local_insured": True}
 
 
@@ -67,7 +72,9 @@ def test_database_and_attachment_files_hold_no_name_id_number_or_phone(ctx, staf
     r = ctx.intake.finish(clerk, sid)
     assert r.documents == ("commitment", "receipt")
     for kind in r.documents:  # the commitment letter carries the full ID number
-        ctx.intake.save_document(clerk, sid, kind, build_document(ctx.intake.document(clerk, sid, kind)))
+        ctx.intake.save_document(
+            clerk, sid, kind, build_document(ctx.intake.document(clerk, sid, kind))
+        )
     ctx.intake.mark_pushed(sid)
     for item in r.checklist.active_items:
         ctx.intake.record_decision(None, sid, item.id, "accepted")
@@ -76,7 +83,11 @@ def test_database_and_attachment_files_hold_no_name_id_number_or_phone(ctx, staf
 
     # the services still see everything (the clerk's own open intake shows the full number)
     view = ctx.intake.get(sid, clerk)
-    assert (view.applicant.name, view.applicant.resident_id, view.applicant.phone) == (NAME, RID, PHONE)
+    assert (view.applicant.name, view.applicant.resident_id, view.applicant.phone) == (
+        NAME,
+        RID,
+        PHONE,
+    )
     assert ctx.intake.page_bytes(view.pages[0]) == page
 
     ctx.close()
@@ -110,17 +121,28 @@ def test_blob_files_are_ciphertext_under_keyed_names(ctx, staff, tmp_path):
 def test_lookups_by_id_number_phone_and_name_go_through_blind_indexes(ctx, staff):
     clerk = staff["clerk"]
     sid = _intake(ctx, clerk, tolerate=False)
-    other = _intake(ctx, clerk, ApplicantInput(name="李四", resident_id="110105194912310021", phone="13700000000"),
-                    tolerate=False)
+    other = _intake(
+        ctx,
+        clerk,
+        ApplicantInput(name="李四", resident_id="110105194912310021", phone="13700000000"),
+        tolerate=False,
+    )
     for q in (RID, RID.lower(), PHONE, NAME, "欧阳", "测试甲"):
         assert [r.submission_id for r in ctx.intake.search(q)] == [sid], q
     assert [r.submission_id for r in ctx.intake.search("李四")] == [other]
     assert ctx.intake.search("王五") == []
     with ctx.sessions() as s:
-        a = s.scalars(select(Applicant).where(Applicant.name == NAME)).all()  # ciphertext never equals
+        a = s.scalars(
+            select(Applicant).where(Applicant.name == NAME)
+        ).all()  # ciphertext never equals
         assert a == []
-        row = s.connection().exec_driver_sql(
-            "SELECT name, resident_id, phone, resident_id_bidx FROM applicants ORDER BY id LIMIT 1").one()
+        row = (
+            s.connection()
+            .exec_driver_sql(
+                "SELECT name, resident_id, phone, resident_id_bidx FROM applicants ORDER BY id LIMIT 1"
+            )
+            .one()
+        )
     assert all(isinstance(v, bytes) for v in row)
     assert row.resident_id_bidx != DataKey(os.urandom(32)).blind("resident_id", RID)
 
@@ -136,7 +158,9 @@ def test_a_tampered_encrypted_field_is_reported_not_crashed(ctx, staff, tmp_path
     con.execute("UPDATE applicants SET name=?", (bytes(flipped),))
     con.commit()
     con.close()
-    again = build_context(tmp_path / "intake.sqlite3", clock=ctx.clock, catalog_path=newborn_catalog)
+    again = build_context(
+        tmp_path / "intake.sqlite3", clock=ctx.clock, catalog_path=newborn_catalog
+    )
     try:
         with pytest.raises(StoreError) as exc:
             again.intake.get(sid, clerk)
@@ -154,10 +178,13 @@ def _drop_data_key(db_path):
 
 
 def test_a_missing_data_key_gives_a_recovery_message_and_the_recovery_code_brings_it_back(
-        ctx, staff, tmp_path, newborn_catalog, capsys):
+    ctx, staff, tmp_path, newborn_catalog, capsys
+):
     clerk = staff["clerk"]
     sid = _intake(ctx, clerk, tolerate=False)
-    code = recovery_code(get_or_create_key(KeyringSecretStore(), KEY_NAME))  # written down by the admin
+    code = recovery_code(
+        get_or_create_key(KeyringSecretStore(), KEY_NAME)
+    )  # written down by the admin
     db = tmp_path / "intake.sqlite3"
     ctx.close()
     _drop_data_key(db)
@@ -169,7 +196,10 @@ def test_a_missing_data_key_gives_a_recovery_message_and_the_recovery_code_bring
     assert "intake keys recover" in exc.value.message and "恢复码" in exc.value.message
 
     assert main(["keys", "status", "--db", str(db), "--json"]) == 1
-    assert main(["keys", "recover", "--db", str(db), "--recovery-code", "AAAA-" + code[5:], "--json"]) == 1
+    assert (
+        main(["keys", "recover", "--db", str(db), "--recovery-code", "AAAA-" + code[5:], "--json"])
+        == 1
+    )
     assert "恢复码与这个数据库不匹配" in capsys.readouterr().out
     assert main(["keys", "recover", "--db", str(db), "--recovery-code", code, "--json"]) == 0
     assert main(["keys", "status", "--db", str(db), "--json"]) == 0
@@ -191,15 +221,28 @@ def test_a_wrong_data_key_is_named_as_such(ctx, staff, tmp_path, newborn_catalog
     assert exc.value.code == "keys.data_key_wrong" and "恢复码" in exc.value.message
 
 
-def test_two_stores_in_one_process_keep_their_own_keys(ctx, staff, tmp_path, newborn_catalog, clock):
+def test_two_stores_in_one_process_keep_their_own_keys(
+    ctx, staff, tmp_path, newborn_catalog, clock
+):
     other = build_context(tmp_path / "other.sqlite3", clock=clock, catalog_path=newborn_catalog)
     try:
-        other.staff.setup_station(code="XX02", name="二站", centre_name="中心", jurisdiction="xinxiang",
-                                  admin_username="a2", admin_display_name="管理员", admin_password="admin1234")
+        other.staff.setup_station(
+            code="XX02",
+            name="二站",
+            centre_name="中心",
+            jurisdiction="xinxiang",
+            admin_username="a2",
+            admin_display_name="管理员",
+            admin_password="admin1234",
+        )
         a2 = other.staff.login("a2", "admin1234")
         sid2 = _intake(other, a2, tolerate=False)
         sid1 = _intake(ctx, staff["clerk"], tolerate=False)
-        assert other.intake.get(sid2, a2).applicant.name == NAME == ctx.intake.get(sid1, staff["clerk"]).applicant.name
+        assert (
+            other.intake.get(sid2, a2).applicant.name
+            == NAME
+            == ctx.intake.get(sid1, staff["clerk"]).applicant.name
+        )
         assert other.attachments._key.check != ctx.attachments._key.check
     finally:
         other.close()
@@ -216,22 +259,33 @@ def test_migration_0004_encrypts_an_existing_plaintext_store(tmp_path, newborn_c
         command.upgrade(cfg, "0003")
     engine.dispose()
     con = sqlite3.connect(db)
-    con.execute("INSERT INTO stations (id, code, name, centre_name, jurisdiction, progress_phone, is_local, created_at)"
-                " VALUES (1, 'XX01', '站', '中心', 'xinxiang', '', 1, '2024-12-01T00:00:00.000000Z')")
-    con.execute("INSERT INTO staff (id, station_id, username, display_name, role, password_hash, active, failed_logins,"
-                " created_at) VALUES (1, 1, 'u', '王', 'clerk', 'x', 1, 0, '2024-12-01T00:00:00.000000Z')")
-    con.execute("INSERT INTO applicants (id, kind, name, resident_id, gender, birth_date, address, phone, uscc,"
-                " legal_representative, field_sources, consent_reuse, created_at, updated_at) VALUES"
-                " (1, 'personal', ?, ?, '男', '1949-12-31', ?, ?, NULL, '', '{}', 0,"
-                " '2024-12-01T00:00:00.000000Z', '2024-12-01T00:00:00.000000Z')", (NAME, RID, ADDRESS, PHONE))
-    con.execute("INSERT INTO submissions (id, number, station_id, clerk_id, applicant_id, bundle_id, catalog_version,"
-                " catalog_digest, state, awaiting_supplement, local_date, created_at, updated_at, delivery_method,"
-                " delivery_address, reduction_separate, reduction_merged) VALUES ('s1', NULL, 1, 1, 1, NULL, 'v',"
-                " 'd', 'draft', 0, '2024-12-02', '2024-12-02T01:00:00.000000Z', '2024-12-02T01:00:00.000000Z',"
-                " 'window', '', 0, 0)")
-    con.execute("INSERT INTO events (id, station_seq, submission_id, type, payload, clerk_id, at) VALUES"
-                " ('e1', 1, 's1', 'applicant_set', ?, 1, '2024-12-02T01:00:00.000000Z')",
-                (f'{{"name": "{NAME}", "resident_id": "{RID}", "phone": "{PHONE}"}}',))
+    con.execute(
+        "INSERT INTO stations (id, code, name, centre_name, jurisdiction, progress_phone, is_local, created_at)"
+        " VALUES (1, 'XX01', '站', '中心', 'xinxiang', '', 1, '2024-12-01T00:00:00.000000Z')"
+    )
+    con.execute(
+        "INSERT INTO staff (id, station_id, username, display_name, role, password_hash, active, failed_logins,"
+        " created_at) VALUES (1, 1, 'u', '王', 'clerk', 'x', 1, 0, '2024-12-01T00:00:00.000000Z')"
+    )
+    con.execute(
+        "INSERT INTO applicants (id, kind, name, resident_id, gender, birth_date, address, phone, uscc,"
+        " legal_representative, field_sources, consent_reuse, created_at, updated_at) VALUES"
+        " (1, 'personal', ?, ?, '男', '1949-12-31', ?, ?, NULL, '', '{}', 0,"
+        " '2024-12-01T00:00:00.000000Z', '2024-12-01T00:00:00.000000Z')",
+        (NAME, RID, ADDRESS, PHONE),
+    )
+    con.execute(
+        "INSERT INTO submissions (id, number, station_id, clerk_id, applicant_id, bundle_id, catalog_version,"
+        " catalog_digest, state, awaiting_supplement, local_date, created_at, updated_at, delivery_method,"
+        " delivery_address, reduction_separate, reduction_merged) VALUES ('s1', NULL, 1, 1, 1, NULL, 'v',"
+        " 'd', 'draft', 0, '2024-12-02', '2024-12-02T01:00:00.000000Z', '2024-12-02T01:00:00.000000Z',"
+        " 'window', '', 0, 0)"
+    )
+    con.execute(
+        "INSERT INTO events (id, station_seq, submission_id, type, payload, clerk_id, at) VALUES"
+        " ('e1', 1, 's1', 'applicant_set', ?, 1, '2024-12-02T01:00:00.000000Z')",
+        (f'{{"name": "{NAME}", "resident_id": "{RID}", "phone": "{PHONE}"}}',),
+    )
     con.commit()
     con.close()
     assert _plain_hits(tmp_path, _needles(NAME, RID)) != []
@@ -239,7 +293,13 @@ def test_migration_0004_encrypts_an_existing_plaintext_store(tmp_path, newborn_c
     sessions = open_store(db)
     with sessions() as s:
         a = s.get(Applicant, 1)
-        assert (a.name, a.resident_id, a.phone, a.address, str(a.birth_date)) == (NAME, RID, PHONE, ADDRESS, "1949-12-31")
+        assert (a.name, a.resident_id, a.phone, a.address, str(a.birth_date)) == (
+            NAME,
+            RID,
+            PHONE,
+            ADDRESS,
+            "1949-12-31",
+        )
         assert s.connection().exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         # while the store is still open: neither the main file nor the WAL holds the old text
         assert _plain_hits(tmp_path, _needles(NAME, RID, PHONE, ADDRESS)) == []
@@ -263,7 +323,12 @@ def test_a_tampered_payload_of_a_closed_day_is_a_seal_problem(ctx, staff, tmp_pa
     assert ctx.dayclose.verify(sup) == []
     with ctx.sessions.begin() as s:
         conn = s.connection()
-        blob = conn.exec_driver_sql("SELECT payload FROM events WHERE type='applicant_set'").scalar()
-        conn.exec_driver_sql("UPDATE events SET payload=? WHERE type='applicant_set'", (blob[:-1] + bytes([blob[-1] ^ 1]),))
+        blob = conn.exec_driver_sql(
+            "SELECT payload FROM events WHERE type='applicant_set'"
+        ).scalar()
+        conn.exec_driver_sql(
+            "UPDATE events SET payload=? WHERE type='applicant_set'",
+            (blob[:-1] + bytes([blob[-1] ^ 1]),),
+        )
     problems = ctx.dayclose.verify(sup)
     assert [p.code for p in problems] == ["dayclose.records_changed"]

@@ -22,12 +22,15 @@ def refused(r, status=400):
     return err
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 100_000,
-    b'{"store_id": "x", "events": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-    b'{"store_id": "x", "events": [' + b"1" * 5000 + b"]}",  # past Python's digit limit
-    b'{"store_id": "x", "events": [NaN]}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,
+        b'{"store_id": "x", "events": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'{"store_id": "x", "events": [' + b"1" * 5000 + b"]}",  # past Python's digit limit
+        b'{"store_id": "x", "events": [NaN]}',
+    ],
+)
 def test_crafted_json_bodies_are_a_400_not_a_retryable_500(hub, body):
     s = enroll(hub)
     for path in ("/v1/events", "/v1/audit", "/v1/manifests"):
@@ -35,10 +38,15 @@ def test_crafted_json_bodies_are_a_400_not_a_retryable_500(hub, body):
         refused(r)
 
 
-@pytest.mark.parametrize(("path", "param"), [
-    ("/v1/status-updates", "after"), ("/v1/status-updates", "limit"),
-    ("/v1/events/received", "start"), ("/v1/events/received", "end"),
-])
+@pytest.mark.parametrize(
+    ("path", "param"),
+    [
+        ("/v1/status-updates", "after"),
+        ("/v1/status-updates", "limit"),
+        ("/v1/events/received", "start"),
+        ("/v1/events/received", "end"),
+    ],
+)
 @pytest.mark.parametrize("value", [str(2**63), str(2**64 + 5), "-" + str(2**64), "1e3", "abc"])
 def test_integers_out_of_range_in_the_query_are_a_400(hub, path, param, value):
     s = enroll(hub)
@@ -56,7 +64,11 @@ def test_an_event_with_an_integer_past_64_bits_is_refused_alone(hub):
     assert r.status_code == 200, r.text
     res = r.json()["results"]
     assert res[0]["status"] == "stored"
-    assert res[1]["status"] == "refused" and res[1]["code"] == "event.clerk_id" and res[1]["retry"] is False
+    assert (
+        res[1]["status"] == "refused"
+        and res[1]["code"] == "event.clerk_id"
+        and res[1]["retry"] is False
+    )
 
 
 def test_an_audit_entry_with_an_integer_past_64_bits_is_refused(hub):
@@ -68,7 +80,9 @@ def test_an_audit_entry_with_an_integer_past_64_bits_is_refused(hub):
     chain = audit_chain(2)
     e = chain[1]
     e["staff_id"] = 2**64
-    e["hash"] = chain_hash(e["prev_hash"], e["at"], e["staff_id"], e["action"], e["target"], e["detail"])
+    e["hash"] = chain_hash(
+        e["prev_hash"], e["at"], e["staff_id"], e["action"], e["target"], e["detail"]
+    )
     err = refused(post_audit(hub, s, chain), 400)
     assert err["code"] == "request.schema" and err["field"] == "entries.1.staff_id"
 
@@ -82,11 +96,15 @@ def test_department_listing_limit_is_bounded(hub):
 
 # ----------------------------------------------------------------------------- pages are per station
 
+
 def _upload(hub, s, data, upto=None):
     sha = hashlib.sha256(data).hexdigest()
     body = data if upto is None else data[:upto]
-    r = s.put(f"{hub.url}/v1/blobs/{sha}", data=body,
-              headers={"Upload-Offset": "0", "Upload-Length": str(len(data))})
+    r = s.put(
+        f"{hub.url}/v1/blobs/{sha}",
+        data=body,
+        headers={"Upload-Offset": "0", "Upload-Length": str(len(data))},
+    )
     assert r.status_code == 200, r.text
     return sha
 
@@ -100,16 +118,32 @@ def test_a_station_cannot_learn_whether_another_station_holds_a_page(hub):
     assert head.status_code == 404 and head.headers["Upload-Offset"] == "0"
     # nor through its manifest, an empty PUT, a zero-length batch part or a page event
     sid = str(uuid.uuid4())
-    needed = b.post(f"{hub.url}/v1/manifests", json={"manifests": [
-        {"submission_id": sid, "pages": [{"sha256": sha, "size": len(data)}]}]}).json()["needed"]
+    needed = b.post(
+        f"{hub.url}/v1/manifests",
+        json={"manifests": [{"submission_id": sid, "pages": [{"sha256": sha, "size": len(data)}]}]},
+    ).json()["needed"]
     assert needed == [{"sha256": sha, "size": len(data), "offset": 0}]
-    put = b.put(f"{hub.url}/v1/blobs/{sha}", data=b"", headers={"Upload-Offset": "0", "Upload-Length": str(len(data))})
+    put = b.put(
+        f"{hub.url}/v1/blobs/{sha}",
+        data=b"",
+        headers={"Upload-Offset": "0", "Upload-Length": str(len(data))},
+    )
     assert put.json() == {"sha256": sha, "offset": 0, "complete": False}
-    batch = b.post(f"{hub.url}/v1/blobs", data=frame_header(sha, 0, 0, len(data)),
-                   headers={"Content-Type": "application/x-intake-blobs"}).json()["blobs"]
+    batch = b.post(
+        f"{hub.url}/v1/blobs",
+        data=frame_header(sha, 0, 0, len(data)),
+        headers={"Content-Type": "application/x-intake-blobs"},
+    ).json()["blobs"]
     assert batch[0]["complete"] is False and batch[0]["offset"] == 0
-    page = ev(sid, 2, "page_attached", {"sha256": sha, "size": len(data), "material": "m", "attachment": "x"})
-    res = b.post(f"{hub.url}/v1/events", json={"store_id": b.store_id, "events": [ev(sid, 1), page]}).json()
+    page = ev(
+        sid,
+        2,
+        "page_attached",
+        {"sha256": sha, "size": len(data), "material": "m", "attachment": "x"},
+    )
+    res = b.post(
+        f"{hub.url}/v1/events", json={"store_id": b.store_id, "events": [ev(sid, 1), page]}
+    ).json()
     assert res["results"][1]["code"] == "page.missing"
     # once B has sent the bytes itself, the page is B's too (stored once on the hub)
     assert _upload(hub, b, data) == sha
@@ -124,8 +158,11 @@ def test_another_stations_unfinished_upload_is_invisible(hub):
     assert a.head(f"{hub.url}/v1/blobs/{sha}").headers["Upload-Offset"] == "30000"
     assert b.head(f"{hub.url}/v1/blobs/{sha}").headers["Upload-Offset"] == "0"
     # B cannot resume A's bytes either: it must start at 0
-    r = b.put(f"{hub.url}/v1/blobs/{sha}", data=data[30_000:],
-              headers={"Upload-Offset": "30000", "Upload-Length": str(len(data))})
+    r = b.put(
+        f"{hub.url}/v1/blobs/{sha}",
+        data=data[30_000:],
+        headers={"Upload-Offset": "30000", "Upload-Length": str(len(data))},
+    )
     assert r.status_code == 409 and r.headers["Upload-Offset"] == "0"
 
 
@@ -144,19 +181,30 @@ def test_a_department_sees_and_decides_only_the_items_pushed_to_it(hub):
     health = {"Authorization": "Bearer " + hub.store.issue_dept_key("卫健委", ["birth_cert"])}
     listed = requests.get(f"{hub.url}/v1/dept/submissions", headers=health).json()["submissions"]
     assert [(x["submission_id"], x["items"]) for x in listed] == [(both, ["birth_cert"])]
-    r = requests.post(f"{hub.url}/v1/dept/decisions", headers=health,
-                      json={"submission_id": both, "item_id": "hukou", "decision": "accepted"})
+    r = requests.post(
+        f"{hub.url}/v1/dept/decisions",
+        headers=health,
+        json={"submission_id": both, "item_id": "hukou", "decision": "accepted"},
+    )
     refused(r, 403)
-    ok = requests.post(f"{hub.url}/v1/dept/decisions", headers=health,
-                       json={"submission_id": both, "item_id": "birth_cert", "decision": "accepted"})
+    ok = requests.post(
+        f"{hub.url}/v1/dept/decisions",
+        headers=health,
+        json={"submission_id": both, "item_id": "birth_cert", "decision": "accepted"},
+    )
     assert ok.status_code == 201
     county = {"Authorization": "Bearer " + hub.store.issue_dept_key("行政审批局")}  # every item
-    assert len(requests.get(f"{hub.url}/v1/dept/submissions", headers=county).json()["submissions"]) == 2
+    assert (
+        len(requests.get(f"{hub.url}/v1/dept/submissions", headers=county).json()["submissions"])
+        == 2
+    )
 
 
 def test_receipt_check_tells_nothing_about_a_number_without_a_genuine_receipt(hub):
     s = enroll(hub)
     _received(hub, s, "XX01-241202-0001-H", ["hukou"])
     key = {"Authorization": "Bearer " + hub.store.issue_dept_key("公安局", ["hukou"])}
-    out = requests.post(f"{hub.url}/v1/receipts/verify", json={"payload": "XX01-241202-0001-H"}, headers=key).json()
+    out = requests.post(
+        f"{hub.url}/v1/receipts/verify", json={"payload": "XX01-241202-0001-H"}, headers=key
+    ).json()
     assert out["valid"] is False and out["on_hub"] is False and out["stage"] is None

@@ -20,9 +20,22 @@ ROOT = Path(__file__).resolve().parents[2]
 def start_hub(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "INTAKE_DATA_DIR": str(tmp_path)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sync.hub", "--port", "0", "--db", f"sqlite:///{tmp_path}/hub.sqlite3",
-         "--blobs", str(tmp_path / "blobs")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "sync.hub",
+            "--port",
+            "0",
+            "--db",
+            f"sqlite:///{tmp_path}/hub.sqlite3",
+            "--blobs",
+            str(tmp_path / "blobs"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     line = proc.stdout.readline()
     assert "hub listening on" in line, (line, proc.stderr.read() if proc.poll() is not None else "")
@@ -33,8 +46,10 @@ def partial_request(url, body, sent):
     """A POST whose body has arrived only up to SENT bytes (the rest is still on its way)."""
     host, port = url.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)))
-    head = (f"POST /v1/enrollments HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST /v1/enrollments HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
     sock.sendall(head + body[:sent])
     return sock
 
@@ -73,7 +88,9 @@ def test_sigterm_answers_the_request_in_flight_and_exits_within_two_seconds(tmp_
             proc.wait()
     err = proc.stderr.read()
     print(f"SIGTERM → exit {rc} in {took:.2f} s")
-    assert answer.startswith(b"HTTP/1.1 403"), answer[:200]  # an unknown code: answered, not dropped
+    assert answer.startswith(b"HTTP/1.1 403"), answer[
+        :200
+    ]  # an unknown code: answered, not dropped
     assert "enroll.code_invalid" in answer.decode("utf-8", "replace")
     assert rc == 0, err[-2000:]
     # The hub's own grace is 1 s (measured 1.1-1.2 s, printed above); the bound only tells that

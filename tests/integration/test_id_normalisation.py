@@ -28,8 +28,11 @@ def test_service_stores_ascii_and_search_finds_the_person(ctx, staff):
     assert view.resident_id == "11010519491231002X" and view.phone == "13812345678"
     assert view.problems() == {}
     ctx.intake.choose(clerk, sid, "新生儿出生")
-    ctx.intake.answer_many(clerk, sid, {"parents_married": True, "applied_by_agent": False,
-                                        "parents_local_insured": True})
+    ctx.intake.answer_many(
+        clerk,
+        sid,
+        {"parents_married": True, "applied_by_agent": False, "parents_local_insured": True},
+    )
     lines = ctx.intake.checklist(sid).materials
     ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
     ctx.intake.finish(clerk, sid)
@@ -40,8 +43,14 @@ def test_service_stores_ascii_and_search_finds_the_person(ctx, staff):
 
 def _cli(tmp_path, *argv):
     env = dict(os.environ, INTAKE_DATA_DIR=str(tmp_path))
-    return subprocess.run([sys.executable, "-m", "app", *argv], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def test_cli_superscript_digit_is_a_clear_refusal_not_an_internal_error(tmp_path):
@@ -61,5 +70,7 @@ def test_cli_arabic_indic_digits_are_normalised(tmp_path):
 def test_a_draft_keeps_a_wrong_number_in_ascii_digits(ctx, staff):
     clerk = staff["clerk"]
     sid = ctx.intake.start(clerk)
-    view = ctx.intake.set_applicant(clerk, sid, ApplicantInput(name="李四", resident_id="٣٢٠١٠٢١٩٨٠٠١٠١٠٠١٣"))
+    view = ctx.intake.set_applicant(
+        clerk, sid, ApplicantInput(name="李四", resident_id="٣٢٠١٠٢١٩٨٠٠١٠١٠٠١٣")
+    )
     assert view.resident_id == "320102198001010013" and "校验位" in view.problems()["resident_id"]

@@ -26,15 +26,28 @@ from .conftest import undo_revisions_after_0005
 from .test_intake_service import new_intake
 
 pytestmark = pytest.mark.integration
-T0 = dt.datetime(2024, 12, 5, 1, 30, tzinfo=dt.timezone.utc)  # Thursday 09:30 at the station
+T0 = dt.datetime(2024, 12, 5, 1, 30, tzinfo=dt.UTC)  # Thursday 09:30 at the station
 
 OPS = st.lists(
     st.tuples(
-        st.sampled_from(["start", "fill", "fill", "finish", "finish", "discard", "withdraw", "push",
-                         "advance", "close"]),
+        st.sampled_from(
+            [
+                "start",
+                "fill",
+                "fill",
+                "finish",
+                "finish",
+                "discard",
+                "withdraw",
+                "push",
+                "advance",
+                "close",
+            ]
+        ),
         st.integers(0, 50),
     ),
-    min_size=1, max_size=28,
+    min_size=1,
+    max_size=28,
 )
 
 
@@ -52,12 +65,20 @@ def _next_weekday(day):
 def _station(ctx):
     """The station with a clerk and a supervisor: (clerk, supervisor)."""
     _st, admin = ctx.staff.setup_station(
-        code="XX01", name="城关镇便民服务中心", centre_name="新乡县政务服务中心", jurisdiction="xinxiang",
-        admin_username="admin", admin_display_name="管理员", admin_password="admin1234",
+        code="XX01",
+        name="城关镇便民服务中心",
+        centre_name="新乡县政务服务中心",
+        jurisdiction="xinxiang",
+        admin_username="admin",
+        admin_display_name="管理员",
+        admin_password="admin1234",
     )
-    clerk = ctx.staff.create_account(admin, username="wang", display_name="王芳", role="clerk", password="clerk1234")
-    sup = ctx.staff.create_account(admin, username="zhang", display_name="张静", role="supervisor",
-                                   password="super1234")
+    clerk = ctx.staff.create_account(
+        admin, username="wang", display_name="王芳", role="clerk", password="clerk1234"
+    )
+    sup = ctx.staff.create_account(
+        admin, username="zhang", display_name="张静", role="supervisor", password="super1234"
+    )
     return clerk, sup
 
 
@@ -88,7 +109,9 @@ def _run(ctx, clock, clerk, sup, ops):
         elif op == "discard" and drafts:
             ctx.intake.discard(clerk, drafts[k % len(drafts)])
         elif op == "withdraw":
-            open_ = [sid for sid in made if stage[sid] in ("notified", "received", "digitised", "pushed")]
+            open_ = [
+                sid for sid in made if stage[sid] in ("notified", "received", "digitised", "pushed")
+            ]
             if open_:
                 ctx.intake.withdraw(clerk, open_[k % len(open_)], "申请人要求撤回")
         elif op == "push":
@@ -109,7 +132,11 @@ def _oracle(ctx, made, closes):
     """{submission id: booked day} of every intake, from its events and the closes made."""
     booked = {}
     for sid in made:
-        verdicts = [at for etype, _payload, at in ctx.intake.events(sid) if etype in ("notified", "received")]
+        verdicts = [
+            at
+            for etype, _payload, at in ctx.intake.events(sid)
+            if etype in ("notified", "received")
+        ]
         if not verdicts:
             continue  # never reached a verdict: not an intake
         day = _local(verdicts[0])
@@ -120,11 +147,16 @@ def _oracle(ctx, made, closes):
 
 
 def _report_text(pdf):
-    return re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
+    return re.sub(
+        r"\s+", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    )
 
 
-@settings(max_examples=10, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(ops=OPS)
 def test_figures_ledger_seal_and_report_count_the_same_intakes(newborn_catalog, ops):
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,8 +166,11 @@ def test_figures_ledger_seal_and_report_count_the_same_intakes(newborn_catalog, 
             booked = _oracle(ctx, made, closes)
             now = clock.now()
             today = _local(now)
-            days = sorted({_local(T0) + dt.timedelta(days=i) for i in range((today - _local(T0)).days + 1)}
-                          | set(booked.values()) | set(closes))
+            days = sorted(
+                {_local(T0) + dt.timedelta(days=i) for i in range((today - _local(T0)).days + 1)}
+                | set(booked.values())
+                | set(closes)
+            )
             for day in days:
                 expected = {sid for sid, d in booked.items() if d == day}
                 period = Period.of("day", day)
@@ -153,8 +188,11 @@ def test_figures_ledger_seal_and_report_count_the_same_intakes(newborn_catalog, 
                     assert basis.submissions == len(expected), day
                     if day == today:  # the printed report, read back, says the same
                         work = ctx.reports.open_work(sup, day, now)
-                        text = _report_text(build_day_close_report(
-                            "新乡县政务服务中心", rec, rows, basis, work, sup.display_name))
+                        text = _report_text(
+                            build_day_close_report(
+                                "新乡县政务服务中心", rec, rows, basis, work, sup.display_name
+                            )
+                        )
                         assert f"受理明细（共{len(expected)}件）" in text
                         assert f"受理件数：{len(expected)}" in text
             for sid, day in booked.items():  # the number carries the day it is booked on
@@ -189,8 +227,12 @@ def test_intake_finished_after_the_close_is_booked_on_the_next_working_day(ctx, 
     after = ctx.intake.finish(clerk, new_intake(ctx, clerk))
     tomorrow = dt.date(2024, 12, 3)
     assert late.booked_on == after.booked_on == tomorrow
-    assert late.number.startswith("XX01-241203-0001-") and after.number.startswith("XX01-241203-0002-")
-    assert [r.submission_id for r in ctx.intake.ledger(day)] != [] and len(ctx.intake.ledger(day)) == 1
+    assert late.number.startswith("XX01-241203-0001-") and after.number.startswith(
+        "XX01-241203-0002-"
+    )
+    assert [r.submission_id for r in ctx.intake.ledger(day)] != [] and len(
+        ctx.intake.ledger(day)
+    ) == 1
     assert {r.number for r in ctx.intake.ledger(tomorrow)} == {late.number, after.number}
     assert ctx.dayclose.amendments(sup, day) == []  # a draft's events amend no closed day
     assert ctx.dayclose.closed(day) == closed and ctx.dayclose.verify(sup) == []
@@ -198,7 +240,7 @@ def test_intake_finished_after_the_close_is_booked_on_the_next_working_day(ctx, 
 
 def test_friday_after_close_goes_to_monday(ctx, staff, clock):
     clerk, sup = staff["clerk"], staff["supervisor"]
-    clock.set(dt.datetime(2024, 12, 6, 9, 0, tzinfo=dt.timezone.utc))  # Friday 17:00 at the station
+    clock.set(dt.datetime(2024, 12, 6, 9, 0, tzinfo=dt.UTC))  # Friday 17:00 at the station
     ctx.dayclose.close(sup, "super1234", dt.date(2024, 12, 6))
     r = ctx.intake.finish(clerk, new_intake(ctx, clerk))
     assert r.booked_on == dt.date(2024, 12, 9) and "-241209-" in r.number

@@ -13,8 +13,13 @@ from local_db.models import AuditEntry, Event, Submission
 pytestmark = pytest.mark.integration
 
 ANSWERS = {"parents_married": True, "applied_by_agent": False, "parents_local_insured": True}
-PERSON = ApplicantInput(name="张三", resident_id="11010519491231002X", phone="13812345678",
-                        address="新乡县人民路1号", sources={"name": "card", "resident_id": "card"})
+PERSON = ApplicantInput(
+    name="张三",
+    resident_id="11010519491231002X",
+    phone="13812345678",
+    address="新乡县人民路1号",
+    sources={"name": "card", "resident_id": "card"},
+)
 
 
 def new_intake(ctx, clerk, marks="all"):
@@ -24,7 +29,9 @@ def new_intake(ctx, clerk, marks="all"):
     ctx.intake.answer_many(clerk, sid, ANSWERS)
     if marks == "all":
         lines = ctx.intake.checklist(sid).materials
-        ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
+        ctx.intake.mark_many(
+            clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None}
+        )
     return sid
 
 
@@ -46,7 +53,9 @@ def test_incomplete_intake_is_notified_and_resumes(ctx, staff):
     r = ctx.intake.finish(clerk, sid)
     assert r.stage == "notified" and r.documents == ("notice",)
     doc = ctx.intake.document(clerk, sid, "notice")
-    assert {m.name for m in doc.materials} == {r.checklist.line(m).name for m in r.checklist.missing}
+    assert {m.name for m in doc.materials} == {
+        r.checklist.line(m).name for m in r.checklist.missing
+    }
     # the applicant comes back with everything: same intake, same number
     lines = ctx.intake.checklist(sid).materials
     ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
@@ -80,15 +89,20 @@ def test_tolerating_a_material_that_may_not_be_tolerated_is_refused(ctx, staff):
 def test_invalid_id_number_is_kept_on_the_draft_and_refused_at_finish(ctx, staff):
     clerk = staff["clerk"]
     sid = new_intake(ctx, clerk)
-    view = ctx.intake.set_applicant(clerk, sid, ApplicantInput(name="李四", resident_id="320102198001010013"))
+    view = ctx.intake.set_applicant(
+        clerk, sid, ApplicantInput(name="李四", resident_id="320102198001010013")
+    )
     # nothing typed is lost: the draft keeps the number as typed, with its problem
     assert view.resident_id == "320102198001010013" and "校验位" in view.problems()["resident_id"]
     with pytest.raises(IntakeError) as exc:
         ctx.intake.finish(clerk, sid)
     assert exc.value.code == "applicant.resident_id" and "校验位" in exc.value.message
     assert ctx.intake.get(sid).stage == "draft" and ctx.intake.get(sid).number is None
-    ctx.intake.set_applicant(clerk, sid, ApplicantInput(name="李四", resident_id="11010519491231002x",
-                                                        phone="13812345678"))
+    ctx.intake.set_applicant(
+        clerk,
+        sid,
+        ApplicantInput(name="李四", resident_id="11010519491231002x", phone="13812345678"),
+    )
     assert ctx.intake.finish(clerk, sid).stage == "received"
 
 
@@ -135,7 +149,9 @@ def test_state_is_derived_from_events(ctx, staff):
     assert inputs.answers == view.answers and inputs.marks == view.marks
     # every event carries the clerk and the time, in per-station order
     with ctx.sessions() as s:
-        rows = s.scalars(select(Event).where(Event.submission_id == sid).order_by(Event.station_seq)).all()
+        rows = s.scalars(
+            select(Event).where(Event.submission_id == sid).order_by(Event.station_seq)
+        ).all()
     assert all(r.clerk_id == clerk.id for r in rows)
     assert [r.station_seq for r in rows] == sorted(r.station_seq for r in rows)
 
@@ -172,7 +188,9 @@ def test_withdraw_and_deliver(ctx, staff, clock):
     with pytest.raises(IntakeError) as exc:
         ctx.intake.deliver(clerk, sid2, method="express")
     assert exc.value.code == "intake.tracking_required"
-    ctx.intake.deliver(clerk, sid2, method="express", tracking_number="SF123", address="新乡县人民路1号")
+    ctx.intake.deliver(
+        clerk, sid2, method="express", tracking_number="SF123", address="新乡县人民路1号"
+    )
     assert ctx.intake.get(sid2).stage == "delivered"
 
 
@@ -221,9 +239,14 @@ def test_state_changes_and_views_are_audited(ctx, staff):
     ctx.intake.get(sid, clerk)
     with ctx.sessions() as s:
         actions = [a.action for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-        assert "intake.received" in actions and "intake.view" in actions and "login.ok" not in actions
+        assert (
+            "intake.received" in actions and "intake.view" in actions and "login.ok" not in actions
+        )
         assert audit.verify(s) == []
-        raw = json.dumps([(a.action, a.target, a.detail) for a in s.scalars(select(AuditEntry))], ensure_ascii=False)
+        raw = json.dumps(
+            [(a.action, a.target, a.detail) for a in s.scalars(select(AuditEntry))],
+            ensure_ascii=False,
+        )
     assert "11010519491231002X" not in raw and "张三" not in raw
 
 
@@ -281,7 +304,9 @@ def test_login_lockout_and_roles(ctx, staff, clock):
     clock.advance(minutes=6)
     assert ctx.staff.login("wang", "clerk1234").role == "clerk"
     with pytest.raises(AuthError) as exc:
-        ctx.staff.create_account(staff["clerk"], username="x", display_name="某", role="admin", password="abcd1234")
+        ctx.staff.create_account(
+            staff["clerk"], username="x", display_name="某", role="admin", password="abcd1234"
+        )
     assert exc.value.code == "auth.forbidden" and "管理员" in exc.value.message
     with pytest.raises(AuthError):
         ctx.staff.list_accounts(staff["clerk"])
@@ -290,12 +315,26 @@ def test_login_lockout_and_roles(ctx, staff, clock):
 
 def test_weak_password_and_station_code(ctx):
     with pytest.raises(AuthError) as exc:
-        ctx.staff.setup_station(code="IO", name="a", centre_name="b", jurisdiction=None,
-                                admin_username="a", admin_display_name="a", admin_password="abcd1234")
+        ctx.staff.setup_station(
+            code="IO",
+            name="a",
+            centre_name="b",
+            jurisdiction=None,
+            admin_username="a",
+            admin_display_name="a",
+            admin_password="abcd1234",
+        )
     assert exc.value.code == "setup.station_code"
     with pytest.raises(AuthError) as exc:
-        ctx.staff.setup_station(code="XX01", name="a", centre_name="b", jurisdiction=None,
-                                admin_username="a", admin_display_name="a", admin_password="short")
+        ctx.staff.setup_station(
+            code="XX01",
+            name="a",
+            centre_name="b",
+            jurisdiction=None,
+            admin_username="a",
+            admin_display_name="a",
+            admin_password="short",
+        )
     assert exc.value.code == "account.weak_password"
     assert ctx.staff.needs_setup()  # nothing half-created
 
@@ -343,10 +382,15 @@ def test_pages_of_every_paper_material_make_the_intake_digitised(ctx, staff):
 def test_pages_rotate_reorder_and_remove(ctx, staff):
     clerk = staff["clerk"]
     sid = new_intake(ctx, clerk)
-    pages = [ctx.intake.attach_page(clerk, sid, "household_register", f"p{n}".encode(), "image/jpeg") for n in range(3)]
+    pages = [
+        ctx.intake.attach_page(clerk, sid, "household_register", f"p{n}".encode(), "image/jpeg")
+        for n in range(3)
+    ]
     assert [p.position for p in pages] == [1, 2, 3]
     turned = ctx.intake.rotate_page(clerk, sid, pages[0].id, 90)
-    assert turned.rotation == 90 and ctx.intake.rotate_page(clerk, sid, pages[0].id, 270).rotation == 0
+    assert (
+        turned.rotation == 90 and ctx.intake.rotate_page(clerk, sid, pages[0].id, 270).rotation == 0
+    )
     with pytest.raises(IntakeError):
         ctx.intake.rotate_page(clerk, sid, pages[0].id, 45)
     order = ctx.intake.move_page(clerk, sid, pages[2].id, 1)
@@ -375,8 +419,12 @@ def test_ledger_without_applicants_filled_later_equals_the_full_ledger(ctx, staf
     assert [r.submission_id for r in ctx.intake.rows_for(ids)] == ids
     assert ctx.intake.rows_for(ids) == [r for r in reversed(full)][:50]
     cells = ctx.intake.applicant_cells(ids[:3])
-    assert {sid: (r.applicant_name, r.applicant_id_masked, r.identity_source)
-            for r in full if r.submission_id in ids[:3] for sid in [r.submission_id]} == cells
+    assert {
+        sid: (r.applicant_name, r.applicant_id_masked, r.identity_source)
+        for r in full
+        if r.submission_id in ids[:3]
+        for sid in [r.submission_id]
+    } == cells
 
 
 @pytest.mark.parametrize(
@@ -386,11 +434,15 @@ def test_ledger_without_applicants_filled_later_equals_the_full_ledger(ctx, staf
         ({"gender": "男"}, "gender", "id.gender_mismatch"),  # 11010519491231002X is a woman's
     ],
 )
-def test_birth_date_or_gender_contradicting_the_id_number_is_refused_at_finish(ctx, staff, typed, field, code):
+def test_birth_date_or_gender_contradicting_the_id_number_is_refused_at_finish(
+    ctx, staff, typed, field, code
+):
     clerk = staff["clerk"]
     sid = new_intake(ctx, clerk)
     view = ctx.intake.set_applicant(
-        clerk, sid, ApplicantInput(name="张三", resident_id="11010519491231002X", phone="13812345678", **typed)
+        clerk,
+        sid,
+        ApplicantInput(name="张三", resident_id="11010519491231002X", phone="13812345678", **typed),
     )
     assert "不符" in view.problems()[field]  # the draft keeps it, and says what is wrong
     with pytest.raises(IntakeError) as exc:
@@ -399,8 +451,15 @@ def test_birth_date_or_gender_contradicting_the_id_number_is_refused_at_finish(c
     assert exc.value.details["reason"] == code and "不符" in exc.value.message
     assert ctx.intake.get(sid).stage == "draft" and ctx.intake.get(sid).number is None
     ctx.intake.set_applicant(
-        clerk, sid, ApplicantInput(name="张三", resident_id="11010519491231002X", gender="女",
-                                   birth_date=dt.date(1949, 12, 31), phone="13812345678")
+        clerk,
+        sid,
+        ApplicantInput(
+            name="张三",
+            resident_id="11010519491231002X",
+            gender="女",
+            birth_date=dt.date(1949, 12, 31),
+            phone="13812345678",
+        ),
     )
     assert ctx.intake.finish(clerk, sid).stage == "received"
 
@@ -413,7 +472,7 @@ def test_search_by_part_of_an_intake_number(ctx, staff):
     second_sid = new_intake(ctx, clerk)
     second = ctx.intake.finish(clerk, second_sid).number
     assert first.startswith("XX01-241202-0001-") and second.startswith("XX01-241202-0002-")
-    tail = second[len("XX01-241202-"):]  # "0002-" + its check character
+    tail = second[len("XX01-241202-") :]  # "0002-" + its check character
     for q in (tail, tail.lower(), tail.replace("-", ""), "241202-0002", " 0002 "):
         assert [r.submission_id for r in ctx.intake.search(q)] == [second_sid], q
     assert {r.number for r in ctx.intake.search("241202")} == {first, second}

@@ -43,9 +43,14 @@ def test_the_check_sees_a_lost_intake_and_a_half_written_page(tmp_path):
     con.execute("update submissions set number = null where id = ?", (sid,))
     con.commit()
     con.close()
-    blob = next(p for p in (db.parent / "intake-files" / "blobs").rglob("*") if p.is_file()
-                and not p.name.startswith("."))
+    blob = next(
+        p
+        for p in (db.parent / "intake-files" / "blobs").rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    )
     blob.write_bytes(blob.read_bytes()[:100])  # a page cut short
     broken = Figures()
     _check(db, catalog, acks, pages, attempted, broken)
-    assert broken.lost >= 1 and broken.half_written >= 2  # the cut page; the finish event without a number
+    assert (
+        broken.lost >= 1 and broken.half_written >= 2
+    )  # the cut page; the finish event without a number

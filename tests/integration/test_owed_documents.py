@@ -40,7 +40,9 @@ def test_notice_lists_the_tolerated_material_with_its_limit(ctx, staff):
     assert r.stage == "notified" and set(r.checklist.missing) == set(missing)
     doc = ctx.intake.document(clerk, sid, "notice")
     names = ctx.catalogs.current.materials
-    assert {m.name for m in doc.materials} == {names[m].name for m in [*missing, "marriage_certificate"]}
+    assert {m.name for m in doc.materials} == {
+        names[m].name for m in [*missing, "marriage_certificate"]
+    }
     text = text_of(build_notice(doc))
     for m in missing:
         assert names[m].name in text
@@ -58,8 +60,11 @@ def test_no_notice_for_a_received_intake_and_none_with_nothing_missing(ctx, staf
     # a notified intake whose materials were all marked since: nothing for a notice to say
     sid2, _ = notified_with_tolerance(ctx, clerk)
     ctx.intake.finish(clerk, sid2)
-    ctx.intake.mark_many(clerk, sid2, {m.id: "collected" for m in ctx.intake.checklist(sid2).materials
-                                      if m.produced_by is None})
+    ctx.intake.mark_many(
+        clerk,
+        sid2,
+        {m.id: "collected" for m in ctx.intake.checklist(sid2).materials if m.produced_by is None},
+    )
     with pytest.raises(IntakeError) as exc:
         ctx.intake.document(clerk, sid2, "notice")
     assert exc.value.code == "intake.nothing_missing" and "齐全" in exc.value.message
@@ -114,8 +119,14 @@ def test_finish_asks_for_the_contact_phone(ctx, staff):
     assert ctx.intake.get(sid).stage == "draft"
 
 
-ENTERPRISE = ApplicantInput(kind="enterprise", name="新乡县禾丰农业科技有限公司", uscc="91310000MA1FW1BXX2",
-                            legal_representative="李建国", phone="13987654321", address="小冀镇工业园区8号")
+ENTERPRISE = ApplicantInput(
+    kind="enterprise",
+    name="新乡县禾丰农业科技有限公司",
+    uscc="91310000MA1FW1BXX2",
+    legal_representative="李建国",
+    phone="13987654321",
+    address="小冀镇工业园区8号",
+)
 
 
 def test_enterprise_needs_its_legal_representatives_id_number(ctx, staff):
@@ -125,12 +136,19 @@ def test_enterprise_needs_its_legal_representatives_id_number(ctx, staff):
     ctx.intake.set_applicant(clerk, sid, ENTERPRISE)
     with pytest.raises(IntakeError) as exc:
         ctx.intake.finish(clerk, sid)
-    assert exc.value.code == "intake.no_representative_id" and exc.value.details["field"] == "resident_id"
-    ctx.intake.set_applicant(clerk, sid, dataclasses.replace(ENTERPRISE, resident_id="440524188001010015"))
+    assert (
+        exc.value.code == "intake.no_representative_id"
+        and exc.value.details["field"] == "resident_id"
+    )
+    ctx.intake.set_applicant(
+        clerk, sid, dataclasses.replace(ENTERPRISE, resident_id="440524188001010015")
+    )
     with pytest.raises(IntakeError) as exc:
         ctx.intake.finish(clerk, sid)
     assert exc.value.code == "applicant.resident_id" and "法定代表人身份证号码" in exc.value.message
-    ctx.intake.set_applicant(clerk, sid, dataclasses.replace(ENTERPRISE, resident_id="440524188001010014"))
+    ctx.intake.set_applicant(
+        clerk, sid, dataclasses.replace(ENTERPRISE, resident_id="440524188001010014")
+    )
     assert ctx.intake.finish(clerk, sid).documents == ("commitment", "receipt")
     text = text_of(build_commitment(ctx.intake.document(clerk, sid, "commitment")))
     assert "法定代表人身份证号440524188001010014" in text

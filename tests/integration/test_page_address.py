@@ -38,7 +38,9 @@ def test_a_page_digest_is_not_in_the_database_and_duplicates_share_one_file(ctx,
     con.close()
     assert len(addresses) == 2 and addresses[0] == addresses[1] and len(addresses[0]) == 64
     assert addresses[0] != digest
-    assert len([p for p in (ctx.files_dir / "blobs").rglob("*") if p.is_file()]) == 1  # de-duplicated
+    assert (
+        len([p for p in (ctx.files_dir / "blobs").rglob("*") if p.is_file()]) == 1
+    )  # de-duplicated
 
 
 def test_existing_stores_are_rewritten_by_the_migration(tmp_path):
@@ -46,11 +48,17 @@ def test_existing_stores_are_rewritten_by_the_migration(tmp_path):
     store_at(db, "0007")
     digest = hashlib.sha256(b"an old page").hexdigest()
     con = sqlite3.connect(db)  # a page row as the previous release wrote it
-    con.execute("insert into attachments (id, submission_id, material_id, position, sha256, size, mime, rotation,"
-                " removed, created_at) values ('a1', 's1', 'm1', 1, ?, 11, 'image/jpeg', 0, 0,"
-                " '2024-12-02 01:30:00.000000')", (digest,))
-    con.execute("insert into documents (id, submission_id, kind, sha256, reprint, created_at)"
-                " values ('d1', 's1', 'receipt', ?, 0, '2024-12-02 01:30:00.000000')", (digest,))
+    con.execute(
+        "insert into attachments (id, submission_id, material_id, position, sha256, size, mime, rotation,"
+        " removed, created_at) values ('a1', 's1', 'm1', 1, ?, 11, 'image/jpeg', 0, 0,"
+        " '2024-12-02 01:30:00.000000')",
+        (digest,),
+    )
+    con.execute(
+        "insert into documents (id, submission_id, kind, sha256, reprint, created_at)"
+        " values ('d1', 's1', 'receipt', ?, 0, '2024-12-02 01:30:00.000000')",
+        (digest,),
+    )
     con.commit()
     con.close()
     sessions = open_store(db)
@@ -67,8 +75,12 @@ def test_a_parked_page_is_keyed_by_its_address_in_the_sync_items(ctx, staff, clo
 
     digest = hashlib.sha256(b"a damaged page").hexdigest()
     eng = SyncEngine.from_context(ctx, tokens=MemoryTokenStore())
-    eng.outbox.record_failure(eng._failure("page", digest, "sync.page_corrupt"), clock.now(), 3, None, park=True)
+    eng.outbox.record_failure(
+        eng._failure("page", digest, "sync.page_corrupt"), clock.now(), 3, None, park=True
+    )
     con = sqlite3.connect(ctx.db_path)
     keys = [r[0] for r in con.execute("select key from sync_items where kind='page'")]
     con.close()
-    assert keys == [ctx.attachments.address(digest)] and digest.encode() not in store_bytes(ctx.db_path)
+    assert keys == [ctx.attachments.address(digest)] and digest.encode() not in store_bytes(
+        ctx.db_path
+    )

@@ -135,8 +135,13 @@ def test_readme_commands_run_as_written(tmp_path):
         for placeholder, value in subst.items():
             argv = [value if a == placeholder else a for a in argv]
         return subprocess.run(
-            [sys.executable, "-m", "app", *argv[1:]], cwd=work, env=env, capture_output=True,
-            text=True, timeout=300, input=stdin,
+            [sys.executable, "-m", "app", *argv[1:]],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            input=stdin,
             start_new_session=True,  # no controlling terminal: a password prompt reads stdin
         )
 
@@ -148,10 +153,16 @@ def test_readme_commands_run_as_written(tmp_path):
                 subst["NEW.sqlite3"] = f"NEW-{restores}.sqlite3"
             stdin = subst["CODE"] + "\n" if command.endswith("recover --db PATH") else None
             p = run(command, stdin)
-            if command.startswith("intake deliver") and p.returncode == 1 and "不能登记送达" in p.stdout + p.stderr:
+            if (
+                command.startswith("intake deliver")
+                and p.returncode == 1
+                and "不能登记送达" in p.stdout + p.stderr
+            ):
                 continue  # as the README says: only once the departments' 办结 came back
             if p.returncode != 0 or "Traceback" in p.stderr:
-                failures.append(f"{command}\n  exit {p.returncode}: {p.stdout[-300:]} {p.stderr[-500:]}")
+                failures.append(
+                    f"{command}\n  exit {p.returncode}: {p.stdout[-300:]} {p.stderr[-500:]}"
+                )
                 continue
             if command.startswith("intake demo-data"):
                 subst["XX01-241202-0001-4"] = _received_number(run)
@@ -209,7 +220,10 @@ def _leaf_parsers():
 
 def test_the_readme_claim_about_db_and_json_holds():
     text = README.read_text(encoding="utf-8")
-    assert "every command takes `--json`, and every command that uses the\nstore takes `--db PATH`" in text
+    assert (
+        "every command takes `--json`, and every command that uses the\nstore takes `--db PATH`"
+        in text
+    )
     leaves = _leaf_parsers()
     assert all("--json" in opts for opts in leaves.values())
     without_db = sorted(name for name, opts in leaves.items() if "--db" not in opts)
@@ -233,11 +247,19 @@ def test_readme_and_docs_link_only_inside_the_repository():
 
 
 def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
-    env = dict(os.environ, INTAKE_DATA_DIR=str(tmp_path),
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        INTAKE_DATA_DIR=str(tmp_path),
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    )
     # ~100 KB of JSON: more than a pipe holds, so the writer is still writing when the reader goes
-    p = subprocess.Popen([sys.executable, "-m", "app", "catalog", "list", "--json"], cwd=ROOT, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "app", "catalog", "list", "--json"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert p.stdout is not None and p.stderr is not None
     assert p.stdout.readline() == b"[\n"  # what `| head -1` reads
     p.stdout.close()

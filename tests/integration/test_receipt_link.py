@@ -42,7 +42,9 @@ def printed_text(doc) -> str:
 @pytest.fixture()
 def enrolled(tmp_path, clock, newborn_catalog, hub, monkeypatch):
     monkeypatch.delenv("INTAKE_RECEIPT_QUERY_URL", raising=False)
-    ctx, clerk = station(tmp_path / "st", "XX01", clock, newborn_catalog, secrets=MemorySecretStore())
+    ctx, clerk = station(
+        tmp_path / "st", "XX01", clock, newborn_catalog, secrets=MemorySecretStore()
+    )
     eng = SyncEngine.from_context(ctx, tokens=MemoryTokenStore(), clock=clock)
     eng.enroll(hub.url, hub.store.issue_enroll_code("XX01"))
     hub.store.publish_catalog(newborn_catalog)
@@ -68,7 +70,9 @@ def test_the_printed_qr_is_the_hubs_status_page_and_it_shows_only_masked_facts(e
     assert doc.number in page and "真实有效" in page
     assert "张*" in page and "110105********002X" in page  # masked by hand: 6 + 8 stars + 4
     assert "张三" not in page and "11010519491231002X" not in page and "13812345678" not in page
-    assert "出生医学证明" in page or "新生儿" in page  # the items, by name from the published catalog
+    assert (
+        "出生医学证明" in page or "新生儿" in page
+    )  # the items, by name from the published catalog
     assert "待部门受理" in page
 
 
@@ -107,7 +111,9 @@ def test_verify_receipt_takes_the_link_or_the_bare_token_offline(enrolled, tmp_p
     assert json.loads(capsys.readouterr().out)["code"] == "receipt.bad_signature"
 
 
-def test_a_configured_query_address_is_used_and_a_scan_still_opens_the_intake(enrolled, monkeypatch):
+def test_a_configured_query_address_is_used_and_a_scan_still_opens_the_intake(
+    enrolled, monkeypatch
+):
     ctx, clerk, _eng = enrolled
     monkeypatch.setenv("INTAKE_RECEIPT_QUERY_URL", "https://zwfw.xinxiang.gov.cn/yjs/cx")
     sid = new_intake(ctx, clerk)
@@ -120,9 +126,13 @@ def test_a_configured_query_address_is_used_and_a_scan_still_opens_the_intake(en
     assert ctx.intake.find_by_number(parse_receipt_payload(link).number) == sid
 
 
-def test_without_a_query_address_the_receipt_does_not_promise_a_scan(tmp_path, clock, newborn_catalog, monkeypatch):
+def test_without_a_query_address_the_receipt_does_not_promise_a_scan(
+    tmp_path, clock, newborn_catalog, monkeypatch
+):
     monkeypatch.delenv("INTAKE_RECEIPT_QUERY_URL", raising=False)
-    ctx, clerk = station(tmp_path / "st", "XX01", clock, newborn_catalog, secrets=MemorySecretStore())
+    ctx, clerk = station(
+        tmp_path / "st", "XX01", clock, newborn_catalog, secrets=MemorySecretStore()
+    )
     sid = new_intake(ctx, clerk)
     ctx.intake.finish(clerk, sid)
     doc = ctx.intake.document(None, sid, "receipt")

@@ -17,10 +17,24 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture()
 def signed(tmp_path, newborn_catalog, clock):
-    c = build_context(tmp_path / "s.sqlite3", clock=clock, catalog_path=newborn_catalog, secrets=MemorySecretStore())
-    _st, admin = c.staff.setup_station(code="XX01", name="站", centre_name="中心", jurisdiction="xinxiang",
-                                       admin_username="admin", admin_display_name="管理员", admin_password="admin1234")
-    clerk = c.staff.create_account(admin, username="w", display_name="王芳", role="clerk", password="clerk1234")
+    c = build_context(
+        tmp_path / "s.sqlite3",
+        clock=clock,
+        catalog_path=newborn_catalog,
+        secrets=MemorySecretStore(),
+    )
+    _st, admin = c.staff.setup_station(
+        code="XX01",
+        name="站",
+        centre_name="中心",
+        jurisdiction="xinxiang",
+        admin_username="admin",
+        admin_display_name="管理员",
+        admin_password="admin1234",
+    )
+    clerk = c.staff.create_account(
+        admin, username="w", display_name="王芳", role="clerk", password="clerk1234"
+    )
     yield c, clerk
     c.close()
 
@@ -69,7 +83,10 @@ def test_any_changed_field_fails(signed, field):
 
 def test_manifest_must_match_the_record(signed):
     _c, _sid, doc, keys = _receipt(signed)
-    assert verify_receipt(doc.qr_payload, keys, expected_manifest="0" * 32).code == "receipt.manifest_mismatch"
+    assert (
+        verify_receipt(doc.qr_payload, keys, expected_manifest="0" * 32).code
+        == "receipt.manifest_mismatch"
+    )
 
 
 def test_unsigned_and_foreign_codes(signed):
@@ -87,7 +104,10 @@ def test_the_printed_qr_carries_the_signature(signed):
 
     _c, _sid, doc, keys = _receipt(signed)
     page = pypdfium2.PdfDocument(build_receipt(doc))[0]
-    codes = {c.type: c.data.decode() for c in pyzbar.decode(page.render(scale=200 / 72).to_pil().convert("L"))}
+    codes = {
+        c.type: c.data.decode()
+        for c in pyzbar.decode(page.render(scale=200 / 72).to_pil().convert("L"))
+    }
     assert verify_receipt(codes["QRCODE"], keys).valid
 
 

@@ -18,45 +18,79 @@ from local_db.models import Submission
 from .conftest import undo_revisions_after_0005
 
 pytestmark = pytest.mark.integration
-NOW = dt.datetime(2024, 12, 20, 9, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2024, 12, 20, 9, 0, tzinfo=dt.UTC)
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(1, 10_000), count=st.integers(20, 150), days=st.integers(1, 20),
-       kind=st.sampled_from(["day", "week", "month"]))
+@given(
+    seed=st.integers(1, 10_000),
+    count=st.integers(20, 150),
+    days=st.integers(1, 20),
+    kind=st.sampled_from(["day", "week", "month"]),
+)
 def test_every_figure_equals_the_intakes_behind_it(seed, count, days, kind):
     with tempfile.TemporaryDirectory() as tmp:
         ctx = build_context(Path(tmp) / "r.sqlite3")
         try:
             _st, admin = ctx.staff.setup_station(
-                code="XX01", name="城关镇便民服务中心", centre_name="新乡县政务服务中心", jurisdiction="xinxiang",
-                admin_username="admin", admin_display_name="管理员", admin_password="admin1234",
+                code="XX01",
+                name="城关镇便民服务中心",
+                centre_name="新乡县政务服务中心",
+                jurisdiction="xinxiang",
+                admin_username="admin",
+                admin_display_name="管理员",
+                admin_password="admin1234",
             )
-            sup = ctx.staff.create_account(admin, username="zhang", display_name="张静", role="supervisor",
-                                           password="super1234")
+            sup = ctx.staff.create_account(
+                admin,
+                username="zhang",
+                display_name="张静",
+                role="supervisor",
+                password="super1234",
+            )
             generate(ctx.sessions, ctx.catalogs.current, count, days=days, seed=seed, now=NOW)
             reports = Reports(ctx.sessions, lambda: ctx.catalogs.current)
-            period = Period.of(kind, NOW.astimezone(STATION_TZ).date() - dt.timedelta(days=seed % days))
+            period = Period.of(
+                kind, NOW.astimezone(STATION_TZ).date() - dt.timedelta(days=seed % days)
+            )
             rec = reports.reconcile(sup, period, NOW)
             expected = _oracle(ctx, period, NOW)
             for figure in FIGURES:
                 behind = reports.intakes_for(sup, figure, period, NOW)
                 assert rec.counts[figure] == len(behind), figure
                 assert set(behind) == expected[figure], figure
-            assert {b: n for b, _, n in rec.by_bundle} == dict(Counter(
-                sub.bundle_id or "" for sub in expected["_all_subs"]))
-            assert dict(rec.by_hour) == dict(Counter(
-                sub.created_at.astimezone(STATION_TZ).hour for sub in expected["_all_subs"]))
+            assert {b: n for b, _, n in rec.by_bundle} == dict(
+                Counter(sub.bundle_id or "" for sub in expected["_all_subs"])
+            )
+            assert dict(rec.by_hour) == dict(
+                Counter(sub.created_at.astimezone(STATION_TZ).hour for sub in expected["_all_subs"])
+            )
             # 2-hour push: met (pushed within 2 h), missed (pushed late, or not pushed past 2 h),
             # pending (not pushed, still within 2 h) — pending is neither met nor missed.
             push = next(m for m in rec.metrics if m.name == "push_within_2h")
             due = [sub for sub in expected["_subs"] if sub.received_at and sub.state != "withdrawn"]
-            met = [sub for sub in due if sub.pushed_at and sub.pushed_at <= sub.received_at + dt.timedelta(hours=2)]
+            met = [
+                sub
+                for sub in due
+                if sub.pushed_at and sub.pushed_at <= sub.received_at + dt.timedelta(hours=2)
+            ]
             missed = [sub for sub in due if sub.id in expected["overdue_push"]]
-            pending = [sub for sub in due if sub.pushed_at is None and sub.received_at >= NOW - dt.timedelta(hours=2)]
+            pending = [
+                sub
+                for sub in due
+                if sub.pushed_at is None and sub.received_at >= NOW - dt.timedelta(hours=2)
+            ]
             assert len(met) + len(missed) + len(pending) == len(due)
-            assert (push.numerator, push.denominator, push.pending) == (len(met), len(met) + len(missed), len(pending))
-            assert push.value == (None if not (met or missed) else round(100.0 * len(met) / (len(met) + len(missed)), 1))
+            assert (push.numerator, push.denominator, push.pending) == (
+                len(met),
+                len(met) + len(missed),
+                len(pending),
+            )
+            assert push.value == (
+                None
+                if not (met or missed)
+                else round(100.0 * len(met) / (len(met) + len(missed)), 1)
+            )
             assert sum(t for _, _, t in rec.push_compliance_by_day) == len(met) + len(missed)
             assert sum(ok for _, ok, _ in rec.push_compliance_by_day) == len(met)
             reduction = next(m for m in rec.metrics if m.name == "material_reduction")
@@ -80,18 +114,24 @@ def _oracle(ctx, period, now):
     today = now.astimezone(STATION_TZ).date()
     local = lambda t: t.astimezone(STATION_TZ).date()
     with ctx.sessions() as s:
-        subs = [sub for sub in s.scalars(select(Submission).options(selectinload(Submission.items)))
-                if period.start.isoformat() <= sub.local_date <= period.end.isoformat()]
+        subs = [
+            sub
+            for sub in s.scalars(select(Submission).options(selectinload(Submission.items)))
+            if period.start.isoformat() <= sub.local_date <= period.end.isoformat()
+        ]
         for sub in subs:  # load everything before the session closes
             _ = [(i.decision, i.decided_at, i.delivered_at) for i in sub.items]
         s.expunge_all()
 
     def undelivered(sub):
         return any(
-            i.decision == "completed" and (
+            i.decision == "completed"
+            and (
                 (i.delivered_at is None and local(i.decided_at) < today)
-                or (i.delivered_at is not None and local(i.delivered_at) > local(i.decided_at)))
-            for i in sub.items)
+                or (i.delivered_at is not None and local(i.delivered_at) > local(i.decided_at))
+            )
+            for i in sub.items
+        )
 
     def overdue_push(sub):
         if sub.received_at is None:
@@ -104,7 +144,9 @@ def _oracle(ctx, period, now):
         "all": lambda sub: sub.state not in ("draft", "discarded"),
         "received": lambda sub: sub.received_at is not None,
         "notified": lambda sub: sub.state == "notified",
-        "tolerated": lambda sub: sub.verdict == "complete_with_tolerance" and sub.received_at is not None,
+        "tolerated": lambda sub: (
+            sub.verdict == "complete_with_tolerance" and sub.received_at is not None
+        ),
         "awaiting_supplement": lambda sub: sub.awaiting_supplement,
         "digitised": lambda sub: sub.digitised_at is not None,
         "pushed": lambda sub: sub.pushed_at is not None,
@@ -114,8 +156,12 @@ def _oracle(ctx, period, now):
         "delivered": lambda sub: sub.state == "delivered",
         "withdrawn": lambda sub: sub.state == "withdrawn",
         "overdue_push": overdue_push,
-        "push_pending": lambda sub: (sub.received_at is not None and sub.pushed_at is None
-                                     and sub.received_at >= now - dt.timedelta(hours=2) and sub.state != "withdrawn"),
+        "push_pending": lambda sub: (
+            sub.received_at is not None
+            and sub.pushed_at is None
+            and sub.received_at >= now - dt.timedelta(hours=2)
+            and sub.state != "withdrawn"
+        ),
         "overdue_tolerance": lambda sub: sub.awaiting_supplement and sub.tolerance_due < today,
         "undelivered_same_day": undelivered,
     }
@@ -157,7 +203,10 @@ def test_figures_follow_decisions_and_deliveries_recorded_through_the_service(ct
     def figures(now):
         rec = reports.reconcile(sup, period, now)
         for figure in FIGURES:
-            assert set(reports.intakes_for(sup, figure, period, now)) == _oracle(ctx, period, now)[figure], figure
+            assert (
+                set(reports.intakes_for(sup, figure, period, now))
+                == _oracle(ctx, period, now)[figure]
+            ), figure
         return rec.counts
 
     counts = figures(clock.now())
@@ -166,7 +215,9 @@ def test_figures_follow_decisions_and_deliveries_recorded_through_the_service(ct
     assert figures(tomorrow)["undelivered_same_day"] == 1  # c is still waiting the next day
     clock.set(tomorrow)
     ctx.intake.deliver(clerk, c, method="window")
-    assert figures(tomorrow + dt.timedelta(hours=1))["undelivered_same_day"] == 1  # delivered a day late
+    assert (
+        figures(tomorrow + dt.timedelta(hours=1))["undelivered_same_day"] == 1
+    )  # delivered a day late
 
 
 def test_migration_0005_derives_item_outcomes_as_the_service_does(tmp_path):
@@ -183,9 +234,13 @@ def test_migration_0005_derives_item_outcomes_as_the_service_does(tmp_path):
     ctx.close()
     con = sqlite3.connect(db)
     # Some completed items delivered on a later day, some moved to be still waiting.
-    con.execute("UPDATE submission_items SET delivered_at = strftime('%Y-%m-%dT%H:%M:%fZ', decided_at, '+1 day')"
-                " WHERE decision = 'completed' AND delivered_at IS NOT NULL AND rowid % 3 = 0")
-    con.execute("UPDATE submission_items SET delivered_at = NULL WHERE decision = 'completed' AND rowid % 5 = 0")
+    con.execute(
+        "UPDATE submission_items SET delivered_at = strftime('%Y-%m-%dT%H:%M:%fZ', decided_at, '+1 day')"
+        " WHERE decision = 'completed' AND delivered_at IS NOT NULL AND rowid % 3 = 0"
+    )
+    con.execute(
+        "UPDATE submission_items SET delivered_at = NULL WHERE decision = 'completed' AND rowid % 5 = 0"
+    )
     for column in ("items_accepted", "items_rejected", "undelivered_since", "delivered_late"):
         con.execute(f"ALTER TABLE submissions DROP COLUMN {column}")
     undo_revisions_after_0005(con)  # so the store is as 0004 left it
@@ -197,11 +252,19 @@ def test_migration_0005_derives_item_outcomes_as_the_service_does(tmp_path):
     try:
         with ctx.sessions() as s:
             subs = s.scalars(select(Submission).options(selectinload(Submission.items))).all()
-            wanted = {sub.id: item_outcomes((i.decision, i.decided_at, i.delivered_at) for i in sub.items)
-                      for sub in subs}
+            wanted = {
+                sub.id: item_outcomes((i.decision, i.decided_at, i.delivered_at) for i in sub.items)
+                for sub in subs
+            }
             got = {sub.id: {k: getattr(sub, k) for k in wanted[sub.id]} for sub in subs}
-            assert s.scalar(select(func.count()).select_from(SubmissionItem)
-                            .where(SubmissionItem.decision == "completed")) > 0
+            assert (
+                s.scalar(
+                    select(func.count())
+                    .select_from(SubmissionItem)
+                    .where(SubmissionItem.decision == "completed")
+                )
+                > 0
+            )
         assert got == wanted
         assert sum(w["delivered_late"] for w in wanted.values()) > 0
         assert sum(w["undelivered_since"] is not None for w in wanted.values()) > 0
@@ -222,13 +285,27 @@ def test_push_metric_is_pending_not_met_while_nothing_was_pushed(ctx, staff, clo
     period = Period.of("day", clock.now().astimezone(STATION_TZ).date())
 
     def push(now):
-        return next(m for m in reports.reconcile(sup, period, now).metrics if m.name == "push_within_2h")
+        return next(
+            m for m in reports.reconcile(sup, period, now).metrics if m.name == "push_within_2h"
+        )
 
     soon = push(clock.now() + dt.timedelta(minutes=30))
-    assert (soon.value, soon.met, soon.numerator, soon.denominator, soon.pending) == (None, None, 0, 0, 3)
+    assert (soon.value, soon.met, soon.numerator, soon.denominator, soon.pending) == (
+        None,
+        None,
+        0,
+        0,
+        3,
+    )
     assert reports.reconcile(sup, period, clock.now()).counts["push_pending"] == 3
     late = push(clock.now() + dt.timedelta(hours=2, minutes=1))
-    assert (late.value, late.met, late.numerator, late.denominator, late.pending) == (0.0, False, 0, 3, 0)
+    assert (late.value, late.met, late.numerator, late.denominator, late.pending) == (
+        0.0,
+        False,
+        0,
+        3,
+        0,
+    )
 
 
 def test_open_work_lists_the_days_unfinished_intakes(ctx, staff, clock):
@@ -243,5 +320,9 @@ def test_open_work_lists_the_days_unfinished_intakes(ctx, staff, clock):
     ctx.intake.start(clerk)  # a draft: nobody's open work
     work = ctx.reports.open_work(sup, clock.now().astimezone(STATION_TZ).date(), clock.now())
     numbers = {k: [n for _sid, n in v] for k, v in work.lists.items()}
-    assert numbers == {"awaiting_supplement": [b.number], "not_digitised": [a.number], "not_pushed": [a.number]}
+    assert numbers == {
+        "awaiting_supplement": [b.number],
+        "not_digitised": [a.number],
+        "not_pushed": [a.number],
+    }
     assert not work.empty

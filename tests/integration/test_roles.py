@@ -31,17 +31,22 @@ Call = Callable[[Any, Any, dict[str, Any]], object]
 
 # One row per gated service action: its code name and a call of it as ACTOR.
 CALLS: dict[str, Call] = {
-    "report.reconcile": lambda ctx, actor, st: ctx.reports.reconcile(actor, Period.of("week", DAY), ctx.clock.now()),
+    "report.reconcile": lambda ctx, actor, st: ctx.reports.reconcile(
+        actor, Period.of("week", DAY), ctx.clock.now()
+    ),
     "report.intakes": lambda ctx, actor, st: ctx.reports.intakes_for(
-        actor, "overdue_push", Period.of("day", DAY), ctx.clock.now()),
+        actor, "overdue_push", Period.of("day", DAY), ctx.clock.now()
+    ),
     "export.ledger": lambda ctx, actor, st: export_ledger(
-        ctx.sessions, actor, ctx.intake.ledger(DAY), "xlsx", "2024-12-02 受理台账", ctx.clock.now()),
+        ctx.sessions, actor, ctx.intake.ledger(DAY), "xlsx", "2024-12-02 受理台账", ctx.clock.now()
+    ),
     "day.close": lambda ctx, actor, st: ctx.dayclose.close(actor, PASSWORDS[actor.role], DAY),
     "day.amendments": lambda ctx, actor, st: ctx.dayclose.amendments(actor, DAY),
     "day.verify": lambda ctx, actor, st: ctx.dayclose.verify(actor),
     "account.list": lambda ctx, actor, st: ctx.staff.list_accounts(actor),
     "account.create": lambda ctx, actor, st: ctx.staff.create_account(
-        actor, username="liu", display_name="刘洋", role="clerk", password="newclerk1234"),
+        actor, username="liu", display_name="刘洋", role="clerk", password="newclerk1234"
+    ),
     "account.set_active": lambda ctx, actor, st: ctx.staff.set_active(actor, st["other"].id, False),
     "backup.run": lambda ctx, actor, st: _manual_backup(ctx, actor),
     "backup.recovery_code": lambda ctx, actor, st: _recovery_code(ctx, actor),
@@ -54,7 +59,9 @@ def _manual_backup(ctx: Any, actor: Any) -> object:
     from app.backup import BackupService
     from app.backup_schedule import manual_turn
 
-    svc = BackupService(ctx.db_path, ctx.files_dir / "blobs", ctx.db_path.parent / "bk", ctx.secrets, ctx.clock)
+    svc = BackupService(
+        ctx.db_path, ctx.files_dir / "blobs", ctx.db_path.parent / "bk", ctx.secrets, ctx.clock
+    )
     return manual_turn(svc, dt.timedelta(hours=24), ctx.staff, actor)
 
 
@@ -62,14 +69,17 @@ def _recovery_code(ctx: Any, actor: Any) -> object:
     from app.backup_schedule import show_recovery_code
 
     return show_recovery_code(ctx.staff, ctx.secrets, actor, PASSWORDS[actor.role])
+
+
 CASES = [(action, role) for action in CALLS for role in ROLES]
 
 
 @pytest.fixture()
 def accounts(ctx: Any, staff: dict[str, Any]) -> dict[str, Any]:
     """The three roles, a second clerk to disable, and one received intake on DAY."""
-    other = ctx.staff.create_account(staff["admin"], username="li", display_name="李娜", role="clerk",
-                                     password="clerk1234")
+    other = ctx.staff.create_account(
+        staff["admin"], username="li", display_name="李娜", role="clerk", password="clerk1234"
+    )
     ctx.intake.finish(staff["clerk"], new_intake(ctx, staff["clerk"]))
     return {**staff, "other": other}
 
@@ -78,8 +88,11 @@ def snapshot(ctx: Any) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table (the audit log apart), to prove a refusal changed nothing."""
     with ctx.sessions() as s:
         tables = inspect(s.get_bind()).get_table_names()
-        return {t: [tuple(r) for r in s.execute(text(f'select * from "{t}" order by 1'))]
-                for t in tables if t != "audit_entries"}
+        return {
+            t: [tuple(r) for r in s.execute(text(f'select * from "{t}" order by 1'))]
+            for t in tables
+            if t != "audit_entries"
+        }
 
 
 def audit_entries(ctx: Any) -> list[AuditEntry]:
@@ -115,13 +128,23 @@ def test_role_decides(ctx: Any, accounts: dict[str, Any], action: str, role: str
 
 def test_the_split_is_design_section_2() -> None:
     supervisor = {a for a, (r, _label) in ACTIONS.items() if r == "supervisor"}
-    assert supervisor == {"report.reconcile", "report.intakes", "export.ledger", "day.close", "day.amendments",
-                          "day.verify", "account.list", "backup.run"}  # 立即备份, as the backup dialog offers
+    assert supervisor == {
+        "report.reconcile",
+        "report.intakes",
+        "export.ledger",
+        "day.close",
+        "day.amendments",
+        "day.verify",
+        "account.list",
+        "backup.run",
+    }  # 立即备份, as the backup dialog offers
     assert not any(may("clerk", a) for a in ACTIONS)
     assert all(may("admin", a) for a in ACTIONS)
 
 
-def test_role_is_read_from_the_account_not_the_callers_view(ctx: Any, accounts: dict[str, Any]) -> None:
+def test_role_is_read_from_the_account_not_the_callers_view(
+    ctx: Any, accounts: dict[str, Any]
+) -> None:
     sup, admin = accounts["supervisor"], accounts["admin"]
     forged = dataclasses.replace(accounts["clerk"], role="supervisor")  # a view claiming more
     with pytest.raises(AuthError) as exc:
@@ -133,11 +156,15 @@ def test_role_is_read_from_the_account_not_the_callers_view(ctx: Any, accounts: 
     assert exc.value.code == "auth.forbidden" and "停用" in exc.value.message
     assert ctx.dayclose.closed(DAY) is None
     details = [(e.target, e.detail) for e in audit_entries(ctx) if e.action == "auth.refused"]
-    assert details == [("report.reconcile", "needed=supervisor;role=clerk"),
-                       ("day.close", "needed=supervisor;role=disabled")]
+    assert details == [
+        ("report.reconcile", "needed=supervisor;role=clerk"),
+        ("day.close", "needed=supervisor;role=disabled"),
+    ]
 
 
-def test_refusals_keep_the_audit_chain_valid_for_the_cli(ctx: Any, accounts: dict[str, Any], capsys: Any) -> None:
+def test_refusals_keep_the_audit_chain_valid_for_the_cli(
+    ctx: Any, accounts: dict[str, Any], capsys: Any
+) -> None:
     import json
 
     clerk = accounts["clerk"]
@@ -169,7 +196,9 @@ def test_a_clerks_manual_backup_is_refused_before_anything_is_written(ctx, staff
     from app.backup import BackupService
     from app.backup_schedule import manual_turn
 
-    svc = BackupService(ctx.db_path, ctx.files_dir / "blobs", tmp_path / "bk", ctx.secrets, ctx.clock)
+    svc = BackupService(
+        ctx.db_path, ctx.files_dir / "blobs", tmp_path / "bk", ctx.secrets, ctx.clock
+    )
     with pytest.raises(AuthError):
         manual_turn(svc, dt.timedelta(hours=24), ctx.staff, staff["clerk"])
     assert not (tmp_path / "bk").exists() or not list((tmp_path / "bk").glob("*.yjsbak"))

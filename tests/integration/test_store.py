@@ -16,10 +16,27 @@ pytestmark = pytest.mark.integration
 def test_migrations_from_empty_database(tmp_path):
     sessions = open_store(tmp_path / "a.db")
     with sessions() as s:
-        assert s.execute(text("select version_num from alembic_version")).scalar_one() == head_revision()
-        tables = {r[0] for r in s.execute(text("select name from sqlite_master where type='table'"))}
-    assert {"submissions", "events", "applicants", "staff", "stations", "material_marks", "attachments",
-            "audit_entries", "counters", "answers", "submission_items", "documents"} <= tables
+        assert (
+            s.execute(text("select version_num from alembic_version")).scalar_one()
+            == head_revision()
+        )
+        tables = {
+            r[0] for r in s.execute(text("select name from sqlite_master where type='table'"))
+        }
+    assert {
+        "submissions",
+        "events",
+        "applicants",
+        "staff",
+        "stations",
+        "material_marks",
+        "attachments",
+        "audit_entries",
+        "counters",
+        "answers",
+        "submission_items",
+        "documents",
+    } <= tables
 
 
 def test_revision_list_read_from_file_names_is_alembics_chain():
@@ -43,8 +60,13 @@ def test_opening_a_current_store_does_not_import_alembic(tmp_path):
         f"open_store({str(tmp_path / 'a.db')!r}); "  # the test keyring, inherited
         "print('alembic' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                         cwd=Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.stdout.strip() == "False", out.stderr[-2000:]
 
 

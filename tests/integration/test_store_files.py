@@ -44,8 +44,20 @@ def test_creating_a_store_is_explicit_on_the_command_line(tmp_path, capsys):
 
 def test_first_run_setup_creates_the_store(tmp_path, capsys):
     db = tmp_path / "new.sqlite3"
-    code, data = cli(capsys, "setup", "--station-code", "XX01", "--station-name", "城关镇便民服务中心",
-                     "--centre-name", "新乡县政务服务中心", "--admin-password", "admin1234", "--db", str(db))
+    code, data = cli(
+        capsys,
+        "setup",
+        "--station-code",
+        "XX01",
+        "--station-name",
+        "城关镇便民服务中心",
+        "--centre-name",
+        "新乡县政务服务中心",
+        "--admin-password",
+        "admin1234",
+        "--db",
+        str(db),
+    )
     assert code == 0 and data["station"] == "XX01"
 
 

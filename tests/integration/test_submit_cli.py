@@ -22,8 +22,12 @@ from local_db.models import Applicant, AuditEntry, Document, Event, Submission
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
-PERSON = {"name": "张秀英", "resident_id": "11010519491231002X", "phone": "13812345678",
-          "address": "新乡县七里营镇刘庄村一组18号"}
+PERSON = {
+    "name": "张秀英",
+    "resident_id": "11010519491231002X",
+    "phone": "13812345678",
+    "address": "新乡县七里营镇刘庄村一组18号",
+}
 NEWBORN = {"parents_married": True, "applied_by_agent": False, "parents_local_insured": False}
 
 
@@ -33,11 +37,18 @@ def db(tmp_path):
     path = tmp_path / "intake.sqlite3"
     ctx = build_context(path)
     _st, admin = ctx.staff.setup_station(
-        code="XX01", name="城关镇便民服务中心", centre_name="新乡县政务服务中心", jurisdiction="xinxiang",
-        admin_username="admin", admin_display_name="管理员", admin_password="admin1234",
+        code="XX01",
+        name="城关镇便民服务中心",
+        centre_name="新乡县政务服务中心",
+        jurisdiction="xinxiang",
+        admin_username="admin",
+        admin_display_name="管理员",
+        admin_password="admin1234",
         progress_phone="0373-5585000",
     )
-    ctx.staff.create_account(admin, username="wangfang", display_name="王芳", role="clerk", password="clerk1234")
+    ctx.staff.create_account(
+        admin, username="wangfang", display_name="王芳", role="clerk", password="clerk1234"
+    )
     ctx.close()
     return path
 
@@ -45,8 +56,14 @@ def db(tmp_path):
 def cli(*argv: str) -> tuple[int, dict]:
     """`python -m app ARGV --json` in a subprocess; (exit code, parsed JSON answer)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "app", *argv, "--json"], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", *argv, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, json.loads(proc.stdout)
 
@@ -78,7 +95,9 @@ def lines_for(bundle: str, answers: dict) -> list:
     from app.catalog import load_catalog
 
     cat = load_catalog(None)
-    lines = engine.evaluate(cat.bundle(bundle), None, answers, {}, catalog=cat, jurisdiction="xinxiang").materials
+    lines = engine.evaluate(
+        cat.bundle(bundle), None, answers, {}, catalog=cat, jurisdiction="xinxiang"
+    ).materials
     return [m for m in lines if m.produced_by is None]
 
 
@@ -86,19 +105,39 @@ def counts(db: Path) -> tuple[int, ...]:
     ctx = build_context(db)
     try:
         with ctx.sessions() as s:
-            return tuple(s.scalar(select(func.count()).select_from(t)) for t in (Submission, Applicant, Event, Document))
+            return tuple(
+                s.scalar(select(func.count()).select_from(t))
+                for t in (Submission, Applicant, Event, Document)
+            )
     finally:
         ctx.close()
 
 
 STATE = {"collected": "已收", "exempt": "免提交", "tolerated": "容缺", "missing": "缺"}
-FORM = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件", "electronic": "复印件"}
+FORM = {
+    "original": "原件",
+    "copy": "复印件",
+    "original_and_copy": "原件及复印件",
+    "electronic": "复印件",
+}
 
 
 def test_complete_intake_is_received_and_its_receipt_lists_the_checklist(tmp_path, db):
-    marks = {m.id: "exempt" if m.id.startswith("resident_id_card") else "collected" for m in lines_for("newborn_birth", NEWBORN)}
-    code, out = submit(tmp_path, db, {"clerk": "wangfang", "applicant": PERSON, "bundle": "新生儿出生",
-                                      "answers": NEWBORN, "marks": marks})
+    marks = {
+        m.id: "exempt" if m.id.startswith("resident_id_card") else "collected"
+        for m in lines_for("newborn_birth", NEWBORN)
+    }
+    code, out = submit(
+        tmp_path,
+        db,
+        {
+            "clerk": "wangfang",
+            "applicant": PERSON,
+            "bundle": "新生儿出生",
+            "answers": NEWBORN,
+            "marks": marks,
+        },
+    )
     assert code == 0, out
     assert out["outcome"] == "received" and out["verdict"] == "complete"
     assert set(out["documents"]) == {"receipt"}
@@ -122,10 +161,23 @@ def test_notified_intake_prints_a_notice_with_the_tolerated_material_and_its_lim
     marks = {m.id: "collected" for m in lines if m not in missing}
     marks["marriage_certificate"] = "tolerated"
     marks[missing[0].id] = "missing"  # said explicitly, as the window's 0 key does
-    code, out = submit(tmp_path, db, {"clerk": "wangfang", "applicant": PERSON, "bundle": "新生儿出生",
-                                      "answers": NEWBORN, "marks": marks})
+    code, out = submit(
+        tmp_path,
+        db,
+        {
+            "clerk": "wangfang",
+            "applicant": PERSON,
+            "bundle": "新生儿出生",
+            "answers": NEWBORN,
+            "marks": marks,
+        },
+    )
     assert code == 0, out
-    assert out["outcome"] == "notified" and out["verdict"] == "incomplete" and set(out["documents"]) == {"notice"}
+    assert (
+        out["outcome"] == "notified"
+        and out["verdict"] == "incomplete"
+        and set(out["documents"]) == {"notice"}
+    )
     assert [m["id"] for m in out["missing"]] == [m.id for m in missing]
     checklist, _view = checklist_of(db, out["number"])
     text = pdf_text(out["documents"]["notice"])
@@ -136,21 +188,41 @@ def test_notified_intake_prints_a_notice_with_the_tolerated_material_and_its_lim
     # 户口登记 (1 working day) needs the 结婚证: it is due 1 working day after receipt
     assert "结婚证" in text and "可容缺，收件之日起1个工作日内补交" in text
     assert text.count("收件前补齐") == 3
-    table = text[text.index("三、需要补正的全部材料"):text.index("四、告知信息")]
+    table = text[text.index("三、需要补正的全部材料") : text.index("四、告知信息")]
     for m in checklist.materials:
         if m.state == "collected":
             assert f"{m.name}{FORM[m.form]}" not in table, m.name  # asks for nothing else
 
 
 def test_enterprise_with_an_ma_credit_code_gets_commitment_and_receipt(tmp_path, db):
-    answers = {"business_area": 120, "venue_ownership": "owned", "outdoor_sign": False, "applied_by_agent": False}
+    answers = {
+        "business_area": 120,
+        "venue_ownership": "owned",
+        "outdoor_sign": False,
+        "applied_by_agent": False,
+    }
     marks = {m.id: "collected" for m in lines_for("restaurant_opening", answers)}
     marks["health_certificates"] = "tolerated"
-    enterprise = {"kind": "enterprise", "name": "上海禾丰餐饮管理有限公司", "uscc": "91310000MA1FW1BXX2",
-                  "legal_representative": "李建国", "resident_id": "440524188001010014", "phone": "13987654321",
-                  "address": "新乡县小冀镇工业园区8号"}
-    code, out = submit(tmp_path, db, {"clerk": "wangfang", "applicant": enterprise, "bundle": "开办餐饮店",
-                                      "answers": answers, "marks": marks})
+    enterprise = {
+        "kind": "enterprise",
+        "name": "上海禾丰餐饮管理有限公司",
+        "uscc": "91310000MA1FW1BXX2",
+        "legal_representative": "李建国",
+        "resident_id": "440524188001010014",
+        "phone": "13987654321",
+        "address": "新乡县小冀镇工业园区8号",
+    }
+    code, out = submit(
+        tmp_path,
+        db,
+        {
+            "clerk": "wangfang",
+            "applicant": enterprise,
+            "bundle": "开办餐饮店",
+            "answers": answers,
+            "marks": marks,
+        },
+    )
     assert code == 0, out
     assert out["outcome"] == "received" and out["verdict"] == "complete_with_tolerance"
     assert list(out["documents"]) == ["commitment", "receipt"]
@@ -173,38 +245,104 @@ def test_enterprise_with_an_ma_credit_code_gets_commitment_and_receipt(tmp_path,
 def test_supplement_withdraw_and_deliver(tmp_path, db):
     marks = {m.id: "collected" for m in lines_for("newborn_birth", NEWBORN)}
     marks["marriage_certificate"] = "tolerated"
-    code, out = submit(tmp_path, db, {"clerk": "wangfang", "applicant": PERSON, "bundle": "新生儿出生",
-                                      "answers": NEWBORN, "marks": marks})
+    code, out = submit(
+        tmp_path,
+        db,
+        {
+            "clerk": "wangfang",
+            "applicant": PERSON,
+            "bundle": "新生儿出生",
+            "answers": NEWBORN,
+            "marks": marks,
+        },
+    )
     assert code == 0 and list(out["documents"]) == ["commitment", "receipt"]
     number, out_dir = out["number"], str(tmp_path / "out")
 
-    code, sup = cli("supplement", number, "--material", "marriage_certificate", "--clerk", "wangfang",
-                    "--db", str(db), "--print-dir", out_dir)
+    code, sup = cli(
+        "supplement",
+        number,
+        "--material",
+        "marriage_certificate",
+        "--clerk",
+        "wangfang",
+        "--db",
+        str(db),
+        "--print-dir",
+        out_dir,
+    )
     assert code == 0, sup
     assert sup["awaiting_supplement"] is False and sup["still_owed"] == []
     text = pdf_text(sup["documents"]["supplement"])
-    assert "补正材料收件回执" in text and "1结婚证原件及复印件1" in text and "容缺材料已全部补齐" in text
+    assert (
+        "补正材料收件回执" in text
+        and "1结婚证原件及复印件1" in text
+        and "容缺材料已全部补齐" in text
+    )
     before = counts(db)
-    code, again = cli("supplement", number, "--material", "marriage_certificate", "--clerk", "wangfang",
-                      "--db", str(db), "--print-dir", out_dir)
+    code, again = cli(
+        "supplement",
+        number,
+        "--material",
+        "marriage_certificate",
+        "--clerk",
+        "wangfang",
+        "--db",
+        str(db),
+        "--print-dir",
+        out_dir,
+    )
     assert code == 1 and again["error"]["code"] == "intake.nothing_to_supplement"
-    code, unknown = cli("withdraw", "XX01-241202-0099-0", "--reason", "申请人主动撤回", "--clerk", "wangfang",
-                        "--db", str(db))
-    assert code == 1 and unknown["error"]["code"] == "intake.unknown_number" and "找不到受理编号" in unknown["error"]["message"]
+    code, unknown = cli(
+        "withdraw",
+        "XX01-241202-0099-0",
+        "--reason",
+        "申请人主动撤回",
+        "--clerk",
+        "wangfang",
+        "--db",
+        str(db),
+    )
+    assert (
+        code == 1
+        and unknown["error"]["code"] == "intake.unknown_number"
+        and "找不到受理编号" in unknown["error"]["message"]
+    )
     assert counts(db) == before  # refused: no event, no document
 
-    code, wd = cli("withdraw", number, "--reason", "申请人主动撤回", "--clerk", "wangfang", "--db", str(db),
-                   "--print-dir", out_dir)
+    code, wd = cli(
+        "withdraw",
+        number,
+        "--reason",
+        "申请人主动撤回",
+        "--clerk",
+        "wangfang",
+        "--db",
+        str(db),
+        "--print-dir",
+        out_dir,
+    )
     assert code == 0 and wd["stage"] == "withdrawn"
     text = pdf_text(wd["documents"]["return_list"])
     assert "撤回申请材料退还清单" in text and "结婚证" in text
 
     # a second intake, decided by the departments, is delivered by express
-    code, out2 = submit(tmp_path, db, {"clerk": "wangfang", "applicant": PERSON, "bundle": "新生儿出生",
-                                       "answers": NEWBORN, "marks": {**marks, "marriage_certificate": "collected"}},
-                        name="second.json")
+    code, out2 = submit(
+        tmp_path,
+        db,
+        {
+            "clerk": "wangfang",
+            "applicant": PERSON,
+            "bundle": "新生儿出生",
+            "answers": NEWBORN,
+            "marks": {**marks, "marriage_certificate": "collected"},
+        },
+        name="second.json",
+    )
     assert code == 0
-    code, err = cli("deliver", out2["number"], "--method", "window", "--clerk", "wangfang", "--db", str(db))
+    code, err = cli(
+        "deliver", out2["number"], "--method", "window", "--clerk", "wangfang", "--db", str(db)
+    )
     assert code == 1 and err["error"]["code"] == "intake.transition"  # nothing decided yet
     ctx = build_context(db)
     try:
@@ -215,16 +353,38 @@ def test_supplement_withdraw_and_deliver(tmp_path, db):
             ctx.intake.record_decision(None, sid, item, "completed")
     finally:
         ctx.close()
-    code, err = cli("deliver", out2["number"], "--method", "express", "--clerk", "wangfang", "--db", str(db))
-    assert code == 1 and err["error"]["code"] == "intake.tracking_required" and "快递单号" in err["error"]["message"]
-    code, dl = cli("deliver", out2["number"], "--method", "express", "--tracking-number", "SF1234567890",
-                   "--address", "新乡县人民路1号", "--clerk", "wangfang", "--db", str(db))
+    code, err = cli(
+        "deliver", out2["number"], "--method", "express", "--clerk", "wangfang", "--db", str(db)
+    )
+    assert (
+        code == 1
+        and err["error"]["code"] == "intake.tracking_required"
+        and "快递单号" in err["error"]["message"]
+    )
+    code, dl = cli(
+        "deliver",
+        out2["number"],
+        "--method",
+        "express",
+        "--tracking-number",
+        "SF1234567890",
+        "--address",
+        "新乡县人民路1号",
+        "--clerk",
+        "wangfang",
+        "--db",
+        str(db),
+    )
     assert code == 0 and dl["stage"] == "delivered" and dl["delivery_method"] == "express"
 
 
 BAD = [
     ({"bundle": "没有这个一件事"}, "intake.unknown_bundle", "没有这个一件事"),
-    ({"applicant": {**PERSON, "resident_id": "110105194912310021"}}, "applicant.resident_id", "校验"),
+    (
+        {"applicant": {**PERSON, "resident_id": "110105194912310021"}},
+        "applicant.resident_id",
+        "校验",
+    ),
     ({"marks": {"no_such_material": "collected"}}, "submit.unknown_material", "no_such_material"),
     ({"marks": {"resident_id_card": "maybe"}}, "submit.bad_mark", "collected（已收）"),
     ({"marks": {"business_license": "collected"}}, "checklist.mark_not_in_list", "营业执照"),
@@ -234,11 +394,21 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("change", "code", "words"), BAD, ids=[c or "bad_answer" for _ch, c, _w in BAD])
-def test_bad_input_is_refused_in_chinese_and_leaves_nothing(tmp_path, db, capsys, change, code, words):
+@pytest.mark.parametrize(
+    ("change", "code", "words"), BAD, ids=[c or "bad_answer" for _ch, c, _w in BAD]
+)
+def test_bad_input_is_refused_in_chinese_and_leaves_nothing(
+    tmp_path, db, capsys, change, code, words
+):
     marks = {m.id: "collected" for m in lines_for("newborn_birth", NEWBORN)}
-    spec = {"clerk": "wangfang", "applicant": PERSON, "bundle": "新生儿出生", "answers": NEWBORN,
-            "marks": marks, **change}
+    spec = {
+        "clerk": "wangfang",
+        "applicant": PERSON,
+        "bundle": "新生儿出生",
+        "answers": NEWBORN,
+        "marks": marks,
+        **change,
+    }
     f = tmp_path / "bad.json"
     f.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
     before = counts(db)
@@ -261,8 +431,19 @@ def test_a_document_that_cannot_be_written_leaves_nothing(tmp_path, db, capsys, 
     marks = {m.id: "collected" for m in lines_for("newborn_birth", NEWBORN)}
     marks["marriage_certificate"] = "tolerated"  # two documents: the second one fails
     f = tmp_path / "ok.json"
-    f.write_text(json.dumps({"clerk": "wangfang", "applicant": PERSON, "bundle": "新生儿出生",
-                             "answers": NEWBORN, "marks": marks}, ensure_ascii=False), encoding="utf-8")
+    f.write_text(
+        json.dumps(
+            {
+                "clerk": "wangfang",
+                "applicant": PERSON,
+                "bundle": "新生儿出生",
+                "answers": NEWBORN,
+                "marks": marks,
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     out_dir = tmp_path / "out"
     before = counts(db)
     blobs = {p for p in (tmp_path / "intake-files" / "blobs").rglob("*") if p.is_file()}
@@ -284,7 +465,10 @@ def test_a_document_that_cannot_be_written_leaves_nothing(tmp_path, db, capsys, 
 
 def test_the_intake_file_is_checked_before_anything_is_opened(tmp_path, db, capsys):
     f = tmp_path / "typo.json"
-    f.write_text('{"clerk": "wangfang", "applicant": {}, "bundle": "新生儿出生", "mark": {}}', encoding="utf-8")
+    f.write_text(
+        '{"clerk": "wangfang", "applicant": {}, "bundle": "新生儿出生", "mark": {}}',
+        encoding="utf-8",
+    )
     assert main(["submit", str(f), "--db", str(db), "--json"]) == 1
     error = json.loads(capsys.readouterr().out)["error"]
     assert error["code"] == "submit.unknown_field" and "mark" in error["message"]
@@ -294,18 +478,40 @@ def test_the_intake_file_is_checked_before_anything_is_opened(tmp_path, db, caps
 
 
 def test_a_card_reading_is_the_applicant(tmp_path, db, capsys):
-    card = {"ok": True, "card": {"name": "张秀英", "gender": "女", "birth_date": "1949-12-31",
-                                 "address": "北京市朝阳区", "resident_id": "11010519491231002X", "expired": False}}
+    card = {
+        "ok": True,
+        "card": {
+            "name": "张秀英",
+            "gender": "女",
+            "birth_date": "1949-12-31",
+            "address": "北京市朝阳区",
+            "resident_id": "11010519491231002X",
+            "expired": False,
+        },
+    }
     marks = {m.id: "collected" for m in lines_for("newborn_birth", NEWBORN)}
     f = tmp_path / "card.json"
-    f.write_text(json.dumps({"clerk": "wangfang", "applicant": {"card": card, "phone": "13812345678"},
-                             "bundle": "新生儿出生", "answers": NEWBORN, "marks": marks},
-                            ensure_ascii=False), encoding="utf-8")
+    f.write_text(
+        json.dumps(
+            {
+                "clerk": "wangfang",
+                "applicant": {"card": card, "phone": "13812345678"},
+                "bundle": "新生儿出生",
+                "answers": NEWBORN,
+                "marks": marks,
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     assert main(["submit", str(f), "--db", str(db), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["documents"] == {"receipt": None}  # kept with the intake, no --print-dir
     _checklist, view = checklist_of(db, out["number"])
-    assert view.applicant.sources["resident_id"] == "card" and view.applicant.sources["phone"] == "typed"
+    assert (
+        view.applicant.sources["resident_id"] == "card"
+        and view.applicant.sources["phone"] == "typed"
+    )
     assert view.applicant.identity_source == "card"
 
 
@@ -317,7 +523,20 @@ def test_the_readme_example_file_is_received_with_a_commitment(tmp_path, capsys)
     setup_demo_station(ctx.staff)  # the README's demo accounts (wangfang)
     ctx.close()
     example = ROOT / "docs" / "examples" / "newborn-intake.json"
-    assert main(["submit", str(example), "--db", str(path), "--print-dir", str(tmp_path / "out"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "submit",
+                str(example),
+                "--db",
+                str(path),
+                "--print-dir",
+                str(tmp_path / "out"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["outcome"] == "received" and out["verdict"] == "complete_with_tolerance"
     assert [t["name"] for t in out["tolerated"]] == ["结婚证"]
@@ -343,8 +562,14 @@ def test_pages_in_the_file_are_attached_and_a_non_image_refused(tmp_path, db):
     for n, data in enumerate(pages, start=1):
         (tmp_path / "scans" / f"hukou-{n}.jpg").write_bytes(data)
     marks = {m.id: "collected" for m in lines_for("newborn_birth", NEWBORN)}
-    spec = {"clerk": "wangfang", "applicant": PERSON, "bundle": "新生儿出生", "answers": NEWBORN,
-            "marks": marks, "pages": {"household_register": ["scans/hukou-1.jpg", "scans/hukou-2.jpg"]}}
+    spec = {
+        "clerk": "wangfang",
+        "applicant": PERSON,
+        "bundle": "新生儿出生",
+        "answers": NEWBORN,
+        "marks": marks,
+        "pages": {"household_register": ["scans/hukou-1.jpg", "scans/hukou-2.jpg"]},
+    }
     code, out = submit(tmp_path, db, spec)
     assert code == 0, out
     assert out["pages"] == 2
@@ -361,5 +586,9 @@ def test_pages_in_the_file_are_attached_and_a_non_image_refused(tmp_path, db):
     (tmp_path / "scans" / "notes.jpg").write_text("不是图片", encoding="utf-8")
     spec["pages"] = {"household_register": ["scans/notes.jpg"]}
     code, out = submit(tmp_path, db, spec, name="bad.json")
-    assert code == 1 and out["error"]["code"] == "submit.page_type" and "notes.jpg" in out["error"]["message"]
+    assert (
+        code == 1
+        and out["error"]["code"] == "submit.page_type"
+        and "notes.jpg" in out["error"]["message"]
+    )
     assert counts(db) == before

@@ -28,13 +28,22 @@ from .test_receipts import RECEIPT_FIELDS, altered_receipt
 pytestmark = pytest.mark.integration
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
-FAST = SyncConfig(backoff_base=0.05, backoff_cap=0.3, connect_timeout=1, read_timeout=3,
-                  status_interval=0, catalog_interval=0, batch_events=40)
+FAST = SyncConfig(
+    backoff_base=0.05,
+    backoff_cap=0.3,
+    connect_timeout=1,
+    read_timeout=3,
+    status_interval=0,
+    catalog_interval=0,
+    batch_events=40,
+)
 
 
 def enrolled(tmp_path, code, clock, catalog, hub, *, secrets=None, config=FAST, tokens=None, **kw):
     ctx, clerk = station(tmp_path / code, code, clock, catalog, secrets=secrets)
-    eng = SyncEngine.from_context(ctx, tokens=tokens or MemoryTokenStore(), config=config, clock=clock, **kw)
+    eng = SyncEngine.from_context(
+        ctx, tokens=tokens or MemoryTokenStore(), config=config, clock=clock, **kw
+    )
     eng.enroll(hub.url, hub.store.issue_enroll_code(code))
     return ctx, clerk, eng
 
@@ -42,9 +51,19 @@ def enrolled(tmp_path, code, clock, catalog, hub, *, secrets=None, config=FAST, 
 def local_audit(ctx):
     """The station's log as the hub's copy lists it."""
     with ctx.sessions() as s:
-        return [{"id": e.id, "at": at_text(e.at), "staff_id": e.staff_id, "action": e.action, "target": e.target,
-                 "detail": e.detail, "prev_hash": e.prev_hash, "hash": e.hash}
-                for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        return [
+            {
+                "id": e.id,
+                "at": at_text(e.at),
+                "staff_id": e.staff_id,
+                "action": e.action,
+                "target": e.target,
+                "detail": e.detail,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            }
+            for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
 
 
 def hub_audit(hub, code="XX01"):
@@ -54,7 +73,9 @@ def hub_audit(hub, code="XX01"):
 # ----------------------------------------------------------------------------- audit copy
 
 
-def test_the_hub_keeps_a_copy_of_the_whole_audit_log_and_gets_only_new_entries(tmp_path, clock, catalog, hub):
+def test_the_hub_keeps_a_copy_of_the_whole_audit_log_and_gets_only_new_entries(
+    tmp_path, clock, catalog, hub
+):
     ctx, clerk = station(tmp_path / "XX01", "XX01", clock, catalog)
     ctx.staff.login("clerkxx01", "clerk1234")  # before enrollment: the whole chain goes
     eng = SyncEngine.from_context(ctx, tokens=MemoryTokenStore(), config=FAST, clock=clock)
@@ -62,8 +83,9 @@ def test_the_hub_keeps_a_copy_of_the_whole_audit_log_and_gets_only_new_entries(t
     intake_with_pages(ctx, clerk, random.Random(1))
     report = eng.run_until_idle(max_seconds=30)
     mine = local_audit(ctx)
-    assert {"station.setup", "account.create", "login.ok", "intake.received", "intake.pushed"} <= \
-        {e["action"] for e in mine}
+    assert {"station.setup", "account.create", "login.ok", "intake.received", "intake.pushed"} <= {
+        e["action"] for e in mine
+    }
     assert hub_audit(hub) == mine and mine[0]["id"] == 1
     assert report.audit_sent == len(mine)
 
@@ -72,14 +94,22 @@ def test_the_hub_keeps_a_copy_of_the_whole_audit_log_and_gets_only_new_entries(t
     intake_with_pages(ctx, clerk, random.Random(2))
     report = eng.run_until_idle(max_seconds=30)
     now = local_audit(ctx)
-    assert len(now) > len(mine) and now[:len(mine)] == mine
+    assert len(now) > len(mine) and now[: len(mine)] == mine
     assert report.audit_sent == len(now) - len(mine)
     assert hub_audit(hub) == now
 
 
 def test_small_batches_and_a_lost_cursor_leave_the_same_copy(tmp_path, clock, catalog, hub):
-    ctx, clerk, eng = enrolled(tmp_path, "XX01", clock, catalog, hub, config=SyncConfig(
-        backoff_base=0.05, backoff_cap=0.3, status_interval=0, catalog_interval=0, batch_audit=4))
+    ctx, clerk, eng = enrolled(
+        tmp_path,
+        "XX01",
+        clock,
+        catalog,
+        hub,
+        config=SyncConfig(
+            backoff_base=0.05, backoff_cap=0.3, status_interval=0, catalog_interval=0, batch_audit=4
+        ),
+    )
     for n in range(3):
         ctx.staff.login("clerkxx01", "clerk1234")
         intake_with_pages(ctx, clerk, random.Random(n))
@@ -93,7 +123,9 @@ def test_small_batches_and_a_lost_cursor_leave_the_same_copy(tmp_path, clock, ca
     assert eng.outbox.get_int("audit_acked_id") == mine[-1]["id"] and eng.status().needs_person == 0
 
 
-def test_a_new_hub_gets_the_whole_chain_although_the_station_had_sent_it_elsewhere(tmp_path, clock, catalog, hub):
+def test_a_new_hub_gets_the_whole_chain_although_the_station_had_sent_it_elsewhere(
+    tmp_path, clock, catalog, hub
+):
     ctx, clerk, eng = enrolled(tmp_path, "XX01", clock, catalog, hub)
     intake_with_pages(ctx, clerk, random.Random(1))
     eng.run_until_idle(max_seconds=30)
@@ -108,18 +140,32 @@ def test_a_new_hub_gets_the_whole_chain_although_the_station_had_sent_it_elsewhe
         other.stop()
 
 
-def test_lost_answers_and_broken_connections_leave_the_copy_whole_and_nothing_parked(tmp_path, clock, catalog,
-                                                                                   hub):
+def test_lost_answers_and_broken_connections_leave_the_copy_whole_and_nothing_parked(
+    tmp_path, clock, catalog, hub
+):
     proxy = FaultProxy(hub.port, seed=5, stall=1.0).start()
     try:
-        config = SyncConfig(backoff_base=0.02, backoff_cap=0.1, connect_timeout=1, read_timeout=2,
-                            status_interval=0, catalog_interval=3600, batch_audit=3)
+        config = SyncConfig(
+            backoff_base=0.02,
+            backoff_cap=0.1,
+            connect_timeout=1,
+            read_timeout=2,
+            status_interval=0,
+            catalog_interval=3600,
+            batch_audit=3,
+        )
         ctx, clerk, eng = enrolled(tmp_path, "XX01", clock, catalog, hub, config=config)
         eng.outbox.set(hub_url=proxy.url)  # the link goes through the relay from here
         for n in range(4):
             ctx.staff.login("clerkxx01", "clerk1234")
             intake_with_pages(ctx, clerk, random.Random(n))
-        proxy.faults = {"cut_answer": 0.15, "drop": 0.05, "reset": 0.05, "error500": 0.05, "html": 0.05}
+        proxy.faults = {
+            "cut_answer": 0.15,
+            "drop": 0.05,
+            "reset": 0.05,
+            "error500": 0.05,
+            "html": 0.05,
+        }
         for _ in range(30):
             eng.run_until_idle(max_seconds=10)
             if hub_audit(hub) == local_audit(ctx):
@@ -128,13 +174,18 @@ def test_lost_answers_and_broken_connections_leave_the_copy_whole_and_nothing_pa
         proxy.faults = {}
         eng.run_until_idle(max_seconds=30)
         assert hub_audit(hub) == local_audit(ctx)
-        assert eng.status().needs_person == 0 and eng.outbox.get_int("audit_acked_id") == local_audit(ctx)[-1]["id"]
+        assert (
+            eng.status().needs_person == 0
+            and eng.outbox.get_int("audit_acked_id") == local_audit(ctx)[-1]["id"]
+        )
     finally:
         proxy.stop()
 
 
 @pytest.mark.parametrize("tamper", ["edited", "relinked", "deleted"])
-def test_a_broken_chain_is_refused_by_the_hub_and_parked_at_the_station(tmp_path, clock, catalog, hub, tamper):
+def test_a_broken_chain_is_refused_by_the_hub_and_parked_at_the_station(
+    tmp_path, clock, catalog, hub, tamper
+):
     ctx, clerk, eng = enrolled(tmp_path, "XX01", clock, catalog, hub)
     intake_with_pages(ctx, clerk, random.Random(1))
     eng.run_until_idle(max_seconds=30)
@@ -149,7 +200,9 @@ def test_a_broken_chain_is_refused_by_the_hub_and_parked_at_the_station(tmp_path
         elif tamper == "relinked":  # changed and re-hashed: it recomputes, but no longer links
             e = s.get(AuditEntry, bad)
             e.prev_hash = "f" * 64
-            e.hash = chain_hash(e.prev_hash, at_text(e.at), e.staff_id, e.action, e.target, e.detail)
+            e.hash = chain_hash(
+                e.prev_hash, at_text(e.at), e.staff_id, e.action, e.target, e.detail
+            )
         else:
             s.execute(delete(AuditEntry).where(AuditEntry.id == bad))
     sid = intake_with_pages(ctx, clerk, random.Random(2))
@@ -162,7 +215,11 @@ def test_a_broken_chain_is_refused_by_the_hub_and_parked_at_the_station(tmp_path
     assert ctx.intake.get(sid).stage == "pushed"  # the intakes keep going
     parked = [q for q in eng.queue() if q.kind == "audit"]
     refused = bad + 1 if tamper == "deleted" else bad
-    assert len(parked) == 1 and parked[0].state == "needs_person" and parked[0].detail["key"] == str(refused)
+    assert (
+        len(parked) == 1
+        and parked[0].state == "needs_person"
+        and parked[0].detail["key"] == str(refused)
+    )
     problem = parked[0].last_error
     assert problem.code == "sync.audit_refused" and "审计日志" in problem.message
     assert f"第{refused}条审计记录" in problem.message and "intake audit verify" in problem.fix
@@ -182,8 +239,11 @@ def _verifier(hub):
     key = hub.store.issue_dept_key("新乡县卫健委")
 
     def verify(payload):
-        r = requests.post(f"{hub.url}/v1/receipts/verify", json={"payload": payload},
-                          headers={"Authorization": "Bearer " + key})
+        r = requests.post(
+            f"{hub.url}/v1/receipts/verify",
+            json={"payload": payload},
+            headers={"Authorization": "Bearer " + key},
+        )
         assert r.status_code == 200, r.text
         return r.json()
 
@@ -222,8 +282,9 @@ def test_a_receipt_with_any_field_changed_is_refused(signed_station, hub, field)
     assert "伪造" in v["message"]
 
 
-def test_a_receipt_signed_by_an_unknown_key_or_another_station_is_refused(signed_station, hub, tmp_path, clock,
-                                                                          catalog):
+def test_a_receipt_signed_by_an_unknown_key_or_another_station_is_refused(
+    signed_station, hub, tmp_path, clock, catalog
+):
     _ctx, _eng, doc = signed_station
     ref = parse_receipt_payload(doc.qr_payload)
     verify = _verifier(hub)
@@ -231,24 +292,36 @@ def test_a_receipt_signed_by_an_unknown_key_or_another_station_is_refused(signed
     v = verify(stranger.payload(doc.number, ref.fields["t"], ref.fields["m"]))
     assert (v["valid"], v["code"], v["station"]) == (False, "receipt.unknown_key", None)
     # a key the hub knows, but of another station, signing this station's number
-    ctx2, _clerk2, _eng2 = enrolled(tmp_path, "XX02", clock, catalog, hub, secrets=MemorySecretStore())
+    ctx2, _clerk2, _eng2 = enrolled(
+        tmp_path, "XX02", clock, catalog, hub, secrets=MemorySecretStore()
+    )
     v = verify(ctx2.signer.payload(doc.number, ref.fields["t"], ref.fields["m"]))
     assert (v["valid"], v["code"], v["station"]) == (False, "receipt.station_mismatch", "XX02")
 
 
-def test_a_key_missing_at_enrollment_is_sent_by_a_later_sync_and_old_keys_are_kept(tmp_path, clock, catalog, hub):
+def test_a_key_missing_at_enrollment_is_sent_by_a_later_sync_and_old_keys_are_kept(
+    tmp_path, clock, catalog, hub
+):
     tokens = MemoryTokenStore()
-    ctx, clerk, eng = enrolled(tmp_path, "XX01", clock, catalog, hub, tokens=tokens, signer=None)  # no keyring
+    ctx, clerk, eng = enrolled(
+        tmp_path, "XX01", clock, catalog, hub, tokens=tokens, signer=None
+    )  # no keyring
     assert eng.signer is None
     eng.run_until_idle(max_seconds=30)
     assert hub.store.receipt_keys("XX01") == {}
     first = ReceiptSigner.from_store(MemorySecretStore())
-    SyncEngine.from_context(ctx, tokens=tokens, config=FAST, clock=clock, signer=first).run_until_idle(max_seconds=30)
+    SyncEngine.from_context(
+        ctx, tokens=tokens, config=FAST, clock=clock, signer=first
+    ).run_until_idle(max_seconds=30)
     assert hub.store.receipt_keys("XX01") == {first.key_id: first.public_key_text()}
     second = ReceiptSigner.from_store(MemorySecretStore())  # a new key later (a rebuilt keyring)
-    SyncEngine.from_context(ctx, tokens=tokens, config=FAST, clock=clock, signer=second).run_until_idle(max_seconds=30)
-    assert hub.store.receipt_keys("XX01") == {first.key_id: first.public_key_text(),
-                                             second.key_id: second.public_key_text()}
+    SyncEngine.from_context(
+        ctx, tokens=tokens, config=FAST, clock=clock, signer=second
+    ).run_until_idle(max_seconds=30)
+    assert hub.store.receipt_keys("XX01") == {
+        first.key_id: first.public_key_text(),
+        second.key_id: second.public_key_text(),
+    }
     # receipts signed with the old key still verify
     number = format_intake_number("XX01", dt.date(2024, 12, 2), 1)
     assert _verifier(hub)(first.payload(number, "2024-12-02T09:30", "ab" * 16))["valid"] is True
@@ -263,5 +336,8 @@ def test_a_key_the_hub_refuses_is_parked_with_a_reason(tmp_path, clock, catalog,
     eng.run_until_idle(max_seconds=30)
     parked = [q for q in eng.queue() if q.kind == "receipt_key"]
     assert len(parked) == 1 and parked[0].state == "needs_person"
-    assert parked[0].last_error.code == "sync.receipt_key_refused" and "另一站点" in parked[0].last_error.message
+    assert (
+        parked[0].last_error.code == "sync.receipt_key_refused"
+        and "另一站点" in parked[0].last_error.message
+    )
     assert hub.store.receipt_keys("XX01") == {ctx.signer.key_id: ctx.signer.public_key_text()}

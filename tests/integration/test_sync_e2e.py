@@ -32,8 +32,15 @@ from sync.testing import (
 pytestmark = pytest.mark.integration
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)  # Monday 09:30 at the station
-FAST = SyncConfig(backoff_base=0.05, backoff_cap=0.3, connect_timeout=1, read_timeout=3,
-                  status_interval=0, catalog_interval=0, batch_events=40)
+FAST = SyncConfig(
+    backoff_base=0.05,
+    backoff_cap=0.3,
+    connect_timeout=1,
+    read_timeout=3,
+    status_interval=0,
+    catalog_interval=0,
+    batch_events=40,
+)
 
 
 def make_station(tmp_path, code, clock, catalog, hub_url, hub, config=FAST):
@@ -64,7 +71,11 @@ def test_a_week_offline_is_drained_when_the_link_returns(tmp_path, clock, catalo
     assert "未联网" in st.text and "21件待上传" in st.text and "6天" in st.text
     assert "资料已保存在本机" in st.text
     queue = eng.queue()
-    assert len(queue) == 21 and queue[0].state == "retrying" and queue[0].last_error.code == "sync.offline"
+    assert (
+        len(queue) == 21
+        and queue[0].state == "retrying"
+        and queue[0].last_error.code == "sync.offline"
+    )
     assert all(q.state == "waiting" for q in queue[1:]) and queue[0].pages >= 1
     assert all(ctx.intake.get(s).pushed_at is None for s in sids)
 
@@ -89,10 +100,18 @@ def test_received_intakes_are_pushed_within_two_hours(tmp_path, clock, catalog, 
     clock.advance(minutes=12)  # the worker's next turn
     eng.run_until_idle(max_seconds=30)
     v = ctx.intake.get(sid)
-    assert v.received_at == T0 and v.digitised_at == T0 and v.pushed_at == T0 + dt.timedelta(minutes=12)
+    assert (
+        v.received_at == T0
+        and v.digitised_at == T0
+        and v.pushed_at == T0 + dt.timedelta(minutes=12)
+    )
     assert v.pushed_at <= v.push_deadline
     row = ctx.intake.ledger(dt.date(2024, 12, 2))[0]
-    assert (row.received_at, row.digitised_at, row.pushed_at) == (v.received_at, v.digitised_at, v.pushed_at)
+    assert (row.received_at, row.digitised_at, row.pushed_at) == (
+        v.received_at,
+        v.digitised_at,
+        v.pushed_at,
+    )
 
 
 def test_an_intake_still_missing_pages_is_sent_but_not_marked_pushed(tmp_path, clock, catalog, hub):
@@ -102,11 +121,20 @@ def test_an_intake_still_missing_pages_is_sent_but_not_marked_pushed(tmp_path, c
     # a second intake whose paper is not captured yet: received, not digitised
     from app.views import ApplicantInput
     from sync.testing import NEWBORN_ANSWERS
+
     sid2 = ctx.intake.start(clerk)
-    ctx.intake.set_applicant(clerk, sid2, ApplicantInput(name="李四", resident_id="11010519491231002X", phone="13812345678"))
+    ctx.intake.set_applicant(
+        clerk,
+        sid2,
+        ApplicantInput(name="李四", resident_id="11010519491231002X", phone="13812345678"),
+    )
     ctx.intake.choose(clerk, sid2, "新生儿出生")
     ctx.intake.answer_many(clerk, sid2, NEWBORN_ANSWERS)
-    ctx.intake.mark_many(clerk, sid2, {m.id: "collected" for m in ctx.intake.checklist(sid2).materials if m.produced_by is None})
+    ctx.intake.mark_many(
+        clerk,
+        sid2,
+        {m.id: "collected" for m in ctx.intake.checklist(sid2).materials if m.produced_by is None},
+    )
     ctx.intake.finish(clerk, sid2)
     eng.run_until_idle(max_seconds=30)
     assert ctx.intake.get(sid).stage == "pushed" and v.number
@@ -122,8 +150,9 @@ def test_an_intake_still_missing_pages_is_sent_but_not_marked_pushed(tmp_path, c
 
 def _dept(hub):
     key = hub.store.issue_dept_key("新乡县卫健委")
-    return lambda **body: requests.post(f"{hub.url}/v1/dept/decisions", json=body,
-                                        headers={"Authorization": "Bearer " + key})
+    return lambda **body: requests.post(
+        f"{hub.url}/v1/dept/decisions", json=body, headers={"Authorization": "Bearer " + key}
+    )
 
 
 def test_department_decisions_reach_the_window(tmp_path, clock, catalog, hub):
@@ -134,7 +163,12 @@ def test_department_decisions_reach_the_window(tmp_path, clock, catalog, hub):
     post = _dept(hub)
     number = ctx.intake.get(sid).number
     assert post(number=number, item_id=items[0], decision="accepted").status_code == 201
-    assert post(submission_id=sid, item_id=items[1], decision="rejected", reason="出生医学证明信息不符").status_code == 201
+    assert (
+        post(
+            submission_id=sid, item_id=items[1], decision="rejected", reason="出生医学证明信息不符"
+        ).status_code
+        == 201
+    )
     clock.advance(hours=3)
     report = eng.run_until_idle(max_seconds=30)
     assert report.decisions_applied == 2
@@ -161,8 +195,19 @@ def _feed_row(hub, sid, item, decision, reason=""):
         sub = s.get(HubSubmission, sid)
         st = s.get(HubStation, sub.station_id)
         st.feed_seq += 1
-        s.add(HubFeed(station_id=st.id, cursor=st.feed_seq, submission_id=sid, item_id=item, decision=decision,
-                      reason=reason, department="", decision_id=f"raw-{st.feed_seq}", decided_at=T0))
+        s.add(
+            HubFeed(
+                station_id=st.id,
+                cursor=st.feed_seq,
+                submission_id=sid,
+                item_id=item,
+                decision=decision,
+                reason=reason,
+                department="",
+                decision_id=f"raw-{st.feed_seq}",
+                decided_at=T0,
+            )
+        )
 
 
 def test_malformed_status_updates_are_refused_and_reported(tmp_path, clock, catalog, hub):
@@ -177,8 +222,16 @@ def test_malformed_status_updates_are_refused_and_reported(tmp_path, clock, cata
     with hub.store.write() as s:  # a submission this station never had
         foreign = "00000000-0000-4000-8000-000000000001"
         st = s.scalars(select(HubStation).where(HubStation.code == "XX01")).one()
-        s.add(HubSubmission(id=foreign, station_id=st.id, stage="received", items_json="[]", created_at=T0,
-                            updated_at=T0))
+        s.add(
+            HubSubmission(
+                id=foreign,
+                station_id=st.id,
+                stage="received",
+                items_json="[]",
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
     _feed_row(hub, foreign, items[0], "accepted")
     _feed_row(hub, sid, items[0], "accepted")  # a good one after the bad ones still arrives
     report = eng.run_until_idle(max_seconds=30)
@@ -193,7 +246,9 @@ def test_malformed_status_updates_are_refused_and_reported(tmp_path, clock, cata
         assert s.execute(text("PRAGMA integrity_check")).scalar() == "ok"
 
 
-def test_a_parked_decision_retried_is_fetched_again_and_applies_once_it_can(tmp_path, clock, catalog, hub):
+def test_a_parked_decision_retried_is_fetched_again_and_applies_once_it_can(
+    tmp_path, clock, catalog, hub
+):
     """办结 arrived before 受理: parked. Once 受理 is here, 重试 fetches the parked update
     from the hub again (the status cursor went past it) and applies it."""
     ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
@@ -234,11 +289,15 @@ def test_a_new_catalog_version_is_picked_up_and_kept(tmp_path, clock, catalog, h
     old = ctx.catalogs.current
     hub.store.publish_catalog(small_catalog(tmp_path / "newcat", "2099.01.01-1"))
     report = eng.run_until_idle(max_seconds=30)
-    assert report.catalog_installed == "2099.01.01-1" and ctx.catalogs.current.version == "2099.01.01-1"
+    assert (
+        report.catalog_installed == "2099.01.01-1"
+        and ctx.catalogs.current.version == "2099.01.01-1"
+    )
     assert ctx.catalogs.get(old.digest).version == old.version  # old intakes keep their catalog
     # a restart loads the bundled catalog; the engine puts the synced one back
     ctx.close()
     from app.context import build_context
+
     ctx2 = build_context(ctx.db_path, clock=clock, catalog_path=catalog)
     assert ctx2.catalogs.current.version == old.version
     SyncEngine.from_context(ctx2, tokens=eng.tokens, config=FAST, clock=clock)
@@ -250,14 +309,25 @@ def test_a_broken_catalog_from_the_hub_is_refused(tmp_path, clock, catalog, hub)
     ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
     current = ctx.catalogs.current
     import hashlib
+
     body = json.dumps({"header": {"version": "2099.9"}, "materials": [], "bundles": []}).encode()
     with hub.store.write() as s:
-        s.add(HubCatalog(digest=hashlib.sha256(body).hexdigest(), version="2099.9", packed=body,
-                         published_at=dt.datetime.now(dt.UTC)))
+        s.add(
+            HubCatalog(
+                digest=hashlib.sha256(body).hexdigest(),
+                version="2099.9",
+                packed=body,
+                published_at=dt.datetime.now(dt.UTC),
+            )
+        )
     eng.run_until_idle(max_seconds=30)
     assert ctx.catalogs.current is current
     parked = [q for q in eng.queue() if q.kind == "catalog"]
-    assert len(parked) == 1 and parked[0].state == "needs_person" and "目录" in parked[0].last_error.message
+    assert (
+        len(parked) == 1
+        and parked[0].state == "needs_person"
+        and "目录" in parked[0].last_error.message
+    )
     # refused once, not fetched again every turn
     eng.run_until_idle(max_seconds=30)
     assert len([q for q in eng.queue() if q.kind == "catalog"]) == 1
@@ -325,7 +395,9 @@ def test_usb_export_is_imported_and_nothing_is_sent_twice(tmp_path, clock, catal
         again = import_file(hub.store, hub.blobs, summary.path)
         assert again["events"]["duplicate"] == summary.events and not again["first_import"]
         assert again["audit"]["duplicate"] == len(hashes)
-        page_bytes = sum(len(ctx.attachments.get(p.sha256)) for s in sids for p in ctx.intake.get(s).pages)
+        page_bytes = sum(
+            len(ctx.attachments.get(p.sha256)) for s in sids for p in ctx.intake.get(s).pages
+        )
         proxy.reset_counts()
         report = eng.run_until_idle(max_seconds=30)
         assert report.pages_sent == 0 and report.page_bytes_sent == 0
@@ -338,7 +410,8 @@ def test_usb_export_is_imported_and_nothing_is_sent_twice(tmp_path, clock, catal
 
 
 def test_usb_export_with_an_altered_audit_entry_keeps_the_events_and_reports_the_entry(
-        tmp_path, clock, catalog, hub, capsys):
+    tmp_path, clock, catalog, hub, capsys
+):
     ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
     intake_with_pages(ctx, clerk, random.Random(3))
     with ctx.sessions() as s:
@@ -352,10 +425,18 @@ def test_usb_export_with_an_altered_audit_entry_keeps_the_events_and_reports_the
     assert out["events"]["stored"] == summary.events
     assert out["audit"]["refused"]["code"] == "audit.hash_mismatch"
     assert out["audit"]["refused"]["entry_id"] == middle
-    assert [e["id"] for e in hub.store.audit_of("XX01")] == ids[:ids.index(middle)]
+    assert [e["id"] for e in hub.store.audit_of("XX01")] == ids[: ids.index(middle)]
     # `intake hub import` says so by its exit status, for the operator
-    code, out = cli(capsys, "hub", "import", str(summary.path), "--db", f"sqlite:///{tmp_path}/hub.sqlite3",
-                    "--blobs", str(tmp_path / "hub-blobs"))
+    code, out = cli(
+        capsys,
+        "hub",
+        "import",
+        str(summary.path),
+        "--db",
+        f"sqlite:///{tmp_path}/hub.sqlite3",
+        "--blobs",
+        str(tmp_path / "hub-blobs"),
+    )
     assert code == 1 and json.loads(out)["audit"]["refused"]["entry_id"] == middle
 
 
@@ -375,7 +456,11 @@ def test_revoked_token_keeps_the_queue_and_says_so(tmp_path, clock, catalog, hub
     sid = intake_with_pages(ctx, clerk, random.Random(1))
     eng.run_until_idle(max_seconds=10)
     st = eng.status()
-    assert st.state == "error" and st.problem.code == "sync.unauthorized" and "吊销" in st.problem.message
+    assert (
+        st.state == "error"
+        and st.problem.code == "sync.unauthorized"
+        and "吊销" in st.problem.message
+    )
     assert "重新登记" in st.problem.fix and st.waiting == 1 and eng.needs_person()
     eng.enroll(hub.url, hub.store.issue_enroll_code("XX01"))  # the administrator's new code
     eng.run_until_idle(max_seconds=30)
@@ -411,7 +496,11 @@ def test_command_line_enroll_and_sync(tmp_path, clock, catalog, hub, memory_keyr
     enroll_code = json.loads(out)["code"]
     code, out = cli(capsys, "station", "enroll", hub.url, enroll_code, "--db", db, "--json")
     assert code == 0 and json.loads(out)["station_code"] == "XX01"
-    tokens = [v for (service, _user), v in memory_keyring.passwords.items() if service == "yijianshi-intake-sync"]
+    tokens = [
+        v
+        for (service, _user), v in memory_keyring.passwords.items()
+        if service == "yijianshi-intake-sync"
+    ]
     assert len(tokens) == 1 and tokens[0].startswith("ist1.")
     for f in tmp_path.rglob("*"):  # the token is in the keyring and nowhere on disk
         if f.is_file() and "hub" not in f.name:
@@ -428,7 +517,9 @@ def test_command_line_enroll_and_sync(tmp_path, clock, catalog, hub, memory_keyr
     ctx.close()
 
 
-def test_command_line_exit_code_when_the_link_is_down(tmp_path, clock, catalog, hub, memory_keyring, capsys):
+def test_command_line_exit_code_when_the_link_is_down(
+    tmp_path, clock, catalog, hub, memory_keyring, capsys
+):
     ctx, clerk = station(tmp_path / "st", "XX01", clock, catalog)
     db = str(ctx.db_path)
     enroll_code = hub.store.issue_enroll_code("XX01")
@@ -440,12 +531,20 @@ def test_command_line_exit_code_when_the_link_is_down(tmp_path, clock, catalog, 
     ctx.close()
 
 
-def test_command_line_enrollment_sends_the_receipt_key_and_the_hub_lists_it(tmp_path, clock, catalog, hub,
-                                                                          memory_keyring, capsys):
-    ctx, clerk = station(tmp_path / "st", "XX01", clock, catalog)  # the keyring holds its signing key
+def test_command_line_enrollment_sends_the_receipt_key_and_the_hub_lists_it(
+    tmp_path, clock, catalog, hub, memory_keyring, capsys
+):
+    ctx, clerk = station(
+        tmp_path / "st", "XX01", clock, catalog
+    )  # the keyring holds its signing key
     assert ctx.signer is not None
     db, hub_db = str(ctx.db_path), f"sqlite:///{tmp_path}/hub.sqlite3"
-    assert cli(capsys, "station", "enroll", hub.url, hub.store.issue_enroll_code("XX01"), "--db", db)[0] == 0
+    assert (
+        cli(capsys, "station", "enroll", hub.url, hub.store.issue_enroll_code("XX01"), "--db", db)[
+            0
+        ]
+        == 0
+    )
     code, out = cli(capsys, "hub", "receipt-keys", "--db", hub_db, "--station", "XX01")
     assert code == 0 and json.loads(out) == {ctx.signer.key_id: ctx.signer.public_key_text()}
     # and `intake sync --once` leaves the hub a copy of the audit log

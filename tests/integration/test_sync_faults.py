@@ -27,13 +27,25 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
+
+
 def assert_same(ctx, hub, code="XX01"):
     return assert_mirrored(ctx, hub.store, hub.blobs.read, code)
 
 
-CFG = SyncConfig(backoff_base=0.05, backoff_cap=0.3, connect_timeout=1, read_timeout=2, status_interval=0,
-                 catalog_interval=0, batch_events=25, large_page=1024 * 1024, chunk_bytes=256 * 1024,
-                 blob_batch_bytes=256 * 1024, max_failures=20)
+CFG = SyncConfig(
+    backoff_base=0.05,
+    backoff_cap=0.3,
+    connect_timeout=1,
+    read_timeout=2,
+    status_interval=0,
+    catalog_interval=0,
+    batch_events=25,
+    large_page=1024 * 1024,
+    chunk_bytes=256 * 1024,
+    blob_batch_bytes=256 * 1024,
+    max_failures=20,
+)
 
 
 @pytest.fixture()
@@ -53,9 +65,20 @@ def setup(tmp_path):
 def test_random_faults_on_the_link_lose_nothing_and_double_nothing(setup):
     hub, proxy, ctx, clerk, eng = setup
     rng = random.Random(3)
-    sids = [intake_with_pages(ctx, clerk, rng, big=1_500_000 if n % 4 == 0 else None) for n in range(10)]
-    proxy.faults = {"reset": 0.04, "drop": 0.05, "delay": 0.03, "error500": 0.03, "error429": 0.02,
-                    "error503": 0.02, "html": 0.03, "cut_answer": 0.05, "trickle": 0.01}
+    sids = [
+        intake_with_pages(ctx, clerk, rng, big=1_500_000 if n % 4 == 0 else None) for n in range(10)
+    ]
+    proxy.faults = {
+        "reset": 0.04,
+        "drop": 0.05,
+        "delay": 0.03,
+        "error500": 0.03,
+        "error429": 0.02,
+        "error503": 0.02,
+        "html": 0.03,
+        "cut_answer": 0.05,
+        "trickle": 0.01,
+    }
     deadline = time.monotonic() + 150
     while time.monotonic() < deadline:
         eng.run_until_idle(max_seconds=20)
@@ -122,10 +145,21 @@ def test_items_that_cannot_go_are_parked_for_a_person_without_blocking_the_rest(
     rng = random.Random(9)
     a, b, c = (intake_with_pages(ctx, clerk, rng) for _ in range(3))
     with ctx.sessions.begin() as s:
-        first_of_a = s.scalars(select(Event).where(Event.submission_id == a, Event.type == "answered")).first()
+        first_of_a = s.scalars(
+            select(Event).where(Event.submission_id == a, Event.type == "answered")
+        ).first()
         s.execute(update(Event).where(Event.id == first_of_a.id).values(payload="{broken"))
-        s.add(Event(id="00000000-0000-4000-8000-0000000000b1", station_seq=_next_seq(s), submission_id=b,
-                    type="page_attached", payload='{"material": "x"}', clerk_id=None, at=T0))  # no sha256
+        s.add(
+            Event(
+                id="00000000-0000-4000-8000-0000000000b1",
+                station_seq=_next_seq(s),
+                submission_id=b,
+                type="page_attached",
+                payload='{"material": "x"}',
+                clerk_id=None,
+                at=T0,
+            )
+        )  # no sha256
     page = ctx.intake.get(c).pages[0]
     path = ctx.attachments.path(page.sha256)
     good = path.read_bytes()
@@ -172,8 +206,14 @@ CHILD = textwrap.dedent("""
 
 def _child(ctx, catalog, key, token, seconds):
     env = dict(os.environ, INTAKE_TEST_TOKEN=token, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(ctx.db_path), str(catalog), key, str(seconds)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(ctx.db_path), str(catalog), key, str(seconds)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
 
 
 @pytest.mark.slow
@@ -198,8 +238,13 @@ def test_client_killed_at_random_points_during_upload(tmp_path):
             trials += 1
             for _ in range(2):
                 clock.advance(minutes=7)
-                intake_with_pages(ctx, clerk, rng, page_sizes=(5_000, 120_000),
-                                  big=rng.choice((None, None, 700_000, 1_500_000)))
+                intake_with_pages(
+                    ctx,
+                    clerk,
+                    rng,
+                    page_sizes=(5_000, 120_000),
+                    big=rng.choice((None, None, 700_000, 1_500_000)),
+                )
             child = _child(ctx, catalog, key, tokens.get(key), 30)
             assert child.stdout.readline().strip() == "ready"
             time.sleep(rng.uniform(0.0, 0.5))
@@ -231,9 +276,23 @@ def _free_port():
 def _hub_process(tmp_path, port):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     p = subprocess.Popen(
-        [sys.executable, "-m", "sync.hub", "--port", str(port), "--db", f"sqlite:///{tmp_path}/hub.sqlite3",
-         "--blobs", str(tmp_path / "hub-blobs")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-m",
+            "sync.hub",
+            "--port",
+            str(port),
+            "--db",
+            f"sqlite:///{tmp_path}/hub.sqlite3",
+            "--blobs",
+            str(tmp_path / "hub-blobs"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert "listening" in p.stdout.readline()
     return p
 
@@ -250,8 +309,12 @@ def test_hub_killed_mid_request_and_restarted(tmp_path):
     eng = SyncEngine.from_context(ctx, tokens=MemoryTokenStore(), config=CFG, clock=clock)
     eng.enroll(f"http://127.0.0.1:{port}", store.issue_enroll_code("XX01"))
     rng = random.Random(5)
-    sids = [intake_with_pages(ctx, clerk, rng, page_sizes=(20_000, 200_000), big=2_000_000 if n % 2 == 0 else None)
-            for n in range(60)]
+    sids = [
+        intake_with_pages(
+            ctx, clerk, rng, page_sizes=(20_000, 200_000), big=2_000_000 if n % 2 == 0 else None
+        )
+        for n in range(60)
+    ]
     done = threading.Event()
 
     def drain():
@@ -286,7 +349,6 @@ def test_hub_killed_mid_request_and_restarted(tmp_path):
     assert all(ctx.intake.get(s).stage == "pushed" for s in sids)
     store.close()
     ctx.close()
-
 
 
 def test_a_proxy_page_in_place_of_the_catalog_is_a_bad_answer_not_a_catalog(setup):

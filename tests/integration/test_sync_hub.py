@@ -53,7 +53,9 @@ def hub(request, tmp_path):
 def enroll(hub, code="XX01", store=None):
     store = store or str(uuid.uuid4())
     c = hub.store.issue_enroll_code(code)
-    r = requests.post(f"{hub.url}/v1/enrollments", json={"code": c, "store_id": store, "station_code": code})
+    r = requests.post(
+        f"{hub.url}/v1/enrollments", json={"code": c, "store_id": store, "station_code": code}
+    )
     assert r.status_code == 201, r.text
     s = requests.Session()
     s.headers["Authorization"] = "Bearer " + r.json()["token"]
@@ -62,8 +64,15 @@ def enroll(hub, code="XX01", store=None):
 
 
 def ev(sid, seq, etype="created", payload=None, eid=None):
-    return {"id": eid or str(uuid.uuid4()), "seq": seq, "submission_id": sid, "type": etype,
-            "payload": payload if payload is not None else {}, "clerk_id": 1, "at": "2024-12-02T01:30:00.000000Z"}
+    return {
+        "id": eid or str(uuid.uuid4()),
+        "seq": seq,
+        "submission_id": sid,
+        "type": etype,
+        "payload": payload if payload is not None else {},
+        "clerk_id": 1,
+        "at": "2024-12-02T01:30:00.000000Z",
+    }
 
 
 def post_events(hub, s, events):
@@ -80,15 +89,27 @@ def test_enrollment_code_is_single_use_and_a_lost_answer_can_be_retried(hub):
     code = hub.store.issue_enroll_code("XX01")
     store = str(uuid.uuid4())
     first = requests.post(f"{hub.url}/v1/enrollments", json={"code": code, "store_id": store})
-    again = requests.post(f"{hub.url}/v1/enrollments", json={"code": code.lower(), "store_id": store})
+    again = requests.post(
+        f"{hub.url}/v1/enrollments", json={"code": code.lower(), "store_id": store}
+    )
     assert first.status_code == again.status_code == 201
-    other = requests.post(f"{hub.url}/v1/enrollments", json={"code": code, "store_id": str(uuid.uuid4())})
+    other = requests.post(
+        f"{hub.url}/v1/enrollments", json={"code": code, "store_id": str(uuid.uuid4())}
+    )
     assert other.status_code == 403 and other.json()["error"]["code"] == "enroll.code_used"
     # the retried exchange revoked the token whose answer was lost
-    old = requests.get(f"{hub.url}/v1/ping", headers={"Authorization": "Bearer " + first.json()["token"]})
-    new = requests.get(f"{hub.url}/v1/ping", headers={"Authorization": "Bearer " + again.json()["token"]})
-    assert old.status_code == 401 and new.status_code == 200 and new.json()["station_code"] == "XX01"
-    wrong = requests.post(f"{hub.url}/v1/enrollments", json={"code": "AAAA-BBBB-CCCC", "store_id": store})
+    old = requests.get(
+        f"{hub.url}/v1/ping", headers={"Authorization": "Bearer " + first.json()["token"]}
+    )
+    new = requests.get(
+        f"{hub.url}/v1/ping", headers={"Authorization": "Bearer " + again.json()["token"]}
+    )
+    assert (
+        old.status_code == 401 and new.status_code == 200 and new.json()["station_code"] == "XX01"
+    )
+    wrong = requests.post(
+        f"{hub.url}/v1/enrollments", json={"code": "AAAA-BBBB-CCCC", "store_id": store}
+    )
     assert wrong.status_code == 403 and "登记码" in wrong.json()["error"]["message"]
 
 
@@ -97,7 +118,10 @@ def test_events_are_idempotent_and_conflicts_refused(hub):
     sid = str(uuid.uuid4())
     batch = [ev(sid, 1), ev(sid, 2, "applicant_set", {"name": "x"})]
     assert [r["status"] for r in post_events(hub, s, batch)["results"]] == ["stored", "stored"]
-    assert [r["status"] for r in post_events(hub, s, batch)["results"]] == ["duplicate", "duplicate"]
+    assert [r["status"] for r in post_events(hub, s, batch)["results"]] == [
+        "duplicate",
+        "duplicate",
+    ]
     changed = dict(batch[1], payload={"name": "y"})
     res = post_events(hub, s, [changed])["results"][0]
     assert res["status"] == "refused" and res["code"] == "event.conflict" and not res["retry"]
@@ -105,7 +129,9 @@ def test_events_are_idempotent_and_conflicts_refused(hub):
     assert post_events(hub, s, [same_seq])["results"][0]["code"] == "event.seq_conflict"
     bad = dict(ev(sid, 3), type="Not A Type")
     assert post_events(hub, s, [bad])["results"][0]["code"] == "event.type"
-    newer = ev(sid, 4, "page_rotated_3d", {"attachment": "a"})  # a type from a newer station is kept
+    newer = ev(
+        sid, 4, "page_rotated_3d", {"attachment": "a"}
+    )  # a type from a newer station is kept
     assert post_events(hub, s, [newer])["results"][0]["status"] == "stored"
     assert hub.store.counts()["events"] == 3
 
@@ -116,7 +142,9 @@ def test_a_station_cannot_write_to_another_stations_submission(hub):
     post_events(hub, a, [ev(sid, 1)])
     res = post_events(hub, b, [ev(sid, 1, "applicant_set", {})])["results"][0]
     assert res["status"] == "refused" and res["code"] == "submission.forbidden"
-    m = b.post(f"{hub.url}/v1/manifests", json={"manifests": [{"submission_id": sid, "pages": []}]}).json()
+    m = b.post(
+        f"{hub.url}/v1/manifests", json={"manifests": [{"submission_id": sid, "pages": []}]}
+    ).json()
     assert m["refused"][0]["code"] == "submission.forbidden"
     wrong_store = b.post(f"{hub.url}/v1/events", json={"store_id": a.store_id, "events": []})
     assert wrong_store.status_code == 403
@@ -127,28 +155,46 @@ def test_page_before_its_event_manifest_and_resumable_upload(hub):
     sid = str(uuid.uuid4())
     data = os.urandom(300_000)
     sha = hashlib.sha256(data).hexdigest()
-    page_ev = ev(sid, 2, "page_attached", {"sha256": sha, "size": len(data), "material": "m", "attachment": "a"})
+    page_ev = ev(
+        sid,
+        2,
+        "page_attached",
+        {"sha256": sha, "size": len(data), "material": "m", "attachment": "a"},
+    )
     res = post_events(hub, s, [ev(sid, 1), page_ev, ev(sid, 3, "digitised")])["results"]
     assert [r["status"] for r in res] == ["stored", "refused", "skipped"]
     assert res[1]["code"] == "page.missing" and res[1]["retry"]
-    needed = s.post(f"{hub.url}/v1/manifests", json={"manifests": [
-        {"submission_id": sid, "pages": [{"sha256": sha, "size": len(data)}]}]}).json()["needed"]
+    needed = s.post(
+        f"{hub.url}/v1/manifests",
+        json={"manifests": [{"submission_id": sid, "pages": [{"sha256": sha, "size": len(data)}]}]},
+    ).json()["needed"]
     assert needed == [{"sha256": sha, "size": len(data), "offset": 0}]
     # first half arrives, then the connection is gone: the hub keeps it and says where to resume
-    half = s.put(f"{hub.url}/v1/blobs/{sha}", data=data[:120_000],
-                 headers={"Upload-Offset": "0", "Upload-Length": str(len(data))}).json()
+    half = s.put(
+        f"{hub.url}/v1/blobs/{sha}",
+        data=data[:120_000],
+        headers={"Upload-Offset": "0", "Upload-Length": str(len(data))},
+    ).json()
     assert half == {"sha256": sha, "offset": 120_000, "complete": False}
     head = s.head(f"{hub.url}/v1/blobs/{sha}")
     assert head.status_code == 404 and head.headers["Upload-Offset"] == "120000"
-    needed = s.post(f"{hub.url}/v1/manifests", json={"manifests": [
-        {"submission_id": sid, "pages": [{"sha256": sha, "size": len(data)}]}]}).json()["needed"]
+    needed = s.post(
+        f"{hub.url}/v1/manifests",
+        json={"manifests": [{"submission_id": sid, "pages": [{"sha256": sha, "size": len(data)}]}]},
+    ).json()["needed"]
     assert needed[0]["offset"] == 120_000
-    gap = s.put(f"{hub.url}/v1/blobs/{sha}", data=data[200_000:],
-                headers={"Upload-Offset": "200000", "Upload-Length": str(len(data))})
+    gap = s.put(
+        f"{hub.url}/v1/blobs/{sha}",
+        data=data[200_000:],
+        headers={"Upload-Offset": "200000", "Upload-Length": str(len(data))},
+    )
     assert gap.status_code == 409 and gap.headers["Upload-Offset"] == "120000"
     # resending an overlap is fine: the hub skips what it holds
-    done = s.put(f"{hub.url}/v1/blobs/{sha}", data=data[100_000:],
-                 headers={"Upload-Offset": "100000", "Upload-Length": str(len(data))}).json()
+    done = s.put(
+        f"{hub.url}/v1/blobs/{sha}",
+        data=data[100_000:],
+        headers={"Upload-Offset": "100000", "Upload-Length": str(len(data))},
+    ).json()
     assert done["complete"] and hub.blobs.read(sha) == data
     res = post_events(hub, s, [page_ev, ev(sid, 3, "digitised")])["results"]
     assert [r["status"] for r in res] == ["stored", "stored"]
@@ -160,7 +206,11 @@ def test_a_damaged_upload_is_dropped_whole(hub):
     sha = hashlib.sha256(data).hexdigest()
     bad = bytearray(data)
     bad[10] ^= 1
-    r = s.put(f"{hub.url}/v1/blobs/{sha}", data=bytes(bad), headers={"Upload-Offset": "0", "Upload-Length": "5000"})
+    r = s.put(
+        f"{hub.url}/v1/blobs/{sha}",
+        data=bytes(bad),
+        headers={"Upload-Offset": "0", "Upload-Length": "5000"},
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "blob.hash_mismatch"
     assert not hub.blobs.has(sha) and hub.blobs.offset(sha) == 0
 
@@ -173,9 +223,15 @@ def test_page_batch_framing(hub):
     # and the second half of a page whose first half is already there
     tail = os.urandom(9000)
     tsha = hashlib.sha256(tail).hexdigest()
-    s.put(f"{hub.url}/v1/blobs/{tsha}", data=tail[:4000], headers={"Upload-Offset": "0", "Upload-Length": "9000"})
+    s.put(
+        f"{hub.url}/v1/blobs/{tsha}",
+        data=tail[:4000],
+        headers={"Upload-Offset": "0", "Upload-Length": "9000"},
+    )
     body += frame_header(tsha, 4000, 5000, 9000) + tail[4000:]
-    r = s.post(f"{hub.url}/v1/blobs", data=body, headers={"Content-Type": "application/x-intake-blobs"})
+    r = s.post(
+        f"{hub.url}/v1/blobs", data=body, headers={"Content-Type": "application/x-intake-blobs"}
+    )
     assert r.status_code == 200, r.text
     assert all(b["complete"] for b in r.json()["blobs"])
     for h, p in zip([*shas, tsha], [*pages, tail]):
@@ -184,7 +240,14 @@ def test_page_batch_framing(hub):
 
 def _received(hub, s, items=("item_a", "item_b")):
     sid = str(uuid.uuid4())
-    post_events(hub, s, [ev(sid, 1), ev(sid, 2, "received", {"number": "XX01-241202-0001-H", "items": list(items)})])
+    post_events(
+        hub,
+        s,
+        [
+            ev(sid, 1),
+            ev(sid, 2, "received", {"number": "XX01-241202-0001-H", "items": list(items)}),
+        ],
+    )
     return sid
 
 
@@ -197,15 +260,35 @@ def test_department_decisions_flow_to_the_station_feed(hub):
     assert post(submission_id=sid, item_id="item_a", decision="accepted").status_code == 201
     dup = post(submission_id=sid, item_id="item_a", decision="accepted")
     assert dup.status_code == 201 and dup.json()["status"] == "duplicate"
-    assert post(number="XX01-241202-0001-H", item_id="item_a", decision="completed").status_code == 201
-    assert post(submission_id=sid, item_id="item_b", decision="rejected").status_code == 400  # reason needed
-    assert post(submission_id=sid, item_id="item_b", decision="rejected", reason="材料不符合法定形式").status_code == 201
-    assert post(submission_id=sid, item_id="item_b", decision="completed").json()["error"]["code"] == "decision.order"
+    assert (
+        post(number="XX01-241202-0001-H", item_id="item_a", decision="completed").status_code == 201
+    )
+    assert (
+        post(submission_id=sid, item_id="item_b", decision="rejected").status_code == 400
+    )  # reason needed
+    assert (
+        post(
+            submission_id=sid, item_id="item_b", decision="rejected", reason="材料不符合法定形式"
+        ).status_code
+        == 201
+    )
+    assert (
+        post(submission_id=sid, item_id="item_b", decision="completed").json()["error"]["code"]
+        == "decision.order"
+    )
     assert post(submission_id=sid, item_id="nope", decision="accepted").status_code == 422
-    assert requests.post(f"{hub.url}/v1/dept/decisions", json={}, headers={"Authorization": "Bearer x"}).status_code == 401
+    assert (
+        requests.post(
+            f"{hub.url}/v1/dept/decisions", json={}, headers={"Authorization": "Bearer x"}
+        ).status_code
+        == 401
+    )
     feed = s.get(f"{hub.url}/v1/status-updates", params={"after": 0}).json()
     assert [(u["cursor"], u["item_id"], u["decision"]) for u in feed["updates"]] == [
-        (1, "item_a", "accepted"), (2, "item_a", "completed"), (3, "item_b", "rejected")]
+        (1, "item_a", "accepted"),
+        (2, "item_a", "completed"),
+        (3, "item_b", "rejected"),
+    ]
     assert feed["updates"][2]["reason"] == "材料不符合法定形式"
     assert s.get(f"{hub.url}/v1/status-updates", params={"after": 3}).json()["updates"] == []
     other = enroll(hub, "XX02")
@@ -217,8 +300,11 @@ def test_decision_on_an_intake_not_yet_received_is_refused(hub):
     sid = str(uuid.uuid4())
     post_events(hub, s, [ev(sid, 1)])
     key = hub.store.issue_dept_key("民政局")
-    r = requests.post(f"{hub.url}/v1/dept/decisions", json={"submission_id": sid, "item_id": "a", "decision": "accepted"},
-                      headers={"Authorization": "Bearer " + key})
+    r = requests.post(
+        f"{hub.url}/v1/dept/decisions",
+        json={"submission_id": sid, "item_id": "a", "decision": "accepted"},
+        headers={"Authorization": "Bearer " + key},
+    )
     assert r.status_code == 409
 
 
@@ -238,7 +324,12 @@ def test_catalog_download_with_etag(hub, tmp_path):
     assert r.status_code == 200 and r.headers["X-Catalog-Digest"] == out["digest"]
     assert hashlib.sha256(r.content).hexdigest() == out["digest"]
     assert json.loads(r.content)["header"]["version"] == "2099.01.01-1"
-    assert s.get(f"{hub.url}/v1/catalog", headers={"If-None-Match": f'"x", "{out["digest"]}"'}).status_code == 304
+    assert (
+        s.get(
+            f"{hub.url}/v1/catalog", headers={"If-None-Match": f'"x", "{out["digest"]}"'}
+        ).status_code
+        == 304
+    )
     older = small_catalog(tmp_path / "old", "2000.01.01-1")
     with pytest.raises(Exception) as exc:
         hub.store.publish_catalog(older)
@@ -248,10 +339,29 @@ def test_catalog_download_with_etag(hub, tmp_path):
 def test_received_ranges_and_bad_requests(hub):
     s = enroll(hub)
     sid = str(uuid.uuid4())
-    post_events(hub, s, [ev(sid, n) if n == 1 else ev(sid, n, "answered", {"answers": {}}) for n in (1, 2, 3, 7, 8)])
-    assert s.get(f"{hub.url}/v1/events/received", params={"start": 1, "end": 100}).json()["ranges"] == [[1, 3], [7, 8]]
-    assert s.post(f"{hub.url}/v1/events", data=b"{not json", headers={"Content-Type": "application/json"}).status_code == 400
-    assert s.post(f"{hub.url}/v1/events", data=b"{}", headers={"Content-Type": "text/plain"}).status_code == 415
+    post_events(
+        hub,
+        s,
+        [
+            ev(sid, n) if n == 1 else ev(sid, n, "answered", {"answers": {}})
+            for n in (1, 2, 3, 7, 8)
+        ],
+    )
+    assert s.get(f"{hub.url}/v1/events/received", params={"start": 1, "end": 100}).json()[
+        "ranges"
+    ] == [[1, 3], [7, 8]]
+    assert (
+        s.post(
+            f"{hub.url}/v1/events", data=b"{not json", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
+    assert (
+        s.post(
+            f"{hub.url}/v1/events", data=b"{}", headers={"Content-Type": "text/plain"}
+        ).status_code
+        == 415
+    )
     assert requests.get(f"{hub.url}/v1/ping").status_code == 401
 
 
@@ -262,9 +372,18 @@ def audit_chain(n, prev=GENESIS, first=1):
     """N well-chained audit entries as a station writes them (ids FIRST…)."""
     out = []
     for i in range(first, first + n):
-        e = {"id": i, "at": f"2024-12-02T01:30:{i % 60:02d}.000000Z", "staff_id": i % 3 or None, "action": "login.ok",
-             "target": "" if i % 2 else "XX01-241202-0001-H", "detail": f"第{i}次", "prev_hash": prev}
-        e["hash"] = prev = chain_hash(prev, e["at"], e["staff_id"], e["action"], e["target"], e["detail"])
+        e = {
+            "id": i,
+            "at": f"2024-12-02T01:30:{i % 60:02d}.000000Z",
+            "staff_id": i % 3 or None,
+            "action": "login.ok",
+            "target": "" if i % 2 else "XX01-241202-0001-H",
+            "detail": f"第{i}次",
+            "prev_hash": prev,
+        }
+        e["hash"] = prev = chain_hash(
+            prev, e["at"], e["staff_id"], e["action"], e["target"], e["detail"]
+        )
         out.append(e)
     return out
 
@@ -280,17 +399,26 @@ def test_the_audit_copy_checks_every_link_and_is_never_changed(hub):
     assert r.status_code == 200 and r.json()["last_id"] == 4 and r.json()["stored"] == 4
     # re-sent entries are acknowledged, the new ones appended
     r = post_audit(hub, s, chain[2:7]).json()
-    assert (r["last_id"], r["stored"], r["duplicate"], r["last_hash"]) == (7, 3, 2, chain[6]["hash"])
+    assert (r["last_id"], r["stored"], r["duplicate"], r["last_hash"]) == (
+        7,
+        3,
+        2,
+        chain[6]["hash"],
+    )
     # a hash that does not recompute: the entries before it are kept, it and the rest refused
     edited = [dict(e) for e in chain[7:]]
     edited[1]["detail"] = "改过"
     r = post_audit(hub, s, edited)
     err = r.json()["error"]
-    assert r.status_code == 422 and err["code"] == "audit.hash_mismatch" and "第9条" in err["message"]
+    assert (
+        r.status_code == 422 and err["code"] == "audit.hash_mismatch" and "第9条" in err["message"]
+    )
     assert (err["entry_id"], err["last_id"], err["stored"], err["retry"]) == (9, 8, 1, False)
     # a prev_hash that does not chain to the copy's last entry, although its own hash recomputes
     relinked = dict(chain[8], prev_hash="f" * 64)
-    relinked["hash"] = chain_hash("f" * 64, *(relinked[k] for k in ("at", "staff_id", "action", "target", "detail")))
+    relinked["hash"] = chain_hash(
+        "f" * 64, *(relinked[k] for k in ("at", "staff_id", "action", "target", "detail"))
+    )
     r = post_audit(hub, s, [relinked])
     assert r.status_code == 409 and r.json()["error"]["code"] == "audit.chain_broken"
     assert r.json()["error"]["last_id"] == 8 and "不衔接" in r.json()["error"]["message"]
@@ -300,7 +428,11 @@ def test_the_audit_copy_checks_every_link_and_is_never_changed(hub):
     # the copy lacks entries before the one sent: where to resume
     r = post_audit(hub, s, chain[9:])
     err = r.json()["error"]
-    assert r.status_code == 409 and (err["code"], err["last_id"], err["retry"]) == ("audit.gap", 8, True)
+    assert r.status_code == 409 and (err["code"], err["last_id"], err["retry"]) == (
+        "audit.gap",
+        8,
+        True,
+    )
     assert [e["hash"] for e in hub.store.audit_of("XX01")] == [e["hash"] for e in chain[:8]]
     assert hub.store.audit_of("XX01")[0] == dict(chain[0], store_id=s.store_id)
     # and the rest, sent properly, completes it
@@ -311,7 +443,9 @@ def test_each_store_has_its_own_chain_and_bad_batches_store_nothing(hub):
     a, b = enroll(hub, "XX01"), enroll(hub, "XX02")
     assert post_audit(hub, a, audit_chain(3)).status_code == 200
     first = dict(audit_chain(1)[0], prev_hash="a" * 64)  # a first entry must start from GENESIS
-    first["hash"] = chain_hash(first["prev_hash"], *(first[k] for k in ("at", "staff_id", "action", "target", "detail")))
+    first["hash"] = chain_hash(
+        first["prev_hash"], *(first[k] for k in ("at", "staff_id", "action", "target", "detail"))
+    )
     assert post_audit(hub, b, [first]).json()["error"]["code"] == "audit.chain_broken"
     assert post_audit(hub, b, audit_chain(2)).json()["last_id"] == 2  # the same ids, another chain
     assert post_audit(hub, b, audit_chain(2), store=a.store_id).status_code == 403
@@ -330,29 +464,55 @@ def test_each_store_has_its_own_chain_and_bad_batches_store_nothing(hub):
 def test_receipt_keys_are_kept_and_a_key_id_is_never_rebound(hub):
     a, b = enroll(hub, "XX01"), enroll(hub, "XX02")
     k1, k2 = (ReceiptSigner(Ed25519PrivateKey.generate()) for _ in range(2))
-    post = lambda s, kid, text: s.post(f"{hub.url}/v1/receipt-keys", json={"key_id": kid, "public_key": text})
+    post = lambda s, kid, text: s.post(
+        f"{hub.url}/v1/receipt-keys", json={"key_id": kid, "public_key": text}
+    )
     assert post(a, k1.key_id, k1.public_key_text()).json()["status"] == "stored"
     assert post(a, k1.key_id, k1.public_key_text()).json()["status"] == "duplicate"
     assert post(a, k2.key_id, k2.public_key_text()).json()["status"] == "stored"
     r = post(b, k1.key_id, k1.public_key_text())
-    assert r.status_code == 409 and r.json()["error"]["code"] == "receipt_key.conflict" and "站点" in r.json()["error"]["message"]
+    assert (
+        r.status_code == 409
+        and r.json()["error"]["code"] == "receipt_key.conflict"
+        and "站点" in r.json()["error"]["message"]
+    )
     assert post(a, k2.key_id, k1.public_key_text()).json()["error"]["code"] == "receipt_key.id"
-    assert post(a, "00000000", "not a key").json()["error"]["code"] == "request.schema"  # not 43 characters
+    assert (
+        post(a, "00000000", "not a key").json()["error"]["code"] == "request.schema"
+    )  # not 43 characters
     assert post(a, "00000000", "!" * 43).json()["error"]["code"] == "receipt_key.invalid"
-    assert hub.store.receipt_keys("XX01") == {k1.key_id: k1.public_key_text(), k2.key_id: k2.public_key_text()}
+    assert hub.store.receipt_keys("XX01") == {
+        k1.key_id: k1.public_key_text(),
+        k2.key_id: k2.public_key_text(),
+    }
     assert hub.store.receipt_keys("XX02") == {}
     # the key sent with an enrollment
     k3 = ReceiptSigner(Ed25519PrivateKey.generate())
     code = hub.store.issue_enroll_code("XX03")
-    r = requests.post(f"{hub.url}/v1/enrollments", json={"code": code, "store_id": str(uuid.uuid4()),
-                                                         "receipt_key": {"key_id": k3.key_id, "public_key": k3.public_key_text()}})
+    r = requests.post(
+        f"{hub.url}/v1/enrollments",
+        json={
+            "code": code,
+            "store_id": str(uuid.uuid4()),
+            "receipt_key": {"key_id": k3.key_id, "public_key": k3.public_key_text()},
+        },
+    )
     assert r.status_code == 201 and r.json()["receipt_key"] == {"status": "stored"}
     # a refused key does not stop an enrollment
     code = hub.store.issue_enroll_code("XX04")
-    r = requests.post(f"{hub.url}/v1/enrollments", json={"code": code, "store_id": str(uuid.uuid4()),
-                                                         "receipt_key": {"key_id": k3.key_id, "public_key": k3.public_key_text()}})
+    r = requests.post(
+        f"{hub.url}/v1/enrollments",
+        json={
+            "code": code,
+            "store_id": str(uuid.uuid4()),
+            "receipt_key": {"key_id": k3.key_id, "public_key": k3.public_key_text()},
+        },
+    )
     assert r.status_code == 201 and r.json()["receipt_key"]["code"] == "receipt_key.conflict"
-    assert hub.store.receipt_keys("XX03") == {k3.key_id: k3.public_key_text()} and hub.store.receipt_keys("XX04") == {}
+    assert (
+        hub.store.receipt_keys("XX03") == {k3.key_id: k3.public_key_text()}
+        and hub.store.receipt_keys("XX04") == {}
+    )
 
 
 def test_an_existing_hub_database_gets_the_new_tables(hub):
@@ -371,9 +531,14 @@ def test_an_existing_hub_database_gets_the_new_tables(hub):
         conn.execute(text("ALTER TABLE hub_dept_keys DROP COLUMN items"))
     assert "hub_audit_entries" not in inspect(hub.store.engine).get_table_names()
     HubStore(hub.store.url).close()  # what `intake hub serve` does at its start
-    assert {"hub_audit_entries", "hub_receipt_keys"} <= set(inspect(hub.store.engine).get_table_names())
+    assert {"hub_audit_entries", "hub_receipt_keys"} <= set(
+        inspect(hub.store.engine).get_table_names()
+    )
     with hub.store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
+        assert (
+            conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            == head_revision()
+        )
     assert post_audit(hub, s, audit_chain(2)).json()["last_id"] == 2
     assert hub.store.counts()["submissions"] == 0 and s.get(f"{hub.url}/v1/ping").status_code == 200
 

@@ -31,7 +31,9 @@ def _fill(ctx, staff) -> dict[str, int]:
     for _ in range(3):
         sid = new_intake(ctx, clerk)
         ctx.intake.finish(clerk, sid)
-        ctx.intake.attach_page(clerk, sid, "household_register", f"page {sid}".encode() * 200, "image/jpeg")
+        ctx.intake.attach_page(
+            clerk, sid, "household_register", f"page {sid}".encode() * 200, "image/jpeg"
+        )
     return _counts(ctx.db_path)
 
 
@@ -61,7 +63,9 @@ def _downgrade(db: Path, to: str, secrets) -> None:  # type: ignore[no-untyped-d
     cfg = _alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        cfg.attributes["data_key_loader"] = lambda cur: load_data_key(cur, secrets)  # 0008's digests
+        cfg.attributes["data_key_loader"] = lambda cur: load_data_key(
+            cur, secrets
+        )  # 0008's digests
         command.downgrade(cfg, to)
     engine.dispose()
 

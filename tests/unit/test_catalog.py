@@ -17,28 +17,93 @@ from app.errors import CatalogError
 
 # Every 一件事 named in the seeds' annexes (000 附件1, 003 附件, 004 附件1 and 附件2), as written there.
 XINXIANG = [
-    "企业信息变更", "开办运输企业", "开办餐饮店", "水电气网联合报装", "信用修复", "企业上市合法合规信息核查",
-    "企业破产信息核查", "企业注销登记", "新生儿出生", "教育入学", "社会保障卡居民服务", "残疾人服务", "退休",
-    "企业迁移登记", "企业数据填报", "大件运输", "就医费用报销", "住房公积金个人住房贷款购房", "申请公租房",
-    "退役军人服务", "留学服务",
+    "企业信息变更",
+    "开办运输企业",
+    "开办餐饮店",
+    "水电气网联合报装",
+    "信用修复",
+    "企业上市合法合规信息核查",
+    "企业破产信息核查",
+    "企业注销登记",
+    "新生儿出生",
+    "教育入学",
+    "社会保障卡居民服务",
+    "残疾人服务",
+    "退休",
+    "企业迁移登记",
+    "企业数据填报",
+    "大件运输",
+    "就医费用报销",
+    "住房公积金个人住房贷款购房",
+    "申请公租房",
+    "退役军人服务",
+    "留学服务",
 ]
 MEIXIAN = XINXIANG[:13]
 SANMENXIA_ENTERPRISE = [
-    "*企业开办", "#个体工商户登记", "*开饭店(餐饮店)", "#开食品小经营店", "#开酒吧", "#开宾馆(酒店)",
-    "#开超市(便利店)", "#开洗浴中心", "#开健身中心", "#开书店", "#开印刷店(厂)", "#开洗车店", "#开货运公司",
-    "#开宠物医院", "#开种子经营店", "#开饲料加工厂", "#开畜禽养殖厂", "#开水产养殖厂", "#开游戏娱乐厅",
-    "开月子中心", "#开理发店", "#开美容会所(非医疗类)", "#开药店", "*员工录用", "*涉企不动产登记",
-    "*企业简易注销", "开烟酒店", "互联网上网场所开办", "医疗机构开办", "养老机构开办", "水电气暖讯联合报装",
+    "*企业开办",
+    "#个体工商户登记",
+    "*开饭店(餐饮店)",
+    "#开食品小经营店",
+    "#开酒吧",
+    "#开宾馆(酒店)",
+    "#开超市(便利店)",
+    "#开洗浴中心",
+    "#开健身中心",
+    "#开书店",
+    "#开印刷店(厂)",
+    "#开洗车店",
+    "#开货运公司",
+    "#开宠物医院",
+    "#开种子经营店",
+    "#开饲料加工厂",
+    "#开畜禽养殖厂",
+    "#开水产养殖厂",
+    "#开游戏娱乐厅",
+    "开月子中心",
+    "#开理发店",
+    "#开美容会所(非医疗类)",
+    "#开药店",
+    "*员工录用",
+    "*涉企不动产登记",
+    "*企业简易注销",
+    "开烟酒店",
+    "互联网上网场所开办",
+    "医疗机构开办",
+    "养老机构开办",
+    "水电气暖讯联合报装",
 ]
 SANMENXIA_PERSONAL = [
-    "*新生儿出生", "#收养", "#幼儿入园", "#儿童入学", "#变更民族成份", "#高校毕业生就业", "#自主创业",
-    "*灵活就业", "#高层次人才认定", "#高校毕业生落户", "*公民婚育", "*扶残助困", "*军人退役", "#申请公租房",
-    "#个人公积金贷款", "#新房缴契税", "*二手房转移登记及水电气暖联动过户", "#失业登记", "*企业职工退休",
-    "*公民身后", "出租车(网约车)从业资格", "水电气暖联合报装",
+    "*新生儿出生",
+    "#收养",
+    "#幼儿入园",
+    "#儿童入学",
+    "#变更民族成份",
+    "#高校毕业生就业",
+    "#自主创业",
+    "*灵活就业",
+    "#高层次人才认定",
+    "#高校毕业生落户",
+    "*公民婚育",
+    "*扶残助困",
+    "*军人退役",
+    "#申请公租房",
+    "#个人公积金贷款",
+    "#新房缴契税",
+    "*二手房转移登记及水电气暖联动过户",
+    "#失业登记",
+    "*企业职工退休",
+    "*公民身后",
+    "出租车(网约车)从业资格",
+    "水电气暖联合报装",
 ]
 MERGED = {  # the same 一件事 under several names → one bundle
-    ("新生儿出生", "*新生儿出生"), ("开办餐饮店", "*开饭店(餐饮店)"), ("企业注销登记", "*企业简易注销"),
-    ("退休", "*企业职工退休"), ("申请公租房", "#申请公租房"), ("教育入学", "#儿童入学"),
+    ("新生儿出生", "*新生儿出生"),
+    ("开办餐饮店", "*开饭店(餐饮店)"),
+    ("企业注销登记", "*企业简易注销"),
+    ("退休", "*企业职工退休"),
+    ("申请公租房", "#申请公租房"),
+    ("教育入学", "#儿童入学"),
 }
 
 
@@ -85,14 +150,24 @@ def test_shared_materials_have_one_id(catalog):
             for r in i.materials:
                 counts[r.id] = counts.get(r.id, 0) + 1
     # 身份证, 营业执照, 户口簿 are listed by many items and merge under one id each.
-    assert counts["resident_id_card"] > 20 and counts["business_license"] > 10 and counts["household_register"] > 5
+    assert (
+        counts["resident_id_card"] > 20
+        and counts["business_license"] > 10
+        and counts["household_register"] > 5
+    )
     names = [m.name for m in catalog.materials.values()]
     assert len(names) == len(set(names)), "two material ids with the same name would not merge"
 
 
 def test_notes_become_conditions(catalog):
     reasons = {i.reason for b in catalog.bundles for i in b.items if i.when is not None}
-    reasons |= {r.reason for b in catalog.bundles for i in b.items for r in i.materials if r.when is not None}
+    reasons |= {
+        r.reason
+        for b in catalog.bundles
+        for i in b.items
+        for r in i.materials
+        if r.when is not None
+    }
     text = " ".join(reasons)
     for phrase in ("200", "KTV", "住宿", "取水", "随迁子女"):
         assert phrase in text, phrase
@@ -119,8 +194,13 @@ def test_pinyin_keys_leave_the_phrase_dictionary_unloaded():
         "assert 'xsecs' in ' '.join(keys); "
         "print('pypinyin.phrases_dict' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.stdout.strip() == "False"
 
 
@@ -135,7 +215,9 @@ def test_each_bundle_file_against_the_schema(path):
     assert doc["id"] == path.stem
 
 
-@pytest.mark.parametrize("path", sorted((BUNDLED_CATALOG / "materials").glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", sorted((BUNDLED_CATALOG / "materials").glob("*.json")), ids=lambda p: p.stem
+)
 def test_each_materials_file_against_the_schema(path):
     _check_schema(json.loads(path.read_text(encoding="utf-8")), "materials_file", path.name)
 
@@ -165,7 +247,14 @@ def test_newborn_catalog_loads(newborn_catalog):
 
 def test_missing_field(newborn_catalog):
     _edit(newborn_catalog, lambda d: d["items"][2].pop("department"))
-    err = _fails(newborn_catalog, "catalog.schema", "bundles/newborn_birth.json", "newborn_birth", "items[2]", "department")
+    err = _fails(
+        newborn_catalog,
+        "catalog.schema",
+        "bundles/newborn_birth.json",
+        "newborn_birth",
+        "items[2]",
+        "department",
+    )
     assert err.details["field"] == "items[2]"
 
 
@@ -176,12 +265,19 @@ def test_wrong_type(newborn_catalog):
 
 def test_unknown_material(newborn_catalog):
     _edit(newborn_catalog, lambda d: d["items"][1]["materials"].append({"id": "no_such_thing"}))
-    _fails(newborn_catalog, "catalog.unknown_material", "newborn_birth", "items[1].materials[2]", "no_such_thing")
+    _fails(
+        newborn_catalog,
+        "catalog.unknown_material",
+        "newborn_birth",
+        "items[1].materials[2]",
+        "no_such_thing",
+    )
 
 
 def test_condition_on_unknown_question(newborn_catalog):
     def bad(d):
         d["items"][0]["materials"][3]["when"] = {"q": "ghost", "op": "eq", "value": True}
+
     _edit(newborn_catalog, bad)
     _fails(newborn_catalog, "catalog.condition", "items[0].materials[3].when", "ghost")
 
@@ -189,6 +285,7 @@ def test_condition_on_unknown_question(newborn_catalog):
 def test_condition_with_wrong_value_type(newborn_catalog):
     def bad(d):
         d["items"][0]["materials"][3]["when"] = {"q": "parents_married", "op": "gt", "value": 3}
+
     _edit(newborn_catalog, bad)
     _fails(newborn_catalog, "catalog.condition", "parents_married")
 
@@ -199,13 +296,21 @@ def test_condition_without_reason(newborn_catalog):
 
 
 def test_bad_json_names_line(newborn_catalog):
-    (newborn_catalog / "bundles" / "newborn_birth.json").write_text('{"id": "newborn_birth",\n  oops}', encoding="utf-8")
+    (newborn_catalog / "bundles" / "newborn_birth.json").write_text(
+        '{"id": "newborn_birth",\n  oops}', encoding="utf-8"
+    )
     _fails(newborn_catalog, "catalog.json", "bundles/newborn_birth.json", "第2行")
 
 
 def test_duplicate_material_across_files(newborn_catalog):
-    dup = {"materials": [json.loads((newborn_catalog / "materials" / "common.json").read_text())["materials"][0]]}
-    (newborn_catalog / "materials" / "zz.json").write_text(json.dumps(dup, ensure_ascii=False), encoding="utf-8")
+    dup = {
+        "materials": [
+            json.loads((newborn_catalog / "materials" / "common.json").read_text())["materials"][0]
+        ]
+    }
+    (newborn_catalog / "materials" / "zz.json").write_text(
+        json.dumps(dup, ensure_ascii=False), encoding="utf-8"
+    )
     _fails(newborn_catalog, "catalog.duplicate_material", "resident_id_card")
 
 

@@ -35,16 +35,24 @@ def test_condition_nested_200_deep_is_refused_with_file_bundle_and_field(tmp_pat
         load_catalog(root)
     e = exc.value
     assert e.code == "catalog.too_deep"
-    assert e.details["file"] == "bundles/newborn_birth.json" and e.details["bundle"] == "newborn_birth"
+    assert (
+        e.details["file"] == "bundles/newborn_birth.json" and e.details["bundle"] == "newborn_birth"
+    )
     assert str(e.details["field"]).startswith("items[0].when.all[0]")
-    assert "bundles/newborn_birth.json" in e.message and "newborn_birth" in e.message and "8 层" in e.message
+    assert (
+        "bundles/newborn_birth.json" in e.message
+        and "newborn_birth" in e.message
+        and "8 层" in e.message
+    )
 
 
 def test_cli_names_the_problem_and_exits_1(tmp_path, capsys):
     root = catalog_with_condition(tmp_path / "cat", nested(200))
     code = main(["catalog", "validate", str(root), "--json"])
     err = json.loads(capsys.readouterr().out)["error"]
-    assert code == 1 and err["code"] == "catalog.too_deep" and "RecursionError" not in err["message"]
+    assert (
+        code == 1 and err["code"] == "catalog.too_deep" and "RecursionError" not in err["message"]
+    )
 
 
 def test_eight_levels_load_nine_do_not(tmp_path):
@@ -56,15 +64,21 @@ def test_eight_levels_load_nine_do_not(tmp_path):
 
 def test_packed_catalog_from_the_hub_names_the_bundle(tmp_path):
     root = catalog_with_condition(tmp_path / "cat", nested(200))
-    doc = {"header": json.loads((BUNDLED_CATALOG / "catalog.json").read_text(encoding="utf-8")),
-           "materials": [], "bundles": [json.loads((root / "bundles" / "newborn_birth.json").read_text("utf-8"))]}
+    doc = {
+        "header": json.loads((BUNDLED_CATALOG / "catalog.json").read_text(encoding="utf-8")),
+        "materials": [],
+        "bundles": [json.loads((root / "bundles" / "newborn_birth.json").read_text("utf-8"))],
+    }
     f = tmp_path / "catalog-from-hub.json"
     f.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     provider = CatalogProvider.from_path(BUNDLED_CATALOG)
     with pytest.raises(CatalogError) as exc:
         provider.replace(read_packed(f))
     assert exc.value.code == "catalog.too_deep"
-    assert exc.value.details["file"] == "catalog-from-hub.json" and exc.value.details["bundle"] == "newborn_birth"
+    assert (
+        exc.value.details["file"] == "catalog-from-hub.json"
+        and exc.value.details["bundle"] == "newborn_birth"
+    )
 
 
 def test_json_nested_beyond_the_parser_is_refused(tmp_path):

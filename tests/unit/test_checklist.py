@@ -8,14 +8,25 @@ from app.errors import ChecklistError
 
 
 def mat(id, name, **kw):
-    d = {"id": id, "name": name, "form": "copy", "copies": 1, "source": "applicant", "acceptance_standard": "清晰完整"}
+    d = {
+        "id": id,
+        "name": name,
+        "form": "copy",
+        "copies": 1,
+        "source": "applicant",
+        "acceptance_standard": "清晰完整",
+    }
     d.update(kw)
     return d
 
 
 PACKED = {
-    "header": {"format": 1, "version": "2024.01.01-1", "effective_date": "2024-01-01",
-               "jurisdictions": [{"id": "north", "name": "北县"}, {"id": "south", "name": "南县"}]},
+    "header": {
+        "format": 1,
+        "version": "2024.01.01-1",
+        "effective_date": "2024-01-01",
+        "jurisdictions": [{"id": "north", "name": "北县"}, {"id": "south", "name": "南县"}],
+    },
     "materials": [
         mat("id_card", "身份证", form="original_and_copy", exempt_via="电子身份证"),
         mat("licence", "营业执照", exempt_via="电子营业执照"),
@@ -25,32 +36,90 @@ PACKED = {
         mat("ktv_plan", "歌舞娱乐场所方案"),
         mat("lease", "租赁合同", tolerable=True),
     ],
-    "bundles": [{
-        "id": "shop", "name": "开店", "aliases": ["开个店"], "kind": "enterprise", "lead_department": "市场监管部门",
-        "jurisdictions": ["north", "south"], "sources": ["test"],
-        "questions": [
-            {"id": "area", "text": "营业面积", "type": "number", "unit": "平方米", "min": 0, "max": 100000},
-            {"id": "ktv", "text": "是否兼营KTV", "type": "bool"},
-            {"id": "venue", "text": "场地", "type": "choice",
-             "choices": [{"value": "own", "label": "自有"}, {"value": "rented", "label": "租赁"}]},
-        ],
-        "items": [
-            {"id": "a", "name": "事项A", "department": "甲局", "levels": ["县级"], "time_limit_days": 5,
-             "materials": [{"id": "id_card"}, {"id": "form_a"}, {"id": "licence"}]},
-            {"id": "b", "name": "事项B", "department": "乙局", "department_variants": {"south": "南县乙局"},
-             "levels": ["县级"], "time_limit_days": 3,
-             "materials": [{"id": "id_card", "copies": 2}, {"id": "licence"},
-                           {"id": "fire_doc", "when": {"q": "area", "op": "gt", "value": 200},
-                            "reason": "营业面积200平米以上需办理"},
-                           {"id": "floor_plan", "tolerable": False},
-                           {"id": "lease", "when": {"q": "venue", "op": "eq", "value": "rented"}, "reason": "租赁场地需提供"}]},
-            {"id": "c", "name": "事项C", "department": "丙局", "levels": ["县级"], "time_limit_days": 10,
-             "when": {"q": "ktv", "op": "eq", "value": True}, "reason": "兼营KTV的需办理",
-             "materials": [{"id": "ktv_plan"}, {"id": "floor_plan"}]},
-            {"id": "d", "name": "事项D", "department": "丁局", "levels": ["市级", "县级"], "time_limit_days": 0,
-             "optional": True, "jurisdictions": ["south"], "materials": [{"id": "id_card"}]},
-        ],
-    }],
+    "bundles": [
+        {
+            "id": "shop",
+            "name": "开店",
+            "aliases": ["开个店"],
+            "kind": "enterprise",
+            "lead_department": "市场监管部门",
+            "jurisdictions": ["north", "south"],
+            "sources": ["test"],
+            "questions": [
+                {
+                    "id": "area",
+                    "text": "营业面积",
+                    "type": "number",
+                    "unit": "平方米",
+                    "min": 0,
+                    "max": 100000,
+                },
+                {"id": "ktv", "text": "是否兼营KTV", "type": "bool"},
+                {
+                    "id": "venue",
+                    "text": "场地",
+                    "type": "choice",
+                    "choices": [
+                        {"value": "own", "label": "自有"},
+                        {"value": "rented", "label": "租赁"},
+                    ],
+                },
+            ],
+            "items": [
+                {
+                    "id": "a",
+                    "name": "事项A",
+                    "department": "甲局",
+                    "levels": ["县级"],
+                    "time_limit_days": 5,
+                    "materials": [{"id": "id_card"}, {"id": "form_a"}, {"id": "licence"}],
+                },
+                {
+                    "id": "b",
+                    "name": "事项B",
+                    "department": "乙局",
+                    "department_variants": {"south": "南县乙局"},
+                    "levels": ["县级"],
+                    "time_limit_days": 3,
+                    "materials": [
+                        {"id": "id_card", "copies": 2},
+                        {"id": "licence"},
+                        {
+                            "id": "fire_doc",
+                            "when": {"q": "area", "op": "gt", "value": 200},
+                            "reason": "营业面积200平米以上需办理",
+                        },
+                        {"id": "floor_plan", "tolerable": False},
+                        {
+                            "id": "lease",
+                            "when": {"q": "venue", "op": "eq", "value": "rented"},
+                            "reason": "租赁场地需提供",
+                        },
+                    ],
+                },
+                {
+                    "id": "c",
+                    "name": "事项C",
+                    "department": "丙局",
+                    "levels": ["县级"],
+                    "time_limit_days": 10,
+                    "when": {"q": "ktv", "op": "eq", "value": True},
+                    "reason": "兼营KTV的需办理",
+                    "materials": [{"id": "ktv_plan"}, {"id": "floor_plan"}],
+                },
+                {
+                    "id": "d",
+                    "name": "事项D",
+                    "department": "丁局",
+                    "levels": ["市级", "县级"],
+                    "time_limit_days": 0,
+                    "optional": True,
+                    "jurisdictions": ["south"],
+                    "materials": [{"id": "id_card"}],
+                },
+            ],
+        }
+    ],
 }
 CAT = build_catalog(PACKED)
 SHOP = CAT.bundle("shop")
@@ -94,7 +163,12 @@ def test_item_condition_switches_the_whole_item():
 
 
 def test_unanswered_question_is_reported_and_blocks_completeness():
-    marks = {"id_card": "collected", "form_a": "collected", "licence": "collected", "floor_plan": "collected"}
+    marks = {
+        "id_card": "collected",
+        "form_a": "collected",
+        "licence": "collected",
+        "floor_plan": "collected",
+    }
     r = ev(["a", "b"], {}, marks)
     assert set(r.unanswered) == {"area", "venue"} and r.verdict == "incomplete" and not r.missing
     done = ev(["a", "b"], {"area": 10, "venue": "own"}, marks)
@@ -113,7 +187,11 @@ def test_verdicts():
     assert ev(["a"], {}, base).verdict == "complete"
     r = ev(["a", "b"], {"area": 10, "venue": "rented"}, {**base, "lease": "tolerated"})
     assert r.verdict == "incomplete" and r.missing == ("floor_plan",)
-    r = ev(["a", "b"], {"area": 10, "venue": "rented"}, {**base, "lease": "tolerated", "floor_plan": "collected"})
+    r = ev(
+        ["a", "b"],
+        {"area": 10, "venue": "rented"},
+        {**base, "lease": "tolerated", "floor_plan": "collected"},
+    )
     assert r.verdict == "complete_with_tolerance" and r.tolerated == ("lease",)
 
 
@@ -153,7 +231,11 @@ def test_bad_mark_value():
 
 
 def test_partial_choice_and_default_choice():
-    assert [i.item.id for i in ev(None).items] == ["a", "b", "c"]  # optional d is not chosen by default
+    assert [i.item.id for i in ev(None).items] == [
+        "a",
+        "b",
+        "c",
+    ]  # optional d is not chosen by default
     assert [i.item.id for i in ev(["b"], {"area": 1, "venue": "own"}).items] == ["b"]
 
 
@@ -162,7 +244,10 @@ def test_jurisdiction_limits_items():
         ev(["a", "d"], jurisdiction="north")
     assert exc.value.code == "checklist.item_not_offered"
     assert "d" in [i.item.id for i in ev(["a", "d"], jurisdiction="south").items]
-    assert SHOP.item("b").department_in("south") == "南县乙局" and SHOP.item("b").department_in("north") == "乙局"
+    assert (
+        SHOP.item("b").department_in("south") == "南县乙局"
+        and SHOP.item("b").department_in("north") == "乙局"
+    )
 
 
 @pytest.mark.parametrize(
@@ -189,13 +274,20 @@ def test_answers_coerced_from_text():
 
 
 marks_strategy = st.dictionaries(
-    st.sampled_from(["id_card", "form_a", "licence", "floor_plan", "lease", "fire_doc", "ktv_plan"]),
+    st.sampled_from(
+        ["id_card", "form_a", "licence", "floor_plan", "lease", "fire_doc", "ktv_plan"]
+    ),
     st.sampled_from(["collected", "exempt", "tolerated"]),
 )
 
 
-@given(st.lists(st.sampled_from("abc"), min_size=1, unique=True), st.integers(0, 500), st.booleans(),
-       st.sampled_from(["own", "rented"]), marks_strategy)
+@given(
+    st.lists(st.sampled_from("abc"), min_size=1, unique=True),
+    st.integers(0, 500),
+    st.booleans(),
+    st.sampled_from(["own", "rented"]),
+    marks_strategy,
+)
 def test_engine_invariants(chosen, area, ktv, venue, marks):
     answers = {"area": area, "ktv": ktv, "venue": venue}
     try:
@@ -209,7 +301,9 @@ def test_engine_invariants(chosen, area, ktv, venue, marks):
     assert len(ids) == len(set(ids))
     assert set(r.missing) == {m.id for m in r.materials if m.state == "missing"}
     assert r.reduction.merged <= len(r.materials) <= r.reduction.separate
-    expected = "incomplete" if r.missing else ("complete_with_tolerance" if r.tolerated else "complete")
+    expected = (
+        "incomplete" if r.missing else ("complete_with_tolerance" if r.tolerated else "complete")
+    )
     assert r.verdict == expected
 
 
@@ -217,9 +311,17 @@ def test_json_shape():
     data = ev(["a"], {}, {"id_card": "collected"}).to_json()
     assert data["verdict"] == "incomplete"
     assert data["materials"][0] == {
-        "id": "id_card", "name": "身份证", "state": "collected", "required_by": ["a"], "reasons": [],
-        "form": "original_and_copy", "copies": 1, "tolerable": False, "exempt_via": "电子身份证",
-        "person": None, "produced_by": None,
+        "id": "id_card",
+        "name": "身份证",
+        "state": "collected",
+        "required_by": ["a"],
+        "reasons": [],
+        "form": "original_and_copy",
+        "copies": 1,
+        "tolerable": False,
+        "exempt_via": "电子身份证",
+        "person": None,
+        "produced_by": None,
     }
     assert data["missing"] == ["form_a", "licence"]
     assert data["reduction"] == {"separate": 3, "merged": 3, "percent": 0.0}
@@ -228,7 +330,16 @@ def test_json_shape():
 def test_real_catalog_newborn_merges():
     cat = load_catalog()
     b = cat.bundle("新生儿出生")
-    r = engine.evaluate(b, None, {"parents_married": True, "applied_by_agent": False, "parents_local_insured": False},
-                        {}, catalog=cat, jurisdiction="xinxiang")
-    assert r.line("resident_id_card.mother") is not None and len(r.line("resident_id_card.mother").required_by) >= 3
+    r = engine.evaluate(
+        b,
+        None,
+        {"parents_married": True, "applied_by_agent": False, "parents_local_insured": False},
+        {},
+        catalog=cat,
+        jurisdiction="xinxiang",
+    )
+    assert (
+        r.line("resident_id_card.mother") is not None
+        and len(r.line("resident_id_card.mother").required_by) >= 3
+    )
     assert r.reduction.merged < r.reduction.separate

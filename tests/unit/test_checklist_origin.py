@@ -14,35 +14,77 @@ from app.errors import CatalogError, ChecklistError
 
 
 def mat(id, name, **kw):
-    d = {"id": id, "name": name, "form": "copy", "copies": 1, "source": "applicant", "acceptance_standard": "清晰完整"}
+    d = {
+        "id": id,
+        "name": name,
+        "form": "copy",
+        "copies": 1,
+        "source": "applicant",
+        "acceptance_standard": "清晰完整",
+    }
     d.update(kw)
     return d
 
 
 PACKED = {
-    "header": {"format": 1, "version": "2024.01.01-1", "effective_date": "2024-01-01",
-               "jurisdictions": [{"id": "north", "name": "北县"}]},
+    "header": {
+        "format": 1,
+        "version": "2024.01.01-1",
+        "effective_date": "2024-01-01",
+        "jurisdictions": [{"id": "north", "name": "北县"}],
+    },
     "materials": [
         mat("cert", "出生证", form="original_and_copy"),
         mat("card", "申请人身份证", person_name="{person}身份证", exempt_via="电子身份证"),
         mat("form", "联办申请表", form="original", source="window"),
         mat("book", "户口簿"),
     ],
-    "bundles": [{
-        "id": "birth", "name": "出生", "kind": "personal", "lead_department": "卫健",
-        "jurisdictions": ["north"], "sources": ["test"],
-        "questions": [{"id": "issued_here", "text": "是否在本窗口签发出生证", "type": "bool"}],
-        "items": [
-            {"id": "issue", "name": "出生证签发", "department": "卫健", "levels": ["县级"], "time_limit_days": 0,
-             "when": {"q": "issued_here", "op": "eq", "value": True}, "reason": "在本窗口签发的需办理",
-             "materials": [{"id": "form"}, {"id": "card", "persons": ["father", "mother"]}]},
-            {"id": "hukou", "name": "出生登记", "department": "公安", "levels": ["县级"], "time_limit_days": 1,
-             "materials": [{"id": "cert", "produced_by": "issue"}, {"id": "book"},
-                           {"id": "card", "persons": ["father", "mother"]}]},
-            {"id": "vaccine", "name": "接种证", "department": "卫健", "levels": ["县级"], "time_limit_days": 0,
-             "materials": [{"id": "cert", "produced_by": "issue"}, {"id": "card", "persons": ["guardian"]}]},
-        ],
-    }],
+    "bundles": [
+        {
+            "id": "birth",
+            "name": "出生",
+            "kind": "personal",
+            "lead_department": "卫健",
+            "jurisdictions": ["north"],
+            "sources": ["test"],
+            "questions": [{"id": "issued_here", "text": "是否在本窗口签发出生证", "type": "bool"}],
+            "items": [
+                {
+                    "id": "issue",
+                    "name": "出生证签发",
+                    "department": "卫健",
+                    "levels": ["县级"],
+                    "time_limit_days": 0,
+                    "when": {"q": "issued_here", "op": "eq", "value": True},
+                    "reason": "在本窗口签发的需办理",
+                    "materials": [{"id": "form"}, {"id": "card", "persons": ["father", "mother"]}],
+                },
+                {
+                    "id": "hukou",
+                    "name": "出生登记",
+                    "department": "公安",
+                    "levels": ["县级"],
+                    "time_limit_days": 1,
+                    "materials": [
+                        {"id": "cert", "produced_by": "issue"},
+                        {"id": "book"},
+                        {"id": "card", "persons": ["father", "mother"]},
+                    ],
+                },
+                {
+                    "id": "vaccine",
+                    "name": "接种证",
+                    "department": "卫健",
+                    "levels": ["县级"],
+                    "time_limit_days": 0,
+                    "materials": [
+                        {"id": "cert", "produced_by": "issue"},
+                        {"id": "card", "persons": ["guardian"]},
+                    ],
+                },
+            ],
+        }
+    ],
 }
 CAT = build_catalog(PACKED)
 BIRTH = CAT.bundle("birth")
@@ -63,12 +105,17 @@ def test_material_issued_by_a_chosen_item_is_not_demanded_from_the_applicant():
     assert "cert" not in r.missing
     assert cert.exempt_basis == "由本件事中“出生证签发”办理产生，无需申请人提交"
     assert [q.item_id for q in cert.required_by] == ["hukou", "vaccine"]  # still explained
-    assert r.to_json()["materials"][[m.id for m in r.materials].index("cert")]["produced_by"] == "issue"
+    assert (
+        r.to_json()["materials"][[m.id for m in r.materials].index("cert")]["produced_by"]
+        == "issue"
+    )
 
 
 def test_material_is_demanded_when_its_producing_item_is_not_chosen_or_switched_off():
     not_chosen = ev(["hukou", "vaccine"], {"issued_here": True})
-    assert not_chosen.line("cert").state == "missing" and not_chosen.line("cert").produced_by is None
+    assert (
+        not_chosen.line("cert").state == "missing" and not_chosen.line("cert").produced_by is None
+    )
     switched_off = ev(None, {"issued_here": False})
     assert [i.state for i in switched_off.items][0] == "not_applicable"
     assert switched_off.line("cert").state == "missing" and "cert" in switched_off.missing
@@ -88,7 +135,12 @@ def test_produced_material_cannot_be_marked():
 
 
 def test_produced_material_complete_verdict_without_it():
-    marks = {"form": "collected", "card.father": "collected", "card.mother": "exempt", "book": "collected"}
+    marks = {
+        "form": "collected",
+        "card.father": "collected",
+        "card.mother": "exempt",
+        "book": "collected",
+    }
     r = ev(None, {"issued_here": True}, marks, strict=True)
     assert r.verdict == "complete" and r.missing == ()
     # what the applicant hands in: form, two cards (one exempt) and the book; cert is not among it
@@ -112,7 +164,11 @@ def test_per_person_material_is_one_line_per_person_named_for_them():
 
 
 def test_each_persons_copy_is_marked_on_its_own():
-    r = ev(None, {"issued_here": True}, {"card.father": "collected", "form": "collected", "book": "collected"})
+    r = ev(
+        None,
+        {"issued_here": True},
+        {"card.father": "collected", "form": "collected", "book": "collected"},
+    )
     assert r.line("card.father").state == "collected" and r.line("card.mother").state == "missing"
     assert r.missing == ("card.mother",) and r.verdict == "incomplete"
     with pytest.raises(ChecklistError) as exc:
@@ -141,18 +197,36 @@ def _bundle_with(change):
 @pytest.mark.parametrize(
     "change,code,field",
     [
-        (lambda p: p["bundles"][0]["items"][1]["materials"][0].update(produced_by="nope"),
-         "catalog.produced_by", "items[1].materials[0].produced_by"),
-        (lambda p: p["bundles"][0]["items"][1]["materials"][0].update(produced_by="hukou"),
-         "catalog.produced_by", "items[1].materials[0].produced_by"),
-        (lambda p: p["bundles"][0]["items"][0]["materials"].append({"id": "cert"}),
-         "catalog.produced_by", "items[1].materials[0].produced_by"),
-        (lambda p: p["bundles"][0]["items"][1]["materials"][1].update(persons=["father"]),
-         "catalog.person_name", "items[1].materials[1].persons"),
-        (lambda p: p["bundles"][0]["items"][1]["materials"][2].update(persons=["uncle"]),
-         "catalog.person", "items[1].materials[2].persons"),
-        (lambda p: p["bundles"][0]["items"][1]["materials"][0].update(persons=["father"]),
-         "catalog.person_name", "items[1].materials[0].persons"),
+        (
+            lambda p: p["bundles"][0]["items"][1]["materials"][0].update(produced_by="nope"),
+            "catalog.produced_by",
+            "items[1].materials[0].produced_by",
+        ),
+        (
+            lambda p: p["bundles"][0]["items"][1]["materials"][0].update(produced_by="hukou"),
+            "catalog.produced_by",
+            "items[1].materials[0].produced_by",
+        ),
+        (
+            lambda p: p["bundles"][0]["items"][0]["materials"].append({"id": "cert"}),
+            "catalog.produced_by",
+            "items[1].materials[0].produced_by",
+        ),
+        (
+            lambda p: p["bundles"][0]["items"][1]["materials"][1].update(persons=["father"]),
+            "catalog.person_name",
+            "items[1].materials[1].persons",
+        ),
+        (
+            lambda p: p["bundles"][0]["items"][1]["materials"][2].update(persons=["uncle"]),
+            "catalog.person",
+            "items[1].materials[2].persons",
+        ),
+        (
+            lambda p: p["bundles"][0]["items"][1]["materials"][0].update(persons=["father"]),
+            "catalog.person_name",
+            "items[1].materials[0].persons",
+        ),
     ],
 )
 def test_loader_checks_the_new_fields(change, code, field):
@@ -176,7 +250,9 @@ def test_schema_checks_the_new_fields(tmp_path):
         with pytest.raises(CatalogError) as exc:
             catalog_mod.read_packed(path)
         assert exc.value.code == "catalog.schema", (key, value)
-        assert "persons" in exc.value.details["field"] or "produced_by" in exc.value.details["field"]
+        assert (
+            "persons" in exc.value.details["field"] or "produced_by" in exc.value.details["field"]
+        )
     packed = copy.deepcopy(PACKED)
     packed["materials"][1]["person_name"] = "没有占位符的名称"
     path = tmp_path / "packed.json"
@@ -205,7 +281,11 @@ def test_newborn_birth_certificate_comes_from_its_first_item():
     assert cert.state == "exempt" and cert.produced_by.id == "birth_medical_certificate_issue"
     assert "birth_medical_certificate" not in r.missing
     # without the first item the applicant brings the certificate
-    later = [i.id for i in b.items_in("sanmenxia") if not i.optional and i.id != "birth_medical_certificate_issue"]
+    later = [
+        i.id
+        for i in b.items_in("sanmenxia")
+        if not i.optional and i.id != "birth_medical_certificate_issue"
+    ]
     r2 = engine.evaluate(b, later, ANSWERS, {}, catalog=cat, jurisdiction="sanmenxia")
     assert r2.line("birth_medical_certificate").state == "missing"
 
@@ -217,15 +297,27 @@ def test_newborn_asks_for_both_parents_id_cards_by_name():
     names = [m.name for m in r.materials]
     assert "父亲居民身份证" in names and "母亲居民身份证" in names
     assert "申请人居民身份证" not in names and "监护人居民身份证" not in names
-    reimbursement = engine.evaluate(b, ["birth_medical_expense_reimbursement"], ANSWERS, {}, catalog=cat,
-                                    jurisdiction="xinxiang")
-    assert [m.name for m in reimbursement.materials if m.material.id == "resident_id_card"] == ["母亲居民身份证"]
+    reimbursement = engine.evaluate(
+        b,
+        ["birth_medical_expense_reimbursement"],
+        ANSWERS,
+        {},
+        catalog=cat,
+        jurisdiction="xinxiang",
+    )
+    assert [m.name for m in reimbursement.materials if m.material.id == "resident_id_card"] == [
+        "母亲居民身份证"
+    ]
 
 
 def test_marriage_certificate_comes_from_the_marriage_registration():
     cat = load_catalog()
     b = cat.bundle("公民婚育")
-    answers = {"register_by_residence": False, "move_hukou_to_spouse": True, "childbearing_registration": True}
+    answers = {
+        "register_by_residence": False,
+        "move_hukou_to_spouse": True,
+        "childbearing_registration": True,
+    }
     r = engine.evaluate(b, None, answers, {}, catalog=cat, jurisdiction="sanmenxia")
     line = r.line("marriage_certificate")
     assert line.state == "exempt" and line.produced_by.id == "marriage_registration"
@@ -243,8 +335,10 @@ _GENERATION_CLAIM = re.compile(r"(?<!税务)窗口(现场|根据[^，。；]*)�
 def test_no_material_claims_the_window_generates_it():
     cat = load_catalog()
     claims = [
-        m.id for m in cat.materials.values()
-        if not m.generated_at_window and _GENERATION_CLAIM.search(f"{m.acceptance_standard} {m.how_to_obtain}")
+        m.id
+        for m in cat.materials.values()
+        if not m.generated_at_window
+        and _GENERATION_CLAIM.search(f"{m.acceptance_standard} {m.how_to_obtain}")
     ]
     assert claims == []
 

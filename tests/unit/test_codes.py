@@ -227,8 +227,8 @@ def test_region_limits_the_search_and_polygons_stay_in_frame_pixels() -> None:
     [code] = decode_codes(frame, region=(650, 350, 500, 440))
     xs = [p[0] for p in code.polygon]
     ys = [p[1] for p in code.polygon]
-    assert 700 <= min(xs) and max(xs) <= 700 + qr.shape[1]
-    assert 400 <= min(ys) and max(ys) <= 400 + qr.shape[0]
+    assert min(xs) >= 700 and max(xs) <= 700 + qr.shape[1]
+    assert min(ys) >= 400 and max(ys) <= 400 + qr.shape[0]
     assert decode_codes(frame, region=(0, 0, 500, 300)) == []
 
 

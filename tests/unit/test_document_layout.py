@@ -23,16 +23,22 @@ def pages_of(pdf: bytes) -> list[str]:
 
 def receipt_with(collected: int, tolerated: int, paper: str) -> tuple[bytes, list[str]]:
     extra = tuple(
-        DocMaterial(seq=0, name=f"第{n}号补充证明材料", form="copy", copies=1, state="collected", pages=1)
+        DocMaterial(
+            seq=0, name=f"第{n}号补充证明材料", form="copy", copies=1, state="collected", pages=1
+        )
         for n in range(1, collected + 1)
     )
     owed = tuple(
-        DocMaterial(seq=0, name=f"容缺之{'甲乙丙丁戊'[n]}类证明", form="original", copies=1, state="tolerated")
+        DocMaterial(
+            seq=0,
+            name=f"容缺之{'甲乙丙丁戊'[n]}类证明",
+            form="original",
+            copies=1,
+            state="tolerated",
+        )
         for n in range(tolerated)
     )
-    materials = tuple(
-        dataclasses.replace(m, seq=i) for i, m in enumerate((*extra, *owed), start=1)
-    )
+    materials = tuple(dataclasses.replace(m, seq=i) for i, m in enumerate((*extra, *owed), start=1))
     doc = sample_document("receipt", materials=materials)
     return build_receipt(doc, paper), [m.name for m in owed]  # type: ignore[arg-type]
 
@@ -49,7 +55,7 @@ def test_the_tolerated_table_never_splits_from_its_heading(paper: str) -> None:
         with_heading = [i for i, text in enumerate(pages) if HEADING in text]
         assert len(with_heading) == 1, collected
         page = pages[with_heading[0]]
-        tail = page[page.index(HEADING):]
+        tail = page[page.index(HEADING) :]
         for name in owed:
             assert name in tail, (collected, name)
     assert two_page > 5  # the sizes really did cross page breaks

@@ -177,7 +177,9 @@ def test_receipt_carries_clerk_time_progress_delivery_signatures_and_seal(paper:
 
 
 @pytest.mark.parametrize("paper", PAPERS)
-def test_notice_lists_every_missing_and_tolerated_material_with_standard_and_source(paper: str) -> None:
+def test_notice_lists_every_missing_and_tolerated_material_with_standard_and_source(
+    paper: str,
+) -> None:
     # Issue 11 item 4: a tolerated material is still owed, so the notice tells it with its limit.
     text = text_of("notice", paper)
     owed = [m for m in MATERIALS if m.state in ("missing", "tolerated")]

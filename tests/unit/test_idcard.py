@@ -360,7 +360,7 @@ def test_ethnicity_table_is_gb3304() -> None:
     tokens = _GB3304.split()
     expected = dict(zip(tokens[0::2], tokens[1::2], strict=True))
     assert len(expected) == 58
-    assert ETHNICITIES == expected
+    assert expected == ETHNICITIES
     assert sorted(ETHNICITIES) == [f"{i:02d}" for i in range(1, 57)] + ["97", "98"]
 
 

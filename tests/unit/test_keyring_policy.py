@@ -36,7 +36,9 @@ def test_plaintext_keyring_is_refused_before_a_secret_is_written(plaintext_keyri
         KeyringSecretStore().get("data-key:x")
 
 
-def test_demo_mode_keeps_its_own_key_file_when_the_keyring_is_plaintext(plaintext_keyring, tmp_path):
+def test_demo_mode_keeps_its_own_key_file_when_the_keyring_is_plaintext(
+    plaintext_keyring, tmp_path
+):
     store = demo_secrets(tmp_path)
     assert isinstance(store, FileSecretStore)
     assert not list(plaintext_keyring.rglob("*.cfg"))
@@ -44,13 +46,35 @@ def test_demo_mode_keeps_its_own_key_file_when_the_keyring_is_plaintext(plaintex
 
 def test_command_line_refuses_the_plaintext_keyring(tmp_path):
     xdg = tmp_path / "xdg"
-    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
-           "XDG_DATA_HOME": str(xdg), "INTAKE_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+        "XDG_DATA_HOME": str(xdg),
+        "INTAKE_DATA_DIR": str(tmp_path),
+    }
     out = subprocess.run(
-        [sys.executable, "-m", "app", "setup", "--station-code", "XX01", "--station-name", "城关镇",
-         "--centre-name", "新乡县政务服务中心", "--admin-password", "admin1234",
-         "--db", str(tmp_path / "a.sqlite3"), "--json"],
-        capture_output=True, text=True, cwd=ROOT, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "setup",
+            "--station-code",
+            "XX01",
+            "--station-name",
+            "城关镇",
+            "--centre-name",
+            "新乡县政务服务中心",
+            "--admin-password",
+            "admin1234",
+            "--db",
+            str(tmp_path / "a.sqlite3"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
     )
     assert out.returncode == 1, out.stderr[-2000:]
     assert json.loads(out.stdout)["error"]["code"] == "keys.insecure_keyring"
@@ -61,7 +85,15 @@ def test_command_line_refuses_the_plaintext_keyring(tmp_path):
 def test_the_tests_keyring_is_not_what_a_plain_run_gets(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
     out = subprocess.run(
-        [sys.executable, "-c", "import keyring; k = keyring.get_keyring(); print(type(k).__module__)"],
-        capture_output=True, text=True, cwd=tmp_path, env=env, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import keyring; k = keyring.get_keyring(); print(type(k).__module__)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=True,
     )
     assert "tests" not in out.stdout

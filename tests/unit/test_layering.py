@@ -42,7 +42,9 @@ def test_core_never_imports_ui_or_widgets(pkg):
 
 def test_ui_never_imports_sqlalchemy():
     for f in files("ui"):
-        assert not any(n.startswith("sqlalchemy") for n in imports(f)), f.relative_to(ROOT).as_posix()
+        assert not any(n.startswith("sqlalchemy") for n in imports(f)), f.relative_to(
+            ROOT
+        ).as_posix()
 
 
 def test_rule_checker_sees_imports(tmp_path):

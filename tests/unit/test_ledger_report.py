@@ -16,8 +16,13 @@ from app.views import LedgerRow
 from printing.ledger_report import build_ledger_report
 
 FULL_ID = "11010519491231002X"
-SEAL = SealBasis(dt.date(2026, 11, 20), prev_seal="ab12" * 16, records_hash="cd34" * 16, submissions=42,
-                  events=311)
+SEAL = SealBasis(
+    dt.date(2026, 11, 20),
+    prev_seal="ab12" * 16,
+    records_hash="cd34" * 16,
+    submissions=42,
+    events=311,
+)
 
 
 def _row(n: int) -> LedgerRow:
@@ -83,13 +88,26 @@ def test_report_without_seal_says_not_closed_and_is_deterministic() -> None:
 def test_day_close_report_lists_open_work_and_ends_with_the_supervisors_signature() -> None:
     pending = Metric("push_within_2h", "2小时内推送", None, 0, 0, 100.0, pending=3)
     pdf = build_ledger_report(
-        "受理台账日结报告", "新乡县政务服务中心", "2026年11月20日", [("全部受理", 2)], (pending,),
-        [_row(1), _row(2)], SEAL,
-        open_work=[("容缺待补", []), ("待数字化", ["XX01-20261120-0001"]), ("未推送", ["XX01-20261120-0001"])],
+        "受理台账日结报告",
+        "新乡县政务服务中心",
+        "2026年11月20日",
+        [("全部受理", 2)],
+        (pending,),
+        [_row(1), _row(2)],
+        SEAL,
+        open_work=[
+            ("容缺待补", []),
+            ("待数字化", ["XX01-20261120-0001"]),
+            ("未推送", ["XX01-20261120-0001"]),
+        ],
         sign_off="张静",
     )
     text = _text(pdf)
-    assert "日结时尚未完结" in text and "待数字化（1件）：XX01-20261120-0001" in text and "容缺待补（0件）：无" in text
+    assert (
+        "日结时尚未完结" in text
+        and "待数字化（1件）：XX01-20261120-0001" in text
+        and "容缺待补（0件）：无" in text
+    )
     assert "日结操作人：张静" in text and "负责人签字：" in text and "日期：" in text
     # nothing pushed yet, all within their 2 hours: no percentage, no 达标
     assert "0/0（另3件待推送）" in text and "待推送，暂无结果" in text and "100.0%达标" not in text

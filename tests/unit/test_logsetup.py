@@ -4,13 +4,17 @@ from app.logsetup import ScrubFilter, scrub
 
 
 def test_scrub_masks_id_numbers_usccs_and_phones():
-    text = scrub("id 11010519491231002X uscc 91350100M000100Y43 tel 13812345678 intake XX01-241202-0001-4")
+    text = scrub(
+        "id 11010519491231002X uscc 91350100M000100Y43 tel 13812345678 intake XX01-241202-0001-4"
+    )
     assert "11010519491231002X" not in text and "110105********002X" in text
     assert "91350100M000100Y43" not in text and "13812345678" not in text and "138****5678" in text
     assert "XX01-241202-0001-4" in text  # intake numbers are what logs are for
 
 
 def test_filter_rewrites_the_record():
-    record = logging.LogRecord("intake.x", logging.INFO, __file__, 1, "applicant %s", ("11010519491231002X",), None)
+    record = logging.LogRecord(
+        "intake.x", logging.INFO, __file__, 1, "applicant %s", ("11010519491231002X",), None
+    )
     assert ScrubFilter().filter(record)
     assert "11010519491231002X" not in record.getMessage()

@@ -19,7 +19,11 @@ days = st.dates(dt.date(2020, 1, 1), dt.date(2060, 12, 31))
 def test_round_trip(code, day, seq):
     n = format_intake_number(code, day, seq)
     parsed = parse_intake_number(n)
-    assert parsed is not None and (parsed.station_code, parsed.day, parsed.sequence) == (code, day, seq)
+    assert parsed is not None and (parsed.station_code, parsed.day, parsed.sequence) == (
+        code,
+        day,
+        seq,
+    )
 
 
 @given(codes, days, st.integers(1, 9999), st.data())
@@ -29,7 +33,7 @@ def test_one_wrong_character_is_refused(code, day, seq, data):
     pos = data.draw(st.sampled_from(positions))
     alphabet = "0123456789" if n[pos].isdigit() and pos > len(code) else USCC_CHARSET
     new = data.draw(st.sampled_from([c for c in alphabet if c != n[pos]]))
-    assert parse_intake_number(n[:pos] + new + n[pos + 1:]) is None
+    assert parse_intake_number(n[:pos] + new + n[pos + 1 :]) is None
 
 
 def test_numbers_differ_across_stations_on_the_same_day():

@@ -17,9 +17,22 @@ import manifest
 
 # Never on a counter, by name (the resolved set, dependencies of dependencies included).
 NOT_ON_A_COUNTER = {
-    "fastapi", "starlette", "uvicorn", "httptools", "uvloop", "psycopg", "psycopg-binary",
-    "pytest", "pytest-qt", "hypothesis", "pypdf", "keyrings-alt", "rapidocr", "onnxruntime",
-    "pyinstaller", "pyyaml",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httptools",
+    "uvloop",
+    "psycopg",
+    "psycopg-binary",
+    "pytest",
+    "pytest-qt",
+    "hypothesis",
+    "pypdf",
+    "keyrings-alt",
+    "rapidocr",
+    "onnxruntime",
+    "pyinstaller",
+    "pyyaml",
 }
 
 
@@ -40,11 +53,14 @@ def test_client_lock_has_no_server_test_or_ocr_package(lock: str) -> None:
 
 def test_client_extra_declares_no_server_test_or_ocr_package() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
-    names = {re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower()
-             for d in project["dependencies"] + project["optional-dependencies"]["client"]}
+    names = {
+        re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower()
+        for d in project["dependencies"] + project["optional-dependencies"]["client"]
+    }
     assert not NOT_ON_A_COUNTER & names
     assert {"fastapi", "uvicorn", "psycopg"} <= {
-        re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower() for d in project["optional-dependencies"]["hub"]
+        re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower()
+        for d in project["optional-dependencies"]["hub"]
     }
 
 
@@ -72,7 +88,9 @@ def test_floor_lock_holds_a_pyside6_built_for_glibc_2_28() -> None:
 
 def test_inno_setup_script_is_generated_from_the_manifest() -> None:
     committed = (ROOT / "installer" / "windows" / "yijianshi-intake.iss").read_text("utf-8")
-    assert committed == manifest.iss(), "run: python installer/manifest.py iss > installer/windows/yijianshi-intake.iss"
+    assert committed == manifest.iss(), (
+        "run: python installer/manifest.py iss > installer/windows/yijianshi-intake.iss"
+    )
 
 
 def test_spec_and_installer_share_version_and_executables() -> None:

@@ -20,7 +20,9 @@ def test_windows_data_directory_is_local_appdata(monkeypatch: pytest.MonkeyPatch
     assert "Program Files" not in path
 
 
-def test_linux_data_directory_is_xdg_data_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_linux_data_directory_is_xdg_data_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
     assert user_data_root("linux") == tmp_path / "share" / "yijianshi-intake"
     monkeypatch.delenv("XDG_DATA_HOME")
@@ -28,7 +30,9 @@ def test_linux_data_directory_is_xdg_data_home(monkeypatch: pytest.MonkeyPatch, 
     assert user_data_root("linux") == tmp_path / "home" / ".local" / "share" / "yijianshi-intake"
 
 
-def test_windows_fonts_are_looked_up_in_the_windows_fonts_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_windows_fonts_are_looked_up_in_the_windows_fonts_folder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("WINDIR", r"C:\Windows")
     monkeypatch.delenv("LOCALAPPDATA", raising=False)
     on_windows = system_font_paths("win32")

@@ -43,7 +43,11 @@ def _checkout(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
 def _run(repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["sh", str(repo / "installer" / "debian-setup.sh"), *args],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

@@ -51,7 +51,9 @@ class FakeHub:
 
     def manifests(self, manifests):
         self._call("manifests")
-        needed = {p["sha256"]: p for m in manifests for p in m["pages"] if p["sha256"] not in self.blobs}
+        needed = {
+            p["sha256"]: p for m in manifests for p in m["pages"] if p["sha256"] not in self.blobs
+        }
         return {"needed": [dict(p, offset=0) for p in needed.values()], "refused": []}
 
     def post_blobs(self, parts):
@@ -63,7 +65,11 @@ class FakeHub:
     def put_blob(self, sha, total, offset, data):
         self._call("put_blob")
         self.blobs[sha] = self.blobs.get(sha, b"")[:offset] + data
-        return {"sha256": sha, "offset": offset + len(data), "complete": offset + len(data) == total}
+        return {
+            "sha256": sha,
+            "offset": offset + len(data),
+            "complete": offset + len(data) == total,
+        }
 
     def post_events(self, store_id, events):
         self._call("post_events")
@@ -71,7 +77,9 @@ class FakeHub:
             raise sync_error("sync.server_error", status=500)
         out = []
         for e in events:
-            out.append({"id": e["id"], "status": "duplicate" if e["id"] in self.events else "stored"})
+            out.append(
+                {"id": e["id"], "status": "duplicate" if e["id"] in self.events else "stored"}
+            )
             self.events[e["id"]] = e
         return {"results": out, "submissions": []}
 
@@ -100,10 +108,23 @@ def world(tmp_path):
     hub = FakeHub()
 
     def make(**cfg):
-        config = SyncConfig(**{"backoff_base": 1.0, "backoff_cap": 8.0, "status_interval": 0,
-                               "catalog_interval": 0, **cfg})
-        eng = SyncEngine.from_context(ctx, tokens=MemoryTokenStore(), config=config, clock=clock,
-                                      client_factory=lambda _cfg, _token: hub, rng=random.Random(1))
+        config = SyncConfig(
+            **{
+                "backoff_base": 1.0,
+                "backoff_cap": 8.0,
+                "status_interval": 0,
+                "catalog_interval": 0,
+                **cfg,
+            }
+        )
+        eng = SyncEngine.from_context(
+            ctx,
+            tokens=MemoryTokenStore(),
+            config=config,
+            clock=clock,
+            client_factory=lambda _cfg, _token: hub,
+            rng=random.Random(1),
+        )
         eng.enroll("https://hub.example", "CODE")
         return eng
 
@@ -124,7 +145,7 @@ def test_link_failures_back_off_with_jitter_and_never_park(world):
         assert eng.step().kind == "waiting"  # a quiet wait: the hub is not asked again
         eng.retry()  # "now" (the test does not sleep)
     for n, w in enumerate(waits):
-        ceiling = min(8.0, 2 ** n)
+        ceiling = min(8.0, 2**n)
         assert ceiling / 2 <= w <= ceiling
     assert len(set(waits)) > 4  # jittered
     assert hub.calls.count("received") == 8
@@ -152,7 +173,9 @@ def test_a_revoked_token_stops_the_drain_and_asks_for_a_person(world):
     hub.always["received"] = sync_error("sync.unauthorized", retry=False)
     report = eng.run_until_idle(max_seconds=30)
     assert report.steps == 1 and eng.needs_person()
-    assert eng.status().state == "error" and eng.status().next_attempt_at >= T0 + dt.timedelta(seconds=599)
+    assert eng.status().state == "error" and eng.status().next_attempt_at >= T0 + dt.timedelta(
+        seconds=599
+    )
 
 
 def test_a_poison_event_is_isolated_and_parked_while_the_rest_goes(world):
@@ -160,7 +183,9 @@ def test_a_poison_event_is_isolated_and_parked_while_the_rest_goes(world):
     eng = make(backoff_base=0.001, backoff_cap=0.002, batch_events=40, max_failures=3)
     rng = random.Random(2)
     a, b = intake_with_pages(ctx, clerk, rng), intake_with_pages(ctx, clerk, rng)
-    poison = next(e for e in eng.outbox.pending(0, 1000) if e.submission_id == a and e.type == "answered")
+    poison = next(
+        e for e in eng.outbox.pending(0, 1000) if e.submission_id == a and e.type == "answered"
+    )
     hub.poison.add(poison.id)
     for _ in range(40):
         eng.run_until_idle(max_seconds=2)
@@ -168,7 +193,9 @@ def test_a_poison_event_is_isolated_and_parked_while_the_rest_goes(world):
             break
     parked = [q for q in eng.queue() if q.state == "needs_person"]
     assert len(parked) == 1 and parked[0].detail["key"] == poison.id and parked[0].attempts == 3
-    assert parked[0].last_error.code == "sync.server_error" and "平台" in parked[0].last_error.message
+    assert (
+        parked[0].last_error.code == "sync.server_error" and "平台" in parked[0].last_error.message
+    )
     sent = {e.id for e in eng.outbox.pending(0, 1000)} - {poison.id}
     assert sent <= set(hub.events) and poison.id not in hub.events
     assert ctx.intake.get(b).stage == "pushed" and ctx.intake.get(a).pushed_at is None
@@ -176,7 +203,11 @@ def test_a_poison_event_is_isolated_and_parked_while_the_rest_goes(world):
     hub.poison.clear()
     eng.retry(parked[0].id)
     eng.run_until_idle(max_seconds=5)
-    assert poison.id in hub.events and ctx.intake.get(a).stage == "pushed" and eng.status().needs_person == 0
+    assert (
+        poison.id in hub.events
+        and ctx.intake.get(a).stage == "pushed"
+        and eng.status().needs_person == 0
+    )
 
 
 def test_the_count_restarts_when_the_kind_of_failure_changes(world):
@@ -197,8 +228,16 @@ def test_a_feed_that_goes_backwards_is_refused_whole(world):
     sid = intake_with_pages(ctx, clerk, random.Random(3))
     eng.run_until_idle(max_seconds=5)
     item = ctx.intake.get(sid).items[0]
-    base = {"submission_id": sid, "item_id": item, "reason": "", "decided_at": "2024-12-02T02:00:00.000000Z"}
-    hub.feed = [dict(base, cursor=5, decision="accepted"), dict(base, cursor=3, decision="completed")]
+    base = {
+        "submission_id": sid,
+        "item_id": item,
+        "reason": "",
+        "decided_at": "2024-12-02T02:00:00.000000Z",
+    }
+    hub.feed = [
+        dict(base, cursor=5, decision="accepted"),
+        dict(base, cursor=3, decision="completed"),
+    ]
     r = eng.step()
     assert r.kind == "failed" and eng.status().problem.code == "sync.bad_response"
     assert eng.outbox.get_int("status_cursor") == 5  # the good one before it was applied and kept
@@ -206,7 +245,9 @@ def test_a_feed_that_goes_backwards_is_refused_whole(world):
 
 
 def test_not_enrolled_says_so(tmp_path):
-    ctx, _clerk = station(tmp_path / "st", "XX01", FixedClock(T0), small_catalog(tmp_path / "catalog"))
+    ctx, _clerk = station(
+        tmp_path / "st", "XX01", FixedClock(T0), small_catalog(tmp_path / "catalog")
+    )
     eng = SyncEngine.from_context(ctx, tokens=MemoryTokenStore())
     assert eng.step().kind == "not_enrolled"
     st = eng.status()

@@ -21,6 +21,7 @@ TODAY = dt.date(2026, 11, 21)
 
 # -- GB 11643 ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "value,gender,birth",
     [("11010519491231002X", "female", dt.date(1949, 12, 31)), ("440524188001010014", "male", None)],
@@ -45,7 +46,9 @@ def test_lower_case_x_is_normalised():
 
 def test_fifteen_digit_number_is_converted():
     r = check_resident_id("110105491231002", TODAY)
-    assert r.valid and r.normalized == "11010519491231002X" and r.extra == {"converted_from_15": "1"}
+    assert (
+        r.valid and r.normalized == "11010519491231002X" and r.extra == {"converted_from_15": "1"}
+    )
 
 
 @pytest.mark.parametrize(
@@ -59,7 +62,12 @@ def test_fifteen_digit_number_is_converted():
 )
 def test_bad_numbers_get_a_code_and_chinese_message(value, code):
     r = check_resident_id(value, TODAY)
-    assert not r.valid and r.code == code and r.message and any("\u4e00" <= c <= "\u9fff" for c in r.message)
+    assert (
+        not r.valid
+        and r.code == code
+        and r.message
+        and any("\u4e00" <= c <= "\u9fff" for c in r.message)
+    )
 
 
 def test_future_birth_date_is_refused():
@@ -90,7 +98,7 @@ def test_any_single_digit_change_is_caught(parts, pos, delta):
     region, birth, seq = parts
     body = f"{region}{birth:%Y%m%d}{seq:03d}"
     good = body + resident_id_check_char(body)
-    bad = good[:pos] + str((int(good[pos]) + delta) % 10) + good[pos + 1:]
+    bad = good[:pos] + str((int(good[pos]) + delta) % 10) + good[pos + 1 :]
     assert not check_resident_id(bad, TODAY).valid
 
 
@@ -100,7 +108,7 @@ def test_adjacent_transposition_is_caught(parts, pos):
     body = f"{region}{birth:%Y%m%d}{seq:03d}"
     assume(body[pos] != body[pos + 1])
     good = body + resident_id_check_char(body)
-    swapped = good[:pos] + good[pos + 1] + good[pos] + good[pos + 2:]
+    swapped = good[:pos] + good[pos + 1] + good[pos] + good[pos + 2 :]
     r = check_resident_id(swapped, TODAY)
     # A swap inside the date may also make the date impossible; either way it must fail.
     assert not r.valid
@@ -115,6 +123,7 @@ def test_never_raises_on_arbitrary_text(text):
 
 
 # -- GB 32100 -----------------------------------------------------------------------------
+
 
 def test_uscc_example_passes():
     r = check_uscc("91350100M000100Y43")
@@ -162,13 +171,22 @@ def test_generated_uscc_is_valid(parts):
 def test_uscc_single_substitution_is_caught(parts, pos, delta):
     code = _make_uscc(parts)
     new = USCC_CHARSET[(USCC_CHARSET.index(code[pos]) + delta) % 31]
-    assert not check_uscc(code[:pos] + new + code[pos + 1:]).valid
+    assert not check_uscc(code[:pos] + new + code[pos + 1 :]).valid
 
 
 # -- mobile, dispatch, masking ----------------------------------------------------------------
 
-@pytest.mark.parametrize("value,ok", [("13812345678", True), ("+86 138 1234 5678", True), ("12812345678", False),
-                                      ("1381234567", False), ("1381234567a", False)])
+
+@pytest.mark.parametrize(
+    "value,ok",
+    [
+        ("13812345678", True),
+        ("+86 138 1234 5678", True),
+        ("12812345678", False),
+        ("1381234567", False),
+        ("1381234567a", False),
+    ],
+)
 def test_mobile(value, ok):
     r = check_mobile(value)
     assert r.valid is ok
@@ -210,6 +228,7 @@ def test_public_ma_credit_codes_are_accepted(code):
 
 # -- digits from other scripts: one ASCII form, never an internal error -----------------------
 
+
 @pytest.mark.parametrize(
     "typed",
     [
@@ -245,7 +264,12 @@ def test_other_scripts_in_credit_codes_and_phones():
 
 @given(st.text(alphabet=st.characters(categories=("Nd", "No", "Nl")), min_size=15, max_size=18))
 def test_any_unicode_digits_never_raise_and_valid_means_ascii(text):
-    for r in (check_resident_id(text, TODAY), check_uscc(text), check_mobile(text), check_any_id(text, TODAY)):
+    for r in (
+        check_resident_id(text, TODAY),
+        check_uscc(text),
+        check_mobile(text),
+        check_any_id(text, TODAY),
+    ):
         assert r.valid in (True, False)
         if r.valid:
             assert r.normalized.isascii()
@@ -261,6 +285,11 @@ def test_conflicts_with_the_id_number():
     assert resident_id_conflicts(rid, None, "", TODAY) == {}
     assert resident_id_conflicts(rid, None, "未说明", TODAY) == {}  # not expressible in the number
     found = resident_id_conflicts(rid, dt.date(1949, 12, 30), "男", TODAY)
-    assert found["birth_date"].code == "id.birth_date_mismatch" and "1949-12-31" in found["birth_date"].message
+    assert (
+        found["birth_date"].code == "id.birth_date_mismatch"
+        and "1949-12-31" in found["birth_date"].message
+    )
     assert found["gender"].code == "id.gender_mismatch" and "女" in found["gender"].message
-    assert resident_id_conflicts("320102198001010013", dt.date(2000, 1, 1), "男", TODAY) == {}  # invalid number
+    assert (
+        resident_id_conflicts("320102198001010013", dt.date(2000, 1, 1), "男", TODAY) == {}
+    )  # invalid number

@@ -32,7 +32,10 @@ _USCC_SET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100 table 1 (no I, O, S, V
 
 
 def _org_check(first8: str) -> str:
-    c = 11 - sum(_GB11714_VALUES[ch] * w for ch, w in zip(first8, _GB11714_WEIGHTS, strict=True)) % 11
+    c = (
+        11
+        - sum(_GB11714_VALUES[ch] * w for ch, w in zip(first8, _GB11714_WEIGHTS, strict=True)) % 11
+    )
     return {10: "X", 11: "0"}.get(c, str(c))
 
 
@@ -41,9 +44,32 @@ def _org_check(first8: str) -> str:
 # LETTER followed by seven zeros: the sum is 3 × value, check = 11 − (3v mod 11), 10 → X, 11 → 0.
 # Worked out by hand: A = 10 → 30 mod 11 = 8 → 3;  B = 11 → 33 mod 11 = 0 → 0 (11);  …
 _LEADING_LETTER = {
-    "A": "3", "B": "0", "C": "8", "D": "5", "E": "2", "F": "X", "G": "7", "H": "4", "I": "1",
-    "J": "9", "K": "6", "L": "3", "M": "0", "N": "8", "O": "5", "P": "2", "Q": "X", "R": "7",
-    "S": "4", "T": "1", "U": "9", "V": "6", "W": "3", "X": "0", "Y": "8", "Z": "5",
+    "A": "3",
+    "B": "0",
+    "C": "8",
+    "D": "5",
+    "E": "2",
+    "F": "X",
+    "G": "7",
+    "H": "4",
+    "I": "1",
+    "J": "9",
+    "K": "6",
+    "L": "3",
+    "M": "0",
+    "N": "8",
+    "O": "5",
+    "P": "2",
+    "Q": "X",
+    "R": "7",
+    "S": "4",
+    "T": "1",
+    "U": "9",
+    "V": "6",
+    "W": "3",
+    "X": "0",
+    "Y": "8",
+    "Z": "5",
 }
 
 
@@ -77,11 +103,11 @@ def _stdnum_ric_valid(number: str) -> bool:
             birth = stdnum_ric.get_birth_date(number)
         except stdnum_errors.InvalidComponent:
             return False
-        return 1850 <= birth.year and birth <= TODAY  # the region alone: valid at the counter
+        return birth.year >= 1850 and birth <= TODAY  # the region alone: valid at the counter
     except stdnum_errors.ValidationError:
         return False
     birth = stdnum_ric.get_birth_date(number)
-    return 1850 <= birth.year and birth <= TODAY
+    return birth.year >= 1850 and birth <= TODAY
 
 
 def _random_id(rnd: random.Random) -> str:
@@ -94,11 +120,11 @@ def _mutate(rnd: random.Random, value: str, alphabet: str) -> str:
     pos = rnd.randrange(len(value))
     kind = rnd.randrange(4)
     if kind == 0:  # one character replaced
-        return value[:pos] + rnd.choice(alphabet.replace(value[pos], "")) + value[pos + 1:]
+        return value[:pos] + rnd.choice(alphabet.replace(value[pos], "")) + value[pos + 1 :]
     if kind == 1 and pos < len(value) - 1:  # two neighbours swapped
-        return value[:pos] + value[pos + 1] + value[pos] + value[pos + 2:]
+        return value[:pos] + value[pos + 1] + value[pos] + value[pos + 2 :]
     if kind == 2:  # one character dropped
-        return value[:pos] + value[pos + 1:]
+        return value[:pos] + value[pos + 1 :]
     return value[:pos] + rnd.choice(alphabet) + value[pos:]  # one character inserted
 
 

@@ -34,7 +34,9 @@ BATCH = 5000
 def _key(dbapi: Any) -> DataKey:
     factory = op.get_context().config.attributes.get("data_key_factory")  # type: ignore[union-attr]
     if factory is None:
-        raise RuntimeError("migration 0004 needs the data key: run it through local_db.engine.open_store")
+        raise RuntimeError(
+            "migration 0004 needs the data key: run it through local_db.engine.open_store"
+        )
     return factory(dbapi)  # type: ignore[no-any-return]
 
 
@@ -42,16 +44,25 @@ def _enc(key: DataKey, value: str | None, purpose: bytes) -> bytes | None:
     return None if value is None else key.encrypt_text(value, purpose)
 
 
-def _rewrite(cur: Any, table: str, columns: str, assignments: str, convert: Callable[[tuple[Any, ...]], tuple[Any, ...]]) -> None:
+def _rewrite(
+    cur: Any,
+    table: str,
+    columns: str,
+    assignments: str,
+    convert: Callable[[tuple[Any, ...]], tuple[Any, ...]],
+) -> None:
     """Rewrite every row of TABLE in batches by rowid (events may be many millions)."""
     last = 0
     while True:
         batch = cur.execute(
-            f"SELECT rowid, {columns} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, BATCH)
+            f"SELECT rowid, {columns} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (last, BATCH),
         ).fetchall()
         if not batch:
             return
-        cur.executemany(f"UPDATE {table} SET {assignments} WHERE rowid=?", [convert(r) for r in batch])
+        cur.executemany(
+            f"UPDATE {table} SET {assignments} WHERE rowid=?", [convert(r) for r in batch]
+        )
         last = batch[-1][0]
 
 
@@ -74,20 +85,44 @@ def upgrade() -> None:
         birth_text = birth.isoformat() if isinstance(birth, dt.date) else birth
         index = applicant_index(key, name=name, resident_id=resident_id, phone=phone)
         return (
-            _enc(key, name, b"applicants.name"), _enc(key, resident_id, b"applicants.resident_id"),
-            _enc(key, birth_text, b"applicants.birth_date"), _enc(key, address, b"applicants.address"),
-            _enc(key, phone, b"applicants.phone"), _enc(key, legal, b"applicants.legal_representative"),
-            index["name_bidx"], index["resident_id_bidx"], index["phone_bidx"], rowid,
+            _enc(key, name, b"applicants.name"),
+            _enc(key, resident_id, b"applicants.resident_id"),
+            _enc(key, birth_text, b"applicants.birth_date"),
+            _enc(key, address, b"applicants.address"),
+            _enc(key, phone, b"applicants.phone"),
+            _enc(key, legal, b"applicants.legal_representative"),
+            index["name_bidx"],
+            index["resident_id_bidx"],
+            index["phone_bidx"],
+            rowid,
         )
 
-    _rewrite(cur, "applicants", "name, resident_id, birth_date, address, phone, legal_representative",
-             "name=?, resident_id=?, birth_date=?, address=?, phone=?, legal_representative=?,"
-             " name_bidx=?, resident_id_bidx=?, phone_bidx=?", applicant)
-    _rewrite(cur, "submissions", "delivery_address", "delivery_address=?",
-             lambda r: (_enc(key, r[1], b"submissions.delivery_address"), r[0]))
-    _rewrite(cur, "events", "payload", "payload=?", lambda r: (key.encrypt_text(r[1], b"events.payload"), r[0]))
+    _rewrite(
+        cur,
+        "applicants",
+        "name, resident_id, birth_date, address, phone, legal_representative",
+        "name=?, resident_id=?, birth_date=?, address=?, phone=?, legal_representative=?,"
+        " name_bidx=?, resident_id_bidx=?, phone_bidx=?",
+        applicant,
+    )
+    _rewrite(
+        cur,
+        "submissions",
+        "delivery_address",
+        "delivery_address=?",
+        lambda r: (_enc(key, r[1], b"submissions.delivery_address"), r[0]),
+    )
+    _rewrite(
+        cur,
+        "events",
+        "payload",
+        "payload=?",
+        lambda r: (key.encrypt_text(r[1], b"events.payload"), r[0]),
+    )
     cur.close()
 
 
 def downgrade() -> None:
-    raise NotImplementedError("personal data stays encrypted; restore a backup made before 0004 instead")
+    raise NotImplementedError(
+        "personal data stays encrypted; restore a backup made before 0004 instead"
+    )

@@ -25,10 +25,19 @@ _LOCAL_DAY = "date({col}, '+8 hours')"
 
 def upgrade() -> None:
     # Plain ADD COLUMN: SQLite does it without copying the table (a million rows here).
-    op.add_column("submissions", sa.Column("items_accepted", sa.Boolean(), nullable=False, server_default=sa.false()))
-    op.add_column("submissions", sa.Column("items_rejected", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column(
+        "submissions",
+        sa.Column("items_accepted", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column(
+        "submissions",
+        sa.Column("items_rejected", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     op.add_column("submissions", sa.Column("undelivered_since", sa.Date(), nullable=True))
-    op.add_column("submissions", sa.Column("delivered_late", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column(
+        "submissions",
+        sa.Column("delivered_late", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     done = _LOCAL_DAY.format(col="i.decided_at")
     delivered = _LOCAL_DAY.format(col="i.delivered_at")
     # Only submissions with a decision can have an outcome: the rest keep the defaults.

@@ -17,11 +17,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('hub_page_holders',
-    sa.Column('station_id', sa.Integer(), nullable=False),
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.ForeignKeyConstraint(['station_id'], ['hub_stations.id'], ),
-    sa.PrimaryKeyConstraint('station_id', 'sha256')
+    op.create_table(
+        "hub_page_holders",
+        sa.Column("station_id", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["station_id"],
+            ["hub_stations.id"],
+        ),
+        sa.PrimaryKeyConstraint("station_id", "sha256"),
     )
     # Pages already on the hub belong to the stations whose manifests named them (before this
     # revision a page reached the hub only after its station's manifest).
@@ -30,11 +34,11 @@ def upgrade() -> None:
         "SELECT DISTINCT s.station_id, m.sha256 FROM hub_manifest_pages m "
         "JOIN hub_submissions s ON s.id = m.submission_id"
     )
-    with op.batch_alter_table('hub_dept_keys') as batch:
-        batch.add_column(sa.Column('items', sa.Text(), nullable=True))
+    with op.batch_alter_table("hub_dept_keys") as batch:
+        batch.add_column(sa.Column("items", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('hub_dept_keys') as batch:
-        batch.drop_column('items')
-    op.drop_table('hub_page_holders')
+    with op.batch_alter_table("hub_dept_keys") as batch:
+        batch.drop_column("items")
+    op.drop_table("hub_page_holders")
