@@ -53,7 +53,7 @@ from sync.engine import SyncConfig, SyncEngine
 from sync.hub.store import HubStore
 from sync.keystore import MemoryTokenStore
 from sync.protocol import canonical, ts
-from sync.testing import NEWBORN_ANSWERS, FaultProxy, small_catalog, station
+from tests.sync_doubles import NEWBORN_ANSWERS, FaultProxy, small_catalog, station
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
 

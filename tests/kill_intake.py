@@ -111,7 +111,7 @@ def _arm(mode: str, n: int) -> None:
 def drive(db: str, catalog: str, mode: str, n: int, seed: int) -> None:
     from app.context import build_context
     from app.views import ApplicantInput
-    from sync.testing import NEWBORN_ANSWERS
+    from tests.sync_doubles import NEWBORN_ANSWERS
 
     rng = random.Random(seed)
     ctx = build_context(db, catalog_path=catalog)
@@ -180,7 +180,7 @@ class Figures:
 def make_store(base: Path) -> tuple[Path, Path]:
     """A station store (station XX01, clerk clerkxx01) and the 新生儿出生 catalog it uses."""
     from app.clock import SystemClock
-    from sync.testing import small_catalog, station
+    from tests.sync_doubles import small_catalog, station
 
     catalog = small_catalog(base / "catalog")
     ctx, _clerk = station(base / "st", "XX01", SystemClock(), catalog)

@@ -1,5 +1,5 @@
 """Sync in the window: the status bar indicator, the queue view, 立即同步 and 重试, against the
-real engine and the real hub on loopback (sync.testing / sync.hub), with the inline runner."""
+real engine and the real hub on loopback (tests/sync_doubles.py, sync.hub), inline runner."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from sync.engine import SyncConfig, SyncEngine
 from sync.hub.models import HubFeed, HubStation, HubSubmission
 from sync.hub.server import HubThread
 from sync.keystore import MemoryTokenStore
-from sync.testing import intake_with_pages
 from tests.gui.conftest import login, running_shell
 from tests.gui.test_window_intake import (
     F12,
@@ -28,6 +27,7 @@ from tests.gui.test_window_intake import (
     enter_applicant,
     mark_by_keys,
 )
+from tests.sync_doubles import intake_with_pages
 from ui.sync import ERROR_MS, IDLE_MS, SyncController, describe
 
 pytestmark = pytest.mark.gui

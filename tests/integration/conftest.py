@@ -43,7 +43,7 @@ def staff(ctx):
 # The sync tests' station catalog and county hub (test_sync_hub has its own, on PostgreSQL too).
 @pytest.fixture()
 def catalog(tmp_path):
-    from sync.testing import small_catalog
+    from tests.sync_doubles import small_catalog
 
     return small_catalog(tmp_path / "catalog")
 

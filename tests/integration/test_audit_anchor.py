@@ -16,7 +16,7 @@ from app.cli import main
 from local_db.models import AuditEntry
 from sync.engine import SyncEngine
 from sync.keystore import MemoryTokenStore
-from sync.testing import intake_with_pages, station
+from tests.sync_doubles import intake_with_pages, station
 
 from .test_sync_audit import FAST
 

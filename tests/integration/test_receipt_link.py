@@ -17,7 +17,7 @@ from app.numbering import parse_receipt_payload
 from printing.documents import build_receipt
 from sync.engine import SyncEngine
 from sync.keystore import MemoryTokenStore
-from sync.testing import station
+from tests.sync_doubles import station
 
 from .test_intake_service import new_intake
 from .test_receipts import altered_receipt

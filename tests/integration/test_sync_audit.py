@@ -21,7 +21,7 @@ from local_db.models import AuditEntry
 from sync.engine import SyncConfig, SyncEngine
 from sync.hub.server import HubThread
 from sync.keystore import MemoryTokenStore
-from sync.testing import FaultProxy, intake_with_pages, station
+from tests.sync_doubles import FaultProxy, intake_with_pages, station
 
 from .test_receipts import RECEIPT_FIELDS, altered_receipt
 

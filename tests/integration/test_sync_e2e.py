@@ -20,7 +20,7 @@ from sync.hub.importer import import_file
 from sync.hub.models import HubCatalog, HubFeed, HubStation, HubSubmission
 from sync.hub.server import HubThread
 from sync.keystore import MemoryTokenStore
-from sync.testing import (
+from tests.sync_doubles import (
     FaultProxy,
     MemoryKeyring,
     assert_mirrored,
@@ -120,7 +120,7 @@ def test_an_intake_still_missing_pages_is_sent_but_not_marked_pushed(tmp_path, c
     v = ctx.intake.get(sid)
     # a second intake whose paper is not captured yet: received, not digitised
     from app.views import ApplicantInput
-    from sync.testing import NEWBORN_ANSWERS
+    from tests.sync_doubles import NEWBORN_ANSWERS
 
     sid2 = ctx.intake.start(clerk)
     ctx.intake.set_applicant(

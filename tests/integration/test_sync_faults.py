@@ -21,7 +21,13 @@ from local_db.models import Counter, Event
 from sync.engine import SyncConfig, SyncEngine
 from sync.hub.server import HubThread
 from sync.keystore import MemoryTokenStore, token_key
-from sync.testing import FaultProxy, assert_mirrored, intake_with_pages, small_catalog, station
+from tests.sync_doubles import (
+    FaultProxy,
+    assert_mirrored,
+    intake_with_pages,
+    small_catalog,
+    station,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from app.audit import GENESIS, chain_hash
 from app.receipts import ReceiptSigner
 from sync.hub.server import HubThread
 from sync.protocol import frame_header
-from sync.testing import PgCluster, drop_database, fresh_database, small_catalog
+from tests.sync_doubles import PgCluster, drop_database, fresh_database, small_catalog
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from sync.errors import sync_error
 from sync.keystore import MemoryTokenStore
 from sync.outbox import Failure
 from sync.protocol import ranges
-from sync.testing import intake_with_pages, small_catalog, station
+from tests.sync_doubles import intake_with_pages, small_catalog, station
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
 
