@@ -30,8 +30,7 @@ if TYPE_CHECKING:
     from app.context import AppContext
     from sync.engine import StepResult, SyncEngine
     from sync.status import QueueItem, SyncStatus
-    from ui.session import ClerkSession
-    from ui.tasks import TaskError
+    from ui.tasks import TaskError, TaskRunner
 
 log = logging.getLogger("intake.ui.sync")
 
@@ -163,10 +162,11 @@ class SyncController(QObject):
     turn_finished = Signal(object)  # SyncTurn
     running_changed = Signal(bool)
 
-    def __init__(self, session: ClerkSession, parent: QObject | None = None) -> None:
+    def __init__(
+        self, setup: SyncSetup | None, runner: TaskRunner, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
-        self.session = session
-        setup = session.sync
+        self.runner = runner  # not the session: ui.session imports SyncSetup from here
         self.engine: SyncEngine | None = setup.engine if setup is not None else None
         self.enrolled = bool(setup and setup.enrolled)
         self.status: SyncStatus | None = setup.status if setup is not None else None
@@ -234,9 +234,7 @@ class SyncController(QObject):
         if engine is None:
             self.queue_changed.emit([])
             return
-        self.session.runner.run_db(
-            engine.queue, self._on_queue_read, self._on_queue_failed, guard=self
-        )
+        self.runner.run_db(engine.queue, self._on_queue_read, self._on_queue_failed, guard=self)
 
     def _on_queue_read(self, items: list[QueueItem]) -> None:
         self.queue = items
@@ -262,7 +260,7 @@ class SyncController(QObject):
         self._wake, self._retries, self._poked = False, [], False
         self._running = True
         self.running_changed.emit(True)
-        self.session.runner.run_pool(
+        self.runner.run_pool(
             lambda: run_turn(engine, wake_up=wake_up, retries=retries, queue=queue),
             self._on_turn_done,
             self._on_turn_failed,

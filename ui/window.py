@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         self.busy_label = QLabel(self)
         self.deadline = DeadlineWidget(self, session.ctx.clock.now)
         # sync: built at login (session.sync); turns run on the pool, never on this thread
-        self.sync = SyncController(session, self)
+        self.sync = SyncController(session.sync, session.runner, self)
         self.sync_indicator = SyncIndicatorWidget(self, str(session.ctx.db_path))
         self.sync_dialog: SyncQueueDialog | None = None
         self.sync.status_changed.connect(self.sync_indicator.set_status)

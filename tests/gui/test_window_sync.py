@@ -8,7 +8,6 @@ import random
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -355,8 +354,7 @@ class HeldRunner:
 
 def test_turns_run_on_the_pool_one_at_a_time(qtbot: Any, engine: SyncEngine) -> None:
     runner = HeldRunner()
-    session = SimpleNamespace(runner=runner, sync=describe(engine))
-    controller = SyncController(session)  # type: ignore[arg-type]
+    controller = SyncController(describe(engine), runner)  # type: ignore[arg-type]
     controller.start()
     assert controller.timer.isActive()  # enrolled: the first turn is scheduled, not run
     controller.sync_now()
@@ -393,7 +391,7 @@ def test_the_real_runner_steps_on_a_pool_thread(
     monkeypatch.setattr(engine, "step", step)
     runner = TaskRunner()
     try:
-        controller = SyncController(SimpleNamespace(runner=runner, sync=describe(engine)))  # type: ignore[arg-type]
+        controller = SyncController(describe(engine), runner)
         with qtbot.waitSignal(controller.turn_finished, timeout=20_000):
             controller.sync_now()
         controller.stop()
