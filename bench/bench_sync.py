@@ -49,8 +49,9 @@ from local_db.models import (
     Submission,
     SubmissionItem,
 )
-from sync.engine import SyncConfig, SyncEngine
+from sync.engine import SyncEngine
 from sync.hub.store import HubStore
+from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore
 from sync.protocol import canonical, ts
 from tests.sync_doubles import NEWBORN_ANSWERS, FaultProxy, small_catalog, station
@@ -448,9 +449,9 @@ def resume(base: Path) -> dict[str, Any]:
             proxy.reset_counts()
             if name == "a":
                 proxy.cut_after = 24 * 1024 * 1024  # in the middle of the second 16 MB page
-            eng.run_until_idle(max_seconds=300)
+            report = eng.run_until_idle(max_seconds=300)
             if name == "a":
-                resent_report = {"interruptions": eng._report.failures}
+                resent_report = {"interruptions": report.failures}
             ups[name] = proxy.up
             ctx.close()
         finally:

@@ -185,7 +185,7 @@ def cmd_station_show(args: argparse.Namespace) -> int:
             "store_id": engine.outbox.store_id(),
             "ca_bundle": engine.outbox.get("ca_bundle"),
             "proxy": engine.outbox.get("proxy"),
-            "token_in_keyring": engine._token() is not None,
+            "token_in_keyring": engine.link.token() is not None,
         }
     finally:
         ctx.close()

@@ -84,7 +84,6 @@ def write_export(
     """Write the file atomically (temp file, fsync, rename); PAGE(sha) gives a page's bytes, or
     None for a page missing here (left out: the hub refuses only the events naming it)."""
     path = Path(path)
-    enc_key, mac_key = _keys(export_key(token))
     nonce = os.urandom(16)
     shas = list(dict.fromkeys(p["sha256"] for m in manifests for p in m["pages"]))
     audit = audit or []
@@ -96,23 +95,10 @@ def write_export(
     seqs = [int(e["seq"]) for e in events]
     first_seq, last_seq = (min(seqs), max(seqs)) if seqs else (None, None)
     export_id = str(uuid.uuid4())
-    # The plaintext digest needs the pages once more; read them up front for a modest queue and
-    # stream them for the body (they are read twice, never held all at once).
+    # The plaintext digest needs the pages once more: they are read twice (digest, then body),
+    # streamed, never held all at once.
     body_hash = hashlib.sha256()
-    total_pages = 0
-
-    def plaintext() -> Iterator[bytes]:
-        nonlocal total_pages
-        yield b"E" + struct.pack(">Q", len(doc)) + doc
-        for sha in shas:
-            data = page(sha)
-            if data is None or hashlib.sha256(data).hexdigest() != sha:
-                continue
-            total_pages += len(data)
-            yield b"B" + struct.pack(">Q", len(data)) + bytes.fromhex(sha) + data
-        yield b"Z"
-
-    for part in plaintext():
+    for part in _frames(doc, shas, page, [0]):
         body_hash.update(part)
     header = {
         "format": 1,
@@ -132,14 +118,48 @@ def write_export(
         "body_sha256": body_hash.hexdigest(),
     }
     head = MAGIC + json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    page_bytes = [0]
+    _write_sealed(path, head, _frames(doc, shas, page, page_bytes), export_key(token), nonce)
+    return ExportSummary(
+        path,
+        export_id,
+        len(events),
+        len(shas),
+        page_bytes[0],
+        path.stat().st_size,
+        first_seq,
+        last_seq,
+    )
+
+
+def _frames(
+    doc: bytes, shas: list[str], page: Callable[[str], bytes | None], page_bytes: list[int]
+) -> Iterator[bytes]:
+    """The plaintext body, frame by frame; a page missing or damaged here is left out.
+    PAGE_BYTES[0] counts the page bytes written."""
+    yield b"E" + struct.pack(">Q", len(doc)) + doc
+    for sha in shas:
+        data = page(sha)
+        if data is None or hashlib.sha256(data).hexdigest() != sha:
+            continue
+        page_bytes[0] += len(data)
+        yield b"B" + struct.pack(">Q", len(data)) + bytes.fromhex(sha) + data
+    yield b"Z"
+
+
+def _write_sealed(
+    path: Path, head: bytes, frames: Iterator[bytes], key: bytes, nonce: bytes
+) -> None:
+    """HEAD, then FRAMES encrypted (AES-256-CTR), then the HMAC of all before it; through a
+    temporary file made durable before it takes PATH's name."""
+    enc_key, mac_key = _keys(key)
     tmp = path.with_name(path.name + ".tmp")
     mac = hmac.new(mac_key, head, hashlib.sha256)
     enc = Cipher(algorithms.AES(enc_key), modes.CTR(nonce)).encryptor()
-    total_pages = 0
     try:
         with open(tmp, "wb") as f:
             f.write(head)
-            for part in plaintext():
+            for part in frames:
                 ct = enc.update(part)
                 mac.update(ct)
                 f.write(ct)
@@ -156,16 +176,6 @@ def write_export(
             "export.write",
             f"无法写入导出文件（{exc.strerror or exc.__class__.__name__}），请检查U盘。",
         ) from exc
-    return ExportSummary(
-        path,
-        export_id,
-        len(events),
-        len(shas),
-        total_pages,
-        path.stat().st_size,
-        first_seq,
-        last_seq,
-    )
 
 
 def read_header(path: Path | str) -> dict[str, Any]:

@@ -14,9 +14,10 @@ import pytest
 import requests
 from PySide6.QtCore import Qt
 
-from sync.engine import SyncConfig, SyncEngine
+from sync.engine import SyncEngine
 from sync.hub.models import HubFeed, HubStation, HubSubmission
 from sync.hub.server import HubThread
+from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore
 from tests.gui.conftest import login, running_shell
 from tests.gui.test_window_intake import (

@@ -76,7 +76,7 @@ def test_a_parked_page_is_keyed_by_its_address_in_the_sync_items(ctx, staff, clo
     digest = hashlib.sha256(b"a damaged page").hexdigest()
     eng = SyncEngine.from_context(ctx, tokens=MemoryTokenStore())
     eng.outbox.record_failure(
-        eng._failure("page", digest, "sync.page_corrupt"), clock.now(), 3, None, park=True
+        eng.work.failure("page", digest, "sync.page_corrupt"), clock.now(), 3, None, park=True
     )
     con = sqlite3.connect(ctx.db_path)
     keys = [r[0] for r in con.execute("select key from sync_items where kind='page'")]

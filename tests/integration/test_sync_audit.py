@@ -18,8 +18,9 @@ from app.numbering import (
 )
 from app.receipts import ReceiptSigner
 from local_db.models import AuditEntry
-from sync.engine import SyncConfig, SyncEngine
+from sync.engine import SyncEngine
 from sync.hub.server import HubThread
+from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore
 from tests.sync_doubles import FaultProxy, intake_with_pages, station
 

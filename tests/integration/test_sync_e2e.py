@@ -14,11 +14,12 @@ from sqlalchemy import select, text, update
 
 from app.clock import FixedClock
 from sync.cli import register
-from sync.engine import SyncConfig, SyncEngine
+from sync.engine import SyncEngine
 from sync.export import ExportError
 from sync.hub.importer import import_file
 from sync.hub.models import HubCatalog, HubFeed, HubStation, HubSubmission
 from sync.hub.server import HubThread
+from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore
 from tests.sync_doubles import (
     FaultProxy,

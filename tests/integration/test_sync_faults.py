@@ -18,8 +18,9 @@ from sqlalchemy import select, text, update
 
 from app.clock import FixedClock
 from local_db.models import Counter, Event
-from sync.engine import SyncConfig, SyncEngine
+from sync.engine import SyncEngine
 from sync.hub.server import HubThread
+from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore, token_key
 from tests.sync_doubles import (
     FaultProxy,
@@ -195,7 +196,8 @@ def test_items_that_cannot_go_are_parked_for_a_person_without_blocking_the_rest(
 CHILD = textwrap.dedent("""
     import os, sys
     from app.context import build_context
-    from sync.engine import SyncConfig, SyncEngine
+    from sync.engine import SyncEngine
+    from sync.jobs.shared import SyncConfig
     from sync.keystore import MemoryTokenStore
     ctx = build_context(sys.argv[1], catalog_path=sys.argv[2])
     cfg = SyncConfig(backoff_base=0.05, backoff_cap=0.2, connect_timeout=1, read_timeout=5, status_interval=0,
@@ -364,7 +366,7 @@ def test_a_proxy_page_in_place_of_the_catalog_is_a_bad_answer_not_a_catalog(setu
     from sync.client import HubClient, SyncError, TransportConfig
 
     hub, proxy, ctx, clerk, eng = setup
-    client = HubClient(TransportConfig(proxy.url), token=eng._token())
+    client = HubClient(TransportConfig(proxy.url), token=eng.link.token())
     proxy.faults = {"html": 1.0}
     with pytest.raises(SyncError) as exc:
         client.catalog([])

@@ -8,8 +8,9 @@ import random
 import pytest
 
 from app.clock import FixedClock
-from sync.engine import SyncConfig, SyncEngine
+from sync.engine import SyncEngine
 from sync.errors import sync_error
+from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore
 from sync.outbox import Failure
 from sync.protocol import ranges

@@ -1,0 +1,241 @@
+"""Events in station order, in batches: learn what the hub already holds, send the pages a batch
+names (sync.jobs.pages), post the events, then move the outbox cursor and record what was parked
+in one local transaction. The batch halves its way down to one event when a request fails for
+reasons of its own, so one bad item is parked and the queue moves on."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sync.client import HubClient
+from sync.errors import TEXTS, SyncError, sync_error
+from sync.jobs.marks import PushedMarks
+from sync.jobs.pages import PagePush
+from sync.jobs.shared import Work
+from sync.outbox import Failure, PendingEvent
+from sync.protocol import in_ranges
+
+log = logging.getLogger("intake.sync")
+
+
+class EventPush:
+    def __init__(self, work: Work, marks: PushedMarks) -> None:
+        self.work = work
+        self.marks = marks
+        self.pages = PagePush(work, self.suspect)
+        self.reconciled = False
+        self._hub_has: list[list[int]] = []
+        self.batch_limit = work.config.batch_events
+
+    def link_failed(self) -> None:
+        """After a link failure: ask again what the hub holds before sending."""
+        self.reconciled = False
+        self.batch_limit = max(1, self.batch_limit)
+
+    def reconcile(self, client: HubClient) -> None:
+        """Learn which of our events the hub already holds (after a USB import, a lost answer,
+        a crash): they are never sent again."""
+        outbox = self.work.outbox
+        cursor = outbox.cursor()
+        top = outbox.max_seq()
+        self._hub_has = client.received(cursor + 1, top) if top > cursor else []
+        new = cursor
+        for first, last in self._hub_has:
+            if first <= new + 1 <= last:
+                new = last
+        if new > cursor:
+            outbox.commit_batch(cursor=new, now=self.work.now())
+            self.work.report.events_already_there += new - cursor
+            log.info("hub already holds events up to %d", new)
+        self.reconciled = True
+        self.marks.ready(None)
+
+    def retry(self, client: HubClient, key: str) -> None:
+        """A parked event a person asked to try again (out of order)."""
+        evs = self.work.outbox.events_by_id([key])
+        if not evs:
+            self.work.outbox.resolve("event", key)
+            return
+        self.send(client, evs, advance=False)
+
+    def upload(self, client: HubClient) -> int:
+        """The next batch above the cursor; returns how many events it held (0: none waiting)."""
+        outbox = self.work.outbox
+        cursor = outbox.cursor()
+        parked = outbox.parked_events_after(cursor)
+        rows = outbox.pending(cursor, self.batch_limit + len(parked))
+        if not rows:
+            return 0
+        todo = [r for r in rows if r.seq not in parked]
+        if not todo:  # only parked events ahead: step over them
+            outbox.commit_batch(cursor=rows[-1].seq, now=self.work.now())
+            return len(rows)
+        batch: list[PendingEvent] = []
+        page_bytes = 0
+        for r in todo[: self.batch_limit]:
+            page = r.page
+            if page and batch and page_bytes + page[1] > self.work.config.batch_page_bytes:
+                break
+            page_bytes += page[1] if page else 0
+            batch.append(r)
+        # include parked events lying inside the batch, so the cursor can pass them
+        last = batch[-1].seq
+        return self.send(client, batch, advance=True, upto=last)
+
+    def send(
+        self,
+        client: HubClient,
+        batch: list[PendingEvent],
+        *,
+        advance: bool,
+        upto: int | None = None,
+    ) -> int:
+        now = self.work.now()
+        sent, wire, parked = self._wire(batch)
+        bad_pages = self.pages.send(client, sent) if any(r.page for r in sent) else {}
+        if bad_pages:
+            sent, wire = self._drop_bad_pages(sent, wire, bad_pages, parked)
+        results: list[dict[str, Any]] = []
+        if wire:
+            try:
+                results = client.post_events(self.work.outbox.store_id(), wire)["results"]
+            except SyncError as exc:
+                self.suspect(client, exc, sent[0] if len(sent) == 1 else None)
+                results = [{"id": sent[0].id, "status": "parked"}]  # suspect parked the one event
+        resolved, stop_at = self._take_results(sent, results, parked)
+        self.work.report.events_parked += len(parked)
+        new_cursor: int | None = None
+        if advance:
+            if stop_at is not None:
+                new_cursor = stop_at - 1
+            else:
+                new_cursor = upto if upto is not None else (batch[-1].seq if batch else None)
+        self.work.outbox.commit_batch(cursor=new_cursor, parked=parked, resolved=resolved, now=now)
+        if stop_at is None:
+            self.batch_limit = min(self.work.config.batch_events, self.batch_limit * 2)
+        self.marks.ready({r.submission_id for r in batch}, defer=advance)
+        if stop_at is not None:
+            raise sync_error("sync.interrupted", message="页面尚未全部送达，稍后续传")
+        return len(batch)
+
+    def _wire(
+        self, batch: list[PendingEvent]
+    ) -> tuple[list[PendingEvent], list[dict[str, Any]], list[Failure]]:
+        """The events of BATCH to send and their wire form, skipping what the hub holds; an event
+        that cannot be put on the wire is parked."""
+        parked: list[Failure] = []
+        wire: list[dict[str, Any]] = []
+        sent: list[PendingEvent] = []
+        for r in batch:
+            if in_ranges(r.seq, self._hub_has):
+                self.work.report.events_already_there += 1
+                continue
+            try:
+                wire.append(r.wire())
+                sent.append(r)
+            except ValueError:
+                parked.append(self.work.failure("event", r.id, "sync.local_event", r))
+        return sent, wire, parked
+
+    def _drop_bad_pages(
+        self,
+        sent: list[PendingEvent],
+        wire: list[dict[str, Any]],
+        bad_pages: dict[str, str],
+        parked: list[Failure],
+    ) -> tuple[list[PendingEvent], list[dict[str, Any]]]:
+        """Park the events naming a page that cannot go; the rest still go."""
+        keep = []
+        for r, w in zip(sent, wire, strict=True):
+            page = r.page
+            if page and page[0] in bad_pages:
+                parked.append(self.work.failure("event", r.id, bad_pages[page[0]], r))
+            else:
+                keep.append((r, w))
+        return [k[0] for k in keep], [k[1] for k in keep]
+
+    def _take_results(
+        self, sent: list[PendingEvent], results: list[dict[str, Any]], parked: list[Failure]
+    ) -> tuple[list[tuple[str, str]], int | None]:
+        """The hub's answer per event: (items resolved, seq of the first event that must be sent
+        again or None); refusals for good go into PARKED."""
+        report = self.work.report
+        resolved: list[tuple[str, str]] = []
+        for r, res in zip(sent, results, strict=True):
+            status = res["status"]
+            if status == "parked":
+                continue
+            if status in ("stored", "duplicate"):
+                if status == "stored":
+                    report.events_sent += 1
+                else:
+                    report.events_already_there += 1
+                resolved.append(("event", r.id))
+                continue
+            if status == "refused" and not res.get("retry"):
+                hub = str(res.get("message", ""))[:200]
+                parked.append(self.work.failure("event", r.id, _refusal_code(res), r, hub=hub))
+                continue
+            # retryable: a page the hub does not hold (yet), or skipped behind it
+            if status == "refused":
+                item = self.work.outbox.record_failure(
+                    self.work.failure("event", r.id, "sync.page_corrupt", r),
+                    self.work.now(),
+                    self.work.config.max_failures,
+                    None,
+                )
+                if item.state == "needs_person":
+                    report.events_parked += 1
+                    continue
+            return resolved, r.seq
+        return resolved, None
+
+    def suspect(
+        self,
+        client: HubClient,
+        exc: SyncError,
+        single: PendingEvent | None,
+        page: str | None = None,
+    ) -> None:
+        """A request failed with a 5xx, garbage or a refusal: the link's fault, or this request's?
+        Ask the hub a trivial question; if it answers, shrink the batch and, once down to one item,
+        count the failure on that item. Returns only when that item is now parked; raises
+        otherwise (the step then backs off)."""
+        if (
+            exc.code not in ("sync.server_error", "sync.bad_response", "sync.too_large")
+            and exc.scope != "item"
+        ):
+            raise exc
+        if exc.code != "sync.too_large" and exc.scope != "item":
+            client.ping()  # raises the link's own failure when the hub is down
+        if self.batch_limit > 1 and (single is None or exc.code == "sync.too_large"):
+            self.batch_limit = max(1, self.batch_limit // 4)
+            raise exc
+        if page is not None:
+            f = self.work.failure("page", page, "sync.page_corrupt")
+        elif single is not None:
+            code = exc.code if exc.code in TEXTS else "sync.refused"
+            f = self.work.failure("event", single.id, code, single)
+        else:
+            raise exc
+        item = self.work.outbox.record_failure(
+            f,
+            self.work.now(),
+            self.work.config.max_failures,
+            None,
+            park=exc.scope == "item" and not exc.retry,
+        )
+        if item.state != "needs_person":
+            raise exc
+        if single is None:  # a parked page: the events naming it are parked on the next try
+            raise exc
+
+
+def _refusal_code(res: dict[str, Any]) -> str:
+    """The hub refused an event for good: why, in our codes."""
+    if res.get("code") == "submission.forbidden":
+        return "sync.forbidden"
+    if str(res.get("code", "")).endswith("conflict"):
+        return "sync.conflict"
+    return "sync.refused"
