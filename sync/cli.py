@@ -248,37 +248,50 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
+    """`intake hub …`, `intake station …` and `intake sync …`."""
+    _register_hub(sub)
+    _register_station(sub)
+    _register_sync(sub)
+
+
+def _hub_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        default=None,
+        help="平台数据库 URL（默认 sqlite:///数据目录/hub.sqlite3；"
+        "县级部署用 postgresql+psycopg://…）",
+    )
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _local_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _register_hub(sub: Any) -> None:
     hub = sub.add_parser("hub", help="县级同步平台（参考实现）").add_subparsers(
         dest="hub_command", metavar="SUB"
     )
     hub.required = True
 
-    def hub_db(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--db",
-            default=None,
-            help="平台数据库 URL（默认 sqlite:///数据目录/hub.sqlite3；"
-            "县级部署用 postgresql+psycopg://…）",
-        )
-        p.add_argument("--json", action="store_true", help="以 JSON 输出")
-
     p = hub.add_parser("serve", help="启动平台服务")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8700)
     p.add_argument("--blobs", default=None, help="页面文件目录（默认：数据目录/hub-blobs）")
-    hub_db(p)
+    _hub_db(p)
     p.set_defaults(func=cmd_hub_serve)
 
     p = hub.add_parser("enroll-code", help="为站点生成一次性登记码")
     p.add_argument("--station", required=True, help="站点编码，如 XX01")
     p.add_argument("--name", help="站点名称")
     p.add_argument("--valid-hours", type=float, default=72)
-    hub_db(p)
+    _hub_db(p)
     p.set_defaults(func=cmd_hub_enroll_code)
 
     p = hub.add_parser("revoke", help="吊销站点凭据")
     p.add_argument("--station", required=True)
-    hub_db(p)
+    _hub_db(p)
     p.set_defaults(func=cmd_hub_revoke)
 
     p = hub.add_parser("dept-key", help="生成部门接口密钥")
@@ -288,19 +301,19 @@ def register(sub: Any) -> None:
         "--item", action="append", help="推送给该部门的事项 id（可重复）；部门只看到并登记这些事项"
     )
     scope.add_argument("--all-items", action="store_true", help="全部事项（县行政审批局自用）")
-    hub_db(p)
+    _hub_db(p)
     p.set_defaults(func=cmd_hub_dept_key)
 
     p = hub.add_parser("publish-catalog", help="发布事项目录（目录文件夹或打包文件）")
     p.add_argument("path", type=Path)
     p.add_argument("--force", action="store_true", help="允许发布比当前更早的版本")
-    hub_db(p)
+    _hub_db(p)
     p.set_defaults(func=cmd_hub_publish)
 
     p = hub.add_parser("import", help="导入站点U盘导出文件")
     p.add_argument("file", type=Path)
     p.add_argument("--blobs", default=None)
-    hub_db(p)
+    _hub_db(p)
     p.set_defaults(func=cmd_hub_import)
 
     p = hub.add_parser("decide", help="登记部门办理结果")
@@ -309,20 +322,18 @@ def register(sub: Any) -> None:
     p.add_argument("decision", choices=("accepted", "rejected", "completed"))
     p.add_argument("--reason")
     p.add_argument("--department")
-    hub_db(p)
+    _hub_db(p)
     p.set_defaults(func=cmd_hub_decide)
 
     p = hub.add_parser(
         "receipt-keys", help="输出站点回执签名公钥（JSON，供 intake verify-receipt --keys 使用）"
     )
     p.add_argument("--station", help="只输出该站点的公钥")
-    hub_db(p)
+    _hub_db(p)
     p.set_defaults(func=cmd_hub_receipt_keys)
 
-    def local_db(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
-        p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
+def _register_station(sub: Any) -> None:
     st = sub.add_parser("station", help="本站点与县级平台的登记").add_subparsers(
         dest="station_command", metavar="SUB"
     )
@@ -332,17 +343,19 @@ def register(sub: Any) -> None:
     p.add_argument("code", help="县行政审批局提供的一次性登记码")
     p.add_argument("--ca-bundle", help="政务外网 CA 证书文件（PEM）")
     p.add_argument("--proxy", help="HTTP 代理，如 http://10.1.1.1:3128")
-    local_db(p)
+    _local_db(p)
     p.set_defaults(func=cmd_station_enroll)
     p = st.add_parser("show", help="显示登记信息（不显示凭据）")
-    local_db(p)
+    _local_db(p)
     p.set_defaults(func=cmd_station_show)
     p = st.add_parser("configure", help="设置 CA 证书文件或代理（空字符串表示清除）")
     p.add_argument("--ca-bundle")
     p.add_argument("--proxy")
-    local_db(p)
+    _local_db(p)
     p.set_defaults(func=cmd_station_configure)
 
+
+def _register_sync(sub: Any) -> None:
     p = sub.add_parser("sync", help="与县级平台同步")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument(
@@ -357,5 +370,5 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--max-wait", type=float, default=60.0, help="网络不通时最多等待的秒数（默认 60）"
     )
-    local_db(p)
+    _local_db(p)
     p.set_defaults(func=cmd_sync)
