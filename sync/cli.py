@@ -62,7 +62,8 @@ def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
         emit(None, {"station": args.station.upper(), "code": code, "valid_hours": args.valid_hours})
     else:
         print(
-            f"站点 {args.station.upper()} 的登记码：{code}（{args.valid_hours:g} 小时内有效，只能使用一次）"
+            f"站点 {args.station.upper()} 的登记码：{code}"
+            f"（{args.valid_hours:g} 小时内有效，只能使用一次）"
         )
     return 0
 

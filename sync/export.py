@@ -207,7 +207,7 @@ def verify(path: Path | str, key: bytes) -> None:
     """Check the signature over the whole file; raises ExportError when it was altered."""
     path = Path(path)
     _enc, mac_key = _keys(key)
-    start, end = _body_bounds(path)
+    _start, end = _body_bounds(path)
     mac = hmac.new(mac_key, digestmod=hashlib.sha256)
     with open(path, "rb") as f:
         remaining = end
