@@ -15,13 +15,14 @@ from app.catalog import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.dayclose import DayCloseService
 from app.intake import IntakeService
-from app.keys import KeyringSecretStore, SecretKeyError, SecretStore
 from app.paths import default_db_path
 from app.receipts import ReceiptSigner
 from app.reports import Reports
 from app.staff import StaffService
+from app.upgrade_backup import UpgradeBackup
 from local_db.attachments import AttachmentStore
 from local_db.engine import open_store, store_key
+from local_db.keys import KeyringSecretStore, SecretKeyError, SecretStore
 
 log = logging.getLogger("intake.context")
 
@@ -82,7 +83,9 @@ def build_context(
 ) -> AppContext:
     path = Path(db_path) if db_path is not None else default_db_path()
     secrets = secrets or KeyringSecretStore()
-    sessions = open_store(path, secrets=secrets, create=create)
+    sessions = open_store(
+        path, secrets=secrets, create=create, upgrade_guard=UpgradeBackup(secrets)
+    )
     files = files_dir_for(path)
     attachments = AttachmentStore(files / "blobs", store_key(sessions))
     catalogs = CatalogProvider.from_path(catalog_path, archive=files / "catalogs")

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import audit
 from app.clock import STATION_TZ
-from app.errors import DomainError
 from app.staff import authorize
 from app.views import LedgerRow, StaffView
 from local_db.engine import write_tx
+from local_db.errors import DomainError
 
 IDENTITY_LABELS = {
     "card": "读卡",

@@ -28,7 +28,7 @@ from app.checklist import Checklist
 from app.clock import STATION_TZ, Clock, SystemClock, add_working_days, day_bounds, local_day
 from app.dayclose import business_day, record_amendment
 from app.documents import DocApplicant, DocItem, DocKind, DocMaterial, IntakeDocument
-from app.errors import DomainError, IntakeError
+from app.errors import IntakeError
 from app.numbering import (
     encode_receipt_payload,
     format_intake_number,
@@ -59,6 +59,7 @@ from app.views import (
 from local_db.attachments import AttachmentStore
 from local_db.crypto import applicant_index, normalise_name
 from local_db.engine import store_key, write_tx
+from local_db.errors import DomainError
 from local_db.models import (
     Answer,
     Applicant,

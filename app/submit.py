@@ -39,9 +39,10 @@ from sqlalchemy.orm import sessionmaker
 
 from app.cliout import emit
 from app.documents import DocKind
-from app.errors import DomainError, IntakeError
+from app.errors import IntakeError
 from app.intake import IntakeService
 from app.views import ApplicantInput, StaffView
+from local_db.errors import DomainError
 
 log = logging.getLogger("intake.submit")
 

@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import SUBSETN, TTFont
 
-from app.errors import DomainError
+from local_db.errors import DomainError
 
 log = logging.getLogger("printing.fonts")
 

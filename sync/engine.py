@@ -37,9 +37,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.catalog import CatalogProvider, read_packed
 from app.clock import Clock, SystemClock
-from app.errors import CatalogError, DomainError, StoreError
+from app.errors import CatalogError
 from app.intake import IntakeService
 from local_db.attachments import AttachmentStore
+from local_db.errors import DomainError, StoreError
 from local_db.models import Event, Station, Submission, SubmissionItem, SyncItem
 from sync.client import HubClient, TransportConfig
 from sync.errors import TEXTS, SyncError, sync_error

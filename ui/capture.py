@@ -574,7 +574,7 @@ class CaptureDialog(QDialog):
 
         def work() -> tuple[SubmissionView, list[PageView], _Previous | None]:
             from app.capture.pages import signature_from_bytes
-            from app.errors import DomainError
+            from local_db.errors import DomainError
 
             stored = [s.intake.attach_page(s.actor, sid, material, d, m) for d, m in blobs]
             if retake is not None:

@@ -364,7 +364,7 @@ class LedgerWidget(QWidget):
         from app.exports import export_ledger
 
         def work() -> str:
-            from app.errors import DomainError
+            from local_db.errors import DomainError
 
             closed = s.ctx.dayclose.closed(day)
             data = export_ledger(

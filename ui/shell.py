@@ -215,7 +215,7 @@ class AppShell:
         assert ctx is not None
 
         def run() -> tuple[StationView, list[str]]:
-            from app.errors import DomainError
+            from local_db.errors import DomainError
 
             station, admin = ctx.staff.setup_station(
                 code=request.station_code,

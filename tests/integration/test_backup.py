@@ -4,7 +4,7 @@ import pytest
 
 from app.backup import KEY_NAME, BackupError, BackupService
 from app.context import build_context
-from app.keys import (
+from local_db.keys import (
     MemorySecretStore,
     SecretKeyError,
     get_or_create_key,

@@ -12,11 +12,11 @@ from sqlalchemy import create_engine, select
 from app.backup import KEY_NAME
 from app.cli import main
 from app.context import build_context
-from app.errors import StoreError
-from app.keys import SERVICE, KeyringSecretStore, get_or_create_key, recovery_code
 from app.views import ApplicantInput
 from local_db.crypto import DataKey, key_name
 from local_db.engine import _alembic_config, open_store
+from local_db.errors import StoreError
+from local_db.keys import SERVICE, KeyringSecretStore, get_or_create_key, recovery_code
 from local_db.models import Applicant
 from printing.documents import build_document
 

@@ -5,9 +5,10 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from app import audit
-from app.errors import AuthError, IntakeError, StoreError
+from app.errors import AuthError, IntakeError
 from app.state import fold, inputs_from_events
 from app.views import ApplicantInput
+from local_db.errors import StoreError
 from local_db.models import AuditEntry, Event, Submission
 
 pytestmark = pytest.mark.integration

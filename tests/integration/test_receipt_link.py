@@ -12,8 +12,8 @@ from pyzbar import pyzbar
 
 from app.capture.codes import classify_payload
 from app.cli import main as intake_main
-from app.keys import MemorySecretStore
 from app.numbering import parse_receipt_payload
+from local_db.keys import MemorySecretStore
 from printing.documents import build_receipt
 from sync.engine import SyncEngine
 from sync.keystore import MemoryTokenStore

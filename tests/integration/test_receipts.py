@@ -1,7 +1,6 @@
 import pytest
 
 from app.context import build_context
-from app.keys import MemorySecretStore
 from app.numbering import (
     encode_receipt_payload,
     format_intake_number,
@@ -9,6 +8,7 @@ from app.numbering import (
     parse_receipt_payload,
 )
 from app.receipts import verify_receipt
+from local_db.keys import MemorySecretStore
 
 from .test_intake_service import new_intake
 

@@ -207,7 +207,7 @@ def test_a_clerks_manual_backup_is_refused_before_anything_is_written(ctx, staff
 
 
 def test_an_unknown_export_format_is_refused_in_chinese_and_not_audited_as_an_export(ctx, staff):
-    from app.errors import DomainError
+    from local_db.errors import DomainError
 
     sup = staff["supervisor"]
     with pytest.raises(DomainError) as exc:

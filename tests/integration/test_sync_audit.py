@@ -11,12 +11,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, select, update
 
 from app.audit import at_text, chain_hash
-from app.keys import MemorySecretStore
 from app.numbering import (
     format_intake_number,
     parse_receipt_payload,
 )
 from app.receipts import ReceiptSigner
+from local_db.keys import MemorySecretStore
 from local_db.models import AuditEntry
 from sync.engine import SyncConfig, SyncEngine
 from sync.hub.server import HubThread
