@@ -41,7 +41,7 @@ from app.documents import DocMaterial, IntakeDocument
 from app.validators import mask_phone, mask_resident_id
 from printing.fonts import FontSet, default_font_set
 
-log = logging.getLogger("printing.documents")
+log = logging.getLogger("intake.printing.documents")
 
 Paper = Literal["A4", "A5"]
 

@@ -30,7 +30,7 @@ from reportlab.pdfbase.ttfonts import SUBSETN, TTFont
 
 from local_db.errors import DomainError
 
-log = logging.getLogger("printing.fonts")
+log = logging.getLogger("intake.printing.fonts")
 
 RESOURCE_FONT_DIR = Path(__file__).resolve().parent.parent / "resources" / "fonts"
 FONT_SUFFIXES = (".ttf", ".ttc", ".otf")

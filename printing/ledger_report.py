@@ -21,7 +21,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from app.exports import HEADERS, detail_rows
+from app.exports import HEADERS, detail_rows, summary_rows
 from printing.documents import _BUILD_LOCK
 from printing.fonts import FontSet, default_font_set
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from app.reports import Metric, OpenWork, Reconciliation
     from app.views import LedgerRow
 
-log = logging.getLogger("printing.ledger_report")
+log = logging.getLogger("intake.printing.ledger_report")
 
 _GRID = colors.Color(0.25, 0.25, 0.25)
 _SHADE = colors.Color(0.92, 0.92, 0.92)
@@ -237,3 +237,11 @@ def build_day_close_report(
         ],
         sign_off=closed_by,
     )
+
+
+def ledger_pdf(
+    rows: Sequence[LedgerRow], title: str, centre_name: str, period_label: str, seal: str | None
+) -> bytes:
+    """The ledger as an A4 report: the summary counts, then every row (SEAL: a closed day's);
+    the renderer app.exports.export_ledger takes."""
+    return build_ledger_report(title, centre_name, period_label, summary_rows(rows), (), rows, seal)

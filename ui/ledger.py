@@ -362,6 +362,7 @@ class LedgerWidget(QWidget):
         rows = self.filtered_rows()
         s = self.session
         from app.exports import export_ledger
+        from printing.ledger_report import ledger_pdf
 
         def work() -> str:
             from local_db.errors import DomainError
@@ -377,6 +378,7 @@ class LedgerWidget(QWidget):
                 centre_name=s.station.centre_name,
                 period_label=f"{day:%Y年%m月%d日}",
                 seal=closed.seal if closed else None,
+                render_pdf=ledger_pdf,
             )
             try:
                 with open(path, "wb") as f:
