@@ -308,7 +308,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
             raise ChecklistError(
                 "ledger.date", f"日期格式应为 YYYY-MM-DD（收到“{args.date}”）。"
             ) from None
-        rows = ctx.intake.ledger(day)
+        rows = ctx.queries.ledger(day)
     finally:
         ctx.close()
     data = [r.to_json() for r in rows]

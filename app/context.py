@@ -15,6 +15,9 @@ from app.catalog import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.dayclose import DayCloseService
 from app.intake import IntakeService
+from app.intake_documents import IntakeDocuments
+from app.intake_pages import IntakePages
+from app.ledger import IntakeQueries
 from app.paths import default_db_path
 from app.receipts import ReceiptSigner
 from app.reports import Reports
@@ -35,7 +38,10 @@ class AppContext:
     attachments: AttachmentStore
     clock: Clock
     staff: StaffService
-    intake: IntakeService
+    intake: IntakeService  # commands
+    pages: IntakePages
+    documents: IntakeDocuments
+    queries: IntakeQueries  # one submission, the ledger, search
     dayclose: DayCloseService
     reports: Reports
     secrets: SecretStore
@@ -101,6 +107,9 @@ def build_context(
         clock=clock,
         staff=staff,
         intake=IntakeService(sessions, catalogs, attachments, clock, signer),
+        pages=IntakePages(sessions, catalogs, attachments, clock, signer),
+        documents=IntakeDocuments(sessions, catalogs, attachments, clock, signer),
+        queries=IntakeQueries(sessions, catalogs, attachments, clock, signer),
         dayclose=DayCloseService(sessions, staff, clock, catalogs, anchor=anchor),
         reports=Reports(sessions, lambda: catalogs.current, staff),
         secrets=secrets,

@@ -41,6 +41,9 @@ from app.cliout import emit
 from app.documents import DocKind
 from app.errors import IntakeError
 from app.intake import IntakeService
+from app.intake_documents import IntakeDocuments
+from app.intake_pages import IntakePages
+from app.ledger import IntakeQueries
 from app.views import ApplicantInput, StaffView
 from local_db.errors import DomainError
 
@@ -281,9 +284,19 @@ def read_request(path: str) -> IntakeRequest:
 # ----------------------------------------------------------------------------- the store
 
 
+@dataclass(frozen=True)
+class Services:
+    """The intake services of one command, sharing its transaction."""
+
+    intake: IntakeService
+    pages: IntakePages
+    documents: IntakeDocuments
+    queries: IntakeQueries
+
+
 @contextlib.contextmanager
-def atomic(ctx: Any) -> Iterator[tuple[IntakeService, sessionmaker[Any]]]:
-    """An IntakeService whose every call runs inside one transaction (each call's own becomes a
+def atomic(ctx: Any) -> Iterator[tuple[Services, sessionmaker[Any]]]:
+    """Intake services whose every call runs inside one transaction (each call's own becomes a
     savepoint), committed when the block ends and rolled back whole when it raises. Attachment
     blobs written meanwhile (kept PDFs) are removed again on rollback, unless they existed."""
     engine = ctx.sessions.kw["bind"]
@@ -294,7 +307,13 @@ def atomic(ctx: Any) -> Iterator[tuple[IntakeService, sessionmaker[Any]]]:
         bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
     )
     store = _TrackingBlobs(ctx.attachments)
-    service = IntakeService(sessions, ctx.catalogs, store, ctx.clock, ctx.signer)  # type: ignore[arg-type]
+    parts = (sessions, ctx.catalogs, store, ctx.clock, ctx.signer)
+    service = Services(
+        IntakeService(*parts),  # type: ignore[arg-type]
+        IntakePages(*parts),  # type: ignore[arg-type]
+        IntakeDocuments(*parts),  # type: ignore[arg-type]
+        IntakeQueries(*parts),  # type: ignore[arg-type]
+    )
     try:
         yield service, sessions
         tx.commit()
@@ -361,7 +380,7 @@ class _Printed:
 
 
 def _print(
-    service: IntakeService,
+    service: Services,
     actor: StaffView,
     sid: str,
     kinds: Sequence[DocKind],
@@ -374,9 +393,9 @@ def _print(
     from printing.documents import build_document
 
     for kind in kinds:
-        doc = service.document(actor, sid, kind)
+        doc = service.documents.document(actor, sid, kind)
         pdf = build_document(doc, paper)  # type: ignore[arg-type]
-        service.save_document(actor, sid, kind, pdf, printed=out_dir is not None)
+        service.documents.save_document(actor, sid, kind, pdf, printed=out_dir is not None)
         if out_dir is None:
             printed.paths[kind] = None
             continue
@@ -409,7 +428,7 @@ def _print_dir(args: argparse.Namespace) -> Path | None:
 @contextlib.contextmanager
 def _command(
     args: argparse.Namespace,
-) -> Iterator[tuple[Any, IntakeService, sessionmaker[Any], _Printed]]:
+) -> Iterator[tuple[Any, Services, sessionmaker[Any], _Printed]]:
     """The store, an all-or-nothing service, and the PDFs written (removed again on failure)."""
     from app.context import build_context
 
@@ -437,22 +456,22 @@ def run_submit(args: argparse.Namespace) -> int:
         actor = _clerk(sessions, request.clerk)
         catalog = ctx.catalogs.current
         _unknown_materials(catalog, request.marks)
-        sid = service.start(actor)
-        service.set_applicant(actor, sid, request.applicant)
+        sid = service.intake.start(actor)
+        service.intake.set_applicant(actor, sid, request.applicant)
         jurisdiction = _jurisdiction(sessions, actor)
-        service.choose(
+        service.intake.choose(
             actor,
             sid,
             catalog.resolve_one(request.bundle, jurisdiction, "intake").id,
             list(request.items) if request.items is not None else None,
         )
         if request.answers:
-            service.answer_many(actor, sid, request.answers)
+            service.intake.answer_many(actor, sid, request.answers)
         if request.marks:
-            service.mark_many(actor, sid, request.marks)
-        result = service.finish(actor, sid)
+            service.intake.mark_many(actor, sid, request.marks)
+        result = service.intake.finish(actor, sid)
         for line_id, data, mime in request.pages:  # captured after finishing, as at the counter
-            service.attach_page(actor, sid, line_id, data, mime)
+            service.pages.attach_page(actor, sid, line_id, data, mime)
         _print(service, actor, sid, result.documents, out_dir, args.paper, printed)
         names = {m.id: m.name for m in result.checklist.materials}
     data = {
@@ -480,8 +499,8 @@ def _jurisdiction(sessions: sessionmaker[Any], actor: StaffView) -> str | None:
         return station.jurisdiction if station is not None else None
 
 
-def _find(service: IntakeService, number: str) -> str:
-    sid = service.find_by_number(number)
+def _find(service: Services, number: str) -> str:
+    sid = service.queries.find_by_number(number)
     if sid is None:
         raise IntakeError(
             "intake.unknown_number",
@@ -499,9 +518,9 @@ def run_supplement(args: argparse.Namespace) -> int:
     with _command(args) as (_ctx, service, sessions, printed):
         actor = _clerk(sessions, args.clerk)
         sid = _find(service, args.number)
-        service.supplement(actor, sid, materials)
+        service.intake.supplement(actor, sid, materials)
         _print(service, actor, sid, ("supplement",), out_dir, args.paper, printed)
-        view = service.get(sid)
+        view = service.queries.get(sid)
     data = {
         "number": view.number,
         "stage": view.stage,
@@ -519,9 +538,9 @@ def run_withdraw(args: argparse.Namespace) -> int:
     with _command(args) as (_ctx, service, sessions, printed):
         actor = _clerk(sessions, args.clerk)
         sid = _find(service, args.number)
-        service.withdraw(actor, sid, args.reason or "")
+        service.intake.withdraw(actor, sid, args.reason or "")
         _print(service, actor, sid, ("return_list",), out_dir, args.paper, printed)
-        view = service.get(sid)
+        view = service.queries.get(sid)
     data = {"number": view.number, "stage": view.stage, "documents": printed.paths}
     emit(args, data, _text_report(f"{view.number} 已撤回", printed, ()))
     return 0
@@ -532,7 +551,7 @@ def run_deliver(args: argparse.Namespace) -> int:
         actor = _clerk(sessions, args.clerk)
         sid = _find(service, args.number)
         items = _split(args.item) or None
-        service.deliver(
+        service.intake.deliver(
             actor,
             sid,
             method=args.method,
@@ -540,7 +559,7 @@ def run_deliver(args: argparse.Namespace) -> int:
             tracking_number=args.tracking_number or "",
             address=args.address or "",
         )
-        view = service.get(sid)
+        view = service.queries.get(sid)
     data = {
         "number": view.number,
         "stage": view.stage,

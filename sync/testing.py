@@ -133,7 +133,7 @@ def intake_with_pages(
         if m.needs_pages:
             size = big if (big and first) else rng.randint(*page_sizes)
             first = False
-            ctx.intake.attach_page(clerk, sid, m.id, rng.randbytes(size), "image/jpeg")
+            ctx.pages.attach_page(clerk, sid, m.id, rng.randbytes(size), "image/jpeg")
     return sid
 
 

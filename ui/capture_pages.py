@@ -321,18 +321,18 @@ class PageActions(QObject):
 
         def run() -> SubmissionView:
             work()
-            return s.intake.get(sid)
+            return s.queries.get(sid)
 
         s.runner.run_db(run, self._on_changed, self._on_error, guard=self)
 
     def rotate(self, page_id: str, degrees: int) -> None:
         s = self.session
-        self._run(lambda: s.intake.rotate_page(s.actor, self.sid, page_id, degrees))
+        self._run(lambda: s.pages.rotate_page(s.actor, self.sid, page_id, degrees))
 
     def move(self, page_id: str, position: int) -> None:
         s = self.session
-        self._run(lambda: s.intake.move_page(s.actor, self.sid, page_id, position))
+        self._run(lambda: s.pages.move_page(s.actor, self.sid, page_id, position))
 
     def remove(self, page_id: str) -> None:
         s = self.session
-        self._run(lambda: s.intake.remove_page(s.actor, self.sid, page_id))
+        self._run(lambda: s.pages.remove_page(s.actor, self.sid, page_id))

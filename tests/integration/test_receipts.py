@@ -43,7 +43,7 @@ def _receipt(signed):
     c, clerk = signed
     sid = new_intake(c, clerk)
     c.intake.finish(clerk, sid)
-    doc = c.intake.document(None, sid, "receipt")
+    doc = c.documents.document(None, sid, "receipt")
     keys = {c.signer.key_id: c.signer.public_key_text()}
     return c, sid, doc, keys
 
@@ -53,7 +53,7 @@ def test_genuine_receipt_verifies_offline(signed):
     v = verify_receipt(doc.qr_payload, keys)
     assert v.valid and v.code == "receipt.ok" and v.number == doc.number
     # a reprint carries the same signed content
-    assert c.intake.document(None, sid, "receipt", reprint=True).qr_payload == doc.qr_payload
+    assert c.documents.document(None, sid, "receipt", reprint=True).qr_payload == doc.qr_payload
 
 
 RECEIPT_FIELDS = ("number", "t", "m", "k", "s")

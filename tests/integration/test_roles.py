@@ -38,7 +38,7 @@ CALLS: dict[str, Call] = {
         actor, "overdue_push", Period.of("day", DAY), ctx.clock.now()
     ),
     "export.ledger": lambda ctx, actor, st: export_ledger(
-        ctx.sessions, actor, ctx.intake.ledger(DAY), "xlsx", "2024-12-02 受理台账", ctx.clock.now()
+        ctx.sessions, actor, ctx.queries.ledger(DAY), "xlsx", "2024-12-02 受理台账", ctx.clock.now()
     ),
     "day.close": lambda ctx, actor, st: ctx.dayclose.close(actor, PASSWORDS[actor.role], DAY),
     "day.amendments": lambda ctx, actor, st: ctx.dayclose.amendments(actor, DAY),

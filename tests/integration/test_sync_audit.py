@@ -212,7 +212,7 @@ def test_a_broken_chain_is_refused_by_the_hub_and_parked_at_the_station(
     assert after[:n] == before  # what the hub held is unchanged
     assert [e["id"] for e in after] == list(range(1, bad))  # the valid prefix, nothing beyond
     assert after[-1] == next(e for e in local_audit(ctx) if e["id"] == bad - 1)
-    assert ctx.intake.get(sid).stage == "pushed"  # the intakes keep going
+    assert ctx.queries.get(sid).stage == "pushed"  # the intakes keep going
     parked = [q for q in eng.queue() if q.kind == "audit"]
     refused = bad + 1 if tamper == "deleted" else bad
     assert (
@@ -254,7 +254,7 @@ def _verifier(hub):
 def signed_station(tmp_path, clock, catalog, hub):
     ctx, clerk, eng = enrolled(tmp_path, "XX01", clock, catalog, hub, secrets=MemorySecretStore())
     sid = intake_with_pages(ctx, clerk, random.Random(1))
-    doc = ctx.intake.document(None, sid, "receipt")
+    doc = ctx.documents.document(None, sid, "receipt")
     return ctx, eng, doc
 
 

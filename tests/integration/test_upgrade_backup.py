@@ -32,7 +32,7 @@ def _fill(ctx, staff) -> dict[str, int]:
     for _ in range(3):
         sid = new_intake(ctx, clerk)
         ctx.intake.finish(clerk, sid)
-        ctx.intake.attach_page(
+        ctx.pages.attach_page(
             clerk, sid, "household_register", f"page {sid}".encode() * 200, "image/jpeg"
         )
     return _counts(ctx.db_path)
