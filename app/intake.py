@@ -12,13 +12,13 @@ import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import checklist as engine
-from app.catalog import Catalog
+from app.applicant_rules import clean_applicant, require_ready
+from app.catalog import Bundle, Catalog
 from app.checklist import Checklist
 from app.clock import add_working_days, local_day
 from app.dayclose import business_day
@@ -28,14 +28,7 @@ from app.intake_base import IntakeBase, applicant_view, chunks, dump_json
 from app.numbering import (
     format_intake_number,
 )
-from app.state import item_outcomes
-from app.validators import (
-    check_mobile,
-    check_resident_id,
-    check_uscc,
-    normalize_number_text,
-    resident_id_conflicts,
-)
+from app.state import SubmissionState, item_outcomes
 from app.views import (
     ApplicantInput,
     ApplicantView,
@@ -109,7 +102,7 @@ class IntakeService(IntakeBase):
         return sid
 
     def set_applicant(self, actor: StaffView, sid: str, data: ApplicantInput) -> ApplicantView:
-        clean = self._validate_applicant(data, strict=False)
+        clean = clean_applicant(data, local_day(self._clock.now()), strict=False)
         now = self._clock.now()
         with self._tx() as s:
             sub, state = self._load(s, sid)
@@ -141,115 +134,6 @@ class IntakeService(IntakeBase):
             payload["consent_reuse"] = data.consent_reuse
             self._event(s, sub, state, actor, "applicant_set", payload)
             return applicant_view(applicant)
-
-    def _validate_applicant(self, data: ApplicantInput, *, strict: bool) -> dict[str, Any]:
-        """Normalise fields. strict: a bad number raises IntakeError naming the field (in
-        Chinese); lenient (drafts): it is kept as typed, so nothing typed is lost, and `finish`
-        refuses it."""
-        out: dict[str, Any] = {
-            "kind": data.kind,
-            "name": data.name.strip(),
-            "gender": data.gender.strip(),
-            "birth_date": data.birth_date,
-            "address": data.address.strip(),
-            "legal_representative": data.legal_representative.strip(),
-            "resident_id": None,
-            "uscc": None,
-            "phone": "",
-        }
-        if data.kind not in ("personal", "enterprise"):
-            raise IntakeError("applicant.kind", "申请人类型应为个人或企业。", field="kind")
-        today = local_day(self._clock.now())
-        id_label = "法定代表人身份证号码" if data.kind == "enterprise" else "身份证号码"
-        checks = (
-            ("resident_id", data.resident_id, lambda v: check_resident_id(v, today), id_label),
-            ("uscc", data.uscc, check_uscc, "统一社会信用代码"),
-            ("phone", data.phone, check_mobile, "联系电话"),
-        )
-        for field_name, raw, check_fn, label in checks:
-            if not raw.strip():
-                continue
-            check = check_fn(raw)
-            if check.valid:
-                out[field_name] = check.normalized
-                if (
-                    field_name == "resident_id" and data.kind == "personal"
-                ):  # an enterprise's is its representative's
-                    out["birth_date"] = out["birth_date"] or check.birth_date
-                    if not out["gender"]:
-                        out["gender"] = "男" if check.gender == "male" else "女"
-            elif strict:
-                raise IntakeError(
-                    f"applicant.{field_name}",
-                    f"{label}：{check.message}",
-                    field=field_name,
-                    reason=check.code,
-                )
-            else:
-                out[field_name] = normalize_number_text(raw)[:40]  # as typed, in ASCII digits
-        if (
-            data.kind == "personal"
-            and out["resident_id"]
-            and (data.birth_date or data.gender.strip())
-        ):
-            # Typed beside the number, they must agree with it (drafts keep them, finish refuses).
-            conflicts = resident_id_conflicts(
-                out["resident_id"], data.birth_date, data.gender, today
-            )
-            for field_name, conflict in conflicts.items():
-                if strict:
-                    raise IntakeError(
-                        f"applicant.{field_name}",
-                        str(conflict.message),
-                        field=field_name,
-                        reason=conflict.code,
-                    )
-        return out
-
-    def _applicant_ready(self, applicant: Applicant | None) -> None:
-        if applicant is None or not applicant.name:
-            raise IntakeError(
-                "intake.no_applicant", "请先录入申请人姓名（或企业名称）。", field="name"
-            )
-        if applicant.kind == "personal" and not applicant.resident_id:
-            raise IntakeError(
-                "intake.no_resident_id", "请录入或读取申请人的身份证号码。", field="resident_id"
-            )
-        if applicant.kind == "enterprise" and not applicant.uscc:
-            raise IntakeError(
-                "intake.no_uscc", "请录入或扫描企业的统一社会信用代码。", field="uscc"
-            )
-        # The commitment letter and the receipt name who answers for an enterprise.
-        if applicant.kind == "enterprise" and not applicant.legal_representative:
-            raise IntakeError(
-                "intake.no_legal_representative",
-                "请录入企业的法定代表人姓名。",
-                field="legal_representative",
-            )
-        if applicant.kind == "enterprise" and not applicant.resident_id:
-            raise IntakeError(
-                "intake.no_representative_id", "请录入法定代表人的身份证号码。", field="resident_id"
-            )
-        # Drafts may hold a number as typed; nothing is finished with a bad one.
-        self._validate_applicant(
-            ApplicantInput(
-                kind=applicant.kind,
-                name=applicant.name,  # type: ignore[arg-type]
-                resident_id=applicant.resident_id or "",
-                uscc=applicant.uscc or "",
-                phone=applicant.phone or "",
-                birth_date=applicant.birth_date,
-                gender=applicant.gender or "",
-            ),
-            strict=True,
-        )
-        # How the applicant is reached about progress and results (receipt, notice).
-        if not applicant.phone:
-            raise IntakeError(
-                "intake.no_phone",
-                "请录入联系电话：办理进度和领取结果将通过该电话通知申请人。",
-                field="phone",
-            )
 
     def choose(
         self, actor: StaffView, sid: str, bundle_key: str, items: Sequence[str] | None = None
@@ -401,7 +285,9 @@ class IntakeService(IntakeBase):
             sub, state = self._load(s, sid)
             bundle = self._require_bundle(sub)
             catalog = self._catalog(sub)
-            self._applicant_ready(s.get(Applicant, sub.applicant_id) if sub.applicant_id else None)
+            require_ready(
+                s.get(Applicant, sub.applicant_id) if sub.applicant_id else None, local_day(now)
+            )
             result = engine.evaluate(
                 bundle,
                 self._items(sub),
@@ -411,73 +297,66 @@ class IntakeService(IntakeBase):
                 jurisdiction=sub.jurisdiction,
                 strict=False,
             )
-            if result.unanswered:
-                names = "、".join(q.text for q in bundle.questions if q.id in result.unanswered)
-                raise IntakeError(
-                    "intake.unanswered",
-                    f"请先回答情形问题：{names}",
-                    questions=list(result.unanswered),
-                )
-            if not result.active_items:
-                raise IntakeError(
-                    "intake.no_active_items",
-                    "按情形回答，所选事项均无需办理。请核对情形回答或所选事项。",
-                )
-            booked_later: dt.date | None = None
-            if sub.number is None:
-                # The first verdict makes it an intake: booked on today, or on the next working
-                # day once today is closed (a draft's creation day does not matter).
-                booked = business_day(s, now)
-                sub.local_date = booked.isoformat()
-                number = self._assign_number(s, sub, booked)
-                booked_later = booked if booked != local_day(now) else None
-            else:
-                number = sub.number
+            _refuse_unfinishable(bundle, result)
+            number, booked_later = self._book(s, sub, now)
             sub.verdict = result.verdict
             sub.reduction_separate = result.reduction.separate
             sub.reduction_merged = result.reduction.merged
             due: dt.date | None = None
             if result.verdict == "incomplete":
-                self._event(
-                    s,
-                    sub,
-                    state,
-                    actor,
-                    "notified",
-                    {"number": number, "missing": list(result.missing)},
-                )
+                payload = {"number": number, "missing": list(result.missing)}
+                self._event(s, sub, state, actor, "notified", payload)
                 docs: tuple[DocKind, ...] = ("notice",)
             else:
-                if result.tolerated:
-                    due = self._tolerance_due(catalog, result, local_day(now))
-                sub.tolerance_due = due
-                active = [i.id for i in result.active_items]
-                # Items switched off by an answer are not sent to departments.
-                for row in sub.items:
-                    row.active = row.item_id in active
-                self._event(
-                    s,
-                    sub,
-                    state,
-                    actor,
-                    "received",
-                    {
-                        "number": number,
-                        "items": active,
-                        "tolerated": list(result.tolerated),
-                        "due": due.isoformat() if due else None,
-                        "verdict": result.verdict,
-                    },
-                )
-                docs = ("commitment", "receipt") if result.tolerated else ("receipt",)
-                if not self._paper_outstanding(s, sub, result):
-                    self._event(
-                        s, sub, self._projection(s, sub), actor, "digitised", {"reason": "no_paper"}
-                    )
+                due, docs = self._receive(s, sub, state, actor, catalog, result, number, now)
             log.info("intake finished: %s %s", number, sub.state)
             return FinishResult(
                 sid, number, sub.state, result.verdict, result, docs, due, booked_later
             )
+
+    def _book(self, s: Session, sub: Submission, now: dt.datetime) -> tuple[str, dt.date | None]:
+        """The intake number, and the ledger day when it is not today."""
+        if sub.number is not None:
+            return sub.number, None
+        # The first verdict makes it an intake: booked on today, or on the next working day once
+        # today is closed (a draft's creation day does not matter).
+        booked = business_day(s, now)
+        sub.local_date = booked.isoformat()
+        number = self._assign_number(s, sub, booked)
+        return number, booked if booked != local_day(now) else None
+
+    def _receive(
+        self,
+        s: Session,
+        sub: Submission,
+        state: SubmissionState,
+        actor: StaffView,
+        catalog: Catalog,
+        result: Checklist,
+        number: str,
+        now: dt.datetime,
+    ) -> tuple[dt.date | None, tuple[DocKind, ...]]:
+        """Complete or with tolerance: received (digitised at once when no paper is owed); the
+        tolerance deadline and the documents to print."""
+        due = self._tolerance_due(catalog, result, local_day(now)) if result.tolerated else None
+        sub.tolerance_due = due
+        active = [i.id for i in result.active_items]
+        # Items switched off by an answer are not sent to departments.
+        for row in sub.items:
+            row.active = row.item_id in active
+        payload = {
+            "number": number,
+            "items": active,
+            "tolerated": list(result.tolerated),
+            "due": due.isoformat() if due else None,
+            "verdict": result.verdict,
+        }
+        self._event(s, sub, state, actor, "received", payload)
+        docs: tuple[DocKind, ...] = ("commitment", "receipt") if result.tolerated else ("receipt",)
+        if not self._paper_outstanding(s, sub, result):
+            projection = self._projection(s, sub)
+            self._event(s, sub, projection, actor, "digitised", {"reason": "no_paper"})
+        return due, docs
 
     def _assign_number(self, s: Session, sub: Submission, day: dt.date) -> str:
         station = s.get(Station, sub.station_id)
@@ -622,3 +501,16 @@ def _set_item_outcomes(sub: Submission) -> None:
         (i.decision, i.decided_at, i.delivered_at) for i in sub.items
     ).items():
         setattr(sub, column, value)
+
+
+def _refuse_unfinishable(bundle: Bundle, result: Checklist) -> None:
+    if result.unanswered:
+        names = "、".join(q.text for q in bundle.questions if q.id in result.unanswered)
+        raise IntakeError(
+            "intake.unanswered", f"请先回答情形问题：{names}", questions=list(result.unanswered)
+        )
+    if not result.active_items:
+        raise IntakeError(
+            "intake.no_active_items",
+            "按情形回答，所选事项均无需办理。请核对情形回答或所选事项。",
+        )
