@@ -22,8 +22,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.exports import HEADERS, detail_rows, summary_rows
-from printing.documents import _BUILD_LOCK
 from printing.fonts import FontSet, default_font_set
+from printing.layout import BUILD_LOCK
 
 if TYPE_CHECKING:
     from app.dayclose import SealBasis
@@ -203,7 +203,7 @@ def build_ledger_report(
         )
         canvas.restoreState()
 
-    with _BUILD_LOCK:
+    with BUILD_LOCK:
         template.build(story, onFirstPage=footer, onLaterPages=footer)
     data = buf.getvalue()
     log.debug("built ledger report (%d rows, %d bytes)", len(rows), len(data))
