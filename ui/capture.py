@@ -50,7 +50,7 @@ from ui.messages import MessageBarWidget
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QFileDialog
 
-    from app.capture.pages import PageSignature, ProcessedPage
+    from app.capture.page_image import PageSignature, ProcessedPage
     from app.checklist import MaterialLine
     from app.views import PageView, SubmissionView
     from ui.capture_devices import CaptureDevices
