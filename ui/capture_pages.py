@@ -71,8 +71,8 @@ def thumbnail_image(data: bytes, rotation: int, size: QSize) -> QImage:
     )
 
 
-def _thumbnail_of(intake: Any, page: PageView, size: QSize) -> QImage:
-    return thumbnail_image(intake.page_bytes(page), page.rotation, size)
+def _thumbnail_of(pages: Any, page: PageView, size: QSize) -> QImage:
+    return thumbnail_image(pages.page_bytes(page), page.rotation, size)
 
 
 class ThumbnailLoader(QObject):
@@ -101,7 +101,7 @@ class ThumbnailLoader(QObject):
                 continue
             self._loading.add(key)
             self.session.runner.run_pool(
-                partial(_thumbnail_of, self.session.intake, page, self.size),
+                partial(_thumbnail_of, self.session.pages, page, self.size),
                 partial(self._on_loaded, key),
                 partial(self._on_failed, key),
                 guard=self,
