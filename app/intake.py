@@ -60,6 +60,8 @@ class FinishResult:
 
 
 class IntakeService(IntakeBase):
+    """The commands: each one transaction that appends its event and updates the projection."""
+
     def start(self, actor: StaffView) -> str:
         """Open a new draft intake; returns its id."""
         catalog = self._catalogs.current

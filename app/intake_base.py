@@ -58,6 +58,9 @@ def dump_json(value: object) -> str:
 
 
 class IntakeBase:
+    """The store, catalogs, attachments, clock and receipt signer every intake service works with,
+    and the steps they share."""
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -290,8 +293,6 @@ def chunks(items: list[str], size: int) -> Iterable[list[str]]:
         yield items[i : i + size]
 
 
-# The times are read as their stored text (UtcDateTime's ISO form) and parsed in _ledger_rows:
-# the per-value type wrapper costs a third of a busy day's ledger.
 # Statements run for every event, built once (a sync drain marks thousands pushed at a time).
 _NEXT_COUNTER = (
     sqlite_insert(Counter)

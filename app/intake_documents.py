@@ -43,6 +43,8 @@ log = logging.getLogger("intake.service")
 
 
 class IntakeDocuments(IntakeBase):
+    """The documents of a submission: assembled, kept once printed, listed."""
+
     def document(
         self, actor: StaffView | None, sid: str, kind: DocKind, *, reprint: bool = False
     ) -> IntakeDocument:

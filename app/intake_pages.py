@@ -23,6 +23,8 @@ log = logging.getLogger("intake.service")
 
 
 class IntakePages(IntakeBase):
+    """Captured pages of a submission, one event each."""
+
     def attach_page(
         self, actor: StaffView, sid: str, material_id: str, data: bytes, mime: str
     ) -> PageView:
