@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit import AuditProblem, at_text
 from app.clock import STATION_TZ, Clock, SystemClock
-from app.errors import DomainError
-from app.keys import SecretStore
 from app.receipts import ReceiptSigner
+from local_db.errors import DomainError
+from local_db.keys import SecretStore
 
 log = logging.getLogger("intake.audit")
 

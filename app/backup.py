@@ -4,7 +4,7 @@ A backup is one file: a tar stream (database snapshot, every attachment blob —
 under the store's data key —, a manifest) encrypted in 1 MiB chunks with AES-256-GCM. The snapshot comes from SQLite's
 online backup API, so it is consistent while the window keeps working. Each chunk's nonce
 carries its index and a final flag, so a removed, reordered, truncated or altered chunk fails
-authentication. The key lives in the OS keyring; its recovery code (app.keys.recovery_code) is
+authentication. The key lives in the OS keyring; its recovery code (local_db.keys.recovery_code) is
 what an administrator writes down to restore on a replacement machine. The database carries its
 data key wrapped with this same backup key, so a restore with the recovery code also puts the
 data key into the new machine's keyring (local_db.crypto.recover_data_key).
@@ -32,9 +32,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.clock import Clock, SystemClock
-from app.errors import DomainError
-from app.keys import SecretStore, get_or_create_key
 from local_db.crypto import BACKUP_KEY_NAME, recover_data_key
+from local_db.errors import DomainError
+from local_db.keys import SecretStore, get_or_create_key
 
 log = logging.getLogger("intake.backup")
 

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # app.backup pulls in cryptography: only when a backup runs
     from app.backup import BackupError, BackupResult, BackupService
     from app.clock import Clock
-    from app.keys import SecretStore
     from app.staff import StaffService
     from app.views import StaffView
+    from local_db.keys import SecretStore
 
 log = logging.getLogger("intake.backup")
 
@@ -214,7 +214,7 @@ def show_recovery_code(
     """The backup key as its recovery code (what restores backups and the encrypted data on a
     replacement machine): administrators only, password again, and audited."""
     from app.backup import KEY_NAME
-    from app.keys import get_or_create_key, recovery_code
+    from local_db.keys import get_or_create_key, recovery_code
 
     staff.authorize(actor, "backup.recovery_code")
     staff.reauthenticate(actor, password)

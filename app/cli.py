@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from app.cliout import emit as _emit
-from app.errors import ChecklistError, DomainError
+from app.errors import ChecklistError
 from app.logsetup import setup_logging
+from local_db.errors import DomainError
 
 log = logging.getLogger("intake.cli")
 
@@ -307,7 +308,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
             raise ChecklistError(
                 "ledger.date", f"日期格式应为 YYYY-MM-DD（收到“{args.date}”）。"
             ) from None
-        rows = ctx.intake.ledger(day)
+        rows = ctx.queries.ledger(day)
     finally:
         ctx.close()
     data = [r.to_json() for r in rows]
@@ -430,8 +431,8 @@ def _restore(args: argparse.Namespace) -> int:
     # No store is opened: on a replacement machine there is none yet, or its key is missing.
     from app.backup import BackupService
     from app.context import files_dir_for
-    from app.keys import KeyringSecretStore, key_from_recovery_code
     from app.paths import default_db_path
+    from local_db.keys import KeyringSecretStore, key_from_recovery_code
 
     db = Path(args.db) if args.db else default_db_path()
     svc = BackupService(
@@ -448,7 +449,7 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from app.keys import key_from_recovery_code, recovery_code
+    from local_db.keys import key_from_recovery_code, recovery_code
 
     if args.backup_command == "restore":
         return _restore(args)
@@ -471,7 +472,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
             text = f"备份有效（{m['created_at']}）"
         else:  # recovery-code
             from app.backup import KEY_NAME
-            from app.keys import get_or_create_key
+            from local_db.keys import get_or_create_key
 
             code = recovery_code(get_or_create_key(ctx.secrets, KEY_NAME))
             data = {"recovery_code": code}

@@ -15,13 +15,17 @@ from app.catalog import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.dayclose import DayCloseService
 from app.intake import IntakeService
-from app.keys import KeyringSecretStore, SecretKeyError, SecretStore
+from app.intake_documents import IntakeDocuments
+from app.intake_pages import IntakePages
+from app.ledger import IntakeQueries
 from app.paths import default_db_path
 from app.receipts import ReceiptSigner
 from app.reports import Reports
 from app.staff import StaffService
+from app.upgrade_backup import UpgradeBackup
 from local_db.attachments import AttachmentStore
 from local_db.engine import open_store, store_key
+from local_db.keys import KeyringSecretStore, SecretKeyError, SecretStore
 
 log = logging.getLogger("intake.context")
 
@@ -34,7 +38,10 @@ class AppContext:
     attachments: AttachmentStore
     clock: Clock
     staff: StaffService
-    intake: IntakeService
+    intake: IntakeService  # commands
+    pages: IntakePages
+    documents: IntakeDocuments
+    queries: IntakeQueries  # one submission, the ledger, search
     dayclose: DayCloseService
     reports: Reports
     secrets: SecretStore
@@ -82,7 +89,9 @@ def build_context(
 ) -> AppContext:
     path = Path(db_path) if db_path is not None else default_db_path()
     secrets = secrets or KeyringSecretStore()
-    sessions = open_store(path, secrets=secrets, create=create)
+    sessions = open_store(
+        path, secrets=secrets, create=create, upgrade_guard=UpgradeBackup(secrets)
+    )
     files = files_dir_for(path)
     attachments = AttachmentStore(files / "blobs", store_key(sessions))
     catalogs = CatalogProvider.from_path(catalog_path, archive=files / "catalogs")
@@ -98,6 +107,9 @@ def build_context(
         clock=clock,
         staff=staff,
         intake=IntakeService(sessions, catalogs, attachments, clock, signer),
+        pages=IntakePages(sessions, catalogs, attachments, clock, signer),
+        documents=IntakeDocuments(sessions, catalogs, attachments, clock, signer),
+        queries=IntakeQueries(sessions, catalogs, attachments, clock, signer),
         dayclose=DayCloseService(sessions, staff, clock, catalogs, anchor=anchor),
         reports=Reports(sessions, lambda: catalogs.current, staff),
         secrets=secrets,

@@ -26,11 +26,12 @@ from app.audit_anchor import AuditAnchor
 from app.catalog import CatalogProvider
 from app.checklist import line_name
 from app.clock import Clock, SystemClock, add_working_days, local_day
-from app.errors import AuthError, DomainError, StoreError
+from app.errors import AuthError
 from app.staff import StaffService
 from app.state import NOT_INTAKE
 from app.views import StaffView
 from local_db.engine import write_tx
+from local_db.errors import DomainError, StoreError
 from local_db.models import Amendment, DayClose, Event, Staff, Submission
 
 GENESIS = "0" * 64

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import checklist as engine
 from app.catalog import Bundle, Catalog
 from app.clock import STATION_TZ
-from app.keys import FileSecretStore, KeyringSecretStore, SecretStore, keyring_usable
 from app.numbering import format_intake_number
 from app.security import hash_password
 from app.state import SubmissionState, apply, item_outcomes
@@ -36,6 +35,7 @@ from app.validators import (
 )
 from local_db.crypto import applicant_index
 from local_db.engine import store_key, write_tx
+from local_db.keys import FileSecretStore, KeyringSecretStore, SecretStore, keyring_usable
 from local_db.models import (
     Answer,
     Applicant,

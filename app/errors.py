@@ -1,37 +1,10 @@
-"""Typed domain errors: a stable code for programs, a Chinese message for the clerk."""
+"""Typed app-level errors: a stable code for programs, a Chinese message for the clerk.
+
+Their base, DomainError, and StoreError live in local_db/errors.py (the lowest layer)."""
 
 from __future__ import annotations
 
-
-class DomainError(Exception):
-    """Base of every error the domain reports on purpose.
-
-    `code` is stable (tests and the CLI's JSON use it); `message` is the Chinese text shown to
-    the clerk; `details` holds the facts behind it (ids, field names) without personal data.
-    """
-
-    code: str = "error"
-
-    def __init__(self, code: str, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            **{k: _plain(v) for k, v in self.details.items()},
-        }
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return str(value)
+from local_db.errors import DomainError
 
 
 class CatalogError(DomainError):
@@ -40,10 +13,6 @@ class CatalogError(DomainError):
 
 class ChecklistError(DomainError):
     """Bad input to the checklist engine (unknown item, wrong answer type, bad mark)."""
-
-
-class StoreError(DomainError):
-    """The local database cannot be opened, is from a newer schema, or refused a write."""
 
 
 class IntakeError(DomainError):

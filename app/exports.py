@@ -8,15 +8,16 @@ import datetime as dt
 import io
 from collections import Counter
 from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import audit
 from app.clock import STATION_TZ
-from app.errors import DomainError
 from app.staff import authorize
 from app.views import LedgerRow, StaffView
 from local_db.engine import write_tx
+from local_db.errors import DomainError
 
 IDENTITY_LABELS = {
     "card": "读卡",
@@ -108,13 +109,18 @@ def ledger_xlsx(rows: Sequence[LedgerRow], title: str) -> bytes:
     return buf.getvalue()
 
 
-def ledger_pdf(
-    rows: Sequence[LedgerRow], title: str, centre_name: str, period_label: str, seal: str | None
-) -> bytes:
-    """The ledger as an A4 report: the summary counts, then every row (SEAL: a closed day's)."""
-    from printing.ledger_report import build_ledger_report
+class LedgerPdf(Protocol):
+    """Renders the ledger as an A4 report (printing.ledger_report.ledger_pdf): passed in, so
+    exports does not reach up into printing."""
 
-    return build_ledger_report(title, centre_name, period_label, summary_rows(rows), (), rows, seal)
+    def __call__(
+        self,
+        rows: Sequence[LedgerRow],
+        title: str,
+        centre_name: str,
+        period_label: str,
+        seal: str | None,
+    ) -> bytes: ...
 
 
 def export_ledger(
@@ -128,14 +134,17 @@ def export_ledger(
     centre_name: str = "",
     period_label: str = "",
     seal: str | None = None,
+    render_pdf: LedgerPdf | None = None,
 ) -> bytes:
-    """The export's bytes (xlsx, csv or pdf); every export is in the audit log (what, how many
-    rows, by whom)."""
+    """The export's bytes (xlsx, csv or pdf: through RENDER_PDF); every export is in the audit
+    log (what, how many rows, by whom)."""
     authorize(sessions, actor, "export.ledger", at=at)
     if fmt not in ("xlsx", "csv", "pdf"):
         raise DomainError("export.format", "导出格式应为 Excel、CSV 或 PDF。", format=fmt)
     if fmt == "pdf":
-        data = ledger_pdf(rows, title, centre_name, period_label or title, seal)
+        if render_pdf is None:
+            raise DomainError("export.pdf_unavailable", "本功能未接入 PDF 生成，无法导出 PDF。")
+        data = render_pdf(rows, title, centre_name, period_label or title, seal)
     else:
         data = ledger_xlsx(rows, title) if fmt == "xlsx" else ledger_csv(rows)
     with write_tx(sessions) as s:

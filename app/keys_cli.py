@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from app.cliout import emit as _print
-from app.errors import DomainError, StoreError
-from app.keys import KeyringSecretStore, key_from_recovery_code
 from app.paths import default_db_path
 from local_db.crypto import load_data_key, recover_data_key
+from local_db.errors import DomainError, StoreError
+from local_db.keys import KeyringSecretStore, key_from_recovery_code
 
 
 def _db(args: argparse.Namespace) -> Path:

@@ -20,9 +20,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from app.errors import DomainError
-from app.keys import SecretKeyError, SecretStore
 from app.numbering import encode_receipt_payload, parse_receipt_payload
+from local_db.errors import DomainError
+from local_db.keys import SecretKeyError, SecretStore
 
 KEY_NAME = "receipt-signing-key"
 # Where a phone that scans a receipt's QR is sent: the county's query address (a page of the

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.catalog import Catalog
 from app.clock import STATION_TZ
 from app.documents import GENERATED_FORM_KINDS
-from app.errors import DomainError
 from app.staff import StaffService
 from app.state import NOT_INTAKE
 from app.views import APPLICANT_FIELDS, StaffView
+from local_db.errors import DomainError
 from local_db.models import Applicant, Document, Staff, Submission
 
 PeriodKind = Literal["day", "week", "month"]

@@ -6,29 +6,15 @@ print), here printing to PDF files in --print-dir. All of one command's calls ru
 database transaction: a refusal at any step (an invalid ID number at finish, an unknown material,
 a full disk while writing a PDF) leaves nothing of the command in the store and no PDF behind.
 
-The intake file (JSON, `-` for standard input):
-
-    {"clerk": "wangfang",
-     "applicant": {"card": {...}} | {"kind": "personal", "name": …, "resident_id": …, …},
-     "bundle": "新生儿出生", "items": ["…"], "answers": {"question": value},
-     "marks": {"material": "collected" | "exempt" | "tolerated" | "missing"},
-     "pages": {"material": ["scan-1.jpg", …]}}
-
-`card` is a card reading as `intake idcard read --json` prints it (the object or its "card");
-typed fields beside it (the phone, always) are added as typed. Materials without a mark are
-missing, as in the window. `pages` are JPEG or PNG files (paths relative to the intake file),
-attached after finishing as the document camera does.
+The intake file's format: app/submit_request.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import hashlib
-import json
 import logging
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,39 +25,16 @@ from sqlalchemy.orm import sessionmaker
 
 from app.cliout import emit
 from app.documents import DocKind
-from app.errors import DomainError, IntakeError
+from app.errors import IntakeError
 from app.intake import IntakeService
-from app.views import ApplicantInput, StaffView
+from app.intake_documents import IntakeDocuments
+from app.intake_pages import IntakePages
+from app.ledger import IntakeQueries
+from app.submit_request import SubmitError, read_request
+from app.views import StaffView
 
 log = logging.getLogger("intake.submit")
 
-# Marks as the clerk says them (1 已收 · 2 免提交 · 3 容缺 · 0 缺) or as the engine names them.
-MARKS = {
-    "collected": "collected",
-    "已收": "collected",
-    "exempt": "exempt",
-    "免提交": "exempt",
-    "tolerated": "tolerated",
-    "容缺": "tolerated",
-    "missing": None,
-    "缺": None,
-}
-TOP_FIELDS = ("clerk", "applicant", "bundle", "items", "answers", "marks", "pages")
-# Captured pages the file may bring, by their first bytes (what the document camera stores).
-PAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
-TYPED_FIELDS = (
-    "kind",
-    "name",
-    "resident_id",
-    "gender",
-    "birth_date",
-    "address",
-    "phone",
-    "uscc",
-    "legal_representative",
-)
-APPLICANT_KEYS = (*TYPED_FIELDS, "card", "consent_reuse")
-CARD_FIELDS = ("name", "resident_id", "gender", "birth_date", "address")
 DOC_TITLES = {
     "receipt": "收件回执",
     "notice": "一次告知通知书",
@@ -81,208 +44,22 @@ DOC_TITLES = {
 }
 
 
-class SubmitError(DomainError):
-    """The intake file or the command's arguments cannot be used (said in Chinese, with a code)."""
-
-
-@dataclass(frozen=True)
-class IntakeRequest:
-    clerk: str
-    applicant: ApplicantInput
-    bundle: str
-    items: tuple[str, ...] | None
-    answers: Mapping[str, object]
-    marks: Mapping[str, str | None]
-    warnings: tuple[str, ...] = field(default=())
-    pages: tuple[tuple[str, bytes, str], ...] = ()  # (line id, image bytes, mime), in order
-
-
-# ----------------------------------------------------------------------------- the file
-
-
-def _text(value: object, where: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise SubmitError("submit.field_type", f"字段“{where}”应为文字。", field=where)
-    return value.strip()
-
-
-def _object(value: object, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise SubmitError("submit.field_type", f"字段“{where}”应为对象（{{…}}）。", field=where)
-    return value
-
-
-def _known(obj: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
-    # A misspelt key would otherwise be dropped silently (e.g. "mark" for "marks").
-    for key in obj:
-        if key not in allowed:
-            raise SubmitError(
-                "submit.unknown_field",
-                f"{where}中有不认识的字段“{key}”（可用：{'、'.join(allowed)}）。",
-                field=key,
-            )
-
-
-def _date(text: str, where: str) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise SubmitError(
-            "submit.date", f"字段“{where}”应为日期 YYYY-MM-DD（收到“{text}”）。", field=where
-        ) from None
-
-
-def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
-    spec = _object(raw, "applicant")
-    _known(spec, APPLICANT_KEYS, "申请人")
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    warnings: list[str] = []
-    if spec.get("card") is not None:
-        card = _object(spec["card"], "applicant.card")
-        if isinstance(card.get("card"), dict):  # the whole `intake idcard read --json` answer
-            card = card["card"]
-        for name in CARD_FIELDS:
-            text = _text(card.get(name), f"applicant.card.{name}")
-            if not text:
-                raise SubmitError(
-                    "submit.card_field", f"读卡信息缺少“{name}”。", field=f"card.{name}"
-                )
-            values[name] = text
-            sources[name] = "card"
-        if card.get("expired"):
-            warnings.append("该身份证已过有效期，请申请人提供有效证件。")
-    for name in TYPED_FIELDS:
-        text = _text(spec.get(name), f"applicant.{name}")
-        if text and values.get(name) != text:
-            values[name] = text
-            sources[name] = "typed"  # typed over a card field: no longer verified, as in the window
-    kind = values.pop(
-        "kind", "enterprise" if values.get("uscc") and "card" not in spec else "personal"
-    )
-    sources.pop("kind", None)
-    if kind not in ("personal", "enterprise"):
-        raise SubmitError(
-            "submit.applicant_kind",
-            f"申请人类型应为 personal（个人）或 enterprise（企业），收到“{kind}”。",
-            field="kind",
-        )
-    consent = spec.get("consent_reuse", False)
-    if not isinstance(consent, bool):
-        raise SubmitError(
-            "submit.field_type",
-            "字段“applicant.consent_reuse”应为 true 或 false。",
-            field="consent_reuse",
-        )
-    birth = _date(values.pop("birth_date", ""), "applicant.birth_date")
-    return ApplicantInput(
-        kind=kind,
-        birth_date=birth,
-        sources=sources,
-        consent_reuse=consent,  # type: ignore[arg-type]
-        **{k: values.get(k, "") for k in TYPED_FIELDS if k not in ("kind", "birth_date")},
-    ), warnings
-
-
-def _pages(raw: object, base: Path) -> tuple[tuple[str, bytes, str], ...]:
-    """`"pages": {"<line id>": ["scan-1.jpg", …]}`: image files (paths relative to the intake
-    file), attached after finishing as the document camera would."""
-    out: list[tuple[str, bytes, str]] = []
-    for line_id, files in _object(raw, "pages").items():
-        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-            raise SubmitError(
-                "submit.field_type",
-                f"字段“pages.{line_id}”应为图片文件路径的列表。",
-                field=f"pages.{line_id}",
-            )
-        for name in files:
-            path = base / name
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise SubmitError(
-                    "submit.page_file",
-                    f"无法读取材料页面“{name}”：{exc.strerror or exc}。",
-                    file=name,
-                ) from exc
-            mime = next((m for magic, m in PAGE_TYPES.items() if data.startswith(magic)), None)
-            if mime is None:
-                raise SubmitError(
-                    "submit.page_type", f"材料页面“{name}”不是 JPEG 或 PNG 图片。", file=name
-                )
-            out.append((line_id, data, mime))
-    return tuple(out)
-
-
-def parse_request(data: object, base: Path | None = None) -> IntakeRequest:
-    """The intake file's content as a request, or SubmitError saying what is wrong with it.
-    BASE: the folder page paths are relative to (the intake file's)."""
-    spec = _object(data, "（文件顶层）")
-    _known(spec, TOP_FIELDS, "受理文件")
-    for key in ("clerk", "applicant", "bundle"):
-        if spec.get(key) in (None, ""):
-            raise SubmitError("submit.missing_field", f"受理文件缺少字段“{key}”。", field=key)
-    applicant, warnings = _applicant(spec["applicant"])
-    items = spec.get("items")
-    if items is not None and (
-        not isinstance(items, list) or not all(isinstance(i, str) for i in items)
-    ):
-        raise SubmitError("submit.field_type", "字段“items”应为事项 id 的列表。", field="items")
-    answers = _object(spec.get("answers") or {}, "answers")
-    marks: dict[str, str | None] = {}
-    for material, mark in _object(spec.get("marks") or {}, "marks").items():
-        if not isinstance(mark, str) or mark.strip() not in MARKS:
-            raise SubmitError(
-                "submit.bad_mark",
-                f"材料“{material}”的标记“{mark}”无效，应为 collected（已收）、exempt（免提交）、"
-                "tolerated（容缺）或 missing（缺）。",
-                material=material,
-            )
-        marks[material] = MARKS[mark.strip()]
-    return IntakeRequest(
-        clerk=_text(spec["clerk"], "clerk"),
-        applicant=applicant,
-        bundle=_text(spec["bundle"], "bundle"),
-        items=tuple(items) if items is not None else None,
-        answers=answers,
-        marks=marks,
-        warnings=tuple(warnings),
-        pages=_pages(spec.get("pages") or {}, base or Path.cwd()),
-    )
-
-
-def read_request(path: str) -> IntakeRequest:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SubmitError(
-            "submit.file", f"无法读取受理文件“{path}”：{exc.strerror or exc}。", file=path
-        ) from exc
-    except UnicodeDecodeError:
-        raise SubmitError(
-            "submit.encoding", f"受理文件“{path}”不是 UTF-8 文本。", file=path
-        ) from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        line = getattr(exc, "lineno", "?")
-        col = getattr(exc, "colno", "?")
-        raise SubmitError(
-            "submit.json", f"受理文件“{path}”不是有效的 JSON（第{line}行第{col}列）。", file=path
-        ) from None
-    return parse_request(data, Path.cwd() if path == "-" else Path(path).resolve().parent)
-
-
 # ----------------------------------------------------------------------------- the store
 
 
+@dataclass(frozen=True)
+class Services:
+    """The intake services of one command, sharing its transaction."""
+
+    intake: IntakeService
+    pages: IntakePages
+    documents: IntakeDocuments
+    queries: IntakeQueries
+
+
 @contextlib.contextmanager
-def atomic(ctx: Any) -> Iterator[tuple[IntakeService, sessionmaker[Any]]]:
-    """An IntakeService whose every call runs inside one transaction (each call's own becomes a
+def atomic(ctx: Any) -> Iterator[tuple[Services, sessionmaker[Any]]]:
+    """Intake services whose every call runs inside one transaction (each call's own becomes a
     savepoint), committed when the block ends and rolled back whole when it raises. Attachment
     blobs written meanwhile (kept PDFs) are removed again on rollback, unless they existed."""
     engine = ctx.sessions.kw["bind"]
@@ -293,7 +70,13 @@ def atomic(ctx: Any) -> Iterator[tuple[IntakeService, sessionmaker[Any]]]:
         bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
     )
     store = _TrackingBlobs(ctx.attachments)
-    service = IntakeService(sessions, ctx.catalogs, store, ctx.clock, ctx.signer)  # type: ignore[arg-type]
+    parts = (sessions, ctx.catalogs, store, ctx.clock, ctx.signer)
+    service = Services(
+        IntakeService(*parts),  # type: ignore[arg-type]
+        IntakePages(*parts),  # type: ignore[arg-type]
+        IntakeDocuments(*parts),  # type: ignore[arg-type]
+        IntakeQueries(*parts),  # type: ignore[arg-type]
+    )
     try:
         yield service, sessions
         tx.commit()
@@ -360,7 +143,7 @@ class _Printed:
 
 
 def _print(
-    service: IntakeService,
+    service: Services,
     actor: StaffView,
     sid: str,
     kinds: Sequence[DocKind],
@@ -373,9 +156,9 @@ def _print(
     from printing.documents import build_document
 
     for kind in kinds:
-        doc = service.document(actor, sid, kind)
+        doc = service.documents.document(actor, sid, kind)
         pdf = build_document(doc, paper)  # type: ignore[arg-type]
-        service.save_document(actor, sid, kind, pdf, printed=out_dir is not None)
+        service.documents.save_document(actor, sid, kind, pdf, printed=out_dir is not None)
         if out_dir is None:
             printed.paths[kind] = None
             continue
@@ -408,7 +191,7 @@ def _print_dir(args: argparse.Namespace) -> Path | None:
 @contextlib.contextmanager
 def _command(
     args: argparse.Namespace,
-) -> Iterator[tuple[Any, IntakeService, sessionmaker[Any], _Printed]]:
+) -> Iterator[tuple[Any, Services, sessionmaker[Any], _Printed]]:
     """The store, an all-or-nothing service, and the PDFs written (removed again on failure)."""
     from app.context import build_context
 
@@ -436,22 +219,22 @@ def run_submit(args: argparse.Namespace) -> int:
         actor = _clerk(sessions, request.clerk)
         catalog = ctx.catalogs.current
         _unknown_materials(catalog, request.marks)
-        sid = service.start(actor)
-        service.set_applicant(actor, sid, request.applicant)
+        sid = service.intake.start(actor)
+        service.intake.set_applicant(actor, sid, request.applicant)
         jurisdiction = _jurisdiction(sessions, actor)
-        service.choose(
+        service.intake.choose(
             actor,
             sid,
             catalog.resolve_one(request.bundle, jurisdiction, "intake").id,
             list(request.items) if request.items is not None else None,
         )
         if request.answers:
-            service.answer_many(actor, sid, request.answers)
+            service.intake.answer_many(actor, sid, request.answers)
         if request.marks:
-            service.mark_many(actor, sid, request.marks)
-        result = service.finish(actor, sid)
+            service.intake.mark_many(actor, sid, request.marks)
+        result = service.intake.finish(actor, sid)
         for line_id, data, mime in request.pages:  # captured after finishing, as at the counter
-            service.attach_page(actor, sid, line_id, data, mime)
+            service.pages.attach_page(actor, sid, line_id, data, mime)
         _print(service, actor, sid, result.documents, out_dir, args.paper, printed)
         names = {m.id: m.name for m in result.checklist.materials}
     data = {
@@ -479,8 +262,8 @@ def _jurisdiction(sessions: sessionmaker[Any], actor: StaffView) -> str | None:
         return station.jurisdiction if station is not None else None
 
 
-def _find(service: IntakeService, number: str) -> str:
-    sid = service.find_by_number(number)
+def _find(service: Services, number: str) -> str:
+    sid = service.queries.find_by_number(number)
     if sid is None:
         raise IntakeError(
             "intake.unknown_number",
@@ -498,9 +281,9 @@ def run_supplement(args: argparse.Namespace) -> int:
     with _command(args) as (_ctx, service, sessions, printed):
         actor = _clerk(sessions, args.clerk)
         sid = _find(service, args.number)
-        service.supplement(actor, sid, materials)
+        service.intake.supplement(actor, sid, materials)
         _print(service, actor, sid, ("supplement",), out_dir, args.paper, printed)
-        view = service.get(sid)
+        view = service.queries.get(sid)
     data = {
         "number": view.number,
         "stage": view.stage,
@@ -518,9 +301,9 @@ def run_withdraw(args: argparse.Namespace) -> int:
     with _command(args) as (_ctx, service, sessions, printed):
         actor = _clerk(sessions, args.clerk)
         sid = _find(service, args.number)
-        service.withdraw(actor, sid, args.reason or "")
+        service.intake.withdraw(actor, sid, args.reason or "")
         _print(service, actor, sid, ("return_list",), out_dir, args.paper, printed)
-        view = service.get(sid)
+        view = service.queries.get(sid)
     data = {"number": view.number, "stage": view.stage, "documents": printed.paths}
     emit(args, data, _text_report(f"{view.number} 已撤回", printed, ()))
     return 0
@@ -531,7 +314,7 @@ def run_deliver(args: argparse.Namespace) -> int:
         actor = _clerk(sessions, args.clerk)
         sid = _find(service, args.number)
         items = _split(args.item) or None
-        service.deliver(
+        service.intake.deliver(
             actor,
             sid,
             method=args.method,
@@ -539,7 +322,7 @@ def run_deliver(args: argparse.Namespace) -> int:
             tracking_number=args.tracking_number or "",
             address=args.address or "",
         )
-        view = service.get(sid)
+        view = service.queries.get(sid)
     data = {
         "number": view.number,
         "stage": view.stage,

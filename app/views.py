@@ -184,7 +184,7 @@ class SubmissionView:
 class LedgerRow(NamedTuple):
     """A ledger line. A NamedTuple: a busy day is thousands of them, built in one go (DESIGN §12).
     With applicant_pending the applicant cells (name, masked ID, identity source) are still empty:
-    the window fills the rows on screen (`IntakeService.applicant_cells`)."""
+    the window fills the rows on screen (`IntakeQueries.applicant_cells`)."""
 
     submission_id: str
     number: str | None

@@ -27,14 +27,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.capture.codes import decode_codes
-from app.capture.pages import (
-    MODES,
-    detect_page,
-    encode,
-    enhance,
-    process_page,
-    warp_page,
-)
+from app.capture.page_clean import encode, enhance
+from app.capture.page_geometry import detect_page, warp_page
+from app.capture.page_image import MODES
+from app.capture.pages import process_page
 from tests import synthetic as syn
 
 TARGETS = {"detect_fps_1080p": 30.0, "page_12mp_ms": 400.0, "qr_decode_1080p_ms": 20.0}

@@ -48,8 +48,8 @@ def median_ms(fn, repeat: int = 5):
 def window_day_ledger(ctx, day: dt.date, screen: int = 40) -> list:
     """The day's ledger as the window reads it: the list without applicant rows, then the
     applicant cells of the first screen, as they are painted."""
-    rows = ctx.intake.ledger(day, applicants=False)
-    ctx.intake.applicant_cells([r.submission_id for r in rows[:screen]])
+    rows = ctx.queries.ledger(day, applicants=False)
+    ctx.queries.applicant_cells([r.submission_id for r in rows[:screen]])
     return rows
 
 
@@ -72,7 +72,7 @@ def id_lookup_median_ms(ctx, count: int = 20) -> float:
     lookups = []
     for rid in ids:
         t = time.perf_counter()
-        found = ctx.intake.search(rid)
+        found = ctx.queries.search(rid)
         lookups.append((time.perf_counter() - t) * 1000)
         assert found, "lookup by ID number found nothing"
     return round(statistics.median(lookups), 2)

@@ -78,7 +78,7 @@ def bench_queries(size: int) -> dict[str, Any]:
     t = time.perf_counter()
     ctx = build_context(db, secrets=secrets)
     opened_s = round(time.perf_counter() - t, 1)  # includes migration 0004 for an old database
-    if not ctx.intake.ledger(dt.datetime.now(STATION_TZ).date() - dt.timedelta(days=1)):
+    if not ctx.queries.ledger(dt.datetime.now(STATION_TZ).date() - dt.timedelta(days=1)):
         with ctx.sessions() as s:
             empty = not s.scalar(select(func.count()).select_from(Submission))
         if empty:
@@ -100,7 +100,7 @@ def bench_queries(size: int) -> dict[str, Any]:
         day = last - dt.timedelta(days=offset)
 
         ms, rows = _ms(lambda day=day: window_day_ledger(ctx, day))
-        full_ms, _ = _ms(lambda day=day: ctx.intake.ledger(day))
+        full_ms, _ = _ms(lambda day=day: ctx.queries.ledger(day))
         days.append(
             {
                 "day": day.isoformat(),
@@ -116,7 +116,7 @@ def bench_queries(size: int) -> dict[str, Any]:
         rows_ms, rows = _ms(
             lambda period=period: ctx.reports.intakes_for(actor, "all", period, now), repeat=3
         )
-        list_ms, _ = _ms(lambda rows=rows: ctx.intake.rows_for(rows, applicants=False), repeat=3)
+        list_ms, _ = _ms(lambda rows=rows: ctx.queries.rows_for(rows, applicants=False), repeat=3)
         periods.append(
             {
                 "period": kind,

@@ -87,7 +87,7 @@ def template_intake(ctx: Any, clerk: Any, rng: random.Random, pages: int) -> str
     paper = [m for m in ctx.intake.checklist(sid).materials if m.needs_pages]
     for n in range(pages):
         m = paper[min(n, len(paper) - 1)]
-        ctx.intake.attach_page(
+        ctx.pages.attach_page(
             clerk, sid, m.id, rng.randbytes(rng.randint(20_000, 60_000)), "image/jpeg"
         )
     return sid

@@ -17,8 +17,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from app.errors import StoreError
 from local_db.crypto import DataKey
+from local_db.errors import StoreError
 
 OVERHEAD = 4 + 12 + 16  # magic, nonce, tag
 

@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import LargeBinary
 from sqlalchemy.types import TypeDecorator
 
-from app.errors import StoreError
-from app.keys import SecretKeyError, SecretStore, decode_key, get_or_create_key
+from local_db.errors import StoreError
+from local_db.keys import SecretKeyError, SecretStore, decode_key, get_or_create_key
 
 FIELD_VERSION = b"\x01"
 BLOB_MAGIC = b"YJB1"

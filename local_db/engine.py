@@ -7,15 +7,15 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.errors import DomainError, StoreError
-from app.keys import SecretStore
 from local_db.crypto import DataKey, create_data_key, ensure_wrapped, load_data_key
+from local_db.errors import DomainError, StoreError
+from local_db.keys import SecretStore
 
 log = logging.getLogger("intake.store")
 
@@ -185,28 +185,66 @@ def _classify(exc: BaseException, path: Path) -> StoreError:
     return StoreError("store.error", f"数据库错误：{exc.__class__.__name__}", file=path.name)
 
 
+class UpgradeGuard(Protocol):
+    """Keeps a copy of a store before alembic upgrades it and puts it back after a failure
+    (app/upgrade_backup.py: an encrypted, verified backup beside the store)."""
+
+    def before(self, db: Path, from_revision: str, to_revision: str) -> Path:
+        """Write the copy; StoreError (nothing upgraded) when it cannot be written."""
+        ...
+
+    def restore(self, db: Path, backup: Path, cause: BaseException) -> StoreError:
+        """Put DB back from BACKUP (the engine is disposed); the error to raise."""
+        ...
+
+
 def open_store(
     path: Path | str,
     *,
     secrets: SecretStore | None = None,
     migrate: bool = True,
     create: bool | None = None,
+    upgrade_guard: UpgradeGuard | None = None,
 ) -> sessionmaker[Session]:
     """Open (and create or upgrade) the database at PATH; returns a session factory.
 
     SECRETS holds the store's data key (default: the OS keyring); a new store gets a new key.
     CREATE: True = make a new store at PATH even over an empty (0-byte) file; None = make one
     only where no file exists; False = never make one (the command line without --create).
+    UPGRADE_GUARD copies an existing store before it is upgraded and restores it after a failed
+    upgrade (the app's context always passes one; None: no copy).
     The file is inspected read-only first: nothing is changed in a file that is not ours.
     Raises StoreError for a file that is not a database, is empty, belongs to another program,
     has a schema newer than this program or not matching its version, a location that cannot be
     written, or a data key that is missing or wrong (with what to do).
     """
     if secrets is None:
-        from app.keys import KeyringSecretStore
+        from local_db.keys import KeyringSecretStore
 
         secrets = KeyringSecretStore()
     path = Path(path)
+    _refuse_file(path, create)
+    engine = make_engine(path)
+    try:
+        with engine.connect() as conn:
+            current = _current_revision(conn)
+            head = head_revision()
+            if migrate and current != head:
+                _upgrade(engine, conn, path, secrets, current, head, upgrade_guard)
+            if _current_revision(conn) == head:
+                key = _data_key(conn, secrets)
+                engine.dialect.yjs_data_key = key  # type: ignore[attr-defined]
+    except DomainError:  # StoreError, or the keyring refusing the data key
+        engine.dispose()
+        raise
+    except (DatabaseError, OperationalError, sqlite3.DatabaseError) as exc:
+        engine.dispose()
+        raise _classify(exc, path) from exc
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _refuse_file(path: Path, create: bool | None) -> None:
+    """StoreError for a location or file open_store must not use (read-only checks)."""
     if path.exists() and path.is_dir():
         raise StoreError(
             "store.is_directory", f"“{path.name}”是目录，不是数据库文件。", file=path.name
@@ -244,59 +282,49 @@ def open_store(
                 "数据库来自更新版本的程序（结构版本未知），本程序不能打开。请升级程序。",
                 revision=facts.revision,
             )
-    engine = make_engine(path)
+
+
+def _upgrade(
+    engine: Engine,
+    conn: Any,
+    path: Path,
+    secrets: SecretStore,
+    current: str | None,
+    head: str,
+    guard: UpgradeGuard | None,
+) -> None:
+    from alembic import command
+
+    # An existing store is copied (encrypted, verified) before it is changed.
+    backup = guard.before(path, current, head) if current and guard else None
+    engine.dialect.yjs_upgrade_backup = backup  # type: ignore[attr-defined]
+    cfg = _alembic_config()
+    cfg.attributes["connection"] = conn
+    cfg.attributes["data_key_factory"] = lambda cur: create_data_key(cur, secrets)
+    cfg.attributes["data_key_loader"] = lambda cur: load_data_key(cur, secrets)
     try:
-        with engine.connect() as conn:
-            current = _current_revision(conn)
-            head = head_revision()
-            if migrate and current != head:
-                from alembic import command
-
-                from local_db.upgrade_backup import (
-                    backup_before_upgrade,
-                    restore_after_failed_upgrade,
-                )
-
-                # An existing store is copied (encrypted, verified) before it is changed.
-                backup = backup_before_upgrade(path, secrets, current, head) if current else None
-                engine.dialect.yjs_upgrade_backup = backup  # type: ignore[attr-defined]
-                cfg = _alembic_config()
-                cfg.attributes["connection"] = conn
-                cfg.attributes["data_key_factory"] = lambda cur: create_data_key(cur, secrets)
-                cfg.attributes["data_key_loader"] = lambda cur: load_data_key(cur, secrets)
-                try:
-                    command.upgrade(cfg, "head")
-                    conn.commit()
-                except Exception as exc:
-                    conn.rollback()
-                    text = str(exc).lower()
-                    mismatch = (
-                        isinstance(exc, (DatabaseError, OperationalError, sqlite3.DatabaseError))
-                        and current is not None
-                        and "disk" not in text
-                        and "readonly" not in text
-                    )
-                    if mismatch:  # rolled back: the file is as it was, the backup not needed
-                        raise _schema_mismatch(path, current, exc) from exc
-                    if backup is None:
-                        raise
-                    conn.close()
-                    engine.dispose()
-                    raise restore_after_failed_upgrade(path, backup, secrets, exc) from exc
-                # Move the rewritten pages into the main file now: until a checkpoint, the file
-                # still holds what 0004 encrypted.
-                conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
-                log.info("store migrated from %s to %s", current, head)
-            if _current_revision(conn) == head:
-                key = _data_key(conn, secrets)
-                engine.dialect.yjs_data_key = key  # type: ignore[attr-defined]
-    except DomainError:  # StoreError, or the keyring refusing the data key
+        command.upgrade(cfg, "head")
+        conn.commit()
+    except Exception as exc:
+        conn.rollback()
+        text = str(exc).lower()
+        mismatch = (
+            isinstance(exc, (DatabaseError, OperationalError, sqlite3.DatabaseError))
+            and current is not None
+            and "disk" not in text
+            and "readonly" not in text
+        )
+        if mismatch:  # rolled back: the file is as it was, the backup not needed
+            raise _schema_mismatch(path, current, exc) from exc
+        if backup is None or guard is None:
+            raise
+        conn.close()
         engine.dispose()
-        raise
-    except (DatabaseError, OperationalError, sqlite3.DatabaseError) as exc:
-        engine.dispose()
-        raise _classify(exc, path) from exc
-    return sessionmaker(engine, expire_on_commit=False)
+        raise guard.restore(path, backup, exc) from exc
+    # Move the rewritten pages into the main file now: until a checkpoint, the file
+    # still holds what 0004 encrypted.
+    conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    log.info("store migrated from %s to %s", current, head)
 
 
 def _schema_mismatch(path: Path, revision: str, exc: BaseException) -> StoreError:

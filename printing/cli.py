@@ -39,13 +39,13 @@ def run(args: argparse.Namespace) -> int:
 
     ctx = build_context(args.db, create=bool(getattr(args, "create", False)))
     try:
-        sid = ctx.intake.find_by_number(args.number)
+        sid = ctx.queries.find_by_number(args.number)
         if sid is None:
             raise IntakeError(
                 "print.unknown_number", f"找不到受理编号“{args.number}”（请核对编号及校验位）。"
             )
         kind = KINDS[args.kind]
-        doc = ctx.intake.document(None, sid, kind, reprint=args.reprint)  # type: ignore[arg-type]
+        doc = ctx.documents.document(None, sid, kind, reprint=args.reprint)  # type: ignore[arg-type]
         pdf = build_document(doc, args.paper)
         try:
             args.out.write_bytes(pdf)
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             raise IntakeError(
                 "print.write_failed", f"无法写入文件“{args.out}”：{exc.strerror}"
             ) from exc
-        ctx.intake.save_document(None, sid, kind, pdf, reprint=args.reprint)  # type: ignore[arg-type]
+        ctx.documents.save_document(None, sid, kind, pdf, reprint=args.reprint)  # type: ignore[arg-type]
     finally:
         ctx.close()
     data = {

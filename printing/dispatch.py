@@ -37,7 +37,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QGuiApplication, QImage, QPageLayout, QPageSize, QPainter
 from PySide6.QtPrintSupport import QPrinter, QPrinterInfo
 
-log = logging.getLogger("printing.dispatch")
+log = logging.getLogger("intake.printing.dispatch")
 
 
 def _qtpdf() -> Any:

@@ -12,20 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any
 
-from reportlab.graphics.barcode import qrencoder
-from reportlab.graphics.barcode.code128 import Code128
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT
-from reportlab.lib.pagesizes import A4, A5
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     KeepTogether,
@@ -33,416 +22,32 @@ from reportlab.platypus import (
     Paragraph,
     SimpleDocTemplate,
     Spacer,
-    Table,
-    TableStyle,
 )
 
-from app.documents import DocMaterial, IntakeDocument
-from app.validators import mask_phone, mask_resident_id
+from app.documents import IntakeDocument
 from printing.fonts import FontSet, default_font_set
+from printing.layout import (
+    BUILD_LOCK,
+    TITLES,
+    DocContext,
+    Paper,
+    due_table,
+    due_text,
+    fmt_date,
+    fmt_datetime,
+    pages_text,
+)
 
-log = logging.getLogger("printing.documents")
+log = logging.getLogger("intake.printing.documents")
 
-Paper = Literal["A4", "A5"]
-
-TITLES = {
-    "receipt": "收件回执",
-    "notice": "一次告知通知书",
-    "commitment": "容缺受理告知承诺书",
-    "return_list": "撤回申请材料退还清单",
-    "supplement": "补正材料收件回执",
-}
-REPRINT_MARK = "补打"
-# Whether the identity was read from the card (or a licence QR) or typed: DOMAIN-FACTS / issue 4.
-IDENTITY_SOURCES = {
-    "card": "读卡核验",
-    "licence_qr": "执照二维码核验",
-    "ocr": "证件照片识别（已核对）",
-    "reuse": "档案复用（经同意）",
-    "typed": "手工录入",
-}
 LAW_32 = (
     "《中华人民共和国行政许可法》第三十二条：申请材料不齐全或者不符合法定形式的，应当当场或者在五日内"
     "一次告知申请人需要补正的全部内容，逾期不告知的，自收到申请材料之日起即为受理；行政机关受理或者"
     "不予受理行政许可申请，应当出具加盖本行政机关专用印章和注明日期的书面凭证。"
 )
-# reportlab keeps per-document font subset state in shared TTFont objects: one build at a time.
-_BUILD_LOCK = threading.Lock()
-_GRID = colors.Color(0.25, 0.25, 0.25)
-_SHADE = colors.Color(0.92, 0.92, 0.92)
 
 
-@dataclass(frozen=True)
-class _Metrics:
-    page: tuple[float, float]
-    margin: float
-    body: float  # font size of body text (pt)
-    small: float
-    title: float
-    centre: float
-    qr: float  # QR side (pt)
-    bar_width: float  # Code128 module width (pt)
-    bar_height: float
-    seal: float  # seal box width (pt)
-
-
-_METRICS: dict[str, _Metrics] = {
-    "A4": _Metrics(A4, 15 * mm, 10, 8, 17, 13, 25 * mm, 0.30 * mm, 9 * mm, 34 * mm),
-    "A5": _Metrics(A5, 10 * mm, 8, 6.5, 14, 10, 22 * mm, 0.25 * mm, 7 * mm, 26 * mm),
-}
-
-
-class _Ctx:
-    """Styles and helpers of one build: one paper size, one font set."""
-
-    def __init__(self, doc: IntakeDocument, paper: str, fonts: FontSet) -> None:
-        if paper not in _METRICS:
-            raise ValueError(f"paper must be A4 or A5, not {paper!r}")
-        self.doc = doc
-        self.m = _METRICS[paper]
-        self.fonts = fonts
-        self.width = self.m.page[0] - 2 * self.m.margin
-        f, m = fonts.primary, self.m
-        self.body = ParagraphStyle(
-            "body", fontName=f, fontSize=m.body, leading=m.body * 1.4, wordWrap="CJK"
-        )
-        self.small = ParagraphStyle(
-            "small", parent=self.body, fontSize=m.small, leading=m.small * 1.35
-        )
-        self.cell = ParagraphStyle("cell", parent=self.body, leading=m.body * 1.25)
-        self.cell_c = ParagraphStyle("cell_c", parent=self.cell, alignment=TA_CENTER)
-        self.centre = ParagraphStyle(
-            "centre",
-            parent=self.body,
-            fontSize=m.centre,
-            leading=m.centre * 1.4,
-            alignment=TA_CENTER,
-        )
-        self.title = ParagraphStyle(
-            "title",
-            parent=self.body,
-            fontSize=m.title,
-            leading=m.title * 1.3,
-            alignment=TA_CENTER,
-            spaceAfter=m.body * 0.3,
-        )
-        self.section_style = ParagraphStyle(
-            "section",
-            parent=self.body,
-            fontSize=m.body + 1,
-            leading=(m.body + 1) * 1.4,
-            spaceBefore=m.body * 0.4,
-            spaceAfter=m.body * 0.15,
-            alignment=TA_LEFT,
-        )
-        self.indent = ParagraphStyle("indent", parent=self.body, firstLineIndent=m.body * 2)
-        self.number = ParagraphStyle(
-            "number", parent=self.body, fontSize=m.body + 1.5, leading=(m.body + 1.5) * 1.5
-        )
-        self.copy_label = ParagraphStyle("copy_label", parent=self.small, alignment=TA_CENTER)
-
-    # -- text ---------------------------------------------------------------------------------
-    def p(self, text: str, style: ParagraphStyle | None = None) -> Paragraph:
-        return Paragraph(self.fonts.markup(text), style or self.body)
-
-    def c(self, text: str, centred: bool = False) -> Paragraph:
-        return self.p(text, self.cell_c if centred else self.cell)
-
-    # -- tables -------------------------------------------------------------------------------
-    def grid(
-        self,
-        rows: list[list[Any]],
-        fractions: Sequence[float],
-        header: bool = True,
-        extra: Sequence[tuple[Any, ...]] = (),
-    ) -> Table:
-        total = sum(fractions)
-        widths = [self.width * f / total for f in fractions]
-        table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
-        style: list[tuple[Any, ...]] = [
-            ("GRID", (0, 0), (-1, -1), 0.5, _GRID),
-            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-            ("LEFTPADDING", (0, 0), (-1, -1), 3),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-        ]
-        if header:
-            style.append(("BACKGROUND", (0, 0), (-1, 0), _SHADE))
-        table.setStyle(TableStyle(style + list(extra)))
-        return table
-
-    def key_values(
-        self, pairs: Sequence[tuple[str, str]], wide: Sequence[tuple[str, str]] = ()
-    ) -> Table:
-        """Label/value pairs two to a row; WIDE pairs take a whole row each."""
-        rows: list[list[Any]] = []
-        extra: list[tuple[Any, ...]] = [("BACKGROUND", (0, 0), (0, -1), _SHADE)]
-        for i in range(0, len(pairs), 2):
-            row: list[Any] = []
-            for label, value in pairs[i : i + 2]:
-                row += [self.c(label, centred=True), self.c(value)]
-            r = len(rows)
-            if len(row) == 2:
-                row += ["", ""]
-                extra.append(("SPAN", (1, r), (3, r)))
-            else:
-                extra.append(("BACKGROUND", (2, r), (2, r), _SHADE))
-            rows.append(row)
-        for label, value in wide:
-            extra.append(("SPAN", (1, len(rows)), (3, len(rows))))
-            rows.append([self.c(label, centred=True), self.c(value), "", ""])
-        return self.grid(rows, (0.17, 0.33, 0.17, 0.33), header=False, extra=extra)
-
-    # -- blocks shared by every document -------------------------------------------------------
-    def heading(self, title: str) -> list[Flowable]:
-        doc, m = self.doc, self.m
-        title_text = self.fonts.markup(title)
-        if doc.reprint:
-            mark_size = m.body + 3
-            title_text += f' <font size="{mark_size}">【{REPRINT_MARK}】</font>'
-        qr_drawing = QrFlowable(doc.qr_payload, m.qr)
-        barcode = Code128(
-            doc.number, barWidth=m.bar_width, barHeight=m.bar_height, humanReadable=0, quiet=1
-        )
-        barcode.hAlign = "LEFT"
-        left: list[Flowable] = [
-            self.p(f"受理编号：{doc.number}", self.number),
-            barcode,
-            # the QR is a link only when a query address is configured (app.receipts.query_base)
-            self.p(
-                "凭本编号或扫描右侧二维码查询办理进度"
-                if doc.qr_payload.startswith(("http://", "https://"))
-                else "凭本编号到受理窗口查询办理进度；右侧二维码用于核验回执真伪",
-                self.small,
-            ),
-        ]
-        right: list[Flowable] = [qr_drawing]
-        band = Table(
-            [[left, right]],
-            colWidths=[self.width - m.qr - 2 * mm, m.qr + 2 * mm],
-            style=TableStyle(
-                [
-                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    ("LEFTPADDING", (0, 0), (0, -1), 0),
-                    ("RIGHTPADDING", (-1, 0), (-1, -1), 0),
-                    ("ALIGN", (1, 0), (1, 0), "RIGHT"),
-                ]
-            ),
-        )
-        return [
-            self.p(doc.centre_name, self.centre),
-            Paragraph(title_text, self.title),
-            band,
-            Spacer(1, m.body * 0.2),
-        ]
-
-    def items_table(self, with_limits: bool = True) -> Table:
-        head = ["序号", "事项名称", "承办部门"] + (["承诺时限"] if with_limits else [])
-        rows: list[list[Any]] = [[self.c(h, centred=True) for h in head]]
-        for i, item in enumerate(self.doc.items, start=1):
-            row = [self.c(str(i), centred=True), self.c(item.name), self.c(item.department)]
-            if with_limits:
-                row.append(self.c(item.time_limit, centred=True))
-            rows.append(row)
-        fractions = (0.08, 0.42, 0.32, 0.18) if with_limits else (0.08, 0.5, 0.42)
-        return self.grid(rows, fractions)
-
-    def bundle_block(self, with_limits: bool = True) -> list[Flowable]:
-        return [
-            self.p(f"一件事：{self.doc.bundle_name}（共{len(self.doc.items)}个事项）"),
-            Spacer(1, 2),
-            self.items_table(with_limits),
-        ]
-
-    def applicant_pairs(self, full_id: bool) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        """Pairs and wide pairs describing the applicant; the ID number masked unless FULL_ID."""
-        a = self.doc.applicant
-        rid = a.resident_id if full_id else mask_resident_id(a.resident_id)
-        phone = a.phone if full_id else mask_phone(a.phone)
-        pairs: list[tuple[str, str]]
-        if a.kind == "enterprise":
-            id_label = "经办人身份证号" if a.agent_name else "法定代表人身份证号"
-            pairs = [("统一社会信用代码", a.uscc), ("法定代表人", a.legal_representative)]
-            if a.agent_name:
-                pairs.append(("经办人", a.agent_name))
-            pairs += [
-                (id_label, rid),
-                ("联系电话", phone),
-                ("身份核验", IDENTITY_SOURCES[a.identity_source]),
-            ]
-            wide = [("单位名称", a.name), ("住所", a.address)]
-            return pairs, wide
-        pairs = [("姓名", a.name), ("公民身份号码", rid)]
-        if a.agent_name:
-            pairs.append(("代理人", a.agent_name))
-        pairs += [("联系电话", phone), ("身份核验", IDENTITY_SOURCES[a.identity_source])]
-        return pairs, [("住址", a.address)]
-
-    def applicant_table(self, full_id: bool = False) -> Table:
-        pairs, wide = self.applicant_pairs(full_id)
-        a = self.doc.applicant
-        if a.kind == "enterprise":
-            # The enterprise name reads first.
-            return self.key_values([wide[0], *pairs], wide[1:])
-        return self.key_values(pairs, wide)
-
-    def signatures(self, lines: Sequence[str], seal_label: str | None, lead: str = "") -> Table:
-        """LEAD text, one line per signer (signature and date), a dashed seal box at the right."""
-        left: list[Flowable] = []
-        if lead:
-            left += [self.p(lead, self.body), Spacer(1, self.m.body * 0.6)]
-        for i, label in enumerate(lines):
-            if i:
-                left.append(Spacer(1, self.m.body * 1.1))
-            left.append(self.p(f"{label}：＿＿＿＿＿＿＿＿　＿＿＿＿年＿＿月＿＿日", self.body))
-        seal_w = self.m.seal + 4 * mm
-        right: Any = ""
-        if seal_label:
-            right = Table(
-                [[self.p(seal_label, self.cell_c)]],
-                colWidths=[self.m.seal],
-                rowHeights=[self.m.seal * 0.62],
-                style=TableStyle(
-                    [
-                        ("BOX", (0, 0), (-1, -1), 0.6, colors.grey, None, (2, 2)),
-                        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                    ]
-                ),
-            )
-        return Table(
-            [[left, right]],
-            colWidths=[self.width - seal_w, seal_w],
-            style=TableStyle(
-                [
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LEFTPADDING", (0, 0), (0, -1), 0),
-                    ("RIGHTPADDING", (1, 0), (1, -1), 0),
-                    ("TOPPADDING", (0, 0), (-1, -1), 0),
-                    ("ALIGN", (1, 0), (1, 0), "RIGHT"),
-                ]
-            ),
-        )
-
-    def notes(self) -> list[Flowable]:
-        if not self.doc.notes:
-            return []
-        out: list[Flowable] = [self.p("备注：", self.body)]
-        out += [self.p(f"{i}. {n}", self.body) for i, n in enumerate(self.doc.notes, start=1)]
-        return out
-
-    def section(self, text: str) -> Paragraph:
-        return self.p(text, self.section_style)
-
-    # -- page decoration ----------------------------------------------------------------------
-    def on_page(self) -> Callable[[Canvas, Any], None]:
-        """Footer on every page: the intake number (pages may be separated), page, reprint."""
-        doc, m, fonts = self.doc, self.m, self.fonts
-
-        def draw(canvas: Canvas, template: Any) -> None:
-            parts = [f"受理编号：{doc.number}", f"第{canvas.getPageNumber()}页"]
-            if doc.reprint:
-                parts.append(REPRINT_MARK)
-            canvas.saveState()
-            _draw_runs(canvas, fonts, "　".join(parts), m.page[0] / 2, m.margin * 0.55, m.small)
-            canvas.restoreState()
-
-        return draw
-
-
-class QrFlowable(Flowable):
-    """A QR code drawn as one filled path (the graphics widget costs ~5 ms per code)."""
-
-    def __init__(self, payload: str, size: float, border: int = 2) -> None:
-        super().__init__()
-        qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
-        qr.addData(payload)
-        qr.make()
-        self.modules: list[list[bool]] = [[bool(v) for v in row] for row in qr.modules]
-        self.size = size
-        self.border = border
-        self.width = self.height = size
-
-    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
-        return self.size, self.size
-
-    def draw(self) -> None:
-        n = len(self.modules)
-        box = self.size / (n + 2 * self.border)
-        canvas = self.canv
-        path = canvas.beginPath()
-        for r, row in enumerate(self.modules):
-            y = self.size - (r + self.border + 1) * box
-            c = 0
-            while c < n:
-                if row[c]:
-                    start = c
-                    while c < n and row[c]:
-                        c += 1
-                    path.rect((start + self.border) * box, y, (c - start) * box, box)
-                else:
-                    c += 1
-        canvas.saveState()
-        canvas.setFillColor(colors.black)
-        canvas.drawPath(path, stroke=0, fill=1)
-        canvas.restoreState()
-
-
-def _draw_runs(
-    canvas: Canvas, fonts: FontSet, text: str, x_centre: float, y: float, size: float
-) -> None:
-    """Centred single-line text with per-character font fallback."""
-    runs = fonts.split_runs(text)
-    total = sum(stringWidth(r.text, r.font, size) for r in runs)
-    x = x_centre - total / 2
-    for r in runs:
-        canvas.setFont(r.font, size)
-        canvas.drawString(x, y, r.text)
-        x += stringWidth(r.text, r.font, size)
-
-
-def _date(d: dt.date) -> str:
-    return f"{d.year}年{d.month:02d}月{d.day:02d}日"
-
-
-def _datetime(t: dt.datetime) -> str:
-    return f"{_date(t.date())} {t.hour:02d}:{t.minute:02d}"
-
-
-def _due(ctx: _Ctx, m: DocMaterial) -> str:
-    due = m.due_date or ctx.doc.tolerated_due
-    if due:
-        return _date(due)
-    # Not yet received (一次告知): the limit runs from the day of receipt.
-    return f"收件之日起{m.due_days}个工作日内" if m.due_days else "按承诺约定"
-
-
-def _pages(m: DocMaterial) -> str:
-    return str(m.pages) if m.pages is not None else "—"
-
-
-# -- documents ----------------------------------------------------------------------------------
-
-
-def _due_table(ctx: _Ctx, materials: Sequence[DocMaterial], own_seq: bool = False) -> Table:
-    """Tolerated materials and when each is due: numbered 1…n, or by their checklist number."""
-    rows: list[list[Any]] = [
-        [ctx.c(h, centred=True) for h in ("序号", "材料名称", "原件/复印件", "份数", "补交期限")]
-    ]
-    for i, mat in enumerate(materials, start=1):
-        rows.append(
-            [
-                ctx.c(str(mat.seq if own_seq else i), centred=True),
-                ctx.c(mat.name),
-                ctx.c(mat.form_label, centred=True),
-                ctx.c(str(mat.copies), centred=True),
-                ctx.c(_due(ctx, mat), centred=True),
-            ]
-        )
-    return ctx.grid(rows, (0.08, 0.42, 0.16, 0.08, 0.26))
-
-
-def _receipt(ctx: _Ctx) -> list[Flowable]:
+def _receipt(ctx: DocContext) -> list[Flowable]:
     doc = ctx.doc
     story = ctx.heading(TITLES["receipt"])
     story += [ctx.section("一、办理事项"), *ctx.bundle_block()]
@@ -466,7 +71,7 @@ def _receipt(ctx: _Ctx) -> list[Flowable]:
                 Paragraph(name, ctx.cell),
                 ctx.c(mat.form_label, centred=True),
                 ctx.c(str(mat.copies), centred=True),
-                ctx.c(_pages(mat), centred=True),
+                ctx.c(pages_text(mat), centred=True),
                 ctx.c(mat.state_label, centred=True),
             ]
         )
@@ -475,7 +80,7 @@ def _receipt(ctx: _Ctx) -> list[Flowable]:
     if doc.tolerated:
         heading = ctx.section("四、容缺受理材料（已签署告知承诺书，须在期限内补交）")
         # Heading and table on one page: a split table reads as two lists on separate sheets.
-        story.append(KeepTogether([heading, _due_table(ctx, doc.tolerated, own_seq=True)]))
+        story.append(KeepTogether([heading, due_table(ctx, doc.tolerated, own_seq=True)]))
         n = "五"
     else:
         n = "四"
@@ -489,7 +94,7 @@ def _receipt(ctx: _Ctx) -> list[Flowable]:
                 ("受理中心", doc.centre_name),
                 ("受理窗口", doc.station_name),
                 ("收件人", doc.clerk_name),
-                ("收件时间", _datetime(doc.issued_at)),
+                ("收件时间", fmt_datetime(doc.issued_at)),
             ],
             [("送达方式", doc.delivery), ("进度查询", progress)],
         )
@@ -506,7 +111,7 @@ def _receipt(ctx: _Ctx) -> list[Flowable]:
     return story
 
 
-def _notice(ctx: _Ctx) -> list[Flowable]:
+def _notice(ctx: DocContext) -> list[Flowable]:
     doc = ctx.doc
     a = doc.applicant
     if not doc.missing:
@@ -519,7 +124,7 @@ def _notice(ctx: _Ctx) -> list[Flowable]:
     you = "贵单位" if a.kind == "enterprise" else "您"
     story.append(
         ctx.p(
-            f"{a.name}：{you}于{_date(doc.issued_at.date())}申请办理“{doc.bundle_name}”，经审查，申请材料"
+            f"{a.name}：{you}于{fmt_date(doc.issued_at.date())}申请办理“{doc.bundle_name}”，经审查，申请材料"
             f"不齐全。依据《中华人民共和国行政许可法》第三十二条，现将需要补正的全部材料一次性告知如下：",
             ctx.indent,
         )
@@ -536,7 +141,7 @@ def _notice(ctx: _Ctx) -> list[Flowable]:
         when = "收件前补齐"
         if mat.state == "tolerated":
             dated = mat.due_date or doc.tolerated_due
-            when = f"可容缺，{_due(ctx, mat)}{'前' if dated else ''}补交"
+            when = f"可容缺，{due_text(ctx, mat)}{'前' if dated else ''}补交"
         rows.append(
             [
                 ctx.c(str(i), centred=True),
@@ -572,7 +177,7 @@ def _notice(ctx: _Ctx) -> list[Flowable]:
                 ("告知单位", doc.centre_name),
                 ("受理窗口", doc.station_name),
                 ("告知人", doc.clerk_name),
-                ("告知时间", _datetime(doc.issued_at)),
+                ("告知时间", fmt_datetime(doc.issued_at)),
             ],
             [("咨询电话", contact)],
         )
@@ -583,7 +188,7 @@ def _notice(ctx: _Ctx) -> list[Flowable]:
     return story
 
 
-def _commitment_copy(ctx: _Ctx, copy_label: str) -> list[Flowable]:
+def _commitment_copy(ctx: DocContext, copy_label: str) -> list[Flowable]:
     doc = ctx.doc
     a = doc.applicant
     enterprise = a.kind == "enterprise"
@@ -593,10 +198,10 @@ def _commitment_copy(ctx: _Ctx, copy_label: str) -> list[Flowable]:
     story += [ctx.section("一、承诺人"), ctx.applicant_table(full_id=True)]
     story += [ctx.section("二、申请事项"), *ctx.bundle_block()]
     story.append(ctx.section("三、容缺受理材料及补交期限"))
-    story.append(_due_table(ctx, doc.tolerated))
+    story.append(due_table(ctx, doc.tolerated))
 
     latest = _latest_due(doc)
-    by = f"于{_date(latest)}前" if latest else "在上表所列期限内"
+    by = f"于{fmt_date(latest)}前" if latest else "在上表所列期限内"
     story.append(ctx.section("四、承诺内容"))
     story.append(
         ctx.p(f"{we}申请办理“{doc.bundle_name}”，现就上列容缺材料郑重承诺如下：", ctx.indent)
@@ -619,7 +224,7 @@ def _commitment_copy(ctx: _Ctx, copy_label: str) -> list[Flowable]:
     story.append(
         ctx.p(
             f"受理窗口：{doc.centre_name} {doc.station_name}；受理人：{doc.clerk_name}；"
-            f"时间：{_datetime(doc.issued_at)}",
+            f"时间：{fmt_datetime(doc.issued_at)}",
             ctx.small,
         )
     )
@@ -644,7 +249,7 @@ def _latest_due(doc: IntakeDocument) -> dt.date | None:
 COMMITMENT_COPIES = ("第一联 承诺人留存", "第二联 受理窗口留存")
 
 
-def _commitment(ctx: _Ctx) -> list[Flowable]:
+def _commitment(ctx: DocContext) -> list[Flowable]:
     if not ctx.doc.tolerated:
         raise ValueError(f"intake {ctx.doc.number}: a commitment letter needs a tolerated material")
     story: list[Flowable] = []
@@ -655,7 +260,7 @@ def _commitment(ctx: _Ctx) -> list[Flowable]:
     return story
 
 
-def _return_list(ctx: _Ctx) -> list[Flowable]:
+def _return_list(ctx: DocContext) -> list[Flowable]:
     doc = ctx.doc
     returned = [m for m in doc.materials if m.state == "collected"]
     story = ctx.heading(TITLES["return_list"])
@@ -664,7 +269,7 @@ def _return_list(ctx: _Ctx) -> list[Flowable]:
     story.append(ctx.section("三、退还材料"))
     story.append(
         ctx.p(
-            f"申请人于{_date(doc.issued_at.date())}撤回“{doc.bundle_name}”办理申请。受理窗口将已收取的下列申请材料"
+            f"申请人于{fmt_date(doc.issued_at.date())}撤回“{doc.bundle_name}”办理申请。受理窗口将已收取的下列申请材料"
             f"全部退还申请人，请申请人当场逐项核对后签收。",
             ctx.indent,
         )
@@ -682,7 +287,7 @@ def _return_list(ctx: _Ctx) -> list[Flowable]:
                 ctx.c(mat.name),
                 ctx.c(mat.form_label, centred=True),
                 ctx.c(str(mat.copies), centred=True),
-                ctx.c(_pages(mat), centred=True),
+                ctx.c(pages_text(mat), centred=True),
                 "",
             ]
         )
@@ -697,7 +302,7 @@ def _return_list(ctx: _Ctx) -> list[Flowable]:
                 ("受理中心", doc.centre_name),
                 ("受理窗口", doc.station_name),
                 ("经办人", doc.clerk_name),
-                ("退还时间", _datetime(doc.issued_at)),
+                ("退还时间", fmt_datetime(doc.issued_at)),
             ]
         )
     )
@@ -713,7 +318,7 @@ def _return_list(ctx: _Ctx) -> list[Flowable]:
     return story
 
 
-def _supplement(ctx: _Ctx) -> list[Flowable]:
+def _supplement(ctx: DocContext) -> list[Flowable]:
     """补正材料收件回执: what the applicant handed in now, and what is still owed."""
     doc = ctx.doc
     handed = [m for m in doc.materials if m.state == "collected"]
@@ -733,19 +338,19 @@ def _supplement(ctx: _Ctx) -> list[Flowable]:
                 ctx.c(mat.name),
                 ctx.c(mat.form_label, centred=True),
                 ctx.c(str(mat.copies), centred=True),
-                ctx.c(_pages(mat), centred=True),
+                ctx.c(pages_text(mat), centred=True),
             ]
         )
     story.append(
         KeepTogether(
             [
-                ctx.section(f"三、本次补交的容缺材料（{_datetime(doc.issued_at)}收到）"),
+                ctx.section(f"三、本次补交的容缺材料（{fmt_datetime(doc.issued_at)}收到）"),
                 ctx.grid(rows, (0.08, 0.5, 0.16, 0.1, 0.16)),
             ]
         )
     )
     if owed:
-        story.append(KeepTogether([ctx.section("四、仍须补交的容缺材料"), _due_table(ctx, owed)]))
+        story.append(KeepTogether([ctx.section("四、仍须补交的容缺材料"), due_table(ctx, owed)]))
     else:
         story += [
             ctx.section("四、仍须补交的容缺材料"),
@@ -758,7 +363,7 @@ def _supplement(ctx: _Ctx) -> list[Flowable]:
                 ("受理中心", doc.centre_name),
                 ("受理窗口", doc.station_name),
                 ("收件人", doc.clerk_name),
-                ("补正时间", _datetime(doc.issued_at)),
+                ("补正时间", fmt_datetime(doc.issued_at)),
             ]
         )
     )
@@ -781,10 +386,10 @@ def _build(
     doc: IntakeDocument,
     paper: str,
     kind: str,
-    story_of: Callable[[_Ctx], list[Flowable]],
+    story_of: Callable[[DocContext], list[Flowable]],
     fonts: FontSet | None,
 ) -> bytes:
-    ctx = _Ctx(doc, paper, fonts or default_font_set())
+    ctx = DocContext(doc, paper, fonts or default_font_set())
     buf = io.BytesIO()
     title = TITLES[kind]
     template = SimpleDocTemplate(
@@ -803,7 +408,7 @@ def _build(
         invariant=1,
     )
     page = ctx.on_page()
-    with _BUILD_LOCK:
+    with BUILD_LOCK:
         template.build(story_of(ctx), onFirstPage=page, onLaterPages=page)
     missing = ctx.fonts.uncovered(_document_text(doc))
     if missing:

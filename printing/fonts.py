@@ -28,9 +28,9 @@ from xml.sax.saxutils import escape
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import SUBSETN, TTFont
 
-from app.errors import DomainError
+from local_db.errors import DomainError
 
-log = logging.getLogger("printing.fonts")
+log = logging.getLogger("intake.printing.fonts")
 
 RESOURCE_FONT_DIR = Path(__file__).resolve().parent.parent / "resources" / "fonts"
 FONT_SUFFIXES = (".ttf", ".ttc", ".otf")

@@ -21,16 +21,16 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from app.exports import HEADERS, detail_rows
-from printing.documents import _BUILD_LOCK
+from app.exports import HEADERS, detail_rows, summary_rows
 from printing.fonts import FontSet, default_font_set
+from printing.layout import BUILD_LOCK
 
 if TYPE_CHECKING:
     from app.dayclose import SealBasis
     from app.reports import Metric, OpenWork, Reconciliation
     from app.views import LedgerRow
 
-log = logging.getLogger("printing.ledger_report")
+log = logging.getLogger("intake.printing.ledger_report")
 
 _GRID = colors.Color(0.25, 0.25, 0.25)
 _SHADE = colors.Color(0.92, 0.92, 0.92)
@@ -49,6 +49,41 @@ def _met(m: Metric) -> str:
 
 def _fraction(m: Metric) -> str:
     return f"{m.numerator}/{m.denominator}" + (f"（另{m.pending}件待推送）" if m.pending else "")
+
+
+class _Styles:
+    """Paragraph styles and the grid of one report."""
+
+    def __init__(self, fonts: FontSet) -> None:
+        self.fonts = fonts
+        self.body = ParagraphStyle("body", fontName=fonts.primary, fontSize=9, leading=12)
+        self.cell = ParagraphStyle("cell", parent=self.body, fontSize=7.5, leading=9.5)
+        self.head = ParagraphStyle("head", parent=self.cell, alignment=TA_CENTER)
+        self.title = ParagraphStyle(
+            "title", parent=self.body, fontSize=16, leading=22, alignment=TA_CENTER
+        )
+        self.sub = ParagraphStyle("sub", parent=self.body, alignment=TA_CENTER)
+        self.section = ParagraphStyle(
+            "section", parent=self.body, fontSize=11, leading=15, spaceBefore=6, spaceAfter=3
+        )
+
+    def p(self, text: str, style: ParagraphStyle | None = None) -> Paragraph:
+        return Paragraph(self.fonts.markup(text), style or self.body)
+
+    def grid(self, data: list[list[Paragraph]], widths: Sequence[float] | None = None) -> Table:
+        t = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        t.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
+                    ("BACKGROUND", (0, 0), (-1, 0), _SHADE),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ]
+            )
+        )
+        return t
 
 
 def build_ledger_report(
@@ -71,113 +106,100 @@ def build_ledger_report(
     numbers) still open at the close. SIGN_OFF (the day-close report): who closed the day; the
     report then ends with the 负责人签字 lines."""
     fonts = fonts or default_font_set()
-    f = fonts.primary
-    body = ParagraphStyle("body", fontName=f, fontSize=9, leading=12)
-    cell = ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5)
-    head = ParagraphStyle("head", parent=cell, alignment=TA_CENTER)
-    title_style = ParagraphStyle("title", parent=body, fontSize=16, leading=22, alignment=TA_CENTER)
-    sub_style = ParagraphStyle("sub", parent=body, alignment=TA_CENTER)
-    section = ParagraphStyle(
-        "section", parent=body, fontSize=11, leading=15, spaceBefore=6, spaceAfter=3
-    )
-
-    def p(text: str, style: ParagraphStyle = body) -> Paragraph:
-        return Paragraph(fonts.markup(text), style)
-
-    def grid(data: list[list[Paragraph]], widths: Sequence[float] | None = None) -> Table:
-        t = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
-        t.setStyle(
-            TableStyle(
-                [
-                    ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
-                    ("BACKGROUND", (0, 0), (-1, 0), _SHADE),
-                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                ]
-            )
-        )
-        return t
-
+    st = _Styles(fonts)
+    p = st.p
     story: list[Any] = [
-        p(title, title_style),
-        p(f"{centre_name}　统计期间：{period_label}", sub_style),
+        p(title, st.title),
+        p(f"{centre_name}　统计期间：{period_label}", st.sub),
         Spacer(1, 4 * mm),
-        p("一、汇总", section),
+        p("一、汇总", st.section),
     ]
-    # counts as a grid of label/number pairs, 7 per line
-    per_line = 7
-    count_cells: list[list[Paragraph]] = []
-    items = list(counts)
-    for i in range(0, len(items), per_line):
-        chunk = items[i : i + per_line]
-        count_cells.append(
-            [p(label, head) for label, _n in chunk] + [p("", head)] * (per_line - len(chunk))
-        )
-        count_cells.append(
-            [p(str(n), head) for _l, n in chunk] + [p("", head)] * (per_line - len(chunk))
-        )
-    if count_cells:
-        t = Table(count_cells, colWidths=[274 * mm / per_line] * per_line, hAlign="LEFT")
-        style = [("GRID", (0, 0), (-1, -1), 0.4, _GRID), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
-        style += [("BACKGROUND", (0, r), (-1, r), _SHADE) for r in range(0, len(count_cells), 2)]
-        t.setStyle(TableStyle(style))
-        story.append(t)
-
+    story += _counts_table(st, counts)
     numbers = iter("二三四五")
     if metrics:
-        story.append(p(f"{next(numbers)}、政策指标", section))
-    metric_rows = [[p(h, head) for h in ("指标", "实际值", "目标值", "分子/分母", "是否达标")]]
-    for m in metrics:
-        metric_rows.append(
-            [
-                p(m.label, cell),
-                p(_pct(m.value), head),
-                p(_pct(m.target), head),
-                p(_fraction(m), head),
-                p(_met(m), head),
-            ]
-        )
-    if metrics:
-        story.append(grid(metric_rows, [60 * mm, 30 * mm, 30 * mm, 40 * mm, 30 * mm]))
+        story.append(p(f"{next(numbers)}、政策指标", st.section))
+        story.append(_metrics_table(st, metrics))
 
-    story.append(p(f"{next(numbers)}、受理明细（共{len(rows)}件）", section))
-    detail = [[p(h, head) for h in HEADERS]]
-    detail += [[p(v, cell) for v in r] for r in detail_rows(rows)]
-    story.append(grid(detail, [w * mm for w in _COL_WIDTHS_MM]))
+    story.append(p(f"{next(numbers)}、受理明细（共{len(rows)}件）", st.section))
+    detail = [[p(h, st.head) for h in HEADERS]]
+    detail += [[p(v, st.cell) for v in r] for r in detail_rows(rows)]
+    story.append(st.grid(detail, [w * mm for w in _COL_WIDTHS_MM]))
 
     if open_work:
-        story.append(p(f"{next(numbers)}、日结时尚未完结", section))
+        story.append(p(f"{next(numbers)}、日结时尚未完结", st.section))
         for label, intake_numbers in open_work:
             listed = "、".join(intake_numbers) if intake_numbers else "无"
-            story.append(p(f"{label}（{len(intake_numbers)}件）：{listed}", body))
+            story.append(p(f"{label}（{len(intake_numbers)}件）：{listed}"))
 
-    story.append(p(f"{next(numbers)}、日结封存", section))
-    if seal is None:
-        story.append(p("封存值：尚未日结", body))
-    elif isinstance(seal, str):
-        story.append(p(f"本日已日结，封存值（SHA-256）：{seal}", body))
-    else:
-        from app.dayclose import SEAL_FORMULA
-
-        for line in (
-            f"上一日封存值：{seal.prev_seal}",
-            f"记录摘要（当日全部受理事件的SHA-256）：{seal.records_hash}",
-            f"受理件数：{seal.submissions}　事件数：{seal.events}",
-            f"封存值 = {SEAL_FORMULA}；本报告归档后即可按此复核。",
-        ):
-            story.append(p(line, body))
+    story.append(p(f"{next(numbers)}、日结封存", st.section))
+    story += [p(line) for line in _seal_lines(seal)]
 
     if sign_off is not None:
         story.append(Spacer(1, 8 * mm))
         story.append(
             p(
                 f"日结操作人：{sign_off}　　　　负责人签字：＿＿＿＿＿＿＿＿＿＿＿＿　　　　"
-                "日期：＿＿＿＿年＿＿月＿＿日",
-                body,
+                "日期：＿＿＿＿年＿＿月＿＿日"
             )
         )
+    data = _render(story, title, centre_name, period_label, fonts.primary)
+    log.debug("built ledger report (%d rows, %d bytes)", len(rows), len(data))
+    return data
 
+
+def _counts_table(st: _Styles, counts: Sequence[tuple[str, int]]) -> list[Table]:
+    """The counts as a grid of label/number pairs, 7 per line."""
+    per_line = 7
+    head = st.head
+    count_cells: list[list[Paragraph]] = []
+    items = list(counts)
+    for i in range(0, len(items), per_line):
+        chunk = items[i : i + per_line]
+        pad = [st.p("", head)] * (per_line - len(chunk))
+        count_cells.append([st.p(label, head) for label, _n in chunk] + pad)
+        count_cells.append([st.p(str(n), head) for _l, n in chunk] + pad)
+    if not count_cells:
+        return []
+    t = Table(count_cells, colWidths=[274 * mm / per_line] * per_line, hAlign="LEFT")
+    style = [("GRID", (0, 0), (-1, -1), 0.4, _GRID), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
+    style += [("BACKGROUND", (0, r), (-1, r), _SHADE) for r in range(0, len(count_cells), 2)]
+    t.setStyle(TableStyle(style))
+    return [t]
+
+
+def _metrics_table(st: _Styles, metrics: Sequence[Metric]) -> Table:
+    head = st.head
+    metric_rows = [[st.p(h, head) for h in ("指标", "实际值", "目标值", "分子/分母", "是否达标")]]
+    for m in metrics:
+        metric_rows.append(
+            [
+                st.p(m.label, st.cell),
+                st.p(_pct(m.value), head),
+                st.p(_pct(m.target), head),
+                st.p(_fraction(m), head),
+                st.p(_met(m), head),
+            ]
+        )
+    return st.grid(metric_rows, [60 * mm, 30 * mm, 30 * mm, 40 * mm, 30 * mm])
+
+
+def _seal_lines(seal: SealBasis | str | None) -> list[str]:
+    if seal is None:
+        return ["封存值：尚未日结"]
+    if isinstance(seal, str):
+        return [f"本日已日结，封存值（SHA-256）：{seal}"]
+    from app.dayclose import SEAL_FORMULA
+
+    return [
+        f"上一日封存值：{seal.prev_seal}",
+        f"记录摘要（当日全部受理事件的SHA-256）：{seal.records_hash}",
+        f"受理件数：{seal.submissions}　事件数：{seal.events}",
+        f"封存值 = {SEAL_FORMULA}；本报告归档后即可按此复核。",
+    ]
+
+
+def _render(story: list[Any], title: str, centre_name: str, period_label: str, font: str) -> bytes:
+    """Landscape A4 with the period and page number at the foot of each page."""
     buf = io.BytesIO()
     page = landscape(A4)
     template = SimpleDocTemplate(
@@ -197,17 +219,15 @@ def build_ledger_report(
 
     def footer(canvas: Canvas, _doc: Any) -> None:
         canvas.saveState()
-        canvas.setFont(f, 8)
+        canvas.setFont(font, 8)
         canvas.drawCentredString(
             page[0] / 2, 6 * mm, f"{period_label}　第{canvas.getPageNumber()}页"
         )
         canvas.restoreState()
 
-    with _BUILD_LOCK:
+    with BUILD_LOCK:
         template.build(story, onFirstPage=footer, onLaterPages=footer)
-    data = buf.getvalue()
-    log.debug("built ledger report (%d rows, %d bytes)", len(rows), len(data))
-    return data
+    return buf.getvalue()
 
 
 def build_day_close_report(
@@ -237,3 +257,11 @@ def build_day_close_report(
         ],
         sign_off=closed_by,
     )
+
+
+def ledger_pdf(
+    rows: Sequence[LedgerRow], title: str, centre_name: str, period_label: str, seal: str | None
+) -> bytes:
+    """The ledger as an A4 report: the summary counts, then every row (SEAL: a closed day's);
+    the renderer app.exports.export_ledger takes."""
+    return build_ledger_report(title, centre_name, period_label, summary_rows(rows), (), rows, seal)

@@ -105,7 +105,7 @@ def cmd_hub_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_hub_import(args: argparse.Namespace) -> int:
-    from app.errors import DomainError
+    from local_db.errors import DomainError
     from sync.hub.blobs import BlobStore
     from sync.hub.importer import import_file
     from sync.hub.server import default_blobs_dir

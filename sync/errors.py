@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from app.errors import DomainError
+from local_db.errors import DomainError
 
 Scope = Literal["link", "item"]
 

@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from app.errors import DomainError
+from local_db.errors import DomainError
 
 MAGIC = b"INTAKE-EXPORT 1\n"
 TAG = 32

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from app.keys import KeyringSecretStore
+from local_db.keys import KeyringSecretStore
 from sync.errors import SyncError
 
 SERVICE = "yijianshi-intake-sync"

@@ -147,7 +147,7 @@ def drive(db: str, catalog: str, mode: str, n: int, seed: int) -> None:
             if m.state == "collected" and m.material.source != "window" and m.copies > 0:
                 data = rng.randbytes(rng.randint(2000, 30000))
                 print(f"PAGE-START {sid}", flush=True)
-                page = ctx.intake.attach_page(clerk, sid, m.id, data, "image/jpeg")
+                page = ctx.pages.attach_page(clerk, sid, m.id, data, "image/jpeg")
                 print(f"PAGE {sid} {page.sha256}", flush=True)
 
 

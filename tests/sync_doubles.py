@@ -77,7 +77,7 @@ def station(
     base: Path, code: str, clock: Any, catalog: Path, secrets: Any = None
 ) -> tuple[Any, Any]:
     """A station's store with its local station and one clerk: (context, clerk). SECRETS: where
-    its keys live (an app.keys store; default: the OS keyring)."""
+    its keys live (a local_db.keys store; default: the OS keyring)."""
     from app.context import build_context
 
     base.mkdir(parents=True, exist_ok=True)
@@ -133,7 +133,7 @@ def intake_with_pages(
         if m.needs_pages:
             size = big if (big and first) else rng.randint(*page_sizes)
             first = False
-            ctx.intake.attach_page(clerk, sid, m.id, rng.randbytes(size), "image/jpeg")
+            ctx.pages.attach_page(clerk, sid, m.id, rng.randbytes(size), "image/jpeg")
     return sid
 
 

@@ -8,7 +8,7 @@ Ctrl+← / Ctrl+→ move, Delete remove, T retake.
 
 Threads: frames are read and pages detected on the runner's pool (`ui.capture_preview`); a
 taken page is flattened, cleaned and compressed by `app.capture.pages.process_page` on the pool;
-storing it (`IntakeService.attach_page`) runs on the database thread. Pages are stored in the
+storing it (`IntakePages.attach_page`) runs on the database thread. Pages are stored in the
 order they were taken, whatever order their processing finishes in. A page is stored as soon as
 it is processed: a camera that goes away, or a bad file, never takes stored pages with it.
 """
@@ -50,7 +50,7 @@ from ui.messages import MessageBarWidget
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QFileDialog
 
-    from app.capture.pages import PageSignature, ProcessedPage
+    from app.capture.page_image import PageSignature, ProcessedPage
     from app.checklist import MaterialLine
     from app.views import PageView, SubmissionView
     from ui.capture_devices import CaptureDevices
@@ -574,18 +574,18 @@ class CaptureDialog(QDialog):
 
         def work() -> tuple[SubmissionView, list[PageView], _Previous | None]:
             from app.capture.pages import signature_from_bytes
-            from app.errors import DomainError
+            from local_db.errors import DomainError
 
-            stored = [s.intake.attach_page(s.actor, sid, material, d, m) for d, m in blobs]
+            stored = [s.pages.attach_page(s.actor, sid, material, d, m) for d, m in blobs]
             if retake is not None:
-                order = [p.id for p in s.intake.get(sid).pages_for(material)]
+                order = [p.id for p in s.queries.get(sid).pages_for(material)]
                 if retake in order:
                     try:
-                        s.intake.remove_page(s.actor, sid, retake)
-                        s.intake.move_page(s.actor, sid, stored[0].id, order.index(retake) + 1)
+                        s.pages.remove_page(s.actor, sid, retake)
+                        s.pages.move_page(s.actor, sid, stored[0].id, order.index(retake) + 1)
                     except DomainError:
                         pass  # the old page went meanwhile: the new one stays at the end
-            view = s.intake.get(sid)
+            view = s.queries.get(sid)
             # the page before the first new one, to tell a sheet taken twice
             pages = list(view.pages_for(material))
             at = next((i for i, p in enumerate(pages) if p.id == stored[0].id), 0)
@@ -594,7 +594,7 @@ class CaptureDialog(QDialog):
                 before = pages[at - 1]
                 signature = known.get(before.id)
                 if signature is None:  # taken before this dialog opened: read it back
-                    signature = signature_from_bytes(s.intake.page_bytes(before))
+                    signature = signature_from_bytes(s.pages.page_bytes(before))
                 previous = _Previous(before.id, at, signature)
             return view, stored, previous
 

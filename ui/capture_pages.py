@@ -71,8 +71,8 @@ def thumbnail_image(data: bytes, rotation: int, size: QSize) -> QImage:
     )
 
 
-def _thumbnail_of(intake: Any, page: PageView, size: QSize) -> QImage:
-    return thumbnail_image(intake.page_bytes(page), page.rotation, size)
+def _thumbnail_of(pages: Any, page: PageView, size: QSize) -> QImage:
+    return thumbnail_image(pages.page_bytes(page), page.rotation, size)
 
 
 class ThumbnailLoader(QObject):
@@ -101,7 +101,7 @@ class ThumbnailLoader(QObject):
                 continue
             self._loading.add(key)
             self.session.runner.run_pool(
-                partial(_thumbnail_of, self.session.intake, page, self.size),
+                partial(_thumbnail_of, self.session.pages, page, self.size),
                 partial(self._on_loaded, key),
                 partial(self._on_failed, key),
                 guard=self,
@@ -321,18 +321,18 @@ class PageActions(QObject):
 
         def run() -> SubmissionView:
             work()
-            return s.intake.get(sid)
+            return s.queries.get(sid)
 
         s.runner.run_db(run, self._on_changed, self._on_error, guard=self)
 
     def rotate(self, page_id: str, degrees: int) -> None:
         s = self.session
-        self._run(lambda: s.intake.rotate_page(s.actor, self.sid, page_id, degrees))
+        self._run(lambda: s.pages.rotate_page(s.actor, self.sid, page_id, degrees))
 
     def move(self, page_id: str, position: int) -> None:
         s = self.session
-        self._run(lambda: s.intake.move_page(s.actor, self.sid, page_id, position))
+        self._run(lambda: s.pages.move_page(s.actor, self.sid, page_id, position))
 
     def remove(self, page_id: str) -> None:
         s = self.session
-        self._run(lambda: s.intake.remove_page(s.actor, self.sid, page_id))
+        self._run(lambda: s.pages.remove_page(s.actor, self.sid, page_id))

@@ -351,7 +351,7 @@ class IntakeWidget(QWidget):
         s = self.session
 
         def fetch() -> tuple[SubmissionView, Any, Checklist | None]:
-            view = s.intake.get(sid, s.actor)
+            view = s.queries.get(sid, s.actor)
             catalog = s.ctx.catalogs.get(view.catalog_digest)
             checklist = s.intake.checklist(sid) if view.bundle_id else None
             return view, catalog, checklist
@@ -729,7 +729,7 @@ class IntakeWidget(QWidget):
             self.intake_finished.emit(result)
 
         s.runner.run_db(
-            lambda: s.intake.get(result.submission_id), shown, lambda _e: shown(None), guard=self
+            lambda: s.queries.get(result.submission_id), shown, lambda _e: shown(None), guard=self
         )
 
     def _on_result_retry_requested(self, outcome: PrintOutcome) -> None:

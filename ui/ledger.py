@@ -103,7 +103,7 @@ class LedgerModel(RowsTableModel):
         self._index = {r.submission_id: n for n, r in enumerate(self._rows)}
 
     def set_cells(self, cells: dict[str, tuple[str, str, str]]) -> None:
-        """Applicant cells arrived (from `IntakeService.applicant_cells`): repaint those rows."""
+        """Applicant cells arrived (from `IntakeQueries.applicant_cells`): repaint those rows."""
         self._cells.update(cells)
         rows = [self._index[sid] for sid in cells if sid in self._index]
         if rows:
@@ -200,7 +200,7 @@ def load_cells_on_demand(model: LedgerModel, session: ClerkSession, guard: QObje
             model.cells_failed(ids)
 
         session.runner.run_db(
-            lambda: session.intake.applicant_cells(ids), model.set_cells, failed, guard=guard
+            lambda: session.queries.applicant_cells(ids), model.set_cells, failed, guard=guard
         )
 
     model.cells_wanted.connect(fetch)
@@ -291,7 +291,7 @@ class LedgerWidget(QWidget):
         qd = self.day.date()
         day = dt.date(qd.year(), qd.month(), qd.day())
         s.runner.run_db(
-            lambda: s.intake.ledger(day, applicants=False),
+            lambda: s.queries.ledger(day, applicants=False),
             self._on_rows_loaded,
             self._on_rows_failed,
             guard=self,
@@ -362,21 +362,23 @@ class LedgerWidget(QWidget):
         rows = self.filtered_rows()
         s = self.session
         from app.exports import export_ledger
+        from printing.ledger_report import ledger_pdf
 
         def work() -> str:
-            from app.errors import DomainError
+            from local_db.errors import DomainError
 
             closed = s.ctx.dayclose.closed(day)
             data = export_ledger(
                 s.ctx.sessions,
                 s.actor,
-                s.intake.with_applicants(rows),
+                s.queries.with_applicants(rows),
                 fmt,
                 title,
                 s.ctx.clock.now(),
                 centre_name=s.station.centre_name,
                 period_label=f"{day:%Y年%m月%d日}",
                 seal=closed.seal if closed else None,
+                render_pdf=ledger_pdf,
             )
             try:
                 with open(path, "wb") as f:

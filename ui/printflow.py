@@ -112,7 +112,7 @@ class DocumentPrinter:
         def built(pdf: bytes) -> None:
             outcome.pdf = pdf
             runner.run_db(
-                lambda: s.intake.save_document(
+                lambda: s.documents.save_document(
                     s.actor, sid, outcome.kind, pdf, reprint=outcome.reprint
                 ),
                 saved,
@@ -142,7 +142,7 @@ class DocumentPrinter:
             )
 
         runner.run_db(
-            lambda: s.intake.document(s.actor, sid, outcome.kind, reprint=outcome.reprint),
+            lambda: s.documents.document(s.actor, sid, outcome.kind, reprint=outcome.reprint),
             got_document,
             failed(QCoreApplication.translate("DocumentPrinter", "无法生成文书：{error}")),
             guard=self.guard,

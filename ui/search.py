@@ -101,9 +101,9 @@ class IntakeDetailWidget(QWidget):
         s = self.session
 
         def fetch() -> tuple[SubmissionView, Checklist | None, list[Any]]:
-            view = s.intake.get(sid, s.actor)  # a person reads the full record: audited
+            view = s.queries.get(sid, s.actor)  # a person reads the full record: audited
             checklist = s.intake.checklist(sid) if view.bundle_id else None
-            return view, checklist, s.intake.documents(sid)
+            return view, checklist, s.documents.documents(sid)
 
         s.runner.run_db(fetch, self._on_fetched, self._on_failed, guard=self)
 
@@ -395,7 +395,7 @@ class SearchWidget(QWidget):
             return
         s = self.session
         s.runner.run_db(
-            lambda: s.intake.search(text), self._on_results, self._on_failed, guard=self
+            lambda: s.queries.search(text), self._on_results, self._on_failed, guard=self
         )
 
     def _on_failed(self, err: TaskError) -> None:

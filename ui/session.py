@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from app.catalog import Catalog
     from app.context import AppContext
     from app.intake import IntakeService
+    from app.intake_documents import IntakeDocuments
+    from app.intake_pages import IntakePages
+    from app.ledger import IntakeQueries
     from app.staff import StaffService
     from app.views import StaffView, StationView
     from printing.dispatch import PrinterBackend
@@ -40,6 +43,18 @@ class ClerkSession:
     @property
     def intake(self) -> IntakeService:
         return self.ctx.intake
+
+    @property
+    def pages(self) -> IntakePages:
+        return self.ctx.pages
+
+    @property
+    def documents(self) -> IntakeDocuments:
+        return self.ctx.documents
+
+    @property
+    def queries(self) -> IntakeQueries:
+        return self.ctx.queries
 
     @property
     def staff(self) -> StaffService:

@@ -215,7 +215,7 @@ class AppShell:
         assert ctx is not None
 
         def run() -> tuple[StationView, list[str]]:
-            from app.errors import DomainError
+            from local_db.errors import DomainError
 
             station, admin = ctx.staff.setup_station(
                 code=request.station_code,
@@ -274,7 +274,7 @@ class AppShell:
 
         def run() -> tuple[StaffView, StationView, list[SubmissionView], SyncSetup | None]:
             actor = ctx.staff.login(username, password)
-            drafts = ctx.intake.open_drafts(actor)
+            drafts = ctx.queries.open_drafts(actor)
             return actor, ctx.staff.local_station(), drafts, self._open_sync(ctx)
 
         self.runner.run_db(run, self._on_logged_in, lambda err: self.login.show_error(err.message))

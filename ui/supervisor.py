@@ -620,7 +620,7 @@ class SupervisorWidget(QWidget):
             ids = s.ctx.reports.intakes_for(
                 s.actor, figure, period, s.ctx.clock.now(), bundle=bundle, clerk=clerk, hour=hour
             )
-            return ids, s.intake.rows_for(ids, applicants=False)  # applicant cells as they show
+            return ids, s.queries.rows_for(ids, applicants=False)  # applicant cells as they show
 
         def done(result: tuple[list[str], list[LedgerRow]]) -> None:
             ids, rows = result
@@ -815,7 +815,7 @@ class SupervisorWidget(QWidget):
             basis = ctx.dayclose.prepare(actor, password, day)  # checks before the report is built
             now = ctx.clock.now()
             rec = ctx.reports.reconcile(actor, Period.of("day", day), now)
-            return basis, rec, ctx.intake.ledger(day), ctx.reports.open_work(actor, day, now)
+            return basis, rec, ctx.queries.ledger(day), ctx.reports.open_work(actor, day, now)
 
         def build(data: tuple[SealBasis, Reconciliation, list[LedgerRow], OpenWork]) -> None:
             basis, rec, rows, work = data

@@ -44,7 +44,7 @@ class TaskError(NamedTuple):
 
 
 def task_error(exc: BaseException) -> TaskError:
-    from app.errors import DomainError  # light module; imported here to keep startup lean
+    from local_db.errors import DomainError  # light module; imported here to keep startup lean
 
     if isinstance(exc, DomainError):
         return TaskError(exc.message, exc.code, exc)

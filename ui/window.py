@@ -361,7 +361,7 @@ class MainWindow(QMainWindow):
                 self.tabs.setCurrentWidget(self.search)
                 self.search.open_intake(sid)
 
-        s.runner.run_db(lambda: s.intake.get(sid), route, self._on_runner_failed, guard=self)
+        s.runner.run_db(lambda: s.queries.get(sid), route, self._on_runner_failed, guard=self)
 
     def edit_intake(self, sid: str) -> None:
         self.tabs.setCurrentWidget(self.intake)
@@ -383,7 +383,7 @@ class MainWindow(QMainWindow):
             self.open_intake(sid)
 
         s.runner.run_db(
-            lambda: s.intake.find_by_number(number), found, self._on_runner_failed, guard=self
+            lambda: s.queries.find_by_number(number), found, self._on_runner_failed, guard=self
         )
 
     def _on_wedge_scanned(self, token: ScanToken) -> None:
@@ -631,7 +631,7 @@ class MainWindow(QMainWindow):
 
         today = local_day(s.ctx.clock.now())
         s.runner.run_db(
-            lambda: s.intake.ledger(today, applicants=False),
+            lambda: s.queries.ledger(today, applicants=False),
             self._on_deadline_rows,
             lambda _e: None,
             guard=self,

@@ -25,7 +25,8 @@ from typing import Any, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from app.capture.pages import PageDetection, detect_page
+from app.capture.page_geometry import detect_page
+from app.capture.page_image import PageDetection
 from app.errors import DeviceError
 
 log = logging.getLogger("intake.capture.camera")

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TextIO
 
 from app.capture.imports import iter_pages, sniff
-from app.capture.pages import ProcessedPage, Source, process_page
+from app.capture.page_image import ProcessedPage, Source
+from app.capture.pages import process_page
 from app.errors import CaptureError
 
 

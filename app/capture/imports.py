@@ -29,7 +29,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from app.capture.pages import MAX_PIXELS, check_image
+from app.capture.page_image import MAX_PIXELS, check_image
 from app.errors import CaptureError
 
 log = logging.getLogger("intake.capture.imports")

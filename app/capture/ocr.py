@@ -151,7 +151,7 @@ def default_engine() -> RapidOcrEngine:
 
 def read_id_card(image: Any, engine: OcrEngine | None = None) -> IdCardReading:
     """OCR a photo (BGR array) of an ID card's front and parse it into fields."""
-    from app.capture.pages import check_image
+    from app.capture.page_image import check_image
 
     img = check_image(image)
     lines = (engine or default_engine())(img)

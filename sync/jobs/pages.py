@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.errors import StoreError
+from local_db.errors import StoreError
 from sync.client import HubClient
 from sync.errors import SyncError, sync_error
 from sync.jobs.shared import Work

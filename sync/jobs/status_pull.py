@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.errors import DomainError
+from local_db.errors import DomainError
 from app.intake import IntakeService
 from local_db.models import Submission, SubmissionItem
 from sync.client import HubClient

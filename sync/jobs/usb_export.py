@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from app.errors import StoreError
+from local_db.errors import StoreError
 from sync.export import ExportSummary, write_export
 from sync.jobs.shared import Work
 from sync.outbox import PendingEvent

@@ -65,7 +65,7 @@ def test_contradicting_birth_date_blocks_finishing(qtbot: Any, window: Any, ctx:
     assert not window.intake.finished
     assert "出生日期与身份证号码不符" in window.messages.text
     assert panel.edit("birth_date").hasFocus()
-    view = ctx.intake.get(window.intake.submission_id)
+    view = ctx.queries.get(window.intake.submission_id)
     assert view.stage == "draft" and view.number is None
     assert view.applicant is not None and "birth_date" in view.applicant.problems()
 

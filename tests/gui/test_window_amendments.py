@@ -28,6 +28,6 @@ def test_amendments_of_a_closed_day_have_chinese_labels(qtbot: Any, shell: Any, 
     tab.refresh()
     lines = [tab.amendments.item(i).text() for i in range(tab.amendments.count())]
     # per intake by its number (not a record id), then one line per change (issue 11 item 11)
-    assert lines[0] == f"受理编号 {ctx.intake.get(sid).number}", lines
+    assert lines[0] == f"受理编号 {ctx.queries.get(sid).number}", lines
     assert len(lines) == 2 and "撤回申请" in lines[1] and sid[:8] not in lines[1]
     assert not any("withdrawn" in line for line in lines)

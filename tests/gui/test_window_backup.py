@@ -19,7 +19,12 @@ from PySide6.QtCore import QSettings
 from app.backup import KEY_NAME, BackupService
 from app.backup_schedule import FOLDER, INTERVAL_HOURS
 from app.clock import FixedClock
-from app.keys import MemorySecretStore, get_or_create_key, key_from_recovery_code, recovery_code
+from local_db.keys import (
+    MemorySecretStore,
+    get_or_create_key,
+    key_from_recovery_code,
+    recovery_code,
+)
 from tests.gui.conftest import RecordingPrinter, login, running_shell
 from ui.tasks import InlineTaskRunner
 
@@ -185,7 +190,7 @@ def test_never_two_backups_at_once(
 
 class UnavailableStore:
     def get(self, name: str) -> str | None:
-        from app.keys import SecretKeyError
+        from local_db.keys import SecretKeyError
 
         raise SecretKeyError("keys.keyring_unavailable", "系统密钥环不可用，无法读取或保存密钥。")
 

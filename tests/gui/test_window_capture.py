@@ -90,11 +90,11 @@ def shoot(qtbot: Any, window: Any, dialog: Any) -> None:
 
 
 def stored(ctx: Any, sid: str, material: str) -> tuple[Any, ...]:
-    return ctx.intake.get(sid).pages_for(material)  # type: ignore[no-any-return]
+    return ctx.queries.get(sid).pages_for(material)  # type: ignore[no-any-return]
 
 
 def decode(ctx: Any, page: Any) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(ctx.intake.page_bytes(page), np.uint8), cv2.IMREAD_UNCHANGED)
+    image = cv2.imdecode(np.frombuffer(ctx.pages.page_bytes(page), np.uint8), cv2.IMREAD_UNCHANGED)
     assert image is not None
     return image
 
@@ -147,10 +147,10 @@ def test_capturing_every_paper_material_digitises_and_ends_the_countdown(
     for n, material in enumerate(paper):
         assert dialog.material_id == material  # PgDn goes to the next one still without pages
         shoot(qtbot, window, dialog)
-        assert ctx.intake.get(sid).stage == ("digitised" if n == len(paper) - 1 else "received")
+        assert ctx.queries.get(sid).stage == ("digitised" if n == len(paper) - 1 else "received")
         press(qtbot, window, dialog.strip.list, Qt.Key.Key_PageDown)
 
-    view = ctx.intake.get(sid)
+    view = ctx.queries.get(sid)
     assert view.stage == "digitised" and view.digitised_at is not None
     assert not window.intake.result.deadline.isVisibleTo(window.intake.result)
     assert window.deadline.isHidden()
@@ -254,14 +254,14 @@ def test_intake_opened_later_in_search_is_captured_and_its_countdown_refreshed(
     detail = window.search.detail
     assert detail.deadline.isVisibleTo(detail)
     dialog = open_capture(qtbot, window, window.search.table)
-    assert dialog.sid == sid and dialog.number == ctx.intake.get(sid).number
+    assert dialog.sid == sid and dialog.number == ctx.queries.get(sid).number
     assert not dialog.ocr_button.isEnabled()  # not the applicant on screen: nothing to fill
 
-    while dialog.material_id is not None and ctx.intake.get(sid).stage == "received":
+    while dialog.material_id is not None and ctx.queries.get(sid).stage == "received":
         shoot(qtbot, window, dialog)
         press(qtbot, window, dialog.strip.list, Qt.Key.Key_PageDown)
 
-    assert ctx.intake.get(sid).stage == "digitised"
+    assert ctx.queries.get(sid).stage == "digitised"
     assert detail.view is not None and detail.view.stage == "digitised"
     assert not detail.deadline.isVisibleTo(detail)
     assert window.intake.submission_id is None  # the new intake on the workspace is untouched
@@ -289,10 +289,10 @@ def test_rotate_reorder_delete_in_the_slot_change_what_is_stored(
 
     strip.select(a.id)
     press(qtbot, window, strip.list, Qt.Key.Key_R)
-    assert ctx.intake.get(sid).pages_for(material)[0].rotation == 90
+    assert ctx.queries.get(sid).pages_for(material)[0].rotation == 90
     press(qtbot, window, strip.list, Qt.Key.Key_R)
     press(qtbot, window, strip.list, Qt.Key.Key_L)
-    assert ctx.intake.get(sid).pages_for(material)[0].rotation == 90
+    assert ctx.queries.get(sid).pages_for(material)[0].rotation == 90
     assert "↻90°" in strip.list.item(0).text()
 
     press(qtbot, window, strip.list, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
@@ -410,7 +410,7 @@ def test_receipt_code_on_a_page_offers_to_open_that_intake(
     from app.numbering import encode_receipt_payload
 
     first = received_intake(qtbot, window)
-    number = ctx.intake.get(first).number
+    number = ctx.queries.get(first).number
     window.new_intake()
     use_camera(window, camera(scene("plain", encode_receipt_payload(number)).frame))
     draft_with_checklist(qtbot, window)
@@ -483,7 +483,7 @@ def test_ocr_fills_the_applicant_as_to_be_confirmed(qtbot: Any, window: Any, ctx
     name_mark = panel.rows["name"].mark
     assert name_mark.text() == "待核对(识别)" and name_mark.isVisibleTo(panel)
     window.intake.save_applicant_now()
-    sources = ctx.intake.get(sid).applicant.sources
+    sources = ctx.queries.get(sid).applicant.sources
     assert sources["name"] == "ocr" and sources["resident_id"] == "ocr"
     # the clerk corrects the address: it is typed now, the name stays to be confirmed
     press(qtbot, window, panel.edit("address"), Qt.Key.Key_End)

@@ -40,7 +40,7 @@ def test_supplement_clears_the_tolerated_material(qtbot: Any, window: Any, ctx: 
     dialog = detail.dialog
     assert dialog.materials.count() == 1 and "结婚证" in dialog.materials.item(0).text()
     dialog.buttons.accepted.emit()
-    view = ctx.intake.get(sid)
+    view = ctx.queries.get(sid)
     assert not view.awaiting_supplement and view.tolerated_outstanding == ()
     assert not detail.supplement_button.isEnabled()
     assert "补正" in window.messages.text
@@ -49,7 +49,7 @@ def test_supplement_clears_the_tolerated_material(qtbot: Any, window: Any, ctx: 
 def test_express_delivery_needs_a_tracking_number(qtbot: Any, window: Any, ctx: Any) -> None:
     sid = received_intake(qtbot, window)
     ctx.intake.mark_pushed(sid)
-    for item in ctx.intake.get(sid).items:
+    for item in ctx.queries.get(sid).items:
         if item == "resident_medical_insurance_enrolment":
             continue  # switched off by the answer: not sent to a department
         ctx.intake.record_decision(None, sid, item, "accepted")
@@ -62,12 +62,12 @@ def test_express_delivery_needs_a_tracking_number(qtbot: Any, window: Any, ctx: 
     dialog.express.setChecked(True)
     dialog.buttons.accepted.emit()
     assert "快递单号" in dialog.error_label.text()  # the service's own words
-    assert ctx.intake.get(sid).stage == "completed"
+    assert ctx.queries.get(sid).stage == "completed"
 
     type_into(qtbot, window, dialog.tracking, "SF1234567890")
     dialog.buttons.accepted.emit()
-    assert ctx.intake.get(sid).stage == "delivered"
-    assert ctx.intake.get(sid).delivery_method == "express"
+    assert ctx.queries.get(sid).stage == "delivered"
+    assert ctx.queries.get(sid).delivery_method == "express"
 
 
 def test_scanning_a_notice_continues_the_intake_in_the_workspace(
@@ -79,8 +79,8 @@ def test_scanning_a_notice_continues_the_intake_in_the_workspace(
     mark_by_keys(qtbot, window, {"household_register": Qt.Key.Key_0})
     press(qtbot, window, window.intake.materials.table, F12)
     sid = window.intake.submission_id
-    assert ctx.intake.get(sid).stage == "notified"
-    payload = ctx.intake.document(None, sid, "notice").qr_payload
+    assert ctx.queries.get(sid).stage == "notified"
+    payload = ctx.documents.document(None, sid, "notice").qr_payload
 
     window.show_search()  # the applicant comes back another day; the clerk is elsewhere
     qtbot.keyClicks(window.search.query, payload)
@@ -93,7 +93,7 @@ def test_scanning_a_notice_continues_the_intake_in_the_workspace(
     press(qtbot, window, window.intake.materials.table, Qt.Key.Key_1)
     assert window.intake.checklist.verdict == "complete"
     press(qtbot, window, window.intake.materials.table, F12)
-    view = ctx.intake.get(sid)
+    view = ctx.queries.get(sid)
     assert view.stage == "received"
     assert [k for k, _pdf, _r in saved_documents(ctx, sid)] == ["notice", "receipt"]
 
@@ -174,7 +174,7 @@ def test_scanning_a_receipt_link_opens_the_intake(
     # the receipt QR is the county's query link carrying the signed token (issue 11 item 9)
     monkeypatch.setenv("INTAKE_RECEIPT_QUERY_URL", "https://zwfw.example.gov.cn/yjs/cx")
     sid = received_intake(qtbot, window)
-    payload = ctx.intake.document(None, sid, "receipt").qr_payload
+    payload = ctx.documents.document(None, sid, "receipt").qr_payload
     assert payload.startswith("https://zwfw.example.gov.cn/yjs/cx?t=YJS1")
     window.show_search()
     qtbot.keyClicks(window.search.query, payload)

@@ -38,7 +38,7 @@ def printed_codes(pdf: bytes) -> dict[str, str]:
 def saved_documents(ctx: Any, sid: str) -> list[tuple[str, bytes, bool]]:
     return [
         (kind, ctx.attachments.get(sha), reprint)
-        for kind, sha, reprint, _at in ctx.intake.documents(sid)
+        for kind, sha, reprint, _at in ctx.documents.documents(sid)
     ]
 
 
@@ -123,7 +123,7 @@ def test_keyboard_intake_prints_and_keeps_the_receipt(
 
     assert window.intake.finished
     sid = window.intake.submission_id
-    view = ctx.intake.get(sid)
+    view = ctx.queries.get(sid)
     assert view.stage == "received" and view.number
     assert view.items == tuple(chosen)
     assert (
@@ -185,8 +185,8 @@ def test_incomplete_intake_prints_a_notice_listing_exactly_the_missing_materials
     press(qtbot, window, window.intake.materials.table, F12)
 
     sid = window.intake.submission_id
-    assert ctx.intake.get(sid).stage == "notified"
-    notice = ctx.intake.document(None, sid, "notice")
+    assert ctx.queries.get(sid).stage == "notified"
+    notice = ctx.documents.document(None, sid, "notice")
     assert [m.name for m in notice.materials] == missing
     docs = saved_documents(ctx, sid)
     assert [kind for kind, _pdf, _r in docs] == ["notice"]
@@ -208,7 +208,7 @@ def test_tolerated_material_prints_commitment_then_receipt(
     press(qtbot, window, window.intake.materials.table, F12)
 
     sid = window.intake.submission_id
-    view = ctx.intake.get(sid)
+    view = ctx.queries.get(sid)
     assert view.stage == "received" and view.awaiting_supplement
     assert view.tolerated_outstanding == ("marriage_certificate",)
     assert [kind for kind, _pdf, _r in saved_documents(ctx, sid)] == ["commitment", "receipt"]
@@ -248,7 +248,7 @@ def test_invalid_id_number_blocks_finishing_with_the_reason(
     assert not window.intake.finished
     assert "校验位不符" in window.messages.text
     assert panel.id_edit.hasFocus()
-    view = ctx.intake.get(window.intake.submission_id)
+    view = ctx.queries.get(window.intake.submission_id)
     assert view.stage == "draft" and view.number is None
     assert view.applicant is not None and view.applicant.name == "张秀英"  # the rest was saved
 
@@ -265,7 +265,7 @@ def test_printer_failure_shows_the_message_and_the_intake_is_stored(
     press(qtbot, window, window.intake.materials.table, F12)
 
     sid = window.intake.submission_id
-    assert ctx.intake.get(sid).stage == "received"
+    assert ctx.queries.get(sid).stage == "received"
     assert "打印机报告错误" in window.messages.text
     assert [kind for kind, pdf, _r in saved_documents(ctx, sid) if pdf.startswith(b"%PDF")] == [
         "receipt"
@@ -297,7 +297,7 @@ def test_scanning_a_receipt_anywhere_reopens_the_intake(qtbot: Any, window: Any,
 
     assert window.tabs.currentWidget() is window.search
     assert window.search.detail.view is not None and window.search.detail.view.id == sid
-    assert window.search.detail.title.text() == ctx.intake.get(sid).number
+    assert window.search.detail.title.text() == ctx.queries.get(sid).number
     assert id_edit.text() == ""  # the scan did not land in the field
 
 
@@ -343,7 +343,7 @@ def test_card_fields_are_marked_verified_until_edited(
     type_into(qtbot, window, panel.edit("address"), "（现住）")
     assert not panel.verified("address") and panel.verified("name")
     window.intake.save_applicant_now()
-    sources = ctx.intake.get(window.intake.submission_id).applicant.sources
+    sources = ctx.queries.get(window.intake.submission_id).applicant.sources
     assert sources["name"] == "card" and sources["address"] == "typed"
 
 
@@ -372,7 +372,7 @@ def test_search_by_name_and_withdraw_prints_the_return_list(
     type_into(qtbot, window, dialog.reason.lineEdit(), "申请人主动撤回")
     dialog.buttons.accepted.emit()
 
-    assert ctx.intake.get(sid).stage == "withdrawn"
+    assert ctx.queries.get(sid).stage == "withdrawn"
     assert [kind for kind, _pdf, _r in saved_documents(ctx, sid)] == ["receipt", "return_list"]
     assert printer.jobs[-1][0].endswith("撤回申请材料退还清单")
 
@@ -456,7 +456,7 @@ def test_leaving_a_draft_with_content_asks_first(qtbot: Any, window: Any, ctx: A
 
     enter_applicant(qtbot, window, name="李四")
     first = window.intake.submission_id
-    assert first is not None and ctx.intake.get(first).stage == "draft"
+    assert first is not None and ctx.queries.get(first).stage == "draft"
 
     window.new_intake()
     box = window.intake.abandon_dialog
@@ -474,14 +474,14 @@ def test_leaving_a_draft_with_content_asks_first(qtbot: Any, window: Any, ctx: A
     window.new_intake()
     window.intake.abandon_buttons["keep"].click()
     assert window.intake.submission_id is None and window.intake.applicant.is_empty()
-    assert ctx.intake.get(first).stage == "draft"  # kept: offered again at the next login
+    assert ctx.queries.get(first).stage == "draft"  # kept: offered again at the next login
 
     enter_applicant(qtbot, window, name="王五")
     second = window.intake.submission_id
     assert second not in (None, first)
     window.new_intake()
     window.intake.abandon_buttons["discard"].click()
-    qtbot.waitUntil(lambda: ctx.intake.get(second).stage == "discarded", timeout=5000)
+    qtbot.waitUntil(lambda: ctx.queries.get(second).stage == "discarded", timeout=5000)
     assert window.intake.submission_id is None
 
 
@@ -499,9 +499,9 @@ def test_intake_after_the_day_close_says_which_day_it_is_booked_on(
     mark_by_keys(qtbot, window, {})
     press(qtbot, window, window.intake.materials.table, F12)
     booked = add_working_days(today, 1)
-    number = ctx.intake.get(window.intake.submission_id).number
+    number = ctx.queries.get(window.intake.submission_id).number
     assert f"-{booked:%y%m%d}-" in number
     assert f"本日已日结，本件计入 {booked:%Y-%m-%d} 的台账。" in window.intake.result.summary.text()
-    assert [r.number for r in ctx.intake.ledger(booked)] == [number] and ctx.intake.ledger(
+    assert [r.number for r in ctx.queries.ledger(booked)] == [number] and ctx.queries.ledger(
         today
     ) == []

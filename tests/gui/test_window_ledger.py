@@ -98,9 +98,9 @@ def test_filters_identity_and_exports(qtbot: Any, shell: Any, ctx: Any, tmp_path
     with qtbot.waitSignal(ledger.exported, timeout=5000):
         ledger.export("pdf", str(pdf_path))
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(str(pdf_path)).pages))
-    number_a = ctx.intake.get(a).number
+    number_a = ctx.queries.get(a).number
     assert (
-        "受理台账" in text and number_a in text and ctx.intake.get(b).number not in text
+        "受理台账" in text and number_a in text and ctx.queries.get(b).number not in text
     )  # filtered
     assert "窗口人员：王芳" in text and "410721" not in text and "11010519491231002X" not in text
     assert "110105********002X" in text and closed.seal in text

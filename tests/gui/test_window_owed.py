@@ -36,12 +36,14 @@ def test_a_card_read_leaves_the_clerk_on_the_phone_field(
     mark_by_keys(qtbot, window, {})
     press(qtbot, window, window.intake.materials.table, F12)
     sid = window.intake.submission_id
-    assert ctx.intake.get(sid).stage == "draft"  # not finished without a way to reach the applicant
+    assert (
+        ctx.queries.get(sid).stage == "draft"
+    )  # not finished without a way to reach the applicant
     assert "联系电话" in window.messages.text and panel.phone_edit.hasFocus()
     type_into(qtbot, window, panel.phone_edit, "13812345678")
     press(qtbot, window, window.intake.materials.table, F12)
-    assert ctx.intake.get(sid).stage == "received"
-    assert ctx.intake.get(sid).applicant.phone == "13812345678"
+    assert ctx.queries.get(sid).stage == "received"
+    assert ctx.queries.get(sid).applicant.phone == "13812345678"
 
 
 def test_enterprise_panel_carries_the_legal_representatives_id_number(

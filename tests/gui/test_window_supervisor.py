@@ -176,7 +176,7 @@ def test_sync_backlog_lists_what_waited_longest_and_opens_it(
     tab.refresh()
     qtbot.waitUntil(lambda: tab.backlog_table.rowCount() == 2, timeout=5000)
     numbers = [tab.backlog_table.item(r, 0).text() for r in range(2)]
-    assert numbers == [ctx.intake.get(a).number, ctx.intake.get(b).number]  # a was filed first
+    assert numbers == [ctx.queries.get(a).number, ctx.queries.get(b).number]  # a was filed first
     assert all(tab.backlog_table.item(r, 1).text() for r in range(2))
     assert "未登记" in tab.backlog_status.text()
     with qtbot.waitSignal(tab.open_requested, timeout=2000) as opened:
@@ -199,7 +199,7 @@ def test_day_close_shows_what_is_still_open_first(
 ) -> None:
     """a is received without captured pages (待数字化, 未推送); b was only notified (not open work)."""
     a, _b = intakes
-    number = ctx.intake.get(a).number
+    number = ctx.queries.get(a).number
     tab = _supervisor(qtbot, shell)
     dialog = tab.request_close()
     qtbot.waitUntil(lambda: dialog.open_work_list.count() > 0, timeout=5000)
@@ -214,7 +214,7 @@ def test_amendments_show_the_intake_number_and_the_change(
     from app.dayclose import AmendmentView
 
     a, _b = intakes
-    number = ctx.intake.get(a).number
+    number = ctx.queries.get(a).number
     tab = _supervisor(qtbot, shell)
     day = tab.selected_day
     ctx.dayclose.close(tab.session.actor, "super1234", day)

@@ -123,10 +123,10 @@ def intake_in_window(qtbot: Any, window: Any, ctx: Any) -> str:
     sid = window.intake.submission_id
     for m in ctx.intake.checklist(sid).materials:
         if m.needs_pages:
-            ctx.intake.attach_page(
+            ctx.pages.attach_page(
                 window.session.actor, sid, m.id, b"page " + m.id.encode(), "image/png"
             )
-    assert ctx.intake.get(sid).stage == "digitised"
+    assert ctx.queries.get(sid).stage == "digitised"
     return sid
 
 
@@ -197,13 +197,13 @@ def test_intakes_wait_offline_and_sync_now_drains_them_when_the_hub_is_back(
     assert "资料已保存在本机" in window.sync_indicator.toolTip()
     # the engine's backoff decides the next turn (FAST: at most 0.3 s)
     assert window.sync.timer.isActive() and window.sync.timer.interval() <= 300
-    assert ctx.intake.get(sid).pushed_at is None and ctx.intake.get(other).pushed_at is None
+    assert ctx.queries.get(sid).pushed_at is None and ctx.queries.get(other).pushed_at is None
 
     dialog = window.show_sync_queue()
     model = dialog.model
     assert model.rowCount() == 2
     numbers = {model.index(r, 0).data() for r in range(2)}
-    assert numbers == {ctx.intake.get(sid).number, ctx.intake.get(other).number}
+    assert numbers == {ctx.queries.get(sid).number, ctx.queries.get(other).number}
     head = model.item_at(0)
     assert head.state == "retrying" and head.attempts >= 1 and head.next_retry_at is not None
     assert model.index(0, 2).data() == "等待重试" and "无法连接县级平台" in model.index(0, 8).data()
@@ -217,7 +217,7 @@ def test_intakes_wait_offline_and_sync_now_drains_them_when_the_hub_is_back(
     qtbot.waitUntil(lambda: drained(window), timeout=20_000)
     assert window.sync_indicator.text() == "同步：在线 · 全部已上传"
     assert window.sync_indicator.level == "ok"
-    assert ctx.intake.get(sid).stage == "pushed" and ctx.intake.get(other).stage == "pushed"
+    assert ctx.queries.get(sid).stage == "pushed" and ctx.queries.get(other).stage == "pushed"
     assert ledger_push_text(window, sid) == "已推送"  # the ledger was refreshed by the sync
     assert model.rowCount() == 0 and dialog.empty.isVisibleTo(dialog)
     assert window.sync.timer.isActive() and window.sync.timer.interval() == IDLE_MS
@@ -235,7 +235,7 @@ def test_a_department_decision_shows_in_the_open_intake_after_the_next_step(
     window.open_intake(sid)  # pushed: opens in 查询与后续
     detail = window.search.detail
     assert detail.view.id == sid and detail.view.stage == "pushed"
-    v = ctx.intake.get(sid)
+    v = ctx.queries.get(sid)
     key = hub.store.issue_dept_key("新乡县卫健委")
     answer = requests.post(
         f"{hub.url}/v1/dept/decisions",
@@ -246,7 +246,7 @@ def test_a_department_decision_shows_in_the_open_intake_after_the_next_step(
     assert answer.status_code == 201
     window.sync.sync_now()
     qtbot.waitUntil(lambda: detail.view.stage == "accepted", timeout=20_000)
-    assert detail.state_label.text() == ctx.intake.get(sid).label
+    assert detail.state_label.text() == ctx.queries.get(sid).label
     assert "办理结果" in detail.info.text()
     row = next(r for r in window.ledger.model.rows if r.submission_id == sid)
     assert row.stage == "accepted"
@@ -282,7 +282,7 @@ def test_a_parked_item_shows_its_reason_and_retry_goes_through_the_engine(
     window = sync_window
     sid = intake_with_pages(ctx, clerk(ctx), random.Random(3))
     drain(qtbot, window)
-    _feed_row(hub, sid, ctx.intake.get(sid).items[0], "maybe")  # not a decision
+    _feed_row(hub, sid, ctx.queries.get(sid).items[0], "maybe")  # not a decision
     window.sync.sync_now()
     qtbot.waitUntil(lambda: window.sync.status.needs_person == 1, timeout=20_000)
     indicator = window.sync_indicator
@@ -298,7 +298,7 @@ def test_a_parked_item_shows_its_reason_and_retry_goes_through_the_engine(
     model = dialog.model
     row = next(r for r in range(model.rowCount()) if model.item_at(r).state == "needs_person")
     parked = model.item_at(row)
-    assert parked.kind == "status" and parked.number == ctx.intake.get(sid).number
+    assert parked.kind == "status" and parked.number == ctx.queries.get(sid).number
     assert model.index(row, 1).data() == "办理结果" and model.index(row, 2).data() == "需人工处理"
     assert "办理结果格式不正确" in model.index(row, 8).data()
     assert "县行政审批局" in model.index(row, 9).data()

@@ -123,8 +123,8 @@ def test_whole_intake_with_the_threaded_runner(
         intake.finish()
         qtbot.waitUntil(lambda: intake.finished, timeout=15_000)
         sid = intake.submission_id
-        assert ctx.intake.get(sid).stage == "received"
-        assert [k for k, _sha, _r, _at in ctx.intake.documents(sid)] == ["receipt"]
+        assert ctx.queries.get(sid).stage == "received"
+        assert [k for k, _sha, _r, _at in ctx.documents.documents(sid)] == ["receipt"]
         assert len(printer.jobs) == 1
         window.shutdown()
         window.close()

@@ -4,7 +4,7 @@ import pytest
 
 from app.backup import KEY_NAME, BackupError, BackupService
 from app.context import build_context
-from app.keys import (
+from local_db.keys import (
     MemorySecretStore,
     SecretKeyError,
     get_or_create_key,
@@ -31,7 +31,7 @@ def _fill(ctx, staff):
     for _ in range(3):
         sid = new_intake(ctx, clerk)
         ctx.intake.finish(clerk, sid)
-        ctx.intake.attach_page(
+        ctx.pages.attach_page(
             clerk, sid, "household_register", f"page of {sid}".encode() * 300, "image/jpeg"
         )
         sids.append(sid)
@@ -55,10 +55,10 @@ def test_backup_restores_to_an_identical_ledger(
     other = build_context(restored_db, clock=clock, catalog_path=newborn_catalog)
     try:
         day = dt.date(2024, 12, 2)
-        assert other.intake.ledger(day) == ctx.intake.ledger(day)
+        assert other.queries.ledger(day) == ctx.queries.ledger(day)
         for sid in sids:
-            page = other.intake.get(sid).pages[0]
-            assert other.intake.page_bytes(page) == f"page of {sid}".encode() * 300
+            page = other.queries.get(sid).pages[0]
+            assert other.pages.page_bytes(page) == f"page of {sid}".encode() * 300
     finally:
         other.close()
 
@@ -68,7 +68,7 @@ def test_consistent_while_the_app_writes(ctx, staff, backups):
     sid = ctx.intake.start(clerk)  # an open write-ahead log with recent commits
     manifest = backups.verify(backups.run().path)
     assert manifest["db_sha256"]
-    assert ctx.intake.get(sid).stage == "draft"
+    assert ctx.queries.get(sid).stage == "draft"
 
 
 @pytest.mark.parametrize("where", ["header", "middle", "end"])
@@ -120,9 +120,9 @@ def test_restore_on_a_new_machine_with_the_recovery_code(
     restored = build_context(target, clock=clock, catalog_path=newborn_catalog, secrets=new_keyring)
     try:
         day = dt.date(2024, 12, 2)
-        assert restored.intake.ledger(day) == ctx.intake.ledger(day)
-        page = restored.intake.get(restored.intake.ledger(day)[0].submission_id).pages[0]
-        assert restored.intake.page_bytes(page).startswith(b"page of")
+        assert restored.queries.ledger(day) == ctx.queries.ledger(day)
+        page = restored.queries.get(restored.queries.ledger(day)[0].submission_id).pages[0]
+        assert restored.pages.page_bytes(page).startswith(b"page of")
     finally:
         restored.close()
     with pytest.raises(SecretKeyError):

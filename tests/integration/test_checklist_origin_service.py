@@ -54,13 +54,13 @@ def test_produced_certificate_cannot_be_marked_and_is_printed_as_produced(ctx, s
     assert (
         "出生医学证明" in exc.value.message and "《出生医学证明》办理（首签）" in exc.value.message
     )
-    assert "birth_medical_certificate" not in ctx.intake.get(sid).marks
+    assert "birth_medical_certificate" not in ctx.queries.get(sid).marks
 
     lines = ctx.intake.checklist(sid).materials
     ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
     r = ctx.intake.finish(clerk, sid)
     assert r.verdict == "complete"
-    doc = ctx.intake.document(None, sid, "receipt")
+    doc = ctx.documents.document(None, sid, "receipt")
     by_name = {m.name: m for m in doc.materials}
     assert by_name["出生医学证明"].state == "exempt"
     assert by_name["父亲居民身份证"].state == by_name["母亲居民身份证"].state == "collected"
@@ -85,13 +85,13 @@ def test_a_signed_window_form_keeps_the_intake_waiting_for_its_pages(ctx, staff)
     assert [m.id for m in paper] == ["application_form", "birth_medical_certificate_application"]
     r = ctx.intake.finish(clerk, sid)
     assert r.stage == "received"
-    assert ctx.intake.get(sid).digitised_at is None
-    ctx.intake.attach_page(
+    assert ctx.queries.get(sid).digitised_at is None
+    ctx.pages.attach_page(
         clerk, sid, "birth_medical_certificate_application", b"page 1", "image/jpeg"
     )
-    assert ctx.intake.get(sid).stage == "received"  # the signed form is still paper only
-    ctx.intake.attach_page(clerk, sid, "application_form", b"page 2", "image/jpeg")
-    assert ctx.intake.get(sid).stage == "digitised"
+    assert ctx.queries.get(sid).stage == "received"  # the signed form is still paper only
+    ctx.pages.attach_page(clerk, sid, "application_form", b"page 2", "image/jpeg")
+    assert ctx.queries.get(sid).stage == "digitised"
 
 
 def test_card_read_fields_are_not_counted_as_generated_forms(ctx, staff, clock):

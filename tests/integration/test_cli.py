@@ -174,7 +174,7 @@ def test_demo_data_and_ledger(capsys, tmp_path):
             days = sorted({x.local_date for x in subs})
             assert len(subs) == 300 and 1 < len(days) <= 5
             for sub in subs[:60]:  # generated events fold to the stored projection
-                assert fold(ctx.intake.events(sub.id)).stage == sub.state
+                assert fold(ctx.queries.events(sub.id)).stage == sub.state
     finally:
         ctx.close()
     code, rows = js(capsys, "ledger", "--date", days[-1], "--db", str(db))

@@ -3,7 +3,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, text, update
 
-from app.errors import AuthError, DomainError
+from app.errors import AuthError
+from local_db.errors import DomainError
 from local_db.models import Event
 
 from .test_intake_service import new_intake

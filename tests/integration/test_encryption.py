@@ -12,11 +12,11 @@ from sqlalchemy import create_engine, select
 from app.backup import KEY_NAME
 from app.cli import main
 from app.context import build_context
-from app.errors import StoreError
-from app.keys import SERVICE, KeyringSecretStore, get_or_create_key, recovery_code
 from app.views import ApplicantInput
 from local_db.crypto import DataKey, key_name
 from local_db.engine import _alembic_config, open_store
+from local_db.errors import StoreError
+from local_db.keys import SERVICE, KeyringSecretStore, get_or_create_key, recovery_code
 from local_db.models import Applicant
 from printing.documents import build_document
 
@@ -68,12 +68,12 @@ def test_database_and_attachment_files_hold_no_name_id_number_or_phone(ctx, staf
     sid = _intake(ctx, clerk)
     # a "page" whose bytes carry the applicant's data in the clear, as a scan's metadata might
     page = b"\x89PNG fake page " + f"{NAME}|{RID}|{PHONE}|{ADDRESS}".encode()
-    ctx.intake.attach_page(clerk, sid, "resident_id_card.father", page, "image/png")
+    ctx.pages.attach_page(clerk, sid, "resident_id_card.father", page, "image/png")
     r = ctx.intake.finish(clerk, sid)
     assert r.documents == ("commitment", "receipt")
     for kind in r.documents:  # the commitment letter carries the full ID number
-        ctx.intake.save_document(
-            clerk, sid, kind, build_document(ctx.intake.document(clerk, sid, kind))
+        ctx.documents.save_document(
+            clerk, sid, kind, build_document(ctx.documents.document(clerk, sid, kind))
         )
     ctx.intake.mark_pushed(sid)
     for item in r.checklist.active_items:
@@ -82,13 +82,13 @@ def test_database_and_attachment_files_hold_no_name_id_number_or_phone(ctx, staf
     ctx.intake.deliver(clerk, sid, method="express", tracking_number="SF123", address=ADDRESS)
 
     # the services still see everything (the clerk's own open intake shows the full number)
-    view = ctx.intake.get(sid, clerk)
+    view = ctx.queries.get(sid, clerk)
     assert (view.applicant.name, view.applicant.resident_id, view.applicant.phone) == (
         NAME,
         RID,
         PHONE,
     )
-    assert ctx.intake.page_bytes(view.pages[0]) == page
+    assert ctx.pages.page_bytes(view.pages[0]) == page
 
     ctx.close()
     needles = _needles(NAME, RID, PHONE, ADDRESS, RID[6:14])  # the birth date inside the ID too
@@ -104,7 +104,7 @@ def test_blob_files_are_ciphertext_under_keyed_names(ctx, staff, tmp_path):
     clerk = staff["clerk"]
     sid = _intake(ctx, clerk, tolerate=False)
     data = b"page bytes " * 100
-    page = ctx.intake.attach_page(clerk, sid, "resident_id_card.father", data, "image/png")
+    page = ctx.pages.attach_page(clerk, sid, "resident_id_card.father", data, "image/png")
     files = [p for p in (tmp_path / "intake-files" / "blobs").rglob("*") if p.is_file()]
     assert len(files) == 1
     assert files[0].name != page.sha256 and page.sha256 not in str(files[0])
@@ -128,9 +128,9 @@ def test_lookups_by_id_number_phone_and_name_go_through_blind_indexes(ctx, staff
         tolerate=False,
     )
     for q in (RID, RID.lower(), PHONE, NAME, "欧阳", "测试甲"):
-        assert [r.submission_id for r in ctx.intake.search(q)] == [sid], q
-    assert [r.submission_id for r in ctx.intake.search("李四")] == [other]
-    assert ctx.intake.search("王五") == []
+        assert [r.submission_id for r in ctx.queries.search(q)] == [sid], q
+    assert [r.submission_id for r in ctx.queries.search("李四")] == [other]
+    assert ctx.queries.search("王五") == []
     with ctx.sessions() as s:
         a = s.scalars(
             select(Applicant).where(Applicant.name == NAME)
@@ -163,7 +163,7 @@ def test_a_tampered_encrypted_field_is_reported_not_crashed(ctx, staff, tmp_path
     )
     try:
         with pytest.raises(StoreError) as exc:
-            again.intake.get(sid, clerk)
+            again.queries.get(sid, clerk)
         assert exc.value.code == "store.decrypt_failed" and "恢复码" in exc.value.message
     finally:
         again.close()
@@ -206,7 +206,7 @@ def test_a_missing_data_key_gives_a_recovery_message_and_the_recovery_code_bring
 
     back = build_context(db, clock=ctx.clock, catalog_path=newborn_catalog)
     try:
-        assert back.intake.get(sid, clerk).applicant.name == NAME
+        assert back.queries.get(sid, clerk).applicant.name == NAME
     finally:
         back.close()
 
@@ -239,9 +239,9 @@ def test_two_stores_in_one_process_keep_their_own_keys(
         sid2 = _intake(other, a2, tolerate=False)
         sid1 = _intake(ctx, staff["clerk"], tolerate=False)
         assert (
-            other.intake.get(sid2, a2).applicant.name
+            other.queries.get(sid2, a2).applicant.name
             == NAME
-            == ctx.intake.get(sid1, staff["clerk"]).applicant.name
+            == ctx.queries.get(sid1, staff["clerk"]).applicant.name
         )
         assert other.attachments._key.check != ctx.attachments._key.check
     finally:
@@ -307,8 +307,8 @@ def test_migration_0004_encrypts_an_existing_plaintext_store(tmp_path, newborn_c
 
     ctx = build_context(db, clock=clock, catalog_path=newborn_catalog)
     try:
-        assert [r.submission_id for r in ctx.intake.search(RID)] == ["s1"]
-        assert [r.submission_id for r in ctx.intake.search(PHONE)] == ["s1"]
+        assert [r.submission_id for r in ctx.queries.search(RID)] == ["s1"]
+        assert [r.submission_id for r in ctx.queries.search(PHONE)] == ["s1"]
     finally:
         ctx.close()
 

@@ -38,7 +38,7 @@ def test_service_stores_ascii_and_search_finds_the_person(ctx, staff):
     ctx.intake.finish(clerk, sid)
     # the same person found by the ASCII number, the typed form, and the phone
     for q in ("11010519491231002X", ARABIC_ID, "13812345678", FULLWIDTH_PHONE):
-        assert [r.submission_id for r in ctx.intake.search(q)] == [sid], q
+        assert [r.submission_id for r in ctx.queries.search(q)] == [sid], q
 
 
 def _cli(tmp_path, *argv):

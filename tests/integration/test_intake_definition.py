@@ -94,7 +94,7 @@ def _run(ctx, clock, clerk, sup, ops):
     made, filled, closes = [], [], {}
     for op, k in ops:
         clock.advance(seconds=30)  # every step at its own instant: a close and a verdict never tie
-        stage = {sid: ctx.intake.get(sid).stage for sid in made}
+        stage = {sid: ctx.queries.get(sid).stage for sid in made}
         drafts = [sid for sid in made if stage[sid] == "draft"]
         if op == "start":
             made.append(ctx.intake.start(clerk))  # opened and abandoned, nothing entered
@@ -134,7 +134,7 @@ def _oracle(ctx, made, closes):
     for sid in made:
         verdicts = [
             at
-            for etype, _payload, at in ctx.intake.events(sid)
+            for etype, _payload, at in ctx.queries.events(sid)
             if etype in ("notified", "received")
         ]
         if not verdicts:
@@ -178,7 +178,7 @@ def test_figures_ledger_seal_and_report_count_the_same_intakes(newborn_catalog, 
                 assert rec.counts["all"] == len(expected), day
                 assert set(ctx.reports.intakes_for(sup, "all", period, now)) == expected, day
                 assert sum(n for _b, _name, n in rec.by_bundle) == len(expected)
-                rows = ctx.intake.ledger(day)
+                rows = ctx.queries.ledger(day)
                 assert {r.submission_id for r in rows} == expected, day
                 closed = ctx.dayclose.closed(day)
                 if closed is not None:
@@ -196,7 +196,7 @@ def test_figures_ledger_seal_and_report_count_the_same_intakes(newborn_catalog, 
                         assert f"受理明细（共{len(expected)}件）" in text
                         assert f"受理件数：{len(expected)}" in text
             for sid, day in booked.items():  # the number carries the day it is booked on
-                assert ctx.intake.get(sid).number.split("-")[1] == f"{day:%y%m%d}"
+                assert ctx.queries.get(sid).number.split("-")[1] == f"{day:%y%m%d}"
             assert ctx.dayclose.verify(sup) == []
         finally:
             ctx.close()
@@ -210,7 +210,7 @@ def test_an_abandoned_empty_draft_is_not_counted_by_the_seal(ctx, staff):
         ctx.intake.finish(clerk, new_intake(ctx, clerk))
     ctx.intake.start(clerk)
     day = dt.date(2024, 12, 2)
-    assert len(ctx.intake.ledger(day)) == 3
+    assert len(ctx.queries.ledger(day)) == 3
     assert ctx.dayclose.prepare(sup, "super1234", day).submissions == 3
     assert ctx.dayclose.close(sup, "super1234", day).submissions == 3
     assert ctx.dayclose.verify(sup) == []
@@ -230,10 +230,10 @@ def test_intake_finished_after_the_close_is_booked_on_the_next_working_day(ctx, 
     assert late.number.startswith("XX01-241203-0001-") and after.number.startswith(
         "XX01-241203-0002-"
     )
-    assert [r.submission_id for r in ctx.intake.ledger(day)] != [] and len(
-        ctx.intake.ledger(day)
+    assert [r.submission_id for r in ctx.queries.ledger(day)] != [] and len(
+        ctx.queries.ledger(day)
     ) == 1
-    assert {r.number for r in ctx.intake.ledger(tomorrow)} == {late.number, after.number}
+    assert {r.number for r in ctx.queries.ledger(tomorrow)} == {late.number, after.number}
     assert ctx.dayclose.amendments(sup, day) == []  # a draft's events amend no closed day
     assert ctx.dayclose.closed(day) == closed and ctx.dayclose.verify(sup) == []
 

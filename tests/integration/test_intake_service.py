@@ -5,9 +5,10 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from app import audit
-from app.errors import AuthError, IntakeError, StoreError
+from app.errors import AuthError, IntakeError
 from app.state import fold, inputs_from_events
 from app.views import ApplicantInput
+from local_db.errors import StoreError
 from local_db.models import AuditEntry, Event, Submission
 
 pytestmark = pytest.mark.integration
@@ -41,7 +42,7 @@ def test_complete_intake_is_received_with_a_number(ctx, staff):
     r = ctx.intake.finish(clerk, sid)
     assert r.stage == "received" and r.verdict == "complete" and r.documents == ("receipt",)
     assert r.number.startswith("XX01-241202-0001-")
-    view = ctx.intake.get(sid)
+    view = ctx.queries.get(sid)
     assert view.stage == "received" and view.number == r.number and view.received_at is not None
     assert view.push_deadline == view.received_at + dt.timedelta(hours=2)
 
@@ -52,7 +53,7 @@ def test_incomplete_intake_is_notified_and_resumes(ctx, staff):
     ctx.intake.mark(clerk, sid, "resident_id_card.father", "collected")
     r = ctx.intake.finish(clerk, sid)
     assert r.stage == "notified" and r.documents == ("notice",)
-    doc = ctx.intake.document(clerk, sid, "notice")
+    doc = ctx.documents.document(clerk, sid, "notice")
     assert {m.name for m in doc.materials} == {
         r.checklist.line(m).name for m in r.checklist.missing
     }
@@ -71,10 +72,10 @@ def test_tolerance_path_sets_due_date_and_supplement(ctx, staff):
     assert r.verdict == "complete_with_tolerance" and r.documents == ("commitment", "receipt")
     # the 户口登记 item promises 1 working day: the commitment cannot outlast it
     assert r.tolerance_due == dt.date(2024, 12, 3)
-    view = ctx.intake.get(sid)
+    view = ctx.queries.get(sid)
     assert view.awaiting_supplement and view.tolerated_outstanding == ("marriage_certificate",)
     ctx.intake.supplement(clerk, sid, ["marriage_certificate"])
-    assert not ctx.intake.get(sid).awaiting_supplement
+    assert not ctx.queries.get(sid).awaiting_supplement
 
 
 def test_tolerating_a_material_that_may_not_be_tolerated_is_refused(ctx, staff):
@@ -83,7 +84,7 @@ def test_tolerating_a_material_that_may_not_be_tolerated_is_refused(ctx, staff):
     with pytest.raises(Exception) as exc:
         ctx.intake.mark(clerk, sid, "application_form", "tolerated")
     assert exc.value.code == "checklist.not_tolerable"
-    assert "application_form" not in ctx.intake.get(sid).marks
+    assert "application_form" not in ctx.queries.get(sid).marks
 
 
 def test_invalid_id_number_is_kept_on_the_draft_and_refused_at_finish(ctx, staff):
@@ -97,7 +98,7 @@ def test_invalid_id_number_is_kept_on_the_draft_and_refused_at_finish(ctx, staff
     with pytest.raises(IntakeError) as exc:
         ctx.intake.finish(clerk, sid)
     assert exc.value.code == "applicant.resident_id" and "校验位" in exc.value.message
-    assert ctx.intake.get(sid).stage == "draft" and ctx.intake.get(sid).number is None
+    assert ctx.queries.get(sid).stage == "draft" and ctx.queries.get(sid).number is None
     ctx.intake.set_applicant(
         clerk,
         sid,
@@ -117,7 +118,7 @@ def test_finish_needs_applicant_and_answers(ctx, staff):
     with pytest.raises(IntakeError) as exc:
         ctx.intake.finish(clerk, sid)
     assert exc.value.code == "intake.unanswered" and "结婚登记" in exc.value.message
-    assert ctx.intake.get(sid).stage == "draft" and ctx.intake.get(sid).number is None
+    assert ctx.queries.get(sid).stage == "draft" and ctx.queries.get(sid).number is None
 
 
 def test_partial_choice_of_items(ctx, staff):
@@ -138,9 +139,9 @@ def test_state_is_derived_from_events(ctx, staff):
     ctx.intake.mark(clerk, sid, "marriage_certificate", "tolerated")
     ctx.intake.finish(clerk, sid)
     ctx.intake.supplement(clerk, sid, ["marriage_certificate"])
-    events = ctx.intake.events(sid)
+    events = ctx.queries.events(sid)
     folded = fold(events)
-    view = ctx.intake.get(sid)
+    view = ctx.queries.get(sid)
     assert folded.stage == view.stage and folded.number == view.number
     assert folded.awaiting_supplement == view.awaiting_supplement
     assert folded.received_at == view.received_at
@@ -160,12 +161,12 @@ def test_refused_transition_writes_nothing(ctx, staff):
     clerk = staff["clerk"]
     sid = new_intake(ctx, clerk)
     ctx.intake.finish(clerk, sid)
-    before = len(ctx.intake.events(sid))
+    before = len(ctx.queries.events(sid))
     with pytest.raises(IntakeError) as exc:
         ctx.intake.mark(clerk, sid, "resident_id_card.father", None)
     assert exc.value.code == "intake.transition" and "已收件" in exc.value.message
-    assert len(ctx.intake.events(sid)) == before
-    assert ctx.intake.get(sid).marks["resident_id_card.father"] == "collected"
+    assert len(ctx.queries.events(sid)) == before
+    assert ctx.queries.get(sid).marks["resident_id_card.father"] == "collected"
 
 
 def test_withdraw_and_deliver(ctx, staff, clock):
@@ -175,8 +176,8 @@ def test_withdraw_and_deliver(ctx, staff, clock):
     with pytest.raises(IntakeError):
         ctx.intake.withdraw(clerk, sid, "  ")
     ctx.intake.withdraw(clerk, sid, "申请人要求撤回")
-    assert ctx.intake.get(sid).stage == "withdrawn"
-    assert ctx.intake.document(clerk, sid, "return_list").kind == "return_list"
+    assert ctx.queries.get(sid).stage == "withdrawn"
+    assert ctx.documents.document(clerk, sid, "return_list").kind == "return_list"
 
     sid2 = new_intake(ctx, clerk)
     r = ctx.intake.finish(clerk, sid2)
@@ -184,14 +185,14 @@ def test_withdraw_and_deliver(ctx, staff, clock):
     for item in r.checklist.active_items:
         ctx.intake.record_decision(None, sid2, item.id, "accepted")
         ctx.intake.record_decision(None, sid2, item.id, "completed")
-    assert ctx.intake.get(sid2).stage == "completed"
+    assert ctx.queries.get(sid2).stage == "completed"
     with pytest.raises(IntakeError) as exc:
         ctx.intake.deliver(clerk, sid2, method="express")
     assert exc.value.code == "intake.tracking_required"
     ctx.intake.deliver(
         clerk, sid2, method="express", tracking_number="SF123", address="新乡县人民路1号"
     )
-    assert ctx.intake.get(sid2).stage == "delivered"
+    assert ctx.queries.get(sid2).stage == "delivered"
 
 
 def test_numbers_are_sequential_per_station_and_day(ctx, staff, clock):
@@ -210,10 +211,10 @@ def test_drafts_are_offered_again(ctx, staff):
     sid = ctx.intake.start(clerk)
     ctx.intake.set_applicant(clerk, sid, PERSON)
     ctx.intake.choose(clerk, sid, "新生儿出生")
-    drafts = ctx.intake.open_drafts(clerk)
+    drafts = ctx.queries.open_drafts(clerk)
     assert [d.id for d in drafts] == [sid] and drafts[0].applicant.name == "张三"
     ctx.intake.discard(clerk, sid)
-    assert ctx.intake.open_drafts(clerk) == []
+    assert ctx.queries.open_drafts(clerk) == []
 
 
 def test_search_and_ledger(ctx, staff, clock):
@@ -222,21 +223,21 @@ def test_search_and_ledger(ctx, staff, clock):
     number = ctx.intake.finish(clerk, sid).number
     draft = ctx.intake.start(clerk)  # drafts are not in the ledger
     for q in (number, "11010519491231002X", "13812345678", "张三", "2024-12-02"):
-        assert [r.submission_id for r in ctx.intake.search(q)] == [sid] or q == "2024-12-02", q
-    assert sid in [r.submission_id for r in ctx.intake.search("2024-12-02")]
-    rows = ctx.intake.ledger(dt.date(2024, 12, 2))
+        assert [r.submission_id for r in ctx.queries.search(q)] == [sid] or q == "2024-12-02", q
+    assert sid in [r.submission_id for r in ctx.queries.search("2024-12-02")]
+    rows = ctx.queries.ledger(dt.date(2024, 12, 2))
     assert [r.submission_id for r in rows] == [sid] and draft not in [r.submission_id for r in rows]
     row = rows[0].to_json()
     assert row["id_number"] == "110105********002X" and row["applicant"] == "张*"
     assert row["identity_source"] == "card" and row["clerk"] == "王芳"
-    assert ctx.intake.find_by_number(number) == sid
+    assert ctx.queries.find_by_number(number) == sid
 
 
 def test_state_changes_and_views_are_audited(ctx, staff):
     clerk = staff["clerk"]
     sid = new_intake(ctx, clerk)
     ctx.intake.finish(clerk, sid)
-    ctx.intake.get(sid, clerk)
+    ctx.queries.get(sid, clerk)
     with ctx.sessions() as s:
         actions = [a.action for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
         assert (
@@ -282,7 +283,7 @@ def test_full_disk_leaves_nothing_half_written(ctx, staff):
     with ctx.sessions() as s:
         subs = s.scalars(select(Submission)).all()
         for sub in subs:  # every stored submission is whole: its events fold to its projection
-            assert fold(ctx.intake.events(sub.id)).stage == sub.state
+            assert fold(ctx.queries.events(sub.id)).stage == sub.state
         assert s.execute(text("pragma integrity_check")).scalar_one() == "ok"
         created = s.scalar(select(func.count()).select_from(Event).where(Event.type == "created"))
     assert created == len(subs) and len(subs) in (done, done + 1)
@@ -351,13 +352,13 @@ def test_catalog_version_recorded_and_reproducible_after_replacement(ctx, staff)
     clerk = staff["clerk"]
     sid = new_intake(ctx, clerk)
     ctx.intake.finish(clerk, sid)
-    old = ctx.intake.document(None, sid, "receipt")
+    old = ctx.documents.document(None, sid, "receipt")
     packed = read_packed(ctx.catalogs.current and ctx.db_path.parent / "catalog")
     packed["header"]["version"] = "2030.01.01-1"
     packed["bundles"][0]["items"][1]["materials"].append({"id": "photo_2inch"})
     ctx.catalogs.replace(packed)
-    assert ctx.intake.get(sid).catalog_version == "2026.12.06-1"
-    assert ctx.intake.document(None, sid, "receipt").materials == old.materials
+    assert ctx.queries.get(sid).catalog_version == "2026.12.06-1"
+    assert ctx.documents.document(None, sid, "receipt").materials == old.materials
 
 
 def test_pages_of_every_paper_material_make_the_intake_digitised(ctx, staff):
@@ -369,13 +370,13 @@ def test_pages_of_every_paper_material_make_the_intake_digitised(ctx, staff):
     paper = [m.id for m in r.checklist.materials if m.needs_pages]
     assert paper and "household_register" not in paper
     for n, mid in enumerate(paper):
-        page = ctx.intake.attach_page(clerk, sid, mid, f"page {n}".encode(), "image/jpeg")
-        assert ctx.intake.page_bytes(page) == f"page {n}".encode()
-        stage = ctx.intake.get(sid).stage
+        page = ctx.pages.attach_page(clerk, sid, mid, f"page {n}".encode(), "image/jpeg")
+        assert ctx.pages.page_bytes(page) == f"page {n}".encode()
+        stage = ctx.queries.get(sid).stage
         assert stage == ("digitised" if n == len(paper) - 1 else "received")
-    assert ctx.intake.get(sid).digitised_at is not None
+    assert ctx.queries.get(sid).digitised_at is not None
     with pytest.raises(IntakeError) as exc:
-        ctx.intake.attach_page(clerk, sid, "business_license", b"x", "image/jpeg")
+        ctx.pages.attach_page(clerk, sid, "business_license", b"x", "image/jpeg")
     assert exc.value.code == "capture.material_not_in_list"
 
 
@@ -383,25 +384,25 @@ def test_pages_rotate_reorder_and_remove(ctx, staff):
     clerk = staff["clerk"]
     sid = new_intake(ctx, clerk)
     pages = [
-        ctx.intake.attach_page(clerk, sid, "household_register", f"p{n}".encode(), "image/jpeg")
+        ctx.pages.attach_page(clerk, sid, "household_register", f"p{n}".encode(), "image/jpeg")
         for n in range(3)
     ]
     assert [p.position for p in pages] == [1, 2, 3]
-    turned = ctx.intake.rotate_page(clerk, sid, pages[0].id, 90)
+    turned = ctx.pages.rotate_page(clerk, sid, pages[0].id, 90)
     assert (
-        turned.rotation == 90 and ctx.intake.rotate_page(clerk, sid, pages[0].id, 270).rotation == 0
+        turned.rotation == 90 and ctx.pages.rotate_page(clerk, sid, pages[0].id, 270).rotation == 0
     )
     with pytest.raises(IntakeError):
-        ctx.intake.rotate_page(clerk, sid, pages[0].id, 45)
-    order = ctx.intake.move_page(clerk, sid, pages[2].id, 1)
+        ctx.pages.rotate_page(clerk, sid, pages[0].id, 45)
+    order = ctx.pages.move_page(clerk, sid, pages[2].id, 1)
     assert [p.id for p in order] == [pages[2].id, pages[0].id, pages[1].id]
-    ctx.intake.remove_page(clerk, sid, pages[0].id)
-    view = ctx.intake.get(sid)
+    ctx.pages.remove_page(clerk, sid, pages[0].id)
+    view = ctx.queries.get(sid)
     assert [p.id for p in view.pages_for("household_register")] == [pages[2].id, pages[1].id]
     with pytest.raises(IntakeError) as exc:
-        ctx.intake.move_page(clerk, sid, pages[1].id, 5)
+        ctx.pages.move_page(clerk, sid, pages[1].id, 5)
     assert exc.value.code == "capture.bad_position"
-    assert {e[0] for e in ctx.intake.events(sid)} >= {"page_rotated", "page_moved", "page_removed"}
+    assert {e[0] for e in ctx.queries.events(sid)} >= {"page_rotated", "page_moved", "page_removed"}
 
 
 def test_ledger_without_applicants_filled_later_equals_the_full_ledger(ctx, staff, clock):
@@ -411,14 +412,14 @@ def test_ledger_without_applicants_filled_later_equals_the_full_ledger(ctx, staf
 
     generate(ctx.sessions, ctx.catalogs.current, 120, days=1, seed=11, now=clock.now())
     day = clock.now().astimezone(STATION_TZ).date()
-    full = ctx.intake.ledger(day)
-    bare = ctx.intake.ledger(day, applicants=False)
+    full = ctx.queries.ledger(day)
+    bare = ctx.queries.ledger(day, applicants=False)
     assert len(full) == 120 and all(r.applicant_pending and not r.applicant_name for r in bare)
-    assert ctx.intake.with_applicants(bare) == full
+    assert ctx.queries.with_applicants(bare) == full
     ids = [r.submission_id for r in reversed(full)][:50]
-    assert [r.submission_id for r in ctx.intake.rows_for(ids)] == ids
-    assert ctx.intake.rows_for(ids) == [r for r in reversed(full)][:50]
-    cells = ctx.intake.applicant_cells(ids[:3])
+    assert [r.submission_id for r in ctx.queries.rows_for(ids)] == ids
+    assert ctx.queries.rows_for(ids) == [r for r in reversed(full)][:50]
+    cells = ctx.queries.applicant_cells(ids[:3])
     assert {
         sid: (r.applicant_name, r.applicant_id_masked, r.identity_source)
         for r in full
@@ -449,7 +450,7 @@ def test_birth_date_or_gender_contradicting_the_id_number_is_refused_at_finish(
         ctx.intake.finish(clerk, sid)
     assert exc.value.code == f"applicant.{field}" and exc.value.details["field"] == field
     assert exc.value.details["reason"] == code and "不符" in exc.value.message
-    assert ctx.intake.get(sid).stage == "draft" and ctx.intake.get(sid).number is None
+    assert ctx.queries.get(sid).stage == "draft" and ctx.queries.get(sid).number is None
     ctx.intake.set_applicant(
         clerk,
         sid,
@@ -474,6 +475,6 @@ def test_search_by_part_of_an_intake_number(ctx, staff):
     assert first.startswith("XX01-241202-0001-") and second.startswith("XX01-241202-0002-")
     tail = second[len("XX01-241202-") :]  # "0002-" + its check character
     for q in (tail, tail.lower(), tail.replace("-", ""), "241202-0002", " 0002 "):
-        assert [r.submission_id for r in ctx.intake.search(q)] == [second_sid], q
-    assert {r.number for r in ctx.intake.search("241202")} == {first, second}
-    assert ctx.intake.search("0003-") == []
+        assert [r.submission_id for r in ctx.queries.search(q)] == [second_sid], q
+    assert {r.number for r in ctx.queries.search("241202")} == {first, second}
+    assert ctx.queries.search("0003-") == []

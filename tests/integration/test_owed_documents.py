@@ -38,7 +38,7 @@ def test_notice_lists_the_tolerated_material_with_its_limit(ctx, staff):
     sid, missing = notified_with_tolerance(ctx, clerk)
     r = ctx.intake.finish(clerk, sid)
     assert r.stage == "notified" and set(r.checklist.missing) == set(missing)
-    doc = ctx.intake.document(clerk, sid, "notice")
+    doc = ctx.documents.document(clerk, sid, "notice")
     names = ctx.catalogs.current.materials
     assert {m.name for m in doc.materials} == {
         names[m].name for m in [*missing, "marriage_certificate"]
@@ -55,7 +55,7 @@ def test_no_notice_for_a_received_intake_and_none_with_nothing_missing(ctx, staf
     sid = new_intake(ctx, clerk)
     ctx.intake.finish(clerk, sid)
     with pytest.raises(IntakeError) as exc:
-        ctx.intake.document(clerk, sid, "notice")
+        ctx.documents.document(clerk, sid, "notice")
     assert exc.value.code == "intake.not_notified"
     # a notified intake whose materials were all marked since: nothing for a notice to say
     sid2, _ = notified_with_tolerance(ctx, clerk)
@@ -66,7 +66,7 @@ def test_no_notice_for_a_received_intake_and_none_with_nothing_missing(ctx, staf
         {m.id: "collected" for m in ctx.intake.checklist(sid2).materials if m.produced_by is None},
     )
     with pytest.raises(IntakeError) as exc:
-        ctx.intake.document(clerk, sid2, "notice")
+        ctx.documents.document(clerk, sid2, "notice")
     assert exc.value.code == "intake.nothing_missing" and "齐全" in exc.value.message
 
 
@@ -75,9 +75,9 @@ def test_no_commitment_without_a_tolerated_material(ctx, staff):
     sid = new_intake(ctx, clerk)
     assert ctx.intake.finish(clerk, sid).documents == ("receipt",)
     with pytest.raises(IntakeError) as exc:
-        ctx.intake.document(clerk, sid, "commitment")
+        ctx.documents.document(clerk, sid, "commitment")
     assert exc.value.code == "intake.no_tolerance"
-    receipt = ctx.intake.document(clerk, sid, "receipt")
+    receipt = ctx.documents.document(clerk, sid, "receipt")
     with pytest.raises(ValueError):
         build_commitment(dataclasses.replace(receipt, kind="commitment"))
 
@@ -88,7 +88,7 @@ def test_commitment_reprinted_after_supplement_still_lists_what_was_promised(ctx
     ctx.intake.mark(clerk, sid, "marriage_certificate", "tolerated")
     ctx.intake.finish(clerk, sid)
     ctx.intake.supplement(clerk, sid, ["marriage_certificate"])
-    text = text_of(build_commitment(ctx.intake.document(clerk, sid, "commitment", reprint=True)))
+    text = text_of(build_commitment(ctx.documents.document(clerk, sid, "commitment", reprint=True)))
     assert "1结婚证原件及复印件12024年12月03日" in text  # due 1 working day after 2024-12-02
 
 
@@ -98,10 +98,10 @@ def test_supplement_prints_a_receipt_of_what_was_handed_in(ctx, staff):
     ctx.intake.mark(clerk, sid, "marriage_certificate", "tolerated")
     ctx.intake.finish(clerk, sid)
     with pytest.raises(IntakeError) as exc:
-        ctx.intake.document(clerk, sid, "supplement")
+        ctx.documents.document(clerk, sid, "supplement")
     assert exc.value.code == "intake.no_supplement"
     ctx.intake.supplement(clerk, sid, ["marriage_certificate"])
-    doc = ctx.intake.document(clerk, sid, "supplement")
+    doc = ctx.documents.document(clerk, sid, "supplement")
     assert [(m.name, m.state) for m in doc.materials] == [("结婚证", "collected")]
     text = text_of(build_supplement(doc))
     assert "补正材料收件回执" in text and "1结婚证原件及复印件1" in text
@@ -116,7 +116,7 @@ def test_finish_asks_for_the_contact_phone(ctx, staff):
         ctx.intake.finish(clerk, sid)
     assert exc.value.code == "intake.no_phone" and exc.value.details["field"] == "phone"
     assert "联系电话" in exc.value.message
-    assert ctx.intake.get(sid).stage == "draft"
+    assert ctx.queries.get(sid).stage == "draft"
 
 
 ENTERPRISE = ApplicantInput(
@@ -150,5 +150,5 @@ def test_enterprise_needs_its_legal_representatives_id_number(ctx, staff):
         clerk, sid, dataclasses.replace(ENTERPRISE, resident_id="440524188001010014")
     )
     assert ctx.intake.finish(clerk, sid).documents == ("commitment", "receipt")
-    text = text_of(build_commitment(ctx.intake.document(clerk, sid, "commitment")))
+    text = text_of(build_commitment(ctx.documents.document(clerk, sid, "commitment")))
     assert "法定代表人身份证号440524188001010014" in text

@@ -27,10 +27,10 @@ def test_a_page_digest_is_not_in_the_database_and_duplicates_share_one_file(ctx,
     ctx.intake.finish(clerk, sid)
     page = os.urandom(3000)
     digest = hashlib.sha256(page).hexdigest()
-    first = ctx.intake.attach_page(clerk, sid, "household_register", page, "image/jpeg")
-    second = ctx.intake.attach_page(clerk, sid, "household_register", page, "image/jpeg")
+    first = ctx.pages.attach_page(clerk, sid, "household_register", page, "image/jpeg")
+    second = ctx.pages.attach_page(clerk, sid, "household_register", page, "image/jpeg")
     assert first.sha256 == second.sha256 == digest  # the application still names pages by digest
-    assert ctx.intake.page_bytes(first) == page
+    assert ctx.pages.page_bytes(first) == page
     raw = store_bytes(ctx.db_path)
     assert digest.encode() not in raw and hashlib.sha256(page).digest() not in raw
     con = sqlite3.connect(ctx.db_path)

@@ -12,8 +12,8 @@ from pyzbar import pyzbar
 
 from app.capture.codes import classify_payload
 from app.cli import main as intake_main
-from app.keys import MemorySecretStore
 from app.numbering import parse_receipt_payload
+from local_db.keys import MemorySecretStore
 from printing.documents import build_receipt
 from sync.engine import SyncEngine
 from sync.keystore import MemoryTokenStore
@@ -57,7 +57,7 @@ def test_the_printed_qr_is_the_hubs_status_page_and_it_shows_only_masked_facts(e
     sid = new_intake(ctx, clerk)
     ctx.intake.finish(clerk, sid)
     eng.run_until_idle()
-    doc = ctx.intake.document(None, sid, "receipt")
+    doc = ctx.documents.document(None, sid, "receipt")
     link = printed_qr(doc)
     assert link.startswith(f"{hub.url}/r?t=")
     assert "扫描右侧二维码查询办理进度" in printed_text(doc)
@@ -81,7 +81,7 @@ def test_a_forged_or_broken_link_gets_a_chinese_4xx_page(enrolled, hub):
     sid = new_intake(ctx, clerk)
     ctx.intake.finish(clerk, sid)
     eng.run_until_idle()
-    doc = ctx.intake.document(None, sid, "receipt")
+    doc = ctx.documents.document(None, sid, "receipt")
     bare = parse_qs(urlsplit(doc.qr_payload).query)["t"][0]
     for field in ("number", "t", "s"):
         r = requests.get(f"{hub.url}/r", params={"t": altered_receipt(bare, field)})
@@ -97,7 +97,7 @@ def test_verify_receipt_takes_the_link_or_the_bare_token_offline(enrolled, tmp_p
     ctx, clerk, _eng = enrolled
     sid = new_intake(ctx, clerk)
     ctx.intake.finish(clerk, sid)
-    doc = ctx.intake.document(None, sid, "receipt")
+    doc = ctx.documents.document(None, sid, "receipt")
     link = printed_qr(doc)
     keys = tmp_path / "keys.json"
     keys.write_text(json.dumps({ctx.signer.key_id: ctx.signer.public_key_text()}))
@@ -118,12 +118,12 @@ def test_a_configured_query_address_is_used_and_a_scan_still_opens_the_intake(
     monkeypatch.setenv("INTAKE_RECEIPT_QUERY_URL", "https://zwfw.xinxiang.gov.cn/yjs/cx")
     sid = new_intake(ctx, clerk)
     ctx.intake.finish(clerk, sid)
-    doc = ctx.intake.document(None, sid, "receipt")
+    doc = ctx.documents.document(None, sid, "receipt")
     link = printed_qr(doc)
     assert link.startswith("https://zwfw.xinxiang.gov.cn/yjs/cx?t=YJS1")
     meaning = classify_payload(link)  # what the window does with a scanned code
     assert meaning.kind == "receipt" and meaning.intake_number == doc.number
-    assert ctx.intake.find_by_number(parse_receipt_payload(link).number) == sid
+    assert ctx.queries.find_by_number(parse_receipt_payload(link).number) == sid
 
 
 def test_without_a_query_address_the_receipt_does_not_promise_a_scan(
@@ -135,7 +135,7 @@ def test_without_a_query_address_the_receipt_does_not_promise_a_scan(
     )
     sid = new_intake(ctx, clerk)
     ctx.intake.finish(clerk, sid)
-    doc = ctx.intake.document(None, sid, "receipt")
+    doc = ctx.documents.document(None, sid, "receipt")
     assert printed_qr(doc).startswith("YJS1|R|")
     text = printed_text(doc)
     assert "扫描右侧二维码查询办理进度" not in text and "核验回执真伪" in text

@@ -1,7 +1,6 @@
 import pytest
 
 from app.context import build_context
-from app.keys import MemorySecretStore
 from app.numbering import (
     encode_receipt_payload,
     format_intake_number,
@@ -9,6 +8,7 @@ from app.numbering import (
     parse_receipt_payload,
 )
 from app.receipts import verify_receipt
+from local_db.keys import MemorySecretStore
 
 from .test_intake_service import new_intake
 
@@ -43,7 +43,7 @@ def _receipt(signed):
     c, clerk = signed
     sid = new_intake(c, clerk)
     c.intake.finish(clerk, sid)
-    doc = c.intake.document(None, sid, "receipt")
+    doc = c.documents.document(None, sid, "receipt")
     keys = {c.signer.key_id: c.signer.public_key_text()}
     return c, sid, doc, keys
 
@@ -53,7 +53,7 @@ def test_genuine_receipt_verifies_offline(signed):
     v = verify_receipt(doc.qr_payload, keys)
     assert v.valid and v.code == "receipt.ok" and v.number == doc.number
     # a reprint carries the same signed content
-    assert c.intake.document(None, sid, "receipt", reprint=True).qr_payload == doc.qr_payload
+    assert c.documents.document(None, sid, "receipt", reprint=True).qr_payload == doc.qr_payload
 
 
 RECEIPT_FIELDS = ("number", "t", "m", "k", "s")

@@ -38,7 +38,7 @@ CALLS: dict[str, Call] = {
         actor, "overdue_push", Period.of("day", DAY), ctx.clock.now()
     ),
     "export.ledger": lambda ctx, actor, st: export_ledger(
-        ctx.sessions, actor, ctx.intake.ledger(DAY), "xlsx", "2024-12-02 受理台账", ctx.clock.now()
+        ctx.sessions, actor, ctx.queries.ledger(DAY), "xlsx", "2024-12-02 受理台账", ctx.clock.now()
     ),
     "day.close": lambda ctx, actor, st: ctx.dayclose.close(actor, PASSWORDS[actor.role], DAY),
     "day.amendments": lambda ctx, actor, st: ctx.dayclose.amendments(actor, DAY),
@@ -207,7 +207,7 @@ def test_a_clerks_manual_backup_is_refused_before_anything_is_written(ctx, staff
 
 
 def test_an_unknown_export_format_is_refused_in_chinese_and_not_audited_as_an_export(ctx, staff):
-    from app.errors import DomainError
+    from local_db.errors import DomainError
 
     sup = staff["supervisor"]
     with pytest.raises(DomainError) as exc:

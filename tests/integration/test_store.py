@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.errors import StoreError
 from local_db.attachments import AttachmentStore
 from local_db.crypto import DataKey
 from local_db.engine import _alembic_config, head_revision, known_revisions, open_store
+from local_db.errors import StoreError
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 
 from app.cli import main
-from app.errors import StoreError
 from local_db.engine import open_store
+from local_db.errors import StoreError
 
 pytestmark = pytest.mark.integration
 
@@ -103,9 +103,9 @@ def store_at(path, revision):
     """A store as an earlier release made it: migrated up to REVISION only."""
     from alembic import command
 
-    from app.keys import KeyringSecretStore
     from local_db.crypto import create_data_key, load_data_key
     from local_db.engine import _alembic_config, make_engine
+    from local_db.keys import KeyringSecretStore
 
     engine = make_engine(path)
     with engine.connect() as conn:

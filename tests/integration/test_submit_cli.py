@@ -82,8 +82,8 @@ def pdf_text(path: str) -> str:
 def checklist_of(db: Path, number: str):
     ctx = build_context(db)
     try:
-        sid = ctx.intake.find_by_number(number)
-        return ctx.intake.checklist(sid), ctx.intake.get(sid)
+        sid = ctx.queries.find_by_number(number)
+        return ctx.intake.checklist(sid), ctx.queries.get(sid)
     finally:
         ctx.close()
 
@@ -346,9 +346,9 @@ def test_supplement_withdraw_and_deliver(tmp_path, db):
     assert code == 1 and err["error"]["code"] == "intake.transition"  # nothing decided yet
     ctx = build_context(db)
     try:
-        sid = ctx.intake.find_by_number(out2["number"])
+        sid = ctx.queries.find_by_number(out2["number"])
         ctx.intake.mark_pushed(sid)
-        for item in ctx.intake.get(sid).items:
+        for item in ctx.queries.get(sid).items:
             ctx.intake.record_decision(None, sid, item, "accepted")
             ctx.intake.record_decision(None, sid, item, "completed")
     finally:
@@ -575,9 +575,9 @@ def test_pages_in_the_file_are_attached_and_a_non_image_refused(tmp_path, db):
     assert out["pages"] == 2
     ctx = build_context(db)
     try:
-        sid = ctx.intake.find_by_number(out["number"])
-        stored = ctx.intake.get(sid).pages_for("household_register")
-        assert [ctx.intake.page_bytes(p) for p in stored] == pages
+        sid = ctx.queries.find_by_number(out["number"])
+        stored = ctx.queries.get(sid).pages_for("household_register")
+        assert [ctx.pages.page_bytes(p) for p in stored] == pages
     finally:
         ctx.close()
     assert "居民户口簿原件及复印件12" in pdf_text(out["documents"]["receipt"])  # 份数 1, 页数 2

@@ -11,12 +11,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, select, update
 
 from app.audit import at_text, chain_hash
-from app.keys import MemorySecretStore
 from app.numbering import (
     format_intake_number,
     parse_receipt_payload,
 )
 from app.receipts import ReceiptSigner
+from local_db.keys import MemorySecretStore
 from local_db.models import AuditEntry
 from sync.engine import SyncEngine
 from sync.hub.server import HubThread
@@ -213,7 +213,7 @@ def test_a_broken_chain_is_refused_by_the_hub_and_parked_at_the_station(
     assert after[:n] == before  # what the hub held is unchanged
     assert [e["id"] for e in after] == list(range(1, bad))  # the valid prefix, nothing beyond
     assert after[-1] == next(e for e in local_audit(ctx) if e["id"] == bad - 1)
-    assert ctx.intake.get(sid).stage == "pushed"  # the intakes keep going
+    assert ctx.queries.get(sid).stage == "pushed"  # the intakes keep going
     parked = [q for q in eng.queue() if q.kind == "audit"]
     refused = bad + 1 if tamper == "deleted" else bad
     assert (
@@ -255,7 +255,7 @@ def _verifier(hub):
 def signed_station(tmp_path, clock, catalog, hub):
     ctx, clerk, eng = enrolled(tmp_path, "XX01", clock, catalog, hub, secrets=MemorySecretStore())
     sid = intake_with_pages(ctx, clerk, random.Random(1))
-    doc = ctx.intake.document(None, sid, "receipt")
+    doc = ctx.documents.document(None, sid, "receipt")
     return ctx, eng, doc
 
 

@@ -78,7 +78,7 @@ def test_a_week_offline_is_drained_when_the_link_returns(tmp_path, clock, catalo
         and queue[0].last_error.code == "sync.offline"
     )
     assert all(q.state == "waiting" for q in queue[1:]) and queue[0].pages >= 1
-    assert all(ctx.intake.get(s).pushed_at is None for s in sids)
+    assert all(ctx.queries.get(s).pushed_at is None for s in sids)
 
     back = HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "hub-blobs", port=port).start()
     try:
@@ -86,7 +86,7 @@ def test_a_week_offline_is_drained_when_the_link_returns(tmp_path, clock, catalo
         assert_same(ctx, back)
         assert len(report.pushed) == 21 and report.pages_sent > 21
         for sid in sids:
-            v = ctx.intake.get(sid)
+            v = ctx.queries.get(sid)
             assert v.stage == "pushed" and v.pushed_at == clock.now()
         st = eng.status()
         assert st.state == "online" and st.waiting == 0 and st.text == "已联网 · 全部已上传"
@@ -100,14 +100,14 @@ def test_received_intakes_are_pushed_within_two_hours(tmp_path, clock, catalog, 
     sid = intake_with_pages(ctx, clerk, random.Random(1))
     clock.advance(minutes=12)  # the worker's next turn
     eng.run_until_idle(max_seconds=30)
-    v = ctx.intake.get(sid)
+    v = ctx.queries.get(sid)
     assert (
         v.received_at == T0
         and v.digitised_at == T0
         and v.pushed_at == T0 + dt.timedelta(minutes=12)
     )
     assert v.pushed_at <= v.push_deadline
-    row = ctx.intake.ledger(dt.date(2024, 12, 2))[0]
+    row = ctx.queries.ledger(dt.date(2024, 12, 2))[0]
     assert (row.received_at, row.digitised_at, row.pushed_at) == (
         v.received_at,
         v.digitised_at,
@@ -118,7 +118,7 @@ def test_received_intakes_are_pushed_within_two_hours(tmp_path, clock, catalog, 
 def test_an_intake_still_missing_pages_is_sent_but_not_marked_pushed(tmp_path, clock, catalog, hub):
     ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
     sid = intake_with_pages(ctx, clerk, random.Random(1))
-    v = ctx.intake.get(sid)
+    v = ctx.queries.get(sid)
     # a second intake whose paper is not captured yet: received, not digitised
     from app.views import ApplicantInput
     from tests.sync_doubles import NEWBORN_ANSWERS
@@ -138,14 +138,14 @@ def test_an_intake_still_missing_pages_is_sent_but_not_marked_pushed(tmp_path, c
     )
     ctx.intake.finish(clerk, sid2)
     eng.run_until_idle(max_seconds=30)
-    assert ctx.intake.get(sid).stage == "pushed" and v.number
-    assert ctx.intake.get(sid2).stage == "received" and ctx.intake.get(sid2).pushed_at is None
+    assert ctx.queries.get(sid).stage == "pushed" and v.number
+    assert ctx.queries.get(sid2).stage == "received" and ctx.queries.get(sid2).pushed_at is None
     # once the paper is captured and sent, it is pushed
     for m in ctx.intake.checklist(sid2).materials:
         if m.needs_pages:
-            ctx.intake.attach_page(clerk, sid2, m.id, b"page-" + m.id.encode(), "image/png")
+            ctx.pages.attach_page(clerk, sid2, m.id, b"page-" + m.id.encode(), "image/png")
     eng.run_until_idle(max_seconds=30)
-    assert ctx.intake.get(sid2).stage == "pushed"
+    assert ctx.queries.get(sid2).stage == "pushed"
     assert_same(ctx, hub)
 
 
@@ -160,9 +160,9 @@ def test_department_decisions_reach_the_window(tmp_path, clock, catalog, hub):
     ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
     sid = intake_with_pages(ctx, clerk, random.Random(2))
     eng.run_until_idle(max_seconds=30)
-    items = ctx.intake.get(sid).items
+    items = ctx.queries.get(sid).items
     post = _dept(hub)
-    number = ctx.intake.get(sid).number
+    number = ctx.queries.get(sid).number
     assert post(number=number, item_id=items[0], decision="accepted").status_code == 201
     assert (
         post(
@@ -173,14 +173,14 @@ def test_department_decisions_reach_the_window(tmp_path, clock, catalog, hub):
     clock.advance(hours=3)
     report = eng.run_until_idle(max_seconds=30)
     assert report.decisions_applied == 2
-    v = ctx.intake.get(sid)
+    v = ctx.queries.get(sid)
     assert v.decisions == {items[0]: "accepted", items[1]: "rejected"} and v.stage == "accepted"
     for item in items[2:]:
         post(submission_id=sid, item_id=item, decision="accepted")
     for item in [items[0], *items[2:]]:
         post(submission_id=sid, item_id=item, decision="completed")
     eng.run_until_idle(max_seconds=30)
-    v = ctx.intake.get(sid)
+    v = ctx.queries.get(sid)
     assert v.stage == "completed" and v.decisions[items[1]] == "rejected"
     # the decisions recorded at the window went back to the hub as the station's own events
     assert_same(ctx, hub)
@@ -188,7 +188,7 @@ def test_department_decisions_reach_the_window(tmp_path, clock, catalog, hub):
     eng.outbox.set(status_cursor=0)
     again = eng.run_until_idle(max_seconds=30)
     assert again.decisions_applied == 0 and again.decisions_refused == 0
-    assert ctx.intake.get(sid).decisions == v.decisions
+    assert ctx.queries.get(sid).decisions == v.decisions
 
 
 def _feed_row(hub, sid, item, decision, reason=""):
@@ -215,8 +215,8 @@ def test_malformed_status_updates_are_refused_and_reported(tmp_path, clock, cata
     ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
     sid = intake_with_pages(ctx, clerk, random.Random(3))
     eng.run_until_idle(max_seconds=30)
-    items = ctx.intake.get(sid).items
-    before = ctx.intake.events(sid)
+    items = ctx.queries.get(sid).items
+    before = ctx.queries.events(sid)
     _feed_row(hub, sid, items[0], "maybe")  # not a decision
     _feed_row(hub, sid, items[0], "completed")  # completed before accepted
     _feed_row(hub, sid, "no_such_item", "accepted")
@@ -237,8 +237,8 @@ def test_malformed_status_updates_are_refused_and_reported(tmp_path, clock, cata
     _feed_row(hub, sid, items[0], "accepted")  # a good one after the bad ones still arrives
     report = eng.run_until_idle(max_seconds=30)
     assert report.decisions_refused == 4 and report.decisions_applied == 1
-    assert ctx.intake.get(sid).decisions == {items[0]: "accepted"}
-    assert ctx.intake.events(sid)[: len(before)] == before
+    assert ctx.queries.get(sid).decisions == {items[0]: "accepted"}
+    assert ctx.queries.events(sid)[: len(before)] == before
     parked = [q for q in eng.queue() if q.state == "needs_person"]
     assert len(parked) == 4 and all(q.kind == "status" for q in parked)
     assert all("办理结果" in q.last_error.message and q.last_error.fix for q in parked)
@@ -255,18 +255,18 @@ def test_a_parked_decision_retried_is_fetched_again_and_applies_once_it_can(
     ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
     sid = intake_with_pages(ctx, clerk, random.Random(4))
     eng.run_until_idle(max_seconds=30)
-    item = ctx.intake.get(sid).items[0]
+    item = ctx.queries.get(sid).items[0]
     _feed_row(hub, sid, item, "completed")
     eng.run_until_idle(max_seconds=30)
     parked = [q for q in eng.queue() if q.state == "needs_person"]
-    assert [q.kind for q in parked] == ["status"] and ctx.intake.get(sid).decisions == {}
+    assert [q.kind for q in parked] == ["status"] and ctx.queries.get(sid).decisions == {}
     _feed_row(hub, sid, item, "accepted")
     eng.run_until_idle(max_seconds=30)
-    assert ctx.intake.get(sid).decisions == {item: "accepted"}
+    assert ctx.queries.get(sid).decisions == {item: "accepted"}
     assert eng.retry(parked[0].id) == 1
     report = eng.run_until_idle(max_seconds=30)
     assert report.decisions_applied == 1
-    assert ctx.intake.get(sid).decisions == {item: "completed"}
+    assert ctx.queries.get(sid).decisions == {item: "completed"}
     assert eng.status().needs_person == 0 and not [q for q in eng.queue() if q.kind == "status"]
 
 
@@ -282,7 +282,7 @@ def test_a_retried_decision_that_still_cannot_apply_is_parked_again(tmp_path, cl
     eng.run_until_idle(max_seconds=30)
     again = [q for q in eng.queue() if q.state == "needs_person"]
     assert [q.kind for q in again] == ["status"] and again[0].last_error is not None
-    assert ctx.intake.get(sid).decisions == {}
+    assert ctx.queries.get(sid).decisions == {}
 
 
 def test_a_new_catalog_version_is_picked_up_and_kept(tmp_path, clock, catalog, hub):
@@ -397,7 +397,7 @@ def test_usb_export_is_imported_and_nothing_is_sent_twice(tmp_path, clock, catal
         assert again["events"]["duplicate"] == summary.events and not again["first_import"]
         assert again["audit"]["duplicate"] == len(hashes)
         page_bytes = sum(
-            len(ctx.attachments.get(p.sha256)) for s in sids for p in ctx.intake.get(s).pages
+            len(ctx.attachments.get(p.sha256)) for s in sids for p in ctx.queries.get(s).pages
         )
         proxy.reset_counts()
         report = eng.run_until_idle(max_seconds=30)
@@ -465,7 +465,7 @@ def test_revoked_token_keeps_the_queue_and_says_so(tmp_path, clock, catalog, hub
     assert "重新登记" in st.problem.fix and st.waiting == 1 and eng.needs_person()
     eng.enroll(hub.url, hub.store.issue_enroll_code("XX01"))  # the administrator's new code
     eng.run_until_idle(max_seconds=30)
-    assert ctx.intake.get(sid).stage == "pushed" and eng.status().state == "online"
+    assert ctx.queries.get(sid).stage == "pushed" and eng.status().state == "online"
     assert_same(ctx, hub)
 
 

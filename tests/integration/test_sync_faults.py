@@ -89,14 +89,14 @@ def test_random_faults_on_the_link_lose_nothing_and_double_nothing(setup):
     deadline = time.monotonic() + 150
     while time.monotonic() < deadline:
         eng.run_until_idle(max_seconds=20)
-        if eng.status().waiting == 0 and all(ctx.intake.get(s).stage == "pushed" for s in sids):
+        if eng.status().waiting == 0 and all(ctx.queries.get(s).stage == "pushed" for s in sids):
             break
     assert len(proxy.injected) >= 6, proxy.injected
     print("faults injected", proxy.injected, "requests", proxy.requests)
     proxy.faults = {}
     eng.run_until_idle(max_seconds=30)
     assert eng.status().waiting == 0 and eng.status().needs_person == 0
-    assert all(ctx.intake.get(s).stage == "pushed" for s in sids)
+    assert all(ctx.queries.get(s).stage == "pushed" for s in sids)
     assert_same(ctx, hub)
     with ctx.sessions() as s:
         assert s.execute(text("PRAGMA integrity_check")).scalar() == "ok"
@@ -132,12 +132,12 @@ def test_a_bad_hub_answer_keeps_the_queue_says_why_and_recovers(setup, mode):
         assert (st.state, st.problem.code) == (state, code), st
         assert words in st.problem.message and st.problem.fix
     assert st.waiting == 2 and st.needs_person == 0
-    assert all(ctx.intake.get(s).pushed_at is None for s in sids)
+    assert all(ctx.queries.get(s).pushed_at is None for s in sids)
     proxy.faults = {}
     time.sleep(1.0)
     eng.run_until_idle(max_seconds=30)
     assert eng.status().state == "online"
-    assert all(ctx.intake.get(s).stage == "pushed" for s in sids)
+    assert all(ctx.queries.get(s).stage == "pushed" for s in sids)
     assert_same(ctx, hub)
 
 
@@ -167,27 +167,27 @@ def test_items_that_cannot_go_are_parked_for_a_person_without_blocking_the_rest(
                 at=T0,
             )
         )  # no sha256
-    page = ctx.intake.get(c).pages[0]
+    page = ctx.queries.get(c).pages[0]
     path = ctx.attachments.path(page.sha256)
     good = path.read_bytes()
     path.write_bytes(b"damaged")
     rest = intake_with_pages(ctx, clerk, rng)
     eng.run_until_idle(max_seconds=30)
-    assert ctx.intake.get(rest).stage == "pushed"  # the queue moved on
+    assert ctx.queries.get(rest).stage == "pushed"  # the queue moved on
     parked = {q.last_error.code: q for q in eng.queue() if q.state == "needs_person"}
     assert set(parked) == {"sync.local_event", "sync.refused", "sync.page_missing"}
     assert "平台说明" in parked["sync.refused"].last_error.message
     assert "重新拍摄" in parked["sync.page_missing"].last_error.fix
-    assert parked["sync.page_missing"].number == ctx.intake.get(c).number
+    assert parked["sync.page_missing"].number == ctx.queries.get(c).number
     for sid in (a, b, c):
-        assert ctx.intake.get(sid).pushed_at is None  # not everything arrived: not pushed
+        assert ctx.queries.get(sid).pushed_at is None  # not everything arrived: not pushed
     st = eng.status()
     assert st.needs_person == 3 and st.waiting == 0 and eng.needs_person()
     # the clerk re-captures nothing here; the file is restored and a person presses retry
     path.write_bytes(good)
     assert eng.retry(parked["sync.page_missing"].id) == 1
     eng.run_until_idle(max_seconds=30)
-    assert ctx.intake.get(c).stage == "pushed"
+    assert ctx.queries.get(c).stage == "pushed"
     assert eng.status().needs_person == 2
 
 
@@ -328,7 +328,9 @@ def test_hub_killed_mid_request_and_restarted(tmp_path):
     def drain():
         while not done.is_set():
             eng.run_until_idle(max_seconds=5)
-            if eng.status().waiting == 0 and all(ctx.intake.get(s).stage == "pushed" for s in sids):
+            if eng.status().waiting == 0 and all(
+                ctx.queries.get(s).stage == "pushed" for s in sids
+            ):
                 return
 
     worker = threading.Thread(target=drain)
@@ -354,7 +356,7 @@ def test_hub_killed_mid_request_and_restarted(tmp_path):
 
     blobs = tmp_path / "hub-blobs"
     assert_mirrored(ctx, store, lambda sha: (blobs / sha[:2] / sha[2:4] / sha).read_bytes())
-    assert all(ctx.intake.get(s).stage == "pushed" for s in sids)
+    assert all(ctx.queries.get(s).stage == "pushed" for s in sids)
     store.close()
     ctx.close()
 

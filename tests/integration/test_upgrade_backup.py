@@ -15,8 +15,9 @@ from sqlalchemy import create_engine, func, select
 from app.audit import verify as verify_audit
 from app.backup import BackupService
 from app.context import build_context
-from app.errors import StoreError
+from app.upgrade_backup import UpgradeBackup
 from local_db.engine import _alembic_config, open_store, upgrade_backup
+from local_db.errors import StoreError
 from local_db.models import Attachment, AuditEntry, Submission
 
 from .test_intake_service import new_intake
@@ -31,7 +32,7 @@ def _fill(ctx, staff) -> dict[str, int]:
     for _ in range(3):
         sid = new_intake(ctx, clerk)
         ctx.intake.finish(clerk, sid)
-        ctx.intake.attach_page(
+        ctx.pages.attach_page(
             clerk, sid, "household_register", f"page {sid}".encode() * 200, "image/jpeg"
         )
     return _counts(ctx.db_path)
@@ -85,7 +86,7 @@ def test_upgrade_writes_a_verified_encrypted_backup_and_keeps_every_intake(
 ):
     db, secrets, before = old_store
     with caplog.at_level(logging.INFO, logger="intake.store"):
-        sessions = open_store(db, secrets=secrets)
+        sessions = open_store(db, secrets=secrets, upgrade_guard=UpgradeBackup(secrets))
     backup = upgrade_backup(sessions)
     sessions.kw["bind"].dispose()
 
@@ -129,7 +130,7 @@ def test_a_failed_upgrade_puts_the_store_back_and_says_so(old_store, monkeypatch
 
     monkeypatch.setattr(command, "upgrade", upgrade_then_fail)
     with pytest.raises(StoreError) as err:
-        open_store(db, secrets=secrets)
+        open_store(db, secrets=secrets, upgrade_guard=UpgradeBackup(secrets))
 
     assert err.value.code == "store.upgrade_failed"
     backups = list(db.parent.glob("*.yjsbak"))

@@ -20,7 +20,7 @@ from app.capture.camera import (
     find_device,
     list_video_devices,
 )
-from app.capture.pages import PageDetection
+from app.capture.page_image import PageDetection
 from app.errors import DeviceError
 from tests import synthetic as syn
 

@@ -4,7 +4,7 @@ import keyring
 import keyring.backends.null
 
 from app.demo import demo_secrets
-from app.keys import FileSecretStore, KeyringSecretStore
+from local_db.keys import FileSecretStore, KeyringSecretStore
 
 
 def test_demo_without_a_keyring_keeps_its_keys_in_an_owner_only_file(tmp_path):

@@ -11,7 +11,7 @@ import keyrings.alt.file
 import pytest
 
 from app.demo import demo_secrets
-from app.keys import FileSecretStore, KeyringSecretStore, SecretKeyError
+from local_db.keys import FileSecretStore, KeyringSecretStore, SecretKeyError
 
 ROOT = Path(__file__).resolve().parents[2]
 

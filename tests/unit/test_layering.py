@@ -51,3 +51,12 @@ def test_rule_checker_sees_imports(tmp_path):
     f = tmp_path / "x.py"
     f.write_text("import ui.main\nfrom PySide6.QtWidgets import QWidget\n")
     assert imports(f) == {"ui.main", "PySide6.QtWidgets"}
+
+
+def test_local_db_never_imports_app():
+    # local_db is the lowest layer: errors and keys it needs live in local_db itself.
+    for f in files("local_db"):
+        names = imports(f)
+        assert not any(n == "app" or n.startswith("app.") for n in names), (
+            f"{f.relative_to(ROOT).as_posix()} imports {sorted(names)}"
+        )

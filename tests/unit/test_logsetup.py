@@ -18,3 +18,27 @@ def test_filter_rewrites_the_record():
     )
     assert ScrubFilter().filter(record)
     assert "11010519491231002X" not in record.getMessage()
+
+
+def test_printing_lines_reach_the_log_file_through_the_scrubber(tmp_path, monkeypatch):
+    import app.logsetup as logsetup
+    from printing import documents, fonts
+
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(logsetup, "_configured", False)
+    root = logging.getLogger("intake")
+    before = list(root.handlers)
+    try:
+        logsetup.setup_logging()
+        documents.log.warning("receipt for %s failed", "11010519491231002X")
+        fonts.log.warning("font probe for tel %s", "13812345678")
+        for h in root.handlers:
+            h.flush()
+        text = (tmp_path / "logs" / "intake.log").read_text(encoding="utf-8")
+    finally:
+        for h in root.handlers[len(before) :]:
+            h.close()
+            root.removeHandler(h)
+    assert "intake.printing.documents: receipt for 110105********002X failed" in text
+    assert "intake.printing.fonts: font probe for tel 138****5678" in text
+    assert "11010519491231002X" not in text and "13812345678" not in text

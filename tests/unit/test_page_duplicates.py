@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
+from app.capture.page_image import ProcessedPage
 from app.capture.pages import (
-    ProcessedPage,
     duplicate_warning,
     page_difference,
     page_signature,

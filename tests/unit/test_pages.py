@@ -13,21 +13,17 @@ import pytest
 from app.capture import pages
 from app.capture.capture_cli import main as cli_main
 from app.capture.codes import decode_codes
-from app.capture.pages import (
-    assess_quality,
-    check_image,
-    choose_mode,
+from app.capture.page_clean import assess_quality, choose_mode, encode, enhance
+from app.capture.page_geometry import (
     deskew,
     detect_page,
-    encode,
-    enhance,
     estimate_skew,
-    expected_pages_warning,
     order_corners,
     page_size,
-    process_page,
     warp_page,
 )
+from app.capture.page_image import check_image
+from app.capture.pages import expected_pages_warning, process_page
 from app.errors import CaptureError
 from tests import synthetic as syn
 

@@ -199,14 +199,14 @@ def test_a_poison_event_is_isolated_and_parked_while_the_rest_goes(world):
     )
     sent = {e.id for e in eng.outbox.pending(0, 1000)} - {poison.id}
     assert sent <= set(hub.events) and poison.id not in hub.events
-    assert ctx.intake.get(b).stage == "pushed" and ctx.intake.get(a).pushed_at is None
+    assert ctx.queries.get(b).stage == "pushed" and ctx.queries.get(a).pushed_at is None
     # a person fixes the hub side and asks again: it goes, out of order, and a is pushed
     hub.poison.clear()
     eng.retry(parked[0].id)
     eng.run_until_idle(max_seconds=5)
     assert (
         poison.id in hub.events
-        and ctx.intake.get(a).stage == "pushed"
+        and ctx.queries.get(a).stage == "pushed"
         and eng.status().needs_person == 0
     )
 
@@ -228,7 +228,7 @@ def test_a_feed_that_goes_backwards_is_refused_whole(world):
     eng = make()
     sid = intake_with_pages(ctx, clerk, random.Random(3))
     eng.run_until_idle(max_seconds=5)
-    item = ctx.intake.get(sid).items[0]
+    item = ctx.queries.get(sid).items[0]
     base = {
         "submission_id": sid,
         "item_id": item,
@@ -242,7 +242,7 @@ def test_a_feed_that_goes_backwards_is_refused_whole(world):
     r = eng.step()
     assert r.kind == "failed" and eng.status().problem.code == "sync.bad_response"
     assert eng.outbox.get_int("status_cursor") == 5  # the good one before it was applied and kept
-    assert ctx.intake.get(sid).decisions == {item: "accepted"}
+    assert ctx.queries.get(sid).decisions == {item: "accepted"}
 
 
 def test_not_enrolled_says_so(tmp_path):

@@ -17,10 +17,23 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from app.errors import StoreError
-from app.keys import SecretStore
+from local_db.errors import StoreError
+from local_db.keys import SecretStore
 
 log = logging.getLogger("intake.store")
+
+
+class UpgradeBackup:
+    """The guard open_store runs around an upgrade (local_db.engine.UpgradeGuard)."""
+
+    def __init__(self, secrets: SecretStore) -> None:
+        self._secrets = secrets
+
+    def before(self, db: Path, from_revision: str, to_revision: str) -> Path:
+        return backup_before_upgrade(db, self._secrets, from_revision, to_revision)
+
+    def restore(self, db: Path, backup: Path, cause: BaseException) -> StoreError:
+        return restore_after_failed_upgrade(db, backup, self._secrets, cause)
 
 
 def backup_path(db: Path, to_revision: str, now: dt.datetime | None = None) -> Path:

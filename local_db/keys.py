@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from app.errors import DomainError
+from local_db.errors import DomainError
 
 SERVICE = "yijianshi-intake"
 

@@ -1,0 +1,120 @@
+"""The applicant of an intake: fields normalised and checked (ID number, USCC, mobile, and the
+birth date and gender typed beside an ID number), and what a finished intake needs from them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from app.errors import IntakeError
+from app.validators import (
+    check_mobile,
+    check_resident_id,
+    check_uscc,
+    normalize_number_text,
+    resident_id_conflicts,
+)
+from app.views import ApplicantInput
+from local_db.models import Applicant
+
+
+def clean_applicant(data: ApplicantInput, today: dt.date, *, strict: bool) -> dict[str, Any]:
+    """Normalise fields. strict: a bad number raises IntakeError naming the field (in
+    Chinese); lenient (drafts): it is kept as typed, so nothing typed is lost, and `finish`
+    refuses it."""
+    out: dict[str, Any] = {
+        "kind": data.kind,
+        "name": data.name.strip(),
+        "gender": data.gender.strip(),
+        "birth_date": data.birth_date,
+        "address": data.address.strip(),
+        "legal_representative": data.legal_representative.strip(),
+        "resident_id": None,
+        "uscc": None,
+        "phone": "",
+    }
+    if data.kind not in ("personal", "enterprise"):
+        raise IntakeError("applicant.kind", "申请人类型应为个人或企业。", field="kind")
+    id_label = "法定代表人身份证号码" if data.kind == "enterprise" else "身份证号码"
+    checks = (
+        ("resident_id", data.resident_id, lambda v: check_resident_id(v, today), id_label),
+        ("uscc", data.uscc, check_uscc, "统一社会信用代码"),
+        ("phone", data.phone, check_mobile, "联系电话"),
+    )
+    for field_name, raw, check_fn, label in checks:
+        if not raw.strip():
+            continue
+        check = check_fn(raw)
+        if check.valid:
+            out[field_name] = check.normalized
+            if (
+                field_name == "resident_id" and data.kind == "personal"
+            ):  # an enterprise's is its representative's
+                out["birth_date"] = out["birth_date"] or check.birth_date
+                if not out["gender"]:
+                    out["gender"] = "男" if check.gender == "male" else "女"
+        elif strict:
+            raise IntakeError(
+                f"applicant.{field_name}",
+                f"{label}：{check.message}",
+                field=field_name,
+                reason=check.code,
+            )
+        else:
+            out[field_name] = normalize_number_text(raw)[:40]  # as typed, in ASCII digits
+    if data.kind == "personal" and out["resident_id"] and (data.birth_date or data.gender.strip()):
+        # Typed beside the number, they must agree with it (drafts keep them, finish refuses).
+        conflicts = resident_id_conflicts(out["resident_id"], data.birth_date, data.gender, today)
+        for field_name, conflict in conflicts.items():
+            if strict:
+                raise IntakeError(
+                    f"applicant.{field_name}",
+                    str(conflict.message),
+                    field=field_name,
+                    reason=conflict.code,
+                )
+    return out
+
+
+def require_ready(applicant: Applicant | None, today: dt.date) -> None:
+    """IntakeError naming what a finished intake still needs from its applicant."""
+    if applicant is None or not applicant.name:
+        raise IntakeError("intake.no_applicant", "请先录入申请人姓名（或企业名称）。", field="name")
+    if applicant.kind == "personal" and not applicant.resident_id:
+        raise IntakeError(
+            "intake.no_resident_id", "请录入或读取申请人的身份证号码。", field="resident_id"
+        )
+    if applicant.kind == "enterprise" and not applicant.uscc:
+        raise IntakeError("intake.no_uscc", "请录入或扫描企业的统一社会信用代码。", field="uscc")
+    # The commitment letter and the receipt name who answers for an enterprise.
+    if applicant.kind == "enterprise" and not applicant.legal_representative:
+        raise IntakeError(
+            "intake.no_legal_representative",
+            "请录入企业的法定代表人姓名。",
+            field="legal_representative",
+        )
+    if applicant.kind == "enterprise" and not applicant.resident_id:
+        raise IntakeError(
+            "intake.no_representative_id", "请录入法定代表人的身份证号码。", field="resident_id"
+        )
+    # Drafts may hold a number as typed; nothing is finished with a bad one.
+    clean_applicant(
+        ApplicantInput(
+            kind=applicant.kind,
+            name=applicant.name,  # type: ignore[arg-type]
+            resident_id=applicant.resident_id or "",
+            uscc=applicant.uscc or "",
+            phone=applicant.phone or "",
+            birth_date=applicant.birth_date,
+            gender=applicant.gender or "",
+        ),
+        today,
+        strict=True,
+    )
+    # How the applicant is reached about progress and results (receipt, notice).
+    if not applicant.phone:
+        raise IntakeError(
+            "intake.no_phone",
+            "请录入联系电话：办理进度和领取结果将通过该电话通知申请人。",
+            field="phone",
+        )
