@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app import audit
 from app import checklist as engine
-from app.catalog import Bundle, Catalog, CatalogProvider
+from app.catalog import Bundle, Catalog
+from app.catalog_load import CatalogProvider
 from app.checklist import Checklist
 from app.clock import STATION_TZ, Clock, SystemClock, add_working_days, day_bounds, local_day
 from app.dayclose import business_day, record_amendment

@@ -35,7 +35,8 @@ from typing import Any, Protocol
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.catalog import CatalogProvider, read_packed
+from app.catalog_files import read_packed
+from app.catalog_load import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.errors import CatalogError, DomainError, StoreError
 from app.intake import IntakeService

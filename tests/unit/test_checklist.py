@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app import checklist as engine
-from app.catalog import build_catalog, load_catalog
+from app.catalog_load import build_catalog, load_catalog
 from app.errors import ChecklistError
 
 
