@@ -1,0 +1,169 @@
+"""Mutation testing of the domain core: how many small bugs planted in the code do its tests catch?
+
+For each module of the domain core, mutmut (3.x) plants one-line bugs (a `<` for a `<=`, a
+constant changed, a call's argument dropped …) one at a time and runs the unit tests that concern
+that module; a mutant is killed when some test fails. The run happens in a scratch copy of the
+tree (mutmut writes its mutated copy under `mutants/` there), never in the working tree.
+
+    python bench/bench_mutation.py                      # every module, JSON on stdout
+    python bench/bench_mutation.py --only state audit   # some modules
+    python bench/bench_mutation.py --survivors          # also list each surviving mutant's diff
+
+Prints JSON: per module the mutants, killed, survived, timeout, no_tests, excluded (equivalent
+mutants listed in EQUIVALENT below, with the reason each changes nothing observable) and the
+percent killed of the rest; then the total. A bench-style script: it takes minutes, not a CI step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# module key → (source file, the unit tests that concern it)
+MODULES: dict[str, tuple[str, list[str]]] = {
+    "validators": (
+        "app/validators.py",
+        ["tests/unit/test_validators.py", "tests/unit/test_validators_differential.py"],
+    ),
+    "checklist": (
+        "app/checklist.py",
+        ["tests/unit/test_checklist.py", "tests/unit/test_checklist_origin.py"],
+    ),
+    "conditions": ("app/conditions.py", ["tests/unit/test_conditions.py"]),
+    "state": ("app/state.py", ["tests/unit/test_state.py"]),
+    "audit": ("app/audit.py", ["tests/unit/test_audit_chain.py"]),
+    "numbering": ("app/numbering.py", ["tests/unit/test_numbering.py"]),
+    "crypto": ("local_db/crypto.py", ["tests/unit/test_crypto.py"]),
+}
+
+# Mutants that change nothing a caller can observe (equivalent mutants), by mutmut's name, with
+# the reason. They are left out of the percentage, and listed in the output.
+EQUIVALENT: dict[str, str] = {}
+
+# What the tests need besides the module under test (copied into the scratch tree as is).
+COPY = ["app", "local_db", "sync", "printing", "ui", "resources", "tests", "pyproject.toml"]
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no_tests", 33: "no_tests", 36: "timeout"}
+STATUS.update({-24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout"})
+
+
+def _scratch_tree(dest: Path, source: str, tests: list[str]) -> None:
+    for name in COPY:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(
+                src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "mutants")
+            )
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    top = source.split("/")[0]
+    config = (
+        "\n[tool.mutmut]\n"
+        f"source_paths = [{json.dumps(top)}]\n"
+        f"only_mutate = [{json.dumps(source)}]\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+        "use_git_change_detection = false\n"
+    )
+    with (dest / "pyproject.toml").open("a", encoding="utf-8") as f:
+        f.write(config)
+
+
+def _results(work: Path) -> dict[str, int | None]:
+    """mutmut's verdicts, read from its per-file meta data (mutant name → exit code)."""
+    out: dict[str, int | None] = {}
+    for meta in (work / "mutants").rglob("*.meta"):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        out.update(data.get("exit_code_by_key", {}))
+    return out
+
+
+def _diff(work: Path, name: str, env: dict[str, str]) -> str:
+    shown = subprocess.run(
+        [sys.executable, "-m", "mutmut", "show", name],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    lines = [ln for ln in shown.stdout.splitlines() if ln[:1] in "+-" and ln[:3] not in "+++---"]
+    return " | ".join(lines)
+
+
+def run_module(key: str, children: int, survivors: bool) -> dict[str, object]:
+    source, tests = MODULES[key]
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"yjs-mutation-{key}-") as tmp:
+        work = Path(tmp)
+        _scratch_tree(work, source, tests)
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONDONTWRITEBYTECODE="1")
+        env.pop("PYTHONPATH", None)  # the mutated copy must be the one imported
+        env["INTAKE_DATA_DIR"] = str(work / "data")
+        proc = subprocess.run(
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        codes = _results(work)
+        if not codes:
+            tail = (proc.stdout + proc.stderr)[-3000:]
+            return {"module": source, "error": f"mutmut produced no results:\n{tail}"}
+        counts = {"killed": 0, "survived": 0, "timeout": 0, "no_tests": 0, "other": 0}
+        excluded: dict[str, str] = {}
+        surviving: dict[str, str] = {}
+        for name, code in sorted(codes.items()):
+            if name in EQUIVALENT:
+                excluded[name] = EQUIVALENT[name]
+                continue
+            status = STATUS.get(code, "other") if code is not None else "other"
+            counts[status] += 1
+            if status in ("survived", "no_tests") and survivors:
+                surviving[name] = _diff(work, name, env)
+        judged = sum(counts.values())
+        result: dict[str, object] = {
+            "module": source,
+            "mutants": judged,
+            **counts,
+            "excluded": len(excluded),
+            "percent": round(100.0 * counts["killed"] / judged, 1) if judged else None,
+            "seconds": round(time.monotonic() - started),
+        }
+        if survivors:
+            result["surviving"] = surviving
+            result["equivalent"] = excluded
+        return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="*", choices=sorted(MODULES), help="modules to run")
+    parser.add_argument("--children", type=int, default=2, help="mutants tested in parallel")
+    parser.add_argument("--survivors", action="store_true", help="list surviving mutants")
+    args = parser.parse_args(argv)
+    keys = args.only or list(MODULES)
+    modules = [run_module(k, args.children, args.survivors) for k in keys]
+    ok = [m for m in modules if "error" not in m]
+    total = {
+        k: sum(int(m[k]) for m in ok)  # type: ignore[call-overload]
+        for k in ("mutants", "killed", "survived", "timeout", "no_tests", "other", "excluded")
+    }
+    total["percent"] = (
+        round(100.0 * total["killed"] / total["mutants"], 1) if total["mutants"] else 0
+    )
+    print(json.dumps({"modules": modules, "total": total}, ensure_ascii=False, indent=2))
+    return 0 if len(ok) == len(modules) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
