@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from app.errors import IntakeError
-from app.state import apply, fold, inputs_from_events
+from app.state import STAGES, apply, fold, inputs_from_events, item_outcomes
 
 T = dt.datetime(2024, 12, 2, 1, 0, tzinfo=dt.UTC)
 
@@ -116,3 +116,195 @@ def test_inputs_replayed_from_events():
     inputs = inputs_from_events(events)
     assert inputs.bundle == "b" and inputs.items == ("x",)
     assert inputs.answers == {"q1": True} and inputs.marks == {"m2": "collected"}
+
+
+# ----------------------------------------------------------------------------- the whole table
+# Every event tried in every stage, the result written by hand from the counter procedure
+# (DESIGN §4: draft → notified → received → digitised → pushed → per item accepted | rejected →
+# completed → delivered; withdrawn before any decision; edits only before a verdict on receipt).
+# A stage name is the stage after the event; otherwise the error code it must raise.
+# Submissions have two items x, y; the tolerated material m is outstanding from receipt on.
+T_ = "intake.transition"
+DUP = "intake.duplicate_create"
+ORDER = "intake.decision_order"
+NOT_READY = "intake.not_ready_for_delivery"
+
+HISTORY = {
+    "draft": [],
+    "notified": [("notified", {"number": "N1"})],
+    "received": [("received", {"number": "N1", "items": ["x", "y"], "tolerated": ["m"]})],
+}
+HISTORY["digitised"] = HISTORY["received"] + [("digitised", {})]
+HISTORY["pushed"] = HISTORY["digitised"] + [("pushed", {})]
+HISTORY["accepted"] = HISTORY["pushed"] + [("item_decided", {"item": "x", "decision": "accepted"})]
+HISTORY["rejected"] = HISTORY["pushed"] + [
+    ("item_decided", {"item": "x", "decision": "rejected"}),
+    ("item_decided", {"item": "y", "decision": "rejected"}),
+]
+HISTORY["completed"] = HISTORY["accepted"] + [
+    ("item_decided", {"item": "y", "decision": "accepted"}),
+    ("item_decided", {"item": "x", "decision": "completed"}),
+    ("item_decided", {"item": "y", "decision": "completed"}),
+]
+HISTORY["delivered"] = HISTORY["completed"] + [("delivered", {"items": ["x", "y"]})]
+HISTORY["withdrawn"] = HISTORY["received"] + [("withdrawn", {"reason": "申请人撤回"})]
+HISTORY["discarded"] = [("discarded", {})]
+
+EVENTS = {
+    "applicant_set": {},
+    "bundle_chosen": {"bundle": "b", "items": ["x", "y"]},
+    "answered": {"answers": {}},
+    "material_marked": {"marks": {}},
+    "notified": {"number": "N2"},
+    "received": {"number": "N2", "items": ["x", "y"], "tolerated": []},
+    "page_attached": {},
+    "page_removed": {},
+    "page_rotated": {},
+    "page_moved": {},
+    "digitised": {},
+    "pushed": {},
+    "item_decided": {"item": "y", "decision": "rejected"},
+    "supplemented": {"materials": ["m"]},
+    "withdrawn": {"reason": "申请人撤回"},
+    "delivered": {"items": ["x"]},
+    "document_printed": {},
+    "discarded": {},
+    "created": {},
+}
+EDIT = ("applicant_set", "bundle_chosen", "answered", "material_marked")
+PAGE = ("page_attached", "page_removed", "page_rotated", "page_moved")
+
+
+def _row(stage, **results):
+    """Every event refused in STAGE (T_) except created (DUP) and those given."""
+    row = {e: T_ for e in EVENTS}
+    row["created"] = DUP
+    for key, value in results.items():
+        for e in {"edit": EDIT, "page": PAGE}.get(key, (key,)):
+            row[e] = value
+    return row
+
+
+TABLE = {
+    "draft": _row(
+        "draft", edit="draft", page="draft", notified="notified", received="received",
+        discarded="discarded",
+    ),
+    "notified": _row(
+        "notified", edit="notified", page="notified", notified="notified", received="received",
+        withdrawn="withdrawn", document_printed="notified",
+    ),
+    "received": _row(
+        "received", page="received", digitised="digitised", pushed="pushed",
+        supplemented="received", withdrawn="withdrawn", document_printed="received",
+    ),
+    "digitised": _row(
+        "digitised", page="digitised", pushed="pushed", supplemented="digitised",
+        withdrawn="withdrawn", document_printed="digitised",
+    ),
+    "pushed": _row(
+        "pushed", page="pushed", item_decided="accepted", supplemented="pushed",
+        withdrawn="withdrawn", document_printed="pushed",
+    ),
+    "accepted": _row(
+        "accepted", page="accepted", item_decided="accepted", supplemented="accepted",
+        delivered=NOT_READY, document_printed="accepted",
+    ),
+    "rejected": _row(
+        "rejected", item_decided=ORDER, delivered="rejected", document_printed="rejected"
+    ),
+    "completed": _row(
+        "completed", item_decided=ORDER, supplemented="completed", delivered="completed",
+        document_printed="completed",
+    ),
+    "delivered": _row("delivered", document_printed="delivered"),
+    "withdrawn": _row("withdrawn", document_printed="withdrawn"),
+    "discarded": _row("discarded"),
+}  # fmt: skip
+
+
+def _outcome(state, etype):
+    try:
+        return apply(state, etype, EVENTS[etype], T).stage
+    except IntakeError as exc:
+        return exc.code
+
+
+def test_every_event_in_every_stage_follows_the_table():
+    assert set(TABLE) == set(STAGES)
+    wrong = {}
+    for stage, row in TABLE.items():
+        state = run(("created", {}), *HISTORY[stage])
+        assert state.stage == stage
+        for etype, expected in row.items():
+            got = _outcome(state, etype)
+            if got != expected:
+                wrong[(stage, etype)] = (got, expected)
+    assert wrong == {}
+
+
+def test_pushed_needs_a_receipt():
+    # a 一次告知 (notified) has nothing to push: materials are incomplete
+    state = run(("created", {}), ("notified", {"number": "N1"}))
+    with pytest.raises(IntakeError) as exc:
+        apply(state, "pushed", {}, T)
+    assert exc.value.code == "intake.transition"
+
+
+def test_only_created_starts_a_submission_and_unknown_events_are_refused():
+    assert apply(None, "created", {}, T).stage == "draft"
+    with pytest.raises(IntakeError) as exc:
+        apply(None, "notified", {"number": "N1"}, T)
+    assert exc.value.code == "intake.no_submission"
+    with pytest.raises(IntakeError) as exc:
+        apply(run(("created", {})), "teleported", {}, T)
+    assert exc.value.code == "intake.unknown_event"
+
+
+# ----------------------------------------------------------------------------- item outcomes
+# Days are the station's local days (China, UTC+8), not UTC days and not instants.
+def _utc(y, mo, d, h, mi):
+    return dt.datetime(y, mo, d, h, mi, tzinfo=dt.UTC)
+
+
+def test_delivery_later_the_same_local_day_is_on_time():
+    # completed 00:30 on 2 Dec in China (still 1 Dec in UTC), handed over 09:00 the same day
+    out = item_outcomes([("completed", _utc(2024, 12, 1, 16, 30), _utc(2024, 12, 2, 1, 0))])
+    assert out["delivered_late"] is False
+
+
+def test_delivery_after_local_midnight_is_late_though_the_utc_day_is_the_same():
+    # completed 23:30 on 2 Dec in China, handed over 00:30 on 3 Dec (both 2 Dec in UTC)
+    out = item_outcomes([("completed", _utc(2024, 12, 2, 15, 30), _utc(2024, 12, 2, 16, 30))])
+    assert out["delivered_late"] is True
+
+
+def test_undelivered_since_is_the_earliest_local_completion_day():
+    items = [
+        ("completed", _utc(2024, 12, 3, 2, 0), None),  # 3 Dec in China
+        ("completed", _utc(2024, 12, 1, 16, 30), None),  # 00:30 on 2 Dec in China (1 Dec UTC)
+        ("completed", _utc(2024, 11, 30, 1, 0), _utc(2024, 11, 30, 2, 0)),  # delivered: not owed
+        ("accepted", _utc(2024, 11, 20, 1, 0), None),  # not completed: nothing to hand over
+    ]
+    out = item_outcomes(items)
+    assert out["undelivered_since"] == dt.date(2024, 12, 2)
+    assert out["delivered_late"] is False
+    assert out["items_accepted"] is True and out["items_rejected"] is False
+
+
+def test_outcome_flags():
+    assert item_outcomes([]) == {
+        "items_accepted": False,
+        "items_rejected": False,
+        "undelivered_since": None,
+        "delivered_late": False,
+    }
+    out = item_outcomes([("rejected", _utc(2024, 12, 2, 1, 0), None), (None, None, None)])
+    assert out == {
+        "items_accepted": False,
+        "items_rejected": True,
+        "undelivered_since": None,
+        "delivered_late": False,
+    }
+    # a completed item counts as accepted too
+    assert item_outcomes([("completed", None, None)])["items_accepted"] is True
