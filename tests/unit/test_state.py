@@ -3,7 +3,15 @@ import datetime as dt
 import pytest
 
 from app.errors import IntakeError
-from app.state import STAGES, apply, fold, inputs_from_events, item_outcomes
+from app.state import (
+    STAGES,
+    IntakeInputs,
+    apply,
+    fold,
+    inputs_from_events,
+    is_intake,
+    item_outcomes,
+)
 
 T = dt.datetime(2024, 12, 2, 1, 0, tzinfo=dt.UTC)
 
@@ -308,3 +316,171 @@ def test_outcome_flags():
     }
     # a completed item counts as accepted too
     assert item_outcomes([("completed", None, None)])["items_accepted"] is True
+
+
+# ----------------------------------------------------------------------------- details
+def _at(minute):
+    return T + dt.timedelta(minutes=minute)
+
+
+def test_each_step_records_its_time_and_number():
+    s = fold(
+        [
+            ("created", {}, _at(0)),
+            ("notified", {"number": "N1"}, _at(1)),
+            ("received", {"number": "N2", "items": ["x"]}, _at(2)),  # no tolerated key: none
+            ("digitised", {}, _at(3)),
+            ("pushed", {}, _at(4)),
+        ]
+    )
+    assert (s.number, s.items, s.tolerated_outstanding) == ("N2", ("x",), frozenset())
+    assert (s.received_at, s.digitised_at, s.pushed_at, s.finished_at) == (
+        _at(2),
+        _at(3),
+        _at(4),
+        _at(2),
+    )
+    n = fold([("created", {}, _at(0)), ("notified", {"number": "N1"}, _at(1))])
+    assert (n.number, n.finished_at, n.received_at) == ("N1", _at(1), None)
+
+
+def test_labels_and_awaiting_supplement():
+    assert run(("created", {})).label == "草稿"
+    s = run(("created", {}), ("received", {"number": "N", "items": ["x"], "tolerated": ["m"]}))
+    assert s.awaiting_supplement and s.label == "已收件（容缺待补）"
+    assert run(("created", {}), ("received", {"number": "N", "items": ["x"]})).label == "已收件"
+    w = apply(s, "withdrawn", {"reason": "r"}, T)
+    assert not w.awaiting_supplement and w.label == "已撤回"
+    r = run(
+        ("created", {}),
+        ("received", {"number": "N", "items": ["x"], "tolerated": ["m"]}),
+        ("pushed", {}),
+        ("item_decided", {"item": "x", "decision": "rejected"}),
+    )
+    assert r.stage == "rejected" and not r.awaiting_supplement and r.label == "不予受理"
+
+
+def test_intake_stages():
+    assert not is_intake("draft") and not is_intake("discarded")
+    for stage in STAGES:
+        if stage not in ("draft", "discarded"):
+            assert is_intake(stage), stage
+
+
+def test_refusal_messages_name_the_stage_and_the_action():
+    notified = run(("created", {}), ("notified", {"number": "N1"}))
+    with pytest.raises(IntakeError) as exc:
+        apply(notified, "pushed", {}, T)
+    assert exc.value.message == "当前状态为“已一次告知”，不能标记为已推送。"
+    assert exc.value.details == {"stage": "notified", "event": "pushed"}
+    received = run(*RECEIVED)
+    expected = {
+        "applicant_set": "修改申请人信息",
+        "bundle_chosen": "修改所选事项",
+        "answered": "修改情形回答",
+        "material_marked": "修改材料标记",
+        "notified": "出具一次告知通知书",
+        "received": "收件",
+        "item_decided": "登记部门办理结果",
+        "delivered": "登记送达",
+        "discarded": "作废草稿",
+    }
+    for etype, what in expected.items():
+        with pytest.raises(IntakeError) as exc:
+            apply(received, etype, EVENTS[etype], T)
+        assert exc.value.message == f"当前状态为“已收件”，不能{what}。", etype
+    with pytest.raises(IntakeError) as exc:
+        apply(run(("created", {})), "withdrawn", {}, T)
+    assert exc.value.message == "当前状态为“草稿”，不能撤回申请（部门已作出决定或尚未收件）。"
+    draft = run(("created", {}))
+    for etype, what in {
+        "digitised": "标记为已数字化",
+        "supplemented": "补正材料",
+        "document_printed": "打印文书",
+    }.items():
+        with pytest.raises(IntakeError) as exc:
+            apply(draft, etype, EVENTS[etype], T)
+        assert exc.value.message == f"当前状态为“草稿”，不能{what}。", etype
+    delivered = run(("created", {}), *HISTORY["delivered"])
+    for etype, what in {
+        "page_attached": "添加材料页面",
+        "page_removed": "删除材料页面",
+        "page_rotated": "旋转材料页面",
+        "page_moved": "调整页面顺序",
+    }.items():
+        with pytest.raises(IntakeError) as exc:
+            apply(delivered, etype, {}, T)
+        assert exc.value.message == f"当前状态为“已送达”，不能{what}。", etype
+
+
+def test_decisions_and_deliveries():
+    pushed = run(*RECEIVED, ("pushed", {}))
+    with pytest.raises(IntakeError) as exc:
+        apply(pushed, "item_decided", {"item": "zz", "decision": "accepted"}, T)
+    assert exc.value.code == "intake.unknown_item" and exc.value.details == {"item": "zz"}
+    with pytest.raises(IntakeError) as exc:
+        apply(pushed, "item_decided", {"item": "x", "decision": "completed"}, T)
+    assert exc.value.code == "intake.decision_order"
+    assert exc.value.message == "事项办理结果顺序不对：已是“待受理”，不能再登记“completed”。"
+    # one completed, one rejected: completed until both are handed over, then delivered
+    s = pushed
+    for item, decision in [("x", "accepted"), ("x", "completed"), ("y", "rejected")]:
+        s = apply(s, "item_decided", {"item": item, "decision": decision}, T)
+    assert s.stage == "completed" and s.decisions == {"x": "completed", "y": "rejected"}
+    s = apply(s, "delivered", {"items": ["y"]}, T)
+    assert s.stage == "completed" and s.delivered_items == frozenset({"y"})
+    for bad in ([], ["y"], ["x", "zz"]):  # nothing, already handed over, not ready
+        with pytest.raises(IntakeError) as exc:
+            apply(s, "delivered", {"items": bad}, T)
+        assert exc.value.code == "intake.not_ready_for_delivery"
+    s = apply(s, "delivered", {"items": ["x"]}, T)
+    assert s.stage == "delivered"
+    # accepted then rejected (the department changed its mind before completing)
+    a = apply(pushed, "item_decided", {"item": "x", "decision": "accepted"}, T)
+    a = apply(a, "item_decided", {"item": "x", "decision": "rejected"}, T)
+    assert a.decisions == {"x": "rejected"} and a.stage == "accepted"  # y still pending
+    a = apply(a, "item_decided", {"item": "y", "decision": "rejected"}, T)
+    assert a.stage == "rejected"
+    a = apply(a, "delivered", {"items": ["x", "y"]}, T)
+    assert a.stage == "delivered"
+
+
+def test_supplements():
+    s = run(("created", {}), ("received", {"number": "N", "items": ["x"], "tolerated": ["m"]}))
+    for bad in ([], ["other"], ["m", "other"]):
+        with pytest.raises(IntakeError) as exc:
+            apply(s, "supplemented", {"materials": bad}, T)
+        assert exc.value.code == "intake.nothing_to_supplement"
+        assert exc.value.message == "所选材料不在待补正清单中。"
+
+
+def test_no_submission_and_duplicates():
+    with pytest.raises(IntakeError) as exc:
+        fold([])
+    assert exc.value.code == "intake.no_submission" and exc.value.message == "受理记录不存在。"
+    with pytest.raises(IntakeError) as exc:
+        apply(None, "pushed", {}, T)
+    assert exc.value.details == {"event": "pushed"}
+    with pytest.raises(IntakeError) as exc:
+        apply(run(("created", {})), "created", {}, T)
+    assert exc.value.message == "受理记录已存在。"
+    with pytest.raises(IntakeError) as exc:
+        apply(run(("created", {})), "teleported", {}, T)
+    assert exc.value.message == "未知的事件类型“teleported”。"
+    assert exc.value.details == {"event": "teleported"}
+
+
+def test_a_new_bundle_clears_answers_and_marks_the_same_keeps_them():
+    base = [
+        ("created", {}, T),
+        ("bundle_chosen", {"bundle": "b", "items": ["x"]}, T),
+        ("answered", {"answers": {"q1": True}}, T),
+        ("material_marked", {"marks": {"m1": "collected"}}, T),
+    ]
+    same = inputs_from_events([*base, ("bundle_chosen", {"bundle": "b", "items": ["y"]}, T)])
+    assert (
+        same.items == ("y",) and same.answers == {"q1": True} and same.marks == {"m1": "collected"}
+    )
+    other = inputs_from_events([*base, ("bundle_chosen", {"bundle": "c", "items": ["z"]}, T)])
+    assert (other.bundle, other.items, other.answers, other.marks) == ("c", ("z",), {}, {})
+    assert inputs_from_events([("created", {}, T)]) == IntakeInputs(None, (), {}, {})
