@@ -32,7 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES: dict[str, tuple[str, list[str]]] = {
     "validators": (
         "app/validators.py",
-        ["tests/unit/test_validators.py", "tests/unit/test_validators_differential.py"],
+        [
+            "tests/unit/test_validators.py",
+            "tests/unit/test_validators_table.py",
+            "tests/unit/test_validators_differential.py",
+        ],
     ),
     "checklist": (
         "app/checklist.py",
