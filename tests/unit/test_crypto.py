@@ -314,3 +314,98 @@ def test_recovery_refuses_a_file_that_is_not_a_store(tmp_path):
     with pytest.raises(StoreError) as exc:
         recover_data_key(empty, BACKUP, MemorySecretStore())
     assert _code(exc) == "keys.store_without_key"
+
+
+HINT = (
+    "请管理员在本机运行 intake keys recover 并输入备份恢复码（即 intake backup recovery-code "
+    "当初显示、由管理员抄存的那一串），或用恢复码从备份恢复。"
+)
+
+
+def test_decrypt_failures_tell_the_clerk_what_to_do():
+    with pytest.raises(StoreError) as exc:
+        DataKey(MASTER).decrypt_text(b"\x01" + NONCE + bytes(20), b"p")
+    assert exc.value.message == "数据无法解密：本机密钥不对，或数据已被改动。" + HINT
+    assert exc.value.details == {"what": "数据"}
+    with pytest.raises(StoreError) as exc:
+        DataKey(MASTER).decrypt_blob(b"YJB1" + NONCE + bytes(20), "s")
+    assert exc.value.message == "页面文件无法解密：本机密钥不对，或数据已被改动。" + HINT
+
+
+def test_key_messages_word_for_word():
+    secrets = MemorySecretStore()
+    con = _settings_db()
+    with pytest.raises(StoreError) as exc:
+        load_data_key(con, secrets)
+    assert exc.value.message == "数据库缺少数据密钥记录，可能已被改动。请从备份恢复。"
+    create_data_key(con, secrets)
+    store_id = con.execute("SELECT value FROM settings WHERE key='store.id'").fetchone()[0]
+    secrets.values.pop(key_name(store_id))
+    with pytest.raises(StoreError) as exc:
+        load_data_key(con, secrets)
+    assert exc.value.message == (
+        "本机密钥环中没有这个数据库的数据密钥（换了电脑、重装系统或密钥环被清空）。" + HINT
+    )
+    secrets.set(key_name(store_id), base64.b64encode(MASTER).decode())
+    with pytest.raises(StoreError) as exc:
+        load_data_key(con, secrets)
+    assert exc.value.message == "本机密钥环中的数据密钥与这个数据库不匹配。" + HINT
+
+    class Dialect:
+        pass
+
+    with pytest.raises(StoreError) as exc:
+        dialect_key(Dialect())
+    assert exc.value.message == "数据库未加载数据密钥，无法读写个人信息。" + HINT
+
+
+@pytest.mark.parametrize("garbled", ["", "!!!not base64!!!", base64.b64encode(b"short").decode()])
+def test_a_missing_or_garbled_wrap_is_written_again(garbled):
+    secrets = MemorySecretStore({BACKUP_KEY_NAME: base64.b64encode(BACKUP).decode()})
+    con = _settings_db()
+    key = create_data_key(con, secrets)
+    con.execute("UPDATE settings SET value=? WHERE key='store.key_wrapped'", (garbled,))
+    assert ensure_wrapped(con, key, secrets) is True
+    rows = dict(con.execute("SELECT key, value FROM settings").fetchall())
+    assert unwrap(rows["store.key_wrapped"], BACKUP, rows["store.id"]) == base64.b64decode(
+        secrets.get(key_name(rows["store.id"]))
+    )
+
+
+def test_recovery_keeps_a_backup_key_already_there_and_checks_the_database(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    con = _settings_db(str(path))
+    create_data_key(con, MemorySecretStore({BACKUP_KEY_NAME: base64.b64encode(BACKUP).decode()}))
+    con.commit()
+    other = base64.b64encode(bytes([0x44]) * 32).decode()
+    fresh = MemorySecretStore({BACKUP_KEY_NAME: other})
+    recover_data_key(path, BACKUP, fresh)
+    assert fresh.get(BACKUP_KEY_NAME) == other
+    con.execute("UPDATE settings SET value='0' WHERE key='store.key_check'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError) as exc:
+        recover_data_key(path, BACKUP, MemorySecretStore())
+    assert exc.value.code == "keys.data_key_wrong"
+    assert exc.value.message == "恢复出的密钥与数据库的校验值不符，数据库可能已被改动。"
+
+
+def test_recovery_messages(tmp_path):
+    bad = tmp_path / "x.sqlite3"
+    bad.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreError) as exc:
+        recover_data_key(bad, BACKUP, MemorySecretStore())
+    assert exc.value.message == "文件不是本系统的数据库或已损坏。"
+    empty = tmp_path / "e.sqlite3"
+    _settings_db(str(empty)).close()
+    with pytest.raises(StoreError) as exc:
+        recover_data_key(empty, BACKUP, MemorySecretStore())
+    assert exc.value.message == "数据库缺少数据密钥记录，无法恢复。"
+    with pytest.raises(SecretKeyError) as exc:
+        unwrap(wrap(MASTER, BACKUP, "a"), BACKUP, "b")
+    assert exc.value.message == (
+        "恢复码与这个数据库不匹配：请核对恢复码，或确认这是本站点的数据库。"
+    )
+    with pytest.raises(SecretKeyError) as exc:
+        unwrap("", BACKUP, "a")
+    assert exc.value.message == "数据库中的密钥备份不完整。"
