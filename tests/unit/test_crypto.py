@@ -409,3 +409,97 @@ def test_recovery_messages(tmp_path):
     with pytest.raises(SecretKeyError) as exc:
         unwrap("", BACKUP, "a")
     assert exc.value.message == "数据库中的密钥备份不完整。"
+
+
+def test_a_wrap_row_gone_missing_is_written_back():
+    secrets = MemorySecretStore({BACKUP_KEY_NAME: base64.b64encode(BACKUP).decode()})
+    con = _settings_db()
+    key = create_data_key(con, secrets)
+    con.execute("DELETE FROM settings WHERE key='store.key_wrapped'")
+    assert ensure_wrapped(con, key, secrets) is True
+    rows = dict(con.execute("SELECT key, value FROM settings").fetchall())
+    assert unwrap(rows["store.key_wrapped"], BACKUP, rows["store.id"]) == base64.b64decode(
+        secrets.get(key_name(rows["store.id"]))
+    )
+
+
+def test_a_check_row_gone_missing_is_a_wrong_key_not_a_crash():
+    secrets = MemorySecretStore()
+    con = _settings_db()
+    create_data_key(con, secrets)
+    con.execute("DELETE FROM settings WHERE key='store.key_check'")
+    with pytest.raises(StoreError) as exc:
+        load_data_key(con, secrets)
+    assert exc.value.code == "keys.data_key_wrong"
+
+
+def test_a_garbled_key_in_the_keyring_is_named():
+    secrets = MemorySecretStore()
+    con = _settings_db()
+    create_data_key(con, secrets)
+    store_id = con.execute("SELECT value FROM settings WHERE key='store.id'").fetchone()[0]
+    secrets.set(key_name(store_id), "not a key")
+    with pytest.raises(SecretKeyError) as exc:
+        load_data_key(con, secrets)
+    assert exc.value.code == "keys.malformed"
+    assert f"“data-key:{store_id}”" in exc.value.message
+
+
+def test_two_stores_sharing_a_keyring_keep_their_own_keys():
+    secrets = MemorySecretStore()
+    one, two = _settings_db(), _settings_db()
+    k1, k2 = create_data_key(one, secrets), create_data_key(two, secrets)
+    ids = [
+        c.execute("SELECT value FROM settings WHERE key='store.id'").fetchone()[0]
+        for c in (one, two)
+    ]
+    assert ids[0] != ids[1] and len(secrets.values) == 3  # two data keys and one backup key
+    assert (
+        load_data_key(one, secrets).check
+        == k1.check
+        != k2.check
+        == load_data_key(two, secrets).check
+    )
+
+
+def test_a_valid_ciphertext_under_an_unknown_version_or_magic_is_refused():
+    field = AESGCM(FIELDS_KEY).encrypt(NONCE, "张三".encode(), b"p")
+    assert DataKey(MASTER).decrypt_text(b"\x01" + NONCE + field, b"p") == "张三"
+    with pytest.raises(StoreError):
+        DataKey(MASTER).decrypt_text(b"\x02" + NONCE + field, b"p")
+    blob = AESGCM(BLOBS_KEY).encrypt(NONCE, b"page", b"s")
+    assert DataKey(MASTER).decrypt_blob(b"YJB1" + NONCE + blob, "s") == b"page"
+    with pytest.raises(StoreError):
+        DataKey(MASTER).decrypt_blob(b"YJB2" + NONCE + blob, "s")
+
+
+def test_a_wrap_of_exactly_a_nonce_and_a_tag_is_a_mismatch_not_incomplete():
+    with pytest.raises(SecretKeyError) as exc:
+        unwrap(base64.b64encode(bytes(28)).decode(), BACKUP, "a")
+    assert exc.value.message.startswith("恢复码与这个数据库不匹配")
+
+
+def test_recovery_needs_both_the_store_id_and_the_wrap(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    con = _settings_db(str(path))
+    create_data_key(con, MemorySecretStore({BACKUP_KEY_NAME: base64.b64encode(BACKUP).decode()}))
+    con.execute("DELETE FROM settings WHERE key='store.key_wrapped'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError) as exc:
+        recover_data_key(path, BACKUP, MemorySecretStore())
+    assert exc.value.code == "keys.store_without_key"
+
+
+def test_empty_dates_stay_empty(table_db):
+    engine, people = table_db
+    with engine.begin() as con:
+        con.execute(insert(people), {"id": 1, "name": "张三", "phone": None, "born": None})
+    with engine.connect() as con:
+        assert con.execute(select(people.c.born)).scalar_one() is None
+        assert con.execute(text("SELECT born FROM people")).scalar_one() is None
+
+
+def test_a_name_left_out_has_no_index():
+    idx = applicant_index(DataKey(MASTER), name=None, resident_id=None, phone=None)
+    assert idx == {"name_bidx": None, "resident_id_bidx": None, "phone_bidx": None}
