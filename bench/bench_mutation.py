@@ -17,6 +17,8 @@ percent killed of the rest; then the total. A bench-style script: it takes minut
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import json
 import os
 import shutil
@@ -91,16 +93,29 @@ def _results(work: Path) -> dict[str, int | None]:
     return out
 
 
-def _diff(work: Path, name: str, env: dict[str, str]) -> str:
-    shown = subprocess.run(
-        [sys.executable, "-m", "mutmut", "show", name],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    lines = [ln for ln in shown.stdout.splitlines() if ln[:1] in "+-" and ln[:3] not in "+++---"]
-    return " | ".join(lines)
+def _diffs(work: Path, source: str) -> dict[str, str]:
+    """Each mutant's changed lines, read from mutmut's mutated copy of SOURCE (it keeps every
+    mutant as a function `<name>__mutmut_<n>` beside the original `<name>__mutmut_orig`):
+    one subprocess per mutant (`mutmut show`) would take minutes."""
+    text = (work / "mutants" / source).read_text(encoding="utf-8")
+    funcs = {
+        node.name: ast.get_source_segment(text, node) or ""
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    out: dict[str, str] = {}
+    for name, body in funcs.items():
+        base, sep, _n = name.rpartition("__mutmut_")
+        if not sep or _n == "orig" or base + "__mutmut_orig" not in funcs:
+            continue
+        orig = funcs[base + "__mutmut_orig"]
+        lines = difflib.unified_diff(
+            orig.splitlines(), body.replace(name, base + "__mutmut_orig", 1).splitlines(), n=0
+        )
+        out[name] = " | ".join(
+            ln.strip() for ln in lines if ln[:1] in "+-" and ln[:3] not in ("+++", "---")
+        )
+    return out
 
 
 def run_module(key: str, children: int, survivors: bool) -> dict[str, object]:
@@ -123,6 +138,7 @@ def run_module(key: str, children: int, survivors: bool) -> dict[str, object]:
         if not codes:
             tail = (proc.stdout + proc.stderr)[-3000:]
             return {"module": source, "error": f"mutmut produced no results:\n{tail}"}
+        diffs = _diffs(work, source) if survivors else {}
         counts = {"killed": 0, "survived": 0, "timeout": 0, "no_tests": 0, "other": 0}
         excluded: dict[str, str] = {}
         surviving: dict[str, str] = {}
@@ -133,7 +149,7 @@ def run_module(key: str, children: int, survivors: bool) -> dict[str, object]:
             status = STATUS.get(code, "other") if code is not None else "other"
             counts[status] += 1
             if status in ("survived", "no_tests") and survivors:
-                surviving[name] = _diff(work, name, env)
+                surviving[name] = diffs.get(name.rpartition(".")[2], "?")
         judged = sum(counts.values())
         result: dict[str, object] = {
             "module": source,
