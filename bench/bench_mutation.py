@@ -7,7 +7,8 @@ tree (mutmut writes its mutated copy under `mutants/` there), never in the worki
 
     python bench/bench_mutation.py                      # every module, JSON on stdout
     python bench/bench_mutation.py --only state audit   # some modules
-    python bench/bench_mutation.py --survivors          # also list each surviving mutant's diff
+    python bench/bench_mutation.py --rescore out.json   # score a saved run again (after
+                                                        # editing EQUIVALENT), nothing re-run
 
 Prints JSON: per module the mutants, killed, survived, timeout, no_tests, excluded (equivalent
 mutants listed in EQUIVALENT below, with the reason each changes nothing observable) and the
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,8 +53,9 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "crypto": ("local_db/crypto.py", ["tests/unit/test_crypto.py"]),
 }
 
-# Mutants that change nothing a caller can observe (equivalent mutants), by mutmut's name, with
-# the reason. They are left out of the percentage, and listed in the output.
+# Mutants that change nothing a caller can observe (equivalent mutants), keyed by module and the
+# change (mutmut's numbering moves when a function is edited), with the reason. They are left out
+# of the percentage and listed in the output under "equivalent".
 EQUIVALENT: dict[str, str] = {}
 
 # What the tests need besides the module under test (copied into the scratch tree as is).
@@ -82,6 +85,13 @@ def _scratch_tree(dest: Path, source: str, tests: list[str]) -> None:
     )
     with (dest / "pyproject.toml").open("a", encoding="utf-8") as f:
         f.write(config)
+    # Properties run 25 examples per mutant instead of 100 (the copy's conftest only): a planted
+    # bug that 25 random cases miss but 100 find is rare, and the run takes a quarter the time.
+    with (dest / "tests" / "conftest.py").open("a", encoding="utf-8") as f:
+        f.write(
+            "\nsettings.register_profile('mutation', parent=settings.get_profile('intake'),"
+            " max_examples=25)\nsettings.load_profile('mutation')\n"
+        )
 
 
 def _results(work: Path) -> dict[str, int | None]:
@@ -118,7 +128,7 @@ def _diffs(work: Path, source: str) -> dict[str, str]:
     return out
 
 
-def run_module(key: str, children: int, survivors: bool) -> dict[str, object]:
+def run_module(key: str, children: int) -> dict[str, object]:
     source, tests = MODULES[key]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"yjs-mutation-{key}-") as tmp:
@@ -138,41 +148,83 @@ def run_module(key: str, children: int, survivors: bool) -> dict[str, object]:
         if not codes:
             tail = (proc.stdout + proc.stderr)[-3000:]
             return {"module": source, "error": f"mutmut produced no results:\n{tail}"}
-        diffs = _diffs(work, source) if survivors else {}
-        counts = {"killed": 0, "survived": 0, "timeout": 0, "no_tests": 0, "other": 0}
-        excluded: dict[str, str] = {}
-        surviving: dict[str, str] = {}
-        for name, code in sorted(codes.items()):
-            if name in EQUIVALENT:
-                excluded[name] = EQUIVALENT[name]
-                continue
-            status = STATUS.get(code, "other") if code is not None else "other"
-            counts[status] += 1
-            if status in ("survived", "no_tests") and survivors:
-                surviving[name] = diffs.get(name.rpartition(".")[2], "?")
-        judged = sum(counts.values())
-        result: dict[str, object] = {
-            "module": source,
-            "mutants": judged,
-            **counts,
-            "excluded": len(excluded),
-            "percent": round(100.0 * counts["killed"] / judged, 1) if judged else None,
-            "seconds": round(time.monotonic() - started),
+        diffs = _diffs(work, source)
+    verdicts = {
+        name: (STATUS.get(code, "other") if code is not None else "other")
+        for name, code in codes.items()
+    }
+    survivors = {
+        name: diffs.get(name.rpartition(".")[2], "?")
+        for name, status in verdicts.items()
+        if status in ("survived", "no_tests", "timeout", "other")
+    }
+    result = score(source, verdicts, survivors)
+    result["seconds"] = round(time.monotonic() - started)
+    return result
+
+
+def score(source: str, verdicts: dict[str, str], survivors: dict[str, str]) -> dict[str, object]:
+    """Counts per verdict, leaving out the survivors EQUIVALENT names (by module and change)."""
+    counts = {"killed": 0, "survived": 0, "timeout": 0, "no_tests": 0, "other": 0}
+    excluded: dict[str, str] = {}
+    surviving: dict[str, str] = {}
+    for name, status in sorted(verdicts.items()):
+        diff = survivors.get(name, "")
+        reason = EQUIVALENT.get(f"{source}: {diff}") if status != "killed" else None
+        if reason:
+            excluded[name] = f"{status}: {diff} — {reason}"
+            continue
+        counts[status] += 1
+        if status != "killed":
+            surviving[name] = f"{status}: {diff}"
+    judged = sum(counts.values())
+    return {
+        "module": source,
+        "mutants": judged,
+        **counts,
+        "excluded": len(excluded),
+        "percent": round(100.0 * counts["killed"] / judged, 1) if judged else None,
+        "surviving": surviving,
+        "equivalent": excluded,
+    }
+
+
+def rescore(saved: dict[str, Any]) -> list[dict[str, object]]:
+    """Apply the current EQUIVALENT list to a saved run's output (no mutant is run again)."""
+    out: list[dict[str, object]] = []
+    for m in saved["modules"]:
+        if "error" in m:
+            out.append(m)
+            continue
+        verdicts = {f"killed-{i}": "killed" for i in range(int(m["killed"]))}
+        survivors: dict[str, str] = {}
+        entries = {
+            **m["surviving"],
+            **{k: v.rpartition(" — ")[0] for k, v in m["equivalent"].items()},
         }
-        if survivors:
-            result["surviving"] = surviving
-            result["equivalent"] = excluded
-        return result
+        for name, text in entries.items():
+            status, _, diff = text.partition(": ")
+            verdicts[name], survivors[name] = status, diff
+        result = score(m["module"], verdicts, survivors)
+        result["seconds"] = m.get("seconds")
+        out.append(result)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="*", choices=sorted(MODULES), help="modules to run")
     parser.add_argument("--children", type=int, default=2, help="mutants tested in parallel")
-    parser.add_argument("--survivors", action="store_true", help="list surviving mutants")
+    parser.add_argument(
+        "--rescore", nargs="*", type=Path, help="saved outputs to score again instead of running"
+    )
     args = parser.parse_args(argv)
-    keys = args.only or list(MODULES)
-    modules = [run_module(k, args.children, args.survivors) for k in keys]
+    if args.rescore:
+        modules = []
+        for path in args.rescore:
+            modules += rescore(json.loads(path.read_text(encoding="utf-8")))
+    else:
+        modules = [run_module(k, args.children) for k in args.only or list(MODULES)]
     ok = [m for m in modules if "error" not in m]
     total = {
         k: sum(int(m[k]) for m in ok)  # type: ignore[call-overload]
