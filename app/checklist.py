@@ -284,6 +284,46 @@ def evaluate(
     免提交 and takes no mark; one needed per person is one line per person (id
     "<material>.<person>").
     """
+    chosen_items = _chosen_items(bundle, chosen, jurisdiction)
+    typed_answers = _check_answers(bundle, answers or {})
+    needs = _Needs(bundle, typed_answers)
+    for item in chosen_items:
+        needs.add_item(item)
+    needs.merge_guardians()
+    produced = needs.produced()
+    marks = dict(marks or {})
+    ignored = _check_marks(marks, needs.uses, produced, catalog, strict)
+    lines = [
+        _material_line(mid, uses, catalog, marks, produced.get(mid))
+        for mid, uses in needs.uses.items()  # insertion order: first item first, stable
+    ]
+    missing = tuple(m.id for m in lines if m.state == "missing")
+    tolerated = tuple(m.id for m in lines if m.state == "tolerated")
+    if missing or needs.unanswered:
+        verdict: Verdict = "incomplete"
+    elif tolerated:
+        verdict = "complete_with_tolerance"
+    else:
+        verdict = "complete"
+    merged = sum(1 for m in lines if m.state != "exempt")
+    return Checklist(
+        bundle_id=bundle.id,
+        items=tuple(needs.item_lines),
+        materials=tuple(lines),
+        verdict=verdict,
+        missing=missing,
+        tolerated=tolerated,
+        unanswered=tuple(q.id for q in bundle.questions if q.id in needs.unanswered),
+        questions=tuple(q for q in bundle.questions if q.id in needs.relevant),
+        reduction=Reduction(separate=needs.separate, merged=merged),
+        ignored_marks=tuple(ignored),
+    )
+
+
+def _chosen_items(
+    bundle: Bundle, chosen: Sequence[str] | None, jurisdiction: str | None
+) -> list[Item]:
+    """The items asked for, checked against the bundle and the jurisdiction's offer."""
     offered = bundle.items_in(jurisdiction)
     offered_ids = {i.id for i in offered}
     if chosen is None:
@@ -311,70 +351,81 @@ def evaluate(
         raise ChecklistError(
             "checklist.no_items", f"请至少选择“{bundle.name}”中的一个事项。", bundle=bundle.id
         )
-    typed_answers = _check_answers(bundle, answers or {})
-    qtext = {q.id: q.text for q in bundle.questions}
+    return chosen_items
 
-    item_lines: list[ItemLine] = []
-    relevant: set[str] = set()
-    unanswered: set[str] = set()
-    needs: dict[str, list[_Use]] = {}  # line id → every item's need for it
-    separate = 0
-    for item in chosen_items:
-        reason, cond_text = item.reason, ""
+
+class _Needs:
+    """Every chosen item's need for each line, with the items' states and the questions met."""
+
+    def __init__(self, bundle: Bundle, answers: Mapping[str, Answer]) -> None:
+        self.answers = answers
+        self.qtext = {q.id: q.text for q in bundle.questions}
+        self.item_lines: list[ItemLine] = []
+        self.relevant: set[str] = set()
+        self.unanswered: set[str] = set()
+        self.uses: dict[str, list[_Use]] = {}  # line id → every item's need for it
+        self.separate = 0  # material entries as the items list them one by one
+
+    def _switch(self, when: cond_mod.Condition) -> tuple[bool | None, str]:
+        """A condition's value on the answers (None: unanswered) and its text."""
+        self.relevant |= cond_mod.questions_of(when)
+        on = cond_mod.evaluate(when, self.answers)
+        if on is None:
+            self.unanswered |= {q for q in cond_mod.questions_of(when) if q not in self.answers}
+        return on, cond_mod.describe(when, self.qtext)
+
+    def add_item(self, item: Item) -> None:
+        cond_text = ""
         if item.when is not None:
-            relevant |= cond_mod.questions_of(item.when)
-            cond_text = cond_mod.describe(item.when, qtext)
-            on = cond_mod.evaluate(item.when, typed_answers)
-            if on is None:
-                unanswered |= {
-                    q for q in cond_mod.questions_of(item.when) if q not in typed_answers
-                }
-                item_lines.append(ItemLine(item, "undetermined", reason, cond_text))
-                continue
-            if not on:
-                item_lines.append(ItemLine(item, "not_applicable", reason, cond_text))
-                continue
-        item_lines.append(ItemLine(item, "active", reason, cond_text))
+            on, cond_text = self._switch(item.when)
+            if on is None or not on:
+                state: ItemState = "undetermined" if on is None else "not_applicable"
+                self.item_lines.append(ItemLine(item, state, item.reason, cond_text))
+                return
+        self.item_lines.append(ItemLine(item, "active", item.reason, cond_text))
         for ref in item.materials:
-            m_reason, m_cond = ref.reason, ""
+            m_cond = ""
             if ref.when is not None:
-                relevant |= cond_mod.questions_of(ref.when)
-                m_cond = cond_mod.describe(ref.when, qtext)
-                on = cond_mod.evaluate(ref.when, typed_answers)
-                if on is None:
-                    unanswered |= {
-                        q for q in cond_mod.questions_of(ref.when) if q not in typed_answers
-                    }
-                    continue
+                on, m_cond = self._switch(ref.when)
                 if not on:
                     continue
-            req = Requirement(item.id, item.name, m_reason, m_cond, ref.note)
+            req = Requirement(item.id, item.name, ref.reason, m_cond, ref.note)
             for key in [f"{ref.id}{PERSON_KEY_SEP}{p}" for p in ref.persons] or [ref.id]:
-                separate += 1
-                needs.setdefault(key, []).append(
+                self.separate += 1
+                self.uses.setdefault(key, []).append(
                     (item, req, ref.copies, ref.form, ref.tolerable, ref.produced_by)
                 )
-    # A guardian's copy is one of the parents' when the list already asks for theirs.
-    for key in [k for k in needs if k.endswith(f"{PERSON_KEY_SEP}guardian")]:
-        mid = split_line_id(key)[0]
-        parents = [f"{mid}{PERSON_KEY_SEP}{p}" for p in GUARDIAN_IS_ONE_OF]
-        if any(p in needs for p in parents):
-            uses = needs.pop(key)
-            for p in parents:
-                if p in needs:
-                    needs[p].extend(uses)
-    active_ids = {line.item.id: line.item for line in item_lines if line.state == "active"}
 
-    def producer_of(uses: list[_Use]) -> Item | None:
-        """The active item that issues the material, when every item needing it gets it so."""
-        producers = [p for *_, p in uses]
-        if all(p is not None and p in active_ids for p in producers):
-            return active_ids[str(producers[0])]
-        return None
+    def merge_guardians(self) -> None:
+        """A guardian's copy is one of the parents' when the list already asks for theirs."""
+        for key in [k for k in self.uses if k.endswith(f"{PERSON_KEY_SEP}guardian")]:
+            mid = split_line_id(key)[0]
+            parents = [f"{mid}{PERSON_KEY_SEP}{p}" for p in GUARDIAN_IS_ONE_OF]
+            if any(p in self.uses for p in parents):
+                uses = self.uses.pop(key)
+                for p in parents:
+                    if p in self.uses:
+                        self.uses[p].extend(uses)
 
-    produced = {key: item for key, uses in needs.items() if (item := producer_of(uses)) is not None}
+    def produced(self) -> dict[str, Item]:
+        """Lines every needing item gets from a chosen, active item of the bundle (免提交)."""
+        active = {line.item.id: line.item for line in self.item_lines if line.state == "active"}
+        out: dict[str, Item] = {}
+        for key, uses in self.uses.items():
+            producers = [p for *_, p in uses]
+            if all(p is not None and p in active for p in producers):
+                out[key] = active[str(producers[0])]
+        return out
 
-    marks = dict(marks or {})
+
+def _check_marks(
+    marks: Mapping[str, str],
+    needs: Mapping[str, list[_Use]],
+    produced: Mapping[str, Item],
+    catalog: Catalog,
+    strict: bool,
+) -> list[str]:
+    """Refuse a bad mark; in lenient mode return the marks on lines no longer to be marked."""
     ignored: list[str] = []
     for mid, given in marks.items():
         if given not in MARKS:
@@ -400,65 +451,47 @@ def evaluate(
                     material=mid,
                 )
             ignored.append(mid)
+    return ignored
 
-    lines: list[MaterialLine] = []
-    for mid, uses in needs.items():  # insertion order: first item first, stable
-        material_id, person = split_line_id(mid)
-        material = catalog.materials[material_id]
-        copies = max((c if c is not None else material.copies) for _, _, c, _, _, _ in uses)
-        form = max((f or material.form for _, _, _, f, _, _ in uses), key=_FORM_RANK.__getitem__)
-        tolerable = material.tolerable and all(t is not False for _, _, _, _, t, _ in uses)
-        exemptable = bool(material.exempt_via)
-        producer = produced.get(mid)
-        mark = None if producer is not None else marks.get(mid)
-        if mark == "exempt" and not exemptable:
-            raise ChecklistError(
-                "checklist.not_exemptable",
-                f"材料“{material.name_for(person)}”没有可共享的电子证照或数据来源，不能标记为免提交。",
-                material=mid,
-            )
-        if mark == "tolerated" and not tolerable:
-            raise ChecklistError(
-                "checklist.not_tolerable",
-                f"材料“{material.name_for(person)}”不允许容缺受理，必须当场提交。",
-                material=mid,
-            )
-        state: MaterialState = mark if mark is not None else "missing"  # type: ignore[assignment]
-        if producer is not None:
-            state = "exempt"
-        lines.append(
-            MaterialLine(
-                material=material,
-                state=state,
-                required_by=tuple(r for _, r, _, _, _, _ in uses),
-                form=form,
-                copies=copies,
-                tolerable=tolerable and producer is None,
-                exemptable=exemptable,
-                person=person,
-                produced_by=producer,
-            )
+
+def _material_line(
+    mid: str,
+    uses: list[_Use],
+    catalog: Catalog,
+    marks: Mapping[str, str],
+    producer: Item | None,
+) -> MaterialLine:
+    """One merged line: the strictest form, the most copies, 容缺 only if every item allows it."""
+    material_id, person = split_line_id(mid)
+    material = catalog.materials[material_id]
+    copies = max((c if c is not None else material.copies) for _, _, c, _, _, _ in uses)
+    form = max((f or material.form for _, _, _, f, _, _ in uses), key=_FORM_RANK.__getitem__)
+    tolerable = material.tolerable and all(t is not False for _, _, _, _, t, _ in uses)
+    exemptable = bool(material.exempt_via)
+    mark = None if producer is not None else marks.get(mid)
+    if mark == "exempt" and not exemptable:
+        raise ChecklistError(
+            "checklist.not_exemptable",
+            f"材料“{material.name_for(person)}”没有可共享的电子证照或数据来源，不能标记为免提交。",
+            material=mid,
         )
-
-    missing = tuple(m.id for m in lines if m.state == "missing")
-    tolerated = tuple(m.id for m in lines if m.state == "tolerated")
-    if missing or unanswered:
-        verdict: Verdict = "incomplete"
-    elif tolerated:
-        verdict = "complete_with_tolerance"
-    else:
-        verdict = "complete"
-    merged = sum(1 for m in lines if m.state != "exempt")
-    questions = tuple(q for q in bundle.questions if q.id in relevant)
-    return Checklist(
-        bundle_id=bundle.id,
-        items=tuple(item_lines),
-        materials=tuple(lines),
-        verdict=verdict,
-        missing=missing,
-        tolerated=tolerated,
-        unanswered=tuple(q.id for q in bundle.questions if q.id in unanswered),
-        questions=questions,
-        reduction=Reduction(separate=separate, merged=merged),
-        ignored_marks=tuple(ignored),
+    if mark == "tolerated" and not tolerable:
+        raise ChecklistError(
+            "checklist.not_tolerable",
+            f"材料“{material.name_for(person)}”不允许容缺受理，必须当场提交。",
+            material=mid,
+        )
+    state: MaterialState = mark if mark is not None else "missing"  # type: ignore[assignment]
+    if producer is not None:
+        state = "exempt"
+    return MaterialLine(
+        material=material,
+        state=state,
+        required_by=tuple(r for _, r, _, _, _, _ in uses),
+        form=form,
+        copies=copies,
+        tolerable=tolerable and producer is None,
+        exemptable=exemptable,
+        person=person,
+        produced_by=producer,
     )

@@ -128,7 +128,7 @@ def _bundle_json(b: Any, full: bool = False, catalog: Any = None) -> dict[str, A
 
 
 def cmd_catalog_list(args: argparse.Namespace) -> int:
-    from app.catalog import load_catalog
+    from app.catalog_load import load_catalog
 
     cat = load_catalog(args.catalog)
     data = [_bundle_json(b) for b in cat.bundles]
@@ -144,7 +144,7 @@ def cmd_catalog_list(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog_show(args: argparse.Namespace) -> int:
-    from app.catalog import load_catalog
+    from app.catalog_load import load_catalog
 
     cat = load_catalog(args.catalog)
     b = cat.resolve_one(args.bundle, None, "catalog")
@@ -172,7 +172,7 @@ def cmd_catalog_show(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog_validate(args: argparse.Namespace) -> int:
-    from app.catalog import load_catalog
+    from app.catalog_load import load_catalog
 
     cat = load_catalog(args.path)
     data = {
@@ -192,7 +192,8 @@ def cmd_catalog_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog_pack(args: argparse.Namespace) -> int:
-    from app.catalog import BUNDLED_CATALOG, pack_directory
+    from app.catalog import BUNDLED_CATALOG
+    from app.catalog_load import pack_directory
 
     out = pack_directory(Path(args.src) if args.src else BUNDLED_CATALOG, Path(args.out))
     _emit(args, {"out": str(out)}, f"已打包：{out}")
@@ -216,7 +217,8 @@ def _kv(items: Sequence[str]) -> dict[str, str]:
 
 def cmd_checklist(args: argparse.Namespace) -> int:
     from app import checklist as engine
-    from app.catalog import load_catalog, split_line_id
+    from app.catalog import split_line_id
+    from app.catalog_load import load_catalog
 
     cat = load_catalog(args.catalog)
     bundle = cat.resolve_one(args.bundle, args.jurisdiction, "checklist")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit_anchor import FILE_NAME as ANCHOR_FILE
 from app.audit_anchor import AuditAnchor
-from app.catalog import CatalogProvider
+from app.catalog_load import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.dayclose import DayCloseService
 from app.intake import IntakeService

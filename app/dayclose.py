@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import audit
 from app.audit_anchor import AuditAnchor
-from app.catalog import CatalogProvider
+from app.catalog_load import CatalogProvider
 from app.checklist import line_name
 from app.clock import Clock, SystemClock, add_working_days, local_day
 from app.errors import AuthError

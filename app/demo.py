@@ -24,16 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import checklist as engine
 from app.catalog import Bundle, Catalog
 from app.clock import STATION_TZ
+from app.demo_people import fake_applicant
 from app.numbering import format_intake_number
 from app.security import hash_password
 from app.state import SubmissionState, apply, item_outcomes
-from app.validators import (
-    USCC_CHARSET,
-    org_code_check_char,
-    resident_id_check_char,
-    uscc_check_char,
-)
-from local_db.crypto import applicant_index
+from local_db.crypto import DataKey, applicant_index
 from local_db.engine import store_key, write_tx
 from local_db.keys import FileSecretStore, KeyringSecretStore, SecretStore, keyring_usable
 from local_db.models import (
@@ -49,43 +44,6 @@ from local_db.models import (
 )
 
 log = logging.getLogger("intake.demo")
-
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏辉斌宇浩凯健俊帆帅旭宁婷雪琳晨欣怡梓涵子轩浩然一诺思远佳怡雨欣"
-STREETS = [
-    "人民路",
-    "建设路",
-    "解放大道",
-    "文化路",
-    "和平路",
-    "新华街",
-    "朝阳路",
-    "胜利街",
-    "育才路",
-    "长青路",
-]
-ENTERPRISE_WORDS = [
-    "鑫源",
-    "恒通",
-    "华盛",
-    "金禾",
-    "瑞丰",
-    "宏达",
-    "兴旺",
-    "鼎盛",
-    "盛世",
-    "安康",
-    "福满",
-    "顺达",
-]
-ENTERPRISE_KINDS = [
-    "餐饮店",
-    "商贸有限公司",
-    "物流有限公司",
-    "农业科技有限公司",
-    "便利店",
-    "酒店管理有限公司",
-]
 
 DEMO_STATIONS = [
     ("XX01", "新乡县政务服务中心一件事综合窗口", "新乡县政务服务中心", "xinxiang", "410721"),
@@ -104,23 +62,6 @@ class DemoStats:
     stations: int
     clerks: int
     days: int
-
-
-def fake_resident_id(rng: random.Random, region: str, today: dt.date) -> str:
-    birth = today - dt.timedelta(days=rng.randint(18 * 365, 80 * 365))
-    body = f"{region}{birth:%Y%m%d}{rng.randint(0, 999):03d}"
-    return body + resident_id_check_char(body)
-
-
-def fake_uscc(rng: random.Random, region: str) -> str:
-    org = "".join(rng.choice(USCC_CHARSET) for _ in range(8))
-    org += org_code_check_char(org)
-    body = "92" + region + org if rng.random() < 0.3 else "91" + region + org
-    return body + uscc_check_char(body)
-
-
-def fake_name(rng: random.Random) -> str:
-    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
 
 def ensure_demo_staff(
@@ -211,55 +152,44 @@ def generate(
             c.name: c.value for c in s.scalars(select(Counter).where(Counter.name.like("num:%")))
         }
     plan = _Planner(catalog, rng)
-    data_key = store_key(sessions)
     today = now.astimezone(STATION_TZ).date()
+    rows = _Rows(sessions, store_key(sessions), counters, seq0)
     events_total = 0
-    seq = seq0
-    rows: dict[str, list[dict[str, Any]]] = {
-        k: [] for k in ("app", "sub", "item", "ans", "mark", "ev")
-    }
+    for created, day in _intake_times(rng, count, days, today, now):
+        station_id = (
+            station_ids[rng.randrange(len(station_ids))] if rng.random() < 0.4 else station_ids[0]
+        )
+        station = stations[station_id]
+        clerk = rng.choice(clerks[station_id])
+        key = f"num:{station.code}:{day.isoformat()}"
+        counters[key] = counters.get(key, 0) + 1
+        number = format_intake_number(station.code, day, counters[key])
+        region = next(r for c, *_x, r in DEMO_STATIONS if c == station.code)
+        story = plan.story(station.jurisdiction, region, today, (today - day).days)
+        sub = {
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "number": number,
+            "station_id": station_id,
+            "clerk_id": clerk,
+            "jurisdiction": station.jurisdiction,
+            "local_date": day.isoformat(),
+            "created_at": created,
+        }
+        events_total += rows.add(sub, story, catalog, rng, now)
+        if len(rows.rows["sub"]) >= batch:
+            rows.flush()
+    rows.flush()
+    return DemoStats(
+        count, events_total, len(station_ids), sum(len(v) for v in clerks.values()), days
+    )
 
-    def flush() -> None:
-        if not rows["sub"]:
-            return
-        with write_tx(sessions) as s:
-            first_app = (s.scalar(select(func.max(Applicant.id))) or 0) + 1
-            for n, a in enumerate(rows["app"]):
-                a["id"] = first_app + n
-                a.update(
-                    applicant_index(
-                        data_key, name=a["name"], resident_id=a["resident_id"], phone=a["phone"]
-                    )
-                )
-            for sub in rows["sub"]:
-                sub["applicant_id"] = first_app + sub.pop("_app")
-            s.execute(insert(Applicant), rows["app"])
-            s.execute(insert(Submission), rows["sub"])
-            for key, model in (
-                ("item", SubmissionItem),
-                ("ans", Answer),
-                ("mark", MaterialMark),
-                ("ev", Event),
-            ):
-                if rows[key]:
-                    s.execute(insert(model), rows[key])
-            for name, value in counters.items():
-                row = s.get(Counter, name)
-                if row is None:
-                    s.add(Counter(name=name, value=value))
-                else:
-                    row.value = value
-            row = s.get(Counter, "event_seq")
-            if row is None:
-                s.add(Counter(name="event_seq", value=seq))
-            else:
-                row.value = seq
-        for v in rows.values():
-            v.clear()
 
-    # Spread over days, more recent days a little busier; working hours 08:30-17:30. Written in
-    # the order they happened, as a station's store grows (a day's rows lie together in the file,
-    # and the day's numbers follow the clock).
+def _intake_times(
+    rng: random.Random, count: int, days: int, today: dt.date, now: dt.datetime
+) -> list[tuple[dt.datetime, dt.date]]:
+    """Spread over days, more recent days a little busier; working hours 08:30-17:30. In the
+    order they happened, as a station's store grows (a day's rows lie together in the file, and
+    the day's numbers follow the clock)."""
     times = []
     for _ in range(count):
         day = today - dt.timedelta(days=min(days - 1, int(rng.random() ** 1.3 * days)))
@@ -271,30 +201,50 @@ def generate(
             created = now - dt.timedelta(seconds=rng.randint(0, 6 * 3600))
         times.append((created.astimezone(dt.UTC), day))
     times.sort()
-    for created, day in times:
-        station_id = (
-            station_ids[rng.randrange(len(station_ids))] if rng.random() < 0.4 else station_ids[0]
-        )
-        station = stations[station_id]
-        clerk = rng.choice(clerks[station_id])
-        key = f"num:{station.code}:{day.isoformat()}"
-        counters[key] = counters.get(key, 0) + 1
-        number = format_intake_number(station.code, day, counters[key])
-        region = next(r for c, *_x, r in DEMO_STATIONS if c == station.code)
-        story = plan.story(station.jurisdiction, region, today, (today - day).days)
-        sid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return times
+
+
+class _Rows:
+    """Rows of a batch of submissions, written with executemany in one transaction."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        data_key: DataKey,
+        counters: dict[str, int],
+        seq: int,
+    ) -> None:
+        self.sessions = sessions
+        self.data_key = data_key
+        self.counters = counters  # intake numbers given per station and day (shared, updated)
+        self.seq = seq
+        self.rows: dict[str, list[dict[str, Any]]] = {
+            k: [] for k in ("app", "sub", "item", "ans", "mark", "ev")
+        }
+
+    def add(
+        self,
+        sub: dict[str, Any],
+        story: _Story,
+        catalog: Catalog,
+        rng: random.Random,
+        now: dt.datetime,
+    ) -> int:
+        """One submission (SUB: its id, number, station, clerk, day, time) with its story's
+        events replayed through the state machine; returns the number of events."""
+        rows, sid, clerk, created = self.rows, sub["id"], sub["clerk_id"], sub["created_at"]
         app_row = story.applicant
         app_row.update(created_at=created, updated_at=created)
         rows["app"].append(app_row)
         state: SubmissionState | None = None
         at = created
-        for etype, payload in story.events(number):
+        for etype, payload in story.events(sub["number"]):
             state = apply(state, etype, payload, at)
-            seq += 1
+            self.seq += 1
             rows["ev"].append(
                 {
                     "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    "station_seq": seq,
+                    "station_seq": self.seq,
                     "submission_id": sid,
                     "type": etype,
                     "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str),
@@ -309,23 +259,16 @@ def generate(
             )
             at = min(at, now)
         assert state is not None
-        events_total += len(story.event_list)
         rows["sub"].append(
             {
-                "id": sid,
-                "number": number,
-                "station_id": station_id,
-                "clerk_id": clerk,
+                **sub,
                 "_app": len(rows["app"]) - 1,
                 "bundle_id": story.bundle.id,
                 "catalog_version": catalog.version,
                 "catalog_digest": catalog.digest,
-                "jurisdiction": station.jurisdiction,
                 "state": state.stage,
                 "awaiting_supplement": state.awaiting_supplement,
                 "verdict": story.result.verdict,
-                "local_date": day.isoformat(),
-                "created_at": created,
                 "updated_at": at,
                 "finished_at": state.finished_at,
                 "received_at": state.received_at,
@@ -338,6 +281,20 @@ def generate(
                 "reduction_merged": story.result.reduction.merged,
             }
         )
+        self._details(sid, clerk, created, at, story, state)
+        return len(story.event_list)
+
+    def _details(
+        self,
+        sid: str,
+        clerk: int,
+        created: dt.datetime,
+        at: dt.datetime,
+        story: _Story,
+        state: SubmissionState,
+    ) -> None:
+        """The submission's items (with their outcomes on it), answers and marks."""
+        rows = self.rows
         first_item = len(rows["item"])
         for pos, item in enumerate(story.items):
             decision = state.decisions.get(item)
@@ -379,12 +336,48 @@ def generate(
                     "clerk_id": clerk,
                 }
             )
-        if len(rows["sub"]) >= batch:
-            flush()
-    flush()
-    return DemoStats(
-        count, events_total, len(station_ids), sum(len(v) for v in clerks.values()), days
-    )
+
+    def flush(self) -> None:
+        rows = self.rows
+        if not rows["sub"]:
+            return
+        with write_tx(self.sessions) as s:
+            first_app = (s.scalar(select(func.max(Applicant.id))) or 0) + 1
+            for n, a in enumerate(rows["app"]):
+                a["id"] = first_app + n
+                a.update(
+                    applicant_index(
+                        self.data_key,
+                        name=a["name"],
+                        resident_id=a["resident_id"],
+                        phone=a["phone"],
+                    )
+                )
+            for sub in rows["sub"]:
+                sub["applicant_id"] = first_app + sub.pop("_app")
+            s.execute(insert(Applicant), rows["app"])
+            s.execute(insert(Submission), rows["sub"])
+            for key, model in (
+                ("item", SubmissionItem),
+                ("ans", Answer),
+                ("mark", MaterialMark),
+                ("ev", Event),
+            ):
+                if rows[key]:
+                    s.execute(insert(model), rows[key])
+            for name, value in self.counters.items():
+                row = s.get(Counter, name)
+                if row is None:
+                    s.add(Counter(name=name, value=value))
+                else:
+                    row.value = value
+            row = s.get(Counter, "event_seq")
+            if row is None:
+                s.add(Counter(name="event_seq", value=self.seq))
+            else:
+                row.value = self.seq
+        for v in rows.values():
+            v.clear()
 
 
 @dataclass
@@ -489,6 +482,31 @@ class _Planner:
             or self.by_kind[kind]
             or list(self.catalog.bundles)
         )
+        bundle, items, answers, base = self._choice(pool, jurisdiction)
+        complete = rng.random() < 0.85
+        marks: dict[str, str] = {}
+        for line in base.materials:
+            r = rng.random()
+            if line.produced_by is not None:
+                continue  # issued within the bundle: nothing to mark
+            if line.exemptable and r < 0.35:
+                marks[line.id] = "exempt"
+            elif line.tolerable and r < 0.45:
+                marks[line.id] = "tolerated"
+            elif complete or r < 0.7:
+                marks[line.id] = "collected"
+        result = engine.evaluate(
+            bundle, items, answers, marks, catalog=self.catalog, jurisdiction=jurisdiction
+        )
+        due = today + dt.timedelta(days=10) if result.tolerated else None
+        applicant = fake_applicant(rng, kind, region, today)
+        return _Story(bundle, items, answers, marks, result, applicant, age_days, due, rng, [])
+
+    def _choice(
+        self, pool: list[Bundle], jurisdiction: str | None
+    ) -> tuple[Bundle, list[str], dict[str, object], engine.Checklist]:
+        """A bundle, items and answers that leave at least one item active (with no marks)."""
+        rng = self.rng
         for _attempt in range(20):  # answers may switch every chosen item off: pick again
             bundle = rng.choice(pool)
             offered = bundle.items_in(jurisdiction)
@@ -514,57 +532,7 @@ class _Planner:
                 self._cache[key] = base
             if base.active_items:
                 break
-        assert base is not None
-        complete = rng.random() < 0.85
-        marks: dict[str, str] = {}
-        for line in base.materials:
-            r = rng.random()
-            if line.produced_by is not None:
-                continue  # issued within the bundle: nothing to mark
-            if line.exemptable and r < 0.35:
-                marks[line.id] = "exempt"
-            elif line.tolerable and r < 0.45:
-                marks[line.id] = "tolerated"
-            elif complete or r < 0.7:
-                marks[line.id] = "collected"
-        result = engine.evaluate(
-            bundle, items, answers, marks, catalog=self.catalog, jurisdiction=jurisdiction
-        )
-        due = today + dt.timedelta(days=10) if result.tolerated else None
-        if kind == "personal":
-            applicant = {
-                "kind": "personal",
-                "name": fake_name(rng),
-                "resident_id": fake_resident_id(rng, region, today),
-                "gender": rng.choice("男女"),
-                "birth_date": None,
-                "address": f"{rng.choice(STREETS)}{rng.randint(1, 300)}号",
-                "phone": f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}",
-                "uscc": None,
-                "legal_representative": "",
-                "field_sources": json.dumps({"name": "card", "resident_id": "card"})
-                if rng.random() < 0.8
-                else "{}",
-                "consent_reuse": rng.random() < 0.5,
-                "consent_at": None,
-            }
-        else:
-            name = f"{rng.choice(ENTERPRISE_WORDS)}{rng.choice(ENTERPRISE_KINDS)}"
-            applicant = {
-                "kind": "enterprise",
-                "name": name,
-                "resident_id": None,
-                "gender": None,
-                "birth_date": None,
-                "address": f"{rng.choice(STREETS)}{rng.randint(1, 300)}号",
-                "phone": f"1{rng.choice('3578')}{rng.randint(0, 999999999):09d}",
-                "uscc": fake_uscc(rng, region),
-                "legal_representative": fake_name(rng),
-                "field_sources": json.dumps({"uscc": "licence_qr"}) if rng.random() < 0.5 else "{}",
-                "consent_reuse": False,
-                "consent_at": None,
-            }
-        return _Story(bundle, items, answers, marks, result, applicant, age_days, due, rng, [])
+        return bundle, items, answers, base
 
 
 DEMO_ACCOUNTS = (  # README states these; demo mode only

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import audit
 from app import checklist as engine
-from app.catalog import Bundle, Catalog, CatalogProvider
+from app.catalog import Bundle, Catalog
+from app.catalog_load import CatalogProvider
 from app.checklist import Checklist
 from app.clock import Clock, SystemClock
 from app.dayclose import record_amendment

@@ -1,6 +1,6 @@
 """Intake numbers: unique across stations without talking to each other, readable aloud.
 
-Form: ``{station}-{YYMMDD}-{sequence:04d}-{check}``, e.g. ``XX01-241202-0007-3``. The station code
+Form: ``{station}-{YYMMDD}-{sequence:04d}-{check}``, e.g. ``XX01-241202-0007-W``. The station code
 is assigned once at enrollment; the sequence restarts each day per station; the check character
 (weighted mod 31 over the same 31-character set the USCC uses, which has no I/O/S/V/Z) catches a
 mistyped or swapped character when a clerk reads a number over the phone.

@@ -9,7 +9,7 @@ projection kept in the `submissions` table.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -110,6 +110,28 @@ _WHAT = {
 }
 
 
+# Where each event may happen. `withdrawn` has its own rule (no decision yet) in `apply`.
+_ALLOWED: Mapping[str, tuple[str, ...]] = {
+    "applicant_set": EDITABLE,
+    "bundle_chosen": EDITABLE,
+    "answered": EDITABLE,
+    "material_marked": EDITABLE,
+    "notified": EDITABLE,
+    "received": EDITABLE,
+    "page_attached": _CAPTURE_OPEN,
+    "page_removed": _CAPTURE_OPEN,
+    "page_rotated": _CAPTURE_OPEN,
+    "page_moved": _CAPTURE_OPEN,
+    "digitised": ("received",),
+    "pushed": ("received", "digitised"),
+    "item_decided": ("pushed", "accepted", "rejected", "completed"),
+    "supplemented": ("received", "digitised", "pushed", "accepted", "completed"),
+    "delivered": ("accepted", "completed", "rejected"),
+    "document_printed": _FINISHED,
+    "discarded": ("draft",),
+}
+
+
 def apply(
     state: SubmissionState | None, etype: str, payload: Mapping[str, Any], at: dt.datetime
 ) -> SubmissionState:
@@ -117,90 +139,118 @@ def apply(
         if etype != "created":
             raise IntakeError("intake.no_submission", "受理记录不存在。", event=etype)
         return SubmissionState()
-    s = state.stage
-
-    def need(stages: Iterable[str]) -> None:
-        if s not in stages:
-            raise _refuse(state, etype, _WHAT.get(etype, etype))
-
     if etype == "created":
         raise IntakeError("intake.duplicate_create", "受理记录已存在。")
-    if etype in ("applicant_set", "bundle_chosen", "answered", "material_marked"):
-        need(EDITABLE)
-        return state
-    if etype == "notified":
-        need(EDITABLE)
-        return replace(state, stage="notified", number=payload["number"], finished_at=at)
-    if etype == "received":
-        need(EDITABLE)
-        return replace(
-            state,
-            stage="received",
-            number=payload["number"],
-            items=tuple(payload["items"]),
-            tolerated_outstanding=frozenset(payload.get("tolerated", ())),
-            received_at=at,
-            finished_at=at,
-        )
-    if etype in ("page_attached", "page_removed", "page_rotated", "page_moved"):
-        need(_CAPTURE_OPEN)
-        return state
-    if etype == "digitised":
-        need(("received",))
-        return replace(state, stage="digitised", digitised_at=at)
-    if etype == "pushed":
-        need(("received", "digitised"))
-        return replace(state, stage="pushed", pushed_at=at)
-    if etype == "item_decided":
-        need(("pushed", "accepted", "rejected", "completed"))
-        item, decision = payload["item"], payload["decision"]
-        if item not in state.items:
-            raise IntakeError("intake.unknown_item", "该事项不在本次受理范围内。", item=item)
-        previous = state.decisions.get(item)
-        allowed = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
-        if decision not in allowed.get(previous, ()):
-            raise IntakeError(
-                "intake.decision_order",
-                f"事项办理结果顺序不对：已是“{previous or '待受理'}”，不能再登记“{decision}”。",
-                item=item,
-            )
-        decisions = {**state.decisions, item: decision}
-        return replace(
-            state,
-            stage=_decided_stage(state.items, decisions, state.delivered_items),
-            decisions=decisions,
-        )
-    if etype == "supplemented":
-        need(("received", "digitised", "pushed", "accepted", "completed"))
-        materials = set(payload["materials"])
-        if not materials or not materials <= state.tolerated_outstanding:
-            raise IntakeError("intake.nothing_to_supplement", "所选材料不在待补正清单中。")
-        return replace(state, tolerated_outstanding=state.tolerated_outstanding - materials)
     if etype == "withdrawn":
-        if s in _BEFORE_DECISION and not state.decisions:
+        if state.stage in _BEFORE_DECISION and not state.decisions:
             return replace(state, stage="withdrawn")
         raise _refuse(state, etype, "撤回申请（部门已作出决定或尚未收件）")
-    if etype == "delivered":
-        need(("accepted", "completed", "rejected"))
-        items = set(payload["items"])
-        ready = {i for i, d in state.decisions.items() if d in ("completed", "rejected")}
-        if not items or not items <= ready or items & state.delivered_items:
-            raise IntakeError(
-                "intake.not_ready_for_delivery", "所选事项尚未办结或已送达，不能登记送达。"
-            )
-        delivered = state.delivered_items | items
-        return replace(
-            state,
-            delivered_items=delivered,
-            stage=_decided_stage(state.items, state.decisions, delivered),
+    stages = _ALLOWED.get(etype)
+    if stages is None:
+        raise IntakeError("intake.unknown_event", f"未知的事件类型“{etype}”。", event=etype)
+    if state.stage not in stages:
+        raise _refuse(state, etype, _WHAT.get(etype, etype))
+    step = _STEPS.get(etype)
+    return state if step is None else step(state, payload, at)
+
+
+def _notified(
+    state: SubmissionState, payload: Mapping[str, Any], at: dt.datetime
+) -> SubmissionState:
+    return replace(state, stage="notified", number=payload["number"], finished_at=at)
+
+
+def _received(
+    state: SubmissionState, payload: Mapping[str, Any], at: dt.datetime
+) -> SubmissionState:
+    return replace(
+        state,
+        stage="received",
+        number=payload["number"],
+        items=tuple(payload["items"]),
+        tolerated_outstanding=frozenset(payload.get("tolerated", ())),
+        received_at=at,
+        finished_at=at,
+    )
+
+
+def _digitised(
+    state: SubmissionState, payload: Mapping[str, Any], at: dt.datetime
+) -> SubmissionState:
+    return replace(state, stage="digitised", digitised_at=at)
+
+
+def _pushed(state: SubmissionState, payload: Mapping[str, Any], at: dt.datetime) -> SubmissionState:
+    return replace(state, stage="pushed", pushed_at=at)
+
+
+def _item_decided(
+    state: SubmissionState, payload: Mapping[str, Any], at: dt.datetime
+) -> SubmissionState:
+    item, decision = payload["item"], payload["decision"]
+    if item not in state.items:
+        raise IntakeError("intake.unknown_item", "该事项不在本次受理范围内。", item=item)
+    previous = state.decisions.get(item)
+    allowed = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
+    if decision not in allowed.get(previous, ()):
+        raise IntakeError(
+            "intake.decision_order",
+            f"事项办理结果顺序不对：已是“{previous or '待受理'}”，不能再登记“{decision}”。",
+            item=item,
         )
-    if etype == "document_printed":
-        need(_FINISHED)
-        return state
-    if etype == "discarded":
-        need(("draft",))
-        return replace(state, stage="discarded")
-    raise IntakeError("intake.unknown_event", f"未知的事件类型“{etype}”。", event=etype)
+    decisions = {**state.decisions, item: decision}
+    return replace(
+        state,
+        stage=_decided_stage(state.items, decisions, state.delivered_items),
+        decisions=decisions,
+    )
+
+
+def _supplemented(
+    state: SubmissionState, payload: Mapping[str, Any], at: dt.datetime
+) -> SubmissionState:
+    materials = set(payload["materials"])
+    if not materials or not materials <= state.tolerated_outstanding:
+        raise IntakeError("intake.nothing_to_supplement", "所选材料不在待补正清单中。")
+    return replace(state, tolerated_outstanding=state.tolerated_outstanding - materials)
+
+
+def _delivered(
+    state: SubmissionState, payload: Mapping[str, Any], at: dt.datetime
+) -> SubmissionState:
+    items = set(payload["items"])
+    ready = {i for i, d in state.decisions.items() if d in ("completed", "rejected")}
+    if not items or not items <= ready or items & state.delivered_items:
+        raise IntakeError(
+            "intake.not_ready_for_delivery", "所选事项尚未办结或已送达，不能登记送达。"
+        )
+    delivered = state.delivered_items | items
+    return replace(
+        state,
+        delivered_items=delivered,
+        stage=_decided_stage(state.items, state.decisions, delivered),
+    )
+
+
+def _discarded(
+    state: SubmissionState, payload: Mapping[str, Any], at: dt.datetime
+) -> SubmissionState:
+    return replace(state, stage="discarded")
+
+
+# What an allowed event changes; an event not listed here leaves the state as it is.
+_STEPS: Mapping[
+    str, Callable[[SubmissionState, Mapping[str, Any], dt.datetime], SubmissionState]
+] = {
+    "notified": _notified,
+    "received": _received,
+    "digitised": _digitised,
+    "pushed": _pushed,
+    "item_decided": _item_decided,
+    "supplemented": _supplemented,
+    "delivered": _delivered,
+    "discarded": _discarded,
+}
 
 
 def _decided_stage(

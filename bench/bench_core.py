@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import checklist as engine
-from app.catalog import load_catalog
+from app.catalog_load import load_catalog
 from app.clock import STATION_TZ
 from app.context import build_context
 from app.demo import demo_secrets, generate, setup_demo_station

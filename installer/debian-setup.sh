@@ -51,6 +51,8 @@ case "$mode" in
     test)
         export QT_QPA_PLATFORM=offscreen
         export INTAKE_DATA_DIR="${INTAKE_DATA_DIR:-$(mktemp -d)}"
+        # ci.lock carries the ocr extra: its real-engine test must run, not skip
+        export INTAKE_TEST_REQUIRE_OCR=1
         exec .venv/bin/python -m pytest -q "$@"
         ;;
 esac

@@ -267,9 +267,11 @@ def ensure_wrapped(con: Any, key: DataKey, secrets: SecretStore) -> bool:
             return False
     except (SecretKeyError, ValueError):
         pass
+    # an upsert: a wrap row that went missing is written back, not silently skipped
     con.execute(
-        "UPDATE settings SET value=? WHERE key=?",
-        (wrap(key._master, backup_key, store_id), KEY_WRAPPED),
+        "INSERT INTO settings (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (KEY_WRAPPED, wrap(key._master, backup_key, store_id)),
     )
     return True
 

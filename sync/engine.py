@@ -37,7 +37,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.catalog import CatalogProvider
+from app.catalog_load import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.intake import IntakeService
 from local_db.attachments import AttachmentStore

@@ -30,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit import GENESIS, chain_hash
-from app.catalog import build_catalog, packed_bytes, read_packed
+from app.catalog_files import packed_bytes, read_packed
+from app.catalog_load import build_catalog
 from app.errors import CatalogError
 from app.numbering import parse_intake_number, parse_receipt_payload
 from app.receipts import key_id, key_to_text, load_public_key, verify_receipt

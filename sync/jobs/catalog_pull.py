@@ -10,7 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.catalog import CatalogProvider, read_packed
+from app.catalog_files import read_packed
+from app.catalog_load import CatalogProvider
 from app.errors import CatalogError
 from sync.client import HubClient
 from sync.errors import TEXTS

@@ -12,8 +12,8 @@ import time
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from local_db.errors import StoreError
 from app.intake import IntakeService
+from local_db.errors import StoreError
 from local_db.models import Event, Submission, SyncItem
 from sync.jobs.shared import Work
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from local_db.errors import DomainError
 from app.intake import IntakeService
+from local_db.errors import DomainError
 from local_db.models import Submission, SubmissionItem
 from sync.client import HubClient
 from sync.errors import TEXTS, sync_error

@@ -347,7 +347,7 @@ def test_passwords_are_hashed_with_scrypt(ctx, staff):
 
 
 def test_catalog_version_recorded_and_reproducible_after_replacement(ctx, staff):
-    from app.catalog import read_packed
+    from app.catalog_files import read_packed
 
     clerk = staff["clerk"]
     sid = new_intake(ctx, clerk)

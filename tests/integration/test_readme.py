@@ -290,7 +290,7 @@ def test_cli_finds_a_bundle_as_the_window_does(capsys, typed, bundle_id):
 
 
 def test_cli_lists_the_candidates_when_several_bundles_match(capsys):
-    from app.catalog import load_catalog
+    from app.catalog_load import load_catalog
     from app.cli import main
 
     expected = [b.id for b in load_catalog(None).bundles if b.matches("xs")]

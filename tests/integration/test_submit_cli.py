@@ -92,7 +92,7 @@ def lines_for(bundle: str, answers: dict) -> list:
     """The lines the clerk can mark for BUNDLE (to decide the marks the test gives): those produced
     within the bundle take no mark."""
     from app import checklist as engine
-    from app.catalog import load_catalog
+    from app.catalog_load import load_catalog
 
     cat = load_catalog(None)
     lines = engine.evaluate(

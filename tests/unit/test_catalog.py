@@ -5,14 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from app.catalog import (
-    BUNDLED_CATALOG,
-    CatalogProvider,
-    _check_schema,
-    build_catalog,
-    load_catalog,
-    read_packed,
-)
+from app.catalog import BUNDLED_CATALOG
+from app.catalog_files import _check_schema, read_packed
+from app.catalog_load import CatalogProvider, build_catalog, load_catalog
 from app.errors import CatalogError
 
 # Every 一件事 named in the seeds' annexes (000 附件1, 003 附件, 004 附件1 and 附件2), as written there.
@@ -189,7 +184,7 @@ def test_polyphones_match_in_every_reading(catalog):
 def test_pinyin_keys_leave_the_phrase_dictionary_unloaded():
     # The phrase dictionary costs ~45 MB resident in the window process (DESIGN §12 memory).
     code = (
-        "import sys; from app.catalog import load_catalog; "
+        "import sys; from app.catalog_load import load_catalog; "
         "keys = [k for b in load_catalog().bundles for k in b.search_keys]; "
         "assert 'xsecs' in ' '.join(keys); "
         "print('pypinyin.phrases_dict' in sys.modules)"

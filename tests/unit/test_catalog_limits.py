@@ -6,8 +6,10 @@ import shutil
 
 import pytest
 
-from app import catalog as catalog_mod
-from app.catalog import BUNDLED_CATALOG, CatalogProvider, load_catalog, read_packed
+from app import catalog_files
+from app.catalog import BUNDLED_CATALOG
+from app.catalog_files import read_packed
+from app.catalog_load import CatalogProvider, load_catalog
 from app.cli import main
 from app.errors import CatalogError
 
@@ -92,7 +94,7 @@ def test_json_nested_beyond_the_parser_is_refused(tmp_path):
 def test_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
     f = tmp_path / "big.json"
     f.write_text(json.dumps({"header": {}, "pad": "x" * 5000}), encoding="utf-8")
-    monkeypatch.setattr(catalog_mod, "MAX_FILE_BYTES", 4096)
+    monkeypatch.setattr(catalog_files, "MAX_FILE_BYTES", 4096)
     with pytest.raises(CatalogError) as exc:
         read_packed(f)
     assert exc.value.code == "catalog.too_large" and exc.value.details["file"] == "big.json"

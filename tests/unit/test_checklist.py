@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app import checklist as engine
-from app.catalog import build_catalog, load_catalog
+from app.catalog_load import build_catalog, load_catalog
 from app.errors import ChecklistError
 
 
@@ -343,3 +343,153 @@ def test_real_catalog_newborn_merges():
         and len(r.line("resident_id_card.mother").required_by) >= 3
     )
     assert r.reduction.merged < r.reduction.separate
+
+
+# ----------------------------------------------------------------------------- answers, by hand
+AREA, KTV, VENUE = SHOP.question("area"), SHOP.question("ktv"), SHOP.question("venue")
+
+
+@pytest.mark.parametrize(
+    "question, given_, expected",
+    [
+        (KTV, True, True),
+        (KTV, False, False),
+        (KTV, " YES ", True),
+        (KTV, "y", True),
+        (KTV, "1", True),
+        (KTV, "true", True),
+        (KTV, "有", True),
+        (KTV, "对", True),
+        (KTV, "no", False),
+        (KTV, "N", False),
+        (KTV, "0", False),
+        (KTV, "false", False),
+        (KTV, "无", False),
+        (KTV, "没有", False),
+        (KTV, "否", False),
+        (AREA, "250", 250),
+        (AREA, " 12.5 ", 12.5),
+        (AREA, 200.0, 200),
+        (AREA, 0, 0),
+        (AREA, "100000", 100000),
+        (VENUE, "own", "own"),
+        (VENUE, " rented ", "rented"),
+        (VENUE, "自有", "own"),
+    ],
+)
+def test_answers_coerced(question, given_, expected):
+    got = engine.coerce_answer(question, given_)
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "question, given_, code, message",
+    [
+        (KTV, "maybe", "checklist.answer_type", "情形“是否兼营KTV”只能回答是或否（收到“maybe”）。"),
+        (AREA, True, "checklist.answer_type", "情形“营业面积”需要填写数字。"),
+        (AREA, "很大", "checklist.answer_type", "情形“营业面积”需要填写数字（收到“很大”）。"),
+        (AREA, "nan", "checklist.answer_type", "情形“营业面积”需要填写有效数字。"),
+        (AREA, float("inf"), "checklist.answer_type", "情形“营业面积”需要填写有效数字。"),
+        (AREA, "-inf", "checklist.answer_type", "情形“营业面积”需要填写有效数字。"),
+        (AREA, -0.5, "checklist.answer_range", "情形“营业面积”的取值应在 0～100000 之间。"),
+        (AREA, 100000.5, "checklist.answer_range", "情形“营业面积”的取值应在 0～100000 之间。"),
+        (
+            VENUE, "leased", "checklist.answer_choice",
+            "情形“场地”没有选项“leased”，可选：自有、租赁",
+        ),
+    ],
+)  # fmt: skip
+def test_bad_answers_are_named(question, given_, code, message):
+    with pytest.raises(ChecklistError) as exc:
+        engine.coerce_answer(question, given_)
+    assert (exc.value.code, exc.value.message) == (code, message)
+    assert exc.value.details == {"question": question.id}
+
+
+@pytest.mark.parametrize(
+    "chosen, answers, marks, code, message",
+    [
+        (["zz"], {}, {}, "checklist.unknown_item", "一件事“开店”中没有事项“zz”。"),
+        (["d"], {}, {}, "checklist.item_not_offered", "事项“事项D”不在本辖区的“开店”清单中。"),
+        ([], {}, {}, "checklist.no_items", "请至少选择“开店”中的一个事项。"),
+        (["a"], {"nope": 1}, {}, "checklist.unknown_question", "一件事“开店”没有情形问题“nope”。"),
+        (
+            ["a"], {}, {"form_a": "done"}, "checklist.bad_mark",
+            "材料标记“done”无效，应为 已收/免提交/容缺（collected/exempt/tolerated）。",
+        ),
+        (
+            ["a"], {}, {"ktv_plan": "collected"}, "checklist.mark_not_in_list",
+            "材料“歌舞娱乐场所方案”不在本次材料清单中，不能标记。",
+        ),
+        (
+            ["a"], {}, {"form_a": "exempt"}, "checklist.not_exemptable",
+            "材料“申请表A”没有可共享的电子证照或数据来源，不能标记为免提交。",
+        ),
+        (
+            ["b"], {"area": 1, "venue": "own"}, {"floor_plan": "tolerated"},
+            "checklist.not_tolerable", "材料“平面图”不允许容缺受理，必须当场提交。",
+        ),
+    ],
+)  # fmt: skip
+def test_refusals_word_for_word(chosen, answers, marks, code, message):
+    with pytest.raises(ChecklistError) as exc:
+        ev(chosen, answers, marks, jurisdiction="north")
+    assert (exc.value.code, exc.value.message) == (code, message)
+
+
+def test_default_choice_and_explanations():
+    r = ev(None, {"area": 300, "ktv": False, "venue": "rented"}, jurisdiction="south")
+    # d is optional: not in the default choice even where it is offered
+    assert [(i.item.id, i.state) for i in r.items] == [
+        ("a", "active"),
+        ("b", "active"),
+        ("c", "not_applicable"),
+    ]
+    c_line = r.items[2]
+    assert (c_line.reason, c_line.condition) == ("兼营KTV的需办理", "是否兼营KTV：是")
+    fire = r.line("fire_doc")
+    assert fire.required_by == (
+        engine.Requirement("b", "事项B", "营业面积200平米以上需办理", "营业面积 大于 200", ""),
+    )
+    assert [q.id for q in r.questions] == ["area", "ktv", "venue"]
+    assert r.unanswered == () and r.active_items == (SHOP.item("a"), SHOP.item("b"))
+    assert r.line("nope") is None
+
+
+def test_unanswered_questions_are_listed_in_the_bundles_order():
+    r = ev(["b", "c"], {})
+    assert r.unanswered == ("area", "ktv", "venue") and r.verdict == "incomplete"
+    assert [(i.item.id, i.state) for i in r.items] == [("b", "active"), ("c", "undetermined")]
+    r = ev(["b"], {"area": 1})  # the lease depends on the venue, still open
+    assert r.unanswered == ("venue",)
+
+
+def test_line_merging_rules():
+    r = ev(["b", "c"], {"area": 1, "ktv": True, "venue": "own"})
+    plan = r.line("floor_plan")
+    # b refuses 容缺 for the floor plan, c allows it: the merged line is not tolerable
+    assert plan.tolerable is False and [q.item_id for q in plan.required_by] == ["b", "c"]
+    assert plan.copies == 1 and plan.form == "copy" and plan.exemptable is False
+    only_c = ev(["c"], {"ktv": True}).line("floor_plan")
+    assert only_c.tolerable is True
+    assert ev(["a"]).line("id_card").exemptable is True
+
+
+def test_reduction_and_states():
+    r = ev(
+        ["a", "b"],
+        {"area": 1, "venue": "own"},
+        {"id_card": "exempt", "licence": "collected", "form_a": "collected"},
+    )
+    # a lists 3, b lists 3 (id_card, licence, floor_plan): 6 entries; 4 lines, 1 exempt → 3
+    assert (r.reduction.separate, r.reduction.merged, r.reduction.percent) == (6, 3, 50.0)
+    assert engine.Reduction(3, 2).percent == 33.3 and engine.Reduction(0, 0).percent == 0.0
+    assert r.missing == ("floor_plan",) and r.tolerated == ()
+    assert [m.state for m in r.materials] == ["exempt", "collected", "collected", "missing"]
+
+
+def test_line_name_of_unknown_and_per_person_ids():
+    assert engine.line_name(CAT, "form_a") == "申请表A"
+    assert engine.line_name(CAT, "nope") == "nope"
+    assert engine.line_name(CAT, "form_a.father") == "form_a.father"  # no per-person name
+    assert engine.line_name(CAT, "form_a.alien") == "form_a.alien"

@@ -8,8 +8,9 @@ import re
 import pytest
 
 from app import catalog as catalog_mod
+from app import catalog_files
 from app import checklist as engine
-from app.catalog import build_catalog, load_catalog
+from app.catalog_load import build_catalog, load_catalog
 from app.errors import CatalogError, ChecklistError
 
 
@@ -248,7 +249,7 @@ def test_schema_checks_the_new_fields(tmp_path):
         path = tmp_path / "packed.json"
         path.write_text(json.dumps(packed, ensure_ascii=False), encoding="utf-8")
         with pytest.raises(CatalogError) as exc:
-            catalog_mod.read_packed(path)
+            catalog_files.read_packed(path)
         assert exc.value.code == "catalog.schema", (key, value)
         assert (
             "persons" in exc.value.details["field"] or "produced_by" in exc.value.details["field"]
@@ -258,12 +259,12 @@ def test_schema_checks_the_new_fields(tmp_path):
     path = tmp_path / "packed.json"
     path.write_text(json.dumps(packed, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(CatalogError) as exc:
-        catalog_mod.read_packed(path)
+        catalog_files.read_packed(path)
     assert exc.value.code == "catalog.schema" and "person_name" in exc.value.details["field"]
 
 
 def test_schema_person_list_matches_the_labels():
-    schema = json.loads(catalog_mod.SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema = json.loads(catalog_files.SCHEMA_PATH.read_text(encoding="utf-8"))
     enum = schema["$defs"]["material_ref"]["properties"]["persons"]["items"]["enum"]
     assert sorted(enum) == sorted(catalog_mod.PERSON_LABELS)
 

@@ -27,7 +27,6 @@ ALLOWED_OVERSIZE = {
     "app/checklist.py",
     "app/state.py",
     "app/demo.py",
-    "printing/",
     "sync/hub/",  # helper "hubcore": one router per area
 }
 

@@ -1,9 +1,10 @@
-"""ID card OCR: parsing recorded OCR line lists into fields (no model needed), and — only when
-rapidocr is installed — one run of the real engine on a drawn card (marker `ocr`)."""
+"""ID card OCR: parsing recorded OCR line lists into fields (no model needed), and one run of the
+real engine on a drawn card (marker `ocr`; skipped with its reason when rapidocr is absent)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 
 import pytest
@@ -107,41 +108,52 @@ def test_text_that_is_not_a_card_gives_nothing() -> None:
 
 # ------------------------------------------------------------------ the real engine (optional)
 
-if ocr_available():  # not installed: this test does not exist (no silent skip)
 
-    @pytest.mark.ocr
-    def test_real_engine_reads_a_drawn_card() -> None:
-        import numpy as np
-        from PIL import Image, ImageDraw, ImageFont
+# Not installed (the `ocr` extra): a visible skip with the reason. CI installs the extra
+# (requirements/ci.lock) and sets INTAKE_TEST_REQUIRE_OCR, so there a missing engine fails.
+def _require_engine() -> None:
+    if ocr_available():
+        return
+    reason = "rapidocr/onnxruntime 未安装（pip install .[ocr]）：真实 OCR 引擎的测试未运行"
+    if os.environ.get("INTAKE_TEST_REQUIRE_OCR"):
+        pytest.fail(reason + "，而本次运行要求它（INTAKE_TEST_REQUIRE_OCR）")
+    pytest.skip(reason)
 
-        from app.capture.ocr import read_id_card
 
-        font_path = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
-        label = ImageFont.truetype(font_path, 22)
-        value = ImageFont.truetype(font_path, 30)
-        card = Image.new("RGB", (856, 540), (235, 238, 240))
-        draw = ImageDraw.Draw(card)
-        rows = [
-            (50, "姓名", "张秀英"),
-            (110, "性别", "女"),
-            (170, "出生", "1949年12月31日"),
-            (230, "住址", "北京市朝阳区建国路"),
-            (275, "", "88号院3号楼501"),
-        ]
-        for y, key, text in rows:
-            if key:
-                draw.text((50, y), key, font=label, fill=(60, 100, 160))
-            draw.text((130, y - 5), text, font=value, fill=(0, 0, 0))
-        draw.text((230, 105), "民族", font=label, fill=(60, 100, 160))
-        draw.text((310, 100), "汉", font=value, fill=(0, 0, 0))
-        draw.text((50, 420), "公民身份号码", font=label, fill=(60, 100, 160))
-        draw.text((230, 415), VALID_ID, font=value, fill=(0, 0, 0))
-        bgr = np.ascontiguousarray(np.array(card)[:, :, ::-1])
+@pytest.mark.ocr
+def test_real_engine_reads_a_drawn_card() -> None:
+    _require_engine()
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
 
-        reading = read_id_card(bgr)
+    from app.capture.ocr import read_id_card
 
-        assert reading.name == "张秀英"
-        assert reading.resident_id == VALID_ID
-        assert reading.gender == "女"
-        assert reading.birth_date == dt.date(1949, 12, 31)
-        assert reading.address.startswith("北京市朝阳区建国路")
+    font_path = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    label = ImageFont.truetype(font_path, 22)
+    value = ImageFont.truetype(font_path, 30)
+    card = Image.new("RGB", (856, 540), (235, 238, 240))
+    draw = ImageDraw.Draw(card)
+    rows = [
+        (50, "姓名", "张秀英"),
+        (110, "性别", "女"),
+        (170, "出生", "1949年12月31日"),
+        (230, "住址", "北京市朝阳区建国路"),
+        (275, "", "88号院3号楼501"),
+    ]
+    for y, key, text in rows:
+        if key:
+            draw.text((50, y), key, font=label, fill=(60, 100, 160))
+        draw.text((130, y - 5), text, font=value, fill=(0, 0, 0))
+    draw.text((230, 105), "民族", font=label, fill=(60, 100, 160))
+    draw.text((310, 100), "汉", font=value, fill=(0, 0, 0))
+    draw.text((50, 420), "公民身份号码", font=label, fill=(60, 100, 160))
+    draw.text((230, 415), VALID_ID, font=value, fill=(0, 0, 0))
+    bgr = np.ascontiguousarray(np.array(card)[:, :, ::-1])
+
+    reading = read_id_card(bgr)
+
+    assert reading.name == "张秀英"
+    assert reading.resident_id == VALID_ID
+    assert reading.gender == "女"
+    assert reading.birth_date == dt.date(1949, 12, 31)
+    assert reading.address.startswith("北京市朝阳区建国路")

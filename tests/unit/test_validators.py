@@ -226,6 +226,39 @@ def test_public_ma_credit_codes_are_accepted(code):
     assert r.valid, r.message
 
 
+# One organisation code per letter, the letter at a different place each time. Check characters
+# from GB 11714 by hand: value 0-9 for digits and A=10 … Z=35, weights 3 7 9 10 5 8 4 2,
+# c = 11 - (sum mod 11), 10 → X, 11 → 0. Worked: J0531467 → 19·3+0·7+5·9+3·10+1·5+4·8+6·4+7·2
+# = 207, 207 mod 11 = 9, c = 2; 2Z531467 → 401, 401 mod 11 = 5, c = 6; 2053146H → 176 = 16·11,
+# c = 11 → 0; 60003734 (python-stdnum's example 91110000600037341L) → 109, c = 1.
+ORG_CODES = [
+    "A0531467-7", "2B531467-9", "20C31467-1", "205D1467-8", "2053E467-X", "20531F67-9",
+    "205314G7-2", "2053146H-0", "I0531467-5", "2J531467-8", "20K31467-6", "205L1467-5",
+    "2053M467-3", "20531N67-0", "205314O7-3", "2053146P-6", "Q0531467-3", "2R531467-7",
+    "20S31467-0", "205T1467-2", "2053U467-7", "20531V67-2", "205314W7-4", "2053146X-1",
+    "Y0531467-1", "2Z531467-6", "J0531467-2", "60003734-1",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("org", ORG_CODES)
+def test_gb11714_check_for_every_letter(org):
+    assert org_code_check_char(org[:8]) == org[9]
+
+
+@pytest.mark.parametrize("org", [o for o in ORG_CODES if set(o[:8]) <= set(USCC_CHARSET)])
+def test_credit_codes_built_on_each_letter_are_judged_by_their_org_code(org):
+    from stdnum.cn import uscc as stdnum_uscc  # the final mod-31 character, independently
+
+    body = "91410721" + org[:8] + org[9]
+    code = body + stdnum_uscc.calc_check_digit(body)
+    r = check_uscc(code)
+    assert r.valid and r.normalized == code, r.message
+    wrong = "0" if org[9] != "0" else "1"
+    body = "91410721" + org[:8] + wrong
+    r = check_uscc(body + stdnum_uscc.calc_check_digit(body))
+    assert not r.valid and r.code == "uscc.org_code"
+
+
 # -- digits from other scripts: one ASCII form, never an internal error -----------------------
 
 

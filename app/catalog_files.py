@@ -1,0 +1,253 @@
+"""Reading catalog files: a catalog directory or one packed file, size- and shape-limited and
+checked against ``resources/catalog/schema/catalog.schema.json``.
+
+What comes out is the packed form (``{"header", "materials", "bundles"}``) of plain JSON;
+`app.catalog_load` checks what a schema cannot and builds the model. Any problem raises
+`CatalogError` naming the file, the bundle and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from app.errors import CatalogError
+from app.paths import resources_dir
+
+SCHEMA_PATH = resources_dir() / "catalog" / "schema" / "catalog.schema.json"
+
+
+def _schema() -> dict[str, Any]:
+    global _SCHEMA_CACHE
+    if _SCHEMA_CACHE is None:
+        _SCHEMA_CACHE = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return _SCHEMA_CACHE
+
+
+_SCHEMA_CACHE: dict[str, Any] | None = None
+_VALIDATORS: dict[str, jsonschema.protocols.Validator] = {}
+
+
+def _validator(defname: str) -> jsonschema.protocols.Validator:
+    if defname not in _VALIDATORS:
+        schema = dict(_schema())
+        schema["$ref"] = f"#/$defs/{defname}"
+        cls = jsonschema.validators.validator_for(schema)
+        _VALIDATORS[defname] = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return _VALIDATORS[defname]
+
+
+def _path_text(path: Iterable[object]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "（顶层）"
+
+
+def _bundle_at(doc: Any, path: list[object], bundles_key: str | None) -> str | None:
+    """The bundle id an error path points into, for the message."""
+    if bundles_key is None:
+        return doc.get("id") if isinstance(doc, dict) else None
+    if len(path) >= 2 and path[0] == bundles_key and isinstance(path[1], int):
+        try:
+            return str(doc[bundles_key][path[1]].get("id"))
+        except (IndexError, AttributeError, KeyError):
+            return None
+    return None
+
+
+def _check_schema(doc: Any, defname: str, filename: str, bundles_key: str | None = None) -> None:
+    errors = sorted(_validator(defname).iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    err = min(errors, key=lambda e: len(e.absolute_path))
+    best = jsonschema.exceptions.best_match(errors) or err
+    path = list(best.absolute_path)
+    bundle = _bundle_at(doc, path, bundles_key) if defname in ("bundle", "packed") else None
+    where = f"目录文件 {filename}" + (f"，一件事 {bundle}" if bundle else "")
+    raise CatalogError(
+        "catalog.schema",
+        f"{where}，字段 {_path_text(path)}：{_schema_message(best)}",
+        file=filename,
+        bundle=bundle,
+        field=_path_text(path),
+        detail=best.message[:300],
+    )
+
+
+def _schema_message(err: jsonschema.ValidationError) -> str:
+    v = err.validator
+    if v == "required":
+        missing = [
+            r
+            for r in err.validator_value
+            if isinstance(err.instance, dict) and r not in err.instance
+        ]
+        return f"缺少必填字段 {', '.join(missing)}"
+    if v == "additionalProperties":
+        return f"有不认识的字段（{err.message[:120]}）"
+    if v == "type":
+        return f"类型应为 {err.validator_value}"
+    if v in ("enum", "const"):
+        value = json.dumps(err.instance, ensure_ascii=False)[:60]
+        return f"取值 {value} 不在允许范围 {err.validator_value}"
+    if v == "pattern":
+        return f"格式不符（{json.dumps(err.instance, ensure_ascii=False)[:60]}）"
+    if v in ("minimum", "maximum", "minItems", "minLength", "uniqueItems"):
+        return f"取值不符合限制 {v}={err.validator_value}"
+    if v == "dependentRequired":
+        return "设置了 when 条件时必须同时写明 reason（如“营业面积200平米以上需办理”）"
+    if v == "oneOf":
+        return "条件格式不符：应为 {q, op, value} 或 all / any / not"
+    return err.message[:200]
+
+
+# Catalogs arrive from the hub: bounds on what a file may hold, checked before the schema (whose
+# validator recurses once per level and would end in RecursionError on a deep enough file).
+MAX_FILE_BYTES = 16 * 1024 * 1024  # the whole bundled catalog packs to under 1 MB
+MAX_JSON_DEPTH = 32  # the bundled catalog's deepest file nests 10 levels
+MAX_CONDITION_DEPTH = 8  # all / any / not inside one another
+
+
+def _short_path(path: list[object]) -> str:
+    if len(path) > 10:
+        return _path_text(path[:8]) + f"…（共 {len(path)} 层）"
+    return _path_text(path)
+
+
+def _check_shape(doc: Any, display: str) -> None:
+    """Nesting limits, walked without recursion; the error names file, bundle and field."""
+    stack: list[tuple[Any, list[object], int]] = [(doc, [], 0)]
+    while stack:
+        node, path, cond_depth = stack.pop()
+        problem = None
+        if len(path) >= MAX_JSON_DEPTH:
+            problem = f"嵌套超过 {MAX_JSON_DEPTH} 层"
+        elif cond_depth > MAX_CONDITION_DEPTH:
+            problem = f"条件（all / any / not）嵌套超过 {MAX_CONDITION_DEPTH} 层"
+        if problem:
+            packed = isinstance(doc, dict) and "header" in doc and "bundles" in doc
+            bundle = (
+                _bundle_at(doc, path, "bundles")
+                if packed
+                else (_bundle_at(doc, path, None) if display.startswith("bundles/") else None)
+            )
+            where = f"目录文件 {display}" + (f"，一件事 {bundle}" if bundle else "")
+            raise CatalogError(
+                "catalog.too_deep",
+                f"{where}，字段 {_short_path(path)}：{problem}，拒绝载入。",
+                file=display,
+                bundle=bundle,
+                field=_short_path(path),
+            )
+        if isinstance(node, dict):
+            for k, v in node.items():
+                stack.append((v, [*path, k], cond_depth + (k in ("all", "any", "not"))))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                stack.append((v, [*path, i], cond_depth))
+
+
+def _read_json(path: Path, display: str) -> Any:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # missing or unreadable: named below
+    if size > MAX_FILE_BYTES:
+        raise CatalogError(
+            "catalog.too_large",
+            f"目录文件 {display} 有 {size // (1024 * 1024)} MB，"
+            f"超过上限 {MAX_FILE_BYTES // (1024 * 1024)} MB，拒绝载入。",
+            file=display,
+            bytes=size,
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise CatalogError(
+            "catalog.missing_file", f"找不到目录文件 {display}", file=display
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise CatalogError(
+            "catalog.encoding", f"目录文件 {display} 不是 UTF-8 编码", file=display
+        ) from exc
+    except OSError as exc:
+        raise CatalogError(
+            "catalog.unreadable", f"无法读取目录文件 {display}", file=display
+        ) from exc
+    try:
+        doc = json.loads(text)
+    except RecursionError:
+        raise CatalogError(
+            "catalog.too_deep", f"目录文件 {display}：嵌套层数过多，拒绝载入。", file=display
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise CatalogError(
+            "catalog.json",
+            f"目录文件 {display} 第{exc.lineno}行第{exc.colno}列 JSON 格式错误"
+            "（括号、引号或逗号不匹配）。",
+            file=display,
+            line=exc.lineno,
+            detail=exc.msg,  # the parser's English, for the log and programs only
+        ) from exc
+    _check_shape(doc, display)
+    return doc
+
+
+def read_packed(path: Path, only_bundles: set[str] | None = None) -> dict[str, Any]:
+    """Read a catalog directory or a packed file into the packed form, schema-checked.
+
+    `only_bundles` (file stems) restricts a directory read to some bundle files: used by catalog
+    authors to check one file while others are being edited.
+    """
+    path = Path(path)
+    if path.is_dir():
+        header = _read_json(path / "catalog.json", "catalog.json")
+        _check_schema(header, "header", "catalog.json")
+        materials: list[Any] = []
+        sources: dict[str, str] = {}
+        for f in sorted((path / "materials").glob("*.json")):
+            name = f"materials/{f.name}"
+            doc = _read_json(f, name)
+            _check_schema(doc, "materials_file", name)
+            for m in doc["materials"]:
+                if m["id"] in sources:
+                    raise CatalogError(
+                        "catalog.duplicate_material",
+                        f"目录文件 {name}，材料 {m['id']} 与 {sources[m['id']]} 中的定义重复",
+                        file=name,
+                        material=m["id"],
+                    )
+                sources[m["id"]] = name
+                materials.append(m)
+        bundles = []
+        for f in sorted((path / "bundles").glob("*.json")):
+            if only_bundles is not None and f.stem not in only_bundles:
+                continue
+            name = f"bundles/{f.name}"
+            doc = _read_json(f, name)
+            _check_schema(doc, "bundle", name)
+            if f.stem != doc["id"]:
+                raise CatalogError(
+                    "catalog.file_name",
+                    f"目录文件 {name}，一件事 {doc['id']}：文件名应为 {doc['id']}.json",
+                    file=name,
+                    bundle=doc["id"],
+                )
+            bundles.append(doc)
+        if not bundles:
+            raise CatalogError(
+                "catalog.empty", f"目录 {path.name} 中没有任何一件事", file=str(path.name)
+            )
+        return {"header": header, "materials": materials, "bundles": bundles}
+    doc = _read_json(path, path.name)
+    _check_schema(doc, "packed", path.name, bundles_key="bundles")
+    return doc  # type: ignore[no-any-return]
+
+
+def packed_bytes(packed: Mapping[str, Any]) -> bytes:
+    return json.dumps(packed, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
