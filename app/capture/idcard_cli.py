@@ -15,7 +15,14 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from app.capture.idcard import Ga467Reader, IdCardData, IdCardReader, device_error
+from app.capture.cardtypes import (
+    IdCardData,
+)
+from app.capture.idcard import (
+    Ga467Reader,
+    IdCardReader,
+    device_error,
+)
 from app.errors import DeviceError
 from app.validators import mask_resident_id
 

@@ -22,6 +22,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Self
 
+from app.capture.cardtypes import (
+    IdCardData,
+    card_text_block,
+)
 from app.capture.idcard import (
     CMD_FIND_CARD,
     CMD_READ_TEXT_PHOTO,
@@ -39,10 +43,8 @@ from app.capture.idcard import (
     BadFrame,
     Command,
     FrameReader,
-    IdCardData,
     build_read_data,
     build_response,
-    card_text_block,
     device_error,
 )
 from app.errors import DeviceError
