@@ -576,7 +576,10 @@ class CardWatcher:
         self._absent = 0
         self._needs_open = True
 
-    def poll(self) -> IdCardData | None:
+    def poll(self, force: bool = False) -> IdCardData | None:
+        """FORCE (the clerk pressed 读卡): read the card on the reader even if it was read."""
+        if force:
+            self.card_present = False
         try:
             return self._poll()
         except DeviceError as exc:

@@ -437,3 +437,34 @@ def make_sdk_reader(
     if family == "cvr":
         return CvrReader(library_path, port, photo_decoder=decoder, **kwargs)
     raise sdk_error("idcard.sdk_family", family=family)
+
+
+def configured_reader(
+    *,
+    port: str | None = None,
+    sdk_family: str | None = None,
+    sdk_lib: str | None = None,
+    sdk_port: int = DEFAULT_PORT,
+    wlt_lib: str | None = None,
+) -> Any:
+    """The station's reader from its settings: a vendor SDK reader when a family and library
+    are set, else a GA 467 reader on PORT, else None (manual entry). Nothing is opened here; a
+    missing library is reported by the reader's first poll (the status bar names it). A photo
+    decoder that does not load leaves the reader without photos rather than without a reader."""
+    from app.capture.idcard import Ga467Reader, load_photo_decoder
+
+    try:
+        decoder = load_photo_decoder(wlt_lib)
+    except DeviceError as exc:
+        log.warning("idcard photo decoder not loaded: %s", exc.code)
+        decoder = None
+    if sdk_family and sdk_lib:
+        if sdk_family == "sdt":
+            return SdtReader(sdk_lib, sdk_port, photo_decoder=decoder)
+        if sdk_family == "cvr":
+            return CvrReader(sdk_lib, sdk_port, photo_decoder=decoder)
+        log.warning("idcard sdk family not supported")
+        return None
+    if port:
+        return Ga467Reader(port, photo_decoder=decoder)
+    return None
