@@ -23,6 +23,13 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app import audit
 from app import checklist as engine
+from app.capture.cardtypes import (
+    CARD_TYPE_NAMES,
+    FOREIGN_2017,
+    RESIDENT,
+    check_document,
+    document_type_name,
+)
 from app.catalog import Bundle, Catalog, CatalogProvider
 from app.checklist import Checklist
 from app.clock import STATION_TZ, Clock, SystemClock, add_working_days, day_bounds, local_day
@@ -298,13 +305,29 @@ class IntakeService:
             "resident_id": None,
             "uscc": None,
             "phone": "",
+            # An enterprise's number is its representative's resident ID card.
+            "document_type": data.document_type if data.kind == "personal" else RESIDENT,
         }
         if data.kind not in ("personal", "enterprise"):
             raise IntakeError("applicant.kind", "申请人类型应为个人或企业。", field="kind")
+        if out["document_type"] not in CARD_TYPE_NAMES:
+            raise IntakeError(
+                "applicant.document_type", "证件类型无法识别。", field="document_type"
+            )
+        doc_type = out["document_type"]
         today = local_day(self._clock.now())
-        id_label = "法定代表人身份证号码" if data.kind == "enterprise" else "身份证号码"
+        id_label = (
+            "法定代表人身份证号码"
+            if data.kind == "enterprise"
+            else ("身份证号码" if doc_type == RESIDENT else f"{CARD_TYPE_NAMES[doc_type]}号码")
+        )
         checks = (
-            ("resident_id", data.resident_id, lambda v: check_resident_id(v, today), id_label),
+            (
+                "resident_id",
+                data.resident_id,
+                lambda v: check_document(doc_type, v, today),
+                id_label,
+            ),
             ("uscc", data.uscc, check_uscc, "统一社会信用代码"),
             ("phone", data.phone, check_mobile, "联系电话"),
         )
@@ -332,6 +355,7 @@ class IntakeService:
         if (
             data.kind == "personal"
             and out["resident_id"]
+            and doc_type != FOREIGN_2017  # its number carries no gender and a 2-digit year
             and (data.birth_date or data.gender.strip())
         ):
             # Typed beside the number, they must agree with it (drafts keep them, finish refuses).
@@ -382,6 +406,7 @@ class IntakeService:
                 phone=applicant.phone or "",
                 birth_date=applicant.birth_date,
                 gender=applicant.gender or "",
+                document_type=applicant.document_type or RESIDENT,
             ),
             strict=True,
         )
@@ -1059,6 +1084,7 @@ class IntakeService:
                     uscc=applicant.uscc or "",
                     legal_representative=applicant.legal_representative,
                     identity_source=_applicant_view(applicant).identity_source,  # type: ignore[arg-type]
+                    document_type_name=document_type_name(applicant.document_type),
                 ),
                 materials=tuple(materials),
                 qr_payload=payload,
@@ -1409,6 +1435,7 @@ def _applicant_view(a: Applicant) -> ApplicantView:
         legal_representative=a.legal_representative or "",
         sources=json.loads(a.field_sources or "{}"),
         consent_reuse=a.consent_reuse,
+        document_type=a.document_type or RESIDENT,
     )
 
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.capture.cardtypes import CARD_TYPE_NAMES, RESIDENT, check_card_number
+from app.capture.cardtypes import CARD_TYPE_NAMES, RESIDENT, check_document
 from app.validators import check_mobile, check_resident_id, check_uscc, resident_id_conflicts
 from app.views import ApplicantInput, ApplicantView
 
@@ -238,6 +238,7 @@ class ApplicantWidget(QWidget):
             uscc=text["uscc"],
             legal_representative=text["legal_representative"],
             sources=sources,  # type: ignore[arg-type]
+            document_type=self._card_type if self.kind == "personal" else RESIDENT,
         )
 
     def savable_value(self) -> ApplicantInput:
@@ -261,7 +262,7 @@ class ApplicantWidget(QWidget):
     def _check(self, name: str, text: str) -> str | None:
         if name == "resident_id":
             if self._card_type != RESIDENT and self.kind == "personal":
-                return check_card_number(self._card_type, text)[2]
+                return check_document(self._card_type, text).message
             check = check_resident_id(text)
             return None if check.valid else check.message
         if name == "uscc":
@@ -343,6 +344,7 @@ class ApplicantWidget(QWidget):
             for name, text in values.items():
                 self.edit(name).setText(text)
             self._set_gender(view.gender)
+            self._set_card_type(view.document_type)
             self._sources = {k: str(v) for k, v in view.sources.items()}
             for name, row in self.rows.items():
                 row.mark.setVisible(self._sources.get(name) == "card")

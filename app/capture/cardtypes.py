@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.errors import DeviceError
-from app.validators import check_resident_id, mask_name, mask_resident_id
+from app.validators import Check, check_resident_id, mask_name, mask_resident_id
 
 TEXT_BLOCK_LENGTH = 256
 PHOTO_WIDTH = 102
@@ -141,7 +141,7 @@ class IdCardData:
             raise ValueError(f"unknown card type {card_type!r}")
         if card_type == RESIDENT and ethnicity_code not in ETHNICITIES:
             raise ValueError(f"unknown ethnicity code {ethnicity_code!r}")
-        valid, normalized, message = check_card_number(card_type, resident_id, birth_date, today)
+        check = check_document(card_type, resident_id, today, birth_date)
         return cls(
             name=name,
             gender_code=gender_code,
@@ -150,13 +150,13 @@ class IdCardData:
             ethnicity=ETHNICITIES[ethnicity_code] if card_type == RESIDENT else "",
             birth_date=birth_date,
             address=address,
-            resident_id=normalized,
+            resident_id=check.normalized if check.valid and check.normalized else resident_id,
             issuer=issuer,
             valid_from=valid_from,
             valid_to=valid_to,
             photo_wlt=photo_wlt,
-            id_valid=valid,
-            id_error=message,
+            id_valid=check.valid,
+            id_error=check.message,
             photo_available=photo_available,
             card_type=card_type,
             **extra,
@@ -234,36 +234,59 @@ class IdCardData:
 _FOREIGN_2017_RE = re.compile(r"^[A-Z]{3}\d{12}$")
 
 
-def check_card_number(
-    card_type: str, number: str, birth_date: dt.date | None = None, today: dt.date | None = None
-) -> tuple[bool, str, str | None]:
-    """(valid, normalized number, Chinese problem or None) for CARD_TYPE's number format.
+def check_document(
+    card_type: str, number: str, today: dt.date | None = None, birth_date: dt.date | None = None
+) -> Check:
+    """CARD_TYPE's number format, as a `Check` (code and Chinese message when it fails).
 
     居民身份证, 港澳台居民居住证 and the 2023 外国人永久居留身份证 are 18 characters with the
     GB 11643 check digit and the birth date at 7-14 (居住证: prefix 810000/820000/830000;
     2023 foreign card: first digit 9). The 2017 foreign card: 3 letters (nationality) and 12
-    digits with the birth date as YYMMDD at 6-11.
+    digits with the birth date as YYMMDD at 6-11. BIRTH_DATE, when given (read from the card),
+    must agree with the number.
     """
     raw = (number or "").strip().upper()
     if card_type == FOREIGN_2017:
         if not _FOREIGN_2017_RE.match(raw):
-            return False, raw, "外国人永久居留身份证号码（2017版）应为3位字母加12位数字，共15位。"
+            return _doc_fail(
+                "document.format",
+                "外国人永久居留身份证号码（2017版）应为3位字母加12位数字，共15位。",
+            )
         if birth_date is not None and raw[5:11] != birth_date.strftime("%y%m%d"):
-            return False, raw, "证件号码中的出生日期与证件记载的出生日期不一致。"
-        return True, raw, None
+            return _doc_fail("document.birth_mismatch", _BIRTH_MISMATCH)
+        return Check(valid=True, kind=None, normalized=raw)
     check = check_resident_id(raw, today)
     if not check.valid or not check.normalized:
-        return False, raw, check.message
+        return check
     normalized = check.normalized
     if card_type == HMT_RESIDENCE and normalized[:6] not in HMT_PREFIXES:
-        return False, normalized, "港澳台居民居住证号码应以810000、820000或830000开头。"
+        return _doc_fail(
+            "document.hmt_prefix", "港澳台居民居住证号码应以810000、820000或830000开头。"
+        )
     if card_type == FOREIGN_2023 and not normalized.startswith("9"):
-        return False, normalized, "外国人永久居留身份证号码（2023版）应以9开头。"
+        return _doc_fail("document.foreign_prefix", "外国人永久居留身份证号码（2023版）应以9开头。")
     if card_type == RESIDENT and normalized[0] == "9":
-        return False, normalized, "以9开头的号码是外国人永久居留身份证号码，不是居民身份证号码。"
+        return _doc_fail(
+            "document.foreign_number",
+            "以9开头的号码是外国人永久居留身份证号码，不是居民身份证号码。",
+        )
     if birth_date is not None and check.birth_date not in (None, birth_date):
-        return False, normalized, "证件号码中的出生日期与证件记载的出生日期不一致。"
-    return True, normalized, None
+        return _doc_fail("document.birth_mismatch", _BIRTH_MISMATCH)
+    return check
+
+
+_BIRTH_MISMATCH = "证件号码中的出生日期与证件记载的出生日期不一致。"
+
+
+def _doc_fail(code: str, message: str) -> Check:
+    return Check(valid=False, kind=None, code=code, message=message)
+
+
+def document_type_name(card_type: str | None) -> str:
+    """What documents call a non-resident card; "" for the resident ID card (the default)."""
+    if not card_type or card_type == RESIDENT:
+        return ""
+    return CARD_TYPE_NAMES.get(card_type, "")
 
 
 # --------------------------------------------------------------------------------------------

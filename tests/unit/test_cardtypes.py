@@ -9,7 +9,7 @@ import pytest
 from app.capture.cardtypes import (
     build_card_block,
     card_text_block,
-    check_card_number,
+    check_document,
     parse_card_block,
 )
 from app.errors import DeviceError
@@ -75,9 +75,9 @@ def test_hmt_block_with_a_mainland_number_is_flagged_not_rejected() -> None:
 def test_number_checks_per_card_type(
     card_type: str, number: str, birth: dt.date | None, message: str
 ) -> None:
-    valid, _normalized, problem = check_card_number(card_type, number, birth, TODAY)
-    assert valid is False
-    assert problem is not None and message in problem
+    check = check_document(card_type, number, TODAY, birth)
+    assert check.valid is False and check.code
+    assert check.message is not None and message in check.message
 
 
 @pytest.mark.parametrize(
@@ -92,9 +92,9 @@ def test_number_checks_per_card_type(
     ],
 )
 def test_valid_numbers_per_card_type(card_type: str, number: str) -> None:
-    valid, normalized, problem = check_card_number(card_type, number, None, TODAY)
-    assert (valid, problem) == (True, None)
-    assert normalized == number.upper()
+    check = check_document(card_type, number, TODAY)
+    assert (check.valid, check.message) == (True, None)
+    assert check.normalized == number.upper()
 
 
 def test_building_a_block_marks_its_type() -> None:
