@@ -26,6 +26,7 @@ from app.errors import DeviceError
 from app.validators import Check, check_resident_id, mask_name, mask_resident_id
 
 TEXT_BLOCK_LENGTH = 256
+PHOTO_LENGTH = 1024  # WLT bytes
 PHOTO_WIDTH = 102
 PHOTO_HEIGHT = 126
 

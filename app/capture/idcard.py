@@ -13,23 +13,16 @@ message for the clerk. Nothing personal (name, ID number, address, photo) is eve
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal, NoReturn, Protocol, Self, runtime_checkable
 
 import serial
 
-from app.capture.cardtypes import (
-    PHOTO_HEIGHT,
-    PHOTO_WIDTH,
-    DecodedPhoto,
-    IdCardData,
-    parse_card_block,
-)
+from app.capture.cardtypes import IdCardData, parse_card_block
+from app.capture.photo import PhotoDecoder, with_photo
 from app.errors import DeviceError
 
 try:  # POSIX only: pyserial lets termios.error escape from some calls on a vanished pty
@@ -62,9 +55,6 @@ SW_LENGTH_ERROR = 0x11
 SW_BAD_COMMAND = 0x21
 SW_READ_FAILED = 0x41
 SW_SAM_FAILED = 0x60
-
-TEXT_BLOCK_LENGTH = 256
-PHOTO_LENGTH = 1024
 
 # A real read answer is 1288 bytes of length; anything far beyond that is a corrupted length.
 MAX_FRAME_LENGTH = 0x1000
@@ -222,8 +212,6 @@ _MESSAGES = {
     "idcard.bad_command": "身份证阅读器不支持该指令：请确认阅读器符合 GA 467 协议。",
     "idcard.status": "身份证阅读器返回未知状态（{sw3:02X}）：请重新放置身份证后再试。",
     "idcard.bad_text": "身份证信息格式异常，无法解析：请重新读卡；若反复出现，请人工核验证件。",
-    "idcard.photo_decoder": "无法加载照片解码库“{path}”：请检查配置的解码库路径。",
-    "idcard.photo_decode_failed": "证件照片解码失败：请人工核验证件照片。",
     "idcard.internal": "身份证读卡程序出错：请重试；若反复出现，请联系管理员。",
 }
 
@@ -241,67 +229,6 @@ def build_read_data(text_block: bytes, photo_wlt: bytes) -> bytes:
         + text_block
         + photo_wlt
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Photo decoder (vendor library only; the WLT format is proprietary)
-
-
-@runtime_checkable
-class PhotoDecoder(Protocol):
-    def decode(self, wlt: bytes) -> DecodedPhoto: ...
-
-
-class CtypesWltDecoder:
-    """Calls a vendor WLT library: `int fn(char *wlt, char *out, int flag)`, 1 on success.
-
-    That is the shape of the common `libwlt.so` `unpack` export (out = 102×126×3 bytes).
-    Vendors differ: the function name and flag are configurable, and the result must be checked
-    against the vendor's documentation before use.
-    """
-
-    def __init__(self, library_path: str, function: str = "unpack", flag: int = 0) -> None:
-        try:
-            lib = ctypes.CDLL(library_path)
-            self._fn = getattr(lib, function)
-        except (OSError, AttributeError):
-            raise device_error("idcard.photo_decoder", path=library_path) from None
-        self._fn.restype = ctypes.c_int
-        self._flag = flag
-
-    def decode(self, wlt: bytes) -> DecodedPhoto:
-        if len(wlt) != PHOTO_LENGTH:
-            raise device_error("idcard.photo_decode_failed")
-        src = ctypes.create_string_buffer(wlt, PHOTO_LENGTH)
-        out = ctypes.create_string_buffer(PHOTO_WIDTH * PHOTO_HEIGHT * 3)
-        if self._fn(src, out, ctypes.c_int(self._flag)) != 1:
-            raise device_error("idcard.photo_decode_failed")
-        return DecodedPhoto(PHOTO_WIDTH, PHOTO_HEIGHT, out.raw)
-
-
-def with_photo(card: IdCardData, decoder: PhotoDecoder | None) -> IdCardData:
-    """CARD with its WLT photo decoded, when a decoder is configured and the photo decodes.
-
-    A failed decode is not a failed read: the clerk still gets the fields and compares the face
-    with the printed card (photo_message says why there is no photo).
-    """
-    if decoder is None or len(card.photo_wlt) != PHOTO_LENGTH:
-        return card
-    try:
-        photo = decoder.decode(card.photo_wlt)
-    except DeviceError as exc:
-        log.warning("idcard photo not decoded: %s", exc.code)
-        return card
-    return replace(card, photo=photo, photo_available=True)
-
-
-def load_photo_decoder(
-    library_path: str | os.PathLike[str] | None, function: str = "unpack"
-) -> PhotoDecoder | None:
-    """The vendor decoder when a path is configured, else None (photo not shown)."""
-    if not library_path:
-        return None
-    return CtypesWltDecoder(os.fspath(library_path), function)
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from typing import Any, Self
 
 from app.capture.cardtypes import (
     ETHNICITIES,
+    PHOTO_LENGTH,
     RESIDENT,
     TYPE_MARKERS,
     DecodedPhoto,
@@ -38,7 +39,8 @@ from app.capture.cardtypes import (
     card_from_fields,
     parse_card_block,
 )
-from app.capture.idcard import PHOTO_LENGTH, PhotoDecoder, device_error, with_photo
+from app.capture.idcard import device_error
+from app.capture.photo import PhotoDecoder, load_photo_decoder, with_photo
 from app.errors import DeviceError
 
 log = logging.getLogger("intake.capture.idcard")
@@ -429,8 +431,6 @@ def make_sdk_reader(
     **kwargs: Any,
 ) -> SdtReader | CvrReader:
     """The reader for FAMILY ("sdt" or "cvr"); WLT_LIBRARY decodes the SDT family's photos."""
-    from app.capture.idcard import load_photo_decoder
-
     decoder = load_photo_decoder(wlt_library)
     if family == "sdt":
         return SdtReader(library_path, port, photo_decoder=decoder, **kwargs)
@@ -451,7 +451,7 @@ def configured_reader(
     are set, else a GA 467 reader on PORT, else None (manual entry). Nothing is opened here; a
     missing library is reported by the reader's first poll (the status bar names it). A photo
     decoder that does not load leaves the reader without photos rather than without a reader."""
-    from app.capture.idcard import Ga467Reader, load_photo_decoder
+    from app.capture.idcard import Ga467Reader
 
     try:
         decoder = load_photo_decoder(wlt_lib)

@@ -100,7 +100,7 @@ def test_read_logs_no_personal_data(
         assert secret not in caplog.text
 
 
-# ---------------------------------------------------------------------------------- no card, removed
+# ------------------------------------------------------------------------- no card, removed
 
 
 def test_no_card(sim: Ga467Simulator, reader: Ga467Reader) -> None:

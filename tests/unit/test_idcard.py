@@ -37,7 +37,6 @@ from app.capture.idcard import (
     build_read_data,
     build_response,
     device_error,
-    load_photo_decoder,
     xor_check,
 )
 from app.capture.idcard_sim import (
@@ -47,6 +46,9 @@ from app.capture.idcard_sim import (
     DEMO_CARD_RARE_CHAR,
     DEMO_CARDS,
     SimulatedReader,
+)
+from app.capture.photo import (
+    load_photo_decoder,
 )
 from app.errors import DeviceError
 from app.validators import check_resident_id
@@ -641,7 +643,7 @@ def test_reader_decodes_the_photo_with_the_configured_decoder() -> None:
 def test_reader_photo_decode_failure_still_gives_the_card() -> None:
     class FailingDecoder:
         def decode(self, wlt: bytes) -> DecodedPhoto:
-            raise device_error("idcard.photo_decode_failed")
+            raise DeviceError("idcard.photo_decode_failed", "证件照片解码失败。")
 
     reader, _ = _reader(
         {FIND: [FOUND], SELECT: [OK], READ: [READ_OK]}, photo_decoder=FailingDecoder()
