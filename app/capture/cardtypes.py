@@ -12,7 +12,10 @@ character at index 124) is the card type marker:
   the English name (in 住址) and the 18-digit number starting with 9; 换证次数 and the number
   of the previous card (既往版本证件号码) in the 民族 and 签发机关 places.
 
-The card type decides which fields exist and how the number is checked (`check_card_number`).
+The card type decides which fields exist and how the number is checked (`check_document`).
+The "J" and "I" layouts match the vendor SDKs' published field tables; the "Y" (2023) layout is
+the one described for readers updated for the new card and should be confirmed against a physical
+2023 card when a county has one (tests/fakes/cards.py holds the recorded sample of each).
 `IdCardData` is the one value every reader returns.
 """
 
@@ -115,6 +118,7 @@ class IdCardData:
     card_version: str = ""  # 2017 foreign card: 证件版本号
     authority_code: str = ""  # 2017 foreign card: 当次申请受理机关代码
     photo: DecodedPhoto | None = None  # decoded in the reader's thread; never stored, never printed
+    photo_error: str = ""  # why a configured decoder gave no photo
 
     @classmethod
     def create(
@@ -186,7 +190,9 @@ class IdCardData:
     @property
     def photo_message(self) -> str | None:
         """Why the photo cannot be shown, or None when it can."""
-        return None if self.photo_available else PHOTO_DECODER_MISSING_MESSAGE
+        if self.photo_available:
+            return None
+        return self.photo_error or PHOTO_DECODER_MISSING_MESSAGE
 
     def to_json(self, today: dt.date | None = None) -> dict[str, object]:
         """Plain values for the CLI; the photo is given by its length only."""

@@ -80,7 +80,7 @@ def with_photo(card: IdCardData, decoder: PhotoDecoder | None) -> IdCardData:
         photo = decoder.decode(card.photo_wlt)
     except DeviceError as exc:
         log.warning("idcard photo not decoded: %s", exc.code)
-        return card
+        return replace(card, photo_error=exc.message)
     return replace(card, photo=photo, photo_available=True)
 
 

@@ -55,6 +55,8 @@ def test_foreign_card_shows_its_own_fields_and_number_label(
     assert panel.id_edit.text() == "USA118507040012"
     assert panel.rows["resident_id"].label.text() == "证件号码(&I)"
     assert panel.problem_text("resident_id") == ""  # a valid 15-character 2017 number
+    assert panel.problems() == {}  # birth date and gender are not checked against it
+    assert panel.value().document_type == "foreign_2017"
     info = panel.card_info.text()
     assert "外国人永久居留身份证" in info
     assert "英文姓名 SMITH, JOHN ALEXANDER" in info and "国籍 美国" in info

@@ -88,6 +88,7 @@ def test_sdt_corrupt_photo_still_reads_the_card(fake_vendor_libs, fake_reader) -
         card = reader.read()
     assert card.resident_id == "110105198603151529"
     assert card.photo is None and card.photo_available is False
+    assert card.photo_message == "证件照片解码失败：请人工核验证件照片。"
 
 
 def test_sdt_no_card(sdt: SdtReader, fake_reader) -> None:

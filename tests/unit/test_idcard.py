@@ -651,7 +651,7 @@ def test_reader_photo_decode_failure_still_gives_the_card() -> None:
     card = reader.read()
     assert card.resident_id == DEMO_CARD.resident_id
     assert card.photo is None and card.photo_available is False
-    assert card.photo_message == PHOTO_DECODER_MISSING_MESSAGE
+    assert card.photo_message == "证件照片解码失败。"  # the decoder's reason, not "未配置"
 
 
 def test_reader_sam_failure_on_open_closes_port() -> None:
