@@ -117,3 +117,24 @@ def test_card_photo_is_never_printed(
             for image in page.images:
                 size = image.image.size if image.image is not None else None
                 assert size != (102, 126), "the card photo was printed"
+
+
+def test_a_reopened_draft_keeps_its_document_type(qtbot: Any) -> None:
+    from app.views import ApplicantView
+    from ui.applicant import ApplicantWidget
+
+    panel = ApplicantWidget()
+    qtbot.addWidget(panel)
+    panel.set_applicant(
+        ApplicantView(
+            id=1, kind="personal", name="史密斯", resident_id="USA118507040012", gender="男",
+            birth_date=None, address="", phone="13812345678", uscc="", legal_representative="",
+            sources={"resident_id": "card"}, consent_reuse=False, document_type="foreign_2017",
+        )
+    )  # fmt: skip
+    assert panel.rows["resident_id"].label.text() == "证件号码(&I)"
+    assert panel.problems() == {}
+    assert panel.value().document_type == "foreign_2017"
+    panel.clear()
+    assert panel.value().document_type == "resident"
+    assert panel.rows["resident_id"].label.text() == "身份证号码(&I)"
