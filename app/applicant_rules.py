@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from app.capture.cardtypes import CARD_TYPE_NAMES, FOREIGN_2017, RESIDENT, check_document
 from app.errors import IntakeError
 from app.validators import (
     check_mobile,
-    check_resident_id,
     check_uscc,
     normalize_number_text,
     resident_id_conflicts,
@@ -32,12 +32,21 @@ def clean_applicant(data: ApplicantInput, today: dt.date, *, strict: bool) -> di
         "resident_id": None,
         "uscc": None,
         "phone": "",
+        # An enterprise's number is its representative's resident ID card.
+        "document_type": data.document_type if data.kind == "personal" else RESIDENT,
     }
     if data.kind not in ("personal", "enterprise"):
         raise IntakeError("applicant.kind", "申请人类型应为个人或企业。", field="kind")
-    id_label = "法定代表人身份证号码" if data.kind == "enterprise" else "身份证号码"
+    if out["document_type"] not in CARD_TYPE_NAMES:
+        raise IntakeError("applicant.document_type", "证件类型无法识别。", field="document_type")
+    doc_type = out["document_type"]
+    id_label = (
+        "法定代表人身份证号码"
+        if data.kind == "enterprise"
+        else ("身份证号码" if doc_type == RESIDENT else f"{CARD_TYPE_NAMES[doc_type]}号码")
+    )
     checks = (
-        ("resident_id", data.resident_id, lambda v: check_resident_id(v, today), id_label),
+        ("resident_id", data.resident_id, lambda v: check_document(doc_type, v, today), id_label),
         ("uscc", data.uscc, check_uscc, "统一社会信用代码"),
         ("phone", data.phone, check_mobile, "联系电话"),
     )
@@ -62,7 +71,12 @@ def clean_applicant(data: ApplicantInput, today: dt.date, *, strict: bool) -> di
             )
         else:
             out[field_name] = normalize_number_text(raw)[:40]  # as typed, in ASCII digits
-    if data.kind == "personal" and out["resident_id"] and (data.birth_date or data.gender.strip()):
+    if (
+        data.kind == "personal"
+        and out["resident_id"]
+        and doc_type != FOREIGN_2017  # its number carries no gender and a 2-digit year
+        and (data.birth_date or data.gender.strip())
+    ):
         # Typed beside the number, they must agree with it (drafts keep them, finish refuses).
         conflicts = resident_id_conflicts(out["resident_id"], data.birth_date, data.gender, today)
         for field_name, conflict in conflicts.items():
@@ -107,6 +121,7 @@ def require_ready(applicant: Applicant | None, today: dt.date) -> None:
             phone=applicant.phone or "",
             birth_date=applicant.birth_date,
             gender=applicant.gender or "",
+            document_type=applicant.document_type or RESIDENT,
         ),
         today,
         strict=True,

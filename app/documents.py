@@ -34,6 +34,7 @@ class DocApplicant:
     legal_representative: str = ""  # enterprise only
     agent_name: str = ""  # 代理人, when someone applies on the applicant's behalf
     identity_source: Literal["card", "typed", "ocr", "reuse", "licence_qr"] = "typed"
+    document_type_name: str = ""  # "" for 居民身份证; else e.g. 外国人永久居留身份证
 
 
 @dataclass(frozen=True)

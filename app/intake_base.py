@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import audit
 from app import checklist as engine
+from app.capture.cardtypes import RESIDENT
 from app.catalog import Bundle, Catalog
 from app.catalog_load import CatalogProvider
 from app.checklist import Checklist
@@ -286,6 +287,7 @@ def applicant_view(a: Applicant) -> ApplicantView:
         legal_representative=a.legal_representative or "",
         sources=json.loads(a.field_sources or "{}"),
         consent_reuse=a.consent_reuse,
+        document_type=a.document_type or RESIDENT,
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import audit
+from app.capture.cardtypes import document_type_name
 from app.checklist import Checklist
 from app.clock import STATION_TZ
 from app.documents import DocApplicant, DocItem, DocKind, DocMaterial, IntakeDocument
@@ -305,4 +306,5 @@ def _doc_applicant(applicant: Applicant) -> DocApplicant:
         uscc=applicant.uscc or "",
         legal_representative=applicant.legal_representative,
         identity_source=applicant_view(applicant).identity_source,  # type: ignore[arg-type]
+        document_type_name=document_type_name(applicant.document_type),
     )

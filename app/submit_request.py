@@ -118,12 +118,16 @@ def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     warnings: list[str] = []
+    document_type = "resident"
     if spec.get("card") is not None:
         card = _object(spec["card"], "applicant.card")
         if isinstance(card.get("card"), dict):  # the whole `intake idcard read --json` answer
             card = card["card"]
+        document_type = _text(card.get("card_type"), "applicant.card.card_type") or "resident"
         for name in CARD_FIELDS:
             text = _text(card.get(name), f"applicant.card.{name}")
+            if not text and name == "address" and document_type.startswith("foreign"):
+                continue  # a foreigner's card records no address
             if not text:
                 raise SubmitError(
                     "submit.card_field", f"读卡信息缺少“{name}”。", field=f"card.{name}"
@@ -160,6 +164,7 @@ def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
         birth_date=birth,
         sources=sources,
         consent_reuse=consent,  # type: ignore[arg-type]
+        document_type=document_type if kind == "personal" else "resident",
         **{k: values.get(k, "") for k in TYPED_FIELDS if k not in ("kind", "birth_date")},
     ), warnings
 

@@ -74,6 +74,9 @@ class ApplicantInput:
     legal_representative: str = ""
     sources: Mapping[str, FieldSource] = field(default_factory=dict)
     consent_reuse: bool = False
+    # The document the number belongs to: resident | hmt_residence | foreign_2017 | foreign_2023
+    # (app.capture.cardtypes); it decides how the number is checked and what documents call it.
+    document_type: str = "resident"
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class ApplicantView:
     legal_representative: str
     sources: Mapping[str, FieldSource]
     consent_reuse: bool
+    document_type: str = "resident"
 
     @property
     def masked_id(self) -> str:

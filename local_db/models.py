@@ -97,6 +97,10 @@ class Applicant(Base):
     legal_representative: Mapped[str] = mapped_column(
         EncryptedText("applicants.legal_representative"), default=""
     )
+    # resident | hmt_residence | foreign_2017 | foreign_2023: how resident_id is checked
+    document_type: Mapped[str] = mapped_column(
+        String(24), default="resident", server_default="resident"
+    )
     name_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
     resident_id_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
     phone_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)

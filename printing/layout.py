@@ -258,7 +258,10 @@ class DocContext:
             ]
             wide = [("单位名称", a.name), ("住所", a.address)]
             return pairs, wide
-        pairs = [("姓名", a.name), ("公民身份号码", rid)]
+        if a.document_type_name:  # another card than the resident ID card: say which
+            pairs = [("姓名", a.name), ("证件类型", a.document_type_name), ("证件号码", rid)]
+        else:
+            pairs = [("姓名", a.name), ("公民身份号码", rid)]
         if a.agent_name:
             pairs.append(("代理人", a.agent_name))
         pairs += [("联系电话", phone), ("身份核验", IDENTITY_SOURCES[a.identity_source])]

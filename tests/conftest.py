@@ -42,3 +42,21 @@ def newborn_catalog(tmp_path):
         shutil.copy(BUNDLED_CATALOG / "materials" / f, root / "materials")
     shutil.copy(BUNDLED_CATALOG / "bundles" / "newborn_birth.json", root / "bundles")
     return root
+
+
+@pytest.fixture(scope="session")
+def fake_vendor_libs(tmp_path_factory):
+    """The fake ID card reader SDK and WLT decoder, compiled once per run (tests/fakes)."""
+    from tests.fakes import build
+
+    return build(tmp_path_factory.mktemp("fake_vendor_libs"))
+
+
+@pytest.fixture()
+def fake_reader(fake_vendor_libs, tmp_path, monkeypatch):
+    """A fresh configuration for the fake reader library, no card on it."""
+    from tests.fakes import FakeReader
+
+    fake = FakeReader(tmp_path)
+    monkeypatch.setenv("FAKE_IDREADER_CONFIG", str(fake.config))
+    return fake

@@ -3,6 +3,9 @@
 Numbers are checked as they are typed (GB 11643 for ID numbers, GB 32100 for USCCs) and the
 problem is shown in plain Chinese under the field. Fields read from a card carry a
 "已核验(读卡)" mark; editing such a field by hand clears the mark and its source becomes "typed".
+The card's photo is shown beside the fields for the clerk to compare with the face in front of
+them; it lives only in this widget (never saved with the applicant, never printed) and goes
+with `clear()`. The 读卡 button (F2, a window shortcut) asks the window to read the card now.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -19,11 +23,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QRadioButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app.capture.cardtypes import CARD_TYPE_NAMES, RESIDENT, check_document
 from app.validators import check_mobile, check_resident_id, check_uscc, resident_id_conflicts
 from app.views import ApplicantInput, ApplicantView
 
@@ -55,12 +61,14 @@ def parse_date(text: str) -> dt.date | None:
 class ApplicantWidget(QWidget):
     edited = Signal()  # the clerk (or the card reader) changed something: save it
     edit_finished = Signal()  # a field lost focus: save now, no debounce
+    read_card_requested = Signal()  # the 读卡 button: the window reads the card on the reader
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._sources: dict[str, str] = {}
         self._derived: set[str] = set()  # birth date / gender filled from the number, not typed
         self._loading = False
+        self._card_type = RESIDENT  # the document the number belongs to (set by a card read)
         self.personal = QRadioButton(self.tr("个人(&R)"), self)
         self.enterprise = QRadioButton(self.tr("企业(&Q)"), self)
         self.personal.setChecked(True)
@@ -73,6 +81,13 @@ class ApplicantWidget(QWidget):
         kind_row.addWidget(self.personal)
         kind_row.addWidget(self.enterprise)
         kind_row.addStretch(1)
+        self.read_card_button = QPushButton(self.tr("读卡 F2"), self)
+        self.read_card_button.setObjectName("readCardButton")
+        self.read_card_button.setAutoDefault(False)
+        self.read_card_button.setToolTip(self.tr("读取阅读器上的证件（F2）"))
+        self.read_card_button.setAccessibleName(self.tr("读卡"))
+        self.read_card_button.clicked.connect(self.read_card_requested)
+        kind_row.addWidget(self.read_card_button)
 
         self.rows: dict[str, _Row] = {}
         self.form = QFormLayout()
@@ -112,8 +127,19 @@ class ApplicantWidget(QWidget):
         self.card_info.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        self.photo = QLabel(self)
+        self.photo.setObjectName("cardPhoto")
+        self.photo.setFixedSize(102, 126)
+        self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.photo.setWordWrap(True)
+        self.photo.setAccessibleName(self.tr("证件照片"))
+        self.photo.setStyleSheet("border: 1px solid #c8ccd2; color: #6b7280;")
+        self.photo.hide()
+        fields_row = QHBoxLayout()
+        fields_row.addLayout(self.form, 1)
+        fields_row.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(kind_row)
-        layout.addLayout(self.form)
+        layout.addLayout(fields_row)
         layout.addWidget(self.card_info)
         layout.addStretch(1)
         self._on_kind_toggled(True)
@@ -212,6 +238,7 @@ class ApplicantWidget(QWidget):
             uscc=text["uscc"],
             legal_representative=text["legal_representative"],
             sources=sources,  # type: ignore[arg-type]
+            document_type=self._card_type if self.kind == "personal" else RESIDENT,
         )
 
     def savable_value(self) -> ApplicantInput:
@@ -234,6 +261,8 @@ class ApplicantWidget(QWidget):
 
     def _check(self, name: str, text: str) -> str | None:
         if name == "resident_id":
+            if self._card_type != RESIDENT and self.kind == "personal":
+                return check_document(self._card_type, text).message
             check = check_resident_id(text)
             return None if check.valid else check.message
         if name == "uscc":
@@ -289,6 +318,9 @@ class ApplicantWidget(QWidget):
             self._derived = set()
             self.personal.setChecked(True)
             self.card_info.hide()
+            self._set_card_type(RESIDENT)
+            self.photo.clear()
+            self.photo.hide()
         finally:
             self._loading = False
 
@@ -312,6 +344,7 @@ class ApplicantWidget(QWidget):
             for name, text in values.items():
                 self.edit(name).setText(text)
             self._set_gender(view.gender)
+            self._set_card_type(view.document_type)
             self._sources = {k: str(v) for k, v in view.sources.items()}
             for name, row in self.rows.items():
                 row.mark.setVisible(self._sources.get(name) == "card")
@@ -333,12 +366,11 @@ class ApplicantWidget(QWidget):
             for name in CARD_FIELDS:
                 self._sources[name] = "card"
                 self.rows[name].mark.show()
-            valid_to = card.valid_to.isoformat() if card.valid_to else self.tr("长期")
-            info = self.tr("读卡：{ethnicity}族 · 签发机关 {issuer} · 有效期至 {valid_to}").format(
-                ethnicity=card.ethnicity, issuer=card.issuer, valid_to=valid_to
-            )
+            self._set_card_type(getattr(card, "card_type", RESIDENT))
+            self._show_photo(card)
+            info = self._card_info(card)
             if card.valid_to is not None and today > card.valid_to:
-                info = self.tr("{info}\n注意：该身份证已过有效期，请申请人提供有效证件。").format(
+                info = self.tr("{info}\n注意：该证件已过有效期，请申请人提供有效证件。").format(
                     info=info
                 )
                 self.card_info.setStyleSheet("color: #b03a2e;")
@@ -351,6 +383,49 @@ class ApplicantWidget(QWidget):
             self._loading = False
         self.edited.emit()
         self.edit_finished.emit()
+
+    def _card_info(self, card: Any) -> str:
+        valid_to = card.valid_to.isoformat() if card.valid_to else self.tr("长期")
+        card_type = getattr(card, "card_type", RESIDENT)
+        if card_type == RESIDENT:
+            return self.tr("读卡：{ethnicity}族 · 签发机关 {issuer} · 有效期至 {valid_to}").format(
+                ethnicity=card.ethnicity, issuer=card.issuer, valid_to=valid_to
+            )
+        parts = [self.tr("读卡：{type}").format(type=CARD_TYPE_NAMES[card_type])]
+        if card.name_en:
+            parts.append(self.tr("英文姓名 {name}").format(name=card.name_en))
+        if card.nationality_code:
+            parts.append(self.tr("国籍 {nationality}").format(nationality=card.nationality))
+        if card.pass_number:
+            parts.append(self.tr("通行证号码 {number}").format(number=card.pass_number))
+        if card.issue_count:
+            parts.append(self.tr("签发次数 {count}").format(count=card.issue_count))
+        parts.append(self.tr("有效期至 {valid_to}").format(valid_to=valid_to))
+        return " · ".join(parts)
+
+    def _set_card_type(self, card_type: str) -> None:
+        self._card_type = card_type if card_type in CARD_TYPE_NAMES else RESIDENT
+        self._on_kind_toggled(self.personal.isChecked())  # the number's label follows the type
+
+    def _show_photo(self, card: Any) -> None:
+        """The decoded card photo beside the fields, or why there is none."""
+        photo = getattr(card, "photo", None)
+        if photo is not None:
+            image = QImage(
+                photo.pixels, photo.width, photo.height, photo.width * 3,
+                QImage.Format.Format_BGR888,
+            ).copy()  # fmt: skip
+            self.photo.setPixmap(QPixmap.fromImage(image))
+            self.photo.setToolTip(self.tr("证件照片：请与申请人本人比对"))
+        else:
+            self.photo.setPixmap(QPixmap())
+            self.photo.setText(self.tr("无证件照片"))
+            self.photo.setToolTip(getattr(card, "photo_message", None) or "")
+        self.photo.show()
+
+    def has_photo(self) -> bool:
+        pixmap = self.photo.pixmap()
+        return self.photo.isVisible() and pixmap is not None and not pixmap.isNull()
 
     def set_uscc_from_licence(self, uscc: str) -> None:
         """A 营业执照 QR gave the code: switch to enterprise and mark it read, not typed."""
@@ -387,7 +462,7 @@ class ApplicantWidget(QWidget):
             self.tr("住址") if self.kind == "personal" else self.tr("住所")
         )
         self.rows["resident_id"].label.setText(
-            self.tr("身份证号码(&I)")
+            (self.tr("身份证号码(&I)") if self._card_type == RESIDENT else self.tr("证件号码(&I)"))
             if self.kind == "personal"
             else self.tr("法定代表人身份证号(&I)")
         )

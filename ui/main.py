@@ -62,6 +62,19 @@ def parse_args(argv: list[str] | None = None) -> WindowOptions:
         help=QCoreApplication.translate("main", "身份证读卡器串口，如 /dev/ttyUSB0 或 COM3"),
     )
     parser.add_argument(
+        "--card-sdk",
+        choices=("sdt", "cvr"),
+        help=QCoreApplication.translate("main", "USB 读卡器的厂商接口类型：sdt 或 cvr"),
+    )
+    parser.add_argument(
+        "--card-lib",
+        help=QCoreApplication.translate("main", "厂商读卡动态库路径，如 libsdtapi.so、termb.dll"),
+    )
+    parser.add_argument(
+        "--wlt-lib",
+        help=QCoreApplication.translate("main", "证件照片解码库路径，如 libwlt.so、WltRS.dll"),
+    )
+    parser.add_argument(
         "--camera",
         help=QCoreApplication.translate("main", "高拍仪：设备序号（如 0）或设备名称的一部分"),
     )
@@ -75,6 +88,9 @@ def parse_args(argv: list[str] | None = None) -> WindowOptions:
         printer_dir=args.print_to,
         printer_name=args.printer,
         card_port=args.card_port,
+        card_sdk=args.card_sdk,
+        card_lib=args.card_lib,
+        wlt_lib=args.wlt_lib,
         camera=args.camera,
         startup_probe=args.startup_probe,
     )

@@ -39,6 +39,9 @@ class WindowOptions(NamedTuple):
     printer_dir: Path | None = None  # print to PDF files in this folder instead of a printer
     printer_name: str | None = None
     card_port: str | None = None  # GA 467 reader's serial port
+    card_sdk: str | None = None  # vendor SDK family of a USB reader: "sdt" or "cvr"
+    card_lib: str | None = None  # the vendor's reader library (sdtapi / termb)
+    wlt_lib: str | None = None  # the vendor's WLT photo decoder (libwlt.so / WltRS.dll)
     camera: str | None = None  # document camera: index or part of the device name
     startup_probe: bool = False  # print when the login is shown / ready, then quit (benchmark)
 
@@ -361,10 +364,20 @@ class AppShell:
             from app.capture.idcard_sim import SimulatedReader
 
             self._reader = SimulatedReader()
-        elif self.options.card_port:
-            from app.capture.idcard import Ga467Reader
+        else:
+            from PySide6.QtCore import QSettings
 
-            self._reader = Ga467Reader(self.options.card_port)
+            from app.capture.idcard_sdk import configured_reader
+
+            # Command line first, then the station's device settings (设备设置).
+            saved = QSettings()
+            o = self.options
+            self._reader = configured_reader(
+                port=o.card_port or str(saved.value("idcard_port", "") or "") or None,
+                sdk_family=o.card_sdk or str(saved.value("idcard_sdk_family", "") or "") or None,
+                sdk_lib=o.card_lib or str(saved.value("idcard_sdk_lib", "") or "") or None,
+                wlt_lib=o.wlt_lib or str(saved.value("wlt_decoder_lib", "") or "") or None,
+            )
         return self._reader
 
     def _idle_minutes(self) -> float:

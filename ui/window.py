@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.resize(1440, 880)
         self.messages = MessageBarWidget(self)
         self.intake = IntakeWidget(session, self)
+        self.intake.applicant.read_card_requested.connect(self.read_card_now)
         self.search = SearchWidget(session, self)
         self.ledger = LedgerWidget(session, self)
         self.tabs = QTabWidget(self)
@@ -174,7 +175,8 @@ class MainWindow(QMainWindow):
             from app.capture.idcard import CardWatcher
 
             self._watcher = CardWatcher(session.reader)
-            self.card_timer.start()
+            if getattr(session.reader, "supports_polling", True):
+                self.card_timer.start()  # read on placement; otherwise only on 读卡 (F2)
             self.reader_label.setText(self.tr("读卡器：就绪"))
         else:
             self.reader_label.setText(self.tr("读卡器：未连接（手工录入）"))
@@ -223,9 +225,11 @@ class MainWindow(QMainWindow):
             devices.addAction(demo_card)
             self.addAction(demo_card)
         poll = QAction(self.tr("立即读卡"), self)
-        poll.triggered.connect(self.poll_card)
-        poll.setEnabled(self.session.reader is not None)
+        poll.setShortcut(QKeySequence("F2"))
+        poll.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        poll.triggered.connect(self.read_card_now)
         devices.addAction(poll)
+        self.addAction(poll)
         capture = QAction(self.tr("采集材料页面（高拍仪/扫描件）"), self)
         capture.setShortcuts([QKeySequence("F8"), QKeySequence("Alt+C")])
         capture.triggered.connect(lambda: self.open_capture())
@@ -290,7 +294,7 @@ class MainWindow(QMainWindow):
                 "F12 完成受理并打印 · Ctrl+N 新建 · Alt+1 申请人 · Alt+2 一件事（可输入拼音首字母）· Alt+3 情形 · "
                 "Alt+4 材料清单（空格切换状态，1已收 2免提交 3容缺 0缺，Alt+A 其余全部已收）· Ctrl+F 查询 · "
                 "Ctrl+T 台账 · Ctrl+L 锁定 · F8/Alt+C 采集材料页面（空格拍摄）· Ctrl+I 导入材料文件 · "
-                "Ctrl+Shift+S 同步队列 · "
+                "Ctrl+Shift+S 同步队列 · F2 读卡 · "
                 "扫描回执二维码直接打开受理记录"
             ),
             "info",
@@ -570,14 +574,25 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ ID card
 
-    def poll_card(self) -> None:
+    def poll_card(self, force: bool = False) -> None:
         if self._watcher is None or self._polling:
             return
         self._polling = True
         watcher = self._watcher
         self.session.runner.run_pool(
-            watcher.poll, self._on_card_polled, self._on_card_poll_failed, guard=self
+            lambda: watcher.poll(force), self._on_card_polled, self._on_card_poll_failed, guard=self
         )
+
+    def read_card_now(self) -> None:
+        """读卡 (F2 or the applicant panel's button): read the card on the reader, again if
+        it was read already; a clerk without a reader is told so instead of nothing happening."""
+        if self._watcher is None:
+            self.show_message(
+                self.tr("未配置身份证阅读器：请在设备设置中配置读卡器，或手工录入证件信息。"),
+                "warning",
+            )
+            return
+        self.poll_card(force=True)
 
     def _on_card_polled(self, card: Any) -> None:
         self._polling = False
@@ -604,14 +619,18 @@ class MainWindow(QMainWindow):
                 action=(self.tr("替换申请人"), self.intake.replace_with_pending_card),
             )
             return
+        kind = getattr(card, "card_type_name", "") or self.tr("居民身份证")
         if not card.id_valid and card.id_error:
             self.show_message(
-                self.tr("身份证号码校验未通过：{problem}").format(problem=card.id_error), "error"
+                self.tr("{kind}号码校验未通过：{problem}").format(kind=kind, problem=card.id_error),
+                "error",
             )
         elif card.valid_to is not None and card.valid_to < dt.date.today():
-            self.show_message(self.tr("该身份证已过有效期，请申请人提供有效证件。"), "warning")
+            self.show_message(
+                self.tr("该{kind}已过有效期，请申请人提供有效证件。").format(kind=kind), "warning"
+            )
         else:
-            self.show_message(self.tr("已读取身份证。"), "success")
+            self.show_message(self.tr("已读取{kind}。").format(kind=kind), "success")
 
     def _on_card_poll_failed(self, err: TaskError) -> None:
         self._polling = False

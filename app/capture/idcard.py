@@ -2,7 +2,7 @@
 
 Layers, bottom up:
 - frame helpers (`build_command`, `build_response`, `FrameReader`): bytes on the wire;
-- the 256-byte text block (`parse_text_block`, `build_text_block`) and `IdCardData`;
+- the 256-byte text block and `IdCardData` live in `app.capture.cardtypes` (every card type);
 - `Ga467Reader`: find / select / read over pyserial, with bounded retries of garbled answers;
 - `CardWatcher`: the polling logic a background task calls repeatedly.
 
@@ -12,19 +12,18 @@ message for the clerk. Nothing personal (name, ID number, address, photo) is eve
 
 from __future__ import annotations
 
-import ctypes
-import datetime as dt
+import contextlib
 import logging
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, NoReturn, Protocol, Self, runtime_checkable
 
 import serial
 
+from app.capture.cardtypes import IdCardData, parse_card_block
+from app.capture.photo import PhotoDecoder, with_photo
 from app.errors import DeviceError
-from app.validators import check_resident_id, mask_name, mask_resident_id
 
 try:  # POSIX only: pyserial lets termios.error escape from some calls on a vanished pty
     import termios
@@ -56,9 +55,6 @@ SW_LENGTH_ERROR = 0x11
 SW_BAD_COMMAND = 0x21
 SW_READ_FAILED = 0x41
 SW_SAM_FAILED = 0x60
-
-TEXT_BLOCK_LENGTH = 256
-PHOTO_LENGTH = 1024
 
 # A real read answer is 1288 bytes of length; anything far beyond that is a corrupted length.
 MAX_FRAME_LENGTH = 0x1000
@@ -197,28 +193,7 @@ def _preamble_prefix_len(buf: bytearray) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# Code tables
-
-GENDERS: dict[str, str] = {"0": "未知", "1": "男", "2": "女", "9": "未说明"}
-
-ETHNICITIES: dict[str, str] = {
-    "01": "汉", "02": "蒙古", "03": "回", "04": "藏", "05": "维吾尔", "06": "苗", "07": "彝",
-    "08": "壮", "09": "布依", "10": "朝鲜", "11": "满", "12": "侗", "13": "瑶", "14": "白",
-    "15": "土家", "16": "哈尼", "17": "哈萨克", "18": "傣", "19": "黎", "20": "傈僳", "21": "佤",
-    "22": "畲", "23": "高山", "24": "拉祜", "25": "水", "26": "东乡", "27": "纳西", "28": "景颇",
-    "29": "柯尔克孜", "30": "土", "31": "达斡尔", "32": "仫佬", "33": "羌", "34": "布朗",
-    "35": "撒拉", "36": "毛南", "37": "仡佬", "38": "锡伯", "39": "阿昌", "40": "普米",
-    "41": "塔吉克", "42": "怒", "43": "乌孜别克", "44": "俄罗斯", "45": "鄂温克", "46": "德昂",
-    "47": "保安", "48": "裕固", "49": "京", "50": "塔塔尔", "51": "独龙", "52": "鄂伦春",
-    "53": "赫哲", "54": "门巴", "55": "珞巴", "56": "基诺", "97": "其他", "98": "外国血统中国籍人士",
-}  # fmt: skip
-
-LONG_TERM = "长期"
-
-PHOTO_DECODER_MISSING_MESSAGE = "照片解码库未配置，无法显示证件照片"
-
-# --------------------------------------------------------------------------------------------
-# Card data
+# Errors
 
 _MESSAGES = {
     "idcard.no_card": "未检测到身份证：请将身份证平放在阅读器感应区。",
@@ -237,8 +212,6 @@ _MESSAGES = {
     "idcard.bad_command": "身份证阅读器不支持该指令：请确认阅读器符合 GA 467 协议。",
     "idcard.status": "身份证阅读器返回未知状态（{sw3:02X}）：请重新放置身份证后再试。",
     "idcard.bad_text": "身份证信息格式异常，无法解析：请重新读卡；若反复出现，请人工核验证件。",
-    "idcard.photo_decoder": "无法加载照片解码库“{path}”：请检查配置的解码库路径。",
-    "idcard.photo_decode_failed": "证件照片解码失败：请人工核验证件照片。",
     "idcard.internal": "身份证读卡程序出错：请重试；若反复出现，请联系管理员。",
 }
 
@@ -246,252 +219,6 @@ _MESSAGES = {
 def device_error(code: str, **details: Any) -> DeviceError:
     """DeviceError with this module's Chinese message for CODE (details fill placeholders)."""
     return DeviceError(code, _MESSAGES[code].format(**details), **details)
-
-
-@dataclass(frozen=True, repr=False)
-class IdCardData:
-    """What a resident ID card carries. Built by `parse_text_block` or `IdCardData.create`."""
-
-    name: str
-    gender_code: str
-    gender: str
-    ethnicity_code: str
-    ethnicity: str
-    birth_date: dt.date
-    address: str
-    resident_id: str
-    issuer: str
-    valid_from: dt.date
-    valid_to: dt.date | None  # None means 长期 (no expiry)
-    photo_wlt: bytes = b""
-    id_valid: bool = False
-    id_error: str | None = None
-    photo_available: bool = False
-
-    @classmethod
-    def create(
-        cls,
-        *,
-        name: str,
-        gender_code: str,
-        ethnicity_code: str,
-        birth_date: dt.date,
-        address: str,
-        resident_id: str,
-        issuer: str,
-        valid_from: dt.date,
-        valid_to: dt.date | None,
-        photo_wlt: bytes = b"",
-        photo_available: bool = False,
-        today: dt.date | None = None,
-    ) -> IdCardData:
-        """Fill the labels and the ID check from the codes; unknown codes raise ValueError."""
-        if gender_code not in GENDERS:
-            raise ValueError(f"unknown gender code {gender_code!r}")
-        if ethnicity_code not in ETHNICITIES:
-            raise ValueError(f"unknown ethnicity code {ethnicity_code!r}")
-        check = check_resident_id(resident_id, today)
-        return cls(
-            name=name,
-            gender_code=gender_code,
-            gender=GENDERS[gender_code],
-            ethnicity_code=ethnicity_code,
-            ethnicity=ETHNICITIES[ethnicity_code],
-            birth_date=birth_date,
-            address=address,
-            resident_id=check.normalized if check.valid and check.normalized else resident_id,
-            issuer=issuer,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            photo_wlt=photo_wlt,
-            id_valid=check.valid,
-            id_error=check.message,
-            photo_available=photo_available,
-        )
-
-    def expired(self, today: dt.date) -> bool:
-        """True after the last valid day; a 长期 card never expires."""
-        return self.valid_to is not None and today > self.valid_to
-
-    @property
-    def valid_to_text(self) -> str:
-        return LONG_TERM if self.valid_to is None else self.valid_to.isoformat()
-
-    @property
-    def photo_message(self) -> str | None:
-        """Why the photo cannot be shown, or None when a decoder is configured."""
-        return None if self.photo_available else PHOTO_DECODER_MISSING_MESSAGE
-
-    def to_json(self, today: dt.date | None = None) -> dict[str, object]:
-        """Plain values for the CLI; the photo is given by its length only."""
-        today = today or dt.date.today()
-        return {
-            "name": self.name,
-            "gender_code": self.gender_code,
-            "gender": self.gender,
-            "ethnicity_code": self.ethnicity_code,
-            "ethnicity": self.ethnicity,
-            "birth_date": self.birth_date.isoformat(),
-            "address": self.address,
-            "resident_id": self.resident_id,
-            "id_valid": self.id_valid,
-            "id_error": self.id_error,
-            "issuer": self.issuer,
-            "valid_from": self.valid_from.isoformat(),
-            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
-            "valid_to_text": self.valid_to_text,
-            "expired": self.expired(today),
-            "photo_wlt_length": len(self.photo_wlt),
-            "photo_available": self.photo_available,
-            "photo_message": self.photo_message,
-        }
-
-    def __repr__(self) -> str:
-        # Masked: a repr ends up in tracebacks and test output.
-        return (
-            f"IdCardData(name={mask_name(self.name)!r}, "
-            f"resident_id={mask_resident_id(self.resident_id)!r}, id_valid={self.id_valid}, "
-            f"photo_wlt=<{len(self.photo_wlt)} bytes>)"
-        )
-
-
-# --------------------------------------------------------------------------------------------
-# Text block: UCS-2 LE, space padded. Rare characters outside the BMP (e.g. 𠮷 U+20BB7) are
-# carried as UTF-16 surrogate pairs, two code units of the field, which is what readers return
-# in practice; decoding is therefore strict UTF-16-LE and a lone surrogate is a bad block.
-
-_TEXT_FIELDS: tuple[tuple[str, int], ...] = (
-    ("name", 30),
-    ("gender", 2),
-    ("ethnicity", 4),
-    ("birth_date", 16),
-    ("address", 70),
-    ("resident_id", 36),
-    ("issuer", 30),
-    ("valid_from", 16),
-    ("valid_to", 16),
-    ("reserved", 36),
-)
-assert sum(n for _, n in _TEXT_FIELDS) == TEXT_BLOCK_LENGTH
-
-
-def _bad_text(field_name: str, reason: str) -> DeviceError:
-    return DeviceError(
-        "idcard.bad_text", _MESSAGES["idcard.bad_text"], field=field_name, reason=reason
-    )
-
-
-def _split_text_block(block: bytes) -> dict[str, str]:
-    if len(block) != TEXT_BLOCK_LENGTH:
-        raise _bad_text("block", f"length {len(block)}")
-    fields: dict[str, str] = {}
-    offset = 0
-    for name, width in _TEXT_FIELDS:
-        raw = block[offset : offset + width]
-        offset += width
-        try:
-            text = raw.decode("utf-16-le")
-        except UnicodeDecodeError:
-            raise _bad_text(name, "undecodable") from None
-        fields[name] = text.strip(" \x00")
-    return fields
-
-
-def _parse_date(value: str, field_name: str) -> dt.date:
-    if len(value) != 8 or not value.isdigit():
-        raise _bad_text(field_name, "not YYYYMMDD")
-    try:
-        return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
-    except ValueError:
-        raise _bad_text(field_name, "no such date") from None
-
-
-def parse_text_block(
-    block: bytes,
-    photo_wlt: bytes = b"",
-    *,
-    photo_available: bool = False,
-    today: dt.date | None = None,
-) -> IdCardData:
-    """Decode the 256-byte text block; a bad block raises DeviceError("idcard.bad_text")."""
-    f = _split_text_block(block)
-    if f["gender"] not in GENDERS:
-        raise _bad_text("gender", "unknown code")
-    if f["ethnicity"] not in ETHNICITIES:
-        raise _bad_text("ethnicity", "unknown code")
-    if not f["name"]:
-        raise _bad_text("name", "empty")
-    if not f["resident_id"]:
-        raise _bad_text("resident_id", "empty")
-    birth = _parse_date(f["birth_date"], "birth_date")
-    valid_from = _parse_date(f["valid_from"], "valid_from")
-    valid_to = None if f["valid_to"] == LONG_TERM else _parse_date(f["valid_to"], "valid_to")
-    if valid_to is not None and valid_to < valid_from:
-        raise _bad_text("valid_to", "before valid_from")
-    return IdCardData.create(
-        name=f["name"],
-        gender_code=f["gender"],
-        ethnicity_code=f["ethnicity"],
-        birth_date=birth,
-        address=f["address"],
-        resident_id=f["resident_id"],
-        issuer=f["issuer"],
-        valid_from=valid_from,
-        valid_to=valid_to,
-        photo_wlt=photo_wlt,
-        photo_available=photo_available,
-        today=today,
-    )
-
-
-def _encode_field(name: str, value: str, width: int) -> bytes:
-    raw = value.encode("utf-16-le")  # surrogate pairs for characters beyond the BMP
-    if len(raw) > width:
-        raise ValueError(f"text field {name} takes {len(raw)} bytes, at most {width}")
-    return raw + " ".encode("utf-16-le") * ((width - len(raw)) // 2)
-
-
-def build_text_block(
-    *,
-    name: str,
-    gender_code: str,
-    ethnicity_code: str,
-    birth_date: dt.date,
-    address: str,
-    resident_id: str,
-    issuer: str,
-    valid_from: dt.date,
-    valid_to: dt.date | None,
-    reserved: str = "",
-) -> bytes:
-    """Inverse of `parse_text_block` (for the simulator and tests); too-long fields raise."""
-    values = {
-        "name": name,
-        "gender": gender_code,
-        "ethnicity": ethnicity_code,
-        "birth_date": birth_date.strftime("%Y%m%d"),
-        "address": address,
-        "resident_id": resident_id,
-        "issuer": issuer,
-        "valid_from": valid_from.strftime("%Y%m%d"),
-        "valid_to": LONG_TERM if valid_to is None else valid_to.strftime("%Y%m%d"),
-        "reserved": reserved,
-    }
-    return b"".join(_encode_field(n, values[n], w) for n, w in _TEXT_FIELDS)
-
-
-def card_text_block(card: IdCardData) -> bytes:
-    return build_text_block(
-        name=card.name,
-        gender_code=card.gender_code,
-        ethnicity_code=card.ethnicity_code,
-        birth_date=card.birth_date,
-        address=card.address,
-        resident_id=card.resident_id,
-        issuer=card.issuer,
-        valid_from=card.valid_from,
-        valid_to=card.valid_to,
-    )
 
 
 def build_read_data(text_block: bytes, photo_wlt: bytes) -> bytes:
@@ -502,61 +229,6 @@ def build_read_data(text_block: bytes, photo_wlt: bytes) -> bytes:
         + text_block
         + photo_wlt
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Photo decoder (vendor library only; the WLT format is proprietary)
-
-PHOTO_WIDTH = 102
-PHOTO_HEIGHT = 126
-
-
-@dataclass(frozen=True)
-class DecodedPhoto:
-    width: int
-    height: int
-    pixels: bytes = field(repr=False)  # width*height*3, byte order as the vendor library gives
-
-
-@runtime_checkable
-class PhotoDecoder(Protocol):
-    def decode(self, wlt: bytes) -> DecodedPhoto: ...
-
-
-class CtypesWltDecoder:
-    """Calls a vendor WLT library: `int fn(char *wlt, char *out, int flag)`, 1 on success.
-
-    That is the shape of the common `libwlt.so` `unpack` export (out = 102×126×3 bytes).
-    Vendors differ: the function name and flag are configurable, and the result must be checked
-    against the vendor's documentation before use.
-    """
-
-    def __init__(self, library_path: str, function: str = "unpack", flag: int = 0) -> None:
-        try:
-            lib = ctypes.CDLL(library_path)
-            self._fn = getattr(lib, function)
-        except (OSError, AttributeError):
-            raise device_error("idcard.photo_decoder", path=library_path) from None
-        self._fn.restype = ctypes.c_int
-        self._flag = flag
-
-    def decode(self, wlt: bytes) -> DecodedPhoto:
-        if len(wlt) != PHOTO_LENGTH:
-            raise device_error("idcard.photo_decode_failed")
-        src = ctypes.create_string_buffer(wlt, PHOTO_LENGTH)
-        out = ctypes.create_string_buffer(PHOTO_WIDTH * PHOTO_HEIGHT * 3)
-        if self._fn(src, out, ctypes.c_int(self._flag)) != 1:
-            raise device_error("idcard.photo_decode_failed")
-        return DecodedPhoto(PHOTO_WIDTH, PHOTO_HEIGHT, out.raw)
-
-
-def load_photo_decoder(
-    library_path: str | os.PathLike[str] | None, function: str = "unpack"
-) -> PhotoDecoder | None:
-    """The vendor decoder when a path is configured, else None (photo not shown)."""
-    if not library_path:
-        return None
-    return CtypesWltDecoder(os.fspath(library_path), function)
 
 
 # --------------------------------------------------------------------------------------------
@@ -664,10 +336,8 @@ class Ga467Reader:
         port, self._serial = self._serial, None
         self._card_found = False
         if port is not None:
-            try:
+            with contextlib.suppress(*_OPEN_ERRORS):  # already gone: nothing left to release
                 port.close()
-            except _OPEN_ERRORS:
-                pass  # already gone; nothing left to release
             log.info("idcard port closed")
 
     def __enter__(self) -> Self:
@@ -725,10 +395,8 @@ class Ga467Reader:
         if len(data) != 4 + text_len + photo_len:
             log.warning("idcard read answer lengths inconsistent")
             raise device_error("idcard.garbage")
-        text = data[4 : 4 + text_len]
-        photo = data[4 + text_len :]
-        available = self.photo_decoder is not None and photo_len == PHOTO_LENGTH
-        return parse_text_block(text, photo, photo_available=available)
+        card = parse_card_block(data[4 : 4 + text_len], data[4 + text_len :])
+        return with_photo(card, self.photo_decoder)
 
     def _status_error(self, sw3: int) -> DeviceError:
         log.warning("idcard reader status %02X", sw3)
@@ -835,7 +503,10 @@ class CardWatcher:
         self._absent = 0
         self._needs_open = True
 
-    def poll(self) -> IdCardData | None:
+    def poll(self, force: bool = False) -> IdCardData | None:
+        """FORCE (the clerk pressed 读卡): read the card on the reader even if it was read."""
+        if force:
+            self.card_present = False
         try:
             return self._poll()
         except DeviceError as exc:

@@ -11,6 +11,7 @@ The photo bytes are a deterministic placeholder, not a decodable WLT image.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import enum
 import hashlib
@@ -22,12 +23,16 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Self
 
+from app.capture.cardtypes import (
+    PHOTO_LENGTH,
+    IdCardData,
+    card_text_block,
+)
 from app.capture.idcard import (
     CMD_FIND_CARD,
     CMD_READ_TEXT_PHOTO,
     CMD_SAM_STATUS,
     CMD_SELECT_CARD,
-    PHOTO_LENGTH,
     SW_BAD_COMMAND,
     SW_CARD_FOUND,
     SW_CHECKSUM_ERROR,
@@ -39,10 +44,8 @@ from app.capture.idcard import (
     BadFrame,
     Command,
     FrameReader,
-    IdCardData,
     build_read_data,
     build_response,
-    card_text_block,
     device_error,
 )
 from app.errors import DeviceError
@@ -296,10 +299,8 @@ class Ga467Simulator:
 
     @staticmethod
     def _close_fd(fd: int) -> None:
-        try:
+        with contextlib.suppress(OSError):  # already closed
             os.close(fd)
-        except OSError:
-            pass  # already closed
 
     def _run(self) -> None:
         reader = FrameReader(min_length=3)

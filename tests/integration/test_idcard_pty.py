@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 import serial
 
+from app.capture.cardtypes import (
+    build_text_block,
+)
 from app.capture.idcard import (
     CMD_FIND_CARD,
     CMD_READ_TEXT_PHOTO,
@@ -26,7 +29,6 @@ from app.capture.idcard import (
     FrameReader,
     Ga467Reader,
     build_command,
-    build_text_block,
 )
 from app.capture.idcard_cli import register
 from app.capture.idcard_sim import (
@@ -98,7 +100,7 @@ def test_read_logs_no_personal_data(
         assert secret not in caplog.text
 
 
-# ---------------------------------------------------------------------------------- no card, removed
+# ------------------------------------------------------------------------- no card, removed
 
 
 def test_no_card(sim: Ga467Simulator, reader: Ga467Reader) -> None:

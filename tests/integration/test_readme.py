@@ -64,6 +64,8 @@ RUN_ORDER = [
     "intake deliver NUMBER --method express --tracking-number SF123 --clerk wangfang",
     "intake withdraw NUMBER --reason 申请人主动撤回 --clerk wangfang --print-dir out/",
     "intake idcard read --port /dev/ttyUSB0 --json",
+    "intake idcard read --sdk sdt --lib /opt/idreader/libsdtapi.so --wlt /opt/idreader/libwlt.so "
+    "--json",
     "intake audit verify",
     "intake audit checkpoint",
     "intake capture process scan.pdf --out pages/ --json",
@@ -111,8 +113,10 @@ def _receipt_qr(pdf: Path) -> str:
     return codes[0]
 
 
-def test_readme_commands_run_as_written(tmp_path):
+def test_readme_commands_run_as_written(tmp_path, fake_vendor_libs):
+    from app.capture.cardtypes import card_text_block
     from app.capture.idcard_sim import DEMO_CARD, Ga467Simulator
+    from tests.fakes import FakeReader
 
     work = tmp_path / "work"
     work.mkdir()
@@ -126,7 +130,15 @@ def test_readme_commands_run_as_written(tmp_path):
         XDG_DATA_HOME=str(tmp_path / "xdg"),  # one keyring for all the commands
         PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     )
-    subst: dict[str, str] = {}
+    # The vendor-SDK command reads the demo card from the fake vendor library (tests/fakes).
+    (tmp_path / "fake").mkdir()
+    fake = FakeReader(tmp_path / "fake")
+    fake.place(card_text_block(DEMO_CARD), DEMO_CARD.photo_wlt)
+    env["FAKE_IDREADER_CONFIG"] = str(fake.config)
+    subst: dict[str, str] = {
+        "/opt/idreader/libsdtapi.so": str(fake_vendor_libs.reader),
+        "/opt/idreader/libwlt.so": str(fake_vendor_libs.wlt),
+    }
     failures: list[str] = []
     restores = 0
 
@@ -179,7 +191,10 @@ def test_readme_commands_run_as_written(tmp_path):
                 subst["FILE"] = re.search(r"：(.+)（\d+ 字节）", p.stdout).group(1)  # type: ignore[union-attr]
                 subst["PATH"] = str(data_dir / "intake.sqlite3")
             elif command.startswith("intake idcard read"):
-                assert json.loads(p.stdout)["card"]["resident_id"] == DEMO_CARD.resident_id
+                card = json.loads(p.stdout)["card"]
+                assert card["resident_id"] == DEMO_CARD.resident_id
+                if "--wlt" in command:  # decoded by the fake WLT library
+                    assert card["photo_available"] is True
             elif command.startswith("intake verify-receipt"):
                 assert p.stdout.startswith("有效"), p.stdout
     assert not failures, "\n".join(failures)

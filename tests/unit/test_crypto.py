@@ -13,7 +13,6 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select, text
 
-from app.errors import StoreError
 from local_db.crypto import (
     BACKUP_KEY_NAME,
     DataKey,
@@ -29,6 +28,7 @@ from local_db.crypto import (
     unwrap,
     wrap,
 )
+from local_db.errors import StoreError
 from local_db.keys import MemorySecretStore, SecretKeyError
 
 MASTER = bytes([0x11]) * 32

@@ -13,29 +13,30 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.capture import idcard
-from app.capture.idcard import (
+from app.capture.cardtypes import (
     ETHNICITIES,
     GENDERS,
     PHOTO_DECODER_MISSING_MESSAGE,
+    DecodedPhoto,
+    IdCardData,
+    build_text_block,
+    card_text_block,
+    parse_card_block,
+)
+from app.capture.idcard import (
     PREAMBLE,
     BadFrame,
     CardWatcher,
-    DecodedPhoto,
     Frame,
     FrameReader,
     Ga467Reader,
-    IdCardData,
     IdCardReader,
     Response,
     build_command,
     build_frame,
     build_read_data,
     build_response,
-    build_text_block,
-    card_text_block,
     device_error,
-    load_photo_decoder,
-    parse_text_block,
     xor_check,
 )
 from app.capture.idcard_sim import (
@@ -45,6 +46,9 @@ from app.capture.idcard_sim import (
     DEMO_CARD_RARE_CHAR,
     DEMO_CARDS,
     SimulatedReader,
+)
+from app.capture.photo import (
+    load_photo_decoder,
 )
 from app.errors import DeviceError
 from app.validators import check_resident_id
@@ -217,7 +221,7 @@ def test_text_block_layout_offsets() -> None:
 
 
 def test_text_block_round_trip() -> None:
-    card = parse_text_block(_block(), today=TODAY)
+    card = parse_card_block(_block(), today=TODAY)
     assert card.name == "张三"
     assert (card.gender_code, card.gender) == ("1", "男")
     assert (card.ethnicity_code, card.ethnicity) == ("01", "汉")
@@ -234,7 +238,7 @@ def test_text_block_round_trip() -> None:
     "card", DEMO_CARDS, ids=lambda c: c.ethnicity_code + c.birth_date.isoformat()
 )
 def test_demo_cards_round_trip_through_text_block(card: IdCardData) -> None:
-    parsed = parse_text_block(card_text_block(card), card.photo_wlt)
+    parsed = parse_card_block(card_text_block(card), card.photo_wlt)
     assert parsed == card
 
 
@@ -242,7 +246,7 @@ def test_rare_character_outside_bmp_is_a_surrogate_pair() -> None:
     block = card_text_block(DEMO_CARD_RARE_CHAR)
     # U+20BB7 = D842 DFB7 in UTF-16, little-endian bytes
     assert block[0:4] == b"\x42\xd8\xb7\xdf"
-    assert parse_text_block(block).name == DEMO_CARD_RARE_CHAR.name
+    assert parse_card_block(block).name == DEMO_CARD_RARE_CHAR.name
     assert DEMO_CARD_RARE_CHAR.name.startswith("\U00020bb7")
 
 
@@ -255,7 +259,7 @@ def test_ext_a_character_takes_one_code_unit() -> None:
 def test_name_of_fifteen_code_units_with_surrogates_fits_exactly() -> None:
     name = "\U00020bb7" * 7 + "李"  # 7 pairs + 1 = 15 code units = 30 bytes
     block = _block(name=name)
-    assert parse_text_block(block).name == name
+    assert parse_card_block(block).name == name
 
 
 def test_too_long_field_is_refused_by_builder() -> None:
@@ -274,7 +278,7 @@ def test_too_long_field_is_refused_by_builder() -> None:
 )
 def test_any_name_round_trips(name: str) -> None:
     block = _block(name=name)
-    assert parse_text_block(block, today=TODAY).name == name
+    assert parse_card_block(block, today=TODAY).name == name
 
 
 def _replace(block: bytes, offset: int, raw: bytes) -> bytes:
@@ -283,7 +287,7 @@ def _replace(block: bytes, offset: int, raw: bytes) -> bytes:
 
 def _bad_text_field(block: bytes) -> object:
     with pytest.raises(DeviceError) as info:
-        parse_text_block(block)
+        parse_card_block(block)
     assert info.value.code == "idcard.bad_text"
     return info.value.details["field"]
 
@@ -327,11 +331,11 @@ def test_unknown_ethnicity_code_is_bad_text() -> None:
 def test_nul_padding_is_accepted_like_spaces() -> None:
     block = _block()
     block = _replace(block, 4, b"\x00" * 26)
-    assert parse_text_block(block).name == "张三"
+    assert parse_card_block(block).name == "张三"
 
 
 def test_invalid_id_number_is_reported_not_raised() -> None:
-    card = parse_text_block(_block(resident_id="320102198001010013"), today=TODAY)  # check: 6
+    card = parse_card_block(_block(resident_id="320102198001010013"), today=TODAY)  # check: 6
     assert card.id_valid is False
     assert card.resident_id == "320102198001010013"
     assert card.id_error == check_resident_id("320102198001010013").message
@@ -339,7 +343,7 @@ def test_invalid_id_number_is_reported_not_raised() -> None:
 
 
 def test_lower_case_x_is_normalized() -> None:
-    card = parse_text_block(_block(resident_id="11010519491231002x"))
+    card = parse_card_block(_block(resident_id="11010519491231002x"))
     assert card.resident_id == "11010519491231002X" and card.id_valid
 
 
@@ -370,13 +374,13 @@ def test_gender_table_is_gb2261() -> None:
 
 @pytest.mark.parametrize("code", sorted(ETHNICITIES))
 def test_every_ethnicity_code_parses_to_its_label(code: str) -> None:
-    card = parse_text_block(_block(ethnicity_code=code))
+    card = parse_card_block(_block(ethnicity_code=code))
     assert (card.ethnicity_code, card.ethnicity) == (code, ETHNICITIES[code])
 
 
 @pytest.mark.parametrize("code", sorted(GENDERS))
 def test_every_gender_code_parses_to_its_label(code: str) -> None:
-    card = parse_text_block(_block(gender_code=code))
+    card = parse_card_block(_block(gender_code=code))
     assert (card.gender_code, card.gender) == (code, GENDERS[code])
 
 
@@ -621,15 +625,33 @@ def test_reader_inconsistent_read_lengths_is_garbage() -> None:
     assert info.value.code == "idcard.garbage"
 
 
-def test_reader_photo_available_only_with_decoder() -> None:
+def test_reader_decodes_the_photo_with_the_configured_decoder() -> None:
+    seen: list[bytes] = []
+
     class StubDecoder:
         def decode(self, wlt: bytes) -> DecodedPhoto:
-            raise AssertionError("not called while reading")
+            seen.append(wlt)
+            return DecodedPhoto(102, 126, b"\x01\x02\x03" * (102 * 126))
 
     reader, _ = _reader({FIND: [FOUND], SELECT: [OK], READ: [READ_OK]}, photo_decoder=StubDecoder())
     card = reader.read()
+    assert seen == [DEMO_CARD.photo_wlt]
     assert card.photo_available is True and card.photo_message is None
-    assert card.photo_wlt == DEMO_CARD.photo_wlt
+    assert card.photo is not None and card.photo.pixels[:3] == b"\x01\x02\x03"
+
+
+def test_reader_photo_decode_failure_still_gives_the_card() -> None:
+    class FailingDecoder:
+        def decode(self, wlt: bytes) -> DecodedPhoto:
+            raise DeviceError("idcard.photo_decode_failed", "证件照片解码失败。")
+
+    reader, _ = _reader(
+        {FIND: [FOUND], SELECT: [OK], READ: [READ_OK]}, photo_decoder=FailingDecoder()
+    )
+    card = reader.read()
+    assert card.resident_id == DEMO_CARD.resident_id
+    assert card.photo is None and card.photo_available is False
+    assert card.photo_message == "证件照片解码失败。"  # the decoder's reason, not "未配置"
 
 
 def test_reader_sam_failure_on_open_closes_port() -> None:
