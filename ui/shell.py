@@ -85,6 +85,8 @@ class AppShell:
         self.setup: SetupDialog | None = None
         self.window: MainWindow | None = None
         self._store_requested = False
+        # A login typed before the store is open: sent the moment it is (see _login_ready).
+        self._pending_login: tuple[str, str] | None = None
         self.login.login_requested.connect(self._on_login_login_requested)
         self.login.rejected.connect(self._on_login_rejected)
         self.login.first_painted.connect(self._on_login_first_painted)
@@ -98,6 +100,10 @@ class AppShell:
         if self.options.startup_probe:
             print("startup-probe: login-shown", flush=True)
         self.open_store()
+        if self.options.startup_probe:
+            from ui.startup_probe import type_login
+
+            type_login(self.login)
 
     def open_store(self) -> None:
         if self._store_requested:
@@ -136,10 +142,6 @@ class AppShell:
 
             setup_demo_station(ctx.staff)
         catalog = ctx.catalogs.current
-        for bundle in catalog.bundles:
-            _ = (
-                bundle.search_keys
-            )  # pinyin once, here, not on the GUI thread at the first keystroke
         needs = ctx.staff.needs_setup()
         station = None if needs else ctx.staff.local_station()
         backup = ctx.upgrade_backup
@@ -152,12 +154,12 @@ class AppShell:
         )
 
     def _on_store_failed(self, err: TaskError) -> None:
-        self.login.station_label.setText(
+        self._pending_login = None
+        self.login.set_unavailable(
             QCoreApplication.translate("AppShell", "无法打开数据库：{error}").format(
                 error=err.message
             )
         )
-        self.login.station_label.setStyleSheet("color: #b03a2e;")
         if self.options.startup_probe:
             print("startup-probe: failed", flush=True)
             QApplication.quit()
@@ -165,14 +167,24 @@ class AppShell:
     def _on_store_opened(self, opened: _Opened) -> None:
         self.ctx = opened.ctx
         if self.options.startup_probe:
-            print("startup-probe: login-ready", flush=True)
-            QApplication.quit()
-            return
+            print("startup-probe: store-open", flush=True)
         if opened.needs_setup:
+            self._pending_login = None  # no accounts yet: set-up comes first
             self._show_setup(opened.jurisdictions)
         else:
             assert opened.station is not None
             self._login_ready(opened.station, opened.upgrade_backup)
+        # A failed warm-up costs nothing: the same work is done again where it is needed.
+        self.runner.run_db(lambda: self._warm_up(opened.ctx), lambda _r: None, lambda _e: None)
+
+    def _warm_up(self, ctx: AppContext) -> None:
+        """On the database thread while the clerk types (queued after a login already sent):
+        the pinyin search keys, not on the GUI thread at the first keystroke, and the sync
+        engine, so that logging in does not wait for them."""
+        for bundle in ctx.catalogs.current.bundles:
+            _ = bundle.search_keys
+        if self.sync_engine is None:
+            self._open_sync(ctx)
 
     def _login_ready(self, station: StationView, upgrade_backup: str | None = None) -> None:
         hint = ""
@@ -194,7 +206,12 @@ class AppShell:
         )
         if not self.login.isVisible():
             self.login.show()
-        self.login.reset()
+        pending, self._pending_login = self._pending_login, None
+        if pending is not None:
+            self.login.set_busy(True)
+            self._on_login_login_requested(*pending)
+        else:
+            self.login.reset()
 
     # ------------------------------------------------------------------ first run
 
@@ -269,7 +286,9 @@ class AppShell:
 
     def _on_login_login_requested(self, username: str, password: str) -> None:
         ctx = self.ctx
-        if ctx is None:
+        if ctx is None:  # typed faster than the store opened: log in as soon as it is
+            self._pending_login = (username, password)
+            self.login.set_busy(True)
             return
 
         def run() -> tuple[StaffView, StationView, list[SubmissionView], SyncSetup | None]:
@@ -292,6 +311,10 @@ class AppShell:
         self, result: tuple[StaffView, StationView, list[SubmissionView], SyncSetup | None]
     ) -> None:
         actor, station, drafts, sync = result
+        if self.options.startup_probe:
+            print("startup-probe: logged-in", flush=True)
+            QApplication.quit()
+            return
         self.open_window(actor, station, drafts, sync)
 
     def open_window(
