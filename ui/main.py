@@ -17,6 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
+from ui.crash import CrashHandler
 from ui.i18n import install_qt_translations
 from ui.shell import AppShell, WindowOptions
 from ui.style import apply_style
@@ -93,12 +94,16 @@ def main(argv: list[str] | None = None) -> int:
     # card reader, printing and capture.
     runner = TaskRunner(pool_workers=3)
     shell = AppShell(options, runner)
+    crash = CrashHandler(save_draft=shell.save_draft)
+    crash.install()
     shell.start()
     code = app.exec()
+    crash.uninstall()
     if shell.window is not None:
         shell.window.shutdown()
     runner.shutdown()  # queued saves reach the disk before the process ends
-    return code
+    shell.release_store()
+    return code or shell.exit_code
 
 
 if __name__ == "__main__":

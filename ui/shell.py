@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QApplication
 from ui.login import LoginDialog
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QLockFile, QSettings
+    from PySide6.QtWidgets import QMessageBox
 
     from app.context import AppContext
     from app.views import StaffView, StationView, SubmissionView
@@ -87,6 +88,9 @@ class AppShell:
         self._store_requested = False
         # A login typed before the store is open: sent the moment it is (see _login_ready).
         self._pending_login: tuple[str, str] | None = None
+        self._store_lock: QLockFile | None = None  # held while this window uses the store
+        self.refusal: QMessageBox | None = None  # another window has the store
+        self.exit_code = 0
         self.login.login_requested.connect(self._on_login_login_requested)
         self.login.rejected.connect(self._on_login_rejected)
         self.login.first_painted.connect(self._on_login_first_painted)
@@ -127,10 +131,12 @@ class AppShell:
         setup_logging()
         if self._context_factory is not None:
             ctx = self._context_factory()
+            self._lock_store(ctx.db_path)
         else:
-            from app.context import build_context
+            from app.context import build_context, default_db_path
 
             path = self._db_path()
+            self._lock_store(path or default_db_path())
             secrets = None
             if self.options.demo and path is not None:
                 from app.demo import demo_secrets
@@ -153,16 +159,55 @@ class AppShell:
             backup.name if backup else None,
         )
 
+    def _lock_store(self, path: Path) -> None:
+        """On the database thread, before the store is touched: one window per store."""
+        from ui.store_lock import lock_store
+
+        self._store_lock = lock_store(path)
+
     def _on_store_failed(self, err: TaskError) -> None:
         self._pending_login = None
+        if err.code == "store.in_use":
+            self._refuse(err.message)
         self.login.set_unavailable(
             QCoreApplication.translate("AppShell", "无法打开数据库：{error}").format(
                 error=err.message
             )
         )
         if self.options.startup_probe:
-            print("startup-probe: failed", flush=True)
+            print(f"startup-probe: failed {err.code}", flush=True)
             QApplication.quit()
+
+    def _refuse(self, message: str) -> None:
+        """Another window has this store: say who, then end this copy cleanly."""
+        from PySide6.QtWidgets import QMessageBox
+
+        self.exit_code = 1
+        self.login.hide()
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            QCoreApplication.translate("AppShell", "数据库已被占用"),
+            message,
+            QMessageBox.StandardButton.Ok,
+        )
+        box.button(QMessageBox.StandardButton.Ok).setText(
+            QCoreApplication.translate("AppShell", "退出")
+        )
+        box.finished.connect(lambda _r: QApplication.exit(self.exit_code))
+        self.refusal = box
+        if self.options.startup_probe:
+            return  # the probe prints the refusal and quits: no one to click the box
+        box.open()
+
+    def release_store(self) -> None:
+        if self._store_lock is not None:
+            self._store_lock.unlock()
+            self._store_lock = None
+
+    def save_draft(self) -> None:
+        """Send what the clerk typed to the store (the crash handler, before it reports)."""
+        if self.window is not None:
+            self.window.intake.flush()
 
     def _on_store_opened(self, opened: _Opened) -> None:
         self.ctx = opened.ctx
