@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.style import current, px
 from ui.tablemodel import RowsTableModel
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ _STATE_COLOURS = {
 }
 # Rows of the list always in view (a 1366×768 counter screen shows them with the verdict folded).
 MIN_VISIBLE_ROWS = 12
+ITEMS_COLUMN = 5  # 所需事项
 # Keys → the mark they set (None: back to 缺).
 KEY_MARKS: dict[int, str | None] = {
     Qt.Key.Key_1: "collected",
@@ -234,7 +236,6 @@ class VerdictWidget(QFrame):
             f"#verdictBanner {{ background: {back}; border-radius: 4px; }}"
             f" #verdictBanner QLabel, #verdictBanner QToolButton"
             f" {{ color: {fore}; background: transparent; }}"
-            " #verdictSummary { font-size: 15px; font-weight: bold; }"
         )
 
     def set_checklist(
@@ -376,6 +377,7 @@ class ChecklistWidget(QWidget):
         self.verdict = VerdictWidget(self)
         self.model = ChecklistModel(self)
         self.table = QTableView(self)
+        self.table.setAccessibleName(self.tr("材料清单"))
         self.table.setObjectName("checklistTable")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -385,19 +387,22 @@ class ChecklistWidget(QWidget):
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
+        # Material names are never cut: their column fits its contents; 所需事项 takes what
+        # is left (elided at large font sizes: the detail below lists the items in full).
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(5, 220)
+        header.setSectionResizeMode(ITEMS_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(px(40))
         # Compact rows and a floor of MIN_VISIBLE_ROWS: the list is what the clerk works down.
         self.table.ensurePolished()
         rows = self.table.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         scrollbar = self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        # Fewer rows at a large font: 12 rows of 150 % text leave a 1366×768 screen too short.
+        floor = max(6, MIN_VISIBLE_ROWS * 100 // current().font_scale)
         self.table.setMinimumHeight(  # rows + header + a horizontal scroll bar + the frame
             header.sizeHint().height()
-            + MIN_VISIBLE_ROWS * rows.defaultSectionSize()
+            + floor * rows.defaultSectionSize()
             + scrollbar
             + 2 * self.table.frameWidth()
         )
@@ -427,6 +432,7 @@ class ChecklistWidget(QWidget):
         bar.addWidget(self.all_button)
 
         self.detail = QTextBrowser(self)
+        self.detail.setAccessibleName(self.tr("所选材料的受理标准和所需原因"))
         self.detail.setObjectName("materialDetail")
         self.detail.setOpenLinks(False)
         self.pages = PageSlotWidget(self)
@@ -472,6 +478,7 @@ class ChecklistWidget(QWidget):
         for p in pages:
             counts[p.material_id] = counts.get(p.material_id, 0) + 1
         self.model.set_lines(checklist.materials if checklist else (), counts)
+        self._fit_columns()
         self.verdict.set_checklist(checklist, question_texts)
         row = self.model.row_of(keep) if keep else -1
         if row < 0 and self.model.rowCount():
@@ -529,7 +536,21 @@ class ChecklistWidget(QWidget):
         if missing:
             self.marks_chosen.emit(missing)
 
+    def _fit_columns(self) -> None:
+        """所需事项 only where it has room: without it the table needs no sideways scrolling,
+        and the detail below names the items of the selected material in full."""
+        header = self.table.horizontalHeader()
+        others = sum(
+            max(header.sectionSizeHint(c), self.table.sizeHintForColumn(c))
+            for c in range(self.model.columnCount())
+            if c != ITEMS_COLUMN
+        )
+        room = self.table.viewport().width() - others
+        self.table.setColumnHidden(ITEMS_COLUMN, room < px(120))
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.table and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
         if obj is self.table and event.type() == QEvent.Type.KeyPress:
             key = event.key()  # type: ignore[attr-defined]
             mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier  # type: ignore[attr-defined]

@@ -67,7 +67,7 @@ class FinishWidget(QWidget):
         self.result: FinishResult | None = None
         self.outcomes: list[PrintOutcome] = []
         self.heading = QLabel(self)
-        self.heading.setStyleSheet("font-size: 18px; font-weight: bold;")
+        self.heading.setObjectName("pageHeading")
         self.number = QLabel(self)
         self.number.setObjectName("bigNumber")
         self.number.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

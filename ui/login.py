@@ -31,7 +31,7 @@ class LoginDialog(QDialog):
         self.setMinimumWidth(420)
         self._painted = False
         title = QLabel(self.tr("综合受理窗口"), self)
-        title.setStyleSheet("font-size: 22px; font-weight: bold; color: #1f3b66;")
+        title.setObjectName("loginTitle")
         self.station_label = QLabel(self.tr("正在打开数据库……"), self)
         self.station_label.setObjectName("sectionHint")
         self.username = QLineEdit(self)
@@ -82,6 +82,7 @@ class LoginDialog(QDialog):
         self.station_label.setText(station_text)
         self.hint_label.setText(hint)
         self.hint_label.setVisible(bool(hint))
+        self.adjustSize()  # room for the wrapped hint (a large font makes it several lines)
         self.set_busy(False)
 
     def set_busy(self, busy: bool) -> None:

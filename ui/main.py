@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication
 from ui.crash import CrashHandler
 from ui.i18n import install_qt_translations
 from ui.shell import AppShell, WindowOptions
-from ui.style import apply_style
+from ui.style import apply_style, display_options
 from ui.tasks import TaskRunner
 
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("yijianshi")
     app.setApplicationName("intake-window")
     app.setApplicationDisplayName(QCoreApplication.translate("main", "综合受理窗口"))
-    apply_style(app)
+    apply_style(app, display_options())  # 字体大小 and 高对比度 as the station set them
     install_qt_translations(app)  # Qt's own buttons, menus and file dialog in Chinese
     # A sync step holds one pool worker for as long as its upload takes: two stay for the ID
     # card reader, printing and capture.

@@ -54,7 +54,7 @@ class IntakeDetailWidget(QWidget):
         self.title.setObjectName("bigNumber")
         self.title.setWordWrap(True)
         self.state_label = QLabel(self)
-        self.state_label.setStyleSheet("font-size: 16px; font-weight: bold; color: #1a4a8a;")
+        self.state_label.setObjectName("stateHeading")
         self.deadline = DeadlineWidget(self, session.ctx.clock.now)
         self.info = QLabel(self)
         self.info.setWordWrap(True)

@@ -172,7 +172,7 @@ class SyncQueueDialog(QDialog):
         self.summary.setText(status_line(status))
         level = status_level(status)
         colour = {"ok": "#1e5e2e", "warning": "#7a4b00", "error": "#b03a2e"}.get(level, "#4b5563")
-        self.summary.setStyleSheet(f"font-size: 16px; font-weight: bold; color: {colour};")
+        self.summary.setStyleSheet(f"color: {colour};")  # size: #syncSummary in ui/style.py
         self.details.setText("\n".join(status_details(status, self.db_path)))
 
     def set_queue(self, items: list[QueueItem]) -> None:

@@ -43,6 +43,7 @@ from ui.wedge import ScanToken, WedgeFilter
 if TYPE_CHECKING:
     from app.views import LedgerRow, SubmissionView
     from ui.capture import CaptureDialog
+    from ui.display import DisplayDialog
     from ui.session import ClerkSession
     from ui.sync_queue import SyncQueueDialog
 
@@ -67,7 +68,7 @@ class MainWindow(QMainWindow):
                 station=st.name, clerk=actor.display_name, role=actor.role_label
             )
         )
-        self.resize(1440, 880)
+        self._fit_screen(1440, 880)
         self.messages = MessageBarWidget(self)
         self.intake = IntakeWidget(session, self)
         self.search = SearchWidget(session, self)
@@ -107,8 +108,10 @@ class MainWindow(QMainWindow):
         session.runner.busy_changed.connect(self._on_runner_busy_changed)
 
         # status bar
+        # The station is in the title bar: at 150 % the status bar has no room for it twice.
         self.who_label = QLabel(
-            self.tr("{station} · {clerk}").format(station=st.name, clerk=actor.display_name), self
+            self.tr("{clerk}（{role}）").format(clerk=actor.display_name, role=actor.role_label),
+            self,
         )
         self.reader_label = QLabel(self)
         self.printer_label = QLabel(self)
@@ -262,6 +265,10 @@ class MainWindow(QMainWindow):
             self.backup_action: QAction | None = backup
         else:
             self.backup_action = None
+        view_menu = self.menuBar().addMenu(self.tr("显示(&V)"))
+        display = QAction(self.tr("字体大小与高对比度…"), self)
+        display.triggered.connect(self.show_display_dialog)
+        view_menu.addAction(display)
         help_menu = self.menuBar().addMenu(self.tr("帮助(&H)"))
         keys_action = QAction(self.tr("快捷键"), self)
         keys_action.setShortcut(QKeySequence("F1"))
@@ -305,6 +312,17 @@ class MainWindow(QMainWindow):
             "一件事一次办 综合受理窗口客户端\n\n客户端版本：{client}\n数据库结构版本：{schema}\n"
             "一件事目录版本：{catalog}"
         ).format(**v)
+
+    def show_display_dialog(self) -> DisplayDialog:
+        from ui.display import DisplayDialog
+
+        dialog = DisplayDialog(self.session.settings, self)
+        dialog.changed.connect(
+            lambda _o: self.show_message(self.tr("显示设置已保存并应用。"), "success")
+        )
+        dialog.open()
+        self.display_dialog = dialog
+        return dialog
 
     def show_about(self) -> None:
         QMessageBox.about(self, self.tr("关于"), self.about_text())
@@ -654,6 +672,14 @@ class MainWindow(QMainWindow):
         self.deadline.set_deadline(deadline, suffix)
 
     # ------------------------------------------------------------------ drafts
+
+    def _fit_screen(self, width: int, height: int) -> None:
+        """WIDTH×HEIGHT, or the screen's free area where that is smaller (1366×768 counters)."""
+        screen = self.screen()
+        if screen is not None:
+            free = screen.availableGeometry()
+            width, height = min(width, free.width()), min(height, free.height())
+        self.resize(width, height)
 
     def offer_drafts(self, drafts: list[SubmissionView]) -> None:
         if not drafts:
