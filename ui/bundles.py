@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from ui.a11y import enable_clear_button
 from ui.style import px
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class BundlePickerWidget(QWidget):
         self.filter.setAccessibleName(self.tr("查找一件事"))
         self.filter.setObjectName("bundleFilter")
         self.filter.setPlaceholderText(self.tr("输入名称、别名或拼音首字母，如 xsecs"))
-        self.filter.setClearButtonEnabled(True)
+        enable_clear_button(self.filter)
         self.bundle_list = QListWidget(self)
         self.bundle_list.setAccessibleName(self.tr("一件事列表"))
         self.bundle_list.setObjectName("bundleList")

@@ -135,7 +135,7 @@ class SyncQueueDialog(QDialog):
         self.note = QLabel(self)
         self.note.setObjectName("sectionHint")
         self.model = SyncQueueModel(self)
-        self.table = make_table(self.model, self)
+        self.table = make_table(self.model, self, self.tr("同步队列"))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(SyncQueueModel.ERROR_COLUMN, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(lambda _c, _p: self._update_buttons())

@@ -135,6 +135,7 @@ def test_a_second_window_on_a_locked_store_is_refused_naming_the_holder(
         assert shell.exit_code == 1
         assert not shell.login.isVisible()
         assert shell.ctx is None  # never handed on
+        shell.refusal.finished.disconnect()  # would end the application: no loop to end here
         shell.refusal.close()
     finally:
         held.unlock()
