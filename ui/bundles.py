@@ -45,6 +45,8 @@ class BundlePickerWidget(QWidget):
         self.bundle_list.setAccessibleName(self.tr("一件事列表"))
         self.bundle_list.setObjectName("bundleList")
         self.bundle_list.setMaximumHeight(px(150))
+        self.bundle_list.setWordWrap(True)  # long names at a large font: wrap, never cut
+        self.bundle_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.chosen_label = QLabel(self.tr("尚未选择一件事"), self)
         self.chosen_label.setObjectName("sectionHint")
         self.chosen_label.setWordWrap(True)

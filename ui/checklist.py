@@ -324,6 +324,8 @@ class PageSlotWidget(QFrame):
         )
         self.empty.setObjectName("fieldHint")
         self.empty.setWordWrap(True)
+        # Two lines kept free: the splitter above does not ask a wrapped label its height.
+        self.empty.setMinimumHeight(self.empty.fontMetrics().lineSpacing() * 2 + 4)
         self.capture_button = QPushButton(self.tr("采集页面 F8"), self)
         self.capture_button.setEnabled(False)
         self.capture_button.setToolTip(self.tr("高拍仪拍摄、导入扫描文件（F8 或 Alt+C）"))
@@ -367,6 +369,40 @@ class PageSlotWidget(QFrame):
             self.capture_requested.emit(self._material_id)
 
 
+class ItemsColumnFitter(QObject):
+    """所需事项 only where it has room: without it a material list needs no sideways
+    scrolling, and the detail names the items of the selected material in full. Follows the
+    table's size and its model's rows."""
+
+    def __init__(self, table: QTableView) -> None:
+        super().__init__(table)
+        self.table = table
+        table.installEventFilter(self)
+        model = table.model()
+        model.modelReset.connect(self.fit)
+        model.dataChanged.connect(self.fit)
+        model.rowsInserted.connect(self.fit)
+
+    def fit(self) -> None:
+        table = self.table
+        header = table.horizontalHeader()
+        for c in range(table.model().columnCount()):
+            if c != ITEMS_COLUMN:
+                table.resizeColumnToContents(c)  # rows changed: the widths follow at once
+        others = sum(
+            max(header.sectionSizeHint(c), table.sizeHintForColumn(c))
+            for c in range(table.model().columnCount())
+            if c != ITEMS_COLUMN
+        )
+        room = table.viewport().width() - others
+        table.setColumnHidden(ITEMS_COLUMN, room < px(120))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.table and event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
+
+
 class ChecklistWidget(QWidget):
     marks_chosen = Signal(dict)  # material id → mark (None: 缺)
 
@@ -392,14 +428,16 @@ class ChecklistWidget(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(ITEMS_COLUMN, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(px(40))
+        self.fitter = ItemsColumnFitter(self.table)
         # Compact rows and a floor of MIN_VISIBLE_ROWS: the list is what the clerk works down.
         self.table.ensurePolished()
         rows = self.table.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         scrollbar = self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        # Fewer rows at a large font: 12 rows of 150 % text leave a 1366×768 screen too short.
-        floor = max(6, MIN_VISIBLE_ROWS * 100 // current().font_scale)
+        # Fewer rows at a large font: 12 rows of 150 % text leave a 1366×768 screen too short
+        # (the list still grows with the window; this is only its floor).
+        floor = {125: 8, 150: 5}.get(current().font_scale, MIN_VISIBLE_ROWS)
         self.table.setMinimumHeight(  # rows + header + a horizontal scroll bar + the frame
             header.sizeHint().height()
             + floor * rows.defaultSectionSize()
@@ -478,7 +516,6 @@ class ChecklistWidget(QWidget):
         for p in pages:
             counts[p.material_id] = counts.get(p.material_id, 0) + 1
         self.model.set_lines(checklist.materials if checklist else (), counts)
-        self._fit_columns()
         self.verdict.set_checklist(checklist, question_texts)
         row = self.model.row_of(keep) if keep else -1
         if row < 0 and self.model.rowCount():
@@ -536,21 +573,7 @@ class ChecklistWidget(QWidget):
         if missing:
             self.marks_chosen.emit(missing)
 
-    def _fit_columns(self) -> None:
-        """所需事项 only where it has room: without it the table needs no sideways scrolling,
-        and the detail below names the items of the selected material in full."""
-        header = self.table.horizontalHeader()
-        others = sum(
-            max(header.sectionSizeHint(c), self.table.sizeHintForColumn(c))
-            for c in range(self.model.columnCount())
-            if c != ITEMS_COLUMN
-        )
-        room = self.table.viewport().width() - others
-        self.table.setColumnHidden(ITEMS_COLUMN, room < px(120))
-
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self.table and event.type() == QEvent.Type.Resize:
-            self._fit_columns()
         if obj is self.table and event.type() == QEvent.Type.KeyPress:
             key = event.key()  # type: ignore[attr-defined]
             mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier  # type: ignore[attr-defined]

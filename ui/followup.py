@@ -123,9 +123,11 @@ class WithdrawDialog(_ActionDialog):
         line = self.reason.lineEdit()
         if line is not None:
             line.setPlaceholderText(self.tr("撤回原因（必填）"))
-        self.body.addWidget(
-            QLabel(self.tr("撤回后将打印《撤回申请材料退还清单》，请将纸质材料退还申请人。"), self)
+        note = QLabel(
+            self.tr("撤回后将打印《撤回申请材料退还清单》，请将纸质材料退还申请人。"), self
         )
+        note.setWordWrap(True)
+        self.body.addWidget(note)
         self.body.addWidget(self.reason)
         self.finish_layout()
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.a11y import enable_clear_button
-from ui.checklist import ChecklistModel
+from ui.checklist import ITEMS_COLUMN, ChecklistModel, ItemsColumnFitter
 from ui.deadline import DeadlineWidget, station_time
 from ui.followup import DeliveryDialog, SupplementDialog, WithdrawDialog
 from ui.intake import EDITABLE_STAGES
@@ -63,10 +63,12 @@ class IntakeDetailWidget(QWidget):
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.materials = ChecklistModel(self)
         self.materials_table = make_table(self.materials, self, self.tr("该受理的材料清单"))
-        self.materials_table.horizontalHeader().setSectionResizeMode(
-            5, QHeaderView.ResizeMode.Stretch
-        )
-        self.materials_table.horizontalHeader().setStretchLastSection(False)
+        header = self.materials_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(ITEMS_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        header.setResizeContentsPrecision(-1)  # every row of one intake's list (a few dozen)
+        self.fitter = ItemsColumnFitter(self.materials_table)  # names whole, items if room
         self.edit_button = QPushButton(self.tr("继续办理(&E)"), self)
         self.supplement_button = QPushButton(self.tr("补正(&S)"), self)
         self.withdraw_button = QPushButton(self.tr("撤回(&W)"), self)

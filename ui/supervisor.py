@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QDialog,
     QDialogButtonBox,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -338,11 +340,20 @@ class SupervisorWidget(QWidget):
         left.addWidget(close_box)
         upper.addLayout(left, 3)
         upper.addWidget(breakdown, 2)
-        layout = QVBoxLayout(self)
+        # Scrolls as a whole where the screen is lower than the dashboard (1366×768 at 150 %).
+        content = QWidget(self)
+        layout = QVBoxLayout(content)
         layout.addLayout(top)
         layout.addLayout(upper, 3)
         layout.addWidget(self.drill_label)
         layout.addWidget(self.table, 2)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     # ------------------------------------------------------------------ sync backlog
 
@@ -396,6 +407,8 @@ class SupervisorWidget(QWidget):
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.verticalHeader().hide()
         table.horizontalHeader().setStretchLastSection(True)
+        # Figures and their names whole, at any font size (the last column takes the rest).
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         return table
 
     def _chart_view(self, title: str) -> QChartView:

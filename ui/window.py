@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.backup import (
     BackupController,
@@ -35,6 +43,7 @@ from ui.ledger import LedgerWidget, push_deadline
 from ui.lock import LockDialog
 from ui.messages import MessageBarWidget
 from ui.search import SearchWidget
+from ui.style import current
 from ui.supervisor import SupervisorWidget, may_supervise
 from ui.sync import SyncController, SyncIndicatorWidget
 from ui.tasks import TaskError
@@ -137,14 +146,30 @@ class MainWindow(QMainWindow):
         self.backup.backup_finished.connect(self._on_backup_backup_finished)
         if may_back_up(actor.role):
             self.backup_indicator.clicked.connect(self.show_backup_dialog)
-        bar = self.statusBar()
-        bar.addWidget(self.who_label)
-        bar.addWidget(self.reader_label)
-        bar.addWidget(self.busy_label)
-        bar.addPermanentWidget(self.backup_indicator)
-        bar.addPermanentWidget(self.sync_indicator)
-        bar.addPermanentWidget(self.deadline)
-        bar.addPermanentWidget(self.printer_label)
+        # One row; two at a large font, where one row of it is wider than a 1366 screen.
+        panel = QWidget(self)
+        rows = QVBoxLayout(panel)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(0)
+        first, second = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(first)
+        one_row = current().font_scale <= 100
+        for widget in (self.who_label, self.reader_label, self.busy_label):
+            first.addWidget(widget)
+        first.addStretch(1)
+        lower = first if one_row else second
+        if not one_row:
+            rows.addLayout(second)
+            first.addWidget(self.backup_indicator)
+            first.addWidget(self.printer_label)
+            second.addStretch(1)
+        else:
+            lower.addWidget(self.backup_indicator)
+        lower.addWidget(self.sync_indicator)
+        lower.addWidget(self.deadline)
+        if one_row:
+            lower.addWidget(self.printer_label)
+        self.statusBar().addWidget(panel, 1)
         self.printer_label.setText(self.tr("打印机：正在查询……"))
         # Asking the print system (CUPS, the Windows spooler) can block: not on the GUI thread.
         session.runner.run_pool(
@@ -666,9 +691,7 @@ class MainWindow(QMainWindow):
             self.deadline.set_deadline(None)
             return
         deadline, row = pending[0]
-        suffix = self.tr("· {number} 等 {count} 件待数字化").format(
-            number=row.number or "", count=len(pending)
-        )
+        suffix = self.tr("· 待数字化 {count} 件").format(count=len(pending))
         self.deadline.set_deadline(deadline, suffix)
 
     # ------------------------------------------------------------------ drafts
