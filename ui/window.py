@@ -691,7 +691,9 @@ class MainWindow(QMainWindow):
             self.deadline.set_deadline(None)
             return
         deadline, row = pending[0]
-        suffix = self.tr("· 待数字化 {count} 件").format(count=len(pending))
+        suffix = self.tr("· {number} 等 {count} 件待数字化").format(
+            number=row.number or "", count=len(pending)
+        )
         self.deadline.set_deadline(deadline, suffix)
 
     # ------------------------------------------------------------------ drafts
