@@ -75,7 +75,7 @@ def _item_overflow(view: QAbstractItemView, index: QModelIndex, width: int) -> b
     option = QStyleOptionViewItem()
     option.initFrom(view)
     option.font = view.font()
-    needed = view.itemDelegate(index).sizeHint(option, index).width()
+    needed = view.itemDelegateForIndex(index).sizeHint(option, index).width()
     return needed > width + 1
 
 
