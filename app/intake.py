@@ -103,8 +103,11 @@ class IntakeService:
         attachments: AttachmentStore,
         clock: Clock | None = None,
         signer: ReceiptSigner | None = None,
+        *,
+        query_url: str | None = None,
     ) -> None:
         self._sessions = sessions
+        self._query_url = query_url  # receipt QR link (app.options.RECEIPT_QUERY_URL)
         self._catalogs = catalogs
         self._attachments = attachments
         self._clock = clock or SystemClock()
@@ -1038,7 +1041,7 @@ class IntakeService:
                 else encode_receipt_payload(sub.number, t=stamp, m=manifest)
             )
             hub = s.get(SyncState, "hub_url")
-            base = query_base(hub.value if hub is not None else None)
+            base = query_base(hub.value if hub is not None else None, self._query_url)
             if base is not None:  # a phone that scans the QR opens the county's status page
                 payload = receipt_query_url(base, payload)
             doc = IntakeDocument(
