@@ -468,7 +468,8 @@ def add_flags(parser: argparse.ArgumentParser, options: Iterable[Option[Any]] = 
     for option in options:
         if option.flag is None:
             continue
-        help_text = argparse.SUPPRESS if option.hidden else option.description
+        # argparse formats help with %: a literal % (字体大小（%）) is doubled
+        help_text = argparse.SUPPRESS if option.hidden else option.description.replace("%", "%%")
         if option.parse is _bool:
             parser.add_argument(
                 option.flag, dest=option.name, action="store_true", default=None, help=help_text
