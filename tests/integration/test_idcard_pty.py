@@ -28,7 +28,6 @@ from app.capture.idcard import (
     build_command,
     build_text_block,
 )
-from app.capture.idcard_cli import register
 from app.capture.idcard_sim import (
     DEMO_CARD,
     DEMO_CARD_EXPIRED,
@@ -37,6 +36,7 @@ from app.capture.idcard_sim import (
     Ga467Simulator,
     Scenario,
 )
+from app.cli.idcard import register
 from app.errors import DeviceError
 
 pytestmark = pytest.mark.integration
@@ -317,7 +317,7 @@ def _cli(argv: list[str], today: dt.date = dt.date(2026, 11, 21)) -> tuple[int, 
 def test_cli_subprocess_reads_card_as_json(sim: Ga467Simulator) -> None:
     script = (
         "import argparse, sys\n"
-        "from app.capture.idcard_cli import register\n"
+        "from app.cli.idcard import register\n"
         "p = argparse.ArgumentParser()\n"
         "register(p.add_subparsers(required=True))\n"
         "a = p.parse_args(sys.argv[1:])\n"
