@@ -26,7 +26,7 @@ from ui.backup import (
     may_back_up,
     may_run_backup,
 )
-from ui.capture_devices import CaptureDevices
+from ui.capture.devices import CaptureDevices
 from ui.deadline import DeadlineWidget
 from ui.drafts import DraftsDialog
 from ui.idle import IdleWatcher
@@ -42,7 +42,7 @@ from ui.wedge import ScanToken, WedgeFilter
 
 if TYPE_CHECKING:
     from app.views import LedgerRow, SubmissionView
-    from ui.capture import CaptureDialog
+    from ui.capture.dialog import CaptureDialog
     from ui.session import ClerkSession
     from ui.sync_queue import SyncQueueDialog
 
@@ -426,8 +426,8 @@ class MainWindow(QMainWindow):
     ) -> CaptureDialog | None:
         """F8 / Alt+C: the capture dialog for the intake on screen (the workspace, or the one
         opened in 查询与后续) at the selected material, or the next paper still without pages."""
-        from ui.capture import CaptureDialog
-        from ui.capture_pages import first_outstanding
+        from ui.capture.dialog import CaptureDialog
+        from ui.capture.pages import first_outstanding
 
         if self.capture_dialog is not None and self.capture_dialog.isVisible():
             self.capture_dialog.activateWindow()
