@@ -1,0 +1,240 @@
+"""The intake file of `intake submit` (JSON, `-` for standard input): read and checked into an
+`IntakeRequest`, every refusal a `SubmitError` with a code and a Chinese message. The format is
+described in app/cli/submit.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.errors import DomainError
+from app.views import ApplicantInput
+
+# Marks as the clerk says them (1 已收 · 2 免提交 · 3 容缺 · 0 缺) or as the engine names them.
+MARKS = {
+    "collected": "collected",
+    "已收": "collected",
+    "exempt": "exempt",
+    "免提交": "exempt",
+    "tolerated": "tolerated",
+    "容缺": "tolerated",
+    "missing": None,
+    "缺": None,
+}
+TOP_FIELDS = ("clerk", "applicant", "bundle", "items", "answers", "marks", "pages")
+# Captured pages the file may bring, by their first bytes (what the document camera stores).
+PAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+TYPED_FIELDS = (
+    "kind",
+    "name",
+    "resident_id",
+    "gender",
+    "birth_date",
+    "address",
+    "phone",
+    "uscc",
+    "legal_representative",
+)
+APPLICANT_KEYS = (*TYPED_FIELDS, "card", "consent_reuse")
+CARD_FIELDS = ("name", "resident_id", "gender", "birth_date", "address")
+
+
+class SubmitError(DomainError):
+    """The intake file or the command's arguments cannot be used (said in Chinese, with a code)."""
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    clerk: str
+    applicant: ApplicantInput
+    bundle: str
+    items: tuple[str, ...] | None
+    answers: Mapping[str, object]
+    marks: Mapping[str, str | None]
+    warnings: tuple[str, ...] = field(default=())
+    pages: tuple[tuple[str, bytes, str], ...] = ()  # (line id, image bytes, mime), in order
+
+
+# ----------------------------------------------------------------------------- the file
+
+
+def _text(value: object, where: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise SubmitError("submit.field_type", f"字段“{where}”应为文字。", field=where)
+    return value.strip()
+
+
+def _object(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SubmitError("submit.field_type", f"字段“{where}”应为对象（{{…}}）。", field=where)
+    return value
+
+
+def _known(obj: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
+    # A misspelt key would otherwise be dropped silently (e.g. "mark" for "marks").
+    for key in obj:
+        if key not in allowed:
+            raise SubmitError(
+                "submit.unknown_field",
+                f"{where}中有不认识的字段“{key}”（可用：{'、'.join(allowed)}）。",
+                field=key,
+            )
+
+
+def _date(text: str, where: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise SubmitError(
+            "submit.date", f"字段“{where}”应为日期 YYYY-MM-DD（收到“{text}”）。", field=where
+        ) from None
+
+
+def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
+    spec = _object(raw, "applicant")
+    _known(spec, APPLICANT_KEYS, "申请人")
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    warnings: list[str] = []
+    if spec.get("card") is not None:
+        card = _object(spec["card"], "applicant.card")
+        if isinstance(card.get("card"), dict):  # the whole `intake idcard read --json` answer
+            card = card["card"]
+        for name in CARD_FIELDS:
+            text = _text(card.get(name), f"applicant.card.{name}")
+            if not text:
+                raise SubmitError(
+                    "submit.card_field", f"读卡信息缺少“{name}”。", field=f"card.{name}"
+                )
+            values[name] = text
+            sources[name] = "card"
+        if card.get("expired"):
+            warnings.append("该身份证已过有效期，请申请人提供有效证件。")
+    for name in TYPED_FIELDS:
+        text = _text(spec.get(name), f"applicant.{name}")
+        if text and values.get(name) != text:
+            values[name] = text
+            sources[name] = "typed"  # typed over a card field: no longer verified, as in the window
+    kind = values.pop(
+        "kind", "enterprise" if values.get("uscc") and "card" not in spec else "personal"
+    )
+    sources.pop("kind", None)
+    if kind not in ("personal", "enterprise"):
+        raise SubmitError(
+            "submit.applicant_kind",
+            f"申请人类型应为 personal（个人）或 enterprise（企业），收到“{kind}”。",
+            field="kind",
+        )
+    consent = spec.get("consent_reuse", False)
+    if not isinstance(consent, bool):
+        raise SubmitError(
+            "submit.field_type",
+            "字段“applicant.consent_reuse”应为 true 或 false。",
+            field="consent_reuse",
+        )
+    birth = _date(values.pop("birth_date", ""), "applicant.birth_date")
+    return ApplicantInput(
+        kind=kind,
+        birth_date=birth,
+        sources=sources,
+        consent_reuse=consent,  # type: ignore[arg-type]
+        **{k: values.get(k, "") for k in TYPED_FIELDS if k not in ("kind", "birth_date")},
+    ), warnings
+
+
+def _pages(raw: object, base: Path) -> tuple[tuple[str, bytes, str], ...]:
+    """`"pages": {"<line id>": ["scan-1.jpg", …]}`: image files (paths relative to the intake
+    file), attached after finishing as the document camera would."""
+    out: list[tuple[str, bytes, str]] = []
+    for line_id, files in _object(raw, "pages").items():
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            raise SubmitError(
+                "submit.field_type",
+                f"字段“pages.{line_id}”应为图片文件路径的列表。",
+                field=f"pages.{line_id}",
+            )
+        for name in files:
+            path = base / name
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise SubmitError(
+                    "submit.page_file",
+                    f"无法读取材料页面“{name}”：{exc.strerror or exc}。",
+                    file=name,
+                ) from exc
+            mime = next((m for magic, m in PAGE_TYPES.items() if data.startswith(magic)), None)
+            if mime is None:
+                raise SubmitError(
+                    "submit.page_type", f"材料页面“{name}”不是 JPEG 或 PNG 图片。", file=name
+                )
+            out.append((line_id, data, mime))
+    return tuple(out)
+
+
+def parse_request(data: object, base: Path | None = None) -> IntakeRequest:
+    """The intake file's content as a request, or SubmitError saying what is wrong with it.
+    BASE: the folder page paths are relative to (the intake file's)."""
+    spec = _object(data, "（文件顶层）")
+    _known(spec, TOP_FIELDS, "受理文件")
+    for key in ("clerk", "applicant", "bundle"):
+        if spec.get(key) in (None, ""):
+            raise SubmitError("submit.missing_field", f"受理文件缺少字段“{key}”。", field=key)
+    applicant, warnings = _applicant(spec["applicant"])
+    items = spec.get("items")
+    if items is not None and (
+        not isinstance(items, list) or not all(isinstance(i, str) for i in items)
+    ):
+        raise SubmitError("submit.field_type", "字段“items”应为事项 id 的列表。", field="items")
+    answers = _object(spec.get("answers") or {}, "answers")
+    marks: dict[str, str | None] = {}
+    for material, mark in _object(spec.get("marks") or {}, "marks").items():
+        if not isinstance(mark, str) or mark.strip() not in MARKS:
+            raise SubmitError(
+                "submit.bad_mark",
+                f"材料“{material}”的标记“{mark}”无效，应为 collected（已收）、exempt（免提交）、"
+                "tolerated（容缺）或 missing（缺）。",
+                material=material,
+            )
+        marks[material] = MARKS[mark.strip()]
+    return IntakeRequest(
+        clerk=_text(spec["clerk"], "clerk"),
+        applicant=applicant,
+        bundle=_text(spec["bundle"], "bundle"),
+        items=tuple(items) if items is not None else None,
+        answers=answers,
+        marks=marks,
+        warnings=tuple(warnings),
+        pages=_pages(spec.get("pages") or {}, base or Path.cwd()),
+    )
+
+
+def read_request(path: str) -> IntakeRequest:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SubmitError(
+            "submit.file", f"无法读取受理文件“{path}”：{exc.strerror or exc}。", file=path
+        ) from exc
+    except UnicodeDecodeError:
+        raise SubmitError(
+            "submit.encoding", f"受理文件“{path}”不是 UTF-8 文本。", file=path
+        ) from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", "?")
+        col = getattr(exc, "colno", "?")
+        raise SubmitError(
+            "submit.json", f"受理文件“{path}”不是有效的 JSON（第{line}行第{col}列）。", file=path
+        ) from None
+    return parse_request(data, Path.cwd() if path == "-" else Path(path).resolve().parent)
