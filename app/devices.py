@@ -53,6 +53,9 @@ __all__ = [
     "build_devices",
     "check_devices",
     "default_sync_engine",
+    "make_camera_factory",
+    "make_reader",
+    "serial_ports",
 ]
 
 
@@ -115,10 +118,9 @@ def build_devices(
     if printer is None:
         printer = _printer(options, db_path)
     if reader is None:
-        reader = _reader(options, problems)
-    label = "演示高拍仪" if demo else str(camera_spec(options[CAMERA]))
-    if camera_factory is None:
-        camera_factory = _demo_camera if demo else _opencv_factory(camera_spec(options[CAMERA]))
+        reader, problems = make_reader(options)
+    made, label = make_camera_factory(options)
+    camera_factory = camera_factory or made
     hot = None
     folder = options[HOT_FOLDER]
     if folder is not None:
@@ -149,19 +151,38 @@ def _printer(options: Options, db_path: Path) -> PrinterBackend:
     return FilePrinterBackend(out) if out is not None else QtPrinterBackend()
 
 
-def _reader(options: Options, problems: list[DeviceProblem]) -> IdCardReader | None:
+def make_reader(options: Options) -> tuple[IdCardReader | None, list[DeviceProblem]]:
+    """The ID card reader the options choose (not opened), and why there is none if it fails:
+    demo → the simulator; an SDK family → the vendor library; a port → GA 467 serial."""
+    problems: list[DeviceProblem] = []
     if options[DEMO]:
         from app.capture.idcard_sim import SimulatedReader
 
-        return SimulatedReader()
+        return SimulatedReader(), problems
     if options[CARD_SDK]:
-        return _sdk_reader(options, problems)
+        return _sdk_reader(options, problems), problems
     port = options[CARD_PORT]
     if port:
         from app.capture.idcard import Ga467Reader
 
-        return Ga467Reader(port)
-    return None
+        return Ga467Reader(port), problems
+    return None, problems
+
+
+@dataclass(frozen=True)
+class SerialPortInfo:
+    device: str  # what the reader option takes: /dev/ttyUSB0, COM3
+    description: str
+
+
+def serial_ports() -> list[SerialPortInfo]:
+    """The serial ports of this machine (pyserial), for the settings screen."""
+    from serial.tools import list_ports
+
+    return [
+        SerialPortInfo(p.device, p.description if p.description != "n/a" else "")
+        for p in sorted(list_ports.comports(), key=lambda p: p.device)
+    ]
 
 
 # The vendor-SDK reader (ctypes, CVR_* / SDT_* families) lives in app/capture/idcard_sdk.py;
@@ -192,6 +213,14 @@ def _sdk_reader(options: Options, problems: list[DeviceProblem]) -> IdCardReader
         return None
     reader: IdCardReader = factory(family, lib, wlt_library=options[WLT_LIB])
     return reader
+
+
+def make_camera_factory(options: Options) -> tuple[Callable[[], Camera], str]:
+    """What makes the document camera the options choose (called on the pool), and its label."""
+    if options[DEMO]:
+        return _demo_camera, "演示高拍仪"
+    spec = camera_spec(options[CAMERA])
+    return _opencv_factory(spec), str(spec)
 
 
 def _demo_camera() -> Camera:

@@ -28,6 +28,7 @@ from ui.backup import (
 )
 from ui.capture.devices import CaptureDevices
 from ui.deadline import DeadlineWidget
+from ui.devices import DeviceCheck, DeviceStatusWidget
 from ui.drafts import DraftsDialog
 from ui.idle import IdleWatcher
 from ui.intake import EDITABLE_STAGES, IntakeWidget
@@ -43,6 +44,7 @@ from ui.wedge import ScanToken, WedgeFilter
 if TYPE_CHECKING:
     from app.views import LedgerRow, SubmissionView
     from ui.capture.dialog import CaptureDialog
+    from ui.devices import DeviceSettingsDialog
     from ui.session import ClerkSession
     from ui.sync_queue import SyncQueueDialog
 
@@ -138,6 +140,13 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.who_label)
         bar.addWidget(self.reader_label)
         bar.addWidget(self.busy_label)
+        # a configured device that is missing: named with what to do (ui/devices.py)
+        self.device_status = DeviceStatusWidget(self)
+        self.device_check = DeviceCheck(session, self)
+        self.device_check.checked.connect(self.device_status.set_problems)
+        self.device_status.clicked.connect(self.show_device_settings)
+        self.device_settings: DeviceSettingsDialog | None = None
+        bar.addWidget(self.device_status)
         bar.addPermanentWidget(self.backup_indicator)
         bar.addPermanentWidget(self.sync_indicator)
         bar.addPermanentWidget(self.deadline)
@@ -189,6 +198,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.supervisor)  # a 负责人 signs in to reconcile and close
         self.sync.start()
         self.backup.start()
+        self.device_check.start()
 
     # ------------------------------------------------------------------ actions
 
@@ -236,6 +246,10 @@ class MainWindow(QMainWindow):
         import_files.triggered.connect(lambda: self.open_capture(import_files=True))
         devices.addAction(import_files)
         self.addAction(import_files)
+        devices.addSeparator()
+        device_settings = QAction(self.tr("设备设置…"), self)
+        device_settings.triggered.connect(self.show_device_settings)
+        devices.addAction(device_settings)
         sync_menu = self.menuBar().addMenu(self.tr("同步(&Y)"))
         queue = QAction(self.tr("同步队列"), self)
         queue.setShortcut(QKeySequence("Ctrl+Shift+S"))
@@ -283,6 +297,26 @@ class MainWindow(QMainWindow):
             if name
             else self.tr("打印机：未找到，请检查")
         )
+
+    def show_device_settings(self) -> None:
+        """设备设置: the window's card polling pauses while the dialog may test the reader."""
+        from PySide6.QtCore import QSettings
+
+        from ui.devices import DeviceSettingsDialog
+
+        if self.device_settings is not None and self.device_settings.isVisible():
+            self.device_settings.raise_()
+            return
+        settings = self.session.settings if self.session.settings is not None else QSettings()
+        dialog = DeviceSettingsDialog(self.session, settings, self)
+        self.card_timer.stop()
+        dialog.finished.connect(self._on_device_settings_finished)
+        self.device_settings = dialog
+        dialog.open()
+
+    def _on_device_settings_finished(self, _result: int) -> None:
+        if self._watcher is not None:
+            self.card_timer.start()
 
     def show_keys(self) -> None:
         self.show_message(
