@@ -76,7 +76,12 @@ class DeviceProblem:
     """A device that is configured but missing or failing: what (设备) and what to do (Chinese)."""
 
     device: str  # "card_reader", "camera", "hot_folder", "printer", "wlt"
-    message: str
+    message: str  # the whole story: which file or port, and what to do
+    short: str = ""  # for the status bar: what and what to do, in a few words
+
+    @property
+    def brief(self) -> str:
+        return self.short or self.message
 
 
 @dataclass
@@ -198,6 +203,7 @@ def _sdk_reader(options: Options, problems: list[DeviceProblem]) -> IdCardReader
             DeviceProblem(
                 "card_reader",
                 "读卡器厂商 SDK 库文件未设置：请在 设备 → 设备设置 中选择 SDK 库文件。",
+                "未设置读卡器 SDK 库：请在 设备设置 中选择",
             )
         )
         return None
@@ -207,7 +213,9 @@ def _sdk_reader(options: Options, problems: list[DeviceProblem]) -> IdCardReader
         log.warning("vendor SDK reader unavailable in this build")
         problems.append(
             DeviceProblem(
-                "card_reader", "本版本不支持厂商 SDK 读卡器：请改用串口读卡器，或联系县技术支持。"
+                "card_reader",
+                "本版本不支持厂商 SDK 读卡器：请改用串口读卡器，或联系县技术支持。",
+                "不支持厂商 SDK 读卡器：请改用串口读卡器",
             )
         )
         return None
@@ -256,10 +264,11 @@ def check_devices(
                 "card_reader",
                 f"找不到身份证读卡器（串口 {port}）：请检查读卡器的 USB 线，"
                 "或在 设备 → 设备设置 中选择正确的串口。",
+                "读卡器未连接：请检查 USB 线或在 设备设置 中换串口",
             )
         )
     for option, device, what in (
-        (CARD_SDK_LIB, "card_reader", "读卡器厂商 SDK 库文件"),
+        (CARD_SDK_LIB, "card_reader", "读卡器 SDK 库文件"),
         (WLT_LIB, "wlt", "身份证照片解码库"),
     ):
         path = options[option]
@@ -269,6 +278,7 @@ def check_devices(
                     device,
                     f"找不到{what}（{path}）：请在 设备 → 设备设置 中重新选择，"
                     "或联系县技术支持安装厂商驱动。",
+                    f"找不到{what}：请在 设备设置 中重新选择",
                 )
             )
     folder = options[HOT_FOLDER]
@@ -278,6 +288,7 @@ def check_devices(
                 "hot_folder",
                 f"扫描仪输出文件夹不存在（{folder}）：请检查网络盘或移动硬盘，"
                 "或在 设备 → 设备设置 中重新选择。",
+                "扫描仪文件夹不存在：请检查网络盘或在 设备设置 中重选",
             )
         )
     return problems

@@ -129,6 +129,7 @@ def find_problems(session: ClerkSession) -> list[DeviceProblem]:
                     "printer",
                     f"找不到打印机“{name}”：请检查打印机电源和连接，"
                     "或在 设备 → 设备设置 中重新选择打印机。",
+                    "找不到打印机：请检查电源和连接，或在 设备设置 中重选",
                 )
             )
     return problems
@@ -154,7 +155,7 @@ class DeviceStatusWidget(QToolButton):
         if not problems:
             self.hide()
             return
-        text = problems[0].message
+        text = problems[0].brief
         if len(problems) > 1:
             text += tr("（另有 {n} 项，点击查看）").format(n=len(problems) - 1)
         self.setText(text)
@@ -236,6 +237,7 @@ class DeviceSettingsDialog(QDialog):
         self.file_dialog: QFileDialog | None = None
         self.setWindowTitle(tr("设备设置"))
         self.setObjectName("deviceSettings")
+        self.setMinimumWidth(640)
         self._build()
         self._load(session.options)
         self.refresh()
@@ -313,6 +315,7 @@ class DeviceSettingsDialog(QDialog):
         self.camera.setEditable(True)
         self.camera.setAccessibleName(CAMERA.description)
         self.camera.setToolTip(CAMERA.description)
+        self.camera.lineEdit().setPlaceholderText(tr("设备序号（如 0）或设备名称的一部分"))
         self.test_camera_button = QPushButton(tr("测试高拍仪"), box)
         self.test_camera_button.clicked.connect(self.test_camera)
         row = QWidget(box)

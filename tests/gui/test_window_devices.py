@@ -293,7 +293,8 @@ def test_missing_devices_are_named_in_the_status_bar(
         window = login(qtbot, app_shell)
         status = window.device_status
         assert status.isVisible()
-        assert "扫描仪输出文件夹不存在" in status.text()
+        assert "扫描仪文件夹不存在" in status.text()
+        assert "扫描仪输出文件夹不存在" in status.toolTip()  # with the path
         assert "设备设置" in status.text()
         assert "另有 1 项" in status.text()
         assert "找不到打印机“财务室打印机”" in status.toolTip()

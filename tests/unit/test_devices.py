@@ -166,6 +166,7 @@ def test_missing_devices_are_named_with_what_to_do(tmp_path: Path) -> None:
     assert "/dev/ttyUSB7" in by["card_reader"] and "USB" in by["card_reader"]
     assert "扫描仪输出文件夹不存在" in by["hot_folder"]
     assert "照片解码库" in by["wlt"]
+    assert all(p.short and "设备设置" in p.short for p in problems)
 
 
 def test_present_devices_and_demo_raise_no_problem(tmp_path: Path) -> None:
