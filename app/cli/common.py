@@ -1,17 +1,25 @@
-"""What every command shares: the --db/--json/--create flags and the store they open."""
+"""What every command shares: the --db/--json/--create flags and the store they open. The
+database option is declared with every other option (app/options.py)."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-Handler = Callable[[argparse.Namespace], int]
+from app.options import DB_PATH
 
 
 def common_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
+    assert DB_PATH.flag is not None
+    p.add_argument(
+        DB_PATH.flag,
+        dest="db",
+        type=Path,
+        default=None,
+        metavar=DB_PATH.metavar,
+        help=f"{DB_PATH.description}（默认：本机用户数据目录）",
+    )
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.add_argument("--create", action="store_true", help="数据库文件不存在（或为空文件）时新建")
 
