@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -47,6 +47,7 @@ from app.options import (
     PAPER,
     PRINTER_NAME,
     WLT_LIB,
+    Option,
     OptionError,
     Options,
     SettingsStore,
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("intake.ui.devices")
 
 CARD_WAIT_S = 5.0  # the test read waits this long for a card on the reader
-DEVICE_OPTIONS = (
+DEVICE_OPTIONS: tuple[Option[Any], ...] = (
     CARD_SDK,
     CARD_PORT,
     CARD_SDK_LIB,
@@ -73,6 +74,7 @@ DEVICE_OPTIONS = (
     PRINTER_NAME,
     PAPER,
 )
+READER_OPTIONS: tuple[Option[Any], ...] = (CARD_SDK, CARD_PORT, CARD_SDK_LIB, WLT_LIB)
 ReaderFactory = Callable[[Options], "tuple[IdCardReader | None, list[DeviceProblem]]"]
 
 
@@ -315,7 +317,9 @@ class DeviceSettingsDialog(QDialog):
         self.camera.setEditable(True)
         self.camera.setAccessibleName(CAMERA.description)
         self.camera.setToolTip(CAMERA.description)
-        self.camera.lineEdit().setPlaceholderText(tr("设备序号（如 0）或设备名称的一部分"))
+        edit = self.camera.lineEdit()
+        if edit is not None:  # editable: it has one
+            edit.setPlaceholderText(tr("设备序号（如 0）或设备名称的一部分"))
         self.test_camera_button = QPushButton(tr("测试高拍仪"), box)
         self.test_camera_button.clicked.connect(self.test_camera)
         row = QWidget(box)
@@ -452,9 +456,7 @@ class DeviceSettingsDialog(QDialog):
 
     def _same_reader(self, chosen: Options) -> bool:
         current = self.session.options
-        return self.session.demo or all(
-            chosen[o] == current[o] for o in (CARD_SDK, CARD_PORT, CARD_SDK_LIB, WLT_LIB)
-        )
+        return self.session.demo or all(chosen[o] == current[o] for o in READER_OPTIONS)
 
     def test_reader(self) -> None:
         try:
