@@ -42,6 +42,7 @@ from ui.tasks import TaskError
 from ui.wedge import ScanToken, WedgeFilter
 
 if TYPE_CHECKING:
+    from app.capture.idcard import CardWatcher
     from app.views import LedgerRow, SubmissionView
     from ui.capture.dialog import CaptureDialog
     from ui.devices import DeviceSettingsDialog
@@ -173,7 +174,7 @@ class MainWindow(QMainWindow):
         self.drafts_dialog: DraftsDialog | None = None
 
         # ID card reader: polled on the pool, one poll at a time
-        self._watcher: Any = None
+        self._watcher: CardWatcher | None = None
         self._polling = False
         self._last_reader_error: str | None = None
         self.card_timer = QTimer(self)
@@ -626,8 +627,9 @@ class MainWindow(QMainWindow):
             )
         if card is None:
             return
-        if self.session.demo and hasattr(self.session.reader, "remove"):
-            self.session.reader.remove()  # demo: the card is taken away once read
+        remove = getattr(self.session.reader, "remove", None)  # the simulator's
+        if self.session.demo and remove is not None:
+            remove()  # demo: the card is taken away once read
         if self.lock_dialog is not None:
             return
         self.tabs.setCurrentWidget(self.intake)
