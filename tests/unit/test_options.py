@@ -65,7 +65,8 @@ SETTINGS_CALLS = {"value", "setValue", "contains", "remove"}
 
 
 def _settings_keys(path: Path) -> set[str]:
-    """String literals passed first to value/setValue/contains/remove on anything."""
+    """String literals passed first to value/setValue/contains/remove on anything, and strings
+    bound to a name ending in SETTING or KEY (a key kept in a constant)."""
     keys = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if (
@@ -77,6 +78,15 @@ def _settings_keys(path: Path) -> set[str]:
             and isinstance(node.args[0].value, str)
         ):
             keys.add(node.args[0].value)
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+            and any(
+                isinstance(t, ast.Name) and t.id.endswith(("SETTING", "KEY")) for t in node.targets
+            )
+        ):
+            keys.add(node.value.value)
     return keys
 
 
@@ -89,8 +99,11 @@ def test_every_settings_key_used_in_ui_is_declared() -> None:
 
 def test_key_scanner_sees_a_literal_key(tmp_path: Path) -> None:
     f = tmp_path / "x.py"
-    f.write_text('s.value("capture/camera", "")\ns.setValue("a/b", 1)\nw.setValue(3)\n')
-    assert _settings_keys(f) == {"capture/camera", "a/b"}
+    f.write_text(
+        's.value("capture/camera", "")\ns.setValue("a/b", 1)\nw.setValue(3)\n'
+        'HOT_FOLDER_SETTING = "capture/hot_folder"\nTITLE = "x/y"\n'
+    )
+    assert _settings_keys(f) == {"capture/camera", "a/b", "capture/hot_folder"}
 
 
 def test_each_name_flag_variable_and_key_is_used_once() -> None:
