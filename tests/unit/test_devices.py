@@ -7,6 +7,7 @@ import subprocess
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,9 +16,16 @@ from app.capture.idcard import Ga467Reader
 from app.capture.idcard_sim import SimulatedReader
 from app.devices import Camera, IdCardReader, build_devices, check_devices, default_sync_engine
 from app.options import Options
-from printing.dispatch import FilePrinterBackend, PrinterBackend, QtPrinterBackend
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _dispatch() -> Any:
+    """printing.dispatch as loaded now: another test reloads it (QtPdf missing), so classes
+    imported when this module was collected may not be the ones app.devices builds."""
+    import printing.dispatch
+
+    return printing.dispatch
 
 
 def test_simulators_and_real_devices_satisfy_the_protocols(tmp_path: Path) -> None:
@@ -30,9 +38,10 @@ def test_simulators_and_real_devices_satisfy_the_protocols(tmp_path: Path) -> No
     frame = np.zeros((8, 8, 3), np.uint8)
     assert isinstance(SimulatedCamera(images=[frame]), Camera)
     assert isinstance(OpenCvCamera(0), Camera)
-    assert isinstance(FilePrinterBackend(tmp_path), PrinterBackend)
-    assert isinstance(QtPrinterBackend(), PrinterBackend)
-    assert isinstance(RecordingPrinter(), PrinterBackend)
+    d = _dispatch()
+    assert isinstance(d.FilePrinterBackend(tmp_path), d.PrinterBackend)
+    assert isinstance(d.QtPrinterBackend(), d.PrinterBackend)
+    assert isinstance(RecordingPrinter(), d.PrinterBackend)
     assert not isinstance(object(), IdCardReader)
 
 
@@ -74,7 +83,7 @@ def test_demo_builds_the_simulators_and_prints_to_files(tmp_path: Path) -> None:
     db = tmp_path / "demo.sqlite3"
     d = build_devices(Options.of(demo=True), db)
     assert isinstance(d.reader, SimulatedReader)
-    assert isinstance(d.printer, FilePrinterBackend)
+    assert isinstance(d.printer, _dispatch().FilePrinterBackend)
     assert d.printer.out_dir == tmp_path / "printed"
     assert d.camera_label == "演示高拍仪"
     cam = d.camera_factory()
@@ -100,7 +109,7 @@ def test_a_counter_builds_the_configured_devices(tmp_path: Path) -> None:
     )
     assert isinstance(d.reader, Ga467Reader)
     assert d.reader.port == "/dev/ttyUSB0"
-    assert isinstance(d.printer, QtPrinterBackend)
+    assert isinstance(d.printer, _dispatch().QtPrinterBackend)
     assert d.camera_label == "Document Camera"
     cam = d.camera_factory()
     assert isinstance(cam, OpenCvCamera) and cam.index_or_name == "Document Camera"
@@ -112,14 +121,14 @@ def test_a_counter_builds_the_configured_devices(tmp_path: Path) -> None:
 def test_no_reader_configured_means_manual_entry_and_print_to_dir(tmp_path: Path) -> None:
     d = build_devices(Options.of(printer_dir=tmp_path / "out"), tmp_path / "x.sqlite3")
     assert d.reader is None
-    assert isinstance(d.printer, FilePrinterBackend)
+    assert isinstance(d.printer, _dispatch().FilePrinterBackend)
     assert d.printer.out_dir == tmp_path / "out"
     assert d.camera_label == "0"
 
 
 def test_given_devices_replace_the_built_ones(tmp_path: Path) -> None:
     reader = SimulatedReader()
-    printer = FilePrinterBackend(tmp_path)
+    printer = _dispatch().FilePrinterBackend(tmp_path)
     d = build_devices(Options.of(card_port="COM3"), tmp_path / "x", reader=reader, printer=printer)
     assert d.reader is reader and d.printer is printer
 
