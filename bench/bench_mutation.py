@@ -74,10 +74,11 @@ def _scratch_tree(dest: Path, source: str, tests: list[str]) -> None:
             )
         elif src.exists():
             shutil.copy2(src, dest / name)
-    top = source.split("/")[0]
     config = (
         "\n[tool.mutmut]\n"
-        f"source_paths = [{json.dumps(top)}]\n"
+        # the packages copied under mutants/ (only SOURCE is mutated): the tests of one import
+        # the other, and must not fall back to an installed copy of the project
+        'source_paths = ["app", "local_db", "sync"]\n'
         f"only_mutate = [{json.dumps(source)}]\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
