@@ -34,18 +34,54 @@ def _hub_error(exc: Exception) -> int:
 # ----------------------------------------------------------------------------- hub
 
 
+def _settings(args: argparse.Namespace) -> Any:
+    """Hub settings: these flags over INTAKE_HUB_* over the --config file (sync/hub/settings.py)."""
+    from sync.hub.settings import load
+
+    flags = {k: getattr(args, k, None) for k in ("host", "port", "db", "blobs")}
+    return load(getattr(args, "config", None), **flags)
+
+
 def _store(args: argparse.Namespace) -> Any:
     from sync.hub.server import default_db_url
     from sync.hub.store import HubStore
 
-    return HubStore(args.db or default_db_url())
+    return HubStore(_settings(args).db_url() or default_db_url())
 
 
 def cmd_hub_serve(args: argparse.Namespace) -> int:
     from sync.hub.server import serve
+    from sync.hub.settings import SettingsError
 
-    serve(args.host, args.port, args.db, args.blobs)
+    try:
+        settings = _settings(args)
+    except SettingsError as exc:
+        return _hub_error(exc)
+    serve(settings)
     return 0
+
+
+def main_hub_serve(argv: list[str]) -> int:
+    """`python -m sync.hub [serve flags]`: the service entry point (systemd units, containers)."""
+    p = argparse.ArgumentParser(prog="python -m sync.hub", description="县级同步平台（参考实现）")
+    _serve_flags(p)
+    args = p.parse_args(argv)
+    args.json = False
+    return cmd_hub_serve(args)
+
+
+def _serve_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config", type=Path, help="平台配置文件（TOML；也可用环境变量 INTAKE_HUB_CONFIG）"
+    )
+    p.add_argument("--host", default=None, help="监听地址（默认 127.0.0.1）")
+    p.add_argument("--port", type=int, default=None, help="监听端口（默认 8700）")
+    p.add_argument("--blobs", default=None, help="页面文件目录（默认：数据目录/hub-blobs）")
+    p.add_argument(
+        "--db",
+        default=None,
+        help="平台数据库 URL，不得含密码（含密码的写入配置文件或环境变量 INTAKE_HUB_DB）",
+    )
 
 
 def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
@@ -263,10 +299,8 @@ def register(sub: Any) -> None:
         p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
     p = hub.add_parser("serve", help="启动平台服务")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8700)
-    p.add_argument("--blobs", default=None, help="页面文件目录（默认：数据目录/hub-blobs）")
-    hub_db(p)
+    _serve_flags(p)
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.set_defaults(func=cmd_hub_serve)
 
     p = hub.add_parser("enroll-code", help="为站点生成一次性登记码")

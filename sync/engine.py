@@ -39,6 +39,7 @@ from app.catalog import CatalogProvider, read_packed
 from app.clock import Clock, SystemClock
 from app.errors import CatalogError, DomainError, StoreError
 from app.intake import IntakeService
+from app.version import __version__
 from local_db.attachments import AttachmentStore
 from local_db.models import Event, Station, Submission, SubmissionItem, SyncItem
 from sync.client import HubClient, TransportConfig
@@ -49,6 +50,7 @@ from sync.outbox import Failure, Outbox, PendingEvent
 from sync.protocol import check_status_update, in_ranges, is_sha256
 from sync.status import Problem, QueueItem, SyncStatus
 
+REPORT_INTERVAL = 30.0  # seconds between refreshes of the station's report to the hub
 log = logging.getLogger("intake.sync")
 
 OFFLINE_CODES = {"sync.offline", "sync.timeout", "sync.interrupted", "sync.proxy"}
@@ -156,6 +158,7 @@ class SyncEngine:
         self._last_success: dt.datetime | None = None
         self._next_status = 0.0
         self._next_catalog = 0.0
+        self._next_report = 0.0
         self._report = DrainReport()
         self._to_mark: list[tuple[str, str | None]] = []
         self._mark_due = 0.0
@@ -281,6 +284,16 @@ class SyncEngine:
             self._client_key = key
         return self._client
 
+    def _report_station(self, client: HubClient) -> None:
+        """What the hub's `intake hub stations` shows for this station (client and catalog
+        versions, events waiting here), sent with the requests; refreshed twice a minute so a
+        long drain does not count its queue at every step."""
+        events, _subs, _oldest = self.outbox.waiting(self.outbox.cursor())
+        report = getattr(client, "report", None)
+        if report is not None:
+            report(__version__, self.catalogs.current.version, events)
+        self._next_report = time.monotonic() + REPORT_INTERVAL
+
     def restore_catalog(self) -> None:
         """Put back the catalog last installed from the hub (the composition root loads the
         bundled one at start)."""
@@ -310,6 +323,8 @@ class SyncEngine:
                 return StepResult("not_enrolled", False)
             if self._to_mark and time.monotonic() >= self._mark_due:
                 self._mark_now()
+            if time.monotonic() >= self._next_report:
+                self._report_station(client)
             if self._retry_at is not None and time.monotonic() < self._retry_at:
                 return StepResult("waiting", True, self._retry_at - time.monotonic())
             # Intakes the hub acknowledged are marked pushed every `mark_every` seconds during a

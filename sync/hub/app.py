@@ -32,6 +32,7 @@ from starlette.requests import ClientDisconnect
 
 from app.receipts import HUB_QUERY_PATH
 from app.state import STAGE_LABELS
+from sync.hub import ops
 from sync.hub.blobs import BlobError, BlobStore
 from sync.hub.store import Department, HubError, HubStore, Principal, owner_of
 from sync.protocol import API_VERSION, BLOB_BATCH, MAX_BLOB_SIZE, parse_frame_header
@@ -270,7 +271,14 @@ def _validation_error(exc: RequestValidationError) -> HubError:
     return HubError(400, "request.parameter", message, parameter=name)
 
 
-def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> FastAPI:
+def create_app(
+    store: HubStore,
+    blobs: BlobStore,
+    *,
+    hub_id: str = "hub",
+    metrics: bool = True,
+    log_access: bool = True,
+) -> FastAPI:
     app = FastAPI(
         title="一件事一次办 intake exchange (station ↔ county hub)",
         version=str(API_VERSION),
@@ -280,6 +288,7 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
         redoc_url=None,
     )
     app.state.stopping = asyncio.Event()  # set by the server when the grace for a shutdown is over
+    ops.install(app, store, blobs, hub_id=hub_id, metrics=metrics, log_access=log_access)
 
     @app.exception_handler(HubError)
     async def _hub_error(_request: Request, exc: HubError) -> JSONResponse:
@@ -305,7 +314,13 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer "):
             raise HubError(401, "auth.missing", "缺少站点凭据")
-        return await run_in_threadpool(store.authenticate, auth[7:].strip())
+
+        def authenticate() -> Principal:
+            p = store.authenticate(auth[7:].strip())
+            ops.note_station(request, p)
+            return p
+
+        return await run_in_threadpool(authenticate)
 
     async def department(request: Request, _doc: Any = Depends(DEPT_AUTH)) -> Department:
         auth = request.headers.get("authorization", "")

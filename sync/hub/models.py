@@ -37,6 +37,12 @@ class HubStation(HubBase):
     name: Mapped[str] = mapped_column(String(100), default="")
     feed_seq: Mapped[int] = mapped_column(BigInteger, default=0)  # last status-update cursor
     created_at: Mapped[dt.datetime] = mapped_column(TS)
+    # Last authenticated request (written at most once a minute per process) and what the
+    # station reported with it (sync.protocol.REPORT_HEADERS); NULL: never reported.
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    client_version: Mapped[str | None] = mapped_column(String(32))
+    catalog_version: Mapped[str | None] = mapped_column(String(32))
+    backlog: Mapped[int | None] = mapped_column(Integer)  # events waiting in its outbox
 
 
 class HubEnrollCode(HubBase):

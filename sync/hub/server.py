@@ -20,6 +20,8 @@ import uvicorn
 from app.paths import data_dir
 from sync.hub.app import create_app
 from sync.hub.blobs import BlobStore
+from sync.hub.ops import setup_access_log
+from sync.hub.settings import HubSettings
 from sync.hub.store import HubStore
 
 log = logging.getLogger("intake.hub")
@@ -34,11 +36,21 @@ def default_blobs_dir() -> Path:
 
 
 def build(
-    db_url: str | None = None, blobs_dir: Path | str | None = None
+    db_url: str | None = None,
+    blobs_dir: Path | str | None = None,
+    settings: HubSettings | None = None,
 ) -> tuple[Any, HubStore, BlobStore]:
-    store = HubStore(db_url or default_db_url())
-    blobs = BlobStore(blobs_dir or default_blobs_dir())
-    return create_app(store, blobs), store, blobs
+    settings = settings or HubSettings()
+    store = HubStore(db_url or settings.db_url() or default_db_url())
+    blobs = BlobStore(blobs_dir or settings.blobs or default_blobs_dir())
+    app = create_app(
+        store,
+        blobs,
+        hub_id=settings.hub_id,
+        metrics=settings.metrics,
+        log_access=settings.access_log,
+    )
+    return app, store, blobs
 
 
 # On SIGTERM: stop accepting at once, give requests in flight this long to finish, then cut the
@@ -99,16 +111,15 @@ def _listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(
-    host: str,
-    port: int,
-    db_url: str | None = None,
-    blobs_dir: Path | str | None = None,
-    *,
-    ready_file: Path | None = None,
-) -> None:
+def serve(settings: HubSettings, *, ready_file: Path | None = None) -> None:
     """Run until interrupted (SIGINT/SIGTERM end it cleanly; uploads in flight keep their bytes)."""
-    app, store, _blobs = build(db_url, blobs_dir)
+    host, port = settings.host, settings.port
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    if settings.access_log:
+        setup_access_log()
+    app, store, _blobs = build(settings=settings)
     sock = _listen_socket(host, port)
     bound = sock.getsockname()[1]
     log.info("hub listening on %s:%s", host, bound)
@@ -171,13 +182,7 @@ class HubThread:
         self.stop()
 
 
-def main() -> None:  # python -m sync.hub
-    import argparse
+def main() -> None:  # python -m sync.hub (the same flags as `intake hub serve`)
+    from sync.cli import main_hub_serve
 
-    p = argparse.ArgumentParser(prog="python -m sync.hub", description="县级同步平台（参考实现）")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8700)
-    p.add_argument("--db", default=os.environ.get("INTAKE_HUB_DB"))
-    p.add_argument("--blobs", default=os.environ.get("INTAKE_HUB_BLOBS"))
-    args = p.parse_args()
-    serve(args.host, args.port, args.db, args.blobs)
+    raise SystemExit(main_hub_serve(sys.argv[1:]))
