@@ -5,6 +5,7 @@ intake hub enroll-code --station XX01          (one-time code for a station)
 intake hub revoke --station XX01 | dept-key --name 部门 --item ID… | publish-catalog PATH
 intake hub import FILE | decide NUMBER ITEM accepted|rejected|completed [--reason 理由]
 intake hub receipt-keys [--station XX01]     (every enrolled key: for intake verify-receipt --keys)
+intake hub stations [--json]                  (last contact, backlog, client and catalog versions)
 intake station enroll URL CODE [--ca-bundle PEM] [--proxy URL]
 intake station show | configure [--ca-bundle PEM] [--proxy URL]
 intake sync --once [--max-wait S]               (exit 0 drained, 1 needs a person, 75 link down)
@@ -187,6 +188,48 @@ def cmd_hub_receipt_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hub_stations(args: argparse.Namespace) -> int:
+    from sync.hub.ops import stations
+
+    store = _store(args)
+    try:
+        rows = stations(store)
+    finally:
+        store.close()
+    if args.json:
+        emit(None, rows)
+        return 0
+    head = ("站点", "名称", "最后联系", "距今", "待传事件", "缺页", "客户端版本", "目录版本")
+    table = [head]
+    for r in rows:
+        age = r["last_seen_age_s"]
+        table.append(
+            (
+                r["station"] + ("" if r["enrolled"] else "（未登记）"),
+                r["name"] or "—",
+                (r["last_seen_at"] or "从未联系")[:19].replace("T", " "),
+                "—" if age is None else _age_text(age),
+                "—" if r["backlog_events"] is None else str(r["backlog_events"]),
+                str(r["pages_missing"]),
+                r["client_version"] or "—",
+                r["catalog_version"] or "—",
+            )
+        )
+    for row in table:
+        print("  ".join(row))
+    return 0
+
+
+def _age_text(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} 秒"
+    if seconds < 7200:
+        return f"{seconds // 60} 分钟"
+    if seconds < 172800:
+        return f"{seconds // 3600} 小时"
+    return f"{seconds // 86400} 天"
+
+
 # ----------------------------------------------------------------------------- station / sync
 
 
@@ -293,9 +336,10 @@ def register(sub: Any) -> None:
         p.add_argument(
             "--db",
             default=None,
-            help="平台数据库 URL（默认 sqlite:///数据目录/hub.sqlite3；"
-            "县级部署用 postgresql+psycopg://…）",
+            help="平台数据库 URL，不得含密码（默认取配置文件或 INTAKE_HUB_DB，"
+            "再默认 sqlite:///数据目录/hub.sqlite3）",
         )
+        p.add_argument("--config", type=Path, help="平台配置文件（TOML；或 INTAKE_HUB_CONFIG）")
         p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
     p = hub.add_parser("serve", help="启动平台服务")
@@ -352,6 +396,12 @@ def register(sub: Any) -> None:
     p.add_argument("--station", help="只输出该站点的公钥")
     hub_db(p)
     p.set_defaults(func=cmd_hub_receipt_keys)
+
+    p = hub.add_parser(
+        "stations", help="列出各站点最后联系时间、待传积压、客户端与目录版本（时间为 UTC）"
+    )
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_stations)
 
     def local_db(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")

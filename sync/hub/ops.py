@@ -42,6 +42,7 @@ TOUCH_EVERY = 60.0
 STATE_CACHE = 10.0  # seconds a scrape reuses the database-derived gauges
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,31}$")
+BLOB_OPERATIONS = ("write", "read", "check")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -238,6 +239,8 @@ class HubMetrics:
             ["operation"],
             registry=self.registry,
         )
+        for op in BLOB_OPERATIONS:  # present at 0, so an alert's rate() has a series to watch
+            self.blob_errors.labels(operation=op)
         self.state = _StateCollector(store)
         self.state_registry = CollectorRegistry(auto_describe=False)
         self.state_registry.register(self.state)
