@@ -86,7 +86,7 @@ def _serve_flags(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
-    from sync.hub.store import HubError
+    from sync.hub.errors import HubError
 
     store = _store(args)
     try:
@@ -127,7 +127,7 @@ def cmd_hub_dept_key(args: argparse.Namespace) -> int:
 
 
 def cmd_hub_publish(args: argparse.Namespace) -> int:
-    from sync.hub.store import HubError
+    from sync.hub.errors import HubError
 
     store = _store(args)
     try:
@@ -143,9 +143,9 @@ def cmd_hub_publish(args: argparse.Namespace) -> int:
 def cmd_hub_import(args: argparse.Namespace) -> int:
     from app.errors import DomainError
     from sync.hub.blobs import BlobStore
+    from sync.hub.errors import HubError
     from sync.hub.importer import import_file
     from sync.hub.server import default_blobs_dir
-    from sync.hub.store import HubError
 
     store = _store(args)
     try:
@@ -159,7 +159,7 @@ def cmd_hub_import(args: argparse.Namespace) -> int:
 
 
 def cmd_hub_decide(args: argparse.Namespace) -> int:
-    from sync.hub.store import HubError
+    from sync.hub.errors import HubError
 
     store = _store(args)
     try:

@@ -10,7 +10,8 @@ from typing import Any
 
 from sync.export import ExportError, read_export, read_header
 from sync.hub.blobs import BlobStore
-from sync.hub.store import HubError, HubStore
+from sync.hub.errors import HubError
+from sync.hub.store import HubStore
 from sync.protocol import MAX_AUDIT_PER_BATCH, MAX_EVENTS_PER_BATCH
 
 log = logging.getLogger("intake.hub.import")

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, inspect, text
 
-from sync.hub.store import HubError
+from sync.hub.errors import HubError
 
 log = logging.getLogger("intake.hub.schema")
 

@@ -561,8 +561,9 @@ def test_the_migrations_make_exactly_the_tables_the_code_uses(hub):
 def test_a_hub_database_of_a_newer_hub_or_of_something_else_is_refused(hub):
     from sqlalchemy import text
 
+    from sync.hub.errors import HubError
     from sync.hub.models import HubImport
-    from sync.hub.store import HubError, HubStore
+    from sync.hub.store import HubStore
 
     with hub.store.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))

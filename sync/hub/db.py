@@ -1,0 +1,108 @@
+"""The hub store's base: its engine (SQLite or PostgreSQL), transactions, and the small types
+and helpers every part of the store shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("intake.hub")
+
+
+@dataclass(frozen=True)
+class Department:
+    name: str
+    items: frozenset[str] | None  # the items pushed to it; None: every item
+
+    def sees(self, item: str) -> bool:
+        return self.items is None or item in self.items
+
+
+@dataclass(frozen=True)
+class Principal:
+    station_id: int
+    station_code: str
+    token_id: str
+    store_id: str
+
+
+def sha_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def export_key_for(token: str) -> str:
+    """The key a station's USB exports are signed with (derived from its token, one-way)."""
+    return hmac.new(token.encode(), b"intake-usb-export-v1", hashlib.sha256).hexdigest()
+
+
+def owner_of(p: Principal) -> str:
+    """Whose partial uploads these are (BlobStore's OWNER): the station."""
+    return f"s{p.station_id}"
+
+
+def normalise_code(code: str) -> str:
+    return "".join(c for c in code.upper() if c.isalnum())
+
+
+def make_hub_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"isolation_level": None, "check_same_thread": False}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn: Any, _rec: Any) -> None:
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            immediate = conn.get_execution_options().get("immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+
+
+class StoreBase:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        self.engine = make_hub_engine(url)
+        self.sqlite = url.startswith("sqlite")
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if create:
+            from sync.hub.schema import migrate
+
+            migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @staticmethod
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with self.sessions.begin() as s:
+            if self.sqlite:
+                s.connection(execution_options={"immediate": True})
+            yield s
+
+
+def chunks(seq: Sequence[Any], n: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
