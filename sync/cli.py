@@ -6,6 +6,7 @@ intake hub revoke --station XX01 | dept-key --name 部门 --item ID… | publish
 intake hub import FILE | decide NUMBER ITEM accepted|rejected|completed [--reason 理由]
 intake hub receipt-keys [--station XX01]     (every enrolled key: for intake verify-receipt --keys)
 intake hub stations [--json]                  (last contact, backlog, client and catalog versions)
+intake hub backup DIR | restore DIR            (database dump + pages as stored)
 intake station enroll URL CODE [--ca-bundle PEM] [--proxy URL]
 intake station show | configure [--ca-bundle PEM] [--proxy URL]
 intake sync --once [--max-wait S]               (exit 0 drained, 1 needs a person, 75 link down)
@@ -220,6 +221,32 @@ def cmd_hub_stations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _blobs(args: argparse.Namespace) -> Any:
+    """The page store the settings name (as `intake hub serve` opens it)."""
+    from sync.hub.blobs import BlobStore
+    from sync.hub.server import default_blobs_dir
+
+    return BlobStore(_settings(args).blobs or default_blobs_dir())
+
+
+def cmd_hub_backup(args: argparse.Namespace) -> int:
+    from sync.hub.backup import backup
+    from sync.hub.server import default_db_url
+
+    out = backup(_settings(args).db_url() or default_db_url(), _blobs(args), args.dest)
+    emit(None, out)
+    return 0
+
+
+def cmd_hub_restore(args: argparse.Namespace) -> int:
+    from sync.hub.backup import restore
+    from sync.hub.server import default_db_url
+
+    out = restore(_settings(args).db_url() or default_db_url(), _blobs(args), args.src)
+    emit(None, out)
+    return 0
+
+
 def _age_text(seconds: int) -> str:
     if seconds < 120:
         return f"{seconds} 秒"
@@ -396,6 +423,18 @@ def register(sub: Any) -> None:
     p.add_argument("--station", help="只输出该站点的公钥")
     hub_db(p)
     p.set_defaults(func=cmd_hub_receipt_keys)
+
+    p = hub.add_parser("backup", help="备份平台数据库与全部页面（先数据库后页面，运行中即可备份）")
+    p.add_argument("dest", type=Path, help="备份目录（再次备份到同一目录只复制新页面）")
+    p.add_argument("--blobs", default=None, help="页面文件目录（默认取配置）")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_backup)
+
+    p = hub.add_parser("restore", help="把备份恢复到空的平台数据库与页面存储")
+    p.add_argument("src", type=Path, help="备份目录")
+    p.add_argument("--blobs", default=None, help="页面文件目录（默认取配置）")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_restore)
 
     p = hub.add_parser(
         "stations", help="列出各站点最后联系时间、待传积压、客户端与目录版本（时间为 UTC）"

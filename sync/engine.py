@@ -91,6 +91,7 @@ class StepResult:
 class DrainReport:
     events_sent: int = 0
     events_already_there: int = 0
+    events_resent: int = 0  # acknowledged events a restored hub no longer held
     events_parked: int = 0
     audit_sent: int = 0  # audit entries the hub's copy took
     pages_sent: int = 0
@@ -440,8 +441,13 @@ class SyncEngine:
 
     def _reconcile(self, client: HubClient) -> None:
         """Learn which of our events the hub already holds (after a USB import, a lost answer,
-        a crash): they are never sent again."""
+        a crash): they are never sent again. And whether it still holds every event below the
+        cursor: a hub restored from a backup has lost what it acknowledged since, and those
+        events are sent again (the hub's copy of the audit log does the same with audit.gap)."""
         cursor = self.outbox.cursor()
+        if cursor > 0:
+            self._rewind_to_hub(client, cursor)
+            cursor = self.outbox.cursor()
         top = self.outbox.max_seq()
         self._hub_has = client.received(cursor + 1, top) if top > cursor else []
         new = cursor
@@ -454,6 +460,24 @@ class SyncEngine:
             log.info("hub already holds events up to %d", new)
         self._reconciled = True
         self._push_ready(None)
+
+    def _rewind_to_hub(self, client: HubClient, cursor: int) -> None:
+        held = client.received(1, cursor)
+        gaps, nxt = [], 1
+        for first, last in held:
+            if first > nxt:
+                gaps.append((nxt, min(first - 1, cursor)))
+            nxt = max(nxt, last + 1)
+        if nxt <= cursor:
+            gaps.append((nxt, cursor))
+        if not gaps:
+            return
+        missing = self.outbox.first_unsent(gaps, self.outbox.parked_events_after(0))
+        if missing is None:
+            return
+        self.outbox.rewind(missing - 1)
+        self._report.events_resent += cursor - missing + 1
+        log.warning("hub lacks acknowledged events from %d: sending again from there", missing)
 
     def _retry_requested(self, client: HubClient) -> int:
         """Items a person asked to try again (out of order: they were parked)."""
@@ -983,6 +1007,21 @@ class SyncEngine:
                 self._apply_update(u)
             cursor = c
             self.outbox.set(status_cursor=cursor)
+        back = answer.get("next_cursor")
+        if (
+            not updates
+            and isinstance(back, int)
+            and not isinstance(back, bool)
+            and 0 <= back < cursor
+        ):
+            # The hub's feed ends before our cursor: it was restored from a backup. Read on from
+            # its end, or the decisions it records next would fall below our cursor, unseen.
+            log.warning(
+                "hub's status feed ends at %d, before ours (%d): reading on from there",
+                back,
+                cursor,
+            )
+            self.outbox.set(status_cursor=back)
         return bool(answer.get("more")) and bool(updates)
 
     def _park_status(self, cursor: int, code: str, why: str, u: Any) -> None:

@@ -228,7 +228,10 @@ class StatusUpdate(Answer):
 
 class StatusUpdates(Answer):
     updates: list[StatusUpdate]
-    next_cursor: int
+    next_cursor: int = Field(
+        description="where to read on; below `after` (with no updates) when the hub was restored "
+        "from a backup that ends before the station's cursor"
+    )
     more: bool
 
 

@@ -26,6 +26,7 @@ from sync.hub.models import (
     HubFeed,
     HubManifestPage,
     HubPageHolder,
+    HubStation,
     HubSubmission,
 )
 from sync.protocol import (
@@ -373,11 +374,13 @@ class IngestOps(StoreBase):
             }
             for f, number in rows
         ]
-        return {
-            "updates": updates,
-            "next_cursor": updates[-1]["cursor"] if updates else after,
-            "more": len(updates) == limit,
-        }
+        next_cursor = updates[-1]["cursor"] if updates else after
+        if not updates and after > 0:
+            with self.sessions() as s:
+                last = s.scalar(select(HubStation.feed_seq).where(HubStation.id == p.station_id))
+            if last is not None and last < after:  # restored from a backup: the station reads on
+                next_cursor = last  # from the feed's real end (sync/README.md, backups)
+        return {"updates": updates, "next_cursor": next_cursor, "more": len(updates) == limit}
 
 
 def _project(sub: HubSubmission, ev: Mapping[str, Any], now: dt.datetime) -> None:
