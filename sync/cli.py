@@ -105,14 +105,15 @@ def cmd_hub_publish(args: argparse.Namespace) -> int:
 
 def cmd_hub_import(args: argparse.Namespace) -> int:
     from app.errors import DomainError
-    from sync.hub.blobs import BlobStore
     from sync.hub.errors import HubError
     from sync.hub.importer import import_file
+    from sync.hub.s3 import make_blob_store
     from sync.hub.server import default_blobs_dir
 
     store = _store(args)
     try:
-        out = import_file(store, BlobStore(args.blobs or default_blobs_dir()), args.file)
+        blobs = make_blob_store(args.blobs or default_blobs_dir(), store.sealer)
+        out = import_file(store, blobs, args.file)
     except (HubError, DomainError) as exc:
         return _hub_error(exc)
     finally:

@@ -20,6 +20,7 @@ import uvicorn
 from app.paths import data_dir
 from sync.hub.app import create_app
 from sync.hub.blobs import BlobStore
+from sync.hub.s3 import make_blob_store
 from sync.hub.store import HubStore
 
 log = logging.getLogger("intake.hub")
@@ -37,7 +38,7 @@ def build(
     db_url: str | None = None, blobs_dir: Path | str | None = None
 ) -> tuple[Any, HubStore, BlobStore]:
     store = HubStore(db_url or default_db_url())
-    blobs = BlobStore(blobs_dir or default_blobs_dir())
+    blobs = make_blob_store(blobs_dir or default_blobs_dir(), store.sealer)
     return create_app(store, blobs), store, blobs
 
 
