@@ -45,10 +45,9 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from sync.hub.server import default_db_url
-    from sync.hub.store import HubStore
+    from sync.hub.server import open_store
 
-    return HubStore(_settings(args).db_url() or default_db_url())
+    return open_store(_settings(args))
 
 
 def cmd_hub_serve(args: argparse.Namespace) -> int:
@@ -143,14 +142,13 @@ def cmd_hub_publish(args: argparse.Namespace) -> int:
 
 def cmd_hub_import(args: argparse.Namespace) -> int:
     from app.errors import DomainError
-    from sync.hub.blobs import BlobStore
     from sync.hub.errors import HubError
     from sync.hub.importer import import_file
-    from sync.hub.server import default_blobs_dir
+    from sync.hub.server import open_blobs
 
     store = _store(args)
     try:
-        out = import_file(store, BlobStore(args.blobs or default_blobs_dir()), args.file)
+        out = import_file(store, open_blobs(_settings(args), store), args.file)
     except (HubError, DomainError) as exc:
         return _hub_error(exc)
     finally:
@@ -222,11 +220,14 @@ def cmd_hub_stations(args: argparse.Namespace) -> int:
 
 
 def _blobs(args: argparse.Namespace) -> Any:
-    """The page store the settings name (as `intake hub serve` opens it)."""
-    from sync.hub.blobs import BlobStore
-    from sync.hub.server import default_blobs_dir
+    """The page store the settings name, as stored (backups copy pages sealed): no sealer."""
+    from sync.hub.server import open_blobs
 
-    return BlobStore(_settings(args).blobs or default_blobs_dir())
+    return open_blobs(_settings(args), _NoSealer())
+
+
+class _NoSealer:
+    sealer = None
 
 
 def cmd_hub_backup(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 from sync.hub import ops
-from sync.hub.blobs import BlobStore
+from sync.hub.blobs import BlobError, BlobStore
 from sync.hub.errors import HubError
 from sync.hub.routes import department, enrollment, feed, pages, receipt, upload
 from sync.hub.routes.common import (
@@ -30,6 +30,7 @@ from sync.hub.routes.common import (
     error_response,
     validation_error,
 )
+from sync.hub.routes.pages import blob_refusal
 from sync.hub.store import HubStore
 from sync.protocol import API_VERSION
 from sync.schemas import DESCRIPTION
@@ -73,6 +74,10 @@ def _handle_errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(validation_error(exc))
+
+    @app.exception_handler(BlobError)
+    async def _blob_store(_request: Request, exc: BlobError) -> JSONResponse:
+        return error_response(blob_refusal(exc))
 
     @app.exception_handler(OperationalError)
     async def _db_busy(_request: Request, exc: OperationalError) -> JSONResponse:

@@ -49,7 +49,8 @@ def _local_files(root: Path) -> Iterator[tuple[str, Path]]:
 
 
 class _Objects:
-    """Stored pages, byte for byte (sealed), of a blob store: local directory or S3 bucket."""
+    """Stored pages, byte for byte (sealed), of a blob store: local directory or S3 bucket
+    (with each object's metadata: the page's own size rides there)."""
 
     def __init__(self, blobs: Any) -> None:
         self.blobs = blobs
@@ -59,23 +60,38 @@ class _Objects:
         if self.backend == "local":
             for name, _p in _local_files(Path(self.blobs.root)):
                 yield name
-        else:
-            yield from self.blobs.stored_names()
+            return
+        cfg = self.blobs.config
+        pages = self.blobs.client.get_paginator("list_objects_v2")
+        for page in pages.paginate(Bucket=cfg.bucket, Prefix=cfg.prefix):
+            for item in page.get("Contents", []):
+                name = item["Key"].rsplit("/", 1)[-1]
+                if is_sha256(name) and item["Key"] == self.blobs.key(name):
+                    yield name
 
-    def get(self, name: str) -> bytes:
+    def get(self, name: str) -> tuple[bytes, dict[str, str]]:
         if self.backend == "local":
-            return Path(self.blobs.path(name)).read_bytes()
-        return bytes(self.blobs.get_stored(name))
+            return Path(self.blobs.path(name)).read_bytes(), {}
+        obj = self.blobs.client.get_object(
+            Bucket=self.blobs.config.bucket, Key=self.blobs.key(name)
+        )
+        return obj["Body"].read(), dict(obj.get("Metadata", {}))
 
-    def put(self, name: str, data: bytes) -> None:
+    def put(self, name: str, data: bytes, meta: dict[str, str]) -> None:
         if self.backend == "local":
             from local_db.attachments import write_atomic
 
             path = Path(self.blobs.path(name))
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, data)
-        else:
-            self.blobs.put_stored(name, data)
+            return
+        ensure = getattr(self.blobs, "ensure_bucket", None)
+        if ensure is not None and not getattr(self, "_bucket_ok", False):
+            ensure()
+            self._bucket_ok = True
+        self.blobs.client.put_object(
+            Bucket=self.blobs.config.bucket, Key=self.blobs.key(name), Body=data, Metadata=meta
+        )
 
 
 def _object_path(base: Path, name: str) -> Path:
@@ -162,21 +178,25 @@ def backup(db_url: str, blobs: Any, dest: Path | str) -> dict[str, Any]:
         raise BackupError("backup.database_kind", "只能备份 PostgreSQL 或 SQLite 文件数据库")
     objects = _Objects(blobs)
     copied = kept = size = 0
-    listing = []
+    listing: list[list[Any]] = []
+    try:  # a previous backup into DEST: its pages are not fetched again
+        metas = {n: m for n, _d, _s, m in json.loads((dest / "objects.json").read_text("utf-8"))}
+    except (OSError, ValueError):
+        metas = {}
     for name in objects.names():  # after the dump: every page it names is already stored
         target = _object_path(dest, name)
         if target.exists():
-            data = target.read_bytes()
+            data, meta = target.read_bytes(), metas.get(name, {})
             kept += 1
         else:
-            data = objects.get(name)
+            data, meta = objects.get(name)
             target.parent.mkdir(parents=True, exist_ok=True)
             part = target.with_suffix(".part")
             part.write_bytes(data)
             part.replace(target)
             copied += 1
         size += len(data)
-        listing.append([name, hashlib.sha256(data).hexdigest(), len(data)])
+        listing.append([name, hashlib.sha256(data).hexdigest(), len(data), meta])
     (dest / "objects.json").write_text(json.dumps(listing), encoding="utf-8")
     info = {
         "format": FORMAT,
@@ -211,7 +231,7 @@ def _check(src: Path) -> tuple[dict[str, Any], list[list[Any]]]:
     if not listing_path.is_file() or _sha256_file(listing_path) != info.get("objects_sha256"):
         raise BackupError("backup.damaged", "备份中的页面清单缺失或已损坏，未做任何恢复")
     listing = json.loads(listing_path.read_text(encoding="utf-8"))
-    for name, digest, size in listing:  # every page checked before anything is written
+    for name, digest, size, _meta in listing:  # every page checked before anything is written
         path = _object_path(src, name)
         if not path.is_file() or path.stat().st_size != size or _sha256_file(path) != digest:
             raise BackupError(
@@ -258,8 +278,8 @@ def restore(db_url: str, blobs: Any, src: Path | str) -> dict[str, Any]:
         shutil.copyfile(dump, target.with_suffix(".part"))
         target.with_suffix(".part").replace(target)
     objects = _Objects(blobs)
-    for name, _digest, _size in listing:
-        objects.put(name, _object_path(src, name).read_bytes())
+    for name, _digest, _size, meta in listing:
+        objects.put(name, _object_path(src, name).read_bytes(), meta)
     return {
         "restored_from": info["created_at"],
         "database": info["database"],

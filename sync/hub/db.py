@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,7 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
+
+from app.paths import data_dir
+from sync.hub.crypto import MasterKeys, Sealer
+from sync.hub.models import HubDataKey
 
 log = logging.getLogger("intake.hub")
 
@@ -33,6 +40,7 @@ class Principal:
     station_code: str
     token_id: str
     store_id: str
+    scope: str = "hub"  # the county whose data key seals this station's data
 
 
 def sha_hex(text: str) -> str:
@@ -78,7 +86,7 @@ def make_hub_engine(url: str) -> Engine:
 
 
 class StoreBase:
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, masters: MasterKeys | None = None) -> None:
         self.url = url
         self.engine = make_hub_engine(url)
         self.sqlite = url.startswith("sqlite")
@@ -87,6 +95,30 @@ class StoreBase:
             from sync.hub.schema import migrate
 
             migrate(self.engine)
+        if masters is None:
+            masters = MasterKeys.load(default_file=data_dir() / "hub-master.keys")
+        self.sealer = Sealer(masters, self._data_key, self._new_data_key)
+
+    def payload_of(self, event_id: str, stored: str) -> dict[str, Any]:
+        """A stored event payload, opened."""
+        return json.loads(self.sealer.open_text(stored, event_id))  # type: ignore[no-any-return]
+
+    def _data_key(self, dkid: str) -> tuple[str, bytes] | None:
+        with self.sessions() as s:
+            row = s.get(HubDataKey, dkid)
+            return (row.master_key_id, row.wrapped) if row is not None else None
+
+    def _new_data_key(self, dkid: str, county: str, master_id: str, wrapped: bytes) -> None:
+        ins = (pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(HubDataKey)
+        row = {
+            "id": dkid,
+            "county": county,
+            "master_key_id": master_id,
+            "wrapped": wrapped,
+            "created_at": self.now(),
+        }
+        with self.write() as s:  # two processes making the same key: the first one wins
+            s.execute(ins.values(row).on_conflict_do_nothing())
 
     def close(self) -> None:
         self.engine.dispose()

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from sync.hub.crypto import scope_of
 from sync.hub.db import (
     Department,
     Principal,
@@ -49,15 +50,20 @@ class EnrolmentOps(StoreBase):
             st.name = name
         return st
 
-    def issue_enroll_code(self, station_code: str, name: str = "", valid_hours: float = 72) -> str:
+    def issue_enroll_code(
+        self, station_code: str, name: str = "", valid_hours: float = 72, county: str = ""
+    ) -> str:
         """A one-time code the administrator hands to the station (printed, or read out)."""
         code = station_code.strip().upper()
         if not code or len(code) > 8 or not code.isalnum():
             raise HubError(400, "station.code", "站点编码应为2～8位数字或大写字母")
+        scope = scope_of(county) if county else None
         raw = "".join(secrets.choice(CODE_CHARS) for _ in range(12))
         now = self.now()
         with self.write() as s:
             st = self._station(s, code, name)
+            if scope is not None:  # its later data is sealed under this county's key
+                st.county = scope
             s.add(
                 HubEnrollCode(
                     code_hash=sha_hex(raw),
@@ -156,16 +162,16 @@ class EnrolmentOps(StoreBase):
     def authenticate(self, token: str) -> Principal:
         with self.sessions() as s:
             row = s.execute(
-                select(HubToken, HubStation.code)
+                select(HubToken, HubStation.code, HubStation.county)
                 .join(HubStation, HubStation.id == HubToken.station_id)
                 .where(HubToken.token_hash == sha_hex(token))
             ).first()
         if row is None:
             raise HubError(401, "auth.invalid", "站点凭据无效")
-        tok, code = row
+        tok, code, county = row
         if tok.revoked_at is not None:
             raise HubError(401, "auth.revoked", "站点凭据已被吊销")
-        return Principal(tok.station_id, code, tok.id, tok.store_id)
+        return Principal(tok.station_id, code, tok.id, tok.store_id, scope_of(county))
 
     def authenticate_dept(self, key: str) -> Department:
         with self.sessions() as s:
@@ -181,16 +187,18 @@ class EnrolmentOps(StoreBase):
     def token_for_import(self, token_id: str) -> tuple[Principal, bytes]:
         with self.sessions() as s:
             row = s.execute(
-                select(HubToken, HubStation.code)
+                select(HubToken, HubStation.code, HubStation.county)
                 .join(HubStation, HubStation.id == HubToken.station_id)
                 .where(HubToken.id == token_id)
             ).first()
         if row is None:
             raise HubError(403, "import.unknown_station", "导入文件的站点凭据在本平台不存在")
-        tok, code = row
+        tok, code, county = row
         if tok.revoked_at is not None:
             raise HubError(403, "import.revoked", "导入文件的站点凭据已被吊销")
-        return Principal(tok.station_id, code, tok.id, tok.store_id), bytes.fromhex(tok.export_key)
+        return Principal(
+            tok.station_id, code, tok.id, tok.store_id, scope_of(county)
+        ), bytes.fromhex(tok.export_key)
 
     def record_import(self, export_id: str, p: Principal, events: int, pages: int) -> bool:
         with self.write() as s:

@@ -35,7 +35,7 @@ def import_file(store: HubStore, blobs: BlobStore, path: Path | str) -> dict[str
         if kind == "doc":
             doc = value
         else:
-            sent.append(blobs.put(value[1]))
+            sent.append(blobs.put(value[1], principal.scope))
             pages += 1
     store.add_holder(principal, sent)  # the station sent these bytes (in its signed file)
     if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):

@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from sync.hub.blobs import BlobStore
 from sync.hub.db import (
@@ -201,155 +202,74 @@ class IngestOps(StoreBase):
     def _ingest(
         self, p: Principal, events: list[Any], blobs: BlobStore, via: str
     ) -> dict[str, Any]:
-        results: list[dict[str, Any] | None] = [None] * len(events)
-        for i, ev in enumerate(events):
-            problem = check_event(ev)
-            if problem:
-                results[i] = {
-                    "id": ev.get("id") if isinstance(ev, dict) else None,
-                    "status": "refused",
-                    "code": problem[0],
-                    "message": problem[1],
-                    "retry": False,
-                }
+        results: list[dict[str, Any] | None] = [_malformed(ev) for ev in events]
         ok = [ev for ev, r in zip(events, results, strict=True) if r is None]
         held = self.held_pages(
             p, [ev["payload"]["sha256"] for ev in ok if ev["type"] == "page_attached"]
         )
         now = self.now()
         touched: dict[str, HubSubmission] = {}
+        self.sealer.prepare(p.scope)
         with self.write() as s:
-            existing: dict[str, tuple[str, int]] = {}
-            taken: dict[int, str] = {}
-            subs: dict[str, HubSubmission] = {}
-            for chunk in chunks(ok, 500):
-                ids = [ev["id"] for ev in chunk]
-                for eid, digest, station in s.execute(
-                    select(HubEvent.id, HubEvent.digest, HubEvent.station_id).where(
-                        HubEvent.id.in_(ids)
-                    )
-                ):
-                    existing[eid] = (digest, station)
-                for seq, eid in s.execute(
-                    select(HubEvent.seq, HubEvent.id).where(
-                        HubEvent.station_id == p.station_id,
-                        HubEvent.store_id == p.store_id,
-                        HubEvent.seq.in_([ev["seq"] for ev in chunk]),
-                    )
-                ):
-                    taken[seq] = eid
-                sids = list({ev["submission_id"] for ev in chunk} - set(subs))
-                for sub in s.scalars(select(HubSubmission).where(HubSubmission.id.in_(sids))):
-                    subs[sub.id] = sub
+            known = _Known.read(s, p, ok)
             rows: list[dict[str, Any]] = []
             stop = False
             for i, ev in enumerate(events):
                 if results[i] is not None:
                     continue
-                eid, sid = ev["id"], ev["submission_id"]
                 if stop:
-                    results[i] = {"id": eid, "status": "skipped", "retry": True}
-                    continue
-                found = subs.get(sid)
-                if found is not None and found.station_id != p.station_id:
-                    results[i] = {
-                        "id": eid,
-                        "status": "refused",
-                        "code": "submission.forbidden",
-                        "message": "该受理记录属于其他站点",
-                        "retry": False,
-                    }
+                    results[i] = {"id": ev["id"], "status": "skipped", "retry": True}
                     continue
                 digest = event_digest(ev)
-                if eid in existing:
-                    same = existing[eid] == (digest, p.station_id)
-                    results[i] = (
-                        {"id": eid, "status": "duplicate"}
-                        if same
-                        else {
-                            "id": eid,
-                            "status": "refused",
-                            "code": "event.conflict",
-                            "message": "同一事件 id 已有不同内容",
-                            "retry": False,
-                        }
-                    )
+                refused = known.refusal(ev, digest, p) or _page_missing(ev, held, blobs)
+                if refused is not None:
+                    results[i] = refused
+                    # online: keep order past a missing page; an import goes on past it
+                    stop = refused.get("code") == "page.missing" and via == "online"
                     continue
-                if taken.get(ev["seq"], eid) != eid:
-                    results[i] = {
-                        "id": eid,
-                        "status": "refused",
-                        "code": "event.seq_conflict",
-                        "message": "该序号已被另一事件占用",
-                        "retry": False,
-                    }
-                    continue
-                if ev["type"] == "page_attached":
-                    pg = ev["payload"]
-                    if pg["sha256"] not in held or not blobs.has(pg["sha256"], pg["size"]):
-                        results[i] = {
-                            "id": eid,
-                            "status": "refused",
-                            "code": "page.missing",
-                            "message": "页面尚未上传，请先上传页面",
-                            "retry": True,
-                            "sha256": pg["sha256"],
-                        }
-                        stop = via == "online"  # online: keep order; an import goes on past it
-                        continue
-                if found is None:
-                    found = HubSubmission(
-                        id=sid,
-                        station_id=p.station_id,
-                        stage="draft",
-                        items_json="[]",
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    s.add(found)
-                    subs[sid] = found
-                _project(found, ev, now)
-                touched[sid] = found
-                rows.append(
-                    {
-                        "id": eid,
-                        "station_id": p.station_id,
-                        "store_id": p.store_id,
-                        "seq": ev["seq"],
-                        "submission_id": sid,
-                        "type": ev["type"],
-                        "payload": canonical(ev["payload"]).decode(),
-                        "clerk_id": ev["clerk_id"],
-                        "at": ev["at"],
-                        "digest": digest,
-                        "via": via,
-                        "arrived_at": now,
-                    }
-                )
-                existing[eid] = (digest, p.station_id)
-                taken[ev["seq"]] = eid
-                results[i] = {"id": eid, "status": "stored"}
+                sub = known.submission(s, ev["submission_id"], p, now)
+                _project(sub, ev, now)
+                touched[sub.id] = sub
+                rows.append(self._event_row(p, ev, digest, via, now))
+                known.add(ev, digest, p)
+                results[i] = {"id": ev["id"], "status": "stored"}
             s.flush()
             if rows:
                 s.execute(insert(HubEvent), rows)
-            states = []
-            for sid, sub in touched.items():
-                states.append(
-                    {
-                        "submission_id": sid,
-                        "number": sub.number,
-                        "stage": sub.stage,
-                        "received": sub.received_at is not None,
-                    }
-                )
-        if any(r["status"] == "stored" for r in results if r):
-            log.info(
-                "station %s: %d events stored (%s)",
-                p.station_code,
-                sum(1 for r in results if r and r["status"] == "stored"),
-                via,
-            )
+            states = [
+                {
+                    "submission_id": sid,
+                    "number": sub.number,
+                    "stage": sub.stage,
+                    "received": sub.received_at is not None,
+                }
+                for sid, sub in touched.items()
+            ]
+        stored = sum(1 for r in results if r and r["status"] == "stored")
+        if stored:
+            log.info("station %s: %d events stored (%s)", p.station_code, stored, via)
         return {"results": results, "submissions": states}
+
+    def _event_row(
+        self, p: Principal, ev: dict[str, Any], digest: str, via: str, now: dt.datetime
+    ) -> dict[str, Any]:
+        """The stored event: its payload sealed under the station's county key, bound to the
+        event id (a payload copied onto another row does not open)."""
+        payload = self.sealer.seal_text(p.scope, canonical(ev["payload"]).decode(), ev["id"])
+        return {
+            "id": ev["id"],
+            "station_id": p.station_id,
+            "store_id": p.store_id,
+            "seq": ev["seq"],
+            "submission_id": ev["submission_id"],
+            "type": ev["type"],
+            "payload": payload,
+            "clerk_id": ev["clerk_id"],
+            "at": ev["at"],
+            "digest": digest,
+            "via": via,
+            "arrived_at": now,
+        }
 
     def feed(self, p: Principal, after: int, limit: int) -> dict[str, Any]:
         limit = max(1, min(limit, 1000))
@@ -381,6 +301,104 @@ class IngestOps(StoreBase):
             if last is not None and last < after:  # restored from a backup: the station reads on
                 next_cursor = last  # from the feed's real end (sync/README.md, backups)
         return {"updates": updates, "next_cursor": next_cursor, "more": len(updates) == limit}
+
+
+def _refused(eid: Any, code: str, message: str, **more: Any) -> dict[str, Any]:
+    return {
+        "id": eid,
+        "status": "refused",
+        "code": code,
+        "message": message,
+        "retry": False,
+        **more,
+    }
+
+
+def _malformed(ev: Any) -> dict[str, Any] | None:
+    problem = check_event(ev)
+    if not problem:
+        return None
+    return _refused(ev.get("id") if isinstance(ev, dict) else None, problem[0], problem[1])
+
+
+def _page_missing(ev: dict[str, Any], held: set[str], blobs: BlobStore) -> dict[str, Any] | None:
+    """A page_attached event whose page this station has not (yet) sent whole."""
+    if ev["type"] != "page_attached":
+        return None
+    pg = ev["payload"]
+    if pg["sha256"] in held and blobs.has(pg["sha256"], pg["size"]):
+        return None
+    return {
+        **_refused(ev["id"], "page.missing", "页面尚未上传，请先上传页面", sha256=pg["sha256"]),
+        "retry": True,
+    }
+
+
+class _Known:
+    """What the database already holds for one batch: events by id, this store's sequence
+    numbers, and the submissions named."""
+
+    def __init__(self) -> None:
+        self.existing: dict[str, tuple[str, int]] = {}
+        self.taken: dict[int, str] = {}
+        self.subs: dict[str, HubSubmission] = {}
+
+    @classmethod
+    def read(cls, s: Session, p: Principal, events: list[Any]) -> _Known:
+        k = cls()
+        for chunk in chunks(events, 500):
+            ids = [ev["id"] for ev in chunk]
+            for eid, digest, station in s.execute(
+                select(HubEvent.id, HubEvent.digest, HubEvent.station_id).where(
+                    HubEvent.id.in_(ids)
+                )
+            ):
+                k.existing[eid] = (digest, station)
+            for seq, eid in s.execute(
+                select(HubEvent.seq, HubEvent.id).where(
+                    HubEvent.station_id == p.station_id,
+                    HubEvent.store_id == p.store_id,
+                    HubEvent.seq.in_([ev["seq"] for ev in chunk]),
+                )
+            ):
+                k.taken[seq] = eid
+            sids = list({ev["submission_id"] for ev in chunk} - set(k.subs))
+            for sub in s.scalars(select(HubSubmission).where(HubSubmission.id.in_(sids))):
+                k.subs[sub.id] = sub
+        return k
+
+    def refusal(self, ev: dict[str, Any], digest: str, p: Principal) -> dict[str, Any] | None:
+        """Why EV is not stored (a duplicate is answered, not stored); None: store it."""
+        eid = ev["id"]
+        found = self.subs.get(ev["submission_id"])
+        if found is not None and found.station_id != p.station_id:
+            return _refused(eid, "submission.forbidden", "该受理记录属于其他站点")
+        if eid in self.existing:
+            if self.existing[eid] == (digest, p.station_id):
+                return {"id": eid, "status": "duplicate"}
+            return _refused(eid, "event.conflict", "同一事件 id 已有不同内容")
+        if self.taken.get(ev["seq"], eid) != eid:
+            return _refused(eid, "event.seq_conflict", "该序号已被另一事件占用")
+        return None
+
+    def submission(self, s: Session, sid: str, p: Principal, now: dt.datetime) -> HubSubmission:
+        found = self.subs.get(sid)
+        if found is None:
+            found = HubSubmission(
+                id=sid,
+                station_id=p.station_id,
+                stage="draft",
+                items_json="[]",
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(found)
+            self.subs[sid] = found
+        return found
+
+    def add(self, ev: dict[str, Any], digest: str, p: Principal) -> None:
+        self.existing[ev["id"]] = (digest, p.station_id)
+        self.taken[ev["seq"]] = ev["id"]
 
 
 def _project(sub: HubSubmission, ev: Mapping[str, Any], now: dt.datetime) -> None:

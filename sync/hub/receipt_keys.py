@@ -143,8 +143,8 @@ class ReceiptOps(StoreBase):
             ).first()
             if sub is None:
                 return 200, out
-            latest = s.scalars(
-                select(HubEvent.payload)
+            latest = s.execute(
+                select(HubEvent.id, HubEvent.payload)
                 .where(HubEvent.submission_id == sub.id, HubEvent.type == "applicant_set")
                 .order_by(HubEvent.seq.desc())
                 .limit(1)
@@ -157,7 +157,7 @@ class ReceiptOps(StoreBase):
             }
             items = json.loads(sub.items_json)
         names = self._item_names()
-        who = json.loads(latest) if latest else {}
+        who = self.payload_of(*latest) if latest else {}
         name = who.get("name") if isinstance(who.get("name"), str) else ""
         ident = next(
             (who[k] for k in ("resident_id", "uscc") if isinstance(who.get(k), str) and who[k]), ""

@@ -20,7 +20,9 @@ import uvicorn
 from app.paths import data_dir
 from sync.hub.app import create_app
 from sync.hub.blobs import BlobStore
+from sync.hub.crypto import MasterKeys
 from sync.hub.ops import setup_access_log
+from sync.hub.s3 import make_blob_store
 from sync.hub.settings import HubSettings
 from sync.hub.store import HubStore
 
@@ -41,8 +43,8 @@ def build(
     settings: HubSettings | None = None,
 ) -> tuple[Any, HubStore, BlobStore]:
     settings = settings or HubSettings()
-    store = HubStore(db_url or settings.db_url() or default_db_url())
-    blobs = BlobStore(blobs_dir or settings.blobs or default_blobs_dir())
+    store = open_store(settings, db_url)
+    blobs = open_blobs(settings, store, blobs_dir)
     app = create_app(
         store,
         blobs,
@@ -51,6 +53,21 @@ def build(
         log_access=settings.access_log,
     )
     return app, store, blobs
+
+
+def open_store(settings: HubSettings, db_url: str | None = None) -> HubStore:
+    """The hub's database with the master keys the settings name (env, file or TOML)."""
+    masters = MasterKeys.load(settings.component_env(), default_file=data_dir() / "hub-master.keys")
+    return HubStore(db_url or settings.db_url() or default_db_url(), masters=masters)
+
+
+def open_blobs(
+    settings: HubSettings, store: HubStore, blobs_dir: Path | str | None = None
+) -> BlobStore:
+    """The page store the settings name: S3 when a bucket is set, else the local directory
+    (which is also the spool of unfinished uploads for S3)."""
+    spool = blobs_dir or settings.blobs or default_blobs_dir()
+    return make_blob_store(spool, store.sealer, settings.component_env())
 
 
 # On SIGTERM: stop accepting at once, give requests in flight this long to finish, then cut the

@@ -56,6 +56,24 @@ class HubSettings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field("info")
     metrics: bool = Field(True, description="serve /metrics (Prometheus text format)")
     db_pool_size: int = Field(10, ge=1, le=200, description="database connections per process")
+    # Encryption at rest (sync/hub/crypto.py): master keys wrap the per-county data keys.
+    master_keys: SecretStr | None = Field(
+        None,
+        description='master keys "id:base64key;id2:base64key", newest last',
+        json_schema_extra={"secret": True},
+    )
+    master_key_file: Path | None = Field(
+        None,
+        description="file of master keys, one 'id base64key' a line, newest last "
+        "(default <data dir>/hub-master.keys, made on first start)",
+    )
+    # Pages in S3-compatible storage (sync/hub/s3.py) when a bucket is named; else `blobs`.
+    s3_endpoint: str | None = Field(None, description="e.g. http://127.0.0.1:9000 (MinIO)")
+    s3_bucket: str | None = Field(None, description="bucket of the pages; unset: local directory")
+    s3_prefix: str = Field("pages/", description="key prefix of the pages in the bucket")
+    s3_region: str = Field("us-east-1")
+    s3_access_key: SecretStr | None = Field(None, json_schema_extra={"secret": True})
+    s3_secret_key: SecretStr | None = Field(None, json_schema_extra={"secret": True})
 
     @field_validator("db", mode="before")
     @classmethod
@@ -91,6 +109,23 @@ class HubSettings(BaseSettings):
     @classmethod
     def env_names(cls) -> set[str]:
         return {ENV_PREFIX + name.upper() for name in cls.model_fields} | {CONFIG_ENV}
+
+    def component_env(self) -> dict[str, str]:
+        """These settings as the INTAKE_HUB_* mapping the crypto and S3 modules read, so a value
+        from the TOML file reaches them as one from the environment does."""
+        out = {}
+        for name in (
+            "master_keys",
+            "master_key_file",
+            *(n for n in type(self).model_fields if n.startswith("s3_")),
+        ):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            out[ENV_PREFIX + name.upper()] = str(value)
+        return out
 
     def db_url(self) -> str | None:
         return self.db.get_secret_value() if self.db is not None else None

@@ -9,7 +9,6 @@ its key id. One station can never write to another station's submissions.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import func, select
@@ -54,7 +53,7 @@ class HubStore(EnrolmentOps, IngestOps, AuditOps, ReceiptOps, DecisionOps, Catal
                     "seq": e.seq,
                     "submission_id": e.submission_id,
                     "type": e.type,
-                    "payload": json.loads(e.payload),
+                    "payload": self.payload_of(e.id, e.payload),
                     "clerk_id": e.clerk_id,
                     "at": e.at,
                     "station": code,

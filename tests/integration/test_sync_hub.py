@@ -518,17 +518,19 @@ def test_receipt_keys_are_kept_and_a_key_id_is_never_rebound(hub):
 def test_an_existing_hub_database_gets_the_new_tables(hub):
     from sqlalchemy import inspect, text
 
-    from sync.hub.models import HubAuditEntry, HubPageHolder, HubReceiptKey
+    from sync.hub.models import HubAuditEntry, HubDataKey, HubPageHolder, HubReceiptKey
     from sync.hub.schema import head_revision
     from sync.hub.store import HubStore
 
     s = enroll(hub)
     # a hub database of the first hub: made with create_all, before these tables and migrations
-    for table in (HubAuditEntry.__table__, HubReceiptKey.__table__, HubPageHolder.__table__):
-        table.drop(hub.store.engine)
+    tables = (HubAuditEntry, HubReceiptKey, HubPageHolder, HubDataKey)
+    for table in tables:
+        table.__table__.drop(hub.store.engine)
     with hub.store.engine.begin() as conn:
         conn.execute(text("DROP TABLE alembic_version"))
         conn.execute(text("ALTER TABLE hub_dept_keys DROP COLUMN items"))
+        conn.execute(text("ALTER TABLE hub_stations DROP COLUMN county"))
     assert "hub_audit_entries" not in inspect(hub.store.engine).get_table_names()
     HubStore(hub.store.url).close()  # what `intake hub serve` does at its start
     assert {"hub_audit_entries", "hub_receipt_keys"} <= set(

@@ -6,8 +6,6 @@ import pytest
 from sync.cli import main_hub_serve
 from sync.hub.settings import HubSettings, SettingsError, load
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):

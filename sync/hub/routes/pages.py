@@ -114,28 +114,36 @@ async def blob_put(
             )
         finally:
             writer.close()
-        done = await _complete(blobs, writer)
+        done = await _complete(blobs, writer, p.scope)
         if done["complete"]:
             await call(hub.store.add_holder, p, [sha])
         return JSONResponse(done)
 
 
 async def _complete(
-    blobs: BlobStore, writer: _PartWriter, deferred: list[str] | None = None
+    blobs: BlobStore, writer: _PartWriter, scope: str, deferred: list[str] | None = None
 ) -> dict[str, Any]:
     if writer.overflow:
         raise HubError(400, "blob.overflow", "上传内容超过声明的长度")
     if writer.offset != writer.total:
         return {"sha256": writer.sha, "offset": writer.offset, "complete": False}
-    args = (writer.sha, writer.total, writer.digest, deferred, writer.owner)
+    args = (writer.sha, writer.total, writer.digest, deferred, writer.owner, scope)
     try:
-        if writer.total < 4 * 1024 * 1024 and writer.digest is not None:
-            blobs.finish(*args)  # small: no thread hop
+        if deferred is not None and writer.total < 4 * 1024 * 1024 and writer.digest is not None:
+            blobs.finish(*args)  # small and only verified here: no thread hop
         else:
             await call(blobs.finish, *args)
     except BlobError as exc:
-        raise HubError(422, exc.code, exc.message, retry=True, offset=0) from exc
+        raise blob_refusal(exc, offset=0 if not exc.retry else writer.total) from exc
     return {"sha256": writer.sha, "offset": writer.total, "complete": True}
+
+
+def blob_refusal(exc: BlobError, **details: Any) -> HubError:
+    """A page the hub could not take: damaged bytes (dropped, 422, sending them again will not
+    help) or an object store that did not confirm (503, retry later; the bytes are kept)."""
+    if not exc.retry:
+        return HubError(422, exc.code, exc.message, retry=False, **details)
+    return HubError(503, exc.code, exc.message, retry=True, retry_after=5, **details)
 
 
 @router.post(
@@ -159,6 +167,8 @@ async def blob_batch(request: Request, p: Station, hub: Hub) -> JSONResponse:
         cut = False
     finally:
         await batch.finish()
+    if batch.failed is not None:  # nothing it did not confirm is acknowledged
+        raise blob_refusal(batch.failed, blobs=batch.out)
     if cut:
         return JSONResponse({"blobs": batch.out, "cut": True}, status_code=400)
     if batch.part is not None:
@@ -183,6 +193,7 @@ class _Batch:
         self.writer: _PartWriter | None = None
         self.claim: Any = None
         self.state = "ok"
+        self.failed: BlobError | None = None
 
     async def feed(self, chunk: bytes) -> None:
         view = memoryview(chunk)
@@ -238,7 +249,8 @@ class _Batch:
         if self.writer is not None:
             self.writer.close()
             try:
-                self.out.append(await _complete(self.hub.blobs, self.writer, self.deferred))
+                done = await _complete(self.hub.blobs, self.writer, self.p.scope, self.deferred)
+                self.out.append(done)
             except HubError as exc:
                 self.out.append({"sha256": sha, "offset": 0, "complete": False, "error": exc.code})
         else:
@@ -266,10 +278,16 @@ class _Batch:
         await call(self._commit)
 
     def _commit(self) -> None:
+        pending = {d.partition(".")[0] for d in self.deferred}
         try:
-            shas = [d.partition(".")[0] for d in self.deferred]
-            self.hub.blobs.commit(self.deferred)
-            self.hub.store.add_holder(self.p, shas)  # only once the pages are durable
+            try:
+                done = self.hub.blobs.commit(self.deferred, self.p.scope)
+            except BlobError as exc:
+                done, self.failed = exc.done, exc
+                for r in self.out:  # the answer says which pages were not taken
+                    if r["sha256"] in pending and r["sha256"] not in done:
+                        r.update(complete=False, error=exc.code)
+            self.hub.store.add_holder(self.p, done)  # only once the pages are stored
         finally:
             for c in self.held:
                 c.__exit__(None, None, None)
