@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import and_, func, select, text, update
 
@@ -42,7 +42,10 @@ TOUCH_EVERY = 60.0
 STATE_CACHE = 10.0  # seconds a scrape reuses the database-derived gauges
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,31}$")
-BLOB_OPERATIONS = ("write", "read", "check")
+BLOB_OPERATIONS = ("write", "read")
+# Per process, like the request metrics: counted where a store failure is turned into an answer.
+_BLOB_ERRORS: dict[str, int] = {}
+_BLOB_LOCK = threading.Lock()
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -207,6 +210,15 @@ class _StateCollector:
         )
         missing.add_metric([], sum(r["pages_missing"] for r in rows))
         yield missing
+        errors = CounterMetricFamily(
+            "intake_hub_blob_store_errors",
+            "page store operations that did not complete (object store refused or timed out)",
+            labels=["operation"],
+        )
+        with _BLOB_LOCK:
+            for op in BLOB_OPERATIONS:  # present at 0, so an alert's rate() has a series
+                errors.add_metric([op], _BLOB_ERRORS.get(op, 0))
+        yield errors
 
 
 class HubMetrics:
@@ -233,20 +245,9 @@ class HubMetrics:
             registry=self.registry,
             multiprocess_mode="livesum",
         )
-        self.blob_errors = Counter(
-            "intake_hub_blob_store_errors",
-            "object/page store operations that failed, by operation",
-            ["operation"],
-            registry=self.registry,
-        )
-        for op in BLOB_OPERATIONS:  # present at 0, so an alert's rate() has a series to watch
-            self.blob_errors.labels(operation=op)
         self.state = _StateCollector(store)
         self.state_registry = CollectorRegistry(auto_describe=False)
         self.state_registry.register(self.state)
-
-    def blob_error(self, operation: str) -> None:
-        self.blob_errors.labels(operation=operation).inc()
 
     def render(self) -> bytes:
         if self.multiprocess_dir:
@@ -411,7 +412,8 @@ def note_station(request: Any, principal: Any) -> None:
         contacts.touch(principal.station_id, parse_report(request.headers))
 
 
-def count_blob_error(app: Any, operation: str) -> None:
-    m = getattr(app.state, "metrics", None)
-    if m is not None:
-        m.blob_error(operation)
+def count_blob_error(exc: Any, operation: str) -> None:
+    """Count EXC when it is the page store failing (not a station's damaged page)."""
+    if getattr(exc, "retry", False):
+        with _BLOB_LOCK:
+            _BLOB_ERRORS[operation] = _BLOB_ERRORS.get(operation, 0) + 1

@@ -87,7 +87,7 @@ def test_metrics_count_requests_by_route_template_and_show_each_station(
     missing = dict((lab["station"], v) for lab, v in m["intake_hub_station_pages_missing"])
     assert missing == {"XX01": 0}
     errors = {lab["operation"]: v for lab, v in m["intake_hub_blob_store_errors_total"]}
-    assert errors == {"write": 0, "read": 0, "check": 0}
+    assert set(errors) == {"write", "read"}  # present before any failure (per process)
 
 
 def test_stations_command_lists_contact_backlog_pages_and_versions(

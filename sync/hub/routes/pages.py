@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
+from sync.hub import ops
 from sync.hub.blobs import BlobError, BlobStore
 from sync.hub.db import Principal, owner_of
 from sync.hub.errors import HubError
@@ -134,6 +135,7 @@ async def _complete(
         else:
             await call(blobs.finish, *args)
     except BlobError as exc:
+        ops.count_blob_error(exc, "write")
         raise blob_refusal(exc, offset=0 if not exc.retry else writer.total) from exc
     return {"sha256": writer.sha, "offset": writer.total, "complete": True}
 
@@ -283,6 +285,7 @@ class _Batch:
             try:
                 done = self.hub.blobs.commit(self.deferred, self.p.scope)
             except BlobError as exc:
+                ops.count_blob_error(exc, "write")
                 done, self.failed = exc.done, exc
                 for r in self.out:  # the answer says which pages were not taken
                     if r["sha256"] in pending and r["sha256"] not in done:
