@@ -176,9 +176,8 @@ def test_nginx_site_streams_the_largest_body_over_tls():
 
 def test_the_container_runs_the_hub_from_the_hub_lock():
     text = (DEPLOY / "Containerfile").read_text(encoding="utf-8")
-    assert text.splitlines()[
-        [i for i, x in enumerate(text.splitlines()) if x.startswith("FROM")][0]
-    ].endswith("python:3.11-slim")
+    base = next(x for x in text.splitlines() if x.startswith("FROM"))
+    assert base.endswith("python:3.11-slim")
     assert "requirements/hub.lock" in text and "--require-hashes" in text
     lock = (DEPLOY.parent / "installer" / "lock.sh").read_text(encoding="utf-8")
     assert re.search(r"compile hub\.lock \S+ --extra hub\b", lock)
