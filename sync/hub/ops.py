@@ -344,9 +344,8 @@ def readiness(store: Any, blobs: Any) -> dict[str, str]:
     except Exception as exc:
         checks["database"] = exc.__class__.__name__
     try:
-        ready = getattr(blobs, "ready", None)
-        if ready is not None:
-            ready()
+        if getattr(blobs, "backend", "local") == "s3":
+            blobs.client.head_bucket(Bucket=blobs.config.bucket)
         else:
             os.stat(blobs.root)
         checks["blob_store"] = "ok"
