@@ -35,8 +35,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-image0 \
         libxcb-render-util0 libglib2.0-0 libpulse0 >/dev/null
     # The hub's deployment test runs the real nginx with deploy/nginx's site; backups use pg_dump.
-    [ "$mode" = test ] && $SUDO apt-get install -y -qq --no-install-recommends \
-        nginx-light postgresql-client >/dev/null
+    if [ "$mode" = test ]; then
+        $SUDO apt-get install -y -qq --no-install-recommends nginx-light postgresql-client >/dev/null
+    fi
     PY="${PYTHON:-python3}"
     if [ ! -x .venv/bin/python ]; then
         "$PY" -m venv .venv
