@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import hashlib
@@ -57,6 +58,7 @@ from sync.protocol import BLOB_BATCH, frame_header
 from sync.testing import PgCluster, drop_database, fresh_database, small_catalog
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
+MASTER_KEYS = "bench1:" + base64.b64encode(bytes(range(32))).decode()
 ENDPOINTS = ("enroll", "manifests", "blobs", "events", "status", "catalog")
 
 
@@ -358,6 +360,15 @@ def pct(values: list[float], q: float) -> float | None:
     return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 1)
 
 
+def db_size(db_url: str) -> int:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as c:
+            return int(c.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def check_stored(db_url: str, fig: Figures, blob_has: Any) -> dict[str, int]:
     """Every acknowledged event once in the database, every acknowledged page in the store."""
     engine = create_engine(db_url)
@@ -397,13 +408,14 @@ async def drive(
     tpl: Any,
     bases: Any,
     pids: list[int],
-    pg: list[int],
+    pg_of: Any,
 ) -> dict[str, Any]:
     stations = [
         Station(i, code, enroll, urls, tpl, bases, fig, args)
         for i, (code, enroll) in enumerate(codes)
     ]
     await asyncio.gather(*(s.enroll() for s in stations))
+    pg = pg_of()  # the backends exist once the hubs have connected
     cpu0, pg0, t0 = cpu_seconds(pids), cpu_seconds(pg), time.monotonic()
     until = t0 + args.duration
     await asyncio.gather(*(s.run(until) for s in stations))
@@ -446,14 +458,16 @@ def main() -> None:
         "INTAKE_DATA_DIR": str(work),
         "INTAKE_HUB_DB": db_url,
         "INTAKE_HUB_ACCESS_LOG": "true",
+        "INTAKE_HUB_MASTER_KEYS": MASTER_KEYS,  # pages and personal data sealed, as deployed
     }
     s3 = None
     try:
         blob_setup = blob_backend(args.blobs, work, env)
         s3 = blob_setup.get("server")
+        from sync.hub.crypto import MasterKeys
         from sync.hub.store import HubStore
 
-        admin_store = HubStore(db_url)  # migrates once before the processes start
+        admin_store = HubStore(db_url, masters=MasterKeys.parse(MASTER_KEYS))  # migrates once
         codes = [
             (f"L{i:03d}", admin_store.issue_enroll_code(f"L{i:03d}")) for i in range(args.stations)
         ]
@@ -462,6 +476,7 @@ def main() -> None:
         tpl = template_events()
         bases = scan_pages(8)
         hubs = start_hubs(args.hubs, env, work)
+        db_before = db_size(db_url)
         fig = Figures()
         try:
             run = asyncio.run(
@@ -473,7 +488,7 @@ def main() -> None:
                     tpl,
                     bases,
                     [p.pid for p, _u in hubs],
-                    pg_pids(cluster),
+                    lambda: pg_pids(cluster),
                 )
             )
         finally:
@@ -482,6 +497,7 @@ def main() -> None:
             for p, _u in hubs:
                 p.wait(10)
         checked = check_stored(db_url, fig, blob_setup["has"])
+        db_grew = db_size(db_url) - db_before
         subs = max(fig.submissions, 1)
         out = {
             "stations": args.stations,
@@ -511,6 +527,8 @@ def main() -> None:
             "pg_cpu_ms_per_submission": (
                 round(run["pg_cpu_s"] * 1000 / subs, 2) if run["pg_cpu_s"] is not None else None
             ),
+            "db_bytes_per_submission": round(db_grew / subs),
+            "page_bytes_per_submission": round(fig.page_bytes / subs),
             "machine_cpus": os.cpu_count(),
             "load_generator": "asyncio + httpx, one process",
         }
@@ -528,14 +546,21 @@ def main() -> None:
 
 def blob_backend(kind: str, work: Path, env: dict[str, str]) -> dict[str, Any]:
     """The page store the hubs use, as INTAKE_HUB_* settings, and how to check a page in it."""
+    env["INTAKE_HUB_BLOBS"] = str(work / "blobs")  # the local store, or the spool beside S3
     if kind == "local":
-        root = work / "blobs"
-        env["INTAKE_HUB_BLOBS"] = str(root)
         from sync.hub.blobs import BlobStore
 
-        store = BlobStore(root)
-        return {"name": "local", "has": store.has}
-    raise SystemExit("bench_hub_load: --blobs s3 needs the S3 page store (hubcore's branch)")
+        return {"name": "local", "has": BlobStore(work / "blobs", sealer=None).has}
+    from sync.hub.s3 import S3BlobStore, S3Config
+    from sync.testing import S3Server
+
+    server = S3Server().start()
+    env.update(server.env())
+    config = S3Config.from_env(server.env())
+    assert config is not None
+    store = S3BlobStore(work / "check-spool", config, sealer=None)
+    store.ensure_bucket()
+    return {"name": "s3 (moto server on loopback)", "has": store.has, "server": server}
 
 
 if __name__ == "__main__":
