@@ -134,14 +134,19 @@ class Topology:
         return env
 
     def start_hub(self, name):
-        proc = subprocess.Popen(
+        self.wait_hub(self.spawn_hub(name), name)
+
+    def spawn_hub(self, name):
+        return subprocess.Popen(
             [sys.executable, *self.exec],
             env=self.hub_env(name),
             cwd=ROOT,
             stdout=subprocess.PIPE,
-            stderr=open(self.tmp / f"{name}.log", "a"),  # noqa: SIM115
+            stderr=open(self.tmp / f"{name}.log", "a"),
             text=True,
         )
+
+    def wait_hub(self, proc, name):
         line = proc.stdout.readline()
         assert "hub listening on" in line, (self.tmp / f"{name}.log").read_text()[-3000:]
         self.hubs[name] = proc
@@ -221,8 +226,10 @@ def test_compose_topology_on_loopback_through_nginx(tmp_path, clock, catalog, pg
     with S3Server() as s3:
         topo = Topology(tmp_path, db, s3)
         try:
-            for hub in sorted(topo.ports):
-                topo.start_hub(hub)
+            # both at once on the empty database, as systemd's target starts them
+            spawned = {hub: topo.spawn_hub(hub) for hub in sorted(topo.ports)}
+            for hub, proc in spawned.items():
+                topo.wait_hub(proc, hub)
             topo.start_nginx()
             r = requests.get(f"{topo.url}/readyz", verify=topo.ca, timeout=10)
             assert r.status_code == 200 and r.json()["checks"]["blob_store"] == "ok"
