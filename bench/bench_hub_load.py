@@ -409,6 +409,7 @@ async def drive(
     bases: Any,
     pids: list[int],
     pg_of: Any,
+    s3: list[int],
 ) -> dict[str, Any]:
     stations = [
         Station(i, code, enroll, urls, tpl, bases, fig, args)
@@ -416,14 +417,24 @@ async def drive(
     ]
     await asyncio.gather(*(s.enroll() for s in stations))
     pg = pg_of()  # the backends exist once the hubs have connected
-    cpu0, pg0, t0 = cpu_seconds(pids), cpu_seconds(pg), time.monotonic()
+    me = [os.getpid()]
+    cpu0, pg0, s30, gen0 = cpu_seconds(pids), cpu_seconds(pg), cpu_seconds(s3), cpu_seconds(me)
+    t0 = time.monotonic()
     until = t0 + args.duration
     await asyncio.gather(*(s.run(until) for s in stations))
     wall = time.monotonic() - t0
-    cpu1, pg1 = cpu_seconds(pids), cpu_seconds(pg)
+    cpu1, pg1, s31, gen1 = cpu_seconds(pids), cpu_seconds(pg), cpu_seconds(s3), cpu_seconds(me)
+    load = os.getloadavg()[0]
     for s in stations:
         await s.client.aclose()
-    return {"wall_s": wall, "hub_cpu_s": cpu1 - cpu0, "pg_cpu_s": (pg1 - pg0) if pg else None}
+    return {
+        "wall_s": wall,
+        "hub_cpu_s": cpu1 - cpu0,
+        "pg_cpu_s": (pg1 - pg0) if pg else None,
+        "s3_cpu_s": (s31 - s30) if s3 else None,
+        "generator_cpu_s": gen1 - gen0,
+        "load_avg": load,
+    }
 
 
 def main() -> None:
@@ -489,6 +500,7 @@ def main() -> None:
                     bases,
                     [p.pid for p, _u in hubs],
                     lambda: pg_pids(cluster),
+                    [s3.proc.pid] if s3 is not None and s3.proc is not None else [],
                 )
             )
         finally:
@@ -529,6 +541,11 @@ def main() -> None:
             ),
             "db_bytes_per_submission": round(db_grew / subs),
             "page_bytes_per_submission": round(fig.page_bytes / subs),
+            "s3_server_cpu_ms_per_submission": (
+                round(run["s3_cpu_s"] * 1000 / subs, 2) if run["s3_cpu_s"] is not None else None
+            ),
+            "load_generator_cpu_cores": round(run["generator_cpu_s"] / run["wall_s"], 2),
+            "machine_load_avg_1m_at_end": round(run["load_avg"], 1),
             "machine_cpus": os.cpu_count(),
             "load_generator": "asyncio + httpx, one process",
         }
