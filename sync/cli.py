@@ -1,7 +1,8 @@
 """Command line of the sync subsystem, wired into `intake` by app/cli.py (module `sync.cli`).
 
 intake hub serve --host H --port P --db URL --blobs DIR
-intake hub enroll-code --station XX01          (one-time code for a station)
+intake hub enroll-code --station XX01 [--county 330106]   (one-time code for a station)
+intake hub rewrap                              (data keys under the newest master key)
 intake hub revoke --station XX01 | dept-key --name 部门 --item ID… | publish-catalog PATH
 intake hub import FILE | decide NUMBER ITEM accepted|rejected|completed [--reason 理由]
 intake hub receipt-keys [--station XX01]     (every enrolled key: for intake verify-receipt --keys)
@@ -53,7 +54,9 @@ def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
 
     store = _store(args)
     try:
-        code = store.issue_enroll_code(args.station, args.name or "", args.valid_hours)
+        code = store.issue_enroll_code(
+            args.station, args.name or "", args.valid_hours, county=args.county or ""
+        )
     except HubError as exc:
         return _hub_error(exc)
     finally:
@@ -64,6 +67,22 @@ def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
         print(
             f"站点 {args.station.upper()} 的登记码：{code}（{args.valid_hours:g} 小时内有效，只能使用一次）"
         )
+    return 0
+
+
+def cmd_hub_rewrap(args: argparse.Namespace) -> int:
+    from sync.hub.errors import HubError
+    from sync.hub.s3 import make_blob_store
+    from sync.hub.server import default_blobs_dir
+
+    store = _store(args)
+    try:
+        out = store.rewrap(make_blob_store(args.blobs or default_blobs_dir(), store.sealer))
+    except HubError as exc:
+        return _hub_error(exc)
+    finally:
+        store.close()
+    emit(None, out)
     return 0
 
 
@@ -274,8 +293,14 @@ def register(sub: Any) -> None:
     p.add_argument("--station", required=True, help="站点编码，如 XX01")
     p.add_argument("--name", help="站点名称")
     p.add_argument("--valid-hours", type=float, default=72)
+    p.add_argument("--county", help="县（区）行政区划代码：站点数据用该县的数据密钥加密")
     hub_db(p)
     p.set_defaults(func=cmd_hub_enroll_code)
+
+    p = hub.add_parser("rewrap", help="用最新主密钥重新包装全部数据密钥（主密钥轮换后）")
+    p.add_argument("--blobs", default=None, help="页面文件目录（默认：数据目录/hub-blobs）")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_rewrap)
 
     p = hub.add_parser("revoke", help="吊销站点凭据")
     p.add_argument("--station", required=True)
