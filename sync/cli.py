@@ -45,7 +45,7 @@ def _store(args: argparse.Namespace) -> Any:
 def cmd_hub_serve(args: argparse.Namespace) -> int:
     from sync.hub.server import serve
 
-    serve(args.host, args.port, args.db, args.blobs)
+    serve(args.host, args.port, args.db, args.blobs, workers=max(1, args.workers))
     return 0
 
 
@@ -268,24 +268,31 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
+    _register_hub(sub)
+    _register_station(sub)
+
+
+def hub_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        default=None,
+        help="平台数据库 URL（默认 sqlite:///数据目录/hub.sqlite3；"
+        "县级部署用 postgresql+psycopg://…）",
+    )
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _register_hub(sub: Any) -> None:
     hub = sub.add_parser("hub", help="县级同步平台（参考实现）").add_subparsers(
         dest="hub_command", metavar="SUB"
     )
     hub.required = True
 
-    def hub_db(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--db",
-            default=None,
-            help="平台数据库 URL（默认 sqlite:///数据目录/hub.sqlite3；"
-            "县级部署用 postgresql+psycopg://…）",
-        )
-        p.add_argument("--json", action="store_true", help="以 JSON 输出")
-
     p = hub.add_parser("serve", help="启动平台服务")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8700)
     p.add_argument("--blobs", default=None, help="页面文件目录（默认：数据目录/hub-blobs）")
+    p.add_argument("--workers", type=int, default=1, help="平台进程数（共用同一数据库）")
     hub_db(p)
     p.set_defaults(func=cmd_hub_serve)
 
@@ -345,6 +352,8 @@ def register(sub: Any) -> None:
     hub_db(p)
     p.set_defaults(func=cmd_hub_receipt_keys)
 
+
+def _register_station(sub: Any) -> None:
     def local_db(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
         p.add_argument("--json", action="store_true", help="以 JSON 输出")

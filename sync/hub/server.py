@@ -107,20 +107,27 @@ def serve(
     blobs_dir: Path | str | None = None,
     *,
     ready_file: Path | None = None,
+    workers: int = 1,
 ) -> None:
-    """Run until interrupted (SIGINT/SIGTERM end it cleanly; uploads in flight keep their bytes)."""
-    app, store, _blobs = build(db_url, blobs_dir)
+    """Run until interrupted (SIGINT/SIGTERM end it cleanly; uploads in flight keep their bytes).
+    WORKERS > 1 forks that many processes in all onto the same listening socket; each has its
+    own database pool and keeps nothing another needs (the kernel spreads the connections)."""
     sock = _listen_socket(host, port)
     bound = sock.getsockname()[1]
-    log.info("hub listening on %s:%s", host, bound)
+    children = [pid for pid in (_fork_worker(sock, db_url, blobs_dir) for _ in range(workers - 1))]
+    log.info("hub listening on %s:%s (%d processes)", host, bound, workers)
     if ready_file is not None:
         ready_file.write_text(str(bound))
     print(f"hub listening on http://{host}:{bound}", flush=True)
-    server = _Server(_config(app, host, bound))
     try:
-        server.run(sockets=[sock])
+        server = _run_worker(sock, db_url, blobs_dir)
     finally:
-        store.close()
+        for pid in children:  # the workers stop as this one did: gracefully
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
         sock.close()
     log.info("hub stopped")
     if server.should_exit:
@@ -130,6 +137,32 @@ def serve(
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def _run_worker(sock: socket.socket, db_url: str | None, blobs_dir: Path | str | None) -> Any:
+    app, store, _blobs = build(db_url, blobs_dir)
+    host, port = sock.getsockname()[:2]
+    server = _Server(_config(app, host, port))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        store.close()
+    return server
+
+
+def _fork_worker(sock: socket.socket, db_url: str | None, blobs_dir: Path | str | None) -> int:
+    pid = os.fork()
+    if pid == 0:  # the worker: serve until told to stop, then leave without the parent's teardown
+        code = 0
+        try:
+            _run_worker(sock, db_url, blobs_dir)
+        except BaseException:
+            log.exception("hub worker failed")
+            code = 1
+        finally:
+            logging.shutdown()
+            os._exit(code)
+    return pid
 
 
 class HubThread:
@@ -180,5 +213,6 @@ def main() -> None:  # python -m sync.hub
     p.add_argument("--port", type=int, default=8700)
     p.add_argument("--db", default=os.environ.get("INTAKE_HUB_DB"))
     p.add_argument("--blobs", default=os.environ.get("INTAKE_HUB_BLOBS"))
+    p.add_argument("--workers", type=int, default=int(os.environ.get("INTAKE_HUB_WORKERS", "1")))
     args = p.parse_args()
-    serve(args.host, args.port, args.db, args.blobs)
+    serve(args.host, args.port, args.db, args.blobs, workers=max(1, args.workers))

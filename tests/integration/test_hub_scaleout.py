@@ -21,15 +21,9 @@ import requests
 
 from sync.hub.crypto import ENV_KEYS, MasterKeys
 from sync.hub.server import HubThread
+from sync.hub.testing import S3Server, free_port
 from sync.protocol import frame_header
-from sync.testing import (
-    PgCluster,
-    S3Server,
-    drop_database,
-    free_port,
-    fresh_database,
-    small_catalog,
-)
+from sync.testing import PgCluster, drop_database, fresh_database, small_catalog
 
 NAME, RESIDENT_ID, PHONE = "欧阳明轩", "11010519491231002X", "13912345678"
 ADDRESS = "浙江省杭州市西湖区文三路90号"
@@ -473,10 +467,10 @@ def start_hub_process(tmp_path: Path, name: str, pg_url: str, env: dict[str, str
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "hub died")
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+        try:  # the socket is bound before the process has started serving
+            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                 return proc, url
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("hub process did not start")
@@ -538,3 +532,70 @@ def test_a_stations_retries_through_different_hub_processes_store_each_event_onc
     assert holders == 4
     assert data_keys == 1  # both processes made and used the same county key
     assert len(raw_bucket(s3)) == 4
+
+
+def children_of(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc to count processes")
+def test_serve_with_workers_runs_that_many_processes_on_one_socket_and_stops_them_all(
+    tmp_path, pg_url, s3, hub_env
+):
+    from sync.hub.store import HubStore
+
+    admin = HubStore(pg_url, masters=MasterKeys.parse(KEY_A))
+    code = admin.issue_enroll_code("XX01")
+    admin.close()
+    port = free_port()
+    env = {
+        **os.environ,
+        **hub_env,
+        "INTAKE_HUB_DB": pg_url,
+        "INTAKE_HUB_BLOBS": str(tmp_path / "spool"),
+        "INTAKE_DATA_DIR": str(tmp_path / "data"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sync.hub", "--port", str(port), "--workers", "3"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:  # the socket is bound before the processes have started serving
+                requests.get(f"{url}/healthz", timeout=5)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        workers = children_of(proc.pid)
+        assert len(workers) == 2  # the first process serves too
+        s = enroll(url, str(uuid.uuid4()), code)
+        pages = [page_bytes(20_000, seed=30)]
+        assert post_pages(url, s, pages).status_code == 200
+        events = intake(str(uuid.uuid4()), 1, pages)
+        # each request on a new connection: the kernel spreads them over the processes
+        seen = []
+        for _ in range(6):
+            r = requests.post(
+                f"{url}/v1/events",
+                json={"store_id": s.store_id, "events": events},
+                headers={"Authorization": s.headers["Authorization"], "Connection": "close"},
+            )
+            seen.append({x["status"] for x in r.json()["results"]})
+        assert seen[0] == {"stored"} and all(x == {"duplicate"} for x in seen[1:])
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert proc.returncode == 0
+    assert all(not Path(f"/proc/{w}").exists() for w in workers)
