@@ -599,3 +599,42 @@ def test_serve_with_workers_runs_that_many_processes_on_one_socket_and_stops_the
         proc.wait(30)
     assert proc.returncode == 0
     assert all(not Path(f"/proc/{w}").exists() for w in workers)
+
+
+def test_departments_read_decrypted_only_what_was_pushed_to_them(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_KEYS, KEY_A)
+    with HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "blobs") as hub:
+        s = enroll(hub.url, str(uuid.uuid4()), hub.store.issue_enroll_code("XX01"))
+        pages = [page_bytes(30_000, seed=40)]
+        sha = hashlib.sha256(pages[0]).hexdigest()
+        sid = str(uuid.uuid4())
+        manifest = {"submission_id": sid, "pages": [{"sha256": sha, "size": len(pages[0])}]}
+        r = s.post(f"{hub.url}/v1/manifests", json={"manifests": [manifest]})
+        assert r.status_code == 200, r.text
+        assert post_pages(hub.url, s, pages).status_code == 200
+        assert set(post_events(hub.url, s, intake(sid, 1, pages))) == {"stored"}
+        civil = {"Authorization": "Bearer " + hub.store.issue_dept_key("民政局", ["birth"])}
+        other = {"Authorization": "Bearer " + hub.store.issue_dept_key("人社局", ["pension"])}
+
+        r = requests.get(f"{hub.url}/v1/dept/submissions/{sid}", headers=civil)
+        assert r.status_code == 200, r.text
+        applicant = next(e for e in r.json()["events"] if e["type"] == "applicant_set")
+        assert applicant["payload"] == {
+            "name": NAME,
+            "resident_id": RESIDENT_ID,
+            "phone": PHONE,
+            "address": ADDRESS,
+        }
+        assert r.json()["pages"] == [{"sha256": sha, "size": len(pages[0])}]
+        page = requests.get(f"{hub.url}/v1/dept/pages/{sha}", headers=civil)
+        assert page.status_code == 200 and page.content == pages[0]
+        # not pushed to it, not authenticated, not a submission: nothing
+        for url in (f"/v1/dept/submissions/{sid}", f"/v1/dept/pages/{sha}"):
+            assert requests.get(hub.url + url, headers=other).status_code == 404
+            assert requests.get(hub.url + url).status_code == 401
+        assert (
+            requests.get(f"{hub.url}/v1/dept/submissions/not-a-uuid", headers=civil).json()[
+                "error"
+            ]["code"]
+            == "submission.unknown"
+        )
