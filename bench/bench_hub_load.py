@@ -569,7 +569,7 @@ def blob_backend(kind: str, work: Path, env: dict[str, str]) -> dict[str, Any]:
 
         return {"name": "local", "has": BlobStore(work / "blobs", sealer=None).has}
     from sync.hub.s3 import S3BlobStore, S3Config
-    from sync.testing import S3Server
+    from sync.hub.testing import S3Server
 
     server = S3Server().start()
     env.update(server.env())

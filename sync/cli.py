@@ -1,7 +1,8 @@
 """Command line of the sync subsystem, wired into `intake` by app/cli.py (module `sync.cli`).
 
 intake hub serve --host H --port P --db URL --blobs DIR
-intake hub enroll-code --station XX01          (one-time code for a station)
+intake hub enroll-code --station XX01 [--county 330106]   (one-time code for a station)
+intake hub rewrap                              (data keys under the newest master key)
 intake hub revoke --station XX01 | dept-key --name 部门 --item ID… | publish-catalog PATH
 intake hub import FILE | decide NUMBER ITEM accepted|rejected|completed [--reason 理由]
 intake hub receipt-keys [--station XX01]     (every enrolled key: for intake verify-receipt --keys)
@@ -40,7 +41,7 @@ def _settings(args: argparse.Namespace) -> Any:
     """Hub settings: these flags over INTAKE_HUB_* over the --config file (sync/hub/settings.py)."""
     from sync.hub.settings import load
 
-    flags = {k: getattr(args, k, None) for k in ("host", "port", "db", "blobs")}
+    flags = {k: getattr(args, k, None) for k in ("host", "port", "db", "blobs", "workers")}
     return load(getattr(args, "config", None), **flags)
 
 
@@ -77,6 +78,7 @@ def _serve_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--host", default=None, help="监听地址（默认 127.0.0.1）")
     p.add_argument("--port", type=int, default=None, help="监听端口（默认 8700）")
+    p.add_argument("--workers", type=int, default=None, help="平台进程数（共用同一端口和数据库）")
     p.add_argument("--blobs", default=None, help="页面文件目录（默认：数据目录/hub-blobs）")
     p.add_argument(
         "--db",
@@ -90,7 +92,9 @@ def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
 
     store = _store(args)
     try:
-        code = store.issue_enroll_code(args.station, args.name or "", args.valid_hours)
+        code = store.issue_enroll_code(
+            args.station, args.name or "", args.valid_hours, county=args.county or ""
+        )
     except HubError as exc:
         return _hub_error(exc)
     finally:
@@ -101,6 +105,21 @@ def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
         print(
             f"站点 {args.station.upper()} 的登记码：{code}（{args.valid_hours:g} 小时内有效，只能使用一次）"
         )
+    return 0
+
+
+def cmd_hub_rewrap(args: argparse.Namespace) -> int:
+    from sync.hub.errors import HubError
+    from sync.hub.server import open_blobs
+
+    store = _store(args)
+    try:
+        out = store.rewrap(open_blobs(_settings(args), store))
+    except HubError as exc:
+        return _hub_error(exc)
+    finally:
+        store.close()
+    emit(None, out)
     return 0
 
 
@@ -355,20 +374,26 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
+    _register_hub(sub)
+    _register_station(sub)
+
+
+def hub_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        default=None,
+        help="平台数据库 URL，不得含密码（默认取配置文件或 INTAKE_HUB_DB，"
+        "再默认 sqlite:///数据目录/hub.sqlite3）",
+    )
+    p.add_argument("--config", type=Path, help="平台配置文件（TOML；或 INTAKE_HUB_CONFIG）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _register_hub(sub: Any) -> None:
     hub = sub.add_parser("hub", help="县级同步平台（参考实现）").add_subparsers(
         dest="hub_command", metavar="SUB"
     )
     hub.required = True
-
-    def hub_db(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--db",
-            default=None,
-            help="平台数据库 URL，不得含密码（默认取配置文件或 INTAKE_HUB_DB，"
-            "再默认 sqlite:///数据目录/hub.sqlite3）",
-        )
-        p.add_argument("--config", type=Path, help="平台配置文件（TOML；或 INTAKE_HUB_CONFIG）")
-        p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
     p = hub.add_parser("serve", help="启动平台服务")
     _serve_flags(p)
@@ -379,8 +404,14 @@ def register(sub: Any) -> None:
     p.add_argument("--station", required=True, help="站点编码，如 XX01")
     p.add_argument("--name", help="站点名称")
     p.add_argument("--valid-hours", type=float, default=72)
+    p.add_argument("--county", help="县（区）行政区划代码：站点数据用该县的数据密钥加密")
     hub_db(p)
     p.set_defaults(func=cmd_hub_enroll_code)
+
+    p = hub.add_parser("rewrap", help="用最新主密钥重新包装全部数据密钥（主密钥轮换后）")
+    p.add_argument("--blobs", default=None, help="页面文件目录（默认：数据目录/hub-blobs）")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_rewrap)
 
     p = hub.add_parser("revoke", help="吊销站点凭据")
     p.add_argument("--station", required=True)
@@ -443,6 +474,8 @@ def register(sub: Any) -> None:
     hub_db(p)
     p.set_defaults(func=cmd_hub_stations)
 
+
+def _register_station(sub: Any) -> None:
     def local_db(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
         p.add_argument("--json", action="store_true", help="以 JSON 输出")

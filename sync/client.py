@@ -175,8 +175,14 @@ class HubClient:
             return sync_error("sync.unauthorized", retry=False, status=status, hub_code=code)
         if status == 429:
             return sync_error("sync.rate_limited", retry_after=after, status=status)
-        if status in (502, 503, 504):
-            return sync_error("sync.server_error", retry_after=after, status=status, hub_code=code)
+        if status in (502, 503, 504):  # the hub's own reason, when it gave one, says why
+            return sync_error(
+                "sync.server_error",
+                retry_after=after,
+                status=status,
+                hub_code=code,
+                message=message if code else None,
+            )
         if status >= 500:
             return sync_error("sync.server_error", retry_after=after, status=status, hub_code=code)
         if status == 413:

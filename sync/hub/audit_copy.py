@@ -26,6 +26,27 @@ from sync.protocol import (
 log = logging.getLogger("intake.hub")
 
 
+def _checked_batch(p: Principal, store_id: object, entries: object) -> list[dict[str, Any]]:
+    """ENTRIES when they are this store's, well formed and in id order; else HubError."""
+    if store_id != p.store_id:
+        raise HubError(403, "store.mismatch", "本批审计记录的 store_id 与站点凭据不符")
+    if not isinstance(entries, list) or len(entries) > MAX_AUDIT_PER_BATCH:
+        raise HubError(
+            413 if isinstance(entries, list) else 400,
+            "audit.batch",
+            f"entries 应为不超过 {MAX_AUDIT_PER_BATCH} 项的列表",
+        )
+    prev_id = 0
+    for n, e in enumerate(entries, 1):
+        problem = check_audit_entry(e)
+        if problem:
+            raise HubError(400, "audit.shape", f"第{n}项：{problem}")
+        if e["id"] <= prev_id:
+            raise HubError(400, "audit.order", "审计记录应按 id 从小到大排列且不重复")
+        prev_id = e["id"]
+    return entries
+
+
 class AuditOps(StoreBase):
     # ------------------------------------------------------------------ audit copy
 
@@ -35,22 +56,7 @@ class AuditOps(StoreBase):
         entry's hash, GENESIS for the first) and its hash must recompute. Entries already held
         are acknowledged when identical. At the first entry that fails, the entries before it
         are kept and the rest refused (HubError carrying entry_id and the copy's last_id)."""
-        if store_id != p.store_id:
-            raise HubError(403, "store.mismatch", "本批审计记录的 store_id 与站点凭据不符")
-        if not isinstance(entries, list) or len(entries) > MAX_AUDIT_PER_BATCH:
-            raise HubError(
-                413 if isinstance(entries, list) else 400,
-                "audit.batch",
-                f"entries 应为不超过 {MAX_AUDIT_PER_BATCH} 项的列表",
-            )
-        prev_id = 0
-        for n, e in enumerate(entries, 1):
-            problem = check_audit_entry(e)
-            if problem:
-                raise HubError(400, "audit.shape", f"第{n}项：{problem}")
-            if e["id"] <= prev_id:
-                raise HubError(400, "audit.order", "审计记录应按 id 从小到大排列且不重复")
-            prev_id = e["id"]
+        entries = _checked_batch(p, store_id, entries)
         now = self.now()
         refusal: HubError | None = None
         stored = duplicate = 0
@@ -68,12 +74,10 @@ class AuditOps(StoreBase):
             resent = [e["id"] for e in entries if e["id"] <= last_id]
             held: dict[int, HubAuditEntry] = {}
             for chunk in chunks(resent, 500):
-                held.update(
-                    (r.entry_id, r)
-                    for r in s.scalars(
-                        select(HubAuditEntry).where(*mine, HubAuditEntry.entry_id.in_(chunk))
-                    )
+                found = s.scalars(
+                    select(HubAuditEntry).where(*mine, HubAuditEntry.entry_id.in_(chunk))
                 )
+                held.update((r.entry_id, r) for r in found)
             rows: list[dict[str, Any]] = []
             for e in entries:
                 refusal = self._audit_refusal(e, last_id, last_hash, held.get(e["id"]))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from local_db.attachments import write_atomic
-from sync.hub.crypto import DEFAULT_SCOPE, Sealer
+from sync.hub.crypto import DEFAULT_SCOPE, MAGIC, Sealer
 from sync.protocol import is_sha256
 
 try:
@@ -79,7 +79,7 @@ class BlobStore:
         try:
             with open(self.path(sha), "rb") as f:
                 size = os.fstat(f.fileno()).st_size
-                return size - Sealer.overhead(f.read(5)) if self.sealer else size
+                return size - Sealer.overhead(f.read(5))
         except FileNotFoundError:
             return None
 
@@ -243,6 +243,16 @@ class BlobStore:
 
     def _put_one(self, sha: str, sealed: bytes) -> None:
         write_atomic(self.path(sha), sealed)
+
+    def seal_clear(self, scope: str = DEFAULT_SCOPE) -> int:
+        """Seal the pages a migrated hub still holds in clear (local directory only: S3 came
+        with sealing)."""
+        if self.sealer is None:
+            return 0
+        clear = [(sha, data) for sha, data in self.objects() if not data.startswith(MAGIC)]
+        for sha, data in clear:
+            self._put_one(sha, self._seal(sha, data, scope))
+        return len(clear)
 
     def objects(self) -> Iterator[tuple[str, bytes]]:
         """Every stored page as stored (sealed): for checks and backups."""

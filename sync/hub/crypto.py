@@ -193,8 +193,8 @@ class Sealer:
         return head + nonce + self._key(dkid, scope).encrypt(nonce, data, head + aad)
 
     def open(self, sealed: bytes, aad: bytes) -> bytes:
-        if not sealed.startswith(MAGIC) or len(sealed) < 6:
-            raise _key_error("数据不是平台加密格式")
+        if not sealed.startswith(MAGIC):
+            return sealed  # stored before the hub sealed (a migrated hub, until rewrap)
         n = sealed[4]
         head, dkid = sealed[: 5 + n], sealed[5 : 5 + n].decode()
         nonce, body = sealed[5 + n : 17 + n], sealed[17 + n :]
@@ -206,9 +206,10 @@ class Sealer:
             ) from exc
 
     @staticmethod
-    def overhead(sealed_head: bytes) -> int:
-        """Bytes a sealed value adds to its plaintext, from its first bytes (≥ 5)."""
-        return 5 + sealed_head[4] + 12 + 16
+    def overhead(head: bytes) -> int:
+        """Bytes a sealed value adds to its plaintext, from its first bytes (≥ 5); 0 for a
+        value stored before the hub sealed (a migrated hub, until `intake hub rewrap`)."""
+        return 5 + head[4] + 12 + 16 if head.startswith(MAGIC) and len(head) >= 5 else 0
 
     def seal_text(self, scope: str, text: str, aad: str) -> str:
         return (

@@ -13,14 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.paths import data_dir
-from sync.hub.crypto import MasterKeys, Sealer
-from sync.hub.models import HubDataKey
+from sync.hub.crypto import TEXT_PREFIX, MasterKeys, Sealer, rewrap_all, scope_of
+from sync.hub.models import HubDataKey, HubEvent, HubStation
 
 log = logging.getLogger("intake.hub")
 
@@ -102,6 +102,52 @@ class StoreBase:
     def payload_of(self, event_id: str, stored: str) -> dict[str, Any]:
         """A stored event payload, opened."""
         return json.loads(self.sealer.open_text(stored, event_id))  # type: ignore[no-any-return]
+
+    def rewrap(self, blobs: Any = None) -> dict[str, Any]:
+        """Re-wrap every data key under the newest master key (old master keys can then be
+        retired), and seal what a migrated hub still holds in clear (event payloads; pages in
+        BLOBS when given)."""
+        masters = self.sealer.masters
+        with self.write() as s:
+            rows = [(k.id, k.master_key_id, k.wrapped) for k in s.scalars(select(HubDataKey))]
+            new = rewrap_all(masters, rows)
+            for dkid, mid, wrapped in new:
+                s.execute(
+                    update(HubDataKey)
+                    .where(HubDataKey.id == dkid)
+                    .values(master_key_id=mid, wrapped=wrapped)
+                )
+        self.sealer.forget()
+        events = self._seal_clear_events()
+        pages = blobs.seal_clear() if blobs is not None else 0
+        log.info("data keys re-wrapped under %s: %d of %d", masters.current[0], len(new), len(rows))
+        return {
+            "master_key": masters.current[0],
+            "data_keys": len(rows),
+            "rewrapped": len(new),
+            "sealed_events": events,
+            "sealed_pages": pages,
+        }
+
+    def _seal_clear_events(self) -> int:
+        n = 0
+        while True:
+            with self.sessions() as s:
+                batch = s.execute(
+                    select(HubEvent.id, HubEvent.payload, HubStation.county)
+                    .join(HubStation, HubStation.id == HubEvent.station_id)
+                    .where(HubEvent.payload.not_like(TEXT_PREFIX + "%"))
+                    .limit(500)
+                ).all()
+            if not batch:
+                return n
+            for _eid, _payload, county in batch:
+                self.sealer.prepare(scope_of(county))
+            with self.write() as s:
+                for eid, payload, county in batch:
+                    sealed = self.sealer.seal_text(scope_of(county), payload, eid)
+                    s.execute(update(HubEvent).where(HubEvent.id == eid).values(payload=sealed))
+            n += len(batch)
 
     def _data_key(self, dkid: str) -> tuple[str, bytes] | None:
         with self.sessions() as s:

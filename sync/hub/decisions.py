@@ -15,8 +15,10 @@ from sync.hub.db import (
 )
 from sync.hub.errors import HubError
 from sync.hub.models import (
+    HubEvent,
     HubFeed,
     HubItemDecision,
+    HubManifestPage,
     HubStation,
     HubSubmission,
 )
@@ -158,3 +160,52 @@ class DecisionOps(StoreBase):
             }
             for sub, code, mine in rows
         ]
+
+    # ------------------------------------------------------------------ departments read
+
+    def dept_submission(self, sid: object, items: frozenset[str] | None) -> dict[str, Any]:
+        """One received submission as a department reads it: the events (payloads opened) and
+        the pages; only a submission with an item pushed to that department."""
+        with self.sessions() as s:
+            sub = s.get(HubSubmission, sid) if is_uuid(sid) else None
+            mine = _items_seen(sub, items)
+            if sub is None or not mine:
+                raise HubError(404, "submission.unknown", "平台上没有该受理记录")
+            events = s.execute(
+                select(HubEvent.id, HubEvent.seq, HubEvent.type, HubEvent.payload, HubEvent.at)
+                .where(HubEvent.submission_id == sub.id)
+                .order_by(HubEvent.seq)
+            ).all()
+            pages = s.execute(
+                select(HubManifestPage.sha256, HubManifestPage.size).where(
+                    HubManifestPage.submission_id == sub.id
+                )
+            ).all()
+            out = {"submission_id": sub.id, "number": sub.number, "stage": sub.stage}
+        return {
+            **out,
+            "items": mine,
+            "events": [
+                {"id": i, "seq": q, "type": t, "at": at, "payload": self.payload_of(i, p)}
+                for i, q, t, p, at in events
+            ],
+            "pages": [{"sha256": sha, "size": size} for sha, size in pages],
+        }
+
+    def dept_may_read_page(self, sha: str, items: frozenset[str] | None) -> bool:
+        """Whether the page belongs to a received submission with an item pushed to the
+        department (the only pages it may read)."""
+        with self.sessions() as s:
+            subs = s.scalars(
+                select(HubSubmission)
+                .join(HubManifestPage, HubManifestPage.submission_id == HubSubmission.id)
+                .where(HubManifestPage.sha256 == sha)
+            )
+            return any(_items_seen(sub, items) for sub in subs)
+
+
+def _items_seen(sub: HubSubmission | None, items: frozenset[str] | None) -> list[str]:
+    """The received submission's items a department with ITEMS sees (None: every item)."""
+    if sub is None or sub.received_at is None:
+        return []
+    return [i for i in json.loads(sub.items_json) if items is None or i in items]

@@ -124,7 +124,7 @@ class S3BlobStore(BlobStore):
     def _put_one(self, sha: str, sealed: bytes, done: list[str] | None = None) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        size = len(sealed) - (Sealer.overhead(sealed[:5]) if self.sealer else 0)
+        size = len(sealed) - Sealer.overhead(sealed[:5])
         try:
             self.client.put_object(
                 Bucket=self.config.bucket,

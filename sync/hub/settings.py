@@ -51,6 +51,9 @@ class HubSettings(BaseSettings):
         None,
         description="directory of pages for the local blob store (default <data dir>/hub-blobs)",
     )
+    workers: int = Field(
+        1, ge=1, le=64, description="processes sharing this port (forked; one database pool each)"
+    )
     hub_id: str = Field("hub", max_length=32, description="this process's name in logs and metrics")
     access_log: bool = Field(True, description="one JSON line per request on stderr")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info")

@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -33,13 +34,12 @@ from app.keys import MemorySecretStore
 from sync.engine import SyncConfig, SyncEngine
 from sync.hub.server import open_blobs, open_store
 from sync.hub.settings import load
+from sync.hub.testing import S3Server, free_port
 from sync.keystore import MemoryTokenStore
 from sync.testing import (
     PgCluster,
-    S3Server,
     assert_mirrored,
     drop_database,
-    free_port,
     fresh_database,
     intake_with_pages,
     station,
@@ -192,15 +192,15 @@ class Topology:
         assert check.returncode == 0, check.stderr
         self.nginx = subprocess.Popen([NGINX, *conf], stderr=subprocess.PIPE)
         self.url, self.ca = f"https://127.0.0.1:{self.https}", str(crt)
-        for _ in range(100):
+        deadline = time.monotonic() + 60  # the hubs print their address before their app is built
+        while time.monotonic() < deadline:
             try:
-                requests.get(f"{self.url}/healthz", verify=self.ca, timeout=1)
-                return
-            except requests.ConnectionError:
-                import time
-
-                time.sleep(0.05)
-        raise AssertionError("nginx did not start")
+                if requests.get(f"{self.url}/readyz", verify=self.ca, timeout=5).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("nginx or the hubs did not become ready")
 
     def close(self):
         for name in list(self.hubs):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from sync.hub.errors import HubError
-from sync.hub.routes.common import Dept, Hub, answers, call, json_body, read_body
+from sync.hub.routes.common import Dept, Hub, ShaPath, answers, call, json_body, read_body
 from sync.schemas import DecisionIn, DecisionOut, DeptSubmissions, VerifyIn, VerifyOut
 
+log = logging.getLogger("intake.hub.api")
 router = APIRouter()
 
 
@@ -52,6 +54,44 @@ async def dept_submissions(
 ) -> dict[str, Any]:
     found = await call(hub.store.submissions, station_code=station, limit=limit, items=dept.items)
     return {"submissions": found}
+
+
+_JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+
+
+@router.get(
+    "/v1/dept/submissions/{sid}",
+    tags=["department"],
+    summary="one submission pushed to this department: its events (decrypted) and pages",
+    responses={200: {"description": "the submission", "content": _JSON_OBJECT}}
+    | answers(None, 400, 401, 404),
+)
+async def dept_submission(sid: str, dept: Dept, hub: Hub) -> dict[str, Any]:
+    out = await call(hub.store.dept_submission, sid, dept.items)
+    log.info("department %s read submission %s", dept.name, out["submission_id"])
+    return out  # type: ignore[no-any-return]
+
+
+@router.get(
+    "/v1/dept/pages/{sha}",
+    tags=["department"],
+    summary="a page of a submission pushed to this department (decrypted)",
+    responses={
+        200: {
+            "description": "the page as the station sent it",
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        }
+    }
+    | answers(None, 400, 401, 404),
+)
+async def dept_page_bytes(sha: ShaPath, dept: Dept, hub: Hub) -> Response:
+    if not await call(hub.store.dept_may_read_page, sha, dept.items) or not await call(
+        hub.blobs.has, sha
+    ):
+        raise HubError(404, "page.unknown", "平台上没有该页面，或该页面不属于推送给本部门的事项")
+    data = await call(hub.blobs.read, sha)
+    log.info("department %s read page %s", dept.name, sha[:12])
+    return Response(data, media_type="application/octet-stream")
 
 
 @router.post(
