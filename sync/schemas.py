@@ -96,6 +96,14 @@ class Health(Answer):
     api_version: int
 
 
+class Ready(Answer):
+    ready: bool
+    hub_id: str
+    checks: dict[str, str] = Field(
+        description="database, blob_store (and process when stopping): ok, or the class of failure"
+    )
+
+
 # ----------------------------------------------------------------------------- upload
 
 

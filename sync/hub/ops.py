@@ -27,6 +27,7 @@ from sqlalchemy import and_, func, select, text, update
 
 from sync.hub.models import HubManifestPage, HubPageHolder, HubStation, HubSubmission, HubToken
 from sync.protocol import REPORT_HEADERS
+from sync.schemas import Ready
 
 access_log = logging.getLogger("intake.hub.access")
 log = logging.getLogger("intake.hub.ops")
@@ -377,14 +378,32 @@ def install(
 
     if hub_metrics is not None:
 
-        @app.get("/metrics", include_in_schema=False)
+        @app.get(
+            "/metrics",
+            tags=["enrollment"],
+            summary="Prometheus metrics of this process (text format 0.0.4)",
+            responses={
+                200: {"content": {CONTENT_TYPE.split(";")[0]: {"schema": {"type": "string"}}}}
+            },
+            response_class=Response,
+            response_model=None,
+        )
         async def prometheus() -> Response:
             from starlette.concurrency import run_in_threadpool
 
             body = await run_in_threadpool(hub_metrics.render)
             return Response(body, media_type=CONTENT_TYPE)
 
-    @app.get("/readyz", include_in_schema=False)
+    @app.get(
+        "/readyz",
+        tags=["enrollment"],
+        summary="ready for traffic: database and page store reachable, not stopping",
+        responses={
+            200: {"model": Ready, "description": "ready"},
+            503: {"model": Ready, "description": "not ready (Retry-After)"},
+        },
+        response_model=None,
+    )
     async def readyz() -> JSONResponse:
         """Ready for traffic: database and page store answer, and the process is not stopping
         (nginx and the orchestrator route around a 503); /healthz only says the process is up."""
