@@ -59,7 +59,11 @@ def parse_report(headers: Any) -> tuple[str | None, str | None, int | None]:
     client, catalog, backlog = (headers.get(h) for h in REPORT_HEADERS)
     client = client if client and _VERSION.match(client) else None
     catalog = catalog if catalog and _VERSION.match(catalog) else None
-    n = int(backlog) if backlog and backlog.isdigit() and len(backlog) <= 9 else None
+    n = (
+        int(backlog)
+        if backlog and backlog.isascii() and backlog.isdigit() and len(backlog) <= 9
+        else None
+    )
     return client, catalog, n
 
 
