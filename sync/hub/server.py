@@ -139,6 +139,10 @@ def serve(settings: HubSettings, *, ready_file: Path | None = None) -> None:
     )
     if settings.access_log:
         setup_access_log()
+    # Schema migrated and master key in place before the address is announced: whoever waits for
+    # "hub listening" (a test, a script) may use the database at once, and workers forked below
+    # find nothing left to migrate.
+    open_store(settings).close()
     sock = _listen_socket(host, port)
     bound = sock.getsockname()[1]
     children = [pid for pid in (_fork_worker(sock, settings) for _ in range(workers - 1))]
