@@ -638,3 +638,24 @@ def test_departments_read_decrypted_only_what_was_pushed_to_them(tmp_path, monke
             ]["code"]
             == "submission.unknown"
         )
+
+
+def test_a_station_polling_an_unchanged_catalog_gets_a_bodiless_304(tmp_path, monkeypatch):
+    from sync.client import HubClient, TransportConfig
+
+    monkeypatch.setenv(ENV_KEYS, KEY_A)
+    with HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "blobs") as hub:
+        s = enroll(hub.url, str(uuid.uuid4()), hub.store.issue_enroll_code("XX01"))
+        published = hub.store.publish_catalog(small_catalog(tmp_path / "catalog"))
+        seen: list[tuple[int, int]] = []
+        session = requests.Session()
+        session.hooks["response"].append(
+            lambda r, **_: seen.append((r.status_code, len(r.content)))
+        )
+        client = HubClient(
+            TransportConfig(hub.url), s.headers["Authorization"][7:], session=session
+        )
+        digest, _version, body = client.catalog([])
+        assert digest == published["digest"] and body
+        assert client.catalog([digest, ""]) is None  # what the engine sends: its installed digest
+        assert seen == [(200, len(body)), (304, 0)]
