@@ -112,16 +112,19 @@ def serve(
     """Run until interrupted (SIGINT/SIGTERM end it cleanly; uploads in flight keep their bytes).
     WORKERS > 1 forks that many processes in all onto the same listening socket; each has its
     own database pool and keeps nothing another needs (the kernel spreads the connections)."""
+    app, store, _blobs = build(db_url, blobs_dir)
     sock = _listen_socket(host, port)
     bound = sock.getsockname()[1]
-    children = [pid for pid in (_fork_worker(sock, db_url, blobs_dir) for _ in range(workers - 1))]
+    children = [_fork_worker(sock, store, db_url, blobs_dir) for _ in range(workers - 1)]
     log.info("hub listening on %s:%s (%d processes)", host, bound, workers)
     if ready_file is not None:
         ready_file.write_text(str(bound))
     print(f"hub listening on http://{host}:{bound}", flush=True)
+    server = _Server(_config(app, host, bound))
     try:
-        server = _run_worker(sock, db_url, blobs_dir)
+        server.run(sockets=[sock])
     finally:
+        store.close()
         for pid in children:  # the workers stop as this one did: gracefully
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
@@ -139,23 +142,20 @@ def serve(
         os._exit(0)
 
 
-def _run_worker(sock: socket.socket, db_url: str | None, blobs_dir: Path | str | None) -> Any:
-    app, store, _blobs = build(db_url, blobs_dir)
-    host, port = sock.getsockname()[:2]
-    server = _Server(_config(app, host, port))
-    try:
-        server.run(sockets=[sock])
-    finally:
-        store.close()
-    return server
-
-
-def _fork_worker(sock: socket.socket, db_url: str | None, blobs_dir: Path | str | None) -> int:
+def _fork_worker(
+    sock: socket.socket, parent: HubStore, db_url: str | None, blobs_dir: Path | str | None
+) -> int:
     pid = os.fork()
-    if pid == 0:  # the worker: serve until told to stop, then leave without the parent's teardown
+    if pid == 0:  # the worker: its own app and pool; serve until told to stop, then leave
+        parent.engine.dispose(close=False)  # the parent's connections stay the parent's
         code = 0
         try:
-            _run_worker(sock, db_url, blobs_dir)
+            app, store, _blobs = build(db_url, blobs_dir)
+            host, port = sock.getsockname()[:2]
+            try:
+                _Server(_config(app, host, port)).run(sockets=[sock])
+            finally:
+                store.close()
         except BaseException:
             log.exception("hub worker failed")
             code = 1
