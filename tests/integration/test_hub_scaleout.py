@@ -259,14 +259,14 @@ def test_a_master_key_rotation_keeps_old_data_readable_and_rewrap_retires_the_ol
         assert names == [NAME, NAME]
         for p in old + new:
             assert hub.blobs.read(hashlib.sha256(p).hexdigest()) == p
-    # without the right master key nothing opens: a clear refusal, not a wrong answer
-    monkeypatch.setenv(ENV_KEYS, KEY_A)
-    with HubThread(url, tmp_path / "blobs") as hub:
-        from sync.hub.errors import HubError
+    # without the right master key the hub does not start: a clear refusal, not sealing new
+    # data under a key the other processes do not have
+    from sync.hub.errors import HubError
+    from sync.hub.store import HubStore
 
-        with pytest.raises(HubError) as exc:
-            hub.store.events_of()
-        assert exc.value.code == "hub.master_key"
+    with pytest.raises(HubError) as exc:
+        HubStore(url, masters=MasterKeys.parse(KEY_A))
+    assert exc.value.code == "hub.master_key" and "kb" in exc.value.message
 
 
 def test_rewrap_command_seals_under_the_newest_master_key(tmp_path):
