@@ -338,13 +338,6 @@ LOG_PROPAGATE: Option[bool] = Option(
     "日志同时交给上级日志器（测试用）",
     env="INTAKE_LOG_PROPAGATE",
 )
-HUB_DB: Option[str | None] = Option(
-    "hub_db", _optional_text, None, "同步中心数据库（文件路径或数据库网址）", env="INTAKE_HUB_DB"
-)
-HUB_BLOBS: Option[str | None] = Option(
-    "hub_blobs", _optional_text, None, "同步中心附件存储目录", env="INTAKE_HUB_BLOBS"
-)
-
 OPTIONS: tuple[Option[Any], ...] = (
     DEMO,
     DB_PATH,
@@ -366,8 +359,6 @@ OPTIONS: tuple[Option[Any], ...] = (
     HIGH_CONTRAST,
     STARTUP_PROBE,
     LOG_PROPAGATE,
-    HUB_DB,
-    HUB_BLOBS,
 )
 BY_NAME: dict[str, Option[Any]] = {o.name: o for o in OPTIONS}
 

@@ -34,6 +34,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0 \
         libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-image0 \
         libxcb-render-util0 libglib2.0-0 libpulse0 >/dev/null
+    # The hub's deployment test runs the real nginx with deploy/nginx's site; backups use pg_dump.
+    if [ "$mode" = test ]; then
+        $SUDO apt-get install -y -qq --no-install-recommends nginx-light postgresql-client >/dev/null
+    fi
     PY="${PYTHON:-python3}"
     if [ ! -x .venv/bin/python ]; then
         "$PY" -m venv .venv

@@ -24,6 +24,8 @@ compile client-windows.lock x86_64-pc-windows-msvc --extra client --constraint r
 # CI: the client's pins plus hub, OCR and test packages (tests run what ships).
 compile ci.lock x86_64-manylinux_2_28 --extra client --extra hub --extra ocr --extra test \
     --constraint requirements/client.lock
+# The hub alone (deploy/Containerfile, the systemd install in sync/README.md): no Qt.
+compile hub.lock x86_64-manylinux_2_28 --extra hub
 # The build tools (PyInstaller) beside the client's pins.
 compile build.lock x86_64-manylinux_2_28 --extra client --extra dev \
     --constraint requirements/client.lock

@@ -1,10 +1,13 @@
-"""Command line of the sync subsystem, wired into `intake` by app.cli (module `sync.cli`).
+"""Command line of the sync subsystem, wired into `intake` by app/cli.py (module `sync.cli`).
 
 intake hub serve --host H --port P --db URL --blobs DIR
-intake hub enroll-code --station XX01          (one-time code for a station)
+intake hub enroll-code --station XX01 [--county 330106]   (one-time code for a station)
+intake hub rewrap                              (data keys under the newest master key)
 intake hub revoke --station XX01 | dept-key --name 部门 --item ID… | publish-catalog PATH
 intake hub import FILE | decide NUMBER ITEM accepted|rejected|completed [--reason 理由]
 intake hub receipt-keys [--station XX01]     (every enrolled key: for intake verify-receipt --keys)
+intake hub stations [--json]                  (last contact, backlog, client and catalog versions)
+intake hub backup DIR | restore DIR            (database dump + pages as stored)
 intake station enroll URL CODE [--ca-bundle PEM] [--proxy URL]
 intake station show | configure [--ca-bundle PEM] [--proxy URL]
 intake sync --once [--max-wait S]               (exit 0 drained, 1 needs a person, 75 link down)
@@ -34,26 +37,64 @@ def _hub_error(exc: Exception) -> int:
 # ----------------------------------------------------------------------------- hub
 
 
-def _store(args: argparse.Namespace) -> Any:
-    from sync.hub.server import default_db_url
-    from sync.hub.store import HubStore
+def _settings(args: argparse.Namespace) -> Any:
+    """Hub settings: these flags over INTAKE_HUB_* over the --config file (sync/hub/settings.py)."""
+    from sync.hub.settings import load
 
-    return HubStore(args.db or default_db_url())
+    flags = {k: getattr(args, k, None) for k in ("host", "port", "db", "blobs", "workers")}
+    return load(getattr(args, "config", None), **flags)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from sync.hub.server import open_store
+
+    return open_store(_settings(args))
 
 
 def cmd_hub_serve(args: argparse.Namespace) -> int:
     from sync.hub.server import serve
+    from sync.hub.settings import SettingsError
 
-    serve(args.host, args.port, args.db, args.blobs)
+    try:
+        settings = _settings(args)
+    except SettingsError as exc:
+        return _hub_error(exc)
+    serve(settings)
     return 0
 
 
+def main_hub_serve(argv: list[str]) -> int:
+    """`python -m sync.hub [serve flags]`: the service entry point (systemd units, containers)."""
+    p = argparse.ArgumentParser(prog="python -m sync.hub", description="县级同步平台（参考实现）")
+    _serve_flags(p)
+    args = p.parse_args(argv)
+    args.json = False
+    return cmd_hub_serve(args)
+
+
+def _serve_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config", type=Path, help="平台配置文件（TOML；也可用环境变量 INTAKE_HUB_CONFIG）"
+    )
+    p.add_argument("--host", default=None, help="监听地址（默认 127.0.0.1）")
+    p.add_argument("--port", type=int, default=None, help="监听端口（默认 8700）")
+    p.add_argument("--workers", type=int, default=None, help="平台进程数（共用同一端口和数据库）")
+    p.add_argument("--blobs", default=None, help="页面文件目录（默认：数据目录/hub-blobs）")
+    p.add_argument(
+        "--db",
+        default=None,
+        help="平台数据库 URL，不得含密码（含密码的写入配置文件或环境变量 INTAKE_HUB_DB）",
+    )
+
+
 def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
-    from sync.hub.store import HubError
+    from sync.hub.errors import HubError
 
     store = _store(args)
     try:
-        code = store.issue_enroll_code(args.station, args.name or "", args.valid_hours)
+        code = store.issue_enroll_code(
+            args.station, args.name or "", args.valid_hours, county=args.county or ""
+        )
     except HubError as exc:
         return _hub_error(exc)
     finally:
@@ -62,9 +103,23 @@ def cmd_hub_enroll_code(args: argparse.Namespace) -> int:
         emit(None, {"station": args.station.upper(), "code": code, "valid_hours": args.valid_hours})
     else:
         print(
-            f"站点 {args.station.upper()} 的登记码：{code}"
-            f"（{args.valid_hours:g} 小时内有效，只能使用一次）"
+            f"站点 {args.station.upper()} 的登记码：{code}（{args.valid_hours:g} 小时内有效，只能使用一次）"
         )
+    return 0
+
+
+def cmd_hub_rewrap(args: argparse.Namespace) -> int:
+    from sync.hub.errors import HubError
+    from sync.hub.server import open_blobs
+
+    store = _store(args)
+    try:
+        out = store.rewrap(open_blobs(_settings(args), store))
+    except HubError as exc:
+        return _hub_error(exc)
+    finally:
+        store.close()
+    emit(None, out)
     return 0
 
 
@@ -91,7 +146,7 @@ def cmd_hub_dept_key(args: argparse.Namespace) -> int:
 
 
 def cmd_hub_publish(args: argparse.Namespace) -> int:
-    from sync.hub.store import HubError
+    from sync.hub.errors import HubError
 
     store = _store(args)
     try:
@@ -106,14 +161,13 @@ def cmd_hub_publish(args: argparse.Namespace) -> int:
 
 def cmd_hub_import(args: argparse.Namespace) -> int:
     from local_db.errors import DomainError
-    from sync.hub.blobs import BlobStore
+    from sync.hub.errors import HubError
     from sync.hub.importer import import_file
-    from sync.hub.server import default_blobs_dir
-    from sync.hub.store import HubError
+    from sync.hub.server import open_blobs
 
     store = _store(args)
     try:
-        out = import_file(store, BlobStore(args.blobs or default_blobs_dir()), args.file)
+        out = import_file(store, open_blobs(_settings(args), store), args.file)
     except (HubError, DomainError) as exc:
         return _hub_error(exc)
     finally:
@@ -123,7 +177,7 @@ def cmd_hub_import(args: argparse.Namespace) -> int:
 
 
 def cmd_hub_decide(args: argparse.Namespace) -> int:
-    from sync.hub.store import HubError
+    from sync.hub.errors import HubError
 
     store = _store(args)
     try:
@@ -150,6 +204,77 @@ def cmd_hub_receipt_keys(args: argparse.Namespace) -> int:
         store.close()
     emit(None, keys)
     return 0
+
+
+def cmd_hub_stations(args: argparse.Namespace) -> int:
+    from sync.hub.ops import stations
+
+    store = _store(args)
+    try:
+        rows = stations(store)
+    finally:
+        store.close()
+    if args.json:
+        emit(None, rows)
+        return 0
+    head = ("站点", "名称", "最后联系", "距今", "待传事件", "缺页", "客户端版本", "目录版本")
+    table = [head]
+    for r in rows:
+        age = r["last_seen_age_s"]
+        table.append(
+            (
+                r["station"] + ("" if r["enrolled"] else "（未登记）"),
+                r["name"] or "—",
+                (r["last_seen_at"] or "从未联系")[:19].replace("T", " "),
+                "—" if age is None else _age_text(age),
+                "—" if r["backlog_events"] is None else str(r["backlog_events"]),
+                str(r["pages_missing"]),
+                r["client_version"] or "—",
+                r["catalog_version"] or "—",
+            )
+        )
+    for row in table:
+        print("  ".join(row))
+    return 0
+
+
+def _blobs(args: argparse.Namespace) -> Any:
+    """The page store the settings name, as stored (backups copy pages sealed): no sealer."""
+    from sync.hub.server import open_blobs
+
+    return open_blobs(_settings(args), _NoSealer())
+
+
+class _NoSealer:
+    sealer = None
+
+
+def cmd_hub_backup(args: argparse.Namespace) -> int:
+    from sync.hub.backup import backup
+    from sync.hub.server import default_db_url
+
+    out = backup(_settings(args).db_url() or default_db_url(), _blobs(args), args.dest)
+    emit(None, out)
+    return 0
+
+
+def cmd_hub_restore(args: argparse.Namespace) -> int:
+    from sync.hub.backup import restore
+    from sync.hub.server import default_db_url
+
+    out = restore(_settings(args).db_url() or default_db_url(), _blobs(args), args.src)
+    emit(None, out)
+    return 0
+
+
+def _age_text(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} 秒"
+    if seconds < 7200:
+        return f"{seconds // 60} 分钟"
+    if seconds < 172800:
+        return f"{seconds // 3600} 小时"
+    return f"{seconds // 86400} 天"
 
 
 # ----------------------------------------------------------------------------- station / sync
@@ -249,24 +374,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    """`intake hub …`, `intake station …` and `intake sync …`."""
     _register_hub(sub)
     _register_station(sub)
-    _register_sync(sub)
 
 
-def _hub_db(p: argparse.ArgumentParser) -> None:
+def hub_db(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--db",
         default=None,
-        help="平台数据库 URL（默认 sqlite:///数据目录/hub.sqlite3；"
-        "县级部署用 postgresql+psycopg://…）",
+        help="平台数据库 URL，不得含密码（默认取配置文件或 INTAKE_HUB_DB，"
+        "再默认 sqlite:///数据目录/hub.sqlite3）",
     )
-    p.add_argument("--json", action="store_true", help="以 JSON 输出")
-
-
-def _local_db(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
+    p.add_argument("--config", type=Path, help="平台配置文件（TOML；或 INTAKE_HUB_CONFIG）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
 
@@ -277,22 +396,26 @@ def _register_hub(sub: Any) -> None:
     hub.required = True
 
     p = hub.add_parser("serve", help="启动平台服务")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8700)
-    p.add_argument("--blobs", default=None, help="页面文件目录（默认：数据目录/hub-blobs）")
-    _hub_db(p)
+    _serve_flags(p)
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.set_defaults(func=cmd_hub_serve)
 
     p = hub.add_parser("enroll-code", help="为站点生成一次性登记码")
     p.add_argument("--station", required=True, help="站点编码，如 XX01")
     p.add_argument("--name", help="站点名称")
     p.add_argument("--valid-hours", type=float, default=72)
-    _hub_db(p)
+    p.add_argument("--county", help="县（区）行政区划代码：站点数据用该县的数据密钥加密")
+    hub_db(p)
     p.set_defaults(func=cmd_hub_enroll_code)
+
+    p = hub.add_parser("rewrap", help="用最新主密钥重新包装全部数据密钥（主密钥轮换后）")
+    p.add_argument("--blobs", default=None, help="页面文件目录（默认：数据目录/hub-blobs）")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_rewrap)
 
     p = hub.add_parser("revoke", help="吊销站点凭据")
     p.add_argument("--station", required=True)
-    _hub_db(p)
+    hub_db(p)
     p.set_defaults(func=cmd_hub_revoke)
 
     p = hub.add_parser("dept-key", help="生成部门接口密钥")
@@ -302,19 +425,19 @@ def _register_hub(sub: Any) -> None:
         "--item", action="append", help="推送给该部门的事项 id（可重复）；部门只看到并登记这些事项"
     )
     scope.add_argument("--all-items", action="store_true", help="全部事项（县行政审批局自用）")
-    _hub_db(p)
+    hub_db(p)
     p.set_defaults(func=cmd_hub_dept_key)
 
     p = hub.add_parser("publish-catalog", help="发布事项目录（目录文件夹或打包文件）")
     p.add_argument("path", type=Path)
     p.add_argument("--force", action="store_true", help="允许发布比当前更早的版本")
-    _hub_db(p)
+    hub_db(p)
     p.set_defaults(func=cmd_hub_publish)
 
     p = hub.add_parser("import", help="导入站点U盘导出文件")
     p.add_argument("file", type=Path)
     p.add_argument("--blobs", default=None)
-    _hub_db(p)
+    hub_db(p)
     p.set_defaults(func=cmd_hub_import)
 
     p = hub.add_parser("decide", help="登记部门办理结果")
@@ -323,18 +446,45 @@ def _register_hub(sub: Any) -> None:
     p.add_argument("decision", choices=("accepted", "rejected", "completed"))
     p.add_argument("--reason")
     p.add_argument("--department")
-    _hub_db(p)
+    hub_db(p)
     p.set_defaults(func=cmd_hub_decide)
 
     p = hub.add_parser(
         "receipt-keys", help="输出站点回执签名公钥（JSON，供 intake verify-receipt --keys 使用）"
     )
     p.add_argument("--station", help="只输出该站点的公钥")
-    _hub_db(p)
+    hub_db(p)
     p.set_defaults(func=cmd_hub_receipt_keys)
+
+    _register_hub_ops(hub)
+
+
+def _register_hub_ops(hub: Any) -> None:
+    """Backups and the stations' listing: what the county's IT team runs."""
+    p = hub.add_parser("backup", help="备份平台数据库与全部页面（先数据库后页面，运行中即可备份）")
+    p.add_argument("dest", type=Path, help="备份目录（再次备份到同一目录只复制新页面）")
+    p.add_argument("--blobs", default=None, help="页面文件目录（默认取配置）")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_backup)
+
+    p = hub.add_parser("restore", help="把备份恢复到空的平台数据库与页面存储")
+    p.add_argument("src", type=Path, help="备份目录")
+    p.add_argument("--blobs", default=None, help="页面文件目录（默认取配置）")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_restore)
+
+    p = hub.add_parser(
+        "stations", help="列出各站点最后联系时间、待传积压、客户端与目录版本（时间为 UTC）"
+    )
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_stations)
 
 
 def _register_station(sub: Any) -> None:
+    def local_db(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", type=Path, default=None, help="数据库文件（默认：本机用户数据目录）")
+        p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
     st = sub.add_parser("station", help="本站点与县级平台的登记").add_subparsers(
         dest="station_command", metavar="SUB"
     )
@@ -344,19 +494,17 @@ def _register_station(sub: Any) -> None:
     p.add_argument("code", help="县行政审批局提供的一次性登记码")
     p.add_argument("--ca-bundle", help="政务外网 CA 证书文件（PEM）")
     p.add_argument("--proxy", help="HTTP 代理，如 http://10.1.1.1:3128")
-    _local_db(p)
+    local_db(p)
     p.set_defaults(func=cmd_station_enroll)
     p = st.add_parser("show", help="显示登记信息（不显示凭据）")
-    _local_db(p)
+    local_db(p)
     p.set_defaults(func=cmd_station_show)
     p = st.add_parser("configure", help="设置 CA 证书文件或代理（空字符串表示清除）")
     p.add_argument("--ca-bundle")
     p.add_argument("--proxy")
-    _local_db(p)
+    local_db(p)
     p.set_defaults(func=cmd_station_configure)
 
-
-def _register_sync(sub: Any) -> None:
     p = sub.add_parser("sync", help="与县级平台同步")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument(
@@ -371,5 +519,5 @@ def _register_sync(sub: Any) -> None:
     p.add_argument(
         "--max-wait", type=float, default=60.0, help="网络不通时最多等待的秒数（默认 60）"
     )
-    _local_db(p)
+    local_db(p)
     p.set_defaults(func=cmd_sync)

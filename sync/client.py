@@ -19,7 +19,7 @@ import requests
 import urllib3
 
 from sync.errors import SyncError, sync_error
-from sync.protocol import API_VERSION, BLOB_BATCH, JSON, frame_header, is_int
+from sync.protocol import API_VERSION, BLOB_BATCH, JSON, REPORT_HEADERS, frame_header, is_int
 
 log = logging.getLogger("intake.sync.http")
 
@@ -81,6 +81,16 @@ class HubClient:
 
     def close(self) -> None:
         self.session.close()
+
+    def report(self, client_version: str, catalog_version: str, backlog: int) -> None:
+        """Optional protocol headers the hub lists per station (`intake hub stations`)."""
+        self.session.headers.update(
+            {
+                REPORT_HEADERS[0]: client_version[:32],
+                REPORT_HEADERS[1]: catalog_version[:32],
+                REPORT_HEADERS[2]: str(max(0, backlog)),
+            }
+        )
 
     # ------------------------------------------------------------------ plumbing
 
@@ -165,8 +175,14 @@ class HubClient:
             return sync_error("sync.unauthorized", retry=False, status=status, hub_code=code)
         if status == 429:
             return sync_error("sync.rate_limited", retry_after=after, status=status)
-        if status in (502, 503, 504):
-            return sync_error("sync.server_error", retry_after=after, status=status, hub_code=code)
+        if status in (502, 503, 504):  # the hub's own reason, when it gave one, says why
+            return sync_error(
+                "sync.server_error",
+                retry_after=after,
+                status=status,
+                hub_code=code,
+                message=message if code else None,
+            )
         if status >= 500:
             return sync_error("sync.server_error", retry_after=after, status=status, hub_code=code)
         if status == 413:

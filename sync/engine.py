@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.catalog_load import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.intake import IntakeService
+from app.version import __version__
 from local_db.attachments import AttachmentStore
 from sync import backlog
 from sync.client import HubClient, TransportConfig
@@ -58,6 +59,7 @@ from sync.link import HubLink
 from sync.outbox import Outbox
 from sync.status import QueueItem, SyncStatus
 
+REPORT_INTERVAL = 30.0  # seconds between refreshes of the station's report to the hub
 log = logging.getLogger("intake.sync")
 
 
@@ -107,6 +109,7 @@ class SyncEngine:
         self._retry_at: float | None = None  # time.monotonic() when the link may be tried again
         self._problem: SyncError | None = None
         self._last_success: dt.datetime | None = None
+        self._next_report = 0.0
         self.catalog_pull.restore()
 
     @classmethod
@@ -154,6 +157,16 @@ class SyncEngine:
             self.audit.supported = True
         return out
 
+    def _report_station(self, client: HubClient) -> None:
+        """What the hub's `intake hub stations` shows for this station (client and catalog
+        versions, events waiting here), sent with the requests; refreshed twice a minute so a
+        long drain does not count its queue at every step."""
+        events, _subs, _oldest = self.outbox.waiting(self.outbox.cursor())
+        report = getattr(client, "report", None)
+        if report is not None:
+            report(__version__, self.catalogs.current.version, events)
+        self._next_report = time.monotonic() + REPORT_INTERVAL
+
     def restore_catalog(self) -> None:
         """Put back the catalog last installed from the hub (the composition root loads the
         bundled one at start)."""
@@ -173,6 +186,8 @@ class SyncEngine:
                 self._problem = sync_error("sync.not_enrolled", retry=False)
                 return StepResult("not_enrolled", False)
             self.marks.flush_if_due()
+            if time.monotonic() >= self._next_report:
+                self._report_station(client)
             if self._retry_at is not None and time.monotonic() < self._retry_at:
                 return StepResult("waiting", True, self._retry_at - time.monotonic())
             try:

@@ -228,6 +228,30 @@ class Outbox:
                 stmt = stmt.where(SyncItem.state.in_(list(states)))
             return list(s.scalars(stmt))
 
+    def first_unsent(self, gaps: Sequence[tuple[int, int]], parked: frozenset[int]) -> int | None:
+        """The lowest local sequence number inside one of GAPS (inclusive runs) that is not
+        PARKED: an event below the cursor that the hub does not hold."""
+        with self.sessions() as s:
+            for first, last in gaps:
+                seqs = s.scalars(
+                    select(Event.station_seq)
+                    .where(Event.station_seq >= first, Event.station_seq <= last)
+                    .order_by(Event.station_seq)
+                    .limit(len(parked) + 1)
+                )
+                for seq in seqs:
+                    if seq not in parked:
+                        return int(seq)
+        return None
+
+    def rewind(self, cursor: int) -> None:
+        """Move the cursor back (the hub was restored from a backup older than what it had
+        acknowledged): the events above it are sent again; the hub stores each once."""
+        with write_tx(self.sessions) as s:
+            row = s.get(SyncState, "acked_seq")
+            if row is not None and int(row.value) > cursor:
+                row.value = str(cursor)
+
     def parked_events_after(self, after: int) -> frozenset[int]:
         with self.sessions() as s:
             return frozenset(

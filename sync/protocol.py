@@ -15,6 +15,9 @@ API_VERSION = 1
 PREFIX = "/v1"
 JSON = "application/json"
 BLOB_BATCH = "application/x-intake-blobs"
+# Optional headers a station sends with its requests; the hub keeps the last values per station
+# (`intake hub stations`): client version, catalog version, events waiting in its outbox.
+REPORT_HEADERS = ("Intake-Client-Version", "Intake-Catalog-Version", "Intake-Backlog")
 
 # The event types stations wrote when v1 was defined. A hub stores any well-formed type name: the
 # station's record is the truth, and a newer station must not be blocked by an older hub.

@@ -96,6 +96,14 @@ class Health(Answer):
     api_version: int
 
 
+class Ready(Answer):
+    ready: bool
+    hub_id: str
+    checks: dict[str, str] = Field(
+        description="database, blob_store (and process when stopping): ok, or the class of failure"
+    )
+
+
 # ----------------------------------------------------------------------------- upload
 
 
@@ -228,7 +236,10 @@ class StatusUpdate(Answer):
 
 class StatusUpdates(Answer):
     updates: list[StatusUpdate]
-    next_cursor: int
+    next_cursor: int = Field(
+        description="where to read on; below `after` (with no updates) when the hub was restored "
+        "from a backup that ends before the station's cursor"
+    )
     more: bool
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from sync.export import ExportError, read_export, read_header
 from sync.hub.blobs import BlobStore
-from sync.hub.store import HubError, HubStore
+from sync.hub.errors import HubError
+from sync.hub.store import HubStore
 from sync.protocol import MAX_AUDIT_PER_BATCH, MAX_EVENTS_PER_BATCH
 
 log = logging.getLogger("intake.hub.import")
@@ -34,7 +35,7 @@ def import_file(store: HubStore, blobs: BlobStore, path: Path | str) -> dict[str
         if kind == "doc":
             doc = value
         else:
-            sent.append(blobs.put(value[1]))
+            sent.append(blobs.put(value[1], principal.scope))
             pages += 1
     store.add_holder(principal, sent)  # the station sent these bytes (in its signed file)
     if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):

@@ -37,6 +37,13 @@ class HubStation(HubBase):
     name: Mapped[str] = mapped_column(String(100), default="")
     feed_seq: Mapped[int] = mapped_column(BigInteger, default=0)  # last status-update cursor
     created_at: Mapped[dt.datetime] = mapped_column(TS)
+    county: Mapped[str | None] = mapped_column(String(12))  # whose data key seals its data
+    # Last authenticated request (written at most once a minute per process) and what the
+    # station reported with it (sync.protocol.REPORT_HEADERS); NULL: never reported.
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    client_version: Mapped[str | None] = mapped_column(String(32))
+    catalog_version: Mapped[str | None] = mapped_column(String(32))
+    backlog: Mapped[int | None] = mapped_column(Integer)  # events waiting in its outbox
 
 
 class HubEnrollCode(HubBase):
@@ -191,4 +198,16 @@ class HubReceiptKey(HubBase):
     key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"), index=True)
     public_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class HubDataKey(HubBase):
+    """A county's data key, wrapped by a master key (sync/hub/crypto.py); never stored in clear.
+    The id ("<county>.<master id it was made under>") is written into every sealed value."""
+
+    __tablename__ = "hub_data_keys"
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    county: Mapped[str] = mapped_column(String(12), index=True)
+    master_key_id: Mapped[str] = mapped_column(String(32))  # wraps it now (rewrap changes it)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(TS)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, inspect, text
 
-from sync.hub.store import HubError
+from sync.hub.errors import HubError
 
 log = logging.getLogger("intake.hub.schema")
 
@@ -61,6 +61,10 @@ def migrate(engine: Engine) -> str:
     """Create or upgrade the hub's tables; returns the revision the database is at. Raises
     HubError for a database of a newer hub, or one that holds only some of the hub's tables."""
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Processes started together (systemd's target, compose) migrate one at a time: the
+            # others wait here, then find the schema at head. Released at commit.
+            conn.execute(text("SELECT pg_advisory_xact_lock(7243017)"))
         tables = set(inspect(conn).get_table_names())
         current = None
         if "alembic_version" in tables:

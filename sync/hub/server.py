@@ -17,10 +17,13 @@ from typing import Any
 
 import uvicorn
 
-from app.options import HUB_BLOBS, HUB_DB, from_env
 from app.paths import data_dir
 from sync.hub.app import create_app
 from sync.hub.blobs import BlobStore
+from sync.hub.crypto import MasterKeys
+from sync.hub.ops import setup_access_log
+from sync.hub.s3 import make_blob_store
+from sync.hub.settings import HubSettings
 from sync.hub.store import HubStore
 
 log = logging.getLogger("intake.hub")
@@ -35,11 +38,36 @@ def default_blobs_dir() -> Path:
 
 
 def build(
-    db_url: str | None = None, blobs_dir: Path | str | None = None
+    db_url: str | None = None,
+    blobs_dir: Path | str | None = None,
+    settings: HubSettings | None = None,
 ) -> tuple[Any, HubStore, BlobStore]:
-    store = HubStore(db_url or default_db_url())
-    blobs = BlobStore(blobs_dir or default_blobs_dir())
-    return create_app(store, blobs), store, blobs
+    settings = settings or HubSettings()
+    store = open_store(settings, db_url)
+    blobs = open_blobs(settings, store, blobs_dir)
+    app = create_app(
+        store,
+        blobs,
+        hub_id=settings.hub_id,
+        metrics=settings.metrics,
+        log_access=settings.access_log,
+    )
+    return app, store, blobs
+
+
+def open_store(settings: HubSettings, db_url: str | None = None) -> HubStore:
+    """The hub's database with the master keys the settings name (env, file or TOML)."""
+    masters = MasterKeys.load(settings.component_env(), default_file=data_dir() / "hub-master.keys")
+    return HubStore(db_url or settings.db_url() or default_db_url(), masters=masters)
+
+
+def open_blobs(
+    settings: HubSettings, store: HubStore, blobs_dir: Path | str | None = None
+) -> BlobStore:
+    """The page store the settings name: S3 when a bucket is set, else the local directory
+    (which is also the spool of unfinished uploads for S3)."""
+    spool = blobs_dir or settings.blobs or default_blobs_dir()
+    return make_blob_store(spool, store.sealer, settings.component_env())
 
 
 # On SIGTERM: stop accepting at once, give requests in flight this long to finish, then cut the
@@ -100,19 +128,23 @@ def _listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(
-    host: str,
-    port: int,
-    db_url: str | None = None,
-    blobs_dir: Path | str | None = None,
-    *,
-    ready_file: Path | None = None,
-) -> None:
-    """Run until interrupted (SIGINT/SIGTERM end it cleanly; uploads in flight keep their bytes)."""
-    app, store, _blobs = build(db_url, blobs_dir)
+def serve(settings: HubSettings, *, ready_file: Path | None = None) -> None:
+    """Run until interrupted (SIGINT/SIGTERM end it cleanly; uploads in flight keep their bytes).
+    `settings.workers` > 1 forks that many processes in all onto the same listening socket; each
+    has its own database pool and keeps nothing another needs (the kernel spreads the
+    connections). The app is built (schema migrated, master key in place) before the address is
+    announced: whoever waits for "hub listening" may use the hub at once."""
+    host, port, workers = settings.host, settings.port, settings.workers
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    if settings.access_log:
+        setup_access_log()
+    app, store, _blobs = build(settings=settings)
     sock = _listen_socket(host, port)
     bound = sock.getsockname()[1]
-    log.info("hub listening on %s:%s", host, bound)
+    children = [_fork_worker(sock, store, settings) for _ in range(workers - 1)]
+    log.info("hub listening on %s:%s (%d processes)", host, bound, workers)
     if ready_file is not None:
         ready_file.write_text(str(bound))
     print(f"hub listening on http://{host}:{bound}", flush=True)
@@ -121,6 +153,12 @@ def serve(
         server.run(sockets=[sock])
     finally:
         store.close()
+        for pid in children:  # the workers stop as this one did: gracefully
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
         sock.close()
     log.info("hub stopped")
     if server.should_exit:
@@ -130,6 +168,27 @@ def serve(
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def _fork_worker(sock: socket.socket, parent: HubStore, settings: HubSettings) -> int:
+    pid = os.fork()
+    if pid == 0:  # the worker: its own app and pool; serve until told to stop, then leave
+        parent.engine.dispose(close=False)  # the parent's connections stay the parent's
+        code = 0
+        try:
+            app, store, _blobs = build(settings=settings)
+            host, port = sock.getsockname()[:2]
+            try:
+                _Server(_config(app, host, port)).run(sockets=[sock])
+            finally:
+                store.close()
+        except BaseException:
+            log.exception("hub worker failed")
+            code = 1
+        finally:
+            logging.shutdown()
+            os._exit(code)
+    return pid
 
 
 class HubThread:
@@ -170,15 +229,3 @@ class HubThread:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def main() -> None:  # python -m sync.hub
-    import argparse
-
-    p = argparse.ArgumentParser(prog="python -m sync.hub", description="县级同步平台（参考实现）")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8700)
-    p.add_argument("--db", default=from_env(HUB_DB))
-    p.add_argument("--blobs", default=from_env(HUB_BLOBS))
-    args = p.parse_args()
-    serve(args.host, args.port, args.db, args.blobs)

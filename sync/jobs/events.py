@@ -35,9 +35,14 @@ class EventPush:
 
     def reconcile(self, client: HubClient) -> None:
         """Learn which of our events the hub already holds (after a USB import, a lost answer,
-        a crash): they are never sent again."""
+        a crash): they are never sent again. And whether it still holds every event below the
+        cursor: a hub restored from a backup has lost what it acknowledged since, and those
+        events are sent again (the hub's copy of the audit log does the same with audit.gap)."""
         outbox = self.work.outbox
         cursor = outbox.cursor()
+        if cursor > 0:
+            self._rewind_to_hub(client, cursor)
+            cursor = outbox.cursor()
         top = outbox.max_seq()
         self._hub_has = client.received(cursor + 1, top) if top > cursor else []
         new = cursor
@@ -50,6 +55,25 @@ class EventPush:
             log.info("hub already holds events up to %d", new)
         self.reconciled = True
         self.marks.ready(None)
+
+    def _rewind_to_hub(self, client: HubClient, cursor: int) -> None:
+        outbox = self.work.outbox
+        held = client.received(1, cursor)
+        gaps, nxt = [], 1
+        for first, last in held:
+            if first > nxt:
+                gaps.append((nxt, min(first - 1, cursor)))
+            nxt = max(nxt, last + 1)
+        if nxt <= cursor:
+            gaps.append((nxt, cursor))
+        if not gaps:
+            return
+        missing = outbox.first_unsent(gaps, outbox.parked_events_after(0))
+        if missing is None:
+            return
+        outbox.rewind(missing - 1)
+        self.work.report.events_resent += cursor - missing + 1
+        log.warning("hub lacks acknowledged events from %d: sending again from there", missing)
 
     def retry(self, client: HubClient, key: str) -> None:
         """A parked event a person asked to try again (out of order)."""

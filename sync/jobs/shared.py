@@ -39,6 +39,7 @@ class SyncConfig:
 class DrainReport:
     events_sent: int = 0
     events_already_there: int = 0
+    events_resent: int = 0  # acknowledged events a restored hub no longer held
     events_parked: int = 0
     audit_sent: int = 0  # audit entries the hub's copy took
     pages_sent: int = 0

@@ -49,6 +49,21 @@ class StatusPull:
                 self._apply(u)
             cursor = c
             outbox.set(status_cursor=cursor)
+        back = answer.get("next_cursor")
+        if (
+            not updates
+            and isinstance(back, int)
+            and not isinstance(back, bool)
+            and 0 <= back < cursor
+        ):
+            # The hub's feed ends before our cursor: it was restored from a backup. Read on from
+            # its end, or the decisions it records next would fall below our cursor, unseen.
+            log.warning(
+                "hub's status feed ends at %d, before ours (%d): reading on from there",
+                back,
+                cursor,
+            )
+            outbox.set(status_cursor=back)
         return bool(answer.get("more")) and bool(updates)
 
     def retry(self, client: HubClient, cursor: int) -> None:

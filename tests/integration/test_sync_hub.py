@@ -518,17 +518,21 @@ def test_receipt_keys_are_kept_and_a_key_id_is_never_rebound(hub):
 def test_an_existing_hub_database_gets_the_new_tables(hub):
     from sqlalchemy import inspect, text
 
-    from sync.hub.models import HubAuditEntry, HubPageHolder, HubReceiptKey
+    from sync.hub.models import HubAuditEntry, HubDataKey, HubPageHolder, HubReceiptKey
     from sync.hub.schema import head_revision
     from sync.hub.store import HubStore
 
     s = enroll(hub)
     # a hub database of the first hub: made with create_all, before these tables and migrations
-    for table in (HubAuditEntry.__table__, HubReceiptKey.__table__, HubPageHolder.__table__):
-        table.drop(hub.store.engine)
+    tables = (HubAuditEntry, HubReceiptKey, HubPageHolder, HubDataKey)
+    for table in tables:
+        table.__table__.drop(hub.store.engine)
     with hub.store.engine.begin() as conn:
         conn.execute(text("DROP TABLE alembic_version"))
         conn.execute(text("ALTER TABLE hub_dept_keys DROP COLUMN items"))
+        conn.execute(text("ALTER TABLE hub_stations DROP COLUMN county"))
+        for column in ("last_seen_at", "client_version", "catalog_version", "backlog"):  # 0005
+            conn.execute(text(f"ALTER TABLE hub_stations DROP COLUMN {column}"))
     assert "hub_audit_entries" not in inspect(hub.store.engine).get_table_names()
     HubStore(hub.store.url).close()  # what `intake hub serve` does at its start
     assert {"hub_audit_entries", "hub_receipt_keys"} <= set(
@@ -561,8 +565,9 @@ def test_the_migrations_make_exactly_the_tables_the_code_uses(hub):
 def test_a_hub_database_of_a_newer_hub_or_of_something_else_is_refused(hub):
     from sqlalchemy import text
 
+    from sync.hub.errors import HubError
     from sync.hub.models import HubImport
-    from sync.hub.store import HubError, HubStore
+    from sync.hub.store import HubStore
 
     with hub.store.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))

@@ -239,7 +239,7 @@ def test_openapi_description_is_generated_and_covers_every_route(tmp_path):
     class NoStore:
         pass
 
-    app = create_app(NoStore(), BlobStore(tmp_path / "b"))  # type: ignore[arg-type]
+    app = create_app(NoStore(), BlobStore(tmp_path / "b", sealer=None))  # type: ignore[arg-type]
     doc = app.openapi()
     assert doc["openapi"].startswith("3.") and doc["info"]["version"] == "1"
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}

@@ -1,0 +1,211 @@
+"""Departments' decisions (受理 / 不予受理 / 办结) and their view of submissions."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from sync.hub.db import (
+    StoreBase,
+    chunks,
+    sha_hex,
+)
+from sync.hub.errors import HubError
+from sync.hub.models import (
+    HubEvent,
+    HubFeed,
+    HubItemDecision,
+    HubManifestPage,
+    HubStation,
+    HubSubmission,
+)
+from sync.protocol import (
+    DECISIONS,
+    MAX_REASON,
+    is_uuid,
+)
+
+log = logging.getLogger("intake.hub")
+
+_ORDER = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
+
+
+class DecisionOps(StoreBase):
+    # ------------------------------------------------------------------ departments
+
+    def decide(
+        self,
+        *,
+        item_id: object,
+        decision: object,
+        reason: object = "",
+        submission_id: object = None,
+        number: object = None,
+        decision_id: object = None,
+        department: str = "",
+    ) -> dict[str, Any]:
+        if decision not in DECISIONS:
+            raise HubError(400, "decision.value", "办理结果应为 accepted / rejected / completed")
+        if not isinstance(reason, str) or len(reason) > MAX_REASON:
+            raise HubError(400, "decision.reason", "理由应为不超过 2000 字的文字")
+        if decision == "rejected" and not reason.strip():
+            raise HubError(400, "decision.reason_required", "不予受理必须说明理由")
+        if not isinstance(item_id, str) or not item_id:
+            raise HubError(400, "decision.item", "缺少事项 id")
+        if decision_id is not None and (
+            not isinstance(decision_id, str) or not 0 < len(decision_id) <= 64
+        ):
+            raise HubError(400, "decision.id", "decision_id 应为不超过 64 字符的文字")
+        now = self.now()
+        with self.write() as s:
+            sub: HubSubmission | None = None
+            if isinstance(submission_id, str) and is_uuid(submission_id):
+                sub = s.get(HubSubmission, submission_id)
+            elif isinstance(number, str) and number:
+                sub = s.scalars(select(HubSubmission).where(HubSubmission.number == number)).first()
+            if sub is None:
+                raise HubError(404, "submission.unknown", "平台上没有该受理记录")
+            did = decision_id or sha_hex(f"{sub.id}|{item_id}|{decision}")[:64]
+            dup = s.scalars(select(HubFeed).where(HubFeed.decision_id == did)).first()
+            if dup is not None:
+                return {"status": "duplicate", "cursor": dup.cursor, "submission_id": sub.id}
+            if sub.received_at is None or sub.stage in ("withdrawn", "discarded"):
+                raise HubError(
+                    409, "submission.not_received", "该受理记录尚未收件或已撤回，不能登记办理结果"
+                )
+            if item_id not in json.loads(sub.items_json):
+                raise HubError(422, "decision.unknown_item", "该事项不在本次受理范围内")
+            current = s.get(HubItemDecision, (sub.id, item_id))
+            if decision not in _ORDER.get(current.decision if current else None, ()):
+                raise HubError(409, "decision.order", "办理结果顺序不对（应先受理，再办结）")
+            st = s.get(HubStation, sub.station_id, with_for_update=True)
+            assert st is not None
+            st.feed_seq += 1
+            cursor = st.feed_seq
+            s.add(
+                HubFeed(
+                    station_id=st.id,
+                    cursor=cursor,
+                    submission_id=sub.id,
+                    item_id=item_id,
+                    decision=decision,
+                    reason=reason,
+                    department=department[:100],
+                    decision_id=did,
+                    decided_at=now,
+                )
+            )
+            if current is None:
+                s.add(
+                    HubItemDecision(
+                        submission_id=sub.id,
+                        item_id=item_id,
+                        decision=decision,
+                        reason=reason,
+                        decided_at=now,
+                    )
+                )
+            else:
+                current.decision, current.reason, current.decided_at = decision, reason, now
+            sid = sub.id
+        log.info("decision %s on %s item %s", decision, sid, item_id)
+        return {"status": "stored", "cursor": cursor, "submission_id": sid}
+
+    def submissions(
+        self,
+        *,
+        station_code: str | None = None,
+        limit: int = 200,
+        items: frozenset[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Submissions for a department; with ITEMS only those with one of these items received,
+        showing only these items and their decisions (what was pushed to that department)."""
+        with self.sessions() as s:
+            stmt = select(HubSubmission, HubStation.code).join(
+                HubStation, HubStation.id == HubSubmission.station_id
+            )
+            if station_code:
+                stmt = stmt.where(HubStation.code == station_code)
+            if items is not None:
+                stmt = stmt.where(HubSubmission.received_at.is_not(None))
+            rows: list[tuple[HubSubmission, str, list[str]]] = []
+            for sub, code in s.execute(
+                stmt.order_by(HubSubmission.created_at).execution_options(yield_per=500)
+            ):
+                mine = [i for i in json.loads(sub.items_json) if items is None or i in items]
+                if items is None or mine:
+                    rows.append((sub, code, mine))
+                    if len(rows) >= limit:
+                        break
+            decisions: dict[str, dict[str, str]] = {}
+            ids = [sub.id for sub, _, _ in rows]
+            for chunk in chunks(ids, 500):
+                for d in s.scalars(
+                    select(HubItemDecision).where(HubItemDecision.submission_id.in_(chunk))
+                ):
+                    if items is None or d.item_id in items:
+                        decisions.setdefault(d.submission_id, {})[d.item_id] = d.decision
+        return [
+            {
+                "submission_id": sub.id,
+                "number": sub.number,
+                "station": code,
+                "stage": sub.stage,
+                "items": mine,
+                "decisions": decisions.get(sub.id, {}),
+                "received_at": sub.received_at.isoformat() if sub.received_at else None,
+            }
+            for sub, code, mine in rows
+        ]
+
+    # ------------------------------------------------------------------ departments read
+
+    def dept_submission(self, sid: object, items: frozenset[str] | None) -> dict[str, Any]:
+        """One received submission as a department reads it: the events (payloads opened) and
+        the pages; only a submission with an item pushed to that department."""
+        with self.sessions() as s:
+            sub = s.get(HubSubmission, sid) if is_uuid(sid) else None
+            mine = _items_seen(sub, items)
+            if sub is None or not mine:
+                raise HubError(404, "submission.unknown", "平台上没有该受理记录")
+            events = s.execute(
+                select(HubEvent.id, HubEvent.seq, HubEvent.type, HubEvent.payload, HubEvent.at)
+                .where(HubEvent.submission_id == sub.id)
+                .order_by(HubEvent.seq)
+            ).all()
+            pages = s.execute(
+                select(HubManifestPage.sha256, HubManifestPage.size).where(
+                    HubManifestPage.submission_id == sub.id
+                )
+            ).all()
+            out = {"submission_id": sub.id, "number": sub.number, "stage": sub.stage}
+        return {
+            **out,
+            "items": mine,
+            "events": [
+                {"id": i, "seq": q, "type": t, "at": at, "payload": self.payload_of(i, p)}
+                for i, q, t, p, at in events
+            ],
+            "pages": [{"sha256": sha, "size": size} for sha, size in pages],
+        }
+
+    def dept_may_read_page(self, sha: str, items: frozenset[str] | None) -> bool:
+        """Whether the page belongs to a received submission with an item pushed to the
+        department (the only pages it may read)."""
+        with self.sessions() as s:
+            subs = s.scalars(
+                select(HubSubmission)
+                .join(HubManifestPage, HubManifestPage.submission_id == HubSubmission.id)
+                .where(HubManifestPage.sha256 == sha)
+            )
+            return any(_items_seen(sub, items) for sub in subs)
+
+
+def _items_seen(sub: HubSubmission | None, items: frozenset[str] | None) -> list[str]:
+    """The received submission's items a department with ITEMS sees (None: every item)."""
+    if sub is None or sub.received_at is None:
+        return []
+    return [i for i in json.loads(sub.items_json) if items is None or i in items]

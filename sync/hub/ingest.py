@@ -1,0 +1,415 @@
+"""What stations send: pages they hold, manifests, events (idempotent by id), the status feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sync.hub.blobs import BlobStore
+from sync.hub.db import (
+    Principal,
+    StoreBase,
+    chunks,
+    owner_of,
+)
+from sync.hub.errors import HubError
+from sync.hub.models import (
+    HubEvent,
+    HubFeed,
+    HubManifestPage,
+    HubPageHolder,
+    HubStation,
+    HubSubmission,
+)
+from sync.protocol import (
+    MAX_BLOB_SIZE,
+    MAX_EVENTS_PER_BATCH,
+    canonical,
+    check_event,
+    event_digest,
+    is_int,
+    is_sha256,
+    is_uuid,
+    ranges,
+)
+
+log = logging.getLogger("intake.hub")
+
+_STAGE_OF = {
+    "created": "draft",
+    "notified": "notified",
+    "received": "received",
+    "digitised": "digitised",
+    "pushed": "pushed",
+    "withdrawn": "withdrawn",
+    "discarded": "discarded",
+    "delivered": "delivered",
+}
+_ORDER = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
+
+
+class IngestOps(StoreBase):
+    # ------------------------------------------------------------------ pages per station
+
+    def held_pages(self, p: Principal, shas: Sequence[str]) -> set[str]:
+        """Which of SHAS this station has sent the bytes of (the only pages that exist for it)."""
+        out: set[str] = set()
+        with self.sessions() as s:
+            for chunk in chunks(list(set(shas)), 500):
+                out.update(
+                    s.scalars(
+                        select(HubPageHolder.sha256).where(
+                            HubPageHolder.station_id == p.station_id,
+                            HubPageHolder.sha256.in_(chunk),
+                        )
+                    )
+                )
+        return out
+
+    def add_holder(self, p: Principal, shas: Sequence[str]) -> None:
+        """Record that the station sent these pages whole (after they are durable)."""
+        if not shas:
+            return
+        ins = (pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(
+            HubPageHolder
+        )
+        with self.write() as s:
+            s.execute(
+                ins.on_conflict_do_nothing(),
+                [{"station_id": p.station_id, "sha256": x} for x in set(shas)],
+            )
+
+    # ------------------------------------------------------------------ station exchange
+
+    def received_ranges(self, p: Principal, from_seq: int, to_seq: int) -> list[list[int]]:
+        with self.sessions() as s:
+            seqs = s.scalars(
+                select(HubEvent.seq)
+                .where(
+                    HubEvent.station_id == p.station_id,
+                    HubEvent.store_id == p.store_id,
+                    HubEvent.seq >= from_seq,
+                    HubEvent.seq <= to_seq,
+                )
+                .order_by(HubEvent.seq)
+            )
+            return ranges(seqs)
+
+    def manifests(self, p: Principal, manifests: object, blobs: BlobStore) -> dict[str, Any]:
+        if not isinstance(manifests, list) or len(manifests) > 2000:
+            raise HubError(400, "manifest.shape", "manifests 应为不超过 2000 项的列表")
+        wanted: dict[str, dict[str, str | int]] = {}
+        for m in manifests:
+            if (
+                not isinstance(m, dict)
+                or not is_uuid(m.get("submission_id"))
+                or not isinstance(m.get("pages"), list)
+            ):
+                raise HubError(400, "manifest.shape", "清单项应含 submission_id 与 pages")
+            for pg in m["pages"]:
+                if (
+                    not isinstance(pg, dict)
+                    or not is_sha256(pg.get("sha256"))
+                    or not is_int(pg.get("size"))
+                    or not 0 <= pg["size"] <= MAX_BLOB_SIZE
+                ):
+                    raise HubError(400, "manifest.page", "页面应含 sha256 与 size（不超过上限）")
+        refused: list[dict[str, str]] = []
+        held = self.held_pages(p, [pg["sha256"] for m in manifests for pg in m["pages"]])
+        with self.write() as s:
+            sids = [m["submission_id"] for m in manifests]
+            subs = {
+                x.id: x for x in s.scalars(select(HubSubmission).where(HubSubmission.id.in_(sids)))
+            }
+            have = {
+                (a, b)
+                for a, b in s.execute(
+                    select(HubManifestPage.submission_id, HubManifestPage.sha256).where(
+                        HubManifestPage.submission_id.in_(sids)
+                    )
+                )
+            }
+            now = self.now()
+            rows = []
+            for m in manifests:
+                sid = m["submission_id"]
+                sub = subs.get(sid)
+                if sub is not None and sub.station_id != p.station_id:
+                    refused.append(
+                        {
+                            "submission_id": sid,
+                            "code": "submission.forbidden",
+                            "message": "该受理记录属于其他站点",
+                        }
+                    )
+                    continue
+                if sub is None:
+                    sub = HubSubmission(
+                        id=sid,
+                        station_id=p.station_id,
+                        stage="draft",
+                        items_json="[]",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    s.add(sub)
+                    subs[sid] = sub
+                for pg in m["pages"]:
+                    key = (sid, pg["sha256"])
+                    if key not in have:
+                        have.add(key)
+                        rows.append(
+                            {"submission_id": sid, "sha256": pg["sha256"], "size": pg["size"]}
+                        )
+                    if not blobs.held(pg["sha256"], pg["size"], pg["sha256"] in held):
+                        wanted[pg["sha256"]] = {"sha256": pg["sha256"], "size": pg["size"]}
+            s.flush()
+            if rows:
+                s.execute(insert(HubManifestPage), rows)
+        needed = []
+        for w in wanted.values():
+            off = blobs.partial_offset(str(w["sha256"]), owner_of(p))
+            needed.append({**w, "offset": off if off <= int(w["size"]) else 0})
+        return {"needed": needed, "refused": refused}
+
+    def ingest_events(
+        self, p: Principal, store_id: object, events: object, blobs: BlobStore, via: str = "online"
+    ) -> dict[str, Any]:
+        if store_id != p.store_id:
+            raise HubError(403, "store.mismatch", "本批事件的 store_id 与站点凭据不符")
+        if not isinstance(events, list) or len(events) > MAX_EVENTS_PER_BATCH:
+            raise HubError(
+                413 if isinstance(events, list) else 400,
+                "events.batch",
+                f"events 应为不超过 {MAX_EVENTS_PER_BATCH} 项的列表",
+            )
+        for _attempt in range(3):
+            try:
+                return self._ingest(p, events, blobs, via)
+            except IntegrityError:  # a concurrent copy of the same batch won the race: redo
+                log.info("event batch raced a concurrent copy; re-checking")
+        raise HubError(503, "hub.busy", "平台繁忙，请稍后重试", retry=True, retry_after=1)
+
+    def _ingest(
+        self, p: Principal, events: list[Any], blobs: BlobStore, via: str
+    ) -> dict[str, Any]:
+        results: list[dict[str, Any] | None] = [_malformed(ev) for ev in events]
+        ok = [ev for ev, r in zip(events, results, strict=True) if r is None]
+        held = self.held_pages(
+            p, [ev["payload"]["sha256"] for ev in ok if ev["type"] == "page_attached"]
+        )
+        now = self.now()
+        touched: dict[str, HubSubmission] = {}
+        self.sealer.prepare(p.scope)
+        with self.write() as s:
+            known = _Known.read(s, p, ok)
+            rows: list[dict[str, Any]] = []
+            stop = False
+            for i, ev in enumerate(events):
+                if results[i] is not None:
+                    continue
+                if stop:
+                    results[i] = {"id": ev["id"], "status": "skipped", "retry": True}
+                    continue
+                digest = event_digest(ev)
+                refused = known.refusal(ev, digest, p) or _page_missing(ev, held, blobs)
+                if refused is not None:
+                    results[i] = refused
+                    # online: keep order past a missing page; an import goes on past it
+                    stop = refused.get("code") == "page.missing" and via == "online"
+                    continue
+                sub = known.submission(s, ev["submission_id"], p, now)
+                _project(sub, ev, now)
+                touched[sub.id] = sub
+                rows.append(self._event_row(p, ev, digest, via, now))
+                known.add(ev, digest, p)
+                results[i] = {"id": ev["id"], "status": "stored"}
+            s.flush()
+            if rows:
+                s.execute(insert(HubEvent), rows)
+            states = [
+                {
+                    "submission_id": sid,
+                    "number": sub.number,
+                    "stage": sub.stage,
+                    "received": sub.received_at is not None,
+                }
+                for sid, sub in touched.items()
+            ]
+        stored = sum(1 for r in results if r and r["status"] == "stored")
+        if stored:
+            log.info("station %s: %d events stored (%s)", p.station_code, stored, via)
+        return {"results": results, "submissions": states}
+
+    def _event_row(
+        self, p: Principal, ev: dict[str, Any], digest: str, via: str, now: dt.datetime
+    ) -> dict[str, Any]:
+        """The stored event: its payload sealed under the station's county key, bound to the
+        event id (a payload copied onto another row does not open)."""
+        payload = self.sealer.seal_text(p.scope, canonical(ev["payload"]).decode(), ev["id"])
+        return {
+            "id": ev["id"],
+            "station_id": p.station_id,
+            "store_id": p.store_id,
+            "seq": ev["seq"],
+            "submission_id": ev["submission_id"],
+            "type": ev["type"],
+            "payload": payload,
+            "clerk_id": ev["clerk_id"],
+            "at": ev["at"],
+            "digest": digest,
+            "via": via,
+            "arrived_at": now,
+        }
+
+    def feed(self, p: Principal, after: int, limit: int) -> dict[str, Any]:
+        limit = max(1, min(limit, 1000))
+        with self.sessions() as s:
+            rows = s.execute(
+                select(HubFeed, HubSubmission.number)
+                .join(HubSubmission, HubSubmission.id == HubFeed.submission_id)
+                .where(HubFeed.station_id == p.station_id, HubFeed.cursor > after)
+                .order_by(HubFeed.cursor)
+                .limit(limit)
+            ).all()
+        updates = [
+            {
+                "cursor": f.cursor,
+                "submission_id": f.submission_id,
+                "number": number,
+                "item_id": f.item_id,
+                "decision": f.decision,
+                "reason": f.reason,
+                "department": f.department,
+                "decided_at": f.decided_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            }
+            for f, number in rows
+        ]
+        next_cursor = updates[-1]["cursor"] if updates else after
+        if not updates and after > 0:
+            with self.sessions() as s:
+                last = s.scalar(select(HubStation.feed_seq).where(HubStation.id == p.station_id))
+            if last is not None and last < after:  # restored from a backup: the station reads on
+                next_cursor = last  # from the feed's real end (sync/README.md, backups)
+        return {"updates": updates, "next_cursor": next_cursor, "more": len(updates) == limit}
+
+
+def _refused(eid: Any, code: str, message: str, **more: Any) -> dict[str, Any]:
+    return {
+        "id": eid,
+        "status": "refused",
+        "code": code,
+        "message": message,
+        "retry": False,
+        **more,
+    }
+
+
+def _malformed(ev: Any) -> dict[str, Any] | None:
+    problem = check_event(ev)
+    if not problem:
+        return None
+    return _refused(ev.get("id") if isinstance(ev, dict) else None, problem[0], problem[1])
+
+
+def _page_missing(ev: dict[str, Any], held: set[str], blobs: BlobStore) -> dict[str, Any] | None:
+    """A page_attached event whose page this station has not (yet) sent whole."""
+    if ev["type"] != "page_attached":
+        return None
+    pg = ev["payload"]
+    if blobs.held(pg["sha256"], pg["size"], pg["sha256"] in held):
+        return None
+    return {
+        **_refused(ev["id"], "page.missing", "页面尚未上传，请先上传页面", sha256=pg["sha256"]),
+        "retry": True,
+    }
+
+
+class _Known:
+    """What the database already holds for one batch: events by id, this store's sequence
+    numbers, and the submissions named."""
+
+    def __init__(self) -> None:
+        self.existing: dict[str, tuple[str, int]] = {}
+        self.taken: dict[int, str] = {}
+        self.subs: dict[str, HubSubmission] = {}
+
+    @classmethod
+    def read(cls, s: Session, p: Principal, events: list[Any]) -> _Known:
+        k = cls()
+        for chunk in chunks(events, 500):
+            ids = [ev["id"] for ev in chunk]
+            for eid, digest, station in s.execute(
+                select(HubEvent.id, HubEvent.digest, HubEvent.station_id).where(
+                    HubEvent.id.in_(ids)
+                )
+            ):
+                k.existing[eid] = (digest, station)
+            for seq, eid in s.execute(
+                select(HubEvent.seq, HubEvent.id).where(
+                    HubEvent.station_id == p.station_id,
+                    HubEvent.store_id == p.store_id,
+                    HubEvent.seq.in_([ev["seq"] for ev in chunk]),
+                )
+            ):
+                k.taken[seq] = eid
+            sids = list({ev["submission_id"] for ev in chunk} - set(k.subs))
+            for sub in s.scalars(select(HubSubmission).where(HubSubmission.id.in_(sids))):
+                k.subs[sub.id] = sub
+        return k
+
+    def refusal(self, ev: dict[str, Any], digest: str, p: Principal) -> dict[str, Any] | None:
+        """Why EV is not stored (a duplicate is answered, not stored); None: store it."""
+        eid = ev["id"]
+        found = self.subs.get(ev["submission_id"])
+        if found is not None and found.station_id != p.station_id:
+            return _refused(eid, "submission.forbidden", "该受理记录属于其他站点")
+        if eid in self.existing:
+            if self.existing[eid] == (digest, p.station_id):
+                return {"id": eid, "status": "duplicate"}
+            return _refused(eid, "event.conflict", "同一事件 id 已有不同内容")
+        if self.taken.get(ev["seq"], eid) != eid:
+            return _refused(eid, "event.seq_conflict", "该序号已被另一事件占用")
+        return None
+
+    def submission(self, s: Session, sid: str, p: Principal, now: dt.datetime) -> HubSubmission:
+        found = self.subs.get(sid)
+        if found is None:
+            found = HubSubmission(
+                id=sid,
+                station_id=p.station_id,
+                stage="draft",
+                items_json="[]",
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(found)
+            self.subs[sid] = found
+        return found
+
+    def add(self, ev: dict[str, Any], digest: str, p: Principal) -> None:
+        self.existing[ev["id"]] = (digest, p.station_id)
+        self.taken[ev["seq"]] = ev["id"]
+
+
+def _project(sub: HubSubmission, ev: Mapping[str, Any], now: dt.datetime) -> None:
+    """The hub's light view of a submission's stage (the station's events are the truth)."""
+    etype, payload = ev["type"], ev["payload"]
+    stage = _STAGE_OF.get(etype)
+    if stage and not (sub.stage in ("withdrawn", "delivered") and etype not in ("delivered",)):
+        sub.stage = stage
+    if etype in ("notified", "received") and isinstance(payload.get("number"), str):
+        sub.number = payload["number"][:32]
+    if etype == "received":
+        sub.items_json = json.dumps(payload.get("items", []), ensure_ascii=False)
+        sub.received_at = dt.datetime.fromisoformat(ev["at"])
+    sub.updated_at = now
