@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from pathlib import Path
 
 import cv2
@@ -26,6 +27,11 @@ from app.capture.page_image import check_image
 from app.capture.pages import expected_pages_warning, process_page
 from app.errors import CaptureError
 from tests import synthetic as syn
+
+# The failures these tests provoke are logged, as in production (tests/conftest.py).
+pytestmark = [
+    pytest.mark.expect_log(logging.WARNING, "intake.capture.pages", r"^opencv failed"),
+]
 
 # Corner tolerance: 8 px on a 1080p frame (0.8 % of the page diagonal there); on larger frames
 # 1 % of the page diagonal.
