@@ -25,6 +25,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -241,7 +242,7 @@ class BackupService:
             src.close()
 
     def _open(self, path: Path, key: bytes) -> tuple[IO[bytes], tarfile.TarFile]:
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 - handed to the caller, who closes it
         reader = io.BufferedReader(_ChunkReader(_decrypt_chunks(f, key)), buffer_size=CHUNK)
         return f, tarfile.open(fileobj=reader, mode="r|")
 
@@ -281,7 +282,7 @@ class BackupService:
                     out.parent.mkdir(parents=True, exist_ok=True)
                     h = hashlib.sha256()
                     with open(out, "wb") as w:
-                        for block in iter(lambda: data.read(CHUNK), b""):
+                        for block in iter(partial(data.read, CHUNK), b""):
                             h.update(block)
                             w.write(block)
                     seen[member.name] = h.hexdigest()

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Union
 
-Answer = Union[bool, float, int, str]
+Answer = bool | float | int | str
 
 COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le", "in", "not_in")
 _ORDERED = ("gt", "ge", "lt", "le")
@@ -50,7 +49,7 @@ class Not:
     part: Condition
 
 
-Condition = Union[Compare, AllOf, AnyOf, Not]
+Condition = Compare | AllOf | AnyOf | Not
 
 
 def parse(raw: Mapping[str, object]) -> Condition:

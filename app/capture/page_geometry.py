@@ -342,6 +342,8 @@ def deskew(
         return cv2.warpAffine(
             img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         ), angle
-    except cv2.error:
+    except cv2.error as exc:
         log.warning("deskew rotation failed")
-        raise CaptureError("capture.failed", "图像处理失败，请重新拍摄或重新导入。", stage="deskew")
+        raise CaptureError(
+            "capture.failed", "图像处理失败，请重新拍摄或重新导入。", stage="deskew"
+        ) from exc

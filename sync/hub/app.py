@@ -159,7 +159,7 @@ async def _body(request: Request, model: type[M]) -> M:
 def _error(exc: HubError) -> JSONResponse:
     headers = {}
     if exc.retry_after is not None:
-        headers["Retry-After"] = str(max(1, int(round(exc.retry_after))))
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     if "offset" in exc.details:
         headers["Upload-Offset"] = str(exc.details["offset"])
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)

@@ -107,7 +107,7 @@ def test_received_intake_gets_camera_pages_in_its_slot_with_corrected_corners(
 ) -> None:
     use_camera(window, camera())
     sid = received_intake(qtbot, window)
-    paper = [l.id for l in window.intake.checklist.materials if needs_pages(l)]
+    paper = [m.id for m in window.intake.checklist.materials if needs_pages(m)]
     dialog = open_capture(qtbot, window, window.intake.result.new_button)
     material = dialog.material_id
     assert material == paper[0]  # after F12: the first paper material still without pages
@@ -140,7 +140,7 @@ def test_capturing_every_paper_material_digitises_and_ends_the_countdown(
     assert window.intake.result.deadline.isVisibleTo(window.intake.result)
     window.refresh_deadlines()
     assert not window.deadline.isHidden()
-    paper = [l.id for l in window.intake.checklist.materials if needs_pages(l)]
+    paper = [m.id for m in window.intake.checklist.materials if needs_pages(m)]
     assert len(paper) > 2
     dialog = open_capture(qtbot, window, window.intake.result.new_button)
 

@@ -286,7 +286,7 @@ def test_a_retried_decision_that_still_cannot_apply_is_parked_again(tmp_path, cl
 
 
 def test_a_new_catalog_version_is_picked_up_and_kept(tmp_path, clock, catalog, hub):
-    ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
+    ctx, _clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
     old = ctx.catalogs.current
     hub.store.publish_catalog(small_catalog(tmp_path / "newcat", "2099.01.01-1"))
     report = eng.run_until_idle(max_seconds=30)
@@ -307,7 +307,7 @@ def test_a_new_catalog_version_is_picked_up_and_kept(tmp_path, clock, catalog, h
 
 
 def test_a_broken_catalog_from_the_hub_is_refused(tmp_path, clock, catalog, hub):
-    ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
+    ctx, _clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
     current = ctx.catalogs.current
     import hashlib
 

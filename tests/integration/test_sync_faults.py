@@ -148,7 +148,7 @@ def _next_seq(s):
 
 
 def test_items_that_cannot_go_are_parked_for_a_person_without_blocking_the_rest(setup):
-    hub, proxy, ctx, clerk, eng = setup
+    _hub, _proxy, ctx, clerk, eng = setup
     rng = random.Random(9)
     a, b, c = (intake_with_pages(ctx, clerk, rng) for _ in range(3))
     with ctx.sessions.begin() as s:
@@ -367,7 +367,7 @@ def test_a_proxy_page_in_place_of_the_catalog_is_a_bad_answer_not_a_catalog(setu
     (it was: its checksum "did not match", and the station waited for someone to look)."""
     from sync.client import HubClient, SyncError, TransportConfig
 
-    hub, proxy, ctx, clerk, eng = setup
+    _hub, proxy, _ctx, _clerk, eng = setup
     client = HubClient(TransportConfig(proxy.url), token=eng.link.token())
     proxy.faults = {"html": 1.0}
     with pytest.raises(SyncError) as exc:

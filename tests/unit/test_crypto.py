@@ -57,9 +57,9 @@ def test_derived_values_are_the_ones_openssl_computes():
 
 
 def test_a_data_key_is_32_bytes():
-    with pytest.raises(ValueError, match="^data key must be 32 bytes$"):
+    with pytest.raises(ValueError, match=r"^data key must be 32 bytes$"):
         DataKey(MASTER[:31])
-    with pytest.raises(ValueError, match="^data key must be 32 bytes$"):
+    with pytest.raises(ValueError, match=r"^data key must be 32 bytes$"):
         DataKey(MASTER + b"\x11")
 
 

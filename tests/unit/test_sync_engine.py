@@ -218,9 +218,12 @@ def test_a_poison_event_is_isolated_and_parked_while_the_rest_goes(world):
 
 
 def test_the_count_restarts_when_the_kind_of_failure_changes(world):
-    ctx, clerk, hub, make = world
+    _ctx, _clerk, _hub, make = world
     eng = make(max_failures=3)
-    f = lambda code: Failure("page", "a" * 64, code, "原因", "办法")
+
+    def f(code):
+        return Failure("page", "a" * 64, code, "原因", "办法")
+
     for code in ("sync.page_corrupt", "sync.page_corrupt", "sync.refused"):
         item = eng.outbox.record_failure(f(code), T0, 3, None)
     assert (item.attempts, item.state) == (1, "failing")
