@@ -162,8 +162,8 @@ def cmd_catalog_show(args: argparse.Namespace) -> int:
                 or cat.materials[r.id].name
             )
             origin = (
-                f"（由“{b.item(r.produced_by).name}”产生）"
-                if r.produced_by and b.item(r.produced_by)
+                f"（由“{producer.name}”产生）"
+                if r.produced_by and (producer := b.item(r.produced_by))
                 else ""
             )
             lines.append(f"      · {names}{origin}" + (f"（{r.reason}）" if r.reason else ""))
@@ -470,7 +470,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         elif args.backup_command == "verify":
             key = key_from_recovery_code(args.recovery_code) if args.recovery_code else None
             m = svc.verify(Path(args.file), key)
-            data = {"valid": True, "created_at": m["created_at"], "blobs": len(m["blobs"])}  # type: ignore[arg-type]
+            data = {"valid": True, "created_at": m["created_at"], "blobs": len(m["blobs"])}
             text = f"备份有效（{m['created_at']}）"
         else:  # recovery-code
             from app.backup import KEY_NAME

@@ -314,7 +314,7 @@ def _upgrade(
             and "disk" not in text
             and "readonly" not in text
         )
-        if mismatch:  # rolled back: the file is as it was, the backup not needed
+        if mismatch and current is not None:  # rolled back: the file is as it was, no backup needed
             raise _schema_mismatch(path, current, exc) from exc
         if backup is None or guard is None:
             raise

@@ -66,7 +66,8 @@ def _line_intersection(
     if abs(denom) < 1e-6:
         return None
     t = ((q[0] - p[0]) * e[1] - (q[1] - p[1]) * e[0]) / denom
-    return p + t * d
+    point: np.ndarray = p + t * d
+    return point
 
 
 def _refine_quad(quad: np.ndarray, edge_points: np.ndarray, band: float = 3.0) -> np.ndarray:

@@ -410,9 +410,9 @@ def create_app(store: HubStore, blobs: BlobStore, *, hub_id: str = "hub") -> Fas
     )
     async def audit(request: Request, p: Principal = Depends(station)) -> dict[str, Any]:
         body = await _body(request, AuditIn)
-        return await call(
+        return await call(  # type: ignore[no-any-return]
             store.ingest_audit, p, body.store_id, [e.model_dump() for e in body.entries]
-        )  # type: ignore[no-any-return]
+        )
 
     @app.post(
         "/v1/receipt-keys",
