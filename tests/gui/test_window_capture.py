@@ -8,6 +8,7 @@ one frame read and one detection, run at once by the inline runner.
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,11 @@ from tests.gui.test_window_intake import (
 )
 from ui.capture.pages import needs_pages
 
-pytestmark = pytest.mark.gui
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.expect_log(logging.WARNING, "intake.capture.camera", r"^camera lost"),
+    pytest.mark.expect_log(logging.WARNING, "intake.ui.capture", r"^camera read failed"),
+]
 
 F8 = Qt.Key.Key_F8
 SPACE = Qt.Key.Key_Space
