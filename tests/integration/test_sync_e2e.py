@@ -4,6 +4,7 @@ decisions and catalogs coming back, two stations at once, the USB route, the com
 import argparse
 import datetime as dt
 import json
+import logging
 import random
 import threading
 
@@ -30,7 +31,11 @@ from tests.sync_doubles import (
     station,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
+    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^status update \d+ refused: "),
+]
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)  # Monday 09:30 at the station
 FAST = SyncConfig(

@@ -2,6 +2,7 @@
 for a person, the client killed with SIGKILL during upload, the hub killed mid-request."""
 
 import datetime as dt
+import logging
 import os
 import random
 import signal
@@ -30,7 +31,10 @@ from tests.sync_doubles import (
     station,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
