@@ -34,6 +34,8 @@ from ui.sync import ERROR_MS, IDLE_MS, SyncController, describe
 pytestmark = [
     pytest.mark.gui,
     pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
+    # a sync turn that crashes is logged by the task runner
+    pytest.mark.expect_log(logging.ERROR, "intake.ui.tasks", r"^task failed with "),
     # the parked-item tests plant a status update the hub should never send
     pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^status update \d+ refused: "),
 ]
