@@ -114,8 +114,8 @@ def require_ready(applicant: Applicant | None, today: dt.date) -> None:
     # Drafts may hold a number as typed; nothing is finished with a bad one.
     clean_applicant(
         ApplicantInput(
-            kind=applicant.kind,
-            name=applicant.name,  # type: ignore[arg-type]
+            kind=applicant.kind,  # type: ignore[arg-type]
+            name=applicant.name,
             resident_id=applicant.resident_id or "",
             uscc=applicant.uscc or "",
             phone=applicant.phone or "",

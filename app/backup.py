@@ -13,6 +13,7 @@ data key into the new machine's keyring (local_db.crypto.recover_data_key).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -23,7 +24,7 @@ import sqlite3
 import struct
 import tarfile
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -153,7 +154,7 @@ def _sha256_file(path: Path) -> str:
 
 
 def write_archive(
-    path: Path, key: bytes, manifest: dict[str, object], members: Iterable[tuple[Path, str]]
+    path: Path, key: bytes, manifest: Mapping[str, object], members: Iterable[tuple[Path, str]]
 ) -> None:
     """A backup file: MAGIC, a random file id, then the tar of the manifest and MEMBERS (file,
     name in the archive) in AES-GCM chunks under KEY; synced to disk before it is renamed."""
@@ -162,7 +163,7 @@ def write_archive(
         file_id = os.urandom(8)
         out.write(file_id)
         enc = _EncryptingWriter(out, key, file_id)
-        with tarfile.open(fileobj=enc, mode="w|") as tar:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=enc, mode="w|") as tar:
             tar.addfile(*_member("manifest.json", json.dumps(manifest).encode()))
             for source, arcname in members:
                 tar.add(source, arcname=arcname)
@@ -204,9 +205,10 @@ class BackupService:
             blobs = sorted(
                 p for p in self.blobs_dir.rglob("*") if p.is_file() and not p.name.startswith(".")
             )
+            db_sha256 = _sha256_file(snap)
             manifest = {
                 "created_at": now.isoformat(),
-                "db_sha256": _sha256_file(snap),
+                "db_sha256": db_sha256,
                 "blobs": {p.name: p.stat().st_size for p in blobs},
             }
             partial = Path(tmp) / (name + ".part")
@@ -227,7 +229,7 @@ class BackupService:
             os.replace(partial, target)
         log.info("backup written: %s (%d blobs)", name, len(blobs))
         self._record_good(now, target)
-        return BackupResult(target, target.stat().st_size, now, len(blobs), manifest["db_sha256"])
+        return BackupResult(target, target.stat().st_size, now, len(blobs), db_sha256)
 
     def _snapshot(self, dest: Path) -> None:
         src = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
@@ -241,8 +243,9 @@ class BackupService:
             src.close()
 
     def _open(self, path: Path, key: bytes) -> tuple[IO[bytes], tarfile.TarFile]:
-        f = open(path, "rb")
-        reader = io.BufferedReader(_ChunkReader(_decrypt_chunks(f, key)), buffer_size=CHUNK)
+        f = open(path, "rb")  # noqa: SIM115 - handed to the caller, who closes it
+        raw = _ChunkReader(_decrypt_chunks(f, key))
+        reader = io.BufferedReader(raw, buffer_size=CHUNK)  # type: ignore[type-var]  # a RawIOBase
         return f, tarfile.open(fileobj=reader, mode="r|")
 
     def verify(self, path: Path, key: bytes | None = None) -> dict[str, object]:
@@ -281,7 +284,7 @@ class BackupService:
                     out.parent.mkdir(parents=True, exist_ok=True)
                     h = hashlib.sha256()
                     with open(out, "wb") as w:
-                        for block in iter(lambda: data.read(CHUNK), b""):
+                        for block in iter(functools.partial(data.read, CHUNK), b""):
                             h.update(block)
                             w.write(block)
                     seen[member.name] = h.hexdigest()
@@ -297,9 +300,9 @@ class BackupService:
             # backup's chunk tags cover their content, the manifest covers their presence.
             if sizes.get(f"blobs/{name}") != size:
                 raise BackupError("backup.tampered", "备份中的页面文件与清单不符。")
-        for member, digest in seen.items():
+        for arcname, digest in seen.items():
             # catalogs are named by the SHA-256 of their content too
-            if member.startswith("catalogs/") and member != f"catalogs/{digest}.json":
+            if arcname.startswith("catalogs/") and arcname != f"catalogs/{digest}.json":
                 raise BackupError("backup.tampered", "备份中的目录文件与其校验值不符。")
         return manifest
 

@@ -112,7 +112,7 @@ def _schema_message(err: jsonschema.ValidationError) -> str:
         return "设置了 when 条件时必须同时写明 reason（如“营业面积200平米以上需办理”）"
     if v == "oneOf":
         return "条件格式不符：应为 {q, op, value} 或 all / any / not"
-    return err.message[:200]
+    return str(err.message)[:200]
 
 
 # Catalogs arrive from the hub: bounds on what a file may hold, checked before the schema (whose

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Union
 
-Answer = Union[bool, float, int, str]
+Answer = bool | float | int | str
 
 COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le", "in", "not_in")
 _ORDERED = ("gt", "ge", "lt", "le")
@@ -50,15 +49,15 @@ class Not:
     part: Condition
 
 
-Condition = Union[Compare, AllOf, AnyOf, Not]
+Condition = Compare | AllOf | AnyOf | Not
 
 
 def parse(raw: Mapping[str, object]) -> Condition:
     """Build a condition from its (schema-validated) JSON form."""
     if "all" in raw:
-        return AllOf(tuple(parse(p) for p in raw["all"]))  # type: ignore[union-attr,attr-defined]
+        return AllOf(tuple(parse(p) for p in raw["all"]))  # type: ignore[attr-defined]
     if "any" in raw:
-        return AnyOf(tuple(parse(p) for p in raw["any"]))  # type: ignore[union-attr,attr-defined]
+        return AnyOf(tuple(parse(p) for p in raw["any"]))  # type: ignore[attr-defined]
     if "not" in raw:
         return Not(parse(raw["not"]))  # type: ignore[arg-type]
     return Compare(str(raw["q"]), str(raw["op"]), raw.get("value"))
@@ -141,13 +140,13 @@ def type_problems(cond: Condition, questions: Mapping[str, Mapping[str, object]]
     values = cond.value if cond.op in ("in", "not_in") else [cond.value]
     if cond.op in ("in", "not_in") and not isinstance(cond.value, list):
         return [f"条件“{cond.question}”的运算 {cond.op} 需要列表值"]
-    for v in values:  # type: ignore[union-attr,attr-defined]
+    for v in values:  # type: ignore[attr-defined]
         if qtype == "bool" and (not isinstance(v, bool) or cond.op in _ORDERED):
             problems.append(f"是/否问题“{cond.question}”只能用 eq/ne 比较 true/false")
         elif qtype == "number" and (isinstance(v, bool) or not isinstance(v, (int, float))):
             problems.append(f"数值问题“{cond.question}”的比较值必须是数字")
         elif qtype == "choice":
-            allowed = {c["value"] for c in q.get("choices", [])}  # type: ignore[union-attr,attr-defined]
+            allowed = {c["value"] for c in q.get("choices", [])}  # type: ignore[attr-defined]
             if cond.op in _ORDERED:
                 problems.append(f"选择问题“{cond.question}”不能做大小比较")
             elif v not in allowed:

@@ -532,6 +532,7 @@ class _Planner:
                 self._cache[key] = base
             if base.active_items:
                 break
+        assert base is not None  # the loop ran at least once
         return bundle, items, answers, base
 
 

@@ -279,9 +279,9 @@ class IntakeBase:
 def applicant_view(a: Applicant) -> ApplicantView:
     return ApplicantView(
         id=a.id,
-        kind=a.kind,
+        kind=a.kind,  # type: ignore[arg-type]
         name=a.name,
-        resident_id=a.resident_id or "",  # type: ignore[arg-type]
+        resident_id=a.resident_id or "",
         gender=a.gender or "",
         birth_date=a.birth_date,
         address=a.address or "",

@@ -305,6 +305,6 @@ def _doc_applicant(applicant: Applicant) -> DocApplicant:
         phone=applicant.phone,
         uscc=applicant.uscc or "",
         legal_representative=applicant.legal_representative,
-        identity_source=applicant_view(applicant).identity_source,  # type: ignore[arg-type]
+        identity_source=applicant_view(applicant).identity_source,
         document_type_name=document_type_name(applicant.document_type),
     )

@@ -67,9 +67,8 @@ ENDPOINTS = ("enroll", "manifests", "blobs", "events", "status", "catalog")
 
 def template_events() -> list[dict[str, Any]]:
     """The wire events of one real intake with pages (made through IntakeService)."""
-    from local_db.keys import MemorySecretStore
-
     from app.clock import FixedClock
+    from local_db.keys import MemorySecretStore
     from sync.engine import SyncEngine
     from sync.keystore import MemoryTokenStore
     from tests.sync_doubles import intake_with_pages, station

@@ -339,7 +339,7 @@ def drain(base: Path, count: int, counted: bool) -> dict[str, Any]:
     """COUNTED: through the counting relay (it runs in this process and takes CPU from the
     station, so the throughput figure comes from a run without it)."""
     db, catalog, _ = build_queue(base, count)
-    pages, events_json, n_events = payload_bytes(db, catalog)
+    pages, _events_json, _n_events = payload_bytes(db, catalog)
     hub = Hub(base)
     proxy = FaultProxy(hub.port).start() if counted else None
     try:
@@ -429,7 +429,7 @@ def drain(base: Path, count: int, counted: bool) -> dict[str, Any]:
 
 def resume(base: Path) -> dict[str, Any]:
     """Clean run vs a run cut once mid-page then resumed, on copies of the same queue."""
-    db, catalog, _ = build_queue(base / "a", 200, seed=7, big_pages=3)
+    db, _catalog, _ = build_queue(base / "a", 200, seed=7, big_pages=3)
     shutil.copytree(base / "a", base / "b")
     ups = {}
     resent_report: dict[str, Any] = {}

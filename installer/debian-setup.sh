@@ -1,7 +1,9 @@
 #!/bin/sh
 # One script behind the README's two set-up commands (Debian 12 / UOS), from a source checkout:
 #   sh installer/debian-setup.sh run    set up once (as root), then start the window in demo mode
-#   sh installer/debian-setup.sh test   set up once, run the whole test suite (what CI runs)
+#   sh installer/debian-setup.sh test   set up once, run the whole test suite (what CI runs):
+#                                       the unit tier first (-x), then integration and GUI, each
+#                                       spread over the cores with pytest-xdist
 # Anything after the mode is passed on (to intake-window or to pytest).
 # The first run installs system libraries (apt, needs root) and the locked Python packages
 # (requirements/*.lock, hashes checked) into .venv; later runs find them in place and start at
@@ -57,6 +59,12 @@ case "$mode" in
         export INTAKE_DATA_DIR="${INTAKE_DATA_DIR:-$(mktemp -d)}"
         # ci.lock carries the ocr extra: its real-engine test must run, not skip
         export INTAKE_TEST_REQUIRE_OCR=1
-        exec .venv/bin/python -m pytest -q "$@"
+        # Arguments given: pytest with them, as they are.
+        [ $# -gt 0 ] && exec .venv/bin/python -m pytest -q "$@"
+        # The whole suite in two tiers, each on every core (pytest-xdist: tests own their
+        # tmp dirs, keyring file, ports and PostgreSQL databases): the unit tier first, stopping
+        # at its first failure, then the integration and GUI tiers.
+        .venv/bin/python -m pytest -q -x -n auto tests/unit
+        exec .venv/bin/python -m pytest -q -n auto tests/integration tests/gui
         ;;
 esac

@@ -22,7 +22,7 @@ compile client.lock x86_64-manylinux_2_28 --extra client
 compile client-aarch64.lock aarch64-manylinux_2_31 --extra client
 compile client-windows.lock x86_64-pc-windows-msvc --extra client --constraint requirements/client.lock
 # CI: the client's pins plus hub, OCR and test packages (tests run what ships).
-compile ci.lock x86_64-manylinux_2_28 --extra client --extra hub --extra ocr --extra test \
+compile ci.lock x86_64-manylinux_2_28 --extra client --extra hub --extra ocr --extra test --extra lint \
     --constraint requirements/client.lock
 # The hub alone (deploy/Containerfile, the systemd install in sync/README.md): no Qt.
 compile hub.lock x86_64-manylinux_2_28 --extra hub

@@ -128,13 +128,13 @@ def _refuse_unless_ours(path: Path, facts: FileFacts) -> None:
     )
     if facts.application_id not in (0, APPLICATION_ID):
         raise foreign
-    if facts.application_id == 0:  # made before 0007 stamped stores, or not ours at all
-        if (
-            facts.revision is None
-            or not _OUR_REVISION.match(facts.revision)
-            or not facts.tables >= _OUR_TABLES
-        ):
-            raise foreign
+    # application_id 0: made before 0007 stamped stores, or not ours at all
+    if facts.application_id == 0 and (
+        facts.revision is None
+        or not _OUR_REVISION.match(facts.revision)
+        or not facts.tables >= _OUR_TABLES
+    ):
+        raise foreign
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -314,7 +314,7 @@ def _upgrade(
             and "disk" not in text
             and "readonly" not in text
         )
-        if mismatch:  # rolled back: the file is as it was, the backup not needed
+        if mismatch and current is not None:  # rolled back: the file is as it was, no backup needed
             raise _schema_mismatch(path, current, exc) from exc
         if backup is None or guard is None:
             raise

@@ -262,7 +262,7 @@ class _Plain:
     def read(self, n: int) -> bytes:
         if n > self._left:
             raise ExportError("export.truncated", "导出文件不完整。")
-        data = self._dec.update(self._f.read(n))
+        data: bytes = self._dec.update(self._f.read(n))
         if len(data) != n:
             raise ExportError("export.truncated", "导出文件不完整。")
         self._left -= n

@@ -121,13 +121,12 @@ def check_event(ev: object) -> tuple[str, str] | None:
         return "event.at", "事件时间格式应为 UTC ISO-8601（以 Z 结尾）"
     if len(canonical(payload)) > MAX_EVENT_PAYLOAD:
         return "event.too_large", "事件内容过大"
-    if ev["type"] == "page_attached":
-        if (
-            not is_sha256(payload.get("sha256"))
-            or not is_int(payload.get("size"))
-            or not 0 <= payload["size"] <= MAX_BLOB_SIZE
-        ):
-            return "event.page", "页面事件缺少 sha256 或 size"
+    if ev["type"] == "page_attached" and (
+        not is_sha256(payload.get("sha256"))
+        or not is_int(payload.get("size"))
+        or not 0 <= payload["size"] <= MAX_BLOB_SIZE
+    ):
+        return "event.page", "页面事件缺少 sha256 或 size"
     if ev["type"] == "received":
         items = payload.get("items")
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):

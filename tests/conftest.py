@@ -1,6 +1,9 @@
+import logging
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,6 +23,103 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.keyring_backend.TestFileKeyring"
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="yjs-keyring-")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs a QApplication is a gui test, wherever it lives (`-m "not gui"`)."""
+    for item in items:
+        if "qtbot" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.gui)
+
+
+class _LogFail(logging.Handler):
+    """Collects WARNING and ERROR records during a test; one the test did not declare with
+    `expect_log` fails it (after qutebrowser's logfail): a warning nobody looks at is a bug."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+        self.allowed: list[tuple[int, str, re.Pattern[str]]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not any(r is record for r in self.records):  # on root and "intake": seen twice
+            self.records.append(record)
+
+    def allow(self, level: int, logger: str, pattern: str) -> None:
+        self.allowed.append((level, logger, re.compile(pattern)))
+
+    def unexpected(self) -> list[logging.LogRecord]:
+        def declared(r: logging.LogRecord) -> bool:
+            return any(
+                r.levelno == level
+                and (r.name == name or r.name.startswith(name + "."))
+                and pattern.search(r.getMessage())
+                for level, name, pattern in self.allowed
+            )
+
+        return [r for r in self.records if not declared(r)]
+
+
+# "intake" stops propagating once app.logsetup has configured it (the CLI in-process), so the
+# collector sits on both.
+_LOGFAIL_LOGGERS = ("", "intake")
+_logfail_key = pytest.StashKey[_LogFail]()
+
+
+def _logfail_check(item: pytest.Item, phase: str) -> None:
+    handler = item.stash.get(_logfail_key, None)
+    if handler is None:
+        return
+    bad = handler.unexpected()
+    handler.records.clear()
+    if bad:
+        lines = "\n".join(f"  {r.levelname} {r.name}: {r.getMessage()}" for r in bad)
+        pytest.fail(
+            f"unexpected log record(s) during {phase} "
+            f"(declare with expect_log(level, logger, pattern)):\n{lines}",
+            pytrace=False,
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    handler = _LogFail()
+    for mark in item.iter_markers("expect_log"):
+        handler.allow(*mark.args)
+    item.stash[_logfail_key] = handler
+    for name in _LOGFAIL_LOGGERS:
+        logging.getLogger(name).addHandler(handler)
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    result = yield  # a test that failed already keeps its own failure
+    _logfail_check(item, "call")
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    try:
+        result = yield
+    finally:
+        handler = item.stash.get(_logfail_key, None)
+        for name in _LOGFAIL_LOGGERS:
+            if handler is not None:
+                logging.getLogger(name).removeHandler(handler)
+    _logfail_check(item, "setup/teardown")
+    return result
+
+
+@pytest.fixture()
+def expect_log(request: pytest.FixtureRequest):
+    """`expect_log(logging.WARNING, "intake.sync", "pattern")`: records at that level from that
+    logger (or below it) whose message matches are part of what the test expects. The marker
+    `@pytest.mark.expect_log(level, logger, pattern)` does the same for a test or a module."""
+    handler = request.node.stash[_logfail_key]
+
+    return handler.allow
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,7 @@ Run the driver by hand: python -m tests.kill_intake drive DB CATALOG MODE N SEED
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -229,15 +230,11 @@ def _run_child(
         reader.start()
         ready.wait(timeout)
         if mode == "delay":
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(delay)
-            except subprocess.TimeoutExpired:
-                pass
         else:  # the child kills itself at its armed point
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
         if child.poll() is None:
             child.send_signal(signal.SIGKILL)
         child.wait()

@@ -120,7 +120,7 @@ class ChecklistModel(RowsTableModel):
     def set_lines(
         self, lines: tuple[MaterialLine, ...], pages: Mapping[str, int] | None = None
     ) -> None:
-        same_rows = [l.id for l in lines] == [l.id for l in self._rows]
+        same_rows = [ln.id for ln in lines] == [ln.id for ln in self._rows]
         self._pages = dict(pages or {})
         if same_rows and lines:
             self._rows = list(lines)

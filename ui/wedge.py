@@ -163,7 +163,7 @@ class WedgeFilter(QObject):
         if scan is not None:
             keys, self._held = self._held, []
             self._timer.stop()
-            self.scanned.emit(ScanToken(scan, keys + [current], self._replay))
+            self.scanned.emit(ScanToken(scan, [*keys, current], self._replay))
             return True
         if consume:
             if text and text != "\r":

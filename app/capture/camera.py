@@ -12,6 +12,7 @@ queue that makes the overlay lag further and further behind).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -207,19 +208,15 @@ class OpenCvCamera:
     def _drop(self) -> None:
         cap, self._cap = self._cap, None
         if cap is not None:
-            try:
+            with contextlib.suppress(cv2.error):
                 cap.release()
-            except cv2.error:
-                pass
         log.warning("camera lost")
 
     def close(self) -> None:
         cap, self._cap = self._cap, None
         if cap is not None:
-            try:
+            with contextlib.suppress(cv2.error):
                 cap.release()
-            except cv2.error:
-                pass
 
 
 # ---------------------------------------------------------------------------------------------

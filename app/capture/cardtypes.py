@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.errors import DeviceError
 from app.validators import Check, check_resident_id, mask_name, mask_resident_id
@@ -137,7 +138,7 @@ class IdCardData:
         photo_available: bool = False,
         today: dt.date | None = None,
         card_type: str = RESIDENT,
-        **extra: str,
+        **extra: Any,
     ) -> IdCardData:
         """Fill the labels and the number check from the codes; unknown codes raise ValueError."""
         if gender_code not in GENDERS:

@@ -192,7 +192,7 @@ def _tiff_header(data: bytes) -> HeaderInfo:
         sizes.append((tags[256][0], tags[257][0]))
         for offs_tag, counts_tag in ((273, 279), (324, 325)):
             offs, lens = tags.get(offs_tag, []), tags.get(counts_tag, [])
-            if any(o + c > n for o, c in zip(offs, lens)):
+            if any(o + c > n for o, c in zip(offs, lens, strict=False)):
                 truncated = True
         (offset,) = struct.unpack(endian + "I", data[end : end + 4])
     return HeaderInfo("tiff", sizes, truncated)

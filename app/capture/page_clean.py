@@ -77,7 +77,8 @@ def _lighting_surface(bg: np.ndarray) -> np.ndarray:
         keep = values >= 0.9 * (terms @ coef)
     coarse_surface = (terms @ coef).reshape(gh, gw).astype(np.float32)
     surface = cv2.resize(coarse_surface, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.clip(surface, 1, 255)
+    clipped: np.ndarray = np.clip(surface, 1, 255)
+    return clipped
 
 
 def _background(grey: np.ndarray) -> np.ndarray:
@@ -117,7 +118,8 @@ WHITE_POINT = 232.0
 
 def _levels(black: float, white: float = WHITE_POINT) -> np.ndarray:
     lut = np.clip((np.arange(256) - black) * 255.0 / max(1.0, white - black), 0, 255)
-    return lut.astype(np.uint8)
+    table: np.ndarray = lut.astype(np.uint8)
+    return table
 
 
 def _bw_threshold(norm_grey: np.ndarray) -> float:

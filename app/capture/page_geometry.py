@@ -66,7 +66,8 @@ def _line_intersection(
     if abs(denom) < 1e-6:
         return None
     t = ((q[0] - p[0]) * e[1] - (q[1] - p[1]) * e[0]) / denom
-    return p + t * d
+    point: np.ndarray = p + t * d
+    return point
 
 
 def _refine_quad(quad: np.ndarray, edge_points: np.ndarray, band: float = 3.0) -> np.ndarray:
@@ -342,6 +343,8 @@ def deskew(
         return cv2.warpAffine(
             img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         ), angle
-    except cv2.error:
+    except cv2.error as exc:
         log.warning("deskew rotation failed")
-        raise CaptureError("capture.failed", "图像处理失败，请重新拍摄或重新导入。", stage="deskew")
+        raise CaptureError(
+            "capture.failed", "图像处理失败，请重新拍摄或重新导入。", stage="deskew"
+        ) from exc

@@ -123,8 +123,8 @@ def cmd_catalog_show(args: argparse.Namespace) -> int:
                 or cat.materials[r.id].name
             )
             origin = (
-                f"（由“{b.item(r.produced_by).name}”产生）"
-                if r.produced_by and b.item(r.produced_by)
+                f"（由“{producer.name}”产生）"
+                if r.produced_by and (producer := b.item(r.produced_by))
                 else ""
             )
             lines.append(f"      · {names}{origin}" + (f"（{r.reason}）" if r.reason else ""))

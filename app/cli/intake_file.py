@@ -162,8 +162,8 @@ def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
     return ApplicantInput(
         kind=kind,
         birth_date=birth,
-        sources=sources,
-        consent_reuse=consent,  # type: ignore[arg-type]
+        sources=sources,  # type: ignore[arg-type]
+        consent_reuse=consent,
         document_type=document_type if kind == "personal" else "resident",
         **{k: values.get(k, "") for k in TYPED_FIELDS if k not in ("kind", "birth_date")},
     ), warnings

@@ -59,7 +59,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         elif args.backup_command == "verify":
             key = key_from_recovery_code(args.recovery_code) if args.recovery_code else None
             m = svc.verify(Path(args.file), key)
-            data = {"valid": True, "created_at": m["created_at"], "blobs": len(m["blobs"])}  # type: ignore[arg-type]
+            data = {"valid": True, "created_at": m["created_at"], "blobs": len(m["blobs"])}
             text = f"备份有效（{m['created_at']}）"
         else:  # recovery-code
             from app.backup import KEY_NAME

@@ -237,7 +237,7 @@ def run_submit(args: argparse.Namespace) -> int:
             service.pages.attach_page(actor, sid, line_id, data, mime)
         _print(service, actor, sid, result.documents, out_dir, args.paper, printed)
         names = {m.id: m.name for m in result.checklist.materials}
-    data = {
+    summary = {
         "number": result.number,
         "outcome": result.stage,
         "verdict": result.verdict,
@@ -250,7 +250,7 @@ def run_submit(args: argparse.Namespace) -> int:
     }
     log.info("intake %s submitted from a file: %s", result.number, result.stage)
     heading = {"received": "已收件", "notified": "材料不齐，已出具一次告知通知书"}[result.stage]
-    emit(args, data, _text_report(f"{result.number} {heading}", printed, request.warnings))
+    emit(args, summary, _text_report(f"{result.number} {heading}", printed, request.warnings))
     return 0
 
 

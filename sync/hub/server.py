@@ -85,7 +85,7 @@ def _config(app: Any, host: str, port: int, **kw: Any) -> uvicorn.Config:
         access_log=False,
         timeout_keep_alive=30,
         lifespan="off",
-        timeout_graceful_shutdown=SHUTDOWN_GRACE + 0.3,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE + 0.3,  # type: ignore[arg-type]  # a float works
         **kw,
     )
 

@@ -57,7 +57,7 @@ class AuditPush:
             self.limit = min(self.work.config.batch_audit, self.limit * 2)
             if self.anchor is not None:  # the hub holds a copy up to here: sign the head
                 self.anchor.checkpoint("sync_ack")
-            return outbox.audit_max_id() > sent
+            return bool(outbox.audit_max_id() > sent)
         return self._refused(refused, cursor, last)
 
     def _refused(self, refused: dict[str, Any], cursor: int, last: int) -> bool:

@@ -28,7 +28,10 @@ from local_db.keys import (
 from tests.gui.conftest import RecordingPrinter, login, running_shell
 from ui.tasks import InlineTaskRunner
 
-pytestmark = pytest.mark.gui
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.expect_log(logging.WARNING, "intake.ui.backup", r"^backup failed: "),
+]
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)  # 09:30 at the station
 

@@ -8,6 +8,7 @@ one frame read and one detection, run at once by the inline runner.
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,11 @@ from tests.gui.test_window_intake import (
 )
 from ui.capture.pages import needs_pages
 
-pytestmark = pytest.mark.gui
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.expect_log(logging.WARNING, "intake.capture.camera", r"^camera lost"),
+    pytest.mark.expect_log(logging.WARNING, "intake.ui.capture", r"^camera read failed"),
+]
 
 F8 = Qt.Key.Key_F8
 SPACE = Qt.Key.Key_Space
@@ -107,7 +112,7 @@ def test_received_intake_gets_camera_pages_in_its_slot_with_corrected_corners(
 ) -> None:
     use_camera(window, camera())
     sid = received_intake(qtbot, window)
-    paper = [l.id for l in window.intake.checklist.materials if needs_pages(l)]
+    paper = [m.id for m in window.intake.checklist.materials if needs_pages(m)]
     dialog = open_capture(qtbot, window, window.intake.result.new_button)
     material = dialog.material_id
     assert material == paper[0]  # after F12: the first paper material still without pages
@@ -140,7 +145,7 @@ def test_capturing_every_paper_material_digitises_and_ends_the_countdown(
     assert window.intake.result.deadline.isVisibleTo(window.intake.result)
     window.refresh_deadlines()
     assert not window.deadline.isHidden()
-    paper = [l.id for l in window.intake.checklist.materials if needs_pages(l)]
+    paper = [m.id for m in window.intake.checklist.materials if needs_pages(m)]
     assert len(paper) > 2
     dialog = open_capture(qtbot, window, window.intake.result.new_button)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from typing import Any
 
@@ -18,7 +19,11 @@ from app.views import ApplicantInput
 from local_db.models import AuditEntry
 from tests.gui.conftest import login
 
-pytestmark = pytest.mark.gui
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.expect_log(logging.WARNING, "intake.staff", r"^refused "),
+    pytest.mark.expect_log(logging.WARNING, "intake.ui.ledger", r"^applicant cells not loaded"),
+]
 ANSWERS = {"parents_married": True, "applied_by_agent": False, "parents_local_insured": True}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 from typing import Any
 
@@ -19,7 +20,10 @@ from local_db.models import AuditEntry
 from tests.gui.conftest import login
 from tests.gui.test_window_ledger import make_intake
 
-pytestmark = pytest.mark.gui
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.expect_log(logging.WARNING, "intake.staff", r"^refused "),
+]
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ real engine and the real hub on loopback (tests/sync_doubles.py, sync.hub), inli
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import threading
 from collections.abc import Iterator
@@ -30,7 +31,14 @@ from tests.gui.test_window_intake import (
 from tests.sync_doubles import intake_with_pages
 from ui.sync import ERROR_MS, IDLE_MS, SyncController, describe
 
-pytestmark = pytest.mark.gui
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
+    # a sync turn that crashes is logged by the task runner
+    pytest.mark.expect_log(logging.ERROR, "intake.ui.tasks", r"^task failed with "),
+    # the parked-item tests plant a status update the hub should never send
+    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^status update \d+ refused: "),
+]
 
 FAST = SyncConfig(
     backoff_base=0.05,

@@ -14,7 +14,10 @@ from PySide6.QtCore import Qt
 from app.errors import IntakeError
 from ui.tasks import TaskError, TaskRunner
 
-pytestmark = pytest.mark.gui
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.expect_log(logging.ERROR, "intake.ui.tasks", r"^task failed with "),
+]
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 import datetime as dt
+from typing import ClassVar
 
 import pytest
 
@@ -158,7 +159,7 @@ def test_backup_cli_round_trip(tmp_path, monkeypatch, capsys):
 
     class Memory(KeyringBackend):
         priority = 1
-        store: dict = {}
+        store: ClassVar[dict] = {}
 
         def get_password(self, service, username):
             return self.store.get((service, username))

@@ -1,4 +1,5 @@
 import datetime as dt
+import logging
 
 import pytest
 from sqlalchemy import select, text, update
@@ -9,7 +10,10 @@ from local_db.models import Event
 
 from .test_intake_service import new_intake
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.expect_log(logging.WARNING, "intake.staff", r"^refused "),
+]
 DAY = dt.date(2024, 12, 2)
 
 

@@ -41,7 +41,11 @@ from app.capture.idcard_sim import (
 from app.cli.idcard import register
 from app.errors import DeviceError
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.expect_log(logging.WARNING, "intake.capture.idcard", r"^idcard "),
+    pytest.mark.expect_log(logging.ERROR, "intake.capture.idcard", r"^idcard watcher unexpected"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 0.5  # per answer; the simulator answers in milliseconds

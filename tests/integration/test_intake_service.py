@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import logging
 
 import pytest
 from sqlalchemy import event, func, select, text
@@ -11,7 +12,10 @@ from app.views import ApplicantInput
 from local_db.errors import StoreError
 from local_db.models import AuditEntry, Event, Submission
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.expect_log(logging.WARNING, "intake.staff", r"^refused "),
+]
 
 ANSWERS = {"parents_married": True, "applied_by_agent": False, "parents_local_insured": True}
 PERSON = ApplicantInput(

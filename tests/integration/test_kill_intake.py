@@ -38,7 +38,7 @@ def test_the_check_sees_a_lost_intake_and_a_half_written_page(tmp_path):
     _check(db, catalog, acks, pages, attempted, clean)
     assert (clean.lost, clean.half_written, clean.doubled) == (0, 0, 0)
 
-    number, sid = next(iter(acks.items()))
+    _number, sid = next(iter(acks.items()))
     con = sqlite3.connect(db)  # an acknowledged intake loses its number, as a lost write would
     con.execute("update submissions set number = null where id = ?", (sid,))
     con.commit()

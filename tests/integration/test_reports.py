@@ -112,7 +112,10 @@ def test_every_figure_equals_the_intakes_behind_it(seed, count, days, kind):
 def _oracle(ctx, period, now):
     """Each figure's intakes computed in plain Python from the rows, independently of the SQL."""
     today = now.astimezone(STATION_TZ).date()
-    local = lambda t: t.astimezone(STATION_TZ).date()
+
+    def local(t):
+        return t.astimezone(STATION_TZ).date()
+
     with ctx.sessions() as s:
         subs = [
             sub

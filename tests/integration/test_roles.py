@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,10 @@ from local_db.models import AuditEntry
 
 from .test_intake_service import new_intake
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.expect_log(logging.WARNING, "intake.staff", r"^refused "),
+]
 DAY = dt.date(2024, 12, 2)
 PASSWORDS = {"clerk": "clerk1234", "supervisor": "super1234", "admin": "admin1234"}
 ROLES = ("clerk", "supervisor", "admin")

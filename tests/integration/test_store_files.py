@@ -2,6 +2,7 @@
 left by a failed copy, another program's database, a version stamp that lies (issue 12, 2-4)."""
 
 import json
+import logging
 import sqlite3
 
 import pytest
@@ -130,6 +131,7 @@ def test_store_made_before_the_stamp_is_recognised_and_stamped(tmp_path):
     con.close()
 
 
+@pytest.mark.expect_log(logging.ERROR, "intake.store", r"^upgrade from \d+ failed: ")
 def test_older_stamp_over_a_newer_schema_is_named(tmp_path, capsys):
     db = tmp_path / "a.sqlite3"
     open_store(db).kw["bind"].dispose()

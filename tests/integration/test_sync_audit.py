@@ -304,7 +304,7 @@ def test_a_key_missing_at_enrollment_is_sent_by_a_later_sync_and_old_keys_are_ke
     tmp_path, clock, catalog, hub
 ):
     tokens = MemoryTokenStore()
-    ctx, clerk, eng = enrolled(
+    ctx, _clerk, eng = enrolled(
         tmp_path, "XX01", clock, catalog, hub, tokens=tokens, signer=None
     )  # no keyring
     assert eng.signer is None

@@ -4,6 +4,7 @@ decisions and catalogs coming back, two stations at once, the USB route, the com
 import argparse
 import datetime as dt
 import json
+import logging
 import random
 import threading
 
@@ -30,7 +31,11 @@ from tests.sync_doubles import (
     station,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
+    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^status update \d+ refused: "),
+]
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)  # Monday 09:30 at the station
 FAST = SyncConfig(
@@ -286,7 +291,7 @@ def test_a_retried_decision_that_still_cannot_apply_is_parked_again(tmp_path, cl
 
 
 def test_a_new_catalog_version_is_picked_up_and_kept(tmp_path, clock, catalog, hub):
-    ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
+    ctx, _clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
     old = ctx.catalogs.current
     hub.store.publish_catalog(small_catalog(tmp_path / "newcat", "2099.01.01-1"))
     report = eng.run_until_idle(max_seconds=30)
@@ -307,7 +312,7 @@ def test_a_new_catalog_version_is_picked_up_and_kept(tmp_path, clock, catalog, h
 
 
 def test_a_broken_catalog_from_the_hub_is_refused(tmp_path, clock, catalog, hub):
-    ctx, clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
+    ctx, _clerk, eng = make_station(tmp_path, "XX01", clock, catalog, hub.url, hub)
     current = ctx.catalogs.current
     import hashlib
 

@@ -219,7 +219,9 @@ def test_page_batch_framing(hub):
     s = enroll(hub)
     pages = [os.urandom(n) for n in (10, 5000, 70_000)]
     shas = [hashlib.sha256(p).hexdigest() for p in pages]
-    body = b"".join(frame_header(h, 0, len(p), len(p)) + p for h, p in zip(shas, pages))
+    body = b"".join(
+        frame_header(h, 0, len(p), len(p)) + p for h, p in zip(shas, pages, strict=False)
+    )
     # and the second half of a page whose first half is already there
     tail = os.urandom(9000)
     tsha = hashlib.sha256(tail).hexdigest()
@@ -234,7 +236,7 @@ def test_page_batch_framing(hub):
     )
     assert r.status_code == 200, r.text
     assert all(b["complete"] for b in r.json()["blobs"])
-    for h, p in zip([*shas, tsha], [*pages, tail]):
+    for h, p in zip([*shas, tsha], [*pages, tail], strict=False):
         assert hub.blobs.read(h) == p
 
 
@@ -256,7 +258,10 @@ def test_department_decisions_flow_to_the_station_feed(hub):
     key = hub.store.issue_dept_key("卫健委")
     dept = {"Authorization": "Bearer " + key}
     sid = _received(hub, s)
-    post = lambda **b: requests.post(f"{hub.url}/v1/dept/decisions", json=b, headers=dept)
+
+    def post(**b):
+        return requests.post(f"{hub.url}/v1/dept/decisions", json=b, headers=dept)
+
     assert post(submission_id=sid, item_id="item_a", decision="accepted").status_code == 201
     dup = post(submission_id=sid, item_id="item_a", decision="accepted")
     assert dup.status_code == 201 and dup.json()["status"] == "duplicate"
@@ -464,9 +469,10 @@ def test_each_store_has_its_own_chain_and_bad_batches_store_nothing(hub):
 def test_receipt_keys_are_kept_and_a_key_id_is_never_rebound(hub):
     a, b = enroll(hub, "XX01"), enroll(hub, "XX02")
     k1, k2 = (ReceiptSigner(Ed25519PrivateKey.generate()) for _ in range(2))
-    post = lambda s, kid, text: s.post(
-        f"{hub.url}/v1/receipt-keys", json={"key_id": kid, "public_key": text}
-    )
+
+    def post(s, kid, text):
+        return s.post(f"{hub.url}/v1/receipt-keys", json={"key_id": kid, "public_key": text})
+
     assert post(a, k1.key_id, k1.public_key_text()).json()["status"] == "stored"
     assert post(a, k1.key_id, k1.public_key_text()).json()["status"] == "duplicate"
     assert post(a, k2.key_id, k2.public_key_text()).json()["status"] == "stored"

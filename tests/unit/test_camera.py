@@ -3,6 +3,7 @@ helpers (latest-frame slot, stillness auto-capture)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
@@ -23,6 +24,12 @@ from app.capture.camera import (
 from app.capture.page_image import PageDetection
 from app.errors import DeviceError
 from tests import synthetic as syn
+
+# The failures these tests provoke are logged, as in production (tests/conftest.py).
+pytestmark = [
+    pytest.mark.expect_log(logging.WARNING, "intake.capture.camera", r"^camera lost"),
+    pytest.mark.expect_log(logging.WARNING, "intake.capture.pages", r"^opencv failed"),
+]
 
 
 def _solid(level: int, size: tuple[int, int] = (64, 48)) -> np.ndarray:

@@ -118,7 +118,7 @@ def test_material_is_demanded_when_its_producing_item_is_not_chosen_or_switched_
         not_chosen.line("cert").state == "missing" and not_chosen.line("cert").produced_by is None
     )
     switched_off = ev(None, {"issued_here": False})
-    assert [i.state for i in switched_off.items][0] == "not_applicable"
+    assert next(i.state for i in switched_off.items) == "not_applicable"
     assert switched_off.line("cert").state == "missing" and "cert" in switched_off.missing
     unanswered = ev(None, {})
     assert unanswered.line("cert").state == "missing"

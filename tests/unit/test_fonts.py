@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,11 @@ from printing.fonts import (
     load_font_set,
 )
 from tests.sample_docs import ENTERPRISE, PERSON, sample_document
+
+# The failures these tests provoke are logged, as in production (tests/conftest.py).
+pytestmark = [
+    pytest.mark.expect_log(logging.WARNING, "intake.printing.fonts", r" skipped: "),
+]
 
 RARE = ("\U00020bb7", "\U00021484", "\u4dae")  # 𠮷 (Ext B), 𡒄 (Ext B), 䶮 (Ext A)
 BUILDERS: dict[str, Callable[..., bytes]] = {

@@ -1,5 +1,7 @@
 import logging
 
+import pytest
+
 from app.logsetup import ScrubFilter, scrub
 
 
@@ -20,6 +22,7 @@ def test_filter_rewrites_the_record():
     assert "11010519491231002X" not in record.getMessage()
 
 
+@pytest.mark.expect_log(logging.WARNING, "intake.printing", r" for ")
 def test_printing_lines_reach_the_log_file_through_the_scrubber(tmp_path, monkeypatch):
     import app.logsetup as logsetup
     from printing import documents, fonts

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "installer"))
-import manifest
+import manifest  # noqa: E402 - installer/ is not a package; put on the path above
 
 # Never on a counter, by name (the resolved set, dependencies of dependencies included).
 NOT_ON_A_COUNTER = {
@@ -100,7 +100,7 @@ def test_spec_and_installer_share_version_and_executables() -> None:
 
     iss = (ROOT / "installer" / "windows" / "yijianshi-intake.iss").read_text("utf-8")
     assert f'#define AppVersion "{__version__}"' in iss
-    for name, script, _windowed in manifest.EXECUTABLES:
+    for _name, script, _windowed in manifest.EXECUTABLES:
         assert (ROOT / script).is_file()
     window = manifest.EXECUTABLES[0][0]
     assert f'Filename: "{{app}}\\{window}.exe"' in iss

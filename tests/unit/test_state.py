@@ -74,11 +74,11 @@ def test_tolerance_makes_awaiting_supplement_until_supplemented():
         ([("created", {})], ("pushed", {})),
         ([("created", {})], ("withdrawn", {"reason": "x"})),  # a draft is discarded, not withdrawn
         (
-            RECEIVED + [("pushed", {}), ("item_decided", {"item": "x", "decision": "accepted"})],
+            [*RECEIVED, ("pushed", {}), ("item_decided", {"item": "x", "decision": "accepted"})],
             ("withdrawn", {}),
         ),
-        (RECEIVED + [("pushed", {})], ("item_decided", {"item": "x", "decision": "completed"})),
-        (RECEIVED + [("pushed", {})], ("item_decided", {"item": "zz", "decision": "accepted"})),
+        ([*RECEIVED, ("pushed", {})], ("item_decided", {"item": "x", "decision": "completed"})),
+        ([*RECEIVED, ("pushed", {})], ("item_decided", {"item": "zz", "decision": "accepted"})),
         (RECEIVED, ("delivered", {"items": ["x"]})),
         ([("created", {})], ("created", {})),
         (RECEIVED, ("discarded", {})),

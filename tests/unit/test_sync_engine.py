@@ -3,6 +3,7 @@ backoff with jitter and Retry-After, link failures never blamed on items, a pois
 and parked after its failures, counts restarting when the kind of failure changes."""
 
 import datetime as dt
+import logging
 import random
 
 import pytest
@@ -15,6 +16,11 @@ from sync.keystore import MemoryTokenStore
 from sync.outbox import Failure
 from sync.protocol import ranges
 from tests.sync_doubles import intake_with_pages, small_catalog, station
+
+# The failures these tests provoke are logged, as in production (tests/conftest.py).
+pytestmark = [
+    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
+]
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
 
@@ -212,9 +218,12 @@ def test_a_poison_event_is_isolated_and_parked_while_the_rest_goes(world):
 
 
 def test_the_count_restarts_when_the_kind_of_failure_changes(world):
-    ctx, clerk, hub, make = world
+    _ctx, _clerk, _hub, make = world
     eng = make(max_failures=3)
-    f = lambda code: Failure("page", "a" * 64, code, "原因", "办法")
+
+    def f(code):
+        return Failure("page", "a" * 64, code, "原因", "办法")
+
     for code in ("sync.page_corrupt", "sync.page_corrupt", "sync.refused"):
         item = eng.outbox.record_failure(f(code), T0, 3, None)
     assert (item.attempts, item.state) == (1, "failing")

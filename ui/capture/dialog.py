@@ -373,7 +373,7 @@ class CaptureDialog(QDialog):
         return str(data) if data else None
 
     def _line(self, material_id: str | None) -> MaterialLine | None:
-        return next((l for l in self.lines if l.id == material_id), None)
+        return next((ln for ln in self.lines if ln.id == material_id), None)
 
     def _material_text(self, n: int, line: MaterialLine) -> str:
         count = sum(1 for p in self.pages if p.material_id == line.id)
@@ -643,7 +643,7 @@ class CaptureDialog(QDialog):
             else {}
         )
         before = previous
-        for page, view in zip(processed, stored):
+        for page, view in zip(processed, stored, strict=False):
             codes += page.codes
             position = positions.get(view.id, view.position)
             findings = list(page.findings)
@@ -701,10 +701,10 @@ class CaptureDialog(QDialog):
     def _mark_collected(self, material_id: str) -> None:
         self.collected_requested.emit(material_id)
         self.lines = tuple(
-            replace(l, state="collected") if l.id == material_id else l for l in self.lines
+            replace(ln, state="collected") if ln.id == material_id else ln for ln in self.lines
         )
         self._refresh_material_texts()
-        name = next((l.name for l in self.lines if l.id == material_id), material_id)
+        name = next((ln.name for ln in self.lines if ln.id == material_id), material_id)
         self.status_label.setText(self.tr("已标为已收：{material}").format(material=name))
 
     def _apply_view(self, view: SubmissionView) -> None:

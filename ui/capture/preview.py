@@ -70,10 +70,7 @@ def frame_to_qimage(frame: np.ndarray, long_side: int = PREVIEW_LONG_SIDE) -> QI
     )
     small = np.ascontiguousarray(small)
     sh, sw = small.shape[:2]
-    if small.ndim == 2:
-        fmt = QImage.Format.Format_Grayscale8
-    else:
-        fmt = QImage.Format.Format_BGR888
+    fmt = QImage.Format.Format_Grayscale8 if small.ndim == 2 else QImage.Format.Format_BGR888
     return QImage(small.data, sw, sh, small.strides[0], fmt).copy()
 
 

@@ -258,7 +258,7 @@ def hub_context(request: Request) -> HubContext:
     return request.app.state.hub  # type: ignore[no-any-return]
 
 
-async def station(request: Request, _doc: Any = Depends(STATION_AUTH)) -> Principal:  # noqa: B008
+async def station(request: Request, _doc: Any = Depends(STATION_AUTH)) -> Principal:
     auth = request.headers.get("authorization", "")
     if not auth.startswith("Bearer "):
         raise HubError(401, "auth.missing", "缺少站点凭据")
@@ -271,7 +271,7 @@ async def station(request: Request, _doc: Any = Depends(STATION_AUTH)) -> Princi
     return await run_in_threadpool(authenticate)
 
 
-async def department(request: Request, _doc: Any = Depends(DEPT_AUTH)) -> Department:  # noqa: B008
+async def department(request: Request, _doc: Any = Depends(DEPT_AUTH)) -> Department:
     auth = request.headers.get("authorization", "")
     if not auth.startswith("Bearer "):
         raise HubError(401, "auth.missing", "缺少部门接口密钥")
