@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -257,7 +258,7 @@ class HubMetrics:
     def render(self) -> bytes:
         if self.multiprocess_dir:
             registry = CollectorRegistry()
-            MultiProcessCollector(registry, path=self.multiprocess_dir)
+            MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
         else:
             registry = self.registry
         return generate_latest(registry) + generate_latest(self.state_registry)
@@ -363,7 +364,7 @@ def readiness(store: Any, blobs: Any) -> dict[str, str]:
 
 
 def install(
-    app: Any,
+    app: FastAPI,
     store: Any,
     blobs: Any,
     *,

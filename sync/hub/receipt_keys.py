@@ -158,7 +158,7 @@ class ReceiptOps(StoreBase):
             items = json.loads(sub.items_json)
         names = self._item_names()
         who = self.payload_of(*latest) if latest else {}
-        name = who.get("name") if isinstance(who.get("name"), str) else ""
+        name = str(who["name"]) if isinstance(who.get("name"), str) else ""
         ident = next(
             (who[k] for k in ("resident_id", "uscc") if isinstance(who.get(k), str) and who[k]), ""
         )

@@ -62,7 +62,7 @@ def open_store(settings: HubSettings, db_url: str | None = None) -> HubStore:
 
 
 def open_blobs(
-    settings: HubSettings, store: HubStore, blobs_dir: Path | str | None = None
+    settings: HubSettings, store: HubStore | Any, blobs_dir: Path | str | None = None
 ) -> BlobStore:
     """The page store the settings name: S3 when a bucket is set, else the local directory
     (which is also the spool of unfinished uploads for S3)."""

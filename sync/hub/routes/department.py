@@ -63,8 +63,10 @@ _JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
     "/v1/dept/submissions/{sid}",
     tags=["department"],
     summary="one submission pushed to this department: its events (decrypted) and pages",
-    responses={200: {"description": "the submission", "content": _JSON_OBJECT}}
-    | answers(None, 400, 401, 404),
+    responses={
+        200: {"description": "the submission", "content": _JSON_OBJECT},
+        **answers(None, 400, 401, 404),
+    },
 )
 async def dept_submission(sid: str, dept: Dept, hub: Hub) -> dict[str, Any]:
     out = await call(hub.store.dept_submission, sid, dept.items)
@@ -80,9 +82,9 @@ async def dept_submission(sid: str, dept: Dept, hub: Hub) -> dict[str, Any]:
         200: {
             "description": "the page as the station sent it",
             "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-        }
-    }
-    | answers(None, 400, 401, 404),
+        },
+        **answers(None, 400, 401, 404),
+    },
 )
 async def dept_page_bytes(sha: ShaPath, dept: Dept, hub: Hub) -> Response:
     if not await call(hub.store.dept_may_read_page, sha, dept.items) or not await call(
