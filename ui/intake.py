@@ -32,6 +32,7 @@ from ui.deadline import station_time
 from ui.finish import FinishWidget
 from ui.printflow import DocumentPrinter, PrintOutcome
 from ui.questions import QuestionsWidget
+from ui.style import px
 from ui.tasks import TaskError
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ class IntakeWidget(QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 6)
-        split.setSizes([390, 350, 700])
+        split.setSizes([px(390), px(300), 700])  # the list takes the rest
         self.workspace = split
         self.result = FinishWidget(self, session.ctx.clock.now)
         self.stack = QStackedWidget(self)

@@ -17,9 +17,10 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
+from ui.crash import CrashHandler
 from ui.i18n import install_qt_translations
 from ui.shell import AppShell, WindowOptions
-from ui.style import apply_style
+from ui.style import apply_style, display_options
 from ui.tasks import TaskRunner
 
 
@@ -103,18 +104,22 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("yijianshi")
     app.setApplicationName("intake-window")
     app.setApplicationDisplayName(QCoreApplication.translate("main", "综合受理窗口"))
-    apply_style(app)
+    apply_style(app, display_options())  # 字体大小 and 高对比度 as the station set them
     install_qt_translations(app)  # Qt's own buttons, menus and file dialog in Chinese
     # A sync step holds one pool worker for as long as its upload takes: two stay for the ID
     # card reader, printing and capture.
     runner = TaskRunner(pool_workers=3)
     shell = AppShell(options, runner)
+    crash = CrashHandler(save_draft=shell.save_draft)
+    crash.install()
     shell.start()
     code = app.exec()
+    crash.uninstall()
     if shell.window is not None:
         shell.window.shutdown()
     runner.shutdown()  # queued saves reach the disk before the process ends
-    return code
+    shell.release_store()
+    return code or shell.exit_code
 
 
 if __name__ == "__main__":

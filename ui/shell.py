@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QApplication
 from ui.login import LoginDialog
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QLockFile, QSettings
+    from PySide6.QtWidgets import QMessageBox
 
     from app.context import AppContext
     from app.views import StaffView, StationView, SubmissionView
@@ -88,6 +89,11 @@ class AppShell:
         self.setup: SetupDialog | None = None
         self.window: MainWindow | None = None
         self._store_requested = False
+        # A login typed before the store is open: sent the moment it is (see _login_ready).
+        self._pending_login: tuple[str, str] | None = None
+        self._store_lock: QLockFile | None = None  # held while this window uses the store
+        self.refusal: QMessageBox | None = None  # another window has the store
+        self.exit_code = 0
         self.login.login_requested.connect(self._on_login_login_requested)
         self.login.rejected.connect(self._on_login_rejected)
         self.login.first_painted.connect(self._on_login_first_painted)
@@ -101,6 +107,10 @@ class AppShell:
         if self.options.startup_probe:
             print("startup-probe: login-shown", flush=True)
         self.open_store()
+        if self.options.startup_probe:
+            from ui.startup_probe import type_login
+
+            type_login(self.login)
 
     def open_store(self) -> None:
         if self._store_requested:
@@ -124,10 +134,12 @@ class AppShell:
         setup_logging()
         if self._context_factory is not None:
             ctx = self._context_factory()
+            self._lock_store(ctx.db_path)
         else:
-            from app.context import build_context
+            from app.context import build_context, default_db_path
 
             path = self._db_path()
+            self._lock_store(path or default_db_path())
             secrets = None
             if self.options.demo and path is not None:
                 from app.demo import demo_secrets
@@ -139,10 +151,6 @@ class AppShell:
 
             setup_demo_station(ctx.staff)
         catalog = ctx.catalogs.current
-        for bundle in catalog.bundles:
-            _ = (
-                bundle.search_keys
-            )  # pinyin once, here, not on the GUI thread at the first keystroke
         needs = ctx.staff.needs_setup()
         station = None if needs else ctx.staff.local_station()
         backup = ctx.upgrade_backup
@@ -154,28 +162,77 @@ class AppShell:
             backup.name if backup else None,
         )
 
+    def _lock_store(self, path: Path) -> None:
+        """On the database thread, before the store is touched: one window per store."""
+        from ui.store_lock import lock_store
+
+        self._store_lock = lock_store(path)
+
     def _on_store_failed(self, err: TaskError) -> None:
-        self.login.station_label.setText(
+        self._pending_login = None
+        if err.code == "store.in_use":
+            self._refuse(err.message)
+        self.login.set_unavailable(
             QCoreApplication.translate("AppShell", "无法打开数据库：{error}").format(
                 error=err.message
             )
         )
-        self.login.station_label.setStyleSheet("color: #b03a2e;")
         if self.options.startup_probe:
-            print("startup-probe: failed", flush=True)
+            print(f"startup-probe: failed {err.code}", flush=True)
             QApplication.quit()
+
+    def _refuse(self, message: str) -> None:
+        """Another window has this store: say who, then end this copy cleanly."""
+        from PySide6.QtWidgets import QMessageBox
+
+        self.exit_code = 1
+        self.login.hide()
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            QCoreApplication.translate("AppShell", "数据库已被占用"),
+            message,
+            QMessageBox.StandardButton.Ok,
+        )
+        box.button(QMessageBox.StandardButton.Ok).setText(
+            QCoreApplication.translate("AppShell", "退出")
+        )
+        box.finished.connect(lambda _r: QApplication.exit(self.exit_code))
+        self.refusal = box
+        if self.options.startup_probe:
+            return  # the probe prints the refusal and quits: no one to click the box
+        box.open()
+
+    def release_store(self) -> None:
+        if self._store_lock is not None:
+            self._store_lock.unlock()
+            self._store_lock = None
+
+    def save_draft(self) -> None:
+        """Send what the clerk typed to the store (the crash handler, before it reports)."""
+        if self.window is not None:
+            self.window.intake.flush()
 
     def _on_store_opened(self, opened: _Opened) -> None:
         self.ctx = opened.ctx
         if self.options.startup_probe:
-            print("startup-probe: login-ready", flush=True)
-            QApplication.quit()
-            return
+            print("startup-probe: store-open", flush=True)
         if opened.needs_setup:
+            self._pending_login = None  # no accounts yet: set-up comes first
             self._show_setup(opened.jurisdictions)
         else:
             assert opened.station is not None
             self._login_ready(opened.station, opened.upgrade_backup)
+        # A failed warm-up costs nothing: the same work is done again where it is needed.
+        self.runner.run_db(lambda: self._warm_up(opened.ctx), lambda _r: None, lambda _e: None)
+
+    def _warm_up(self, ctx: AppContext) -> None:
+        """On the database thread while the clerk types (queued after a login already sent):
+        the pinyin search keys, not on the GUI thread at the first keystroke, and the sync
+        engine, so that logging in does not wait for them."""
+        for bundle in ctx.catalogs.current.bundles:
+            _ = bundle.search_keys
+        if self.sync_engine is None:
+            self._open_sync(ctx)
 
     def _login_ready(self, station: StationView, upgrade_backup: str | None = None) -> None:
         hint = ""
@@ -197,7 +254,12 @@ class AppShell:
         )
         if not self.login.isVisible():
             self.login.show()
-        self.login.reset()
+        pending, self._pending_login = self._pending_login, None
+        if pending is not None:
+            self.login.set_busy(True)
+            self._on_login_login_requested(*pending)
+        else:
+            self.login.reset()
 
     # ------------------------------------------------------------------ first run
 
@@ -272,7 +334,9 @@ class AppShell:
 
     def _on_login_login_requested(self, username: str, password: str) -> None:
         ctx = self.ctx
-        if ctx is None:
+        if ctx is None:  # typed faster than the store opened: log in as soon as it is
+            self._pending_login = (username, password)
+            self.login.set_busy(True)
             return
 
         def run() -> tuple[StaffView, StationView, list[SubmissionView], SyncSetup | None]:
@@ -295,6 +359,10 @@ class AppShell:
         self, result: tuple[StaffView, StationView, list[SubmissionView], SyncSetup | None]
     ) -> None:
         actor, station, drafts, sync = result
+        if self.options.startup_probe:
+            print("startup-probe: logged-in", flush=True)
+            QApplication.quit()
+            return
         self.open_window(actor, station, drafts, sync)
 
     def open_window(
