@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     from app.capture.idcard_sim import SimulatedReader
     from app.context import build_context
     from app.demo import setup_demo_station
+    from app.options import Options
     from printing.dispatch import FilePrinterBackend
-    from ui.shell import AppShell, WindowOptions
+    from ui.shell import AppShell
     from ui.tasks import InlineTaskRunner
 
     def grab(widget: QWidget, name: str) -> None:
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         # First run: the set-up wizard.
         fresh = build_context(Path(tmp) / "fresh.db")
         first = AppShell(
-            WindowOptions(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: fresh
+            Options.of(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: fresh
         )
         first.open_store()
         assert first.setup is not None
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         setup_demo_station(ctx.staff)
         reader = SimulatedReader()
         shell = AppShell(
-            WindowOptions(demo=True, idle_lock_minutes=0),
+            Options.of(demo=True, idle_lock_minutes=0),
             InlineTaskRunner(),
             context_factory=lambda: ctx,
             printer=FilePrinterBackend(Path(tmp) / "printed"),

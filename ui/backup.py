@@ -92,7 +92,7 @@ def may_see_recovery_code(role: str) -> bool:
 
 
 def read_policy(settings: QSettings, db_path: Any) -> BackupPolicy:
-    return load_policy({o.key: settings.value(o.key, o.default) for o in OPTIONS}, db_path)
+    return load_policy({o.setting: settings.value(o.setting, o.default) for o in OPTIONS}, db_path)
 
 
 def make_service(ctx: AppContext, policy: BackupPolicy) -> BackupService:

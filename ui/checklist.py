@@ -297,7 +297,7 @@ class PageSlotWidget(QFrame):
     The capture work (document camera, scanner folder) fills it: `set_pages` with the stored
     pages, `set_thumbnail` once a page image is decoded off the GUI thread (`pages_shown` says
     which pages want one); the capture button (F8) asks for a capture of the current material
-    through `capture_requested`. The strip's page actions (ui.capture_pages: R/L rotate,
+    through `capture_requested`. The strip's page actions (ui.capture.pages: R/L rotate,
     Ctrl+←/→ move, Delete, T retake) come out as the `page_*_requested` signals.
     """
 
@@ -310,7 +310,7 @@ class PageSlotWidget(QFrame):
     THUMB = QSize(72, 96)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        from ui.capture_pages import PageStripWidget
+        from ui.capture.pages import PageStripWidget
 
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)

@@ -7,44 +7,40 @@ services are loaded; those load on the database thread while the clerk types.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QApplication
 
+from app.options import (
+    DB_PATH,
+    DEMO,
+    RECEIPT_QUERY_URL,
+    STARTUP_PROBE,
+    Options,
+    resolve,
+    upgrade_settings,
+)
 from ui.login import LoginDialog
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QLockFile, QSettings
+    from PySide6.QtCore import QLockFile
     from PySide6.QtWidgets import QMessageBox
 
+    from app.capture.idcard import IdCardReader
     from app.context import AppContext
+    from app.devices import Devices, SyncEngineFactory
     from app.views import StaffView, StationView, SubmissionView
+    from printing.dispatch import PrinterBackend
     from sync.engine import SyncEngine
     from ui.setup import SetupDialog, SetupRequest
     from ui.sync import SyncSetup
     from ui.tasks import TaskError, TaskRunner
     from ui.wedge import WedgeFilter
     from ui.window import MainWindow
-
-DEFAULT_IDLE_LOCK_MINUTES = 10.0
-
-
-class WindowOptions(NamedTuple):
-    demo: bool = False
-    db_path: Path | None = None
-    idle_lock_minutes: float | None = None  # None: the saved setting (default 10); 0: never
-    paper: str = "A4"
-    printer_dir: Path | None = None  # print to PDF files in this folder instead of a printer
-    printer_name: str | None = None
-    card_port: str | None = None  # GA 467 reader's serial port
-    card_sdk: str | None = None  # vendor SDK family of a USB reader: "sdt" or "cvr"
-    card_lib: str | None = None  # the vendor's reader library (sdtapi / termb)
-    wlt_lib: str | None = None  # the vendor's WLT photo decoder (libwlt.so / WltRS.dll)
-    camera: str | None = None  # document camera: index or part of the device name
-    startup_probe: bool = False  # print when the login is shown / ready, then quit (benchmark)
 
 
 class _Opened(NamedTuple):
@@ -56,33 +52,37 @@ class _Opened(NamedTuple):
 
 
 class AppShell:
-    """Owns the login dialog and, once logged in, the main window. Dependencies can be given
-    (tests: a built context, a fake printer, a simulated reader, a sync engine factory);
-    otherwise built from options."""
+    """Owns the login dialog and, once logged in, the main window. OPTIONS are the values given
+    on the command line (or by a test); the station settings and the environment fill in the
+    rest (app/options.py). Dependencies can be given (tests: a built context, a fake printer, a
+    simulated reader, a sync engine factory); otherwise app.devices builds them from options."""
 
     def __init__(
         self,
-        options: WindowOptions,
+        options: Options,
         runner: TaskRunner,
         *,
         context_factory: Callable[[], AppContext] | None = None,
-        printer: Any = None,
-        reader: Any = None,
+        printer: PrinterBackend | None = None,
+        reader: IdCardReader | None = None,
         wedge_factory: Callable[[], WedgeFilter] | None = None,
-        sync_factory: Callable[[AppContext], SyncEngine] | None = None,
+        sync_factory: SyncEngineFactory | None = None,
         settings: QSettings | None = None,
     ) -> None:
         from ui.i18n import install_qt_translations
 
         install_qt_translations()  # Qt's own buttons and dialogs in Chinese
-        self.options = options
-        self._settings = settings  # None: the application's QSettings
+        self.settings = settings if settings is not None else QSettings()
+        upgrade_settings(self.settings)
+        self.given = options
+        self.options = resolve(options.values, os.environ, self.settings)
         self.runner = runner
         self._context_factory = context_factory
         self._printer = printer
         self._reader = reader
         self._wedge_factory = wedge_factory
-        self._sync_factory = sync_factory  # None: ui.sync.default_engine (OS keyring)
+        self._sync_factory = sync_factory  # None: app.devices.default_sync_engine (OS keyring)
+        self.devices: Devices | None = None  # built at each login from the options then saved
         self.sync_engine: SyncEngine | None = None  # built at the first login, kept across logins
         self.ctx: AppContext | None = None
         self.login = LoginDialog()
@@ -104,10 +104,10 @@ class AppShell:
         self.login.show()
 
     def _on_login_first_painted(self) -> None:
-        if self.options.startup_probe:
+        if self.options[STARTUP_PROBE]:
             print("startup-probe: login-shown", flush=True)
         self.open_store()
-        if self.options.startup_probe:
+        if self.options[STARTUP_PROBE]:
             from ui.startup_probe import type_login
 
             type_login(self.login)
@@ -119,9 +119,9 @@ class AppShell:
         self.runner.run_db(self._open, self._on_store_opened, self._on_store_failed)
 
     def _db_path(self) -> Path | None:
-        if self.options.db_path is not None:
-            return self.options.db_path
-        if self.options.demo:
+        if self.options[DB_PATH] is not None:
+            return self.options[DB_PATH]
+        if self.options[DEMO]:
             from app.paths import data_dir
 
             return data_dir() / "demo.sqlite3"
@@ -141,12 +141,14 @@ class AppShell:
             path = self._db_path()
             self._lock_store(path or default_db_path())
             secrets = None
-            if self.options.demo and path is not None:
+            if self.options[DEMO] and path is not None:
                 from app.demo import demo_secrets
 
                 secrets = demo_secrets(path.parent)
-            ctx = build_context(path, secrets=secrets)
-        if self.options.demo:
+            ctx = build_context(
+                path, secrets=secrets, receipt_query_url=self.options[RECEIPT_QUERY_URL]
+            )
+        if self.options[DEMO]:
             from app.demo import setup_demo_station
 
             setup_demo_station(ctx.staff)
@@ -177,7 +179,7 @@ class AppShell:
                 error=err.message
             )
         )
-        if self.options.startup_probe:
+        if self.options[STARTUP_PROBE]:
             print(f"startup-probe: failed {err.code}", flush=True)
             QApplication.quit()
 
@@ -198,7 +200,7 @@ class AppShell:
         )
         box.finished.connect(lambda _r: QApplication.exit(self.exit_code))
         self.refusal = box
-        if self.options.startup_probe:
+        if self.options[STARTUP_PROBE]:
             return  # the probe prints the refusal and quits: no one to click the box
         box.open()
 
@@ -214,7 +216,7 @@ class AppShell:
 
     def _on_store_opened(self, opened: _Opened) -> None:
         self.ctx = opened.ctx
-        if self.options.startup_probe:
+        if self.options[STARTUP_PROBE]:
             print("startup-probe: store-open", flush=True)
         if opened.needs_setup:
             self._pending_login = None  # no accounts yet: set-up comes first
@@ -236,7 +238,7 @@ class AppShell:
 
     def _login_ready(self, station: StationView, upgrade_backup: str | None = None) -> None:
         hint = ""
-        if self.options.demo:
+        if self.options[DEMO]:
             hint = QCoreApplication.translate(
                 "AppShell",
                 "演示模式：窗口人员 wangfang / clerk1234，负责人 zhangjing / super1234，管理员 admin / admin1234。",
@@ -348,9 +350,10 @@ class AppShell:
 
     def _open_sync(self, ctx: AppContext) -> SyncSetup | None:
         """On the database thread: the sync engine (built once) and whether it may run."""
+        from app.devices import default_sync_engine
         from ui.sync import open_sync
 
-        setup = open_sync(ctx, self.sync_engine, self._sync_factory)
+        setup = open_sync(ctx, self.sync_engine, self._sync_factory or default_sync_engine)
         if setup is not None:
             self.sync_engine = setup.engine
         return setup
@@ -359,7 +362,7 @@ class AppShell:
         self, result: tuple[StaffView, StationView, list[SubmissionView], SyncSetup | None]
     ) -> None:
         actor, station, drafts, sync = result
-        if self.options.startup_probe:
+        if self.options[STARTUP_PROBE]:
             print("startup-probe: logged-in", flush=True)
             QApplication.quit()
             return
@@ -381,15 +384,10 @@ class AppShell:
             actor=actor,
             station=station,
             runner=self.runner,
-            printer=self._make_printer(),
-            paper=self.options.paper,
-            reader=self._make_reader(),
-            demo=self.options.demo,
-            idle_lock_minutes=self._idle_minutes(),
-            printer_name=self.options.printer_name,
-            camera=self.options.camera,
+            devices=self._build_devices(),
+            options=self.options,
             sync=sync,
-            settings=self._settings,
+            settings=self.settings,
         )
         wedge = self._wedge_factory() if self._wedge_factory else None
         window = MainWindow(session, wedge)
@@ -414,47 +412,18 @@ class AppShell:
 
     # ------------------------------------------------------------------ devices
 
-    def _make_printer(self) -> Any:
-        if self._printer is not None:
-            return self._printer
-        from printing.dispatch import FilePrinterBackend, QtPrinterBackend
+    def _build_devices(self) -> Devices:
+        """At each login: the options again (a supervisor may have saved 设备设置 since), then
+        every device (app.devices). The previous window closed its reader at logout."""
+        from app.devices import build_devices
 
-        out = self.options.printer_dir
-        if out is None and self.options.demo and self.ctx is not None:
-            out = self.ctx.db_path.parent / "printed"
-        self._printer = FilePrinterBackend(out) if out is not None else QtPrinterBackend()
-        return self._printer
-
-    def _make_reader(self) -> Any:
-        if self._reader is not None:
-            return self._reader
-        if self.options.demo:
-            from app.capture.idcard_sim import SimulatedReader
-
-            self._reader = SimulatedReader()
-        else:
-            from PySide6.QtCore import QSettings
-
-            from app.capture.idcard_sdk import configured_reader
-
-            # Command line first, then the station's device settings (设备设置).
-            saved = QSettings()
-            o = self.options
-            self._reader = configured_reader(
-                port=o.card_port or str(saved.value("idcard_port", "") or "") or None,
-                sdk_family=o.card_sdk or str(saved.value("idcard_sdk_family", "") or "") or None,
-                sdk_lib=o.card_lib or str(saved.value("idcard_sdk_lib", "") or "") or None,
-                wlt_lib=o.wlt_lib or str(saved.value("wlt_decoder_lib", "") or "") or None,
-            )
-        return self._reader
-
-    def _idle_minutes(self) -> float:
-        if self.options.idle_lock_minutes is not None:
-            return self.options.idle_lock_minutes
-        from PySide6.QtCore import QSettings
-
-        value = QSettings().value("idle_lock_minutes", DEFAULT_IDLE_LOCK_MINUTES)
-        try:
-            return float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return DEFAULT_IDLE_LOCK_MINUTES
+        assert self.ctx is not None
+        self.options = resolve(self.given.values, os.environ, self.settings)
+        self.devices = build_devices(
+            self.options,
+            self.ctx.db_path,
+            printer=self._printer,
+            reader=self._reader,
+            sync_factory=self._sync_factory,
+        )
+        return self.devices

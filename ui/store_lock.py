@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QLockFile
 
-from app.errors import StoreError
+from local_db.errors import StoreError
 
 log = logging.getLogger("intake.window")
 

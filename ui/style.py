@@ -7,10 +7,13 @@ application font carries the scale to every widget without a stylesheet size."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
+
+from app.options import FONT_SCALE, HIGH_CONTRAST, Options, resolve
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSettings
@@ -28,9 +31,9 @@ FONT_FAMILIES = [
 FONT_SCALES = (100, 125, 150)
 BASE_POINT_SIZE = 10
 
-# The station settings keys of the two options (the options schema's `display/…` keys).
-FONT_SCALE_KEY = "display/font_scale"
-HIGH_CONTRAST_KEY = "display/high_contrast"
+# The station settings keys of the two options, as the options schema declares them.
+FONT_SCALE_KEY = str(FONT_SCALE.setting)
+HIGH_CONTRAST_KEY = str(HIGH_CONTRAST.setting)
 
 
 class DisplayOptions(NamedTuple):
@@ -50,18 +53,18 @@ def px(size: float) -> int:
     return round(size * _current.font_scale / 100)
 
 
-def display_options(settings: QSettings | None = None) -> DisplayOptions:
-    """The stored display options; anything malformed reads as the default."""
+def display_options(
+    settings: QSettings | None = None, given: Options | None = None
+) -> DisplayOptions:
+    """The display options: flags GIVEN on the command line over the environment over the
+    station settings (app.options); anything malformed reads as the default."""
     if settings is None:
         from PySide6.QtCore import QSettings
 
         settings = QSettings()
-    try:
-        scale = int(str(settings.value(FONT_SCALE_KEY, 100)))
-    except ValueError:
-        scale = 100
-    contrast = str(settings.value(HIGH_CONTRAST_KEY, "false")).lower() in ("true", "1", "yes")
-    return DisplayOptions(scale if scale in FONT_SCALES else 100, contrast)
+    resolved = resolve(given.values if given is not None else {}, os.environ, settings)
+    scale = resolved[FONT_SCALE]
+    return DisplayOptions(scale if scale in FONT_SCALES else 100, bool(resolved[HIGH_CONTRAST]))
 
 
 def save_display_options(options: DisplayOptions, settings: QSettings | None = None) -> None:

@@ -34,8 +34,9 @@ from ui.backup import (
     may_back_up,
     may_run_backup,
 )
-from ui.capture_devices import CaptureDevices
+from ui.capture.devices import CaptureDevices
 from ui.deadline import DeadlineWidget
+from ui.devices import DeviceCheck, DeviceStatusWidget
 from ui.drafts import DraftsDialog
 from ui.idle import IdleWatcher
 from ui.intake import EDITABLE_STAGES, IntakeWidget
@@ -50,8 +51,10 @@ from ui.tasks import TaskError
 from ui.wedge import ScanToken, WedgeFilter
 
 if TYPE_CHECKING:
+    from app.capture.idcard import CardWatcher
     from app.views import LedgerRow, SubmissionView
-    from ui.capture import CaptureDialog
+    from ui.capture.dialog import CaptureDialog
+    from ui.devices import DeviceSettingsDialog
     from ui.display import DisplayDialog
     from ui.session import ClerkSession
     from ui.sync_queue import SyncQueueDialog
@@ -157,6 +160,13 @@ class MainWindow(QMainWindow):
         one_row = current().font_scale <= 100
         for widget in (self.who_label, self.reader_label, self.busy_label):
             first.addWidget(widget)
+        # a configured device that is missing: named with what to do (ui/devices.py)
+        self.device_status = DeviceStatusWidget(self)
+        self.device_check = DeviceCheck(session, self)
+        self.device_check.checked.connect(self.device_status.set_problems)
+        self.device_status.clicked.connect(self.show_device_settings)
+        self.device_settings: DeviceSettingsDialog | None = None
+        first.addWidget(self.device_status)
         first.addStretch(1)
         lower = first if one_row else second
         if not one_row:
@@ -193,7 +203,7 @@ class MainWindow(QMainWindow):
         self.drafts_dialog: DraftsDialog | None = None
 
         # ID card reader: polled on the pool, one poll at a time
-        self._watcher: Any = None
+        self._watcher: CardWatcher | None = None
         self._polling = False
         self._last_reader_error: str | None = None
         self.card_timer = QTimer(self)
@@ -219,6 +229,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.supervisor)  # a 负责人 signs in to reconcile and close
         self.sync.start()
         self.backup.start()
+        self.device_check.start()
 
     # ------------------------------------------------------------------ actions
 
@@ -268,6 +279,10 @@ class MainWindow(QMainWindow):
         import_files.triggered.connect(lambda: self.open_capture(import_files=True))
         devices.addAction(import_files)
         self.addAction(import_files)
+        devices.addSeparator()
+        device_settings = QAction(self.tr("设备设置…"), self)
+        device_settings.triggered.connect(self.show_device_settings)
+        devices.addAction(device_settings)
         sync_menu = self.menuBar().addMenu(self.tr("同步(&Y)"))
         queue = QAction(self.tr("同步队列"), self)
         queue.setShortcut(QKeySequence("Ctrl+Shift+S"))
@@ -319,6 +334,26 @@ class MainWindow(QMainWindow):
             if name
             else self.tr("打印机：未找到，请检查")
         )
+
+    def show_device_settings(self) -> None:
+        """设备设置: the window's card polling pauses while the dialog may test the reader."""
+        from PySide6.QtCore import QSettings
+
+        from ui.devices import DeviceSettingsDialog
+
+        if self.device_settings is not None and self.device_settings.isVisible():
+            self.device_settings.raise_()
+            return
+        settings = self.session.settings if self.session.settings is not None else QSettings()
+        dialog = DeviceSettingsDialog(self.session, settings, self)
+        self.card_timer.stop()
+        dialog.finished.connect(self._on_device_settings_finished)
+        self.device_settings = dialog
+        dialog.open()
+
+    def _on_device_settings_finished(self, _result: int) -> None:
+        if self._watcher is not None:
+            self.card_timer.start()
 
     def show_keys(self) -> None:
         self.show_message(
@@ -473,8 +508,8 @@ class MainWindow(QMainWindow):
     ) -> CaptureDialog | None:
         """F8 / Alt+C: the capture dialog for the intake on screen (the workspace, or the one
         opened in 查询与后续) at the selected material, or the next paper still without pages."""
-        from ui.capture import CaptureDialog
-        from ui.capture_pages import first_outstanding
+        from ui.capture.dialog import CaptureDialog
+        from ui.capture.pages import first_outstanding
 
         if self.capture_dialog is not None and self.capture_dialog.isVisible():
             self.capture_dialog.activateWindow()
@@ -650,8 +685,9 @@ class MainWindow(QMainWindow):
             )
         if card is None:
             return
-        if self.session.demo and hasattr(self.session.reader, "remove"):
-            self.session.reader.remove()  # demo: the card is taken away once read
+        remove = getattr(self.session.reader, "remove", None)  # the simulator's
+        if self.session.demo and remove is not None:
+            remove()  # demo: the card is taken away once read
         if self.lock_dialog is not None:
             return
         self.tabs.setCurrentWidget(self.intake)

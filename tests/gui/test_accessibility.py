@@ -61,10 +61,11 @@ def _settle() -> None:
 def walk(qtbot: Any, ctx: Any, tmp_path: Any, check: Callable[[QWidget], list[str]]) -> dict:
     """Opens each screen the way the window does and returns {screen: CHECK's findings}."""
     from app.context import build_context
+    from app.options import Options
     from tests.gui.conftest import RecordingPrinter
     from ui.crash import CrashHandler
     from ui.followup import DeliveryDialog, SupplementDialog, WithdrawDialog
-    from ui.shell import AppShell, WindowOptions
+    from ui.shell import AppShell
     from ui.tasks import InlineTaskRunner
 
     found: dict[str, list[str]] = {}
@@ -168,7 +169,7 @@ def walk(qtbot: Any, ctx: Any, tmp_path: Any, check: Callable[[QWidget], list[st
     fresh = build_context(tmp_path / "fresh.db")
     try:
         first = AppShell(
-            WindowOptions(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: fresh
+            Options.of(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: fresh
         )
         qtbot.addWidget(first.login)
         first.open_store()

@@ -81,7 +81,7 @@ def test_an_exception_in_a_slot_is_logged_shown_in_chinese_and_the_draft_kept(
     again = build_context(ctx.db_path)
     try:
         actor = again.staff.login("wangfang", "clerk1234")
-        drafts = {d.id: d for d in again.intake.open_drafts(actor)}
+        drafts = {d.id: d for d in again.queries.open_drafts(actor)}
         assert sid in drafts
         assert drafts[sid].applicant is not None
         assert drafts[sid].applicant.phone == "13812345678"
@@ -116,7 +116,8 @@ def test_an_exception_in_a_worker_thread_reaches_the_clerk(qtbot: Any, crash_log
 def test_a_second_window_on_a_locked_store_is_refused_naming_the_holder(
     qtbot: Any, ctx: Any
 ) -> None:
-    from ui.shell import AppShell, WindowOptions
+    from app.options import Options
+    from ui.shell import AppShell
     from ui.store_lock import lock_path
     from ui.tasks import InlineTaskRunner
 
@@ -124,7 +125,7 @@ def test_a_second_window_on_a_locked_store_is_refused_naming_the_holder(
     assert held.tryLock(0)  # the "first window" (this process) holds the store
     try:
         shell = AppShell(
-            WindowOptions(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: ctx
+            Options.of(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: ctx
         )
         qtbot.addWidget(shell.login)
         shell.start()

@@ -12,7 +12,8 @@ from PySide6.QtCore import Qt
 def test_login_typed_before_the_store_is_open_goes_through_when_it_opens(
     qtbot: Any, ctx: Any, printer: Any, reader: Any
 ) -> None:
-    from ui.shell import AppShell, WindowOptions
+    from app.options import Options
+    from ui.shell import AppShell
     from ui.tasks import TaskRunner
 
     release = threading.Event()
@@ -23,7 +24,7 @@ def test_login_typed_before_the_store_is_open_goes_through_when_it_opens(
 
     runner = TaskRunner()
     shell = AppShell(
-        WindowOptions(idle_lock_minutes=0),
+        Options.of(idle_lock_minutes=0),
         runner,
         context_factory=slow_store,
         printer=printer,
@@ -55,14 +56,15 @@ def test_login_typed_before_the_store_is_open_goes_through_when_it_opens(
 
 
 def test_a_store_that_cannot_open_takes_no_login(qtbot: Any) -> None:
-    from app.errors import StoreError
-    from ui.shell import AppShell, WindowOptions
+    from app.options import Options
+    from local_db.errors import StoreError
+    from ui.shell import AppShell
     from ui.tasks import InlineTaskRunner
 
     def broken() -> Any:
         raise StoreError("store.unavailable", "数据库所在目录不存在。")
 
-    shell = AppShell(WindowOptions(idle_lock_minutes=0), InlineTaskRunner(), context_factory=broken)
+    shell = AppShell(Options.of(idle_lock_minutes=0), InlineTaskRunner(), context_factory=broken)
     qtbot.addWidget(shell.login)
     shell.start()
     qtbot.waitUntil(lambda: not shell.login.login_button.isEnabled(), timeout=5000)

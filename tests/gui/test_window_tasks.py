@@ -77,11 +77,12 @@ def test_unhandled_errors_go_to_the_failed_signal(qtbot: Any, runner: TaskRunner
 def test_whole_intake_with_the_threaded_runner(
     qtbot: Any, ctx: Any, printer: Any, reader: Any
 ) -> None:
-    from ui.shell import AppShell, WindowOptions
+    from app.options import Options
+    from ui.shell import AppShell
 
     threaded = TaskRunner()
     shell = AppShell(
-        WindowOptions(idle_lock_minutes=0),
+        Options.of(idle_lock_minutes=0),
         threaded,
         context_factory=lambda: ctx,
         printer=printer,
