@@ -10,8 +10,8 @@ the field after all (a scanner used as a keyboard).
 Chinese input methods (搜狗, fcitx, 微软拼音 in Chinese mode) take keys before any Qt filter sees
 them, and only when the focused widget accepts input-method text. So:
 - scan targets take no input method at all: `make_scan_target` on fields whose content is ASCII
-  (ID number, credit code, phone), and every item view (tables, lists) when it takes focus —
-  there the scanner's keys arrive raw whatever the input method's mode;
+  (ID number, credit code, phone); tables, lists and buttons take none anyway (Qt enables it
+  only in their editors) — there the scanner's keys arrive raw whatever the input method's mode;
 - in fields that need Chinese (name, address, search) the filter reads the composition events
   themselves: the preedit's new letters and the full-width commits are folded back to the ASCII
   the scanner sent (`app.capture.wedge.fold_ime_text`) and fed to the same detector with their
@@ -29,7 +29,7 @@ from typing import Protocol
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QInputMethodEvent, QKeyEvent
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.capture.wedge import fold_ime_text
 
@@ -178,8 +178,6 @@ class WedgeFilter(QObject):
         etype = event.type()
         if etype == QEvent.Type.FocusIn:
             self._preedit = ""  # a composition does not follow the focus
-            if isinstance(obj, QAbstractItemView):
-                make_scan_target(obj)  # tables and lists take no Chinese: scans stay raw there
             return False
         if etype == QEvent.Type.MouseButtonPress and self._held:
             # A click: deliver the held keys first so the order of what was typed is kept.
