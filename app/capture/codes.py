@@ -368,7 +368,7 @@ def _zxing_scan(grey: np.ndarray, symbols: Sequence[str], try_harder: bool) -> _
             return []
         found = zxingcpp.read_barcodes(
             np.ascontiguousarray(grey, dtype=np.uint8),
-            formats=tuple(formats),  # a tuple: `|` on formats is deprecated in 3.x
+            formats=zxingcpp.BarcodeFormats(formats),  # not `|`: deprecated in 3.x
             try_rotate=try_harder,
             try_invert=try_harder,
             text_mode=zxingcpp.TextMode.Plain,
