@@ -5,6 +5,10 @@
   the headline figure is the slowest mode); process_page_12mp_ms adds deskew, quality checks
   and the fast barcode pass (the full `process_page`), on a page with and without a QR
 - qr_decode_1080p_ms: decode_codes on a 1080p frame holding a licence QR (target < 20)
+- decoders: zxing-cpp and zbar (pyzbar, the product's own passes) side by side on the same 1080p
+  frames (tests/code_frames.py: clean, damaged = occluded/blurred/noisy, skewed, rotated):
+  median ms per frame and the share decoded to the right payload, per category and overall;
+  also decode_codes as shipped (zxing-cpp first, zbar when it finds nothing)
 - a4_bytes: bytes of one A4 page at 200 dpi after compression, per mode, and whether the QR
   still decodes from the compressed file
 
@@ -26,12 +30,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.capture.codes import decode_codes
+from app.capture.codes import _zbar_fast, _zbar_harder, _zxing_scan, decode_codes, decode_payload
 from app.capture.page_clean import encode, enhance
 from app.capture.page_geometry import detect_page, warp_page
 from app.capture.page_image import MODES
 from app.capture.pages import process_page
 from tests import synthetic as syn
+from tests.code_frames import code_frames
 
 TARGETS = {"detect_fps_1080p": 30.0, "page_12mp_ms": 400.0, "qr_decode_1080p_ms": 20.0}
 
@@ -44,6 +49,62 @@ def _median_ms(func: Callable[[], object], repeat: int) -> float:
         func()
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)
+
+
+def _zbar_only(grey: np.ndarray) -> list[bytes]:
+    """The product's zbar passes as before zxing-cpp: fast pass, then the harder ones."""
+    found = _zbar_fast(grey, ("QRCODE", "CODE128")) or _zbar_harder(grey, ("QRCODE", "CODE128"))[0]
+    return [d for d, _, _ in found]
+
+
+def _zxing_only(grey: np.ndarray) -> list[bytes]:
+    return [d for d, _, _ in _zxing_scan(grey, ("QRCODE", "CODE128"), True) or []]
+
+
+def _shipped(frame: np.ndarray) -> list[bytes]:
+    return [c.payload.encode("utf-8") for c in decode_codes(frame)]
+
+
+def _decoders(repeat: int = 5) -> dict[str, object]:
+    """Both decoders on the same frames: time (median per frame) and success."""
+    frames = code_frames()
+    runs: dict[str, Callable[[np.ndarray, np.ndarray], list[bytes]]] = {
+        "zxing_cpp": lambda grey, _frame: _zxing_only(grey),
+        "zbar": lambda grey, _frame: _zbar_only(grey),
+        "decode_codes": lambda _grey, frame: _shipped(frame),  # from BGR, as the app calls it
+    }
+    out: dict[str, object] = {"frames": len(frames), "frame_px": [1920, 1080]}
+    for label, run in runs.items():
+        per_cat: dict[str, dict[str, list[float]]] = {}
+        missed = []
+        for f in frames:
+            grey = cv2.cvtColor(f.frame, cv2.COLOR_BGR2GRAY)
+            ok = [decode_payload(d) for d in run(grey, f.frame)] == [f.payload]
+            ms = _median_ms(lambda run=run, grey=grey, f=f: run(grey, f.frame), repeat)  # type: ignore[misc]
+            cat = per_cat.setdefault(f.category, {"ms": [], "ok": []})
+            cat["ms"].append(ms)
+            cat["ok"].append(1.0 if ok else 0.0)
+            if not ok:
+                missed.append(f.name)
+        all_ms = [m for c in per_cat.values() for m in c["ms"]]
+        all_ok = [o for c in per_cat.values() for o in c["ok"]]
+        out[label] = {
+            "median_ms": round(statistics.median(all_ms), 2),
+            "mean_ms": round(statistics.mean(all_ms), 2),
+            "success": round(statistics.mean(all_ok), 3),
+            "by_category": {
+                k: {
+                    "median_ms": round(statistics.median(c["ms"]), 2),
+                    "success": round(statistics.mean(c["ok"]), 3),
+                    "n": len(c["ok"]),
+                }
+                for k, c in per_cat.items()
+            },
+            "missed": missed,
+        }
+    zx, zb = out["zxing_cpp"], out["zbar"]
+    out["zbar_over_zxing_time"] = round(zb["mean_ms"] / zx["mean_ms"], 2)  # type: ignore[index]
+    return out
 
 
 def main() -> None:
@@ -87,6 +148,8 @@ def main() -> None:
     decoded = decode_codes(qr_frame)
     result["qr_decode_1080p_ms"] = round(_median_ms(lambda: decode_codes(qr_frame), 20), 2)
     result["qr_decode_1080p_found"] = [c.kind for c in decoded]
+
+    result["decoders_1080p"] = _decoders()
 
     # bytes per A4 page (from the 12 MP still, 200 dpi) and whether the QR survives
     sizes = {}

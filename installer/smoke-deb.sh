@@ -126,6 +126,12 @@ text = subprocess.run(["pdftotext", "-layout", sys.argv[1], "-"], capture_output
 sys.exit(0 if re.search(r"居民户口簿\s+原件及复印件\s+1\s+2\s", text) else 1)  # 份数 1, 页数 2
 PY
 
+# A licence QR through the frozen CLI; zxing-cpp (the primary decoder) must be in the bundle.
+find "$app" -name 'zxingcpp*.so' | grep -q . || fail "zxing-cpp extension not bundled"
+echo 'iVBORw0KGgoAAAANSUhEUgAAAI8AAACPAQAAAADrGLU+AAABeUlEQVRIx+3WsW3DMBAF0C+oYBcvQIBrsNNK4gKmtYC8kjquQUALyJ0KQpfPIHbsNOF1LkKoEF5x4PGOJ0F+rwP/9GZUAHcVjMO6AVFDUWxM6+xzqO8KGo27pcJYt8Vq6YISUw5qsvA4GzVFcdvQH+YloRYCbEj1GZ+OsIHq2pCB/qVof1MJyW2QGZnHraQcUjntFkOOGjoxlheWZxygIeFJMcppYeb3hJqIsfprkmnpL37VkFw8G0I24yb5Lm0blSD9DLkmNxuo6GzWw/Ts+xH3fTWR3JKbFnR77nZR0TGsx2BPC3sxRw0JW3C3gUEFKmIsJswKjWYVDW0G8O7i3bTfN9FG81B4RcPOCkFDJSz9tXZG6fasIZk4Fzw7Kf80ZhPVWBsK08aj2k3EVT48qcSlRAXVGc1rFgQhQUV1fhnbMdBjKLQRJyZbf+JQgCiJtXG3+m14+io0kWV5wl7ngoq4+6+JkLvnhBqIM/pcLwwpRwX9/2K8NX0C+6SPJq5D/AAAAAAASUVORK5CYII=' | base64 -d > "$work/licence-qr.png"
+"$root/usr/bin/intake" capture process "$work/licence-qr.png" --out "$work/qr-out" --json \
+    | grep -q 'uniscid=91350100M000100Y43' || fail "the licence QR was not decoded"
+
 # 5. Remove and purge: the program goes, the clerk's data stays as it was.
 kept="$(snapshot)"
 dpkg_root -r "$pkg"

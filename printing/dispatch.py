@@ -4,8 +4,11 @@ The only module of ``printing`` that imports PySide6 (QtCore, QtGui, QtPrintSupp
 QtWidgets). It needs a QGuiApplication (QApplication in the app; the offscreen platform is enough
 in tests), and may run on a worker thread: QPainter on a QPrinter or QImage is thread-safe in Qt 6.
 
-Each PDF page is rasterised with QtPdf (the printer driver never sees the PDF itself, so no
-driver-side PDF support is needed) and painted onto the printer at the page's own size. QtPdf
+For a real printer each PDF page is rasterised with QtPdf (the printer driver never sees the PDF
+itself, so no driver-side PDF support is needed: counters' printers and their Windows/UOS drivers
+vary) and painted onto the printer at the page's own size. The file printer keeps the document
+itself: the vector PDF reportlab built (text, fonts and codes as drawn, ≈60 KB for a receipt),
+not page images (0.3–0.8 MB with no text to search or copy). QtPdf
 renders onto a transparent background, so every page is composited on white first. QtPdf is
 optional: PySide6-Pdf (split out of Addons in 6.12) needs glibc 2.34, so on the platform floor
 (PySide6 builds for glibc 2.28) or wherever ``PySide6.QtPdf`` cannot be imported, pages are
@@ -366,12 +369,37 @@ class QtPrinterBackend:
 _UNSAFE = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff._-]+")
 
 
-class FilePrinterBackend:
-    """A printer that writes what would be printed to a PDF file, through Qt's own print path.
+def _repeated(pdf_bytes: bytes, copies: int) -> bytes:
+    """The document COPIES times over, pages as they are (vector), through pdfium."""
+    if copies == 1:
+        return pdf_bytes
+    import io
 
-    For demo mode and tests: the output went through the same rasterise-and-paint code as a real
-    printer. Files are numbered ``0001-<job>.pdf``… in OUT_DIR; they hold personal data, so
-    OUT_DIR must be a protected location.
+    import pypdfium2 as pdfium
+
+    from app.capture.imports import _PDFIUM_LOCK
+
+    with _PDFIUM_LOCK:
+        source = pdfium.PdfDocument(pdf_bytes)
+        out = pdfium.PdfDocument.new()
+        try:
+            for _ in range(copies):
+                out.import_pages(source)
+            buffer = io.BytesIO()
+            out.save(buffer)
+        finally:
+            out.close()
+            source.close()
+    return buffer.getvalue()
+
+
+class FilePrinterBackend:
+    """A printer that keeps what would be printed as a PDF file: the document as built (vector,
+    searchable), each copy after the other.
+
+    For demo mode, a station without a printer and tests. Files are numbered
+    ``0001-<job>.pdf``… in OUT_DIR; they hold personal data, so OUT_DIR must be a protected
+    location. `dpi` is kept for callers that pass it; nothing is rasterised.
     """
 
     def __init__(self, out_dir: Path, name: str = "PDF文件打印机", dpi: int = 150) -> None:
@@ -404,21 +432,28 @@ class FilePrinterBackend:
                 return problem
             if printer_name not in (None, self.name):
                 return _no_printer(f"未找到打印机“{printer_name}”。", printer_name)
+            loaded = _load_pdf(pdf_bytes)  # the same check as before a real printer
+            try:
+                pages = loaded.page_count() if loaded.ok else 0
+            finally:
+                loaded.close()
+            if not pages:
+                return _failed(
+                    "打印文件无法读取（文档损坏或为空），请重新生成后再打印。", self.name
+                )
+            data = _repeated(pdf_bytes, copies)
             self.out_dir.mkdir(parents=True, exist_ok=True)
             path = self._next_path(job_name)
-            printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-            printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
-            printer.setOutputFileName(str(path))
-            printer.setResolution(self.dpi)
-            result = _print(printer, pdf_bytes, copies, self.dpi, self.name, job_name)
-            if not result.ok:
-                return result
+            tmp = path.with_name(path.name + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(path)  # never a half-written file under the job's name
+            log.info("print job %r kept as %s: %d pages x %d", job_name, path.name, pages, copies)
             return PrintResult(
                 True,
                 "print.ok",
-                f"已输出到文件：{path.name}（共{result.pages}页，{copies}份）。",
+                f"已输出到文件：{path.name}（共{pages}页，{copies}份）。",
                 self.name,
-                result.pages,
+                pages,
                 copies,
                 path,
             )

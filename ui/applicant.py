@@ -32,11 +32,15 @@ from PySide6.QtWidgets import (
 from app.capture.cardtypes import CARD_TYPE_NAMES, RESIDENT, check_document
 from app.validators import check_mobile, check_resident_id, check_uscc, resident_id_conflicts
 from app.views import ApplicantInput, ApplicantView
+from ui.wedge import make_scan_target
 
 PERSONAL_FIELDS = ("resident_id", "name", "gender", "birth_date", "address", "phone")
 # The legal representative's ID number goes on the commitment letter (an enterprise signs by them).
 ENTERPRISE_FIELDS = ("uscc", "name", "legal_representative", "resident_id", "address", "phone")
 CARD_FIELDS = ("name", "resident_id", "gender", "birth_date", "address")
+# Fields whose content is ASCII: a barcode scanner may type into them (ID numbers, the licence's
+# credit code), so they take no input method.
+_ASCII_FIELDS = ("resident_id", "uscc", "birth_date", "phone")
 
 
 @dataclass
@@ -164,6 +168,8 @@ class ApplicantWidget(QWidget):
             editor = QLineEdit(container)
             editor.textEdited.connect(lambda _t, n=name: self._on_field_edited(n))
             editor.editingFinished.connect(lambda n=name: self._on_field_editing_finished(n))
+            if name in _ASCII_FIELDS:
+                make_scan_target(editor)  # no input method: scans arrive raw in Chinese mode
         editor.setObjectName(f"applicant_{name}")
         editor.setAccessibleName(label_text.split("(&")[0])  # the form label names the row
         if name in ("resident_id", "uscc"):  # all 18 characters in view, at any font size

@@ -6,6 +6,17 @@ re-sends them to the widget they were meant for as soon as the detector says the
 (a gap longer than a scanner's, a non-character key, a click). A complete scan is reported with
 `scanned`; whoever handles it either consumes it or calls `ScanToken.replay()` to type it into
 the field after all (a scanner used as a keyboard).
+
+Chinese input methods (搜狗, fcitx, 微软拼音 in Chinese mode) take keys before any Qt filter sees
+them, and only when the focused widget accepts input-method text. So:
+- scan targets take no input method at all: `make_scan_target` on fields whose content is ASCII
+  (ID number, credit code, phone); tables, lists and buttons take none anyway (Qt enables it
+  only in their editors) — there the scanner's keys arrive raw whatever the input method's mode;
+- in fields that need Chinese (name, address, search) the filter reads the composition events
+  themselves: the preedit's new letters and the full-width commits are folded back to the ASCII
+  the scanner sent (`app.capture.wedge.fold_ime_text`) and fed to the same detector with their
+  arrival times, and the input method's commit of the raw letters (its answer to Enter) ends
+  the burst. Composition at a person's pace is only delayed, never changed.
 """
 
 from __future__ import annotations
@@ -17,8 +28,10 @@ from typing import Protocol
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QInputMethodEvent, QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
+
+from app.capture.wedge import fold_ime_text
 
 _MODIFIER_KEYS = {
     Qt.Key.Key_Shift,
@@ -45,11 +58,52 @@ class Detector(Protocol):
 
 
 @dataclass(frozen=True)
+class _Im:
+    """A composition event held back: enough to send it again."""
+
+    preedit: str
+    attributes: list[QInputMethodEvent.Attribute]
+    commit: str
+    replace_from: int
+    replace_length: int
+
+    @staticmethod
+    def of(event: QInputMethodEvent) -> _Im:
+        return _Im(
+            event.preeditString(),
+            list(event.attributes()),
+            event.commitString(),
+            event.replacementStart(),
+            event.replacementLength(),
+        )
+
+    def event(self) -> QInputMethodEvent:
+        copy = QInputMethodEvent(self.preedit, self.attributes)
+        copy.setCommitString(self.commit, self.replace_from, self.replace_length)
+        return copy
+
+
+@dataclass(frozen=True)
 class _Key:
     key: int
     modifiers: Qt.KeyboardModifier
-    text: str
+    text: str  # the characters this key (or composition event) gave the detector
     target: QWidget | None
+    im: _Im | None = None  # a composition event rather than a key press
+
+
+_SCAN_TARGET_HINTS = (
+    Qt.InputMethodHint.ImhLatinOnly
+    | Qt.InputMethodHint.ImhNoPredictiveText
+    | Qt.InputMethodHint.ImhNoAutoUppercase
+)
+
+
+def make_scan_target(widget: QWidget) -> None:
+    """No input method on WIDGET: a scanner's keys reach it (and the filter) raw, whatever mode
+    the clerk's 搜狗/fcitx is in. Only for fields whose content is ASCII."""
+    widget.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
+    widget.setInputMethodHints(widget.inputMethodHints() | _SCAN_TARGET_HINTS)
 
 
 @dataclass
@@ -87,6 +141,7 @@ class WedgeFilter(QObject):
         self.detector = detector or _default_detector()
         self._now_ms = now_ms or (lambda: time.monotonic() * 1000.0)
         self._held: list[_Key] = []
+        self._preedit = ""  # the folded preedit as last seen: the letters composed so far
         self._replaying = False
         self.enabled = True
         self._timer = QTimer(self)
@@ -121,11 +176,15 @@ class WedgeFilter(QObject):
         if self._replaying or not self.enabled:
             return False
         etype = event.type()
-        if etype in (QEvent.Type.MouseButtonPress, QEvent.Type.InputMethod) and self._held:
-            # A click, or Chinese text committed by the input method: deliver the held keys
-            # first so the order of what was typed is kept.
+        if etype == QEvent.Type.FocusIn:
+            self._preedit = ""  # a composition does not follow the focus
+            return False
+        if etype == QEvent.Type.MouseButtonPress and self._held:
+            # A click: deliver the held keys first so the order of what was typed is kept.
             self.release_held()
             return False
+        if etype == QEvent.Type.InputMethod and isinstance(obj, QWidget):
+            return self._on_input_method(obj, event)  # type: ignore[arg-type]
         if etype == QEvent.Type.ShortcutOverride and self._held:
             # A shortcut (F12, Ctrl+N) fires before any KeyPress reaches us: deliver what the
             # clerk typed first, so F12 right after the last digit finishes with that digit.
@@ -152,25 +211,73 @@ class WedgeFilter(QObject):
             text = key_event.text()
         else:
             text = ""  # arrows, Tab, F-keys, shortcuts: any burst is over
-        current = _Key(key, key_event.modifiers(), text, obj)
-        result = self.detector.feed(text, self._now_ms())
-        release: str = getattr(result, "release", "")
-        scan: str | None = getattr(result, "scan", None)
-        consume: bool = getattr(result, "consume", False)
-        if release:
-            keys, self._held = self._held[: len(release)], self._held[len(release) :]
-            self._replay(keys)
-        if scan is not None:
-            keys, self._held = self._held, []
-            self._timer.stop()
-            self.scanned.emit(ScanToken(scan, [*keys, current], self._replay))
-            return True
-        if consume:
-            if text and text != "\r":
+        return self._feed(_Key(key, key_event.modifiers(), text, obj), [text])
+
+    def _feed(self, current: _Key, texts: list[str]) -> bool:
+        """Feed TEXTS (one key's text, or what one composition event added) to the detector;
+        True: CURRENT is held or was part of a scan (swallow it)."""
+        now = self._now_ms()
+        held = False
+        for text in texts:
+            result = self.detector.feed(text, now)
+            release: str = getattr(result, "release", "")
+            scan: str | None = getattr(result, "scan", None)
+            if release:
+                self._replay(self._take(len(release)))
+            if scan is not None:
+                keys, self._held = self._held, []
+                self._timer.stop()
+                self._preedit = ""
+                self.scanned.emit(ScanToken(scan, [*keys, current], self._replay))
+                return True
+            if not getattr(result, "consume", False):
+                return False
+            held = held or (text not in ("", "\r"))
+        if held or (current.im is not None and self._held):
+            self._held.append(current)  # a composition event adding nothing keeps its place
+            self._arm_timer()
+        return True  # held, or the LF after a scan's CR
+
+    def _take(self, n_chars: int) -> list[_Key]:
+        """The held keys / events that carried the first N_CHARS held characters."""
+        taken: list[_Key] = []
+        count = 0
+        while self._held and (count < n_chars or not self._held[0].text):
+            k = self._held.pop(0)
+            taken.append(k)
+            count += len(k.text)
+        return taken
+
+    def _on_input_method(self, obj: QWidget, event: QInputMethodEvent) -> bool:
+        """Composition events: what the scanner sent, read back from the preedit and commits."""
+        focus = QApplication.focusWidget()
+        if focus is not None and obj is not focus:
+            return False
+        before = self._preedit
+        commit = fold_ime_text(event.commitString()) if event.commitString() else ""
+        preedit = fold_ime_text(event.preeditString())
+        texts: list[str] = []
+        if commit is None or preedit is None or (before and commit and commit != before):
+            texts = [""]  # Chinese text (converted or typed): no scan; the burst was typing
+            preedit = ""
+        elif before and commit == before and not preedit:
+            texts = ["\r"]  # the raw letters committed: the input method's answer to Enter
+        else:
+            fresh = "" if commit == before else commit  # raw letters committed: counted already
+            base = "" if commit else before
+            if not preedit.startswith(base):
+                texts, preedit = [""], ""  # a correction (Backspace in the preedit)
+            else:
+                texts = list(fresh) + list(preedit[len(base) :])
+        self._preedit = preedit
+        text = "".join(texts).strip("\r")
+        current = _Key(0, Qt.KeyboardModifier.NoModifier, text, obj, _Im.of(event))
+        if not texts:  # nothing new (attributes only): keep its place behind held keys
+            if self._held:
                 self._held.append(current)
-                self._arm_timer()
-            return True  # held, or the LF after a scan's CR
-        return False
+                return True
+            return False
+        return self._feed(current, texts)
 
     @staticmethod
     def _is_character(event: QKeyEvent) -> bool:
@@ -189,8 +296,9 @@ class WedgeFilter(QObject):
         result = self.detector.tick(self._now_ms())
         release: str = getattr(result, "release", "")
         if release:
-            keys, self._held = self._held[: len(release)], self._held[len(release) :]
-            self._replay(keys)
+            self._replay(self._take(len(release)))
+            if self._held:  # composition events that added nothing, behind the released keys
+                self._arm_timer()
         elif self._held:
             self._arm_timer()
 
@@ -203,6 +311,9 @@ class WedgeFilter(QObject):
                 target = k.target if k.target is not None and shiboken6.isValid(k.target) else None
                 target = target or QApplication.focusWidget()
                 if target is None:
+                    continue
+                if k.im is not None:
+                    QApplication.sendEvent(target, k.im.event())
                     continue
                 for etype in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
                     QApplication.sendEvent(target, QKeyEvent(etype, k.key, k.modifiers, k.text))

@@ -19,11 +19,16 @@ soon as the burst proves human: a gap longer than `max_gap_ms` (the caller calls
 `deadline_ms()`; a clerk never notices 50 ms), a non-character key, or Enter after too few
 characters. Released text is delivered before the current key, preserving order.
 
+Under a Chinese input method the keys of a scan reach the window as composition events: the
+letters as the preedit, full-width forms and Chinese punctuation as commits. `fold_ime_text`
+gives back the ASCII the scanner sent (ui.wedge feeds it to the same detector).
+
 Pure logic, fed (key_text, timestamp_ms): no Qt, no clock of its own.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 TERMINATORS = ("\r", "\n")
@@ -124,3 +129,39 @@ class WedgeDetector:
                 return WedgeResult(scan=scanned)
         self._last_scan_ms = None
         return WedgeResult(release=self._flush(), consume=False)
+
+
+# What a Chinese input method in Chinese mode turns a scanner's ASCII into (搜狗, fcitx, 微软拼音):
+# full-width forms (ＡＢ０１：｜), folded back by NFKC, and Chinese punctuation, mapped here.
+# "、" comes from "/" in most layouts (URLs are full of slashes, never backslashes).
+_IME_MULTI = (("……", "^"), ("——", "_"))
+_IME_PUNCTUATION = str.maketrans(
+    {
+        "。": ".",
+        "、": "/",
+        "·": "`",
+        "￥": "$",
+        "¥": "$",
+        "“": '"',
+        "”": '"',
+        "‘": "'",
+        "’": "'",
+        "《": "<",
+        "》": ">",
+        "【": "[",
+        "】": "]",
+        "「": "[",
+        "」": "]",
+    }
+)
+
+
+def fold_ime_text(text: str) -> str | None:
+    """The ASCII a scanner sent, from what an input method composed or committed; None when the
+    text holds anything else (Chinese characters: the input method converted the keys)."""
+    for composed, ascii_text in _IME_MULTI:
+        text = text.replace(composed, ascii_text)
+    folded = unicodedata.normalize("NFKC", text).translate(_IME_PUNCTUATION)
+    if not folded.isascii() or not folded.isprintable():
+        return None
+    return folded

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.capture.wedge import WedgeDetector, WedgeResult
+from app.capture.wedge import WedgeDetector, WedgeResult, fold_ime_text
 
 
 def _type(
@@ -142,3 +142,24 @@ def test_reset_returns_held_characters() -> None:
 def test_bad_thresholds_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         WedgeDetector(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("composed", "sent"),
+    [
+        ("ＸＸ０１－２４１２０２－００７３－６", "XX01-241202-0073-6"),  # full-width forms
+        ("ｓｈｏｕ", "shou"),
+        ("ＹＪＳ１｜Ｒ｜", "YJS1|R|"),
+        ("ｈｔｔｐｓ：、、ｗｗｗ。ｇｓｘｔ。ｇｏｖ。ｃｎ", "https://www.gsxt.gov.cn"),  # 、 from /
+        ("？ｔ＝", "?t="),
+        ("《》【】￥……——", "<>[]$^_"),
+        ("plain", "plain"),
+    ],
+)
+def test_input_method_text_folds_back_to_what_the_scanner_sent(composed: str, sent: str) -> None:
+    assert fold_ime_text(composed) == sent
+
+
+@pytest.mark.parametrize("converted", ["收", "张三", "ｓｈｏｕ收", "a\tb"])
+def test_converted_or_control_text_is_not_scanner_text(converted: str) -> None:
+    assert fold_ime_text(converted) is None
