@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import logging
 import re
 from pathlib import Path
 
@@ -145,6 +146,7 @@ def test_a_zero_flag_counts_as_given() -> None:
     assert resolve({"idle_lock_minutes": 0}, {}, settings)[IDLE_LOCK_MINUTES] == 0
 
 
+@pytest.mark.expect_log(logging.WARNING, "intake.options", r"^ignoring malformed ")
 def test_malformed_stored_or_environment_values_fall_back(caplog) -> None:
     settings = MemorySettings(
         {"session/idle_lock_minutes": "ten", "print/paper": "B5", "display/font_scale": "130"}
