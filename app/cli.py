@@ -207,9 +207,7 @@ def _kv(items: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for raw in items:
         if "=" not in raw:
-            raise ChecklistError(
-                "checklist.answer_format", f"情形回答应写成 问题=值（收到“{raw}”）。"
-            )
+            raise ChecklistError("checklist.answer_format", raw=raw)
         k, v = raw.split("=", 1)
         out[k.strip()] = v.strip()
     return out
@@ -227,15 +225,11 @@ def cmd_checklist(args: argparse.Namespace) -> int:
     for flag, mark in (("have", "collected"), ("exempt", "exempt"), ("tolerate", "tolerated")):
         for mid in getattr(args, flag) or []:
             if mid in marks and marks[mid] != mark:
-                raise ChecklistError(
-                    "checklist.conflicting_marks", f"材料“{mid}”被标记了两种状态。", material=mid
-                )
+                raise ChecklistError("checklist.conflicting_marks", material=mid)
             marks[mid] = mark
     unknown = [m for m in marks if split_line_id(m)[0] not in cat.materials]
     if unknown:
-        raise ChecklistError(
-            "checklist.unknown_material", f"目录中没有材料“{unknown[0]}”。", material=unknown[0]
-        )
+        raise ChecklistError("checklist.unknown_material", material=unknown[0])
     result = engine.evaluate(
         bundle,
         items,
@@ -275,7 +269,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from app.demo import generate
 
     if args.count < 0:
-        raise ChecklistError("demo.count", "数量不能为负数。")
+        raise ChecklistError("demo.count")
     ctx = _context(args)
     try:
         stats = generate(
@@ -307,9 +301,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         try:
             day = dt.date.fromisoformat(args.date) if args.date else local_day(ctx.clock.now())
         except ValueError:
-            raise ChecklistError(
-                "ledger.date", f"日期格式应为 YYYY-MM-DD（收到“{args.date}”）。"
-            ) from None
+            raise ChecklistError("ledger.date", args_date=args.date) from None
         rows = ctx.queries.ledger(day)
     finally:
         ctx.close()
@@ -364,17 +356,12 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
     ctx = _context(args)
     try:
         if ctx.signer is None:
-            raise DomainError(
-                "keys.keyring_unavailable", "系统密钥环不可用，本机没有签名密钥，无法生成检查点。"
-            )
+            raise DomainError("keys.keyring_unavailable", variant=2)
         cp = ctx.audit_anchor.checkpoint("manual")
     finally:
         ctx.close()
     if cp is None:
-        raise DomainError(
-            "audit.checkpoint_refused",
-            "审计日志比上一个签名检查点短（记录被删除），未覆盖原检查点。请先运行 intake audit verify。",
-        )
+        raise DomainError("audit.checkpoint_refused")
     _emit(args, anchor_json(cp), f"已签署审计检查点：{cp.count} 条，至第{cp.last_id}条。")
     return 0
 
@@ -387,7 +374,7 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
         try:
             keys.update(json.loads(Path(args.keys).read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
-            raise DomainError("receipt.keys_file", f"无法读取站点公钥文件“{args.keys}”。") from exc
+            raise DomainError("receipt.keys_file", args_keys=args.keys) from exc
     for pair in args.key or []:
         kid, _, key = pair.partition("=")
         keys[kid] = key
@@ -412,9 +399,7 @@ def cmd_public_key(args: argparse.Namespace) -> int:
     ctx = _context(args)
     try:
         if ctx.signer is None:
-            raise DomainError(
-                "keys.keyring_unavailable", "系统密钥环不可用，本机没有回执签名密钥。"
-            )
+            raise DomainError("keys.keyring_unavailable", variant=3)
         data = {ctx.signer.key_id: ctx.signer.public_key_text()}
     finally:
         ctx.close()

@@ -55,11 +55,7 @@ def _derive(master: bytes, info: bytes) -> bytes:
 
 
 def _tampered(what: str) -> StoreError:
-    return StoreError(
-        "store.decrypt_failed",
-        f"{what}无法解密：本机密钥不对，或数据已被改动。" + RECOVERY_HINT,
-        what=what,
-    )
+    return StoreError("store.decrypt_failed", what=what)
 
 
 class DataKey:
@@ -139,9 +135,7 @@ def applicant_index(
 def dialect_key(dialect: Any) -> DataKey:
     key = getattr(dialect, "yjs_data_key", None)
     if key is None:
-        raise StoreError(
-            "keys.data_key_missing", "数据库未加载数据密钥，无法读写个人信息。" + RECOVERY_HINT
-        )
+        raise StoreError("keys.data_key_missing")
     return key  # type: ignore[no-any-return]
 
 
@@ -203,14 +197,11 @@ def wrap(master: bytes, backup_key: bytes, store_id: str) -> str:
 def unwrap(wrapped: str, backup_key: bytes, store_id: str) -> bytes:
     raw = base64.b64decode(wrapped)
     if len(raw) < 28:
-        raise SecretKeyError("keys.recovery_mismatch", "数据库中的密钥备份不完整。")
+        raise SecretKeyError("keys.recovery_mismatch")
     try:
         return AESGCM(backup_key).decrypt(raw[:12], raw[12:], store_id.encode())
     except InvalidTag:
-        raise SecretKeyError(
-            "keys.recovery_mismatch",
-            "恢复码与这个数据库不匹配：请核对恢复码，或确认这是本站点的数据库。",
-        ) from None
+        raise SecretKeyError("keys.recovery_mismatch", variant=2) from None
 
 
 def create_data_key(con: Any, secrets: SecretStore) -> DataKey:
@@ -237,22 +228,13 @@ def load_data_key(con: Any, secrets: SecretStore) -> DataKey:
     values = _settings(con)
     store_id = values.get(STORE_ID)
     if store_id is None:
-        raise StoreError(
-            "keys.store_without_key", "数据库缺少数据密钥记录，可能已被改动。请从备份恢复。"
-        )
+        raise StoreError("keys.store_without_key")
     text = secrets.get(key_name(store_id))
     if text is None:
-        raise StoreError(
-            "keys.data_key_missing",
-            "本机密钥环中没有这个数据库的数据密钥（换了电脑、重装系统或密钥环被清空）。"
-            + RECOVERY_HINT,
-        )
+        raise StoreError("keys.data_key_missing", variant=2)
     key = DataKey(decode_key(text, key_name(store_id)))
     if not hmac.compare_digest(key.check, values.get(KEY_CHECK, "")):
-        raise StoreError(
-            "keys.data_key_wrong",
-            "本机密钥环中的数据密钥与这个数据库不匹配。" + RECOVERY_HINT,
-        )
+        raise StoreError("keys.data_key_wrong")
     return key
 
 
@@ -286,17 +268,15 @@ def recover_data_key(
         try:
             values = _settings(con)
         except sqlite3.DatabaseError as exc:
-            raise StoreError("store.not_a_database", "文件不是本系统的数据库或已损坏。") from exc
+            raise StoreError("store.not_a_database") from exc
     finally:
         con.close()
     store_id, wrapped = values.get(STORE_ID), values.get(KEY_WRAPPED)
     if not store_id or not wrapped:
-        raise StoreError("keys.store_without_key", "数据库缺少数据密钥记录，无法恢复。")
+        raise StoreError("keys.store_without_key", variant=2)
     master = unwrap(wrapped, backup_key, store_id)
     if not hmac.compare_digest(DataKey(master).check, values.get(KEY_CHECK, "")):
-        raise StoreError(
-            "keys.data_key_wrong", "恢复出的密钥与数据库的校验值不符，数据库可能已被改动。"
-        )
+        raise StoreError("keys.data_key_wrong", variant=2)
     secrets.set(key_name(store_id), base64.b64encode(master).decode())
     if secrets.get(BACKUP_KEY_NAME) is None:
         secrets.set(BACKUP_KEY_NAME, base64.b64encode(backup_key).decode())

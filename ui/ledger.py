@@ -384,7 +384,7 @@ class LedgerWidget(QWidget):
                 with open(path, "wb") as f:
                     f.write(data)
             except OSError as exc:
-                raise DomainError("export.write_failed", f"无法写入文件：{exc.strerror}") from exc
+                raise DomainError("export.write_failed", exc_strerror=exc.strerror) from exc
             return path
 
         def failed(err: TaskError) -> None:

@@ -74,7 +74,8 @@ def default_engine(ctx: AppContext) -> SyncEngine:
 def describe(engine: SyncEngine) -> SyncSetup:
     """Enrolled = a hub URL in the store and the station's token in the keyring. (Database
     thread; the keyring may be slow to answer too.)"""
-    from sync.errors import TEXTS, SyncError
+    from local_db import messages
+    from sync.errors import SyncError
     from sync.keystore import token_key
     from sync.status import LinkState, Problem
 
@@ -87,7 +88,11 @@ def describe(engine: SyncEngine) -> SyncSetup:
             problem = Problem(exc.code, exc.message, exc.fix)
     status = engine.status()
     if not enrolled:
-        problem = problem or Problem("sync.not_enrolled", *TEXTS["sync.not_enrolled"])
+        problem = problem or Problem(
+            "sync.not_enrolled",
+            messages.render("sync.not_enrolled"),
+            messages.fix("sync.not_enrolled"),
+        )
         state: LinkState = "error" if problem.code == "sync.keyring" else "not_enrolled"
         status = dataclasses.replace(status, state=state, problem=problem)
     return SyncSetup(engine, enrolled, status)

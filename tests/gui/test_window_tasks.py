@@ -50,7 +50,7 @@ def test_domain_errors_carry_their_message_and_others_a_generic_one(
     errors: list[TaskError] = []
 
     def refuse() -> None:
-        raise IntakeError("intake.not_found", "找不到该受理记录。")
+        raise IntakeError("intake.not_found")
 
     def crash() -> None:
         raise ValueError("张三 110105194912310021")  # what a careless parser might quote

@@ -372,7 +372,7 @@ def test_refusal_messages_name_the_stage_and_the_action():
     with pytest.raises(IntakeError) as exc:
         apply(notified, "pushed", {}, T)
     assert exc.value.message == "当前状态为“已一次告知”，不能标记为已推送。"
-    assert exc.value.details == {"stage": "notified", "event": "pushed"}
+    assert (exc.value.details["stage"], exc.value.details["event"]) == ("notified", "pushed")
     received = run(*RECEIVED)
     expected = {
         "applicant_set": "修改申请人信息",
