@@ -15,7 +15,9 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from app.options import BACKUP_FOLDER, BACKUP_INTERVAL_HOURS, Option
 
 if TYPE_CHECKING:  # app.backup pulls in cryptography: only when a backup runs
     from app.backup import BackupError, BackupResult, BackupService
@@ -26,9 +28,9 @@ if TYPE_CHECKING:  # app.backup pulls in cryptography: only when a backup runs
 
 log = logging.getLogger("intake.backup")
 
-MIN_HOURS = 1
-MAX_HOURS = 24 * 7
-DEFAULT_HOURS = 24  # daily
+MIN_HOURS = int(BACKUP_INTERVAL_HOURS.minimum or 1)
+MAX_HOURS = int(BACKUP_INTERVAL_HOURS.maximum or 24 * 7)
+DEFAULT_HOURS = BACKUP_INTERVAL_HOURS.default  # daily
 # After a failed attempt the schedule waits this long (or the interval, if shorter) before trying
 # again: a missing drive must not be hammered every tick.
 RETRY_AFTER = dt.timedelta(hours=1)
@@ -37,25 +39,9 @@ RETRY_AFTER = dt.timedelta(hours=1)
 # ----------------------------------------------------------------------------- settings
 
 
-@dataclass(frozen=True)
-class Option:
-    """One setting: its key in the settings store, type, default and meaning."""
-
-    key: str
-    type: type
-    default: object
-    description: str
-
-
-FOLDER = Option(
-    "backup/folder", str, "", "Backup folder. Empty: `backups` beside the database (as the CLI)."
-)
-INTERVAL_HOURS = Option(
-    "backup/interval_hours",
-    int,
-    DEFAULT_HOURS,
-    f"Hours between scheduled backups ({MIN_HOURS}-{MAX_HOURS}).",
-)
+# The two settings are declared with every other option (app/options.py).
+FOLDER = BACKUP_FOLDER
+INTERVAL_HOURS = BACKUP_INTERVAL_HOURS
 OPTIONS = (FOLDER, INTERVAL_HOURS)
 
 
@@ -83,10 +69,15 @@ def _hours(raw: object) -> int:
     return min(MAX_HOURS, max(MIN_HOURS, hours))
 
 
+def _key(option: Option[Any]) -> str:
+    assert option.setting is not None
+    return option.setting
+
+
 def load_policy(values: Mapping[str, object], db_path: Path) -> BackupPolicy:
     """The policy from stored VALUES (keys of OPTIONS; missing or malformed: the defaults)."""
-    folder = str(values.get(FOLDER.key, FOLDER.default) or "").strip()
-    hours = _hours(values.get(INTERVAL_HOURS.key, INTERVAL_HOURS.default))
+    folder = str(values.get(_key(FOLDER), FOLDER.default) or "").strip()
+    hours = _hours(values.get(_key(INTERVAL_HOURS), INTERVAL_HOURS.default))
     return BackupPolicy(
         Path(folder) if folder else default_folder(db_path), dt.timedelta(hours=hours), folder
     )
@@ -94,7 +85,7 @@ def load_policy(values: Mapping[str, object], db_path: Path) -> BackupPolicy:
 
 def policy_values(folder: str, hours: int) -> dict[str, object]:
     """What to store for a folder (empty: the default) and an interval in hours."""
-    return {FOLDER.key: folder.strip(), INTERVAL_HOURS.key: _hours(hours)}
+    return {_key(FOLDER): folder.strip(), _key(INTERVAL_HOURS): _hours(hours)}
 
 
 # ----------------------------------------------------------------------------- the decision

@@ -314,7 +314,8 @@ class CatalogProvider:
         cls, path: Path | str | None = None, archive: Path | None = None
     ) -> CatalogProvider:
         src = Path(path) if path is not None else BUNDLED_CATALOG
-        packed = read_packed(src)
+        checked = Path(archive) / "checked" if archive else None
+        packed = read_packed(src, checked_dir=checked)
         return cls(build_catalog(packed, src.name), packed, archive)
 
     @property

@@ -86,6 +86,7 @@ def build_context(
     catalog_path: Path | str | None = None,
     secrets: SecretStore | None = None,
     create: bool | None = None,
+    receipt_query_url: str | None = None,
 ) -> AppContext:
     path = Path(db_path) if db_path is not None else default_db_path()
     secrets = secrets or KeyringSecretStore()
@@ -106,10 +107,18 @@ def build_context(
         attachments=attachments,
         clock=clock,
         staff=staff,
-        intake=IntakeService(sessions, catalogs, attachments, clock, signer),
-        pages=IntakePages(sessions, catalogs, attachments, clock, signer),
-        documents=IntakeDocuments(sessions, catalogs, attachments, clock, signer),
-        queries=IntakeQueries(sessions, catalogs, attachments, clock, signer),
+        intake=IntakeService(
+            sessions, catalogs, attachments, clock, signer, query_url=receipt_query_url
+        ),
+        pages=IntakePages(
+            sessions, catalogs, attachments, clock, signer, query_url=receipt_query_url
+        ),
+        documents=IntakeDocuments(
+            sessions, catalogs, attachments, clock, signer, query_url=receipt_query_url
+        ),
+        queries=IntakeQueries(
+            sessions, catalogs, attachments, clock, signer, query_url=receipt_query_url
+        ),
         dayclose=DayCloseService(sessions, staff, clock, catalogs, anchor=anchor),
         reports=Reports(sessions, lambda: catalogs.current, staff),
         secrets=secrets,

@@ -70,8 +70,11 @@ class IntakeBase:
         attachments: AttachmentStore,
         clock: Clock | None = None,
         signer: ReceiptSigner | None = None,
+        *,
+        query_url: str | None = None,
     ) -> None:
         self._sessions = sessions
+        self._query_url = query_url  # receipt QR link (app.options.RECEIPT_QUERY_URL)
         self._catalogs = catalogs
         self._attachments = attachments
         self._clock = clock or SystemClock()

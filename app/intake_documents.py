@@ -200,7 +200,7 @@ class IntakeDocuments(IntakeBase):
             else encode_receipt_payload(number, t=stamp, m=manifest)
         )
         hub = s.get(SyncState, "hub_url")
-        base = query_base(hub.value if hub is not None else None)
+        base = query_base(hub.value if hub is not None else None, self._query_url)
         if base is not None:  # a phone that scans the QR opens the county's status page
             payload = receipt_query_url(base, payload)
         return payload

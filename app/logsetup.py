@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 import re
 
+from app.options import LOG_PROPAGATE, from_env
 from app.paths import data_dir
 
 _PATTERNS = [
@@ -50,7 +50,7 @@ def setup_logging(level: int = logging.INFO) -> None:
     _configured = True
     root = logging.getLogger("intake")
     root.setLevel(level)
-    root.propagate = os.environ.get("INTAKE_LOG_PROPAGATE") == "1"
+    root.propagate = from_env(LOG_PROPAGATE) is True
     try:
         logs = data_dir() / "logs"
         logs.mkdir(parents=True, exist_ok=True)

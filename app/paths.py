@@ -8,6 +8,8 @@ from pathlib import Path
 
 import platformdirs
 
+from app.options import DATA_DIR, from_env
+
 APP_NAME = "yijianshi-intake"
 
 
@@ -41,8 +43,8 @@ def user_data_root(platform: str | None = None) -> Path:
 
 def data_dir() -> Path:
     """The per-user data directory (database, attachments, printed PDFs, logs)."""
-    override = os.environ.get("INTAKE_DATA_DIR")
-    path = Path(override) if override else user_data_root()
+    override = from_env(DATA_DIR)
+    path = override if override is not None else user_data_root()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

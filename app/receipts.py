@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -21,20 +20,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from app.numbering import encode_receipt_payload, parse_receipt_payload
+from app.options import RECEIPT_QUERY_URL, from_env
 from local_db.errors import DomainError
 from local_db.keys import SecretKeyError, SecretStore
 
 KEY_NAME = "receipt-signing-key"
 # Where a phone that scans a receipt's QR is sent: the county's query address (a page of the
 # hub, or the county's portal in front of it). Default: the hub this station enrolled with.
-QUERY_URL_ENV = "INTAKE_RECEIPT_QUERY_URL"
 HUB_QUERY_PATH = "/r"
 
 
-def query_base(hub_url: str | None) -> str | None:
-    """The query address printed in receipt QRs: $INTAKE_RECEIPT_QUERY_URL, else the enrolled
-    hub's status page; None (the QR carries the bare signed token) when neither is known."""
-    configured = os.environ.get(QUERY_URL_ENV, "").strip()
+def query_base(hub_url: str | None, configured: str | None = None) -> str | None:
+    """The query address printed in receipt QRs: CONFIGURED (the resolved option: environment,
+    else the station setting), else $INTAKE_RECEIPT_QUERY_URL, else the enrolled hub's status
+    page; None (the QR carries the bare signed token) when none is known."""
+    configured = (configured or "").strip() or from_env(RECEIPT_QUERY_URL)
     if configured:
         return configured
     if hub_url:

@@ -155,7 +155,8 @@ def memory_child(db: str, rows: int) -> None:
     from app.clock import STATION_TZ
     from app.context import build_context
     from app.demo import demo_secrets
-    from ui.shell import AppShell, WindowOptions
+    from app.options import Options
+    from ui.shell import AppShell
     from ui.tasks import InlineTaskRunner
 
     app = QApplication([])
@@ -163,7 +164,7 @@ def memory_child(db: str, rows: int) -> None:
     ctx = build_context(Path(db), secrets=demo_secrets(Path(db).parent))
     actor = _supervisor(ctx)
     shell = AppShell(
-        WindowOptions(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: ctx
+        Options.of(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: ctx
     )
     shell.start()
     while not shell.login.ready:

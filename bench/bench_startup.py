@@ -1,5 +1,5 @@
 """Cold start of `intake-window` to its login dialog, against a bare PySide6 window started the
-same way (DESIGN §12: ≤ 1.5 × the bare window). Prints one JSON object.
+same way (DESIGN §12: shown ≤ 1.5 ×, ready to type ≤ 3 × the bare window). Prints one JSON object.
 
 Run from the repository root: ``.venv/bin/python bench/bench_startup.py [--runs 5]``.
 With ``--frozen dist/yijianshi-intake`` (the PyInstaller bundle, installer/build.sh bundle) the
@@ -9,8 +9,13 @@ within 1.5 × the source start).
 Each sample is a fresh interpreter (``python -c …``, QT_QPA_PLATFORM=offscreen) timed from
 spawn to the line the child prints when its window has been painted for the first time. The
 app child runs ``ui.main.main(["--db", DB, "--startup-probe"])`` against a prepared station
-database: it prints ``login-shown`` on the login dialog's first paint and ``login-ready`` once the
-store and catalog are open behind it (reported too, as `login_ready_ms`), then quits. One unmeasured
+database: it prints ``login-shown`` on the login dialog's first paint; then (ui/startup_probe.py)
+it types a demo account's name and password and presses Enter through Qt's event queue, as a
+keyboard would. ``login-ready`` is printed when the typed name has reached the field with the
+login button enabled (the dialog takes keys and the login: a login sent before the store is open
+goes through the moment it is), ``store-open`` when the store is open behind the dialog, and
+``logged-in`` when that instant login has been checked against the store, then it quits. So
+`logged_in_ms` is the worst case a clerk can meet: a login typed in zero time. One unmeasured
 warm-up of each fills the OS file cache; the samples alternate bare / app.
 """
 
@@ -30,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TARGET_RATIO = 1.5
+READY_TARGET_RATIO = 3.0
+MARKS = ("login-ready", "store-open", "logged-in")
 
 BARE = """
 import sys
@@ -110,19 +117,23 @@ def main(argv: list[str] | None = None) -> int:
             _run("", [], env, frozen_cmd)  # warm-up
         bare: list[float] = []
         shown: list[float] = []
-        ready: list[float] = []
+        later: dict[str, list[float]] = {m: [] for m in MARKS}
         frozen: list[float] = []
         for _ in range(args.runs):
             bare.append(_run(BARE, [], env)["login-shown"])
             marks = _run(APP, [str(db)], env)
             shown.append(marks["login-shown"])
-            if "login-ready" in marks:
-                ready.append(marks["login-ready"])
+            for mark in MARKS:
+                if mark in marks:
+                    later[mark].append(marks[mark])
             if frozen_cmd:
                 frozen.append(_run("", [], env, frozen_cmd)["login-shown"])
     bare_ms = statistics.median(bare)
     shown_ms = statistics.median(shown)
-    ready_ms = statistics.median(ready) if ready else None
+    ready = later["login-ready"]
+    ready_ms = statistics.median(ready) if len(ready) == args.runs else None
+    store_ms = statistics.median(later["store-open"]) if later["store-open"] else None
+    logged_ms = statistics.median(later["logged-in"]) if later["logged-in"] else None
     frozen_ms = statistics.median(frozen) if frozen else None
     frozen_figures = (
         {
@@ -146,11 +157,17 @@ def main(argv: list[str] | None = None) -> int:
                 "meets_target": shown_ms / bare_ms <= TARGET_RATIO,
                 "login_ready_ms": round(ready_ms, 1) if ready_ms is not None else None,
                 "ready_ratio": round(ready_ms / bare_ms, 3) if ready_ms is not None else None,
+                "ready_target_ratio": READY_TARGET_RATIO,
+                "ready_meets_target": ready_ms is not None
+                and ready_ms / bare_ms <= READY_TARGET_RATIO,
+                "store_open_ms": round(store_ms, 1) if store_ms is not None else None,
+                "logged_in_ms": round(logged_ms, 1) if logged_ms is not None else None,
+                "logged_in_ratio": round(logged_ms / bare_ms, 3) if logged_ms else None,
                 **frozen_figures,
                 "samples_ms": {
                     "bare": [round(x, 1) for x in bare],
                     "login_shown": [round(x, 1) for x in shown],
-                    "login_ready": [round(x, 1) for x in ready],
+                    **{m.replace("-", "_"): [round(x, 1) for x in later[m]] for m in MARKS},
                 },
             },
             ensure_ascii=False,

@@ -2,6 +2,8 @@
 
 Run from the repository root:
 ``QT_QPA_PLATFORM=offscreen .venv/bin/python bench/screenshots.py OUT_DIR``
+(``--width 1366 --height 768 --font-scale 150 --high-contrast``: a counter screen in large-font,
+high-contrast mode; under ``xvfb-run -s "-screen 0 1366x768x24"`` for a real X server).
 
 Writes login.png, setup.png, workspace.png (mid-intake: card read, 新生儿出生 with part of its
 items, questions answered, checklist partly marked), finish.png (the result after F12),
@@ -28,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--width", type=int, default=1440)
     parser.add_argument("--height", type=int, default=880)
+    parser.add_argument("--font-scale", type=int, choices=(100, 125, 150), default=100)
+    parser.add_argument("--high-contrast", action="store_true")
     args = parser.parse_args(argv)
     out: Path = args.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -36,15 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QWidget
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    from ui.style import apply_style
+    from ui.style import DisplayOptions, apply_style
 
-    apply_style(app)  # type: ignore[arg-type]
+    apply_style(app, DisplayOptions(args.font_scale, args.high_contrast))  # type: ignore[arg-type]
 
     from app.capture.idcard_sim import SimulatedReader
     from app.context import build_context
     from app.demo import setup_demo_station
+    from app.options import Options
     from printing.dispatch import FilePrinterBackend
-    from ui.shell import AppShell, WindowOptions
+    from ui.shell import AppShell
     from ui.tasks import InlineTaskRunner
 
     def grab(widget: QWidget, name: str) -> None:
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         # First run: the set-up wizard.
         fresh = build_context(Path(tmp) / "fresh.db")
         first = AppShell(
-            WindowOptions(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: fresh
+            Options.of(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: fresh
         )
         first.open_store()
         assert first.setup is not None
@@ -70,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         setup_demo_station(ctx.staff)
         reader = SimulatedReader()
         shell = AppShell(
-            WindowOptions(demo=True, idle_lock_minutes=0),
+            Options.of(demo=True, idle_lock_minutes=0),
             InlineTaskRunner(),
             context_factory=lambda: ctx,
             printer=FilePrinterBackend(Path(tmp) / "printed"),

@@ -330,6 +330,10 @@ MESSAGES: dict[str, str] = {
     "ocr.failed": "文字识别失败，请重新拍摄身份证。",
     "ocr.unavailable": "本机未安装离线文字识别组件（rapidocr），无法识别身份证照片。",
     "ocr.unavailable#2": "文字识别组件无法加载，请联系管理员检查安装。",
+    "options.invalid": "“{self_description}”的值无效：{shown_raw}",
+    "options.not_a_choice": "“{self_description}”只能是：{allowed}",
+    "options.too_large": "“{self_description}”不能大于 {self_maximum:g}",
+    "options.too_small": "“{self_description}”不能小于 {self_minimum:g}",
     "print.font_missing": (
         "未找到可用于打印的中文字体。请安装字体软件包 fonts-wqy-microhei（文泉驿微米黑）和 "
         "fonts-hanazono（花园明朝，用于生僻字），或将 TrueType 字体放入程序的 resources/fonts "
@@ -366,6 +370,15 @@ MESSAGES: dict[str, str] = {
     "store.error": "数据库错误：{error_type}",
     "store.foreign_database": (
         "“{file}”是其他程序的数据库，不能作为受理数据库使用（文件未作任何改动）。"
+    ),
+    "store.in_use": (
+        "数据库“{file}”已由另一个程序打开：计算机“{host}”上的进程 {pid}（{program}）。"
+        "同一数据库同时只能由一个窗口使用，请切换到已打开的窗口；若该窗口已无响应，"
+        "请在任务管理器（或 kill 命令）中结束该进程后再启动本程序。"
+    ),
+    "store.in_use#2": (
+        "数据库“{file}”正由另一个综合受理窗口打开。同一数据库同时只能由一个窗口使用，"
+        "请切换到已打开的窗口。"
     ),
     "store.is_directory": "“{file}”是目录，不是数据库文件。",
     "store.missing": (

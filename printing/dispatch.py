@@ -22,7 +22,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from PySide6.QtCore import (
     QBuffer,
@@ -65,6 +65,7 @@ class PrintResult:
     output_path: Path | None = None  # FilePrinterBackend only
 
 
+@runtime_checkable
 class PrinterBackend(Protocol):
     """Where documents go. JOB_NAME shows in print queues and logs: intake number and document
     title only, never personal data."""

@@ -1,4 +1,4 @@
-"""Command line of the sync subsystem, wired into `intake` by app/cli.py (module `sync.cli`).
+"""Command line of the sync subsystem, wired into `intake` by app.cli (module `sync.cli`).
 
 intake hub serve --host H --port P --db URL --blobs DIR
 intake hub enroll-code --station XX01          (one-time code for a station)

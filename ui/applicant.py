@@ -92,6 +92,7 @@ class ApplicantWidget(QWidget):
         self.rows: dict[str, _Row] = {}
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: label above
         labels = {
             "uscc": self.tr("统一社会信用代码"),
             "resident_id": self.tr("身份证号码(&I)"),
@@ -164,6 +165,9 @@ class ApplicantWidget(QWidget):
             editor.textEdited.connect(lambda _t, n=name: self._on_field_edited(n))
             editor.editingFinished.connect(lambda n=name: self._on_field_editing_finished(n))
         editor.setObjectName(f"applicant_{name}")
+        editor.setAccessibleName(label_text.split("(&")[0])  # the form label names the row
+        if name in ("resident_id", "uscc"):  # all 18 characters in view, at any font size
+            editor.setMinimumWidth(editor.fontMetrics().horizontalAdvance("0" * 18 + "X") + 16)
         mark = QLabel(self.tr("已核验(读卡)"), container)
         mark.setObjectName("verifiedMark")
         mark.setToolTip(self.tr("此项由身份证读卡器读取；手工修改后标记取消"))

@@ -17,16 +17,18 @@ import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QHideEvent
+from PySide6.QtGui import QFontDatabase, QHideEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -90,7 +92,7 @@ def may_see_recovery_code(role: str) -> bool:
 
 
 def read_policy(settings: QSettings, db_path: Any) -> BackupPolicy:
-    return load_policy({o.key: settings.value(o.key, o.default) for o in OPTIONS}, db_path)
+    return load_policy({o.setting: settings.value(o.setting, o.default) for o in OPTIONS}, db_path)
 
 
 def make_service(ctx: AppContext, policy: BackupPolicy) -> BackupService:
@@ -382,7 +384,9 @@ class BackupDialog(QDialog):
             self.save_button.hide()
             form.addRow("", QLabel(self.tr("仅管理员可修改备份设置。"), settings_box))
 
-        layout = QVBoxLayout(self)
+        content = QWidget(self)  # scrolls where the screen is low (1366×768 at 150 %)
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(status_box)
         layout.addWidget(settings_box)
 
@@ -442,7 +446,20 @@ class BackupDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("关闭"))
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.addWidget(scroll, 1)
+        outer.addWidget(buttons)
+        # As tall as its content, up to the screen (a scroll area alone asks for less).
+        want = content.sizeHint().height() + buttons.sizeHint().height() + 40
+        screen = self.screen()
+        if screen is not None:
+            want = min(want, screen.availableGeometry().height() - 40)
+        self.resize(max(self.sizeHint().width(), 640), want)
 
         controller.status_changed.connect(self._on_controller_status_changed)
         controller.running_changed.connect(self._on_controller_running_changed)
@@ -465,6 +482,16 @@ class BackupDialog(QDialog):
         self.status_label.setText("\n".join(lines))
         self.warning_label.setText(c.warning or "")
         self.warning_label.setVisible(bool(c.warning))
+        self._fit_status()
+
+    def _fit_status(self) -> None:
+        """The status lines wrap (a long folder): keep the height the wrapped text needs."""
+        label = self.status_label
+        label.setMinimumHeight(label.heightForWidth(max(label.width(), 1)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_status()
 
     def _on_controller_running_changed(self, running: bool) -> None:
         self.backup_button.setEnabled(self.may_run and not running)

@@ -14,6 +14,9 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from ui.a11y import enable_clear_button
+from ui.style import px
+
 if TYPE_CHECKING:
     from app.catalog import Bundle, Catalog
     from app.checklist import ItemLine
@@ -34,16 +37,21 @@ class BundlePickerWidget(QWidget):
         self._bundle: Bundle | None = None
         self._loading = False
         self.filter = QLineEdit(self)
+        self.filter.setAccessibleName(self.tr("查找一件事"))
         self.filter.setObjectName("bundleFilter")
         self.filter.setPlaceholderText(self.tr("输入名称、别名或拼音首字母，如 xsecs"))
-        self.filter.setClearButtonEnabled(True)
+        enable_clear_button(self.filter)
         self.bundle_list = QListWidget(self)
+        self.bundle_list.setAccessibleName(self.tr("一件事列表"))
         self.bundle_list.setObjectName("bundleList")
-        self.bundle_list.setMaximumHeight(150)
+        self.bundle_list.setMaximumHeight(px(150))
+        self.bundle_list.setWordWrap(True)  # long names at a large font: wrap, never cut
+        self.bundle_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.chosen_label = QLabel(self.tr("尚未选择一件事"), self)
         self.chosen_label.setObjectName("sectionHint")
         self.chosen_label.setWordWrap(True)
         self.items_list = QListWidget(self)
+        self.items_list.setAccessibleName(self.tr("联办事项（空格勾选）"))
         self.items_list.setObjectName("itemList")
         self.items_list.setWordWrap(True)  # long item names: wrap, never scroll sideways
         self.items_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

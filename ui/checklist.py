@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.style import current, px
 from ui.tablemodel import RowsTableModel
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ _STATE_COLOURS = {
 }
 # Rows of the list always in view (a 1366×768 counter screen shows them with the verdict folded).
 MIN_VISIBLE_ROWS = 12
+ITEMS_COLUMN = 5  # 所需事项
 # Keys → the mark they set (None: back to 缺).
 KEY_MARKS: dict[int, str | None] = {
     Qt.Key.Key_1: "collected",
@@ -234,7 +236,6 @@ class VerdictWidget(QFrame):
             f"#verdictBanner {{ background: {back}; border-radius: 4px; }}"
             f" #verdictBanner QLabel, #verdictBanner QToolButton"
             f" {{ color: {fore}; background: transparent; }}"
-            " #verdictSummary { font-size: 15px; font-weight: bold; }"
         )
 
     def set_checklist(
@@ -296,7 +297,7 @@ class PageSlotWidget(QFrame):
     The capture work (document camera, scanner folder) fills it: `set_pages` with the stored
     pages, `set_thumbnail` once a page image is decoded off the GUI thread (`pages_shown` says
     which pages want one); the capture button (F8) asks for a capture of the current material
-    through `capture_requested`. The strip's page actions (ui.capture_pages: R/L rotate,
+    through `capture_requested`. The strip's page actions (ui.capture.pages: R/L rotate,
     Ctrl+←/→ move, Delete, T retake) come out as the `page_*_requested` signals.
     """
 
@@ -309,7 +310,7 @@ class PageSlotWidget(QFrame):
     THUMB = QSize(72, 96)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        from ui.capture_pages import PageStripWidget
+        from ui.capture.pages import PageStripWidget
 
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -323,6 +324,8 @@ class PageSlotWidget(QFrame):
         )
         self.empty.setObjectName("fieldHint")
         self.empty.setWordWrap(True)
+        # Two lines kept free: the splitter above does not ask a wrapped label its height.
+        self.empty.setMinimumHeight(self.empty.fontMetrics().lineSpacing() * 2 + 4)
         self.capture_button = QPushButton(self.tr("采集页面 F8"), self)
         self.capture_button.setEnabled(False)
         self.capture_button.setToolTip(self.tr("高拍仪拍摄、导入扫描文件（F8 或 Alt+C）"))
@@ -366,6 +369,40 @@ class PageSlotWidget(QFrame):
             self.capture_requested.emit(self._material_id)
 
 
+class ItemsColumnFitter(QObject):
+    """所需事项 only where it has room: without it a material list needs no sideways
+    scrolling, and the detail names the items of the selected material in full. Follows the
+    table's size and its model's rows."""
+
+    def __init__(self, table: QTableView) -> None:
+        super().__init__(table)
+        self.table = table
+        table.installEventFilter(self)
+        model = table.model()
+        model.modelReset.connect(self.fit)
+        model.dataChanged.connect(self.fit)
+        model.rowsInserted.connect(self.fit)
+
+    def fit(self) -> None:
+        table = self.table
+        header = table.horizontalHeader()
+        for c in range(table.model().columnCount()):
+            if c != ITEMS_COLUMN:
+                table.resizeColumnToContents(c)  # rows changed: the widths follow at once
+        others = sum(
+            max(header.sectionSizeHint(c), table.sizeHintForColumn(c))
+            for c in range(table.model().columnCount())
+            if c != ITEMS_COLUMN
+        )
+        room = table.viewport().width() - others
+        table.setColumnHidden(ITEMS_COLUMN, room < px(120))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.table and event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
+
+
 class ChecklistWidget(QWidget):
     marks_chosen = Signal(dict)  # material id → mark (None: 缺)
 
@@ -376,6 +413,7 @@ class ChecklistWidget(QWidget):
         self.verdict = VerdictWidget(self)
         self.model = ChecklistModel(self)
         self.table = QTableView(self)
+        self.table.setAccessibleName(self.tr("材料清单"))
         self.table.setObjectName("checklistTable")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -385,19 +423,24 @@ class ChecklistWidget(QWidget):
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
+        # Material names are never cut: their column fits its contents; 所需事项 takes what
+        # is left (elided at large font sizes: the detail below lists the items in full).
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(5, 220)
+        header.setSectionResizeMode(ITEMS_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(px(40))
+        self.fitter = ItemsColumnFitter(self.table)
         # Compact rows and a floor of MIN_VISIBLE_ROWS: the list is what the clerk works down.
         self.table.ensurePolished()
         rows = self.table.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         scrollbar = self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        # Fewer rows at a large font: 12 rows of 150 % text leave a 1366×768 screen too short
+        # (the list still grows with the window; this is only its floor).
+        floor = {125: 8, 150: 5}.get(current().font_scale, MIN_VISIBLE_ROWS)
         self.table.setMinimumHeight(  # rows + header + a horizontal scroll bar + the frame
             header.sizeHint().height()
-            + MIN_VISIBLE_ROWS * rows.defaultSectionSize()
+            + floor * rows.defaultSectionSize()
             + scrollbar
             + 2 * self.table.frameWidth()
         )
@@ -427,6 +470,7 @@ class ChecklistWidget(QWidget):
         bar.addWidget(self.all_button)
 
         self.detail = QTextBrowser(self)
+        self.detail.setAccessibleName(self.tr("所选材料的受理标准和所需原因"))
         self.detail.setObjectName("materialDetail")
         self.detail.setOpenLinks(False)
         self.pages = PageSlotWidget(self)

@@ -36,6 +36,7 @@ class DraftsDialog(QDialog):
         info = QLabel(self.tr("以下受理尚未完成（已自动保存）。选择一条继续办理，或作废。"), self)
         info.setWordWrap(True)
         self.list = QListWidget(self)
+        self.list.setAccessibleName(self.tr("未完成的受理"))
         self.list.setObjectName("draftList")
         for view in drafts:
             self._add(view)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -67,7 +68,7 @@ class FinishWidget(QWidget):
         self.result: FinishResult | None = None
         self.outcomes: list[PrintOutcome] = []
         self.heading = QLabel(self)
-        self.heading.setStyleSheet("font-size: 18px; font-weight: bold;")
+        self.heading.setObjectName("pageHeading")
         self.number = QLabel(self)
         self.number.setObjectName("bigNumber")
         self.number.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -86,8 +87,10 @@ class FinishWidget(QWidget):
         buttons.addWidget(self.reprint_button)
         buttons.addStretch(1)
         buttons.addWidget(self.new_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 18, 24, 18)
+        # The result scrolls where the screen is low (1366×768 at 150 %); the buttons stay.
+        content = QWidget(self)
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.heading)
         layout.addWidget(self.number)
         layout.addWidget(self.deadline)
@@ -97,7 +100,14 @@ class FinishWidget(QWidget):
         layout.addWidget(docs_title)
         layout.addLayout(self.docs_box)
         layout.addStretch(1)
-        layout.addLayout(buttons)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(24, 18, 24, 18)
+        outer.addWidget(scroll, 1)
+        outer.addLayout(buttons)
         self._rows: list[_OutcomeRow] = []
 
     def show_result(

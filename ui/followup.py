@@ -92,6 +92,7 @@ class SupplementDialog(_ActionDialog):
         super().__init__(self.tr("补正材料"), parent)
         self.body.addWidget(QLabel(self.tr("勾选申请人本次补交的容缺材料（已核对原件）："), self))
         self.materials = _checklist(self, materials)
+        self.materials.setAccessibleName(self.tr("补交的材料"))
         self.body.addWidget(self.materials)
         self.finish_layout()
 
@@ -113,6 +114,8 @@ class WithdrawDialog(_ActionDialog):
         super().__init__(self.tr("撤回申请"), parent)
         self.reason = QComboBox(self)
         self.reason.setEditable(True)
+        self.reason.setAccessibleName(self.tr("撤回原因"))
+        self.reason.lineEdit().setAccessibleName(self.tr("撤回原因"))
         self.reason.addItems(
             [self.tr("申请人主动撤回"), self.tr("申请人放弃办理"), self.tr("材料有误需重新准备")]
         )
@@ -120,9 +123,11 @@ class WithdrawDialog(_ActionDialog):
         line = self.reason.lineEdit()
         if line is not None:
             line.setPlaceholderText(self.tr("撤回原因（必填）"))
-        self.body.addWidget(
-            QLabel(self.tr("撤回后将打印《撤回申请材料退还清单》，请将纸质材料退还申请人。"), self)
+        note = QLabel(
+            self.tr("撤回后将打印《撤回申请材料退还清单》，请将纸质材料退还申请人。"), self
         )
+        note.setWordWrap(True)
+        self.body.addWidget(note)
         self.body.addWidget(self.reason)
         self.finish_layout()
 
@@ -151,10 +156,13 @@ class DeliveryDialog(_ActionDialog):
         group.addButton(self.window_pickup)
         group.addButton(self.express)
         self.tracking = QLineEdit(self)
+        self.tracking.setAccessibleName(self.tr("快递单号"))
         self.tracking.setPlaceholderText(self.tr("快递单号（邮寄必填）"))
         self.address = QLineEdit(address, self)
+        self.address.setAccessibleName(self.tr("邮寄地址"))
         self.address.setPlaceholderText(self.tr("邮寄地址"))
         self.items = _checklist(self, items)
+        self.items.setAccessibleName(self.tr("送达的事项"))
         form = QFormLayout()
         form.addRow(self.tr("方式"), self.window_pickup)
         form.addRow("", self.express)

@@ -26,12 +26,13 @@ from PySide6.QtWidgets import (
 
 from ui.applicant import ApplicantWidget
 from ui.bundles import BundlePickerWidget
-from ui.capture_pages import PageActions, ThumbnailLoader, first_outstanding
+from ui.capture.pages import PageActions, ThumbnailLoader, first_outstanding
 from ui.checklist import ChecklistWidget
 from ui.deadline import station_time
 from ui.finish import FinishWidget
 from ui.printflow import DocumentPrinter, PrintOutcome
 from ui.questions import QuestionsWidget
+from ui.style import px
 from ui.tasks import TaskError
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ class IntakeWidget(QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 6)
-        split.setSizes([390, 350, 700])
+        split.setSizes([px(390), px(300), 700])  # the list takes the rest
         self.workspace = split
         self.result = FinishWidget(self, session.ctx.clock.now)
         self.stack = QStackedWidget(self)
@@ -160,8 +161,8 @@ class IntakeWidget(QWidget):
         self._pending_card: Any = None  # a card read while another applicant was on screen
         self._update_finish_button()
 
-        # captured pages: the checklist's page slot (ui.capture_pages does the work)
-        from ui import capture_ocr
+        # captured pages: the checklist's page slot (ui.capture.pages does the work)
+        from ui.capture import ocr as capture_ocr
 
         capture_ocr.install(self.applicant)
         slot = self.materials.pages
@@ -381,7 +382,7 @@ class IntakeWidget(QWidget):
         self.bundles.set_choice(view.bundle_id, list(view.items))
         self.stack.setCurrentWidget(self.workspace)
         self._show_checklist(checklist)
-        from ui.capture_ocr import sync_marks
+        from ui.capture.ocr import sync_marks
 
         sync_marks(self.applicant)  # fields read by OCR still show as to be confirmed
         if view.stage == "notified":
@@ -608,7 +609,7 @@ class IntakeWidget(QWidget):
 
     def apply_id_card_reading(self, reading: IdCardReading) -> None:
         """An ID card photo was read by OCR: fill the applicant, every field to be confirmed."""
-        from ui.capture_ocr import apply_id_card_reading
+        from ui.capture.ocr import apply_id_card_reading
 
         if self.applicant_editable and apply_id_card_reading(self.applicant, reading):
             self.save_applicant_now()

@@ -206,8 +206,10 @@ def load_cells_on_demand(model: LedgerModel, session: ClerkSession, guard: QObje
     model.cells_wanted.connect(fetch)
 
 
-def make_table(model: QAbstractTableModel, parent: QWidget) -> QTableView:
+def make_table(model: QAbstractTableModel, parent: QWidget, name: str) -> QTableView:
+    """A read-only row table; NAME is what a screen reader calls it."""
     table = QTableView(parent)
+    table.setAccessibleName(name)
     table.setModel(model)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -237,6 +239,7 @@ class LedgerWidget(QWidget):
 
         today = local_day(session.ctx.clock.now())  # the station's day, as intakes are filed
         self.day = QDateEdit(QDate(today.year, today.month, today.day), self)
+        self.day.setAccessibleName(self.tr("台账日期"))
         self.day.setCalendarPopup(True)
         self.day.setDisplayFormat("yyyy-MM-dd")
         refresh = QPushButton(self.tr("刷新(&R)"), self)
@@ -247,13 +250,16 @@ class LedgerWidget(QWidget):
         self.counts.setWordWrap(True)
         self.model = LedgerModel(self, session.ctx.clock.now)
         load_cells_on_demand(self.model, session, self)
-        self.table = make_table(self.model, self)
+        self.table = make_table(self.model, self, self.tr("当日台账"))
         self.table.activated.connect(self._on_table_activated)
         self._all_rows: list[LedgerRow] = []
         # Filters by state, bundle and clerk; "" means all.
         self.state_filter = QComboBox(self)
         self.bundle_filter = QComboBox(self)
         self.clerk_filter = QComboBox(self)
+        self.state_filter.setAccessibleName(self.tr("按状态筛选"))
+        self.bundle_filter.setAccessibleName(self.tr("按一件事筛选"))
+        self.clerk_filter.setAccessibleName(self.tr("按窗口人员筛选"))
         for combo in (self.state_filter, self.bundle_filter, self.clerk_filter):
             combo.setMinimumContentsLength(8)
             combo.currentIndexChanged.connect(lambda _i: self._apply_filters())

@@ -22,6 +22,7 @@ class LockDialog(QDialog):
         )
         info.setWordWrap(True)
         self.password = QLineEdit(self)
+        self.password.setAccessibleName(self.tr("密码"))
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setPlaceholderText(self.tr("密码"))
         self.error_label = QLabel(self)

@@ -31,7 +31,7 @@ class LoginDialog(QDialog):
         self.setMinimumWidth(420)
         self._painted = False
         title = QLabel(self.tr("综合受理窗口"), self)
-        title.setStyleSheet("font-size: 22px; font-weight: bold; color: #1f3b66;")
+        title.setObjectName("loginTitle")
         self.station_label = QLabel(self.tr("正在打开数据库……"), self)
         self.station_label.setObjectName("sectionHint")
         self.username = QLineEdit(self)
@@ -51,7 +51,6 @@ class LoginDialog(QDialog):
         form.addRow(self.tr("密码(&P)"), self.password)
         self.login_button = QPushButton(self.tr("登录"), self)
         self.login_button.setDefault(True)
-        self.login_button.setEnabled(False)
         self.login_button.clicked.connect(self._on_login_button_clicked)
         quit_button = QPushButton(self.tr("退出"), self)
         quit_button.setAutoDefault(False)
@@ -69,7 +68,8 @@ class LoginDialog(QDialog):
         layout.addLayout(buttons)
         self.username.returnPressed.connect(self.password.setFocus)
         self.password.returnPressed.connect(self._on_login_button_clicked)
-        self._ready = False
+        self._ready = False  # the store is open (a login before that waits for it)
+        self._unavailable = False  # the store cannot be opened: no login at all
 
     # -- state shown by the shell
 
@@ -82,10 +82,18 @@ class LoginDialog(QDialog):
         self.station_label.setText(station_text)
         self.hint_label.setText(hint)
         self.hint_label.setVisible(bool(hint))
+        self.adjustSize()  # room for the wrapped hint (a large font makes it several lines)
         self.set_busy(False)
 
     def set_busy(self, busy: bool) -> None:
-        self.login_button.setEnabled(self._ready and not busy)
+        self.login_button.setEnabled(not busy and not self._unavailable)
+
+    def set_unavailable(self, message: str) -> None:
+        """The store cannot be opened: say why and take no login."""
+        self._unavailable = True
+        self.station_label.setText(message)
+        self.station_label.setStyleSheet("color: #b03a2e;")
+        self.set_busy(False)
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)
@@ -107,7 +115,7 @@ class LoginDialog(QDialog):
             self.first_painted.emit()
 
     def _on_login_button_clicked(self) -> None:
-        if not self._ready:
+        if self._unavailable:
             return
         if not self.username.text().strip():
             self.error_label.setText(self.tr("请输入登录名。"))

@@ -65,7 +65,7 @@ class MessageBarWidget(QWidget):
         back, fore, border = _COLOURS[level]
         self.setStyleSheet(
             f"#messageBar {{ background: {back}; border: 1px solid {border}; border-radius: 4px; }}"
-            f" #messageBar QLabel {{ color: {fore}; font-size: 14px; }}"
+            f" #messageBar QLabel {{ color: {fore}; }}"
         )
         self.level = level
         self.label.setText(text)

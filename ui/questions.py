@@ -10,7 +10,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QComboBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -39,8 +38,10 @@ class QuestionsWidget(QWidget):
         self.empty_label.setObjectName("sectionHint")
         self.empty_label.setWordWrap(True)
         self.form_host = QWidget(self)
-        self.form = QFormLayout(self.form_host)
-        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        # Each question's text above its answer. Not a QFormLayout: it keeps a wrapped label
+        # at its preferred width, wider than the column at a large font, and so cut it off.
+        self.form = QVBoxLayout(self.form_host)
+        self.form.setContentsMargins(0, 0, 0, 0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.empty_label)
@@ -98,8 +99,11 @@ class QuestionsWidget(QWidget):
         self.empty_label.setVisible(not questions)
 
     def _rebuild(self, questions: tuple[Question, ...]) -> None:
-        while self.form.rowCount():
-            self.form.removeRow(0)
+        while self.form.count():
+            old = self.form.takeAt(0).widget()
+            if old is not None:
+                old.hide()
+                old.deleteLater()
         self._editors.clear()
         self._labels.clear()
         self._questions = {q.id: q for q in questions}
@@ -129,6 +133,11 @@ class QuestionsWidget(QWidget):
                     row.addWidget(QLabel(q.unit, field))
             else:
                 editor = QComboBox(self.form_host)
+                # As narrow as the column: the popup shows every choice in full.
+                editor.setSizeAdjustPolicy(
+                    QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+                )
+                editor.setMinimumContentsLength(6)
                 editor.addItem(self.tr("（请选择）"), None)
                 if q.type == "bool":
                     editor.addItem(self.tr("是"), True)
@@ -145,7 +154,10 @@ class QuestionsWidget(QWidget):
                 editor.setToolTip(q.help)
                 label.setToolTip(q.help)
             label.setBuddy(editor)
-            self.form.addRow(label, field)
+            if self.form.count():
+                self.form.addSpacing(label.fontMetrics().height() // 2)
+            self.form.addWidget(label)
+            self.form.addWidget(field)
             # The layout shows new children only on the next event-loop turn; the clerk may
             # press Enter before that, and focus cannot go to a hidden editor.
             label.show()

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.checklist import ChecklistModel
+from ui.a11y import enable_clear_button
+from ui.checklist import ITEMS_COLUMN, ChecklistModel, ItemsColumnFitter
 from ui.deadline import DeadlineWidget, station_time
 from ui.followup import DeliveryDialog, SupplementDialog, WithdrawDialog
 from ui.intake import EDITABLE_STAGES
@@ -54,18 +55,20 @@ class IntakeDetailWidget(QWidget):
         self.title.setObjectName("bigNumber")
         self.title.setWordWrap(True)
         self.state_label = QLabel(self)
-        self.state_label.setStyleSheet("font-size: 16px; font-weight: bold; color: #1a4a8a;")
+        self.state_label.setObjectName("stateHeading")
         self.deadline = DeadlineWidget(self, session.ctx.clock.now)
         self.info = QLabel(self)
         self.info.setWordWrap(True)
         self.info.setTextFormat(Qt.TextFormat.RichText)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.materials = ChecklistModel(self)
-        self.materials_table = make_table(self.materials, self)
-        self.materials_table.horizontalHeader().setSectionResizeMode(
-            5, QHeaderView.ResizeMode.Stretch
-        )
-        self.materials_table.horizontalHeader().setStretchLastSection(False)
+        self.materials_table = make_table(self.materials, self, self.tr("该受理的材料清单"))
+        header = self.materials_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(ITEMS_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        header.setResizeContentsPrecision(-1)  # every row of one intake's list (a few dozen)
+        self.fitter = ItemsColumnFitter(self.materials_table)  # names whole, items if room
         self.edit_button = QPushButton(self.tr("继续办理(&E)"), self)
         self.supplement_button = QPushButton(self.tr("补正(&S)"), self)
         self.withdraw_button = QPushButton(self.tr("撤回(&W)"), self)
@@ -347,20 +350,21 @@ class SearchWidget(QWidget):
         super().__init__(parent)
         self.session = session
         self.query = QLineEdit(self)
+        self.query.setAccessibleName(self.tr("查询受理记录"))
         self.query.setObjectName("searchQuery")
         self.query.setPlaceholderText(
             self.tr(
                 "受理编号（或其后几位）/ 身份证号码 / 统一社会信用代码 / 姓名 / 手机号 / 日期（2024-12-02）"
             )
         )
-        self.query.setClearButtonEnabled(True)
+        enable_clear_button(self.query)
         go = QPushButton(self.tr("查询"), self)
         go.clicked.connect(self.search)
         self.query.returnPressed.connect(self.search)
         self.count_label = QLabel(self)
         self.count_label.setObjectName("sectionHint")
         self.model = LedgerModel(self, session.ctx.clock.now)
-        self.table = make_table(self.model, self)
+        self.table = make_table(self.model, self, self.tr("查询结果"))
         self.table.setObjectName("searchResults")
         self.table.activated.connect(self._on_table_activated)
         self.detail = IntakeDetailWidget(session, self)

@@ -6,17 +6,20 @@ A plain value handed to every screen (no global service locator); built by the s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSettings
 
+    from app.capture.idcard import IdCardReader
     from app.catalog import Catalog
     from app.context import AppContext
+    from app.devices import Devices
     from app.intake import IntakeService
     from app.intake_documents import IntakeDocuments
     from app.intake_pages import IntakePages
     from app.ledger import IntakeQueries
+    from app.options import Options
     from app.staff import StaffService
     from app.views import StaffView, StationView
     from printing.dispatch import PrinterBackend
@@ -30,15 +33,34 @@ class ClerkSession:
     actor: StaffView
     station: StationView
     runner: TaskRunner
-    printer: PrinterBackend
-    paper: str = "A4"
-    printer_name: str | None = None  # None: the backend's default printer
-    reader: Any = None  # app.capture.idcard.IdCardReader, or None for manual entry only
-    demo: bool = False
-    idle_lock_minutes: float = 10.0
-    camera: str | None = None  # document camera: device index or part of its name
+    devices: Devices  # built by app.devices.build_devices (the shell)
+    options: Options  # resolved: flags > environment > station settings > defaults
     sync: SyncSetup | None = None  # the sync engine and its state at login; None: unavailable
-    settings: QSettings | None = None  # the window's settings (backup policy); None: QSettings()
+    settings: QSettings | None = None  # the station settings store; None: QSettings()
+
+    @property
+    def printer(self) -> PrinterBackend:
+        return self.devices.printer
+
+    @property
+    def paper(self) -> str:
+        return self.devices.paper
+
+    @property
+    def printer_name(self) -> str | None:
+        return self.devices.printer_name  # None: the backend's default printer
+
+    @property
+    def reader(self) -> IdCardReader | None:
+        return self.devices.reader  # None: manual entry only
+
+    @property
+    def demo(self) -> bool:
+        return self.devices.demo
+
+    @property
+    def idle_lock_minutes(self) -> float:
+        return self.devices.idle_lock_minutes
 
     @property
     def intake(self) -> IntakeService:

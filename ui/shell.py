@@ -7,43 +7,40 @@ services are loaded; those load on the database thread while the clerk types.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QApplication
 
+from app.options import (
+    DB_PATH,
+    DEMO,
+    RECEIPT_QUERY_URL,
+    STARTUP_PROBE,
+    Options,
+    resolve,
+    upgrade_settings,
+)
 from ui.login import LoginDialog
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QLockFile
+    from PySide6.QtWidgets import QMessageBox
 
+    from app.capture.idcard import IdCardReader
     from app.context import AppContext
+    from app.devices import Devices, SyncEngineFactory
     from app.views import StaffView, StationView, SubmissionView
+    from printing.dispatch import PrinterBackend
     from sync.engine import SyncEngine
     from ui.setup import SetupDialog, SetupRequest
     from ui.sync import SyncSetup
     from ui.tasks import TaskError, TaskRunner
     from ui.wedge import WedgeFilter
     from ui.window import MainWindow
-
-DEFAULT_IDLE_LOCK_MINUTES = 10.0
-
-
-class WindowOptions(NamedTuple):
-    demo: bool = False
-    db_path: Path | None = None
-    idle_lock_minutes: float | None = None  # None: the saved setting (default 10); 0: never
-    paper: str = "A4"
-    printer_dir: Path | None = None  # print to PDF files in this folder instead of a printer
-    printer_name: str | None = None
-    card_port: str | None = None  # GA 467 reader's serial port
-    card_sdk: str | None = None  # vendor SDK family of a USB reader: "sdt" or "cvr"
-    card_lib: str | None = None  # the vendor's reader library (sdtapi / termb)
-    wlt_lib: str | None = None  # the vendor's WLT photo decoder (libwlt.so / WltRS.dll)
-    camera: str | None = None  # document camera: index or part of the device name
-    startup_probe: bool = False  # print when the login is shown / ready, then quit (benchmark)
 
 
 class _Opened(NamedTuple):
@@ -55,39 +52,48 @@ class _Opened(NamedTuple):
 
 
 class AppShell:
-    """Owns the login dialog and, once logged in, the main window. Dependencies can be given
-    (tests: a built context, a fake printer, a simulated reader, a sync engine factory);
-    otherwise built from options."""
+    """Owns the login dialog and, once logged in, the main window. OPTIONS are the values given
+    on the command line (or by a test); the station settings and the environment fill in the
+    rest (app/options.py). Dependencies can be given (tests: a built context, a fake printer, a
+    simulated reader, a sync engine factory); otherwise app.devices builds them from options."""
 
     def __init__(
         self,
-        options: WindowOptions,
+        options: Options,
         runner: TaskRunner,
         *,
         context_factory: Callable[[], AppContext] | None = None,
-        printer: Any = None,
-        reader: Any = None,
+        printer: PrinterBackend | None = None,
+        reader: IdCardReader | None = None,
         wedge_factory: Callable[[], WedgeFilter] | None = None,
-        sync_factory: Callable[[AppContext], SyncEngine] | None = None,
+        sync_factory: SyncEngineFactory | None = None,
         settings: QSettings | None = None,
     ) -> None:
         from ui.i18n import install_qt_translations
 
         install_qt_translations()  # Qt's own buttons and dialogs in Chinese
-        self.options = options
-        self._settings = settings  # None: the application's QSettings
+        self.settings = settings if settings is not None else QSettings()
+        upgrade_settings(self.settings)
+        self.given = options
+        self.options = resolve(options.values, os.environ, self.settings)
         self.runner = runner
         self._context_factory = context_factory
         self._printer = printer
         self._reader = reader
         self._wedge_factory = wedge_factory
-        self._sync_factory = sync_factory  # None: ui.sync.default_engine (OS keyring)
+        self._sync_factory = sync_factory  # None: app.devices.default_sync_engine (OS keyring)
+        self.devices: Devices | None = None  # built at each login from the options then saved
         self.sync_engine: SyncEngine | None = None  # built at the first login, kept across logins
         self.ctx: AppContext | None = None
         self.login = LoginDialog()
         self.setup: SetupDialog | None = None
         self.window: MainWindow | None = None
         self._store_requested = False
+        # A login typed before the store is open: sent the moment it is (see _login_ready).
+        self._pending_login: tuple[str, str] | None = None
+        self._store_lock: QLockFile | None = None  # held while this window uses the store
+        self.refusal: QMessageBox | None = None  # another window has the store
+        self.exit_code = 0
         self.login.login_requested.connect(self._on_login_login_requested)
         self.login.rejected.connect(self._on_login_rejected)
         self.login.first_painted.connect(self._on_login_first_painted)
@@ -98,9 +104,13 @@ class AppShell:
         self.login.show()
 
     def _on_login_first_painted(self) -> None:
-        if self.options.startup_probe:
+        if self.options[STARTUP_PROBE]:
             print("startup-probe: login-shown", flush=True)
         self.open_store()
+        if self.options[STARTUP_PROBE]:
+            from ui.startup_probe import type_login
+
+            type_login(self.login)
 
     def open_store(self) -> None:
         if self._store_requested:
@@ -109,9 +119,9 @@ class AppShell:
         self.runner.run_db(self._open, self._on_store_opened, self._on_store_failed)
 
     def _db_path(self) -> Path | None:
-        if self.options.db_path is not None:
-            return self.options.db_path
-        if self.options.demo:
+        if self.options[DB_PATH] is not None:
+            return self.options[DB_PATH]
+        if self.options[DEMO]:
             from app.paths import data_dir
 
             return data_dir() / "demo.sqlite3"
@@ -124,25 +134,25 @@ class AppShell:
         setup_logging()
         if self._context_factory is not None:
             ctx = self._context_factory()
+            self._lock_store(ctx.db_path)
         else:
-            from app.context import build_context
+            from app.context import build_context, default_db_path
 
             path = self._db_path()
+            self._lock_store(path or default_db_path())
             secrets = None
-            if self.options.demo and path is not None:
+            if self.options[DEMO] and path is not None:
                 from app.demo import demo_secrets
 
                 secrets = demo_secrets(path.parent)
-            ctx = build_context(path, secrets=secrets)
-        if self.options.demo:
+            ctx = build_context(
+                path, secrets=secrets, receipt_query_url=self.options[RECEIPT_QUERY_URL]
+            )
+        if self.options[DEMO]:
             from app.demo import setup_demo_station
 
             setup_demo_station(ctx.staff)
         catalog = ctx.catalogs.current
-        for bundle in catalog.bundles:
-            _ = (
-                bundle.search_keys
-            )  # pinyin once, here, not on the GUI thread at the first keystroke
         needs = ctx.staff.needs_setup()
         station = None if needs else ctx.staff.local_station()
         backup = ctx.upgrade_backup
@@ -154,32 +164,81 @@ class AppShell:
             backup.name if backup else None,
         )
 
+    def _lock_store(self, path: Path) -> None:
+        """On the database thread, before the store is touched: one window per store."""
+        from ui.store_lock import lock_store
+
+        self._store_lock = lock_store(path)
+
     def _on_store_failed(self, err: TaskError) -> None:
-        self.login.station_label.setText(
+        self._pending_login = None
+        if err.code == "store.in_use":
+            self._refuse(err.message)
+        self.login.set_unavailable(
             QCoreApplication.translate("AppShell", "无法打开数据库：{error}").format(
                 error=err.message
             )
         )
-        self.login.station_label.setStyleSheet("color: #b03a2e;")
-        if self.options.startup_probe:
-            print("startup-probe: failed", flush=True)
+        if self.options[STARTUP_PROBE]:
+            print(f"startup-probe: failed {err.code}", flush=True)
             QApplication.quit()
+
+    def _refuse(self, message: str) -> None:
+        """Another window has this store: say who, then end this copy cleanly."""
+        from PySide6.QtWidgets import QMessageBox
+
+        self.exit_code = 1
+        self.login.hide()
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            QCoreApplication.translate("AppShell", "数据库已被占用"),
+            message,
+            QMessageBox.StandardButton.Ok,
+        )
+        box.button(QMessageBox.StandardButton.Ok).setText(
+            QCoreApplication.translate("AppShell", "退出")
+        )
+        box.finished.connect(lambda _r: QApplication.exit(self.exit_code))
+        self.refusal = box
+        if self.options[STARTUP_PROBE]:
+            return  # the probe prints the refusal and quits: no one to click the box
+        box.open()
+
+    def release_store(self) -> None:
+        if self._store_lock is not None:
+            self._store_lock.unlock()
+            self._store_lock = None
+
+    def save_draft(self) -> None:
+        """Send what the clerk typed to the store (the crash handler, before it reports)."""
+        if self.window is not None:
+            self.window.intake.flush()
 
     def _on_store_opened(self, opened: _Opened) -> None:
         self.ctx = opened.ctx
-        if self.options.startup_probe:
-            print("startup-probe: login-ready", flush=True)
-            QApplication.quit()
-            return
+        if self.options[STARTUP_PROBE]:
+            print("startup-probe: store-open", flush=True)
         if opened.needs_setup:
+            self._pending_login = None  # no accounts yet: set-up comes first
             self._show_setup(opened.jurisdictions)
         else:
             assert opened.station is not None
             self._login_ready(opened.station, opened.upgrade_backup)
+        # A failed warm-up costs nothing: the same work is done again where it is needed.
+        self.runner.run_db(lambda: self._warm_up(opened.ctx), lambda _r: None, lambda _e: None)
+
+    def _warm_up(self, ctx: AppContext) -> None:
+        """On the database thread while the clerk types (queued after a login already sent):
+        the pinyin search keys, not on the GUI thread at the first keystroke, and the sync
+        engine, so that logging in does not wait for them."""
+        for bundle in ctx.catalogs.current.bundles:
+            _ = bundle.search_keys
+        if self.sync_engine is None:
+            self._open_sync(ctx)
 
     def _login_ready(self, station: StationView, upgrade_backup: str | None = None) -> None:
         hint = ""
-        if self.options.demo:
+        if self.options[DEMO]:
             hint = QCoreApplication.translate(
                 "AppShell",
                 "演示模式：窗口人员 wangfang / clerk1234，负责人 zhangjing / super1234，管理员 admin / admin1234。",
@@ -197,7 +256,12 @@ class AppShell:
         )
         if not self.login.isVisible():
             self.login.show()
-        self.login.reset()
+        pending, self._pending_login = self._pending_login, None
+        if pending is not None:
+            self.login.set_busy(True)
+            self._on_login_login_requested(*pending)
+        else:
+            self.login.reset()
 
     # ------------------------------------------------------------------ first run
 
@@ -272,7 +336,9 @@ class AppShell:
 
     def _on_login_login_requested(self, username: str, password: str) -> None:
         ctx = self.ctx
-        if ctx is None:
+        if ctx is None:  # typed faster than the store opened: log in as soon as it is
+            self._pending_login = (username, password)
+            self.login.set_busy(True)
             return
 
         def run() -> tuple[StaffView, StationView, list[SubmissionView], SyncSetup | None]:
@@ -284,9 +350,10 @@ class AppShell:
 
     def _open_sync(self, ctx: AppContext) -> SyncSetup | None:
         """On the database thread: the sync engine (built once) and whether it may run."""
+        from app.devices import default_sync_engine
         from ui.sync import open_sync
 
-        setup = open_sync(ctx, self.sync_engine, self._sync_factory)
+        setup = open_sync(ctx, self.sync_engine, self._sync_factory or default_sync_engine)
         if setup is not None:
             self.sync_engine = setup.engine
         return setup
@@ -295,6 +362,10 @@ class AppShell:
         self, result: tuple[StaffView, StationView, list[SubmissionView], SyncSetup | None]
     ) -> None:
         actor, station, drafts, sync = result
+        if self.options[STARTUP_PROBE]:
+            print("startup-probe: logged-in", flush=True)
+            QApplication.quit()
+            return
         self.open_window(actor, station, drafts, sync)
 
     def open_window(
@@ -313,15 +384,10 @@ class AppShell:
             actor=actor,
             station=station,
             runner=self.runner,
-            printer=self._make_printer(),
-            paper=self.options.paper,
-            reader=self._make_reader(),
-            demo=self.options.demo,
-            idle_lock_minutes=self._idle_minutes(),
-            printer_name=self.options.printer_name,
-            camera=self.options.camera,
+            devices=self._build_devices(),
+            options=self.options,
             sync=sync,
-            settings=self._settings,
+            settings=self.settings,
         )
         wedge = self._wedge_factory() if self._wedge_factory else None
         window = MainWindow(session, wedge)
@@ -346,47 +412,18 @@ class AppShell:
 
     # ------------------------------------------------------------------ devices
 
-    def _make_printer(self) -> Any:
-        if self._printer is not None:
-            return self._printer
-        from printing.dispatch import FilePrinterBackend, QtPrinterBackend
+    def _build_devices(self) -> Devices:
+        """At each login: the options again (a supervisor may have saved 设备设置 since), then
+        every device (app.devices). The previous window closed its reader at logout."""
+        from app.devices import build_devices
 
-        out = self.options.printer_dir
-        if out is None and self.options.demo and self.ctx is not None:
-            out = self.ctx.db_path.parent / "printed"
-        self._printer = FilePrinterBackend(out) if out is not None else QtPrinterBackend()
-        return self._printer
-
-    def _make_reader(self) -> Any:
-        if self._reader is not None:
-            return self._reader
-        if self.options.demo:
-            from app.capture.idcard_sim import SimulatedReader
-
-            self._reader = SimulatedReader()
-        else:
-            from PySide6.QtCore import QSettings
-
-            from app.capture.idcard_sdk import configured_reader
-
-            # Command line first, then the station's device settings (设备设置).
-            saved = QSettings()
-            o = self.options
-            self._reader = configured_reader(
-                port=o.card_port or str(saved.value("idcard_port", "") or "") or None,
-                sdk_family=o.card_sdk or str(saved.value("idcard_sdk_family", "") or "") or None,
-                sdk_lib=o.card_lib or str(saved.value("idcard_sdk_lib", "") or "") or None,
-                wlt_lib=o.wlt_lib or str(saved.value("wlt_decoder_lib", "") or "") or None,
-            )
-        return self._reader
-
-    def _idle_minutes(self) -> float:
-        if self.options.idle_lock_minutes is not None:
-            return self.options.idle_lock_minutes
-        from PySide6.QtCore import QSettings
-
-        value = QSettings().value("idle_lock_minutes", DEFAULT_IDLE_LOCK_MINUTES)
-        try:
-            return float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return DEFAULT_IDLE_LOCK_MINUTES
+        assert self.ctx is not None
+        self.options = resolve(self.given.values, os.environ, self.settings)
+        self.devices = build_devices(
+            self.options,
+            self.ctx.db_path,
+            printer=self._printer,
+            reader=self._reader,
+            sync_factory=self._sync_factory,
+        )
+        return self.devices

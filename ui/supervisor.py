@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QDialog,
     QDialogButtonBox,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -106,6 +108,7 @@ class DayClosePasswordDialog(QDialog):
         self.setWindowTitle(self.tr("日结确认"))
         self.password = QLineEdit(self)
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName(self.tr("负责人密码"))
         self.error_label = QLabel(self)
         self.error_label.setObjectName("errorText")
         buttons = QDialogButtonBox(
@@ -128,6 +131,7 @@ class DayClosePasswordDialog(QDialog):
         self.open_work_label = QLabel(self.tr("正在统计当日尚未完结的事项……"), self)
         self.open_work_label.setWordWrap(True)
         self.open_work_list = QListWidget(self)
+        self.open_work_list.setAccessibleName(self.tr("当日尚未完结的事项"))
         self.open_work_list.setMaximumHeight(120)
         layout.insertWidget(0, self.open_work_label)
         layout.insertWidget(1, self.open_work_list)
@@ -193,6 +197,7 @@ class SupervisorWidget(QWidget):
 
         # period selector
         self.kind = QComboBox(self)
+        self.kind.setAccessibleName(self.tr("统计周期"))
         for text, kind in (
             (self.tr("日"), "day"),
             (self.tr("周"), "week"),
@@ -200,6 +205,7 @@ class SupervisorWidget(QWidget):
         ):
             self.kind.addItem(text, kind)
         self.date = QDateEdit(QDate(today.year, today.month, today.day), self)
+        self.date.setAccessibleName(self.tr("统计日期"))
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd")
         refresh = QPushButton(self.tr("刷新(&R)"), self)
@@ -276,7 +282,7 @@ class SupervisorWidget(QWidget):
         self.drill_label.setObjectName("sectionHint")
         self.model = LedgerModel(self, session.ctx.clock.now)
         load_cells_on_demand(self.model, session, self)
-        self.table = make_table(self.model, self)
+        self.table = make_table(self.model, self, self.tr("所选指标的受理记录"))
         self.table.activated.connect(self._on_table_activated)
 
         # day close
@@ -292,6 +298,7 @@ class SupervisorWidget(QWidget):
         self.print_button.clicked.connect(lambda: self.print_report())
         self.print_button.setEnabled(False)
         self.amendments = QListWidget(close_box)
+        self.amendments.setAccessibleName(self.tr("日结后的补正记录"))
         self.amendments.setMaximumHeight(90)
         self.amendments.itemActivated.connect(self._on_amendments_activated)
         close_layout = QVBoxLayout(close_box)
@@ -333,11 +340,20 @@ class SupervisorWidget(QWidget):
         left.addWidget(close_box)
         upper.addLayout(left, 3)
         upper.addWidget(breakdown, 2)
-        layout = QVBoxLayout(self)
+        # Scrolls as a whole where the screen is lower than the dashboard (1366×768 at 150 %).
+        content = QWidget(self)
+        layout = QVBoxLayout(content)
         layout.addLayout(top)
         layout.addLayout(upper, 3)
         layout.addWidget(self.drill_label)
         layout.addWidget(self.table, 2)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     # ------------------------------------------------------------------ sync backlog
 
@@ -385,11 +401,14 @@ class SupervisorWidget(QWidget):
 
     def _table(self, headers: list[str], parent: QWidget) -> QTableWidget:
         table = QTableWidget(0, len(headers), parent)
+        table.setAccessibleName(self.tr("按{what}统计").format(what=headers[0]))
         table.setHorizontalHeaderLabels(headers)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.verticalHeader().hide()
         table.horizontalHeader().setStretchLastSection(True)
+        # Figures and their names whole, at any font size (the last column takes the rest).
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         return table
 
     def _chart_view(self, title: str) -> QChartView:

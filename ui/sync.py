@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -28,6 +27,7 @@ from ui.deadline import station_time
 
 if TYPE_CHECKING:
     from app.context import AppContext
+    from app.devices import SyncEngineFactory
     from sync.engine import StepResult, SyncEngine
     from sync.status import QueueItem, SyncStatus
     from ui.tasks import TaskError, TaskRunner
@@ -65,12 +65,6 @@ class SyncTurn:
     retried: int  # parked items put back in line
 
 
-def default_engine(ctx: AppContext) -> SyncEngine:
-    from sync.engine import SyncEngine
-
-    return SyncEngine.from_context(ctx, clock=ctx.clock)  # the store's clock, as every service
-
-
 def describe(engine: SyncEngine) -> SyncSetup:
     """Enrolled = a hub URL in the store and the station's token in the keyring. (Database
     thread; the keyring may be slow to answer too.)"""
@@ -99,15 +93,13 @@ def describe(engine: SyncEngine) -> SyncSetup:
 
 
 def open_sync(
-    ctx: AppContext,
-    engine: SyncEngine | None = None,
-    factory: Callable[[AppContext], SyncEngine] | None = None,
+    ctx: AppContext, engine: SyncEngine | None, factory: SyncEngineFactory
 ) -> SyncSetup | None:
     """On the database thread at login: ENGINE (built by FACTORY the first time) and its state;
     None when sync cannot even start (the window works on without it)."""
     try:
         if engine is None:
-            engine = (factory or default_engine)(ctx)
+            engine = factory(ctx)
         return describe(engine)
     except Exception as exc:
         log.error("sync not available: %s", type(exc).__name__)

@@ -135,7 +135,7 @@ class SyncQueueDialog(QDialog):
         self.note = QLabel(self)
         self.note.setObjectName("sectionHint")
         self.model = SyncQueueModel(self)
-        self.table = make_table(self.model, self)
+        self.table = make_table(self.model, self, self.tr("同步队列"))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(SyncQueueModel.ERROR_COLUMN, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(lambda _c, _p: self._update_buttons())
@@ -172,7 +172,7 @@ class SyncQueueDialog(QDialog):
         self.summary.setText(status_line(status))
         level = status_level(status)
         colour = {"ok": "#1e5e2e", "warning": "#7a4b00", "error": "#b03a2e"}.get(level, "#4b5563")
-        self.summary.setStyleSheet(f"font-size: 16px; font-weight: bold; color: {colour};")
+        self.summary.setStyleSheet(f"color: {colour};")  # size: #syncSummary in ui/style.py
         self.details.setText("\n".join(status_details(status, self.db_path)))
 
     def set_queue(self, items: list[QueueItem]) -> None:

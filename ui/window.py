@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.backup import (
     BackupController,
@@ -26,8 +34,9 @@ from ui.backup import (
     may_back_up,
     may_run_backup,
 )
-from ui.capture_devices import CaptureDevices
+from ui.capture.devices import CaptureDevices
 from ui.deadline import DeadlineWidget
+from ui.devices import DeviceCheck, DeviceStatusWidget
 from ui.drafts import DraftsDialog
 from ui.idle import IdleWatcher
 from ui.intake import EDITABLE_STAGES, IntakeWidget
@@ -35,14 +44,18 @@ from ui.ledger import LedgerWidget, push_deadline
 from ui.lock import LockDialog
 from ui.messages import MessageBarWidget
 from ui.search import SearchWidget
+from ui.style import current
 from ui.supervisor import SupervisorWidget, may_supervise
 from ui.sync import SyncController, SyncIndicatorWidget
 from ui.tasks import TaskError
 from ui.wedge import ScanToken, WedgeFilter
 
 if TYPE_CHECKING:
+    from app.capture.idcard import CardWatcher
     from app.views import LedgerRow, SubmissionView
-    from ui.capture import CaptureDialog
+    from ui.capture.dialog import CaptureDialog
+    from ui.devices import DeviceSettingsDialog
+    from ui.display import DisplayDialog
     from ui.session import ClerkSession
     from ui.sync_queue import SyncQueueDialog
 
@@ -67,7 +80,7 @@ class MainWindow(QMainWindow):
                 station=st.name, clerk=actor.display_name, role=actor.role_label
             )
         )
-        self.resize(1440, 880)
+        self._fit_screen(1440, 880)
         self.messages = MessageBarWidget(self)
         self.intake = IntakeWidget(session, self)
         self.intake.applicant.read_card_requested.connect(self.read_card_now)
@@ -108,8 +121,10 @@ class MainWindow(QMainWindow):
         session.runner.busy_changed.connect(self._on_runner_busy_changed)
 
         # status bar
+        # The station is in the title bar: at 150 % the status bar has no room for it twice.
         self.who_label = QLabel(
-            self.tr("{station} · {clerk}").format(station=st.name, clerk=actor.display_name), self
+            self.tr("{clerk}（{role}）").format(clerk=actor.display_name, role=actor.role_label),
+            self,
         )
         self.reader_label = QLabel(self)
         self.printer_label = QLabel(self)
@@ -135,14 +150,37 @@ class MainWindow(QMainWindow):
         self.backup.backup_finished.connect(self._on_backup_backup_finished)
         if may_back_up(actor.role):
             self.backup_indicator.clicked.connect(self.show_backup_dialog)
-        bar = self.statusBar()
-        bar.addWidget(self.who_label)
-        bar.addWidget(self.reader_label)
-        bar.addWidget(self.busy_label)
-        bar.addPermanentWidget(self.backup_indicator)
-        bar.addPermanentWidget(self.sync_indicator)
-        bar.addPermanentWidget(self.deadline)
-        bar.addPermanentWidget(self.printer_label)
+        # One row; two at a large font, where one row of it is wider than a 1366 screen.
+        panel = QWidget(self)
+        rows = QVBoxLayout(panel)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(0)
+        first, second = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(first)
+        one_row = current().font_scale <= 100
+        for widget in (self.who_label, self.reader_label, self.busy_label):
+            first.addWidget(widget)
+        # a configured device that is missing: named with what to do (ui/devices.py)
+        self.device_status = DeviceStatusWidget(self)
+        self.device_check = DeviceCheck(session, self)
+        self.device_check.checked.connect(self.device_status.set_problems)
+        self.device_status.clicked.connect(self.show_device_settings)
+        self.device_settings: DeviceSettingsDialog | None = None
+        first.addWidget(self.device_status)
+        first.addStretch(1)
+        lower = first if one_row else second
+        if not one_row:
+            rows.addLayout(second)
+            first.addWidget(self.backup_indicator)
+            first.addWidget(self.printer_label)
+            second.addStretch(1)
+        else:
+            lower.addWidget(self.backup_indicator)
+        lower.addWidget(self.sync_indicator)
+        lower.addWidget(self.deadline)
+        if one_row:
+            lower.addWidget(self.printer_label)
+        self.statusBar().addWidget(panel, 1)
         self.printer_label.setText(self.tr("打印机：正在查询……"))
         # Asking the print system (CUPS, the Windows spooler) can block: not on the GUI thread.
         session.runner.run_pool(
@@ -165,7 +203,7 @@ class MainWindow(QMainWindow):
         self.drafts_dialog: DraftsDialog | None = None
 
         # ID card reader: polled on the pool, one poll at a time
-        self._watcher: Any = None
+        self._watcher: CardWatcher | None = None
         self._polling = False
         self._last_reader_error: str | None = None
         self.card_timer = QTimer(self)
@@ -191,6 +229,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.supervisor)  # a 负责人 signs in to reconcile and close
         self.sync.start()
         self.backup.start()
+        self.device_check.start()
 
     # ------------------------------------------------------------------ actions
 
@@ -240,6 +279,10 @@ class MainWindow(QMainWindow):
         import_files.triggered.connect(lambda: self.open_capture(import_files=True))
         devices.addAction(import_files)
         self.addAction(import_files)
+        devices.addSeparator()
+        device_settings = QAction(self.tr("设备设置…"), self)
+        device_settings.triggered.connect(self.show_device_settings)
+        devices.addAction(device_settings)
         sync_menu = self.menuBar().addMenu(self.tr("同步(&Y)"))
         queue = QAction(self.tr("同步队列"), self)
         queue.setShortcut(QKeySequence("Ctrl+Shift+S"))
@@ -266,6 +309,10 @@ class MainWindow(QMainWindow):
             self.backup_action: QAction | None = backup
         else:
             self.backup_action = None
+        view_menu = self.menuBar().addMenu(self.tr("显示(&V)"))
+        display = QAction(self.tr("字体大小与高对比度…"), self)
+        display.triggered.connect(self.show_display_dialog)
+        view_menu.addAction(display)
         help_menu = self.menuBar().addMenu(self.tr("帮助(&H)"))
         keys_action = QAction(self.tr("快捷键"), self)
         keys_action.setShortcut(QKeySequence("F1"))
@@ -288,6 +335,26 @@ class MainWindow(QMainWindow):
             else self.tr("打印机：未找到，请检查")
         )
 
+    def show_device_settings(self) -> None:
+        """设备设置: the window's card polling pauses while the dialog may test the reader."""
+        from PySide6.QtCore import QSettings
+
+        from ui.devices import DeviceSettingsDialog
+
+        if self.device_settings is not None and self.device_settings.isVisible():
+            self.device_settings.raise_()
+            return
+        settings = self.session.settings if self.session.settings is not None else QSettings()
+        dialog = DeviceSettingsDialog(self.session, settings, self)
+        self.card_timer.stop()
+        dialog.finished.connect(self._on_device_settings_finished)
+        self.device_settings = dialog
+        dialog.open()
+
+    def _on_device_settings_finished(self, _result: int) -> None:
+        if self._watcher is not None:
+            self.card_timer.start()
+
     def show_keys(self) -> None:
         self.show_message(
             self.tr(
@@ -309,6 +376,17 @@ class MainWindow(QMainWindow):
             "一件事一次办 综合受理窗口客户端\n\n客户端版本：{client}\n数据库结构版本：{schema}\n"
             "一件事目录版本：{catalog}"
         ).format(**v)
+
+    def show_display_dialog(self) -> DisplayDialog:
+        from ui.display import DisplayDialog
+
+        dialog = DisplayDialog(self.session.settings, self)
+        dialog.changed.connect(
+            lambda _o: self.show_message(self.tr("显示设置已保存并应用。"), "success")
+        )
+        dialog.open()
+        self.display_dialog = dialog
+        return dialog
 
     def show_about(self) -> None:
         QMessageBox.about(self, self.tr("关于"), self.about_text())
@@ -430,8 +508,8 @@ class MainWindow(QMainWindow):
     ) -> CaptureDialog | None:
         """F8 / Alt+C: the capture dialog for the intake on screen (the workspace, or the one
         opened in 查询与后续) at the selected material, or the next paper still without pages."""
-        from ui.capture import CaptureDialog
-        from ui.capture_pages import first_outstanding
+        from ui.capture.dialog import CaptureDialog
+        from ui.capture.pages import first_outstanding
 
         if self.capture_dialog is not None and self.capture_dialog.isVisible():
             self.capture_dialog.activateWindow()
@@ -607,8 +685,9 @@ class MainWindow(QMainWindow):
             )
         if card is None:
             return
-        if self.session.demo and hasattr(self.session.reader, "remove"):
-            self.session.reader.remove()  # demo: the card is taken away once read
+        remove = getattr(self.session.reader, "remove", None)  # the simulator's
+        if self.session.demo and remove is not None:
+            remove()  # demo: the card is taken away once read
         if self.lock_dialog is not None:
             return
         self.tabs.setCurrentWidget(self.intake)
@@ -673,6 +752,14 @@ class MainWindow(QMainWindow):
         self.deadline.set_deadline(deadline, suffix)
 
     # ------------------------------------------------------------------ drafts
+
+    def _fit_screen(self, width: int, height: int) -> None:
+        """WIDTH×HEIGHT, or the screen's free area where that is smaller (1366×768 counters)."""
+        screen = self.screen()
+        if screen is not None:
+            free = screen.availableGeometry()
+            width, height = min(width, free.width()), min(height, free.height())
+        self.resize(width, height)
 
     def offer_drafts(self, drafts: list[SubmissionView]) -> None:
         if not drafts:

@@ -1,7 +1,7 @@
 """The card photo: a 1024-byte WLT image only the vendor's decoder library can read.
 
 `load_photo_decoder(path)` loads the configured decoder (`libwlt.so` / `WltRS.dll`, setting
-`wlt_decoder_lib`); readers call `with_photo` in their own thread so the window gets the card with
+`devices/wlt_lib`); readers call `with_photo` in their own thread so the window gets the card with
 its photo decoded (`IdCardData.photo`, top-down BGR pixels). The photo is personal data: it is
 never logged, never stored and never printed; the applicant panel shows it and drops it with the
 applicant.

@@ -17,6 +17,7 @@ from typing import Any
 
 import uvicorn
 
+from app.options import HUB_BLOBS, HUB_DB, from_env
 from app.paths import data_dir
 from sync.hub.app import create_app
 from sync.hub.blobs import BlobStore
@@ -177,7 +178,7 @@ def main() -> None:  # python -m sync.hub
     p = argparse.ArgumentParser(prog="python -m sync.hub", description="县级同步平台（参考实现）")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8700)
-    p.add_argument("--db", default=os.environ.get("INTAKE_HUB_DB"))
-    p.add_argument("--blobs", default=os.environ.get("INTAKE_HUB_BLOBS"))
+    p.add_argument("--db", default=from_env(HUB_DB))
+    p.add_argument("--blobs", default=from_env(HUB_BLOBS))
     args = p.parse_args()
     serve(args.host, args.port, args.db, args.blobs)

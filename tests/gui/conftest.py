@@ -72,10 +72,11 @@ def reader() -> Any:
 def running_shell(qtbot: Any, runner: Any, ctx: Any, **options: Any) -> Iterator[Any]:
     """The application shell over CTX, started up to a ready login window; closed afterwards.
     OPTIONS go to AppShell (printer, reader, settings, sync_factory)."""
-    from ui.shell import AppShell, WindowOptions
+    from app.options import Options
+    from ui.shell import AppShell
 
     app_shell = AppShell(
-        WindowOptions(idle_lock_minutes=0), runner, context_factory=lambda: ctx, **options
+        Options.of(idle_lock_minutes=0), runner, context_factory=lambda: ctx, **options
     )
     qtbot.addWidget(app_shell.login)
     app_shell.start()

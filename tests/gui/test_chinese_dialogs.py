@@ -191,14 +191,15 @@ def test_every_dialog_a_clerk_opens_is_chinese(qtbot: Any, shell: Any) -> None:
 
 def test_login_and_first_run_set_up_are_chinese(qtbot: Any, shell: Any, tmp_path: Any) -> None:
     from app.context import build_context
-    from ui.shell import AppShell, WindowOptions
+    from app.options import Options
+    from ui.shell import AppShell
     from ui.tasks import InlineTaskRunner
 
     assert english_in(shell.login) == []
     fresh = build_context(tmp_path / "fresh.db")
     try:
         first = AppShell(
-            WindowOptions(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: fresh
+            Options.of(idle_lock_minutes=0), InlineTaskRunner(), context_factory=lambda: fresh
         )
         qtbot.addWidget(first.login)
         first.open_store()

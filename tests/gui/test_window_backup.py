@@ -91,8 +91,8 @@ def folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path, folder: Path) -> QSettings:
     s = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
-    s.setValue(FOLDER.key, str(folder))
-    s.setValue(INTERVAL_HOURS.key, 24)
+    s.setValue(FOLDER.setting, str(folder))
+    s.setValue(INTERVAL_HOURS.setting, 24)
     return s
 
 
@@ -237,7 +237,7 @@ def test_after_a_failure_a_good_folder_clears_the_warning(
     dialog.folder.setText(str(good))
     dialog.save_button.click()
     assert window.backup.policy.folder == good
-    assert shell._settings.value(FOLDER.key) == str(good)
+    assert shell.settings.value(FOLDER.setting) == str(good)
     dialog.backup_button.click()
     assert len(backups_in(good)) == 1
     verifier(ctx, good, secrets).verify(backups_in(good)[0])

@@ -27,7 +27,7 @@ from tests.gui.test_window_intake import (
     mark_by_keys,
     press,
 )
-from ui.capture_pages import needs_pages
+from ui.capture.pages import needs_pages
 
 pytestmark = pytest.mark.gui
 
@@ -512,7 +512,7 @@ def test_preview_reads_off_the_gui_thread_and_drops_late_frames(qtbot: Any) -> N
     import threading
     import time
 
-    from ui.capture_preview import CameraFeed
+    from ui.capture.preview import CameraFeed
     from ui.tasks import TaskRunner
 
     readers: set[int] = set()

@@ -413,12 +413,13 @@ def test_first_run_setup_creates_the_station_and_accounts(
     qtbot: Any, tmp_path: Any, printer: Any
 ) -> None:
     from app.context import build_context
-    from ui.shell import AppShell, WindowOptions
+    from app.options import Options
+    from ui.shell import AppShell
     from ui.tasks import InlineTaskRunner
 
     fresh = build_context(tmp_path / "fresh.db")
     app_shell = AppShell(
-        WindowOptions(idle_lock_minutes=0),
+        Options.of(idle_lock_minutes=0),
         InlineTaskRunner(),
         context_factory=lambda: fresh,
         printer=printer,

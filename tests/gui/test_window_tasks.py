@@ -67,7 +67,13 @@ def test_domain_errors_carry_their_message_and_others_a_generic_one(
 
 def test_unhandled_errors_go_to_the_failed_signal(qtbot: Any, runner: TaskRunner) -> None:
     def refuse() -> None:
-        raise IntakeError("intake.transition", "当前状态为“已撤回”，不能收件。")
+        raise IntakeError(
+            "intake.transition",
+            stage="withdrawn",
+            event="received",
+            stage_label="已撤回",
+            what="收件",
+        )
 
     with qtbot.waitSignal(runner.failed, timeout=5000) as blocker:
         runner.run_db(refuse)
@@ -77,11 +83,12 @@ def test_unhandled_errors_go_to_the_failed_signal(qtbot: Any, runner: TaskRunner
 def test_whole_intake_with_the_threaded_runner(
     qtbot: Any, ctx: Any, printer: Any, reader: Any
 ) -> None:
-    from ui.shell import AppShell, WindowOptions
+    from app.options import Options
+    from ui.shell import AppShell
 
     threaded = TaskRunner()
     shell = AppShell(
-        WindowOptions(idle_lock_minutes=0),
+        Options.of(idle_lock_minutes=0),
         threaded,
         context_factory=lambda: ctx,
         printer=printer,

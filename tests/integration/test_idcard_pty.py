@@ -30,7 +30,6 @@ from app.capture.idcard import (
     Ga467Reader,
     build_command,
 )
-from app.capture.idcard_cli import register
 from app.capture.idcard_sim import (
     DEMO_CARD,
     DEMO_CARD_EXPIRED,
@@ -39,6 +38,7 @@ from app.capture.idcard_sim import (
     Ga467Simulator,
     Scenario,
 )
+from app.cli.idcard import register
 from app.errors import DeviceError
 
 pytestmark = pytest.mark.integration
@@ -319,7 +319,7 @@ def _cli(argv: list[str], today: dt.date = dt.date(2026, 11, 21)) -> tuple[int, 
 def test_cli_subprocess_reads_card_as_json(sim: Ga467Simulator) -> None:
     script = (
         "import argparse, sys\n"
-        "from app.capture.idcard_cli import register\n"
+        "from app.cli.idcard import register\n"
         "p = argparse.ArgumentParser()\n"
         "register(p.add_subparsers(required=True))\n"
         "a = p.parse_args(sys.argv[1:])\n"

@@ -10,13 +10,13 @@ import struct
 from argparse import Namespace
 
 import pytest
+from app.capture.idcard_cli import run_read
 
 from app.capture.cardtypes import PHOTO_DECODER_MISSING_MESSAGE
 from app.capture.idcard import (
     CardWatcher,
     IdCardReader,
 )
-from app.capture.idcard_cli import run_read
 from app.capture.idcard_sdk import CvrReader, SdtReader, decode_bmp, make_sdk_reader
 from app.capture.photo import (
     load_photo_decoder,

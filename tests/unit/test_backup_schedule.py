@@ -80,7 +80,7 @@ def test_default_policy_is_daily_into_backups_beside_the_database(tmp_path: Path
 
 def test_stored_values_are_read_as_stored_by_an_ini_file(tmp_path: Path) -> None:
     policy = load_policy(
-        {FOLDER.key: f"  {tmp_path / 'usb'}  ", INTERVAL_HOURS.key: "12"}, tmp_path / "x.db"
+        {FOLDER.setting: f"  {tmp_path / 'usb'}  ", INTERVAL_HOURS.setting: "12"}, tmp_path / "x.db"
     )
     assert policy.folder == tmp_path / "usb"
     assert policy.interval == dt.timedelta(hours=12) and policy.hours == 12
@@ -90,12 +90,12 @@ def test_stored_values_are_read_as_stored_by_an_ini_file(tmp_path: Path) -> None
     ("raw", "hours"), [("abc", DEFAULT_HOURS), (None, DEFAULT_HOURS), (0, 1), (10_000, MAX_HOURS)]
 )
 def test_a_bad_interval_falls_back_or_is_clamped(tmp_path: Path, raw: object, hours: int) -> None:
-    assert load_policy({INTERVAL_HOURS.key: raw}, tmp_path / "x.db").hours == hours
+    assert load_policy({INTERVAL_HOURS.setting: raw}, tmp_path / "x.db").hours == hours
 
 
 def test_values_written_read_back_the_same(tmp_path: Path) -> None:
     values = policy_values(str(tmp_path / "bk"), 6)
-    assert set(values) == {FOLDER.key, INTERVAL_HOURS.key}
+    assert set(values) == {FOLDER.setting, INTERVAL_HOURS.setting}
     policy = load_policy(values, tmp_path / "x.db")
     assert (policy.folder, policy.hours) == (tmp_path / "bk", 6)
     assert load_policy(policy_values("", 24), tmp_path / "x.db").folder == tmp_path / "backups"

@@ -368,3 +368,28 @@ def test_build_is_deterministic(newborn_catalog):
     a = build_catalog(read_packed(newborn_catalog))
     b = build_catalog(read_packed(newborn_catalog))
     assert a.digest == b.digest
+
+
+def test_a_checked_catalog_is_not_schema_checked_again_until_a_byte_changes(
+    newborn_catalog, tmp_path, monkeypatch
+):
+    import app.catalog_files as catalog_mod
+
+    calls = []
+    real = catalog_mod._check_schema
+    monkeypatch.setattr(
+        catalog_mod, "_check_schema", lambda *a, **k: (calls.append(a[2]), real(*a, **k))[1]
+    )
+    checked = tmp_path / "checked"
+    first = read_packed(newborn_catalog, checked_dir=checked)
+    assert "catalog.json" in calls
+    calls.clear()
+    assert read_packed(newborn_catalog, checked_dir=checked) == first
+    assert calls == []  # same bytes, same schema: not checked again
+    bundle = next((newborn_catalog / "bundles").glob("*.json"))
+    doc = json.loads(bundle.read_text(encoding="utf-8"))
+    doc["surprise"] = 1  # the schema allows no unknown field
+    bundle.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CatalogError) as err:
+        read_packed(newborn_catalog, checked_dir=checked)
+    assert err.value.code == "catalog.schema"

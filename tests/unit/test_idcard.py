@@ -855,8 +855,8 @@ def test_simulated_reader_with_watcher_debounces() -> None:
 
 
 def test_module_has_no_qt_import() -> None:
-    import app.capture.idcard_cli as cli
     import app.capture.idcard_sim as sim
+    import app.cli.idcard as cli
 
     for module in (idcard, sim, cli):
         source = Path(module.__file__ or "").read_text(encoding="utf-8")

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from app.capture import pages
-from app.capture.capture_cli import main as cli_main
 from app.capture.codes import decode_codes
 from app.capture.page_clean import assess_quality, choose_mode, encode, enhance
 from app.capture.page_geometry import (
@@ -24,6 +23,7 @@ from app.capture.page_geometry import (
 )
 from app.capture.page_image import check_image
 from app.capture.pages import expected_pages_warning, process_page
+from app.cli.capture import main as cli_main
 from app.errors import CaptureError
 from tests import synthetic as syn
 
@@ -408,7 +408,7 @@ def test_cli_text_output_names_findings_and_codes(tmp_path: Path) -> None:
     out = io.StringIO()
     import argparse
 
-    from app.capture.capture_cli import run_process
+    from app.cli.capture import run_process
 
     args = argparse.Namespace(
         path=str(src), out=str(tmp_path / "o"), mode="auto", source="auto", dpi=200, json=False

@@ -135,6 +135,7 @@ class PageStripWidget(QWidget):
         self._pages: tuple[PageView, ...] = ()
         self._notes: dict[str, str] = {}  # page id -> quality findings (Chinese)
         self.list = QListWidget(self)
+        self.list.setAccessibleName(self.tr("已采集的页面"))
         self.list.setObjectName("pageStrip")
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setFlow(QListView.Flow.LeftToRight)

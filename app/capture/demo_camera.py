@@ -5,9 +5,12 @@ without a device. Drawn with OpenCV (and reportlab's QR encoder); no files, no t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from app.capture.camera import SimulatedCamera
 
 DEMO_FRAME = (1280, 720)
 DEMO_LICENCE_URL = "https://www.gsxt.gov.cn/index.html?uniscid=91350100M000100Y43"
@@ -98,7 +101,7 @@ def demo_frame(
     return desk
 
 
-def demo_camera() -> Any:
+def demo_camera() -> SimulatedCamera:
     """A SimulatedCamera in real time: three pages, the second with a 营业执照-style QR."""
     from app.capture.camera import SimulatedCamera
 

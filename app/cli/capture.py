@@ -117,7 +117,7 @@ def run_process(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (`python -m app.capture.capture_cli capture process …`)."""
+    """Stand-alone entry (`python -m app.cli.capture capture process …`)."""
     parser = argparse.ArgumentParser(prog="intake")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -6,7 +6,7 @@ files; Alt+A auto-capture when the page lies still; Alt+D processing mode; Esc c
 reminder when a material has fewer pages than it should). On the page strip: R / L rotate,
 Ctrl+← / Ctrl+→ move, Delete remove, T retake.
 
-Threads: frames are read and pages detected on the runner's pool (`ui.capture_preview`); a
+Threads: frames are read and pages detected on the runner's pool (`ui.capture.preview`); a
 taken page is flattened, cleaned and compressed by `app.capture.pages.process_page` on the pool;
 storing it (`IntakePages.attach_page`) runs on the database thread. Pages are stored in the
 order they were taken, whatever order their processing finishes in. A page is stored as soon as
@@ -35,14 +35,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.capture_pages import (
+from ui.capture.pages import (
     PageActions,
     PageStripWidget,
     ThumbnailLoader,
     first_outstanding,
     needs_pages,
 )
-from ui.capture_preview import CameraFeed, Detected, PreviewWidget, ShownFrame
+from ui.capture.preview import CameraFeed, Detected, PreviewWidget, ShownFrame
 from ui.checklist import state_label
 from ui.i18n import file_dialog
 from ui.messages import MessageBarWidget
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from app.capture.page_image import PageSignature, ProcessedPage
     from app.checklist import MaterialLine
     from app.views import PageView, SubmissionView
-    from ui.capture_devices import CaptureDevices
+    from ui.capture.devices import CaptureDevices
     from ui.session import ClerkSession
     from ui.tasks import TaskError
 
@@ -140,11 +140,21 @@ class CaptureDialog(QDialog):
         )
         self.resize(1180, 760)
 
-        # -- widgets
+        self._build_widgets()
+        self._build_layout()
+        self._build_helpers()
+        self._connect()
+        self._explain_buttons()
+        self._fill_materials(material_id)
+        self.status_label.setText(
+            self.tr("正在打开高拍仪“{name}”……").format(name=devices.camera_label)
+        )
+
+    def _build_widgets(self) -> None:
+        # widgets referenced later are attributes; the labels only serve the layout
+        self.material_label = QLabel(self.tr("材料(&M)"), self)
         self.material_combo = QComboBox(self)
         self.material_combo.setObjectName("captureMaterial")
-        material_label = QLabel(self.tr("材料(&M)"), self)
-        material_label.setBuddy(self.material_combo)
         self.next_button = QPushButton(self.tr("下一项待采集 PgDn"), self)
         self.mode_combo = QComboBox(self)
         for text, mode in (
@@ -154,8 +164,8 @@ class CaptureDialog(QDialog):
             (self.tr("黑白文字"), "bw"),
         ):
             self.mode_combo.addItem(text, mode)
-        mode_label = QLabel(self.tr("处理模式(&D)"), self)
-        mode_label.setBuddy(self.mode_combo)
+        self.mode_label = QLabel(self.tr("处理模式(&D)"), self)
+        self.mode_label.setBuddy(self.mode_combo)
         self.auto_check = QCheckBox(self.tr("页面静止时自动拍摄(&A)"), self)
         self.auto_check.setChecked(True)
         self.preview = PreviewWidget(self)
@@ -186,12 +196,15 @@ class CaptureDialog(QDialog):
             button.setAutoDefault(False)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space / Enter always take a page
 
+        self.material_label.setBuddy(self.material_combo)
+
+    def _build_layout(self) -> None:
         top = QHBoxLayout()
-        top.addWidget(material_label)
+        top.addWidget(self.material_label)
         top.addWidget(self.material_combo, 1)
         top.addWidget(self.next_button)
         top.addSpacing(12)
-        top.addWidget(mode_label)
+        top.addWidget(self.mode_label)
         top.addWidget(self.mode_combo)
         top.addWidget(self.auto_check)
         side = QVBoxLayout()
@@ -220,15 +233,17 @@ class CaptureDialog(QDialog):
         layout.addWidget(self.findings_label)
         layout.addLayout(bottom)
 
-        # -- helpers
-        self.feed = CameraFeed(session.runner, devices.camera_factory, self)
-        self.thumbs = ThumbnailLoader(session, self.strip.thumb, self)
-        self.page_actions = PageActions(session, sid, self._apply_view, self._on_task_failed, self)
+    def _build_helpers(self) -> None:
+        self.feed = CameraFeed(self.session.runner, self.devices.camera_factory, self)
+        self.thumbs = ThumbnailLoader(self.session, self.strip.thumb, self)
+        self.page_actions = PageActions(
+            self.session, self.sid, self._apply_view, self._on_task_failed, self
+        )
         self.hot_timer = QTimer(self)
         self.hot_timer.setInterval(HOT_FOLDER_POLL_MS)
         self.hot_timer.timeout.connect(self.poll_hot_folder)
 
-        # -- wiring
+    def _connect(self) -> None:
         self.feed.frame_shown.connect(self._on_feed_frame_shown)
         self.feed.detected.connect(self._on_feed_detected)
         self.feed.opened.connect(self._on_feed_opened)
@@ -257,30 +272,27 @@ class CaptureDialog(QDialog):
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
 
-        hot = devices.hot_folder
+    def _explain_buttons(self) -> None:
+        """Hot folder and OCR: enabled only when they can work, the tooltip says why not."""
+        hot = self.devices.hot_folder
         self.hot_check.setEnabled(hot is not None)
         self.hot_check.setToolTip(
             self.tr("扫描仪新存入该文件夹的文件将导入当前材料：{path}").format(path=hot.path)
             if hot is not None
-            else self.tr("未设置扫描文件夹（设置项 capture/hot_folder）")
+            else self.tr("未设置扫描仪输出文件夹（设备 → 设备设置）")
         )
-        if not devices.ocr_available:
+        if not self.devices.ocr_available:
             self.ocr_button.setEnabled(False)
             self.ocr_button.setToolTip(
                 self.tr("本机未安装离线文字识别组件（rapidocr），无法识别身份证照片，请手工录入。")
             )
-        elif not applicant_editable:
+        elif not self.applicant_editable:
             self.ocr_button.setEnabled(False)
             self.ocr_button.setToolTip(self.tr("只能在受理录入时识别身份证并填入申请人。"))
         else:
             self.ocr_button.setToolTip(
                 self.tr("识别高拍仪下身份证正面的文字，填入申请人（须与证件核对）")
             )
-
-        self._fill_materials(material_id)
-        self.status_label.setText(
-            self.tr("正在打开高拍仪“{name}”……").format(name=devices.camera_label)
-        )
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -22,8 +22,11 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
+    from app.capture.camera import Camera
     from ui.tasks import TaskError, TaskRunner
 
 log = logging.getLogger("intake.ui.capture")
@@ -84,7 +87,7 @@ class CameraFeed(QObject):
     def __init__(
         self,
         runner: TaskRunner,
-        camera_factory: Any,
+        camera_factory: Callable[[], Camera],
         parent: QObject | None = None,
         *,
         interval_ms: int = TICK_MS,
@@ -92,7 +95,7 @@ class CameraFeed(QObject):
         super().__init__(parent)
         self.runner = runner
         self._factory = camera_factory
-        self.camera: Any = None
+        self.camera: Camera | None = None
         self.processor: Any = None  # PreviewProcessor, made on the pool (OpenCV loads there)
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
@@ -118,7 +121,7 @@ class CameraFeed(QObject):
 
         camera, processor = self.camera, self.processor
 
-        def open_camera() -> tuple[Any, Any]:
+        def open_camera() -> tuple[Camera, Any]:
             from app.capture.camera import PreviewProcessor
 
             opened = camera if camera is not None else self._factory()
@@ -187,6 +190,7 @@ class CameraFeed(QObject):
         else:
             self._reading = True
             camera, processor = self.camera, self.processor
+            assert camera is not None  # running: the camera is open
 
             def read() -> ShownFrame | None:
                 frame = camera.read()

@@ -6,7 +6,7 @@ print), here printing to PDF files in --print-dir. All of one command's calls ru
 database transaction: a refusal at any step (an invalid ID number at finish, an unknown material,
 a full disk while writing a PDF) leaves nothing of the command in the store and no PDF behind.
 
-The intake file's format: app/submit_request.py.
+The intake file's format: app/cli/intake_file.py.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from app.cli.intake_file import SubmitError, read_request
 from app.cliout import emit
 from app.documents import DocKind
 from app.errors import IntakeError
@@ -30,7 +31,6 @@ from app.intake import IntakeService
 from app.intake_documents import IntakeDocuments
 from app.intake_pages import IntakePages
 from app.ledger import IntakeQueries
-from app.submit_request import SubmitError, read_request
 from app.views import StaffView
 
 log = logging.getLogger("intake.submit")

@@ -1,0 +1,2 @@
+"""Document capture in the window: the capture dialog, its camera preview, page actions, OCR
+of card images and the devices it uses."""
