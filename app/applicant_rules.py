@@ -80,11 +80,11 @@ def clean_applicant(data: ApplicantInput, today: dt.date, *, strict: bool) -> di
     ):
         # Typed beside the number, they must agree with it (drafts keep them, finish refuses).
         conflicts = resident_id_conflicts(out["resident_id"], data.birth_date, data.gender, today)
-        for field_name, conflict in conflicts.items():
+        for conflict_field, conflict in conflicts.items():
             if strict:
                 raise IntakeError(
-                    f"applicant.{field_name}",
-                    field=field_name,
+                    f"applicant.{conflict_field}",
+                    field=conflict_field,
                     reason=conflict.code,
                     problem=str(conflict.message),
                 )

@@ -232,17 +232,13 @@ class _BundleReader:
             raise self.fail("catalog.person_name", f"{fp}.persons", mat_id=mat.id)
         producer = mr.get("produced_by")
         if producer is not None:
-            problem: int | None = None  # which text of catalog.produced_by (its variant)
+            where = f"{fp}.produced_by"
             if producer not in self.all_item_ids:
-                problem = 4
-            elif producer == item_id:
-                problem = 2
-            elif persons:
-                problem = 3
-            if problem is not None:
-                raise self.fail(
-                    "catalog.produced_by", f"{fp}.produced_by", variant=problem, producer=producer
-                )
+                raise self.fail("catalog.produced_by", where, variant=4, producer=producer)
+            if producer == item_id:
+                raise self.fail("catalog.produced_by", where, variant=2)
+            if persons:
+                raise self.fail("catalog.produced_by", where, variant=3)
             self.produced.append((f"{fp}.produced_by", mr["id"], producer))
         return MaterialRef(
             id=mr["id"],

@@ -180,7 +180,7 @@ class StaffService:
             raise AuthError("account.role")
         problem = password_problem(password)
         if problem:
-            raise AuthError("account.weak_password", problem=problem)
+            raise problem
         if s.scalar(select(func.count()).select_from(Staff).where(Staff.username == username)):
             raise AuthError("account.exists", username=username)
         staff = Staff(
@@ -238,7 +238,7 @@ class StaffService:
     def change_password(self, actor: StaffView, old: str, new: str) -> None:
         problem = password_problem(new)
         if problem:
-            raise AuthError("account.weak_password", problem=problem)
+            raise problem
         with write_tx(self._sessions) as s:
             staff = s.get(Staff, actor.id)
             if staff is None or not verify_password(old, staff.password_hash):

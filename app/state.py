@@ -145,7 +145,13 @@ def apply(
     if etype == "withdrawn":
         if state.stage in _BEFORE_DECISION and not state.decisions:
             return replace(state, stage="withdrawn")
-        raise _refuse(state, etype, "撤回申请（部门已作出决定或尚未收件）")
+        raise IntakeError(
+            "intake.transition",
+            variant=2,
+            stage=state.stage,
+            event=etype,
+            stage_label=STAGE_LABELS[state.stage],
+        )
     stages = _ALLOWED.get(etype)
     if stages is None:
         raise IntakeError("intake.unknown_event", event=etype)
@@ -194,9 +200,9 @@ def _item_decided(
     previous = state.decisions.get(item)
     allowed = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
     if decision not in allowed.get(previous, ()):
-        raise IntakeError(
-            "intake.decision_order", item=item, previous_or=previous or "待受理", decision=decision
-        )
+        if previous is None:
+            raise IntakeError("intake.decision_order", variant=2, item=item, decision=decision)
+        raise IntakeError("intake.decision_order", item=item, previous=previous, decision=decision)
     decisions = {**state.decisions, item: decision}
     return replace(
         state,

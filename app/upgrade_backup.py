@@ -75,11 +75,11 @@ def backup_before_upgrade(
             os.replace(partial, target)
     except (OSError, BackupError) as exc:
         log.error("no backup before upgrading %s: %s", db.name, exc.__class__.__name__)
-        raise StoreError(
-            "store.upgrade_backup_failed",
-            file=db.name,
-            reason=getattr(exc, "message", "磁盘空间不足或目录不可写"),
-        ) from exc
+        if isinstance(exc, BackupError):
+            raise StoreError(
+                "store.upgrade_backup_failed", file=db.name, reason=exc.message
+            ) from exc
+        raise StoreError("store.upgrade_backup_failed", variant=2, file=db.name) from exc
     log.info(
         "store %s backed up before upgrade %s -> %s: %s",
         db.name,

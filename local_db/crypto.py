@@ -54,8 +54,11 @@ def _derive(master: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
 
 
-def _tampered(what: str) -> StoreError:
-    return StoreError("store.decrypt_failed", what=what)
+def _tampered(part: str) -> StoreError:
+    """PART "field" (a personal-data column) or "blob" (a page file) cannot be decrypted."""
+    if part == "blob":
+        return StoreError("store.decrypt_failed", variant=2, part=part)
+    return StoreError("store.decrypt_failed", part=part)
 
 
 class DataKey:
@@ -80,11 +83,11 @@ class DataKey:
 
     def decrypt_text(self, blob: bytes, purpose: bytes) -> str:
         if not isinstance(blob, bytes) or blob[:1] != FIELD_VERSION or len(blob) < 29:
-            raise _tampered("数据")
+            raise _tampered("field")
         try:
             return self._fields.decrypt(blob[1:13], blob[13:], purpose).decode("utf-8")
         except InvalidTag:
-            raise _tampered("数据") from None
+            raise _tampered("field") from None
 
     def blind(self, kind: str, value: str) -> bytes:
         """Blind index of a normalised value: equal values give equal 16 bytes, nothing else."""
@@ -104,11 +107,11 @@ class DataKey:
 
     def decrypt_blob(self, blob: bytes, sha256: str) -> bytes:
         if blob[:4] != BLOB_MAGIC or len(blob) < 32:
-            raise _tampered("页面文件")
+            raise _tampered("blob")
         try:
             return self._blobs.decrypt(blob[4:16], blob[16:], sha256.encode())
         except InvalidTag:
-            raise _tampered("页面文件") from None
+            raise _tampered("blob") from None
 
 
 def normalise_name(name: str) -> str:

@@ -25,7 +25,8 @@ MESSAGES: dict[str, str] = {
     "account.role": "角色应为 窗口人员/负责人/管理员。",
     "account.self": "不能停用自己的账号。",
     "account.unknown": "账号不存在。",
-    "account.weak_password": "{problem}",
+    "account.weak_password": "密码至少8位。",
+    "account.weak_password#2": "密码需包含字母、数字、符号中的至少两类。",
     "applicant.birth_date": "{problem}",
     "applicant.document_type": "证件类型无法识别。",
     "applicant.gender": "{problem}",
@@ -255,7 +256,8 @@ MESSAGES: dict[str, str] = {
     "idcard.timeout": "身份证阅读器无应答：请检查阅读器电源、连接线和端口设置。",
     "intake.ambiguous_bundle": "“{bundle}”对应{count}个一件事，请写得更具体：{names}。",
     "intake.bad_decision": "办理结果应为 受理/不予受理/办结。",
-    "intake.decision_order": "事项办理结果顺序不对：已是“{previous_or}”，不能再登记“{decision}”。",
+    "intake.decision_order": "事项办理结果顺序不对：已是“{previous}”，不能再登记“{decision}”。",
+    "intake.decision_order#2": "事项办理结果顺序不对：尚待受理，不能登记“{decision}”。",
     "intake.delivery_method": "送达方式应为窗口领取或邮寄。",
     "intake.duplicate_create": "受理记录已存在。",
     "intake.no_active_items": "按情形回答，所选事项均无需办理。请核对情形回答或所选事项。",
@@ -282,6 +284,7 @@ MESSAGES: dict[str, str] = {
     "intake.reason_required#2": "不予受理必须说明理由。",
     "intake.tracking_required": "邮寄送达请填写快递单号。",
     "intake.transition": "当前状态为“{stage_label}”，不能{what}。",
+    "intake.transition#2": "当前状态为“{stage_label}”，不能撤回申请（部门已作出决定或尚未收件）。",
     "intake.unanswered": "请先回答情形问题：{names}",
     "intake.unknown_bundle": "目录中没有一件事“{bundle}”。",
     "intake.unknown_event": "未知的事件类型“{event}”。",
@@ -354,7 +357,12 @@ MESSAGES: dict[str, str] = {
     "store.attachment_missing": "找不到页面文件，可能已被删除。",
     "store.attachment_write": "页面文件未能保存，请检查磁盘。",
     "store.decrypt_failed": (
-        "{what}无法解密：本机密钥不对，或数据已被改动。请管理员在本机运行 intake keys recover "
+        "数据无法解密：本机密钥不对，或数据已被改动。请管理员在本机运行 intake keys recover "
+        "并输入备份恢复码（即 intake backup recovery-code 当初显示、由管理员抄存的那一串），"
+        "或用恢复码从备份恢复。"
+    ),
+    "store.decrypt_failed#2": (
+        "页面文件无法解密：本机密钥不对，或数据已被改动。请管理员在本机运行 intake keys recover "
         "并输入备份恢复码（即 intake backup recovery-code 当初显示、由管理员抄存的那一串），"
         "或用恢复码从备份恢复。"
     ),
@@ -401,6 +409,9 @@ MESSAGES: dict[str, str] = {
     "store.upgrade_backup_failed": (
         "升级数据库前未能写出备份（{reason}），数据库未升级。请释放磁盘空间后重试。"
     ),
+    "store.upgrade_backup_failed#2": (
+        "升级数据库前未能写出备份（磁盘空间不足或目录不可写），数据库未升级。请释放磁盘空间后重试。"
+    ),
     "store.upgrade_failed": (
         "数据库升级失败，已恢复到升级前的状态（备份“{backup}”）。请联系管理员。"
     ),
@@ -445,7 +456,8 @@ MESSAGES: dict[str, str] = {
         "县级平台的应答格式不正确（可能被网关或代理改写）。（updates 应为列表）"
     ),
     "sync.bad_response#12": (
-        "县级平台的应答格式不正确（可能被网关或代理改写）。（目录应答无摘要或内容类型 {ctype_or}）"
+        "县级平台的应答格式不正确（可能被网关或代理改写）。（目录应答无摘要或内容类型 "
+        "{content_type}）"
     ),
     "sync.bad_response#13": "县级平台的应答格式不正确（可能被网关或代理改写）。（JSON 不完整）",
     "sync.bad_response#14": (
@@ -461,7 +473,7 @@ MESSAGES: dict[str, str] = {
         "县级平台的应答格式不正确（可能被网关或代理改写）。（HTTP {http_status}）"
     ),
     "sync.bad_response#3": (
-        "县级平台的应答格式不正确（可能被网关或代理改写）。（内容类型 {ctype_or}）"
+        "县级平台的应答格式不正确（可能被网关或代理改写）。（内容类型 {content_type}）"
     ),
     "sync.bad_response#4": "县级平台的应答格式不正确（可能被网关或代理改写）。（缺少字段）",
     "sync.bad_response#5": "县级平台的应答格式不正确（可能被网关或代理改写）。（登记应答格式不对）",

@@ -205,7 +205,7 @@ class HubClient:
     def json(resp: requests.Response) -> Any:
         ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype != JSON:
-            raise sync_error("sync.bad_response", variant=3, ctype_or=ctype or "无")
+            raise sync_error("sync.bad_response", variant=3, content_type=ctype or "-")
         try:
             return json.loads(resp.content)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -369,7 +369,7 @@ class HubClient:
         if not digest or ctype != JSON:
             # A gateway's page (proxy login, maintenance) in the hub's place: a bad answer of the
             # link, retried; not a broken catalog to park for a person.
-            raise sync_error("sync.bad_response", variant=12, ctype_or=ctype or "无")
+            raise sync_error("sync.bad_response", variant=12, content_type=ctype or "-")
         return digest, version, resp.content
 
 
