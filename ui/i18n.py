@@ -21,8 +21,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from app.paths import resources_dir
-
 from PySide6.QtCore import (
     QCoreApplication,
     QFileInfo,
@@ -35,6 +33,8 @@ from PySide6.QtCore import (
     QTranslator,
 )
 from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QFileSystemModel, QWidget
+
+from app.paths import resources_dir
 
 log = logging.getLogger("intake.ui.i18n")
 
