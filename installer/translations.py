@@ -98,9 +98,12 @@ def update() -> None:
     print(f"{filled} new text(s) start with their source wording")
 
 
-def compile_qm() -> None:
+def compile_qm() -> Path:
+    """The .qm from the .ts (the frozen build's step; fails loudly when lrelease is missing)."""
     subprocess.run([_tool("lrelease"), "-silent", str(TS), "-qm", str(QM)], check=True)
-    print(QM)
+    if not QM.is_file() or QM.stat().st_size == 0:
+        raise SystemExit(f"{QM} was not written")
+    return QM
 
 
 if __name__ == "__main__":
@@ -108,6 +111,6 @@ if __name__ == "__main__":
     if command == "update":
         update()
     elif command == "compile":
-        compile_qm()
+        print(compile_qm())
     else:
         sys.exit(__doc__)

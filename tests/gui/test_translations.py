@@ -79,3 +79,15 @@ def test_from_source_the_qm_is_compiled_when_missing_or_older(tmp_path: Path) ->
     os.utime(qm, (1_000_000_000, 1_000_000_000))  # older than the .ts: compiled again
     assert app_translation(tmp_path) == qm
     assert qm.stat().st_mtime > 1_000_000_000
+
+
+def test_the_frozen_build_bundles_the_compiled_translation() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("manifest", ROOT / "installer" / "manifest.py")
+    assert spec is not None and spec.loader is not None
+    manifest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(manifest)
+    qm = translations.compile_qm()  # what the PyInstaller spec runs first
+    assert (str(qm), "resources/i18n") in manifest.bundle_files()
+    assert "translations.compile_qm()" in (ROOT / "installer/yijianshi-intake.spec").read_text()
