@@ -209,6 +209,7 @@ MESSAGES: dict[str, str] = {
     ),
     "dayclose.future": "不能对尚未到来的日期进行日结。",
     "demo.count": "数量不能为负数。",
+    "devices.port_required": "请选择或输入读卡器串口。",
     "export.digest": "导出文件内容校验不符。",
     "export.format": "导出格式应为 Excel、CSV 或 PDF。",
     "export.format#2": "导出文件版本不受支持。",

@@ -426,7 +426,7 @@ class DeviceSettingsDialog(QDialog):
             for name, value in values.items()
         }
         if interface == "serial" and not converted["card_port"]:
-            raise OptionError("devices.port_required", tr("请选择或输入读卡器串口。"))
+            raise OptionError("devices.port_required")
         return self.session.options.replace(**converted)
 
     def save(self) -> None:

@@ -41,9 +41,9 @@ DYNAMIC: dict[str, list[str]] = {
 }
 
 
-def core_files() -> list[tuple[str, ast.Module]]:
+def core_files(packages: tuple[str, ...] = CORE) -> list[tuple[str, ast.Module]]:
     out = []
-    for pkg in CORE:
+    for pkg in packages:
         for f in sorted((ROOT / pkg).rglob("*.py")):
             rel = f.relative_to(ROOT).as_posix()
             if rel == CATALOG or rel.startswith("sync/hub/") or "/migrations/" in rel:
@@ -80,11 +80,11 @@ def chinese_literals(node: ast.AST) -> list[str]:
     return out
 
 
-def error_calls() -> list[tuple[str, int, ast.Call]]:
+def error_calls(packages: tuple[str, ...] = CORE) -> list[tuple[str, int, ast.Call]]:
     names = error_classes() | set(FACTORIES)
     return [
         (rel, n.lineno, n)
-        for rel, tree in core_files()
+        for rel, tree in core_files(packages)
         for n in ast.walk(tree)
         if isinstance(n, ast.Call) and call_name(n) in names
     ]
@@ -115,7 +115,7 @@ def raised_codes() -> list[tuple[str, str, int, set[str] | None]]:
     """(where, code, variant, keywords given) for every error built with a known code;
     keywords are None when the call passes **details (unknown here)."""
     out = []
-    for rel, line, call in error_calls():
+    for rel, line, call in error_calls((*CORE, "ui")):  # the window raises domain errors too
         if not call.args:
             continue
         first = call.args[0]
