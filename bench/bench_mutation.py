@@ -53,10 +53,13 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "crypto": ("local_db/crypto.py", ["tests/unit/test_crypto.py"]),
 }
 
-# Mutants that change nothing a caller can observe (equivalent mutants), keyed by module and the
-# change (mutmut's numbering moves when a function is edited), with the reason. They are left out
-# of the percentage and listed in the output under "equivalent".
-EQUIVALENT: dict[str, str] = {}
+# Mutants that change nothing a caller can observe (equivalent or unreachable), in
+# bench/mutation_equivalent.json: "<module>: <the change as printed>" → why. Keyed by the change,
+# not mutmut's name (its numbering moves when a function is edited). Left out of the percentage
+# and listed in the output under "equivalent".
+EQUIVALENT: dict[str, str] = json.loads(
+    (ROOT / "bench" / "mutation_equivalent.json").read_text(encoding="utf-8")
+)
 
 # What the tests need besides the module under test (copied into the scratch tree as is).
 COPY = ["app", "local_db", "sync", "printing", "ui", "resources", "tests", "pyproject.toml"]
@@ -74,10 +77,13 @@ def _scratch_tree(dest: Path, source: str, tests: list[str]) -> None:
             )
         elif src.exists():
             shutil.copy2(src, dest / name)
-    top = source.split("/")[0]
     config = (
         "\n[tool.mutmut]\n"
-        f"source_paths = [{json.dumps(top)}]\n"
+        # the packages copied under mutants/ (only SOURCE is mutated): the tests of one import
+        # the other, and must not fall back to an installed copy of the project
+        'source_paths = ["app", "local_db", "sync"]\n'
+        # the bundled catalog, found beside the app package
+        'also_copy = ["resources"]\n'
         f"only_mutate = [{json.dumps(source)}]\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'

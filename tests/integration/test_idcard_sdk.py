@@ -10,7 +10,6 @@ import struct
 from argparse import Namespace
 
 import pytest
-from app.capture.idcard_cli import run_read
 
 from app.capture.cardtypes import PHOTO_DECODER_MISSING_MESSAGE
 from app.capture.idcard import (
@@ -21,6 +20,7 @@ from app.capture.idcard_sdk import CvrReader, SdtReader, decode_bmp, make_sdk_re
 from app.capture.photo import (
     load_photo_decoder,
 )
+from app.cli.idcard import run_read
 from app.errors import DeviceError
 from tests.fakes.cards import BLOCKS, EXPECTED
 

@@ -230,3 +230,8 @@ def test_well_typed_conditions_have_no_problems(raw):
 )  # fmt: skip
 def test_type_problems_word_for_word(raw, problems):
     assert c.type_problems(c.parse(raw), QUESTIONS) == problems
+
+
+def test_a_choice_question_without_options_accepts_no_value():
+    cond = c.parse({"q": "venue", "op": "eq", "value": "own"})
+    assert c.type_problems(cond, {"venue": {"type": "choice"}}) == ["选择问题“venue”没有选项“own”"]

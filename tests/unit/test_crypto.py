@@ -57,9 +57,9 @@ def test_derived_values_are_the_ones_openssl_computes():
 
 
 def test_a_data_key_is_32_bytes():
-    with pytest.raises(ValueError, match="^data key must be 32 bytes$"):
+    with pytest.raises(ValueError, match=r"^data key must be 32 bytes$"):
         DataKey(MASTER[:31])
-    with pytest.raises(ValueError, match="^data key must be 32 bytes$"):
+    with pytest.raises(ValueError, match=r"^data key must be 32 bytes$"):
         DataKey(MASTER + b"\x11")
 
 
@@ -503,3 +503,24 @@ def test_empty_dates_stay_empty(table_db):
 def test_a_name_left_out_has_no_index():
     idx = applicant_index(DataKey(MASTER), name=None, resident_id=None, phone=None)
     assert idx == {"name_bidx": None, "resident_id_bidx": None, "phone_bidx": None}
+
+
+def test_a_malformed_header_gets_the_same_wording():
+    with pytest.raises(StoreError) as exc:
+        DataKey(MASTER).decrypt_text(b"\x02" + NONCE + bytes(20), b"p")
+    assert exc.value.message == "数据无法解密：本机密钥不对，或数据已被改动。" + HINT
+    with pytest.raises(StoreError) as exc:
+        DataKey(MASTER).decrypt_blob(b"YJB2" + NONCE + bytes(20), "s")
+    assert exc.value.message == "页面文件无法解密：本机密钥不对，或数据已被改动。" + HINT
+
+
+def test_recovery_of_a_store_without_its_check_value_is_refused_not_crashed(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    con = _settings_db(str(path))
+    create_data_key(con, MemorySecretStore({BACKUP_KEY_NAME: base64.b64encode(BACKUP).decode()}))
+    con.execute("DELETE FROM settings WHERE key='store.key_check'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError) as exc:
+        recover_data_key(path, BACKUP, MemorySecretStore())
+    assert exc.value.code == "keys.data_key_wrong"

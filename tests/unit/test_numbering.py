@@ -152,3 +152,13 @@ def test_token_of_a_scanned_code():
     assert token_of("https://q.example.cn/r?t=") == "https://q.example.cn/r?t="
     assert token_of(None) == ""
     assert parse_receipt_payload(url) == ReceiptRef("XX01-241202-0007-W", {"s": "AB+/="})
+
+
+def test_programming_errors_say_what_is_wrong():
+    day = dt.date(2024, 12, 2)
+    with pytest.raises(ValueError, match=r"^sequence out of range$"):
+        format_intake_number("XX01", day, 0)
+    with pytest.raises(
+        ValueError, match=r"^station code must be 2-8 characters of 0-9 A-Y without I/O/S/V/Z$"
+    ):
+        format_intake_number("X", day, 1)

@@ -484,3 +484,37 @@ def test_a_new_bundle_clears_answers_and_marks_the_same_keeps_them():
     other = inputs_from_events([*base, ("bundle_chosen", {"bundle": "c", "items": ["z"]}, T)])
     assert (other.bundle, other.items, other.answers, other.marks) == ("c", ("z",), {}, {})
     assert inputs_from_events([("created", {}, T)]) == IntakeInputs(None, (), {}, {})
+
+
+def test_error_details_and_wording_for_each_refusal():
+    with pytest.raises(IntakeError) as exc:
+        apply(None, "pushed", {}, T)
+    assert exc.value.message == "受理记录不存在。"
+    pushed = run(*RECEIVED, ("pushed", {}))
+    with pytest.raises(IntakeError) as exc:
+        apply(pushed, "item_decided", {"item": "zz", "decision": "accepted"}, T)
+    assert exc.value.message == "该事项不在本次受理范围内。"
+    with pytest.raises(IntakeError) as exc:
+        apply(pushed, "item_decided", {"item": "x", "decision": "completed"}, T)
+    assert exc.value.details == {"item": "x"}
+    with pytest.raises(IntakeError) as exc:
+        apply(run(("created", {}), *HISTORY["accepted"]), "delivered", {"items": ["x"]}, T)
+    assert exc.value.message == "所选事项尚未办结或已送达，不能登记送达。"
+    with pytest.raises(IntakeError) as exc:
+        apply(run(("created", {})), "withdrawn", {}, T)
+    assert exc.value.details == {"stage": "draft", "event": "withdrawn"}
+
+
+def test_clearing_an_answer_or_mark_never_given_is_harmless():
+    events = [
+        ("created", {}, T),
+        ("answered", {"answers": {"q1": None}}, T),
+        ("material_marked", {"marks": {"m1": None}}, T),
+    ]
+    assert inputs_from_events(events) == IntakeInputs(None, (), {}, {})
+
+
+def test_any_accepted_item_counts_whatever_the_order():
+    out = item_outcomes([("accepted", T, None), ("rejected", T, None)])
+    assert out["items_accepted"] is True and out["items_rejected"] is True
+    assert item_outcomes([("accepted", T, None)])["items_accepted"] is True

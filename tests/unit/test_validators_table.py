@@ -304,3 +304,18 @@ def test_masks():
     assert mask_phone("123456") == "******"
     assert mask_phone("") == "" and mask_phone(None) == ""
     assert mask_name("张三丰") == "张**" and mask_name("张") == "张" and mask_name("") == ""
+
+
+def test_any_id_shapes_that_are_neither():
+    # letters, but not 18 characters: not a credit code's length problem, an unknown kind
+    for value in ("ABC12", "ABCDEFGHJK123456789"):
+        assert check_any_id(value, TODAY).code == "id.unknown_kind"
+    # 17 digits and a letter other than X at the end: a person's number with a bad last char
+    r = check_any_id("11010519491231002Y", TODAY)
+    assert (r.kind, r.code) == (RID, "id.charset")
+
+
+def test_a_letter_in_the_region_code_is_named():
+    # 91 A50100 M000100Y 4 + check: the letter is the region's first character
+    assert check_uscc("91A50100M000100Y4" + "0").code == "uscc.region"
+    assert mask_name("张三") == "张*"
