@@ -79,10 +79,10 @@ def fill_new(ts: Path) -> int:
                 continue
             for f in forms:
                 f.text = source
-        elif (tr.text or "").strip():
-            continue
+        elif (tr.text or "").strip() and tr.text != source:
+            continue  # a guess by lupdate that differs from the source: for a person to check
         else:
-            tr.text = source
+            tr.text = source  # also accepts lupdate's same-text guess
         del tr.attrib["type"]
         filled += 1
     if filled:

@@ -126,14 +126,13 @@ class _ChineseFileTypes(QFileIconProvider):
     translation."""
 
     def type(self, info: QFileInfo) -> str:
-        tr = QCoreApplication.translate
         if info.isDir():
-            return tr("FileDialog", "文件夹")
+            return QCoreApplication.translate("FileDialog", "文件夹")
         suffix = info.suffix().upper()
         return (
-            tr("FileDialog", "{suffix} 文件").format(suffix=suffix)
+            QCoreApplication.translate("FileDialog", "{suffix} 文件").format(suffix=suffix)
             if suffix
-            else tr("FileDialog", "文件")
+            else QCoreApplication.translate("FileDialog", "文件")
         )
 
 
@@ -172,7 +171,6 @@ def file_dialog(
 ) -> QFileDialog:
     """Qt's own file dialog, all in Chinese: to open a file (or MULTIPLE), to SAVE one, or to
     choose a DIRECTORY. The caller connects fileSelected / filesSelected and calls open()."""
-    tr = QCoreApplication.translate
     dialog = QFileDialog(parent, title, start)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)  # one per use, none piling up
     provider = _ChineseFileTypes()
@@ -185,22 +183,28 @@ def file_dialog(
     if directory:
         dialog.setFileMode(QFileDialog.FileMode.Directory)
         dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.setLabelText(Label.FileName, tr("FileDialog", "文件夹(&N)："))
-        dialog.setLabelText(Label.Accept, tr("FileDialog", "选择(&S)"))
+        dialog.setLabelText(
+            Label.FileName, QCoreApplication.translate("FileDialog", "文件夹(&N)：")
+        )
+        dialog.setLabelText(Label.Accept, QCoreApplication.translate("FileDialog", "选择(&S)"))
     elif save:
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setFileMode(QFileDialog.FileMode.AnyFile)
-        dialog.setLabelText(Label.FileName, tr("FileDialog", "文件名(&N)："))
-        dialog.setLabelText(Label.Accept, tr("FileDialog", "保存(&S)"))
+        dialog.setLabelText(
+            Label.FileName, QCoreApplication.translate("FileDialog", "文件名(&N)：")
+        )
+        dialog.setLabelText(Label.Accept, QCoreApplication.translate("FileDialog", "保存(&S)"))
     else:
         dialog.setFileMode(
             QFileDialog.FileMode.ExistingFiles if multiple else QFileDialog.FileMode.ExistingFile
         )
-        dialog.setLabelText(Label.FileName, tr("FileDialog", "文件名(&N)："))
-        dialog.setLabelText(Label.Accept, tr("FileDialog", "打开(&O)"))
-    dialog.setLabelText(Label.LookIn, tr("FileDialog", "查找范围(&L)："))
-    dialog.setLabelText(Label.FileType, tr("FileDialog", "文件类型(&T)："))
-    dialog.setLabelText(Label.Reject, tr("FileDialog", "取消"))
+        dialog.setLabelText(
+            Label.FileName, QCoreApplication.translate("FileDialog", "文件名(&N)：")
+        )
+        dialog.setLabelText(Label.Accept, QCoreApplication.translate("FileDialog", "打开(&O)"))
+    dialog.setLabelText(Label.LookIn, QCoreApplication.translate("FileDialog", "查找范围(&L)："))
+    dialog.setLabelText(Label.FileType, QCoreApplication.translate("FileDialog", "文件类型(&T)："))
+    dialog.setLabelText(Label.Reject, QCoreApplication.translate("FileDialog", "取消"))
     if name_filter:
         dialog.setNameFilter(name_filter)
     return dialog

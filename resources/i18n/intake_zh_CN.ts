@@ -2,442 +2,6 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="zh_CN">
 <context>
-    <name></name>
-    <message>
-        <source>BackupDialog</source>
-        <comment>上次有效备份：正在读取……</comment>
-        <translation>BackupDialog</translation>
-    </message>
-    <message>
-        <source>BackupDialog</source>
-        <comment>上次有效备份：无</comment>
-        <translation>BackupDialog</translation>
-    </message>
-    <message>
-        <source>BackupDialog</source>
-        <comment>上次有效备份：{time}</comment>
-        <translation>BackupDialog</translation>
-    </message>
-    <message>
-        <source>设备状态</source>
-        <translation>设备状态</translation>
-    </message>
-    <message>
-        <source>（另有 {n} 项，点击查看）</source>
-        <translation>（另有 {n} 项，点击查看）</translation>
-    </message>
-    <message>
-        <source>测试高拍仪</source>
-        <translation>测试高拍仪</translation>
-    </message>
-    <message>
-        <source>正在打开高拍仪……</source>
-        <translation>正在打开高拍仪……</translation>
-    </message>
-    <message>
-        <source>关闭</source>
-        <translation>关闭</translation>
-    </message>
-    <message>
-        <source>高拍仪“{name}”已打开：画面应清晰、无卡顿。</source>
-        <translation>高拍仪“{name}”已打开：画面应清晰、无卡顿。</translation>
-    </message>
-    <message>
-        <source>请检查 USB 线，或选择另一台高拍仪（设备序号或名称）。</source>
-        <translation>请检查 USB 线，或选择另一台高拍仪（设备序号或名称）。</translation>
-    </message>
-    <message>
-        <source>设备设置</source>
-        <translation>设备设置</translation>
-    </message>
-    <message>
-        <source>设备设置由负责人或管理员保存；您可以测试设备。</source>
-        <translation>设备设置由负责人或管理员保存；您可以测试设备。</translation>
-    </message>
-    <message>
-        <source>保存后，重新登录（切换用户）时按新设置连接设备。</source>
-        <translation>保存后，重新登录（切换用户）时按新设置连接设备。</translation>
-    </message>
-    <message>
-        <source>保存</source>
-        <translation>保存</translation>
-    </message>
-    <message>
-        <source>浏览…</source>
-        <translation>浏览…</translation>
-    </message>
-    <message>
-        <source>：浏览</source>
-        <translation>：浏览</translation>
-    </message>
-    <message>
-        <source>身份证读卡器</source>
-        <translation>身份证读卡器</translation>
-    </message>
-    <message>
-        <source>不使用（手工录入）</source>
-        <translation>不使用（手工录入）</translation>
-    </message>
-    <message>
-        <source>串口读卡器（GA 467 协议）</source>
-        <translation>串口读卡器（GA 467 协议）</translation>
-    </message>
-    <message>
-        <source>厂商 SDK：CVR 接口（华视等）</source>
-        <translation>厂商 SDK：CVR 接口（华视等）</translation>
-    </message>
-    <message>
-        <source>厂商 SDK：SDT 接口（神思、精伦、新中新等）</source>
-        <translation>厂商 SDK：SDT 接口（神思、精伦、新中新等）</translation>
-    </message>
-    <message>
-        <source>接口(&amp;I)</source>
-        <translation>接口(&amp;I)</translation>
-    </message>
-    <message>
-        <source>读卡器串口</source>
-        <translation>读卡器串口</translation>
-    </message>
-    <message>
-        <source>串口(&amp;P)</source>
-        <translation>串口(&amp;P)</translation>
-    </message>
-    <message>
-        <source>如 /opt/reader/libtermb.so 或 C:\读卡器\termb.dll</source>
-        <translation>如 /opt/reader/libtermb.so 或 C:\读卡器\termb.dll</translation>
-    </message>
-    <message>
-        <source>SDK 库文件(&amp;L)</source>
-        <translation>SDK 库文件(&amp;L)</translation>
-    </message>
-    <message>
-        <source>SDK 库文件</source>
-        <translation>SDK 库文件</translation>
-    </message>
-    <message>
-        <source>libwlt.so 或 WltRS.dll；空：不显示照片</source>
-        <translation>libwlt.so 或 WltRS.dll；空：不显示照片</translation>
-    </message>
-    <message>
-        <source>照片解码库(&amp;W)</source>
-        <translation>照片解码库(&amp;W)</translation>
-    </message>
-    <message>
-        <source>照片解码库</source>
-        <translation>照片解码库</translation>
-    </message>
-    <message>
-        <source>测试读卡（请先放好身份证）</source>
-        <translation>测试读卡（请先放好身份证）</translation>
-    </message>
-    <message>
-        <source>高拍仪与扫描仪</source>
-        <translation>高拍仪与扫描仪</translation>
-    </message>
-    <message>
-        <source>设备序号（如 0）或设备名称的一部分</source>
-        <translation>设备序号（如 0）或设备名称的一部分</translation>
-    </message>
-    <message>
-        <source>高拍仪(&amp;C)</source>
-        <translation>高拍仪(&amp;C)</translation>
-    </message>
-    <message>
-        <source>空：不监视</source>
-        <translation>空：不监视</translation>
-    </message>
-    <message>
-        <source>扫描仪输出文件夹(&amp;F)</source>
-        <translation>扫描仪输出文件夹(&amp;F)</translation>
-    </message>
-    <message>
-        <source>扫描仪输出文件夹</source>
-        <translation>扫描仪输出文件夹</translation>
-    </message>
-    <message>
-        <source>打印机</source>
-        <translation>打印机</translation>
-    </message>
-    <message>
-        <source>打印机(&amp;R)</source>
-        <translation>打印机(&amp;R)</translation>
-    </message>
-    <message>
-        <source>文书纸张(&amp;A)</source>
-        <translation>文书纸张(&amp;A)</translation>
-    </message>
-    <message>
-        <source>打印测试页</source>
-        <translation>打印测试页</translation>
-    </message>
-    <message>
-        <source>{index}：{name}</source>
-        <translation>{index}：{name}</translation>
-    </message>
-    <message>
-        <source>系统默认打印机</source>
-        <translation>系统默认打印机</translation>
-    </message>
-    <message>
-        <source>{name}（未找到）</source>
-        <translation>{name}（未找到）</translation>
-    </message>
-    <message>
-        <source>请选择或输入读卡器串口。</source>
-        <translation>请选择或输入读卡器串口。</translation>
-    </message>
-    <message>
-        <source>设备设置已保存。重新登录（切换用户）后按新设置连接设备。</source>
-        <translation>设备设置已保存。重新登录（切换用户）后按新设置连接设备。</translation>
-    </message>
-    <message>
-        <source>未选择读卡器。</source>
-        <translation>未选择读卡器。</translation>
-    </message>
-    <message>
-        <source>正在读卡：请把身份证放在读卡器上……</source>
-        <translation>正在读卡：请把身份证放在读卡器上……</translation>
-    </message>
-    <message>
-        <source>读卡器已连接，但 {s} 秒内没有读到身份证：请把身份证平放在读卡区后再试。</source>
-        <translation>读卡器已连接，但 {s} 秒内没有读到身份证：请把身份证平放在读卡区后再试。</translation>
-    </message>
-    <message>
-        <source>读卡成功：{card}</source>
-        <translation>读卡成功：{card}</translation>
-    </message>
-    <message>
-        <source>读卡失败：{error}请检查读卡器的连接和设置。</source>
-        <translation>读卡失败：{error}请检查读卡器的连接和设置。</translation>
-    </message>
-    <message>
-        <source>正在发送测试页……</source>
-        <translation>正在发送测试页……</translation>
-    </message>
-    <message>
-        <source>EventLabels</source>
-        <comment>其他记录（{type}）</comment>
-        <translation>EventLabels</translation>
-    </message>
-    <message>
-        <source>EventLabels</source>
-        <translation>EventLabels</translation>
-    </message>
-    <message>
-        <source>FileDialog</source>
-        <comment>文件夹</comment>
-        <translation>FileDialog</translation>
-    </message>
-    <message>
-        <source>FileDialog</source>
-        <comment>{suffix} 文件</comment>
-        <translation>FileDialog</translation>
-    </message>
-    <message>
-        <source>FileDialog</source>
-        <comment>文件</comment>
-        <translation>FileDialog</translation>
-    </message>
-    <message>
-        <source>FileDialog</source>
-        <comment>文件夹(&amp;N)：</comment>
-        <translation>FileDialog</translation>
-    </message>
-    <message>
-        <source>FileDialog</source>
-        <comment>选择(&amp;S)</comment>
-        <translation>FileDialog</translation>
-    </message>
-    <message>
-        <source>FileDialog</source>
-        <comment>文件名(&amp;N)：</comment>
-        <translation>FileDialog</translation>
-    </message>
-    <message>
-        <source>FileDialog</source>
-        <comment>保存(&amp;S)</comment>
-        <translation>FileDialog</translation>
-    </message>
-    <message>
-        <source>FileDialog</source>
-        <comment>打开(&amp;O)</comment>
-        <translation>FileDialog</translation>
-    </message>
-    <message>
-        <source>FileDialog</source>
-        <comment>查找范围(&amp;L)：</comment>
-        <translation>FileDialog</translation>
-    </message>
-    <message>
-        <source>FileDialog</source>
-        <comment>文件类型(&amp;T)：</comment>
-        <translation>FileDialog</translation>
-    </message>
-    <message>
-        <source>FileDialog</source>
-        <comment>取消</comment>
-        <translation>FileDialog</translation>
-    </message>
-    <message>
-        <source>LedgerModel</source>
-        <comment>已推送</comment>
-        <translation>LedgerModel</translation>
-    </message>
-    <message>
-        <source>LedgerModel</source>
-        <comment>待推送</comment>
-        <translation>LedgerModel</translation>
-    </message>
-    <message>
-        <source>LedgerModel</source>
-        <comment>超时 {time}</comment>
-        <translation>LedgerModel</translation>
-    </message>
-    <message>
-        <source>LedgerModel</source>
-        <comment>剩余 {time}</comment>
-        <translation>LedgerModel</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>{days}天{hours}小时</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>{hours}小时{minutes}分钟</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>{minutes}分钟</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>不到1分钟</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>同步：不可用</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>在线</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>离线</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>未登记</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>错误：{reason}</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>正在连接</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>待上传 {count} 件</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>最早等待 {duration}</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>全部已上传</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>{count} 项需人工处理</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>同步：{summary}</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>同步组件未能启动（已记录日志），受理资料保存在本机。</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>请联系技术支持；可用命令行 intake sync --status 查看原因。</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>县级平台：{url}（站点 {station}）</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>待上传：{count} 件受理记录，{events} 条记录</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>最近一次连通：{time}</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>下次尝试：{time}</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message numerus="yes">
-        <source>SyncIndicatorWidget</source>
-        <comment>本站点尚未登记到县级平台，受理资料保存在本机，不会丢失。</comment>
-        <translation>
-            <numerusform>SyncIndicatorWidget</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>SyncIndicatorWidget</source>
-        <comment>登记方法：管理员向县行政审批局索取一次性登记码，在本机命令行执行：{command}（URL 为平台地址，CODE 为登记码）。登记后点“立即同步”。</comment>
-        <translation>
-            <numerusform>SyncIndicatorWidget</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>处理办法：{fix}</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>资料已保存在本机，联网后自动上传，无需重复操作。</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncIndicatorWidget</source>
-        <comment>有 {count} 项需人工处理，请在同步队列中查看原因。</comment>
-        <translation>SyncIndicatorWidget</translation>
-    </message>
-    <message>
-        <source>SyncQueueModel</source>
-        <translation>SyncQueueModel</translation>
-    </message>
-</context>
-<context>
     <name>AppShell</name>
     <message>
         <source>无法打开数据库：{error}</source>
@@ -651,6 +215,18 @@
 </context>
 <context>
     <name>BackupDialog</name>
+    <message>
+        <source>上次有效备份：正在读取……</source>
+        <translation>上次有效备份：正在读取……</translation>
+    </message>
+    <message>
+        <source>上次有效备份：无</source>
+        <translation>上次有效备份：无</translation>
+    </message>
+    <message>
+        <source>上次有效备份：{time}</source>
+        <translation>上次有效备份：{time}</translation>
+    </message>
     <message>
         <source>备份</source>
         <translation>备份</translation>
@@ -1459,6 +1035,209 @@
     </message>
 </context>
 <context>
+    <name>DeviceSettingsDialog</name>
+    <message>
+        <source>找不到打印机“{name}”：请检查打印机电源和连接，或在 设备 → 设备设置 中重新选择打印机。</source>
+        <translation>找不到打印机“{name}”：请检查打印机电源和连接，或在 设备 → 设备设置 中重新选择打印机。</translation>
+    </message>
+    <message>
+        <source>找不到打印机：请检查电源和连接，或在 设备设置 中重选</source>
+        <translation>找不到打印机：请检查电源和连接，或在 设备设置 中重选</translation>
+    </message>
+    <message>
+        <source>设备状态</source>
+        <translation>设备状态</translation>
+    </message>
+    <message>
+        <source>（另有 {n} 项，点击查看）</source>
+        <translation>（另有 {n} 项，点击查看）</translation>
+    </message>
+    <message>
+        <source>测试高拍仪</source>
+        <translation>测试高拍仪</translation>
+    </message>
+    <message>
+        <source>正在打开高拍仪……</source>
+        <translation>正在打开高拍仪……</translation>
+    </message>
+    <message>
+        <source>关闭</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>高拍仪“{name}”已打开：画面应清晰、无卡顿。</source>
+        <translation>高拍仪“{name}”已打开：画面应清晰、无卡顿。</translation>
+    </message>
+    <message>
+        <source>请检查 USB 线，或选择另一台高拍仪（设备序号或名称）。</source>
+        <translation>请检查 USB 线，或选择另一台高拍仪（设备序号或名称）。</translation>
+    </message>
+    <message>
+        <source>设备设置</source>
+        <translation>设备设置</translation>
+    </message>
+    <message>
+        <source>设备设置由负责人或管理员保存；您可以测试设备。</source>
+        <translation>设备设置由负责人或管理员保存；您可以测试设备。</translation>
+    </message>
+    <message>
+        <source>保存后，重新登录（切换用户）时按新设置连接设备。</source>
+        <translation>保存后，重新登录（切换用户）时按新设置连接设备。</translation>
+    </message>
+    <message>
+        <source>保存</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>浏览…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>：浏览</source>
+        <translation>：浏览</translation>
+    </message>
+    <message>
+        <source>身份证读卡器</source>
+        <translation>身份证读卡器</translation>
+    </message>
+    <message>
+        <source>不使用（手工录入）</source>
+        <translation>不使用（手工录入）</translation>
+    </message>
+    <message>
+        <source>串口读卡器（GA 467 协议）</source>
+        <translation>串口读卡器（GA 467 协议）</translation>
+    </message>
+    <message>
+        <source>厂商 SDK：CVR 接口（华视等）</source>
+        <translation>厂商 SDK：CVR 接口（华视等）</translation>
+    </message>
+    <message>
+        <source>厂商 SDK：SDT 接口（神思、精伦、新中新等）</source>
+        <translation>厂商 SDK：SDT 接口（神思、精伦、新中新等）</translation>
+    </message>
+    <message>
+        <source>接口(&amp;I)</source>
+        <translation>接口(&amp;I)</translation>
+    </message>
+    <message>
+        <source>读卡器串口</source>
+        <translation>读卡器串口</translation>
+    </message>
+    <message>
+        <source>串口(&amp;P)</source>
+        <translation>串口(&amp;P)</translation>
+    </message>
+    <message>
+        <source>如 /opt/reader/libtermb.so 或 C:\读卡器\termb.dll</source>
+        <translation>如 /opt/reader/libtermb.so 或 C:\读卡器\termb.dll</translation>
+    </message>
+    <message>
+        <source>SDK 库文件(&amp;L)</source>
+        <translation>SDK 库文件(&amp;L)</translation>
+    </message>
+    <message>
+        <source>SDK 库文件</source>
+        <translation>SDK 库文件</translation>
+    </message>
+    <message>
+        <source>libwlt.so 或 WltRS.dll；空：不显示照片</source>
+        <translation>libwlt.so 或 WltRS.dll；空：不显示照片</translation>
+    </message>
+    <message>
+        <source>照片解码库(&amp;W)</source>
+        <translation>照片解码库(&amp;W)</translation>
+    </message>
+    <message>
+        <source>照片解码库</source>
+        <translation>照片解码库</translation>
+    </message>
+    <message>
+        <source>测试读卡（请先放好身份证）</source>
+        <translation>测试读卡（请先放好身份证）</translation>
+    </message>
+    <message>
+        <source>高拍仪与扫描仪</source>
+        <translation>高拍仪与扫描仪</translation>
+    </message>
+    <message>
+        <source>设备序号（如 0）或设备名称的一部分</source>
+        <translation>设备序号（如 0）或设备名称的一部分</translation>
+    </message>
+    <message>
+        <source>高拍仪(&amp;C)</source>
+        <translation>高拍仪(&amp;C)</translation>
+    </message>
+    <message>
+        <source>空：不监视</source>
+        <translation>空：不监视</translation>
+    </message>
+    <message>
+        <source>扫描仪输出文件夹(&amp;F)</source>
+        <translation>扫描仪输出文件夹(&amp;F)</translation>
+    </message>
+    <message>
+        <source>扫描仪输出文件夹</source>
+        <translation>扫描仪输出文件夹</translation>
+    </message>
+    <message>
+        <source>打印机</source>
+        <translation>打印机</translation>
+    </message>
+    <message>
+        <source>打印机(&amp;R)</source>
+        <translation>打印机(&amp;R)</translation>
+    </message>
+    <message>
+        <source>文书纸张(&amp;A)</source>
+        <translation>文书纸张(&amp;A)</translation>
+    </message>
+    <message>
+        <source>打印测试页</source>
+        <translation>打印测试页</translation>
+    </message>
+    <message>
+        <source>{index}：{name}</source>
+        <translation>{index}：{name}</translation>
+    </message>
+    <message>
+        <source>系统默认打印机</source>
+        <translation>系统默认打印机</translation>
+    </message>
+    <message>
+        <source>{name}（未找到）</source>
+        <translation>{name}（未找到）</translation>
+    </message>
+    <message>
+        <source>设备设置已保存。重新登录（切换用户）后按新设置连接设备。</source>
+        <translation>设备设置已保存。重新登录（切换用户）后按新设置连接设备。</translation>
+    </message>
+    <message>
+        <source>未选择读卡器。</source>
+        <translation>未选择读卡器。</translation>
+    </message>
+    <message>
+        <source>正在读卡：请把身份证放在读卡器上……</source>
+        <translation>正在读卡：请把身份证放在读卡器上……</translation>
+    </message>
+    <message>
+        <source>读卡器已连接，但 {s} 秒内没有读到身份证：请把身份证平放在读卡区后再试。</source>
+        <translation>读卡器已连接，但 {s} 秒内没有读到身份证：请把身份证平放在读卡区后再试。</translation>
+    </message>
+    <message>
+        <source>读卡成功：{card}</source>
+        <translation>读卡成功：{card}</translation>
+    </message>
+    <message>
+        <source>读卡失败：{error}请检查读卡器的连接和设置。</source>
+        <translation>读卡失败：{error}请检查读卡器的连接和设置。</translation>
+    </message>
+    <message>
+        <source>正在发送测试页……</source>
+        <translation>正在发送测试页……</translation>
+    </message>
+</context>
+<context>
     <name>DisplayDialog</name>
     <message>
         <source>显示设置</source>
@@ -1660,6 +1439,57 @@
     <message>
         <source>作废草稿</source>
         <translation>作废草稿</translation>
+    </message>
+    <message>
+        <source>其他记录（{type}）</source>
+        <translation>其他记录（{type}）</translation>
+    </message>
+</context>
+<context>
+    <name>FileDialog</name>
+    <message>
+        <source>文件夹</source>
+        <translation>文件夹</translation>
+    </message>
+    <message>
+        <source>{suffix} 文件</source>
+        <translation>{suffix} 文件</translation>
+    </message>
+    <message>
+        <source>文件</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>文件夹(&amp;N)：</source>
+        <translation>文件夹(&amp;N)：</translation>
+    </message>
+    <message>
+        <source>选择(&amp;S)</source>
+        <translation>选择(&amp;S)</translation>
+    </message>
+    <message>
+        <source>文件名(&amp;N)：</source>
+        <translation>文件名(&amp;N)：</translation>
+    </message>
+    <message>
+        <source>保存(&amp;S)</source>
+        <translation>保存(&amp;S)</translation>
+    </message>
+    <message>
+        <source>打开(&amp;O)</source>
+        <translation>打开(&amp;O)</translation>
+    </message>
+    <message>
+        <source>查找范围(&amp;L)：</source>
+        <translation>查找范围(&amp;L)：</translation>
+    </message>
+    <message>
+        <source>文件类型(&amp;T)：</source>
+        <translation>文件类型(&amp;T)：</translation>
+    </message>
+    <message>
+        <source>取消</source>
+        <translation>取消</translation>
     </message>
 </context>
 <context>
@@ -2002,6 +1832,22 @@
         <translation>身份核验</translation>
     </message>
     <message>
+        <source>已推送</source>
+        <translation>已推送</translation>
+    </message>
+    <message>
+        <source>待推送</source>
+        <translation>待推送</translation>
+    </message>
+    <message>
+        <source>超时 {time}</source>
+        <translation>超时 {time}</translation>
+    </message>
+    <message>
+        <source>剩余 {time}</source>
+        <translation>剩余 {time}</translation>
+    </message>
+    <message>
         <source>（草稿）</source>
         <translation>（草稿）</translation>
     </message>
@@ -2075,6 +1921,10 @@
     <message>
         <source>{kind}文件 (*.{suffix})</source>
         <translation>{kind}文件 (*.{suffix})</translation>
+    </message>
+    <message>
+        <source>{year}年{month:02d}月{day:02d}日</source>
+        <translation>{year}年{month:02d}月{day:02d}日</translation>
     </message>
     <message>
         <source>导出失败：{reason}</source>
@@ -2936,6 +2786,10 @@
         <translation>打印{doc}</translation>
     </message>
     <message>
+        <source>{year}年{month:02d}月{day:02d}日</source>
+        <translation>{year}年{month:02d}月{day:02d}日</translation>
+    </message>
+    <message>
         <source>日结完成，封存值：{seal}</source>
         <translation>日结完成，封存值：{seal}</translation>
     </message>
@@ -2984,6 +2838,110 @@
 </context>
 <context>
     <name>SyncIndicatorWidget</name>
+    <message>
+        <source>{days}天{hours}小时</source>
+        <translation>{days}天{hours}小时</translation>
+    </message>
+    <message>
+        <source>{hours}小时{minutes}分钟</source>
+        <translation>{hours}小时{minutes}分钟</translation>
+    </message>
+    <message>
+        <source>{minutes}分钟</source>
+        <translation>{minutes}分钟</translation>
+    </message>
+    <message>
+        <source>不到1分钟</source>
+        <translation>不到1分钟</translation>
+    </message>
+    <message>
+        <source>同步：不可用</source>
+        <translation>同步：不可用</translation>
+    </message>
+    <message>
+        <source>在线</source>
+        <translation>在线</translation>
+    </message>
+    <message>
+        <source>离线</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <source>未登记</source>
+        <translation>未登记</translation>
+    </message>
+    <message>
+        <source>错误：{reason}</source>
+        <translation>错误：{reason}</translation>
+    </message>
+    <message>
+        <source>正在连接</source>
+        <translation>正在连接</translation>
+    </message>
+    <message>
+        <source>待上传 {count} 件</source>
+        <translation>待上传 {count} 件</translation>
+    </message>
+    <message>
+        <source>最早等待 {duration}</source>
+        <translation>最早等待 {duration}</translation>
+    </message>
+    <message>
+        <source>全部已上传</source>
+        <translation>全部已上传</translation>
+    </message>
+    <message>
+        <source>{count} 项需人工处理</source>
+        <translation>{count} 项需人工处理</translation>
+    </message>
+    <message>
+        <source>同步：{summary}</source>
+        <translation>同步：{summary}</translation>
+    </message>
+    <message>
+        <source>同步组件未能启动（已记录日志），受理资料保存在本机。</source>
+        <translation>同步组件未能启动（已记录日志），受理资料保存在本机。</translation>
+    </message>
+    <message>
+        <source>请联系技术支持；可用命令行 intake sync --status 查看原因。</source>
+        <translation>请联系技术支持；可用命令行 intake sync --status 查看原因。</translation>
+    </message>
+    <message>
+        <source>县级平台：{url}（站点 {station}）</source>
+        <translation>县级平台：{url}（站点 {station}）</translation>
+    </message>
+    <message>
+        <source>待上传：{count} 件受理记录，{events} 条记录</source>
+        <translation>待上传：{count} 件受理记录，{events} 条记录</translation>
+    </message>
+    <message>
+        <source>最近一次连通：{time}</source>
+        <translation>最近一次连通：{time}</translation>
+    </message>
+    <message>
+        <source>下次尝试：{time}</source>
+        <translation>下次尝试：{time}</translation>
+    </message>
+    <message>
+        <source>本站点尚未登记到县级平台，受理资料保存在本机，不会丢失。</source>
+        <translation>本站点尚未登记到县级平台，受理资料保存在本机，不会丢失。</translation>
+    </message>
+    <message>
+        <source>登记方法：管理员向县行政审批局索取一次性登记码，在本机命令行执行：{command}（URL 为平台地址，CODE 为登记码）。登记后点“立即同步”。</source>
+        <translation>登记方法：管理员向县行政审批局索取一次性登记码，在本机命令行执行：{command}（URL 为平台地址，CODE 为登记码）。登记后点“立即同步”。</translation>
+    </message>
+    <message>
+        <source>处理办法：{fix}</source>
+        <translation>处理办法：{fix}</translation>
+    </message>
+    <message>
+        <source>资料已保存在本机，联网后自动上传，无需重复操作。</source>
+        <translation>资料已保存在本机，联网后自动上传，无需重复操作。</translation>
+    </message>
+    <message>
+        <source>有 {count} 项需人工处理，请在同步队列中查看原因。</source>
+        <translation>有 {count} 项需人工处理，请在同步队列中查看原因。</translation>
+    </message>
     <message>
         <source>同步：正在启动</source>
         <translation>同步：正在启动</translation>
