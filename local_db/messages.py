@@ -258,7 +258,7 @@ MESSAGES: dict[str, str] = {
     "intake.ambiguous_bundle": "“{bundle}”对应{count}个一件事，请写得更具体：{names}。",
     "intake.bad_decision": "办理结果应为 受理/不予受理/办结。",
     "intake.decision_order": "事项办理结果顺序不对：已是“{previous}”，不能再登记“{decision}”。",
-    "intake.decision_order#2": "事项办理结果顺序不对：尚待受理，不能登记“{decision}”。",
+    "intake.decision_order#2": "事项办理结果顺序不对：已是“待受理”，不能再登记“{decision}”。",
     "intake.delivery_method": "送达方式应为窗口领取或邮寄。",
     "intake.duplicate_create": "受理记录已存在。",
     "intake.no_active_items": "按情形回答，所选事项均无需办理。请核对情形回答或所选事项。",
