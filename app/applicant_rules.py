@@ -36,9 +36,9 @@ def clean_applicant(data: ApplicantInput, today: dt.date, *, strict: bool) -> di
         "document_type": data.document_type if data.kind == "personal" else RESIDENT,
     }
     if data.kind not in ("personal", "enterprise"):
-        raise IntakeError("applicant.kind", "申请人类型应为个人或企业。", field="kind")
+        raise IntakeError("applicant.kind", field="kind")
     if out["document_type"] not in CARD_TYPE_NAMES:
-        raise IntakeError("applicant.document_type", "证件类型无法识别。", field="document_type")
+        raise IntakeError("applicant.document_type", field="document_type")
     doc_type = out["document_type"]
     id_label = (
         "法定代表人身份证号码"
@@ -65,9 +65,10 @@ def clean_applicant(data: ApplicantInput, today: dt.date, *, strict: bool) -> di
         elif strict:
             raise IntakeError(
                 f"applicant.{field_name}",
-                f"{label}：{check.message}",
                 field=field_name,
                 reason=check.code,
+                label=label,
+                problem=check.message,  # the validator's text (the number itself is not in it)
             )
         else:
             out[field_name] = normalize_number_text(raw)[:40]  # as typed, in ASCII digits
@@ -79,13 +80,13 @@ def clean_applicant(data: ApplicantInput, today: dt.date, *, strict: bool) -> di
     ):
         # Typed beside the number, they must agree with it (drafts keep them, finish refuses).
         conflicts = resident_id_conflicts(out["resident_id"], data.birth_date, data.gender, today)
-        for field_name, conflict in conflicts.items():
+        for conflict_field, conflict in conflicts.items():
             if strict:
                 raise IntakeError(
-                    f"applicant.{field_name}",
-                    str(conflict.message),
-                    field=field_name,
+                    f"applicant.{conflict_field}",
+                    field=conflict_field,
                     reason=conflict.code,
+                    problem=str(conflict.message),
                 )
     return out
 
@@ -93,24 +94,16 @@ def clean_applicant(data: ApplicantInput, today: dt.date, *, strict: bool) -> di
 def require_ready(applicant: Applicant | None, today: dt.date) -> None:
     """IntakeError naming what a finished intake still needs from its applicant."""
     if applicant is None or not applicant.name:
-        raise IntakeError("intake.no_applicant", "请先录入申请人姓名（或企业名称）。", field="name")
+        raise IntakeError("intake.no_applicant", field="name")
     if applicant.kind == "personal" and not applicant.resident_id:
-        raise IntakeError(
-            "intake.no_resident_id", "请录入或读取申请人的身份证号码。", field="resident_id"
-        )
+        raise IntakeError("intake.no_resident_id", field="resident_id")
     if applicant.kind == "enterprise" and not applicant.uscc:
-        raise IntakeError("intake.no_uscc", "请录入或扫描企业的统一社会信用代码。", field="uscc")
+        raise IntakeError("intake.no_uscc", field="uscc")
     # The commitment letter and the receipt name who answers for an enterprise.
     if applicant.kind == "enterprise" and not applicant.legal_representative:
-        raise IntakeError(
-            "intake.no_legal_representative",
-            "请录入企业的法定代表人姓名。",
-            field="legal_representative",
-        )
+        raise IntakeError("intake.no_legal_representative", field="legal_representative")
     if applicant.kind == "enterprise" and not applicant.resident_id:
-        raise IntakeError(
-            "intake.no_representative_id", "请录入法定代表人的身份证号码。", field="resident_id"
-        )
+        raise IntakeError("intake.no_representative_id", field="resident_id")
     # Drafts may hold a number as typed; nothing is finished with a bad one.
     clean_applicant(
         ApplicantInput(
@@ -128,8 +121,4 @@ def require_ready(applicant: Applicant | None, today: dt.date) -> None:
     )
     # How the applicant is reached about progress and results (receipt, notice).
     if not applicant.phone:
-        raise IntakeError(
-            "intake.no_phone",
-            "请录入联系电话：办理进度和领取结果将通过该电话通知申请人。",
-            field="phone",
-        )
+        raise IntakeError("intake.no_phone", field="phone")

@@ -91,18 +91,18 @@ class _EncryptingWriter(io.RawIOBase):
 
 def _decrypt_chunks(f: IO[bytes], key: bytes) -> Iterator[bytes]:
     if f.read(len(MAGIC)) != MAGIC:
-        raise BackupError("backup.not_a_backup", "这不是本系统的备份文件。")
+        raise BackupError("backup.not_a_backup")
     file_id = f.read(8)
     aead = AESGCM(key)
     index = 0
     while True:
         head = f.read(4)
         if len(head) < 4:
-            raise BackupError("backup.truncated", "备份文件不完整（被截断），不能使用。")
+            raise BackupError("backup.truncated")
         (length,) = struct.unpack(">I", head)
         sealed = f.read(length)
         if len(sealed) != length:
-            raise BackupError("backup.truncated", "备份文件不完整（被截断），不能使用。")
+            raise BackupError("backup.truncated")
         for final in (False, True):
             nonce = file_id[:7] + struct.pack(">IB", index, 1 if final else 0)
             try:
@@ -112,16 +112,13 @@ def _decrypt_chunks(f: IO[bytes], key: bytes) -> Iterator[bytes]:
                 continue
         else:
             if index == 0:
-                raise BackupError(
-                    "backup.wrong_key_or_tampered",
-                    "备份无法解密：密钥不对，或文件已被改动。请核对恢复码。",
-                )
-            raise BackupError("backup.tampered", f"备份文件第{index + 1}段已被改动，不能使用。")
+                raise BackupError("backup.wrong_key_or_tampered")
+            raise BackupError("backup.tampered", number=index + 1)
         yield plain
         index += 1
         if final:
             if f.read(1):
-                raise BackupError("backup.tampered", "备份文件末尾有多余数据，文件已被改动。")
+                raise BackupError("backup.tampered", variant=3)
             return
 
 
@@ -237,7 +234,7 @@ class BackupService:
         try:
             src.backup(dst)  # consistent copy while others write (WAL)
         except sqlite3.DatabaseError as exc:
-            raise BackupError("backup.db_unreadable", "数据库无法读取，备份未完成。") from exc
+            raise BackupError("backup.db_unreadable") from exc
         finally:
             dst.close()
             src.close()
@@ -259,14 +256,14 @@ class BackupService:
             finally:
                 con.close()
             if ok != "ok":
-                raise BackupError("backup.db_corrupt", "备份中的数据库完整性检查未通过。")
+                raise BackupError("backup.db_corrupt")
         return manifest
 
     def _extract(self, path: Path, key: bytes, dest: Path) -> dict[str, object]:
         try:
             f, tar = self._open(path, key)
         except FileNotFoundError as exc:
-            raise BackupError("backup.missing", f"找不到备份文件“{path.name}”。") from exc
+            raise BackupError("backup.missing", path_name=path.name) from exc
         manifest: dict[str, object] | None = None
         seen: dict[str, str] = {}
         sizes: dict[str, int] = {}
@@ -274,7 +271,7 @@ class BackupService:
             with f, tar:
                 for member in tar:
                     if not member.isfile() or ".." in member.name or member.name.startswith("/"):
-                        raise BackupError("backup.tampered", "备份文件内容异常（含不允许的路径）。")
+                        raise BackupError("backup.tampered", variant=7)
                     data = tar.extractfile(member)
                     assert data is not None
                     if member.name == "manifest.json":
@@ -290,20 +287,20 @@ class BackupService:
                     seen[member.name] = h.hexdigest()
                     sizes[member.name] = member.size
         except tarfile.TarError as exc:
-            raise BackupError("backup.tampered", "备份文件内容无法解读，可能已损坏。") from exc
+            raise BackupError("backup.tampered", variant=4) from exc
         if manifest is None or seen.get("db/intake.sqlite3") != manifest["db_sha256"]:
-            raise BackupError("backup.tampered", "备份中的数据库与清单不符。")
+            raise BackupError("backup.tampered", variant=2)
         blobs = manifest["blobs"]
         assert isinstance(blobs, dict)
         for name, size in blobs.items():
             # Blob files are ciphertext under keyed names; their own AES-GCM tags and this
             # backup's chunk tags cover their content, the manifest covers their presence.
             if sizes.get(f"blobs/{name}") != size:
-                raise BackupError("backup.tampered", "备份中的页面文件与清单不符。")
+                raise BackupError("backup.tampered", variant=5)
         for arcname, digest in seen.items():
             # catalogs are named by the SHA-256 of their content too
             if arcname.startswith("catalogs/") and arcname != f"catalogs/{digest}.json":
-                raise BackupError("backup.tampered", "备份中的目录文件与其校验值不符。")
+                raise BackupError("backup.tampered", variant=6)
         return manifest
 
     def restore(
@@ -312,9 +309,7 @@ class BackupService:
         """Restore into new locations (never over a live database); returns the manifest."""
         key = key or self._key()
         if db_target.exists():
-            raise BackupError(
-                "backup.target_exists", f"目标数据库“{db_target.name}”已存在，请选择新位置。"
-            )
+            raise BackupError("backup.target_exists", file_name=db_target.name)
         with tempfile.TemporaryDirectory(dir=db_target.parent) as tmp:
             manifest = self._extract(path, key, Path(tmp))
             blobs_target.mkdir(parents=True, exist_ok=True)
@@ -332,9 +327,7 @@ class BackupService:
         try:
             recover_data_key(db_target, key, self._secrets)
         except DomainError as exc:
-            raise BackupError(
-                exc.code, "备份已恢复，但数据密钥未能放入本机密钥环：" + exc.message
-            ) from exc
+            raise BackupError("backup.key_not_stored", cause=exc.code, reason=exc.message) from exc
         return manifest
 
     # -- the window's warning ---------------------------------------------------------------

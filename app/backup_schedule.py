@@ -137,13 +137,13 @@ def run_backup(service: BackupService) -> BackupResult:
     from app.backup import BackupError
 
     if not _RUNNING.acquire(blocking=False):
-        raise BackupError("backup.busy", "备份正在进行中，请稍候。")
+        raise BackupError("backup.busy")
     try:
         return service.run()
     except OSError as exc:
         raise folder_error(exc, service.backup_dir) from exc
     except sqlite3.Error as exc:
-        raise BackupError("backup.db_unreadable", "数据库无法读取，备份未完成。") from exc
+        raise BackupError("backup.db_unreadable") from exc
     finally:
         _RUNNING.release()
 
@@ -153,27 +153,15 @@ def folder_error(exc: OSError, folder: Path) -> BackupError:
 
     code = exc.errno
     if code == errno.ENOSPC:
-        return BackupError(
-            "backup.disk_full",
-            f"备份目录“{folder}”所在磁盘空间不足，备份未完成。请清理磁盘或更换备份目录。",
-        )
+        return BackupError("backup.disk_full", folder=folder)
     if code in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return BackupError(
-            "backup.no_permission",
-            f"没有写入备份目录“{folder}”的权限，备份未完成。请更换备份目录。",
-        )
+        return BackupError("backup.no_permission", folder=folder)
     if code in (errno.EEXIST, errno.ENOTDIR):
-        return BackupError(
-            "backup.not_a_folder",
-            f"备份目录“{folder}”不是文件夹（已有同名文件），备份未完成。请更换备份目录。",
-        )
+        return BackupError("backup.not_a_folder", folder=folder)
     if code == errno.ENOENT:
-        return BackupError(
-            "backup.folder_missing",
-            f"找不到备份目录“{folder}”（移动硬盘或网络位置是否已连接？），备份未完成。",
-        )
+        return BackupError("backup.folder_missing", folder=folder)
     name = errno.errorcode.get(code or 0, type(exc).__name__)
-    return BackupError("backup.write_failed", f"备份目录“{folder}”无法写入（{name}），备份未完成。")
+    return BackupError("backup.write_failed", folder=folder, name=name)
 
 
 def scheduled_turn(

@@ -269,17 +269,16 @@ class Catalog:
         if bundle is not None:
             return bundle
         if not found:
-            raise ChecklistError(
-                f"{code_prefix}.unknown_bundle", f"目录中没有一件事“{query}”。", bundle=query
-            )
+            raise ChecklistError(f"{code_prefix}.unknown_bundle", bundle=query)
         names = "、".join(f"{b.name}（{b.id}）" for b in found[:10]) + (
             "等" if len(found) > 10 else ""
         )
         raise ChecklistError(
             f"{code_prefix}.ambiguous_bundle",
-            f"“{query}”对应{len(found)}个一件事，请写得更具体：{names}。",
             bundle=query,
             candidates=[b.id for b in found],
+            count=len(found),
+            names=names,
         )
 
     def material(self, material_id: str) -> Material:

@@ -80,11 +80,12 @@ def _check_schema(doc: Any, defname: str, filename: str, bundles_key: str | None
     where = f"目录文件 {filename}" + (f"，一件事 {bundle}" if bundle else "")
     raise CatalogError(
         "catalog.schema",
-        f"{where}，字段 {_path_text(path)}：{_schema_message(best)}",
         file=filename,
         bundle=bundle,
         field=_path_text(path),
         detail=best.message[:300],
+        where=where,
+        problem=_schema_message(best),
     )
 
 
@@ -148,10 +149,11 @@ def _check_shape(doc: Any, display: str) -> None:
             where = f"目录文件 {display}" + (f"，一件事 {bundle}" if bundle else "")
             raise CatalogError(
                 "catalog.too_deep",
-                f"{where}，字段 {_short_path(path)}：{problem}，拒绝载入。",
                 file=display,
                 bundle=bundle,
                 field=_short_path(path),
+                where=where,
+                problem=problem,
             )
         if isinstance(node, dict):
             for k, v in node.items():
@@ -169,39 +171,27 @@ def _read_json(path: Path, display: str) -> Any:
     if size > MAX_FILE_BYTES:
         raise CatalogError(
             "catalog.too_large",
-            f"目录文件 {display} 有 {size // (1024 * 1024)} MB，"
-            f"超过上限 {MAX_FILE_BYTES // (1024 * 1024)} MB，拒绝载入。",
             file=display,
             bytes=size,
+            size_mb=size // (1024 * 1024),
+            max_mb=MAX_FILE_BYTES // (1024 * 1024),
         )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise CatalogError(
-            "catalog.missing_file", f"找不到目录文件 {display}", file=display
-        ) from exc
+        raise CatalogError("catalog.missing_file", file=display) from exc
     except UnicodeDecodeError as exc:
-        raise CatalogError(
-            "catalog.encoding", f"目录文件 {display} 不是 UTF-8 编码", file=display
-        ) from exc
+        raise CatalogError("catalog.encoding", file=display) from exc
     except OSError as exc:
-        raise CatalogError(
-            "catalog.unreadable", f"无法读取目录文件 {display}", file=display
-        ) from exc
+        raise CatalogError("catalog.unreadable", file=display) from exc
     try:
         doc = json.loads(text)
     except RecursionError:
-        raise CatalogError(
-            "catalog.too_deep", f"目录文件 {display}：嵌套层数过多，拒绝载入。", file=display
-        ) from None
+        raise CatalogError("catalog.too_deep", variant=2, file=display) from None
     except json.JSONDecodeError as exc:
+        # detail: the parser's English, for the log and programs only (not in the text)
         raise CatalogError(
-            "catalog.json",
-            f"目录文件 {display} 第{exc.lineno}行第{exc.colno}列 JSON 格式错误"
-            "（括号、引号或逗号不匹配）。",
-            file=display,
-            line=exc.lineno,
-            detail=exc.msg,  # the parser's English, for the log and programs only
+            "catalog.json", file=display, line=exc.lineno, column=exc.colno, detail=exc.msg
         ) from exc
     _check_shape(doc, display)
     return doc
@@ -271,9 +261,9 @@ def _read_packed(path: Path, only_bundles: set[str] | None, check: bool) -> dict
                 if m["id"] in sources:
                     raise CatalogError(
                         "catalog.duplicate_material",
-                        f"目录文件 {name}，材料 {m['id']} 与 {sources[m['id']]} 中的定义重复",
                         file=name,
                         material=m["id"],
+                        sources_m_id=sources[m["id"]],
                     )
                 sources[m["id"]] = name
                 materials.append(m)
@@ -286,17 +276,10 @@ def _read_packed(path: Path, only_bundles: set[str] | None, check: bool) -> dict
             if check:
                 _check_schema(doc, "bundle", name)
             if f.stem != doc["id"]:
-                raise CatalogError(
-                    "catalog.file_name",
-                    f"目录文件 {name}，一件事 {doc['id']}：文件名应为 {doc['id']}.json",
-                    file=name,
-                    bundle=doc["id"],
-                )
+                raise CatalogError("catalog.file_name", file=name, bundle=doc["id"])
             bundles.append(doc)
         if not bundles:
-            raise CatalogError(
-                "catalog.empty", f"目录 {path.name} 中没有任何一件事", file=str(path.name)
-            )
+            raise CatalogError("catalog.empty", file=str(path.name))
         return {"header": header, "materials": materials, "bundles": bundles}
     doc = _read_json(path, path.name)
     if check:

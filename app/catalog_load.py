@@ -52,9 +52,7 @@ def build_catalog(packed: Mapping[str, Any], display: str = "catalog") -> Catalo
     for m in packed["materials"]:
         if m["id"] in materials:
             raise CatalogError(
-                "catalog.duplicate_material",
-                f"{display}：材料 {m['id']} 重复定义",
-                material=m["id"],
+                "catalog.duplicate_material", variant=2, material=m["id"], display=display
             )
         materials[m["id"]] = _material(m, display)
     bundles: list[Bundle] = []
@@ -65,19 +63,12 @@ def build_catalog(packed: Mapping[str, Any], display: str = "catalog") -> Catalo
     ids = [b.id for b in bundles]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
-        raise CatalogError(
-            "catalog.duplicate_bundle",
-            f"{display}：一件事 {sorted(dup)[0]} 重复定义",
-            bundle=sorted(dup)[0],
-        )
+        raise CatalogError("catalog.duplicate_bundle", bundle=sorted(dup)[0], display=display)
     try:
         effective = dt.date.fromisoformat(header["effective_date"])
     except ValueError as exc:
         raise CatalogError(
-            "catalog.schema",
-            "目录文件 catalog.json，字段 effective_date：日期无效",
-            file="catalog.json",
-            field="effective_date",
+            "catalog.schema", variant=2, file="catalog.json", field="effective_date"
         ) from exc
     return Catalog(
         version=header["version"],
@@ -92,17 +83,9 @@ def build_catalog(packed: Mapping[str, Any], display: str = "catalog") -> Catalo
 
 def _material(m: Mapping[str, Any], display: str) -> Material:
     if m.get("generated_at_window") and m["id"] not in WINDOW_GENERATED:
-        raise CatalogError(
-            "catalog.no_generator",
-            f"{display}：材料 {m['id']} 标记为窗口生成，但本程序没有生成该文书的功能",
-            material=m["id"],
-        )
+        raise CatalogError("catalog.no_generator", material=m["id"], display=display)
     if m.get("tolerance_days") and not m.get("tolerable"):
-        raise CatalogError(
-            "catalog.tolerance",
-            f"{display}：材料 {m['id']} 设置了容缺期限但未标记可容缺",
-            material=m["id"],
-        )
+        raise CatalogError("catalog.tolerance", material=m["id"], display=display)
     return Material(
         id=m["id"],
         name=m["name"],
@@ -130,8 +113,10 @@ def _check_names(b: Mapping[str, Any], seen_names: dict[str, str], display: str)
         if label in seen_names and seen_names[label] != b["id"]:
             raise CatalogError(
                 "catalog.duplicate_name",
-                f"{display}，一件事 {b['id']}：名称或别名“{label}”与 {seen_names[label]} 重复",
                 bundle=b["id"],
+                display=display,
+                label=label,
+                other=seen_names[label],
             )
         seen_names[label] = b["id"]
 
@@ -152,13 +137,12 @@ class _BundleReader:
         self.all_item_ids = {it["id"] for it in b["items"]}
         self.produced: list[tuple[str, str, str]] = []  # (field path, material, producing item)
 
-    def fail(self, code: str, field_path: str, msg: str) -> CatalogError:
+    def fail(
+        self, code: str, field_path: str, *, variant: int = 0, **params: object
+    ) -> CatalogError:
+        """CODE's error at FIELD_PATH of this bundle; its text names the file, bundle and field."""
         return CatalogError(
-            code,
-            f"目录文件 {self.fname}，一件事 {self.bid}，字段 {field_path}：{msg}",
-            file=self.fname,
-            bundle=self.bid,
-            field=field_path,
+            code, variant=variant, file=self.fname, bundle=self.bid, field=field_path, **params
         )
 
     def cond(self, raw: Any, field_path: str) -> cond_mod.Condition | None:
@@ -167,7 +151,7 @@ class _BundleReader:
         c = cond_mod.parse(raw)
         problems = cond_mod.type_problems(c, self.questions_raw)
         if problems:
-            raise self.fail("catalog.condition", field_path, problems[0])
+            raise self.fail("catalog.condition", field_path, problem=problems[0])
         self.used_questions.update(cond_mod.questions_of(c))
         return c
 
@@ -175,36 +159,24 @@ class _BundleReader:
         b = self.b
         for j in b.get("lead_department_variants", {}):
             if j not in self.jids:
-                raise self.fail(
-                    "catalog.jurisdiction", f"lead_department_variants.{j}", f"未定义的辖区“{j}”"
-                )
+                raise self.fail("catalog.jurisdiction", f"lead_department_variants.{j}", j=j)
         for i, j in enumerate(b["jurisdictions"]):
             if j not in self.jids:
-                raise self.fail("catalog.jurisdiction", f"jurisdictions[{i}]", f"未定义的辖区“{j}”")
+                raise self.fail("catalog.jurisdiction", f"jurisdictions[{i}]", j=j)
         if len(self.questions_raw) != len(b.get("questions", [])):
-            raise self.fail("catalog.duplicate_question", "questions", "情形问题 id 重复")
+            raise self.fail("catalog.duplicate_question", "questions")
         items: list[Item] = []
         for ii, it in enumerate(b["items"]):
             if any(i.id == it["id"] for i in items):
-                raise self.fail(
-                    "catalog.duplicate_item", f"items[{ii}].id", f"事项 id“{it['id']}”重复"
-                )
+                raise self.fail("catalog.duplicate_item", f"items[{ii}].id", it_id=it["id"])
             items.append(self.item(ii, it))
         by_id = {i.id: i for i in items}
         for fp, mid, producer in self.produced:
             if any(r.id == mid for r in by_id[producer].materials):
-                raise self.fail(
-                    "catalog.produced_by",
-                    fp,
-                    f"事项“{producer}”自己也要求提交材料“{mid}”，不能同时是它的产生者",
-                )
+                raise self.fail("catalog.produced_by", fp, producer=producer, mid=mid)
         unused = set(self.questions_raw) - self.used_questions
         if unused:
-            raise self.fail(
-                "catalog.unused_question",
-                "questions",
-                f"情形问题“{sorted(unused)[0]}”没有被任何条件使用",
-            )
+            raise self.fail("catalog.unused_question", "questions", question_id=sorted(unused)[0])
         return Bundle(
             id=self.bid,
             name=b["name"],
@@ -222,14 +194,12 @@ class _BundleReader:
     def item(self, ii: int, it: Mapping[str, Any]) -> Item:
         for j in [*it.get("jurisdictions", []), *it.get("department_variants", {})]:
             if j not in self.jids:
-                raise self.fail("catalog.jurisdiction", f"items[{ii}]", f"未定义的辖区“{j}”")
+                raise self.fail("catalog.jurisdiction", f"items[{ii}]", j=j)
         refs: list[MaterialRef] = []
         for mi, mr in enumerate(it["materials"]):
             fp = f"items[{ii}].materials[{mi}]"
             if any(r.id == mr["id"] for r in refs):
-                raise self.fail(
-                    "catalog.duplicate_ref", f"{fp}.id", f"同一事项重复列出材料“{mr['id']}”"
-                )
+                raise self.fail("catalog.duplicate_ref", f"{fp}.id", mr_id=mr["id"])
             refs.append(self.material_ref(fp, it["id"], mr))
         return Item(
             id=it["id"],
@@ -251,32 +221,24 @@ class _BundleReader:
     def material_ref(self, fp: str, item_id: str, mr: Mapping[str, Any]) -> MaterialRef:
         mat = self.materials.get(mr["id"])
         if mat is None:
-            raise self.fail("catalog.unknown_material", f"{fp}.id", f"未定义的材料“{mr['id']}”")
+            raise self.fail("catalog.unknown_material", f"{fp}.id", mr_id=mr["id"])
         if mr.get("tolerable") and not mat.tolerable:
-            raise self.fail(
-                "catalog.tolerance", f"{fp}.tolerable", f"材料“{mat.id}”本身不可容缺，事项不能放宽"
-            )
+            raise self.fail("catalog.tolerance", f"{fp}.tolerable", variant=2, mat_id=mat.id)
         persons = tuple(mr.get("persons", ()))
         for person in persons:
             if person not in PERSON_LABELS:
-                raise self.fail("catalog.person", f"{fp}.persons", f"未定义的人员“{person}”")
+                raise self.fail("catalog.person", f"{fp}.persons", person=person)
         if persons and "{person}" not in mat.person_name:
-            raise self.fail(
-                "catalog.person_name",
-                f"{fp}.persons",
-                f"材料“{mat.id}”按人列出时须在材料中定义 person_name（如“{{person}}居民身份证”）",
-            )
+            raise self.fail("catalog.person_name", f"{fp}.persons", mat_id=mat.id)
         producer = mr.get("produced_by")
         if producer is not None:
-            problem = None
+            where = f"{fp}.produced_by"
             if producer not in self.all_item_ids:
-                problem = f"本一件事中没有事项“{producer}”"
-            elif producer == item_id:
-                problem = "事项不能需要它自己产生的材料"
-            elif persons:
-                problem = "本件产生的材料不能再按人列出"
-            if problem:
-                raise self.fail("catalog.produced_by", f"{fp}.produced_by", problem)
+                raise self.fail("catalog.produced_by", where, variant=4, producer=producer)
+            if producer == item_id:
+                raise self.fail("catalog.produced_by", where, variant=2)
+            if persons:
+                raise self.fail("catalog.produced_by", where, variant=3)
             self.produced.append((f"{fp}.produced_by", mr["id"], producer))
         return MaterialRef(
             id=mr["id"],
@@ -369,8 +331,7 @@ class CatalogProvider:
         new = build_catalog(packed, "新目录")
         if new.version < self._current.version:
             raise CatalogError(
-                "catalog.older",
-                f"收到的目录版本 {new.version} 早于正在使用的 {self._current.version}，未替换。",
+                "catalog.older", new_version=new.version, current_version=self._current.version
             )
         if self._archive:
             self._keep(new.digest, packed)
@@ -386,11 +347,7 @@ class CatalogProvider:
             cat = load_catalog(self._archive / f"{digest}.json")
             self._by_digest[digest] = cat
             return cat
-        raise CatalogError(
-            "catalog.version_unavailable",
-            "本条受理记录所用的目录版本在本机不存在，无法重现其材料清单。",
-            digest=digest,
-        )
+        raise CatalogError("catalog.version_unavailable", digest=digest)
 
 
 if __name__ == "__main__":

@@ -198,16 +198,15 @@ def coerce_answer(question: Question, value: object) -> Answer:
         if text in _FALSE:
             return False
         raise ChecklistError(
-            "checklist.answer_type",
-            f"情形“{question.text}”只能回答是或否（收到“{value}”）。",
-            question=question.id,
+            "checklist.answer_type", question=question.id, question_text=question.text, value=value
         )
     if question.type == "number":
         if isinstance(value, bool):
             raise ChecklistError(
                 "checklist.answer_type",
-                f"情形“{question.text}”需要填写数字。",
+                variant=2,
                 question=question.id,
+                question_text=question.text,
             )
         try:
             number = (
@@ -216,22 +215,27 @@ def coerce_answer(question: Question, value: object) -> Answer:
         except ValueError:
             raise ChecklistError(
                 "checklist.answer_type",
-                f"情形“{question.text}”需要填写数字（收到“{value}”）。",
+                variant=4,
                 question=question.id,
+                question_text=question.text,
+                value=value,
             ) from None
         if number != number or number in (float("inf"), float("-inf")):
             raise ChecklistError(
                 "checklist.answer_type",
-                f"情形“{question.text}”需要填写有效数字。",
+                variant=3,
                 question=question.id,
+                question_text=question.text,
             )
         if (question.min is not None and number < question.min) or (
             question.max is not None and number > question.max
         ):
             raise ChecklistError(
                 "checklist.answer_range",
-                f"情形“{question.text}”的取值应在 {question.min}～{question.max} 之间。",
                 question=question.id,
+                question_text=question.text,
+                question_min=question.min,
+                question_max=question.max,
             )
         return int(number) if number.is_integer() else number
     allowed = {v for v, _ in question.choices}
@@ -243,9 +247,10 @@ def coerce_answer(question: Question, value: object) -> Answer:
         return by_label[text]
     raise ChecklistError(
         "checklist.answer_choice",
-        f"情形“{question.text}”没有选项“{value}”，可选："
-        + "、".join(label for _, label in question.choices),
         question=question.id,
+        question_text=question.text,
+        value=value,
+        choices="、".join(label for _, label in question.choices),
     )
 
 
@@ -256,9 +261,9 @@ def _check_answers(bundle: Bundle, answers: Mapping[str, object]) -> dict[str, A
         if q is None:
             raise ChecklistError(
                 "checklist.unknown_question",
-                f"一件事“{bundle.name}”没有情形问题“{qid}”。",
                 bundle=bundle.id,
                 question=qid,
+                bundle_name=bundle.name,
             )
         out[qid] = coerce_answer(q, value)
     return out
@@ -334,23 +339,19 @@ def _chosen_items(
             item = bundle.item(iid)
             if item is None:
                 raise ChecklistError(
-                    "checklist.unknown_item",
-                    f"一件事“{bundle.name}”中没有事项“{iid}”。",
-                    bundle=bundle.id,
-                    item=iid,
+                    "checklist.unknown_item", bundle=bundle.id, item=iid, bundle_name=bundle.name
                 )
             if iid not in offered_ids:
                 raise ChecklistError(
                     "checklist.item_not_offered",
-                    f"事项“{item.name}”不在本辖区的“{bundle.name}”清单中。",
                     bundle=bundle.id,
                     item=iid,
+                    item_name=item.name,
+                    bundle_name=bundle.name,
                 )
             chosen_items.append(item)
     if not chosen_items:
-        raise ChecklistError(
-            "checklist.no_items", f"请至少选择“{bundle.name}”中的一个事项。", bundle=bundle.id
-        )
+        raise ChecklistError("checklist.no_items", bundle=bundle.id, bundle_name=bundle.name)
     return chosen_items
 
 
@@ -429,26 +430,22 @@ def _check_marks(
     ignored: list[str] = []
     for mid, given in marks.items():
         if given not in MARKS:
-            raise ChecklistError(
-                "checklist.bad_mark",
-                f"材料标记“{given}”无效，应为 已收/免提交/容缺（collected/exempt/tolerated）。",
-                material=mid,
-            )
+            raise ChecklistError("checklist.bad_mark", material=mid, given=given)
         if mid not in needs:
             if strict:
                 raise ChecklistError(
                     "checklist.mark_not_in_list",
-                    f"材料“{line_name(catalog, mid)}”不在本次材料清单中，不能标记。",
                     material=mid,
+                    material_name=line_name(catalog, mid),
                 )
             ignored.append(mid)
         elif mid in produced:
             if strict:
                 raise ChecklistError(
                     "checklist.produced_in_bundle",
-                    f"材料“{line_name(catalog, mid)}”由本件事中的“{produced[mid].name}”办理产生，"
-                    "无需申请人提交，不能标记。",
                     material=mid,
+                    material_name=line_name(catalog, mid),
+                    producer_name=produced[mid].name,
                 )
             ignored.append(mid)
     return ignored
@@ -471,15 +468,11 @@ def _material_line(
     mark = None if producer is not None else marks.get(mid)
     if mark == "exempt" and not exemptable:
         raise ChecklistError(
-            "checklist.not_exemptable",
-            f"材料“{material.name_for(person)}”没有可共享的电子证照或数据来源，不能标记为免提交。",
-            material=mid,
+            "checklist.not_exemptable", material=mid, material_name=material.name_for(person)
         )
     if mark == "tolerated" and not tolerable:
         raise ChecklistError(
-            "checklist.not_tolerable",
-            f"材料“{material.name_for(person)}”不允许容缺受理，必须当场提交。",
-            material=mid,
+            "checklist.not_tolerable", material=mid, material_name=material.name_for(person)
         )
     state: MaterialState = mark if mark is not None else "missing"  # type: ignore[assignment]
     if producer is not None:

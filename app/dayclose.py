@@ -193,7 +193,7 @@ class DayCloseService:
         self._staff.authorize(actor, "day.close")
         self._staff.reauthenticate(actor, password)
         if day > local_day(self._clock.now()):
-            raise DomainError("dayclose.future", "不能对尚未到来的日期进行日结。")
+            raise DomainError("dayclose.future")
         if self.closed(day) is not None:
             raise _already_closed(day)
 
@@ -222,11 +222,7 @@ class DayCloseService:
                 raise _already_closed(day)
             current, last_seq = _basis(s, day)
             if basis is not None and basis != current:
-                raise DomainError(
-                    "dayclose.changed_meanwhile",
-                    "生成日结报告期间当日受理记录有新的变化，报告已不准确。请重新日结。",
-                    day=key,
-                )
+                raise DomainError("dayclose.changed_meanwhile", day=key)
             prev, records, n_subs, n_events = (
                 current.prev_seal,
                 current.records_hash,
@@ -368,7 +364,7 @@ class DayCloseService:
 
 
 def _already_closed(day: dt.date) -> DomainError:
-    return DomainError("dayclose.already_closed", f"{day:%Y年%m月%d日}已日结，不能重复日结。")
+    return DomainError("dayclose.already_closed", day=day)
 
 
 def _is_closed(s: Session, day: str) -> bool:

@@ -140,10 +140,10 @@ def export_ledger(
     log (what, how many rows, by whom)."""
     authorize(sessions, actor, "export.ledger", at=at)
     if fmt not in ("xlsx", "csv", "pdf"):
-        raise DomainError("export.format", "导出格式应为 Excel、CSV 或 PDF。", format=fmt)
+        raise DomainError("export.format", format=fmt)
     if fmt == "pdf":
         if render_pdf is None:
-            raise DomainError("export.pdf_unavailable", "本功能未接入 PDF 生成，无法导出 PDF。")
+            raise DomainError("export.pdf_unavailable")
         data = render_pdf(rows, title, centre_name, period_label or title, seal)
     else:
         data = ledger_xlsx(rows, title) if fmt == "xlsx" else ledger_csv(rows)

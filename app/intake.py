@@ -70,7 +70,7 @@ class IntakeService(IntakeBase):
         with self._tx() as s:
             station = s.get(Station, actor.station_id)
             if station is None:
-                raise IntakeError("intake.no_station", "账号所属站点不存在。")
+                raise IntakeError("intake.no_station")
             sub = Submission(
                 id=sid,
                 station_id=station.id,
@@ -182,9 +182,7 @@ class IntakeService(IntakeBase):
                 question = bundle.question(question_id)
                 if question is None:
                     raise IntakeError(
-                        "intake.unknown_question",
-                        f"一件事“{bundle.name}”没有该情形问题。",
-                        question=question_id,
+                        "intake.unknown_question", question=question_id, bundle_name=bundle.name
                     )
                 typed = None if value is None else engine.coerce_answer(question, value)
                 typed_all[question_id] = typed
@@ -238,13 +236,13 @@ class IntakeService(IntakeBase):
                     if line is not None and line.produced_by is not None:
                         raise IntakeError(
                             "checklist.produced_in_bundle",
-                            f"材料“{name}”由本件事中的“{line.produced_by.name}”办理产生，无需申请人提交，不能标记。",
+                            variant=2,
                             material=material_id,
+                            name=name,
+                            producer_name=line.produced_by.name,
                         )
                     raise IntakeError(
-                        "checklist.mark_not_in_list",
-                        f"材料“{name}”不在本次材料清单中，不能标记。",
-                        material=material_id,
+                        "checklist.mark_not_in_list", variant=2, material=material_id, name=name
                     )
                 row = s.get(MaterialMark, (sid, material_id))
                 if mark is None:
@@ -393,7 +391,7 @@ class IntakeService(IntakeBase):
     def withdraw(self, actor: StaffView, sid: str, reason: str) -> None:
         """撤回 before any decision; the return list is printed from `document(..., "return_list")`."""
         if not reason.strip():
-            raise IntakeError("intake.reason_required", "请填写撤回原因。", field="reason")
+            raise IntakeError("intake.reason_required", field="reason")
         with self._tx() as s:
             sub, state = self._load(s, sid)
             self._event(s, sub, state, actor, "withdrawn", {"reason": reason.strip()})
@@ -403,9 +401,9 @@ class IntakeService(IntakeBase):
     ) -> None:
         """A department's 受理 / 不予受理 / 办结 for one item (arrives through sync)."""
         if decision not in ("accepted", "rejected", "completed"):
-            raise IntakeError("intake.bad_decision", "办理结果应为 受理/不予受理/办结。")
+            raise IntakeError("intake.bad_decision")
         if decision == "rejected" and not reason.strip():
-            raise IntakeError("intake.reason_required", "不予受理必须说明理由。", field="reason")
+            raise IntakeError("intake.reason_required", variant=2, field="reason")
         now = self._clock.now()
         with self._tx() as s:
             sub, state = self._load(s, sid)
@@ -462,11 +460,9 @@ class IntakeService(IntakeBase):
     ) -> None:
         """送达 at the window or by express (tracking number required)."""
         if method not in ("window", "express"):
-            raise IntakeError("intake.delivery_method", "送达方式应为窗口领取或邮寄。")
+            raise IntakeError("intake.delivery_method")
         if method == "express" and not tracking_number.strip():
-            raise IntakeError(
-                "intake.tracking_required", "邮寄送达请填写快递单号。", field="tracking_number"
-            )
+            raise IntakeError("intake.tracking_required", field="tracking_number")
         now = self._clock.now()
         with self._tx() as s:
             sub, state = self._load(s, sid)
@@ -508,11 +504,6 @@ def _set_item_outcomes(sub: Submission) -> None:
 def _refuse_unfinishable(bundle: Bundle, result: Checklist) -> None:
     if result.unanswered:
         names = "、".join(q.text for q in bundle.questions if q.id in result.unanswered)
-        raise IntakeError(
-            "intake.unanswered", f"请先回答情形问题：{names}", questions=list(result.unanswered)
-        )
+        raise IntakeError("intake.unanswered", questions=list(result.unanswered), names=names)
     if not result.active_items:
-        raise IntakeError(
-            "intake.no_active_items",
-            "按情形回答，所选事项均无需办理。请核对情形回答或所选事项。",
-        )
+        raise IntakeError("intake.no_active_items")

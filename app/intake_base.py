@@ -92,7 +92,7 @@ class IntakeBase:
     def _load(self, s: Session, sid: str) -> tuple[Submission, SubmissionState]:
         sub = s.get(Submission, sid)
         if sub is None:
-            raise IntakeError("intake.not_found", "找不到该受理记录。", submission=sid)
+            raise IntakeError("intake.not_found", submission=sid)
         return sub, self._projection(s, sub)
 
     @staticmethod
@@ -172,12 +172,12 @@ class IntakeBase:
     def _bundle(self, catalog: Catalog, key: str) -> Bundle:
         bundle = catalog.bundle(key)
         if bundle is None:
-            raise IntakeError("intake.unknown_bundle", f"目录中没有一件事“{key}”。", bundle=key)
+            raise IntakeError("intake.unknown_bundle", bundle=key)
         return bundle
 
     def _require_bundle(self, sub: Submission) -> Bundle:
         if not sub.bundle_id:
-            raise IntakeError("intake.no_bundle", "请先选择一件事和事项。")
+            raise IntakeError("intake.no_bundle")
         return self._bundle(self._catalog(sub), sub.bundle_id)
 
     @staticmethod

@@ -168,9 +168,7 @@ class IntakeDocuments(IntakeBase):
                 if m.state in ("missing", "tolerated")
             ]
             if not any(m.state == "missing" for m in materials):
-                raise IntakeError(
-                    "intake.nothing_missing", "材料已齐全，无需一次告知，请完成收件。"
-                )
+                raise IntakeError("intake.nothing_missing")
         elif kind == "commitment":
             # What the applicant committed to at receipt, even after it was handed in.
             at_receipt = tuple((received or {}).get("tolerated", ()))
@@ -281,19 +279,19 @@ def _refuse(
 ) -> None:
     """IntakeError when the submission does not (yet) carry a document of KIND."""
     if sub.number is None:
-        raise IntakeError("intake.not_finished", "受理尚未完成，不能打印文书。")
+        raise IntakeError("intake.not_finished")
     if kind in ("receipt", "commitment", "supplement") and sub.received_at is None:
-        raise IntakeError("intake.not_received", "尚未收件，不能打印收件回执或承诺书。")
+        raise IntakeError("intake.not_received")
     if kind == "return_list" and state.stage != "withdrawn":
-        raise IntakeError("intake.not_withdrawn", "只有已撤回的受理才打印退还材料清单。")
+        raise IntakeError("intake.not_withdrawn")
     if kind == "notice" and state.stage != "notified":
         # A received intake owes nothing a notice could list (tolerated ones are on the
         # commitment letter and the receipt).
-        raise IntakeError("intake.not_notified", "该受理已收件，不出具一次告知通知书。")
+        raise IntakeError("intake.not_notified")
     if kind == "commitment" and not (received or {}).get("tolerated"):
-        raise IntakeError("intake.no_tolerance", "本次收件没有容缺材料，无需告知承诺书。")
+        raise IntakeError("intake.no_tolerance")
     if kind == "supplement" and supplemented is None:
-        raise IntakeError("intake.no_supplement", "该受理没有补正记录，不能打印补正材料收件回执。")
+        raise IntakeError("intake.no_supplement")
 
 
 def _doc_applicant(applicant: Applicant) -> DocApplicant:

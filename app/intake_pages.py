@@ -37,11 +37,7 @@ class IntakePages(IntakeBase):
             if sub.bundle_id:
                 result = self._result(s, sub)
                 if result.line(material_id) is None:
-                    raise IntakeError(
-                        "capture.material_not_in_list",
-                        "该材料不在本次材料清单中。",
-                        material=material_id,
-                    )
+                    raise IntakeError("capture.material_not_in_list", material=material_id)
             position = 1 + (
                 s.scalar(
                     select(func.max(Attachment.position)).where(
@@ -90,14 +86,14 @@ class IntakePages(IntakeBase):
             sub, state = self._load(s, sid)
             att = s.get(Attachment, attachment_id)
             if att is None or att.submission_id != sid or att.removed:
-                raise IntakeError("capture.no_page", "页面不存在。")
+                raise IntakeError("capture.no_page")
             att.removed = True
             self._event(s, sub, state, actor, "page_removed", {"attachment": attachment_id})
 
     def rotate_page(self, actor: StaffView, sid: str, attachment_id: str, degrees: int) -> PageView:
         """Turn a page by a multiple of 90° (kept as metadata: the stored image is untouched)."""
         if degrees % 90:
-            raise IntakeError("capture.bad_rotation", "页面只能按90度旋转。")
+            raise IntakeError("capture.bad_rotation")
         with self._tx() as s:
             sub, state = self._load(s, sid)
             att = self._page(s, sid, attachment_id)
@@ -131,7 +127,7 @@ class IntakePages(IntakeBase):
                 )
             )
             if not 1 <= position <= len(pages):
-                raise IntakeError("capture.bad_position", f"页码应在1～{len(pages)}之间。")
+                raise IntakeError("capture.bad_position", len_pages=len(pages))
             pages.remove(att)
             pages.insert(position - 1, att)
             for n, page in enumerate(pages, start=1):
@@ -150,7 +146,7 @@ class IntakePages(IntakeBase):
     def _page(s: Session, sid: str, attachment_id: str) -> Attachment:
         att = s.get(Attachment, attachment_id)
         if att is None or att.submission_id != sid or att.removed:
-            raise IntakeError("capture.no_page", "页面不存在。")
+            raise IntakeError("capture.no_page")
         return att
 
     def page_bytes(self, page: PageView) -> bytes:

@@ -139,7 +139,7 @@ class Option(Generic[T]):
             value = self.parse(raw)
         except (TypeError, ValueError):
             raise OptionError(
-                "options.invalid", f"“{self.description}”的值无效：{_shown(raw)}"
+                "options.invalid", self_description=self.description, shown_raw=_shown(raw)
             ) from None
         self.check(value)
         return value
@@ -147,15 +147,21 @@ class Option(Generic[T]):
     def check(self, value: T) -> None:
         if self.choices and value not in self.choices:
             allowed = "、".join(str(c) for c in self.choices)
-            raise OptionError("options.not_a_choice", f"“{self.description}”只能是：{allowed}")
+            raise OptionError(
+                "options.not_a_choice", self_description=self.description, allowed=allowed
+            )
         if isinstance(value, int | float) and not isinstance(value, bool):
             if self.minimum is not None and value < self.minimum:
                 raise OptionError(
-                    "options.too_small", f"“{self.description}”不能小于 {self.minimum:g}"
+                    "options.too_small",
+                    self_description=self.description,
+                    self_minimum=self.minimum,
                 )
             if self.maximum is not None and value > self.maximum:
                 raise OptionError(
-                    "options.too_large", f"“{self.description}”不能大于 {self.maximum:g}"
+                    "options.too_large",
+                    self_description=self.description,
+                    self_maximum=self.maximum,
                 )
 
     def to_stored(self, value: T) -> object:

@@ -111,11 +111,7 @@ class ReceiptSigner:
         try:
             return cls(Ed25519PrivateKey.from_private_bytes(_unb64(value)))
         except ValueError as exc:
-            raise SecretKeyError(
-                "keys.malformed",
-                "密钥环中的回执签名密钥无效。请由管理员按《密钥恢复》说明处理。",
-                name=KEY_NAME,
-            ) from exc
+            raise SecretKeyError("keys.malformed", variant=2, name=KEY_NAME) from exc
 
     def sign(self, data: bytes) -> bytes:
         """An Ed25519 signature of DATA with the station key (audit checkpoints use it too)."""

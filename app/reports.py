@@ -95,7 +95,7 @@ class Period:
             start = day.replace(day=1)
             nxt = (start + dt.timedelta(days=32)).replace(day=1)
             return cls(kind, start, nxt - dt.timedelta(days=1))
-        raise DomainError("report.period", "统计周期应为日、周或月。")
+        raise DomainError("report.period")
 
     @property
     def label(self) -> str:
@@ -239,7 +239,7 @@ class Reports:
                 Submission.awaiting_supplement.is_(True),
                 Submission.tolerance_due < now.astimezone(STATION_TZ).date(),
             )
-        raise DomainError("report.figure", f"未知的统计项“{figure}”。", figure=figure)
+        raise DomainError("report.figure", figure=figure)
 
     def intakes_for(
         self,

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import secrets
 
+from app.errors import AuthError
+
 # 2^14 * 8 * 128 bytes = 16 MiB per hash: costly to brute-force, fine for a login.
 _N, _R, _P = 2**14, 8, 1
 _MAXMEM = 64 * 1024 * 1024
@@ -42,10 +44,10 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, expected)
 
 
-def password_problem(password: str) -> str | None:
-    """A Chinese reason why a new password is too weak, or None."""
+def password_problem(password: str) -> AuthError | None:
+    """The error a too weak new password gets (account.weak_password), or None."""
     if len(password) < 8:
-        return "密码至少8位。"
+        return AuthError("account.weak_password")
     kinds = sum(
         [
             any(c.isdigit() for c in password),
@@ -54,5 +56,5 @@ def password_problem(password: str) -> str | None:
         ]
     )
     if kinds < 2:
-        return "密码需包含字母、数字、符号中的至少两类。"
+        return AuthError("account.weak_password", variant=2)
     return None

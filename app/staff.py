@@ -82,14 +82,14 @@ def authorize(
         )
     log.warning("refused %s for staff %s", action, actor.id)
     if role is None:
-        raise AuthError(
-            "auth.forbidden", f"该账号已停用，不能进行“{label}”。", needed=needed, action=action
-        )
+        raise AuthError("auth.forbidden", variant=2, needed=needed, action=action, label=label)
     raise AuthError(
         "auth.forbidden",
-        f"“{label}”需要{ROLE_LABELS[needed]}权限，当前账号为{ROLE_LABELS[role]}。",
         needed=needed,
         action=action,
+        label=label,
+        needed_role=ROLE_LABELS[needed],
+        current_role=ROLE_LABELS[role],
     )
 
 
@@ -120,7 +120,7 @@ class StaffService:
         with self._sessions() as s:
             st = s.scalars(select(Station).where(Station.is_local)).first()
             if st is None:
-                raise AuthError("auth.no_station", "本机尚未完成站点设置，请由管理员完成首次设置。")
+                raise AuthError("auth.no_station")
             return station_view(st)
 
     def setup_station(
@@ -138,16 +138,13 @@ class StaffService:
         """First run: the station and its first administrator, in one transaction."""
         code = code.strip().upper()
         if not valid_station_code(code):
-            raise AuthError(
-                "setup.station_code",
-                "站点编码应为2～8位数字或大写字母（不含I、O、S、V、Z），由县行政审批局分配。",
-            )
+            raise AuthError("setup.station_code")
         if not name.strip() or not centre_name.strip():
-            raise AuthError("setup.names", "请填写站点名称和中心名称（打印在回执上）。")
+            raise AuthError("setup.names")
         now = self._clock.now()
         with write_tx(self._sessions) as s:
             if s.scalar(select(func.count()).select_from(Station).where(Station.is_local)):
-                raise AuthError("setup.done", "本机已完成站点设置。")
+                raise AuthError("setup.done")
             st = Station(
                 code=code,
                 name=name.strip(),
@@ -178,14 +175,14 @@ class StaffService:
     ) -> Staff:
         username = username.strip()
         if not username or not display_name.strip():
-            raise AuthError("account.names", "请填写登录名和姓名。")
+            raise AuthError("account.names")
         if role not in _RANK:
-            raise AuthError("account.role", "角色应为 窗口人员/负责人/管理员。")
+            raise AuthError("account.role")
         problem = password_problem(password)
         if problem:
-            raise AuthError("account.weak_password", problem)
+            raise problem
         if s.scalar(select(func.count()).select_from(Staff).where(Staff.username == username)):
-            raise AuthError("account.exists", f"登录名“{username}”已存在。")
+            raise AuthError("account.exists", username=username)
         staff = Staff(
             station_id=station_id,
             username=username,
@@ -224,11 +221,11 @@ class StaffService:
     def set_active(self, actor: StaffView, staff_id: int, active: bool) -> None:
         self.authorize(actor, "account.set_active")
         if staff_id == actor.id and not active:
-            raise AuthError("account.self", "不能停用自己的账号。")
+            raise AuthError("account.self")
         with write_tx(self._sessions) as s:
             staff = s.get(Staff, staff_id)
             if staff is None:
-                raise AuthError("account.unknown", "账号不存在。")
+                raise AuthError("account.unknown")
             staff.active = active
             audit.append(
                 s,
@@ -241,11 +238,11 @@ class StaffService:
     def change_password(self, actor: StaffView, old: str, new: str) -> None:
         problem = password_problem(new)
         if problem:
-            raise AuthError("account.weak_password", problem)
+            raise problem
         with write_tx(self._sessions) as s:
             staff = s.get(Staff, actor.id)
             if staff is None or not verify_password(old, staff.password_hash):
-                raise AuthError("auth.bad_password", "原密码不正确。")
+                raise AuthError("auth.bad_password")
             staff.password_hash = hash_password(new)
             audit.append(s, at=self._clock.now(), staff_id=actor.id, action="account.password")
 
@@ -263,23 +260,21 @@ class StaffService:
             staff = s.scalars(select(Staff).where(Staff.username == username.strip())).first()
             if staff is None:
                 audit.append(s, at=now, staff_id=None, action="login.unknown_user")
-                refusal = AuthError("auth.bad_credentials", "登录名或密码不正确。")
+                refusal = AuthError("auth.bad_credentials")
             elif not staff.active:
                 audit.append(s, at=now, staff_id=staff.id, action="login.disabled")
-                refusal = AuthError("auth.disabled", "该账号已停用，请联系管理员。")
+                refusal = AuthError("auth.disabled")
             elif staff.locked_until and staff.locked_until > now:
                 minutes = max(1, int((staff.locked_until - now).total_seconds() // 60) + 1)
                 audit.append(s, at=now, staff_id=staff.id, action="login.locked")
-                refusal = AuthError(
-                    "auth.locked", f"密码错误次数过多，账号已锁定，请{minutes}分钟后再试。"
-                )
+                refusal = AuthError("auth.locked", minutes=minutes)
             elif not verify_password(password, staff.password_hash):
                 staff.failed_logins += 1
                 if staff.failed_logins >= MAX_FAILED_LOGINS:
                     staff.locked_until = now + LOCKOUT
                     staff.failed_logins = 0
                 audit.append(s, at=now, staff_id=staff.id, action="login.failed")
-                refusal = AuthError("auth.bad_credentials", "登录名或密码不正确。")
+                refusal = AuthError("auth.bad_credentials")
             else:
                 staff.failed_logins = 0
                 staff.locked_until = None
@@ -307,4 +302,4 @@ class StaffService:
         with self._sessions() as s:
             staff = s.get(Staff, actor.id)
             if staff is None or not verify_password(password, staff.password_hash):
-                raise AuthError("auth.bad_password", "密码不正确。")
+                raise AuthError("auth.bad_password", variant=2)

@@ -82,9 +82,10 @@ class SubmissionState:
 def _refuse(state: SubmissionState, event: str, what: str) -> IntakeError:
     return IntakeError(
         "intake.transition",
-        f"当前状态为“{STAGE_LABELS[state.stage]}”，不能{what}。",
         stage=state.stage,
         event=event,
+        stage_label=STAGE_LABELS[state.stage],
+        what=what,
     )
 
 
@@ -137,17 +138,23 @@ def apply(
 ) -> SubmissionState:
     if state is None:
         if etype != "created":
-            raise IntakeError("intake.no_submission", "受理记录不存在。", event=etype)
+            raise IntakeError("intake.no_submission", event=etype)
         return SubmissionState()
     if etype == "created":
-        raise IntakeError("intake.duplicate_create", "受理记录已存在。")
+        raise IntakeError("intake.duplicate_create")
     if etype == "withdrawn":
         if state.stage in _BEFORE_DECISION and not state.decisions:
             return replace(state, stage="withdrawn")
-        raise _refuse(state, etype, "撤回申请（部门已作出决定或尚未收件）")
+        raise IntakeError(
+            "intake.transition",
+            variant=2,
+            stage=state.stage,
+            event=etype,
+            stage_label=STAGE_LABELS[state.stage],
+        )
     stages = _ALLOWED.get(etype)
     if stages is None:
-        raise IntakeError("intake.unknown_event", f"未知的事件类型“{etype}”。", event=etype)
+        raise IntakeError("intake.unknown_event", event=etype)
     if state.stage not in stages:
         raise _refuse(state, etype, _WHAT.get(etype, etype))
     step = _STEPS.get(etype)
@@ -189,15 +196,13 @@ def _item_decided(
 ) -> SubmissionState:
     item, decision = payload["item"], payload["decision"]
     if item not in state.items:
-        raise IntakeError("intake.unknown_item", "该事项不在本次受理范围内。", item=item)
+        raise IntakeError("intake.unknown_item", item=item)
     previous = state.decisions.get(item)
     allowed = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
     if decision not in allowed.get(previous, ()):
-        raise IntakeError(
-            "intake.decision_order",
-            f"事项办理结果顺序不对：已是“{previous or '待受理'}”，不能再登记“{decision}”。",
-            item=item,
-        )
+        if previous is None:
+            raise IntakeError("intake.decision_order", variant=2, item=item, decision=decision)
+        raise IntakeError("intake.decision_order", item=item, previous=previous, decision=decision)
     decisions = {**state.decisions, item: decision}
     return replace(
         state,
@@ -211,7 +216,7 @@ def _supplemented(
 ) -> SubmissionState:
     materials = set(payload["materials"])
     if not materials or not materials <= state.tolerated_outstanding:
-        raise IntakeError("intake.nothing_to_supplement", "所选材料不在待补正清单中。")
+        raise IntakeError("intake.nothing_to_supplement")
     return replace(state, tolerated_outstanding=state.tolerated_outstanding - materials)
 
 
@@ -221,9 +226,7 @@ def _delivered(
     items = set(payload["items"])
     ready = {i for i, d in state.decisions.items() if d in ("completed", "rejected")}
     if not items or not items <= ready or items & state.delivered_items:
-        raise IntakeError(
-            "intake.not_ready_for_delivery", "所选事项尚未办结或已送达，不能登记送达。"
-        )
+        raise IntakeError("intake.not_ready_for_delivery")
     delivered = state.delivered_items | items
     return replace(
         state,
@@ -271,7 +274,7 @@ def fold(events: Iterable[tuple[str, Mapping[str, Any], dt.datetime]]) -> Submis
     for etype, payload, at in events:
         state = apply(state, etype, payload, at)
     if state is None:
-        raise IntakeError("intake.no_submission", "受理记录不存在。")
+        raise IntakeError("intake.no_submission")
     return state
 
 

@@ -75,12 +75,11 @@ def backup_before_upgrade(
             os.replace(partial, target)
     except (OSError, BackupError) as exc:
         log.error("no backup before upgrading %s: %s", db.name, exc.__class__.__name__)
-        raise StoreError(
-            "store.upgrade_backup_failed",
-            f"升级数据库前未能写出备份（{getattr(exc, 'message', '磁盘空间不足或目录不可写')}），"
-            "数据库未升级。请释放磁盘空间后重试。",
-            file=db.name,
-        ) from exc
+        if isinstance(exc, BackupError):
+            raise StoreError(
+                "store.upgrade_backup_failed", file=db.name, reason=exc.message
+            ) from exc
+        raise StoreError("store.upgrade_backup_failed", variant=2, file=db.name) from exc
     log.info(
         "store %s backed up before upgrade %s -> %s: %s",
         db.name,
@@ -118,22 +117,11 @@ def restore_after_failed_upgrade(
             exc.__class__.__name__,
             backup.name,
         )
-        return StoreError(
-            "store.upgrade_failed_unrestored",
-            f"数据库升级失败，且未能自动恢复。请勿继续使用，联系管理员用备份“{backup.name}”恢复"
-            f"（intake backup restore）。",
-            file=db.name,
-            backup=backup.name,
-        )
+        return StoreError("store.upgrade_failed_unrestored", file=db.name, backup=backup.name)
     log.error(
         "upgrade of %s failed (%s); store restored from %s",
         db.name,
         cause.__class__.__name__,
         backup.name,
     )
-    return StoreError(
-        "store.upgrade_failed",
-        f"数据库升级失败，已恢复到升级前的状态（备份“{backup.name}”）。请联系管理员。",
-        file=db.name,
-        backup=backup.name,
-    )
+    return StoreError("store.upgrade_failed", file=db.name, backup=backup.name)

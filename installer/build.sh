@@ -53,6 +53,9 @@ version="$("$VENV/bin/python" installer/manifest.py version)"
 app_id="$("$VENV/bin/python" installer/manifest.py app-id)"
 bundle="dist/yijianshi-intake"
 rm -rf "$bundle"
+# The window's texts: the spec compiles resources/i18n/intake_zh_CN.ts (lrelease from PySide6)
+# into the .qm it bundles; a stale one from a run from source must not slip in instead.
+rm -f resources/i18n/intake_zh_CN.qm
 "$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
     installer/yijianshi-intake.spec
 

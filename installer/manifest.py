@@ -34,6 +34,8 @@ DATA = (
     ("resources/catalog", "resources/catalog"),
     ("local_db/migrations", "local_db/migrations"),  # alembic reads the scripts as files
     ("installer/icons/yijianshi-intake.svg", "resources/icons"),
+    # the window's texts, compiled by build.sh from resources/i18n/intake_zh_CN.ts
+    ("resources/i18n/intake_zh_CN.qm", "resources/i18n"),
 )
 
 # Fonts the documents need (printing/fonts.py looks in the bundle's resources/fonts first):

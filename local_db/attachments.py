@@ -80,27 +80,19 @@ class AttachmentStore:
             write_atomic(target, sealed)
         except OSError as exc:
             if exc.errno == 28:  # ENOSPC
-                raise StoreError(
-                    "store.disk_full", "磁盘空间不足，页面未能保存。请清理磁盘后重试。"
-                ) from exc
-            raise StoreError("store.attachment_write", "页面文件未能保存，请检查磁盘。") from exc
+                raise StoreError("store.disk_full") from exc
+            raise StoreError("store.attachment_write") from exc
         return digest
 
     def get(self, sha256: str, verify: bool = True) -> bytes:
         try:
             sealed = self.path(sha256).read_bytes()
         except FileNotFoundError as exc:
-            raise StoreError(
-                "store.attachment_missing", "找不到页面文件，可能已被删除。", sha256=sha256
-            ) from exc
+            raise StoreError("store.attachment_missing", sha256=sha256) from exc
         try:
             data = self._key.decrypt_blob(sealed, sha256)
         except StoreError as exc:
-            raise StoreError(
-                "store.attachment_corrupt", "页面文件已损坏或被改动（无法解密）。", sha256=sha256
-            ) from exc
+            raise StoreError("store.attachment_corrupt", variant=2, sha256=sha256) from exc
         if verify and hashlib.sha256(data).hexdigest() != sha256:
-            raise StoreError(
-                "store.attachment_corrupt", "页面文件已损坏（校验不符）。", sha256=sha256
-            )
+            raise StoreError("store.attachment_corrupt", sha256=sha256)
         return data

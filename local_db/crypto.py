@@ -54,12 +54,11 @@ def _derive(master: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
 
 
-def _tampered(what: str) -> StoreError:
-    return StoreError(
-        "store.decrypt_failed",
-        f"{what}无法解密：本机密钥不对，或数据已被改动。" + RECOVERY_HINT,
-        what=what,
-    )
+def _tampered(part: str) -> StoreError:
+    """PART "field" (a personal-data column) or "blob" (a page file) cannot be decrypted."""
+    if part == "blob":
+        return StoreError("store.decrypt_failed", variant=2, part=part)
+    return StoreError("store.decrypt_failed", part=part)
 
 
 class DataKey:
@@ -84,11 +83,11 @@ class DataKey:
 
     def decrypt_text(self, blob: bytes, purpose: bytes) -> str:
         if not isinstance(blob, bytes) or blob[:1] != FIELD_VERSION or len(blob) < 29:
-            raise _tampered("数据")
+            raise _tampered("field")
         try:
             return self._fields.decrypt(blob[1:13], blob[13:], purpose).decode("utf-8")
         except InvalidTag:
-            raise _tampered("数据") from None
+            raise _tampered("field") from None
 
     def blind(self, kind: str, value: str) -> bytes:
         """Blind index of a normalised value: equal values give equal 16 bytes, nothing else."""
@@ -108,11 +107,11 @@ class DataKey:
 
     def decrypt_blob(self, blob: bytes, sha256: str) -> bytes:
         if blob[:4] != BLOB_MAGIC or len(blob) < 32:
-            raise _tampered("页面文件")
+            raise _tampered("blob")
         try:
             return self._blobs.decrypt(blob[4:16], blob[16:], sha256.encode())
         except InvalidTag:
-            raise _tampered("页面文件") from None
+            raise _tampered("blob") from None
 
 
 def normalise_name(name: str) -> str:
@@ -139,9 +138,7 @@ def applicant_index(
 def dialect_key(dialect: Any) -> DataKey:
     key = getattr(dialect, "yjs_data_key", None)
     if key is None:
-        raise StoreError(
-            "keys.data_key_missing", "数据库未加载数据密钥，无法读写个人信息。" + RECOVERY_HINT
-        )
+        raise StoreError("keys.data_key_missing")
     return key  # type: ignore[no-any-return]
 
 
@@ -203,14 +200,11 @@ def wrap(master: bytes, backup_key: bytes, store_id: str) -> str:
 def unwrap(wrapped: str, backup_key: bytes, store_id: str) -> bytes:
     raw = base64.b64decode(wrapped)
     if len(raw) < 28:
-        raise SecretKeyError("keys.recovery_mismatch", "数据库中的密钥备份不完整。")
+        raise SecretKeyError("keys.recovery_mismatch")
     try:
         return AESGCM(backup_key).decrypt(raw[:12], raw[12:], store_id.encode())
     except InvalidTag:
-        raise SecretKeyError(
-            "keys.recovery_mismatch",
-            "恢复码与这个数据库不匹配：请核对恢复码，或确认这是本站点的数据库。",
-        ) from None
+        raise SecretKeyError("keys.recovery_mismatch", variant=2) from None
 
 
 def create_data_key(con: Any, secrets: SecretStore) -> DataKey:
@@ -237,22 +231,13 @@ def load_data_key(con: Any, secrets: SecretStore) -> DataKey:
     values = _settings(con)
     store_id = values.get(STORE_ID)
     if store_id is None:
-        raise StoreError(
-            "keys.store_without_key", "数据库缺少数据密钥记录，可能已被改动。请从备份恢复。"
-        )
+        raise StoreError("keys.store_without_key")
     text = secrets.get(key_name(store_id))
     if text is None:
-        raise StoreError(
-            "keys.data_key_missing",
-            "本机密钥环中没有这个数据库的数据密钥（换了电脑、重装系统或密钥环被清空）。"
-            + RECOVERY_HINT,
-        )
+        raise StoreError("keys.data_key_missing", variant=2)
     key = DataKey(decode_key(text, key_name(store_id)))
     if not hmac.compare_digest(key.check, values.get(KEY_CHECK, "")):
-        raise StoreError(
-            "keys.data_key_wrong",
-            "本机密钥环中的数据密钥与这个数据库不匹配。" + RECOVERY_HINT,
-        )
+        raise StoreError("keys.data_key_wrong")
     return key
 
 
@@ -286,17 +271,15 @@ def recover_data_key(
         try:
             values = _settings(con)
         except sqlite3.DatabaseError as exc:
-            raise StoreError("store.not_a_database", "文件不是本系统的数据库或已损坏。") from exc
+            raise StoreError("store.not_a_database") from exc
     finally:
         con.close()
     store_id, wrapped = values.get(STORE_ID), values.get(KEY_WRAPPED)
     if not store_id or not wrapped:
-        raise StoreError("keys.store_without_key", "数据库缺少数据密钥记录，无法恢复。")
+        raise StoreError("keys.store_without_key", variant=2)
     master = unwrap(wrapped, backup_key, store_id)
     if not hmac.compare_digest(DataKey(master).check, values.get(KEY_CHECK, "")):
-        raise StoreError(
-            "keys.data_key_wrong", "恢复出的密钥与数据库的校验值不符，数据库可能已被改动。"
-        )
+        raise StoreError("keys.data_key_wrong", variant=2)
     secrets.set(key_name(store_id), base64.b64encode(master).decode())
     if secrets.get(BACKUP_KEY_NAME) is None:
         secrets.set(BACKUP_KEY_NAME, base64.b64encode(backup_key).decode())

@@ -114,18 +114,10 @@ def inspect_file(path: Path) -> FileFacts:
 def _refuse_unless_ours(path: Path, facts: FileFacts) -> None:
     """StoreError for a file that is not one of our stores, decided from FACTS alone."""
     if not facts.sqlite:
-        raise StoreError(
-            "store.not_a_database",
-            f"文件“{path.name}”不是本系统的数据库或已损坏，请确认路径或从备份恢复。",
-            file=path.name,
-        )
+        raise StoreError("store.not_a_database", variant=2, file=path.name)
     if facts.error is not None:
         raise _classify(facts.error, path)
-    foreign = StoreError(
-        "store.foreign_database",
-        f"“{path.name}”是其他程序的数据库，不能作为受理数据库使用（文件未作任何改动）。",
-        file=path.name,
-    )
+    foreign = StoreError("store.foreign_database", file=path.name)
     if facts.application_id not in (0, APPLICATION_ID):
         raise foreign
     # application_id 0: made before 0007 stamped stores, or not ours at all
@@ -167,22 +159,14 @@ def make_engine(path: Path | str) -> Engine:
 def _classify(exc: BaseException, path: Path) -> StoreError:
     text = str(exc).lower()
     if "not a database" in text or "file is encrypted" in text or "malformed" in text:
-        return StoreError(
-            "store.not_a_database",
-            f"文件“{path.name}”不是本系统的数据库或已损坏，请确认路径或从备份恢复。",
-            file=path.name,
-        )
+        return StoreError("store.not_a_database", variant=2, file=path.name)
     if "readonly" in text or "read-only" in text:
-        return StoreError("store.read_only", f"数据库“{path.name}”只读，无法保存。", file=path.name)
+        return StoreError("store.read_only", file=path.name)
     if "disk is full" in text or "database or disk is full" in text:
-        return StoreError("store.disk_full", "磁盘空间不足，未能保存。请清理磁盘后重试。")
+        return StoreError("store.disk_full", variant=2)
     if "unable to open" in text:
-        return StoreError(
-            "store.unavailable",
-            f"无法打开数据库“{path.name}”：目录不存在或无权限。",
-            file=path.name,
-        )
-    return StoreError("store.error", f"数据库错误：{exc.__class__.__name__}", file=path.name)
+        return StoreError("store.unavailable", file=path.name)
+    return StoreError("store.error", file=path.name, error_type=exc.__class__.__name__)
 
 
 class UpgradeGuard(Protocol):
@@ -246,42 +230,20 @@ def open_store(
 def _refuse_file(path: Path, create: bool | None) -> None:
     """StoreError for a location or file open_store must not use (read-only checks)."""
     if path.exists() and path.is_dir():
-        raise StoreError(
-            "store.is_directory", f"“{path.name}”是目录，不是数据库文件。", file=path.name
-        )
+        raise StoreError("store.is_directory", file=path.name)
     if not path.parent.exists():
-        raise StoreError(
-            "store.unavailable", f"数据库所在目录“{path.parent}”不存在。", file=path.name
-        )
+        raise StoreError("store.unavailable", variant=2, file=path.name, path_parent=path.parent)
     facts = inspect_file(path)
     if not facts.exists and create is False:
-        raise StoreError(
-            "store.missing",
-            f"数据库文件“{path.name}”不存在。首次使用请运行 intake setup 设置站点，"
-            "或确需新建空数据库时加 --create。",
-            file=path.name,
-        )
+        raise StoreError("store.missing", file=path.name)
     if facts.exists and facts.size == 0 and create is not True:
-        raise StoreError(
-            "store.empty_file",
-            f"数据库文件“{path.name}”是空文件（0 字节），可能是复制或恢复中断造成的。"
-            "请从备份恢复；确需在此新建数据库时加 --create。",
-            file=path.name,
-        )
+        raise StoreError("store.empty_file", file=path.name)
     if facts.exists and facts.size and facts.blank and create is False:
-        raise StoreError(
-            "store.empty_file",
-            f"数据库文件“{path.name}”中没有任何数据表。请从备份恢复；确需在此新建数据库时加 --create。",
-            file=path.name,
-        )
+        raise StoreError("store.empty_file", variant=2, file=path.name)
     if facts.exists and not facts.blank:
         _refuse_unless_ours(path, facts)
         if facts.revision is not None and facts.revision not in set(known_revisions()):
-            raise StoreError(
-                "store.newer_schema",
-                "数据库来自更新版本的程序（结构版本未知），本程序不能打开。请升级程序。",
-                revision=facts.revision,
-            )
+            raise StoreError("store.newer_schema", revision=facts.revision)
 
 
 def _upgrade(
@@ -329,14 +291,7 @@ def _upgrade(
 
 def _schema_mismatch(path: Path, revision: str, exc: BaseException) -> StoreError:
     log.error("upgrade from %s failed: %s", revision, exc.__class__.__name__)
-    return StoreError(
-        "store.schema_mismatch",
-        f"数据库“{path.name}”的结构与其版本记录（{revision}）不符：其中已有该版本之后才有的表或列，"
-        "可能曾被其他版本的程序改动、或版本记录被改写。为免损坏数据，本程序未作任何改动。"
-        "请从备份恢复，或联系县级技术支持。",
-        file=path.name,
-        revision=revision,
-    )
+    return StoreError("store.schema_mismatch", file=path.name, revision=revision)
 
 
 def _data_key(conn: Any, secrets: SecretStore) -> DataKey:

@@ -3,21 +3,32 @@
 
 from __future__ import annotations
 
+from local_db import messages
+
 
 class DomainError(Exception):
     """Base of every error the domain reports on purpose.
 
-    `code` is stable (tests and the CLI's JSON use it); `message` is the Chinese text shown to
-    the clerk; `details` holds the facts behind it (ids, field names) without personal data.
+    `code` is stable (tests and the CLI's JSON use it); `variant` picks one of the code's texts
+    when a code covers several situations; `details` are the named parameters of the text and
+    the facts behind it (ids, field names), never personal data. `message` is the Chinese text
+    from the catalog (local_db/messages.py), the same for the window and the CLI.
     """
 
     code: str = "error"
 
-    def __init__(self, code: str, message: str, **details: object) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, *, variant: int = 0, **details: object) -> None:
+        super().__init__(code)
         self.code = code
-        self.message = message
+        self.variant = variant
         self.details = details
+
+    @property
+    def message(self) -> str:
+        return messages.render(self.code, self.variant, self.details)
+
+    def __str__(self) -> str:
+        return self.message
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -27,11 +27,7 @@ class SecretStore(Protocol):
 
 
 def _unavailable(exc: Exception) -> SecretKeyError:
-    return SecretKeyError(
-        "keys.keyring_unavailable",
-        "系统密钥环不可用，无法读取或保存密钥。请在本机桌面会话中运行，或由管理员配置系统密钥环。",
-        detail=exc.__class__.__name__,
-    )
+    return SecretKeyError("keys.keyring_unavailable", detail=exc.__class__.__name__)
 
 
 # Backends that keep secrets in a readable file beside the data (keyrings.alt's file keyrings:
@@ -39,12 +35,6 @@ def _unavailable(exc: Exception) -> SecretKeyError:
 # nothing from whoever copies the disk.
 _PLAINTEXT_MODULES = ("keyrings.alt.file",)
 _NO_KEYRING_MODULES = ("keyring.backends.null", "keyring.backends.fail")
-
-INSECURE_KEYRING_FIX = (
-    "Windows 请使用系统自带的凭据管理器；统信 UOS / 麒麟 / Linux 桌面请安装并解锁 gnome-keyring "
-    "或 KWallet（Secret Service），在桌面会话中运行本程序；并卸载 keyrings.alt 或取消环境变量 "
-    "PYTHON_KEYRING_BACKEND。演示模式（--demo）不受此限制。"
-)
 
 
 def _backends(backend: object) -> list[object]:
@@ -84,11 +74,7 @@ class KeyringSecretStore:
             return
         code, name = refused
         if code == "keys.insecure_keyring":
-            raise SecretKeyError(
-                code,
-                "本机密钥环会把密钥以明文保存在磁盘文件中，本程序拒绝使用。" + INSECURE_KEYRING_FIX,
-                backend=name,
-            )
+            raise SecretKeyError("keys.insecure_keyring", backend=name)
         raise self._error(RuntimeError(name))
 
     def get(self, name: str) -> str | None:
@@ -193,11 +179,7 @@ def decode_key(value: str, name: str) -> bytes:
     except (ValueError, TypeError):
         key = b""
     if len(key) != 32:
-        raise SecretKeyError(
-            "keys.malformed",
-            f"密钥环中的“{name}”不是有效的密钥。请按《密钥恢复》说明导入备份时记录的恢复码。",
-            name=name,
-        )
+        raise SecretKeyError("keys.malformed", name=name)
     return key
 
 
@@ -214,5 +196,5 @@ def key_from_recovery_code(code: str) -> bytes:
     except ValueError:
         key = b""
     if len(key) != 32:
-        raise SecretKeyError("keys.bad_recovery_code", "恢复码有误，请逐组核对后重新输入。")
+        raise SecretKeyError("keys.bad_recovery_code")
     return key

@@ -64,12 +64,7 @@ class FontError(DomainError):
 
 
 def font_missing_error(searched: Sequence[Path]) -> FontError:
-    return FontError(
-        "print.font_missing",
-        "未找到可用于打印的中文字体。请安装字体软件包 fonts-wqy-microhei（文泉驿微米黑）"
-        "和 fonts-hanazono（花园明朝，用于生僻字），或将 TrueType 字体放入程序的 resources/fonts 目录。",
-        searched=[str(p) for p in searched],
-    )
+    return FontError("print.font_missing", searched=[str(p) for p in searched])
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ class HubClient:
         except requests.exceptions.ConnectionError as exc:
             raise sync_error("sync.interrupted" if _established(exc) else "sync.offline") from exc
         except requests.exceptions.RequestException as exc:
-            raise sync_error("sync.offline", message=exc.__class__.__name__) from exc
+            raise sync_error("sync.offline", cause=exc.__class__.__name__) from exc
         if resp.status_code in tuple(ok):
             return resp
         raise self._status_error(resp)
@@ -176,19 +176,22 @@ class HubClient:
         if status == 429:
             return sync_error("sync.rate_limited", retry_after=after, status=status)
         if status in (502, 503, 504):  # the hub's own reason, when it gave one, says why
-            return sync_error(
-                "sync.server_error",
-                retry_after=after,
-                status=status,
-                hub_code=code,
-                message=message if code else None,
-            )
+            if code:  # e.g. its object store is down: the station's queue shows that reason
+                return sync_error(
+                    "sync.server_error",
+                    variant=2,
+                    retry_after=after,
+                    status=status,
+                    hub_code=code,
+                    hub=message,
+                )
+            return sync_error("sync.server_error", retry_after=after, status=status)
         if status >= 500:
             return sync_error("sync.server_error", retry_after=after, status=status, hub_code=code)
         if status == 413:
             return sync_error("sync.too_large", status=status)
         if not code:  # not our hub's error envelope: a gateway, a captive portal, a wrong URL
-            return sync_error("sync.bad_response", status=status, message=f"HTTP {status}")
+            return sync_error("sync.bad_response", variant=2, status=status, http_status=status)
         if status == 403:
             return sync_error(
                 "sync.forbidden",
@@ -196,7 +199,6 @@ class HubClient:
                 retry=False,
                 status=status,
                 hub_code=code,
-                message=message,
                 hub_message=message,
             )
         if status == 409:
@@ -207,7 +209,6 @@ class HubClient:
                 retry_after=after,
                 status=status,
                 hub_code=code,
-                message=message,
                 hub_message=message,
             )
         return sync_error(
@@ -216,7 +217,6 @@ class HubClient:
             retry=retry,
             status=status,
             hub_code=code,
-            message=message,
             hub_message=message,
         )
 
@@ -224,16 +224,16 @@ class HubClient:
     def json(resp: requests.Response) -> Any:
         ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype != JSON:
-            raise sync_error("sync.bad_response", message=f"内容类型 {ctype or '无'}")
+            raise sync_error("sync.bad_response", variant=3, content_type=ctype or "-")
         try:
             return json.loads(resp.content)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise sync_error("sync.bad_response", message="JSON 不完整") from exc
+            raise sync_error("sync.bad_response", variant=13) from exc
 
     def _obj(self, resp: requests.Response, *keys: str) -> dict[str, Any]:
         data = self.json(resp)
         if not isinstance(data, dict) or any(k not in data for k in keys):
-            raise sync_error("sync.bad_response", message="缺少字段")
+            raise sync_error("sync.bad_response", variant=4)
         return data
 
     # ------------------------------------------------------------------ API
@@ -251,7 +251,7 @@ class HubClient:
         resp = self.request("POST", "/v1/enrollments", auth=False, body=body)
         data = self._obj(resp, "token", "token_id", "station_code")
         if not all(isinstance(data[k], str) for k in ("token", "token_id", "station_code")):
-            raise sync_error("sync.bad_response", message="登记应答格式不对")
+            raise sync_error("sync.bad_response", variant=5)
         return data
 
     def ping(self) -> dict[str, Any]:
@@ -270,7 +270,7 @@ class HubClient:
             and r[0] <= r[1]
             for r in runs
         ):
-            raise sync_error("sync.bad_response", message="序号范围格式不对")
+            raise sync_error("sync.bad_response", variant=6)
         return sorted(runs)
 
     def manifests(self, manifests: list[dict[str, Any]]) -> dict[str, Any]:
@@ -278,7 +278,7 @@ class HubClient:
             self.request("POST", "/v1/manifests", body={"manifests": manifests}), "needed"
         )
         if not isinstance(data["needed"], list):
-            raise sync_error("sync.bad_response", message="needed 应为列表")
+            raise sync_error("sync.bad_response", variant=7)
         return data
 
     def put_blob(self, sha: str, total: int, offset: int, data: bytes) -> dict[str, Any]:
@@ -311,7 +311,7 @@ class HubClient:
         )
         answer = self._obj(resp, "blobs")
         if not isinstance(answer["blobs"], list):
-            raise sync_error("sync.bad_response", message="blobs 应为列表")
+            raise sync_error("sync.bad_response", variant=8)
         return answer["blobs"]
 
     def post_events(self, store_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -329,10 +329,10 @@ class HubClient:
                 for r in results
             )
         ):
-            raise sync_error("sync.bad_response", message="事件应答与所发不符")
+            raise sync_error("sync.bad_response", variant=9)
         for r, ev in zip(results, events, strict=True):
             if r["status"] != "skipped" and r.get("id") != ev["id"]:
-                raise sync_error("sync.bad_response", message="事件应答与所发不符")
+                raise sync_error("sync.bad_response", variant=9)
         return data
 
     def post_audit(self, store_id: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -348,14 +348,14 @@ class HubClient:
                 raise self._status_error(resp)
             err = self.json(resp)["error"]
             if not is_int(err.get("last_id")) or not is_int(err.get("entry_id")):
-                raise sync_error("sync.bad_response", message="审计应答缺少 last_id")
+                raise sync_error("sync.bad_response", variant=10)
             return {
                 "last_id": err["last_id"],
                 "refused": {"code": code, "message": message, "entry_id": err["entry_id"]},
             }
         data = self._obj(resp, "last_id")
         if not is_int(data["last_id"]):
-            raise sync_error("sync.bad_response", message="审计应答缺少 last_id")
+            raise sync_error("sync.bad_response", variant=10)
         return data
 
     def post_receipt_key(self, key_id: str, public_key: str) -> dict[str, Any]:
@@ -368,7 +368,7 @@ class HubClient:
         resp = self.request("GET", "/v1/status-updates", params={"after": after, "limit": limit})
         data = self._obj(resp, "updates")
         if not isinstance(data["updates"], list):
-            raise sync_error("sync.bad_response", message="updates 应为列表")
+            raise sync_error("sync.bad_response", variant=11)
         return data
 
     def catalog(self, known: Iterable[str]) -> tuple[str, str, bytes] | None:
@@ -388,9 +388,7 @@ class HubClient:
         if not digest or ctype != JSON:
             # A gateway's page (proxy login, maintenance) in the hub's place: a bad answer of the
             # link, retried; not a broken catalog to park for a person.
-            raise sync_error(
-                "sync.bad_response", message=f"目录应答无摘要或内容类型 {ctype or '无'}"
-            )
+            raise sync_error("sync.bad_response", variant=12, content_type=ctype or "-")
         return digest, version, resp.content
 
 

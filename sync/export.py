@@ -172,23 +172,20 @@ def _write_sealed(
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise ExportError(
-            "export.write",
-            f"无法写入导出文件（{exc.strerror or exc.__class__.__name__}），请检查U盘。",
-        ) from exc
+        raise ExportError("export.write", reason=exc.strerror or exc.__class__.__name__) from exc
 
 
 def read_header(path: Path | str) -> dict[str, Any]:
     with open(path, "rb") as f:
         if f.read(len(MAGIC)) != MAGIC:
-            raise ExportError("export.not_export", "该文件不是受理资料导出文件。")
+            raise ExportError("export.not_export")
         line = f.readline(64 * 1024)
     try:
         header = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ExportError("export.header", "导出文件头已损坏。") from exc
+        raise ExportError("export.header") from exc
     if not isinstance(header, dict) or header.get("format") != 1:
-        raise ExportError("export.format", "导出文件版本不受支持。")
+        raise ExportError("export.format", variant=2)
     return header
 
 
@@ -199,7 +196,7 @@ def _body_bounds(path: Path) -> tuple[int, int]:
         start = f.tell()
     end = path.stat().st_size - TAG
     if end < start:
-        raise ExportError("export.truncated", "导出文件不完整（可能未拷贝完）。")
+        raise ExportError("export.truncated")
     return start, end
 
 
@@ -219,9 +216,7 @@ def verify(path: Path | str, key: bytes) -> None:
             remaining -= len(chunk)
         tag = f.read(TAG)
     if not hmac.compare_digest(mac.digest(), tag):
-        raise ExportError(
-            "export.signature", "导出文件签名校验失败：文件被改动、损坏，或不是本站点导出的。"
-        )
+        raise ExportError("export.signature")
 
 
 def read_export(path: Path | str, key: bytes) -> Iterator[tuple[str, Any]]:
@@ -241,7 +236,7 @@ def read_export(path: Path | str, key: bytes) -> Iterator[tuple[str, Any]]:
             if kind == b"Z":
                 break
             if kind not in (b"E", b"B"):
-                raise ExportError("export.frame", "导出文件内容结构损坏。")
+                raise ExportError("export.frame")
             (length,) = struct.unpack(">Q", reader.read(8))
             if kind == b"E":
                 yield "doc", json.loads(reader.read(length))
@@ -249,10 +244,10 @@ def read_export(path: Path | str, key: bytes) -> Iterator[tuple[str, Any]]:
                 sha = reader.read(32).hex()
                 data = reader.read(length)
                 if hashlib.sha256(data).hexdigest() != sha:
-                    raise ExportError("export.page", "导出文件中的页面校验不符。", sha256=sha)
+                    raise ExportError("export.page", sha256=sha)
                 yield "page", (sha, data)
     if digest.hexdigest() != header.get("body_sha256"):
-        raise ExportError("export.digest", "导出文件内容校验不符。")
+        raise ExportError("export.digest")
 
 
 class _Plain:
@@ -261,10 +256,10 @@ class _Plain:
 
     def read(self, n: int) -> bytes:
         if n > self._left:
-            raise ExportError("export.truncated", "导出文件不完整。")
+            raise ExportError("export.truncated", variant=2)
         data: bytes = self._dec.update(self._f.read(n))
         if len(data) != n:
-            raise ExportError("export.truncated", "导出文件不完整。")
+            raise ExportError("export.truncated", variant=2)
         self._left -= n
         self._digest.update(data)
         return data

@@ -24,13 +24,7 @@ class TokenStore(Protocol):
 
 
 def _keyring_error(exc: Exception) -> SyncError:
-    return SyncError(
-        "sync.keyring",
-        "系统密钥环不可用，无法读取或保存站点凭据。",
-        fix="请在本机登录桌面会话后重试；无桌面的服务器需配置系统密钥环服务。",
-        retry=False,
-        detail=exc.__class__.__name__,
-    )
+    return SyncError("sync.keyring", variant=2, retry=False, detail=exc.__class__.__name__)
 
 
 class KeyringTokenStore(KeyringSecretStore):

@@ -128,6 +128,28 @@ def _own_keyring(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg")))
 
 
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def message_failures():
+    """Fails a test in which an error rendered the catalog's generic text (a code without a
+    text, a missing parameter); a test that means to do so takes this fixture and clears it."""
+    handler = _Collect()
+    logger = logging.getLogger("intake.messages")
+    logger.addHandler(handler)
+    yield handler.records
+    logger.removeHandler(handler)
+    if handler.records:
+        pytest.fail("message catalog: " + "; ".join(r.getMessage() for r in handler.records))
+
+
 @pytest.fixture()
 def newborn_catalog(tmp_path):
     """A catalog with just the 新生儿出生 bundle and its materials: small, and stable while the

@@ -260,12 +260,11 @@ class BackupController(QObject):
 
 
 def last_good_text(status: BackupStatus | None) -> str:
-    tr = QCoreApplication.translate
     if status is None:
-        return tr("BackupDialog", "上次有效备份：正在读取……")
+        return QCoreApplication.translate("BackupDialog", "上次有效备份：正在读取……")
     if status.last_good is None:
-        return tr("BackupDialog", "上次有效备份：无")
-    return tr("BackupDialog", "上次有效备份：{time}").format(
+        return QCoreApplication.translate("BackupDialog", "上次有效备份：无")
+    return QCoreApplication.translate("BackupDialog", "上次有效备份：{time}").format(
         time=station_time(status.last_good, "%Y-%m-%d %H:%M")
     )
 

@@ -78,10 +78,6 @@ READER_OPTIONS: tuple[Option[Any], ...] = (CARD_SDK, CARD_PORT, CARD_SDK_LIB, WL
 ReaderFactory = Callable[[Options], "tuple[IdCardReader | None, list[DeviceProblem]]"]
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("DeviceSettingsDialog", text)
-
-
 def may_save_devices(role: str) -> bool:
     """Station settings: a supervisor or an administrator (a clerk may test)."""
     return role in ("supervisor", "admin")
@@ -129,9 +125,15 @@ def find_problems(session: ClerkSession) -> list[DeviceProblem]:
             problems.append(
                 DeviceProblem(
                     "printer",
-                    f"找不到打印机“{name}”：请检查打印机电源和连接，"
-                    "或在 设备 → 设备设置 中重新选择打印机。",
-                    "找不到打印机：请检查电源和连接，或在 设备设置 中重选",
+                    QCoreApplication.translate(
+                        "DeviceSettingsDialog",
+                        "找不到打印机“{name}”：请检查打印机电源和连接，"
+                        "或在 设备 → 设备设置 中重新选择打印机。",
+                    ).format(name=name),
+                    QCoreApplication.translate(
+                        "DeviceSettingsDialog",
+                        "找不到打印机：请检查电源和连接，或在 设备设置 中重选",
+                    ),
                 )
             )
     return problems
@@ -147,7 +149,7 @@ class DeviceStatusWidget(QToolButton):
         super().__init__(parent)
         self.setAutoRaise(True)
         self.setObjectName("deviceStatus")
-        self.setAccessibleName(tr("设备状态"))
+        self.setAccessibleName(QCoreApplication.translate("DeviceSettingsDialog", "设备状态"))
         self.setStyleSheet("color: #b03a2e; font-weight: bold;")
         self.problems: list[DeviceProblem] = []
         self.hide()
@@ -159,7 +161,9 @@ class DeviceStatusWidget(QToolButton):
             return
         text = problems[0].brief
         if len(problems) > 1:
-            text += tr("（另有 {n} 项，点击查看）").format(n=len(problems) - 1)
+            text += QCoreApplication.translate(
+                "DeviceSettingsDialog", "（另有 {n} 项，点击查看）"
+            ).format(n=len(problems) - 1)
         self.setText(text)
         self.setToolTip("\n".join(p.message for p in problems))
         self.show()
@@ -177,13 +181,17 @@ class CameraTestDialog(QDialog):
         from ui.capture.preview import CameraFeed, PreviewWidget
 
         super().__init__(parent)
-        self.setWindowTitle(tr("测试高拍仪"))
+        self.setWindowTitle(QCoreApplication.translate("DeviceSettingsDialog", "测试高拍仪"))
         self.resize(720, 480)
         self.preview = PreviewWidget(self)
-        self.preview.set_placeholder(tr("正在打开高拍仪……"))
-        self.status = QLabel(tr("正在打开高拍仪……"), self)
+        self.preview.set_placeholder(
+            QCoreApplication.translate("DeviceSettingsDialog", "正在打开高拍仪……")
+        )
+        self.status = QLabel(
+            QCoreApplication.translate("DeviceSettingsDialog", "正在打开高拍仪……"), self
+        )
         self.status.setWordWrap(True)
-        close = QPushButton(tr("关闭"), self)
+        close = QPushButton(QCoreApplication.translate("DeviceSettingsDialog", "关闭"), self)
         close.clicked.connect(self.accept)
         layout = QVBoxLayout(self)
         layout.addWidget(self.preview, 1)
@@ -200,12 +208,19 @@ class CameraTestDialog(QDialog):
         self.feed.start()
 
     def _on_feed_opened(self, name: str) -> None:
-        self.status.setText(tr("高拍仪“{name}”已打开：画面应清晰、无卡顿。").format(name=name))
+        self.status.setText(
+            QCoreApplication.translate(
+                "DeviceSettingsDialog", "高拍仪“{name}”已打开：画面应清晰、无卡顿。"
+            ).format(name=name)
+        )
 
     def _on_feed_failed(self, err: TaskError) -> None:
         self.preview.set_placeholder(err.message)
         self.status.setText(
-            err.message + tr("请检查 USB 线，或选择另一台高拍仪（设备序号或名称）。")
+            err.message
+            + QCoreApplication.translate(
+                "DeviceSettingsDialog", "请检查 USB 线，或选择另一台高拍仪（设备序号或名称）。"
+            )
         )
 
     def _on_feed_frame_shown(self, shown: ShownFrame) -> None:
@@ -237,7 +252,7 @@ class DeviceSettingsDialog(QDialog):
         self._cameras = cameras
         self.camera_dialog: CameraTestDialog | None = None
         self.file_dialog: QFileDialog | None = None
-        self.setWindowTitle(tr("设备设置"))
+        self.setWindowTitle(QCoreApplication.translate("DeviceSettingsDialog", "设备设置"))
         self.setObjectName("deviceSettings")
         self.setMinimumWidth(640)
         self._build()
@@ -246,7 +261,11 @@ class DeviceSettingsDialog(QDialog):
         self._on_interface_changed()
         if not may_save_devices(session.actor.role):
             self.save_button.setEnabled(False)
-            self.save_button.setToolTip(tr("设备设置由负责人或管理员保存；您可以测试设备。"))
+            self.save_button.setToolTip(
+                QCoreApplication.translate(
+                    "DeviceSettingsDialog", "设备设置由负责人或管理员保存；您可以测试设备。"
+                )
+            )
 
     # -- building
 
@@ -259,12 +278,23 @@ class DeviceSettingsDialog(QDialog):
         self.message.setObjectName("deviceMessage")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
-        hint = QLabel(tr("保存后，重新登录（切换用户）时按新设置连接设备。"), self)
+        hint = QLabel(
+            QCoreApplication.translate(
+                "DeviceSettingsDialog", "保存后，重新登录（切换用户）时按新设置连接设备。"
+            ),
+            self,
+        )
         hint.setObjectName("sectionHint")
         layout.addWidget(hint)
         buttons = QDialogButtonBox(self)
-        self.save_button = buttons.addButton(tr("保存"), QDialogButtonBox.ButtonRole.AcceptRole)
-        cancel = buttons.addButton(tr("关闭"), QDialogButtonBox.ButtonRole.RejectRole)
+        self.save_button = buttons.addButton(
+            QCoreApplication.translate("DeviceSettingsDialog", "保存"),
+            QDialogButtonBox.ButtonRole.AcceptRole,
+        )
+        cancel = buttons.addButton(
+            QCoreApplication.translate("DeviceSettingsDialog", "关闭"),
+            QDialogButtonBox.ButtonRole.RejectRole,
+        )
         self.save_button.clicked.connect(self.save)
         cancel.clicked.connect(self.reject)
         layout.addWidget(buttons)
@@ -274,44 +304,79 @@ class DeviceSettingsDialog(QDialog):
         box = QHBoxLayout(row)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(edit, 1)
-        browse = QPushButton(tr("浏览…"), row)
-        browse.setAccessibleName(title + tr("：浏览"))
+        browse = QPushButton(QCoreApplication.translate("DeviceSettingsDialog", "浏览…"), row)
+        browse.setAccessibleName(
+            title + QCoreApplication.translate("DeviceSettingsDialog", "：浏览")
+        )
         browse.clicked.connect(lambda: self._browse(edit, title, folder))
         box.addWidget(browse)
         return row
 
     def _reader_box(self) -> QGroupBox:
-        box = QGroupBox(tr("身份证读卡器"), self)
+        box = QGroupBox(QCoreApplication.translate("DeviceSettingsDialog", "身份证读卡器"), self)
         form = QFormLayout(box)
         self.interface = QComboBox(box)
         for text, value in (
-            (tr("不使用（手工录入）"), ""),
-            (tr("串口读卡器（GA 467 协议）"), "serial"),
-            (tr("厂商 SDK：CVR 接口（华视等）"), "cvr"),
-            (tr("厂商 SDK：SDT 接口（神思、精伦、新中新等）"), "sdt"),
+            (QCoreApplication.translate("DeviceSettingsDialog", "不使用（手工录入）"), ""),
+            (
+                QCoreApplication.translate("DeviceSettingsDialog", "串口读卡器（GA 467 协议）"),
+                "serial",
+            ),
+            (
+                QCoreApplication.translate("DeviceSettingsDialog", "厂商 SDK：CVR 接口（华视等）"),
+                "cvr",
+            ),
+            (
+                QCoreApplication.translate(
+                    "DeviceSettingsDialog", "厂商 SDK：SDT 接口（神思、精伦、新中新等）"
+                ),
+                "sdt",
+            ),
         ):
             self.interface.addItem(text, value)
         self.interface.currentIndexChanged.connect(self._on_interface_changed)
-        form.addRow(tr("接口(&I)"), self.interface)
+        form.addRow(QCoreApplication.translate("DeviceSettingsDialog", "接口(&I)"), self.interface)
         self.port = QComboBox(box)
         self.port.setEditable(True)
-        self.port.setAccessibleName(tr("读卡器串口"))
-        form.addRow(tr("串口(&P)"), self.port)
+        self.port.setAccessibleName(
+            QCoreApplication.translate("DeviceSettingsDialog", "读卡器串口")
+        )
+        form.addRow(QCoreApplication.translate("DeviceSettingsDialog", "串口(&P)"), self.port)
         self.sdk_lib = QLineEdit(box)
         self.sdk_lib.setAccessibleName(CARD_SDK_LIB.description)
-        self.sdk_lib.setPlaceholderText(tr("如 /opt/reader/libtermb.so 或 C:\\读卡器\\termb.dll"))
-        form.addRow(tr("SDK 库文件(&L)"), self._path_row(self.sdk_lib, tr("SDK 库文件")))
+        self.sdk_lib.setPlaceholderText(
+            QCoreApplication.translate(
+                "DeviceSettingsDialog", "如 /opt/reader/libtermb.so 或 C:\\读卡器\\termb.dll"
+            )
+        )
+        form.addRow(
+            QCoreApplication.translate("DeviceSettingsDialog", "SDK 库文件(&L)"),
+            self._path_row(
+                self.sdk_lib, QCoreApplication.translate("DeviceSettingsDialog", "SDK 库文件")
+            ),
+        )
         self.wlt_lib = QLineEdit(box)
         self.wlt_lib.setAccessibleName(WLT_LIB.description)
-        self.wlt_lib.setPlaceholderText(tr("libwlt.so 或 WltRS.dll；空：不显示照片"))
-        form.addRow(tr("照片解码库(&W)"), self._path_row(self.wlt_lib, tr("照片解码库")))
-        self.test_reader_button = QPushButton(tr("测试读卡（请先放好身份证）"), box)
+        self.wlt_lib.setPlaceholderText(
+            QCoreApplication.translate(
+                "DeviceSettingsDialog", "libwlt.so 或 WltRS.dll；空：不显示照片"
+            )
+        )
+        form.addRow(
+            QCoreApplication.translate("DeviceSettingsDialog", "照片解码库(&W)"),
+            self._path_row(
+                self.wlt_lib, QCoreApplication.translate("DeviceSettingsDialog", "照片解码库")
+            ),
+        )
+        self.test_reader_button = QPushButton(
+            QCoreApplication.translate("DeviceSettingsDialog", "测试读卡（请先放好身份证）"), box
+        )
         self.test_reader_button.clicked.connect(self.test_reader)
         form.addRow("", self.test_reader_button)
         return box
 
     def _camera_box(self) -> QGroupBox:
-        box = QGroupBox(tr("高拍仪与扫描仪"), self)
+        box = QGroupBox(QCoreApplication.translate("DeviceSettingsDialog", "高拍仪与扫描仪"), self)
         form = QFormLayout(box)
         self.camera = QComboBox(box)
         self.camera.setEditable(True)
@@ -319,36 +384,50 @@ class DeviceSettingsDialog(QDialog):
         self.camera.setToolTip(CAMERA.description)
         edit = self.camera.lineEdit()
         if edit is not None:  # editable: it has one
-            edit.setPlaceholderText(tr("设备序号（如 0）或设备名称的一部分"))
-        self.test_camera_button = QPushButton(tr("测试高拍仪"), box)
+            edit.setPlaceholderText(
+                QCoreApplication.translate(
+                    "DeviceSettingsDialog", "设备序号（如 0）或设备名称的一部分"
+                )
+            )
+        self.test_camera_button = QPushButton(
+            QCoreApplication.translate("DeviceSettingsDialog", "测试高拍仪"), box
+        )
         self.test_camera_button.clicked.connect(self.test_camera)
         row = QWidget(box)
         line = QHBoxLayout(row)
         line.setContentsMargins(0, 0, 0, 0)
         line.addWidget(self.camera, 1)
         line.addWidget(self.test_camera_button)
-        form.addRow(tr("高拍仪(&C)"), row)
+        form.addRow(QCoreApplication.translate("DeviceSettingsDialog", "高拍仪(&C)"), row)
         self.hot_folder = QLineEdit(box)
         self.hot_folder.setAccessibleName(HOT_FOLDER.description)
-        self.hot_folder.setPlaceholderText(tr("空：不监视"))
+        self.hot_folder.setPlaceholderText(
+            QCoreApplication.translate("DeviceSettingsDialog", "空：不监视")
+        )
         form.addRow(
-            tr("扫描仪输出文件夹(&F)"),
-            self._path_row(self.hot_folder, tr("扫描仪输出文件夹"), folder=True),
+            QCoreApplication.translate("DeviceSettingsDialog", "扫描仪输出文件夹(&F)"),
+            self._path_row(
+                self.hot_folder,
+                QCoreApplication.translate("DeviceSettingsDialog", "扫描仪输出文件夹"),
+                folder=True,
+            ),
         )
         return box
 
     def _printer_box(self) -> QGroupBox:
-        box = QGroupBox(tr("打印机"), self)
+        box = QGroupBox(QCoreApplication.translate("DeviceSettingsDialog", "打印机"), self)
         form = QFormLayout(box)
         self.printer = QComboBox(box)
         self.printer.setAccessibleName(PRINTER_NAME.description)
-        form.addRow(tr("打印机(&R)"), self.printer)
+        form.addRow(QCoreApplication.translate("DeviceSettingsDialog", "打印机(&R)"), self.printer)
         self.paper = QComboBox(box)
         self.paper.setAccessibleName(PAPER.description)
         for size in PAPER.choices:
             self.paper.addItem(size, size)
-        form.addRow(tr("文书纸张(&A)"), self.paper)
-        self.test_printer_button = QPushButton(tr("打印测试页"), box)
+        form.addRow(QCoreApplication.translate("DeviceSettingsDialog", "文书纸张(&A)"), self.paper)
+        self.test_printer_button = QPushButton(
+            QCoreApplication.translate("DeviceSettingsDialog", "打印测试页"), box
+        )
         self.test_printer_button.clicked.connect(self.test_printer)
         form.addRow("", self.test_printer_button)
         return box
@@ -377,10 +456,17 @@ class DeviceSettingsDialog(QDialog):
         camera = self.camera.currentText()
         self.camera.clear()
         for index, name in enumerate(self._cameras()):
-            self.camera.addItem(tr("{index}：{name}").format(index=index, name=name), str(index))
+            self.camera.addItem(
+                QCoreApplication.translate("DeviceSettingsDialog", "{index}：{name}").format(
+                    index=index, name=name
+                ),
+                str(index),
+            )
         self.camera.setEditText(camera)
         self.printer.clear()
-        self.printer.addItem(tr("系统默认打印机"), "")
+        self.printer.addItem(
+            QCoreApplication.translate("DeviceSettingsDialog", "系统默认打印机"), ""
+        )
         self.session.runner.run_pool(
             self.session.printer.available_printers,
             self._on_printers_listed,
@@ -395,7 +481,12 @@ class DeviceSettingsDialog(QDialog):
                 self.printer.addItem(name, name)
         chosen = self._printer_choice
         if chosen and self.printer.findData(chosen) < 0:
-            self.printer.addItem(tr("{name}（未找到）").format(name=chosen), chosen)
+            self.printer.addItem(
+                QCoreApplication.translate("DeviceSettingsDialog", "{name}（未找到）").format(
+                    name=chosen
+                ),
+                chosen,
+            )
         self.printer.setCurrentIndex(max(0, self.printer.findData(chosen)))
 
     @staticmethod
@@ -426,7 +517,7 @@ class DeviceSettingsDialog(QDialog):
             for name, value in values.items()
         }
         if interface == "serial" and not converted["card_port"]:
-            raise OptionError("devices.port_required", tr("请选择或输入读卡器串口。"))
+            raise OptionError("devices.port_required")
         return self.session.options.replace(**converted)
 
     def save(self) -> None:
@@ -439,7 +530,11 @@ class DeviceSettingsDialog(QDialog):
             return
         self.settings.sync()
         log.info("device settings saved")
-        self._say(tr("设备设置已保存。重新登录（切换用户）后按新设置连接设备。"))
+        self._say(
+            QCoreApplication.translate(
+                "DeviceSettingsDialog", "设备设置已保存。重新登录（切换用户）后按新设置连接设备。"
+            )
+        )
         self.saved.emit(chosen)
 
     # -- tests
@@ -469,13 +564,22 @@ class DeviceSettingsDialog(QDialog):
         if own:
             reader, problems = self._reader_factory(chosen)
             if reader is None:
-                self._say(problems[0].message if problems else tr("未选择读卡器。"), error=True)
+                self._say(
+                    problems[0].message
+                    if problems
+                    else QCoreApplication.translate("DeviceSettingsDialog", "未选择读卡器。"),
+                    error=True,
+                )
                 return
         if reader is None:
-            self._say(tr("未选择读卡器。"), error=True)
+            self._say(
+                QCoreApplication.translate("DeviceSettingsDialog", "未选择读卡器。"), error=True
+            )
             return
         self.test_reader_button.setEnabled(False)
-        self._say(tr("正在读卡：请把身份证放在读卡器上……"))
+        self._say(
+            QCoreApplication.translate("DeviceSettingsDialog", "正在读卡：请把身份证放在读卡器上……")
+        )
         self.session.runner.run_pool(
             lambda: read_test_card(reader, own),
             self._on_reader_tested,
@@ -488,18 +592,25 @@ class DeviceSettingsDialog(QDialog):
         self.test_reader_button.setEnabled(True)
         if shown is None:
             self._say(
-                tr(
-                    "读卡器已连接，但 {s} 秒内没有读到身份证：请把身份证平放在读卡区后再试。"
+                QCoreApplication.translate(
+                    "DeviceSettingsDialog",
+                    "读卡器已连接，但 {s} 秒内没有读到身份证：请把身份证平放在读卡区后再试。",
                 ).format(s=f"{CARD_WAIT_S:g}"),
                 error=True,
             )
         else:
-            self._say(tr("读卡成功：{card}").format(card=shown))
+            self._say(
+                QCoreApplication.translate("DeviceSettingsDialog", "读卡成功：{card}").format(
+                    card=shown
+                )
+            )
 
     def _on_reader_failed(self, err: TaskError) -> None:
         self.test_reader_button.setEnabled(True)
         self._say(
-            tr("读卡失败：{error}请检查读卡器的连接和设置。").format(error=err.message),
+            QCoreApplication.translate(
+                "DeviceSettingsDialog", "读卡失败：{error}请检查读卡器的连接和设置。"
+            ).format(error=err.message),
             error=True,
         )
 
@@ -527,16 +638,18 @@ class DeviceSettingsDialog(QDialog):
         station = self.session.station.name
         when = f"{self.session.ctx.clock.now():%Y-%m-%d %H:%M}"
         printer = self.session.printer
+        default_label = QCoreApplication.translate("DeviceSettingsDialog", "系统默认打印机")
+        job_name = QCoreApplication.translate("DeviceSettingsDialog", "打印测试页")
 
         def run() -> PrintResult:
             from printing.testpage import build_test_page
 
-            label = name or printer.default_printer() or "系统默认打印机"
+            label = name or printer.default_printer() or default_label
             pdf = build_test_page(station, label, paper, when)
-            return printer.print_pdf(pdf, name, 1, job_name="打印测试页")
+            return printer.print_pdf(pdf, name, 1, job_name=job_name)
 
         self.test_printer_button.setEnabled(False)
-        self._say(tr("正在发送测试页……"))
+        self._say(QCoreApplication.translate("DeviceSettingsDialog", "正在发送测试页……"))
         self.session.runner.run_pool(
             run, self._on_printed, self._on_print_failed, guard=self, quiet=True
         )

@@ -29,8 +29,9 @@ EVENT_LABELS = {
 
 
 def event_label(event_type: str) -> str:
-    tr = QCoreApplication.translate
     label = EVENT_LABELS.get(event_type)
     if label is None:  # a type written by a newer version of the program
-        return tr("EventLabels", "其他记录（{type}）").format(type=event_type)
-    return tr("EventLabels", str(label))
+        return QCoreApplication.translate("EventLabels", "其他记录（{type}）").format(
+            type=event_type
+        )
+    return QCoreApplication.translate("EventLabels", str(label))

@@ -137,20 +137,23 @@ class LedgerModel(RowsTableModel):
         return self._rows
 
     def _push_text(self, row: LedgerRow) -> tuple[str, str]:
-        tr = QCoreApplication.translate
         if row.pushed_at is not None:
-            return tr("LedgerModel", "已推送"), ""
+            return QCoreApplication.translate("LedgerModel", "已推送"), ""
         deadline = push_deadline(row)
         if deadline is None:
             return (
                 ("—", "")
                 if row.stage in ("draft", "notified", "withdrawn", "discarded")
-                else (tr("LedgerModel", "待推送"), "")
+                else (QCoreApplication.translate("LedgerModel", "待推送"), "")
             )
         left = deadline - self._now()
         if left.total_seconds() < 0:
-            return tr("LedgerModel", "超时 {time}").format(time=format_remaining(left)), "overdue"
-        return tr("LedgerModel", "剩余 {time}").format(time=format_remaining(left)), "pending"
+            return QCoreApplication.translate("LedgerModel", "超时 {time}").format(
+                time=format_remaining(left)
+            ), "overdue"
+        return QCoreApplication.translate("LedgerModel", "剩余 {time}").format(
+            time=format_remaining(left)
+        ), "pending"
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
@@ -370,6 +373,10 @@ class LedgerWidget(QWidget):
         from app.exports import export_ledger
         from printing.ledger_report import ledger_pdf
 
+        period = self.tr("{year}年{month:02d}月{day:02d}日").format(
+            year=day.year, month=day.month, day=day.day
+        )
+
         def work() -> str:
             from local_db.errors import DomainError
 
@@ -382,7 +389,7 @@ class LedgerWidget(QWidget):
                 title,
                 s.ctx.clock.now(),
                 centre_name=s.station.centre_name,
-                period_label=f"{day:%Y年%m月%d日}",
+                period_label=period,
                 seal=closed.seal if closed else None,
                 render_pdf=ledger_pdf,
             )
@@ -390,7 +397,7 @@ class LedgerWidget(QWidget):
                 with open(path, "wb") as f:
                     f.write(data)
             except OSError as exc:
-                raise DomainError("export.write_failed", f"无法写入文件：{exc.strerror}") from exc
+                raise DomainError("export.write_failed", exc_strerror=exc.strerror) from exc
             return path
 
         def failed(err: TaskError) -> None:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.options import Options, add_flags, flag_values
 from ui.crash import CrashHandler
-from ui.i18n import install_qt_translations
+from ui.i18n import install_translations
 from ui.shell import AppShell
 from ui.style import apply_style, display_options
 from ui.tasks import TaskRunner
@@ -41,11 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     assert isinstance(app, QApplication)
     app.setOrganizationName("yijianshi")
     app.setApplicationName("intake-window")
+    install_translations(app)  # before any text: ours (.qm) and Qt's own buttons and dialogs
     app.setApplicationDisplayName(QCoreApplication.translate("main", "综合受理窗口"))
     apply_style(
         app, display_options(given=options)
     )  # 字体大小 and 高对比度 as the station set them
-    install_qt_translations(app)  # Qt's own buttons, menus and file dialog in Chinese
     # A sync step holds one pool worker for as long as its upload takes: two stay for the ID
     # card reader, printing and capture.
     runner = TaskRunner(pool_workers=3)

@@ -69,9 +69,9 @@ class AppShell:
         sync_factory: SyncEngineFactory | None = None,
         settings: QSettings | None = None,
     ) -> None:
-        from ui.i18n import install_qt_translations
+        from ui.i18n import install_translations
 
-        install_qt_translations()  # Qt's own buttons and dialogs in Chinese
+        install_translations()  # the window's texts (.qm) and Qt's own buttons in Chinese
         self.settings = settings if settings is not None else QSettings()
         upgrade_settings(self.settings)
         self.given = options

@@ -35,18 +35,5 @@ def lock_store(db_path: Path) -> QLockFile | None:
     pid, host, program = info[-3:] if isinstance(info, tuple) and len(info) >= 3 else (0, "", "")
     log.warning("store in use by process %s on %s", pid, host)
     if not pid:  # the holder is writing the file right now
-        raise StoreError(
-            "store.in_use",
-            f"数据库“{db_path.name}”正由另一个综合受理窗口打开。同一数据库同时只能由一个窗口使用，"
-            "请切换到已打开的窗口。",
-            file=db_path.name,
-        )
-    raise StoreError(
-        "store.in_use",
-        f"数据库“{db_path.name}”已由另一个程序打开：计算机“{host}”上的进程 {pid}（{program}）。"
-        "同一数据库同时只能由一个窗口使用，请切换到已打开的窗口；"
-        "若该窗口已无响应，请在任务管理器（或 kill 命令）中结束该进程后再启动本程序。",
-        file=db_path.name,
-        pid=pid,
-        host=host,
-    )
+        raise StoreError("store.in_use", variant=2, file=db_path.name)
+    raise StoreError("store.in_use", file=db_path.name, pid=pid, host=host, program=program)

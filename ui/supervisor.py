@@ -802,7 +802,12 @@ class SupervisorWidget(QWidget):
         if self.password_dialog is not None:
             self.password_dialog.deleteLater()
         day = self.selected_day
-        dialog = DayClosePasswordDialog(f"{day:%Y年%m月%d日}", self)
+        dialog = DayClosePasswordDialog(
+            self.tr("{year}年{month:02d}月{day:02d}日").format(
+                year=day.year, month=day.month, day=day.day
+            ),
+            self,
+        )
         dialog.password_entered.connect(lambda pw: self.close_day(day, pw))
         self.password_dialog = dialog
         self.close_message.clear()

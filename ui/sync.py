@@ -68,7 +68,8 @@ class SyncTurn:
 def describe(engine: SyncEngine) -> SyncSetup:
     """Enrolled = a hub URL in the store and the station's token in the keyring. (Database
     thread; the keyring may be slow to answer too.)"""
-    from sync.errors import TEXTS, SyncError
+    from local_db import messages
+    from sync.errors import SyncError
     from sync.keystore import token_key
     from sync.status import LinkState, Problem
 
@@ -81,7 +82,11 @@ def describe(engine: SyncEngine) -> SyncSetup:
             problem = Problem(exc.code, exc.message, exc.fix)
     status = engine.status()
     if not enrolled:
-        problem = problem or Problem("sync.not_enrolled", *TEXTS["sync.not_enrolled"])
+        problem = problem or Problem(
+            "sync.not_enrolled",
+            messages.render("sync.not_enrolled"),
+            messages.fix("sync.not_enrolled"),
+        )
         state: LinkState = "error" if problem.code == "sync.keyring" else "not_enrolled"
         status = dataclasses.replace(status, state=state, problem=problem)
     return SyncSetup(engine, enrolled, status)
@@ -310,16 +315,19 @@ def waited_text(seconds: float) -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
-    tr = QCoreApplication.translate
     if days:
-        return tr("SyncIndicatorWidget", "{days}天{hours}小时").format(days=days, hours=hours)
+        return QCoreApplication.translate("SyncIndicatorWidget", "{days}天{hours}小时").format(
+            days=days, hours=hours
+        )
     if hours:
-        return tr("SyncIndicatorWidget", "{hours}小时{minutes}分钟").format(
+        return QCoreApplication.translate("SyncIndicatorWidget", "{hours}小时{minutes}分钟").format(
             hours=hours, minutes=minutes
         )
     if minutes:
-        return tr("SyncIndicatorWidget", "{minutes}分钟").format(minutes=minutes)
-    return tr("SyncIndicatorWidget", "不到1分钟")
+        return QCoreApplication.translate("SyncIndicatorWidget", "{minutes}分钟").format(
+            minutes=minutes
+        )
+    return QCoreApplication.translate("SyncIndicatorWidget", "不到1分钟")
 
 
 def _short(text: str, limit: int = 24) -> str:
@@ -342,36 +350,45 @@ def status_level(status: SyncStatus | None) -> str:
 
 def status_line(status: SyncStatus | None) -> str:
     """One line: 同步：在线 · 待上传 3 件 · 最早等待 2小时5分钟 · 1 项需人工处理."""
-    tr = QCoreApplication.translate
     if status is None:
-        return tr("SyncIndicatorWidget", "同步：不可用")
+        return QCoreApplication.translate("SyncIndicatorWidget", "同步：不可用")
     if status.state == "online":
-        head = tr("SyncIndicatorWidget", "在线")
+        head = QCoreApplication.translate("SyncIndicatorWidget", "在线")
     elif status.state == "offline":
-        head = tr("SyncIndicatorWidget", "离线")
+        head = QCoreApplication.translate("SyncIndicatorWidget", "离线")
     elif status.state == "not_enrolled":
-        head = tr("SyncIndicatorWidget", "未登记")
+        head = QCoreApplication.translate("SyncIndicatorWidget", "未登记")
     elif status.state == "error":
         reason = _short(status.problem.message) if status.problem else ""
-        head = tr("SyncIndicatorWidget", "错误：{reason}").format(reason=reason)
+        head = QCoreApplication.translate("SyncIndicatorWidget", "错误：{reason}").format(
+            reason=reason
+        )
     else:
-        head = tr("SyncIndicatorWidget", "正在连接")
+        head = QCoreApplication.translate("SyncIndicatorWidget", "正在连接")
     parts = [head]
     if status.waiting:
-        parts.append(tr("SyncIndicatorWidget", "待上传 {count} 件").format(count=status.waiting))
+        parts.append(
+            QCoreApplication.translate("SyncIndicatorWidget", "待上传 {count} 件").format(
+                count=status.waiting
+            )
+        )
         if status.oldest_waiting_seconds is not None:
             parts.append(
-                tr("SyncIndicatorWidget", "最早等待 {duration}").format(
+                QCoreApplication.translate("SyncIndicatorWidget", "最早等待 {duration}").format(
                     duration=waited_text(status.oldest_waiting_seconds)
                 )
             )
     elif status.state == "online":
-        parts.append(tr("SyncIndicatorWidget", "全部已上传"))
+        parts.append(QCoreApplication.translate("SyncIndicatorWidget", "全部已上传"))
     if status.needs_person:
         parts.append(
-            tr("SyncIndicatorWidget", "{count} 项需人工处理").format(count=status.needs_person)
+            QCoreApplication.translate("SyncIndicatorWidget", "{count} 项需人工处理").format(
+                count=status.needs_person
+            )
         )
-    return tr("SyncIndicatorWidget", "同步：{summary}").format(summary=" · ".join(parts))
+    return QCoreApplication.translate("SyncIndicatorWidget", "同步：{summary}").format(
+        summary=" · ".join(parts)
+    )
 
 
 def enroll_command(db_path: str | None) -> str:
@@ -381,46 +398,49 @@ def enroll_command(db_path: str | None) -> str:
 
 def status_details(status: SyncStatus | None, db_path: str | None = None) -> list[str]:
     """Lines for the tooltip and the queue view's header."""
-    tr = QCoreApplication.translate
     if status is None:
         return [
-            tr("SyncIndicatorWidget", "同步组件未能启动（已记录日志），受理资料保存在本机。"),
-            tr("SyncIndicatorWidget", "请联系技术支持；可用命令行 intake sync --status 查看原因。"),
+            QCoreApplication.translate(
+                "SyncIndicatorWidget", "同步组件未能启动（已记录日志），受理资料保存在本机。"
+            ),
+            QCoreApplication.translate(
+                "SyncIndicatorWidget", "请联系技术支持；可用命令行 intake sync --status 查看原因。"
+            ),
         ]
     lines: list[str] = []
     if status.hub_url:
         lines.append(
-            tr("SyncIndicatorWidget", "县级平台：{url}（站点 {station}）").format(
-                url=status.hub_url, station=status.station_code or "—"
-            )
+            QCoreApplication.translate(
+                "SyncIndicatorWidget", "县级平台：{url}（站点 {station}）"
+            ).format(url=status.hub_url, station=status.station_code or "—")
         )
     if status.waiting:
         lines.append(
-            tr("SyncIndicatorWidget", "待上传：{count} 件受理记录，{events} 条记录").format(
-                count=status.waiting, events=status.waiting_events
-            )
+            QCoreApplication.translate(
+                "SyncIndicatorWidget", "待上传：{count} 件受理记录，{events} 条记录"
+            ).format(count=status.waiting, events=status.waiting_events)
         )
     if status.last_success_at is not None:
         lines.append(
-            tr("SyncIndicatorWidget", "最近一次连通：{time}").format(
+            QCoreApplication.translate("SyncIndicatorWidget", "最近一次连通：{time}").format(
                 time=station_time(status.last_success_at, "%Y-%m-%d %H:%M:%S")
             )
         )
     if status.next_attempt_at is not None and status.state != "online":
         lines.append(
-            tr("SyncIndicatorWidget", "下次尝试：{time}").format(
+            QCoreApplication.translate("SyncIndicatorWidget", "下次尝试：{time}").format(
                 time=station_time(status.next_attempt_at, "%H:%M:%S")
             )
         )
     if status.state == "not_enrolled":
         lines.append(
-            tr(
+            QCoreApplication.translate(
                 "SyncIndicatorWidget",
                 "本站点尚未登记到县级平台，受理资料保存在本机，不会丢失。",
             )
         )
         lines.append(
-            tr(
+            QCoreApplication.translate(
                 "SyncIndicatorWidget",
                 "登记方法：管理员向县行政审批局索取一次性登记码，在本机命令行执行：{command}"
                 "（URL 为平台地址，CODE 为登记码）。登记后点“立即同步”。",
@@ -430,15 +450,21 @@ def status_details(status: SyncStatus | None, db_path: str | None = None) -> lis
         lines.append(status.problem.message)
         if status.problem.fix:
             lines.append(
-                tr("SyncIndicatorWidget", "处理办法：{fix}").format(fix=status.problem.fix)
+                QCoreApplication.translate("SyncIndicatorWidget", "处理办法：{fix}").format(
+                    fix=status.problem.fix
+                )
             )
     if status.state == "offline" and status.waiting:
-        lines.append(tr("SyncIndicatorWidget", "资料已保存在本机，联网后自动上传，无需重复操作。"))
+        lines.append(
+            QCoreApplication.translate(
+                "SyncIndicatorWidget", "资料已保存在本机，联网后自动上传，无需重复操作。"
+            )
+        )
     if status.needs_person:
         lines.append(
-            tr("SyncIndicatorWidget", "有 {count} 项需人工处理，请在同步队列中查看原因。").format(
-                count=status.needs_person
-            )
+            QCoreApplication.translate(
+                "SyncIndicatorWidget", "有 {count} 项需人工处理，请在同步队列中查看原因。"
+            ).format(count=status.needs_person)
         )
     return lines
 

@@ -88,13 +88,14 @@ class SyncQueueModel(RowsTableModel):
         if q is None:
             return None
         col = index.column()
-        tr = QCoreApplication.translate
         if role == Qt.ItemDataRole.DisplayRole:
             error = q.last_error
             values = (
                 q.number or "—",
-                tr("SyncQueueModel", str(KIND_LABELS.get(q.kind, q.kind))),
-                tr("SyncQueueModel", str(STATE_LABELS.get(q.state, q.state))),
+                QCoreApplication.translate("SyncQueueModel", str(KIND_LABELS.get(q.kind, q.kind))),
+                QCoreApplication.translate(
+                    "SyncQueueModel", str(STATE_LABELS.get(q.state, q.state))
+                ),
                 str(q.attempts),
                 str(q.events),
                 str(q.pages),

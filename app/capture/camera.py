@@ -51,16 +51,12 @@ class Camera(Protocol):
     def close(self) -> None: ...
 
 
-def _unavailable(name: str, **details: object) -> DeviceError:
-    return DeviceError(
-        "camera.unavailable",
-        f"无法打开高拍仪“{name}”，请检查设备连接或是否被其他程序占用。",
-        **details,
-    )
+def _unavailable(name: str, **details: Any) -> DeviceError:
+    return DeviceError("camera.unavailable", **details, name=name)
 
 
 def _lost(name: str) -> DeviceError:
-    return DeviceError("camera.lost", f"高拍仪“{name}”已断开，请检查连接后重新打开。")
+    return DeviceError("camera.lost", name=name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,9 +152,7 @@ class OpenCvCamera:
             return int(target)
         device = find_device(target, self._sys_root)
         if device is None:
-            raise DeviceError(
-                "camera.not_found", f"未找到名为“{target}”的高拍仪，请确认设备已连接。", name=target
-            )
+            raise DeviceError("camera.not_found", name=target)
         self.name = device.name
         self._node = device.node
         return device.index
@@ -188,7 +182,7 @@ class OpenCvCamera:
 
     def read(self) -> np.ndarray | None:
         if self._cap is None:
-            raise DeviceError("camera.not_open", "高拍仪尚未打开。")
+            raise DeviceError("camera.not_open")
         if self._node is not None and not self._node_exists(self._node):
             self._drop()
             raise _lost(self.name)
@@ -305,7 +299,7 @@ class SimulatedCamera:
 
     def read(self) -> np.ndarray | None:
         if not self._opened:
-            raise DeviceError("camera.not_open", "高拍仪尚未打开。")
+            raise DeviceError("camera.not_open")
         if self._vanish_after is not None and self._delivered >= self._vanish_after:
             self._present = False
         if not self._present:

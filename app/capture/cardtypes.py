@@ -339,7 +339,7 @@ _BAD_TEXT_MESSAGE = "身份证信息格式异常，无法解析：请重新读�
 
 
 def bad_text(field_name: str, reason: str) -> DeviceError:
-    return DeviceError("idcard.bad_text", _BAD_TEXT_MESSAGE, field=field_name, reason=reason)
+    return DeviceError("idcard.bad_text", field=field_name, reason=reason)
 
 
 def card_type_of_block(block: bytes) -> str:

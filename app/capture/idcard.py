@@ -195,30 +195,10 @@ def _preamble_prefix_len(buf: bytearray) -> int:
 # --------------------------------------------------------------------------------------------
 # Errors
 
-_MESSAGES = {
-    "idcard.no_card": "未检测到身份证：请将身份证平放在阅读器感应区。",
-    "idcard.removed": "读卡过程中身份证被移开或读卡失败：请将身份证平放在感应区后重新读取。",
-    "idcard.checksum": (
-        "身份证阅读器数据校验失败（已重试）：请重新放置身份证；若反复出现，请检查阅读器连接线。"
-    ),
-    "idcard.timeout": "身份证阅读器无应答：请检查阅读器电源、连接线和端口设置。",
-    "idcard.garbage": "身份证阅读器返回的数据无法识别：请检查端口和波特率设置是否正确。",
-    "idcard.port_unavailable": (
-        "无法打开身份证阅读器端口“{port}”：请检查阅读器连接线是否插好、端口设置是否正确。"
-    ),
-    "idcard.disconnected": "身份证阅读器连接中断：请检查阅读器连接线是否松动，重新插好后再试。",
-    "idcard.not_open": "身份证阅读器尚未打开：请稍候重试。",
-    "idcard.sam_failed": "身份证阅读器安全模块（SAM）自检失败：请联系管理员检修阅读器。",
-    "idcard.bad_command": "身份证阅读器不支持该指令：请确认阅读器符合 GA 467 协议。",
-    "idcard.status": "身份证阅读器返回未知状态（{sw3:02X}）：请重新放置身份证后再试。",
-    "idcard.bad_text": "身份证信息格式异常，无法解析：请重新读卡；若反复出现，请人工核验证件。",
-    "idcard.internal": "身份证读卡程序出错：请重试；若反复出现，请联系管理员。",
-}
-
 
 def device_error(code: str, **details: Any) -> DeviceError:
     """DeviceError with this module's Chinese message for CODE (details fill placeholders)."""
-    return DeviceError(code, _MESSAGES[code].format(**details), **details)
+    return DeviceError(code, **details)
 
 
 def build_read_data(text_block: bytes, photo_wlt: bytes) -> bytes:

@@ -49,16 +49,9 @@ FAMILIES = ("sdt", "cvr")
 FAMILY_NAMES = {"sdt": "SDT 接口（sdtapi）", "cvr": "CVR 接口（termb）"}
 DEFAULT_PORT = 1001  # the first USB port in both families (1-16 are serial ports COM1-COM16)
 
-_SDK_MESSAGES = {
-    "idcard.sdk_library": (
-        "找不到读卡器动态库“{path}”或其缺少“{symbol}”：请检查设备设置中的读卡器动态库路径和接口类型。"
-    ),
-    "idcard.sdk_family": "不支持的读卡器接口类型“{family}”：应为 sdt 或 cvr。",
-}
-
 
 def sdk_error(code: str, **details: Any) -> DeviceError:
-    return DeviceError(code, _SDK_MESSAGES[code].format(**details), **details)
+    return DeviceError(code, **details)
 
 
 def _load(path: str) -> Any:

@@ -74,13 +74,11 @@ class HeaderInfo:
 
 
 def _truncated(kind: str) -> CaptureError:
-    return CaptureError(
-        "capture.truncated", "文件不完整（可能尚未传输完毕或已损坏），请重新扫描或导入。", kind=kind
-    )
+    return CaptureError("capture.truncated", kind=kind)
 
 
 def _corrupt(kind: str) -> CaptureError:
-    return CaptureError("capture.corrupt", "图像文件已损坏，无法读取。", kind=kind)
+    return CaptureError("capture.corrupt", kind=kind)
 
 
 _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -202,7 +200,7 @@ def read_header(data: bytes) -> HeaderInfo:
     """Type, page sizes and truncation of an image file, from its bytes, without decoding."""
     kind = sniff(data)
     if kind is None:
-        raise CaptureError("capture.not_image", "不是可识别的图像或PDF文件。")
+        raise CaptureError("capture.not_image")
     try:
         if kind == "jpeg":
             return _jpeg_header(data)
@@ -220,14 +218,13 @@ def read_header(data: bytes) -> HeaderInfo:
 def _check_sizes(sizes: list[tuple[int, int]], max_pixels: int) -> None:
     for width, height in sizes:
         if width <= 0 or height <= 0:
-            raise CaptureError("capture.corrupt", "图像尺寸无效，文件可能已损坏。")
+            raise CaptureError("capture.corrupt", variant=2)
         if width * height > max_pixels:
             raise CaptureError(
                 "capture.too_large",
-                f"图像过大（{width}×{height}像素），超过{max_pixels // 1_000_000}百万像素的上限，"
-                "请降低扫描分辨率后重试。",
                 width=width,
                 height=height,
+                max_megapixels=max_pixels // 1000000,
             )
 
 
@@ -258,23 +255,19 @@ def _pdf_pages(data: bytes, dpi: int, max_pages: int) -> Iterator[np.ndarray]:
         import pypdfium2 as pdfium
         import pypdfium2.raw as pdfium_raw
     except ImportError:  # pragma: no cover - declared dependency
-        raise CaptureError("capture.pdf_unsupported", "本机未安装PDF组件，无法导入PDF。") from None
+        raise CaptureError("capture.pdf_unsupported") from None
     with _PDFIUM_LOCK:
         try:
             pdf = pdfium.PdfDocument(data)
         except pdfium.PdfiumError as exc:
             if exc.err_code in (pdfium_raw.FPDF_ERR_PASSWORD, pdfium_raw.FPDF_ERR_SECURITY):
-                raise CaptureError(
-                    "capture.pdf_encrypted", "PDF文件已加密（设有打开密码），请提供未加密的文件。"
-                ) from None
-            raise CaptureError("capture.pdf_broken", "PDF文件已损坏，无法打开。") from None
+                raise CaptureError("capture.pdf_encrypted") from None
+            raise CaptureError("capture.pdf_broken") from None
         count = len(pdf)
     try:
         if count > max_pages:
             raise CaptureError(
-                "capture.too_many_pages",
-                f"PDF共{count}页，超过单次导入{max_pages}页的上限。",
-                pages=count,
+                "capture.too_many_pages", variant=2, pages=count, max_pages=max_pages
             )
         for index in range(count):
             with _PDFIUM_LOCK:
@@ -292,11 +285,7 @@ def _pdf_pages(data: bytes, dpi: int, max_pages: int) -> Iterator[np.ndarray]:
                     finally:
                         page.close()
                 except pdfium.PdfiumError:
-                    raise CaptureError(
-                        "capture.pdf_broken",
-                        f"PDF第{index + 1}页无法读取，文件可能已损坏。",
-                        page=index + 1,
-                    ) from None
+                    raise CaptureError("capture.pdf_broken", variant=2, page=index + 1) from None
             if array.ndim == 3 and array.shape[2] == 4:
                 array = np.ascontiguousarray(array[:, :, :3])
             yield array
@@ -312,14 +301,14 @@ def read_file(path: str | os.PathLike[str]) -> bytes:
         if size > MAX_FILE_BYTES:
             raise CaptureError(
                 "capture.too_large",
-                f"文件过大（{size // (1024 * 1024)} MB），超过{MAX_FILE_BYTES // (1024 * 1024)} MB的上限。",
+                variant=2,
                 bytes=size,
+                size_mb=size // (1024 * 1024),
+                max_mb=MAX_FILE_BYTES // (1024 * 1024),
             )
         return p.read_bytes()
     except OSError as exc:
-        raise CaptureError(
-            "capture.unreadable", "无法读取该文件，请确认文件存在且未被占用。", errno=exc.errno
-        ) from None
+        raise CaptureError("capture.unreadable", errno=exc.errno) from None
 
 
 def iter_pages(
@@ -346,7 +335,7 @@ def iter_pages_from_bytes(
     max_pages: int = MAX_PAGES,
 ) -> Iterator[np.ndarray]:
     if not data:
-        raise CaptureError("capture.not_image", "文件为空。")
+        raise CaptureError("capture.not_image", variant=2)
     info = read_header(data)
     if info.kind == "pdf":
         yield from _pdf_pages(data, dpi, max_pages)
@@ -354,11 +343,7 @@ def iter_pages_from_bytes(
     if info.truncated:
         raise _truncated(info.kind)
     if len(info.sizes) > max_pages:
-        raise CaptureError(
-            "capture.too_many_pages",
-            f"文件共{len(info.sizes)}页，超过单次导入{max_pages}页的上限。",
-            pages=len(info.sizes),
-        )
+        raise CaptureError("capture.too_many_pages", pages=len(info.sizes), max_pages=max_pages)
     _check_sizes(info.sizes, max_pixels)
     try:
         yield from _decode_raster(data, info, max_pixels)

@@ -103,17 +103,12 @@ class RapidOcrEngine:
             try:
                 from rapidocr import RapidOCR
             except ImportError:
-                raise CaptureError(
-                    "ocr.unavailable",
-                    "本机未安装离线文字识别组件（rapidocr），无法识别身份证照片。",
-                ) from None
+                raise CaptureError("ocr.unavailable") from None
             try:
                 self._engine = RapidOCR()
             except Exception as exc:
                 log.warning("ocr engine failed to load: %s", type(exc).__name__)
-                raise CaptureError(
-                    "ocr.unavailable", "文字识别组件无法加载，请联系管理员检查安装。"
-                ) from None
+                raise CaptureError("ocr.unavailable", variant=2) from None
         return self._engine
 
     def __call__(self, image: Any) -> list[OcrLine]:
@@ -123,7 +118,7 @@ class RapidOcrEngine:
                 result = engine(image)
             except Exception as exc:
                 log.warning("ocr failed: %s", type(exc).__name__)
-                raise CaptureError("ocr.failed", "文字识别失败，请重新拍摄身份证。") from None
+                raise CaptureError("ocr.failed") from None
         texts = getattr(result, "txts", None) or ()
         boxes = getattr(result, "boxes", None)
         scores = getattr(result, "scores", None) or ()

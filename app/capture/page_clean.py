@@ -139,7 +139,7 @@ def enhance(image: np.ndarray, mode: Mode) -> np.ndarray:
     Otsu threshold (clamped), giving black text on white even under a lamp's gradient.
     """
     if mode not in MODES:
-        raise CaptureError("capture.bad_mode", f"不支持的处理模式“{mode}”。", mode=str(mode))
+        raise CaptureError("capture.bad_mode", mode=str(mode))
     img = check_image(image)
     grey = to_grey(img)
     bg = _background(grey)
@@ -204,9 +204,9 @@ def encode(image: np.ndarray, mode: Mode, *, quality: int | None = None) -> byte
             ".jpg", src, [cv2.IMWRITE_JPEG_QUALITY, q, cv2.IMWRITE_JPEG_OPTIMIZE, 1]
         )
     else:
-        raise CaptureError("capture.bad_mode", f"不支持的处理模式“{mode}”。", mode=str(mode))
+        raise CaptureError("capture.bad_mode", mode=str(mode))
     if not ok:
-        raise CaptureError("capture.failed", "图像压缩失败。", stage="encode")
+        raise CaptureError("capture.failed", stage="encode")
     return bytes(buf.tobytes())
 
 

@@ -235,7 +235,7 @@ def page_size(
     width, height = (top + bottom) / 2, (left + right) / 2
     long_px = round(A4_LONG_MM / 25.4 * dpi)
     if width <= 1 or height <= 1:
-        raise CaptureError("capture.bad_corners", "页面边框无效，请重新框选。")
+        raise CaptureError("capture.bad_corners")
     ratio = min(width, height) / max(width, height)
     if abs(ratio - A_SERIES_ASPECT) / A_SERIES_ASPECT <= snap_tolerance:
         short_px = round(long_px * A_SERIES_ASPECT)
@@ -345,6 +345,4 @@ def deskew(
         ), angle
     except cv2.error as exc:
         log.warning("deskew rotation failed")
-        raise CaptureError(
-            "capture.failed", "图像处理失败，请重新拍摄或重新导入。", stage="deskew"
-        ) from exc
+        raise CaptureError("capture.failed", variant=2, stage="deskew") from exc

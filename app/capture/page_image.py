@@ -54,9 +54,7 @@ def guard_cv(stage: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             except cv2.error as exc:
                 # cv2 messages carry function names and assertion text, never pixel data
                 log.warning("opencv failed in %s: %s", stage, str(exc).strip().splitlines()[-1:])
-                raise CaptureError(
-                    "capture.failed", "图像处理失败，请重新拍摄或重新导入。", stage=stage
-                ) from None
+                raise CaptureError("capture.failed", variant=2, stage=stage) from None
 
         return wrapper
 
@@ -155,21 +153,23 @@ def check_image(image: object, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     are scaled to 8 bits.
     """
     if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
-        raise CaptureError("capture.not_image", "不是有效的图像。")
+        raise CaptureError("capture.not_image", variant=3)
     if image.ndim == 3 and image.shape[2] not in (1, 3, 4):
-        raise CaptureError("capture.not_image", "不是有效的图像。", channels=image.shape[2])
+        raise CaptureError("capture.not_image", variant=3, channels=image.shape[2])
     pixels = image.shape[0] * image.shape[1]
     if pixels > max_pixels:
         raise CaptureError(
             "capture.too_large",
-            f"图像过大（{pixels / 1e6:.0f}百万像素），超过{max_pixels / 1e6:.0f}百万像素的上限。",
+            variant=3,
             width=image.shape[1],
             height=image.shape[0],
+            megapixels=pixels / 1000000.0,
+            max_megapixels=max_pixels / 1000000.0,
         )
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
     elif image.dtype != np.uint8:
-        raise CaptureError("capture.not_image", "不支持的图像像素格式。", dtype=str(image.dtype))
+        raise CaptureError("capture.not_image", variant=4, dtype=str(image.dtype))
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if image.ndim == 3 and image.shape[2] == 4:

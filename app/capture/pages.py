@@ -156,7 +156,7 @@ def process_page(
     half the image: a table border on a scanned page must not become the page.
     """
     if mode != "auto" and mode not in MODES:
-        raise CaptureError("capture.bad_mode", f"不支持的处理模式“{mode}”。", mode=str(mode))
+        raise CaptureError("capture.bad_mode", mode=str(mode))
     img = check_image(image, max_pixels)
     h, w = img.shape[:2]
     return _process(img, mode, corners, source, dpi, decode, (w, h))

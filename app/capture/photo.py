@@ -26,14 +26,9 @@ from app.errors import DeviceError
 
 log = logging.getLogger("intake.capture.idcard")
 
-_MESSAGES = {
-    "idcard.photo_decoder": "无法加载照片解码库“{path}”：请检查配置的解码库路径。",
-    "idcard.photo_decode_failed": "证件照片解码失败：请人工核验证件照片。",
-}
-
 
 def device_error(code: str, **details: Any) -> DeviceError:
-    return DeviceError(code, _MESSAGES[code].format(**details), **details)
+    return DeviceError(code, **details)
 
 
 @runtime_checkable

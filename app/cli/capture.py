@@ -90,7 +90,7 @@ def run_process(args: argparse.Namespace, out: TextIO | None = None) -> int:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError:
-            raise CaptureError("capture.out_unwritable", "无法创建输出目录。") from None
+            raise CaptureError("capture.out_unwritable") from None
         for index, image in enumerate(iter_pages(path, dpi=args.dpi), start=1):
             page = process_page(
                 image,
@@ -103,9 +103,7 @@ def run_process(args: argparse.Namespace, out: TextIO | None = None) -> int:
             try:
                 target.write_bytes(page.data)
             except OSError:
-                raise CaptureError(
-                    "capture.out_unwritable", "无法写入输出文件。", page=index
-                ) from None
+                raise CaptureError("capture.out_unwritable", variant=2, page=index) from None
             record = _page_json(index, page, target, source)
             records.append(record)
             if not args.json:

@@ -168,9 +168,7 @@ def _kv(items: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for raw in items:
         if "=" not in raw:
-            raise ChecklistError(
-                "checklist.answer_format", f"情形回答应写成 问题=值（收到“{raw}”）。"
-            )
+            raise ChecklistError("checklist.answer_format", raw=raw)
         k, v = raw.split("=", 1)
         out[k.strip()] = v.strip()
     return out
@@ -188,15 +186,11 @@ def cmd_checklist(args: argparse.Namespace) -> int:
     for flag, mark in (("have", "collected"), ("exempt", "exempt"), ("tolerate", "tolerated")):
         for mid in getattr(args, flag) or []:
             if mid in marks and marks[mid] != mark:
-                raise ChecklistError(
-                    "checklist.conflicting_marks", f"材料“{mid}”被标记了两种状态。", material=mid
-                )
+                raise ChecklistError("checklist.conflicting_marks", material=mid)
             marks[mid] = mark
     unknown = [m for m in marks if split_line_id(m)[0] not in cat.materials]
     if unknown:
-        raise ChecklistError(
-            "checklist.unknown_material", f"目录中没有材料“{unknown[0]}”。", material=unknown[0]
-        )
+        raise ChecklistError("checklist.unknown_material", material=unknown[0])
     result = engine.evaluate(
         bundle,
         items,

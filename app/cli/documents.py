@@ -41,9 +41,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sid = ctx.queries.find_by_number(args.number)
         if sid is None:
-            raise IntakeError(
-                "print.unknown_number", f"找不到受理编号“{args.number}”（请核对编号及校验位）。"
-            )
+            raise IntakeError("print.unknown_number", args_number=args.number)
         kind = KINDS[args.kind]
         doc = ctx.documents.document(None, sid, kind, reprint=args.reprint)  # type: ignore[arg-type]
         pdf = build_document(doc, args.paper)
@@ -51,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             args.out.write_bytes(pdf)
         except OSError as exc:
             raise IntakeError(
-                "print.write_failed", f"无法写入文件“{args.out}”：{exc.strerror}"
+                "print.write_failed", args_out=args.out, exc_strerror=exc.strerror
             ) from exc
         ctx.documents.save_document(None, sid, kind, pdf, reprint=args.reprint)  # type: ignore[arg-type]
     finally:

@@ -93,7 +93,7 @@ def _make_reader(args: argparse.Namespace, reader_factory: ReaderFactory) -> IdC
         from app.capture.idcard_sdk import make_sdk_reader
 
         if not getattr(args, "lib", None):
-            raise DeviceError("idcard.sdk_library_missing", "请用 --lib 指定厂商读卡动态库的路径。")
+            raise DeviceError("idcard.sdk_library_missing")
         return make_sdk_reader(
             sdk,
             args.lib,
@@ -109,12 +109,10 @@ def _make_reader(args: argparse.Namespace, reader_factory: ReaderFactory) -> IdC
 
 def _card_problem(card: IdCardData, today: dt.date) -> DeviceError | None:
     if not card.id_valid:
-        return DeviceError("idcard.invalid_id", f"证件号码无效：{card.id_error}")
+        return DeviceError("idcard.invalid_id", id_error=card.id_error)
     if card.valid_to is not None and card.expired(today):
         return DeviceError(
-            "idcard.expired",
-            f"{card.card_type_name}已过有效期（有效期至{card.valid_to:%Y年%m月%d日}），"
-            "请核验其他有效证件。",
+            "idcard.expired", card_type_name=card.card_type_name, valid_to=card.valid_to
         )
     return None
 

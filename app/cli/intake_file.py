@@ -80,13 +80,13 @@ def _text(value: object, where: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise SubmitError("submit.field_type", f"字段“{where}”应为文字。", field=where)
+        raise SubmitError("submit.field_type", field=where)
     return value.strip()
 
 
 def _object(value: object, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise SubmitError("submit.field_type", f"字段“{where}”应为对象（{{…}}）。", field=where)
+        raise SubmitError("submit.field_type", variant=2, field=where)
     return value
 
 
@@ -95,9 +95,7 @@ def _known(obj: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
     for key in obj:
         if key not in allowed:
             raise SubmitError(
-                "submit.unknown_field",
-                f"{where}中有不认识的字段“{key}”（可用：{'、'.join(allowed)}）。",
-                field=key,
+                "submit.unknown_field", field=key, where=where, join_allowed="、".join(allowed)
             )
 
 
@@ -107,9 +105,7 @@ def _date(text: str, where: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise SubmitError(
-            "submit.date", f"字段“{where}”应为日期 YYYY-MM-DD（收到“{text}”）。", field=where
-        ) from None
+        raise SubmitError("submit.date", field=where, text=text) from None
 
 
 def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
@@ -129,9 +125,7 @@ def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
             if not text and name == "address" and document_type.startswith("foreign"):
                 continue  # a foreigner's card records no address
             if not text:
-                raise SubmitError(
-                    "submit.card_field", f"读卡信息缺少“{name}”。", field=f"card.{name}"
-                )
+                raise SubmitError("submit.card_field", field=f"card.{name}", name=name)
             values[name] = text
             sources[name] = "card"
         if card.get("expired"):
@@ -146,18 +140,10 @@ def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
     )
     sources.pop("kind", None)
     if kind not in ("personal", "enterprise"):
-        raise SubmitError(
-            "submit.applicant_kind",
-            f"申请人类型应为 personal（个人）或 enterprise（企业），收到“{kind}”。",
-            field="kind",
-        )
+        raise SubmitError("submit.applicant_kind", field="kind", kind=kind)
     consent = spec.get("consent_reuse", False)
     if not isinstance(consent, bool):
-        raise SubmitError(
-            "submit.field_type",
-            "字段“applicant.consent_reuse”应为 true 或 false。",
-            field="consent_reuse",
-        )
+        raise SubmitError("submit.field_type", variant=3, field="consent_reuse")
     birth = _date(values.pop("birth_date", ""), "applicant.birth_date")
     return ApplicantInput(
         kind=kind,
@@ -176,9 +162,7 @@ def _pages(raw: object, base: Path) -> tuple[tuple[str, bytes, str], ...]:
     for line_id, files in _object(raw, "pages").items():
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
             raise SubmitError(
-                "submit.field_type",
-                f"字段“pages.{line_id}”应为图片文件路径的列表。",
-                field=f"pages.{line_id}",
+                "submit.field_type", variant=5, field=f"pages.{line_id}", line_id=line_id
             )
         for name in files:
             path = base / name
@@ -186,15 +170,11 @@ def _pages(raw: object, base: Path) -> tuple[tuple[str, bytes, str], ...]:
                 data = path.read_bytes()
             except OSError as exc:
                 raise SubmitError(
-                    "submit.page_file",
-                    f"无法读取材料页面“{name}”：{exc.strerror or exc}。",
-                    file=name,
+                    "submit.page_file", file=name, reason=exc.strerror or exc
                 ) from exc
             mime = next((m for magic, m in PAGE_TYPES.items() if data.startswith(magic)), None)
             if mime is None:
-                raise SubmitError(
-                    "submit.page_type", f"材料页面“{name}”不是 JPEG 或 PNG 图片。", file=name
-                )
+                raise SubmitError("submit.page_type", file=name)
             out.append((line_id, data, mime))
     return tuple(out)
 
@@ -206,23 +186,18 @@ def parse_request(data: object, base: Path | None = None) -> IntakeRequest:
     _known(spec, TOP_FIELDS, "受理文件")
     for key in ("clerk", "applicant", "bundle"):
         if spec.get(key) in (None, ""):
-            raise SubmitError("submit.missing_field", f"受理文件缺少字段“{key}”。", field=key)
+            raise SubmitError("submit.missing_field", field=key)
     applicant, warnings = _applicant(spec["applicant"])
     items = spec.get("items")
     if items is not None and (
         not isinstance(items, list) or not all(isinstance(i, str) for i in items)
     ):
-        raise SubmitError("submit.field_type", "字段“items”应为事项 id 的列表。", field="items")
+        raise SubmitError("submit.field_type", variant=4, field="items")
     answers = _object(spec.get("answers") or {}, "answers")
     marks: dict[str, str | None] = {}
     for material, mark in _object(spec.get("marks") or {}, "marks").items():
         if not isinstance(mark, str) or mark.strip() not in MARKS:
-            raise SubmitError(
-                "submit.bad_mark",
-                f"材料“{material}”的标记“{mark}”无效，应为 collected（已收）、exempt（免提交）、"
-                "tolerated（容缺）或 missing（缺）。",
-                material=material,
-            )
+            raise SubmitError("submit.bad_mark", material=material, mark=mark)
         marks[material] = MARKS[mark.strip()]
     return IntakeRequest(
         clerk=_text(spec["clerk"], "clerk"),
@@ -240,19 +215,13 @@ def read_request(path: str) -> IntakeRequest:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise SubmitError(
-            "submit.file", f"无法读取受理文件“{path}”：{exc.strerror or exc}。", file=path
-        ) from exc
+        raise SubmitError("submit.file", file=path, reason=exc.strerror or exc) from exc
     except UnicodeDecodeError:
-        raise SubmitError(
-            "submit.encoding", f"受理文件“{path}”不是 UTF-8 文本。", file=path
-        ) from None
+        raise SubmitError("submit.encoding", file=path) from None
     try:
         data = json.loads(text)
     except ValueError as exc:
         line = getattr(exc, "lineno", "?")
         col = getattr(exc, "colno", "?")
-        raise SubmitError(
-            "submit.json", f"受理文件“{path}”不是有效的 JSON（第{line}行第{col}列）。", file=path
-        ) from None
+        raise SubmitError("submit.json", file=path, line=line, col=col) from None
     return parse_request(data, Path.cwd() if path == "-" else Path(path).resolve().parent)

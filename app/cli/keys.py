@@ -25,7 +25,7 @@ from local_db.keys import KeyringSecretStore, key_from_recovery_code
 def _db(args: argparse.Namespace) -> Path:
     path = Path(args.db) if args.db else default_db_path()
     if not path.is_file():
-        raise StoreError("store.unavailable", f"找不到数据库“{path}”。", file=path.name)
+        raise StoreError("store.unavailable", variant=3, file=path.name, path=path)
     return path
 
 
@@ -38,9 +38,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print(args, {"key": "unusable", "code": exc.code, "message": exc.message}, exc.message)
         return 1
     except sqlite3.DatabaseError as exc:
-        raise StoreError(
-            "store.not_a_database", f"“{path.name}”不是本系统的数据库或已损坏。"
-        ) from exc
+        raise StoreError("store.not_a_database", variant=3, path_name=path.name) from exc
     finally:
         con.close()
     _print(args, {"key": "ok"}, "本机密钥环中有这个数据库的数据密钥，且与数据库相符。")

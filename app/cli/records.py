@@ -20,7 +20,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from app.demo import generate
 
     if args.count < 0:
-        raise ChecklistError("demo.count", "数量不能为负数。")
+        raise ChecklistError("demo.count")
     ctx = _context(args)
     try:
         stats = generate(
@@ -52,9 +52,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         try:
             day = dt.date.fromisoformat(args.date) if args.date else local_day(ctx.clock.now())
         except ValueError:
-            raise ChecklistError(
-                "ledger.date", f"日期格式应为 YYYY-MM-DD（收到“{args.date}”）。"
-            ) from None
+            raise ChecklistError("ledger.date", args_date=args.date) from None
         rows = ctx.queries.ledger(day)
     finally:
         ctx.close()
@@ -109,17 +107,12 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
     ctx = _context(args)
     try:
         if ctx.signer is None:
-            raise DomainError(
-                "keys.keyring_unavailable", "系统密钥环不可用，本机没有签名密钥，无法生成检查点。"
-            )
+            raise DomainError("keys.keyring_unavailable", variant=2)
         cp = ctx.audit_anchor.checkpoint("manual")
     finally:
         ctx.close()
     if cp is None:
-        raise DomainError(
-            "audit.checkpoint_refused",
-            "审计日志比上一个签名检查点短（记录被删除），未覆盖原检查点。请先运行 intake audit verify。",
-        )
+        raise DomainError("audit.checkpoint_refused")
     _emit(args, anchor_json(cp), f"已签署审计检查点：{cp.count} 条，至第{cp.last_id}条。")
     return 0
 
@@ -132,7 +125,7 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
         try:
             keys.update(json.loads(Path(args.keys).read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
-            raise DomainError("receipt.keys_file", f"无法读取站点公钥文件“{args.keys}”。") from exc
+            raise DomainError("receipt.keys_file", args_keys=args.keys) from exc
     for pair in args.key or []:
         kid, _, key = pair.partition("=")
         keys[kid] = key
@@ -157,9 +150,7 @@ def cmd_public_key(args: argparse.Namespace) -> int:
     ctx = _context(args)
     try:
         if ctx.signer is None:
-            raise DomainError(
-                "keys.keyring_unavailable", "系统密钥环不可用，本机没有回执签名密钥。"
-            )
+            raise DomainError("keys.keyring_unavailable", variant=3)
         data = {ctx.signer.key_id: ctx.signer.public_key_text()}
     finally:
         ctx.close()

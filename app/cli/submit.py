@@ -118,11 +118,9 @@ def _clerk(sessions: sessionmaker[Any], username: str) -> StaffView:
     with sessions() as s:
         staff = s.scalars(select(Staff).where(Staff.username == username)).first()
         if staff is None:
-            raise SubmitError("submit.unknown_clerk", f"没有账号“{username}”。", clerk=username)
+            raise SubmitError("submit.unknown_clerk", clerk=username)
         if not staff.active:
-            raise SubmitError(
-                "submit.clerk_inactive", f"账号“{username}”已停用，不能受理。", clerk=username
-            )
+            raise SubmitError("submit.clerk_inactive", clerk=username)
         return staff_view(staff)
 
 
@@ -131,9 +129,7 @@ def _unknown_materials(catalog: Any, marks: Mapping[str, object]) -> None:
 
     for material in marks:  # a line id: a material, or one person's copy ("<material>.<person>")
         if split_line_id(material)[0] not in catalog.materials:
-            raise SubmitError(
-                "submit.unknown_material", f"目录中没有材料“{material}”。", material=material
-            )
+            raise SubmitError("submit.unknown_material", material=material)
 
 
 @dataclass
@@ -167,9 +163,7 @@ def _print(
             target.write_bytes(pdf)
         except OSError as exc:
             raise SubmitError(
-                "submit.write_failed",
-                f"无法写入文件“{target}”：{exc.strerror or exc}。",
-                file=str(target),
+                "submit.write_failed", file=str(target), reason=exc.strerror or exc
             ) from exc
         printed.written.append(target)
         printed.paths[kind] = str(target)
@@ -182,9 +176,7 @@ def _print_dir(args: argparse.Namespace) -> Path | None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SubmitError(
-            "submit.print_dir", f"无法使用文书输出目录“{out}”：{exc.strerror or exc}。"
-        ) from exc
+        raise SubmitError("submit.print_dir", out=out, reason=exc.strerror or exc) from exc
     return out
 
 
@@ -265,11 +257,7 @@ def _jurisdiction(sessions: sessionmaker[Any], actor: StaffView) -> str | None:
 def _find(service: Services, number: str) -> str:
     sid = service.queries.find_by_number(number)
     if sid is None:
-        raise IntakeError(
-            "intake.unknown_number",
-            f"找不到受理编号“{number}”（请核对编号及校验位）。",
-            number=number,
-        )
+        raise IntakeError("intake.unknown_number", number=number)
     return sid
 
 
@@ -277,7 +265,7 @@ def run_supplement(args: argparse.Namespace) -> int:
     out_dir = _print_dir(args)
     materials = _split(args.material)
     if not materials:
-        raise SubmitError("submit.no_materials", "请用 --material 列出申请人本次补交的容缺材料。")
+        raise SubmitError("submit.no_materials")
     with _command(args) as (_ctx, service, sessions, printed):
         actor = _clerk(sessions, args.clerk)
         sid = _find(service, args.number)

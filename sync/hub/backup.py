@@ -114,13 +114,11 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
     try:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     except FileNotFoundError as exc:
-        raise BackupError(
-            "backup.tool_missing", f"找不到 {cmd[0]}，请安装 PostgreSQL 客户端（postgresql-client）"
-        ) from exc
+        raise BackupError("backup.tool_missing", cmd_0=cmd[0]) from exc
     if done.returncode != 0:
         # pg_* messages name tables and the server, never row contents
         raise BackupError(
-            "backup.database_failed", f"数据库{what}失败：{done.stderr.strip()[-300:]}"
+            "backup.database_failed", what=what, done_stderr_strip_300=done.stderr.strip()[-300:]
         )
 
 
@@ -175,7 +173,7 @@ def backup(db_url: str, blobs: Any, dest: Path | str) -> dict[str, Any]:
         tmp.replace(dump)
         kind = "sqlite"
     else:
-        raise BackupError("backup.database_kind", "只能备份 PostgreSQL 或 SQLite 文件数据库")
+        raise BackupError("backup.database_kind")
     objects = _Objects(blobs)
     copied = kept = size = 0
     listing: list[list[Any]] = []
@@ -219,24 +217,20 @@ def _check(src: Path) -> tuple[dict[str, Any], list[list[Any]]]:
     try:
         info = json.loads((src / "backup.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise BackupError(
-            "backup.not_a_backup", f"{src} 不是平台备份（缺少或损坏 backup.json）"
-        ) from exc
+        raise BackupError("backup.not_a_backup", variant=2, src=src) from exc
     if info.get("format") != FORMAT:
-        raise BackupError("backup.format", f"备份格式 {info.get('format')} 不受支持")
+        raise BackupError("backup.format", info_get_format=info.get("format"))
     dump = src / str(info.get("dump"))
     if not dump.is_file() or _sha256_file(dump) != info.get("dump_sha256"):
-        raise BackupError("backup.damaged", "备份中的数据库文件缺失或已损坏，未做任何恢复")
+        raise BackupError("backup.damaged")
     listing_path = src / "objects.json"
     if not listing_path.is_file() or _sha256_file(listing_path) != info.get("objects_sha256"):
-        raise BackupError("backup.damaged", "备份中的页面清单缺失或已损坏，未做任何恢复")
+        raise BackupError("backup.damaged", variant=2)
     listing = json.loads(listing_path.read_text(encoding="utf-8"))
     for name, digest, size, _meta in listing:  # every page checked before anything is written
         path = _object_path(src, name)
         if not path.is_file() or path.stat().st_size != size or _sha256_file(path) != digest:
-            raise BackupError(
-                "backup.damaged", f"备份中的页面 {name[:12]}… 缺失或已损坏，未做任何恢复"
-            )
+            raise BackupError("backup.damaged", variant=3, name_12=name[:12])
     return info, listing
 
 
@@ -255,14 +249,11 @@ def restore(db_url: str, blobs: Any, src: Path | str) -> dict[str, Any]:
     info, listing = _check(src)
     url = make_url(db_url)
     if not _empty(db_url):
-        raise BackupError(
-            "backup.target_not_empty",
-            "目标数据库中已有平台数据，不能在其上恢复；请新建空数据库后再恢复",
-        )
+        raise BackupError("backup.target_not_empty")
     dump = src / info["dump"]
     if info["database"] == "postgresql":
         if url.get_backend_name() != "postgresql":
-            raise BackupError("backup.database_kind", "PostgreSQL 备份只能恢复到 PostgreSQL")
+            raise BackupError("backup.database_kind", variant=2)
         conn, env = _pg_env(url)
         _run(
             ["pg_restore", "--no-owner", "--no-privileges", "--single-transaction",
@@ -272,7 +263,7 @@ def restore(db_url: str, blobs: Any, src: Path | str) -> dict[str, Any]:
         )  # fmt: skip
     else:
         if url.get_backend_name() != "sqlite" or not url.database:
-            raise BackupError("backup.database_kind", "SQLite 备份只能恢复到 SQLite 文件")
+            raise BackupError("backup.database_kind", variant=3)
         target = Path(url.database)
         target.unlink(missing_ok=True)
         shutil.copyfile(dump, target.with_suffix(".part"))

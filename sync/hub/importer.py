@@ -21,13 +21,13 @@ def import_file(store: HubStore, blobs: BlobStore, path: Path | str) -> dict[str
     header = read_header(path)
     token_id = header.get("token_id")
     if not isinstance(token_id, str):
-        raise ExportError("export.header", "导出文件头缺少站点凭据标识。")
+        raise ExportError("export.header", variant=2)
     principal, key = store.token_for_import(token_id)
     if (
         header.get("store_id") != principal.store_id
         or header.get("station_code") != principal.station_code
     ):
-        raise ExportError("export.station", "导出文件的站点信息与平台登记不符。")
+        raise ExportError("export.station")
     doc: dict[str, Any] | None = None
     pages = 0
     sent: list[str] = []
@@ -39,7 +39,7 @@ def import_file(store: HubStore, blobs: BlobStore, path: Path | str) -> dict[str
             pages += 1
     store.add_holder(principal, sent)  # the station sent these bytes (in its signed file)
     if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):
-        raise ExportError("export.frame", "导出文件缺少事件清单。")
+        raise ExportError("export.frame", variant=2)
     manifests = doc.get("manifests") or []
     for i in range(0, len(manifests), 1000):
         store.manifests(principal, manifests[i : i + 1000], blobs)

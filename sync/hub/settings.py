@@ -144,13 +144,11 @@ def load(config: Path | str | None = None, **flags: Any) -> HubSettings:
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise SettingsError("hub.config_missing", f"找不到平台配置文件：{path}")
+            raise SettingsError("hub.config_missing", path=path)
         try:
             tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(
-                "hub.config_malformed", f"平台配置文件不是有效的 TOML：{path}（{exc}）"
-            ) from exc
+            raise SettingsError("hub.config_malformed", path=path, exc=exc) from exc
 
     class _Loaded(HubSettings):
         model_config = SettingsConfigDict(toml_file=path)
@@ -161,13 +159,9 @@ def load(config: Path | str | None = None, **flags: Any) -> HubSettings:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"]) or "?"
         if first["type"] == "extra_forbidden":
-            raise SettingsError(
-                "hub.config_unknown", f"平台配置中有未知的设置项：{where}", field=where
-            ) from exc
+            raise SettingsError("hub.config_unknown", field=where) from exc
         raise SettingsError(
-            "hub.config_invalid",
-            f"平台配置项 {where}（环境变量 {ENV_PREFIX}{where.upper()}）的值无效",
-            field=where,
+            "hub.config_invalid", field=where, ENV_PREFIX=ENV_PREFIX, where_upper=where.upper()
         ) from exc
 
 
@@ -181,9 +175,4 @@ def check_not_secret_flag(name: str, value: Any) -> None:
         except Exception:
             return  # not a URL at all: the schema check says so
     env = ENV_PREFIX + name.upper()
-    raise SettingsError(
-        "hub.secret_on_command_line",
-        f"密钥和密码不能写在命令行上（会出现在进程列表和命令历史中）："
-        f"请写入平台配置文件（--config）或环境变量 {env}。",
-        field=name,
-    )
+    raise SettingsError("hub.secret_on_command_line", field=name, env=env)

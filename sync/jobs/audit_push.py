@@ -46,7 +46,7 @@ class AuditPush:
         last, refused = answer["last_id"], answer.get("refused")
         if refused is None:
             if last < sent:
-                raise sync_error("sync.bad_response", message="审计记录应答与所发不符")
+                raise sync_error("sync.bad_response", variant=14)
             outbox.commit_batch(
                 cursor=None,
                 resolved=[("audit", str(first))],

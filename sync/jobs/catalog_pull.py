@@ -13,8 +13,8 @@ from pathlib import Path
 from app.catalog_files import read_packed
 from app.catalog_load import CatalogProvider
 from app.errors import CatalogError
+from local_db import messages
 from sync.client import HubClient
-from sync.errors import TEXTS
 from sync.jobs.shared import Work
 from sync.outbox import Failure
 
@@ -74,7 +74,7 @@ class CatalogPull:
         log.info("catalog %s installed from the hub", new.version)
 
     def _refuse(self, digest: str, why: str) -> None:
-        message, fix = TEXTS["sync.bad_catalog"]
+        message, fix = messages.render("sync.bad_catalog"), messages.fix("sync.bad_catalog")
         self.work.outbox.set(catalog_refused=digest)
         self.work.outbox.record_failure(
             Failure("catalog", digest, "sync.bad_catalog", f"{message}（{why[:200]}）", fix),

@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from local_db import messages
 from sync.client import HubClient
-from sync.errors import TEXTS, SyncError, sync_error
+from sync.errors import SyncError, sync_error
 from sync.jobs.marks import PushedMarks
 from sync.jobs.pages import PagePush
 from sync.jobs.shared import Work
@@ -140,7 +141,7 @@ class EventPush:
             self.batch_limit = min(self.work.config.batch_events, self.batch_limit * 2)
         self.marks.ready({r.submission_id for r in batch}, defer=advance)
         if stop_at is not None:
-            raise sync_error("sync.interrupted", message="页面尚未全部送达，稍后续传")
+            raise sync_error("sync.interrupted", variant=2)
         return len(batch)
 
     def _wire(
@@ -239,7 +240,7 @@ class EventPush:
         if page is not None:
             f = self.work.failure("page", page, "sync.page_corrupt")
         elif single is not None:
-            code = exc.code if exc.code in TEXTS else "sync.refused"
+            code = exc.code if exc.code in messages.FIXES else "sync.refused"
             f = self.work.failure("event", single.id, code, single)
         else:
             raise exc

@@ -68,7 +68,7 @@ class PagePush:
                 or not isinstance(n.get("offset"), int)
                 or not isinstance(n.get("size"), int)
             ):
-                raise sync_error("sync.bad_response", message="needed 格式不对")
+                raise sync_error("sync.bad_response", variant=15)
             sha, size, offset = n["sha256"], n["size"], n["offset"]
             if sha in bad:
                 continue
@@ -103,7 +103,7 @@ class PagePush:
         for sha, _offset, _total, data in parts:
             r = by_sha.get(sha)
             if r is None:
-                raise sync_error("sync.bad_response", message="页面应答缺项")
+                raise sync_error("sync.bad_response", variant=16)
             if r.get("complete"):
                 report.pages_sent += 1
                 report.page_bytes_sent += len(data)
@@ -113,7 +113,7 @@ class PagePush:
             if err == "blob.hash_mismatch":
                 self._count_corrupt(sha)
         if incomplete:
-            raise sync_error("sync.interrupted", message="部分页面未送达，稍后续传")
+            raise sync_error("sync.interrupted", variant=3)
 
     def _count_corrupt(self, sha: str) -> None:
         """The hub found the page damaged: one more failure on it (parked after max_failures)."""
@@ -140,11 +140,11 @@ class PagePush:
                 if exc.status == 422:  # the hub found the whole page damaged and dropped it
                     self._count_corrupt(sha)
                 if exc.status == 409:  # someone else is uploading it, or our offset is stale
-                    raise sync_error("sync.interrupted", message="页面续传位置变化") from exc
+                    raise sync_error("sync.interrupted", variant=4) from exc
                 raise
             new = r.get("offset")
             if not isinstance(new, int) or (new <= offset and not r.get("complete")):
-                raise sync_error("sync.bad_response", message="续传偏移不对")
+                raise sync_error("sync.bad_response", variant=17)
             report.page_bytes_sent += len(chunk)
             offset = new
             if r.get("complete"):

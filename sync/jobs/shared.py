@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.clock import Clock
+from local_db import messages
 from local_db.attachments import AttachmentStore
-from sync.errors import TEXTS, SyncError
+from sync.errors import SyncError
 from sync.outbox import Failure, Outbox, PendingEvent
 
 
@@ -84,7 +85,9 @@ class Work:
         (and the hub's own words, when it gave some)."""
         if kind == "page":
             key = self.page_key(key)
-        message, fix = TEXTS.get(code, TEXTS["sync.refused"])
+        if code not in messages.FIXES:  # not a sync code: the generic refusal
+            code = "sync.refused"
+        message, fix = messages.render(code), messages.fix(code)
         if hub:
             message = f"{message}（平台说明：{hub}）"
         return Failure(

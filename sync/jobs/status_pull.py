@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.intake import IntakeService
+from local_db import messages
 from local_db.errors import DomainError
 from local_db.models import Submission, SubmissionItem
 from sync.client import HubClient
-from sync.errors import TEXTS, sync_error
+from sync.errors import sync_error
 from sync.jobs.shared import Work
 from sync.outbox import Failure
 from sync.protocol import check_status_update
@@ -41,7 +42,7 @@ class StatusPull:
         for u in updates:
             c = u.get("cursor") if isinstance(u, dict) else None
             if not isinstance(c, int) or isinstance(c, bool) or c <= cursor:
-                raise sync_error("sync.bad_response", message="办理结果游标不对")
+                raise sync_error("sync.bad_response", variant=18)
             problem = check_status_update(u)
             if problem:
                 self._park(c, "sync.bad_status_update", problem, u)
@@ -83,7 +84,7 @@ class StatusPull:
             self._apply(found[0])
 
     def _park(self, cursor: int, code: str, why: str, u: Any) -> None:
-        message, fix = TEXTS[code]
+        message, fix = messages.render(code), messages.fix(code)
         sid = (
             u.get("submission_id")
             if isinstance(u, dict) and isinstance(u.get("submission_id"), str)

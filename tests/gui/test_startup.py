@@ -62,11 +62,11 @@ def test_a_store_that_cannot_open_takes_no_login(qtbot: Any) -> None:
     from ui.tasks import InlineTaskRunner
 
     def broken() -> Any:
-        raise StoreError("store.unavailable", "数据库所在目录不存在。")
+        raise StoreError("store.unavailable", variant=2, path_parent="/媒体/移动硬盘")
 
     shell = AppShell(Options.of(idle_lock_minutes=0), InlineTaskRunner(), context_factory=broken)
     qtbot.addWidget(shell.login)
     shell.start()
     qtbot.waitUntil(lambda: not shell.login.login_button.isEnabled(), timeout=5000)
     assert "无法打开数据库" in shell.login.station_label.text()
-    assert "数据库所在目录不存在" in shell.login.station_label.text()
+    assert "数据库所在目录“/媒体/移动硬盘”不存在" in shell.login.station_label.text()

@@ -195,7 +195,7 @@ class UnavailableStore:
     def get(self, name: str) -> str | None:
         from local_db.keys import SecretKeyError
 
-        raise SecretKeyError("keys.keyring_unavailable", "系统密钥环不可用，无法读取或保存密钥。")
+        raise SecretKeyError("keys.keyring_unavailable")
 
     def set(self, name: str, value: str) -> None:
         self.get(name)

@@ -53,7 +53,7 @@ def test_domain_errors_carry_their_message_and_others_a_generic_one(
     errors: list[TaskError] = []
 
     def refuse() -> None:
-        raise IntakeError("intake.not_found", "找不到该受理记录。")
+        raise IntakeError("intake.not_found")
 
     def crash() -> None:
         raise ValueError("张三 110105194912310021")  # what a careless parser might quote
@@ -70,7 +70,13 @@ def test_domain_errors_carry_their_message_and_others_a_generic_one(
 
 def test_unhandled_errors_go_to_the_failed_signal(qtbot: Any, runner: TaskRunner) -> None:
     def refuse() -> None:
-        raise IntakeError("intake.transition", "当前状态为“已撤回”，不能收件。")
+        raise IntakeError(
+            "intake.transition",
+            stage="withdrawn",
+            event="received",
+            stage_label="已撤回",
+            what="收件",
+        )
 
     with qtbot.waitSignal(runner.failed, timeout=5000) as blocker:
         runner.run_db(refuse)

@@ -11,35 +11,7 @@ DOC = ROOT / "docs" / "ARCHITECTURE.md"
 
 # Paths the document names that arrive with branches not merged yet (issue 17). The lead empties
 # this at merge; an entry that already exists fails test_pending_paths_are_still_missing.
-PENDING = {
-    # branch "messages": the error message catalog
-    "local_db/messages.py": "messages",
-    "tests/unit/test_messages.py": "messages",
-    "tests/gui/test_messages_window_cli.py": "messages",
-    # branches "hubcore" / "hubops" / "hubperf": the hub split by area, sealing, S3, settings, ops
-    "deploy/": "hubops",
-    "docs/hub-sizing.md": "hubops",
-    "sync/hub/audit_copy.py": "hubcore",
-    "sync/hub/catalog.py": "hubcore",
-    "sync/hub/crypto.py": "hubcore",
-    "sync/hub/db.py": "hubcore",
-    "sync/hub/decisions.py": "hubcore",
-    "sync/hub/enrolment.py": "hubcore",
-    "sync/hub/errors.py": "hubcore",
-    "sync/hub/ingest.py": "hubcore",
-    "sync/hub/ops.py": "hubops",
-    "sync/hub/receipt_keys.py": "hubcore",
-    "sync/hub/routes/": "hubcore",
-    "sync/hub/routes/common.py": "hubcore",
-    "sync/hub/routes/department.py": "hubcore",
-    "sync/hub/routes/enrollment.py": "hubcore",
-    "sync/hub/routes/feed.py": "hubcore",
-    "sync/hub/routes/pages.py": "hubcore",
-    "sync/hub/routes/receipt.py": "hubcore",
-    "sync/hub/routes/upload.py": "hubcore",
-    "sync/hub/s3.py": "hubcore",
-    "sync/hub/settings.py": "hubops",
-}
+PENDING = {}
 
 _FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 _SPAN = re.compile(r"`([^`\n]+)`")

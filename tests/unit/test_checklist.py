@@ -403,7 +403,7 @@ def test_bad_answers_are_named(question, given_, code, message):
     with pytest.raises(ChecklistError) as exc:
         engine.coerce_answer(question, given_)
     assert (exc.value.code, exc.value.message) == (code, message)
-    assert exc.value.details == {"question": question.id}
+    assert exc.value.details["question"] == question.id
 
 
 @pytest.mark.parametrize(

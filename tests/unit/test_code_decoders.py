@@ -3,6 +3,7 @@ tests/code_frames.py (1080p: clean, damaged, skewed, rotated; payloads written b
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import cv2
@@ -82,6 +83,7 @@ def test_when_zxing_finds_nothing_zbar_still_gets_its_turn(
     assert (code.payload, code.variant) == (f.payload, "fast")
 
 
+@pytest.mark.expect_log(logging.WARNING, "intake.capture.codes", r"^zxing-cpp decoding failed")
 def test_a_failing_zxing_library_falls_back_to_zbar(monkeypatch: pytest.MonkeyPatch) -> None:
     import zxingcpp
 

@@ -326,7 +326,7 @@ def test_decrypt_failures_tell_the_clerk_what_to_do():
     with pytest.raises(StoreError) as exc:
         DataKey(MASTER).decrypt_text(b"\x01" + NONCE + bytes(20), b"p")
     assert exc.value.message == "数据无法解密：本机密钥不对，或数据已被改动。" + HINT
-    assert exc.value.details == {"what": "数据"}
+    assert exc.value.details == {"part": "field"}
     with pytest.raises(StoreError) as exc:
         DataKey(MASTER).decrypt_blob(b"YJB1" + NONCE + bytes(20), "s")
     assert exc.value.message == "页面文件无法解密：本机密钥不对，或数据已被改动。" + HINT

@@ -650,7 +650,7 @@ def test_reader_decodes_the_photo_with_the_configured_decoder() -> None:
 def test_reader_photo_decode_failure_still_gives_the_card() -> None:
     class FailingDecoder:
         def decode(self, wlt: bytes) -> DecodedPhoto:
-            raise DeviceError("idcard.photo_decode_failed", "证件照片解码失败。")
+            raise DeviceError("idcard.photo_decode_failed")
 
     reader, _ = _reader(
         {FIND: [FOUND], SELECT: [OK], READ: [READ_OK]}, photo_decoder=FailingDecoder()
@@ -658,7 +658,9 @@ def test_reader_photo_decode_failure_still_gives_the_card() -> None:
     card = reader.read()
     assert card.resident_id == DEMO_CARD.resident_id
     assert card.photo is None and card.photo_available is False
-    assert card.photo_message == "证件照片解码失败。"  # the decoder's reason, not "未配置"
+    assert (
+        card.photo_message == "证件照片解码失败：请人工核验证件照片。"
+    )  # the decoder's reason, not "未配置"
 
 
 def test_reader_sam_failure_on_open_closes_port() -> None:

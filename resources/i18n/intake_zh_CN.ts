@@ -1,0 +1,3362 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN" sourcelanguage="zh_CN">
+<context>
+    <name>AppShell</name>
+    <message>
+        <source>无法打开数据库：{error}</source>
+        <translation>无法打开数据库：{error}</translation>
+    </message>
+    <message>
+        <source>数据库已被占用</source>
+        <translation>数据库已被占用</translation>
+    </message>
+    <message>
+        <source>退出</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <source>演示模式：窗口人员 wangfang / clerk1234，负责人 zhangjing / super1234，管理员 admin / admin1234。</source>
+        <translation>演示模式：窗口人员 wangfang / clerk1234，负责人 zhangjing / super1234，管理员 admin / admin1234。</translation>
+    </message>
+    <message>
+        <source>数据库已升级到本版本；升级前的数据已加密备份为“{file}”（与数据库同一目录）。</source>
+        <translation>数据库已升级到本版本；升级前的数据已加密备份为“{file}”（与数据库同一目录）。</translation>
+    </message>
+    <message>
+        <source>{station}（{code}）</source>
+        <translation>{station}（{code}）</translation>
+    </message>
+    <message>
+        <source>站点已设置，但有账号未能创建：{error}</source>
+        <translation>站点已设置，但有账号未能创建：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>ApplicantWidget</name>
+    <message>
+        <source>个人(&amp;R)</source>
+        <translation>个人(&amp;R)</translation>
+    </message>
+    <message>
+        <source>企业(&amp;Q)</source>
+        <translation>企业(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>申请人类型</source>
+        <translation>申请人类型</translation>
+    </message>
+    <message>
+        <source>读卡 F2</source>
+        <translation>读卡 F2</translation>
+    </message>
+    <message>
+        <source>读取阅读器上的证件（F2）</source>
+        <translation>读取阅读器上的证件（F2）</translation>
+    </message>
+    <message>
+        <source>读卡</source>
+        <translation>读卡</translation>
+    </message>
+    <message>
+        <source>统一社会信用代码</source>
+        <translation>统一社会信用代码</translation>
+    </message>
+    <message>
+        <source>身份证号码(&amp;I)</source>
+        <translation>身份证号码(&amp;I)</translation>
+    </message>
+    <message>
+        <source>姓名(&amp;M)</source>
+        <translation>姓名(&amp;M)</translation>
+    </message>
+    <message>
+        <source>性别</source>
+        <translation>性别</translation>
+    </message>
+    <message>
+        <source>出生日期</source>
+        <translation>出生日期</translation>
+    </message>
+    <message>
+        <source>法定代表人</source>
+        <translation>法定代表人</translation>
+    </message>
+    <message>
+        <source>住址</source>
+        <translation>住址</translation>
+    </message>
+    <message>
+        <source>联系电话(&amp;T)</source>
+        <translation>联系电话(&amp;T)</translation>
+    </message>
+    <message>
+        <source>YYYY-MM-DD，可由身份证号码带出</source>
+        <translation>YYYY-MM-DD，可由身份证号码带出</translation>
+    </message>
+    <message>
+        <source>读卡或手工录入18位号码</source>
+        <translation>读卡或手工录入18位号码</translation>
+    </message>
+    <message>
+        <source>必填：办理进度和领取结果通过此电话通知</source>
+        <translation>必填：办理进度和领取结果通过此电话通知</translation>
+    </message>
+    <message>
+        <source>18位，可扫描营业执照二维码</source>
+        <translation>18位，可扫描营业执照二维码</translation>
+    </message>
+    <message>
+        <source>证件照片</source>
+        <translation>证件照片</translation>
+    </message>
+    <message>
+        <source>（未填）</source>
+        <translation>（未填）</translation>
+    </message>
+    <message>
+        <source>男</source>
+        <translation>男</translation>
+    </message>
+    <message>
+        <source>女</source>
+        <translation>女</translation>
+    </message>
+    <message>
+        <source>已核验(读卡)</source>
+        <translation>已核验(读卡)</translation>
+    </message>
+    <message>
+        <source>此项由身份证读卡器读取；手工修改后标记取消</source>
+        <translation>此项由身份证读卡器读取；手工修改后标记取消</translation>
+    </message>
+    <message>
+        <source>出生日期格式应为 YYYY-MM-DD，如 2024-01-31。</source>
+        <translation>出生日期格式应为 YYYY-MM-DD，如 2024-01-31。</translation>
+    </message>
+    <message>
+        <source>身份证号码</source>
+        <translation>身份证号码</translation>
+    </message>
+    <message>
+        <source>{label}有误：{problem}</source>
+        <translation>{label}有误：{problem}</translation>
+    </message>
+    <message>
+        <source>联系电话有误：{problem}</source>
+        <translation>联系电话有误：{problem}</translation>
+    </message>
+    <message>
+        <source>{info}
+注意：该证件已过有效期，请申请人提供有效证件。</source>
+        <translation>{info}
+注意：该证件已过有效期，请申请人提供有效证件。</translation>
+    </message>
+    <message>
+        <source>长期</source>
+        <translation>长期</translation>
+    </message>
+    <message>
+        <source>读卡：{ethnicity}族 · 签发机关 {issuer} · 有效期至 {valid_to}</source>
+        <translation>读卡：{ethnicity}族 · 签发机关 {issuer} · 有效期至 {valid_to}</translation>
+    </message>
+    <message>
+        <source>读卡：{type}</source>
+        <translation>读卡：{type}</translation>
+    </message>
+    <message>
+        <source>英文姓名 {name}</source>
+        <translation>英文姓名 {name}</translation>
+    </message>
+    <message>
+        <source>国籍 {nationality}</source>
+        <translation>国籍 {nationality}</translation>
+    </message>
+    <message>
+        <source>通行证号码 {number}</source>
+        <translation>通行证号码 {number}</translation>
+    </message>
+    <message>
+        <source>签发次数 {count}</source>
+        <translation>签发次数 {count}</translation>
+    </message>
+    <message>
+        <source>有效期至 {valid_to}</source>
+        <translation>有效期至 {valid_to}</translation>
+    </message>
+    <message>
+        <source>证件照片：请与申请人本人比对</source>
+        <translation>证件照片：请与申请人本人比对</translation>
+    </message>
+    <message>
+        <source>无证件照片</source>
+        <translation>无证件照片</translation>
+    </message>
+    <message>
+        <source>企业名称(&amp;M)</source>
+        <translation>企业名称(&amp;M)</translation>
+    </message>
+    <message>
+        <source>住所</source>
+        <translation>住所</translation>
+    </message>
+    <message>
+        <source>证件号码(&amp;I)</source>
+        <translation>证件号码(&amp;I)</translation>
+    </message>
+    <message>
+        <source>法定代表人身份证号(&amp;I)</source>
+        <translation>法定代表人身份证号(&amp;I)</translation>
+    </message>
+    <message>
+        <source>已输入{count}位，共18位</source>
+        <translation>已输入{count}位，共18位</translation>
+    </message>
+</context>
+<context>
+    <name>BackupDialog</name>
+    <message>
+        <source>上次有效备份：正在读取……</source>
+        <translation>上次有效备份：正在读取……</translation>
+    </message>
+    <message>
+        <source>上次有效备份：无</source>
+        <translation>上次有效备份：无</translation>
+    </message>
+    <message>
+        <source>上次有效备份：{time}</source>
+        <translation>上次有效备份：{time}</translation>
+    </message>
+    <message>
+        <source>备份</source>
+        <translation>备份</translation>
+    </message>
+    <message>
+        <source>备份状态</source>
+        <translation>备份状态</translation>
+    </message>
+    <message>
+        <source>立即备份(&amp;B)</source>
+        <translation>立即备份(&amp;B)</translation>
+    </message>
+    <message>
+        <source>自动备份设置</source>
+        <translation>自动备份设置</translation>
+    </message>
+    <message>
+        <source>默认：{folder}</source>
+        <translation>默认：{folder}</translation>
+    </message>
+    <message>
+        <source>选择…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <source> 小时</source>
+        <translation> 小时</translation>
+    </message>
+    <message>
+        <source>保存设置</source>
+        <translation>保存设置</translation>
+    </message>
+    <message>
+        <source>备份目录</source>
+        <translation>备份目录</translation>
+    </message>
+    <message>
+        <source>备份间隔</source>
+        <translation>备份间隔</translation>
+    </message>
+    <message>
+        <source>仅管理员可修改备份设置。</source>
+        <translation>仅管理员可修改备份设置。</translation>
+    </message>
+    <message>
+        <source>恢复码</source>
+        <translation>恢复码</translation>
+    </message>
+    <message>
+        <source>恢复码就是本站点的备份密钥。更换电脑时，凭恢复码才能恢复备份和本机加密保存的数据。显示前请再次输入您的密码：</source>
+        <translation>恢复码就是本站点的备份密钥。更换电脑时，凭恢复码才能恢复备份和本机加密保存的数据。显示前请再次输入您的密码：</translation>
+    </message>
+    <message>
+        <source>密码</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <source>显示恢复码</source>
+        <translation>显示恢复码</translation>
+    </message>
+    <message>
+        <source>请把恢复码抄写在纸上，存放在本机以外的安全地方（不要保存在本机、不要拍照或发送）。更换电脑时，凭它恢复备份和本机加密的数据；恢复码遗失则无法恢复。</source>
+        <translation>请把恢复码抄写在纸上，存放在本机以外的安全地方（不要保存在本机、不要拍照或发送）。更换电脑时，凭它恢复备份和本机加密的数据；恢复码遗失则无法恢复。</translation>
+    </message>
+    <message>
+        <source>关闭</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>备份目录：{folder}</source>
+        <translation>备份目录：{folder}</translation>
+    </message>
+    <message>
+        <source>自动备份：窗口打开期间每 {hours} 小时一次</source>
+        <translation>自动备份：窗口打开期间每 {hours} 小时一次</translation>
+    </message>
+    <message>
+        <source>最近一次备份文件：{name}</source>
+        <translation>最近一次备份文件：{name}</translation>
+    </message>
+    <message>
+        <source>正在备份……（可继续工作）</source>
+        <translation>正在备份……（可继续工作）</translation>
+    </message>
+    <message>
+        <source>备份完成并已校验：{name}</source>
+        <translation>备份完成并已校验：{name}</translation>
+    </message>
+    <message>
+        <source>备份未完成。</source>
+        <translation>备份未完成。</translation>
+    </message>
+    <message>
+        <source>备份正在进行中，请稍候。</source>
+        <translation>备份正在进行中，请稍候。</translation>
+    </message>
+    <message>
+        <source>选择备份目录</source>
+        <translation>选择备份目录</translation>
+    </message>
+    <message>
+        <source>设置已保存。</source>
+        <translation>设置已保存。</translation>
+    </message>
+    <message>
+        <source>请输入密码。</source>
+        <translation>请输入密码。</translation>
+    </message>
+</context>
+<context>
+    <name>BackupIndicatorWidget</name>
+    <message>
+        <source>备份失败：{reason}</source>
+        <translation>备份失败：{reason}</translation>
+    </message>
+    <message>
+        <source>备份提醒：{warning}</source>
+        <translation>备份提醒：{warning}</translation>
+    </message>
+    <message>
+        <source>备份目录：{folder}</source>
+        <translation>备份目录：{folder}</translation>
+    </message>
+    <message>
+        <source>点击打开备份设置</source>
+        <translation>点击打开备份设置</translation>
+    </message>
+    <message>
+        <source>请联系负责人或管理员处理备份。</source>
+        <translation>请联系负责人或管理员处理备份。</translation>
+    </message>
+</context>
+<context>
+    <name>BundlePickerWidget</name>
+    <message>
+        <source>查找一件事</source>
+        <translation>查找一件事</translation>
+    </message>
+    <message>
+        <source>输入名称、别名或拼音首字母，如 xsecs</source>
+        <translation>输入名称、别名或拼音首字母，如 xsecs</translation>
+    </message>
+    <message>
+        <source>一件事列表</source>
+        <translation>一件事列表</translation>
+    </message>
+    <message>
+        <source>尚未选择一件事</source>
+        <translation>尚未选择一件事</translation>
+    </message>
+    <message>
+        <source>联办事项（空格勾选）</source>
+        <translation>联办事项（空格勾选）</translation>
+    </message>
+    <message>
+        <source>空格勾选/取消事项，回车继续</source>
+        <translation>空格勾选/取消事项，回车继续</translation>
+    </message>
+    <message>
+        <source>{label}
+— 按情形无需办理：{why}</source>
+        <translation>{label}
+— 按情形无需办理：{why}</translation>
+    </message>
+    <message>
+        <source>{label}
+— 待回答情形后确定是否办理</source>
+        <translation>{label}
+— 待回答情形后确定是否办理</translation>
+    </message>
+    <message>
+        <source>个人</source>
+        <translation>个人</translation>
+    </message>
+    <message>
+        <source>企业</source>
+        <translation>企业</translation>
+    </message>
+    <message>
+        <source>{name}（{kind} · {count}项）</source>
+        <translation>{name}（{kind} · {count}项）</translation>
+    </message>
+    <message>
+        <source>又称：{aliases}</source>
+        <translation>又称：{aliases}</translation>
+    </message>
+    <message>
+        <source>已选：{name}&#x3000;牵头部门：{lead}</source>
+        <translation>已选：{name}&#x3000;牵头部门：{lead}</translation>
+    </message>
+    <message>
+        <source>{name}&#x3000;{department} · {limit}</source>
+        <translation>{name}&#x3000;{department} · {limit}</translation>
+    </message>
+    <message>
+        <source>{label}（可选）</source>
+        <translation>{label}（可选）</translation>
+    </message>
+</context>
+<context>
+    <name>CaptureDialog</name>
+    <message>
+        <source>材料采集 — {number}</source>
+        <translation>材料采集 — {number}</translation>
+    </message>
+    <message>
+        <source>材料采集</source>
+        <translation>材料采集</translation>
+    </message>
+    <message>
+        <source>正在打开高拍仪“{name}”……</source>
+        <translation>正在打开高拍仪“{name}”……</translation>
+    </message>
+    <message>
+        <source>材料(&amp;M)</source>
+        <translation>材料(&amp;M)</translation>
+    </message>
+    <message>
+        <source>下一项待采集 PgDn</source>
+        <translation>下一项待采集 PgDn</translation>
+    </message>
+    <message>
+        <source>自动</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>彩色</source>
+        <translation>彩色</translation>
+    </message>
+    <message>
+        <source>灰度</source>
+        <translation>灰度</translation>
+    </message>
+    <message>
+        <source>黑白文字</source>
+        <translation>黑白文字</translation>
+    </message>
+    <message>
+        <source>处理模式(&amp;D)</source>
+        <translation>处理模式(&amp;D)</translation>
+    </message>
+    <message>
+        <source>页面静止时自动拍摄(&amp;A)</source>
+        <translation>页面静止时自动拍摄(&amp;A)</translation>
+    </message>
+    <message>
+        <source>拍摄（空格 / 回车）</source>
+        <translation>拍摄（空格 / 回车）</translation>
+    </message>
+    <message>
+        <source>导入文件… Ctrl+O</source>
+        <translation>导入文件… Ctrl+O</translation>
+    </message>
+    <message>
+        <source>监视扫描文件夹</source>
+        <translation>监视扫描文件夹</translation>
+    </message>
+    <message>
+        <source>识别身份证(&amp;O)</source>
+        <translation>识别身份证(&amp;O)</translation>
+    </message>
+    <message>
+        <source>完成 Esc</source>
+        <translation>完成 Esc</translation>
+    </message>
+    <message>
+        <source>本材料已采集的页面</source>
+        <translation>本材料已采集的页面</translation>
+    </message>
+    <message>
+        <source>扫描仪新存入该文件夹的文件将导入当前材料：{path}</source>
+        <translation>扫描仪新存入该文件夹的文件将导入当前材料：{path}</translation>
+    </message>
+    <message>
+        <source>未设置扫描仪输出文件夹（设备 → 设备设置）</source>
+        <translation>未设置扫描仪输出文件夹（设备 → 设备设置）</translation>
+    </message>
+    <message>
+        <source>本机未安装离线文字识别组件（rapidocr），无法识别身份证照片，请手工录入。</source>
+        <translation>本机未安装离线文字识别组件（rapidocr），无法识别身份证照片，请手工录入。</translation>
+    </message>
+    <message>
+        <source>只能在受理录入时识别身份证并填入申请人。</source>
+        <translation>只能在受理录入时识别身份证并填入申请人。</translation>
+    </message>
+    <message>
+        <source>识别高拍仪下身份证正面的文字，填入申请人（须与证件核对）</source>
+        <translation>识别高拍仪下身份证正面的文字，填入申请人（须与证件核对）</translation>
+    </message>
+    <message>
+        <source>正在处理已拍摄的页面，请稍候再关闭。</source>
+        <translation>正在处理已拍摄的页面，请稍候再关闭。</translation>
+    </message>
+    <message>
+        <source>{warnings}
+确认无误可再按 Esc 关闭。</source>
+        <translation>{warnings}
+确认无误可再按 Esc 关闭。</translation>
+    </message>
+    <message>
+        <source>仍然关闭</source>
+        <translation>仍然关闭</translation>
+    </message>
+    <message>
+        <source>{material}：{problem}</source>
+        <translation>{material}：{problem}</translation>
+    </message>
+    <message>
+        <source>{n}. {name}（{state} · 已采集{count}页）</source>
+        <translation>{n}. {name}（{state} · 已采集{count}页）</translation>
+    </message>
+    <message>
+        <source>{text} ★待采集</source>
+        <translation>{text} ★待采集</translation>
+    </message>
+    <message>
+        <source>{name}：应有{expected}页，已采集{count}页</source>
+        <translation>{name}：应有{expected}页，已采集{count}页</translation>
+    </message>
+    <message>
+        <source>高拍仪“{name}”已就绪：放好材料后按空格或回车拍摄。</source>
+        <translation>高拍仪“{name}”已就绪：放好材料后按空格或回车拍摄。</translation>
+    </message>
+    <message>
+        <source>高拍仪不可用。已采集的{count}页已保存，可导入文件继续。</source>
+        <translation>高拍仪不可用。已采集的{count}页已保存，可导入文件继续。</translation>
+    </message>
+    <message>
+        <source>{problem}已采集的页面均已保存。</source>
+        <translation>{problem}已采集的页面均已保存。</translation>
+    </message>
+    <message>
+        <source>重新连接</source>
+        <translation>重新连接</translation>
+    </message>
+    <message>
+        <source>未检测到页面：请将材料平放在拍摄区域内。</source>
+        <translation>未检测到页面：请将材料平放在拍摄区域内。</translation>
+    </message>
+    <message>
+        <source>页面边缘超出拍摄区域，请调整材料位置。</source>
+        <translation>页面边缘超出拍摄区域，请调整材料位置。</translation>
+    </message>
+    <message>
+        <source>本材料应有{n}页，已采集齐全，不再自动拍摄。加拍按空格，下一项材料按 PgDn。</source>
+        <translation>本材料应有{n}页，已采集齐全，不再自动拍摄。加拍按空格，下一项材料按 PgDn。</translation>
+    </message>
+    <message>
+        <source>已检测到页面 · 静止 {n}/{m}</source>
+        <translation>已检测到页面 · 静止 {n}/{m}</translation>
+    </message>
+    <message>
+        <source>高拍仪没有画面，无法拍摄。可导入扫描文件。</source>
+        <translation>高拍仪没有画面，无法拍摄。可导入扫描文件。</translation>
+    </message>
+    <message>
+        <source>正在处理拍摄的页面……</source>
+        <translation>正在处理拍摄的页面……</translation>
+    </message>
+    <message>
+        <source>拍摄</source>
+        <translation>拍摄</translation>
+    </message>
+    <message>
+        <source>导入材料文件</source>
+        <translation>导入材料文件</translation>
+    </message>
+    <message>
+        <source>图像或PDF (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.pdf);;所有文件 (*)</source>
+        <translation>图像或PDF (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.pdf);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>正在导入 {file}……</source>
+        <translation>正在导入 {file}……</translation>
+    </message>
+    <message>
+        <source>{source}：{problem}</source>
+        <translation>{source}：{problem}</translation>
+    </message>
+    <message>
+        <source>未添加页面（已采集的页面不受影响）。</source>
+        <translation>未添加页面（已采集的页面不受影响）。</translation>
+    </message>
+    <message>
+        <source>{source}：文件中没有页面。</source>
+        <translation>{source}：文件中没有页面。</translation>
+    </message>
+    <message>
+        <source>第{n}页：{problems}</source>
+        <translation>第{n}页：{problems}</translation>
+    </message>
+    <message>
+        <source>质量提示（请在申请人离开前处理，可选中该页按 T 重拍）：
+{notes}</source>
+        <translation>质量提示（请在申请人离开前处理，可选中该页按 T 重拍）：
+{notes}</translation>
+    </message>
+    <message>
+        <source>已重拍并替换：{material}</source>
+        <translation>已重拍并替换：{material}</translation>
+    </message>
+    <message>
+        <source>已保存 {count} 页到：{material}</source>
+        <translation>已保存 {count} 页到：{material}</translation>
+    </message>
+    <message>
+        <source>“{material}”的{n}页已采集齐全。</source>
+        <translation>“{material}”的{n}页已采集齐全。</translation>
+    </message>
+    <message>
+        <source>标为已收</source>
+        <translation>标为已收</translation>
+    </message>
+    <message>
+        <source>已标为已收：{material}</source>
+        <translation>已标为已收：{material}</translation>
+    </message>
+    <message>
+        <source>重拍：放好该页后按空格拍摄，新页面将替换所选页面。</source>
+        <translation>重拍：放好该页后按空格拍摄，新页面将替换所选页面。</translation>
+    </message>
+    <message>
+        <source>正在监视扫描文件夹：新扫描的文件将导入当前材料。</source>
+        <translation>正在监视扫描文件夹：新扫描的文件将导入当前材料。</translation>
+    </message>
+    <message>
+        <source>识别到受理回执 {number}。</source>
+        <translation>识别到受理回执 {number}。</translation>
+    </message>
+    <message>
+        <source>打开该受理记录</source>
+        <translation>打开该受理记录</translation>
+    </message>
+    <message>
+        <source>识别到营业执照二维码：统一社会信用代码 {uscc}。</source>
+        <translation>识别到营业执照二维码：统一社会信用代码 {uscc}。</translation>
+    </message>
+    <message>
+        <source>填入申请人</source>
+        <translation>填入申请人</translation>
+    </message>
+    <message>
+        <source>营业执照二维码：统一社会信用代码 {uscc}</source>
+        <translation>营业执照二维码：统一社会信用代码 {uscc}</translation>
+    </message>
+    <message>
+        <source>营业执照二维码未含可读的统一社会信用代码，请手工录入。二维码内容：{payload}</source>
+        <translation>营业执照二维码未含可读的统一社会信用代码，请手工录入。二维码内容：{payload}</translation>
+    </message>
+    <message>
+        <source>识别到条码（{kind}）：{payload}</source>
+        <translation>识别到条码（{kind}）：{payload}</translation>
+    </message>
+    <message>
+        <source>正在处理页面，请稍候再打开。</source>
+        <translation>正在处理页面，请稍候再打开。</translation>
+    </message>
+    <message>
+        <source>选择身份证照片</source>
+        <translation>选择身份证照片</translation>
+    </message>
+    <message>
+        <source>正在识别身份证……</source>
+        <translation>正在识别身份证……</translation>
+    </message>
+    <message>
+        <source>未能从照片中识别出身份证信息，请将身份证正面放平后重试，或手工录入。</source>
+        <translation>未能从照片中识别出身份证信息，请将身份证正面放平后重试，或手工录入。</translation>
+    </message>
+    <message>
+        <source>已识别身份证并填入申请人，标为“待核对”，请逐项与证件核对。{notes}</source>
+        <translation>已识别身份证并填入申请人，标为“待核对”，请逐项与证件核对。{notes}</translation>
+    </message>
+    <message>
+        <source>身份证识别完成。</source>
+        <translation>身份证识别完成。</translation>
+    </message>
+</context>
+<context>
+    <name>CaptureOcr</name>
+    <message>
+        <source>待核对(识别)</source>
+        <translation>待核对(识别)</translation>
+    </message>
+    <message>
+        <source>此项由身份证照片文字识别得到，请与证件核对；手工修改后标记取消</source>
+        <translation>此项由身份证照片文字识别得到，请与证件核对；手工修改后标记取消</translation>
+    </message>
+</context>
+<context>
+    <name>ChecklistModel</name>
+    <message>
+        <source>已收</source>
+        <translation>已收</translation>
+    </message>
+    <message>
+        <source>免提交</source>
+        <translation>免提交</translation>
+    </message>
+    <message>
+        <source>容缺</source>
+        <translation>容缺</translation>
+    </message>
+    <message>
+        <source>缺</source>
+        <translation>缺</translation>
+    </message>
+    <message>
+        <source>原件</source>
+        <translation>原件</translation>
+    </message>
+    <message>
+        <source>复印件</source>
+        <translation>复印件</translation>
+    </message>
+    <message>
+        <source>原件及复印件</source>
+        <translation>原件及复印件</translation>
+    </message>
+    <message>
+        <source>电子材料</source>
+        <translation>电子材料</translation>
+    </message>
+    <message>
+        <source>序号</source>
+        <translation>序号</translation>
+    </message>
+    <message>
+        <source>材料名称</source>
+        <translation>材料名称</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>形式</source>
+        <translation>形式</translation>
+    </message>
+    <message>
+        <source>份数</source>
+        <translation>份数</translation>
+    </message>
+    <message>
+        <source>所需事项</source>
+        <translation>所需事项</translation>
+    </message>
+    <message>
+        <source>页面</source>
+        <translation>页面</translation>
+    </message>
+    <message>
+        <source>{n}页</source>
+        <translation>{n}页</translation>
+    </message>
+</context>
+<context>
+    <name>ChecklistWidget</name>
+    <message>
+        <source>材料清单</source>
+        <translation>材料清单</translation>
+    </message>
+    <message>
+        <source>已收 1</source>
+        <translation>已收 1</translation>
+    </message>
+    <message>
+        <source>免提交 2</source>
+        <translation>免提交 2</translation>
+    </message>
+    <message>
+        <source>容缺 3</source>
+        <translation>容缺 3</translation>
+    </message>
+    <message>
+        <source>缺 0</source>
+        <translation>缺 0</translation>
+    </message>
+    <message>
+        <source>其余全部已收(&amp;A)</source>
+        <translation>其余全部已收(&amp;A)</translation>
+    </message>
+    <message>
+        <source>把申请人带来的“缺”材料标为已收；窗口表格须申请人现场填写签字后逐项标记</source>
+        <translation>把申请人带来的“缺”材料标为已收；窗口表格须申请人现场填写签字后逐项标记</translation>
+    </message>
+    <message>
+        <source>所选材料的受理标准和所需原因</source>
+        <translation>所选材料的受理标准和所需原因</translation>
+    </message>
+    <message>
+        <source>可通过电子证照/数据共享获取，无需提交纸质材料</source>
+        <translation>可通过电子证照/数据共享获取，无需提交纸质材料</translation>
+    </message>
+    <message>
+        <source>该材料没有电子证照或共享数据来源，不能免提交</source>
+        <translation>该材料没有电子证照或共享数据来源，不能免提交</translation>
+    </message>
+    <message>
+        <source>允许容缺受理：申请人签署告知承诺书后限期补交</source>
+        <translation>允许容缺受理：申请人签署告知承诺书后限期补交</translation>
+    </message>
+    <message>
+        <source>该材料不允许容缺，必须当场提交</source>
+        <translation>该材料不允许容缺，必须当场提交</translation>
+    </message>
+    <message>
+        <source>选中一项材料，查看受理标准和所需原因。</source>
+        <translation>选中一项材料，查看受理标准和所需原因。</translation>
+    </message>
+    <message>
+        <source>{form} · {copies}份 · 当前：{state}</source>
+        <translation>{form} · {copies}份 · 当前：{state}</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;&lt;b&gt;受理标准&lt;/b&gt;：{text}&lt;/p&gt;</source>
+        <translation>&lt;p&gt;&lt;b&gt;受理标准&lt;/b&gt;：{text}&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;&lt;b&gt;为何需要&lt;/b&gt;：&lt;/p&gt;</source>
+        <translation>&lt;p&gt;&lt;b&gt;为何需要&lt;/b&gt;：&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>该事项的必需材料</source>
+        <translation>该事项的必需材料</translation>
+    </message>
+    <message>
+        <source>&lt;li&gt;{item}：{why}（{note}）&lt;/li&gt;</source>
+        <translation>&lt;li&gt;{item}：{why}（{note}）&lt;/li&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;li&gt;{item}：{why}&lt;/li&gt;</source>
+        <translation>&lt;li&gt;{item}：{why}&lt;/li&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;&lt;b&gt;如何取得&lt;/b&gt;：{text}&lt;/p&gt;</source>
+        <translation>&lt;p&gt;&lt;b&gt;如何取得&lt;/b&gt;：{text}&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;&lt;b&gt;免提交（本件产生）&lt;/b&gt;：由本件事中的“{item}”办理产生，无需申请人提交&lt;/p&gt;</source>
+        <translation>&lt;p&gt;&lt;b&gt;免提交（本件产生）&lt;/b&gt;：由本件事中的“{item}”办理产生，无需申请人提交&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;&lt;b&gt;可免提交&lt;/b&gt;：{text}&lt;/p&gt;</source>
+        <translation>&lt;p&gt;&lt;b&gt;可免提交&lt;/b&gt;：{text}&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>允许容缺，{days}个工作日内补交</source>
+        <translation>允许容缺，{days}个工作日内补交</translation>
+    </message>
+    <message>
+        <source>允许容缺受理</source>
+        <translation>允许容缺受理</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;&lt;b&gt;容缺&lt;/b&gt;：{text}&lt;/p&gt;</source>
+        <translation>&lt;p&gt;&lt;b&gt;容缺&lt;/b&gt;：{text}&lt;/p&gt;</translation>
+    </message>
+</context>
+<context>
+    <name>CrashHandler</name>
+    <message>
+        <source>程序遇到一个意外错误（错误编号 {number}）。</source>
+        <translation>程序遇到一个意外错误（错误编号 {number}）。</translation>
+    </message>
+    <message>
+        <source>
+
+正在办理的受理已保存为草稿，不会丢失。请关闭本提示后继续办理；若同一操作再次出错，请退出并重新启动程序，登录后在“未完成的受理”中继续。</source>
+        <translation>
+
+正在办理的受理已保存为草稿，不会丢失。请关闭本提示后继续办理；若同一操作再次出错，请退出并重新启动程序，登录后在“未完成的受理”中继续。</translation>
+    </message>
+    <message>
+        <source>
+
+请关闭本提示后继续；若同一操作再次出错，请退出并重新启动程序。</source>
+        <translation>
+
+请关闭本提示后继续；若同一操作再次出错，请退出并重新启动程序。</translation>
+    </message>
+    <message>
+        <source>
+
+如问题反复出现，请把错误编号告诉县级技术支持（详情已写入日志）。</source>
+        <translation>
+
+如问题反复出现，请把错误编号告诉县级技术支持（详情已写入日志）。</translation>
+    </message>
+    <message>
+        <source>
+
+（本次运行中已出现 {count} 次意外错误。）</source>
+        <translation>
+
+（本次运行中已出现 {count} 次意外错误。）</translation>
+    </message>
+    <message>
+        <source>意外错误</source>
+        <translation>意外错误</translation>
+    </message>
+    <message>
+        <source>知道了</source>
+        <translation>知道了</translation>
+    </message>
+</context>
+<context>
+    <name>DayClosePasswordDialog</name>
+    <message>
+        <source>日结确认</source>
+        <translation>日结确认</translation>
+    </message>
+    <message>
+        <source>负责人密码</source>
+        <translation>负责人密码</translation>
+    </message>
+    <message>
+        <source>日结</source>
+        <translation>日结</translation>
+    </message>
+    <message>
+        <source>取消</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>对{day}进行日结后，当日记录将被封存，之后的改动记为补正。请再次输入您的密码：</source>
+        <translation>对{day}进行日结后，当日记录将被封存，之后的改动记为补正。请再次输入您的密码：</translation>
+    </message>
+    <message>
+        <source>正在统计当日尚未完结的事项……</source>
+        <translation>正在统计当日尚未完结的事项……</translation>
+    </message>
+    <message>
+        <source>当日尚未完结的事项</source>
+        <translation>当日尚未完结的事项</translation>
+    </message>
+    <message>
+        <source>当日受理均已完结：无容缺待补、待数字化、未推送的受理。</source>
+        <translation>当日受理均已完结：无容缺待补、待数字化、未推送的受理。</translation>
+    </message>
+    <message>
+        <source>{label} {count} 件</source>
+        <translation>{label} {count} 件</translation>
+    </message>
+    <message>
+        <source>当日尚有未完结的受理（{counts}）。日结后仍可继续办理，改动记为补正：</source>
+        <translation>当日尚有未完结的受理（{counts}）。日结后仍可继续办理，改动记为补正：</translation>
+    </message>
+    <message>
+        <source>{label}：{number}</source>
+        <translation>{label}：{number}</translation>
+    </message>
+</context>
+<context>
+    <name>DeadlineWidget</name>
+    <message>
+        <source>数字化推送已超时 {overdue}（截止 {at}）{number}</source>
+        <translation>数字化推送已超时 {overdue}（截止 {at}）{number}</translation>
+    </message>
+    <message>
+        <source>数字化推送剩余 {left}（截止 {at}）{number}</source>
+        <translation>数字化推送剩余 {left}（截止 {at}）{number}</translation>
+    </message>
+</context>
+<context>
+    <name>DeliveryDialog</name>
+    <message>
+        <source>登记送达</source>
+        <translation>登记送达</translation>
+    </message>
+    <message>
+        <source>窗口领取(&amp;W)</source>
+        <translation>窗口领取(&amp;W)</translation>
+    </message>
+    <message>
+        <source>邮寄送达(&amp;E)</source>
+        <translation>邮寄送达(&amp;E)</translation>
+    </message>
+    <message>
+        <source>快递单号</source>
+        <translation>快递单号</translation>
+    </message>
+    <message>
+        <source>快递单号（邮寄必填）</source>
+        <translation>快递单号（邮寄必填）</translation>
+    </message>
+    <message>
+        <source>邮寄地址</source>
+        <translation>邮寄地址</translation>
+    </message>
+    <message>
+        <source>送达的事项</source>
+        <translation>送达的事项</translation>
+    </message>
+    <message>
+        <source>方式</source>
+        <translation>方式</translation>
+    </message>
+    <message>
+        <source>送达的事项（已办结或不予受理）：</source>
+        <translation>送达的事项（已办结或不予受理）：</translation>
+    </message>
+    <message>
+        <source>请至少勾选一个送达的事项。</source>
+        <translation>请至少勾选一个送达的事项。</translation>
+    </message>
+</context>
+<context>
+    <name>DeviceSettingsDialog</name>
+    <message>
+        <source>找不到打印机“{name}”：请检查打印机电源和连接，或在 设备 → 设备设置 中重新选择打印机。</source>
+        <translation>找不到打印机“{name}”：请检查打印机电源和连接，或在 设备 → 设备设置 中重新选择打印机。</translation>
+    </message>
+    <message>
+        <source>找不到打印机：请检查电源和连接，或在 设备设置 中重选</source>
+        <translation>找不到打印机：请检查电源和连接，或在 设备设置 中重选</translation>
+    </message>
+    <message>
+        <source>设备状态</source>
+        <translation>设备状态</translation>
+    </message>
+    <message>
+        <source>（另有 {n} 项，点击查看）</source>
+        <translation>（另有 {n} 项，点击查看）</translation>
+    </message>
+    <message>
+        <source>测试高拍仪</source>
+        <translation>测试高拍仪</translation>
+    </message>
+    <message>
+        <source>正在打开高拍仪……</source>
+        <translation>正在打开高拍仪……</translation>
+    </message>
+    <message>
+        <source>关闭</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>高拍仪“{name}”已打开：画面应清晰、无卡顿。</source>
+        <translation>高拍仪“{name}”已打开：画面应清晰、无卡顿。</translation>
+    </message>
+    <message>
+        <source>请检查 USB 线，或选择另一台高拍仪（设备序号或名称）。</source>
+        <translation>请检查 USB 线，或选择另一台高拍仪（设备序号或名称）。</translation>
+    </message>
+    <message>
+        <source>设备设置</source>
+        <translation>设备设置</translation>
+    </message>
+    <message>
+        <source>设备设置由负责人或管理员保存；您可以测试设备。</source>
+        <translation>设备设置由负责人或管理员保存；您可以测试设备。</translation>
+    </message>
+    <message>
+        <source>保存后，重新登录（切换用户）时按新设置连接设备。</source>
+        <translation>保存后，重新登录（切换用户）时按新设置连接设备。</translation>
+    </message>
+    <message>
+        <source>保存</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>浏览…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>：浏览</source>
+        <translation>：浏览</translation>
+    </message>
+    <message>
+        <source>身份证读卡器</source>
+        <translation>身份证读卡器</translation>
+    </message>
+    <message>
+        <source>不使用（手工录入）</source>
+        <translation>不使用（手工录入）</translation>
+    </message>
+    <message>
+        <source>串口读卡器（GA 467 协议）</source>
+        <translation>串口读卡器（GA 467 协议）</translation>
+    </message>
+    <message>
+        <source>厂商 SDK：CVR 接口（华视等）</source>
+        <translation>厂商 SDK：CVR 接口（华视等）</translation>
+    </message>
+    <message>
+        <source>厂商 SDK：SDT 接口（神思、精伦、新中新等）</source>
+        <translation>厂商 SDK：SDT 接口（神思、精伦、新中新等）</translation>
+    </message>
+    <message>
+        <source>接口(&amp;I)</source>
+        <translation>接口(&amp;I)</translation>
+    </message>
+    <message>
+        <source>读卡器串口</source>
+        <translation>读卡器串口</translation>
+    </message>
+    <message>
+        <source>串口(&amp;P)</source>
+        <translation>串口(&amp;P)</translation>
+    </message>
+    <message>
+        <source>如 /opt/reader/libtermb.so 或 C:\读卡器\termb.dll</source>
+        <translation>如 /opt/reader/libtermb.so 或 C:\读卡器\termb.dll</translation>
+    </message>
+    <message>
+        <source>SDK 库文件(&amp;L)</source>
+        <translation>SDK 库文件(&amp;L)</translation>
+    </message>
+    <message>
+        <source>SDK 库文件</source>
+        <translation>SDK 库文件</translation>
+    </message>
+    <message>
+        <source>libwlt.so 或 WltRS.dll；空：不显示照片</source>
+        <translation>libwlt.so 或 WltRS.dll；空：不显示照片</translation>
+    </message>
+    <message>
+        <source>照片解码库(&amp;W)</source>
+        <translation>照片解码库(&amp;W)</translation>
+    </message>
+    <message>
+        <source>照片解码库</source>
+        <translation>照片解码库</translation>
+    </message>
+    <message>
+        <source>测试读卡（请先放好身份证）</source>
+        <translation>测试读卡（请先放好身份证）</translation>
+    </message>
+    <message>
+        <source>高拍仪与扫描仪</source>
+        <translation>高拍仪与扫描仪</translation>
+    </message>
+    <message>
+        <source>设备序号（如 0）或设备名称的一部分</source>
+        <translation>设备序号（如 0）或设备名称的一部分</translation>
+    </message>
+    <message>
+        <source>高拍仪(&amp;C)</source>
+        <translation>高拍仪(&amp;C)</translation>
+    </message>
+    <message>
+        <source>空：不监视</source>
+        <translation>空：不监视</translation>
+    </message>
+    <message>
+        <source>扫描仪输出文件夹(&amp;F)</source>
+        <translation>扫描仪输出文件夹(&amp;F)</translation>
+    </message>
+    <message>
+        <source>扫描仪输出文件夹</source>
+        <translation>扫描仪输出文件夹</translation>
+    </message>
+    <message>
+        <source>打印机</source>
+        <translation>打印机</translation>
+    </message>
+    <message>
+        <source>打印机(&amp;R)</source>
+        <translation>打印机(&amp;R)</translation>
+    </message>
+    <message>
+        <source>文书纸张(&amp;A)</source>
+        <translation>文书纸张(&amp;A)</translation>
+    </message>
+    <message>
+        <source>打印测试页</source>
+        <translation>打印测试页</translation>
+    </message>
+    <message>
+        <source>{index}：{name}</source>
+        <translation>{index}：{name}</translation>
+    </message>
+    <message>
+        <source>系统默认打印机</source>
+        <translation>系统默认打印机</translation>
+    </message>
+    <message>
+        <source>{name}（未找到）</source>
+        <translation>{name}（未找到）</translation>
+    </message>
+    <message>
+        <source>设备设置已保存。重新登录（切换用户）后按新设置连接设备。</source>
+        <translation>设备设置已保存。重新登录（切换用户）后按新设置连接设备。</translation>
+    </message>
+    <message>
+        <source>未选择读卡器。</source>
+        <translation>未选择读卡器。</translation>
+    </message>
+    <message>
+        <source>正在读卡：请把身份证放在读卡器上……</source>
+        <translation>正在读卡：请把身份证放在读卡器上……</translation>
+    </message>
+    <message>
+        <source>读卡器已连接，但 {s} 秒内没有读到身份证：请把身份证平放在读卡区后再试。</source>
+        <translation>读卡器已连接，但 {s} 秒内没有读到身份证：请把身份证平放在读卡区后再试。</translation>
+    </message>
+    <message>
+        <source>读卡成功：{card}</source>
+        <translation>读卡成功：{card}</translation>
+    </message>
+    <message>
+        <source>读卡失败：{error}请检查读卡器的连接和设置。</source>
+        <translation>读卡失败：{error}请检查读卡器的连接和设置。</translation>
+    </message>
+    <message>
+        <source>正在发送测试页……</source>
+        <translation>正在发送测试页……</translation>
+    </message>
+</context>
+<context>
+    <name>DisplayDialog</name>
+    <message>
+        <source>显示设置</source>
+        <translation>显示设置</translation>
+    </message>
+    <message>
+        <source>标准（100%）</source>
+        <translation>标准（100%）</translation>
+    </message>
+    <message>
+        <source>较大（125%）</source>
+        <translation>较大（125%）</translation>
+    </message>
+    <message>
+        <source>特大（150%）</source>
+        <translation>特大（150%）</translation>
+    </message>
+    <message>
+        <source>字体大小</source>
+        <translation>字体大小</translation>
+    </message>
+    <message>
+        <source>高对比度配色（黑字白底、粗边框）</source>
+        <translation>高对比度配色（黑字白底、粗边框）</translation>
+    </message>
+    <message>
+        <source>字体和配色立即生效；各窗口按新字号重新排列在重新登录后生效（正在办理的受理已自动保存）。</source>
+        <translation>字体和配色立即生效；各窗口按新字号重新排列在重新登录后生效（正在办理的受理已自动保存）。</translation>
+    </message>
+    <message>
+        <source>字体大小(&amp;S)</source>
+        <translation>字体大小(&amp;S)</translation>
+    </message>
+    <message>
+        <source>保存</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>取消</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentPrinter</name>
+    <message>
+        <source>收件回执</source>
+        <translation>收件回执</translation>
+    </message>
+    <message>
+        <source>一次告知通知书</source>
+        <translation>一次告知通知书</translation>
+    </message>
+    <message>
+        <source>容缺受理告知承诺书</source>
+        <translation>容缺受理告知承诺书</translation>
+    </message>
+    <message>
+        <source>撤回申请材料退还清单</source>
+        <translation>撤回申请材料退还清单</translation>
+    </message>
+    <message>
+        <source>补正材料收件回执</source>
+        <translation>补正材料收件回执</translation>
+    </message>
+    <message>
+        <source>文书未能保存到本机：{error}</source>
+        <translation>文书未能保存到本机：{error}</translation>
+    </message>
+    <message>
+        <source>生成文书失败：{error}</source>
+        <translation>生成文书失败：{error}</translation>
+    </message>
+    <message>
+        <source>无法生成文书：{error}</source>
+        <translation>无法生成文书：{error}</translation>
+    </message>
+    <message>
+        <source>{number} {title}</source>
+        <translation>{number} {title}</translation>
+    </message>
+    <message>
+        <source>{job}（补打）</source>
+        <translation>{job}（补打）</translation>
+    </message>
+    <message>
+        <source>打印失败：{error}</source>
+        <translation>打印失败：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>DraftsDialog</name>
+    <message>
+        <source>未完成的受理</source>
+        <translation>未完成的受理</translation>
+    </message>
+    <message>
+        <source>以下受理尚未完成（已自动保存）。选择一条继续办理，或作废。</source>
+        <translation>以下受理尚未完成（已自动保存）。选择一条继续办理，或作废。</translation>
+    </message>
+    <message>
+        <source>继续办理</source>
+        <translation>继续办理</translation>
+    </message>
+    <message>
+        <source>作废所选</source>
+        <translation>作废所选</translation>
+    </message>
+    <message>
+        <source>稍后处理</source>
+        <translation>稍后处理</translation>
+    </message>
+    <message>
+        <source>（未录入申请人）</source>
+        <translation>（未录入申请人）</translation>
+    </message>
+    <message>
+        <source>（未选择一件事）</source>
+        <translation>（未选择一件事）</translation>
+    </message>
+    <message>
+        <source>{time}&#x3000;{applicant}&#x3000;{bundle}</source>
+        <translation>{time}&#x3000;{applicant}&#x3000;{bundle}</translation>
+    </message>
+</context>
+<context>
+    <name>EventLabels</name>
+    <message>
+        <source>新建受理</source>
+        <translation>新建受理</translation>
+    </message>
+    <message>
+        <source>录入申请人信息</source>
+        <translation>录入申请人信息</translation>
+    </message>
+    <message>
+        <source>选择一件事</source>
+        <translation>选择一件事</translation>
+    </message>
+    <message>
+        <source>回答情形问题</source>
+        <translation>回答情形问题</translation>
+    </message>
+    <message>
+        <source>标记材料</source>
+        <translation>标记材料</translation>
+    </message>
+    <message>
+        <source>出具一次告知通知书</source>
+        <translation>出具一次告知通知书</translation>
+    </message>
+    <message>
+        <source>收件</source>
+        <translation>收件</translation>
+    </message>
+    <message>
+        <source>添加材料页面</source>
+        <translation>添加材料页面</translation>
+    </message>
+    <message>
+        <source>删除材料页面</source>
+        <translation>删除材料页面</translation>
+    </message>
+    <message>
+        <source>旋转材料页面</source>
+        <translation>旋转材料页面</translation>
+    </message>
+    <message>
+        <source>调整页面顺序</source>
+        <translation>调整页面顺序</translation>
+    </message>
+    <message>
+        <source>标记为已数字化</source>
+        <translation>标记为已数字化</translation>
+    </message>
+    <message>
+        <source>推送至部门</source>
+        <translation>推送至部门</translation>
+    </message>
+    <message>
+        <source>登记部门办理结果</source>
+        <translation>登记部门办理结果</translation>
+    </message>
+    <message>
+        <source>补正材料</source>
+        <translation>补正材料</translation>
+    </message>
+    <message>
+        <source>撤回申请</source>
+        <translation>撤回申请</translation>
+    </message>
+    <message>
+        <source>登记送达</source>
+        <translation>登记送达</translation>
+    </message>
+    <message>
+        <source>打印文书</source>
+        <translation>打印文书</translation>
+    </message>
+    <message>
+        <source>作废草稿</source>
+        <translation>作废草稿</translation>
+    </message>
+    <message>
+        <source>其他记录（{type}）</source>
+        <translation>其他记录（{type}）</translation>
+    </message>
+</context>
+<context>
+    <name>FileDialog</name>
+    <message>
+        <source>文件夹</source>
+        <translation>文件夹</translation>
+    </message>
+    <message>
+        <source>{suffix} 文件</source>
+        <translation>{suffix} 文件</translation>
+    </message>
+    <message>
+        <source>文件</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>文件夹(&amp;N)：</source>
+        <translation>文件夹(&amp;N)：</translation>
+    </message>
+    <message>
+        <source>选择(&amp;S)</source>
+        <translation>选择(&amp;S)</translation>
+    </message>
+    <message>
+        <source>文件名(&amp;N)：</source>
+        <translation>文件名(&amp;N)：</translation>
+    </message>
+    <message>
+        <source>保存(&amp;S)</source>
+        <translation>保存(&amp;S)</translation>
+    </message>
+    <message>
+        <source>打开(&amp;O)</source>
+        <translation>打开(&amp;O)</translation>
+    </message>
+    <message>
+        <source>查找范围(&amp;L)：</source>
+        <translation>查找范围(&amp;L)：</translation>
+    </message>
+    <message>
+        <source>文件类型(&amp;T)：</source>
+        <translation>文件类型(&amp;T)：</translation>
+    </message>
+    <message>
+        <source>取消</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>FinishWidget</name>
+    <message>
+        <source>新建受理（回车 / Ctrl+N）</source>
+        <translation>新建受理（回车 / Ctrl+N）</translation>
+    </message>
+    <message>
+        <source>补打文书</source>
+        <translation>补打文书</translation>
+    </message>
+    <message>
+        <source>文书</source>
+        <translation>文书</translation>
+    </message>
+    <message>
+        <source>材料不齐：已出具一次告知通知书</source>
+        <translation>材料不齐：已出具一次告知通知书</translation>
+    </message>
+    <message>
+        <source>{name}（可容缺，收件后限期补交）</source>
+        <translation>{name}（可容缺，收件后限期补交）</translation>
+    </message>
+    <message>
+        <source>请申请人按通知书补齐以下材料后再来窗口，凭本编号续办：</source>
+        <translation>请申请人按通知书补齐以下材料后再来窗口，凭本编号续办：</translation>
+    </message>
+    <message>
+        <source>已收件（容缺受理）</source>
+        <translation>已收件（容缺受理）</translation>
+    </message>
+    <message>
+        <source>容缺材料：{materials}，须于 {due} 前补交（已打印告知承诺书，请申请人签字）。</source>
+        <translation>容缺材料：{materials}，须于 {due} 前补交（已打印告知承诺书，请申请人签字）。</translation>
+    </message>
+    <message>
+        <source>已收件</source>
+        <translation>已收件</translation>
+    </message>
+    <message>
+        <source>材料齐全，已收件。请将收件回执交给申请人。</source>
+        <translation>材料齐全，已收件。请将收件回执交给申请人。</translation>
+    </message>
+    <message>
+        <source>本日已日结，本件计入 {day} 的台账。</source>
+        <translation>本日已日结，本件计入 {day} 的台账。</translation>
+    </message>
+    <message>
+        <source>{bundle} · 申请人 {name}（{id}）</source>
+        <translation>{bundle} · 申请人 {name}（{id}）</translation>
+    </message>
+</context>
+<context>
+    <name>IntakeDetailWidget</name>
+    <message>
+        <source>未打开受理记录。扫描回执二维码，或在左侧查询后回车打开。</source>
+        <translation>未打开受理记录。扫描回执二维码，或在左侧查询后回车打开。</translation>
+    </message>
+    <message>
+        <source>该受理的材料清单</source>
+        <translation>该受理的材料清单</translation>
+    </message>
+    <message>
+        <source>继续办理(&amp;E)</source>
+        <translation>继续办理(&amp;E)</translation>
+    </message>
+    <message>
+        <source>补正(&amp;S)</source>
+        <translation>补正(&amp;S)</translation>
+    </message>
+    <message>
+        <source>撤回(&amp;W)</source>
+        <translation>撤回(&amp;W)</translation>
+    </message>
+    <message>
+        <source>送达(&amp;D)</source>
+        <translation>送达(&amp;D)</translation>
+    </message>
+    <message>
+        <source>补打(&amp;P)</source>
+        <translation>补打(&amp;P)</translation>
+    </message>
+    <message>
+        <source>（草稿，未编号）</source>
+        <translation>（草稿，未编号）</translation>
+    </message>
+    <message>
+        <source>{name}（{id}）</source>
+        <translation>{name}（{id}）</translation>
+    </message>
+    <message>
+        <source>申请人</source>
+        <translation>申请人</translation>
+    </message>
+    <message>
+        <source>一件事</source>
+        <translation>一件事</translation>
+    </message>
+    <message>
+        <source>事项</source>
+        <translation>事项</translation>
+    </message>
+    <message>
+        <source>无需办理</source>
+        <translation>无需办理</translation>
+    </message>
+    <message>
+        <source>{items}（按情形判断）</source>
+        <translation>{items}（按情形判断）</translation>
+    </message>
+    <message>
+        <source>窗口人员</source>
+        <translation>窗口人员</translation>
+    </message>
+    <message>
+        <source>创建时间</source>
+        <translation>创建时间</translation>
+    </message>
+    <message>
+        <source>收件时间</source>
+        <translation>收件时间</translation>
+    </message>
+    <message>
+        <source>容缺待补</source>
+        <translation>容缺待补</translation>
+    </message>
+    <message>
+        <source>{materials}（{due} 前）</source>
+        <translation>{materials}（{due} 前）</translation>
+    </message>
+    <message>
+        <source>已受理</source>
+        <translation>已受理</translation>
+    </message>
+    <message>
+        <source>不予受理</source>
+        <translation>不予受理</translation>
+    </message>
+    <message>
+        <source>已办结</source>
+        <translation>已办结</translation>
+    </message>
+    <message>
+        <source>办理结果</source>
+        <translation>办理结果</translation>
+    </message>
+    <message>
+        <source>{title}（补打）</source>
+        <translation>{title}（补打）</translation>
+    </message>
+    <message>
+        <source>已出具文书</source>
+        <translation>已出具文书</translation>
+    </message>
+    <message>
+        <source>已登记补正材料，正在打印补正材料收件回执……</source>
+        <translation>已登记补正材料，正在打印补正材料收件回执……</translation>
+    </message>
+    <message>
+        <source>已撤回，正在打印材料退还清单……</source>
+        <translation>已撤回，正在打印材料退还清单……</translation>
+    </message>
+    <message>
+        <source>已登记送达。</source>
+        <translation>已登记送达。</translation>
+    </message>
+    <message>
+        <source>{title}：{message}</source>
+        <translation>{title}：{message}</translation>
+    </message>
+    <message>
+        <source>（文书已保存）</source>
+        <translation>（文书已保存）</translation>
+    </message>
+    <message>
+        <source>{title}未打印：{message}{kept}</source>
+        <translation>{title}未打印：{message}{kept}</translation>
+    </message>
+</context>
+<context>
+    <name>IntakeWidget</name>
+    <message>
+        <source>新受理：读取身份证或录入申请人信息</source>
+        <translation>新受理：读取身份证或录入申请人信息</translation>
+    </message>
+    <message>
+        <source>完成受理 F12</source>
+        <translation>完成受理 F12</translation>
+    </message>
+    <message>
+        <source>新建 Ctrl+N</source>
+        <translation>新建 Ctrl+N</translation>
+    </message>
+    <message>
+        <source>① 申请人 Alt+1</source>
+        <translation>① 申请人 Alt+1</translation>
+    </message>
+    <message>
+        <source>② 一件事与事项 Alt+2</source>
+        <translation>② 一件事与事项 Alt+2</translation>
+    </message>
+    <message>
+        <source>③ 情形 Alt+3</source>
+        <translation>③ 情形 Alt+3</translation>
+    </message>
+    <message>
+        <source>④ 材料清单 Alt+4（空格切换，1已收 2免提交 3容缺 0缺）</source>
+        <translation>④ 材料清单 Alt+4（空格切换，1已收 2免提交 3容缺 0缺）</translation>
+    </message>
+    <message>
+        <source>草稿</source>
+        <translation>草稿</translation>
+    </message>
+    <message>
+        <source>{label} · 已自动保存 {time}</source>
+        <translation>{label} · 已自动保存 {time}</translation>
+    </message>
+    <message>
+        <source>当前草稿尚未完成</source>
+        <translation>当前草稿尚未完成</translation>
+    </message>
+    <message>
+        <source>当前受理尚未完成（未收件，也未出具一次告知通知书）。开始新受理前，如何处理这份草稿？</source>
+        <translation>当前受理尚未完成（未收件，也未出具一次告知通知书）。开始新受理前，如何处理这份草稿？</translation>
+    </message>
+    <message>
+        <source>保留的草稿可在下次登录时或在“查询与后续”中继续办理。</source>
+        <translation>保留的草稿可在下次登录时或在“查询与后续”中继续办理。</translation>
+    </message>
+    <message>
+        <source>保留草稿，开始新受理</source>
+        <translation>保留草稿，开始新受理</translation>
+    </message>
+    <message>
+        <source>作废草稿，开始新受理</source>
+        <translation>作废草稿，开始新受理</translation>
+    </message>
+    <message>
+        <source>返回当前受理</source>
+        <translation>返回当前受理</translation>
+    </message>
+    <message>
+        <source>续办 {number}（已一次告知）：补齐材料后按 F12 收件</source>
+        <translation>续办 {number}（已一次告知）：补齐材料后按 F12 收件</translation>
+    </message>
+    <message>
+        <source>已恢复草稿（{time} 创建）</source>
+        <translation>已恢复草稿（{time} 创建）</translation>
+    </message>
+    <message>
+        <source>请至少选择一个事项。</source>
+        <translation>请至少选择一个事项。</translation>
+    </message>
+    <message>
+        <source>收件并打印回执 F12</source>
+        <translation>收件并打印回执 F12</translation>
+    </message>
+    <message>
+        <source>容缺收件：打印承诺书和回执 F12</source>
+        <translation>容缺收件：打印承诺书和回执 F12</translation>
+    </message>
+    <message>
+        <source>出具一次告知通知书 F12</source>
+        <translation>出具一次告知通知书 F12</translation>
+    </message>
+    <message>
+        <source>请先选择一件事和申请的事项。</source>
+        <translation>请先选择一件事和申请的事项。</translation>
+    </message>
+    <message>
+        <source>不能完成受理：{problem}</source>
+        <translation>不能完成受理：{problem}</translation>
+    </message>
+    <message>
+        <source>正在完成受理……</source>
+        <translation>正在完成受理……</translation>
+    </message>
+    <message>
+        <source>未完成：请按提示处理后再按 F12</source>
+        <translation>未完成：请按提示处理后再按 F12</translation>
+    </message>
+    <message>
+        <source>{number}：正在打印文书……</source>
+        <translation>{number}：正在打印文书……</translation>
+    </message>
+    <message>
+        <source>{number} 已保存，但有文书未打印：{problem}</source>
+        <translation>{number} 已保存，但有文书未打印：{problem}</translation>
+    </message>
+    <message>
+        <source>{number} 已完成，文书已打印。</source>
+        <translation>{number} 已完成，文书已打印。</translation>
+    </message>
+    <message>
+        <source>{title}：{message}</source>
+        <translation>{title}：{message}</translation>
+    </message>
+    <message>
+        <source>补打：{details}</source>
+        <translation>补打：{details}</translation>
+    </message>
+</context>
+<context>
+    <name>LedgerModel</name>
+    <message>
+        <source>受理编号</source>
+        <translation>受理编号</translation>
+    </message>
+    <message>
+        <source>时间</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>一件事</source>
+        <translation>一件事</translation>
+    </message>
+    <message>
+        <source>申请人</source>
+        <translation>申请人</translation>
+    </message>
+    <message>
+        <source>证件号码</source>
+        <translation>证件号码</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>窗口人员</source>
+        <translation>窗口人员</translation>
+    </message>
+    <message>
+        <source>数字化推送</source>
+        <translation>数字化推送</translation>
+    </message>
+    <message>
+        <source>身份核验</source>
+        <translation>身份核验</translation>
+    </message>
+    <message>
+        <source>已推送</source>
+        <translation>已推送</translation>
+    </message>
+    <message>
+        <source>待推送</source>
+        <translation>待推送</translation>
+    </message>
+    <message>
+        <source>超时 {time}</source>
+        <translation>超时 {time}</translation>
+    </message>
+    <message>
+        <source>剩余 {time}</source>
+        <translation>剩余 {time}</translation>
+    </message>
+    <message>
+        <source>（草稿）</source>
+        <translation>（草稿）</translation>
+    </message>
+</context>
+<context>
+    <name>LedgerWidget</name>
+    <message>
+        <source>台账日期</source>
+        <translation>台账日期</translation>
+    </message>
+    <message>
+        <source>刷新(&amp;R)</source>
+        <translation>刷新(&amp;R)</translation>
+    </message>
+    <message>
+        <source>当日台账</source>
+        <translation>当日台账</translation>
+    </message>
+    <message>
+        <source>按状态筛选</source>
+        <translation>按状态筛选</translation>
+    </message>
+    <message>
+        <source>按一件事筛选</source>
+        <translation>按一件事筛选</translation>
+    </message>
+    <message>
+        <source>按窗口人员筛选</source>
+        <translation>按窗口人员筛选</translation>
+    </message>
+    <message>
+        <source>导出Excel(&amp;X)</source>
+        <translation>导出Excel(&amp;X)</translation>
+    </message>
+    <message>
+        <source>导出CSV</source>
+        <translation>导出CSV</translation>
+    </message>
+    <message>
+        <source>导出PDF</source>
+        <translation>导出PDF</translation>
+    </message>
+    <message>
+        <source>日期</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>一件事</source>
+        <translation>一件事</translation>
+    </message>
+    <message>
+        <source>窗口人员</source>
+        <translation>窗口人员</translation>
+    </message>
+    <message>
+        <source>全部</source>
+        <translation>全部</translation>
+    </message>
+    <message>
+        <source>{day} 受理台账</source>
+        <translation>{day} 受理台账</translation>
+    </message>
+    <message>
+        <source>导出台账</source>
+        <translation>导出台账</translation>
+    </message>
+    <message>
+        <source>{kind}文件 (*.{suffix})</source>
+        <translation>{kind}文件 (*.{suffix})</translation>
+    </message>
+    <message>
+        <source>{year}年{month:02d}月{day:02d}日</source>
+        <translation>{year}年{month:02d}月{day:02d}日</translation>
+    </message>
+    <message>
+        <source>导出失败：{reason}</source>
+        <translation>导出失败：{reason}</translation>
+    </message>
+    <message>
+        <source>共 {total} 件：已收件 {received} 件，一次告知 {notified} 件，容缺待补 {tolerated} 件，撤回 {withdrawn} 件；待数字化推送 {waiting} 件，其中超时 {overdue} 件。</source>
+        <translation>共 {total} 件：已收件 {received} 件，一次告知 {notified} 件，容缺待补 {tolerated} 件，撤回 {withdrawn} 件；待数字化推送 {waiting} 件，其中超时 {overdue} 件。</translation>
+    </message>
+</context>
+<context>
+    <name>LockDialog</name>
+    <message>
+        <source>已锁定</source>
+        <translation>已锁定</translation>
+    </message>
+    <message>
+        <source>窗口已锁定（{who}）。当前受理已自动保存，输入密码继续。</source>
+        <translation>窗口已锁定（{who}）。当前受理已自动保存，输入密码继续。</translation>
+    </message>
+    <message>
+        <source>密码</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <source>解锁</source>
+        <translation>解锁</translation>
+    </message>
+    <message>
+        <source>切换用户</source>
+        <translation>切换用户</translation>
+    </message>
+</context>
+<context>
+    <name>LoginDialog</name>
+    <message>
+        <source>一件事一次办 · 综合受理窗口 — 登录</source>
+        <translation>一件事一次办 · 综合受理窗口 — 登录</translation>
+    </message>
+    <message>
+        <source>综合受理窗口</source>
+        <translation>综合受理窗口</translation>
+    </message>
+    <message>
+        <source>正在打开数据库……</source>
+        <translation>正在打开数据库……</translation>
+    </message>
+    <message>
+        <source>登录名</source>
+        <translation>登录名</translation>
+    </message>
+    <message>
+        <source>密码</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <source>登录名(&amp;U)</source>
+        <translation>登录名(&amp;U)</translation>
+    </message>
+    <message>
+        <source>密码(&amp;P)</source>
+        <translation>密码(&amp;P)</translation>
+    </message>
+    <message>
+        <source>登录</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <source>退出</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <source>请输入登录名。</source>
+        <translation>请输入登录名。</translation>
+    </message>
+    <message>
+        <source>请输入密码。</source>
+        <translation>请输入密码。</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>综合受理窗口 — {station} — {clerk}（{role}）</source>
+        <translation>综合受理窗口 — {station} — {clerk}（{role}）</translation>
+    </message>
+    <message>
+        <source>受理</source>
+        <translation>受理</translation>
+    </message>
+    <message>
+        <source>查询与后续</source>
+        <translation>查询与后续</translation>
+    </message>
+    <message>
+        <source>台账</source>
+        <translation>台账</translation>
+    </message>
+    <message>
+        <source>负责人</source>
+        <translation>负责人</translation>
+    </message>
+    <message>
+        <source>{clerk}（{role}）</source>
+        <translation>{clerk}（{role}）</translation>
+    </message>
+    <message>
+        <source>打印机：正在查询……</source>
+        <translation>打印机：正在查询……</translation>
+    </message>
+    <message>
+        <source>读卡器：就绪</source>
+        <translation>读卡器：就绪</translation>
+    </message>
+    <message>
+        <source>读卡器：未连接（手工录入）</source>
+        <translation>读卡器：未连接（手工录入）</translation>
+    </message>
+    <message>
+        <source>受理(&amp;F)</source>
+        <translation>受理(&amp;F)</translation>
+    </message>
+    <message>
+        <source>新建受理</source>
+        <translation>新建受理</translation>
+    </message>
+    <message>
+        <source>完成受理并打印</source>
+        <translation>完成受理并打印</translation>
+    </message>
+    <message>
+        <source>申请人</source>
+        <translation>申请人</translation>
+    </message>
+    <message>
+        <source>一件事与事项</source>
+        <translation>一件事与事项</translation>
+    </message>
+    <message>
+        <source>情形问题</source>
+        <translation>情形问题</translation>
+    </message>
+    <message>
+        <source>材料清单</source>
+        <translation>材料清单</translation>
+    </message>
+    <message>
+        <source>查询受理记录</source>
+        <translation>查询受理记录</translation>
+    </message>
+    <message>
+        <source>今日台账</source>
+        <translation>今日台账</translation>
+    </message>
+    <message>
+        <source>锁定窗口</source>
+        <translation>锁定窗口</translation>
+    </message>
+    <message>
+        <source>切换用户</source>
+        <translation>切换用户</translation>
+    </message>
+    <message>
+        <source>退出</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <source>设备(&amp;K)</source>
+        <translation>设备(&amp;K)</translation>
+    </message>
+    <message>
+        <source>模拟放置身份证（演示）</source>
+        <translation>模拟放置身份证（演示）</translation>
+    </message>
+    <message>
+        <source>立即读卡</source>
+        <translation>立即读卡</translation>
+    </message>
+    <message>
+        <source>采集材料页面（高拍仪/扫描件）</source>
+        <translation>采集材料页面（高拍仪/扫描件）</translation>
+    </message>
+    <message>
+        <source>导入材料文件…</source>
+        <translation>导入材料文件…</translation>
+    </message>
+    <message>
+        <source>设备设置…</source>
+        <translation>设备设置…</translation>
+    </message>
+    <message>
+        <source>同步(&amp;Y)</source>
+        <translation>同步(&amp;Y)</translation>
+    </message>
+    <message>
+        <source>同步队列</source>
+        <translation>同步队列</translation>
+    </message>
+    <message>
+        <source>立即同步</source>
+        <translation>立即同步</translation>
+    </message>
+    <message>
+        <source>负责人(&amp;S)</source>
+        <translation>负责人(&amp;S)</translation>
+    </message>
+    <message>
+        <source>对账与日结</source>
+        <translation>对账与日结</translation>
+    </message>
+    <message>
+        <source>系统(&amp;M)</source>
+        <translation>系统(&amp;M)</translation>
+    </message>
+    <message>
+        <source>备份(&amp;B)…</source>
+        <translation>备份(&amp;B)…</translation>
+    </message>
+    <message>
+        <source>显示(&amp;V)</source>
+        <translation>显示(&amp;V)</translation>
+    </message>
+    <message>
+        <source>字体大小与高对比度…</source>
+        <translation>字体大小与高对比度…</translation>
+    </message>
+    <message>
+        <source>帮助(&amp;H)</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>快捷键</source>
+        <translation>快捷键</translation>
+    </message>
+    <message>
+        <source>关于</source>
+        <translation>关于</translation>
+    </message>
+    <message>
+        <source>打印机：{name}</source>
+        <translation>打印机：{name}</translation>
+    </message>
+    <message>
+        <source>打印机：未找到，请检查</source>
+        <translation>打印机：未找到，请检查</translation>
+    </message>
+    <message>
+        <source>F12 完成受理并打印 · Ctrl+N 新建 · Alt+1 申请人 · Alt+2 一件事（可输入拼音首字母）· Alt+3 情形 · Alt+4 材料清单（空格切换状态，1已收 2免提交 3容缺 0缺，Alt+A 其余全部已收）· Ctrl+F 查询 · Ctrl+T 台账 · Ctrl+L 锁定 · F8/Alt+C 采集材料页面（空格拍摄）· Ctrl+I 导入材料文件 · Ctrl+Shift+S 同步队列 · F2 读卡 · 扫描回执二维码直接打开受理记录</source>
+        <translation>F12 完成受理并打印 · Ctrl+N 新建 · Alt+1 申请人 · Alt+2 一件事（可输入拼音首字母）· Alt+3 情形 · Alt+4 材料清单（空格切换状态，1已收 2免提交 3容缺 0缺，Alt+A 其余全部已收）· Ctrl+F 查询 · Ctrl+T 台账 · Ctrl+L 锁定 · F8/Alt+C 采集材料页面（空格拍摄）· Ctrl+I 导入材料文件 · Ctrl+Shift+S 同步队列 · F2 读卡 · 扫描回执二维码直接打开受理记录</translation>
+    </message>
+    <message>
+        <source>一件事一次办 综合受理窗口客户端
+
+客户端版本：{client}
+数据库结构版本：{schema}
+一件事目录版本：{catalog}</source>
+        <translation>一件事一次办 综合受理窗口客户端
+
+客户端版本：{client}
+数据库结构版本：{schema}
+一件事目录版本：{catalog}</translation>
+    </message>
+    <message>
+        <source>显示设置已保存并应用。</source>
+        <translation>显示设置已保存并应用。</translation>
+    </message>
+    <message>
+        <source>处理中……</source>
+        <translation>处理中……</translation>
+    </message>
+    <message>
+        <source>未找到受理编号 {number} 的记录（可能是其他站点的回执）。</source>
+        <translation>未找到受理编号 {number} 的记录（可能是其他站点的回执）。</translation>
+    </message>
+    <message>
+        <source>已打开受理记录 {number}</source>
+        <translation>已打开受理记录 {number}</translation>
+    </message>
+    <message>
+        <source>已从营业执照二维码读取统一社会信用代码。</source>
+        <translation>已从营业执照二维码读取统一社会信用代码。</translation>
+    </message>
+    <message>
+        <source>营业执照二维码未含可读的统一社会信用代码，请手工录入。二维码内容：{payload}</source>
+        <translation>营业执照二维码未含可读的统一社会信用代码，请手工录入。二维码内容：{payload}</translation>
+    </message>
+    <message>
+        <source>请先选择一件事和事项，材料清单出来后再采集材料页面。</source>
+        <translation>请先选择一件事和事项，材料清单出来后再采集材料页面。</translation>
+    </message>
+    <message>
+        <source>立即备份</source>
+        <translation>立即备份</translation>
+    </message>
+    <message>
+        <source>查看备份</source>
+        <translation>查看备份</translation>
+    </message>
+    <message>
+        <source>备份未完成：{reason}</source>
+        <translation>备份未完成：{reason}</translation>
+    </message>
+    <message>
+        <source>备份设置</source>
+        <translation>备份设置</translation>
+    </message>
+    <message>
+        <source>备份完成：{name}</source>
+        <translation>备份完成：{name}</translation>
+    </message>
+    <message>
+        <source>未配置身份证阅读器：请在设备设置中配置读卡器，或手工录入证件信息。</source>
+        <translation>未配置身份证阅读器：请在设备设置中配置读卡器，或手工录入证件信息。</translation>
+    </message>
+    <message>
+        <source>读卡器：{problem}</source>
+        <translation>读卡器：{problem}</translation>
+    </message>
+    <message>
+        <source>读取到另一张身份证，当前受理已有申请人。是否用新读取的身份证替换申请人？</source>
+        <translation>读取到另一张身份证，当前受理已有申请人。是否用新读取的身份证替换申请人？</translation>
+    </message>
+    <message>
+        <source>替换申请人</source>
+        <translation>替换申请人</translation>
+    </message>
+    <message>
+        <source>居民身份证</source>
+        <translation>居民身份证</translation>
+    </message>
+    <message>
+        <source>{kind}号码校验未通过：{problem}</source>
+        <translation>{kind}号码校验未通过：{problem}</translation>
+    </message>
+    <message>
+        <source>该{kind}已过有效期，请申请人提供有效证件。</source>
+        <translation>该{kind}已过有效期，请申请人提供有效证件。</translation>
+    </message>
+    <message>
+        <source>已读取{kind}。</source>
+        <translation>已读取{kind}。</translation>
+    </message>
+    <message>
+        <source>· {number} 等 {count} 件待数字化</source>
+        <translation>· {number} 等 {count} 件待数字化</translation>
+    </message>
+    <message>
+        <source>草稿已作废。</source>
+        <translation>草稿已作废。</translation>
+    </message>
+</context>
+<context>
+    <name>MessageBarWidget</name>
+    <message>
+        <source>关闭提示（Esc）</source>
+        <translation>关闭提示（Esc）</translation>
+    </message>
+</context>
+<context>
+    <name>PageSlotWidget</name>
+    <message>
+        <source>材料页面</source>
+        <translation>材料页面</translation>
+    </message>
+    <message>
+        <source>尚未采集页面。纸质材料收件后须在2小时内完成数字化并推送。</source>
+        <translation>尚未采集页面。纸质材料收件后须在2小时内完成数字化并推送。</translation>
+    </message>
+    <message>
+        <source>采集页面 F8</source>
+        <translation>采集页面 F8</translation>
+    </message>
+    <message>
+        <source>高拍仪拍摄、导入扫描文件（F8 或 Alt+C）</source>
+        <translation>高拍仪拍摄、导入扫描文件（F8 或 Alt+C）</translation>
+    </message>
+</context>
+<context>
+    <name>PageStripWidget</name>
+    <message>
+        <source>已采集的页面</source>
+        <translation>已采集的页面</translation>
+    </message>
+    <message>
+        <source>⟲ 左转</source>
+        <translation>⟲ 左转</translation>
+    </message>
+    <message>
+        <source>向左旋转90°（L）</source>
+        <translation>向左旋转90°（L）</translation>
+    </message>
+    <message>
+        <source>⟳ 右转</source>
+        <translation>⟳ 右转</translation>
+    </message>
+    <message>
+        <source>向右旋转90°（R）</source>
+        <translation>向右旋转90°（R）</translation>
+    </message>
+    <message>
+        <source>◀ 前移</source>
+        <translation>◀ 前移</translation>
+    </message>
+    <message>
+        <source>页面前移（Ctrl+←）</source>
+        <translation>页面前移（Ctrl+←）</translation>
+    </message>
+    <message>
+        <source>▶ 后移</source>
+        <translation>▶ 后移</translation>
+    </message>
+    <message>
+        <source>页面后移（Ctrl+→）</source>
+        <translation>页面后移（Ctrl+→）</translation>
+    </message>
+    <message>
+        <source>删除</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>删除该页（Delete）</source>
+        <translation>删除该页（Delete）</translation>
+    </message>
+    <message>
+        <source>重拍</source>
+        <translation>重拍</translation>
+    </message>
+    <message>
+        <source>重新拍摄该页，替换原页（T）</source>
+        <translation>重新拍摄该页，替换原页（T）</translation>
+    </message>
+    <message>
+        <source>第{n}页</source>
+        <translation>第{n}页</translation>
+    </message>
+    <message>
+        <source>{text} ↻{deg}°</source>
+        <translation>{text} ↻{deg}°</translation>
+    </message>
+    <message>
+        <source>⚠ {text}</source>
+        <translation>⚠ {text}</translation>
+    </message>
+</context>
+<context>
+    <name>PreviewWidget</name>
+    <message>
+        <source>正在打开高拍仪……</source>
+        <translation>正在打开高拍仪……</translation>
+    </message>
+</context>
+<context>
+    <name>QuestionsWidget</name>
+    <message>
+        <source>先选择一件事和事项；需要回答的情形问题会显示在这里。</source>
+        <translation>先选择一件事和事项；需要回答的情形问题会显示在这里。</translation>
+    </message>
+    <message>
+        <source>{text}（待回答）</source>
+        <translation>{text}（待回答）</translation>
+    </message>
+    <message>
+        <source>所选事项无需回答情形问题。</source>
+        <translation>所选事项无需回答情形问题。</translation>
+    </message>
+    <message>
+        <source>填写数字</source>
+        <translation>填写数字</translation>
+    </message>
+    <message>
+        <source>（请选择）</source>
+        <translation>（请选择）</translation>
+    </message>
+    <message>
+        <source>是</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <source>否</source>
+        <translation>否</translation>
+    </message>
+</context>
+<context>
+    <name>SearchWidget</name>
+    <message>
+        <source>查询受理记录</source>
+        <translation>查询受理记录</translation>
+    </message>
+    <message>
+        <source>受理编号（或其后几位）/ 身份证号码 / 统一社会信用代码 / 姓名 / 手机号 / 日期（2024-12-02）</source>
+        <translation>受理编号（或其后几位）/ 身份证号码 / 统一社会信用代码 / 姓名 / 手机号 / 日期（2024-12-02）</translation>
+    </message>
+    <message>
+        <source>查询</source>
+        <translation>查询</translation>
+    </message>
+    <message>
+        <source>查询结果</source>
+        <translation>查询结果</translation>
+    </message>
+    <message>
+        <source>请输入查询条件。</source>
+        <translation>请输入查询条件。</translation>
+    </message>
+    <message>
+        <source>找到 {count} 条记录，回车打开所选记录。</source>
+        <translation>找到 {count} 条记录，回车打开所选记录。</translation>
+    </message>
+    <message>
+        <source>没有找到符合条件的受理记录。</source>
+        <translation>没有找到符合条件的受理记录。</translation>
+    </message>
+</context>
+<context>
+    <name>SetupDialog</name>
+    <message>
+        <source>窗口人员</source>
+        <translation>窗口人员</translation>
+    </message>
+    <message>
+        <source>负责人</source>
+        <translation>负责人</translation>
+    </message>
+    <message>
+        <source>管理员</source>
+        <translation>管理员</translation>
+    </message>
+    <message>
+        <source>首次设置 — 综合受理窗口</source>
+        <translation>首次设置 — 综合受理窗口</translation>
+    </message>
+    <message>
+        <source>下一步(&amp;N) &gt;</source>
+        <translation>下一步(&amp;N) &gt;</translation>
+    </message>
+    <message>
+        <source>&lt; 上一步(&amp;B)</source>
+        <translation>&lt; 上一步(&amp;B)</translation>
+    </message>
+    <message>
+        <source>完成设置(&amp;F)</source>
+        <translation>完成设置(&amp;F)</translation>
+    </message>
+    <message>
+        <source>取消</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>SupervisorWidget</name>
+    <message>
+        <source>统计周期</source>
+        <translation>统计周期</translation>
+    </message>
+    <message>
+        <source>日</source>
+        <translation>日</translation>
+    </message>
+    <message>
+        <source>周</source>
+        <translation>周</translation>
+    </message>
+    <message>
+        <source>月</source>
+        <translation>月</translation>
+    </message>
+    <message>
+        <source>统计日期</source>
+        <translation>统计日期</translation>
+    </message>
+    <message>
+        <source>刷新(&amp;R)</source>
+        <translation>刷新(&amp;R)</translation>
+    </message>
+    <message>
+        <source>对账数字（点击查看明细）</source>
+        <translation>对账数字（点击查看明细）</translation>
+    </message>
+    <message>
+        <source>政策指标</source>
+        <translation>政策指标</translation>
+    </message>
+    <message>
+        <source>指标</source>
+        <translation>指标</translation>
+    </message>
+    <message>
+        <source>实际值</source>
+        <translation>实际值</translation>
+    </message>
+    <message>
+        <source>目标值</source>
+        <translation>目标值</translation>
+    </message>
+    <message>
+        <source>分子/分母</source>
+        <translation>分子/分母</translation>
+    </message>
+    <message>
+        <source>是否达标</source>
+        <translation>是否达标</translation>
+    </message>
+    <message>
+        <source>一件事</source>
+        <translation>一件事</translation>
+    </message>
+    <message>
+        <source>件数</source>
+        <translation>件数</translation>
+    </message>
+    <message>
+        <source>窗口人员</source>
+        <translation>窗口人员</translation>
+    </message>
+    <message>
+        <source>时段</source>
+        <translation>时段</translation>
+    </message>
+    <message>
+        <source>各时段受理件数</source>
+        <translation>各时段受理件数</translation>
+    </message>
+    <message>
+        <source>各一件事受理件数</source>
+        <translation>各一件事受理件数</translation>
+    </message>
+    <message>
+        <source>本月2小时内推送率（%）</source>
+        <translation>本月2小时内推送率（%）</translation>
+    </message>
+    <message>
+        <source>时段图</source>
+        <translation>时段图</translation>
+    </message>
+    <message>
+        <source>一件事图</source>
+        <translation>一件事图</translation>
+    </message>
+    <message>
+        <source>推送合规</source>
+        <translation>推送合规</translation>
+    </message>
+    <message>
+        <source>按一件事</source>
+        <translation>按一件事</translation>
+    </message>
+    <message>
+        <source>按窗口人员</source>
+        <translation>按窗口人员</translation>
+    </message>
+    <message>
+        <source>按时段</source>
+        <translation>按时段</translation>
+    </message>
+    <message>
+        <source>点击上方数字或图表查看对应的受理记录。</source>
+        <translation>点击上方数字或图表查看对应的受理记录。</translation>
+    </message>
+    <message>
+        <source>所选指标的受理记录</source>
+        <translation>所选指标的受理记录</translation>
+    </message>
+    <message>
+        <source>日结</source>
+        <translation>日结</translation>
+    </message>
+    <message>
+        <source>日结(&amp;D)…</source>
+        <translation>日结(&amp;D)…</translation>
+    </message>
+    <message>
+        <source>打印日结报告(&amp;P)</source>
+        <translation>打印日结报告(&amp;P)</translation>
+    </message>
+    <message>
+        <source>日结后的补正记录</source>
+        <translation>日结后的补正记录</translation>
+    </message>
+    <message>
+        <source>同步：不可用</source>
+        <translation>同步：不可用</translation>
+    </message>
+    <message>
+        <source>受理编号</source>
+        <translation>受理编号</translation>
+    </message>
+    <message>
+        <source>已等待</source>
+        <translation>已等待</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>原因</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>查看同步队列</source>
+        <translation>查看同步队列</translation>
+    </message>
+    <message>
+        <source>同步积压</source>
+        <translation>同步积压</translation>
+    </message>
+    <message>
+        <source>按{what}统计</source>
+        <translation>按{what}统计</translation>
+    </message>
+    <message>
+        <source>{period}&#x3000;共收件 {received} 件</source>
+        <translation>{period}&#x3000;共收件 {received} 件</translation>
+    </message>
+    <message>
+        <source>{label}
+{count}</source>
+        <translation>{label}
+{count}</translation>
+    </message>
+    <message>
+        <source>（另{pending}件待推送）</source>
+        <translation>（另{pending}件待推送）</translation>
+    </message>
+    <message>
+        <source>待推送，暂无结果</source>
+        <translation>待推送，暂无结果</translation>
+    </message>
+    <message>
+        <source>暂无数据</source>
+        <translation>暂无数据</translation>
+    </message>
+    <message>
+        <source>达标</source>
+        <translation>达标</translation>
+    </message>
+    <message>
+        <source>未达标</source>
+        <translation>未达标</translation>
+    </message>
+    <message>
+        <source>收件</source>
+        <translation>收件</translation>
+    </message>
+    <message>
+        <source>一件事：{bundle}</source>
+        <translation>一件事：{bundle}</translation>
+    </message>
+    <message>
+        <source>窗口人员：{clerk}</source>
+        <translation>窗口人员：{clerk}</translation>
+    </message>
+    <message>
+        <source>时段：{hour:02d}时</source>
+        <translation>时段：{hour:02d}时</translation>
+    </message>
+    <message>
+        <source>（{conditions}）</source>
+        <translation>（{conditions}）</translation>
+    </message>
+    <message>
+        <source>{period} · {figure}{conditions}：{count} 件</source>
+        <translation>{period} · {figure}{conditions}：{count} 件</translation>
+    </message>
+    <message>
+        <source>{period} · {figure}{conditions}：{count} 件（其中 {missing} 件不在台账中）</source>
+        <translation>{period} · {figure}{conditions}：{count} 件（其中 {missing} 件不在台账中）</translation>
+    </message>
+    <message>
+        <source>{day} 尚未日结。</source>
+        <translation>{day} 尚未日结。</translation>
+    </message>
+    <message>
+        <source>{day} 已日结：{subs} 件受理，{events} 条记录；封存值 {seal}</source>
+        <translation>{day} 已日结：{subs} 件受理，{events} 条记录；封存值 {seal}</translation>
+    </message>
+    <message>
+        <source>无</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>受理编号 {number}</source>
+        <translation>受理编号 {number}</translation>
+    </message>
+    <message>
+        <source>（无编号）</source>
+        <translation>（无编号）</translation>
+    </message>
+    <message>
+        <source>{what}（{count}次）</source>
+        <translation>{what}（{count}次）</translation>
+    </message>
+    <message>
+        <source>&#x3000;&#x3000;{at}&#x3000;{what}&#x3000;{who}</source>
+        <translation>&#x3000;&#x3000;{at}&#x3000;{what}&#x3000;{who}</translation>
+    </message>
+    <message>
+        <source>系统同步</source>
+        <translation>系统同步</translation>
+    </message>
+    <message>
+        <source>部门已受理</source>
+        <translation>部门已受理</translation>
+    </message>
+    <message>
+        <source>不予受理</source>
+        <translation>不予受理</translation>
+    </message>
+    <message>
+        <source>已办结</source>
+        <translation>已办结</translation>
+    </message>
+    <message>
+        <source>{item}：{decision}</source>
+        <translation>{item}：{decision}</translation>
+    </message>
+    <message>
+        <source>邮寄</source>
+        <translation>邮寄</translation>
+    </message>
+    <message>
+        <source>窗口领取</source>
+        <translation>窗口领取</translation>
+    </message>
+    <message>
+        <source>送达（{method}）：{items}</source>
+        <translation>送达（{method}）：{items}</translation>
+    </message>
+    <message>
+        <source>补正材料：{materials}</source>
+        <translation>补正材料：{materials}</translation>
+    </message>
+    <message>
+        <source>修改材料标记：{materials}</source>
+        <translation>修改材料标记：{materials}</translation>
+    </message>
+    <message>
+        <source>收件回执</source>
+        <translation>收件回执</translation>
+    </message>
+    <message>
+        <source>一次告知通知书</source>
+        <translation>一次告知通知书</translation>
+    </message>
+    <message>
+        <source>容缺受理告知承诺书</source>
+        <translation>容缺受理告知承诺书</translation>
+    </message>
+    <message>
+        <source>材料退还清单</source>
+        <translation>材料退还清单</translation>
+    </message>
+    <message>
+        <source>补打{doc}</source>
+        <translation>补打{doc}</translation>
+    </message>
+    <message>
+        <source>打印{doc}</source>
+        <translation>打印{doc}</translation>
+    </message>
+    <message>
+        <source>{year}年{month:02d}月{day:02d}日</source>
+        <translation>{year}年{month:02d}月{day:02d}日</translation>
+    </message>
+    <message>
+        <source>日结完成，封存值：{seal}</source>
+        <translation>日结完成，封存值：{seal}</translation>
+    </message>
+    <message>
+        <source>{day} 日结报告</source>
+        <translation>{day} 日结报告</translation>
+    </message>
+    <message>
+        <source>日结报告已打印。</source>
+        <translation>日结报告已打印。</translation>
+    </message>
+    <message>
+        <source>日结报告未能打印：{reason}（报告已保存，可点“打印日结报告”重打）</source>
+        <translation>日结报告未能打印：{reason}（报告已保存，可点“打印日结报告”重打）</translation>
+    </message>
+    <message>
+        <source>日结报告未能打印：{reason}</source>
+        <translation>日结报告未能打印：{reason}</translation>
+    </message>
+</context>
+<context>
+    <name>SupplementDialog</name>
+    <message>
+        <source>补正材料</source>
+        <translation>补正材料</translation>
+    </message>
+    <message>
+        <source>勾选申请人本次补交的容缺材料（已核对原件）：</source>
+        <translation>勾选申请人本次补交的容缺材料（已核对原件）：</translation>
+    </message>
+    <message>
+        <source>补交的材料</source>
+        <translation>补交的材料</translation>
+    </message>
+    <message>
+        <source>请至少勾选一项补交的材料。</source>
+        <translation>请至少勾选一项补交的材料。</translation>
+    </message>
+</context>
+<context>
+    <name>SyncController</name>
+    <message>
+        <source>稍后自动重试；如反复出现，请联系技术支持。</source>
+        <translation>稍后自动重试；如反复出现，请联系技术支持。</translation>
+    </message>
+</context>
+<context>
+    <name>SyncIndicatorWidget</name>
+    <message>
+        <source>{days}天{hours}小时</source>
+        <translation>{days}天{hours}小时</translation>
+    </message>
+    <message>
+        <source>{hours}小时{minutes}分钟</source>
+        <translation>{hours}小时{minutes}分钟</translation>
+    </message>
+    <message>
+        <source>{minutes}分钟</source>
+        <translation>{minutes}分钟</translation>
+    </message>
+    <message>
+        <source>不到1分钟</source>
+        <translation>不到1分钟</translation>
+    </message>
+    <message>
+        <source>同步：不可用</source>
+        <translation>同步：不可用</translation>
+    </message>
+    <message>
+        <source>在线</source>
+        <translation>在线</translation>
+    </message>
+    <message>
+        <source>离线</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <source>未登记</source>
+        <translation>未登记</translation>
+    </message>
+    <message>
+        <source>错误：{reason}</source>
+        <translation>错误：{reason}</translation>
+    </message>
+    <message>
+        <source>正在连接</source>
+        <translation>正在连接</translation>
+    </message>
+    <message>
+        <source>待上传 {count} 件</source>
+        <translation>待上传 {count} 件</translation>
+    </message>
+    <message>
+        <source>最早等待 {duration}</source>
+        <translation>最早等待 {duration}</translation>
+    </message>
+    <message>
+        <source>全部已上传</source>
+        <translation>全部已上传</translation>
+    </message>
+    <message>
+        <source>{count} 项需人工处理</source>
+        <translation>{count} 项需人工处理</translation>
+    </message>
+    <message>
+        <source>同步：{summary}</source>
+        <translation>同步：{summary}</translation>
+    </message>
+    <message>
+        <source>同步组件未能启动（已记录日志），受理资料保存在本机。</source>
+        <translation>同步组件未能启动（已记录日志），受理资料保存在本机。</translation>
+    </message>
+    <message>
+        <source>请联系技术支持；可用命令行 intake sync --status 查看原因。</source>
+        <translation>请联系技术支持；可用命令行 intake sync --status 查看原因。</translation>
+    </message>
+    <message>
+        <source>县级平台：{url}（站点 {station}）</source>
+        <translation>县级平台：{url}（站点 {station}）</translation>
+    </message>
+    <message>
+        <source>待上传：{count} 件受理记录，{events} 条记录</source>
+        <translation>待上传：{count} 件受理记录，{events} 条记录</translation>
+    </message>
+    <message>
+        <source>最近一次连通：{time}</source>
+        <translation>最近一次连通：{time}</translation>
+    </message>
+    <message>
+        <source>下次尝试：{time}</source>
+        <translation>下次尝试：{time}</translation>
+    </message>
+    <message>
+        <source>本站点尚未登记到县级平台，受理资料保存在本机，不会丢失。</source>
+        <translation>本站点尚未登记到县级平台，受理资料保存在本机，不会丢失。</translation>
+    </message>
+    <message>
+        <source>登记方法：管理员向县行政审批局索取一次性登记码，在本机命令行执行：{command}（URL 为平台地址，CODE 为登记码）。登记后点“立即同步”。</source>
+        <translation>登记方法：管理员向县行政审批局索取一次性登记码，在本机命令行执行：{command}（URL 为平台地址，CODE 为登记码）。登记后点“立即同步”。</translation>
+    </message>
+    <message>
+        <source>处理办法：{fix}</source>
+        <translation>处理办法：{fix}</translation>
+    </message>
+    <message>
+        <source>资料已保存在本机，联网后自动上传，无需重复操作。</source>
+        <translation>资料已保存在本机，联网后自动上传，无需重复操作。</translation>
+    </message>
+    <message>
+        <source>有 {count} 项需人工处理，请在同步队列中查看原因。</source>
+        <translation>有 {count} 项需人工处理，请在同步队列中查看原因。</translation>
+    </message>
+    <message>
+        <source>同步：正在启动</source>
+        <translation>同步：正在启动</translation>
+    </message>
+    <message>
+        <source>点击查看同步队列（Ctrl+Shift+S）</source>
+        <translation>点击查看同步队列（Ctrl+Shift+S）</translation>
+    </message>
+</context>
+<context>
+    <name>SyncQueueDialog</name>
+    <message>
+        <source>同步队列</source>
+        <translation>同步队列</translation>
+    </message>
+    <message>
+        <source>队列为空：全部资料已上传。</source>
+        <translation>队列为空：全部资料已上传。</translation>
+    </message>
+    <message>
+        <source>立即同步(&amp;S)</source>
+        <translation>立即同步(&amp;S)</translation>
+    </message>
+    <message>
+        <source>重试(&amp;R)</source>
+        <translation>重试(&amp;R)</translation>
+    </message>
+    <message>
+        <source>按“处理办法”处理后，让所选的需人工处理项重新上传</source>
+        <translation>按“处理办法”处理后，让所选的需人工处理项重新上传</translation>
+    </message>
+    <message>
+        <source>关闭</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>正在同步……</source>
+        <translation>正在同步……</translation>
+    </message>
+    <message>
+        <source>已请求重试，正在同步……</source>
+        <translation>已请求重试，正在同步……</translation>
+    </message>
+    <message>
+        <source>已重新安排 {count} 项上传。</source>
+        <translation>已重新安排 {count} 项上传。</translation>
+    </message>
+    <message>
+        <source>最近一次同步 {time}</source>
+        <translation>最近一次同步 {time}</translation>
+    </message>
+</context>
+<context>
+    <name>SyncQueueModel</name>
+    <message>
+        <source>受理记录</source>
+        <translation>受理记录</translation>
+    </message>
+    <message>
+        <source>记录</source>
+        <translation>记录</translation>
+    </message>
+    <message>
+        <source>材料页面</source>
+        <translation>材料页面</translation>
+    </message>
+    <message>
+        <source>办理结果</source>
+        <translation>办理结果</translation>
+    </message>
+    <message>
+        <source>事项目录</source>
+        <translation>事项目录</translation>
+    </message>
+    <message>
+        <source>审计日志副本</source>
+        <translation>审计日志副本</translation>
+    </message>
+    <message>
+        <source>回执验签公钥</source>
+        <translation>回执验签公钥</translation>
+    </message>
+    <message>
+        <source>等待上传</source>
+        <translation>等待上传</translation>
+    </message>
+    <message>
+        <source>等待重试</source>
+        <translation>等待重试</translation>
+    </message>
+    <message>
+        <source>失败，自动重试</source>
+        <translation>失败，自动重试</translation>
+    </message>
+    <message>
+        <source>需人工处理</source>
+        <translation>需人工处理</translation>
+    </message>
+    <message>
+        <source>已安排重试</source>
+        <translation>已安排重试</translation>
+    </message>
+    <message>
+        <source>受理编号</source>
+        <translation>受理编号</translation>
+    </message>
+    <message>
+        <source>内容</source>
+        <translation>内容</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>尝试次数</source>
+        <translation>尝试次数</translation>
+    </message>
+    <message>
+        <source>待传记录</source>
+        <translation>待传记录</translation>
+    </message>
+    <message>
+        <source>页面</source>
+        <translation>页面</translation>
+    </message>
+    <message>
+        <source>开始等待</source>
+        <translation>开始等待</translation>
+    </message>
+    <message>
+        <source>下次重试</source>
+        <translation>下次重试</translation>
+    </message>
+    <message>
+        <source>原因</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>处理办法</source>
+        <translation>处理办法</translation>
+    </message>
+</context>
+<context>
+    <name>TaskRunner</name>
+    <message>
+        <source>操作失败：程序内部错误（已记录日志）。请重试；如反复出现，请联系管理员。</source>
+        <translation>操作失败：程序内部错误（已记录日志）。请重试；如反复出现，请联系管理员。</translation>
+    </message>
+</context>
+<context>
+    <name>VerdictWidget</name>
+    <message>
+        <source>收起 ▴</source>
+        <translation>收起 ▴</translation>
+    </message>
+    <message>
+        <source>详情 ▾</source>
+        <translation>详情 ▾</translation>
+    </message>
+    <message>
+        <source>收起所缺材料的名单</source>
+        <translation>收起所缺材料的名单</translation>
+    </message>
+    <message>
+        <source>展开所缺材料的名单</source>
+        <translation>展开所缺材料的名单</translation>
+    </message>
+    <message>
+        <source>请选择一件事和申请的事项，材料清单将显示在这里。</source>
+        <translation>请选择一件事和申请的事项，材料清单将显示在这里。</translation>
+    </message>
+    <message>
+        <source>请先回答 {n} 个情形问题。</source>
+        <translation>请先回答 {n} 个情形问题。</translation>
+    </message>
+    <message>
+        <source>{text}目前还缺 {count} 项。</source>
+        <translation>{text}目前还缺 {count} 项。</translation>
+    </message>
+    <message>
+        <source>待回答：{questions}</source>
+        <translation>待回答：{questions}</translation>
+    </message>
+    <message>
+        <source>所缺：{missing}</source>
+        <translation>所缺：{missing}</translation>
+    </message>
+    <message>
+        <source>材料不齐：还缺 {count} 项。按 F12 出具一次告知通知书（一次性告知全部所缺材料）。</source>
+        <translation>材料不齐：还缺 {count} 项。按 F12 出具一次告知通知书（一次性告知全部所缺材料）。</translation>
+    </message>
+    <message>
+        <source>容缺受理：{count} 项容后补交，须签署告知承诺书。按 F12 打印告知承诺书和收件回执。</source>
+        <translation>容缺受理：{count} 项容后补交，须签署告知承诺书。按 F12 打印告知承诺书和收件回执。</translation>
+    </message>
+    <message>
+        <source>容后补交：{tolerated}</source>
+        <translation>容后补交：{tolerated}</translation>
+    </message>
+    <message>
+        <source>材料齐全，无缺项。按 F12 收件并打印收件回执。</source>
+        <translation>材料齐全，无缺项。按 F12 收件并打印收件回执。</translation>
+    </message>
+    <message>
+        <source>一套材料：分项共需 {separate} 份，合并免提交后 {merged} 份（精简 {percent}%）。</source>
+        <translation>一套材料：分项共需 {separate} 份，合并免提交后 {merged} 份（精简 {percent}%）。</translation>
+    </message>
+</context>
+<context>
+    <name>WithdrawDialog</name>
+    <message>
+        <source>撤回申请</source>
+        <translation>撤回申请</translation>
+    </message>
+    <message>
+        <source>撤回原因</source>
+        <translation>撤回原因</translation>
+    </message>
+    <message>
+        <source>申请人主动撤回</source>
+        <translation>申请人主动撤回</translation>
+    </message>
+    <message>
+        <source>申请人放弃办理</source>
+        <translation>申请人放弃办理</translation>
+    </message>
+    <message>
+        <source>材料有误需重新准备</source>
+        <translation>材料有误需重新准备</translation>
+    </message>
+    <message>
+        <source>撤回原因（必填）</source>
+        <translation>撤回原因（必填）</translation>
+    </message>
+    <message>
+        <source>撤回后将打印《撤回申请材料退还清单》，请将纸质材料退还申请人。</source>
+        <translation>撤回后将打印《撤回申请材料退还清单》，请将纸质材料退还申请人。</translation>
+    </message>
+    <message>
+        <source>请填写撤回原因。</source>
+        <translation>请填写撤回原因。</translation>
+    </message>
+</context>
+<context>
+    <name>_AccountsPage</name>
+    <message>
+        <source>其他账号（可选）</source>
+        <translation>其他账号（可选）</translation>
+    </message>
+    <message>
+        <source>现在就添加窗口人员和负责人账号，也可以以后由管理员添加。</source>
+        <translation>现在就添加窗口人员和负责人账号，也可以以后由管理员添加。</translation>
+    </message>
+    <message>
+        <source>登录名</source>
+        <translation>登录名</translation>
+    </message>
+    <message>
+        <source>姓名</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <source>角色</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <source>初始密码</source>
+        <translation>初始密码</translation>
+    </message>
+    <message>
+        <source>添加一行(&amp;A)</source>
+        <translation>添加一行(&amp;A)</translation>
+    </message>
+    <message>
+        <source>删除所选行</source>
+        <translation>删除所选行</translation>
+    </message>
+</context>
+<context>
+    <name>_ActionDialog</name>
+    <message>
+        <source>确定</source>
+        <translation>确定</translation>
+    </message>
+    <message>
+        <source>取消</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>_AdminPage</name>
+    <message>
+        <source>管理员账号</source>
+        <translation>管理员账号</translation>
+    </message>
+    <message>
+        <source>管理员负责账号、目录版本和备份。请牢记密码。</source>
+        <translation>管理员负责账号、目录版本和备份。请牢记密码。</translation>
+    </message>
+    <message>
+        <source>登录名</source>
+        <translation>登录名</translation>
+    </message>
+    <message>
+        <source>姓名</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <source>密码</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <source>确认密码</source>
+        <translation>确认密码</translation>
+    </message>
+    <message>
+        <source>请填写管理员的登录名和姓名。</source>
+        <translation>请填写管理员的登录名和姓名。</translation>
+    </message>
+    <message>
+        <source>两次输入的密码不一致。</source>
+        <translation>两次输入的密码不一致。</translation>
+    </message>
+</context>
+<context>
+    <name>_OutcomeRow</name>
+    <message>
+        <source>重新打印</source>
+        <translation>重新打印</translation>
+    </message>
+    <message>
+        <source>✔ {title}：{message}</source>
+        <translation>✔ {title}：{message}</translation>
+    </message>
+    <message>
+        <source>文书已保存，可排除故障后重新打印或稍后补打。</source>
+        <translation>文书已保存，可排除故障后重新打印或稍后补打。</translation>
+    </message>
+    <message>
+        <source>✘ {title}未打印：{message} {kept}</source>
+        <translation>✘ {title}未打印：{message} {kept}</translation>
+    </message>
+</context>
+<context>
+    <name>_StationPage</name>
+    <message>
+        <source>站点信息</source>
+        <translation>站点信息</translation>
+    </message>
+    <message>
+        <source>首次使用：请填写本窗口所在站点。站点编码由县行政审批局分配。</source>
+        <translation>首次使用：请填写本窗口所在站点。站点编码由县行政审批局分配。</translation>
+    </message>
+    <message>
+        <source>如：新乡县政务服务中心一件事综合窗口</source>
+        <translation>如：新乡县政务服务中心一件事综合窗口</translation>
+    </message>
+    <message>
+        <source>2～8位数字或大写字母，如 XX01</source>
+        <translation>2～8位数字或大写字母，如 XX01</translation>
+    </message>
+    <message>
+        <source>打印在回执和通知书抬头，如：新乡县政务服务中心</source>
+        <translation>打印在回执和通知书抬头，如：新乡县政务服务中心</translation>
+    </message>
+    <message>
+        <source>（不限辖区：显示全部事项）</source>
+        <translation>（不限辖区：显示全部事项）</translation>
+    </message>
+    <message>
+        <source>选填：办理进度查询电话</source>
+        <translation>选填：办理进度查询电话</translation>
+    </message>
+    <message>
+        <source>站点名称</source>
+        <translation>站点名称</translation>
+    </message>
+    <message>
+        <source>站点编码</source>
+        <translation>站点编码</translation>
+    </message>
+    <message>
+        <source>中心名称</source>
+        <translation>中心名称</translation>
+    </message>
+    <message>
+        <source>所属辖区</source>
+        <translation>所属辖区</translation>
+    </message>
+    <message>
+        <source>查询电话</source>
+        <translation>查询电话</translation>
+    </message>
+    <message>
+        <source>请填写站点名称、站点编码和中心名称。</source>
+        <translation>请填写站点名称、站点编码和中心名称。</translation>
+    </message>
+</context>
+<context>
+    <name>a11y</name>
+    <message>
+        <source>清除内容</source>
+        <translation>清除内容</translation>
+    </message>
+</context>
+<context>
+    <name>main</name>
+    <message>
+        <source>一件事一次办 综合受理窗口</source>
+        <translation>一件事一次办 综合受理窗口</translation>
+    </message>
+    <message>
+        <source>综合受理窗口</source>
+        <translation>综合受理窗口</translation>
+    </message>
+</context>
+</TS>
