@@ -87,6 +87,10 @@ class BlobStore:
         stored = self.stored_size(sha)
         return stored is not None and (size is None or stored == size)
 
+    def held(self, sha: str, size: int | None, holder: bool) -> bool:
+        """Whether a page a station's holder row (HOLDER) names is there: on disk, checked."""
+        return holder and self.has(sha, size)
+
     def offset(self, sha: str) -> int:
         """Bytes the hub holds of SHA: its size when complete, else the partial upload's length."""
         stored = self.stored_size(sha)

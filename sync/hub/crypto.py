@@ -99,8 +99,11 @@ class MasterKeys:
         if path is None:
             raise _key_error(f"未配置主密钥：请设置 {ENV_KEYS} 或 {ENV_KEY_FILE}")
         if not path.exists() and not env.get(ENV_KEY_FILE):
-            new_key_file(path)
-            log.warning("no master key configured: made %s (keep it off the database's disk)", path)
+            try:
+                new_key_file(path)
+                log.warning("no master key configured: made %s (keep a copy off this disk)", path)
+            except FileExistsError:  # another process made it first
+                pass
         try:
             return cls.parse(path.read_text(encoding="utf-8"))
         except OSError as exc:

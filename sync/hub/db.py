@@ -19,7 +19,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.paths import data_dir
-from sync.hub.crypto import TEXT_PREFIX, MasterKeys, Sealer, rewrap_all, scope_of
+from sync.hub.crypto import (
+    ENV_KEY_FILE,
+    ENV_KEYS,
+    TEXT_PREFIX,
+    MasterKeys,
+    Sealer,
+    rewrap_all,
+    scope_of,
+)
+from sync.hub.errors import HubError
 from sync.hub.models import HubDataKey, HubEvent, HubStation
 
 log = logging.getLogger("intake.hub")
@@ -98,6 +107,21 @@ class StoreBase:
         if masters is None:
             masters = MasterKeys.load(default_file=data_dir() / "hub-master.keys")
         self.sealer = Sealer(masters, self._data_key, self._new_data_key)
+        self._check_masters(masters)
+
+    def _check_masters(self, masters: MasterKeys) -> None:
+        """Refuse to start with master keys that wrap none of the database's data keys (a
+        shell without the service's key configuration would seal new data no hub can read)."""
+        with self.sessions() as s:
+            used = set(s.scalars(select(HubDataKey.master_key_id).distinct()))
+        known = {kid for kid, _ in masters.keys}
+        if used and not used & known:
+            raise HubError(
+                500,
+                "hub.master_key",
+                f"平台数据库的数据密钥由主密钥 {'、'.join(sorted(used))} 包装，"
+                f"本进程未配置其中任何一个：请按平台服务的配置设置 {ENV_KEYS} 或 {ENV_KEY_FILE}",
+            )
 
     def payload_of(self, event_id: str, stored: str) -> dict[str, Any]:
         """A stored event payload, opened."""

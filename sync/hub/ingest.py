@@ -170,7 +170,7 @@ class IngestOps(StoreBase):
                         rows.append(
                             {"submission_id": sid, "sha256": pg["sha256"], "size": pg["size"]}
                         )
-                    if pg["sha256"] not in held or not blobs.has(pg["sha256"], pg["size"]):
+                    if not blobs.held(pg["sha256"], pg["size"], pg["sha256"] in held):
                         wanted[pg["sha256"]] = {"sha256": pg["sha256"], "size": pg["size"]}
             s.flush()
             if rows:
@@ -326,7 +326,7 @@ def _page_missing(ev: dict[str, Any], held: set[str], blobs: BlobStore) -> dict[
     if ev["type"] != "page_attached":
         return None
     pg = ev["payload"]
-    if pg["sha256"] in held and blobs.has(pg["sha256"], pg["size"]):
+    if blobs.held(pg["sha256"], pg["size"], pg["sha256"] in held):
         return None
     return {
         **_refused(ev["id"], "page.missing", "页面尚未上传，请先上传页面", sha256=pg["sha256"]),

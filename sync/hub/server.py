@@ -132,23 +132,27 @@ def serve(settings: HubSettings, *, ready_file: Path | None = None) -> None:
     """Run until interrupted (SIGINT/SIGTERM end it cleanly; uploads in flight keep their bytes).
     `settings.workers` > 1 forks that many processes in all onto the same listening socket; each
     has its own database pool and keeps nothing another needs (the kernel spreads the
-    connections)."""
+    connections). The app is built before the hub says it listens: a station connecting at once
+    finds it ready, and the first process makes the default master-key file the others read."""
     host, port, workers = settings.host, settings.port, settings.workers
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
     if settings.access_log:
         setup_access_log()
+    app, store, _blobs = build(settings=settings)
     sock = _listen_socket(host, port)
     bound = sock.getsockname()[1]
-    children = [pid for pid in (_fork_worker(sock, settings) for _ in range(workers - 1))]
+    children = [_fork_worker(sock, store, settings) for _ in range(workers - 1)]
     log.info("hub listening on %s:%s (%d processes)", host, bound, workers)
     if ready_file is not None:
         ready_file.write_text(str(bound))
     print(f"hub listening on http://{host}:{bound}", flush=True)
+    server = _Server(_config(app, host, bound))
     try:
-        server = _run_worker(sock, settings)
+        server.run(sockets=[sock])
     finally:
+        store.close()
         for pid in children:  # the workers stop as this one did: gracefully
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
@@ -166,23 +170,18 @@ def serve(settings: HubSettings, *, ready_file: Path | None = None) -> None:
         os._exit(0)
 
 
-def _run_worker(sock: socket.socket, settings: HubSettings) -> Any:
-    app, store, _blobs = build(settings=settings)
-    host, port = sock.getsockname()[:2]
-    server = _Server(_config(app, host, port))
-    try:
-        server.run(sockets=[sock])
-    finally:
-        store.close()
-    return server
-
-
-def _fork_worker(sock: socket.socket, settings: HubSettings) -> int:
+def _fork_worker(sock: socket.socket, parent: HubStore, settings: HubSettings) -> int:
     pid = os.fork()
-    if pid == 0:  # the worker: serve until told to stop, then leave without the parent's teardown
+    if pid == 0:  # the worker: its own app and pool; serve until told to stop, then leave
+        parent.engine.dispose(close=False)  # the parent's connections stay the parent's
         code = 0
         try:
-            _run_worker(sock, settings)
+            app, store, _blobs = build(settings=settings)
+            host, port = sock.getsockname()[:2]
+            try:
+                _Server(_config(app, host, port)).run(sockets=[sock])
+            finally:
+                store.close()
         except BaseException:
             log.exception("hub worker failed")
             code = 1

@@ -259,14 +259,14 @@ def test_a_master_key_rotation_keeps_old_data_readable_and_rewrap_retires_the_ol
         assert names == [NAME, NAME]
         for p in old + new:
             assert hub.blobs.read(hashlib.sha256(p).hexdigest()) == p
-    # without the right master key nothing opens: a clear refusal, not a wrong answer
-    monkeypatch.setenv(ENV_KEYS, KEY_A)
-    with HubThread(url, tmp_path / "blobs") as hub:
-        from sync.hub.errors import HubError
+    # without the right master key the hub does not start: a clear refusal, not sealing new
+    # data under a key the other processes do not have
+    from sync.hub.errors import HubError
+    from sync.hub.store import HubStore
 
-        with pytest.raises(HubError) as exc:
-            hub.store.events_of()
-        assert exc.value.code == "hub.master_key"
+    with pytest.raises(HubError) as exc:
+        HubStore(url, masters=MasterKeys.parse(KEY_A))
+    assert exc.value.code == "hub.master_key" and "kb" in exc.value.message
 
 
 def test_rewrap_command_seals_under_the_newest_master_key(tmp_path):
@@ -638,3 +638,24 @@ def test_departments_read_decrypted_only_what_was_pushed_to_them(tmp_path, monke
             ]["code"]
             == "submission.unknown"
         )
+
+
+def test_a_station_polling_an_unchanged_catalog_gets_a_bodiless_304(tmp_path, monkeypatch):
+    from sync.client import HubClient, TransportConfig
+
+    monkeypatch.setenv(ENV_KEYS, KEY_A)
+    with HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "blobs") as hub:
+        s = enroll(hub.url, str(uuid.uuid4()), hub.store.issue_enroll_code("XX01"))
+        published = hub.store.publish_catalog(small_catalog(tmp_path / "catalog"))
+        seen: list[tuple[int, int]] = []
+        session = requests.Session()
+        session.hooks["response"].append(
+            lambda r, **_: seen.append((r.status_code, len(r.content)))
+        )
+        client = HubClient(
+            TransportConfig(hub.url), s.headers["Authorization"][7:], session=session
+        )
+        digest, _version, body = client.catalog([])
+        assert digest == published["digest"] and body
+        assert client.catalog([digest, ""]) is None  # what the engine sends: its installed digest
+        assert seen == [(200, len(body)), (304, 0)]

@@ -299,6 +299,7 @@ def _hub_process(tmp_path, port):
 
 @pytest.mark.slow
 def test_hub_killed_mid_request_and_restarted(tmp_path):
+    from sync.hub.blobs import BlobStore
     from sync.hub.store import HubStore
 
     port = _free_port()
@@ -344,8 +345,8 @@ def test_hub_killed_mid_request_and_restarted(tmp_path):
         hub.wait(10)
     assert kills == 8 and busy >= 6, busy  # most kills hit the hub with work in flight
 
-    blobs = tmp_path / "hub-blobs"
-    assert_mirrored(ctx, store, lambda sha: (blobs / sha[:2] / sha[2:4] / sha).read_bytes())
+    blobs = BlobStore(tmp_path / "hub-blobs", sealer=store.sealer)  # pages are sealed at rest
+    assert_mirrored(ctx, store, blobs.read)
     assert all(ctx.intake.get(s).stage == "pushed" for s in sids)
     store.close()
     ctx.close()

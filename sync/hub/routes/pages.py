@@ -37,7 +37,8 @@ router = APIRouter()
 async def holds(hub: HubContext, p: Principal, sha: str, size: int | None = None) -> bool:
     """Whether the page exists for this station: on the hub and sent by the station itself."""
     # the database first: a page this station has not sent costs the object store nothing
-    return sha in await call(hub.store.held_pages, p, [sha]) and hub.blobs.has(sha, size)
+    holder = sha in await call(hub.store.held_pages, p, [sha])
+    return holder and hub.blobs.held(sha, size, holder)
 
 
 @router.head(
