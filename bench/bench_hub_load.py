@@ -341,6 +341,21 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def profile_hubs(out: Path, pids: list[int], seconds: float) -> list[subprocess.Popen[bytes]]:
+    """py-spy sampling each hub process (the thread holding the GIL: Python's CPU) for the load's
+    duration: where the hub's CPU goes per request (the figure the bench reports in total)."""
+    out.mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    procs = []
+    for i, pid in enumerate(pids):
+        cmd = [spy, "record", "--pid", str(pid), "--duration", str(int(seconds))]
+        cmd += ["--rate", "200", "--format", "raw", "--nonblocking", "--gil"]
+        cmd += ["--output", str(out / f"hub-{i + 1}.txt")]
+        with open(out / f"py-spy-{i + 1}.log", "w") as err:
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err))
+    return procs
+
+
 def pg_pids(cluster: PgCluster | None) -> list[int]:
     if cluster is None:
         return []
@@ -418,11 +433,14 @@ async def drive(
     await asyncio.gather(*(s.enroll() for s in stations))
     pg = pg_of()  # the backends exist once the hubs have connected
     me = [os.getpid()]
+    spies = profile_hubs(args.profile, pids, args.duration) if args.profile else []
     cpu0, pg0, s30, gen0 = cpu_seconds(pids), cpu_seconds(pg), cpu_seconds(s3), cpu_seconds(me)
     t0 = time.monotonic()
     until = t0 + args.duration
     await asyncio.gather(*(s.run(until) for s in stations))
     wall = time.monotonic() - t0
+    for spy in spies:
+        spy.wait(30)
     cpu1, pg1, s31, gen1 = cpu_seconds(pids), cpu_seconds(pg), cpu_seconds(s3), cpu_seconds(me)
     load = os.getloadavg()[0]
     for s in stations:
@@ -451,6 +469,13 @@ def main() -> None:
     )
     ap.add_argument("--blobs", choices=("s3", "local"), default="s3")
     ap.add_argument("--quick", action="store_true", help="a CI-sized run: 20 stations, 15 s")
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="directory for py-spy's sampled stacks of each hub process during the load "
+        "(collapsed format; needs py-spy and ptrace rights)",
+    )
     args = ap.parse_args()
     if args.quick:
         args.stations, args.duration = min(args.stations, 20), min(args.duration, 15.0)

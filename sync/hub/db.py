@@ -91,7 +91,10 @@ def make_hub_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+    # No ping before each checkout (a round trip per transaction, several per submission): after
+    # a database restart the first request on a dead connection is answered 503 with retry (the
+    # OperationalError handler) and SQLAlchemy drops the whole stale pool at once.
+    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
 
 
 class StoreBase:

@@ -6,8 +6,10 @@ import datetime as dt
 import json
 import logging
 import secrets
+import threading
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -37,6 +39,46 @@ from sync.protocol import (
 log = logging.getLogger("intake.hub")
 
 CODE_CHARS = "ABCDEFGHJKLMNPQRTUWXY3456789"
+
+# How long a hub process trusts a station token it has checked: its later requests then cost no
+# database round trip. A revocation made in the same process clears the cache at once; the
+# other hub processes refuse the revoked token at the latest this many seconds later.
+AUTH_CACHE_SECONDS = 5.0
+
+
+class PrincipalCache:
+    """Station tokens this process authenticated recently (by token hash; never the token).
+    Per process and shared by every store in it, so an administrator's revocation through
+    another store object of the same process (a command, a test) also clears it."""
+
+    def __init__(
+        self,
+        seconds: float = AUTH_CACHE_SECONDS,
+        size: int = 50_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.seconds, self.size, self.clock = seconds, size, clock
+        self._found: dict[tuple[str, str], tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, url: str, token_hash: str) -> Principal | None:
+        hit = self._found.get((url, token_hash))
+        if hit is None or self.clock() - hit[0] > self.seconds:
+            return None
+        return hit[1]
+
+    def put(self, url: str, token_hash: str, p: Principal) -> None:
+        with self._lock:
+            if len(self._found) >= self.size:  # a process serves a few thousand stations
+                self._found.clear()
+            self._found[(url, token_hash)] = (self.clock(), p)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._found.clear()
+
+
+PRINCIPALS = PrincipalCache()
 
 
 class EnrolmentOps(StoreBase):
@@ -126,6 +168,7 @@ class EnrolmentOps(StoreBase):
                     key_status = {"status": self._add_receipt_key(s, st.id, receipt_key, now)}
                 except HubError as exc:
                     key_status = {"status": "refused", "code": exc.code, "message": exc.message}
+        PRINCIPALS.clear()  # a token this enrolment replaced is refused at once (committed)
         log.info("station %s enrolled (token %s)", code_out, tid)
         out: dict[str, Any] = {"station_code": code_out, "token": token, "token_id": tid}
         if key_status is not None:
@@ -146,6 +189,8 @@ class EnrolmentOps(StoreBase):
                 .values(revoked_at=now)
             )
             n = getattr(res, "rowcount", 0)
+        # after the commit: this process refuses the tokens at once (the others within seconds)
+        PRINCIPALS.clear()
         log.info("tokens of station %s revoked: %s", station_code, n)
         return int(n or 0)
 
@@ -159,19 +204,37 @@ class EnrolmentOps(StoreBase):
 
     # ------------------------------------------------------------------ authentication
 
+    def cached_principal(self, token: str) -> Principal | None:
+        """The station of TOKEN when this process checked it within AUTH_CACHE_SECONDS (no
+        database work: callable from the event loop)."""
+        return PRINCIPALS.get(self.url, sha_hex(token))
+
     def authenticate(self, token: str) -> Principal:
+        th = sha_hex(token)
+        found = PRINCIPALS.get(self.url, th)
+        if found is not None:
+            return found
         with self.sessions() as s:
             row = s.execute(
-                select(HubToken, HubStation.code, HubStation.county)
+                select(
+                    HubToken.id,
+                    HubToken.station_id,
+                    HubToken.store_id,
+                    HubToken.revoked_at,
+                    HubStation.code,
+                    HubStation.county,
+                )
                 .join(HubStation, HubStation.id == HubToken.station_id)
-                .where(HubToken.token_hash == sha_hex(token))
+                .where(HubToken.token_hash == th)
             ).first()
         if row is None:
             raise HubError(401, "auth.invalid", "站点凭据无效")
-        tok, code, county = row
-        if tok.revoked_at is not None:
+        tid, station_id, store_id, revoked_at, code, county = row
+        if revoked_at is not None:
             raise HubError(401, "auth.revoked", "站点凭据已被吊销")
-        return Principal(tok.station_id, code, tok.id, tok.store_id, scope_of(county))
+        p = Principal(station_id, code, tid, store_id, scope_of(county))
+        PRINCIPALS.put(self.url, th, p)
+        return p
 
     def authenticate_dept(self, key: str) -> Department:
         with self.sessions() as s:

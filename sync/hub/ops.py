@@ -76,6 +76,11 @@ class StationContacts:
         self._last: dict[int, tuple[float, tuple[Any, ...]]] = {}
         self._lock = threading.Lock()
 
+    def due(self, station_id: int, report: tuple[str | None, str | None, int | None]) -> bool:
+        """Whether touch() would write (else it returns at once: no thread or database work)."""
+        last = self._last.get(station_id)
+        return last is None or time.monotonic() - last[0] >= TOUCH_EVERY or last[1] != report
+
     def touch(self, station_id: int, report: tuple[str | None, str | None, int | None]) -> None:
         mono = time.monotonic()
         with self._lock:
@@ -433,6 +438,14 @@ def note_station(request: Any, principal: Any) -> None:
     contacts = getattr(request.app.state, "contacts", None)
     if contacts is not None:
         contacts.touch(principal.station_id, parse_report(request.headers))
+
+
+def contact_due(request: Any, principal: Any) -> bool:
+    """Whether note_station has database work to do for this request."""
+    contacts = getattr(request.app.state, "contacts", None)
+    return contacts is not None and contacts.due(
+        principal.station_id, parse_report(request.headers)
+    )
 
 
 def count_blob_error(exc: Any, operation: str) -> None:

@@ -133,7 +133,8 @@ def serve(settings: HubSettings, *, ready_file: Path | None = None) -> None:
     `settings.workers` > 1 forks that many processes in all onto the same listening socket; each
     has its own database pool and keeps nothing another needs (the kernel spreads the
     connections). The app is built (schema migrated, master key in place) before the address is
-    announced: whoever waits for "hub listening" may use the hub at once."""
+    announced: whoever waits for "hub listening" may use the hub at once, and the first process
+    makes the default master-key file the others read."""
     host, port, workers = settings.host, settings.port, settings.workers
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"

@@ -13,6 +13,8 @@ import re
 import string
 from pathlib import Path
 
+import pytest
+
 from app.errors import ChecklistError, DeviceError, IntakeError
 from local_db import messages
 from local_db.errors import StoreError

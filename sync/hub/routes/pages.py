@@ -230,7 +230,9 @@ class _Batch:
         sha, off, length, total = self.part
         self.left = length
         blobs = self.hub.blobs
-        if await holds(self.hub, self.p, sha, total):
+        # A resumed part asks the database at once (the page may have been completed by the
+        # attempt that was cut); a whole page is read, and checked once for the batch in _commit.
+        if off > 0 and await holds(self.hub, self.p, sha, total):
             self.state = "complete"
         else:
             self.claim = blobs.claim(f"{sha}.{self.owner}")
@@ -282,15 +284,24 @@ class _Batch:
         await call(self._commit)
 
     def _commit(self) -> None:
+        blobs = self.hub.blobs
         pending = {d.partition(".")[0] for d in self.deferred}
         try:
+            # pages this station had already sent whole are not stored again
+            held = self.hub.store.held_pages(self.p, sorted(pending))
+            again = {d.partition(".")[0] for d in self.deferred}
+            again = {sha for sha in again if blobs.held(sha, None, sha in held)}
+            for d in [d for d in self.deferred if d.partition(".")[0] in again]:
+                self.deferred.remove(d)
+                blobs.discard(d)
             try:
-                done = self.hub.blobs.commit(self.deferred, self.p.scope)
+                done = blobs.commit(self.deferred, self.p.scope)
             except BlobError as exc:
                 ops.count_blob_error(exc, "write")
                 done, self.failed = exc.done, exc
                 for r in self.out:  # the answer says which pages were not taken
-                    if r["sha256"] in pending and r["sha256"] not in done:
+                    sha = r["sha256"]
+                    if sha in pending and sha not in done and sha not in again:
                         r.update(complete=False, error=exc.code)
             self.hub.store.add_holder(self.p, done)  # only once the pages are stored
         finally:
