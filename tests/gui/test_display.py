@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,3 +76,12 @@ def test_the_dialog_saves_and_applies_150_percent_and_high_contrast(
     assert display_options(settings) == DisplayOptions(150, True)  # kept for the next start
     for _ in shells:
         pass
+
+
+# Warnings these tests provoke on purpose (the log-failure fixture fails any other).
+_EXPECTED_LOGS = [
+    pytest.mark.expect_log(
+        logging.WARNING, "intake.options", r"^ignoring malformed stored setting "
+    ),
+]
+pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

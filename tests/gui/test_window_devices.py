@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -308,3 +309,10 @@ def test_missing_devices_are_named_in_the_status_bar(
 def test_no_status_line_when_every_device_is_there(qtbot: Any, window: Any) -> None:
     assert window.device_check.problems == []
     assert not window.device_status.isVisible()
+
+
+# Warnings these tests provoke on purpose (the log-failure fixture fails any other).
+_EXPECTED_LOGS = [
+    pytest.mark.expect_log(logging.WARNING, "intake.ui.devices", r"^device problem: "),
+]
+pytestmark = _EXPECTED_LOGS

@@ -7,6 +7,7 @@ decision recorded after the restore reaches its window.
 PostgreSQL: INTAKE_TEST_PG_URL (installer/ci-postgres.sh prints it), else a throwaway cluster."""
 
 import json
+import logging
 import os
 import random
 import shutil
@@ -55,8 +56,26 @@ def sync_all(stations):
         assert eng.status().waiting == 0 and not eng.needs_person()
 
 
+def run(*argv: str) -> int:
+    """`intake hub …` with the database URL in INTAKE_HUB_DB: a URL carrying a password is
+    refused as a flag (it would show in the process list), as CI's PostgreSQL URL does."""
+    args = list(argv)
+    env = dict(os.environ)
+    if "--db" in args:
+        i = args.index("--db")
+        env["INTAKE_HUB_DB"] = args[i + 1]
+        del args[i : i + 2]
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return intake_main(["hub", *args])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def cli(capsys, *argv):
-    assert intake_main(["hub", *argv]) == 0
+    assert run(*argv) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -152,14 +171,25 @@ def test_restore_refuses_a_damaged_backup_and_a_database_in_use(tmp_path, capsys
     hub.stop()
     cli(capsys, "backup", str(tmp_path / "bk"), "--db", db, "--blobs", str(tmp_path / "blobs"))
     # into the database it came from (not empty): refused, nothing touched
-    assert intake_main(["hub", "restore", str(tmp_path / "bk"), "--db", db, "--json"]) == 1
+    assert run("restore", str(tmp_path / "bk"), "--db", db, "--json") == 1
     out = capsys.readouterr()
     assert "backup.target_not_empty" in out.out and "已有平台数据" in out.out
     # a page of the backup altered: refused before anything is written
     page = next(p for p in (tmp_path / "bk" / "objects").rglob("*") if p.is_file())
     page.write_bytes(page.read_bytes() + b"x")
     empty = f"sqlite:///{tmp_path}/new.sqlite3"
-    assert intake_main(["hub", "restore", str(tmp_path / "bk"), "--db", empty, "--json"]) == 1
+    assert run("restore", str(tmp_path / "bk"), "--db", empty, "--json") == 1
     out = capsys.readouterr()
     assert "backup.damaged" in out.out and "未做任何恢复" in out.out
     assert not (tmp_path / "new.sqlite3").exists() or (tmp_path / "new.sqlite3").stat().st_size == 0
+
+
+# Warnings these tests provoke on purpose (the log-failure fixture fails any other).
+_EXPECTED_LOGS = [
+    pytest.mark.expect_log(
+        logging.WARNING,
+        "intake.sync",
+        r"(^hub lacks acknowledged|^hub's status feed ends|^sync paused)",
+    ),
+]
+pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

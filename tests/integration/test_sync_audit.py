@@ -3,6 +3,7 @@ the whole chain, a broken chain refused there and parked here, the receipt key e
 by departments to tell a genuine receipt from an altered or forged one."""
 
 import datetime as dt
+import logging
 import random
 
 import pytest
@@ -342,3 +343,14 @@ def test_a_key_the_hub_refuses_is_parked_with_a_reason(tmp_path, clock, catalog,
         and "另一站点" in parked[0].last_error.message
     )
     assert hub.store.receipt_keys("XX01") == {ctx.signer.key_id: ctx.signer.public_key_text()}
+
+
+# Warnings these tests provoke on purpose (the log-failure fixture fails any other).
+_EXPECTED_LOGS = [
+    pytest.mark.expect_log(logging.WARNING, "intake.hub", r"audit entry refused"),
+    pytest.mark.expect_log(
+        logging.WARNING, "intake.sync", r"(refused by the hub|^sync paused|^hub lacks acknowledged)"
+    ),
+    pytest.mark.expect_log(logging.WARNING, "urllib3.connection", r"^Failed to parse headers"),
+]
+pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

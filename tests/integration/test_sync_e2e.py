@@ -561,3 +561,13 @@ def test_command_line_enrollment_sends_the_receipt_key_and_the_hub_lists_it(
         hashes = list(s.scalars(text("SELECT hash FROM audit_entries ORDER BY id")))
     assert [e["hash"] for e in hub.store.audit_of("XX01")] == hashes
     ctx.close()
+
+
+# Warnings these tests provoke on purpose (the log-failure fixture fails any other).
+_EXPECTED_LOGS = [
+    pytest.mark.expect_log(logging.WARNING, "intake.hub", r"audit entry refused"),
+    pytest.mark.expect_log(
+        logging.WARNING, "intake.sync", r"(refused|^sync paused|^hub lacks acknowledged)"
+    ),
+]
+pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

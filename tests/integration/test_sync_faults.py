@@ -380,3 +380,11 @@ def test_a_proxy_page_in_place_of_the_catalog_is_a_bad_answer_not_a_catalog(setu
         client.catalog([])
     assert exc.value.code == "sync.bad_response"
     client.close()
+
+
+# Warnings these tests provoke on purpose (the log-failure fixture fails any other).
+_EXPECTED_LOGS = [
+    pytest.mark.expect_log(logging.WARNING, "urllib3.connection", r"^Failed to parse headers"),
+    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"(^sync paused|refused)"),
+]
+pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

@@ -6,6 +6,7 @@ started here from the Debian binaries. Never skipped.
 
 import hashlib
 import json
+import logging
 import os
 import uuid
 
@@ -586,3 +587,10 @@ def test_a_hub_database_of_a_newer_hub_or_of_something_else_is_refused(hub):
     with pytest.raises(HubError) as exc:
         HubStore(hub.store.url)
     assert exc.value.code == "hub.unknown_schema" and "hub_imports" in exc.value.message
+
+
+# Warnings these tests provoke on purpose (the log-failure fixture fails any other).
+_EXPECTED_LOGS = [
+    pytest.mark.expect_log(logging.WARNING, "intake.hub", r"audit entry refused"),
+]
+pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

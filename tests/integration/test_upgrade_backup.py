@@ -143,3 +143,10 @@ def test_a_failed_upgrade_puts_the_store_back_and_says_so(old_store, monkeypatch
         assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
     finally:
         con.close()
+
+
+# Warnings these tests provoke on purpose (the log-failure fixture fails any other).
+_EXPECTED_LOGS = [
+    pytest.mark.expect_log(logging.ERROR, "intake.store", r"^upgrade of .* failed"),
+]
+pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]
