@@ -155,7 +155,7 @@ def test_backup_wipe_restore_and_every_station_syncs_without_loss_or_duplicates(
         eng1 = stations["XX01"][2]
         report = eng1.run_until_idle(max_seconds=60)
         assert report.decisions_applied == 1
-        assert stations["XX01"][0].intake.get(subs[0]).decisions[items[1]] == "accepted"
+        assert stations["XX01"][0].queries.get(subs[0]).decisions[items[1]] == "accepted"
     finally:
         hub.stop()
         for ctx, _clerk, _eng in stations.values():
