@@ -20,6 +20,7 @@ from typing import Literal
 from app import conditions as cond_mod
 from app.errors import ChecklistError
 from app.paths import resources_dir
+from app.workdays import YearTable
 
 BUNDLED_CATALOG = resources_dir() / "catalog"
 
@@ -203,6 +204,8 @@ class Catalog:
     materials: Mapping[str, Material]
     bundles: tuple[Bundle, ...]
     digest: str  # SHA-256 over the packed form: identifies exactly this content
+    # Per-year working-day tables carried by the catalog (app.workdays; override the library's).
+    calendar: Mapping[int, YearTable] = field(default_factory=dict)
 
     def bundle(self, key: str) -> Bundle | None:
         """By id, Chinese name or alias (exact, ignoring full-/half-width brackets and the

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app import conditions as cond_mod
+from app import workdays
 from app.catalog import (
     BUNDLED_CATALOG,
     PERSON_LABELS,
@@ -29,6 +30,7 @@ from app.catalog import (
 )
 from app.catalog_files import packed_bytes, read_packed
 from app.errors import CatalogError
+from app.workdays import YearTable
 
 log = logging.getLogger("intake.catalog")
 
@@ -78,7 +80,30 @@ def build_catalog(packed: Mapping[str, Any], display: str = "catalog") -> Catalo
         materials=materials,
         bundles=tuple(sorted(bundles, key=lambda b: (b.kind != "personal", b.id))),
         digest=hashlib.sha256(packed_bytes(packed)).hexdigest(),
+        calendar=_calendar(header.get("calendar", {})),
     )
+
+
+def _calendar(raw: Mapping[str, Any]) -> dict[int, YearTable]:
+    """The optional per-year working-day tables: each date a real date in its year, and no day
+    both off and worked."""
+    for year, table in raw.items():
+        for kind in ("holidays", "workdays"):
+            for i, text in enumerate(table.get(kind, [])):
+                try:
+                    day = dt.date.fromisoformat(text)
+                except ValueError:
+                    day = None
+                if day is None or str(day.year) != year:
+                    raise CatalogError(
+                        "catalog.calendar", field=f"calendar.{year}.{kind}[{i}]", day=text
+                    )
+        both = set(table["holidays"]) & set(table["workdays"])
+        if both:
+            raise CatalogError(
+                "catalog.calendar", variant=2, field=f"calendar.{year}", day=sorted(both)[0]
+            )
+    return workdays.parse_tables(raw)
 
 
 def _material(m: Mapping[str, Any], display: str) -> Material:
@@ -300,6 +325,7 @@ class CatalogProvider:
     ) -> None:
         self._by_digest: dict[str, Catalog] = {current.digest: current}
         self._current = current
+        workdays.install(current.calendar)  # deadlines count on the catalog's calendar
         self._archive = Path(archive) if archive else None
         if self._archive:
             self._archive.mkdir(parents=True, exist_ok=True)
@@ -337,6 +363,7 @@ class CatalogProvider:
             self._keep(new.digest, packed)
         self._by_digest[new.digest] = new
         self._current = new
+        workdays.install(new.calendar)
         log.info("catalog replaced: %s", new.version)
         return new
 

@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from app import workdays
+
 STATION_TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -46,11 +48,6 @@ def day_bounds(day: dt.date, tz: dt.tzinfo = STATION_TZ) -> tuple[dt.datetime, d
 
 
 def add_working_days(start: dt.date, days: int) -> dt.date:
-    """Weekdays only; public holidays are not known offline and are not skipped."""
-    d = start
-    added = 0
-    while added < days:
-        d += dt.timedelta(days=1)
-        if d.weekday() < 5:
-            added += 1
-    return d
+    """The DAYS-th working day after START on China's calendar (holidays and 调休 working
+    weekends: app.workdays, with the catalog's table for a year overriding the library's)."""
+    return workdays.current().add(start, days)

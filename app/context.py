@@ -13,6 +13,7 @@ from app.audit_anchor import FILE_NAME as ANCHOR_FILE
 from app.audit_anchor import AuditAnchor
 from app.catalog_load import CatalogProvider
 from app.clock import Clock, SystemClock
+from app.consultations import ConsultationService
 from app.dayclose import DayCloseService
 from app.intake import IntakeService
 from app.intake_documents import IntakeDocuments
@@ -47,6 +48,13 @@ class AppContext:
     secrets: SecretStore
     signer: ReceiptSigner | None
     audit_anchor: AuditAnchor | None = None
+
+    @property
+    def consultations(self) -> ConsultationService:
+        """咨询 (办事指南 before an applicant exists): stateless, built on demand."""
+        return ConsultationService(
+            self.sessions, lambda: self.catalogs.current, self.staff, self.clock
+        )
 
     @property
     def files_dir(self) -> Path:
@@ -120,7 +128,7 @@ def build_context(
             sessions, catalogs, attachments, clock, signer, query_url=receipt_query_url
         ),
         dayclose=DayCloseService(sessions, staff, clock, catalogs, anchor=anchor),
-        reports=Reports(sessions, lambda: catalogs.current, staff),
+        reports=Reports(sessions, lambda: catalogs.current, staff, catalogs.get),
         secrets=secrets,
         signer=signer,
         audit_anchor=anchor,

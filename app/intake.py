@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
+from app import acceptance
 from app import checklist as engine
 from app.applicant_rules import clean_applicant, require_ready
 from app.catalog import Bundle, Catalog
@@ -418,6 +419,8 @@ class IntakeService(IntakeBase):
             row = s.get(SubmissionItem, (sid, item_id))
             assert row is not None
             row.decision, row.decision_reason, row.decided_at = decision, reason, now
+            acceptance.record_first_decision(row, now)
+            acceptance.refresh(sub)
             _set_item_outcomes(sub)
 
     def mark_pushed_many(self, sids: Sequence[str]) -> list[str]:

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import audit
+from app import acceptance, audit
 from app import checklist as engine
 from app.capture.cardtypes import RESIDENT
 from app.catalog import Bundle, Catalog
@@ -153,6 +153,8 @@ class IntakeBase:
         sub.digitised_at = new.digitised_at
         sub.pushed_at = new.pushed_at
         sub.finished_at = new.finished_at
+        if etype == "pushed":  # the departments' 1-working-day clock starts
+            acceptance.refresh(sub)
         if new.number:
             sub.number = new.number
         if state is not None and state.stage != new.stage:

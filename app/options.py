@@ -329,6 +329,14 @@ HIGH_CONTRAST: Option[bool] = Option(
     flag="--high-contrast",
     setting="display/high_contrast",
 )
+STATION_ADDRESS: Option[str] = Option(
+    "station_address",
+    _text,
+    "",
+    "办理地点（打印在办事指南上，如“××县政务服务中心一楼综合受理窗口”）",
+    env="INTAKE_STATION_ADDRESS",
+    setting="station/address",
+)
 STARTUP_PROBE: Option[bool] = Option(
     "startup_probe",
     _bool,
@@ -363,6 +371,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     BACKUP_INTERVAL_HOURS,
     FONT_SCALE,
     HIGH_CONTRAST,
+    STATION_ADDRESS,
     STARTUP_PROBE,
     LOG_PROPAGATE,
 )

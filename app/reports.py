@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import Integer, and_, case, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import acceptance, consultations
 from app.catalog import Catalog
 from app.clock import STATION_TZ
 from app.documents import GENERATED_FORM_KINDS
@@ -49,6 +50,7 @@ FIGURES = (
     "push_pending",
     "overdue_tolerance",
     "undelivered_same_day",
+    "dept_overdue",
 )
 FIGURE_LABELS = {
     "all": "全部受理",
@@ -67,6 +69,7 @@ FIGURE_LABELS = {
     "push_pending": "2小时内待推送",
     "overdue_tolerance": "容缺逾期未补",
     "undelivered_same_day": "办结当日未送达",
+    "dept_overdue": "部门逾期未受理",
 }
 TARGETS = {"material_reduction": 60.0, "autofill": 50.0, "push_within_2h": 100.0}
 # What is still open on a day, shown before its 日结 (conditions below, like the figures).
@@ -152,9 +155,11 @@ class Reports:
         sessions: sessionmaker[Session],
         catalog: Callable[[], Catalog],
         staff: StaffService | None = None,
+        catalog_versions: Callable[[str], Catalog] | None = None,
     ) -> None:
         self._sessions = sessions
         self._catalog = catalog
+        self._catalog_versions = catalog_versions  # by digest: names of older intakes' items
         self._staff = staff or StaffService(sessions)
 
     # -- figure definitions: each a condition over one submission row -------------------------
@@ -234,6 +239,8 @@ class Reports:
                 Submission.pushed_at.is_(None),
                 Submission.state != "withdrawn",
             )
+        if figure == "dept_overdue":  # 1 working day after the push (app.acceptance)
+            return acceptance.overdue_condition(now)
         if figure == "overdue_tolerance":
             return and_(
                 Submission.awaiting_supplement.is_(True),
@@ -269,6 +276,21 @@ class Reports:
         with self._sessions() as s:
             return list(s.scalars(stmt.order_by(Submission.created_at)))
 
+    def overdue_acceptances(
+        self, actor: StaffView, period: Period, now: dt.datetime
+    ) -> list[acceptance.OverdueAcceptance]:
+        """The items behind 部门逾期未受理 among the period's intakes, per item and department."""
+        self._staff.authorize(actor, "report.intakes")
+        acceptance.fill_missing_due(self._sessions, self._in_period(period))
+        with self._sessions() as s:
+            return acceptance.overdue_items(s, self._in_period(period), now, self._by_digest)
+
+    def _by_digest(self, digest: str) -> Catalog:
+        current = self._catalog()
+        if current.digest == digest or self._catalog_versions is None:
+            return current
+        return self._catalog_versions(digest)
+
     def open_work(self, actor: StaffView, day: dt.date, now: dt.datetime) -> OpenWork:
         """The day's intakes still 容缺待补, 待数字化 or 未推送 (what a supervisor sees before 日结)."""
         self._staff.authorize(actor, "report.intakes")
@@ -292,6 +314,7 @@ class Reports:
         cond = {f: self._condition(f, now) for f in FIGURES}
         # Intakes that count for the push metric: received and not withdrawn.
         due = and_(cond["received"], Submission.state != "withdrawn")
+        acceptance.fill_missing_due(self._sessions, in_period)
         with self._sessions() as s:
             row = s.execute(
                 select(
@@ -309,6 +332,7 @@ class Reports:
                 .where(in_period)
             ).one()
             counts = dict(zip(FIGURES, (int(n) for n in row[: len(FIGURES)]), strict=True))
+            counts["consultations"] = consultations.count(s, period.start, period.end)
             separate, merged, pushed_due, pushed_late = (int(n) for n in row[len(FIGURES) :])
             pending = counts["push_pending"]
 

@@ -145,6 +145,8 @@ MESSAGES: dict[str, str] = {
     "catalog.no_generator": (
         "{display}：材料 {material} 标记为窗口生成，但本程序没有生成该文书的功能"
     ),
+    "catalog.calendar": "目录文件 catalog.json，字段 {field}：日期“{day}”不是该年份的有效日期",
+    "catalog.calendar#2": "目录文件 catalog.json，字段 {field}：{day} 不能既是节假日又是调休上班日",
     "catalog.older": "收到的目录版本 {new_version} 早于正在使用的 {current_version}，未替换。",
     "catalog.person": "目录文件 {file}，一件事 {bundle}，字段 {field}：未定义的人员“{person}”",
     "catalog.person_name": (
@@ -362,6 +364,7 @@ MESSAGES: dict[str, str] = {
         "fonts-hanazono（花园明朝，用于生僻字），或将 TrueType 字体放入程序的 resources/fonts "
         "目录。"
     ),
+    "print.guide_reprint": "办事指南不是受理文书，没有“补打”，请去掉 --reprint 重新打印。",
     "print.unknown_number": "找不到受理编号“{args_number}”（请核对编号及校验位）。",
     "print.write_failed": "无法写入文件“{args_out}”：{exc_strerror}",
     "receipt.keys_file": "无法读取站点公钥文件“{args_keys}”。",

@@ -145,6 +145,11 @@ class Submission(Base):
     items_rejected: Mapped[bool] = mapped_column(Boolean, default=False)
     undelivered_since: Mapped[dt.date | None] = mapped_column(Date)
     delivered_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Departments' 1-working-day acceptance (app.acceptance): due day, an item still undecided,
+    # an item decided after the due day.
+    acceptance_due: Mapped[dt.date | None] = mapped_column(Date)
+    acceptance_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    acceptance_late: Mapped[bool] = mapped_column(Boolean, default=False)
 
     items: Mapped[list[SubmissionItem]] = relationship(
         back_populates="submission",
@@ -171,9 +176,25 @@ class SubmissionItem(Base):
     decision: Mapped[str | None] = mapped_column(String(16))  # accepted | rejected | completed
     decision_reason: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    first_decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # 受理/不予受理
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     submission: Mapped[Submission] = relationship(back_populates="items")
+
+
+class Consultation(Base):
+    """A 办事指南 given at the window before any applicant exists (咨询): no personal data."""
+
+    __tablename__ = "consultations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # None: command line
+    bundle_id: Mapped[str] = mapped_column(String(64))
+    catalog_version: Mapped[str] = mapped_column(String(32))
+    items: Mapped[str] = mapped_column(Text)  # JSON list of item ids
+    answers: Mapped[str] = mapped_column(Text)  # JSON object of situation answers
+    local_date: Mapped[str] = mapped_column(String(10), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
 class Answer(Base):

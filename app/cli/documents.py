@@ -1,5 +1,6 @@
 """`intake print receipt|notice|commitment|return-list NUMBER --out FILE.pdf [--paper A4|A5]`:
-documents without a display (the same builders the window prints with)."""
+documents without a display (the same builders the window prints with); `intake print guide
+BUNDLE` prints the 办事指南 (app/cli/guide.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.cli.guide import guide_flags, run_guide
 from app.errors import IntakeError
 
 KINDS = {
@@ -23,17 +25,20 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "print", help="生成受理文书 PDF（收件回执、一次告知通知书、告知承诺书、退还清单）"
     )
-    p.add_argument("kind", choices=sorted(KINDS))
-    p.add_argument("number", help="受理编号")
+    p.add_argument("kind", choices=sorted([*KINDS, "guide"]))
+    p.add_argument("number", help="受理编号（guide：一件事名称或 id）")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--paper", choices=("A4", "A5"), default="A4")
     p.add_argument("--reprint", action="store_true", help="标注“补打”")
     p.add_argument("--db", type=Path, default=None)
     p.add_argument("--json", action="store_true")
+    guide_flags(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.kind == "guide":
+        return run_guide(args)
     from app.context import build_context
     from printing.documents import build_document
 
