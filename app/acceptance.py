@@ -15,7 +15,7 @@ first decided after the due day). `overdue_items` lists the items behind the fig
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,18 +32,34 @@ def due_day(pushed_at: dt.datetime) -> dt.date:
     return add_working_days(local_day(pushed_at), 1)
 
 
+def outcomes(
+    pushed_at: dt.datetime | None,
+    items: Iterable[tuple[bool, dt.datetime | None]],
+    due: dt.date | None = None,
+) -> dict[str, Any]:
+    """The submission's acceptance columns from its push time and ITEMS as (active, first
+    decision time); DUE when already fixed (a later catalog calendar does not move it)."""
+    if pushed_at is None:
+        return {"acceptance_due": None, "acceptance_pending": False, "acceptance_late": False}
+    due = due or due_day(pushed_at)
+    firsts = [first for active, first in items if active]
+    return {
+        "acceptance_due": due,
+        "acceptance_pending": any(first is None for first in firsts),
+        "acceptance_late": any(first is not None and local_day(first) > due for first in firsts),
+    }
+
+
 def refresh(sub: Submission) -> None:
     """Recompute the submission's acceptance facts from its items (after a push or a decision)."""
     if sub.pushed_at is None:
         return
-    if sub.acceptance_due is None:
-        sub.acceptance_due = due_day(sub.pushed_at)
-    due = sub.acceptance_due
-    active = [i for i in sub.items if i.active]
-    sub.acceptance_pending = any(i.first_decided_at is None for i in active)
-    sub.acceptance_late = any(
-        i.first_decided_at is not None and local_day(i.first_decided_at) > due for i in active
+    facts = outcomes(
+        sub.pushed_at, ((i.active, i.first_decided_at) for i in sub.items), sub.acceptance_due
     )
+    sub.acceptance_due = facts["acceptance_due"]
+    sub.acceptance_pending = facts["acceptance_pending"]
+    sub.acceptance_late = facts["acceptance_late"]
 
 
 def record_first_decision(item: SubmissionItem, at: dt.datetime) -> None:

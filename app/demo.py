@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import acceptance
 from app import checklist as engine
 from app.catalog import Bundle, Catalog
 from app.clock import STATION_TZ
@@ -307,6 +308,7 @@ class _Rows:
                     "active": item in state.items or state.received_at is None,
                     "decision_reason": "材料不符合法定形式" if decision == "rejected" else "",
                     "decided_at": at if decision else None,
+                    "first_decided_at": at if decision else None,
                     "delivered_at": at if item in state.delivered_items else None,
                 }
             )
@@ -314,6 +316,12 @@ class _Rows:
             item_outcomes(
                 (i["decision"], i["decided_at"], i["delivered_at"])
                 for i in rows["item"][first_item:]
+            )
+        )
+        rows["sub"][-1].update(
+            acceptance.outcomes(
+                state.pushed_at,
+                ((i["active"], i["first_decided_at"]) for i in rows["item"][first_item:]),
             )
         )
         for q, v in story.answers.items():

@@ -3,6 +3,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import chinese_calendar
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -123,7 +124,7 @@ def _oracle(ctx, period, now):
             if period.start.isoformat() <= sub.local_date <= period.end.isoformat()
         ]
         for sub in subs:  # load everything before the session closes
-            _ = [(i.decision, i.decided_at, i.delivered_at) for i in sub.items]
+            _ = [(i.decision, i.decided_at, i.delivered_at, i.first_decided_at) for i in sub.items]
         s.expunge_all()
 
     def undelivered(sub):
@@ -142,6 +143,21 @@ def _oracle(ctx, period, now):
         if sub.pushed_at is not None:
             return sub.pushed_at > sub.received_at + dt.timedelta(hours=2)
         return sub.received_at < now - dt.timedelta(hours=2) and sub.state != "withdrawn"
+
+    def dept_overdue(sub):
+        # Due: the first working day after the local day of the push, on the State Council's
+        # table as the chinesecalendar library has it (not app.workdays).
+        if sub.pushed_at is None or sub.state == "withdrawn":
+            return False
+        due = local(sub.pushed_at) + dt.timedelta(days=1)
+        while not chinese_calendar.is_workday(due):
+            due += dt.timedelta(days=1)
+        return any(
+            (i.first_decided_at is None and due < today)
+            or (i.first_decided_at is not None and local(i.first_decided_at) > due)
+            for i in sub.items
+            if i.active
+        )
 
     tests = {
         "all": lambda sub: sub.state not in ("draft", "discarded"),
@@ -167,6 +183,7 @@ def _oracle(ctx, period, now):
         ),
         "overdue_tolerance": lambda sub: sub.awaiting_supplement and sub.tolerance_due < today,
         "undelivered_same_day": undelivered,
+        "dept_overdue": dept_overdue,
     }
     assert set(tests) == set(FIGURES)
     out = {f: {sub.id for sub in subs if test(sub)} for f, test in tests.items()}
