@@ -247,7 +247,8 @@ def build_day_close_report(
         "受理台账日结报告",
         centre_name,
         rec.period.label,
-        [(FIGURE_LABELS[f], rec.counts.get(f, 0)) for f in FIGURES],
+        [(FIGURE_LABELS[f], rec.counts.get(f, 0)) for f in FIGURES]
+        + [("咨询（不计入受理）", rec.counts.get("consultations", 0))],
         rec.metrics,
         rows,
         basis,

@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 
 from app.reports import FIGURE_LABELS, FIGURES, OPEN_WORK, OPEN_WORK_LABELS, Period
 from app.staff import may
+from ui.acceptance import OverdueAcceptanceWidget
 from ui.event_labels import event_label
 from ui.ledger import LedgerModel, load_cells_on_demand, make_table
 from ui.sync import status_line, waited_text
@@ -331,6 +332,8 @@ class SupervisorWidget(QWidget):
         backlog_layout.addLayout(backlog_row)
         backlog_layout.addWidget(self.backlog_table)
         breakdown.addTab(backlog_box, self.tr("同步积压"))
+        self.overdue = OverdueAcceptanceWidget(session, self)
+        breakdown.addTab(self.overdue, self.tr("部门逾期"))
         self.sync: SyncController | None = None
 
         upper = QHBoxLayout()
@@ -468,6 +471,7 @@ class SupervisorWidget(QWidget):
             return _Loaded(rec, month, dayclose.closed(day), dayclose.amendments(actor, day))
 
         s.runner.run_db(work, self._on_loaded, self._on_load_failed, guard=self)
+        self.overdue.load(period)
 
     def _on_load_failed(self, err: TaskError) -> None:
         self.period_label.setText(err.message)
@@ -478,6 +482,9 @@ class SupervisorWidget(QWidget):
         self.period_label.setText(
             self.tr("{period}　共收件 {received} 件").format(
                 period=rec.period.label, received=rec.counts.get("received", 0)
+            )
+            + self.tr("　咨询 {count} 次（不计入受理）").format(
+                count=rec.counts.get("consultations", 0)
             )
         )
         for figure, button in self.figure_buttons.items():

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from app.capture.idcard import CardWatcher
     from app.views import LedgerRow, SubmissionView
     from ui.capture.dialog import CaptureDialog
+    from ui.consult import ConsultationDialog
     from ui.devices import DeviceSettingsDialog
     from ui.display import DisplayDialog
     from ui.session import ClerkSession
@@ -244,6 +245,7 @@ class MainWindow(QMainWindow):
             (self.tr("材料清单"), "Alt+4", lambda: self.focus_section(4)),
             (self.tr("查询受理记录"), "Ctrl+F", self.show_search),
             (self.tr("今日台账"), "Ctrl+T", self.show_ledger),
+            (self.tr("咨询（打印办事指南）"), "Ctrl+G", self.show_consultation),
             (self.tr("锁定窗口"), "Ctrl+L", self.lock),
             (self.tr("切换用户"), "", self.logout_requested.emit),
             (self.tr("退出"), "Ctrl+Q", self.close),
@@ -425,6 +427,14 @@ class MainWindow(QMainWindow):
     def show_ledger(self) -> None:
         self.tabs.setCurrentWidget(self.ledger)
         self.ledger.table.setFocus()
+
+    def show_consultation(self) -> ConsultationDialog:
+        """咨询: bundle, items and questions without an applicant, then the 办事指南 printed."""
+        from ui.consult import ConsultationDialog
+
+        self.consultation = ConsultationDialog(self.session, self)
+        self.consultation.open()
+        return self.consultation
 
     def show_supervisor(self) -> None:
         if self.supervisor is not None:

@@ -887,6 +887,73 @@
     </message>
 </context>
 <context>
+    <name>ConsultationDialog</name>
+    <message>
+        <source>咨询 · 打印办事指南</source>
+        <translation>咨询 · 打印办事指南</translation>
+    </message>
+    <message>
+        <source>办事指南预览：所需材料</source>
+        <translation>办事指南预览：所需材料</translation>
+    </message>
+    <message>
+        <source>选择一件事后，这里列出所需材料及受理标准。</source>
+        <translation>选择一件事后，这里列出所需材料及受理标准。</translation>
+    </message>
+    <message>
+        <source>无需申请人身份证件，不生成受理记录；打印后计入当日咨询数。</source>
+        <translation>无需申请人身份证件，不生成受理记录；打印后计入当日咨询数。</translation>
+    </message>
+    <message>
+        <source>打印办事指南(&amp;P)</source>
+        <translation>打印办事指南(&amp;P)</translation>
+    </message>
+    <message>
+        <source>一件事与事项</source>
+        <translation>一件事与事项</translation>
+    </message>
+    <message>
+        <source>情形问题</source>
+        <translation>情形问题</translation>
+    </message>
+    <message>
+        <source>所需材料（一次告知）</source>
+        <translation>所需材料（一次告知）</translation>
+    </message>
+    <message>
+        <source>请先选择一件事和至少一个事项。</source>
+        <translation>请先选择一件事和至少一个事项。</translation>
+    </message>
+    <message>
+        <source>可免提交</source>
+        <translation>可免提交</translation>
+    </message>
+    <message>
+        <source>可容缺</source>
+        <translation>可容缺</translation>
+    </message>
+    <message>
+        <source>还有情形未回答，打印时作为“尚未确认的情形”列出。</source>
+        <translation>还有情形未回答，打印时作为“尚未确认的情形”列出。</translation>
+    </message>
+    <message>
+        <source>正在生成办事指南……</source>
+        <translation>正在生成办事指南……</translation>
+    </message>
+    <message>
+        <source>{bundle} 办事指南</source>
+        <translation>{bundle} 办事指南</translation>
+    </message>
+    <message>
+        <source>办事指南未能打印：{reason}</source>
+        <translation>办事指南未能打印：{reason}</translation>
+    </message>
+    <message>
+        <source>办事指南已打印（咨询编号 {reference}），已计入今日咨询。</source>
+        <translation>办事指南已打印（咨询编号 {reference}），已计入今日咨询。</translation>
+    </message>
+</context>
+<context>
     <name>CrashHandler</name>
     <message>
         <source>程序遇到一个意外错误（错误编号 {number}）。</source>
@@ -2080,6 +2147,10 @@
         <translation>今日台账</translation>
     </message>
     <message>
+        <source>咨询（打印办事指南）</source>
+        <translation>咨询（打印办事指南）</translation>
+    </message>
+    <message>
         <source>锁定窗口</source>
         <translation>锁定窗口</translation>
     </message>
@@ -2281,6 +2352,45 @@
     <message>
         <source>关闭提示（Esc）</source>
         <translation>关闭提示（Esc）</translation>
+    </message>
+</context>
+<context>
+    <name>OverdueAcceptanceWidget</name>
+    <message>
+        <source>各联办部门应在推送后1个工作日内作出受理或不予受理决定。</source>
+        <translation>各联办部门应在推送后1个工作日内作出受理或不予受理决定。</translation>
+    </message>
+    <message>
+        <source>受理编号</source>
+        <translation>受理编号</translation>
+    </message>
+    <message>
+        <source>事项</source>
+        <translation>事项</translation>
+    </message>
+    <message>
+        <source>承办部门</source>
+        <translation>承办部门</translation>
+    </message>
+    <message>
+        <source>推送时间</source>
+        <translation>推送时间</translation>
+    </message>
+    <message>
+        <source>应决定日期</source>
+        <translation>应决定日期</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>部门逾期未受理的事项</source>
+        <translation>部门逾期未受理的事项</translation>
+    </message>
+    <message>
+        <source>部门逾期未受理的事项：{count} 项（推送后1个工作日内应作出受理决定）</source>
+        <translation>部门逾期未受理的事项：{count} 项（推送后1个工作日内应作出受理决定）</translation>
     </message>
 </context>
 <context>
@@ -2632,12 +2742,20 @@
         <translation>同步积压</translation>
     </message>
     <message>
+        <source>部门逾期</source>
+        <translation>部门逾期</translation>
+    </message>
+    <message>
         <source>按{what}统计</source>
         <translation>按{what}统计</translation>
     </message>
     <message>
         <source>{period}&#x3000;共收件 {received} 件</source>
         <translation>{period}&#x3000;共收件 {received} 件</translation>
+    </message>
+    <message>
+        <source>&#x3000;咨询 {count} 次（不计入受理）</source>
+        <translation>&#x3000;咨询 {count} 次（不计入受理）</translation>
     </message>
     <message>
         <source>{label}
