@@ -281,6 +281,12 @@ class Reports:
     ) -> list[acceptance.OverdueAcceptance]:
         """The items behind 部门逾期未受理 among the period's intakes, per item and department."""
         self._staff.authorize(actor, "report.intakes")
+        return self.overdue_acceptances_unchecked(period, now)
+
+    def overdue_acceptances_unchecked(
+        self, period: Period, now: dt.datetime
+    ) -> list[acceptance.OverdueAcceptance]:
+        """As overdue_acceptances, for the command line (no staff login: see app/cli)."""
         acceptance.fill_missing_due(self._sessions, self._in_period(period))
         with self._sessions() as s:
             return acceptance.overdue_items(s, self._in_period(period), now, self._by_digest)

@@ -36,7 +36,8 @@ COMMAND_MODULES = (
     "app.cli.keys",
     "app.cli.idcard",
     "app.cli.capture",
-    "app.cli.documents",  # print
+    "app.cli.documents",  # print (guide: app.cli.guide)
+    "app.cli.acceptance",  # overdue-acceptance
     "sync.cli",  # left where it is: the sync subsystem's own commands
     "app.cli.submit",
 )

@@ -118,3 +118,33 @@ def test_intakes_pushed_before_the_store_tracked_the_deadline_get_their_due_day(
     assert _figure(ctx, sup, dt.date(2026, 9, 30), _at(2026, 10, 9)) == 1
     with ctx.sessions() as s:
         assert s.get(Submission, sid).acceptance_due == dt.date(2026, 10, 8)
+
+
+def test_cli_lists_the_overdue_items_of_a_period(ctx, staff, clock):
+    import json
+    import subprocess
+    import sys
+
+    clerk = staff["clerk"]
+    sid, items = _pushed_intake(ctx, clerk, clock, _at(2026, 9, 30))
+    number = ctx.queries.get(sid).number
+    db = str(ctx.db_path)
+    ctx.close()
+    args = ["overdue-acceptance", "--date", "2026-09-30", "--period", "day", "--db", db]
+    # The command's clock is the real one: long past 2026-10-08, so every item is overdue.
+    r = subprocess.run(
+        [sys.executable, "-m", "app", *args, "--json"], capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["period"] == ["2026-09-30", "2026-09-30"]
+    assert [(i["number"], i["item"], i["due"]) for i in data["items"]] == [
+        (number, item.id, "2026-10-08") for item in items
+    ]
+    r = subprocess.run(
+        [sys.executable, "-m", "app", *args[:-2], "--db", db, "--period", "week"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0 and f"部门逾期未受理 {len(items)} 项" in r.stdout
