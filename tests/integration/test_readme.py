@@ -59,6 +59,9 @@ RUN_ORDER = [
     "intake demo-data --count 1000 --days 30",
     "intake ledger --date 2024-12-02 --json",
     "intake print receipt XX01-241202-0001-4 --out r.pdf --paper A5",
+    "intake print guide 开办餐饮店 --answer business_area=350 --answer venue_ownership=rented "
+    "--out guide.pdf --record",
+    "intake overdue-acceptance --period month --json",
     "intake submit docs/examples/newborn-intake.json --print-dir out/ --json",
     "intake supplement NUMBER --material marriage_certificate --clerk wangfang --print-dir out/",
     "intake deliver NUMBER --method express --tracking-number SF123 --clerk wangfang",
