@@ -398,9 +398,16 @@ class IntakeService(IntakeBase):
             self._event(s, sub, state, actor, "withdrawn", {"reason": reason.strip()})
 
     def record_decision(
-        self, actor: StaffView | None, sid: str, item_id: str, decision: str, reason: str = ""
+        self,
+        actor: StaffView | None,
+        sid: str,
+        item_id: str,
+        decision: str,
+        reason: str = "",
+        decided_at: dt.datetime | None = None,
     ) -> None:
-        """A department's 受理 / 不予受理 / 办结 for one item (arrives through sync)."""
+        """A department's 受理 / 不予受理 / 办结 for one item (arrives through sync). DECIDED_AT:
+        when the department decided (the hub's time; never later than now), for its deadline."""
         if decision not in ("accepted", "rejected", "completed"):
             raise IntakeError("intake.bad_decision")
         if decision == "rejected" and not reason.strip():
@@ -419,7 +426,7 @@ class IntakeService(IntakeBase):
             row = s.get(SubmissionItem, (sid, item_id))
             assert row is not None
             row.decision, row.decision_reason, row.decided_at = decision, reason, now
-            acceptance.record_first_decision(row, now)
+            acceptance.record_first_decision(row, min(decided_at or now, now))
             acceptance.refresh(sub)
             _set_item_outcomes(sub)
 

@@ -4,6 +4,7 @@ moves on."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from typing import Any
@@ -122,8 +123,21 @@ class StatusPull:
         try:
             if state[1] is None and state[0] in ("received", "digitised"):
                 self.intake.mark_pushed(sid)  # the hub holds it: a decision proves it
-            self.intake.record_decision(None, sid, item_id, decision, reason)
+            self.intake.record_decision(
+                None, sid, item_id, decision, reason, decided_at=_hub_time(u.get("decided_at"))
+            )
         except DomainError as exc:
             self._park(u["cursor"], "sync.status_not_applicable", exc.message, u)
             return
         self.work.report.decisions_applied += 1
+
+
+def _hub_time(text: object) -> dt.datetime | None:
+    """The hub's decision time (ISO 8601, aware), or None when absent or unreadable."""
+    if not isinstance(text, str):
+        return None
+    try:
+        at = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None

@@ -148,3 +148,22 @@ def test_cli_lists_the_overdue_items_of_a_period(ctx, staff, clock):
         timeout=120,
     )
     assert r.returncode == 0 and f"部门逾期未受理 {len(items)} 项" in r.stdout
+
+
+def test_a_decision_learnt_late_counts_at_the_departments_time(ctx, staff, clock):
+    """A station offline for days learns of a decision late: the hub's decision time counts
+    (never a time after the station's own clock)."""
+    clerk, sup = staff["clerk"], staff["supervisor"]
+    sid, items = _pushed_intake(ctx, clerk, clock, _at(2026, 9, 30))
+    clock.set(_at(2026, 10, 15))  # synced a week after the holiday
+    for item in items:
+        ctx.intake.record_decision(None, sid, item.id, "accepted", decided_at=_at(2026, 10, 8, 16))
+    assert _figure(ctx, sup, dt.date(2026, 9, 30), _at(2026, 10, 15, 12)) == 0
+    sid2, items2 = _pushed_intake(ctx, clerk, clock, _at(2026, 10, 15, 9))
+    clock.set(_at(2026, 10, 19, 9))
+    ctx.intake.record_decision(None, sid2, items2[0].id, "accepted", decided_at=_at(2026, 12, 1))
+    overdue = ctx.reports.overdue_acceptances(
+        sup, Period.of("day", dt.date(2026, 10, 15)), clock.now()
+    )
+    late = [o for o in overdue if o.item_id == items2[0].id]
+    assert late and late[0].decided_at == _at(2026, 10, 19, 9)  # a future hub time: now
