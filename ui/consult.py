@@ -64,8 +64,10 @@ class ConsultationDialog(QDialog):
         self.print_button = QPushButton(self.tr("打印办事指南(&P)"), self)
         self.print_button.setEnabled(False)
         self.print_button.clicked.connect(self.print_guide)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons = QDialogButtonBox(self)
         buttons.addButton(self.print_button, QDialogButtonBox.ButtonRole.ActionRole)
+        close = QPushButton(self.tr("关闭"), self)
+        buttons.addButton(close, QDialogButtonBox.ButtonRole.RejectRole)
         buttons.rejected.connect(self.reject)
         # Enter answers a question or picks a bundle here: it must never print or close.
         for button in buttons.buttons():
@@ -76,7 +78,7 @@ class ConsultationDialog(QDialog):
         left.addWidget(QLabel(self.tr("一件事与事项"), self))
         left.addWidget(self.bundles, 3)
         left.addWidget(QLabel(self.tr("情形问题"), self))
-        left.addWidget(questions_area, 2)
+        left.addWidget(questions_area, 3)
         right = QVBoxLayout()
         right.addWidget(QLabel(self.tr("所需材料（一次告知）"), self))
         right.addWidget(self.preview, 1)

@@ -909,6 +909,10 @@
         <translation>打印办事指南(&amp;P)</translation>
     </message>
     <message>
+        <source>关闭</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
         <source>一件事与事项</source>
         <translation>一件事与事项</translation>
     </message>
