@@ -7,12 +7,13 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QTextBrowser,
@@ -21,10 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from app import checklist as engine
-from app.options import STATION_ADDRESS
+from app.options import STATION_ADDRESS, store
 from local_db.errors import DomainError
 from printing.guide import build_guide_pdf
 from ui.bundles import BundlePickerWidget
+from ui.devices import may_save_devices
 from ui.questions import QuestionsWidget
 
 if TYPE_CHECKING:
@@ -56,6 +58,16 @@ class ConsultationDialog(QDialog):
         self.preview = QTextBrowser(self)
         self.preview.setAccessibleName(self.tr("办事指南预览：所需材料"))
         self.preview.setPlaceholderText(self.tr("选择一件事后，这里列出所需材料及受理标准。"))
+        self.where = QLineEdit(self)
+        self.where.setAccessibleName(self.tr("办理地点（打印在办事指南上）"))
+        self.where.setText(session.options[STATION_ADDRESS])
+        self.where.setPlaceholderText(
+            self.tr("{centre}综合受理窗口").format(centre=session.station.centre_name)
+        )
+        self.save_where = QPushButton(self.tr("设为本站默认"), self)
+        self.save_where.setAccessibleName(self.tr("把办理地点设为本站默认"))
+        self.save_where.setVisible(may_save_devices(session.actor.role))
+        self.save_where.clicked.connect(self.save_address)
         self.status = QLabel(
             self.tr("无需申请人身份证件，不生成受理记录；打印后计入当日咨询数。"), self
         )
@@ -85,8 +97,13 @@ class ConsultationDialog(QDialog):
         body = QHBoxLayout()
         body.addLayout(left, 1)
         body.addLayout(right, 1)
+        where_row = QHBoxLayout()
+        where_row.addWidget(QLabel(self.tr("办理地点"), self))
+        where_row.addWidget(self.where, 1)
+        where_row.addWidget(self.save_where)
         layout = QVBoxLayout(self)
         layout.addLayout(body, 1)
+        layout.addLayout(where_row)
         layout.addWidget(self.status)
         layout.addWidget(buttons)
         self.bundles.choice_changed.connect(self._on_bundles_choice_changed)
@@ -169,6 +186,14 @@ class ConsultationDialog(QDialog):
             )
         return "".join(rows)
 
+    def save_address(self) -> None:
+        """A supervisor's or administrator's: the address every later guide of this station
+        prints (the station setting `station/address`)."""
+        settings = self.session.settings if self.session.settings is not None else QSettings()
+        store(settings, STATION_ADDRESS, self.where.text().strip())
+        settings.sync()
+        self.status.setText(self.tr("办理地点已设为本站默认。"))
+
     # ------------------------------------------------------------------ printing
 
     def print_guide(self) -> None:
@@ -179,7 +204,7 @@ class ConsultationDialog(QDialog):
         self.print_button.setEnabled(False)
         self.status.setText(self.tr("正在生成办事指南……"))
         bundle, items, answers = self._bundle_id, list(self._items), dict(self._answers)
-        where = s.options[STATION_ADDRESS]
+        where = self.where.text().strip()
 
         def build() -> tuple[GuideDocument, bytes]:
             doc = s.ctx.consultations.guide(

@@ -901,6 +901,22 @@
         <translation>选择一件事后，这里列出所需材料及受理标准。</translation>
     </message>
     <message>
+        <source>办理地点（打印在办事指南上）</source>
+        <translation>办理地点（打印在办事指南上）</translation>
+    </message>
+    <message>
+        <source>{centre}综合受理窗口</source>
+        <translation>{centre}综合受理窗口</translation>
+    </message>
+    <message>
+        <source>设为本站默认</source>
+        <translation>设为本站默认</translation>
+    </message>
+    <message>
+        <source>把办理地点设为本站默认</source>
+        <translation>把办理地点设为本站默认</translation>
+    </message>
+    <message>
         <source>无需申请人身份证件，不生成受理记录；打印后计入当日咨询数。</source>
         <translation>无需申请人身份证件，不生成受理记录；打印后计入当日咨询数。</translation>
     </message>
@@ -925,6 +941,10 @@
         <translation>所需材料（一次告知）</translation>
     </message>
     <message>
+        <source>办理地点</source>
+        <translation>办理地点</translation>
+    </message>
+    <message>
         <source>请先选择一件事和至少一个事项。</source>
         <translation>请先选择一件事和至少一个事项。</translation>
     </message>
@@ -939,6 +959,10 @@
     <message>
         <source>还有情形未回答，打印时作为“尚未确认的情形”列出。</source>
         <translation>还有情形未回答，打印时作为“尚未确认的情形”列出。</translation>
+    </message>
+    <message>
+        <source>办理地点已设为本站默认。</source>
+        <translation>办理地点已设为本站默认。</translation>
     </message>
     <message>
         <source>正在生成办事指南……</source>

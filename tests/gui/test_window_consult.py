@@ -123,3 +123,37 @@ def test_supervisor_sees_consultations_and_overdue_acceptances(
     assert tab.overdue.table.item(0, 5).text() == "仍未作出受理决定"
     tab.figure_buttons["dept_overdue"].click()
     qtbot.waitUntil(lambda: tab.model.rowCount() == 1, timeout=10_000)
+
+
+def test_supervisor_sets_the_address_the_guides_print(
+    qtbot: Any, ctx: Any, printer: Any, reader: Any, tmp_path: Any
+) -> None:
+    from app.options import MemorySettings
+    from tests.gui.conftest import running_shell
+    from ui.tasks import InlineTaskRunner
+
+    settings = MemorySettings()
+    shells = running_shell(
+        qtbot, InlineTaskRunner(), ctx, printer=printer, reader=reader, settings=settings
+    )
+    shell = next(shells)
+    try:
+        window = login(qtbot, shell, "zhangjing", "super1234")
+        dialog = _open_consultation(qtbot, window)
+        assert dialog.save_where.isVisible()
+        type_into(qtbot, window, dialog.where, "城关镇便民服务中心一楼大厅")
+        dialog.save_where.click()
+        assert settings.value("station/address") == "城关镇便民服务中心一楼大厅"
+        dialog.bundles.choose("newborn_birth")
+        dialog.print_button.click()
+        qtbot.waitUntil(lambda: "已计入今日咨询" in dialog.status.text(), timeout=10_000)
+        assert "办理地点：城关镇便民服务中心一楼大厅" in _pdf_text(printer.jobs[-1][1], tmp_path)
+    finally:
+        next(shells, None)
+
+
+def test_a_clerk_may_change_the_address_for_one_leaflet_but_not_save_it(
+    qtbot: Any, window: Any
+) -> None:
+    dialog = _open_consultation(qtbot, window)
+    assert not dialog.save_where.isVisible()
