@@ -151,6 +151,10 @@ def walk(qtbot: Any, ctx: Any, tmp_path: Any, check: Callable[[QWidget], list[st
     window.supervisor.refresh()
     window.messages.dismiss()
     look("负责人", window, SCREEN)
+    consultation = window.show_consultation()  # a supervisor's: with 设为本站默认
+    consultation.bundles.choose("newborn_birth")
+    look("咨询", consultation)
+    consultation.reject()
     day_close = window.supervisor.request_close()
     qtbot.waitUntil(day_close.isVisible, timeout=3000)
     look("日结", day_close)
@@ -199,7 +203,7 @@ def test_every_input_and_button_has_a_chinese_accessible_name(
         return unnamed(widget)
 
     found = walk(qtbot, ctx, tmp_path, check)
-    assert len(found) == 19  # the walk reached every screen
+    assert len(found) == 20  # the walk reached every screen
     report = [f"{name}: {p}" for name, problems in found.items() for p in problems]
     assert report == [], "\n" + "\n".join(report)
 
@@ -211,7 +215,7 @@ def test_nothing_is_cut_at_1366x768_with_150_percent_and_high_contrast(
         return _fits(widget) + list(clipped(widget))
 
     found = walk(qtbot, ctx, tmp_path, check)
-    assert len(found) == 19
+    assert len(found) == 20
     report = [f"{name}: {p}" for name, problems in found.items() for p in problems]
     assert report == [], "\n" + "\n".join(report)
 
