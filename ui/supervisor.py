@@ -471,13 +471,13 @@ class SupervisorWidget(QWidget):
             return _Loaded(rec, month, dayclose.closed(day), dayclose.amendments(actor, day))
 
         s.runner.run_db(work, self._on_loaded, self._on_load_failed, guard=self)
-        self.overdue.load(period)
 
     def _on_load_failed(self, err: TaskError) -> None:
         self.period_label.setText(err.message)
 
     def _on_loaded(self, loaded: _Loaded) -> None:
         rec = self.rec = loaded.rec
+        self.overdue.load(rec.period)  # once the figures were allowed: no second refusal
         self.month_rec = loaded.month
         self.period_label.setText(
             self.tr("{period}　共收件 {received} 件").format(
