@@ -156,14 +156,14 @@ class NoticeOps(StoreBase):
             "provider": "",
             "provider_ref": "",
             "created_at": now,
-            "seq": 0,
         }
+        # The cursor first (a queued-before notice leaves a gap, which readers skip), so the row
+        # is written once: updating a row this transaction inserted re-checks its foreign keys.
+        row["seq"] = self._bump(s, sub.station_id)
         ins = (sqlite_insert if self.sqlite else pg_insert)(HubNotice)
         done = s.execute(ins.values(row).on_conflict_do_nothing(index_elements=["dedupe_key"]))
         if not cast(CursorResult[Any], done).rowcount:
             return False
-        seq = self._bump(s, sub.station_id)
-        s.execute(update(HubNotice).where(HubNotice.id == nid).values(seq=seq))
         log.info("notice %s queued for %s (%s)", cause.kind, sub.number, row["status"])
         return True
 
@@ -252,22 +252,28 @@ class NoticeOps(StoreBase):
         failed for good, kept and listed). Returns the new status; None when the claim was lost
         (its lease ran out and another sender took the notice)."""
         now = self.now()
+        values: dict[str, Any] = {"claim": None, "claimed_until": None, "provider": provider[:16]}
+        if not error:
+            values.update(status="sent", sent_at=now, provider_ref=ref[:64], last_error="")
+        elif retry_in is None:
+            values.update(status="failed", last_error=error[:64])
+        else:
+            values.update(status="retrying", last_error=error[:64])
+            values["next_at"] = now + dt.timedelta(seconds=retry_in)
         with self.write() as s:
-            row = s.get(HubNotice, notice_id, with_for_update=True, populate_existing=True)
-            if row is None or row.claim != claim or row.status != "sending":
+            found = s.execute(
+                select(HubNotice.station_id, HubNotice.claim, HubNotice.status)
+                .where(HubNotice.id == notice_id)
+                .with_for_update()
+            ).first()
+            if found is None or found.claim != claim or found.status != "sending":
                 return None
-            row.claim, row.claimed_until, row.provider = None, None, provider[:16]
-            if not error:
-                row.status, row.sent_at, row.provider_ref, row.last_error = "sent", now, ref, ""
-            else:
-                row.last_error = error[:64]
-                if retry_in is None:
-                    row.status = "failed"
-                else:
-                    row.status = "retrying"
-                    row.next_at = now + dt.timedelta(seconds=retry_in)
-            row.seq = self._bump(s, row.station_id)
-            return row.status
+            # One UPDATE of the row, after the cursor: a second update of a row this transaction
+            # already changed re-checks its foreign keys (a lock on the station row, which a
+            # department's decision holds while it waits for the cursor: a deadlock).
+            values["seq"] = self._bump(s, found.station_id)
+            s.execute(update(HubNotice).where(HubNotice.id == notice_id).values(**values))
+        return str(values["status"])
 
     # ---------------------------------------------------------------- reading
 
