@@ -275,6 +275,27 @@ class NoticeOps(StoreBase):
             s.execute(update(HubNotice).where(HubNotice.id == notice_id).values(**values))
         return str(values["status"])
 
+    def requeue_failed(self) -> int:
+        """Send the failed notices again (the gateway or its configuration was fixed): they go
+        back to pending, keeping their attempts. Returns how many."""
+        now = self.now()
+        with self.write() as s:
+            rows = s.execute(
+                select(HubNotice.id, HubNotice.station_id)
+                .where(HubNotice.status == "failed")
+                .with_for_update()
+            ).all()
+            for nid, station_id in rows:
+                seq = self._bump(s, station_id)
+                s.execute(
+                    update(HubNotice)
+                    .where(HubNotice.id == nid)
+                    .values(status="pending", next_at=now, seq=seq)
+                )
+        if rows:
+            log.info("%d failed notices queued again", len(rows))
+        return len(rows)
+
     # ---------------------------------------------------------------- reading
 
     def station_notices(self, p: Principal, after: int, limit: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ the race of several hub processes on PostgreSQL in test_notices_pg.py."""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 
@@ -188,7 +189,7 @@ def test_a_failing_provider_keeps_the_notice_retries_it_shows_it_then_sends_it_o
 
 @pytest.mark.expect_log(logging.WARNING, "intake.hub.notify", r"^notice \w+ for .* not sent ")
 def test_a_notice_the_gateway_will_never_take_is_kept_as_failed_and_not_resent(
-    tmp_path, clock, catalog, quiet_hub
+    tmp_path, clock, catalog, quiet_hub, capsys
 ):
     hub = quiet_hub
     ctx, _clerk, eng, sid, _items, _number = decided_intake(tmp_path, clock, catalog, hub)
@@ -204,6 +205,18 @@ def test_a_notice_the_gateway_will_never_take_is_kept_as_failed_and_not_resent(
         assert {n.status_label for n in Notices(ctx.sessions).of(sid)} == {"发送失败"}
     finally:
         ctx.close()
+    # the county's administrator sees them, fixes the gateway and sends them again
+    capsys.readouterr()
+    assert cli_main(["hub", "notices", "--db", hub.store.url, "--status", "failed"]) == 0
+    out = capsys.readouterr().out
+    assert "发送失败 3" in out and out.count("gateway.http_503") == 3 and PHONE not in out
+    assert cli_main(["hub", "notices", "--db", hub.store.url, "--retry", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["requeued"] == 3 and answer["counts"]["pending"] == 3
+    provider.failures = 0
+    assert sender.run_once() == 3
+    assert {(n["status"], n["attempts"]) for n in hub.store.notices_of(sid)} == {("sent", 2)}
+    assert len(provider.sent) == 3
 
 
 @pytest.mark.expect_log(logging.WARNING, "intake.hub.notify", r"^notice \w+ for .* not sent ")
