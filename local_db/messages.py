@@ -243,6 +243,10 @@ MESSAGES: dict[str, str] = {
     "hub.config_malformed": "平台配置文件不是有效的 TOML：{path}（{exc}）",
     "hub.config_missing": "找不到平台配置文件：{path}",
     "hub.config_unknown": "平台配置中有未知的设置项：{field}",
+    "hub.sms_secret_file": "无法读取短信网关签名密钥文件：{path}",
+    "hub.sms_not_configured": (
+        "已选择短信网关发送通知，但未配置 {missing}：请在平台配置文件或环境变量中设置。"
+    ),
     "hub.secret_on_command_line": (
         "密钥和密码不能写在命令行上（会出现在进程列表和命令历史中）："
         "请写入平台配置文件（--config）或环境变量 {env}。"

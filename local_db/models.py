@@ -367,3 +367,23 @@ class Amendment(Base):
     event_type: Mapped[str] = mapped_column(String(32))
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+# --- notices to the applicant (0013)
+
+
+class ApplicantNotice(Base):
+    """A notice to the applicant (短信告知) as the hub reports it: kind, status, when sent. The hub
+    sends it (sync/hub/notify); the station only keeps what it was told (no phone, no text)."""
+
+    __tablename__ = "applicant_notices"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the hub's notice id
+    submission_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # accepted | rejected | completed | collected
+    item_id: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(12))  # pending|sending|retrying|sent|failed|no_phone
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # when this station learnt it

@@ -395,6 +395,11 @@ def _register_hub(sub: Any) -> None:
     )
     hub.required = True
 
+    from sync.hub import notices_cli
+
+    p = notices_cli.register(hub, hub_db)
+    p.set_defaults(func=lambda args: notices_cli.cmd_hub_notices(args, lambda: _store(args)))
+
     p = hub.add_parser("serve", help="启动平台服务")
     _serve_flags(p)
     p.add_argument("--json", action="store_true", help="以 JSON 输出")

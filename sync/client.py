@@ -371,6 +371,19 @@ class HubClient:
             raise sync_error("sync.bad_response", variant=11)
         return data
 
+    def notices(self, after: int, limit: int = 200) -> dict[str, Any]:
+        """The hub's notices to this station's applicants changed after AFTER (an older hub
+        without notices answers 404: nothing to read)."""
+        resp = self.request(
+            "GET", "/v1/notices", params={"after": after, "limit": limit}, ok=(200, 404)
+        )
+        if resp.status_code == 404:
+            return {"notices": [], "next_cursor": after, "more": False}
+        data = self._obj(resp, "notices")
+        if not isinstance(data["notices"], list):
+            raise sync_error("sync.bad_response", variant=11)
+        return data
+
     def catalog(self, known: Iterable[str]) -> tuple[str, str, bytes] | None:
         tags = ", ".join(f'"{d}"' for d in known if d)
         resp = self.request(

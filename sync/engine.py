@@ -9,7 +9,8 @@ module of sync/jobs/ with a small class the loop drives:
   pages or missing tails of pages travel), events in station order in batches;
 - `marks`: intakes the hub holds in full are marked pushed;
 - `status_pull`, `catalog_pull`: department decisions and the catalog, when the queue is empty
-  (and now and then during a long drain);
+  (and now and then during a long drain); `notices_pull` with the decisions: the notices the hub
+  sent the applicants (短信告知), their status and time;
 - `audit_push`: after the events, the next batch of the station's hash-chained audit log to the
   hub's copy (during a long drain only full batches); `receipt_key`: the receipt-signing public
   key, if the hub does not have it yet;
@@ -50,6 +51,7 @@ from sync.jobs.audit_push import AuditPush
 from sync.jobs.catalog_pull import CatalogPull
 from sync.jobs.events import EventPush
 from sync.jobs.marks import PushedMarks
+from sync.jobs.notices_pull import NoticePull
 from sync.jobs.receipt_key import ReceiptKey, ReceiptKeyPush
 from sync.jobs.shared import DrainReport, SyncConfig, Work
 from sync.jobs.status_pull import StatusPull
@@ -100,6 +102,7 @@ class SyncEngine:
         self.marks = PushedMarks(self.work, sessions, intake)
         self.events = EventPush(self.work, self.marks)
         self.status_pull = StatusPull(self.work, sessions, intake)
+        self.notice_pull = NoticePull(self.work, sessions)
         self.catalog_pull = CatalogPull(self.work, catalogs, catalog_archive)
         self.audit = AuditPush(self.work, audit_anchor)
         self.receipt_key = ReceiptKeyPush(self.work, signer)
@@ -219,6 +222,7 @@ class SyncEngine:
         more = False
         if mono >= self.status_pull.due:
             more = self.status_pull.pull(client)
+            more = self.notice_pull.pull(client) or more  # 短信告知 sent for them, with them
         if mono >= self.catalog_pull.due:
             self.catalog_pull.pull(client)
         self.receipt_key.send(client)

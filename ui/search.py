@@ -25,6 +25,7 @@ from ui.deadline import DeadlineWidget, station_time
 from ui.followup import DeliveryDialog, SupplementDialog, WithdrawDialog
 from ui.intake import EDITABLE_STAGES
 from ui.ledger import LedgerModel, make_table
+from ui.notices import NoticesWidget
 from ui.printflow import DocumentPrinter, PrintOutcome, document_title
 from ui.tasks import TaskError
 
@@ -69,6 +70,7 @@ class IntakeDetailWidget(QWidget):
         header.setStretchLastSection(False)
         header.setResizeContentsPrecision(-1)  # every row of one intake's list (a few dozen)
         self.fitter = ItemsColumnFitter(self.materials_table)  # names whole, items if room
+        self.notices = NoticesWidget(session, self)  # 短信通知 sent to the applicant
         self.edit_button = QPushButton(self.tr("继续办理(&E)"), self)
         self.supplement_button = QPushButton(self.tr("补正(&S)"), self)
         self.withdraw_button = QPushButton(self.tr("撤回(&W)"), self)
@@ -95,6 +97,7 @@ class IntakeDetailWidget(QWidget):
         layout.addWidget(self.deadline)
         layout.addWidget(self.info)
         layout.addLayout(actions)
+        layout.addWidget(self.notices)
         layout.addWidget(self.materials_table, 1)
         self._update_actions()
 
@@ -187,6 +190,8 @@ class IntakeDetailWidget(QWidget):
             view.push_deadline if view.stage == "received" and view.digitised_at is None else None
         )
         self.deadline.set_deadline(deadline)
+        names = {i.item.id: i.item.name for i in checklist.items} if checklist else {}
+        self.notices.load(view.id, names)
         self._update_actions()
 
     def _update_actions(self) -> None:

@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "app.cli.acceptance",  # overdue-acceptance
     "sync.cli",  # left where it is: the sync subsystem's own commands
     "app.cli.submit",
+    "app.cli.notices",  # notices sent to the applicant (短信告知)
 )
 
 

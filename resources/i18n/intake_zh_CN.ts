@@ -2383,6 +2383,81 @@
     </message>
 </context>
 <context>
+    <name>NoticesWidget</name>
+    <message>
+        <source>短信通知</source>
+        <translation>短信通知</translation>
+    </message>
+    <message>
+        <source>通知</source>
+        <translation>通知</translation>
+    </message>
+    <message>
+        <source>事项</source>
+        <translation>事项</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>时间</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>已发给申请人的短信通知</source>
+        <translation>已发给申请人的短信通知</translation>
+    </message>
+    <message>
+        <source>短信通知暂时无法读取。</source>
+        <translation>短信通知暂时无法读取。</translation>
+    </message>
+    <message>
+        <source>受理</source>
+        <translation>受理</translation>
+    </message>
+    <message>
+        <source>不予受理</source>
+        <translation>不予受理</translation>
+    </message>
+    <message>
+        <source>办结</source>
+        <translation>办结</translation>
+    </message>
+    <message>
+        <source>领取</source>
+        <translation>领取</translation>
+    </message>
+    <message>
+        <source>发送失败，将重试（已试{attempts}次）</source>
+        <translation>发送失败，将重试（已试{attempts}次）</translation>
+    </message>
+    <message>
+        <source>发送失败（已试{attempts}次），请联系县行政审批局</source>
+        <translation>发送失败（已试{attempts}次），请联系县行政审批局</translation>
+    </message>
+    <message>
+        <source>待发送</source>
+        <translation>待发送</translation>
+    </message>
+    <message>
+        <source>发送中</source>
+        <translation>发送中</translation>
+    </message>
+    <message>
+        <source>已发送</source>
+        <translation>已发送</translation>
+    </message>
+    <message>
+        <source>未留手机号，未发送</source>
+        <translation>未留手机号，未发送</translation>
+    </message>
+    <message>
+        <source>尚无短信通知（部门受理、办结或送达后由平台发送，同步时带回）。</source>
+        <translation>尚无短信通知（部门受理、办结或送达后由平台发送，同步时带回）。</translation>
+    </message>
+</context>
+<context>
     <name>OverdueAcceptanceWidget</name>
     <message>
         <source>各联办部门应在推送后1个工作日内作出受理或不予受理决定。</source>

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 
 from sync.hub.db import (
-    StoreBase,
     chunks,
     sha_hex,
 )
@@ -22,6 +21,7 @@ from sync.hub.models import (
     HubStation,
     HubSubmission,
 )
+from sync.hub.notices import Cause, NoticeOps
 from sync.protocol import (
     DECISIONS,
     MAX_REASON,
@@ -33,7 +33,7 @@ log = logging.getLogger("intake.hub")
 _ORDER = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
 
 
-class DecisionOps(StoreBase):
+class DecisionOps(NoticeOps):
     # ------------------------------------------------------------------ departments
 
     def decide(
@@ -47,19 +47,14 @@ class DecisionOps(StoreBase):
         decision_id: object = None,
         department: str = "",
     ) -> dict[str, Any]:
-        if decision not in DECISIONS:
-            raise HubError(400, "decision.value", "办理结果应为 accepted / rejected / completed")
-        if not isinstance(reason, str) or len(reason) > MAX_REASON:
-            raise HubError(400, "decision.reason", "理由应为不超过 2000 字的文字")
-        if decision == "rejected" and not reason.strip():
-            raise HubError(400, "decision.reason_required", "不予受理必须说明理由")
-        if not isinstance(item_id, str) or not item_id:
-            raise HubError(400, "decision.item", "缺少事项 id")
-        if decision_id is not None and (
-            not isinstance(decision_id, str) or not 0 < len(decision_id) <= 64
-        ):
-            raise HubError(400, "decision.id", "decision_id 应为不超过 64 字符的文字")
+        decision, reason, item_id = _check_decision(decision, reason, item_id, decision_id)
         now = self.now()
+        scope = self.scope_of_submission(
+            submission_id if isinstance(submission_id, str) and is_uuid(submission_id) else None,
+            number,
+        )
+        if scope is not None:
+            self.sealer.prepare(scope)  # the notice below is sealed in the transaction
         with self.write() as s:
             sub: HubSubmission | None = None
             if isinstance(submission_id, str) and is_uuid(submission_id):
@@ -110,6 +105,9 @@ class DecisionOps(StoreBase):
                 )
             else:
                 current.decision, current.reason, current.decided_at = decision, reason, now
+            if scope is not None:  # 短信告知 of this decision, queued with it
+                cause = Cause(decision, item_id, item_id, department[:100], reason, now)
+                self.queue_notice(s, sub, scope, cause)
             sid = sub.id
         log.info("decision %s on %s item %s", decision, sid, item_id)
         return {"status": "stored", "cursor": cursor, "submission_id": sid}
@@ -209,3 +207,22 @@ def _items_seen(sub: HubSubmission | None, items: frozenset[str] | None) -> list
     if sub is None or sub.received_at is None:
         return []
     return [i for i in json.loads(sub.items_json) if items is None or i in items]
+
+
+def _check_decision(
+    decision: object, reason: object, item_id: object, decision_id: object
+) -> tuple[str, str, str]:
+    """The decision, reason and item, checked (a malformed one is a 400)."""
+    if decision not in DECISIONS:
+        raise HubError(400, "decision.value", "办理结果应为 accepted / rejected / completed")
+    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+        raise HubError(400, "decision.reason", "理由应为不超过 2000 字的文字")
+    if decision == "rejected" and not reason.strip():
+        raise HubError(400, "decision.reason_required", "不予受理必须说明理由")
+    if not isinstance(item_id, str) or not item_id:
+        raise HubError(400, "decision.item", "缺少事项 id")
+    if decision_id is not None and (
+        not isinstance(decision_id, str) or not 0 < len(decision_id) <= 64
+    ):
+        raise HubError(400, "decision.id", "decision_id 应为不超过 64 字符的文字")
+    return str(decision), reason, item_id

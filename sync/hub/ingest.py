@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from sync.hub.blobs import BlobStore
 from sync.hub.db import (
     Principal,
-    StoreBase,
     chunks,
     owner_of,
 )
@@ -31,6 +30,7 @@ from sync.hub.models import (
     HubStation,
     HubSubmission,
 )
+from sync.hub.notices import NoticeOps, cause_of_event
 from sync.protocol import (
     MAX_BLOB_SIZE,
     MAX_EVENTS_PER_BATCH,
@@ -62,7 +62,7 @@ _MANIFEST_PAGES = cast(Table, HubManifestPage.__table__)
 _ORDER = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
 
 
-class IngestOps(StoreBase):
+class IngestOps(NoticeOps):
     # ------------------------------------------------------------------ pages per station
 
     def held_pages(
@@ -223,6 +223,7 @@ class IngestOps(StoreBase):
             )
             known = _Known.read(s, p, ok)
             rows: list[dict[str, Any]] = []
+            noticed: list[tuple[HubSubmission, Any]] = []  # events that notify the applicant
             stop = False
             for i, ev in enumerate(events):
                 if results[i] is not None:
@@ -241,11 +242,15 @@ class IngestOps(StoreBase):
                 _project(sub, ev, now)
                 touched[sub.id] = sub
                 rows.append(self._event_row(p, ev, digest, via, now))
+                if (cause := cause_of_event(ev)) is not None:
+                    noticed.append((sub, cause))
                 known.add(ev, digest, p)
                 results[i] = {"id": ev["id"], "status": "stored"}
             s.flush()
             if rows:
                 s.execute(insert(_EVENTS), rows)
+            for sub, cause in noticed:  # after the events: the phone is in them
+                self.queue_notice(s, sub, p.scope, cause)
             states = [
                 {
                     "submission_id": sid,

@@ -211,3 +211,44 @@ class HubDataKey(HubBase):
     master_key_id: Mapped[str] = mapped_column(String(32))  # wraps it now (rewrap changes it)
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(TS)
+
+
+class HubNotice(HubBase):
+    """A notice to the applicant (短信告知) waiting to go out, going out, or sent: one row per
+    `dedupe_key` (submission, kind, item or delivery event), so a notice is never queued twice.
+    Phone and text are sealed under the station's county key (sync/hub/crypto.py)."""
+
+    __tablename__ = "hub_notices"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"))
+    submission_id: Mapped[str] = mapped_column(ForeignKey("hub_submissions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # accepted | rejected | completed | collected
+    item_id: Mapped[str] = mapped_column(String(64), default="")
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    phone: Mapped[str] = mapped_column(Text)  # sealed
+    content: Mapped[str] = mapped_column(Text)  # sealed JSON: text and template parameters
+    status: Mapped[str] = mapped_column(String(12))  # pending|sending|retrying|sent|failed|no_phone
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[dt.datetime] = mapped_column(TS)
+    claim: Mapped[str | None] = mapped_column(String(36))  # the sender's claim while sending
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(TS)
+    last_error: Mapped[str] = mapped_column(String(64), default="")  # provider's code, no data
+    provider: Mapped[str] = mapped_column(String(16), default="")
+    provider_ref: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(TS)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    seq: Mapped[int] = mapped_column(BigInteger)  # the station's notice cursor at the last change
+
+    __table_args__ = (
+        Index("ix_hub_notices_due", "status", "next_at"),
+        Index("ix_hub_notices_station_seq", "station_id", "seq"),
+    )
+
+
+class HubNoticeSeq(HubBase):
+    """Each station's notice cursor: bumped (row locked) on every change of one of its notices,
+    so the station reads the changes in commit order (GET /v1/notices?after=)."""
+
+    __tablename__ = "hub_notice_seqs"
+    station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)

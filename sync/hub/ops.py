@@ -230,6 +230,26 @@ class _StateCollector:
             for op in BLOB_OPERATIONS:  # present at 0, so an alert's rate() has a series
                 errors.add_metric([op], _BLOB_ERRORS.get(op, 0))
         yield errors
+        yield from _notice_gauges(self.store)
+
+
+def _notice_gauges(store: Any) -> Any:
+    """The notice outbox by status (pending, retrying, sent, failed …): every status present,
+    at 0 when empty, so an alert on failed or on a growing backlog has a series."""
+    counts = getattr(store, "notice_counts", None)
+    if counts is None:
+        return
+    try:
+        found = counts()
+    except Exception as exc:  # a scrape must answer even with the database away
+        log.warning("notice metrics unavailable: %s", exc.__class__.__name__)
+        return
+    gauge = GaugeMetricFamily(
+        "intake_hub_notices", "notices to applicants in the outbox, by status", labels=["status"]
+    )
+    for status, n in found.items():
+        gauge.add_metric([status], n)
+    yield gauge
 
 
 class HubMetrics:

@@ -21,6 +21,7 @@ from app.paths import data_dir
 from sync.hub.app import create_app
 from sync.hub.blobs import BlobStore
 from sync.hub.crypto import MasterKeys
+from sync.hub.notify import start_sender
 from sync.hub.ops import setup_access_log
 from sync.hub.s3 import make_blob_store
 from sync.hub.settings import HubSettings
@@ -150,9 +151,12 @@ def serve(settings: HubSettings, *, ready_file: Path | None = None) -> None:
         ready_file.write_text(str(bound))
     print(f"hub listening on http://{host}:{bound}", flush=True)
     server = _Server(_config(app, host, bound))
+    sender = start_sender(store, settings)
     try:
         server.run(sockets=[sock])
     finally:
+        if sender is not None:
+            sender.stop()
         store.close()
         for pid in children:  # the workers stop as this one did: gracefully
             with contextlib.suppress(ProcessLookupError):
@@ -179,9 +183,12 @@ def _fork_worker(sock: socket.socket, parent: HubStore, settings: HubSettings) -
         try:
             app, store, _blobs = build(settings=settings)
             host, port = sock.getsockname()[:2]
+            sender = start_sender(store, settings)
             try:
                 _Server(_config(app, host, port)).run(sockets=[sock])
             finally:
+                if sender is not None:
+                    sender.stop()
                 store.close()
         except BaseException:
             log.exception("hub worker failed")
@@ -198,7 +205,9 @@ class HubThread:
     def __init__(
         self, db_url: str, blobs_dir: Path | str, host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        self.app, self.store, self.blobs = build(db_url, blobs_dir)
+        self.settings = HubSettings()
+        self.app, self.store, self.blobs = build(db_url, blobs_dir, self.settings)
+        self.sender: Any = None
         self._sock = _listen_socket(host, port)
         self.host, self.port = host, self._sock.getsockname()[1]
         self.server = _Server(_config(self.app, host, self.port))
@@ -211,6 +220,7 @@ class HubThread:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> HubThread:
+        self.sender = start_sender(self.store, self.settings)
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
@@ -221,6 +231,8 @@ class HubThread:
 
     def stop(self) -> None:
         self.server.should_exit = True
+        if self.sender is not None:
+            self.sender.stop()
         self._thread.join(10)
         self._sock.close()
         self.store.close()

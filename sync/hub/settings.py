@@ -77,6 +77,30 @@ class HubSettings(BaseSettings):
     s3_region: str = Field("us-east-1")
     s3_access_key: SecretStr | None = Field(None, json_schema_extra={"secret": True})
     s3_secret_key: SecretStr | None = Field(None, json_schema_extra={"secret": True})
+    # Notices to applicants (sync/hub/notify): "log" only logs (tests, demonstrations), "sms"
+    # sends through the county's gateway, "off" keeps them queued unsent.
+    notify_provider: Literal["log", "sms", "off"] = Field(
+        "log", description="how notices to applicants (短信告知) go out"
+    )
+    notify_interval: float = Field(2.0, gt=0, le=300, description="seconds between outbox polls")
+    notify_backoff: float = Field(30.0, gt=0, description="first retry delay of a failed notice")
+    notify_backoff_max: float = Field(3600.0, gt=0, description="longest retry delay")
+    notify_max_attempts: int = Field(
+        20, ge=1, le=1000, description="attempts before a notice is marked failed (kept, listed)"
+    )
+    sms_url: str | None = Field(None, description="the SMS gateway's send URL (https://…)")
+    sms_key_id: str = Field("", max_length=64, description="key id the gateway issued")
+    sms_secret: SecretStr | None = Field(
+        None, description="signing secret of the gateway", json_schema_extra={"secret": True}
+    )
+    sms_secret_file: Path | None = Field(None, description="file holding the signing secret")
+    sms_templates: dict[str, str] = Field(
+        default_factory=dict,
+        description='template id per kind, e.g. {"accepted": "SMS_1", "rejected": "SMS_2", '
+        '"completed": "SMS_3", "collected": "SMS_4"}',
+    )
+    sms_sign_name: str = Field("", max_length=32, description="短信签名 registered for the county")
+    sms_timeout: float = Field(10.0, gt=0, le=60, description="seconds to wait for the gateway")
 
     @field_validator("db", mode="before")
     @classmethod
@@ -129,6 +153,17 @@ class HubSettings(BaseSettings):
                 value = value.get_secret_value()
             out[ENV_PREFIX + name.upper()] = str(value)
         return out
+
+    def sms_secret_value(self) -> str:
+        """The gateway's signing secret, from the setting or its file."""
+        if self.sms_secret is not None:
+            return self.sms_secret.get_secret_value()
+        if self.sms_secret_file is not None:
+            try:
+                return self.sms_secret_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError("hub.sms_secret_file", path=self.sms_secret_file) from exc
+        return ""
 
     def db_url(self) -> str | None:
         return self.db.get_secret_value() if self.db is not None else None

@@ -65,6 +65,7 @@ RUN_ORDER = [
     "intake submit docs/examples/newborn-intake.json --print-dir out/ --json",
     "intake supplement NUMBER --material marriage_certificate --clerk wangfang --print-dir out/",
     "intake deliver NUMBER --method express --tracking-number SF123 --clerk wangfang",
+    "intake notices NUMBER",
     "intake withdraw NUMBER --reason 申请人主动撤回 --clerk wangfang --print-dir out/",
     "intake idcard read --port /dev/ttyUSB0 --json",
     "intake idcard read --sdk sdt --lib /opt/idreader/libsdtapi.so --wlt /opt/idreader/libwlt.so "

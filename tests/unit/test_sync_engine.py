@@ -104,6 +104,10 @@ class FakeHub:
         ups = [u for u in self.feed if u["cursor"] > after][:limit]
         return {"updates": ups, "next_cursor": ups[-1]["cursor"] if ups else after, "more": False}
 
+    def notices(self, after, limit):
+        self._call("notices")
+        return {"notices": [], "next_cursor": after, "more": False}
+
     def catalog(self, known):
         self._call("catalog")
 

@@ -1,7 +1,7 @@
 """consultations (咨询) and the departments' 1-working-day acceptance deadline
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-07
 
 - consultations: one row per 办事指南 given at the window before any applicant exists (bundle,
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
