@@ -57,6 +57,23 @@ class Jurisdiction:
     region_code: str = ""
 
 
+FORM_SOURCES = ("id_card", "applicant", "licence", "manual")  # plus answer:<q> and shared:<m>
+FormRole = Literal["application", "authorization"]
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of an application form: where its value comes from, or "manual" for a field
+    the applicant writes by hand. Sources: id_card / applicant / licence (the applicant record's
+    field KEY), answer:<question id>, shared:<material id> (fetched by data sharing when that
+    material is 免提交), manual."""
+
+    key: str
+    label: str
+    source: str
+    required: bool = True
+
+
 @dataclass(frozen=True)
 class Material:
     id: str
@@ -78,6 +95,10 @@ class Material:
     generated_at_window: bool = (
         False  # printed by this app (WINDOW_GENERATED), not paper to capture
     )
+    # A form (申请表/申请书/授权书): its fields, merged into the window's 一件事联办申请表 or
+    # 个人信息查询核验授权书 (app.forms).
+    form_fields: tuple[FormField, ...] = ()
+    form_role: FormRole = "application"
 
     def name_for(self, person: str | None) -> str:
         if person is None:
@@ -203,6 +224,8 @@ class Catalog:
     materials: Mapping[str, Material]
     bundles: tuple[Bundle, ...]
     digest: str  # SHA-256 over the packed form: identifies exactly this content
+    # Named field sets of the header (applicant identity per kind …), "@name" in a form's fields.
+    form_field_sets: Mapping[str, tuple[FormField, ...]] = field(default_factory=dict)
 
     def bundle(self, key: str) -> Bundle | None:
         """By id, Chinese name or alias (exact, ignoring full-/half-width brackets and the

@@ -14,8 +14,8 @@ from app.audit_anchor import AuditAnchor
 from app.catalog_load import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.dayclose import DayCloseService
+from app.forms import IntakeForms
 from app.intake import IntakeService
-from app.intake_documents import IntakeDocuments
 from app.intake_pages import IntakePages
 from app.ledger import IntakeQueries
 from app.paths import default_db_path
@@ -40,7 +40,7 @@ class AppContext:
     staff: StaffService
     intake: IntakeService  # commands
     pages: IntakePages
-    documents: IntakeDocuments
+    documents: IntakeForms  # IntakeDocuments with the generated forms
     queries: IntakeQueries  # one submission, the ledger, search
     dayclose: DayCloseService
     reports: Reports
@@ -113,7 +113,7 @@ def build_context(
         pages=IntakePages(
             sessions, catalogs, attachments, clock, signer, query_url=receipt_query_url
         ),
-        documents=IntakeDocuments(
+        documents=IntakeForms(  # the documents, with the generated forms (一表申请)
             sessions, catalogs, attachments, clock, signer, query_url=receipt_query_url
         ),
         queries=IntakeQueries(

@@ -145,6 +145,7 @@ MESSAGES: dict[str, str] = {
     "catalog.no_generator": (
         "{display}：材料 {material} 标记为窗口生成，但本程序没有生成该文书的功能"
     ),
+    "catalog.form_field": "{display}：表单字段 {where} 的来源或字段集“{value}”无效",
     "catalog.older": "收到的目录版本 {new_version} 早于正在使用的 {current_version}，未替换。",
     "catalog.person": "目录文件 {file}，一件事 {bundle}，字段 {field}：未定义的人员“{person}”",
     "catalog.person_name": (
