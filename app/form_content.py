@@ -162,8 +162,8 @@ def _verified_data(result: Checklist, item: Item) -> tuple[str, ...]:
             data.append(line.name)
         for f in line.material.form_fields:
             if f.source.startswith("shared:"):
-                shared = result.line(f.source[7:])
-                data.append(shared.name if shared is not None else f.label)
+                shared = [m.name for m in result.materials if m.material.id == f.source[7:]]
+                data += shared or [f.label]
     return tuple(dict.fromkeys(data))
 
 
@@ -186,9 +186,10 @@ class _Resolver:
         if kind == "answer":
             return self._answer(ref)
         if kind == "shared":
-            line = self.result.line(ref)
-            if line is not None and line.state == "exempt":
-                basis = line.exempt_basis
+            # Every copy of the material (one per person, for some) fetched instead of paper.
+            lines = [m for m in self.result.materials if m.material.id == ref]
+            if lines and all(m.state == "exempt" for m in lines):
+                basis = lines[0].exempt_basis
                 return f"经数据共享获取（{basis}）" if basis else "经数据共享获取"
         return ""
 

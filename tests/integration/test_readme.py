@@ -60,6 +60,8 @@ RUN_ORDER = [
     "intake ledger --date 2024-12-02 --json",
     "intake print receipt XX01-241202-0001-4 --out r.pdf --paper A5",
     "intake submit docs/examples/newborn-intake.json --print-dir out/ --json",
+    "intake print application-form NUMBER --out form.pdf",
+    "intake print authorization NUMBER",
     "intake supplement NUMBER --material marriage_certificate --clerk wangfang --print-dir out/",
     "intake deliver NUMBER --method express --tracking-number SF123 --clerk wangfang",
     "intake withdraw NUMBER --reason 申请人主动撤回 --clerk wangfang --print-dir out/",
