@@ -99,10 +99,12 @@ def assemble(
     def take(fields: tuple[FormField, ...]) -> tuple[list[FilledField], list[str]]:
         new, dup = [], []
         for f in fields:
+            if not resolve.applies(f):
+                continue
             if f.key in asked:
                 dup.append(asked[f.key].label)
                 continue
-            filled = FilledField(f.key, f.label, f.source, f.required, resolve(f))
+            filled = FilledField(f.key, resolve.label(f), f.source, f.required, resolve(f))
             asked[f.key] = filled
             new.append(filled)
         return new, dup
@@ -162,8 +164,7 @@ def _verified_data(result: Checklist, item: Item) -> tuple[str, ...]:
             data.append(line.name)
         for f in line.material.form_fields:
             if f.source.startswith("shared:"):
-                shared = [m.name for m in result.materials if m.material.id == f.source[7:]]
-                data += shared or [f.label]
+                data += [m.name for m in result.materials if m.material.id == f.source[7:]]
     return tuple(dict.fromkeys(data))
 
 
@@ -178,6 +179,23 @@ class _Resolver:
         answers: Mapping[str, object],
     ) -> None:
         self.bundle, self.result, self.record, self.answers = bundle, result, record, answers
+
+    def applies(self, f: FormField) -> bool:
+        """A form shared by several bundles declares every bundle's situation fields: one asks
+        only the questions of this bundle, and data sharing only of the materials this intake's
+        checklist needs (no 受托人 card when no agent applies)."""
+        kind, _, ref = f.source.partition(":")
+        if kind == "answer":
+            return self.bundle.question(ref) is not None
+        if kind == "shared":
+            return any(m.material.id == ref for m in self.result.materials)
+        return True
+
+    def label(self, f: FormField) -> str:
+        """An answer's field reads as this bundle asked the question."""
+        kind, _, ref = f.source.partition(":")
+        q = self.bundle.question(ref) if kind == "answer" else None
+        return q.text.rstrip("？?") if q is not None else f.label
 
     def __call__(self, f: FormField) -> str:
         kind, _, ref = f.source.partition(":")

@@ -144,3 +144,95 @@ def test_form_autofill_rate_sums_the_printed_forms_of_the_day(ctx, staff, clock)
     assert autofill.label == "表单信息自动生成"
     assert (autofill.numerator, autofill.denominator) == (20, 32)
     assert autofill.value == 62.5 and autofill.met is True
+
+
+def test_an_enterprise_bundle_merges_its_items_forms_and_asks_each_thing_once(tmp_path, clock):
+    """开办餐饮店 on the shipped catalog: the licence's data, the answers in words and units, the
+    materials fetched by sharing; the 户外招牌 and 消防 forms ask nothing the 食品经营许可 form
+    did not; fields for other bundles' questions, or for an agent nobody sent, are not there."""
+    from app.context import build_context
+
+    ctx = build_context(tmp_path / "shipped.sqlite3", clock=clock)
+    try:
+        clerk = _clerk_on(ctx)
+        sid = ctx.intake.start(clerk)
+        ctx.intake.set_applicant(
+            clerk,
+            sid,
+            ApplicantInput(
+                kind="enterprise",
+                name="新乡县好味餐饮有限公司",
+                uscc="91350100M000100Y43",
+                legal_representative="王五",
+                resident_id="440524188001010014",
+                phone="13800000000",
+                address="新乡县人民路2号",
+            ),
+        )
+        ctx.intake.choose(clerk, sid, "开办餐饮店")
+        answers = {"business_area": 350, "venue_ownership": "rented", "outdoor_sign": True}
+        ctx.intake.answer_many(clerk, sid, answers | {"applied_by_agent": False})
+        lines = ctx.intake.checklist(sid).materials
+        marks = {
+            m.id: "exempt" if m.exemptable else "collected" for m in lines if m.state == "missing"
+        }
+        ctx.intake.mark_many(clerk, sid, marks)
+        ctx.intake.finish(clerk, sid)
+        doc, pdf = _print(ctx, clerk, sid, "application_form")
+    finally:
+        ctx.close()
+    form = doc.form
+    by_title = {sec.title: sec for sec in form.sections}
+    head = {f.label: f.value for f in by_title["申请人基本信息"].fields}
+    assert head == {
+        "单位名称": "新乡县好味餐饮有限公司",
+        "统一社会信用代码": "91350100M000100Y43",
+        "法定代表人": "王五",
+        "住所": "新乡县人民路2号",
+        "联系电话": "13800000000",
+        "经办人及其身份证号": "",
+    }
+    food = {f.key: f.value for f in by_title["食品经营许可"].fields}
+    assert food == {
+        "business_premises": "",
+        "business_license_info": "经数据共享获取（营业执照电子证照（国家企业信用信息公示系统））",
+        "applied_by_agent": "否",
+        "business_area": "350平方米",
+        "venue_ownership": "租赁",
+        "food_business_license_application_request": "",
+    }
+    assert [f.key for f in by_title["户外招牌设施设置规范管理"].fields] == [
+        "outdoor_signboard_application_request"
+    ]
+    fire = by_title["公众聚集场所投入使用、营业前消防安全检查"]
+    assert [f.key for f in fire.fields] == [
+        "property_certificate_info",
+        "fire_inspection_application_request",
+    ]
+    assert (
+        "经营场所营业面积（建筑面积）是多少" in fire.asked_above and "单位名称" in fire.asked_above
+    )
+    # 6 + 6 + 1 + 2 fields; prefilled 5 + 4 + 0 + 1
+    assert (form.total, form.prefilled) == (15, 10)
+    flat = "".join(
+        subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
+        .stdout.decode()
+        .split()
+    )
+    assert "已并入本表：食品经营许可申请书" in flat and "350平方米" in flat
+    assert "法定代表人（或经办人）签字" in flat and "单位盖章" in flat
+
+
+def _clerk_on(ctx):
+    _st, admin = ctx.staff.setup_station(
+        code="XX02",
+        name="城关镇便民服务中心",
+        centre_name="新乡县政务服务中心",
+        jurisdiction="xinxiang",
+        admin_username="admin2",
+        admin_display_name="管理员",
+        admin_password="admin1234",
+    )
+    return ctx.staff.create_account(
+        admin, username="li", display_name="李娜", role="clerk", password="clerk1234"
+    )
