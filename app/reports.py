@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Integer, and_, case, func, select
+from sqlalchemy import Integer, and_, case, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.catalog import Catalog
@@ -65,6 +65,8 @@ FIGURE_LABELS = {
     "push_pending": "2小时内待推送",
     "overdue_tolerance": "容缺逾期未补",
     "undelivered_same_day": "办结当日未送达",
+    # Behind a metric, not a counted figure: the intakes whose generated forms make 表单信息自动生成.
+    "form_printed": "打印了生成表单",
 }
 TARGETS = {"material_reduction": 60.0, "autofill": 50.0, "push_within_2h": 100.0}
 # What is still open on a day, shown before its 日结 (conditions below, like the figures).
@@ -236,6 +238,11 @@ class Reports:
             return and_(
                 Submission.awaiting_supplement.is_(True),
                 Submission.tolerance_due < now.astimezone(STATION_TZ).date(),
+            )
+        if figure == "form_printed":
+            return and_(
+                Submission.state.not_in(NOT_INTAKE),
+                exists().where(FormPrint.submission_id == Submission.id),
             )
         raise DomainError("report.figure", figure=figure)
 

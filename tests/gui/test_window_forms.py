@@ -68,3 +68,35 @@ def test_clerk_prints_the_prefilled_forms_after_finishing(
     assert printer.jobs[-1][0] == f"{number} 信息查询核验授权书"
     # plus 4 fields of the authorization, 3 known (name, number, phone)
     assert ctx.documents.form_autofill(sid) == (11, 18)
+
+
+def test_supervisor_sees_the_form_autofill_rate_and_the_intakes_behind_it(
+    qtbot: Any, shell: Any, ctx: Any
+) -> None:
+    from app.clock import local_day
+    from app.reports import Period
+    from printing.documents import build_document
+    from tests.gui.test_window_ledger import make_intake
+
+    a = make_intake(ctx, "wangfang", "clerk1234", True, "card")
+    make_intake(ctx, "lina", "clerk1234", True, "typed")  # prints no form: does not count
+    clerk = ctx.staff.login("wangfang", "clerk1234")
+    doc = ctx.documents.document(clerk, a, "application_form")
+    ctx.documents.save_document(clerk, a, "application_form", build_document(doc))
+    window = login(qtbot, shell, "zhangjing", "super1234")
+    tab = window.supervisor
+    window.show_supervisor()
+    tab.refresh()
+    row = next(
+        r
+        for r in range(tab.metrics_table.rowCount())
+        if tab.metrics_table.item(r, 0).text() == "表单信息自动生成"
+    )
+    # name, gender, birth date, number, phone + the two answers; address, the three blanks,
+    # the parents' cards and 结婚证 collected on paper, the request: 7 of 14.
+    assert tab.metrics_table.item(row, 3).text().startswith("7/14")
+    assert tab.metrics_table.item(row, 1).text() == "50.0%"
+    tab.metrics_table.cellActivated.emit(row, 0)
+    assert [r.submission_id for r in tab.model.rows] == [a]
+    period = Period.of("day", local_day(ctx.clock.now()))
+    assert tab.drill_label.text() == f"{period.label} · 打印了生成表单：1 件"
