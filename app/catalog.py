@@ -37,9 +37,9 @@ PERSON_LABELS: Mapping[str, str] = {
     "spouse": "配偶",
     "guardian": "监护人",
 }
-# Materials the window prints itself from the intake's data. None yet: 一件事联办申请表,
-# 个人信息查询核验授权书 … are handed out blank and filled in and signed by the applicant, so a
-# catalog may not mark a material generated_at_window until its generator is listed here.
+# Materials the window prints itself that are not paper to capture. None: the forms it generates
+# (一件事联办申请表, 个人信息查询核验授权书: app.forms) come back signed by the applicant, paper
+# like any other; a catalog may not mark a material generated_at_window unless it is listed here.
 WINDOW_GENERATED: frozenset[str] = frozenset()
 PERSON_KEY_SEP = "."  # a per-person line's id: "<material id>.<person>" (ids never hold a dot)
 

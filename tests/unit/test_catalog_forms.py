@@ -24,10 +24,18 @@ def test_every_form_of_the_shipped_catalog_declares_its_fields():
     assert undeclared == []
     assert cat.materials["info_verification_authorization"].form_role == "authorization"
     assert cat.materials["application_form"].form_role == "application"
-    # the header's identity sets, expanded into the forms: the same key means the same field
-    joint = {f.key: f.source for f in cat.materials["application_form"].form_fields}
-    assert joint["name"] == joint["resident_id"] == "id_card" and joint["phone"] == "applicant"
-    assert {"applicant_personal", "applicant_enterprise"} <= set(cat.form_field_sets)
+    # the header's identity sets (the joint form's first section, by applicant kind)
+    person = {f.key: f.source for f in cat.form_field_sets["applicant_personal"]}
+    assert person["name"] == person["resident_id"] == "id_card" and person["phone"] == "applicant"
+    firm = {f.key: f.source for f in cat.form_field_sets["applicant_enterprise"]}
+    assert firm["uscc"] == firm["legal_representative"] == "licence"
+    # a bundle's item form pulls a set in: expanded, each key once
+    food = [f.key for f in cat.materials["food_business_license_application"].form_fields]
+    assert food[:2] == ["name", "uscc"] and len(food) == len(set(food))
+    assert [f.key for f in cat.materials["application_form"].form_fields] == [
+        "delivery_choice",
+        "other_notes",
+    ]
 
 
 def test_a_form_field_with_an_unknown_source_is_refused(tmp_path):
