@@ -798,6 +798,8 @@ class SupervisorWidget(QWidget):
                 "notice": self.tr("一次告知通知书"),
                 "commitment": self.tr("容缺受理告知承诺书"),
                 "return_list": self.tr("材料退还清单"),
+                "application_form": self.tr("一件事联办申请表"),
+                "authorization": self.tr("信息查询核验授权书"),
             }.get(kind, kind)
             return (self.tr("补打{doc}") if reprint else self.tr("打印{doc}")).format(doc=doc)
         return event_label(a.event_type)

@@ -2805,6 +2805,14 @@
         <translation>材料退还清单</translation>
     </message>
     <message>
+        <source>一件事联办申请表</source>
+        <translation>一件事联办申请表</translation>
+    </message>
+    <message>
+        <source>信息查询核验授权书</source>
+        <translation>信息查询核验授权书</translation>
+    </message>
+    <message>
         <source>补打{doc}</source>
         <translation>补打{doc}</translation>
     </message>
