@@ -38,9 +38,9 @@ PERSON_LABELS: Mapping[str, str] = {
     "spouse": "配偶",
     "guardian": "监护人",
 }
-# Materials the window prints itself from the intake's data. None yet: 一件事联办申请表,
-# 个人信息查询核验授权书 … are handed out blank and filled in and signed by the applicant, so a
-# catalog may not mark a material generated_at_window until its generator is listed here.
+# Materials the window prints itself that are not paper to capture. None: the forms it generates
+# (一件事联办申请表, 个人信息查询核验授权书: app.forms) come back signed by the applicant, paper
+# like any other; a catalog may not mark a material generated_at_window unless it is listed here.
 WINDOW_GENERATED: frozenset[str] = frozenset()
 PERSON_KEY_SEP = "."  # a per-person line's id: "<material id>.<person>" (ids never hold a dot)
 
@@ -56,6 +56,23 @@ class Jurisdiction:
     id: str
     name: str
     region_code: str = ""
+
+
+FORM_SOURCES = ("id_card", "applicant", "licence", "manual")  # plus answer:<q> and shared:<m>
+FormRole = Literal["application", "authorization"]
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of an application form: where its value comes from, or "manual" for a field
+    the applicant writes by hand. Sources: id_card / applicant / licence (the applicant record's
+    field KEY), answer:<question id>, shared:<material id> (fetched by data sharing when that
+    material is 免提交), manual."""
+
+    key: str
+    label: str
+    source: str
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,10 @@ class Material:
     generated_at_window: bool = (
         False  # printed by this app (WINDOW_GENERATED), not paper to capture
     )
+    # A form (申请表/申请书/授权书): its fields, merged into the window's 一件事联办申请表 or
+    # 个人信息查询核验授权书 (app.forms).
+    form_fields: tuple[FormField, ...] = ()
+    form_role: FormRole = "application"
 
     def name_for(self, person: str | None) -> str:
         if person is None:
@@ -206,6 +227,8 @@ class Catalog:
     digest: str  # SHA-256 over the packed form: identifies exactly this content
     # Per-year working-day tables carried by the catalog (app.workdays; override the library's).
     calendar: Mapping[int, YearTable] = field(default_factory=dict)
+    # Named field sets of the header (applicant identity per kind …), "@name" in a form's fields.
+    form_field_sets: Mapping[str, tuple[FormField, ...]] = field(default_factory=dict)
 
     def bundle(self, key: str) -> Bundle | None:
         """By id, Chinese name or alias (exact, ignoring full-/half-width brackets and the

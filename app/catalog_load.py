@@ -7,6 +7,7 @@ naming the file, the bundle and the field.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -29,6 +30,7 @@ from app.catalog import (
     Question,
 )
 from app.catalog_files import packed_bytes, read_packed
+from app.catalog_forms import field_sets, form_fields
 from app.errors import CatalogError
 from app.workdays import YearTable
 
@@ -51,12 +53,18 @@ def build_catalog(packed: Mapping[str, Any], display: str = "catalog") -> Catalo
     )
     jids = {j.id for j in jurisdictions}
     materials: dict[str, Material] = {}
+    sets = field_sets(header, display)
+    material_ids = {m["id"] for m in packed["materials"]}
     for m in packed["materials"]:
         if m["id"] in materials:
             raise CatalogError(
                 "catalog.duplicate_material", variant=2, material=m["id"], display=display
             )
-        materials[m["id"]] = _material(m, display)
+        materials[m["id"]] = dataclasses.replace(
+            _material(m, display),
+            form_fields=form_fields(m, sets, material_ids, display),
+            form_role=m.get("form_role", "application"),
+        )
     bundles: list[Bundle] = []
     seen_names: dict[str, str] = {}
     for b in packed["bundles"]:
@@ -81,6 +89,7 @@ def build_catalog(packed: Mapping[str, Any], display: str = "catalog") -> Catalo
         bundles=tuple(sorted(bundles, key=lambda b: (b.kind != "personal", b.id))),
         digest=hashlib.sha256(packed_bytes(packed)).hexdigest(),
         calendar=_calendar(header.get("calendar", {})),
+        form_field_sets=sets,
     )
 
 

@@ -89,7 +89,7 @@ class MaterialLine:
     @property
     def needs_pages(self) -> bool:
         """Collected paper that must be captured (the 2-hour digitise rule). A form the window
-        only hands out blank is paper the applicant filled and signed: it is captured too."""
+        prints (prefilled, app.forms) is paper the applicant signed: it is captured too."""
         return (
             self.state == "collected" and not self.material.generated_at_window and self.copies > 0
         )

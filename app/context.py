@@ -15,8 +15,8 @@ from app.catalog_load import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.consultations import ConsultationService
 from app.dayclose import DayCloseService
+from app.forms import IntakeForms
 from app.intake import IntakeService
-from app.intake_documents import IntakeDocuments
 from app.intake_pages import IntakePages
 from app.ledger import IntakeQueries
 from app.paths import default_db_path
@@ -41,7 +41,7 @@ class AppContext:
     staff: StaffService
     intake: IntakeService  # commands
     pages: IntakePages
-    documents: IntakeDocuments
+    documents: IntakeForms  # IntakeDocuments with the generated forms
     queries: IntakeQueries  # one submission, the ledger, search
     dayclose: DayCloseService
     reports: Reports
@@ -121,7 +121,7 @@ def build_context(
         pages=IntakePages(
             sessions, catalogs, attachments, clock, signer, query_url=receipt_query_url
         ),
-        documents=IntakeDocuments(
+        documents=IntakeForms(  # the documents, with the generated forms (一表申请)
             sessions, catalogs, attachments, clock, signer, query_url=receipt_query_url
         ),
         queries=IntakeQueries(

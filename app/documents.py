@@ -11,13 +11,23 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-DocKind = Literal["receipt", "notice", "commitment", "return_list", "supplement"]
+from app.form_content import FormContent
+
+DocKind = Literal[
+    "receipt",
+    "notice",
+    "commitment",
+    "return_list",
+    "supplement",
+    "application_form",
+    "authorization",
+]
 MaterialState = Literal["collected", "exempt", "tolerated", "missing"]
 
-# Document kinds that are application forms the window printed from the intake's data (the
-# 一件事联办申请表 …). None exists yet: the applicant fills in the blank form by hand, so no form
-# information counts as generated (app.reports' 表单信息自动生成).
-GENERATED_FORM_KINDS: frozenset[str] = frozenset()
+# Document kinds that are application forms the window prints prefilled from the intake's data
+# (一表申请, app.forms): 一件事联办申请表 and 个人信息查询核验授权书. Their printed field counts make
+# app.reports' 表单信息自动生成率.
+GENERATED_FORM_KINDS: frozenset[str] = frozenset({"application_form", "authorization"})
 
 FORM_LABELS = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
 STATE_LABELS = {"collected": "已收", "exempt": "免提交", "tolerated": "容缺", "missing": "缺"}
@@ -89,6 +99,7 @@ class IntakeDocument:
     tolerated_due: dt.date | None = None
     reprint: bool = False  # 补打
     notes: tuple[str, ...] = field(default_factory=tuple)
+    form: FormContent | None = None  # generated forms only: sections and fields
 
     @property
     def missing(self) -> tuple[DocMaterial, ...]:

@@ -219,11 +219,12 @@ class IntakeDocuments(IntakeBase):
         that it was kept but the printer failed (the event says which)."""
         sha = self._attachments.put(pdf)
         now = self._clock.now()
+        doc_id = str(uuid.uuid4())
         with self._tx() as s:
             sub, state = self._load(s, sid)
             s.add(
                 Document(
-                    id=str(uuid.uuid4()),
+                    id=doc_id,
                     submission_id=sid,
                     kind=kind,
                     sha256=sha,
@@ -245,7 +246,11 @@ class IntakeDocuments(IntakeBase):
                     "printed": printed,
                 },
             )
+            self._kept(s, sub, kind, doc_id)
         return sha
+
+    def _kept(self, s: Session, sub: Submission, kind: DocKind, doc_id: str) -> None:
+        """In the transaction that keeps a document: what a subclass records beside it."""
 
     def documents(self, sid: str) -> list[tuple[str, str, bool, dt.datetime]]:
         with self._sessions() as s:

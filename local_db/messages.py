@@ -147,6 +147,7 @@ MESSAGES: dict[str, str] = {
     ),
     "catalog.calendar": "目录文件 catalog.json，字段 {field}：日期“{day}”不是该年份的有效日期",
     "catalog.calendar#2": "目录文件 catalog.json，字段 {field}：{day} 不能既是节假日又是调休上班日",
+    "catalog.form_field": "{display}：表单字段 {where} 的来源或字段集“{value}”无效",
     "catalog.older": "收到的目录版本 {new_version} 早于正在使用的 {current_version}，未替换。",
     "catalog.person": "目录文件 {file}，一件事 {bundle}，字段 {field}：未定义的人员“{person}”",
     "catalog.person_name": (

@@ -254,6 +254,21 @@ class Document(Base):
     __table_args__ = (Index("ix_documents_submission", "submission_id"),)
 
 
+class FormPrint(Base):
+    """A generated application form as last printed for a submission: how many of its declared
+    fields the window prefilled, of all its fields (表单信息自动生成率 sums these)."""
+
+    __tablename__ = "form_prints"
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # application_form | …
+    document_id: Mapped[str] = mapped_column(String(36))
+    fields_total: Mapped[int] = mapped_column(Integer)
+    fields_prefilled: Mapped[int] = mapped_column(Integer)
+    printed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
 class Event(Base):
     """Append-only record of everything that happened to a submission."""
 

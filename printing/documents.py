@@ -26,6 +26,7 @@ from reportlab.platypus import (
 
 from app.documents import IntakeDocument
 from printing.fonts import FontSet, default_font_set
+from printing.forms import build_application_form, build_authorization
 from printing.layout import (
     BUILD_LOCK,
     TITLES,
@@ -456,6 +457,8 @@ BUILDERS: dict[str, Callable[..., bytes]] = {
     "commitment": build_commitment,
     "return_list": build_return_list,
     "supplement": build_supplement,
+    "application_form": build_application_form,
+    "authorization": build_authorization,
 }
 
 

@@ -60,6 +60,7 @@ class FinishWidget(QWidget):
     new_intake_requested = Signal()
     reprint_requested = Signal(str)  # submission id
     retry_requested = Signal(object)  # PrintOutcome
+    form_requested = Signal(str, str)  # submission id, generated form kind (一表申请)
 
     def __init__(
         self, parent: QWidget | None = None, now: Callable[[], dt.datetime] | None = None
@@ -83,8 +84,15 @@ class FinishWidget(QWidget):
         self.new_button.clicked.connect(self.new_intake_requested)
         self.reprint_button = QPushButton(self.tr("补打文书"), self)
         self.reprint_button.clicked.connect(self._on_reprint_button_clicked)
+        # 一表申请: the forms printed prefilled for the applicant's signature (app.forms).
+        self.form_button = QPushButton(self.tr("打印申请表"), self)
+        self.form_button.clicked.connect(lambda: self._request_form("application_form"))
+        self.authorization_button = QPushButton(self.tr("打印授权书"), self)
+        self.authorization_button.clicked.connect(lambda: self._request_form("authorization"))
         buttons = QHBoxLayout()
         buttons.addWidget(self.reprint_button)
+        buttons.addWidget(self.form_button)
+        buttons.addWidget(self.authorization_button)
         buttons.addStretch(1)
         buttons.addWidget(self.new_button)
         # The result scrolls where the screen is low (1366×768 at 150 %); the buttons stay.
@@ -178,6 +186,21 @@ class FinishWidget(QWidget):
             deadline = view.push_deadline
         self.deadline.set_deadline(deadline)
         self.new_button.setFocus()
+
+    def add_outcomes(self, outcomes: list[PrintOutcome]) -> None:
+        """Documents printed after finishing (the generated forms): listed like the others."""
+        for outcome in outcomes:
+            self.outcomes.append(outcome)
+            row = _OutcomeRow(outcome, self)
+            row.retry_button.clicked.connect(
+                lambda _c=False, o=outcome: self.retry_requested.emit(o)
+            )
+            self.docs_box.addWidget(row)
+            self._rows.append(row)
+
+    def _request_form(self, kind: str) -> None:
+        if self.result is not None:
+            self.form_requested.emit(self.result.submission_id, kind)
 
     def refresh_outcome(self, outcome: Any) -> None:
         for row in self._rows:

@@ -30,6 +30,7 @@ from ui.capture.pages import PageActions, ThumbnailLoader, first_outstanding
 from ui.checklist import ChecklistWidget
 from ui.deadline import station_time
 from ui.finish import FinishWidget
+from ui.forms import print_generated_form
 from ui.printflow import DocumentPrinter, PrintOutcome
 from ui.questions import QuestionsWidget
 from ui.style import px
@@ -155,6 +156,7 @@ class IntakeWidget(QWidget):
         self.result.new_intake_requested.connect(self.new_intake)
         self.result.retry_requested.connect(self._on_result_retry_requested)
         self.result.reprint_requested.connect(self._on_result_reprint_requested)
+        self.result.form_requested.connect(self._on_result_form_requested)
 
         self._bundle_id: str | None = None
         self.abandon_dialog: Any = None  # the question asked before leaving a draft with content
@@ -759,6 +761,9 @@ class IntakeWidget(QWidget):
             )
 
         self.printer.print_documents(sid, result.documents, done, reprint=True)
+
+    def _on_result_form_requested(self, sid: str, kind: str) -> None:
+        print_generated_form(self, sid, kind)
 
 
 def _coerce(question: Any, value: Any) -> Any:

@@ -26,6 +26,8 @@ _TITLES = {
     "commitment": QT_TRANSLATE_NOOP("DocumentPrinter", "容缺受理告知承诺书"),
     "return_list": QT_TRANSLATE_NOOP("DocumentPrinter", "撤回申请材料退还清单"),
     "supplement": QT_TRANSLATE_NOOP("DocumentPrinter", "补正材料收件回执"),
+    "application_form": QT_TRANSLATE_NOOP("DocumentPrinter", "一件事联办申请表"),
+    "authorization": QT_TRANSLATE_NOOP("DocumentPrinter", "信息查询核验授权书"),
 }
 
 
@@ -52,14 +54,7 @@ class PrintOutcome:
 def build_pdf(doc: Any, paper: str) -> bytes:
     from printing import documents as builders  # reportlab: imported on first print only
 
-    build = {
-        "receipt": builders.build_receipt,
-        "notice": builders.build_notice,
-        "commitment": builders.build_commitment,
-        "return_list": builders.build_return_list,
-        "supplement": builders.build_supplement,
-    }[doc.kind]
-    return build(doc, paper)  # type: ignore[arg-type]
+    return builders.build_document(doc, paper)  # type: ignore[arg-type]
 
 
 class DocumentPrinter:

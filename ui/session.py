@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from app.catalog import Catalog
     from app.context import AppContext
     from app.devices import Devices
+    from app.forms import IntakeForms
     from app.intake import IntakeService
-    from app.intake_documents import IntakeDocuments
     from app.intake_pages import IntakePages
     from app.ledger import IntakeQueries
     from app.options import Options
@@ -71,7 +71,7 @@ class ClerkSession:
         return self.ctx.pages
 
     @property
-    def documents(self) -> IntakeDocuments:
+    def documents(self) -> IntakeForms:
         return self.ctx.documents
 
     @property

@@ -78,6 +78,10 @@ def integer_axis(largest: int, ticks: int = 5) -> tuple[int, int]:
     return -(-largest // step) * step, step
 
 
+# A policy metric whose intakes can be listed: the figure behind it (app.reports).
+METRIC_FIGURES = {"autofill": "form_printed"}
+
+
 def may_supervise(role: str) -> bool:
     # The services' own rule (app.staff.ACTIONS), so the tab shows exactly when they allow it.
     return may(role, "report.reconcile")
@@ -247,6 +251,7 @@ class SupervisorWidget(QWidget):
             metrics_box,
         )
         QVBoxLayout(metrics_box).addWidget(self.metrics_table)
+        self.metrics_table.cellActivated.connect(self._on_metrics_table_activated)
 
         # breakdown tables
         self.bundle_table = self._table([self.tr("一件事"), self.tr("件数")], self)
@@ -625,6 +630,11 @@ class SupervisorWidget(QWidget):
         if item is not None:
             self.show_figure("all", hour=item.data(Qt.ItemDataRole.UserRole))
 
+    def _on_metrics_table_activated(self, row: int, _col: int) -> None:
+        item = self.metrics_table.item(row, 0)
+        if item is not None and item.data(Qt.ItemDataRole.UserRole) in METRIC_FIGURES:
+            self.show_figure(METRIC_FIGURES[item.data(Qt.ItemDataRole.UserRole)])
+
     # ------------------------------------------------------------------ drill-down
 
     def show_figure(
@@ -795,6 +805,8 @@ class SupervisorWidget(QWidget):
                 "notice": self.tr("一次告知通知书"),
                 "commitment": self.tr("容缺受理告知承诺书"),
                 "return_list": self.tr("材料退还清单"),
+                "application_form": self.tr("一件事联办申请表"),
+                "authorization": self.tr("信息查询核验授权书"),
             }.get(kind, kind)
             return (self.tr("补打{doc}") if reprint else self.tr("打印{doc}")).format(doc=doc)
         return event_label(a.event_type)

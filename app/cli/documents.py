@@ -1,6 +1,8 @@
-"""`intake print receipt|notice|commitment|return-list NUMBER --out FILE.pdf [--paper A4|A5]`:
-documents without a display (the same builders the window prints with); `intake print guide
-BUNDLE` prints the 办事指南 (app/cli/guide.py)."""
+"""`intake print receipt|notice|commitment|return-list|application-form|authorization NUMBER
+[--out FILE.pdf] [--paper A4|A5]`: documents without a display (the same builders the window
+prints with). application-form and authorization are the forms the window generates (一表申请):
+their output also says how many fields were prefilled. `intake print guide BUNDLE` prints the
+办事指南 (app/cli/guide.py)."""
 
 from __future__ import annotations
 
@@ -18,16 +20,19 @@ KINDS = {
     "commitment": "commitment",
     "return-list": "return_list",
     "supplement": "supplement",
+    "application-form": "application_form",
+    "authorization": "authorization",
 }
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "print", help="生成受理文书 PDF（收件回执、一次告知通知书、告知承诺书、退还清单）"
+        "print",
+        help="生成受理文书 PDF（收件回执、一次告知通知书、告知承诺书、退还清单、联办申请表、授权书）",
     )
     p.add_argument("kind", choices=sorted([*KINDS, "guide"]))
     p.add_argument("number", help="受理编号（guide：一件事名称或 id）")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, default=None, help="默认：当前目录下 <受理编号>-<文书>.pdf")
     p.add_argument("--paper", choices=("A4", "A5"), default="A4")
     p.add_argument("--reprint", action="store_true", help="标注“补打”")
     p.add_argument("--db", type=Path, default=None)
@@ -38,6 +43,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.kind == "guide":
+        if args.out is None:
+            args.out = Path(f"{args.number}-guide.pdf")
         return run_guide(args)
     from app.context import build_context
     from printing.documents import build_document
@@ -50,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         kind = KINDS[args.kind]
         doc = ctx.documents.document(None, sid, kind, reprint=args.reprint)  # type: ignore[arg-type]
         pdf = build_document(doc, args.paper)
+        if args.out is None:
+            args.out = Path(f"{doc.number}-{args.kind}.pdf")
         try:
             args.out.write_bytes(pdf)
         except OSError as exc:
@@ -66,8 +75,15 @@ def run(args: argparse.Namespace) -> int:
         "out": str(args.out),
         "bytes": len(pdf),
     }
+    if doc.form is not None:
+        data |= {"fields": doc.form.total, "prefilled": doc.form.prefilled}
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
+    elif doc.form is not None:
+        print(
+            f"已生成 {args.out}（{len(pdf)} 字节）：共{doc.form.total}项信息，"
+            f"窗口自动生成{doc.form.prefilled}项"
+        )
     else:
         print(f"已生成 {args.out}（{len(pdf)} 字节）")
     return 0

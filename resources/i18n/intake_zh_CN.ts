@@ -1398,6 +1398,14 @@
         <translation>补正材料收件回执</translation>
     </message>
     <message>
+        <source>一件事联办申请表</source>
+        <translation>一件事联办申请表</translation>
+    </message>
+    <message>
+        <source>信息查询核验授权书</source>
+        <translation>信息查询核验授权书</translation>
+    </message>
+    <message>
         <source>文书未能保存到本机：{error}</source>
         <translation>文书未能保存到本机：{error}</translation>
     </message>
@@ -1598,6 +1606,14 @@
         <translation>补打文书</translation>
     </message>
     <message>
+        <source>打印申请表</source>
+        <translation>打印申请表</translation>
+    </message>
+    <message>
+        <source>打印授权书</source>
+        <translation>打印授权书</translation>
+    </message>
+    <message>
         <source>文书</source>
         <translation>文书</translation>
     </message>
@@ -1636,6 +1652,17 @@
     <message>
         <source>{bundle} · 申请人 {name}（{id}）</source>
         <translation>{bundle} · 申请人 {name}（{id}）</translation>
+    </message>
+</context>
+<context>
+    <name>GeneratedForms</name>
+    <message>
+        <source>{title}已打印，请申请人核对并签字（本件表单共{total}项信息，窗口自动生成{prefilled}项）。</source>
+        <translation>{title}已打印，请申请人核对并签字（本件表单共{total}项信息，窗口自动生成{prefilled}项）。</translation>
+    </message>
+    <message>
+        <source>{title}：{message}</source>
+        <translation>{title}：{message}</translation>
     </message>
 </context>
 <context>
@@ -2997,6 +3024,14 @@
     <message>
         <source>材料退还清单</source>
         <translation>材料退还清单</translation>
+    </message>
+    <message>
+        <source>一件事联办申请表</source>
+        <translation>一件事联办申请表</translation>
+    </message>
+    <message>
+        <source>信息查询核验授权书</source>
+        <translation>信息查询核验授权书</translation>
     </message>
     <message>
         <source>补打{doc}</source>

@@ -1,6 +1,6 @@
 """Issue 11 items 6 and 7 through the intake service: what is produced within the bundle or
-needed per person reaches the printed receipt; a signed window form is paper to capture and
-credits no 表单信息自动生成."""
+needed per person reaches the printed receipt; a signed window form is paper to capture, and
+an intake that printed no generated form does not count in 表单信息自动生成."""
 
 import io
 
@@ -94,7 +94,7 @@ def test_a_signed_window_form_keeps_the_intake_waiting_for_its_pages(ctx, staff)
     assert ctx.queries.get(sid).stage == "digitised"
 
 
-def test_card_read_fields_are_not_counted_as_generated_forms(ctx, staff, clock):
+def test_an_intake_without_a_printed_form_does_not_count_in_form_autofill(ctx, staff, clock):
     clerk, sup = staff["clerk"], staff["supervisor"]
     sid = _draft(ctx, clerk)
     lines = ctx.intake.checklist(sid).materials
@@ -105,6 +105,6 @@ def test_card_read_fields_are_not_counted_as_generated_forms(ctx, staff, clock):
         sup, Period.of("day", clock.now().astimezone(STATION_TZ).date()), clock.now()
     )
     autofill = next(m for m in rec.metrics if m.name == "autofill")
-    # five form fields of one personal applicant, all read from the card, none on a generated form
-    assert (autofill.numerator, autofill.denominator) == (0, 5)
-    assert autofill.value == 0.0 and autofill.met is False
+    # fields read from the card, but no generated form printed: nothing to count (issue 15)
+    assert (autofill.numerator, autofill.denominator) == (0, 0)
+    assert autofill.value is None

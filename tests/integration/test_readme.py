@@ -63,6 +63,8 @@ RUN_ORDER = [
     "--out guide.pdf --record",
     "intake overdue-acceptance --period month --json",
     "intake submit docs/examples/newborn-intake.json --print-dir out/ --json",
+    "intake print application-form NUMBER --out form.pdf",
+    "intake print authorization NUMBER",
     "intake supplement NUMBER --material marriage_certificate --clerk wangfang --print-dir out/",
     "intake deliver NUMBER --method express --tracking-number SF123 --clerk wangfang",
     "intake notices NUMBER",
