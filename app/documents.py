@@ -59,6 +59,8 @@ class DocMaterial:
     required_by: tuple[str, ...] = ()  # item names
     id: str = ""  # the catalog's material id
     due_days: int | None = None  # tolerated before receipt (notice): working days after receipt
+    reused_number: str = ""  # 一人一档: taken from this earlier intake (app/reuse.py) …
+    reused_date: dt.date | None = None  # … of this day
 
     @property
     def form_label(self) -> str:
@@ -89,6 +91,7 @@ class IntakeDocument:
     tolerated_due: dt.date | None = None
     reprint: bool = False  # 补打
     notes: tuple[str, ...] = field(default_factory=tuple)
+    reuse_consent_on: dt.date | None = None  # 一人一档 consent in force: the day it was given
 
     @property
     def missing(self) -> tuple[DocMaterial, ...]:

@@ -28,6 +28,7 @@ from app.intake_base import IntakeBase, applicant_view, chunks, dump_json
 from app.numbering import (
     format_intake_number,
 )
+from app.reuse import apply_consent
 from app.state import SubmissionState, item_outcomes
 from app.views import (
     ApplicantInput,
@@ -123,17 +124,16 @@ class IntakeService(IntakeBase):
             for key, value in index.items():
                 setattr(applicant, key, value)
             applicant.field_sources = dump_json(dict(data.sources))
-            if data.consent_reuse and not applicant.consent_reuse:
-                applicant.consent_at = now
-            applicant.consent_reuse = data.consent_reuse
             applicant.updated_at = now
             s.flush()
             sub.applicant_id = applicant.id
+            # 一人一档: consent is per person (app/reuse.py); a form only ever grants it
+            apply_consent(s, applicant, data.consent_reuse, actor, now, sub)
             payload = {
                 k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in clean.items()
             }
             payload["sources"] = dict(data.sources)
-            payload["consent_reuse"] = data.consent_reuse
+            payload["consent_reuse"] = applicant.consent_reuse
             self._event(s, sub, state, actor, "applicant_set", payload)
             return applicant_view(applicant)
 

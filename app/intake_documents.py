@@ -25,6 +25,7 @@ from app.numbering import (
     receipt_query_url,
 )
 from app.receipts import manifest_hash, query_base
+from app.reuse import consent_day, reused_of, with_origins
 from app.state import SubmissionState
 from app.views import (
     StaffView,
@@ -64,6 +65,7 @@ class IntakeDocuments(IntakeBase):
             result = self._result(s, sub)
             materials, received_list = self._materials(s, sub, state, result)
             materials = self._for_kind(kind, materials, sub, result, received, supplemented)
+            materials = with_origins(materials, reused_of(s, sid))
             items = tuple(
                 DocItem(i.name, i.department_in(sub.jurisdiction), i.time_limit_text)
                 for i in result.active_items
@@ -97,6 +99,7 @@ class IntakeDocuments(IntakeBase):
                 else f"邮寄：{sub.delivery_address}",
                 tolerated_due=sub.tolerance_due,
                 reprint=reprint,
+                reuse_consent_on=consent_day(s, applicant, sub.finished_at or self._clock.now()),
             )
         if actor is not None:
             with self._tx() as w:

@@ -329,6 +329,18 @@ HIGH_CONTRAST: Option[bool] = Option(
     flag="--high-contrast",
     setting="display/high_contrast",
 )
+REUSE_MAX_AGE_DAYS: Option[int] = Option(
+    "reuse_max_age_days",
+    _int,
+    180,
+    "一人一档：早前收取的材料在多少天内可复用（目录未规定期限的材料）",
+    flag="--reuse-max-age",
+    env="INTAKE_REUSE_MAX_AGE_DAYS",
+    setting="reuse/max_age_days",
+    minimum=1,
+    maximum=3650,
+    metavar="DAYS",
+)
 STARTUP_PROBE: Option[bool] = Option(
     "startup_probe",
     _bool,
@@ -363,6 +375,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     BACKUP_INTERVAL_HOURS,
     FONT_SCALE,
     HIGH_CONTRAST,
+    REUSE_MAX_AGE_DAYS,
     STARTUP_PROBE,
     LOG_PROPAGATE,
 )
