@@ -247,6 +247,12 @@ class ReuseService(IntakeBase):
             bidx, sub = _person(s, self._key, who)
             return record_consent(s, bidx, grant, actor, now, sub)
 
+    def consent_status(self, who: str) -> ConsentState:
+        """The consent in force for the person named by an ID number or an intake number."""
+        with self._sessions() as s:
+            bidx, _ = _person(s, self._key, who)
+            return consent_state(s, bidx)
+
     def consent_for(self, actor: StaffView, sid: str, grant: bool) -> ConsentState:
         """Grant or withdraw for the applicant of intake SID (the window's toggle)."""
         now = self._clock.now()
@@ -356,6 +362,8 @@ class ReuseService(IntakeBase):
                 if offer.consent.status == "withdrawn":
                     raise IntakeError("reuse.no_consent", variant=2)
                 raise IntakeError("reuse.no_consent")
+            if not fields and not materials:
+                return []
             by_field = {f.field: f for f in offer.fields}
             by_line = {m.line_id: m for m in offer.materials}
             for f in fields:
