@@ -2408,6 +2408,80 @@
     </message>
 </context>
 <context>
+    <name>ReuseBar</name>
+    <message>
+        <source>申请人同意本次及今后办件复用其已提交的信息和材料；取消勾选即撤回同意</source>
+        <translation>申请人同意本次及今后办件复用其已提交的信息和材料；取消勾选即撤回同意</translation>
+    </message>
+    <message>
+        <source>同意复用（一人一档）(&amp;Y)</source>
+        <translation>同意复用（一人一档）(&amp;Y)</translation>
+    </message>
+    <message>
+        <source>复用…</source>
+        <translation>复用…</translation>
+    </message>
+    <message>
+        <source>查看并选择可复用的早前办件信息和材料</source>
+        <translation>查看并选择可复用的早前办件信息和材料</translation>
+    </message>
+    <message>
+        <source>早前办件可复用：申请人信息 {fields} 项，材料 {materials} 项</source>
+        <translation>早前办件可复用：申请人信息 {fields} 项，材料 {materials} 项</translation>
+    </message>
+    <message>
+        <source>申请人已撤回复用同意：不再提供早前办件的信息和材料</source>
+        <translation>申请人已撤回复用同意：不再提供早前办件的信息和材料</translation>
+    </message>
+</context>
+<context>
+    <name>ReuseDialog</name>
+    <message>
+        <source>住址</source>
+        <translation>住址</translation>
+    </message>
+    <message>
+        <source>联系电话</source>
+        <translation>联系电话</translation>
+    </message>
+    <message>
+        <source>复用自 {number}（{date}）</source>
+        <translation>复用自 {number}（{date}）</translation>
+    </message>
+    <message>
+        <source>一人一档：复用早前办件</source>
+        <translation>一人一档：复用早前办件</translation>
+    </message>
+    <message>
+        <source>申请人信息</source>
+        <translation>申请人信息</translation>
+    </message>
+    <message>
+        <source>{field}：{value}（{origin}）</source>
+        <translation>{field}：{value}（{origin}）</translation>
+    </message>
+    <message>
+        <source>已采集的材料（页面随本件一并推送，不重复上传）</source>
+        <translation>已采集的材料（页面随本件一并推送，不重复上传）</translation>
+    </message>
+    <message>
+        <source>{name}：{pages}页，采集于 {captured}（{origin}）</source>
+        <translation>{name}：{pages}页，采集于 {captured}（{origin}）</translation>
+    </message>
+    <message>
+        <source>{name}：采集于 {captured}，已超过 {days} 天的复用期限，请重新收取</source>
+        <translation>{name}：采集于 {captured}，已超过 {days} 天的复用期限，请重新收取</translation>
+    </message>
+    <message>
+        <source>复用所选</source>
+        <translation>复用所选</translation>
+    </message>
+    <message>
+        <source>取消</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
     <name>SearchWidget</name>
     <message>
         <source>查询受理记录</source>
