@@ -49,7 +49,7 @@ class ReuseBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.consent = QCheckBox(self.tr("同意复用（一人一档）(&Y)"), self)
+        self.consent = QCheckBox(self.tr("同意复用（一人一档）(&G)"), self)
         self.consent.setObjectName("reuseConsent")
         self.consent.setToolTip(
             self.tr("申请人同意本次及今后办件复用其已提交的信息和材料；取消勾选即撤回同意")
