@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.catalog import Catalog
 from app.clock import STATION_TZ
 from app.documents import GENERATED_FORM_KINDS
+from app.reuse import reused_materials
 from app.staff import StaffService
 from app.state import NOT_INTAKE
 from app.views import APPLICANT_FIELDS, StaffView
@@ -49,6 +50,7 @@ FIGURES = (
     "push_pending",
     "overdue_tolerance",
     "undelivered_same_day",
+    "reused",
 )
 FIGURE_LABELS = {
     "all": "全部受理",
@@ -67,6 +69,7 @@ FIGURE_LABELS = {
     "push_pending": "2小时内待推送",
     "overdue_tolerance": "容缺逾期未补",
     "undelivered_same_day": "办结当日未送达",
+    "reused": "一人一档复用材料",
 }
 TARGETS = {"material_reduction": 60.0, "autofill": 50.0, "push_within_2h": 100.0}
 # What is still open on a day, shown before its 日结 (conditions below, like the figures).
@@ -174,6 +177,8 @@ class Reports:
             return Submission.state.not_in(NOT_INTAKE)
         if figure == "received":
             return Submission.received_at.is_not(None)
+        if figure == "reused":  # took a material from an earlier intake (一人一档)
+            return and_(Submission.state.not_in(NOT_INTAKE), reused_materials())
         if figure == "notified":
             return Submission.state == "notified"
         if figure == "tolerated":

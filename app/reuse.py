@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -228,6 +228,14 @@ def consent_day(s: Session, applicant: Applicant, at: dt.datetime) -> dt.date | 
     bidx = applicant.resident_id_bidx if applicant.kind == "personal" else None
     state = consent_state(s, bidx, at)
     return local_day(state.at) if state.granted and state.at else None
+
+
+def reused_materials() -> Any:
+    """SQL condition on submissions: the intake took a material from an earlier one (the
+    supervisor's figure, app/reports.py)."""
+    return exists().where(
+        ReuseRecord.submission_id == Submission.id, ReuseRecord.kind == "material"
+    )
 
 
 class ReuseService(IntakeBase):

@@ -240,3 +240,28 @@ def test_reuse_records_count(ctx, staff, clock):
             )
             == 1
         )
+
+
+def test_supervisor_figure_counts_intakes_that_reused_a_material(ctx, staff, clock):
+    from app.clock import STATION_TZ
+    from app.reports import Period, Reports
+
+    clerk, sup = staff["clerk"], staff["supervisor"]
+    first_intake(ctx, clerk)
+    later(clock, 3)
+    reusing = second_intake(ctx, clerk)
+    ctx.reuse.accept(clerk, reusing, ["address", "phone"], ["household_register"])
+    fields_only = second_intake(ctx, clerk)
+    ctx.reuse.accept(clerk, fields_only, ["address"])  # applicant data only: not a material
+    reports = Reports(ctx.sessions, lambda: ctx.catalogs.current)
+    period = Period.of("month", clock.now().astimezone(STATION_TZ).date())
+    assert reports.reconcile(sup, period, clock.now()).counts["reused"] == 0  # drafts only
+    lines = ctx.intake.checklist(reusing).materials
+    ctx.intake.mark_many(
+        clerk,
+        reusing,
+        {m.id: "collected" for m in lines if m.produced_by is None and m.state == "missing"},
+    )
+    ctx.intake.finish(clerk, reusing)
+    assert reports.reconcile(sup, period, clock.now()).counts["reused"] == 1
+    assert reports.intakes_for(sup, "reused", period, clock.now()) == [reusing]
