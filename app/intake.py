@@ -21,6 +21,7 @@ from app.applicant_rules import clean_applicant, require_ready
 from app.catalog import Bundle, Catalog
 from app.checklist import Checklist
 from app.clock import add_working_days, local_day
+from app.consent import apply_consent
 from app.dayclose import business_day
 from app.documents import DocKind
 from app.errors import IntakeError
@@ -28,7 +29,6 @@ from app.intake_base import IntakeBase, applicant_view, chunks, dump_json
 from app.numbering import (
     format_intake_number,
 )
-from app.reuse import apply_consent
 from app.state import SubmissionState, item_outcomes
 from app.views import (
     ApplicantInput,
@@ -127,7 +127,7 @@ class IntakeService(IntakeBase):
             applicant.updated_at = now
             s.flush()
             sub.applicant_id = applicant.id
-            # 一人一档: consent is per person (app/reuse.py); a form only ever grants it
+            # 一人一档: consent is per person (app/consent.py); a form only ever grants it
             apply_consent(s, applicant, data.consent_reuse, actor, now, sub)
             payload = {
                 k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in clean.items()

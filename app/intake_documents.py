@@ -17,6 +17,7 @@ from app import audit
 from app.capture.cardtypes import document_type_name
 from app.checklist import Checklist
 from app.clock import STATION_TZ
+from app.consent import consent_day
 from app.documents import DocApplicant, DocItem, DocKind, DocMaterial, IntakeDocument
 from app.errors import IntakeError
 from app.intake_base import IntakeBase, applicant_view
@@ -25,7 +26,7 @@ from app.numbering import (
     receipt_query_url,
 )
 from app.receipts import manifest_hash, query_base
-from app.reuse import consent_day, reused_of, with_origins
+from app.reuse import reused_of, with_origins
 from app.state import SubmissionState
 from app.views import (
     StaffView,

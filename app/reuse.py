@@ -1,9 +1,7 @@
 """一人一档: with the applicant's recorded consent, an earlier intake of the same person offers its
 applicant data and still-valid captured materials to this intake.
 
-- Consent is kept per person (the keyed blind index of the ID number, never the number itself)
-  as consent_events: granted or withdrawn, when, by which clerk; the latest one is in force, and
-  each change is in the audit log. Without consent in force nothing is offered.
+- Consent is kept per person (app/consent.py); without consent in force nothing is offered.
 - An offer is computed from the local store only (the hub holds no searchable person index):
   the newest earlier intake's address and phone where they differ from this intake's, and for
   each checklist line whose catalog material is `reusable`, the pages captured for the same line
@@ -27,11 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from app import audit
+from app.checklist import line_name
 from app.clock import local_day
+from app.consent import ConsentState, consent_state, record_consent
 from app.documents import DocMaterial
 from app.errors import IntakeError
 from app.intake_base import IntakeBase, dump_json
@@ -42,7 +42,6 @@ from local_db.crypto import DataKey, applicant_index
 from local_db.models import (
     Applicant,
     Attachment,
-    ConsentEvent,
     MaterialMark,
     ReuseRecord,
     Submission,
@@ -52,7 +51,7 @@ log = logging.getLogger("intake.reuse")
 
 DEFAULT_MAX_AGE_DAYS = REUSE_MAX_AGE_DAYS.default
 REUSABLE_FIELDS = ("address", "phone")
-ConsentStatus = Literal["granted", "none", "withdrawn", "no_person"]
+FIELD_NAMES = {"address": "住址", "phone": "联系电话"}  # for the refusal's text
 
 
 @dataclass(frozen=True)
@@ -92,16 +91,6 @@ class TooOld:
 
 
 @dataclass(frozen=True)
-class ConsentState:
-    status: ConsentStatus
-    at: dt.datetime | None = None  # when the consent in force (or its withdrawal) was recorded
-
-    @property
-    def granted(self) -> bool:
-        return self.status == "granted"
-
-
-@dataclass(frozen=True)
 class ReuseOffer:
     consent: ConsentState
     fields: tuple[FieldOffer, ...] = ()
@@ -121,78 +110,6 @@ class Reused:
     key: str
     origin: ReuseOrigin
     pages: int = 0
-
-
-def consent_state(s: Session, bidx: bytes | None, at: dt.datetime | None = None) -> ConsentState:
-    """The consent in force for a person (at AT, or now)."""
-    if bidx is None:
-        return ConsentState("no_person")
-    q = select(ConsentEvent).where(ConsentEvent.person_bidx == bidx)
-    rows = list(s.scalars(q.order_by(ConsentEvent.id.desc())))
-    if at is not None:
-        rows = [r for r in rows if r.at <= at]
-    if not rows:
-        return ConsentState("none")
-    last = rows[0]
-    return ConsentState("granted" if last.granted else "withdrawn", last.at)
-
-
-def record_consent(
-    s: Session,
-    bidx: bytes,
-    grant: bool,
-    actor: StaffView | None,
-    now: dt.datetime,
-    sub: Submission | None,
-) -> ConsentState:
-    """Grant or withdraw (no event when already so); every applicant row of the person follows."""
-    current = consent_state(s, bidx)
-    if current.granted == grant and current.status != "none":
-        return current
-    if not grant and current.status == "none":
-        return current
-    s.add(
-        ConsentEvent(
-            person_bidx=bidx,
-            granted=grant,
-            at=now,
-            staff_id=actor.id if actor else None,
-            submission_id=sub.id if sub else None,
-        )
-    )
-    for a in s.scalars(select(Applicant).where(Applicant.resident_id_bidx == bidx)):
-        a.consent_reuse, a.consent_at = grant, (now if grant else None)
-    audit.append(
-        s,
-        at=now,
-        staff_id=actor.id if actor else None,
-        action="consent.granted" if grant else "consent.withdrawn",
-        target=(sub.number or sub.id) if sub else "",
-        detail="一人一档",
-    )
-    log.info(
-        "consent %s (intake %s)", "granted" if grant else "withdrawn", sub.number if sub else "-"
-    )
-    return ConsentState("granted" if grant else "withdrawn", now)
-
-
-def apply_consent(
-    s: Session,
-    applicant: Applicant,
-    requested: bool,
-    actor: StaffView | None,
-    now: dt.datetime,
-    sub: Submission,
-) -> None:
-    """set_applicant's part: a form saying "consents" grants it; a form without the box never
-    withdraws (withdrawal is its own, explicit action). The row shows the consent in force."""
-    bidx = applicant.resident_id_bidx if applicant.kind == "personal" else None
-    if bidx is None:
-        applicant.consent_reuse, applicant.consent_at = False, None
-        return
-    state = record_consent(s, bidx, True, actor, now, sub) if requested else consent_state(s, bidx)
-    applicant.consent_reuse = state.granted
-    applicant.consent_at = state.at if state.granted else None
 
 
 def reused_of(s: Session, sid: str) -> dict[tuple[str, str], Reused]:
@@ -221,13 +138,6 @@ def with_origins(
             m = dataclasses.replace(m, reused_number=r.origin.number, reused_date=r.origin.date)
         out.append(m)
     return out
-
-
-def consent_day(s: Session, applicant: Applicant, at: dt.datetime) -> dt.date | None:
-    """The day the consent in force at AT was given (the receipt prints it), or None."""
-    bidx = applicant.resident_id_bidx if applicant.kind == "personal" else None
-    state = consent_state(s, bidx, at)
-    return local_day(state.at) if state.granted and state.at else None
 
 
 def reused_materials() -> Any:
@@ -376,10 +286,13 @@ class ReuseService(IntakeBase):
             by_line = {m.line_id: m for m in offer.materials}
             for f in fields:
                 if f not in by_field:
-                    raise IntakeError("reuse.field_not_offered", field=f)
+                    raise IntakeError(
+                        "reuse.field_not_offered", field=f, field_name=FIELD_NAMES.get(f, f)
+                    )
             for mid in materials:
                 if mid not in by_line:
-                    raise IntakeError("reuse.material_not_offered", material=mid)
+                    name = line_name(self._catalog(sub), mid)
+                    raise IntakeError("reuse.material_not_offered", material=mid, name=name)
             out: list[Reused] = []
             if fields:
                 out += self._take_fields(s, sub, state, actor, [by_field[f] for f in fields], now)
@@ -562,15 +475,14 @@ def _person(s: Session, key: DataKey, who: str) -> tuple[bytes, Submission | Non
         return bidx, sub
     bidx = applicant_index(key, name=None, resident_id=text, phone=None)["resident_id_bidx"]
     assert bidx is not None
-    found = s.scalar(
-        select(func.count()).select_from(Applicant).where(Applicant.resident_id_bidx == bidx)
-    )
+    personal = and_(Applicant.resident_id_bidx == bidx, Applicant.kind == "personal")
+    found = s.scalar(select(func.count()).select_from(Applicant).where(personal))
     if not found:
         raise IntakeError("reuse.person_not_found")
     latest = s.scalar(
         select(Submission)
         .join(Applicant, Submission.applicant_id == Applicant.id)
-        .where(Applicant.resident_id_bidx == bidx)
+        .where(personal)
         .order_by(Submission.created_at.desc())
         .limit(1)
     )

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
-    from app.reuse import ConsentState, Reused, ReuseOffer
+    from app.consent import ConsentState
+    from app.reuse import Reused, ReuseOffer
 
 FIELD_NAMES = {
     "address": QT_TRANSLATE_NOOP("ReuseDialog", "住址"),

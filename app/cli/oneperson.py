@@ -53,8 +53,10 @@ def _actor(ctx: Any, username: str | None) -> Any:
         raise IntakeError("reuse.clerk_required", field="clerk")
     with ctx.sessions() as s:
         staff = s.scalars(select(Staff).where(Staff.username == username)).first()
-        if staff is None or not staff.active:
-            raise IntakeError("reuse.unknown_clerk", clerk=username)
+        if staff is None:
+            raise IntakeError("submit.unknown_clerk", clerk=username)
+        if not staff.active:
+            raise IntakeError("submit.clerk_inactive", clerk=username)
         return staff_view(staff)
 
 
