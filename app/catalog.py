@@ -93,6 +93,10 @@ class Material:
     sensitive: bool = False
     notes: str = ""
     person_name: str = ""  # name of one person's copy, e.g. "{person}居民身份证"
+    # 一人一档: a captured copy may serve a later intake of the same person (with consent) while
+    # younger than max_age_days (None: the station's reuse_max_age_days option)
+    reusable: bool = False
+    max_age_days: int | None = None
     generated_at_window: bool = (
         False  # printed by this app (WINDOW_GENERATED), not paper to capture
     )

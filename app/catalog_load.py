@@ -120,6 +120,8 @@ def _material(m: Mapping[str, Any], display: str) -> Material:
         raise CatalogError("catalog.no_generator", material=m["id"], display=display)
     if m.get("tolerance_days") and not m.get("tolerable"):
         raise CatalogError("catalog.tolerance", material=m["id"], display=display)
+    if m.get("max_age_days") and not m.get("reusable"):
+        raise CatalogError("catalog.max_age", material=m["id"], display=display)
     return Material(
         id=m["id"],
         name=m["name"],
@@ -138,6 +140,8 @@ def _material(m: Mapping[str, Any], display: str) -> Material:
         notes=m.get("notes", ""),
         person_name=m.get("person_name", ""),
         generated_at_window=m.get("generated_at_window", False),
+        reusable=m.get("reusable", False),
+        max_age_days=m.get("max_age_days"),
     )
 
 

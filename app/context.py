@@ -22,6 +22,7 @@ from app.ledger import IntakeQueries
 from app.paths import default_db_path
 from app.receipts import ReceiptSigner
 from app.reports import Reports
+from app.reuse import ReuseService
 from app.staff import StaffService
 from app.upgrade_backup import UpgradeBackup
 from local_db.attachments import AttachmentStore
@@ -44,6 +45,7 @@ class AppContext:
     documents: IntakeForms  # IntakeDocuments with the generated forms
     queries: IntakeQueries  # one submission, the ledger, search
     dayclose: DayCloseService
+    reuse: ReuseService  # 一人一档: consent and consented reuse
     reports: Reports
     secrets: SecretStore
     signer: ReceiptSigner | None
@@ -125,6 +127,9 @@ def build_context(
             sessions, catalogs, attachments, clock, signer, query_url=receipt_query_url
         ),
         queries=IntakeQueries(
+            sessions, catalogs, attachments, clock, signer, query_url=receipt_query_url
+        ),
+        reuse=ReuseService(
             sessions, catalogs, attachments, clock, signer, query_url=receipt_query_url
         ),
         dayclose=DayCloseService(sessions, staff, clock, catalogs, anchor=anchor),

@@ -69,6 +69,8 @@ class DocMaterial:
     required_by: tuple[str, ...] = ()  # item names
     id: str = ""  # the catalog's material id
     due_days: int | None = None  # tolerated before receipt (notice): working days after receipt
+    reused_number: str = ""  # 一人一档: taken from this earlier intake (app/reuse.py) …
+    reused_date: dt.date | None = None  # … of this day
 
     @property
     def form_label(self) -> str:
@@ -100,6 +102,7 @@ class IntakeDocument:
     reprint: bool = False  # 补打
     notes: tuple[str, ...] = field(default_factory=tuple)
     form: FormContent | None = None  # generated forms only: sections and fields
+    reuse_consent_on: dt.date | None = None  # 一人一档 consent in force: the day it was given
 
     @property
     def missing(self) -> tuple[DocMaterial, ...]:

@@ -22,6 +22,7 @@ from app.applicant_rules import clean_applicant, require_ready
 from app.catalog import Bundle, Catalog
 from app.checklist import Checklist
 from app.clock import add_working_days, local_day
+from app.consent import apply_consent
 from app.dayclose import business_day
 from app.documents import DocKind
 from app.errors import IntakeError
@@ -124,17 +125,16 @@ class IntakeService(IntakeBase):
             for key, value in index.items():
                 setattr(applicant, key, value)
             applicant.field_sources = dump_json(dict(data.sources))
-            if data.consent_reuse and not applicant.consent_reuse:
-                applicant.consent_at = now
-            applicant.consent_reuse = data.consent_reuse
             applicant.updated_at = now
             s.flush()
             sub.applicant_id = applicant.id
+            # 一人一档: consent is per person (app/consent.py); a form only ever grants it
+            apply_consent(s, applicant, data.consent_reuse, actor, now, sub)
             payload = {
                 k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in clean.items()
             }
             payload["sources"] = dict(data.sources)
-            payload["consent_reuse"] = data.consent_reuse
+            payload["consent_reuse"] = applicant.consent_reuse
             self._event(s, sub, state, actor, "applicant_set", payload)
             return applicant_view(applicant)
 

@@ -17,6 +17,7 @@ from app import audit
 from app.capture.cardtypes import document_type_name
 from app.checklist import Checklist
 from app.clock import STATION_TZ
+from app.consent import consent_day
 from app.documents import DocApplicant, DocItem, DocKind, DocMaterial, IntakeDocument
 from app.errors import IntakeError
 from app.intake_base import IntakeBase, applicant_view
@@ -25,6 +26,7 @@ from app.numbering import (
     receipt_query_url,
 )
 from app.receipts import manifest_hash, query_base
+from app.reuse import reused_of, with_origins
 from app.state import SubmissionState
 from app.views import (
     StaffView,
@@ -64,6 +66,7 @@ class IntakeDocuments(IntakeBase):
             result = self._result(s, sub)
             materials, received_list = self._materials(s, sub, state, result)
             materials = self._for_kind(kind, materials, sub, result, received, supplemented)
+            materials = with_origins(materials, reused_of(s, sid))
             items = tuple(
                 DocItem(i.name, i.department_in(sub.jurisdiction), i.time_limit_text)
                 for i in result.active_items
@@ -97,6 +100,7 @@ class IntakeDocuments(IntakeBase):
                 else f"邮寄：{sub.delivery_address}",
                 tolerated_due=sub.tolerance_due,
                 reprint=reprint,
+                reuse_consent_on=consent_day(s, applicant, sub.finished_at or self._clock.now()),
             )
         if actor is not None:
             with self._tx() as w:

@@ -337,6 +337,18 @@ STATION_ADDRESS: Option[str] = Option(
     env="INTAKE_STATION_ADDRESS",
     setting="station/address",
 )
+REUSE_MAX_AGE_DAYS: Option[int] = Option(
+    "reuse_max_age_days",
+    _int,
+    180,
+    "一人一档：早前收取的材料在多少天内可复用（目录未规定期限的材料）",
+    flag="--reuse-max-age",
+    env="INTAKE_REUSE_MAX_AGE_DAYS",
+    setting="reuse/max_age_days",
+    minimum=1,
+    maximum=3650,
+    metavar="DAYS",
+)
 STARTUP_PROBE: Option[bool] = Option(
     "startup_probe",
     _bool,
@@ -372,6 +384,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     FONT_SCALE,
     HIGH_CONTRAST,
     STATION_ADDRESS,
+    REUSE_MAX_AGE_DAYS,
     STARTUP_PROBE,
     LOG_PROPAGATE,
 )

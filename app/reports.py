@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import acceptance, consultations
 from app.catalog import Catalog
 from app.clock import STATION_TZ
+from app.documents import GENERATED_FORM_KINDS
+from app.reuse import reused_materials
 from app.staff import StaffService
 from app.state import NOT_INTAKE
 from app.views import StaffView
@@ -49,6 +51,7 @@ FIGURES = (
     "overdue_tolerance",
     "undelivered_same_day",
     "dept_overdue",
+    "reused",
 )
 FIGURE_LABELS = {
     "all": "全部受理",
@@ -70,6 +73,7 @@ FIGURE_LABELS = {
     "dept_overdue": "部门逾期未受理",
     # Behind a metric, not a counted figure: the intakes whose generated forms make 表单信息自动生成.
     "form_printed": "打印了生成表单",
+    "reused": "档案复用",  # 一人一档: took a material from an earlier intake
 }
 TARGETS = {"material_reduction": 60.0, "autofill": 50.0, "push_within_2h": 100.0}
 # What is still open on a day, shown before its 日结 (conditions below, like the figures).
@@ -179,6 +183,8 @@ class Reports:
             return Submission.state.not_in(NOT_INTAKE)
         if figure == "received":
             return Submission.received_at.is_not(None)
+        if figure == "reused":  # took a material from an earlier intake (一人一档)
+            return and_(Submission.state.not_in(NOT_INTAKE), reused_materials())
         if figure == "notified":
             return Submission.state == "notified"
         if figure == "tolerated":

@@ -141,6 +141,7 @@ MESSAGES: dict[str, str] = {
         "目录文件 {file} 第{line}行第{column}列 JSON 格式错误（括号、引号或逗号不匹配）。"
     ),
     "catalog.jurisdiction": "目录文件 {file}，一件事 {bundle}，字段 {field}：未定义的辖区“{j}”",
+    "catalog.max_age": "{display}：材料 {material} 设置了复用期限但未标记可复用",
     "catalog.missing_file": "找不到目录文件 {file}",
     "catalog.no_generator": (
         "{display}：材料 {material} 标记为窗口生成，但本程序没有生成该文书的功能"
@@ -375,6 +376,14 @@ MESSAGES: dict[str, str] = {
     "receipt.keys_file": "无法读取站点公钥文件“{args_keys}”。",
     "report.figure": "未知的统计项“{figure}”。",
     "report.period": "统计周期应为日、周或月。",
+    "reuse.clerk_required": "登记或撤回同意须用 --clerk 写明经办人登录名。",
+    "reuse.field_not_offered": "申请人信息“{field_name}”没有可复用的早前记录（可能已相同或已复用）。",
+    "reuse.material_not_offered": "材料“{name}”没有可复用的早前页面：早前办件未收取、已超过复用期限，或本件已收取。",
+    "reuse.no_consent": "申请人未同意复用（一人一档），不能复用早前办件的信息和材料。",
+    "reuse.no_consent#2": "申请人已撤回复用同意（一人一档），不能再复用早前办件的信息和材料。",
+    "reuse.no_person": "一人一档只用于个人申请人：请先录入申请人的身份证件号码。",
+    "reuse.person_not_found": "本站没有该身份证件号码或受理编号的办件记录。",
+    "reuse.who_required": "请输入申请人的身份证件号码或一个受理编号。",
     "setup.done": "本机已完成站点设置。",
     "setup.names": "请填写站点名称和中心名称（打印在回执上）。",
     "setup.station_code": (
@@ -461,6 +470,7 @@ MESSAGES: dict[str, str] = {
     "submit.field_type#3": "字段“applicant.consent_reuse”应为 true 或 false。",
     "submit.field_type#4": "字段“items”应为事项 id 的列表。",
     "submit.field_type#5": "字段“pages.{line_id}”应为图片文件路径的列表。",
+    "submit.field_type#6": '字段“{field}”应为 id 的列表（或把 reuse 写作 "all"）。',
     "submit.file": "无法读取受理文件“{file}”：{reason}。",
     "submit.json": "受理文件“{file}”不是有效的 JSON（第{line}行第{col}列）。",
     "submit.missing_field": "受理文件缺少字段“{field}”。",

@@ -402,3 +402,38 @@ class ApplicantNotice(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # when this station learnt it
+# --- 一人一档 (0015)
+
+
+class ConsentEvent(Base):
+    """A person's consent to reuse granted or withdrawn; the latest one is in force."""
+
+    __tablename__ = "consent_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_bidx: Mapped[bytes] = mapped_column(LargeBinary(16))  # applicants.resident_id_bidx
+    granted: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    submission_id: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (Index("ix_consent_events_person", "person_bidx", "id"),)
+
+
+class ReuseRecord(Base):
+    """An applicant field or a material an intake took from an earlier intake (its origin)."""
+
+    __tablename__ = "reuse_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # field | material
+    key: Mapped[str] = mapped_column(String(96))  # field name | checklist line id
+    origin_submission_id: Mapped[str] = mapped_column(String(36))
+    origin_number: Mapped[str] = mapped_column(String(32))
+    origin_date: Mapped[str] = mapped_column(String(10))  # the origin's ledger day
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    __table_args__ = (
+        UniqueConstraint("submission_id", "kind", "key", name="uq_reuse_records_key"),
+    )

@@ -47,6 +47,9 @@ LAW_32 = (
     "不予受理行政许可申请，应当出具加盖本行政机关专用印章和注明日期的书面凭证。"
 )
 
+# 一人一档: printed on the receipt when the applicant's consent to reuse is in force
+REUSE_CONSENT = "申请人同意本次及今后办件复用其已提交的信息和材料（一人一档）"
+
 
 def _receipt(ctx: DocContext) -> list[Flowable]:
     doc = ctx.doc
@@ -66,6 +69,9 @@ def _receipt(ctx: DocContext) -> list[Flowable]:
         if mat.state == "exempt" and mat.exempt_via:
             via = ctx.fonts.markup(f"免提交依据：{mat.exempt_via}")
             name += f'<br/><font size="{ctx.m.small}">{via}</font>'
+        if mat.reused_number and mat.reused_date:
+            origin = ctx.fonts.markup(f"复用自 {mat.reused_number}（{fmt_date(mat.reused_date)}）")
+            name += f'<br/><font size="{ctx.m.small}">{origin}</font>'
         rows.append(
             [
                 ctx.c(str(mat.seq), centred=True),
@@ -101,6 +107,8 @@ def _receipt(ctx: DocContext) -> list[Flowable]:
         )
     )
     story += ctx.notes()
+    if doc.reuse_consent_on is not None:
+        story.append(ctx.p(f"{REUSE_CONSENT}（同意日期：{fmt_date(doc.reuse_consent_on)}）"))
     story.append(Spacer(1, ctx.m.body * 0.5))
     story.append(
         ctx.signatures(

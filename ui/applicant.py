@@ -146,6 +146,10 @@ class ApplicantWidget(QWidget):
         layout.addLayout(kind_row)
         layout.addLayout(fields_row)
         layout.addWidget(self.card_info)
+        from ui.reuse import ReuseBar  # 一人一档: consent toggle and what earlier intakes offer
+
+        self.reuse_bar = ReuseBar(self)
+        layout.addWidget(self.reuse_bar)
         layout.addStretch(1)
         self._on_kind_toggled(True)
 
@@ -328,6 +332,7 @@ class ApplicantWidget(QWidget):
             self._derived = set()
             self.personal.setChecked(True)
             self.card_info.hide()
+            self.reuse_bar.clear()
             self._set_card_type(RESIDENT)
             self.photo.clear()
             self.photo.hide()
@@ -356,6 +361,7 @@ class ApplicantWidget(QWidget):
             self._set_gender(view.gender)
             self._set_card_type(view.document_type)
             self._sources = {k: str(v) for k, v in view.sources.items()}
+            self.reuse_bar.set_consent(view.consent_reuse)
             for name, row in self.rows.items():
                 row.mark.setVisible(self._sources.get(name) == "card")
             self._validate_all()
@@ -481,7 +487,7 @@ class ApplicantWidget(QWidget):
             self.edited.emit()
 
     def _on_field_edited(self, name: str) -> None:
-        if self._sources.get(name) in ("card", "licence_qr"):
+        if self._sources.get(name) in ("card", "licence_qr", "reuse"):
             self._sources[name] = "typed"
             self.rows[name].mark.hide()
         if name == "resident_id":

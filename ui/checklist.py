@@ -116,6 +116,15 @@ class ChecklistModel(RowsTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pages: Mapping[str, int] = {}
+        self._origins: Mapping[str, str] = {}  # 一人一档: line id -> "复用自 <number>（<date>）"
+
+    def set_origins(self, origins: Mapping[str, str]) -> None:
+        self._origins = dict(origins)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 1), self.index(len(self._rows) - 1, 1))
+
+    def origin(self, material_id: str) -> str:
+        return self._origins.get(material_id, "")
 
     def set_lines(
         self, lines: tuple[MaterialLine, ...], pages: Mapping[str, int] | None = None
@@ -151,7 +160,8 @@ class ChecklistModel(RowsTableModel):
             if col == 0:
                 return index.row() + 1
             if col == 1:
-                return line.name
+                origin = self._origins.get(line.id) if line.state == "collected" else None
+                return f"{line.name}（{origin}）" if origin else line.name
             if col == 2:
                 return state_label(line.state)
             if col == 3:
@@ -524,6 +534,10 @@ class ChecklistWidget(QWidget):
             self.table.setCurrentIndex(self.model.index(row, 1))
         self._show_detail(self.current_line())
         self._update_buttons()
+
+    def set_origins(self, origins: Mapping[str, str]) -> None:
+        """Materials reused from an earlier intake (一人一档), shown with their origin."""
+        self.model.set_origins(origins)
 
     def set_pages(self, pages: tuple[PageView, ...]) -> None:
         """New captured pages (counts in the list, thumbnails in the slot), nothing else."""

@@ -158,6 +158,9 @@ class IntakeWidget(QWidget):
         self.result.reprint_requested.connect(self._on_result_reprint_requested)
         self.result.form_requested.connect(self._on_result_form_requested)
 
+        from ui.reuse import ReuseController
+
+        self.reuse = ReuseController(self)  # 一人一档
         self._bundle_id: str | None = None
         self.abandon_dialog: Any = None  # the question asked before leaving a draft with content
         self._pending_card: Any = None  # a card read while another applicant was on screen
@@ -340,6 +343,7 @@ class IntakeWidget(QWidget):
         self.bundles.clear()
         self.questions.clear()
         self.materials.set_checklist(None)
+        self.materials.set_origins({})
         self.status_label.setText(self.tr("新受理：读取身份证或录入申请人信息"))
         self.stack.setCurrentWidget(self.workspace)
         self._update_finish_button()
@@ -387,6 +391,7 @@ class IntakeWidget(QWidget):
         from ui.capture.ocr import sync_marks
 
         sync_marks(self.applicant)  # fields read by OCR still show as to be confirmed
+        self.reuse.refresh()
         if view.stage == "notified":
             text = self.tr("续办 {number}（已一次告知）：补齐材料后按 F12 收件").format(
                 number=view.number
@@ -425,6 +430,7 @@ class IntakeWidget(QWidget):
             self._saved()
             if self.applicant.identity_problem() is None:
                 self._resolve("applicant")
+            self.reuse.refresh()
 
         self._with_sid(lambda sid: s.intake.set_applicant(s.actor, sid, value), saved, failed)
 
@@ -524,6 +530,7 @@ class IntakeWidget(QWidget):
 
     def _on_checklist_loaded(self, checklist: Checklist) -> None:
         self._show_checklist(checklist)
+        self.reuse.refresh()
         self._saved()
         self._resolve("task", "items", "bundle", "finish")  # the service took the change
         if not checklist.unanswered:

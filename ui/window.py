@@ -363,7 +363,7 @@ class MainWindow(QMainWindow):
                 "F12 完成受理并打印 · Ctrl+N 新建 · Alt+1 申请人 · Alt+2 一件事（可输入拼音首字母）· Alt+3 情形 · "
                 "Alt+4 材料清单（空格切换状态，1已收 2免提交 3容缺 0缺，Alt+A 其余全部已收）· Ctrl+F 查询 · "
                 "Ctrl+T 台账 · Ctrl+L 锁定 · F8/Alt+C 采集材料页面（空格拍摄）· Ctrl+I 导入材料文件 · "
-                "Ctrl+Shift+S 同步队列 · F2 读卡 · "
+                "Ctrl+Shift+S 同步队列 · F2 读卡 · Alt+G 同意复用（一人一档）· "
                 "扫描回执二维码直接打开受理记录"
             ),
             "info",

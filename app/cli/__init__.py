@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "sync.cli",  # left where it is: the sync subsystem's own commands
     "app.cli.submit",
     "app.cli.notices",  # notices sent to the applicant (短信告知)
+    "app.cli.oneperson",  # consent, reuse (一人一档)
 )
 
 

@@ -7,12 +7,16 @@ The intake file (JSON, `-` for standard input):
      "applicant": {"card": {...}} | {"kind": "personal", "name": …, "resident_id": …, …},
      "bundle": "新生儿出生", "items": ["…"], "answers": {"question": value},
      "marks": {"material": "collected" | "exempt" | "tolerated" | "missing"},
-     "pages": {"material": ["scan-1.jpg", …]}}
+     "pages": {"material": ["scan-1.jpg", …]},
+     "reuse": "all" | {"fields": ["address", "phone"], "materials": ["household_register"]}}
 
 `card` is a card reading as `intake idcard read --json` prints it (the object or its "card");
 typed fields beside it (the phone, always) are added as typed. Materials without a mark are
 missing, as in the window. `pages` are JPEG or PNG files (paths relative to the intake file),
-attached after finishing as the document camera does.
+attached after finishing as the document camera does. `reuse` (一人一档) takes applicant fields
+and materials from the person's earlier intake before finishing, as the window's offer does:
+only with the applicant's consent in force ("applicant": {"consent_reuse": true} gives it), and
+only what is offered ("all": everything offered).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from app.views import ApplicantInput
 from local_db.errors import DomainError
@@ -39,7 +43,8 @@ MARKS = {
     "missing": None,
     "缺": None,
 }
-TOP_FIELDS = ("clerk", "applicant", "bundle", "items", "answers", "marks", "pages")
+TOP_FIELDS = ("clerk", "applicant", "bundle", "items", "answers", "marks", "pages", "reuse")
+REUSE_KEYS = ("fields", "materials")
 # Captured pages the file may bring, by their first bytes (what the document camera stores).
 PAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 TYPED_FIELDS = (
@@ -71,6 +76,8 @@ class IntakeRequest:
     marks: Mapping[str, str | None]
     warnings: tuple[str, ...] = field(default=())
     pages: tuple[tuple[str, bytes, str], ...] = ()  # (line id, image bytes, mime), in order
+    # 一人一档: None nothing; "all" everything offered; else (fields, materials) to take
+    reuse: Literal["all"] | tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
 
 # ----------------------------------------------------------------------------- the file
@@ -208,7 +215,22 @@ def parse_request(data: object, base: Path | None = None) -> IntakeRequest:
         marks=marks,
         warnings=tuple(warnings),
         pages=_pages(spec.get("pages") or {}, base or Path.cwd()),
+        reuse=_reuse(spec.get("reuse")),
     )
+
+
+def _reuse(raw: object) -> Literal["all"] | tuple[tuple[str, ...], tuple[str, ...]] | None:
+    if raw is None or raw == "all":
+        return raw
+    spec = _object(raw, "reuse")
+    _known(spec, REUSE_KEYS, "reuse")
+    lists = []
+    for key in REUSE_KEYS:
+        value = spec.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SubmitError("submit.field_type", variant=6, field=f"reuse.{key}")
+        lists.append(tuple(value))
+    return lists[0], lists[1]
 
 
 def read_request(path: str) -> IntakeRequest:

@@ -31,6 +31,8 @@ from app.intake import IntakeService
 from app.intake_documents import IntakeDocuments
 from app.intake_pages import IntakePages
 from app.ledger import IntakeQueries
+from app.options import REUSE_MAX_AGE_DAYS, from_env
+from app.reuse import ReuseService
 from app.views import StaffView
 
 log = logging.getLogger("intake.submit")
@@ -55,6 +57,7 @@ class Services:
     pages: IntakePages
     documents: IntakeDocuments
     queries: IntakeQueries
+    reuse: ReuseService
 
 
 @contextlib.contextmanager
@@ -76,7 +79,9 @@ def atomic(ctx: Any) -> Iterator[tuple[Services, sessionmaker[Any]]]:
         IntakePages(*parts),  # type: ignore[arg-type]
         IntakeDocuments(*parts),  # type: ignore[arg-type]
         IntakeQueries(*parts),  # type: ignore[arg-type]
+        ReuseService(*parts),  # type: ignore[arg-type]
     )
+    service.reuse.configure(from_env(REUSE_MAX_AGE_DAYS) or REUSE_MAX_AGE_DAYS.default)
     try:
         yield service, sessions
         tx.commit()
@@ -224,6 +229,7 @@ def run_submit(args: argparse.Namespace) -> int:
             service.intake.answer_many(actor, sid, request.answers)
         if request.marks:
             service.intake.mark_many(actor, sid, request.marks)
+        reused = _take_reuse(service, actor, sid, request.reuse)
         result = service.intake.finish(actor, sid)
         for line_id, data, mime in request.pages:  # captured after finishing, as at the counter
             service.pages.attach_page(actor, sid, line_id, data, mime)
@@ -239,11 +245,29 @@ def run_submit(args: argparse.Namespace) -> int:
         "tolerance_due": result.tolerance_due.isoformat() if result.tolerance_due else None,
         "pages": len(request.pages),
         "warnings": list(request.warnings),
+        "reused": reused,
     }
     log.info("intake %s submitted from a file: %s", result.number, result.stage)
     heading = {"received": "已收件", "notified": "材料不齐，已出具一次告知通知书"}[result.stage]
     emit(args, summary, _text_report(f"{result.number} {heading}", printed, request.warnings))
     return 0
+
+
+def _take_reuse(service: Services, actor: StaffView, sid: str, wanted: Any) -> list[dict[str, str]]:
+    """一人一档 from the intake file: what was taken, with its origin."""
+    if wanted is None:
+        return []
+    if wanted == "all":
+        offer = service.reuse.offer(sid)
+        fields = [f.field for f in offer.fields]
+        materials = [m.line_id for m in offer.materials]
+    else:
+        fields, materials = list(wanted[0]), list(wanted[1])
+    taken = service.reuse.accept(actor, sid, fields, materials)
+    return [
+        {"kind": r.kind, "id": r.key, "from": r.origin.number, "date": r.origin.date.isoformat()}
+        for r in taken
+    ]
 
 
 def _jurisdiction(sessions: sessionmaker[Any], actor: StaffView) -> str | None:

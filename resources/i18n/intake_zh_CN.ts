@@ -2298,8 +2298,8 @@
         <translation>打印机：未找到，请检查</translation>
     </message>
     <message>
-        <source>F12 完成受理并打印 · Ctrl+N 新建 · Alt+1 申请人 · Alt+2 一件事（可输入拼音首字母）· Alt+3 情形 · Alt+4 材料清单（空格切换状态，1已收 2免提交 3容缺 0缺，Alt+A 其余全部已收）· Ctrl+F 查询 · Ctrl+T 台账 · Ctrl+L 锁定 · F8/Alt+C 采集材料页面（空格拍摄）· Ctrl+I 导入材料文件 · Ctrl+Shift+S 同步队列 · F2 读卡 · 扫描回执二维码直接打开受理记录</source>
-        <translation>F12 完成受理并打印 · Ctrl+N 新建 · Alt+1 申请人 · Alt+2 一件事（可输入拼音首字母）· Alt+3 情形 · Alt+4 材料清单（空格切换状态，1已收 2免提交 3容缺 0缺，Alt+A 其余全部已收）· Ctrl+F 查询 · Ctrl+T 台账 · Ctrl+L 锁定 · F8/Alt+C 采集材料页面（空格拍摄）· Ctrl+I 导入材料文件 · Ctrl+Shift+S 同步队列 · F2 读卡 · 扫描回执二维码直接打开受理记录</translation>
+        <source>F12 完成受理并打印 · Ctrl+N 新建 · Alt+1 申请人 · Alt+2 一件事（可输入拼音首字母）· Alt+3 情形 · Alt+4 材料清单（空格切换状态，1已收 2免提交 3容缺 0缺，Alt+A 其余全部已收）· Ctrl+F 查询 · Ctrl+T 台账 · Ctrl+L 锁定 · F8/Alt+C 采集材料页面（空格拍摄）· Ctrl+I 导入材料文件 · Ctrl+Shift+S 同步队列 · F2 读卡 · Alt+G 同意复用（一人一档）· 扫描回执二维码直接打开受理记录</source>
+        <translation>F12 完成受理并打印 · Ctrl+N 新建 · Alt+1 申请人 · Alt+2 一件事（可输入拼音首字母）· Alt+3 情形 · Alt+4 材料清单（空格切换状态，1已收 2免提交 3容缺 0缺，Alt+A 其余全部已收）· Ctrl+F 查询 · Ctrl+T 台账 · Ctrl+L 锁定 · F8/Alt+C 采集材料页面（空格拍摄）· Ctrl+I 导入材料文件 · Ctrl+Shift+S 同步队列 · F2 读卡 · Alt+G 同意复用（一人一档）· 扫描回执二维码直接打开受理记录</translation>
     </message>
     <message>
         <source>一件事一次办 综合受理窗口客户端
@@ -2645,6 +2645,80 @@
     <message>
         <source>否</source>
         <translation>否</translation>
+    </message>
+</context>
+<context>
+    <name>ReuseBar</name>
+    <message>
+        <source>申请人同意本次及今后办件复用其已提交的信息和材料；取消勾选即撤回同意</source>
+        <translation>申请人同意本次及今后办件复用其已提交的信息和材料；取消勾选即撤回同意</translation>
+    </message>
+    <message>
+        <source>同意复用（一人一档）(&amp;G)</source>
+        <translation>同意复用（一人一档）(&amp;G)</translation>
+    </message>
+    <message>
+        <source>复用…</source>
+        <translation>复用…</translation>
+    </message>
+    <message>
+        <source>查看并选择可复用的早前办件信息和材料</source>
+        <translation>查看并选择可复用的早前办件信息和材料</translation>
+    </message>
+    <message>
+        <source>早前办件可复用：申请人信息 {fields} 项，材料 {materials} 项</source>
+        <translation>早前办件可复用：申请人信息 {fields} 项，材料 {materials} 项</translation>
+    </message>
+    <message>
+        <source>申请人已撤回复用同意：不再提供早前办件的信息和材料</source>
+        <translation>申请人已撤回复用同意：不再提供早前办件的信息和材料</translation>
+    </message>
+</context>
+<context>
+    <name>ReuseDialog</name>
+    <message>
+        <source>住址</source>
+        <translation>住址</translation>
+    </message>
+    <message>
+        <source>联系电话</source>
+        <translation>联系电话</translation>
+    </message>
+    <message>
+        <source>复用自 {number}（{date}）</source>
+        <translation>复用自 {number}（{date}）</translation>
+    </message>
+    <message>
+        <source>一人一档：复用早前办件</source>
+        <translation>一人一档：复用早前办件</translation>
+    </message>
+    <message>
+        <source>申请人信息</source>
+        <translation>申请人信息</translation>
+    </message>
+    <message>
+        <source>{field}：{value}（{origin}）</source>
+        <translation>{field}：{value}（{origin}）</translation>
+    </message>
+    <message>
+        <source>已采集的材料（页面随本件一并推送，不重复上传）</source>
+        <translation>已采集的材料（页面随本件一并推送，不重复上传）</translation>
+    </message>
+    <message>
+        <source>{name}：{pages}页，采集于 {captured}（{origin}）</source>
+        <translation>{name}：{pages}页，采集于 {captured}（{origin}）</translation>
+    </message>
+    <message>
+        <source>{name}：采集于 {captured}，已超过 {days} 天的复用期限，请重新收取</source>
+        <translation>{name}：采集于 {captured}，已超过 {days} 天的复用期限，请重新收取</translation>
+    </message>
+    <message>
+        <source>复用所选</source>
+        <translation>复用所选</translation>
+    </message>
+    <message>
+        <source>取消</source>
+        <translation>取消</translation>
     </message>
 </context>
 <context>

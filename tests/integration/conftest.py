@@ -60,8 +60,10 @@ def hub(tmp_path):
 def undo_revisions_after_0005(con):
     """Make a store written by this release look as revision 0005 left it (for tests that upgrade
     an older store): 0006's seal definition, 0008's keyed page address (0007 only stamps), 0009's
-    applicant document type, 0010's printed form counts, 0013's applicant notices, 0014's
-    consultations and acceptance columns."""
+    applicant document type, and what 0010 and later add (forms, notices, consultations and
+    acceptance, consent and reuse, ratings, online applications, hand-over)."""
+    con.execute("DROP TABLE reuse_records")
+    con.execute("DROP TABLE consent_events")
     con.execute("DROP TABLE consultations")
     con.execute("ALTER TABLE submission_items DROP COLUMN first_decided_at")
     for column in ("acceptance_due", "acceptance_pending", "acceptance_late"):

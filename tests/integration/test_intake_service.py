@@ -361,7 +361,7 @@ def test_catalog_version_recorded_and_reproducible_after_replacement(ctx, staff)
     packed["header"]["version"] = "2030.01.01-1"
     packed["bundles"][0]["items"][1]["materials"].append({"id": "photo_2inch"})
     ctx.catalogs.replace(packed)
-    assert ctx.queries.get(sid).catalog_version == "2026.12.06-1"
+    assert ctx.queries.get(sid).catalog_version == "2026.12.07-1"
     assert ctx.documents.document(None, sid, "receipt").materials == old.materials
 
 

@@ -14,7 +14,7 @@ from app.clock import STATION_TZ
 from app.context import build_context
 from app.demo import generate
 from app.reports import FIGURES, Period, Reports
-from local_db.models import Submission
+from local_db.models import ReuseRecord, Submission
 
 from .conftest import undo_revisions_after_0005
 
@@ -125,6 +125,9 @@ def _oracle(ctx, period, now):
         ]
         for sub in subs:  # load everything before the session closes
             _ = [(i.decision, i.decided_at, i.delivered_at, i.first_decided_at) for i in sub.items]
+        reused = set(
+            s.scalars(select(ReuseRecord.submission_id).where(ReuseRecord.kind == "material"))
+        )
         s.expunge_all()
 
     def undelivered(sub):
@@ -184,6 +187,7 @@ def _oracle(ctx, period, now):
         "overdue_tolerance": lambda sub: sub.awaiting_supplement and sub.tolerance_due < today,
         "undelivered_same_day": undelivered,
         "dept_overdue": dept_overdue,
+        "reused": lambda sub: sub.id in reused and sub.state not in ("draft", "discarded"),
     }
     assert set(tests) == set(FIGURES)
     out = {f: {sub.id for sub in subs if test(sub)} for f, test in tests.items()}

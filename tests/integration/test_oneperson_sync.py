@@ -1,0 +1,83 @@
+"""一人一档 over sync: an intake that reused a page by reference reaches the real hub on
+loopback with its events and its page, and the page's bytes are sent once (with the first
+intake), not again for the intake that reused it."""
+
+import datetime as dt
+import logging
+import random
+
+import pytest
+from sqlalchemy import select
+
+from app.clock import FixedClock
+from app.views import ApplicantInput
+from sync.engine import SyncEngine
+from sync.hub.models import HubManifestPage
+from sync.keystore import MemoryTokenStore
+from tests.integration.test_sync_e2e import FAST
+from tests.sync_doubles import NEWBORN_ANSWERS, assert_mirrored, intake_with_pages, station
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
+]
+T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
+
+
+def test_reused_pages_reach_the_hub_once(tmp_path, catalog, hub):
+    clock = FixedClock(T0)
+    ctx, clerk = station(tmp_path / "XX01", "XX01", clock, catalog)
+    eng = SyncEngine.from_context(ctx, tokens=MemoryTokenStore(), config=FAST, clock=clock)
+    eng.enroll(hub.url, hub.store.issue_enroll_code("XX01"))
+    first = intake_with_pages(ctx, clerk, random.Random(3))
+    ctx.reuse.consent(clerk, ctx.queries.get(first).number, grant=True)
+    clock.set(T0 + dt.timedelta(minutes=12))  # the worker's next turn
+    eng.run_until_idle(max_seconds=30)
+    assert ctx.queries.get(first).pushed_at is not None  # its pages are at the hub
+    origin = {p.material_id: p.sha256 for p in ctx.queries.get(first).pages}
+
+    clock.set(T0 + dt.timedelta(days=20))
+    sid = ctx.intake.start(clerk)
+    ctx.intake.set_applicant(
+        clerk, sid, ApplicantInput(name="张三", resident_id="11010519491231002X")
+    )
+    ctx.intake.choose(clerk, sid, "新生儿出生")
+    ctx.intake.answer_many(clerk, sid, NEWBORN_ANSWERS)
+    offer = ctx.reuse.offer(sid)
+    reused = [m.line_id for m in offer.materials]
+    assert "household_register" in reused
+    ctx.reuse.accept(clerk, sid, [f.field for f in offer.fields], reused)
+    lines = ctx.intake.checklist(sid).materials
+    ctx.intake.mark_many(
+        clerk,
+        sid,
+        {m.id: "collected" for m in lines if m.produced_by is None and m.state == "missing"},
+    )
+    ctx.intake.finish(clerk, sid)
+    for m in ctx.intake.checklist(sid).materials:
+        if m.needs_pages and m.id not in reused:
+            ctx.pages.attach_page(clerk, sid, m.id, random.randbytes(3000), "image/jpeg")
+
+    read: list[str] = []
+    real_get = ctx.attachments.get
+
+    def counting_get(sha, *a, **kw):
+        read.append(sha)
+        return real_get(sha, *a, **kw)
+
+    ctx.attachments.get = counting_get  # what the page push reads is what it sends
+    clock.set(clock.now() + dt.timedelta(minutes=12))
+    eng.run_until_idle(max_seconds=30)
+
+    ctx.attachments.get = real_get
+    sent = set(read)
+    assert ctx.queries.get(sid).pushed_at is not None
+    assert_mirrored(ctx, hub.store, hub.blobs.read)  # every event and page at the hub, same bytes
+    with hub.store.sessions() as s:
+        at_hub = set(
+            s.scalars(select(HubManifestPage.sha256).where(HubManifestPage.submission_id == sid))
+        )
+    reused_shas = {origin[m] for m in reused}
+    assert reused_shas <= at_hub  # the hub lists the reused pages under the new intake
+    assert not reused_shas & sent  # and was not sent their bytes a second time
+    assert sent  # the new intake's own pages were sent
