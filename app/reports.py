@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import acceptance, consultations
 from app.catalog import Catalog
 from app.clock import STATION_TZ
-from app.documents import GENERATED_FORM_KINDS
 from app.reuse import reused_materials
 from app.staff import StaffService
 from app.state import NOT_INTAKE
