@@ -62,10 +62,41 @@ _EVENTS = cast(Table, HubEvent.__table__)
 _MANIFEST_PAGES = cast(Table, HubManifestPage.__table__)
 _SUBS = cast(Table, HubSubmission.__table__)
 _PROJECTED = ("stage", "number", "items_json", "received_at", "updated_at")
+_HOLDERS = cast(Table, HubPageHolder.__table__)
+# The hot path's statements are built once, with expanding IN parameters: building a statement
+# and its cache key on every call was a large part of its CPU (SQLAlchemy memoizes the key of a
+# statement object, not of an equal one built again).
 _UPDATE_SUB = (
     update(_SUBS)
     .where(_SUBS.c.id == bindparam("b_id"))
     .values({c: bindparam(f"b_{c}") for c in _PROJECTED})
+)
+_INSERT_SUBS = insert(_SUBS)
+_INSERT_EVENTS = insert(_EVENTS)
+_INSERT_MANIFEST_PAGES = insert(_MANIFEST_PAGES)
+_HELD = select(_HOLDERS.c.sha256).where(
+    _HOLDERS.c.station_id == bindparam("station"),
+    _HOLDERS.c.sha256.in_(bindparam("shas", expanding=True)),
+)
+_SUBS_AND_PAGES = (
+    select(_SUBS.c.id, _SUBS.c.station_id, _MANIFEST_PAGES.c.sha256)
+    .outerjoin(_MANIFEST_PAGES, _MANIFEST_PAGES.c.submission_id == _SUBS.c.id)
+    .where(_SUBS.c.id.in_(bindparam("sids", expanding=True)))
+)
+_KNOWN_EVENTS = select(
+    _EVENTS.c.id, _EVENTS.c.digest, _EVENTS.c.station_id, _EVENTS.c.store_id, _EVENTS.c.seq
+).where(
+    or_(
+        _EVENTS.c.id.in_(bindparam("ids", expanding=True)),
+        and_(
+            _EVENTS.c.station_id == bindparam("station"),
+            _EVENTS.c.store_id == bindparam("store"),
+            _EVENTS.c.seq.in_(bindparam("seqs", expanding=True)),
+        ),
+    )
+)
+_KNOWN_SUBS = select(_SUBS.c.id, _SUBS.c.station_id, *(_SUBS.c[x] for x in _PROJECTED)).where(
+    _SUBS.c.id.in_(bindparam("sids", expanding=True))
 )
 _ORDER = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
 
@@ -83,14 +114,7 @@ class IngestOps(StoreBase):
             return out
         with self.engine.connect() if conn is None else nullcontext(conn) as s:
             for chunk in chunks(list(set(shas)), 500):
-                out.update(
-                    s.scalars(
-                        select(HubPageHolder.sha256).where(
-                            HubPageHolder.station_id == p.station_id,
-                            HubPageHolder.sha256.in_(chunk),
-                        )
-                    )
-                )
+                out.update(s.scalars(_HELD, {"station": p.station_id, "shas": chunk}))
         return out
 
     def add_holder(self, p: Principal, shas: Sequence[str]) -> None:
@@ -148,11 +172,7 @@ class IngestOps(StoreBase):
             subs: dict[str, int] = {}  # submission -> its station
             have: set[tuple[str, str]] = set()
             for chunk in chunks(sids, 500):  # the submissions and their manifests: one query
-                for sid, station, sha in c.execute(
-                    select(_SUBS.c.id, _SUBS.c.station_id, _MANIFEST_PAGES.c.sha256)
-                    .outerjoin(_MANIFEST_PAGES, _MANIFEST_PAGES.c.submission_id == _SUBS.c.id)
-                    .where(_SUBS.c.id.in_(chunk))
-                ):
+                for sid, station, sha in c.execute(_SUBS_AND_PAGES, {"sids": chunk}):
                     subs[sid] = station
                     if sha is not None:
                         have.add((sid, sha))
@@ -183,9 +203,9 @@ class IngestOps(StoreBase):
                     if not blobs.held(pg["sha256"], pg["size"], pg["sha256"] in held):
                         wanted[pg["sha256"]] = {"sha256": pg["sha256"], "size": pg["size"]}
             if new_subs:
-                c.execute(insert(_SUBS), new_subs)
+                c.execute(_INSERT_SUBS, new_subs)
             if rows:
-                c.execute(insert(_MANIFEST_PAGES), rows)
+                c.execute(_INSERT_MANIFEST_PAGES, rows)
         needed = []
         for w in wanted.values():
             off = blobs.partial_offset(str(w["sha256"]), owner_of(p))
@@ -246,7 +266,7 @@ class IngestOps(StoreBase):
                 results[i] = {"id": ev["id"], "status": "stored"}
             _write_subs(c, list(touched.values()))  # before the events that name them
             if rows:
-                c.execute(insert(_EVENTS), rows)
+                c.execute(_INSERT_EVENTS, rows)
             states = [
                 {
                     "submission_id": sid,
@@ -357,26 +377,19 @@ class _Known:
     @classmethod
     def read(cls, c: Connection, p: Principal, events: list[Any]) -> _Known:
         k = cls()
-        mine = and_(_EVENTS.c.station_id == p.station_id, _EVENTS.c.store_id == p.store_id)
         for chunk in chunks(events, 500):
             ids, seqs = {ev["id"] for ev in chunk}, {ev["seq"] for ev in chunk}
             # the batch's ids, and this store's sequence numbers: one query for both
+            mine = {"station": p.station_id, "store": p.store_id}
             for eid, digest, station, store, seq in c.execute(
-                select(
-                    _EVENTS.c.id,
-                    _EVENTS.c.digest,
-                    _EVENTS.c.station_id,
-                    _EVENTS.c.store_id,
-                    _EVENTS.c.seq,
-                ).where(or_(_EVENTS.c.id.in_(ids), and_(mine, _EVENTS.c.seq.in_(seqs))))
+                _KNOWN_EVENTS, {"ids": list(ids), "seqs": list(seqs), **mine}
             ):
                 if eid in ids:
                     k.existing[eid] = (digest, station)
                 if station == p.station_id and store == p.store_id and seq in seqs:
                     k.taken[seq] = eid
             sids = list({ev["submission_id"] for ev in chunk} - set(k.subs))
-            cols = [_SUBS.c.id, _SUBS.c.station_id, *(_SUBS.c[x] for x in _PROJECTED)]
-            for row in c.execute(select(*cols).where(_SUBS.c.id.in_(sids))):
+            for row in c.execute(_KNOWN_SUBS, {"sids": sids}):
                 k.subs[row[0]] = _Sub(*row)
         return k
 
@@ -435,7 +448,7 @@ def _write_subs(c: Connection, subs: list[_Sub]) -> None:
     """Store the batch's submissions: the new ones inserted, the others' projection updated."""
     new = [sub.row() for sub in subs if sub.created_at is not None]
     if new:
-        c.execute(insert(_SUBS), new)
+        c.execute(_INSERT_SUBS, new)
     old = [
         {"b_id": sub.id, **{f"b_{x}": getattr(sub, x) for x in _PROJECTED}}
         for sub in subs
