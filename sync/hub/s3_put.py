@@ -17,6 +17,8 @@ import datetime as dt
 import hashlib
 import hmac
 import http.client
+import os
+import ssl
 import threading
 from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
@@ -121,8 +123,12 @@ class S3Put:
     def _connection(self) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
         if conn is None:
-            cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-            conn = cls(self.host, self.port, timeout=self.timeout)
+            if self.https:
+                conn = http.client.HTTPSConnection(
+                    self.host, self.port, timeout=self.timeout, context=_tls_context()
+                )
+            else:
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             self._local.conn = conn
         return conn
 
@@ -162,6 +168,12 @@ class S3Put:
                 return
             raise S3PutError(resp.status, _error_code(data) or resp.reason)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The system's CAs, or the bundle boto3 is given for a store with a private CA (a county's
+    MinIO): AWS_CA_BUNDLE, the variable botocore reads, so both clients trust the same."""
+    return ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or None)
 
 
 def _error_code(body: bytes) -> str:

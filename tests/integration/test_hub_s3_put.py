@@ -1,19 +1,29 @@
 """The hub's lean S3 PUT against a real S3-compatible server on loopback (moto's server mode):
 pages stored with their metadata and read back through boto3, the connection kept alive and
 reopened after the store restarts, and a store that is down or refuses is a BlobError the
-station is told to retry (nothing acknowledged)."""
+station is told to retry (nothing acknowledged); an HTTPS store with a private CA is trusted
+through the bundle boto3 is given (AWS_CA_BUNDLE)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import http.server
+import ipaddress
 import logging
+import ssl
+import threading
 
 import boto3
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from sync.hub.blobs import BlobError
 from sync.hub.s3 import S3BlobStore, S3Config
-from sync.hub.s3_put import S3PutError
+from sync.hub.s3_put import S3Put, S3PutError
 from tests.hub_doubles import S3Server
 
 pytestmark = pytest.mark.expect_log(
@@ -82,3 +92,90 @@ def test_a_store_that_is_down_or_refuses_is_unavailable_and_nothing_is_stored(s3
         store._put_one(sha, b"a page")
     assert down.value.code == "blob.store_unavailable"
     assert isinstance(down.value.__cause__, OSError)
+
+
+# ----------------------------------------------------------------------------- TLS, private CA
+
+
+def self_signed(tmp):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "county object store")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    crt, pem = tmp / "store.crt", tmp / "store.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return crt, pem
+
+
+@pytest.fixture
+def tls_store(tmp_path):
+    """An HTTPS endpoint with a private CA that records each PUT and answers 200."""
+    crt, pem = self_signed(tmp_path)
+    seen: list[tuple[str, dict[str, str], bytes]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_PUT(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, pem)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", crt, seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_https_store_with_a_private_ca_is_trusted_through_aws_ca_bundle(tls_store, monkeypatch):
+    url, crt, seen = tls_store
+    body = b"\x01sealed" * 5000
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+    with pytest.raises(ssl.SSLCertVerificationError):  # an OSError: the store is unavailable
+        S3Put(url, "pages", "ak", "sk", "us-east-1", 5.0).put("pages/ab/x", body, {})
+    assert seen == []
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(crt))  # what boto3 is told too
+    put = S3Put(url, "pages", "ak", "sk", "us-east-1", 5.0)
+    put.put("pages/ab/x", body, {"plain-size": "35000"})
+    put.put("pages/ab/y", b"", {})  # the same connection, kept alive
+    (path, headers, got), (path2, _h, got2) = seen
+    assert (path, got, path2, got2) == ("/pages/pages/ab/x", body, "/pages/pages/ab/y", b"")
+    assert headers["x-amz-content-sha256"] == hashlib.sha256(body).hexdigest()
+    assert headers["x-amz-meta-plain-size"] == "35000"
+    assert headers["host"] == url.removeprefix("https://")
+    assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=ak/")
+    assert (
+        "SignedHeaders=content-length;host;x-amz-content-sha256;x-amz-date;"
+        in (headers["authorization"])
+    )
