@@ -192,12 +192,6 @@ class BlobStore:
             return
         self.commit([key], scope)
 
-    def discard(self, key: str) -> None:
-        """Drop a verified partial page (a deferred KEY, "sha" or "sha.owner") that needs no
-        storing: the hub already holds the page for its sender."""
-        sha, _, owner = key.partition(".")
-        self._partial(sha, owner).unlink(missing_ok=True)
-
     def commit(self, deferred: list[str], scope: str = DEFAULT_SCOPE) -> list[str]:
         """Store verified partial pages (sealed), then drop the partial files; returns the
         pages stored. BlobError (with `done`) when the store did not confirm them all."""

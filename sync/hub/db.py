@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -213,6 +213,16 @@ class StoreBase:
             if self.sqlite:
                 s.connection(execution_options={"immediate": True})
             yield s
+
+    @contextmanager
+    def write_core(self) -> Iterator[Connection]:
+        """A write transaction on a plain connection: the hot path's statements (manifests,
+        events, page holders) skip the ORM's per-statement and per-object bookkeeping."""
+        with self.engine.connect() as c:
+            if self.sqlite:
+                c.execution_options(immediate=True)
+            with c.begin():
+                yield c
 
 
 def chunks(seq: Sequence[Any], n: int) -> Iterator[Sequence[Any]]:

@@ -7,13 +7,13 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Connection, Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from sync.hub.blobs import BlobStore
 from sync.hub.db import (
@@ -55,10 +55,49 @@ _STAGE_OF = {
     "discarded": "discarded",
     "delivered": "delivered",
 }
-# Rows inserted through Core (executemany), not ORM objects: the ORM's bookkeeping per row was a
-# large share of an event batch's CPU.
+# The hot path (manifests, events, page holders) runs on Core statements over one connection,
+# not ORM objects: the ORM's bookkeeping per statement and per row was a large share of a
+# submission's CPU (docs/hub-sizing.md).
 _EVENTS = cast(Table, HubEvent.__table__)
 _MANIFEST_PAGES = cast(Table, HubManifestPage.__table__)
+_SUBS = cast(Table, HubSubmission.__table__)
+_PROJECTED = ("stage", "number", "items_json", "received_at", "updated_at")
+_HOLDERS = cast(Table, HubPageHolder.__table__)
+# The hot path's statements are built once, with expanding IN parameters: building a statement
+# and its cache key on every call was a large part of its CPU (SQLAlchemy memoizes the key of a
+# statement object, not of an equal one built again).
+_UPDATE_SUB = (
+    update(_SUBS)
+    .where(_SUBS.c.id == bindparam("b_id"))
+    .values({c: bindparam(f"b_{c}") for c in _PROJECTED})
+)
+_INSERT_SUBS = insert(_SUBS)
+_INSERT_EVENTS = insert(_EVENTS)
+_INSERT_MANIFEST_PAGES = insert(_MANIFEST_PAGES)
+_HELD = select(_HOLDERS.c.sha256).where(
+    _HOLDERS.c.station_id == bindparam("station"),
+    _HOLDERS.c.sha256.in_(bindparam("shas", expanding=True)),
+)
+_SUBS_AND_PAGES = (
+    select(_SUBS.c.id, _SUBS.c.station_id, _MANIFEST_PAGES.c.sha256)
+    .outerjoin(_MANIFEST_PAGES, _MANIFEST_PAGES.c.submission_id == _SUBS.c.id)
+    .where(_SUBS.c.id.in_(bindparam("sids", expanding=True)))
+)
+_KNOWN_EVENTS = select(
+    _EVENTS.c.id, _EVENTS.c.digest, _EVENTS.c.station_id, _EVENTS.c.store_id, _EVENTS.c.seq
+).where(
+    or_(
+        _EVENTS.c.id.in_(bindparam("ids", expanding=True)),
+        and_(
+            _EVENTS.c.station_id == bindparam("station"),
+            _EVENTS.c.store_id == bindparam("store"),
+            _EVENTS.c.seq.in_(bindparam("seqs", expanding=True)),
+        ),
+    )
+)
+_KNOWN_SUBS = select(_SUBS.c.id, _SUBS.c.station_id, *(_SUBS.c[x] for x in _PROJECTED)).where(
+    _SUBS.c.id.in_(bindparam("sids", expanding=True))
+)
 _ORDER = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
 
 
@@ -66,23 +105,16 @@ class IngestOps(NoticeOps):
     # ------------------------------------------------------------------ pages per station
 
     def held_pages(
-        self, p: Principal, shas: Sequence[str], session: Session | None = None
+        self, p: Principal, shas: Sequence[str], conn: Connection | None = None
     ) -> set[str]:
         """Which of SHAS this station has sent the bytes of (the only pages that exist for it);
-        in SESSION when given (one connection for the request's work)."""
+        on CONN when given (one connection for the request's work)."""
         out: set[str] = set()
         if not shas:
             return out
-        with self.sessions() if session is None else nullcontext(session) as s:
+        with self.engine.connect() if conn is None else nullcontext(conn) as s:
             for chunk in chunks(list(set(shas)), 500):
-                out.update(
-                    s.scalars(
-                        select(HubPageHolder.sha256).where(
-                            HubPageHolder.station_id == p.station_id,
-                            HubPageHolder.sha256.in_(chunk),
-                        )
-                    )
-                )
+                out.update(s.scalars(_HELD, {"station": p.station_id, "shas": chunk}))
         return out
 
     def add_holder(self, p: Principal, shas: Sequence[str]) -> None:
@@ -92,8 +124,8 @@ class IngestOps(NoticeOps):
         ins = (pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(
             HubPageHolder
         )
-        with self.write() as s:
-            s.execute(
+        with self.write_core() as c:
+            c.execute(
                 ins.on_conflict_do_nothing(),
                 [{"station_id": p.station_id, "sha256": x} for x in set(shas)],
             )
@@ -134,26 +166,22 @@ class IngestOps(NoticeOps):
                 ):
                     raise HubError(400, "manifest.page", "页面应含 sha256 与 size（不超过上限）")
         refused: list[dict[str, str]] = []
-        with self.write() as s:
-            held = self.held_pages(p, [pg["sha256"] for m in manifests for pg in m["pages"]], s)
+        with self.write_core() as c:
+            held = self.held_pages(p, [pg["sha256"] for m in manifests for pg in m["pages"]], c)
             sids = [m["submission_id"] for m in manifests]
-            subs = {
-                x.id: x for x in s.scalars(select(HubSubmission).where(HubSubmission.id.in_(sids)))
-            }
-            have = {
-                (a, b)
-                for a, b in s.execute(
-                    select(HubManifestPage.submission_id, HubManifestPage.sha256).where(
-                        HubManifestPage.submission_id.in_(sids)
-                    )
-                )
-            }
+            subs: dict[str, int] = {}  # submission -> its station
+            have: set[tuple[str, str]] = set()
+            for chunk in chunks(sids, 500):  # the submissions and their manifests: one query
+                for sid, station, sha in c.execute(_SUBS_AND_PAGES, {"sids": chunk}):
+                    subs[sid] = station
+                    if sha is not None:
+                        have.add((sid, sha))
             now = self.now()
-            rows = []
+            rows, new_subs = [], []
             for m in manifests:
                 sid = m["submission_id"]
-                sub = subs.get(sid)
-                if sub is not None and sub.station_id != p.station_id:
+                station = subs.get(sid)
+                if station is not None and station != p.station_id:
                     refused.append(
                         {
                             "submission_id": sid,
@@ -162,17 +190,9 @@ class IngestOps(NoticeOps):
                         }
                     )
                     continue
-                if sub is None:
-                    sub = HubSubmission(
-                        id=sid,
-                        station_id=p.station_id,
-                        stage="draft",
-                        items_json="[]",
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    s.add(sub)
-                    subs[sid] = sub
+                if station is None:
+                    new_subs.append(_Sub.new(sid, p.station_id, now).row())
+                    subs[sid] = p.station_id
                 for pg in m["pages"]:
                     key = (sid, pg["sha256"])
                     if key not in have:
@@ -182,9 +202,10 @@ class IngestOps(NoticeOps):
                         )
                     if not blobs.held(pg["sha256"], pg["size"], pg["sha256"] in held):
                         wanted[pg["sha256"]] = {"sha256": pg["sha256"], "size": pg["size"]}
-            s.flush()
+            if new_subs:
+                c.execute(_INSERT_SUBS, new_subs)
             if rows:
-                s.execute(insert(_MANIFEST_PAGES), rows)
+                c.execute(_INSERT_MANIFEST_PAGES, rows)
         needed = []
         for w in wanted.values():
             off = blobs.partial_offset(str(w["sha256"]), owner_of(p))
@@ -215,15 +236,15 @@ class IngestOps(NoticeOps):
         results: list[dict[str, Any] | None] = [_malformed(ev) for ev in events]
         ok = [ev for ev, r in zip(events, results, strict=True) if r is None]
         now = self.now()
-        touched: dict[str, HubSubmission] = {}
+        touched: dict[str, _Sub] = {}
         self.sealer.prepare(p.scope)
-        with self.write() as s:
+        with self.write_core() as c:
             held = self.held_pages(
-                p, [ev["payload"]["sha256"] for ev in ok if ev["type"] == "page_attached"], s
+                p, [ev["payload"]["sha256"] for ev in ok if ev["type"] == "page_attached"], c
             )
-            known = _Known.read(s, p, ok)
+            known = _Known.read(c, p, ok)
             rows: list[dict[str, Any]] = []
-            noticed: list[tuple[HubSubmission, Any]] = []  # events that notify the applicant
+            noticed: list[tuple[_Sub, Any]] = []  # events that notify the applicant
             stop = False
             for i, ev in enumerate(events):
                 if results[i] is not None:
@@ -238,7 +259,7 @@ class IngestOps(NoticeOps):
                     # online: keep order past a missing page; an import goes on past it
                     stop = refused.get("code") == "page.missing" and via == "online"
                     continue
-                sub = known.submission(s, ev["submission_id"], p, now)
+                sub = known.submission(ev["submission_id"], p, now)
                 _project(sub, ev, now)
                 touched[sub.id] = sub
                 rows.append(self._event_row(p, ev, digest, via, now))
@@ -246,11 +267,11 @@ class IngestOps(NoticeOps):
                     noticed.append((sub, cause))
                 known.add(ev, digest, p)
                 results[i] = {"id": ev["id"], "status": "stored"}
-            s.flush()
+            _write_subs(c, list(touched.values()))  # before the events that name them
             if rows:
-                s.execute(insert(_EVENTS), rows)
+                c.execute(_INSERT_EVENTS, rows)
             for sub, cause in noticed:  # after the events: the phone is in them
-                self.queue_notice(s, sub, p.scope, cause)
+                self.queue_notice(c, sub, p.scope, cause)
             states = [
                 {
                     "submission_id": sid,
@@ -356,30 +377,25 @@ class _Known:
     def __init__(self) -> None:
         self.existing: dict[str, tuple[str, int]] = {}
         self.taken: dict[int, str] = {}
-        self.subs: dict[str, HubSubmission] = {}
+        self.subs: dict[str, _Sub] = {}
 
     @classmethod
-    def read(cls, s: Session, p: Principal, events: list[Any]) -> _Known:
+    def read(cls, c: Connection, p: Principal, events: list[Any]) -> _Known:
         k = cls()
         for chunk in chunks(events, 500):
-            ids = [ev["id"] for ev in chunk]
-            for eid, digest, station in s.execute(
-                select(HubEvent.id, HubEvent.digest, HubEvent.station_id).where(
-                    HubEvent.id.in_(ids)
-                )
+            ids, seqs = {ev["id"] for ev in chunk}, {ev["seq"] for ev in chunk}
+            # the batch's ids, and this store's sequence numbers: one query for both
+            mine = {"station": p.station_id, "store": p.store_id}
+            for eid, digest, station, store, seq in c.execute(
+                _KNOWN_EVENTS, {"ids": list(ids), "seqs": list(seqs), **mine}
             ):
-                k.existing[eid] = (digest, station)
-            for seq, eid in s.execute(
-                select(HubEvent.seq, HubEvent.id).where(
-                    HubEvent.station_id == p.station_id,
-                    HubEvent.store_id == p.store_id,
-                    HubEvent.seq.in_([ev["seq"] for ev in chunk]),
-                )
-            ):
-                k.taken[seq] = eid
+                if eid in ids:
+                    k.existing[eid] = (digest, station)
+                if station == p.station_id and store == p.store_id and seq in seqs:
+                    k.taken[seq] = eid
             sids = list({ev["submission_id"] for ev in chunk} - set(k.subs))
-            for sub in s.scalars(select(HubSubmission).where(HubSubmission.id.in_(sids))):
-                k.subs[sub.id] = sub
+            for row in c.execute(_KNOWN_SUBS, {"sids": sids}):
+                k.subs[row[0]] = _Sub(*row)
         return k
 
     def refusal(self, ev: dict[str, Any], digest: str, p: Principal) -> dict[str, Any] | None:
@@ -396,19 +412,10 @@ class _Known:
             return _refused(eid, "event.seq_conflict", "该序号已被另一事件占用")
         return None
 
-    def submission(self, s: Session, sid: str, p: Principal, now: dt.datetime) -> HubSubmission:
+    def submission(self, sid: str, p: Principal, now: dt.datetime) -> _Sub:
         found = self.subs.get(sid)
         if found is None:
-            found = HubSubmission(
-                id=sid,
-                station_id=p.station_id,
-                stage="draft",
-                items_json="[]",
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(found)
-            self.subs[sid] = found
+            found = self.subs[sid] = _Sub.new(sid, p.station_id, now)
         return found
 
     def add(self, ev: dict[str, Any], digest: str, p: Principal) -> None:
@@ -416,7 +423,49 @@ class _Known:
         self.taken[ev["seq"]] = ev["id"]
 
 
-def _project(sub: HubSubmission, ev: Mapping[str, Any], now: dt.datetime) -> None:
+@dataclass
+class _Sub:
+    """A submission's row as the hot path reads and projects it (no ORM object)."""
+
+    id: str
+    station_id: int
+    stage: str
+    number: str | None
+    items_json: str
+    received_at: dt.datetime | None
+    updated_at: dt.datetime
+    created_at: dt.datetime | None = None  # set only on a submission not yet stored
+
+    @classmethod
+    def new(cls, sid: str, station_id: int, now: dt.datetime) -> _Sub:
+        return cls(sid, station_id, "draft", None, "[]", None, now, created_at=now)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "station_id": self.station_id,
+            "created_at": self.created_at,
+            **{c: getattr(self, c) for c in _PROJECTED},
+        }
+
+
+def _write_subs(c: Connection, subs: list[_Sub]) -> None:
+    """Store the batch's submissions: the new ones inserted, the others' projection updated."""
+    new = [sub.row() for sub in subs if sub.created_at is not None]
+    if new:
+        c.execute(_INSERT_SUBS, new)
+    old = [
+        {"b_id": sub.id, **{f"b_{x}": getattr(sub, x) for x in _PROJECTED}}
+        for sub in subs
+        if sub.created_at is None
+    ]
+    if old:
+        c.execute(_UPDATE_SUB, old)
+    for sub in subs:
+        sub.created_at = None  # stored now: a retry of the batch re-reads it anyway
+
+
+def _project(sub: _Sub, ev: Mapping[str, Any], now: dt.datetime) -> None:
     """The hub's light view of a submission's stage (the station's events are the truth)."""
     etype, payload = ev["type"], ev["payload"]
     stage = _STAGE_OF.get(etype)

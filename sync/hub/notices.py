@@ -18,9 +18,9 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy import Connection, CursorResult, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -48,6 +48,17 @@ _TEXTS = {
         "您的“一件事一次办”申请（编号{number}）办理结果已于{time}寄出，快递单号{tracking}。"
     ),
 }
+
+
+class NoticedSubmission(Protocol):
+    """What queueing a notice reads of a submission: the ORM row or the ingest's plain row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def station_id(self) -> int: ...
+    @property
+    def number(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -121,18 +132,22 @@ class NoticeOps(StoreBase):
             row = s.execute(stmt.limit(1)).first()
         return scope_of(row[0]) if row is not None else None
 
-    def queue_notice(self, s: Session, sub: HubSubmission, scope: str, cause: Cause) -> bool:
+    def queue_notice(
+        self, s: Session | Connection, sub: NoticedSubmission, scope: str, cause: Cause
+    ) -> bool:
         """Queue the notice CAUSE asks for, in the caller's transaction (sealer prepared for
         SCOPE); False when it was queued before."""
         now = self.now()
         phone = self._phone_of(s, sub.id)
-        station = s.get(HubStation, sub.station_id)
+        centre = s.execute(
+            select(HubStation.name).where(HubStation.id == sub.station_id)
+        ).scalar_one_or_none()
         at = (cause.at or now).astimezone(dt.timezone(dt.timedelta(hours=8)))
         params = {
             "number": sub.number or "",
             "department": cause.department or "相关部门",
             "reason": cause.reason.strip()[:200],
-            "centre": (station.name if station and station.name else "受理窗口"),
+            "centre": centre or "受理窗口",
             "time": at.strftime("%m月%d日%H:%M"),
             "tracking": cause.tracking if cause.method == "express" else "",
         }
@@ -167,7 +182,7 @@ class NoticeOps(StoreBase):
         log.info("notice %s queued for %s (%s)", cause.kind, sub.number, row["status"])
         return True
 
-    def _phone_of(self, s: Session, sid: str) -> str:
+    def _phone_of(self, s: Session | Connection, sid: str) -> str:
         found = s.execute(
             select(HubEvent.id, HubEvent.payload)
             .where(HubEvent.submission_id == sid, HubEvent.type == "applicant_set")
@@ -179,7 +194,7 @@ class NoticeOps(StoreBase):
         phone = self.payload_of(found[0], found[1]).get("phone")
         return phone.strip() if isinstance(phone, str) else ""
 
-    def _bump(self, s: Session, station_id: int) -> int:
+    def _bump(self, s: Session | Connection, station_id: int) -> int:
         ins = (sqlite_insert if self.sqlite else pg_insert)(HubNoticeSeq)
         s.execute(ins.values(station_id=station_id, seq=0).on_conflict_do_nothing())
         seq = s.execute(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sync.hub.blobs import BlobStore, _unavailable
 from sync.hub.crypto import Sealer
+from sync.hub.s3_put import S3Put, S3PutError
 
 log = logging.getLogger("intake.hub.s3")
 
@@ -76,6 +77,15 @@ class S3BlobStore(BlobStore):
                 response_checksum_validation="when_required",
             ),
         )
+        # the hot path's PUT (one per page) without botocore's per-call cost: sync/hub/s3_put.py
+        self.putter = S3Put(
+            config.endpoint,
+            config.bucket,
+            config.access_key,
+            config.secret_key,
+            config.region,
+            config.timeout,
+        )
 
     def key(self, sha: str) -> str:
         self.path(sha)  # checks the name
@@ -129,17 +139,10 @@ class S3BlobStore(BlobStore):
         return done
 
     def _put_one(self, sha: str, sealed: bytes, done: list[str] | None = None) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         size = len(sealed) - Sealer.overhead(sealed[:5])
         try:
-            self.client.put_object(
-                Bucket=self.config.bucket,
-                Key=self.key(sha),
-                Body=sealed,
-                Metadata={SIZE_META: str(size)},
-            )
-        except (ClientError, BotoCoreError) as exc:
+            self.putter.put(self.key(sha), sealed, {SIZE_META: str(size)})
+        except (S3PutError, OSError) as exc:
             log.warning("object store did not take page %s: %s", sha[:12], exc.__class__.__name__)
             raise _unavailable(list(done or [])) from exc
 

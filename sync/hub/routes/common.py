@@ -289,6 +289,12 @@ def call(fn: Callable[..., Any], *args: Any, **kw: Any) -> Awaitable[Any]:
     return run_in_threadpool(fn, *args, **kw)
 
 
-Hub = Annotated[HubContext, Depends(hub_context)]
+async def _hub(request: Request) -> HubContext:
+    """hub_context as a dependency: a coroutine, so FastAPI calls it in the event loop (a plain
+    function dependency costs a thread-pool hop per request, a large share of a request's CPU)."""
+    return hub_context(request)
+
+
+Hub = Annotated[HubContext, Depends(_hub)]
 Station = Annotated[Principal, Depends(station)]
 Dept = Annotated[Department, Depends(department)]

@@ -287,13 +287,9 @@ class _Batch:
         blobs = self.hub.blobs
         pending = {d.partition(".")[0] for d in self.deferred}
         try:
-            # pages this station had already sent whole are not stored again
-            held = self.hub.store.held_pages(self.p, sorted(pending))
-            again = {d.partition(".")[0] for d in self.deferred}
-            again = {sha for sha in again if blobs.held(sha, None, sha in held)}
-            for d in [d for d in self.deferred if d.partition(".")[0] in again]:
-                self.deferred.remove(d)
-                blobs.discard(d)
+            # No database check first whether the station had already sent a page whole: that
+            # happens only when an answer was lost, and storing the same content again under its
+            # name is harmless, whereas the check cost a query on every batch.
             try:
                 done = blobs.commit(self.deferred, self.p.scope)
             except BlobError as exc:
@@ -301,7 +297,7 @@ class _Batch:
                 done, self.failed = exc.done, exc
                 for r in self.out:  # the answer says which pages were not taken
                     sha = r["sha256"]
-                    if sha in pending and sha not in done and sha not in again:
+                    if sha in pending and sha not in done:
                         r.update(complete=False, error=exc.code)
             self.hub.store.add_holder(self.p, done)  # only once the pages are stored
         finally:
