@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.clock import local_day
-from app.ratings import BAD_LEVELS, LEVELS
+from app.rating_levels import BAD_LEVELS, LEVELS
 from local_db.models import Rating
 
 

@@ -26,6 +26,14 @@ from app import audit
 from app.clock import add_working_days, local_day
 from app.errors import IntakeError
 from app.intake_base import IntakeBase
+from app.rating_levels import (
+    BAD_LEVELS,
+    DECLINED_LABEL,
+    LEVEL_LABELS,
+    LEVELS,
+    MAX_TEXT,
+    REASON_LABELS,
+)
 from app.staff import StaffService
 from app.state import is_intake
 from app.views import StaffView
@@ -33,27 +41,6 @@ from local_db.models import Rating, Staff, Submission
 
 log = logging.getLogger("intake.ratings")
 
-# (code, label, score): the national order, best first; the score is what the keyboard uses.
-LEVELS: tuple[tuple[str, str, int], ...] = (
-    ("very_satisfied", "非常满意", 5),
-    ("satisfied", "满意", 4),
-    ("basic", "基本满意", 3),
-    ("dissatisfied", "不满意", 2),
-    ("very_dissatisfied", "非常不满意", 1),
-)
-LEVEL_LABELS = {code: label for code, label, _score in LEVELS}
-BAD_LEVELS = ("dissatisfied", "very_dissatisfied")
-DECLINED_LABEL = "未评价"
-REASONS: tuple[tuple[str, str], ...] = (
-    ("attitude", "服务态度差"),
-    ("slow", "办事效率低"),
-    ("unclear", "一次告知不清"),
-    ("repeat_trips", "多次跑动"),
-    ("unreasonable", "材料要求不合理"),
-    ("other", "其他"),
-)
-REASON_LABELS = dict(REASONS)
-MAX_TEXT = 500
 FOLLOWUP_DAYS = 1  # 差评 follow-up within one working day (002 §三(三))
 
 

@@ -12,7 +12,8 @@ from app.cli.common import common_flags as _common
 from app.cli.common import context as _context
 from app.cliout import emit as _emit
 from app.errors import ChecklistError, IntakeError
-from app.ratings import LEVELS, REASONS, RatingService, RatingView, parse_level
+from app.rating_levels import LEVELS, REASONS
+from app.ratings import RatingService, RatingView, parse_level
 
 
 def _service(ctx: Any) -> RatingService:

@@ -31,6 +31,7 @@ from sync.hub.models import (
     HubStation,
     HubSubmission,
 )
+from sync.hub.ratings import project_rating
 from sync.protocol import (
     MAX_BLOB_SIZE,
     MAX_EVENTS_PER_BATCH,
@@ -239,6 +240,7 @@ class IngestOps(StoreBase):
                     continue
                 sub = known.submission(s, ev["submission_id"], p, now)
                 _project(sub, ev, now)
+                project_rating(s, p.station_id, ev)
                 touched[sub.id] = sub
                 rows.append(self._event_row(p, ev, digest, via, now))
                 known.add(ev, digest, p)
