@@ -54,6 +54,7 @@ from app.reports import FIGURE_LABELS, FIGURES, OPEN_WORK, OPEN_WORK_LABELS, Per
 from app.staff import may
 from ui.event_labels import event_label
 from ui.ledger import LedgerModel, load_cells_on_demand, make_table
+from ui.rating_panel import RatingsPanel
 from ui.sync import status_line, waited_text
 from ui.sync_queue import KIND_LABELS
 
@@ -331,6 +332,12 @@ class SupervisorWidget(QWidget):
         backlog_layout.addLayout(backlog_row)
         backlog_layout.addWidget(self.backlog_table)
         breakdown.addTab(backlog_box, self.tr("同步积压"))
+        self.ratings = RatingsPanel(session, self)  # 好差评 and its follow-ups
+        breakdown.addTab(self.ratings, self.tr("好差评"))
+        self.ratings.flag_changed.connect(
+            lambda text: breakdown.setTabText(breakdown.indexOf(self.ratings), text)
+        )
+        self.ratings.refresh_requested.connect(self.refresh)
         self.sync: SyncController | None = None
 
         upper = QHBoxLayout()
@@ -515,6 +522,7 @@ class SupervisorWidget(QWidget):
         )
         self._draw_charts(rec, loaded.month)
         self._show_close(loaded.closed, loaded.amendments)
+        self.ratings.show_figures(rec.ratings)
 
     def _fraction(self, m: Metric) -> str:
         text = f"{m.numerator}/{m.denominator}"
