@@ -60,6 +60,9 @@ RUN_ORDER = [
     "intake ledger --date 2024-12-02 --json",
     "intake print receipt XX01-241202-0001-4 --out r.pdf --paper A5",
     "intake submit docs/examples/newborn-intake.json --print-dir out/ --json",
+    "intake rating add NUMBER --level 2 --reason slow --text 排队太久 --json",
+    "intake rating list --open",
+    "intake rating followup ID --note 已电话回访申请人",
     "intake supplement NUMBER --material marriage_certificate --clerk wangfang --print-dir out/",
     "intake deliver NUMBER --method express --tracking-number SF123 --clerk wangfang",
     "intake withdraw NUMBER --reason 申请人主动撤回 --clerk wangfang --print-dir out/",
@@ -182,6 +185,8 @@ def test_readme_commands_run_as_written(tmp_path, fake_vendor_libs):
                 subst["https://…/r?t=YJS1…"] = _receipt_qr(work / "r.pdf")
             elif command.startswith("intake submit"):
                 subst["NUMBER"] = json.loads(p.stdout)["number"]
+            elif command.startswith("intake rating add"):
+                subst["ID"] = str(json.loads(p.stdout)["id"])
             elif command == "intake public-key":
                 (work / "keys.json").write_text(p.stdout, encoding="utf-8")
             elif command == "intake backup recovery-code":
