@@ -34,9 +34,9 @@ def project_rating(s: Session, station_id: int, ev: Mapping[str, Any]) -> None:
     level = payload.get("level") if etype == "rated" else None
     reasons = payload.get("reasons", []) if etype == "rated" else []
     if (
-        (etype == "rated" and level not in LEVEL_LABELS)
+        (etype == "rated" and not (isinstance(level, str) and level in LEVEL_LABELS))
         or not isinstance(reasons, list)
-        or not all(r in REASON_LABELS for r in reasons)
+        or not all(isinstance(r, str) and r in REASON_LABELS for r in reasons)
     ):
         log.info("rating event %s not projected: unknown level or reason", ev["id"])
         return

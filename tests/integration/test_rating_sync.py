@@ -71,3 +71,31 @@ def test_ratings_arrive_at_the_hub_once(tmp_path, clock, catalog, hub, capsys):
             "open_followups": 0,
         }
     ]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"level": ["satisfied"]},
+        {"level": {"x": 1}},
+        {"level": "great"},
+        {"level": "dissatisfied", "reasons": [{"a": 1}]},
+        {"level": "dissatisfied", "reasons": "slow"},
+        {"level": "dissatisfied", "reasons": ["rude"]},
+    ],
+)
+def test_a_rating_the_hub_does_not_understand_is_stored_not_projected(hub, payload):
+    """A newer or broken station's rating event: kept as an event, left out of hub_ratings,
+    never a server error."""
+    from sync.hub.ratings import project_rating
+
+    ev = {
+        "id": "0" * 8 + "-0000-4000-8000-" + "0" * 12,
+        "submission_id": "1" * 8 + "-0000-4000-8000-" + "1" * 12,
+        "type": "rated",
+        "payload": payload,
+        "at": "2024-12-02T01:30:00.000000Z",
+    }
+    with hub.store.sessions() as s:
+        project_rating(s, 1, ev)
+        assert s.scalars(select(HubRating)).all() == []
