@@ -101,8 +101,10 @@ class RatingsPanel(QWidget):
         self.close_button.clicked.connect(self.close_selected)
         self.message = QLabel(self)
         self.message.setWordWrap(True)
+        open_title = QLabel(self.tr("待整改的差评（逾期在前）"), self)
+        open_title.setWordWrap(True)  # the tab is narrow at 150 %: nothing may widen it
         row = QHBoxLayout()
-        row.addWidget(QLabel(self.tr("待整改的差评（逾期在前）"), self), 1)
+        row.addWidget(open_title, 1)
         row.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
