@@ -238,6 +238,7 @@ class RatingBar(QFrame):
         self.view: RatingView | None = None
         self.dialog: RatingDialog | None = None
         self.applicant_window: ApplicantRatingWindow | None = None
+        self._gen = 0  # which finished intake the screens are for
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         self.ask_button = QPushButton(self.tr("请申请人评价（F9）"), self)
@@ -258,6 +259,7 @@ class RatingBar(QFrame):
     def start(self, sid: str, number: str) -> None:
         """A new intake was finished: ask for its rating (on the applicant's monitor if any)."""
         self.close_screens()
+        self._gen += 1
         self.sid, self.number, self.view = sid, number, None
         self._set_open(True)
         screen = self.applicant_screen()
@@ -342,10 +344,15 @@ class RatingBar(QFrame):
         panel = self._panel()
         if panel is not None and view.level is not None:
             panel.show_thanks()
-            QTimer.singleShot(THANKS_MS, self, self.close_screens)
+            gen = self._gen  # the next intake's rating screen is not closed by this one's timer
+            QTimer.singleShot(THANKS_MS, self, lambda: self._close_if_still(gen))
         else:
             self.close_screens()
         self.rating_recorded.emit(view)
+
+    def _close_if_still(self, gen: int) -> None:
+        if gen == self._gen:
+            self.close_screens()
 
     def _on_failed(self, err: TaskError) -> None:
         panel = self._panel()

@@ -11,6 +11,7 @@ from typing import Any
 from app.cli.common import common_flags as _common
 from app.cli.common import context as _context
 from app.cliout import emit as _emit
+from app.clock import STATION_TZ
 from app.errors import ChecklistError, IntakeError
 from app.rating_levels import LEVELS, REASONS
 from app.ratings import RatingService, RatingView, parse_level
@@ -37,7 +38,7 @@ def _line(r: RatingView) -> str:
         else:
             follow = f"整改待办（{r.followup_due} 前）" + ("【已逾期】" if r.overdue else "")
     return (
-        f"{r.id:>5} {r.number:24} {r.rated_at.astimezone():%Y-%m-%d %H:%M} "
+        f"{r.id:>5} {r.number:24} {r.rated_at.astimezone(STATION_TZ):%Y-%m-%d %H:%M} "
         f"{r.level_label:6} {r.clerk_name:8} {reasons} {follow}"
     ).rstrip()
 
