@@ -20,6 +20,7 @@ from app.intake import IntakeService
 from app.intake_pages import IntakePages
 from app.ledger import IntakeQueries
 from app.paths import default_db_path
+from app.ratings import RatingService
 from app.receipts import ReceiptSigner
 from app.reports import Reports
 from app.reuse import ReuseService
@@ -50,6 +51,7 @@ class AppContext:
     secrets: SecretStore
     signer: ReceiptSigner | None
     audit_anchor: AuditAnchor | None = None
+    ratings: RatingService | None = None  # 好差评; built by build_context
 
     @property
     def consultations(self) -> ConsultationService:
@@ -137,4 +139,5 @@ def build_context(
         secrets=secrets,
         signer=signer,
         audit_anchor=anchor,
+        ratings=RatingService(sessions, catalogs, attachments, clock, signer, staff=staff),
     )

@@ -20,6 +20,7 @@ from app import acceptance, consultations
 from app.catalog import Catalog
 from app.clock import STATION_TZ
 from app.reuse import reused_materials
+from app.rating_figures import RatingFigures, rating_figures
 from app.staff import StaffService
 from app.state import NOT_INTAKE
 from app.views import StaffView
@@ -137,6 +138,7 @@ class Reconciliation:
     metrics: tuple[Metric, ...]
     # (day, pushed in time, decided: pushed in time or missed); pending intakes are in neither
     push_compliance_by_day: tuple[tuple[dt.date, int, int], ...] = field(default=())
+    ratings: RatingFigures | None = None  # 好差评 (app/rating_figures.py)
 
 
 @dataclass(frozen=True)
@@ -410,7 +412,12 @@ class Reports:
             by_hour=tuple(sorted(hours.items())),
             metrics=metrics,
             push_compliance_by_day=compliance,
+            ratings=self._ratings(period, now),
         )
+
+    def _ratings(self, period: Period, now: dt.datetime) -> RatingFigures:
+        with self._sessions() as s:
+            return rating_figures(s, period.start, period.end, now)
 
     @staticmethod
     def _autofill(s: Session, where: Any) -> tuple[int, int]:

@@ -38,6 +38,7 @@ ACTIONS: dict[str, tuple[Role, str]] = {
     "day.amendments": ("supervisor", "查看日结补正"),
     "day.verify": ("supervisor", "校验日结封存"),
     "account.list": ("supervisor", "查看账号"),
+    "rating.followup": ("supervisor", "办结差评整改"),
     # administrator
     "account.create": ("admin", "新建账号"),
     "account.set_active": ("admin", "停用或启用账号"),

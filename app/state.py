@@ -108,6 +108,9 @@ _WHAT = {
     "delivered": "登记送达",
     "document_printed": "打印文书",
     "discarded": "作废草稿",
+    "rated": "评价",
+    "rating_declined": "登记未评价",
+    "rating_followed_up": "办结差评整改",
 }
 
 
@@ -130,6 +133,10 @@ _ALLOWED: Mapping[str, tuple[str, ...]] = {
     "delivered": ("accepted", "completed", "rejected"),
     "document_printed": _FINISHED,
     "discarded": ("draft",),
+    # 好差评 (app/ratings.py): about a finished intake, whatever happened to it since
+    "rated": _FINISHED,
+    "rating_declined": _FINISHED,
+    "rating_followed_up": _FINISHED,
 }
 
 

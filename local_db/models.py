@@ -437,3 +437,27 @@ class ReuseRecord(Base):
     __table_args__ = (
         UniqueConstraint("submission_id", "kind", "key", name="uq_reuse_records_key"),
     )
+# --- ratings (0012)
+
+
+class Rating(Base):
+    """The applicant's 好差评 of one intake (level None: 未评价, declined), with the 差评's
+    follow-up (整改) a supervisor closes with a note."""
+
+    __tablename__ = "ratings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    clerk_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))  # who served the applicant
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    level: Mapped[str | None] = mapped_column(String(24))
+    reasons: Mapped[str] = mapped_column(String(200), default="")  # reason codes, comma-joined
+    reason_text: Mapped[str | None] = mapped_column(EncryptedText("ratings.reason_text"))
+    rated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    local_date: Mapped[str] = mapped_column(String(10), index=True)
+    event_id: Mapped[str] = mapped_column(String(36))
+    followup_due: Mapped[dt.date | None] = mapped_column(Date)
+    followup_closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    followup_closed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    followup_note: Mapped[str | None] = mapped_column(EncryptedText("ratings.followup_note"))
+
+    __table_args__ = (UniqueConstraint("submission_id", name="uq_ratings_submission"),)

@@ -24,9 +24,12 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from app.exports import HEADERS, detail_rows, summary_rows
 from printing.fonts import FontSet, default_font_set
 from printing.layout import BUILD_LOCK
+from printing.rating_report import HEADERS as RATING_HEADERS
+from printing.rating_report import rating_rows, rating_summary
 
 if TYPE_CHECKING:
     from app.dayclose import SealBasis
+    from app.rating_figures import RatingFigures
     from app.reports import Metric, OpenWork, Reconciliation
     from app.views import LedgerRow
 
@@ -98,6 +101,7 @@ def build_ledger_report(
     *,
     open_work: Sequence[tuple[str, Sequence[str]]] = (),
     sign_off: str | None = None,
+    ratings: RatingFigures | None = None,
 ) -> bytes:
     """The report's PDF bytes. COUNTS: (label, number) in display order. SEAL: for the day-close
     report, what the day's seal is computed from (with this PDF's own SHA-256 anyone can
@@ -115,10 +119,15 @@ def build_ledger_report(
         p("一、汇总", st.section),
     ]
     story += _counts_table(st, counts)
-    numbers = iter("二三四五")
+    numbers = iter("二三四五六")
     if metrics:
         story.append(p(f"{next(numbers)}、政策指标", st.section))
         story.append(_metrics_table(st, metrics))
+    if ratings is not None:  # 好差评 (printing/rating_report.py)
+        story.append(p(f"{next(numbers)}、好差评", st.section))
+        cells = [[p(h, st.head) for h in RATING_HEADERS]]
+        cells += [[p(v, st.cell) for v in r] for r in rating_rows(ratings)]
+        story += [st.grid(cells, [40 * mm, 30 * mm, 30 * mm]), p(rating_summary(ratings))]
 
     story.append(p(f"{next(numbers)}、受理明细（共{len(rows)}件）", st.section))
     detail = [[p(h, st.head) for h in HEADERS]]
@@ -257,6 +266,7 @@ def build_day_close_report(
             (OPEN_WORK_LABELS[k], [n for _sid, n in open_work.lists.get(k, ())]) for k in OPEN_WORK
         ],
         sign_off=closed_by,
+        ratings=rec.ratings,
     )
 
 

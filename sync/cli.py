@@ -7,6 +7,7 @@ intake hub revoke --station XX01 | dept-key --name 部门 --item ID… | publish
 intake hub import FILE | decide NUMBER ITEM accepted|rejected|completed [--reason 理由]
 intake hub receipt-keys [--station XX01]     (every enrolled key: for intake verify-receipt --keys)
 intake hub stations [--json]                  (last contact, backlog, client and catalog versions)
+intake hub ratings [--json]                   (好差评 per station: levels, 未评价, open follow-ups)
 intake hub backup DIR | restore DIR            (database dump + pages as stored)
 intake station enroll URL CODE [--ca-bundle PEM] [--proxy URL]
 intake station show | configure [--ca-bundle PEM] [--proxy URL]
@@ -235,6 +236,25 @@ def cmd_hub_stations(args: argparse.Namespace) -> int:
         )
     for row in table:
         print("  ".join(row))
+    return 0
+
+
+def cmd_hub_ratings(args: argparse.Namespace) -> int:
+    from app.rating_levels import LEVELS
+    from sync.hub.ratings import rating_summary
+
+    store = _store(args)
+    try:
+        rows = rating_summary(store)
+    finally:
+        store.close()
+    if args.json:
+        emit(None, rows)
+        return 0
+    print("  ".join(["站点", *(label for _c, label, _s in LEVELS), "未评价", "待整改差评"]))
+    for r in rows:
+        levels = [str(r["levels"][code]) for code, _l, _s in LEVELS]
+        print("  ".join([r["station"], *levels, str(r["declined"]), str(r["open_followups"])]))
     return 0
 
 
@@ -483,6 +503,10 @@ def _register_hub_ops(hub: Any) -> None:
     )
     hub_db(p)
     p.set_defaults(func=cmd_hub_stations)
+
+    p = hub.add_parser("ratings", help="按站点统计好差评：各等级、未评价、待整改差评")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_ratings)
 
 
 def _register_station(sub: Any) -> None:

@@ -25,6 +25,9 @@ EVENT_LABELS = {
     "delivered": QT_TRANSLATE_NOOP("EventLabels", "登记送达"),
     "document_printed": QT_TRANSLATE_NOOP("EventLabels", "打印文书"),
     "discarded": QT_TRANSLATE_NOOP("EventLabels", "作废草稿"),
+    "rated": QT_TRANSLATE_NOOP("EventLabels", "申请人评价"),
+    "rating_declined": QT_TRANSLATE_NOOP("EventLabels", "申请人未评价"),
+    "rating_followed_up": QT_TRANSLATE_NOOP("EventLabels", "差评整改办结"),
 }
 
 

@@ -103,6 +103,8 @@ class FinishWidget(QWidget):
         layout.addWidget(self.number)
         layout.addWidget(self.deadline)
         layout.addWidget(self.summary)
+        self.extras = QVBoxLayout()  # rows other screens add (the 好差评 bar)
+        layout.addLayout(self.extras)
         docs_title = QLabel(self.tr("文书"), self)
         docs_title.setObjectName("sectionHint")
         layout.addWidget(docs_title)

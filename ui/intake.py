@@ -33,6 +33,7 @@ from ui.finish import FinishWidget
 from ui.forms import print_generated_form
 from ui.printflow import DocumentPrinter, PrintOutcome
 from ui.questions import QuestionsWidget
+from ui.rating_screen import RatingBar
 from ui.style import px
 from ui.tasks import TaskError
 
@@ -136,6 +137,8 @@ class IntakeWidget(QWidget):
         split.setSizes([px(390), px(300), 700])  # the list takes the rest
         self.workspace = split
         self.result = FinishWidget(self, session.ctx.clock.now)
+        self.rating = RatingBar(session, self.result)
+        self.result.extras.addWidget(self.rating)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.workspace)
         self.stack.addWidget(self.result)
@@ -723,6 +726,7 @@ class IntakeWidget(QWidget):
                 return
             self._finishing = False
             self.result.show_result(result, outcomes, view)
+            self.rating.start(result.submission_id, result.number)
             self.stack.setCurrentWidget(self.result)
             failed = [o for o in outcomes if not o.printed]
             if failed:

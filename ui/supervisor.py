@@ -55,6 +55,7 @@ from app.staff import may
 from ui.acceptance import OverdueAcceptanceWidget
 from ui.event_labels import event_label
 from ui.ledger import LedgerModel, load_cells_on_demand, make_table
+from ui.rating_panel import RatingsPanel
 from ui.sync import status_line, waited_text
 from ui.sync_queue import KIND_LABELS
 
@@ -339,6 +340,12 @@ class SupervisorWidget(QWidget):
         breakdown.addTab(backlog_box, self.tr("同步积压"))
         self.overdue = OverdueAcceptanceWidget(session, self)
         breakdown.addTab(self.overdue, self.tr("部门逾期"))
+        self.ratings = RatingsPanel(session, self)  # 好差评 and its follow-ups
+        breakdown.addTab(self.ratings, self.tr("好差评"))
+        self.ratings.flag_changed.connect(
+            lambda text: breakdown.setTabText(breakdown.indexOf(self.ratings), text)
+        )
+        self.ratings.refresh_requested.connect(self.refresh)
         self.sync: SyncController | None = None
 
         upper = QHBoxLayout()
@@ -527,6 +534,7 @@ class SupervisorWidget(QWidget):
         )
         self._draw_charts(rec, loaded.month)
         self._show_close(loaded.closed, loaded.amendments)
+        self.ratings.show_figures(rec.ratings)
 
     def _fraction(self, m: Metric) -> str:
         text = f"{m.numerator}/{m.denominator}"

@@ -42,6 +42,7 @@ COMMAND_MODULES = (
     "app.cli.submit",
     "app.cli.notices",  # notices sent to the applicant (短信告知)
     "app.cli.oneperson",  # consent, reuse (一人一档)
+    "app.cli.rating",  # 好差评
 )
 
 

@@ -33,6 +33,13 @@
     </message>
 </context>
 <context>
+    <name>ApplicantRatingWindow</name>
+    <message>
+        <source>服务评价</source>
+        <translation>服务评价</translation>
+    </message>
+</context>
+<context>
     <name>ApplicantWidget</name>
     <message>
         <source>个人(&amp;R)</source>
@@ -1544,6 +1551,18 @@
         <translation>作废草稿</translation>
     </message>
     <message>
+        <source>申请人评价</source>
+        <translation>申请人评价</translation>
+    </message>
+    <message>
+        <source>申请人未评价</source>
+        <translation>申请人未评价</translation>
+    </message>
+    <message>
+        <source>差评整改办结</source>
+        <translation>差评整改办结</translation>
+    </message>
+    <message>
         <source>其他记录（{type}）</source>
         <translation>其他记录（{type}）</translation>
     </message>
@@ -1652,6 +1671,33 @@
     <message>
         <source>{bundle} · 申请人 {name}（{id}）</source>
         <translation>{bundle} · 申请人 {name}（{id}）</translation>
+    </message>
+</context>
+<context>
+    <name>FollowupDialog</name>
+    <message>
+        <source>办结差评整改 · {number}</source>
+        <translation>办结差评整改 · {number}</translation>
+    </message>
+    <message>
+        <source>{level}（{reasons}）{text}</source>
+        <translation>{level}（{reasons}）{text}</translation>
+    </message>
+    <message>
+        <source>整改情况：如约谈、回访申请人、改进措施（必填）</source>
+        <translation>整改情况：如约谈、回访申请人、改进措施（必填）</translation>
+    </message>
+    <message>
+        <source>整改情况说明</source>
+        <translation>整改情况说明</translation>
+    </message>
+    <message>
+        <source>办结</source>
+        <translation>办结</translation>
+    </message>
+    <message>
+        <source>取消</source>
+        <translation>取消</translation>
     </message>
 </context>
 <context>
@@ -2648,6 +2694,150 @@
     </message>
 </context>
 <context>
+    <name>RatingBar</name>
+    <message>
+        <source>请申请人评价（F9）</source>
+        <translation>请申请人评价（F9）</translation>
+    </message>
+    <message>
+        <source>申请人不评价</source>
+        <translation>申请人不评价</translation>
+    </message>
+    <message>
+        <source>好差评：请申请人在评价屏上评价。</source>
+        <translation>好差评：请申请人在评价屏上评价。</translation>
+    </message>
+    <message>
+        <source>好差评：待评价。按 F9 请申请人用键盘评价。</source>
+        <translation>好差评：待评价。按 F9 请申请人用键盘评价。</translation>
+    </message>
+    <message>
+        <source>未评价</source>
+        <translation>未评价</translation>
+    </message>
+    <message>
+        <source>好差评：{level}</source>
+        <translation>好差评：{level}</translation>
+    </message>
+    <message>
+        <source>（差评，已生成整改，须于 {due} 前办结）</source>
+        <translation>（差评，已生成整改，须于 {due} 前办结）</translation>
+    </message>
+</context>
+<context>
+    <name>RatingDialog</name>
+    <message>
+        <source>服务评价 · {number}</source>
+        <translation>服务评价 · {number}</translation>
+    </message>
+</context>
+<context>
+    <name>RatingWidget</name>
+    <message>
+        <source>请您对本次服务作出评价</source>
+        <translation>请您对本次服务作出评价</translation>
+    </message>
+    <message>
+        <source>请按数字键选择：5 非常满意，4 满意，3 基本满意，2 不满意，1 非常不满意</source>
+        <translation>请按数字键选择：5 非常满意，4 满意，3 基本满意，2 不满意，1 非常不满意</translation>
+    </message>
+    <message>
+        <source>请点击下面的按钮选择</source>
+        <translation>请点击下面的按钮选择</translation>
+    </message>
+    <message>
+        <source>请选择不满意的原因（可多选；键盘按字母选择）</source>
+        <translation>请选择不满意的原因（可多选；键盘按字母选择）</translation>
+    </message>
+    <message>
+        <source>其他原因或具体情况（选“其他”时必填）</source>
+        <translation>其他原因或具体情况（选“其他”时必填）</translation>
+    </message>
+    <message>
+        <source>原因说明</source>
+        <translation>原因说明</translation>
+    </message>
+    <message>
+        <source>提交评价（回车）</source>
+        <translation>提交评价（回车）</translation>
+    </message>
+    <message>
+        <source>感谢您的评价！</source>
+        <translation>感谢您的评价！</translation>
+    </message>
+    <message>
+        <source>请先选择评价等级。</source>
+        <translation>请先选择评价等级。</translation>
+    </message>
+</context>
+<context>
+    <name>RatingsPanel</name>
+    <message>
+        <source>评价</source>
+        <translation>评价</translation>
+    </message>
+    <message>
+        <source>件数</source>
+        <translation>件数</translation>
+    </message>
+    <message>
+        <source>受理编号</source>
+        <translation>受理编号</translation>
+    </message>
+    <message>
+        <source>原因</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>窗口人员</source>
+        <translation>窗口人员</translation>
+    </message>
+    <message>
+        <source>整改期限</source>
+        <translation>整改期限</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>办结整改(&amp;G)…</source>
+        <translation>办结整改(&amp;G)…</translation>
+    </message>
+    <message>
+        <source>待整改的差评（逾期在前）</source>
+        <translation>待整改的差评（逾期在前）</translation>
+    </message>
+    <message>
+        <source>本期评价 {rated} 件，满意率 {rate}（好评 {good} 件），未评价 {declined} 件；待整改差评 {open} 件，其中逾期 {overdue} 件。</source>
+        <translation>本期评价 {rated} 件，满意率 {rate}（好评 {good} 件），未评价 {declined} 件；待整改差评 {open} 件，其中逾期 {overdue} 件。</translation>
+    </message>
+    <message>
+        <source>未评价</source>
+        <translation>未评价</translation>
+    </message>
+    <message>
+        <source>好差评（{n}件逾期）</source>
+        <translation>好差评（{n}件逾期）</translation>
+    </message>
+    <message>
+        <source>好差评</source>
+        <translation>好差评</translation>
+    </message>
+    <message>
+        <source>已逾期</source>
+        <translation>已逾期</translation>
+    </message>
+    <message>
+        <source>待整改</source>
+        <translation>待整改</translation>
+    </message>
+    <message>
+        <source>已办结 {number} 的差评整改。</source>
+        <translation>已办结 {number} 的差评整改。</translation>
+    </message>
+</context>
+<context>
     <name>ReuseBar</name>
     <message>
         <source>申请人同意本次及今后办件复用其已提交的信息和材料；取消勾选即撤回同意</source>
@@ -2948,6 +3138,10 @@
     <message>
         <source>部门逾期</source>
         <translation>部门逾期</translation>
+    </message>
+    <message>
+        <source>好差评</source>
+        <translation>好差评</translation>
     </message>
     <message>
         <source>按{what}统计</source>

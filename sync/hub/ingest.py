@@ -31,6 +31,7 @@ from sync.hub.models import (
     HubSubmission,
 )
 from sync.hub.notices import NoticeOps, cause_of_event
+from sync.hub.ratings import RATING_EVENTS, project_rating
 from sync.protocol import (
     MAX_BLOB_SIZE,
     MAX_EVENTS_PER_BATCH,
@@ -245,6 +246,7 @@ class IngestOps(NoticeOps):
             known = _Known.read(c, p, ok)
             rows: list[dict[str, Any]] = []
             noticed: list[tuple[_Sub, Any]] = []  # events that notify the applicant
+            rated: list[dict[str, Any]] = []  # 好差评 events, projected once their rows exist
             stop = False
             for i, ev in enumerate(events):
                 if results[i] is not None:
@@ -261,6 +263,8 @@ class IngestOps(NoticeOps):
                     continue
                 sub = known.submission(ev["submission_id"], p, now)
                 _project(sub, ev, now)
+                if ev["type"] in RATING_EVENTS:
+                    rated.append(ev)
                 touched[sub.id] = sub
                 rows.append(self._event_row(p, ev, digest, via, now))
                 if (cause := cause_of_event(ev)) is not None:
@@ -270,6 +274,8 @@ class IngestOps(NoticeOps):
             _write_subs(c, list(touched.values()))  # before the events that name them
             if rows:
                 c.execute(_INSERT_EVENTS, rows)
+            for ev in rated:
+                project_rating(c, p.station_id, ev)
             for sub, cause in noticed:  # after the events: the phone is in them
                 self.queue_notice(c, sub, p.scope, cause)
             states = [

@@ -252,3 +252,17 @@ class HubNoticeSeq(HubBase):
     __tablename__ = "hub_notice_seqs"
     station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
+class HubRating(HubBase):
+    """A station's 好差评 of one intake, projected from its rating events (the events stay the
+    record): level codes and reason codes only, never the applicant's words."""
+
+    __tablename__ = "hub_ratings"
+    submission_id: Mapped[str] = mapped_column(ForeignKey("hub_submissions.id"), primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"), index=True)
+    number: Mapped[str | None] = mapped_column(String(32))
+    clerk_id: Mapped[int | None] = mapped_column(Integer)
+    level: Mapped[str | None] = mapped_column(String(24))  # None: 未评价
+    reasons: Mapped[str] = mapped_column(String(200), default="")
+    rated_at: Mapped[str] = mapped_column(String(32))  # the station's wire form
+    followup_closed_at: Mapped[str | None] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(36))

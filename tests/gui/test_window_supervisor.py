@@ -249,3 +249,54 @@ def test_count_charts_have_whole_number_ticks(qtbot: Any, shell: Any) -> None:
         ticks = [axis.min() + i * (axis.max() - axis.min()) / (n - 1) for i in range(n)]
         assert all(t == int(t) for t in ticks), (values, ticks)
         assert len({int(t) for t in ticks}) == n and axis.max() >= max(values)
+
+
+def test_ratings_tab_shows_distribution_and_closes_an_overdue_followup(
+    qtbot: Any, shell: Any, ctx: Any, intakes: Any
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from local_db.models import Rating
+
+    good, bad = intakes
+    clerk = ctx.staff.login("wangfang", "clerk1234")
+    ctx.ratings.rate(clerk, good, "satisfied")
+    view = ctx.ratings.rate(clerk, bad, "very_dissatisfied", ["attitude"])
+    with ctx.sessions.begin() as s:  # as if given a week ago: its day to follow up has passed
+        s.execute(
+            update(Rating).where(Rating.id == view.id).values(followup_due=dt.date(2024, 1, 2))
+        )
+    tab = _supervisor(qtbot, shell)
+    tab.refresh()
+    panel = tab.ratings
+    titles = [tab.breakdown.tabText(i) for i in range(tab.breakdown.count())]
+    assert "好差评（1件逾期）" in titles
+    text = panel.summary.text()
+    assert "本期评价 2 件" in text and "满意率 50.0%" in text and "逾期 1 件" in text
+    levels = {panel.levels.item(r, 0).text(): panel.levels.item(r, 1).text() for r in range(6)}
+    assert levels == {
+        "非常满意": "0",
+        "满意": "1",
+        "基本满意": "0",
+        "不满意": "0",
+        "非常不满意": "1",
+        "未评价": "0",
+    }
+    assert panel.open_table.rowCount() == 1
+    assert panel.open_table.item(0, 0).text() == view.number
+    assert panel.open_table.item(0, 5).text() == "已逾期"
+
+    panel.close_button.click()
+    dialog = panel.dialog
+    dialog.buttons.accepted.emit()  # no note: refused in the service's words
+    assert "整改情况说明" in dialog.error_label.text() and dialog.isVisible()
+    dialog.note.setPlainText("已约谈窗口人员，电话回访申请人")
+    dialog.buttons.accepted.emit()
+    assert not dialog.isVisible()
+    closed = ctx.ratings.get(bad)
+    assert closed.followup_note == "已约谈窗口人员，电话回访申请人" and not closed.followup_open
+    assert panel.open_table.rowCount() == 0
+    titles = [tab.breakdown.tabText(i) for i in range(tab.breakdown.count())]
+    assert "好差评" in titles and "好差评（1件逾期）" not in titles

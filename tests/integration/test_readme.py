@@ -69,6 +69,9 @@ RUN_ORDER = [
     "intake consent show NUMBER",
     "intake reuse show NUMBER",
     "intake consent withdraw NUMBER --clerk wangfang",
+    "intake rating add NUMBER --level 2 --reason slow --text 排队太久 --json",
+    "intake rating list --open",
+    "intake rating followup ID --note 已电话回访申请人",
     "intake supplement NUMBER --material marriage_certificate --clerk wangfang --print-dir out/",
     "intake deliver NUMBER --method express --tracking-number SF123 --clerk wangfang",
     "intake notices NUMBER",
@@ -192,6 +195,8 @@ def test_readme_commands_run_as_written(tmp_path, fake_vendor_libs):
                 subst["https://…/r?t=YJS1…"] = _receipt_qr(work / "r.pdf")
             elif command.startswith("intake submit"):
                 subst["NUMBER"] = json.loads(p.stdout)["number"]
+            elif command.startswith("intake rating add"):
+                subst["ID"] = str(json.loads(p.stdout)["id"])
             elif command == "intake public-key":
                 (work / "keys.json").write_text(p.stdout, encoding="utf-8")
             elif command == "intake backup recovery-code":

@@ -54,6 +54,9 @@ CALLS: dict[str, Call] = {
     "account.set_active": lambda ctx, actor, st: ctx.staff.set_active(actor, st["other"].id, False),
     "backup.run": lambda ctx, actor, st: _manual_backup(ctx, actor),
     "backup.recovery_code": lambda ctx, actor, st: _recovery_code(ctx, actor),
+    "rating.followup": lambda ctx, actor, st: ctx.ratings.close_followup(
+        actor, ctx.ratings.list_ratings(open_only=True)[0].id, "已电话回访申请人"
+    ),
 }
 # In ACTIONS, but reached only from the command line today (the machine's administrator's tool).
 NOT_YET_WIRED = {"backup.restore", "sync.enroll", "sync.configure"}
@@ -80,11 +83,14 @@ CASES = [(action, role) for action in CALLS for role in ROLES]
 
 @pytest.fixture()
 def accounts(ctx: Any, staff: dict[str, Any]) -> dict[str, Any]:
-    """The three roles, a second clerk to disable, and one received intake on DAY."""
+    """The three roles, a second clerk to disable, and one received intake on DAY, rated 不满意
+    (its follow-up open)."""
     other = ctx.staff.create_account(
         staff["admin"], username="li", display_name="李娜", role="clerk", password="clerk1234"
     )
-    ctx.intake.finish(staff["clerk"], new_intake(ctx, staff["clerk"]))
+    sid = new_intake(ctx, staff["clerk"])
+    ctx.intake.finish(staff["clerk"], sid)
+    ctx.ratings.rate(staff["clerk"], sid, "dissatisfied", ["slow"])
     return {**staff, "other": other}
 
 
@@ -140,8 +146,9 @@ def test_the_split_is_design_section_2() -> None:
         "day.amendments",
         "day.verify",
         "account.list",
-        "backup.run",
-    }  # 立即备份, as the backup dialog offers
+        "backup.run",  # 立即备份, as the backup dialog offers
+        "rating.followup",  # 差评整改 closed by the 负责人 (002 §三(三))
+    }
     assert not any(may("clerk", a) for a in ACTIONS)
     assert all(may("admin", a) for a in ACTIONS)
 

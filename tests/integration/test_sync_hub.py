@@ -531,6 +531,8 @@ def test_an_existing_hub_database_gets_the_new_tables(hub):
         HubNotice,
         HubNoticeSeq,
         HubPageHolder,
+        HubPageHolder,
+        HubRating,
         HubReceiptKey,
     )
     from sync.hub.schema import head_revision
@@ -538,7 +540,15 @@ def test_an_existing_hub_database_gets_the_new_tables(hub):
 
     s = enroll(hub)
     # a hub database of the first hub: made with create_all, before these tables and migrations
-    tables = (HubNotice, HubNoticeSeq, HubAuditEntry, HubReceiptKey, HubPageHolder, HubDataKey)
+    tables = (
+        HubNotice,  # 0008
+        HubNoticeSeq,
+        HubRating,  # 0007
+        HubAuditEntry,
+        HubReceiptKey,
+        HubPageHolder,
+        HubDataKey,
+    )
     for table in tables:
         table.__table__.drop(hub.store.engine)
     with hub.store.engine.begin() as conn:

@@ -113,3 +113,36 @@ def test_day_close_report_lists_open_work_and_ends_with_the_supervisors_signatur
     assert "0/0（另3件待推送）" in text and "待推送，暂无结果" in text and "100.0%达标" not in text
     # an export (no sign-off asked) has no signature line
     assert "负责人签字" not in _text(_build(None))
+
+
+def test_report_shows_the_ratings_distribution_and_open_followups() -> None:
+    from app.rating_figures import RatingFigures
+
+    figures = RatingFigures(
+        counts={
+            "very_satisfied": 6,
+            "satisfied": 1,
+            "basic": 1,
+            "dissatisfied": 0,
+            "very_dissatisfied": 2,
+        },
+        declined=3,
+        open_followups=2,
+        overdue_followups=1,
+    )
+    pdf = build_ledger_report(
+        "受理台账日结报告",
+        "新乡县政务服务中心",
+        "2026年11月20日",
+        [("全部受理", 2)],
+        (),
+        [_row(1)],
+        SEAL,
+        ratings=figures,
+    )
+    text = _text(pdf)
+    # by hand: 6 of 10 ratings 非常满意, 8 of 10 are 好评, 未评价 is not a rating
+    assert "二、好差评" in text and "非常满意660.0%" in text and "非常不满意220.0%" in text
+    assert "未评价3—" in text and "80.0%（8/10）" in text
+    assert "待整改差评2件，其中逾期未整改1件" in text
+    assert "好差评" not in _text(_build(None))  # an export without figures has no such section

@@ -1,7 +1,7 @@
 """applicant_notices: the notices to the applicant (短信告知) the hub reports as sent
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-07
 
 The hub sends 受理 / 不予受理 / 办结 / 领取 notices; the station keeps their kind, status and time
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
