@@ -108,6 +108,9 @@ _WHAT = {
     "delivered": "登记送达",
     "document_printed": "打印文书",
     "discarded": "作废草稿",
+    "agent_set": "修改代办人",
+    "priority_set": "修改优先办标记",
+    "handed_over": "移交纸质材料",
 }
 
 
@@ -130,6 +133,11 @@ _ALLOWED: Mapping[str, tuple[str, ...]] = {
     "delivered": ("accepted", "completed", "rejected"),
     "document_printed": _FINISHED,
     "discarded": ("draft",),
+    # 帮办代办 / 优先办 (app/agent.py) are part of the intake; the paper goes to the lead
+    # department (app/handover.py) once received, before or after the decisions.
+    "agent_set": EDITABLE,
+    "priority_set": EDITABLE,
+    "handed_over": ("received", "digitised", "pushed", "accepted", "rejected", "completed"),
 }
 
 

@@ -25,6 +25,9 @@ EVENT_LABELS = {
     "delivered": QT_TRANSLATE_NOOP("EventLabels", "登记送达"),
     "document_printed": QT_TRANSLATE_NOOP("EventLabels", "打印文书"),
     "discarded": QT_TRANSLATE_NOOP("EventLabels", "作废草稿"),
+    "agent_set": QT_TRANSLATE_NOOP("EventLabels", "登记代办人"),
+    "priority_set": QT_TRANSLATE_NOOP("EventLabels", "标记优先办"),
+    "handed_over": QT_TRANSLATE_NOOP("EventLabels", "纸质材料移交牵头部门"),
 }
 
 
