@@ -16,6 +16,8 @@ KINDS = {
     "commitment": "commitment",
     "return-list": "return_list",
     "supplement": "supplement",
+    "handover-list": "handover_list",  # NUMBER is the batch (移交编号): app/cli/handover.py
+    "delivery-proof": "delivery_proof",
 }
 
 
@@ -24,7 +26,7 @@ def register(subparsers: Any) -> None:
         "print", help="生成受理文书 PDF（收件回执、一次告知通知书、告知承诺书、退还清单）"
     )
     p.add_argument("kind", choices=sorted(KINDS))
-    p.add_argument("number", help="受理编号")
+    p.add_argument("number", help="受理编号（handover-list：移交编号）")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--paper", choices=("A4", "A5"), default="A4")
     p.add_argument("--reprint", action="store_true", help="标注“补打”")
@@ -38,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from printing.documents import build_document
 
     ctx = build_context(args.db, create=bool(getattr(args, "create", False)))
+    if args.kind in ("handover-list", "delivery-proof"):
+        return _run_handover(ctx, args)
     try:
         sid = ctx.queries.find_by_number(args.number)
         if sid is None:
@@ -65,4 +69,21 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         print(f"已生成 {args.out}（{len(pdf)} 字节）")
+    return 0
+
+
+def _run_handover(ctx: Any, args: argparse.Namespace) -> int:
+    """移交清单 and 送达凭证: built from app/handover.py and app/delivery.py."""
+    from app.cli.handover import print_delivery_proof, print_handover_list
+
+    run = print_handover_list if args.kind == "handover-list" else print_delivery_proof
+    try:
+        number, size = run(ctx, args.number, args.out, args.paper)
+    finally:
+        ctx.close()
+    data = {"number": number, "kind": KINDS[args.kind], "paper": args.paper, "out": str(args.out)}
+    if args.json:
+        print(json.dumps({**data, "bytes": size}, ensure_ascii=False, indent=2))
+    else:
+        print(f"已生成 {args.out}（{size} 字节）")
     return 0

@@ -7,12 +7,17 @@ The intake file (JSON, `-` for standard input):
      "applicant": {"card": {...}} | {"kind": "personal", "name": …, "resident_id": …, …},
      "bundle": "新生儿出生", "items": ["…"], "answers": {"question": value},
      "marks": {"material": "collected" | "exempt" | "tolerated" | "missing"},
-     "pages": {"material": ["scan-1.jpg", …]}}
+     "pages": {"material": ["scan-1.jpg", …]},
+     "agent": {"name": …, "resident_id": …, "phone": …, "relation": "child" | "子女" | …},
+     "priority": "elderly" | "disabled" | "auto" | "none"}
 
 `card` is a card reading as `intake idcard read --json` prints it (the object or its "card");
 typed fields beside it (the phone, always) are added as typed. Materials without a mark are
 missing, as in the window. `pages` are JPEG or PNG files (paths relative to the intake file),
-attached after finishing as the document camera does.
+attached after finishing as the document camera does. `agent` is the 代办人 acting for the
+applicant (帮办代办: checked like the applicant, printed on the documents, and the power of
+attorney joins the checklist); `priority` marks 优先办 ("auto": elderly when the applicant is 60
+or older).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.agent import RELATIONS, AgentInput
 from app.views import ApplicantInput
 from local_db.errors import DomainError
 
@@ -39,7 +45,27 @@ MARKS = {
     "missing": None,
     "缺": None,
 }
-TOP_FIELDS = ("clerk", "applicant", "bundle", "items", "answers", "marks", "pages")
+TOP_FIELDS = (
+    "clerk",
+    "applicant",
+    "bundle",
+    "items",
+    "answers",
+    "marks",
+    "pages",
+    "agent",
+    "priority",
+)
+AGENT_KEYS = ("name", "resident_id", "phone", "relation", "document_type")
+PRIORITY_WORDS = {
+    "elderly": "elderly",
+    "老年人": "elderly",
+    "disabled": "disabled",
+    "残疾人": "disabled",
+    "auto": "auto",
+    "none": "",
+    "": "",
+}
 # Captured pages the file may bring, by their first bytes (what the document camera stores).
 PAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 TYPED_FIELDS = (
@@ -71,6 +97,8 @@ class IntakeRequest:
     marks: Mapping[str, str | None]
     warnings: tuple[str, ...] = field(default=())
     pages: tuple[tuple[str, bytes, str], ...] = ()  # (line id, image bytes, mime), in order
+    agent: AgentInput | None = None  # 帮办代办
+    priority: str = ""  # 优先办: elderly | disabled | auto | ""
 
 
 # ----------------------------------------------------------------------------- the file
@@ -155,6 +183,34 @@ def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
     ), warnings
 
 
+def _agent(raw: object) -> AgentInput | None:
+    if raw is None:
+        return None
+    spec = _object(raw, "agent")
+    _known(spec, AGENT_KEYS, "代办人")
+    relation = _text(spec.get("relation"), "agent.relation")
+    by_label = {v: k for k, v in RELATIONS.items()}
+    return AgentInput(  # checked by the service (the same rules as at the window)
+        name=_text(spec.get("name"), "agent.name"),
+        resident_id=_text(spec.get("resident_id"), "agent.resident_id"),
+        phone=_text(spec.get("phone"), "agent.phone"),
+        relation=by_label.get(relation, relation),
+        document_type=_text(spec.get("document_type"), "agent.document_type") or "resident",
+    )
+
+
+def _priority(raw: object) -> str:
+    word = _text(raw, "priority")
+    if word not in PRIORITY_WORDS:
+        raise SubmitError(
+            "submit.unknown_field",
+            field=word,
+            where="priority",
+            join_allowed="、".join(PRIORITY_WORDS),
+        )
+    return PRIORITY_WORDS[word]
+
+
 def _pages(raw: object, base: Path) -> tuple[tuple[str, bytes, str], ...]:
     """`"pages": {"<line id>": ["scan-1.jpg", …]}`: image files (paths relative to the intake
     file), attached after finishing as the document camera would."""
@@ -208,6 +264,8 @@ def parse_request(data: object, base: Path | None = None) -> IntakeRequest:
         marks=marks,
         warnings=tuple(warnings),
         pages=_pages(spec.get("pages") or {}, base or Path.cwd()),
+        agent=_agent(spec.get("agent")),
+        priority=_priority(spec.get("priority")),
     )
 
 
