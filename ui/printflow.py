@@ -26,6 +26,7 @@ _TITLES = {
     "commitment": QT_TRANSLATE_NOOP("DocumentPrinter", "容缺受理告知承诺书"),
     "return_list": QT_TRANSLATE_NOOP("DocumentPrinter", "撤回申请材料退还清单"),
     "supplement": QT_TRANSLATE_NOOP("DocumentPrinter", "补正材料收件回执"),
+    "delivery_proof": QT_TRANSLATE_NOOP("DocumentPrinter", "送达凭证"),  # ui/handover.py
 }
 
 
