@@ -60,10 +60,14 @@ def hub(tmp_path):
 def undo_revisions_after_0005(con):
     """Make a store written by this release look as revision 0005 left it (for tests that upgrade
     an older store): 0006's seal definition, 0008's keyed page address (0007 only stamps), 0009's
-    applicant document type."""
+    applicant document type, 0016's agents, priority and hand-over tables."""
     con.execute("ALTER TABLE applicants DROP COLUMN document_type")
     con.execute("ALTER TABLE day_closes DROP COLUMN definition")
     con.execute("DROP INDEX ix_attachments_address")
     for table in ("attachments", "documents"):
         con.execute(f"ALTER TABLE {table} DROP COLUMN address")
     con.execute("CREATE INDEX ix_attachments_sha256 ON attachments (sha256)")
+    # 0016: agents, 优先办, hand-over of paper
+    for table in ("handover_lines", "handover_batches", "agents"):
+        con.execute(f"DROP TABLE {table}")
+    con.execute("ALTER TABLE submissions DROP COLUMN priority")

@@ -137,6 +137,10 @@ def test_priority_offered_from_the_birth_date_and_printed(ctx, staff, tmp_path):
     assert "优先办" in txt and "残疾人" in txt
     with pytest.raises(IntakeError):  # part of the intake: not changed after receipt
         ctx.agents.set_priority(clerk, sid, "")
+    other = intake(ctx, clerk)  # no priority
+    rows = {r.submission_id: r for r in ctx.queries.ledger(DAY)}
+    assert rows[sid].label == "已收件·优先办" and rows[sid].to_json()["priority"] == "disabled"
+    assert rows[other].label == "已收件" and rows[other].priority == ""
 
 
 def decided(ctx, clerk, sid: str) -> None:
