@@ -379,7 +379,7 @@ class HandoverBatch(Base):
     local_date: Mapped[str] = mapped_column(String(10))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     clerk_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    received_by: Mapped[str] = mapped_column(String(64), default="")
+    received_by: Mapped[str] = mapped_column(EncryptedText("handover_batches.received_by"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_handover_batches_day", "local_date", "department"),)

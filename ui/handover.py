@@ -114,6 +114,11 @@ class HandoverDialog(QDialog):
         self.create_button = QPushButton(self.tr("登记移交并打印清单"), self)
         self.create_button.setAccessibleName(self.tr("登记移交并打印清单"))
         self.create_button.setAutoDefault(False)
+        self.reprint_button = QPushButton(self.tr("补打上一份清单"), self)
+        self.reprint_button.setAccessibleName(self.tr("补打上一份清单"))
+        self.reprint_button.setAutoDefault(False)
+        self.reprint_button.setEnabled(False)
+        self._last_batch: str | None = None
         self.message = QLabel(self)
         self.message.setWordWrap(True)
 
@@ -128,6 +133,7 @@ class HandoverDialog(QDialog):
         bottom.addWidget(QLabel(self.tr("接收人"), self))
         bottom.addWidget(self.receiver, 1)
         bottom.addWidget(self.create_button)
+        bottom.addWidget(self.reprint_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(middle, 1)
@@ -137,6 +143,7 @@ class HandoverDialog(QDialog):
         self.day.dateChanged.connect(lambda _d: self.refresh())
         self.departments.currentItemChanged.connect(self._on_departments_current_changed)
         self.create_button.clicked.connect(self.create)
+        self.reprint_button.clicked.connect(self.reprint)
         self.refresh()
 
     def _day(self) -> Any:
@@ -211,10 +218,29 @@ class HandoverDialog(QDialog):
             def printed(ok: bool, text: str) -> None:
                 self.message.setText(f"{recorded}{text}")
 
+            self._last_batch = listed.number
+            self.reprint_button.setEnabled(True)  # e.g. after the printer was out of paper
             job = self.tr("{batch} 纸质材料移交清单").format(batch=listed.number)
             print_pdf(s, pdf, job, printed, self)
 
         self.session.runner.run_db(work, created, self._failed, guard=self)
+
+    def reprint(self) -> None:
+        """The last list again, rebuilt from the store."""
+        batch = self._last_batch
+        if batch is None:
+            return
+        s = self.session
+        from printing.handover import build_handover_list
+
+        def work() -> bytes:
+            return build_handover_list(s.ctx.handover.document(batch), s.paper)  # type: ignore[arg-type]
+
+        def built(pdf: bytes) -> None:
+            job = self.tr("{batch} 纸质材料移交清单（补打）").format(batch=batch)
+            print_pdf(s, pdf, job, lambda _ok, text: self.message.setText(text), self)
+
+        s.runner.run_db(work, built, self._failed, guard=self)
 
     def _failed(self, err: TaskError) -> None:
         self.message.setText(err.message)

@@ -60,22 +60,21 @@ def run_pending(args: argparse.Namespace) -> int:
 
 
 def run_create(args: argparse.Namespace) -> int:
-    from app.cli.submit import _clerk
-    from app.context import build_context
+    """All or nothing: the hand-over is recorded only if its list was written to --out."""
+    from app.cli.submit import _clerk, _command
+    from app.handover import HandoverService
     from printing.handover import build_handover_list
 
-    ctx = build_context(args.db)
-    try:
-        actor = _clerk(ctx.sessions, args.clerk)
+    with _command(args) as (ctx, _service, sessions, _printed):
+        actor = _clerk(sessions, args.clerk)
         day = _day(ctx, args.day)
         numbers = [n.strip() for raw in args.number or () for n in raw.split(",") if n.strip()]
-        listed = ctx.handover.create(
+        handover = HandoverService(sessions, ctx.catalogs, ctx.attachments, ctx.clock)
+        listed = handover.create(
             actor, args.department, day, args.received_by, numbers=numbers or None
         )
         if args.out is not None:
             _write(args.out, build_handover_list(listed, args.paper))
-    finally:
-        ctx.close()
     data = {
         "batch": listed.number,
         "department": listed.department,

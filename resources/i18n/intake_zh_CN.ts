@@ -1708,6 +1708,10 @@
         <translation>登记移交并打印清单</translation>
     </message>
     <message>
+        <source>补打上一份清单</source>
+        <translation>补打上一份清单</translation>
+    </message>
+    <message>
         <source>{dept}（{n}件）</source>
         <translation>{dept}（{n}件）</translation>
     </message>
@@ -1726,6 +1730,10 @@
     <message>
         <source>{batch} 纸质材料移交清单</source>
         <translation>{batch} 纸质材料移交清单</translation>
+    </message>
+    <message>
+        <source>{batch} 纸质材料移交清单（补打）</source>
+        <translation>{batch} 纸质材料移交清单（补打）</translation>
     </message>
 </context>
 <context>

@@ -160,3 +160,6 @@ def test_handover_screen_lists_by_department_and_prints(
     assert "纸质材料移交清单" in text and batch.number in text and "赵六" in text
     assert screen.departments.count() == 0 and screen.table.rowCount() == 0  # nothing left
     assert batch.number in screen.message.text()
+    screen.reprint_button.click()  # the printer jammed: the same list once more
+    assert len(printer.jobs) == jobs + 2
+    assert pdf_text(printer.jobs[-1][1]) == text

@@ -239,6 +239,9 @@ def test_handover_list_per_lead_department_recorded_once(ctx, staff, tmp_path):
             text("SELECT submission_id FROM events WHERE type='handed_over' ORDER BY station_seq")
         ).all()
     assert [r[0] for r in rows] == [first, second]
+    with ctx.sessions() as s:  # the receiver's name is ciphertext at rest
+        (raw,) = s.execute(text("SELECT received_by FROM handover_batches")).one()
+    assert "赵六" not in str(raw)
 
     txt = pdf_text(build_handover_list(ctx.handover.document(listed.number)), tmp_path, "h.pdf")
     for part in ("纸质材料移交清单", "YJ-20241202-01", "县卫健委", "赵六", "王芳", "授权委托书"):

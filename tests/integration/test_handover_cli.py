@@ -88,6 +88,14 @@ def test_handover_and_delivery_from_the_command_line(tmp_path, db):  # noqa: F81
 
     code, pending = cli("handover", "pending", "--day", day, "--db", str(db))
     assert code == 0 and pending["departments"] == {"县卫健委": [one["number"], two["number"]]}
+    code, err = cli(
+        "handover", "create", "--department", "县卫健委", "--received-by", "赵六",
+        "--clerk", "wangfang", "--day", day, "--out", str(tmp_path / "no" / "such" / "dir.pdf"),
+        "--db", str(db),
+    )  # fmt: skip
+    assert code == 1 and err["error"]["code"] == "print.write_failed"
+    code, batches = cli("handover", "list", "--db", str(db))
+    assert code == 0 and batches == []  # the list was not written: nothing was recorded
     out = tmp_path / "list.pdf"
     code, made = cli(
         "handover", "create", "--department", "县卫健委", "--received-by", "赵六",

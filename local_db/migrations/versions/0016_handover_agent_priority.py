@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("local_date", sa.String(10), nullable=False),
         sa.Column("station_id", sa.Integer(), sa.ForeignKey("stations.id"), nullable=False),
         sa.Column("clerk_id", sa.Integer(), sa.ForeignKey("staff.id"), nullable=False),
-        sa.Column("received_by", sa.String(64), nullable=False, server_default=""),
+        sa.Column("received_by", sa.Text(), nullable=False),  # a name: ciphertext
         sa.Column("created_at", sa.String(32), nullable=False),
     )
     op.create_index("ix_handover_batches_day", "handover_batches", ["local_date", "department"])
