@@ -36,6 +36,14 @@ RELATIONS = {
     "other": "其他受托人",
 }
 PRIORITIES = {"elderly": "老年人（60周岁及以上）", "disabled": "残疾人"}
+# What the fields are called in the catalog's messages ({label}, {who}, {what}), by field.
+LABELS = {
+    "agent.name": "代办人",
+    "agent.resident_id": "代办人证件号码",
+    "agent.phone": "代办人联系电话",
+    "agent.relation": "代办人与申请人的关系",
+    "priority": "优先办类型",
+}
 ELDERLY_AGE = 60
 MAX_NAME = 64
 
@@ -76,7 +84,7 @@ def clean_agent(data: AgentInput, today: dt.date) -> AgentInput:
     """Normalised fields, or IntakeError naming the field (never the number itself)."""
     name = " ".join(data.name.split())
     if not name or len(name) > MAX_NAME:
-        raise IntakeError("person.name", field="agent.name", who="代办人")
+        raise IntakeError("person.name", field="agent.name", who=LABELS["agent.name"])
     if data.document_type not in CARD_TYPE_NAMES:
         raise IntakeError("applicant.document_type", field="agent.document_type")
     check = check_document(data.document_type, data.resident_id, today)
@@ -85,7 +93,7 @@ def clean_agent(data: AgentInput, today: dt.date) -> AgentInput:
             "applicant.resident_id",
             field="agent.resident_id",
             reason=check.code,
-            label="代办人证件号码",
+            label=LABELS["agent.resident_id"],
             problem=check.message,  # the validator's text (the number itself is not in it)
         )
     phone = check_mobile(data.phone)
@@ -94,14 +102,14 @@ def clean_agent(data: AgentInput, today: dt.date) -> AgentInput:
             "applicant.phone",
             field="agent.phone",
             reason=phone.code,
-            label="代办人联系电话",
+            label=LABELS["agent.phone"],
             problem=phone.message,
         )
     if data.relation not in RELATIONS:
         raise IntakeError(
             "choice.unknown",
             field="agent.relation",
-            what="代办人与申请人的关系",
+            what=LABELS["agent.relation"],
             given=data.relation[:32],
         )
     return AgentInput(
@@ -162,7 +170,7 @@ class AgentService(IntakeBase):
         """优先办: "elderly", "disabled" or "" (none)."""
         if priority and priority not in PRIORITIES:
             raise IntakeError(
-                "choice.unknown", field="priority", what="优先办类型", given=priority[:16]
+                "choice.unknown", field="priority", what=LABELS["priority"], given=priority[:16]
             )
         with self._tx() as s:
             sub, state = self._load(s, sid)

@@ -38,6 +38,7 @@ CARRIERS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 METHODS = {"window": "窗口领取", "express": "邮寄送达"}
 MAX_RECIPIENT = 64
+RECIPIENT_LABEL = "领取人"  # {who} of the catalog's person.name message
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def clean_delivery(d: DeliveryInput) -> DeliveryInput:
         raise IntakeError("intake.delivery_method")
     recipient = " ".join(d.recipient.split())
     if len(recipient) > MAX_RECIPIENT:
-        raise IntakeError("person.name", field="recipient", who="领取人")
+        raise IntakeError("person.name", field="recipient", who=RECIPIENT_LABEL)
     if d.method == "window":  # an empty recipient: the service names the agent or applicant
         return DeliveryInput("window", recipient=recipient, address=d.address.strip())
     tracking = re.sub(r"[\s-]", "", d.tracking_number).upper()

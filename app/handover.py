@@ -41,6 +41,7 @@ log = logging.getLogger("intake.handover")
 # Stages whose paper is at the window: received and not withdrawn (withdrawn paper goes back).
 HANDOVER_STAGES = ("received", "digitised", "pushed", "accepted", "rejected", "completed")
 MAX_RECEIVER = 64
+RECEIVER_LABEL = "接收部门接收人"  # {who} of the catalog's person.name message
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ class HandoverService(IntakeBase):
         RECEIVED_BY is the department's person who signs for it."""
         receiver = " ".join(received_by.split())
         if not receiver or len(receiver) > MAX_RECEIVER:
-            raise IntakeError("person.name", field="received_by", who="接收部门接收人")
+            raise IntakeError("person.name", field="received_by", who=RECEIVER_LABEL)
         entries = self.pending(day, department)
         if numbers is not None:
             unknown = sorted(set(numbers) - {e.number for e in entries})
