@@ -36,6 +36,9 @@ MARKS: tuple[Mark, ...] = ("collected", "exempt", "tolerated")
 GUARDIAN_IS_ONE_OF = ("father", "mother")
 # One item's need for a line: (item, requirement, copies, form, tolerable, producing item id).
 _Use = tuple[Item, "Requirement", int | None, Form | None, bool | None, str | None]
+# 帮办代办: what an agent hands in besides the applicant's materials (catalog common materials).
+AGENT_MATERIALS = ("power_of_attorney", "agent_id_card")
+AGENT_REASON = "委托他人代为办理（帮办代办）需提供"
 _TRUE = {"true", "yes", "y", "1", "是", "有", "对"}
 _FALSE = {"false", "no", "n", "0", "否", "无", "没有"}
 
@@ -278,6 +281,7 @@ def evaluate(
     catalog: Catalog,
     jurisdiction: str | None = None,
     strict: bool = True,
+    agent: bool = False,
 ) -> Checklist:
     """Merge the chosen items' materials and judge completeness.
 
@@ -287,7 +291,8 @@ def evaluate(
     answer may drop a material the clerk already marked) reports it in `ignored_marks` instead.
     A material every needing item says another chosen, active item issues (`produced_by`) is
     免提交 and takes no mark; one needed per person is one line per person (id
-    "<material>.<person>").
+    "<material>.<person>"). agent: a 代办人 acts for the applicant (帮办代办), so the
+    power of attorney and the agent's ID card are needed once, whatever the items say.
     """
     chosen_items = _chosen_items(bundle, chosen, jurisdiction)
     typed_answers = _check_answers(bundle, answers or {})
@@ -295,6 +300,8 @@ def evaluate(
     for item in chosen_items:
         needs.add_item(item)
     needs.merge_guardians()
+    if agent:
+        needs.add_agent(catalog)
     produced = needs.produced()
     marks = dict(marks or {})
     ignored = _check_marks(marks, needs.uses, produced, catalog, strict)
@@ -407,6 +414,18 @@ class _Needs:
                 for p in parents:
                     if p in self.uses:
                         self.uses[p].extend(uses)
+
+    def add_agent(self, catalog: Catalog) -> None:
+        """帮办代办: the agent's papers, needed once for the intake (on its first active item)."""
+        active = [line.item for line in self.item_lines if line.state == "active"]
+        if not active:
+            return
+        item = active[0]
+        req = Requirement(item.id, item.name, AGENT_REASON)
+        for mid in AGENT_MATERIALS:
+            if mid in catalog.materials and mid not in self.uses:
+                self.separate += 1
+                self.uses[mid] = [(item, req, None, None, None, None)]
 
     def produced(self) -> dict[str, Item]:
         """Lines every needing item gets from a chosen, active item of the bundle (免提交)."""

@@ -3,19 +3,23 @@ the CLI and tests alike. No global service locator: callers hold the context the
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.agent import AgentService
 from app.audit_anchor import FILE_NAME as ANCHOR_FILE
 from app.audit_anchor import AuditAnchor
 from app.catalog_load import CatalogProvider
 from app.clock import Clock, SystemClock
 from app.consultations import ConsultationService
 from app.dayclose import DayCloseService
+from app.delivery import DeliveryProofs
 from app.forms import IntakeForms
+from app.handover import HandoverService
 from app.intake import IntakeService
 from app.intake_pages import IntakePages
 from app.ledger import IntakeQueries
@@ -70,6 +74,20 @@ class AppContext:
         from local_db.engine import upgrade_backup
 
         return upgrade_backup(self.sessions)
+
+    # 帮办代办 / 优先办, the 送达凭证 and the hand-over of paper (app/agent.py, app/delivery.py,
+    # app/handover.py): services on the same parts, built when first used.
+    @functools.cached_property
+    def agents(self) -> AgentService:
+        return AgentService(self.sessions, self.catalogs, self.attachments, self.clock)
+
+    @functools.cached_property
+    def deliveries(self) -> DeliveryProofs:
+        return DeliveryProofs(self.sessions, self.catalogs, self.attachments, self.clock)
+
+    @functools.cached_property
+    def handover(self) -> HandoverService:
+        return HandoverService(self.sessions, self.catalogs, self.attachments, self.clock)
 
     def close(self) -> None:
         bind = self.sessions.kw.get("bind")

@@ -43,6 +43,8 @@ class DocApplicant:
     uscc: str = ""  # enterprise only
     legal_representative: str = ""  # enterprise only
     agent_name: str = ""  # 代理人, when someone applies on the applicant's behalf
+    agent_resident_id: str = ""  # 帮办代办 (app/agent.py): the agent's own number, checked
+    agent_relation: str = ""  # e.g. 子女
     identity_source: Literal["card", "typed", "ocr", "reuse", "licence_qr"] = "typed"
     document_type_name: str = ""  # "" for 居民身份证; else e.g. 外国人永久居留身份证
 
@@ -100,6 +102,7 @@ class IntakeDocument:
     delivery: str = "窗口领取"  # or "邮寄：<地址>"
     tolerated_due: dt.date | None = None
     reprint: bool = False  # 补打
+    priority: str = ""  # 优先办 label (app.agent.PRIORITIES), "" when none
     notes: tuple[str, ...] = field(default_factory=tuple)
     form: FormContent | None = None  # generated forms only: sections and fields
     reuse_consent_on: dt.date | None = None  # 一人一档 consent in force: the day it was given

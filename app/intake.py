@@ -24,6 +24,7 @@ from app.checklist import Checklist
 from app.clock import add_working_days, local_day
 from app.consent import apply_consent
 from app.dayclose import business_day
+from app.delivery import DeliveryInput, clean_delivery
 from app.documents import DocKind
 from app.errors import IntakeError
 from app.intake_base import IntakeBase, applicant_view, chunks, dump_json
@@ -38,6 +39,7 @@ from app.views import (
 )
 from local_db.crypto import applicant_index
 from local_db.models import (
+    Agent,
     Answer,
     Applicant,
     MaterialMark,
@@ -229,6 +231,7 @@ class IntakeService(IntakeBase):
                 catalog=catalog,
                 jurisdiction=sub.jurisdiction,
                 strict=False,
+                agent=self._has_agent(s, sid),
             )
             for material_id, mark in new_marks.items():
                 if mark is not None and material_id in result.ignored_marks:
@@ -276,6 +279,7 @@ class IntakeService(IntakeBase):
                 catalog=self._catalog(sub),
                 jurisdiction=sub.jurisdiction,
                 strict=False,
+                agent=self._has_agent(s, sid),
             )
 
     def finish(self, actor: StaffView, sid: str) -> FinishResult:
@@ -297,6 +301,7 @@ class IntakeService(IntakeBase):
                 catalog=catalog,
                 jurisdiction=sub.jurisdiction,
                 strict=False,
+                agent=self._has_agent(s, sid),
             )
             _refuse_unfinishable(bundle, result)
             number, booked_later = self._book(s, sub, now)
@@ -467,19 +472,19 @@ class IntakeService(IntakeBase):
         items: Sequence[str] | None = None,
         tracking_number: str = "",
         address: str = "",
+        carrier: str = "",
+        recipient: str = "",
     ) -> None:
-        """送达 at the window or by express (tracking number required)."""
-        if method not in ("window", "express"):
-            raise IntakeError("intake.delivery_method")
-        if method == "express" and not tracking_number.strip():
-            raise IntakeError("intake.tracking_required", field="tracking_number")
+        """送达 at the window (who received it) or by express (carrier and a tracking number of
+        its shape: app/delivery.py); the 送达凭证 is rebuilt from the event."""
+        d = clean_delivery(DeliveryInput(method, carrier, tracking_number, recipient, address))
         now = self._clock.now()
         with self._tx() as s:
             sub, state = self._load(s, sid)
             ready = [
                 i
-                for i, d in state.decisions.items()
-                if d in ("completed", "rejected") and i not in state.delivered_items
+                for i, dec in state.decisions.items()
+                if dec in ("completed", "rejected") and i not in state.delivered_items
             ]
             chosen = list(items) if items is not None else ready
             self._event(
@@ -489,19 +494,31 @@ class IntakeService(IntakeBase):
                 actor,
                 "delivered",
                 {
-                    "method": method,
+                    "method": d.method,
                     "items": chosen,
-                    "tracking_number": tracking_number.strip(),
-                    "address": address.strip(),
+                    "tracking_number": d.tracking_number,
+                    "carrier": d.carrier,
+                    "recipient": d.recipient or self._collector(s, sub),
+                    "address": d.address,
                 },
             )
             for row in sub.items:
                 if row.item_id in chosen:
                     row.delivered_at = now
             _set_item_outcomes(sub)
-            sub.delivery_method = method
-            if address.strip():
-                sub.delivery_address = address.strip()
+            sub.delivery_method = d.method
+            if d.address:
+                sub.delivery_address = d.address
+
+    @staticmethod
+    def _collector(s: Session, sub: Submission) -> str:
+        """Who collects at the window unless the clerk says otherwise: the agent, if one acts,
+        else the applicant."""
+        agent = s.get(Agent, sub.id)
+        if agent is not None:
+            return agent.name
+        applicant = s.get(Applicant, sub.applicant_id) if sub.applicant_id else None
+        return applicant.name if applicant is not None else ""
 
 
 def _set_item_outcomes(sub: Submission) -> None:

@@ -40,6 +40,7 @@ from app.views import (
 from local_db.attachments import AttachmentStore
 from local_db.engine import store_key, write_tx
 from local_db.models import (
+    Agent,
     Answer,
     Applicant,
     Attachment,
@@ -209,7 +210,13 @@ class IntakeBase:
             catalog=self._catalog(sub),
             jurisdiction=sub.jurisdiction,
             strict=False,
+            agent=self._has_agent(s, sub.id),
         )
+
+    @staticmethod
+    def _has_agent(s: Session, sid: str) -> bool:
+        """Whether a 代办人 acts for this intake (app/agent.py): the checklist asks for more."""
+        return s.get(Agent, sid) is not None
 
     def _view(self, s: Session, sub: Submission, state: SubmissionState) -> SubmissionView:
         applicant = s.get(Applicant, sub.applicant_id) if sub.applicant_id else None

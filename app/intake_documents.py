@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import audit
+from app.agent import PRIORITIES, RELATIONS
 from app.capture.cardtypes import document_type_name
 from app.checklist import Checklist
 from app.clock import STATION_TZ
@@ -32,6 +33,7 @@ from app.views import (
     StaffView,
 )
 from local_db.models import (
+    Agent,
     Applicant,
     Attachment,
     Document,
@@ -90,7 +92,7 @@ class IntakeDocuments(IntakeBase):
                 issued_at=issued.astimezone(STATION_TZ),
                 bundle_name=bundle.name,
                 items=items,
-                applicant=_doc_applicant(applicant),
+                applicant=_with_agent(_doc_applicant(applicant), s.get(Agent, sid)),
                 materials=tuple(materials),
                 qr_payload=self._qr_payload(s, sub.number, issued, manifest),
                 catalog_version=sub.catalog_version,
@@ -101,6 +103,7 @@ class IntakeDocuments(IntakeBase):
                 tolerated_due=sub.tolerance_due,
                 reprint=reprint,
                 reuse_consent_on=consent_day(s, applicant, sub.finished_at or self._clock.now()),
+                priority=PRIORITIES.get(sub.priority, ""),
             )
         if actor is not None:
             with self._tx() as w:
@@ -314,4 +317,16 @@ def _doc_applicant(applicant: Applicant) -> DocApplicant:
         legal_representative=applicant.legal_representative,
         identity_source=applicant_view(applicant).identity_source,
         document_type_name=document_type_name(applicant.document_type),
+    )
+
+
+def _with_agent(applicant: DocApplicant, agent: Agent | None) -> DocApplicant:
+    """帮办代办: the agent's name, relation and checked number on the documents."""
+    if agent is None:
+        return applicant
+    return dataclasses.replace(
+        applicant,
+        agent_name=agent.name,
+        agent_resident_id=agent.resident_id,
+        agent_relation=RELATIONS.get(agent.relation, agent.relation),
     )

@@ -216,6 +216,8 @@ class IntakeQueries(IntakeBase):
         ]
 
 
+PRIORITY_MARK = "·优先办"  # after the state in the ledger and the queue
+
 # The times are read as their stored text (UtcDateTime's ISO form) and parsed in _ledger_rows:
 # the per-value type wrapper costs a third of a busy day's ledger.
 _LEDGER_COLUMNS = (
@@ -229,6 +231,7 @@ _LEDGER_COLUMNS = (
     type_coerce(Submission.digitised_at, String),
     type_coerce(Submission.pushed_at, String),
     Submission.clerk_id,
+    Submission.priority,  # 优先办 (app/agent.py): shown with the state
 )
 
 
@@ -294,11 +297,12 @@ def _ledger_rows(
         sid, number, created, bundle_id, state, awaiting, received, digitised, pushed, clerk_id = (
             row[:10]
         )
+        priority = row[10] or ""
         bundle_name = bundles.get(bundle_id)
         if bundle_name is None:
             bundle = catalog.bundle(bundle_id) if bundle_id else None
             bundle_name = bundles[bundle_id] = bundle.name if bundle else (bundle_id or "")
-        shown, masked, source = _applicant_cells(*row[10:]) if applicants else pending
+        shown, masked, source = _applicant_cells(*row[11:]) if applicants else pending
         out.append(
             LedgerRow(
                 sid,
@@ -309,7 +313,7 @@ def _ledger_rows(
                 shown,
                 masked,
                 state,
-                labels[state, bool(awaiting)],
+                labels[state, bool(awaiting)] + (PRIORITY_MARK if priority else ""),
                 awaiting,
                 clerks.get(clerk_id, ""),
                 parse(received) if received else None,
@@ -317,6 +321,7 @@ def _ledger_rows(
                 parse(pushed) if pushed else None,
                 source,
                 not applicants,
+                priority,
             )
         )
     return out

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import acceptance, consultations
 from app.catalog import Catalog
 from app.clock import STATION_TZ
-from app.reuse import reused_materials
 from app.rating_figures import RatingFigures, rating_figures
+from app.reuse import reused_materials
 from app.staff import StaffService
 from app.state import NOT_INTAKE
 from app.views import StaffView

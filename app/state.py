@@ -111,6 +111,9 @@ _WHAT = {
     "rated": "评价",
     "rating_declined": "登记未评价",
     "rating_followed_up": "办结差评整改",
+    "agent_set": "修改代办人",
+    "priority_set": "修改优先办标记",
+    "handed_over": "移交纸质材料",
 }
 
 
@@ -137,6 +140,11 @@ _ALLOWED: Mapping[str, tuple[str, ...]] = {
     "rated": _FINISHED,
     "rating_declined": _FINISHED,
     "rating_followed_up": _FINISHED,
+    # 帮办代办 / 优先办 (app/agent.py) are part of the intake; the paper goes to the lead
+    # department (app/handover.py) once received, before or after the decisions.
+    "agent_set": EDITABLE,
+    "priority_set": EDITABLE,
+    "handed_over": ("received", "digitised", "pushed", "accepted", "rejected", "completed"),
 }
 
 

@@ -206,6 +206,7 @@ class LedgerRow(NamedTuple):
     pushed_at: dt.datetime | None
     identity_source: str
     applicant_pending: bool = False
+    priority: str = ""  # 优先办: elderly | disabled | ""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -224,4 +225,5 @@ class LedgerRow(NamedTuple):
             "digitised_at": self.digitised_at.isoformat() if self.digitised_at else None,
             "pushed_at": self.pushed_at.isoformat() if self.pushed_at else None,
             "identity_source": self.identity_source,
+            "priority": self.priority,
         }

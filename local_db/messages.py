@@ -27,6 +27,7 @@ MESSAGES: dict[str, str] = {
     "account.unknown": "账号不存在。",
     "account.weak_password": "密码至少8位。",
     "account.weak_password#2": "密码需包含字母、数字、符号中的至少两类。",
+    "agent.is_applicant": "代办人不能是申请人本人：请核对代办人的证件号码。",
     "applicant.birth_date": "{problem}",
     "applicant.document_type": "证件类型无法识别。",
     "applicant.gender": "{problem}",
@@ -218,11 +219,15 @@ MESSAGES: dict[str, str] = {
     "checklist.unknown_item": "一件事“{bundle_name}”中没有事项“{item}”。",
     "checklist.unknown_material": "目录中没有材料“{material}”。",
     "checklist.unknown_question": "一件事“{bundle_name}”没有情形问题“{question}”。",
+    "choice.unknown": "{what}无法识别，请从列表中选择。",
     "dayclose.already_closed": "{day:%Y年%m月%d日}已日结，不能重复日结。",
     "dayclose.changed_meanwhile": (
         "生成日结报告期间当日受理记录有新的变化，报告已不准确。请重新日结。"
     ),
     "dayclose.future": "不能对尚未到来的日期进行日结。",
+    "delivery.carrier": "请选择快递公司（{known}）。",
+    "delivery.none": "受理编号“{number}”尚未登记送达，没有可打印的送达凭证。",
+    "delivery.tracking_shape": "快递单号与{carrier}的单号格式不符，请核对后重新输入。",
     "demo.count": "数量不能为负数。",
     "devices.port_required": "请选择或输入读卡器串口。",
     "export.digest": "导出文件内容校验不符。",
@@ -241,6 +246,9 @@ MESSAGES: dict[str, str] = {
     "export.truncated#2": "导出文件不完整。",
     "export.write": "无法写入导出文件（{reason}），请检查U盘。",
     "export.write_failed": "无法写入文件：{exc_strerror}",
+    "handover.not_pending": "以下受理编号不在待移交清单中（已移交、未收件或不属于该部门）：{numbers}",
+    "handover.nothing": "{day} 没有需要移交给“{department}”的纸质材料。",
+    "handover.unknown": "找不到移交编号“{number}”。",
     "hub.config_invalid": "平台配置项 {field}（环境变量 {ENV_PREFIX}{where_upper}）的值无效",
     "hub.config_malformed": "平台配置文件不是有效的 TOML：{path}（{exc}）",
     "hub.config_missing": "找不到平台配置文件：{path}",
@@ -365,6 +373,7 @@ MESSAGES: dict[str, str] = {
     "options.not_a_choice": "“{self_description}”只能是：{allowed}",
     "options.too_large": "“{self_description}”不能大于 {self_maximum:g}",
     "options.too_small": "“{self_description}”不能小于 {self_minimum:g}",
+    "person.name": "请填写{who}姓名（不超过64个字）。",
     "print.font_missing": (
         "未找到可用于打印的中文字体。请安装字体软件包 fonts-wqy-microhei（文泉驿微米黑）和 "
         "fonts-hanazono（花园明朝，用于生僻字），或将 TrueType 字体放入程序的 resources/fonts "

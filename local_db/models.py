@@ -150,6 +150,7 @@ class Submission(Base):
     acceptance_due: Mapped[dt.date | None] = mapped_column(Date)
     acceptance_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     acceptance_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[str] = mapped_column(String(16), default="")  # 优先办 (0016): elderly|disabled
 
     items: Mapped[list[SubmissionItem]] = relationship(
         back_populates="submission",
@@ -402,6 +403,8 @@ class ApplicantNotice(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # when this station learnt it
+
+
 # --- 一人一档 (0015)
 
 
@@ -437,6 +440,8 @@ class ReuseRecord(Base):
     __table_args__ = (
         UniqueConstraint("submission_id", "kind", "key", name="uq_reuse_records_key"),
     )
+
+
 # --- ratings (0012)
 
 
@@ -461,3 +466,54 @@ class Rating(Base):
     followup_note: Mapped[str | None] = mapped_column(EncryptedText("ratings.followup_note"))
 
     __table_args__ = (UniqueConstraint("submission_id", name="uq_ratings_submission"),)
+
+
+# --- 帮办代办 and the hand-over of paper (0016)
+
+
+class Agent(Base):
+    """The 代办人 acting for an intake's applicant; personal data is ciphertext."""
+
+    __tablename__ = "agents"
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(EncryptedText("agents.name"))
+    resident_id: Mapped[str] = mapped_column(EncryptedText("agents.resident_id"))
+    document_type: Mapped[str] = mapped_column(String(24), default="resident")
+    phone: Mapped[str] = mapped_column(EncryptedText("agents.phone"))
+    relation: Mapped[str] = mapped_column(String(32))
+    resident_id_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class HandoverBatch(Base):
+    """A 移交清单: paper originals handed to one lead department."""
+
+    __tablename__ = "handover_batches"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    department: Mapped[str] = mapped_column(String(100))
+    local_date: Mapped[str] = mapped_column(String(10))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    clerk_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    received_by: Mapped[str] = mapped_column(EncryptedText("handover_batches.received_by"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_handover_batches_day", "local_date", "department"),)
+
+
+class HandoverLine(Base):
+    """One intake whose paper went with a batch (at most one batch per intake)."""
+
+    __tablename__ = "handover_lines"
+    batch_id: Mapped[str] = mapped_column(
+        ForeignKey("handover_batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("submission_id", name="uq_handover_lines_submission"),)

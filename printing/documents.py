@@ -103,7 +103,8 @@ def _receipt(ctx: DocContext) -> list[Flowable]:
                 ("收件人", doc.clerk_name),
                 ("收件时间", fmt_datetime(doc.issued_at)),
             ],
-            [("送达方式", doc.delivery), ("进度查询", progress)],
+            [("送达方式", doc.delivery), ("进度查询", progress)]
+            + ([("优先办", doc.priority)] if doc.priority else []),
         )
     )
     story += ctx.notes()
@@ -112,7 +113,8 @@ def _receipt(ctx: DocContext) -> list[Flowable]:
     story.append(Spacer(1, ctx.m.body * 0.5))
     story.append(
         ctx.signatures(
-            ["申请人（签字）", "收件人（签字）"],
+            ["申请人（签字）", "收件人（签字）"]
+            + (["代办人（签字）"] if doc.applicant.agent_resident_id else []),
             "受理单位（盖章）",
             lead="申请人确认以上材料清单无误。",
         )
@@ -489,6 +491,8 @@ def _document_text(doc: IntakeDocument) -> str:
         a.address,
         a.legal_representative,
         a.agent_name,
+        a.agent_relation,
+        doc.priority,
     ]
     for item in doc.items:
         parts += [item.name, item.department, item.time_limit]

@@ -247,10 +247,15 @@ class DocContext:
         phone = a.phone if full_id else mask_phone(a.phone)
         pairs: list[tuple[str, str]]
         if a.kind == "enterprise":
-            id_label = "经办人身份证号" if a.agent_name else "法定代表人身份证号"
+            checked_agent = bool(a.agent_resident_id)  # 帮办代办: the agent's own number
+            id_label = (
+                "经办人身份证号" if a.agent_name and not checked_agent else "法定代表人身份证号"
+            )
             pairs = [("统一社会信用代码", a.uscc), ("法定代表人", a.legal_representative)]
             if a.agent_name:
-                pairs.append(("经办人", a.agent_name))
+                pairs.append(("经办人", _agent_text(a.agent_name, a.agent_relation)))
+            if checked_agent:
+                pairs.append(("经办人身份证号", _id_text(a.agent_resident_id, full_id)))
             pairs += [
                 (id_label, rid),
                 ("联系电话", phone),
@@ -262,7 +267,10 @@ class DocContext:
             pairs = [("姓名", a.name), ("证件类型", a.document_type_name), ("证件号码", rid)]
         else:
             pairs = [("姓名", a.name), ("公民身份号码", rid)]
-        if a.agent_name:
+        if a.agent_resident_id:  # 帮办代办: "代办人：…" with their own (checked) number
+            pairs.append(("代办人", _agent_text(a.agent_name, a.agent_relation)))
+            pairs.append(("代办人证件号码", _id_text(a.agent_resident_id, full_id)))
+        elif a.agent_name:
             pairs.append(("代理人", a.agent_name))
         pairs += [("联系电话", phone), ("身份核验", IDENTITY_SOURCES[a.identity_source])]
         return pairs, [("住址", a.address)]
@@ -387,6 +395,14 @@ def draw_runs(
         canvas.setFont(r.font, size)
         canvas.drawString(x, y, r.text)
         x += stringWidth(r.text, r.font, size)
+
+
+def _agent_text(name: str, relation: str) -> str:
+    return f"{name}（{relation}）" if relation else name
+
+
+def _id_text(number: str, full: bool) -> str:
+    return number if full else mask_resident_id(number)
 
 
 def fmt_date(d: dt.date) -> str:

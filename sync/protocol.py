@@ -42,6 +42,9 @@ EVENT_TYPES = frozenset(
         "delivered",
         "document_printed",
         "discarded",
+        "agent_set",  # since 0016 (帮办代办, 优先办, paper handed to the lead department)
+        "priority_set",
+        "handed_over",
     }
 )
 _TYPE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")

@@ -28,6 +28,9 @@ EVENT_LABELS = {
     "rated": QT_TRANSLATE_NOOP("EventLabels", "申请人评价"),
     "rating_declined": QT_TRANSLATE_NOOP("EventLabels", "申请人未评价"),
     "rating_followed_up": QT_TRANSLATE_NOOP("EventLabels", "差评整改办结"),
+    "agent_set": QT_TRANSLATE_NOOP("EventLabels", "登记代办人"),
+    "priority_set": QT_TRANSLATE_NOOP("EventLabels", "标记优先办"),
+    "handed_over": QT_TRANSLATE_NOOP("EventLabels", "纸质材料移交牵头部门"),
 }
 
 

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.delivery import CARRIERS
+
 _ID = Qt.ItemDataRole.UserRole
 
 
@@ -155,9 +157,17 @@ class DeliveryDialog(_ActionDialog):
         group = QButtonGroup(self)
         group.addButton(self.window_pickup)
         group.addButton(self.express)
+        self.carrier = QComboBox(self)  # 送达凭证: the tracking number is checked for its shape
+        self.carrier.setAccessibleName(self.tr("快递公司"))
+        self.carrier.addItem(self.tr("按单号识别（SF/JD/YT/JT开头）"), "")
+        for code, (name, _shapes) in CARRIERS.items():
+            self.carrier.addItem(name, code)  # the carriers' own names (app/delivery.py)
         self.tracking = QLineEdit(self)
         self.tracking.setAccessibleName(self.tr("快递单号"))
         self.tracking.setPlaceholderText(self.tr("快递单号（邮寄必填）"))
+        self.recipient = QLineEdit(self)
+        self.recipient.setAccessibleName(self.tr("领取人"))
+        self.recipient.setPlaceholderText(self.tr("默认：代办人或申请人本人"))
         self.address = QLineEdit(address, self)
         self.address.setAccessibleName(self.tr("邮寄地址"))
         self.address.setPlaceholderText(self.tr("邮寄地址"))
@@ -166,6 +176,8 @@ class DeliveryDialog(_ActionDialog):
         form = QFormLayout()
         form.addRow(self.tr("方式"), self.window_pickup)
         form.addRow("", self.express)
+        form.addRow(self.tr("领取人"), self.recipient)
+        form.addRow(self.tr("快递公司"), self.carrier)
         form.addRow(self.tr("快递单号"), self.tracking)
         form.addRow(self.tr("邮寄地址"), self.address)
         self.body.addLayout(form)
@@ -176,6 +188,8 @@ class DeliveryDialog(_ActionDialog):
         self.finish_layout()
 
     def _on_express_toggled(self, on: bool) -> None:
+        self.carrier.setEnabled(on)
+        self.recipient.setEnabled(not on)
         self.tracking.setEnabled(on)
         self.address.setEnabled(on)
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.agent import AgentPanelWidget
 from ui.applicant import ApplicantWidget
 from ui.bundles import BundlePickerWidget
 from ui.capture.pages import PageActions, ThumbnailLoader, first_outstanding
@@ -104,12 +105,17 @@ class IntakeWidget(QWidget):
         self.new_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.new_button.clicked.connect(lambda: self.new_intake())
 
+        # 帮办代办 / 优先办 under the applicant (ui/agent.py)
+        self.agent_panel = AgentPanelWidget(session, self._with_sid, self)
+        self.agent_panel.checklist_changed.connect(self._on_agent_checklist_changed)
         left = _group(self.tr("① 申请人 Alt+1"), self.applicant, self)
         middle = QWidget(self)
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addWidget(_group(self.tr("② 一件事与事项 Alt+2"), self.bundles, self), 3)
         middle_layout.addWidget(_group(self.tr("③ 情形 Alt+3"), questions_scroll, self), 2)
+        # the applicant's agent and priority (the applicant column is full on a small screen)
+        middle_layout.addWidget(_group(self.tr("帮办代办 · 优先办"), self.agent_panel, self))
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -342,6 +348,7 @@ class IntakeWidget(QWidget):
         self._finishing = False
         self.checklist = None
         self.applicant.clear()
+        self.agent_panel.clear()
         self.bundles.set_catalog(self.session.catalog, self.session.station.jurisdiction)
         self.bundles.clear()
         self.questions.clear()
@@ -386,6 +393,7 @@ class IntakeWidget(QWidget):
         self._pages = view.pages
         self._finishing = False
         self.applicant.set_applicant(view.applicant)
+        self.agent_panel.load(view.id)
         self._last_saved = self.applicant.savable_value()
         self.bundles.set_catalog(catalog, self.session.station.jurisdiction)
         self.bundles.set_choice(view.bundle_id, list(view.items))
@@ -433,6 +441,7 @@ class IntakeWidget(QWidget):
             self._saved()
             if self.applicant.identity_problem() is None:
                 self._resolve("applicant")
+                self.agent_panel.offer_priority()
             self.reuse.refresh()
 
         self._with_sid(lambda sid: s.intake.set_applicant(s.actor, sid, value), saved, failed)
@@ -530,6 +539,10 @@ class IntakeWidget(QWidget):
         self._with_sid(
             lambda sid: s.intake.mark_many(s.actor, sid, marks), self._on_checklist_loaded
         )
+
+    def _on_agent_checklist_changed(self, checklist: Checklist | None) -> None:
+        if checklist is not None:  # the agent's papers joined or left the list
+            self._on_checklist_loaded(checklist)
 
     def _on_checklist_loaded(self, checklist: Checklist) -> None:
         self._show_checklist(checklist)

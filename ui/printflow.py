@@ -28,6 +28,7 @@ _TITLES = {
     "supplement": QT_TRANSLATE_NOOP("DocumentPrinter", "补正材料收件回执"),
     "application_form": QT_TRANSLATE_NOOP("DocumentPrinter", "一件事联办申请表"),
     "authorization": QT_TRANSLATE_NOOP("DocumentPrinter", "信息查询核验授权书"),
+    "delivery_proof": QT_TRANSLATE_NOOP("DocumentPrinter", "送达凭证"),  # ui/handover.py
 }
 
 

@@ -23,6 +23,7 @@ from ui.a11y import enable_clear_button
 from ui.checklist import ITEMS_COLUMN, ChecklistModel, ItemsColumnFitter
 from ui.deadline import DeadlineWidget, station_time
 from ui.followup import DeliveryDialog, SupplementDialog, WithdrawDialog
+from ui.handover import print_delivery_proof
 from ui.intake import EDITABLE_STAGES
 from ui.ledger import LedgerModel, make_table
 from ui.notices import NoticesWidget
@@ -292,14 +293,25 @@ class IntakeDetailWidget(QWidget):
         s = self.session
 
         def requested(method: str, items: list[str], tracking: str, addr: str) -> None:
+            carrier, recipient = str(dialog.carrier.currentData()), dialog.recipient.text()
             s.runner.run_db(
                 lambda: s.intake.deliver(
-                    s.actor, sid, method=method, items=items, tracking_number=tracking, address=addr
+                    s.actor,
+                    sid,
+                    method=method,
+                    items=items,
+                    tracking_number=tracking,
+                    address=addr,
+                    carrier=carrier if method == "express" else "",
+                    recipient=recipient,
                 ),
-                lambda _r: self._after_action(self.tr("已登记送达。")),
+                lambda _r: print_delivery_proof(s, sid, delivered, guard=self),
                 lambda err: dialog.show_error(err.message),
                 guard=self,
             )
+
+        def delivered(_ok: bool, printed: str) -> None:  # the 送达凭证 went to the printer
+            self._after_action(self.tr("已登记送达，送达凭证：{printed}").format(printed=printed))
 
         dialog.delivery_requested.connect(requested)
         self.dialog = dialog
@@ -321,6 +333,18 @@ class IntakeDetailWidget(QWidget):
 
     def reprint(self, kind: str) -> None:
         """补打: the document rebuilt and marked 补打, kept with the submission and printed."""
+        if self.view is not None and kind == "delivery_proof":  # rebuilt from the delivery
+            title = document_title(kind)
+            print_delivery_proof(
+                self.session,
+                self.view.id,
+                lambda ok, text: self.message_posted.emit(
+                    self.tr("{title}：{message}").format(title=title, message=text),
+                    "success" if ok else "error",
+                ),
+                guard=self,
+            )
+            return
         if self.view is not None:
             self.printer.print_documents(
                 self.view.id,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
         self.backup = BackupController(session, session.settings, self)
         self.backup_indicator = BackupIndicatorWidget(self, clickable=may_back_up(actor.role))
         self.backup_dialog: BackupDialog | None = None
+        self.handover_dialog: QDialog | None = None
         self._backup_greeted = False
         self.backup.status_changed.connect(self._on_backup_status_changed)
         self.backup.backup_failed.connect(self._on_backup_backup_failed)
@@ -246,6 +248,7 @@ class MainWindow(QMainWindow):
             (self.tr("查询受理记录"), "Ctrl+F", self.show_search),
             (self.tr("今日台账"), "Ctrl+T", self.show_ledger),
             (self.tr("咨询（打印办事指南）"), "Ctrl+G", self.show_consultation),
+            (self.tr("材料移交牵头部门…"), "Ctrl+Shift+H", self.open_handover),
             (self.tr("锁定窗口"), "Ctrl+L", self.lock),
             (self.tr("切换用户"), "", self.logout_requested.emit),
             (self.tr("退出"), "Ctrl+Q", self.close),
@@ -423,6 +426,13 @@ class MainWindow(QMainWindow):
     def show_search(self) -> None:
         self.tabs.setCurrentWidget(self.search)
         self.search.focus_query()
+
+    def open_handover(self) -> None:
+        """材料移交 (ui/handover.py): a fresh list each time it opens."""
+        from ui.handover import HandoverDialog
+
+        self.handover_dialog = HandoverDialog(self.session, self)
+        self.handover_dialog.open()
 
     def show_ledger(self) -> None:
         self.tabs.setCurrentWidget(self.ledger)

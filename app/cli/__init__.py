@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "app.cli.notices",  # notices sent to the applicant (短信告知)
     "app.cli.oneperson",  # consent, reuse (一人一档)
     "app.cli.rating",  # 好差评
+    "app.cli.handover",  # paper to the lead department (移交清单)
 )
 
 

@@ -22,6 +22,8 @@ KINDS = {
     "supplement": "supplement",
     "application-form": "application_form",
     "authorization": "authorization",
+    "handover-list": "handover_list",  # NUMBER is the batch (移交编号): app/cli/handover.py
+    "delivery-proof": "delivery_proof",
 }
 
 
@@ -31,7 +33,7 @@ def register(subparsers: Any) -> None:
         help="生成受理文书 PDF（收件回执、一次告知通知书、告知承诺书、退还清单、联办申请表、授权书）",
     )
     p.add_argument("kind", choices=sorted([*KINDS, "guide"]))
-    p.add_argument("number", help="受理编号（guide：一件事名称或 id）")
+    p.add_argument("number", help="受理编号（guide：一件事名称或 id；handover-list：移交编号）")
     p.add_argument("--out", type=Path, default=None, help="默认：当前目录下 <受理编号>-<文书>.pdf")
     p.add_argument("--paper", choices=("A4", "A5"), default="A4")
     p.add_argument("--reprint", action="store_true", help="标注“补打”")
@@ -50,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from printing.documents import build_document
 
     ctx = build_context(args.db, create=bool(getattr(args, "create", False)))
+    if args.kind in ("handover-list", "delivery-proof"):
+        return _run_handover(ctx, args)
     try:
         sid = ctx.queries.find_by_number(args.number)
         if sid is None:
@@ -86,4 +90,23 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         print(f"已生成 {args.out}（{len(pdf)} 字节）")
+    return 0
+
+
+def _run_handover(ctx: Any, args: argparse.Namespace) -> int:
+    """移交清单 and 送达凭证: built from app/handover.py and app/delivery.py."""
+    from app.cli.handover import print_delivery_proof, print_handover_list
+
+    run = print_handover_list if args.kind == "handover-list" else print_delivery_proof
+    if args.out is None:
+        args.out = Path(f"{args.number}-{args.kind}.pdf")
+    try:
+        number, size = run(ctx, args.number, args.out, args.paper)
+    finally:
+        ctx.close()
+    data = {"number": number, "kind": KINDS[args.kind], "paper": args.paper, "out": str(args.out)}
+    if args.json:
+        print(json.dumps({**data, "bytes": size}, ensure_ascii=False, indent=2))
+    else:
+        print(f"已生成 {args.out}（{size} 字节）")
     return 0

@@ -8,7 +8,9 @@ The intake file (JSON, `-` for standard input):
      "bundle": "新生儿出生", "items": ["…"], "answers": {"question": value},
      "marks": {"material": "collected" | "exempt" | "tolerated" | "missing"},
      "pages": {"material": ["scan-1.jpg", …]},
-     "reuse": "all" | {"fields": ["address", "phone"], "materials": ["household_register"]}}
+     "reuse": "all" | {"fields": ["address", "phone"], "materials": ["household_register"]},
+     "agent": {"name": …, "resident_id": …, "phone": …, "relation": "child" | "子女" | …},
+     "priority": "elderly" | "disabled" | "auto" | "none"}
 
 `card` is a card reading as `intake idcard read --json` prints it (the object or its "card");
 typed fields beside it (the phone, always) are added as typed. Materials without a mark are
@@ -16,7 +18,9 @@ missing, as in the window. `pages` are JPEG or PNG files (paths relative to the 
 attached after finishing as the document camera does. `reuse` (一人一档) takes applicant fields
 and materials from the person's earlier intake before finishing, as the window's offer does:
 only with the applicant's consent in force ("applicant": {"consent_reuse": true} gives it), and
-only what is offered ("all": everything offered).
+only what is offered ("all": everything offered). `agent` is the 代办人 acting for the applicant
+(帮办代办: checked like the applicant, printed on the documents, and the power of attorney joins
+the checklist); `priority` marks 优先办 ("auto": elderly when the applicant is 60 or older).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from app.agent import RELATIONS, AgentInput
 from app.views import ApplicantInput
 from local_db.errors import DomainError
 
@@ -43,7 +48,28 @@ MARKS = {
     "missing": None,
     "缺": None,
 }
-TOP_FIELDS = ("clerk", "applicant", "bundle", "items", "answers", "marks", "pages", "reuse")
+TOP_FIELDS = (
+    "clerk",
+    "applicant",
+    "bundle",
+    "items",
+    "answers",
+    "marks",
+    "pages",
+    "reuse",
+    "agent",
+    "priority",
+)
+AGENT_KEYS = ("name", "resident_id", "phone", "relation", "document_type")
+PRIORITY_WORDS = {
+    "elderly": "elderly",
+    "老年人": "elderly",
+    "disabled": "disabled",
+    "残疾人": "disabled",
+    "auto": "auto",
+    "none": "",
+    "": "",
+}
 REUSE_KEYS = ("fields", "materials")
 # Captured pages the file may bring, by their first bytes (what the document camera stores).
 PAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
@@ -78,6 +104,8 @@ class IntakeRequest:
     pages: tuple[tuple[str, bytes, str], ...] = ()  # (line id, image bytes, mime), in order
     # 一人一档: None nothing; "all" everything offered; else (fields, materials) to take
     reuse: Literal["all"] | tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    agent: AgentInput | None = None  # 帮办代办
+    priority: str = ""  # 优先办: elderly | disabled | auto | ""
 
 
 # ----------------------------------------------------------------------------- the file
@@ -162,6 +190,34 @@ def _applicant(raw: object) -> tuple[ApplicantInput, list[str]]:
     ), warnings
 
 
+def _agent(raw: object) -> AgentInput | None:
+    if raw is None:
+        return None
+    spec = _object(raw, "agent")
+    _known(spec, AGENT_KEYS, "代办人")
+    relation = _text(spec.get("relation"), "agent.relation")
+    by_label = {v: k for k, v in RELATIONS.items()}
+    return AgentInput(  # checked by the service (the same rules as at the window)
+        name=_text(spec.get("name"), "agent.name"),
+        resident_id=_text(spec.get("resident_id"), "agent.resident_id"),
+        phone=_text(spec.get("phone"), "agent.phone"),
+        relation=by_label.get(relation, relation),
+        document_type=_text(spec.get("document_type"), "agent.document_type") or "resident",
+    )
+
+
+def _priority(raw: object) -> str:
+    word = _text(raw, "priority")
+    if word not in PRIORITY_WORDS:
+        raise SubmitError(
+            "submit.unknown_field",
+            field=word,
+            where="priority",
+            join_allowed="、".join(PRIORITY_WORDS),
+        )
+    return PRIORITY_WORDS[word]
+
+
 def _pages(raw: object, base: Path) -> tuple[tuple[str, bytes, str], ...]:
     """`"pages": {"<line id>": ["scan-1.jpg", …]}`: image files (paths relative to the intake
     file), attached after finishing as the document camera would."""
@@ -216,6 +272,8 @@ def parse_request(data: object, base: Path | None = None) -> IntakeRequest:
         warnings=tuple(warnings),
         pages=_pages(spec.get("pages") or {}, base or Path.cwd()),
         reuse=_reuse(spec.get("reuse")),
+        agent=_agent(spec.get("agent")),
+        priority=_priority(spec.get("priority")),
     )
 
 

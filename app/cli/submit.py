@@ -23,8 +23,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from app.cli.intake_file import SubmitError, read_request
+from app.agent import AgentService
+from app.cli.intake_file import IntakeRequest, SubmitError, read_request
 from app.cliout import emit
+from app.delivery import DeliveryProofs
 from app.documents import DocKind
 from app.errors import IntakeError
 from app.intake import IntakeService
@@ -43,6 +45,7 @@ DOC_TITLES = {
     "commitment": "容缺受理告知承诺书",
     "return_list": "撤回申请材料退还清单",
     "supplement": "补正材料收件回执",
+    "delivery_proof": "送达凭证",
 }
 
 
@@ -58,6 +61,8 @@ class Services:
     documents: IntakeDocuments
     queries: IntakeQueries
     reuse: ReuseService
+    agents: AgentService
+    deliveries: DeliveryProofs
 
 
 @contextlib.contextmanager
@@ -80,6 +85,8 @@ def atomic(ctx: Any) -> Iterator[tuple[Services, sessionmaker[Any]]]:
         IntakeDocuments(*parts),  # type: ignore[arg-type]
         IntakeQueries(*parts),  # type: ignore[arg-type]
         ReuseService(*parts),  # type: ignore[arg-type]
+        AgentService(*parts),  # type: ignore[arg-type]
+        DeliveryProofs(*parts),  # type: ignore[arg-type]
     )
     service.reuse.configure(from_env(REUSE_MAX_AGE_DAYS) or REUSE_MAX_AGE_DAYS.default)
     try:
@@ -218,6 +225,7 @@ def run_submit(args: argparse.Namespace) -> int:
         _unknown_materials(catalog, request.marks)
         sid = service.intake.start(actor)
         service.intake.set_applicant(actor, sid, request.applicant)
+        priority = _agent_and_priority(service, actor, sid, request)
         jurisdiction = _jurisdiction(sessions, actor)
         service.intake.choose(
             actor,
@@ -244,6 +252,8 @@ def run_submit(args: argparse.Namespace) -> int:
         "tolerated": [{"id": m, "name": names[m]} for m in result.checklist.tolerated],
         "tolerance_due": result.tolerance_due.isoformat() if result.tolerance_due else None,
         "pages": len(request.pages),
+        "agent": request.agent is not None,
+        "priority": priority,
         "warnings": list(request.warnings),
         "reused": reused,
     }
@@ -268,6 +278,20 @@ def _take_reuse(service: Services, actor: StaffView, sid: str, wanted: Any) -> l
         {"kind": r.kind, "id": r.key, "from": r.origin.number, "date": r.origin.date.isoformat()}
         for r in taken
     ]
+
+
+def _agent_and_priority(
+    service: Services, actor: StaffView, sid: str, request: IntakeRequest
+) -> str:
+    """帮办代办 and 优先办 from the file, before the items (the agent's papers join the list)."""
+    if request.agent is not None:
+        service.agents.set_agent(actor, sid, request.agent)
+    priority = request.priority
+    if priority == "auto":  # what the window offers the clerk: elderly from the birth date
+        priority = service.agents.suggestion(sid)
+    if priority:
+        service.agents.set_priority(actor, sid, priority)
+    return priority
 
 
 def _jurisdiction(sessions: sessionmaker[Any], actor: StaffView) -> str | None:
@@ -322,6 +346,7 @@ def run_withdraw(args: argparse.Namespace) -> int:
 
 
 def run_deliver(args: argparse.Namespace) -> int:
+    out_dir = _print_dir(args)
     with _command(args) as (_ctx, service, sessions, printed):
         actor = _clerk(sessions, args.clerk)
         sid = _find(service, args.number)
@@ -333,7 +358,10 @@ def run_deliver(args: argparse.Namespace) -> int:
             items=items,
             tracking_number=args.tracking_number or "",
             address=args.address or "",
+            carrier=args.carrier or "",
+            recipient=args.recipient or "",
         )
+        _print_proof(service, actor, sid, out_dir, args.paper, printed)
         view = service.queries.get(sid)
     data = {
         "number": view.number,
@@ -341,12 +369,38 @@ def run_deliver(args: argparse.Namespace) -> int:
         "delivery_method": view.delivery_method,
         "documents": printed.paths,
     }
-    emit(
-        args,
-        data,
-        f"{view.number} 已登记送达（{'窗口领取' if view.delivery_method == 'window' else '邮寄'}）",
-    )
+    how = "窗口领取" if view.delivery_method == "window" else "邮寄"
+    emit(args, data, _text_report(f"{view.number} 已登记送达（{how}）", printed, ()))
     return 0
+
+
+def _print_proof(
+    service: Services,
+    actor: StaffView,
+    sid: str,
+    out_dir: Path | None,
+    paper: str,
+    printed: _Printed,
+) -> None:
+    """The 送达凭证 of the delivery just recorded: built, kept with the intake, printed."""
+    from printing.handover import build_delivery_proof
+
+    proof = service.deliveries.proof(sid)
+    pdf = build_delivery_proof(proof, paper)  # type: ignore[arg-type]
+    kind = "delivery_proof"
+    service.documents.save_document(actor, sid, kind, pdf, printed=out_dir is not None)  # type: ignore[arg-type]
+    if out_dir is None:
+        printed.paths[kind] = None
+        return
+    target = out_dir / f"{proof.number}-{kind}.pdf"
+    try:
+        target.write_bytes(pdf)
+    except OSError as exc:
+        raise SubmitError(
+            "submit.write_failed", file=str(target), reason=exc.strerror or exc
+        ) from exc
+    printed.written.append(target)
+    printed.paths[kind] = str(target)
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
@@ -398,7 +452,7 @@ def register(subparsers: Any) -> None:
     _common(p)
     p.set_defaults(func=run_withdraw)
 
-    p = subparsers.add_parser("deliver", help="登记送达（窗口领取或邮寄）")
+    p = subparsers.add_parser("deliver", help="登记送达（窗口领取或邮寄）并打印送达凭证")
     p.add_argument("number", help="受理编号")
     p.add_argument(
         "--method",
@@ -412,8 +466,10 @@ def register(subparsers: Any) -> None:
         metavar="ID",
         help="送达的事项 id（默认：全部已办结或不予受理的）",
     )
-    p.add_argument("--tracking-number", help="快递单号（邮寄必填）")
+    p.add_argument("--carrier", help="快递公司：ems post sf jd zto yto yunda sto jt（邮寄）")
+    p.add_argument("--tracking-number", help="快递单号（邮寄必填，按快递公司的单号格式核对）")
     p.add_argument("--address", help="邮寄地址")
+    p.add_argument("--recipient", help="领取人姓名（窗口领取；默认代办人或申请人）")
     p.add_argument("--clerk", required=True, help="经办人登录名")
-    _common(p, prints=False)
+    _common(p)
     p.set_defaults(func=run_deliver)

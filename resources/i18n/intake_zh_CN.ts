@@ -2,6 +2,81 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="zh_CN">
 <context>
+    <name>AgentPanelWidget</name>
+    <message>
+        <source>代办人代为办理(&amp;G)</source>
+        <translation>代办人代为办理(&amp;G)</translation>
+    </message>
+    <message>
+        <source>代办人代为办理</source>
+        <translation>代办人代为办理</translation>
+    </message>
+    <message>
+        <source>代办人姓名</source>
+        <translation>代办人姓名</translation>
+    </message>
+    <message>
+        <source>代办人身份证号码</source>
+        <translation>代办人身份证号码</translation>
+    </message>
+    <message>
+        <source>代办人本人的18位号码</source>
+        <translation>代办人本人的18位号码</translation>
+    </message>
+    <message>
+        <source>代办人联系电话</source>
+        <translation>代办人联系电话</translation>
+    </message>
+    <message>
+        <source>代办人与申请人关系</source>
+        <translation>代办人与申请人关系</translation>
+    </message>
+    <message>
+        <source>登记代办人</source>
+        <translation>登记代办人</translation>
+    </message>
+    <message>
+        <source>优先办</source>
+        <translation>优先办</translation>
+    </message>
+    <message>
+        <source>不标记</source>
+        <translation>不标记</translation>
+    </message>
+    <message>
+        <source>老年人</source>
+        <translation>老年人</translation>
+    </message>
+    <message>
+        <source>残疾人</source>
+        <translation>残疾人</translation>
+    </message>
+    <message>
+        <source>姓名</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <source>身份证号码</source>
+        <translation>身份证号码</translation>
+    </message>
+    <message>
+        <source>联系电话</source>
+        <translation>联系电话</translation>
+    </message>
+    <message>
+        <source>关系</source>
+        <translation>关系</translation>
+    </message>
+    <message>
+        <source>已登记代办人：材料清单已加入授权委托书和受托人身份证。</source>
+        <translation>已登记代办人：材料清单已加入授权委托书和受托人身份证。</translation>
+    </message>
+    <message>
+        <source>申请人已满60周岁：已标记为优先办，可更改。</source>
+        <translation>申请人已满60周岁：已标记为优先办，可更改。</translation>
+    </message>
+</context>
+<context>
     <name>AppShell</name>
     <message>
         <source>无法打开数据库：{error}</source>
@@ -1108,12 +1183,28 @@
         <translation>邮寄送达(&amp;E)</translation>
     </message>
     <message>
+        <source>快递公司</source>
+        <translation>快递公司</translation>
+    </message>
+    <message>
+        <source>按单号识别（SF/JD/YT/JT开头）</source>
+        <translation>按单号识别（SF/JD/YT/JT开头）</translation>
+    </message>
+    <message>
         <source>快递单号</source>
         <translation>快递单号</translation>
     </message>
     <message>
         <source>快递单号（邮寄必填）</source>
         <translation>快递单号（邮寄必填）</translation>
+    </message>
+    <message>
+        <source>领取人</source>
+        <translation>领取人</translation>
+    </message>
+    <message>
+        <source>默认：代办人或申请人本人</source>
+        <translation>默认：代办人或申请人本人</translation>
     </message>
     <message>
         <source>邮寄地址</source>
@@ -1413,6 +1504,10 @@
         <translation>信息查询核验授权书</translation>
     </message>
     <message>
+        <source>送达凭证</source>
+        <translation>送达凭证</translation>
+    </message>
+    <message>
         <source>文书未能保存到本机：{error}</source>
         <translation>文书未能保存到本机：{error}</translation>
     </message>
@@ -1561,6 +1656,18 @@
     <message>
         <source>差评整改办结</source>
         <translation>差评整改办结</translation>
+    </message>
+    <message>
+        <source>登记代办人</source>
+        <translation>登记代办人</translation>
+    </message>
+    <message>
+        <source>标记优先办</source>
+        <translation>标记优先办</translation>
+    </message>
+    <message>
+        <source>纸质材料移交牵头部门</source>
+        <translation>纸质材料移交牵头部门</translation>
     </message>
     <message>
         <source>其他记录（{type}）</source>
@@ -1712,6 +1819,92 @@
     </message>
 </context>
 <context>
+    <name>Handover</name>
+    <message>
+        <source>{number} 送达凭证</source>
+        <translation>{number} 送达凭证</translation>
+    </message>
+</context>
+<context>
+    <name>HandoverDialog</name>
+    <message>
+        <source>材料移交（纸质材料移交牵头部门）</source>
+        <translation>材料移交（纸质材料移交牵头部门）</translation>
+    </message>
+    <message>
+        <source>受理日期</source>
+        <translation>受理日期</translation>
+    </message>
+    <message>
+        <source>牵头部门</source>
+        <translation>牵头部门</translation>
+    </message>
+    <message>
+        <source>待移交的受理件</source>
+        <translation>待移交的受理件</translation>
+    </message>
+    <message>
+        <source>受理编号</source>
+        <translation>受理编号</translation>
+    </message>
+    <message>
+        <source>一件事</source>
+        <translation>一件事</translation>
+    </message>
+    <message>
+        <source>申请人</source>
+        <translation>申请人</translation>
+    </message>
+    <message>
+        <source>材料</source>
+        <translation>材料</translation>
+    </message>
+    <message>
+        <source>优先办</source>
+        <translation>优先办</translation>
+    </message>
+    <message>
+        <source>接收人</source>
+        <translation>接收人</translation>
+    </message>
+    <message>
+        <source>牵头部门接收人姓名</source>
+        <translation>牵头部门接收人姓名</translation>
+    </message>
+    <message>
+        <source>登记移交并打印清单</source>
+        <translation>登记移交并打印清单</translation>
+    </message>
+    <message>
+        <source>补打上一份清单</source>
+        <translation>补打上一份清单</translation>
+    </message>
+    <message>
+        <source>{dept}（{n}件）</source>
+        <translation>{dept}（{n}件）</translation>
+    </message>
+    <message>
+        <source>{n}种材料</source>
+        <translation>{n}种材料</translation>
+    </message>
+    <message>
+        <source>请填写牵头部门接收人姓名，由其在清单上签字。</source>
+        <translation>请填写牵头部门接收人姓名，由其在清单上签字。</translation>
+    </message>
+    <message>
+        <source>{batch} 已登记移交{dept}：{n}件。</source>
+        <translation>{batch} 已登记移交{dept}：{n}件。</translation>
+    </message>
+    <message>
+        <source>{batch} 纸质材料移交清单</source>
+        <translation>{batch} 纸质材料移交清单</translation>
+    </message>
+    <message>
+        <source>{batch} 纸质材料移交清单（补打）</source>
+        <translation>{batch} 纸质材料移交清单（补打）</translation>
+    </message>
+</context>
+<context>
     <name>IntakeDetailWidget</name>
     <message>
         <source>未打开受理记录。扫描回执二维码，或在左侧查询后回车打开。</source>
@@ -1822,8 +2015,8 @@
         <translation>已撤回，正在打印材料退还清单……</translation>
     </message>
     <message>
-        <source>已登记送达。</source>
-        <translation>已登记送达。</translation>
+        <source>已登记送达，送达凭证：{printed}</source>
+        <translation>已登记送达，送达凭证：{printed}</translation>
     </message>
     <message>
         <source>{title}：{message}</source>
@@ -1863,6 +2056,10 @@
     <message>
         <source>③ 情形 Alt+3</source>
         <translation>③ 情形 Alt+3</translation>
+    </message>
+    <message>
+        <source>帮办代办 · 优先办</source>
+        <translation>帮办代办 · 优先办</translation>
     </message>
     <message>
         <source>④ 材料清单 Alt+4（空格切换，1已收 2免提交 3容缺 0缺）</source>
@@ -2250,6 +2447,10 @@
     <message>
         <source>咨询（打印办事指南）</source>
         <translation>咨询（打印办事指南）</translation>
+    </message>
+    <message>
+        <source>材料移交牵头部门…</source>
+        <translation>材料移交牵头部门…</translation>
     </message>
     <message>
         <source>锁定窗口</source>

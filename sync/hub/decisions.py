@@ -180,14 +180,16 @@ class DecisionOps(NoticeOps):
                 )
             ).all()
             out = {"submission_id": sub.id, "number": sub.number, "stage": sub.stage}
+        opened = [
+            {"id": i, "seq": q, "type": t, "at": at, "payload": self.payload_of(i, p)}
+            for i, q, t, p, at in events
+        ]
         return {
             **out,
             "items": mine,
-            "events": [
-                {"id": i, "seq": q, "type": t, "at": at, "payload": self.payload_of(i, p)}
-                for i, q, t, p, at in events
-            ],
+            "events": opened,
             "pages": [{"sha256": sha, "size": size} for sha, size in pages],
+            **paper_and_deliveries(opened),
         }
 
     def dept_may_read_page(self, sha: str, items: frozenset[str] | None) -> bool:
@@ -226,3 +228,32 @@ def _check_decision(
     ):
         raise HubError(400, "decision.id", "decision_id 应为不超过 64 字符的文字")
     return str(decision), reason, item_id
+
+
+def paper_and_deliveries(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a department asks first of an intake's paper and results: to whom its paper went
+    (the station's 移交清单: batch, department, receiver, time) and each 送达 (method, carrier,
+    tracking number, who received, when), read from the station's events."""
+    handover = None
+    deliveries = []
+    for ev in events:
+        p = ev["payload"] if isinstance(ev["payload"], dict) else {}
+        if ev["type"] == "handed_over":
+            handover = {
+                "batch": p.get("batch_number"),
+                "department": p.get("department"),
+                "received_by": p.get("received_by"),
+                "at": ev["at"],
+            }
+        elif ev["type"] == "delivered":
+            deliveries.append(
+                {
+                    "at": ev["at"],
+                    "method": p.get("method"),
+                    "items": p.get("items", []),
+                    "carrier": p.get("carrier", ""),
+                    "tracking_number": p.get("tracking_number", ""),
+                    "recipient": p.get("recipient", ""),
+                }
+            )
+    return {"handover": handover, "deliveries": deliveries}

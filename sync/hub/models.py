@@ -252,6 +252,8 @@ class HubNoticeSeq(HubBase):
     __tablename__ = "hub_notice_seqs"
     station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class HubRating(HubBase):
     """A station's 好差评 of one intake, projected from its rating events (the events stay the
     record): level codes and reason codes only, never the applicant's words."""

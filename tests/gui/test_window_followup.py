@@ -64,7 +64,7 @@ def test_express_delivery_needs_a_tracking_number(qtbot: Any, window: Any, ctx: 
     assert "快递单号" in dialog.error_label.text()  # the service's own words
     assert ctx.queries.get(sid).stage == "completed"
 
-    type_into(qtbot, window, dialog.tracking, "SF1234567890")
+    type_into(qtbot, window, dialog.tracking, "SF1234567890123")
     dialog.buttons.accepted.emit()
     assert ctx.queries.get(sid).stage == "delivered"
     assert ctx.queries.get(sid).delivery_method == "express"

@@ -77,3 +77,7 @@ def undo_revisions_after_0005(con):
     for table in ("attachments", "documents"):
         con.execute(f"ALTER TABLE {table} DROP COLUMN address")
     con.execute("CREATE INDEX ix_attachments_sha256 ON attachments (sha256)")
+    # 0016: agents, 优先办, hand-over of paper
+    for table in ("handover_lines", "handover_batches", "agents"):
+        con.execute(f"DROP TABLE {table}")
+    con.execute("ALTER TABLE submissions DROP COLUMN priority")

@@ -79,7 +79,9 @@ def test_database_and_attachment_files_hold_no_name_id_number_or_phone(ctx, staf
     for item in r.checklist.active_items:
         ctx.intake.record_decision(None, sid, item.id, "accepted")
         ctx.intake.record_decision(None, sid, item.id, "completed")
-    ctx.intake.deliver(clerk, sid, method="express", tracking_number="SF123", address=ADDRESS)
+    ctx.intake.deliver(
+        clerk, sid, method="express", tracking_number="SF1234567890123", address=ADDRESS
+    )
 
     # the services still see everything (the clerk's own open intake shows the full number)
     view = ctx.queries.get(sid, clerk)

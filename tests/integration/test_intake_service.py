@@ -194,7 +194,7 @@ def test_withdraw_and_deliver(ctx, staff, clock):
         ctx.intake.deliver(clerk, sid2, method="express")
     assert exc.value.code == "intake.tracking_required"
     ctx.intake.deliver(
-        clerk, sid2, method="express", tracking_number="SF123", address="新乡县人民路1号"
+        clerk, sid2, method="express", tracking_number="SF1234567890123", address="新乡县人民路1号"
     )
     assert ctx.queries.get(sid2).stage == "delivered"
 

@@ -73,7 +73,14 @@ RUN_ORDER = [
     "intake rating list --open",
     "intake rating followup ID --note 已电话回访申请人",
     "intake supplement NUMBER --material marriage_certificate --clerk wangfang --print-dir out/",
-    "intake deliver NUMBER --method express --tracking-number SF123 --clerk wangfang",
+    "intake handover pending",
+    "intake handover create --department 县卫健委 --received-by 赵六 --clerk wangfang "
+    "--out handover.pdf --json",
+    "intake handover list",
+    "intake print handover-list BATCH --out handover.pdf",
+    "intake deliver NUMBER --method express --carrier sf --tracking-number SF1234567890123 "
+    "--clerk wangfang --print-dir out/",
+    "intake print delivery-proof NUMBER --out proof.pdf",
     "intake notices NUMBER",
     "intake withdraw NUMBER --reason 申请人主动撤回 --clerk wangfang --print-dir out/",
     "intake idcard read --port /dev/ttyUSB0 --json",
@@ -182,6 +189,10 @@ def test_readme_commands_run_as_written(tmp_path, fake_vendor_libs):
                 command.startswith("intake deliver")
                 and p.returncode == 1
                 and "不能登记送达" in p.stdout + p.stderr
+            ) or (
+                command.startswith("intake print delivery-proof")
+                and p.returncode == 1
+                and "尚未登记送达" in p.stdout + p.stderr
             ):
                 continue  # as the README says: only once the departments' 办结 came back
             if p.returncode != 0 or "Traceback" in p.stderr:
@@ -197,6 +208,10 @@ def test_readme_commands_run_as_written(tmp_path, fake_vendor_libs):
                 subst["NUMBER"] = json.loads(p.stdout)["number"]
             elif command.startswith("intake rating add"):
                 subst["ID"] = str(json.loads(p.stdout)["id"])
+            elif command.startswith("intake handover create"):
+                made = json.loads(p.stdout)
+                assert subst["NUMBER"] in made["intakes"]  # the paper submit received
+                subst["BATCH"] = made["batch"]
             elif command == "intake public-key":
                 (work / "keys.json").write_text(p.stdout, encoding="utf-8")
             elif command == "intake backup recovery-code":

@@ -367,7 +367,7 @@ def test_supplement_withdraw_and_deliver(tmp_path, db):
         "--method",
         "express",
         "--tracking-number",
-        "SF1234567890",
+        "SF1234567890123",
         "--address",
         "新乡县人民路1号",
         "--clerk",

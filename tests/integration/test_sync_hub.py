@@ -531,7 +531,6 @@ def test_an_existing_hub_database_gets_the_new_tables(hub):
         HubNotice,
         HubNoticeSeq,
         HubPageHolder,
-        HubPageHolder,
         HubRating,
         HubReceiptKey,
     )
