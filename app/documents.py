@@ -88,6 +88,8 @@ class IntakeDocument:
     delivery: str = "窗口领取"  # or "邮寄：<地址>"
     tolerated_due: dt.date | None = None
     reprint: bool = False  # 补打
+    # 电子收件回执 / 电子一次告知通知书: the answer to an online application
+    electronic: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property

@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "app.cli.documents",  # print
     "sync.cli",  # left where it is: the sync subsystem's own commands
     "app.cli.submit",
+    "app.cli.online",  # online applications: list, claim, review
 )
 
 
