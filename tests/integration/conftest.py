@@ -60,7 +60,8 @@ def hub(tmp_path):
 def undo_revisions_after_0005(con):
     """Make a store written by this release look as revision 0005 left it (for tests that upgrade
     an older store): 0006's seal definition, 0008's keyed page address (0007 only stamps), 0009's
-    applicant document type."""
+    applicant document type, 0011's online applications."""
+    con.execute("DROP TABLE online_applications")
     con.execute("ALTER TABLE applicants DROP COLUMN document_type")
     con.execute("ALTER TABLE day_closes DROP COLUMN definition")
     con.execute("DROP INDEX ix_attachments_address")
