@@ -350,7 +350,6 @@ class Reports:
             compliance = self._compliance_by_day(
                 s, period, in_period, due, cond["overdue_push"], cond["push_pending"]
             )
-            online = online_review_counts(s, period.start, period.end)
         metrics = (
             _metric("material_reduction", "申请材料压减", separate - merged, separate),
             _metric("autofill", "表单信息自动生成", auto, typed),
@@ -362,7 +361,7 @@ class Reports:
                 pushed_due - pending,
                 pending,
             ),
-            _metric("online_review_within_2h", "线上申请2小时内审核", *online),
+            self._online_metric(period),
         )
         return Reconciliation(
             period=period,
@@ -373,6 +372,11 @@ class Reports:
             metrics=metrics,
             push_compliance_by_day=compliance,
         )
+
+    def _online_metric(self, period: Period) -> Metric:
+        with self._sessions() as s:
+            counts = online_review_counts(s, period.start, period.end)
+        return _metric("online_review_within_2h", "线上申请2小时内审核", *counts)
 
     @staticmethod
     def _autofill(s: Session, where: Any) -> tuple[int, int]:

@@ -328,7 +328,7 @@ class OnlineIndicatorWidget(QToolButton):
         self.timer = QTimer(self)
         self.timer.setInterval(QUEUE_MS)
         self.timer.timeout.connect(self.refresh)
-        self.setVisible(self.service is not None)
+        self.setVisible(False)  # shown while applications wait: the status bar is full enough
 
     def start(self) -> None:
         if self.service is not None:
@@ -347,6 +347,7 @@ class OnlineIndicatorWidget(QToolButton):
         self.waiting = len(waiting)
         self.urgent = sum(1 for v in waiting if level(v.remaining(now)) != "ok")
         self.setText(self.tr("线上申请：{n}件待审").format(n=self.waiting))
+        self.setVisible(self.waiting > 0)
         style = (
             "color: #ffffff; background: #b03a2e; font-weight: bold;"
             if self.urgent

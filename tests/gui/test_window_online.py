@@ -102,12 +102,14 @@ def test_queue_claim_review_answer_in_the_window(
     qtbot: Any, online_window: Any, engine: SyncEngine, hub: HubThread
 ) -> None:
     window = online_window
+    assert not window.online_indicator.isVisibleTo(window)  # nothing waiting: not shown
     aid = submit(hub, "ZW-GUI-1")
     urgent = submit(hub, "ZW-GUI-2", dt.timedelta(hours=1, minutes=45))
     late = submit(hub, "ZW-GUI-3", dt.timedelta(hours=2, minutes=10))
     engine.run_until_idle(max_seconds=20)
     window.online_indicator.refresh()
     assert window.online_indicator.text() == "线上申请：3件待审"
+    assert window.online_indicator.isVisibleTo(window)
     assert "#b03a2e" in window.online_indicator.styleSheet()  # one is urgent: red
 
     dialog = open_queue(qtbot, window)
