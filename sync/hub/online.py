@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from sync.hub.crypto import scope_of
 from sync.hub.db import Principal, StoreBase
@@ -90,8 +91,11 @@ class OnlineOps(StoreBase):
             received_at=now,
             status="open",
         )
-        with self.write() as s:
-            s.add(row)
+        try:
+            with self.write() as s:
+                s.add(row)
+        except IntegrityError:  # the same ref sent twice at once: the other request stored it
+            return self.online_submit(body, blobs)
         log.info("online application %s received (%d files)", aid, len(listed))
         return 201, self._platform_view(row)
 

@@ -220,3 +220,21 @@ def test_personal_data_and_files_are_encrypted_at_rest(hub):
     assert "李小明" not in raw and "11010519491231002X" not in raw and "结婚证" not in raw
     for _sha, data in hub.blobs.objects():
         assert scan not in data and base64.b64encode(scan) not in data
+
+
+def test_the_same_application_sent_twice_at_once_is_stored_once(hub):
+    body = application("REF-TWICE", [("marriage_certificate", "结婚证.jpg", jpeg_bytes())])
+    answers: list[requests.Response] = []
+    start = threading.Barrier(4)
+
+    def send():
+        start.wait()
+        answers.append(submit(hub, body))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in answers) == [200, 200, 200, 201]
+    assert len({r.json()["id"] for r in answers}) == 1 and stored(hub) == 1
