@@ -525,13 +525,19 @@ def test_receipt_keys_are_kept_and_a_key_id_is_never_rebound(hub):
 def test_an_existing_hub_database_gets_the_new_tables(hub):
     from sqlalchemy import inspect, text
 
-    from sync.hub.models import HubAuditEntry, HubDataKey, HubPageHolder, HubReceiptKey
+    from sync.hub.models import (
+        HubAuditEntry,
+        HubDataKey,
+        HubOnlineApplication,
+        HubPageHolder,
+        HubReceiptKey,
+    )
     from sync.hub.schema import head_revision
     from sync.hub.store import HubStore
 
     s = enroll(hub)
     # a hub database of the first hub: made with create_all, before these tables and migrations
-    tables = (HubAuditEntry, HubReceiptKey, HubPageHolder, HubDataKey)
+    tables = (HubOnlineApplication, HubAuditEntry, HubReceiptKey, HubPageHolder, HubDataKey)
     for table in tables:
         table.__table__.drop(hub.store.engine)
     with hub.store.engine.begin() as conn:
