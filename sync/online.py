@@ -158,6 +158,8 @@ class OnlineService:
             row = s.get(OnlineApplication, aid)
             assert row is not None
             data, bundle = json.loads(row.data), row.bundle_id
+        if self.ctx.catalogs.current.bundle(bundle) is None:  # refused before any intake exists
+            raise IntakeError("intake.unknown_bundle", bundle=bundle)
         files = [(f, hub.fetch_file(client, aid, f["sha"])) for f in data.get("files") or []]
         intake = self.ctx.intake
         sid: str = intake.start(actor)

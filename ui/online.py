@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.clock import STATION_TZ
 from app.online_texts import DECISION_LABELS, STATUS_LABELS, level, remaining_text
 from ui.tasks import TaskError
 
@@ -184,7 +185,7 @@ class OnlineQueueDialog(QDialog):
             cells = [
                 v.applicant_name,
                 self._bundle_name(v.bundle_id),
-                f"{v.received_at.astimezone():%m-%d %H:%M}",
+                f"{v.received_at.astimezone(STATION_TZ):%m-%d %H:%M}",
                 remaining_text(remaining),
                 _status_text(v),
             ]
