@@ -9,6 +9,11 @@ import io
 import logging
 import warnings
 
+# Imported here, not when a file arrives: a hub missing them must not start (rather than refuse
+# every upload as damaged). Both are in the hub extra.
+from PIL import Image
+from pypdf import PdfReader
+
 from sync.hub.errors import HubError
 
 log = logging.getLogger("intake.hub.online")
@@ -16,6 +21,7 @@ log = logging.getLogger("intake.hub.online")
 # A damaged upload makes pypdf log warnings as it repairs: it is refused or accepted here, and the
 # platform hears why; the hub's log is no place for the parser's notes.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
+MAX_PIXELS = 60_000_000  # a 600-dpi A3 scan is ~70 % of this
 MIMES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
 
 
@@ -58,15 +64,13 @@ def check_file(data: bytes, name: str) -> str:
 def _opens(kind: str, data: bytes) -> bool:
     try:
         if kind == "pdf":
-            from pypdf import PdfReader
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 reader = PdfReader(io.BytesIO(data), strict=False)
                 return len(reader.pages) > 0 and reader.pages[0].mediabox.width > 0
-        from PIL import Image
-
         with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > MAX_PIXELS:  # a small file claiming a vast image
+                return False
             img.load()  # the whole image decodes, not only its header
             return img.width > 0 and img.height > 0
     except Exception as exc:  # every library error means: does not open
