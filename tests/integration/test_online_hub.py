@@ -83,12 +83,23 @@ def blob_count(hub):
     return sum(1 for _ in hub.blobs.objects())
 
 
+def vast_png():
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (10_000, 7_000)).save(buf, "PNG")
+    return buf.getvalue()
+
+
 def test_a_file_that_is_not_a_document_is_refused_and_nothing_is_stored(hub):
     good = ("birth_medical_certificate_application", "出生信息.pdf", pdf_bytes())
     for bad, code in (
         (b"MZ\x90\x00 this is a program, not a scan", "online.file_type"),
         (b"%PDF-1.4\n garbage that is no PDF at all", "online.file_damaged"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDRbroken", "online.file_damaged"),
+        (vast_png(), "online.file_damaged"),  # 70 megapixels in a small file: not decoded
     ):
         body = application("REF-BAD", [good, ("marriage_certificate", "结婚证.jpg", bad)])
         r = submit(hub, body)
