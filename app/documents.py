@@ -103,6 +103,8 @@ class IntakeDocument:
     tolerated_due: dt.date | None = None
     reprint: bool = False  # 补打
     priority: str = ""  # 优先办 label (app.agent.PRIORITIES), "" when none
+    # 电子收件回执 / 电子一次告知通知书: the answer to an online application
+    electronic: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
     form: FormContent | None = None  # generated forms only: sections and fields
     reuse_consent_on: dt.date | None = None  # 一人一档 consent in force: the day it was given

@@ -369,6 +369,16 @@ MESSAGES: dict[str, str] = {
     "ocr.failed": "文字识别失败，请重新拍摄身份证。",
     "ocr.unavailable": "本机未安装离线文字识别组件（rapidocr），无法识别身份证照片。",
     "ocr.unavailable#2": "文字识别组件无法加载，请联系管理员检查安装。",
+    "online.answer_refused": "县级平台未接受本窗口的答复：{hub}",
+    "online.answered": "该线上申请已由 {holder} 答复，不能再次审核。",
+    "online.claimed": "该线上申请已由 {holder} 认领审核，不能重复审核。",
+    "online.mark": "材料标记“{mark}”无效：应为“收到”或“缺”。",
+    "online.not_claimed": "请先认领该线上申请，再审核和答复。",
+    "online.not_enrolled": "本站点尚未登记到县级平台，无法接收线上申请。",
+    "online.offline": (
+        "未连接县级平台，不能认领线上申请：另一个窗口可能正在审核同一申请。请联网后再认领。"
+    ),
+    "online.unknown": "本机没有该线上申请（{application}），请先同步后再试。",
     "options.invalid": "“{self_description}”的值无效：{shown_raw}",
     "options.not_a_choice": "“{self_description}”只能是：{allowed}",
     "options.too_large": "“{self_description}”不能大于 {self_maximum:g}",

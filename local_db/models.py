@@ -517,3 +517,29 @@ class HandoverLine(Base):
     position: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (UniqueConstraint("submission_id", name="uq_handover_lines_submission"),)
+
+
+# --- online applications (0011)
+
+
+class OnlineApplication(Base):
+    """An application from the online channel as this station last heard of it from the hub
+    (sync/jobs/online.py), and this window's review of it (app/online.py)."""
+
+    __tablename__ = "online_applications"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the hub's id
+    platform_ref: Mapped[str] = mapped_column(String(64))
+    bundle_id: Mapped[str] = mapped_column(String(64))
+    # JSON: items, answers, applicant, files (personal): sealed with the station's data key
+    data: Mapped[str] = mapped_column(EncryptedText("online_applications.data"))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)  # arrival at the hub
+    # open | claimed (by anyone: claimed_by) | answered (hub) | answering (ours, not yet sent)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(8))
+    claim_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    submission_id: Mapped[str | None] = mapped_column(ForeignKey("submissions.id"))
+    decision: Mapped[str | None] = mapped_column(String(16))  # receipt | notice
+    document_sha: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # the hub's time
+    answered_by: Mapped[str | None] = mapped_column(String(8))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -37,6 +37,7 @@ from printing.layout import (
     fmt_date,
     fmt_datetime,
     pages_text,
+    title_of,
 )
 
 log = logging.getLogger("intake.printing.documents")
@@ -53,7 +54,7 @@ REUSE_CONSENT = "申请人同意本次及今后办件复用其已提交的信息
 
 def _receipt(ctx: DocContext) -> list[Flowable]:
     doc = ctx.doc
-    story = ctx.heading(TITLES["receipt"])
+    story = ctx.heading(title_of(ctx.doc, "receipt"))
     story += [ctx.section("一、办理事项"), *ctx.bundle_block()]
     story += [ctx.section("二、申请人信息"), ctx.applicant_table(full_id=False)]
 
@@ -128,7 +129,7 @@ def _notice(ctx: DocContext) -> list[Flowable]:
     if not doc.missing:
         # "材料不齐全 … 无" contradicts itself: a complete intake gets a receipt, not a notice.
         raise ValueError(f"intake {doc.number}: a notice needs at least one missing material")
-    story = ctx.heading(TITLES["notice"])
+    story = ctx.heading(title_of(ctx.doc, "notice"))
     story += [ctx.section("一、申请人"), ctx.applicant_table(full_id=False)]
     story += [ctx.section("二、申请事项"), *ctx.bundle_block(with_limits=False)]
     story.append(ctx.section("三、需要补正的全部材料"))
@@ -402,7 +403,7 @@ def _build(
 ) -> bytes:
     ctx = DocContext(doc, paper, fonts or default_font_set())
     buf = io.BytesIO()
-    title = TITLES[kind]
+    title = title_of(doc, kind)
     template = SimpleDocTemplate(
         buf,
         pagesize=ctx.m.page,

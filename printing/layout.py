@@ -42,6 +42,14 @@ TITLES = {
     "return_list": "撤回申请材料退还清单",
     "supplement": "补正材料收件回执",
 }
+ELECTRONIC_MARK = "电子"  # the answer to an online application, sent back through the hub
+
+
+def title_of(doc: Any, kind: str) -> str:
+    """A document's title; 电子… for the electronic answer to an online application."""
+    return (ELECTRONIC_MARK if getattr(doc, "electronic", False) else "") + TITLES[kind]
+
+
 REPRINT_MARK = "补打"
 # Whether the identity was read from the card (or a licence QR) or typed: DOMAIN-FACTS / issue 4.
 IDENTITY_SOURCES = {

@@ -384,6 +384,10 @@ class HubClient:
             raise sync_error("sync.bad_response", variant=11)
         return data
 
+    def online_queue(self) -> dict[str, Any]:
+        """The county's online applications (sync/jobs/online.py reads the answer)."""
+        return self._obj(self.request("GET", "/v1/online/queue"), "applications", "answered")
+
     def catalog(self, known: Iterable[str]) -> tuple[str, str, bytes] | None:
         tags = ", ".join(f'"{d}"' for d in known if d)
         resp = self.request(

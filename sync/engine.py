@@ -52,6 +52,7 @@ from sync.jobs.catalog_pull import CatalogPull
 from sync.jobs.events import EventPush
 from sync.jobs.marks import PushedMarks
 from sync.jobs.notices_pull import NoticePull
+from sync.jobs.online import OnlinePull
 from sync.jobs.receipt_key import ReceiptKey, ReceiptKeyPush
 from sync.jobs.shared import DrainReport, SyncConfig, Work
 from sync.jobs.status_pull import StatusPull
@@ -106,6 +107,7 @@ class SyncEngine:
         self.catalog_pull = CatalogPull(self.work, catalogs, catalog_archive)
         self.audit = AuditPush(self.work, audit_anchor)
         self.receipt_key = ReceiptKeyPush(self.work, signer)
+        self.online = OnlinePull(self.work, sessions)  # the online channel's queue and answers
         self._rng = rng or random.Random()
         self._lock = threading.RLock()
         self._link_failures = 0
@@ -226,6 +228,8 @@ class SyncEngine:
         if mono >= self.catalog_pull.due:
             self.catalog_pull.pull(client)
         self.receipt_key.send(client)
+        if mono >= self.online.due:
+            self.online.pull(client)
         more = self.audit.push(client) or more  # after the pulls: decisions are audited too
         return more or self.outbox.max_seq() > self.outbox.cursor()  # decisions just recorded
 
@@ -255,7 +259,7 @@ class SyncEngine:
         """Work until nothing is left that the link allows (the command line, tests)."""
         start = time.monotonic()
         self.work.report = DrainReport()
-        self.status_pull.due = self.catalog_pull.due = 0.0
+        self.status_pull.due = self.catalog_pull.due = self.online.due = 0.0
         while True:
             r = self.step()
             if r.kind == "not_enrolled" or (not r.more and r.kind in ("idle", "pulled")):
@@ -340,7 +344,7 @@ class SyncEngine:
         the next step tries the hub at once."""
         with self._lock:
             self._retry_at = None
-            self.status_pull.due = 0.0
+            self.status_pull.due = self.online.due = 0.0
 
     def retry(self, item_id: str | None = None) -> int:
         """A person asks to try a parked item again ("item:<n>"), or all of them (None)."""

@@ -44,6 +44,7 @@ from ui.intake import EDITABLE_STAGES, IntakeWidget
 from ui.ledger import LedgerWidget, push_deadline
 from ui.lock import LockDialog
 from ui.messages import MessageBarWidget
+from ui.online import OnlineIndicatorWidget, OnlineQueueDialog
 from ui.search import SearchWidget
 from ui.style import current
 from ui.supervisor import SupervisorWidget, may_supervise
@@ -139,6 +140,10 @@ class MainWindow(QMainWindow):
         self.sync.status_changed.connect(self.sync_indicator.set_status)
         self.sync.intakes_synced.connect(self._on_sync_intakes_synced)
         self.sync_indicator.clicked.connect(self.show_sync_queue)
+        # online applications: their count in the status bar, the queue on Ctrl+Shift+O
+        self.online_indicator = OnlineIndicatorWidget(session, self)
+        self.online_indicator.clicked.connect(self.show_online_queue)
+        self.online_dialog: OnlineQueueDialog | None = None
         if self.supervisor is not None:
             self.supervisor.set_sync(self.sync)
             self.supervisor.sync_queue_requested.connect(self.show_sync_queue)
@@ -180,6 +185,7 @@ class MainWindow(QMainWindow):
         else:
             lower.addWidget(self.backup_indicator)
         lower.addWidget(self.sync_indicator)
+        lower.addWidget(self.online_indicator)
         lower.addWidget(self.deadline)
         if one_row:
             lower.addWidget(self.printer_label)
@@ -231,6 +237,7 @@ class MainWindow(QMainWindow):
         if actor.role == "supervisor" and self.supervisor is not None:
             self.tabs.setCurrentWidget(self.supervisor)  # a 负责人 signs in to reconcile and close
         self.sync.start()
+        self.online_indicator.start()
         self.backup.start()
         self.device_check.start()
 
@@ -249,6 +256,7 @@ class MainWindow(QMainWindow):
             (self.tr("今日台账"), "Ctrl+T", self.show_ledger),
             (self.tr("咨询（打印办事指南）"), "Ctrl+G", self.show_consultation),
             (self.tr("材料移交牵头部门…"), "Ctrl+Shift+H", self.open_handover),
+            (self.tr("线上申请"), "Ctrl+Shift+O", self.show_online_queue),
             (self.tr("锁定窗口"), "Ctrl+L", self.lock),
             (self.tr("切换用户"), "", self.logout_requested.emit),
             (self.tr("退出"), "Ctrl+Q", self.close),
@@ -597,6 +605,16 @@ class MainWindow(QMainWindow):
         self.refresh_deadlines()
         self.sync.poke()
 
+    def show_online_queue(self) -> OnlineQueueDialog:
+        """Ctrl+Shift+O or a click on the count: the online applications (non-modal)."""
+        if self.online_dialog is None:
+            self.online_dialog = OnlineQueueDialog(self.session, self)
+            self.online_dialog.answered.connect(lambda _sid: self.online_indicator.refresh())
+        self.online_dialog.reload()
+        self.online_dialog.show()
+        self.online_dialog.raise_()
+        return self.online_dialog
+
     # ------------------------------------------------------------------ sync
 
     def show_sync_queue(self) -> SyncQueueDialog:
@@ -861,6 +879,9 @@ class MainWindow(QMainWindow):
             self.backup_dialog.close()
         if self.sync_dialog is not None:
             self.sync_dialog.close()
+        self.online_indicator.timer.stop()
+        if self.online_dialog is not None:
+            self.online_dialog.close()
         if self.capture_dialog is not None:
             self.capture_dialog.close_now()  # stored pages are in; the camera is let go
         self.wedge.uninstall()

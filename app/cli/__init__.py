@@ -44,6 +44,7 @@ COMMAND_MODULES = (
     "app.cli.oneperson",  # consent, reuse (一人一档)
     "app.cli.rating",  # 好差评
     "app.cli.handover",  # paper to the lead department (移交清单)
+    "app.cli.online",  # online applications: list, claim, review
 )
 
 

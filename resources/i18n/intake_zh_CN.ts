@@ -2453,6 +2453,10 @@
         <translation>材料移交牵头部门…</translation>
     </message>
     <message>
+        <source>线上申请</source>
+        <translation>线上申请</translation>
+    </message>
+    <message>
         <source>锁定窗口</source>
         <translation>锁定窗口</translation>
     </message>
@@ -2729,6 +2733,136 @@
     <message>
         <source>尚无短信通知（部门受理、办结或送达后由平台发送，同步时带回）。</source>
         <translation>尚无短信通知（部门受理、办结或送达后由平台发送，同步时带回）。</translation>
+    </message>
+</context>
+<context>
+    <name>OnlineIndicatorWidget</name>
+    <message>
+        <source>线上申请队列（Ctrl+Shift+O）</source>
+        <translation>线上申请队列（Ctrl+Shift+O）</translation>
+    </message>
+    <message>
+        <source>线上申请：{n}件待审</source>
+        <translation>线上申请：{n}件待审</translation>
+    </message>
+</context>
+<context>
+    <name>OnlineQueueDialog</name>
+    <message>
+        <source>本窗口</source>
+        <translation>本窗口</translation>
+    </message>
+    <message>
+        <source>{status}（{who}）</source>
+        <translation>{status}（{who}）</translation>
+    </message>
+    <message>
+        <source>线上申请（2小时内审核）</source>
+        <translation>线上申请（2小时内审核）</translation>
+    </message>
+    <message>
+        <source>申请人</source>
+        <translation>申请人</translation>
+    </message>
+    <message>
+        <source>一件事</source>
+        <translation>一件事</translation>
+    </message>
+    <message>
+        <source>到达平台</source>
+        <translation>到达平台</translation>
+    </message>
+    <message>
+        <source>剩余时间</source>
+        <translation>剩余时间</translation>
+    </message>
+    <message>
+        <source>状态</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>线上申请列表</source>
+        <translation>线上申请列表</translation>
+    </message>
+    <message>
+        <source>从平台刷新(&amp;R)</source>
+        <translation>从平台刷新(&amp;R)</translation>
+    </message>
+    <message>
+        <source>认领并审核(&amp;C)</source>
+        <translation>认领并审核(&amp;C)</translation>
+    </message>
+    <message>
+        <source>材料审核：勾选为收到，不勾选为缺</source>
+        <translation>材料审核：勾选为收到，不勾选为缺</translation>
+    </message>
+    <message>
+        <source>答复申请人(&amp;A)</source>
+        <translation>答复申请人(&amp;A)</translation>
+    </message>
+    <message>
+        <source>本机同步不可用，无法接收线上申请。</source>
+        <translation>本机同步不可用，无法接收线上申请。</translation>
+    </message>
+    <message>
+        <source>正在从县级平台取线上申请……</source>
+        <translation>正在从县级平台取线上申请……</translation>
+    </message>
+    <message>
+        <source>已从县级平台取得最新列表。</source>
+        <translation>已从县级平台取得最新列表。</translation>
+    </message>
+    <message>
+        <source>{message}（以下为上次同步时的列表）</source>
+        <translation>{message}（以下为上次同步时的列表）</translation>
+    </message>
+    <message>
+        <source>没有待审核的线上申请。</source>
+        <translation>没有待审核的线上申请。</translation>
+    </message>
+    <message>
+        <source>已超过2小时审核时限</source>
+        <translation>已超过2小时审核时限</translation>
+    </message>
+    <message>
+        <source>剩余不足30分钟</source>
+        <translation>剩余不足30分钟</translation>
+    </message>
+    <message>
+        <source>正在向县级平台认领……</source>
+        <translation>正在向县级平台认领……</translation>
+    </message>
+    <message>
+        <source>已认领，请逐项核对材料。</source>
+        <translation>已认领，请逐项核对材料。</translation>
+    </message>
+    <message>
+        <source>选择一件申请，认领后在此审核材料。</source>
+        <translation>选择一件申请，认领后在此审核材料。</translation>
+    </message>
+    <message>
+        <source>审核：{name}（勾选＝收到，不勾选＝缺）</source>
+        <translation>审核：{name}（勾选＝收到，不勾选＝缺）</translation>
+    </message>
+    <message>
+        <source>（已上传文件）</source>
+        <translation>（已上传文件）</translation>
+    </message>
+    <message>
+        <source>无</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>申请人上传的文件：{names}</source>
+        <translation>申请人上传的文件：{names}</translation>
+    </message>
+    <message>
+        <source>已答复：{kind}（受理编号 {number}）已通过县级平台送达申请人。</source>
+        <translation>已答复：{kind}（受理编号 {number}）已通过县级平台送达申请人。</translation>
+    </message>
+    <message>
+        <source>已答复：{kind}（受理编号 {number}）已保存，联网后自动送达申请人。</source>
+        <translation>已答复：{kind}（受理编号 {number}）已保存，联网后自动送达申请人。</translation>
     </message>
 </context>
 <context>

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sync.hub import ops
 from sync.hub.blobs import BlobError, BlobStore
 from sync.hub.errors import HubError
-from sync.hub.routes import department, enrollment, feed, notices, pages, receipt, upload
+from sync.hub.routes import department, enrollment, feed, notices, online, pages, receipt, upload
 from sync.hub.routes.common import (
     BODY_MODELS,
     TAGS,
@@ -37,7 +37,7 @@ from sync.schemas import DESCRIPTION
 
 log = logging.getLogger("intake.hub.api")
 
-ROUTERS = (enrollment, upload, pages, feed, notices, department, receipt)
+ROUTERS = (enrollment, upload, pages, feed, notices, department, receipt, online)
 
 
 def create_app(
@@ -47,6 +47,7 @@ def create_app(
     hub_id: str = "hub",
     metrics: bool = True,
     log_access: bool = True,
+    platform_token: str | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="一件事一次办 intake exchange (station ↔ county hub)",
@@ -57,6 +58,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.hub = HubContext(store, blobs, hub_id)
+    app.state.platform_token = platform_token  # the online platform's credential (routes/online)
     app.state.stopping = asyncio.Event()  # set by the server when the grace for a shutdown is over
     _handle_errors(app)
     ops.install(app, store, blobs, hub_id=hub_id, metrics=metrics, log_access=log_access)

@@ -268,3 +268,25 @@ class HubRating(HubBase):
     rated_at: Mapped[str] = mapped_column(String(32))  # the station's wire form
     followup_closed_at: Mapped[str | None] = mapped_column(String(32))
     event_id: Mapped[str] = mapped_column(String(36))
+
+
+class HubOnlineApplication(HubBase):
+    """An application from the online channel (一体化政务服务平台), reviewed at a window of its
+    county within two hours of arrival (sync/hub/online.py). Personal data and the answer are
+    sealed under the county's data key; the files and the answer's PDF are blobs."""
+
+    __tablename__ = "hub_online_applications"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    platform_ref: Mapped[str] = mapped_column(String(64), unique=True)  # the platform's own id
+    digest: Mapped[str] = mapped_column(String(64))  # of the request: a resend is a duplicate
+    county: Mapped[str] = mapped_column(String(12), index=True)
+    payload: Mapped[str] = mapped_column(Text)  # sealed JSON: bundle, items, answers, applicant
+    received_at: Mapped[dt.datetime] = mapped_column(TS)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | answered
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("hub_stations.id"))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    claim_expires_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    decision: Mapped[str | None] = mapped_column(String(16))  # receipt | notice
+    answer: Mapped[str | None] = mapped_column(Text)  # sealed JSON: number, marks, missing
+    document_sha: Mapped[str | None] = mapped_column(String(64))

@@ -52,6 +52,7 @@ def build(
         hub_id=settings.hub_id,
         metrics=settings.metrics,
         log_access=settings.access_log,
+        platform_token=settings.platform_token_value(),
     )
     return app, store, blobs
 

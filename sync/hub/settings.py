@@ -70,6 +70,14 @@ class HubSettings(BaseSettings):
         description="file of master keys, one 'id base64key' a line, newest last "
         "(default <data dir>/hub-master.keys, made on first start)",
     )
+    # The online channel (sync/hub/routes/online.py): the 一体化政务服务平台's credential.
+    platform_token: SecretStr | None = Field(
+        None,
+        min_length=24,
+        description="token the online platform sends (Bearer) to submit applications and read "
+        "answers; unset: the online channel is closed",
+        json_schema_extra={"secret": True},
+    )
     # Pages in S3-compatible storage (sync/hub/s3.py) when a bucket is named; else `blobs`.
     s3_endpoint: str | None = Field(None, description="e.g. http://127.0.0.1:9000 (MinIO)")
     s3_bucket: str | None = Field(None, description="bucket of the pages; unset: local directory")
@@ -164,6 +172,9 @@ class HubSettings(BaseSettings):
             except OSError as exc:
                 raise SettingsError("hub.sms_secret_file", path=self.sms_secret_file) from exc
         return ""
+
+    def platform_token_value(self) -> str | None:
+        return self.platform_token.get_secret_value() if self.platform_token else None
 
     def db_url(self) -> str | None:
         return self.db.get_secret_value() if self.db is not None else None

@@ -24,10 +24,11 @@ from sync.hub.models import (
     HubStation,
     HubSubmission,
 )
+from sync.hub.online import OnlineOps
 from sync.hub.receipt_keys import ReceiptOps
 
 
-class HubStore(EnrolmentOps, IngestOps, AuditOps, ReceiptOps, DecisionOps, CatalogOps):
+class HubStore(EnrolmentOps, IngestOps, AuditOps, ReceiptOps, DecisionOps, CatalogOps, OnlineOps):
     """The hub's storage: one class made of the parts above, each in its own module."""
 
     # ---------------------------------------------- checks used by tests and admins

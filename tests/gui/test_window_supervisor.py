@@ -61,7 +61,7 @@ def test_figures_match_their_drill_down(qtbot: Any, shell: Any, ctx: Any, intake
         tab.figure_buttons[figure].click()
         expected = ctx.reports.intakes_for(tab.session.actor, figure, period, ctx.clock.now())
         assert [r.submission_id for r in tab.model.rows] == expected
-    assert tab.metrics_table.rowCount() == 3
+    assert tab.metrics_table.rowCount() == 4  # 材料压减, 自动生成, 2小时内推送, 线上申请2小时内审核
 
 
 def test_chart_bar_click_drills_down(qtbot: Any, shell: Any, ctx: Any, intakes: Any) -> None:

@@ -71,6 +71,7 @@ def undo_revisions_after_0005(con):
     con.execute("DROP TABLE applicant_notices")
     con.execute("DROP TABLE form_prints")
     con.execute("DROP TABLE ratings")
+    con.execute("DROP TABLE online_applications")
     con.execute("ALTER TABLE applicants DROP COLUMN document_type")
     con.execute("ALTER TABLE day_closes DROP COLUMN definition")
     con.execute("DROP INDEX ix_attachments_address")

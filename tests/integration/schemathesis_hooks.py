@@ -29,4 +29,15 @@ class HubAuth:
             if path.startswith(("/v1/dept", "/v1/receipts"))
             else os.environ["HUB_STATION_TOKEN"]
         )
+        if _platform_route(case.method, path):  # the online platform's own credential
+            key = os.environ["HUB_PLATFORM_TOKEN"]
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {key}"}
+
+
+def _platform_route(method, path):
+    if not path.startswith("/v1/online/applications"):
+        return False
+    station = ("/claim", "/answer", "/files/")
+    return not any(part in path for part in station) and (
+        method.upper() == "GET" or path.endswith("applications")
+    )

@@ -21,6 +21,7 @@ CHECKS = (
     "not_a_server_error,response_schema_conformance,status_code_conformance,"
     "content_type_conformance,negative_data_rejection"
 )
+PLATFORM_TOKEN = "schemathesis-platform-token-0123456789"
 MAX_EXAMPLES = 10  # ~900 cases, well under two minutes on the 2-core CI machine
 
 
@@ -38,8 +39,10 @@ def test_schemathesis_campaign_against_the_live_hub(hub, tmp_path):
         f"{hub.url}/v1/enrollments",
         json={"code": code, "store_id": str(uuid.uuid4()), "station_code": "XX01"},
     ).json()["token"]
+    hub.app.state.platform_token = PLATFORM_TOKEN  # the online channel open for the campaign
     env = {
         **os.environ,
+        "HUB_PLATFORM_TOKEN": PLATFORM_TOKEN,
         "HUB_STATION_TOKEN": token,
         "HUB_DEPT_KEY": hub.store.issue_dept_key("卫健委"),
         "SCHEMATHESIS_HOOKS": "tests.integration.schemathesis_hooks",

@@ -99,6 +99,7 @@ RUN_ORDER = [
     "intake keys status",
     "intake keys recover --recovery-code CODE",
     "intake keys recover --db PATH",
+    "intake online list --refresh",  # not enrolled here: the list as of the last sync (empty)
 ]
 
 

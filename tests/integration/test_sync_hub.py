@@ -530,6 +530,7 @@ def test_an_existing_hub_database_gets_the_new_tables(hub):
         HubDataKey,
         HubNotice,
         HubNoticeSeq,
+        HubOnlineApplication,
         HubPageHolder,
         HubRating,
         HubReceiptKey,
@@ -543,6 +544,7 @@ def test_an_existing_hub_database_gets_the_new_tables(hub):
         HubNotice,  # 0008
         HubNoticeSeq,
         HubRating,  # 0007
+        HubOnlineApplication,  # 0006
         HubAuditEntry,
         HubReceiptKey,
         HubPageHolder,

@@ -1,7 +1,7 @@
 """ratings (好差评): one per intake, with the 差评's follow-up (整改)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07
 
 The applicant rates the service on the five national levels after the intake is finished; a
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -25,6 +25,7 @@ from sync.hub.blobs import BlobStore
 from sync.hub.db import Department, Principal
 from sync.hub.errors import HubError
 from sync.hub.store import HubStore
+from sync.online_schemas import BODY_MODELS as ONLINE_MODELS
 from sync.schemas import (
     AuditIn,
     DecisionIn,
@@ -56,6 +57,7 @@ BODY_MODELS: tuple[type[BaseModel], ...] = (
     DecisionIn,
     VerifyIn,
     Error,
+    *ONLINE_MODELS,
 )
 STATION_AUTH = HTTPBearer(
     auto_error=False,
@@ -83,7 +85,10 @@ BATCH_SCHEMA = {
         "OFFSET; repeated. Each part is answered in `blobs`."
     ),
 }
-TAGS = [{"name": n} for n in ("enrollment", "upload", "audit", "feed", "department", "receipt")]
+TAGS = [
+    {"name": n}
+    for n in ("enrollment", "upload", "audit", "feed", "department", "receipt", "online")
+]
 _STATUS_TEXT = {
     400: "malformed request",
     401: "missing, unknown or revoked credential",
