@@ -366,33 +366,7 @@ class Reports:
             separate, merged, pushed_due, pushed_late = (int(n) for n in row[len(FIGURES) :])
             pending = counts["push_pending"]
 
-            # Breakdowns of the period's intakes ("all"): one grouped pass.
-            bundles: Counter[str] = Counter()
-            clerks: Counter[str] = Counter()
-            hours: Counter[int] = Counter()
-            for bundle_id, clerk, hour, n in s.execute(
-                select(
-                    Submission.bundle_id,
-                    Staff.display_name,
-                    _local_hour(Submission.created_at),
-                    func.count(),
-                )
-                .select_from(Submission)
-                .join(Staff, Staff.id == Submission.clerk_id)
-                .where(in_period, cond["all"])
-                .group_by(
-                    Submission.bundle_id, Staff.display_name, _local_hour(Submission.created_at)
-                )
-            ):
-                bundles[bundle_id or ""] += n
-                clerks[clerk] += n
-                hours[int(hour)] += n
-            cat = self._catalog()
-            by_bundle = tuple(
-                (bid, _bundle_name(cat, bid or None), n)
-                for bid, n in sorted(bundles.items(), key=lambda kv: (-kv[1], kv[0]))
-            )
-            by_clerk = tuple(sorted(clerks.items(), key=lambda kv: (-kv[1], kv[0])))
+            by_bundle, by_clerk, hours = self._breakdowns(s, and_(in_period, cond["all"]))
 
             auto, typed = self._autofill(s, and_(in_period, cond["all"]))
             compliance = self._compliance_by_day(
@@ -421,6 +395,36 @@ class Reports:
             push_compliance_by_day=compliance,
             ratings=self._ratings(period, now),
         )
+
+    def _breakdowns(
+        self, s: Session, where: Any
+    ) -> tuple[tuple[tuple[str, str, int], ...], tuple[tuple[str, int], ...], Counter[int]]:
+        """The period's intakes by bundle, clerk and hour: one grouped pass."""
+        bundles: Counter[str] = Counter()
+        clerks: Counter[str] = Counter()
+        hours: Counter[int] = Counter()
+        for bundle_id, clerk, hour, n in s.execute(
+            select(
+                Submission.bundle_id,
+                Staff.display_name,
+                _local_hour(Submission.created_at),
+                func.count(),
+            )
+            .select_from(Submission)
+            .join(Staff, Staff.id == Submission.clerk_id)
+            .where(where)
+            .group_by(Submission.bundle_id, Staff.display_name, _local_hour(Submission.created_at))
+        ):
+            bundles[bundle_id or ""] += n
+            clerks[clerk] += n
+            hours[int(hour)] += n
+        cat = self._catalog()
+        by_bundle = tuple(
+            (bid, _bundle_name(cat, bid or None), n)
+            for bid, n in sorted(bundles.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        by_clerk = tuple(sorted(clerks.items(), key=lambda kv: (-kv[1], kv[0])))
+        return by_bundle, by_clerk, hours
 
     def _ratings(self, period: Period, now: dt.datetime) -> RatingFigures:
         with self._sessions() as s:

@@ -14,12 +14,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from local_db.messages_procedure import PROCEDURE_MESSAGES
+
 log = logging.getLogger("intake.messages")
 
 # Shown when a code has no text or a parameter is missing: still Chinese, still names the code.
 GENERIC = "操作未能完成（错误代码：{code}）。请重试；如反复出现，请联系管理员。"
 
 MESSAGES: dict[str, str] = {
+    **PROCEDURE_MESSAGES,
     "account.exists": "登录名“{username}”已存在。",
     "account.names": "请填写登录名和姓名。",
     "account.role": "角色应为 窗口人员/负责人/管理员。",
@@ -27,7 +30,6 @@ MESSAGES: dict[str, str] = {
     "account.unknown": "账号不存在。",
     "account.weak_password": "密码至少8位。",
     "account.weak_password#2": "密码需包含字母、数字、符号中的至少两类。",
-    "agent.is_applicant": "代办人不能是申请人本人：请核对代办人的证件号码。",
     "applicant.birth_date": "{problem}",
     "applicant.document_type": "证件类型无法识别。",
     "applicant.gender": "{problem}",
@@ -225,9 +227,6 @@ MESSAGES: dict[str, str] = {
         "生成日结报告期间当日受理记录有新的变化，报告已不准确。请重新日结。"
     ),
     "dayclose.future": "不能对尚未到来的日期进行日结。",
-    "delivery.carrier": "请选择快递公司（{known}）。",
-    "delivery.none": "受理编号“{number}”尚未登记送达，没有可打印的送达凭证。",
-    "delivery.tracking_shape": "快递单号与{carrier}的单号格式不符，请核对后重新输入。",
     "demo.count": "数量不能为负数。",
     "devices.port_required": "请选择或输入读卡器串口。",
     "export.digest": "导出文件内容校验不符。",
@@ -246,9 +245,6 @@ MESSAGES: dict[str, str] = {
     "export.truncated#2": "导出文件不完整。",
     "export.write": "无法写入导出文件（{reason}），请检查U盘。",
     "export.write_failed": "无法写入文件：{exc_strerror}",
-    "handover.not_pending": "以下受理编号不在待移交清单中（已移交、未收件或不属于该部门）：{numbers}",
-    "handover.nothing": "{day} 没有需要移交给“{department}”的纸质材料。",
-    "handover.unknown": "找不到移交编号“{number}”。",
     "hub.config_invalid": "平台配置项 {field}（环境变量 {ENV_PREFIX}{where_upper}）的值无效",
     "hub.config_malformed": "平台配置文件不是有效的 TOML：{path}（{exc}）",
     "hub.config_missing": "找不到平台配置文件：{path}",
@@ -369,16 +365,6 @@ MESSAGES: dict[str, str] = {
     "ocr.failed": "文字识别失败，请重新拍摄身份证。",
     "ocr.unavailable": "本机未安装离线文字识别组件（rapidocr），无法识别身份证照片。",
     "ocr.unavailable#2": "文字识别组件无法加载，请联系管理员检查安装。",
-    "online.answer_refused": "县级平台未接受本窗口的答复：{hub}",
-    "online.answered": "该线上申请已由 {holder} 答复，不能再次审核。",
-    "online.claimed": "该线上申请已由 {holder} 认领审核，不能重复审核。",
-    "online.mark": "材料标记“{mark}”无效：应为“收到”或“缺”。",
-    "online.not_claimed": "请先认领该线上申请，再审核和答复。",
-    "online.not_enrolled": "本站点尚未登记到县级平台，无法接收线上申请。",
-    "online.offline": (
-        "未连接县级平台，不能认领线上申请：另一个窗口可能正在审核同一申请。请联网后再认领。"
-    ),
-    "online.unknown": "本机没有该线上申请（{application}），请先同步后再试。",
     "options.invalid": "“{self_description}”的值无效：{shown_raw}",
     "options.not_a_choice": "“{self_description}”只能是：{allowed}",
     "options.too_large": "“{self_description}”不能大于 {self_maximum:g}",
@@ -392,27 +378,9 @@ MESSAGES: dict[str, str] = {
     "print.guide_reprint": "办事指南不是受理文书，没有“补打”，请去掉 --reprint 重新打印。",
     "print.unknown_number": "找不到受理编号“{args_number}”（请核对编号及校验位）。",
     "print.write_failed": "无法写入文件“{args_out}”：{exc_strerror}",
-    "rating.duplicate": "{number} 已评价（{level_label}），不能重复评价，保留首次评价。",
-    "rating.followup_closed": "{number} 的差评整改已办结，不能重复办结。",
-    "rating.level": "评价应为非常满意、满意、基本满意、不满意、非常不满意（5～1分）。",
-    "rating.no_followup": "{number} 不是差评，无需整改。",
-    "rating.not_finished": "受理尚未完成，不能评价。",
-    "rating.not_found": "评价记录 {rating} 不存在。",
-    "rating.note": "请填写整改情况说明（不超过{limit}字）。",
-    "rating.reason": "差评原因“{reason}”无法识别。",
-    "rating.reasons": "差评请至少选择一项原因；选“其他”须写明（不超过{limit}字）。",
-    "rating.reasons#2": "“{level_label}”不是差评，无需填写原因。",
     "receipt.keys_file": "无法读取站点公钥文件“{args_keys}”。",
     "report.figure": "未知的统计项“{figure}”。",
     "report.period": "统计周期应为日、周或月。",
-    "reuse.clerk_required": "登记或撤回同意须用 --clerk 写明经办人登录名。",
-    "reuse.field_not_offered": "申请人信息“{field_name}”没有可复用的早前记录（可能已相同或已复用）。",
-    "reuse.material_not_offered": "材料“{name}”没有可复用的早前页面：早前办件未收取、已超过复用期限，或本件已收取。",
-    "reuse.no_consent": "申请人未同意复用（一人一档），不能复用早前办件的信息和材料。",
-    "reuse.no_consent#2": "申请人已撤回复用同意（一人一档），不能再复用早前办件的信息和材料。",
-    "reuse.no_person": "一人一档只用于个人申请人：请先录入申请人的身份证件号码。",
-    "reuse.person_not_found": "本站没有该身份证件号码或受理编号的办件记录。",
-    "reuse.who_required": "请输入申请人的身份证件号码或一个受理编号。",
     "setup.done": "本机已完成站点设置。",
     "setup.names": "请填写站点名称和中心名称（打印在回执上）。",
     "setup.station_code": (
