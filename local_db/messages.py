@@ -149,9 +149,6 @@ MESSAGES: dict[str, str] = {
     "catalog.no_generator": (
         "{display}：材料 {material} 标记为窗口生成，但本程序没有生成该文书的功能"
     ),
-    "catalog.calendar": "目录文件 catalog.json，字段 {field}：日期“{day}”不是该年份的有效日期",
-    "catalog.calendar#2": "目录文件 catalog.json，字段 {field}：{day} 不能既是节假日又是调休上班日",
-    "catalog.form_field": "{display}：表单字段 {where} 的来源或字段集“{value}”无效",
     "catalog.older": "收到的目录版本 {new_version} 早于正在使用的 {current_version}，未替换。",
     "catalog.person": "目录文件 {file}，一件事 {bundle}，字段 {field}：未定义的人员“{person}”",
     "catalog.person_name": (
@@ -221,7 +218,6 @@ MESSAGES: dict[str, str] = {
     "checklist.unknown_item": "一件事“{bundle_name}”中没有事项“{item}”。",
     "checklist.unknown_material": "目录中没有材料“{material}”。",
     "checklist.unknown_question": "一件事“{bundle_name}”没有情形问题“{question}”。",
-    "choice.unknown": "{what}无法识别，请从列表中选择。",
     "dayclose.already_closed": "{day:%Y年%m月%d日}已日结，不能重复日结。",
     "dayclose.changed_meanwhile": (
         "生成日结报告期间当日受理记录有新的变化，报告已不准确。请重新日结。"
@@ -250,9 +246,6 @@ MESSAGES: dict[str, str] = {
     "hub.config_missing": "找不到平台配置文件：{path}",
     "hub.config_unknown": "平台配置中有未知的设置项：{field}",
     "hub.sms_secret_file": "无法读取短信网关签名密钥文件：{path}",
-    "hub.sms_not_configured": (
-        "已选择短信网关发送通知，但未配置 {missing}：请在平台配置文件或环境变量中设置。"
-    ),
     "hub.secret_on_command_line": (
         "密钥和密码不能写在命令行上（会出现在进程列表和命令历史中）："
         "请写入平台配置文件（--config）或环境变量 {env}。"
@@ -369,7 +362,6 @@ MESSAGES: dict[str, str] = {
     "options.not_a_choice": "“{self_description}”只能是：{allowed}",
     "options.too_large": "“{self_description}”不能大于 {self_maximum:g}",
     "options.too_small": "“{self_description}”不能小于 {self_minimum:g}",
-    "person.name": "请填写{who}姓名（不超过64个字）。",
     "print.font_missing": (
         "未找到可用于打印的中文字体。请安装字体软件包 fonts-wqy-microhei（文泉驿微米黑）和 "
         "fonts-hanazono（花园明朝，用于生僻字），或将 TrueType 字体放入程序的 resources/fonts "

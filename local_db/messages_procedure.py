@@ -1,5 +1,6 @@
 """The Chinese texts of the error codes of the policy procedure around the counter (一件事一次办):
-online applications, 好差评, 一人一档, 帮办代办, the hand-over of paper and 送达. Part of the one
+online applications, 好差评, 一人一档, 帮办代办, the hand-over of paper and 送达, the generated
+forms and the working-day calendar of the catalog, and the SMS gateway. Part of the one
 message catalog, local_db/messages.py, which renders them; kept apart for size."""
 
 from __future__ import annotations
@@ -40,4 +41,12 @@ PROCEDURE_MESSAGES: dict[str, str] = {
     "reuse.no_person": "一人一档只用于个人申请人：请先录入申请人的身份证件号码。",
     "reuse.person_not_found": "本站没有该身份证件号码或受理编号的办件记录。",
     "reuse.who_required": "请输入申请人的身份证件号码或一个受理编号。",
+    "catalog.calendar": "目录文件 catalog.json，字段 {field}：日期“{day}”不是该年份的有效日期",
+    "catalog.calendar#2": "目录文件 catalog.json，字段 {field}：{day} 不能既是节假日又是调休上班日",
+    "catalog.form_field": "{display}：表单字段 {where} 的来源或字段集“{value}”无效",
+    "choice.unknown": "{what}无法识别，请从列表中选择。",
+    "hub.sms_not_configured": (
+        "已选择短信网关发送通知，但未配置 {missing}：请在平台配置文件或环境变量中设置。"
+    ),
+    "person.name": "请填写{who}姓名（不超过64个字）。",
 }
