@@ -164,6 +164,8 @@ class MainWindow(QMainWindow):
         rows.setContentsMargins(0, 0, 0, 0)
         rows.setSpacing(0)
         first, second = QHBoxLayout(), QHBoxLayout()
+        for row in (first, second):
+            row.setSpacing(16)  # the indicators are plain labels: keep them apart
         rows.addLayout(first)
         one_row = current().font_scale <= 100
         for widget in (self.who_label, self.reader_label, self.busy_label):
