@@ -47,7 +47,7 @@ class AgentPanelWidget(QWidget):
         self._priority_touched = False
         self._loading = False
 
-        self.acting = QCheckBox(self.tr("代办人代为办理(&G)"), self)
+        self.acting = QCheckBox(self.tr("代办人代为办理(&D)"), self)
         self.acting.setAccessibleName(self.tr("代办人代为办理"))
         self.name = QLineEdit(self)
         self.name.setAccessibleName(self.tr("代办人姓名"))
