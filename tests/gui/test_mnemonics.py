@@ -55,3 +55,13 @@ def test_the_intake_screen_has_each_alt_letter_once(qtbot: Any, window: Any) -> 
     choose_newborn(qtbot, window)
     answer_questions(qtbot, window)
     assert clashes(window.intake) == {}
+
+
+def test_the_supervisor_tab_has_each_alt_letter_once(qtbot: Any, shell: Any) -> None:
+    from tests.gui.conftest import login
+
+    window = login(qtbot, shell, "zhangjing", "super1234")
+    window.show()
+    window.show_supervisor()
+    window.supervisor.refresh()
+    assert clashes(window.supervisor) == {}
