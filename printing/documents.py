@@ -10,7 +10,6 @@ or the log; the log names the intake number only.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +19,6 @@ from reportlab.platypus import (
     KeepTogether,
     PageBreak,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
 )
 
@@ -28,7 +26,6 @@ from app.documents import IntakeDocument
 from printing.fonts import FontSet, default_font_set
 from printing.forms import build_application_form, build_authorization
 from printing.layout import (
-    BUILD_LOCK,
     TITLES,
     DocContext,
     Paper,
@@ -37,6 +34,7 @@ from printing.layout import (
     fmt_date,
     fmt_datetime,
     pages_text,
+    render_pdf,
     title_of,
 )
 
@@ -402,31 +400,19 @@ def _build(
     fonts: FontSet | None,
 ) -> bytes:
     ctx = DocContext(doc, paper, fonts or default_font_set())
-    buf = io.BytesIO()
     title = title_of(doc, kind)
-    template = SimpleDocTemplate(
-        buf,
-        pagesize=ctx.m.page,
-        leftMargin=ctx.m.margin,
-        rightMargin=ctx.m.margin,
-        topMargin=ctx.m.margin,
-        bottomMargin=ctx.m.margin,
-        # Metadata stays free of personal data: document title and intake number only.
+    data = render_pdf(
+        ctx.m,
+        lambda: story_of(ctx),
         title=f"{title} {doc.number}",
         author=doc.centre_name,
         subject=title,
-        creator="一件事一次办综合受理",
-        producer="yijianshi-intake",
-        invariant=1,
+        on_page=ctx.on_page(),
     )
-    page = ctx.on_page()
-    with BUILD_LOCK:
-        template.build(story_of(ctx), onFirstPage=page, onLaterPages=page)
     missing = ctx.fonts.uncovered(_document_text(doc))
     if missing:
         # Count only: the characters themselves may be part of a name.
         log.warning("intake %s: %d characters have no glyph in any font", doc.number, len(missing))
-    data = buf.getvalue()
     log.debug("built %s for intake %s (%s, %d bytes)", kind, doc.number, paper, len(data))
     return data
 

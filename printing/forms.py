@@ -7,17 +7,16 @@ applicant's hand; signature and date lines close both. Same page kit as the othe
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer
+from reportlab.platypus import Flowable, Spacer
 
 from app.documents import IntakeDocument
 from app.form_content import FilledField, FormContent
 from printing.fonts import FontSet, default_font_set
-from printing.layout import BUILD_LOCK, SHADE, DocContext, Paper, fmt_date
+from printing.layout import SHADE, DocContext, Paper, fmt_date, render_pdf
 
 log = logging.getLogger("intake.printing.forms")
 
@@ -150,29 +149,18 @@ def _build(
 ) -> bytes:
     title = _form(doc).title
     ctx = DocContext(doc, paper, fonts or default_font_set())
-    buf = io.BytesIO()
-    template = SimpleDocTemplate(
-        buf,
-        pagesize=ctx.m.page,
-        leftMargin=ctx.m.margin,
-        rightMargin=ctx.m.margin,
-        topMargin=ctx.m.margin,
-        bottomMargin=ctx.m.margin,
-        # Metadata free of personal data: the form's title and the intake number only.
+    data = render_pdf(
+        ctx.m,
+        lambda: story_of(ctx),
         title=f"{title} {doc.number}",
         author=doc.centre_name,
         subject=title,
-        creator="一件事一次办综合受理",
-        producer="yijianshi-intake",
-        invariant=1,
+        on_page=ctx.on_page(),
     )
-    page = ctx.on_page()
-    with BUILD_LOCK:
-        template.build(story_of(ctx), onFirstPage=page, onLaterPages=page)
     missing = ctx.fonts.uncovered("".join(f.value + f.label for f in _form(doc).fields))
     if missing:  # count only: the characters may be part of a name
         log.warning("intake %s: %d characters have no glyph in any font", doc.number, len(missing))
-    return buf.getvalue()
+    return data
 
 
 def build_application_form(

@@ -8,18 +8,25 @@ the same GuideDocument gives the same bytes. No personal data exists to leak.
 
 from __future__ import annotations
 
-import io
 import logging
 from typing import Any
 
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
 from app.guide import GuideDocument
 from printing.fonts import FontSet, default_font_set
-from printing.layout import BUILD_LOCK, GRID, METRICS, SHADE, Paper, draw_runs, fmt_datetime
+from printing.layout import (
+    GRID,
+    METRICS,
+    SHADE,
+    Paper,
+    draw_runs,
+    fmt_datetime,
+    render_pdf,
+)
 
 log = logging.getLogger("intake.printing.guide")
 
@@ -177,21 +184,6 @@ def guide_text(doc: GuideDocument) -> str:
 
 def build_guide_pdf(doc: GuideDocument, paper: Paper = "A4", fonts: FontSet | None = None) -> bytes:
     ctx = _Ctx(paper, fonts or default_font_set())
-    buf = io.BytesIO()
-    template = SimpleDocTemplate(
-        buf,
-        pagesize=ctx.m.page,
-        leftMargin=ctx.m.margin,
-        rightMargin=ctx.m.margin,
-        topMargin=ctx.m.margin,
-        bottomMargin=ctx.m.margin,
-        title=f"{TITLE} {doc.bundle_name}",
-        author=doc.centre_name,
-        subject=TITLE,
-        creator="一件事一次办综合受理",
-        producer="yijianshi-intake",
-        invariant=1,
-    )
 
     def footer(canvas: Canvas, _template: Any) -> None:
         parts = [f"{doc.bundle_name} {TITLE}", f"第{canvas.getPageNumber()}页"]
@@ -202,9 +194,14 @@ def build_guide_pdf(doc: GuideDocument, paper: Paper = "A4", fonts: FontSet | No
                   ctx.m.small)  # fmt: skip
         canvas.restoreState()
 
-    story = _head(ctx, doc) + _items(ctx, doc) + _materials(ctx, doc) + _rest(ctx, doc)
-    with BUILD_LOCK:
-        template.build(story, onFirstPage=footer, onLaterPages=footer)
+    data = render_pdf(
+        ctx.m,
+        lambda: _head(ctx, doc) + _items(ctx, doc) + _materials(ctx, doc) + _rest(ctx, doc),
+        title=f"{TITLE} {doc.bundle_name}",
+        author=doc.centre_name,
+        subject=TITLE,
+        on_page=footer,
+    )
     if ctx.fonts.uncovered(guide_text(doc)):
         log.warning("guide %s: some characters have no glyph in any font", doc.bundle_id)
-    return buf.getvalue()
+    return data

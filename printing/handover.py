@@ -8,20 +8,26 @@ the document and its number only.
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Flowable, Paragraph, Spacer
 
 from app.delivery import DeliveryProof
 from app.documents import DocApplicant, IntakeDocument
 from app.handover import HandoverList
 from printing.fonts import FontSet, default_font_set
-from printing.layout import BUILD_LOCK, DocContext, Paper, draw_runs, fmt_date, fmt_datetime
+from printing.layout import (
+    DocContext,
+    Paper,
+    draw_runs,
+    fmt_date,
+    fmt_datetime,
+    render_pdf,
+)
 
 log = logging.getLogger("intake.printing.handover")
 
@@ -158,31 +164,20 @@ def _proof_story(p: DeliveryProof) -> Callable[[DocContext], list[Flowable]]:
 def _build(
     ctx: DocContext, title: str, number: str, story: Callable[[DocContext], list[Flowable]]
 ) -> bytes:
-    buf = io.BytesIO()
-    template = SimpleDocTemplate(
-        buf,
-        pagesize=ctx.m.page,
-        leftMargin=ctx.m.margin,
-        rightMargin=ctx.m.margin,
-        topMargin=ctx.m.margin,
-        bottomMargin=ctx.m.margin,
-        title=f"{title} {number}",
-        author=ctx.doc.centre_name,
-        subject=title,
-        creator="一件事一次办综合受理",
-        producer="yijianshi-intake",
-        invariant=1,
-    )
-
     def footer(canvas: Canvas, _template: Any) -> None:
         text = f"{title}　{number}　第{canvas.getPageNumber()}页"
         canvas.saveState()
         draw_runs(canvas, ctx.fonts, text, ctx.m.page[0] / 2, ctx.m.margin * 0.55, ctx.m.small)
         canvas.restoreState()
 
-    with BUILD_LOCK:
-        template.build(story(ctx), onFirstPage=footer, onLaterPages=footer)
-    data = buf.getvalue()
+    data = render_pdf(
+        ctx.m,
+        lambda: story(ctx),
+        title=f"{title} {number}",
+        author=ctx.doc.centre_name,
+        subject=title,
+        on_page=footer,
+    )
     log.debug("built %s %s (%d bytes)", title, number, len(data))
     return data
 

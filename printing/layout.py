@@ -7,6 +7,7 @@ The documents themselves are in printing/documents.py.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     Paragraph,
+    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
@@ -452,3 +454,40 @@ def due_table(ctx: DocContext, materials: Sequence[DocMaterial], own_seq: bool =
             ]
         )
     return ctx.grid(rows, (0.08, 0.42, 0.16, 0.08, 0.26))
+
+
+PageHook = Callable[[Canvas, Any], None]
+
+
+def render_pdf(
+    metrics: Metrics,
+    story: Callable[[], list[Flowable]],
+    *,
+    title: str,
+    author: str,
+    subject: str,
+    on_page: PageHook | None = None,
+) -> bytes:
+    """One document built under BUILD_LOCK (STORY is made inside it: flowables measure text with
+    the shared fonts). Metadata carries no personal data: titles and numbers only."""
+    buf = io.BytesIO()
+    template = SimpleDocTemplate(
+        buf,
+        pagesize=metrics.page,
+        leftMargin=metrics.margin,
+        rightMargin=metrics.margin,
+        topMargin=metrics.margin,
+        bottomMargin=metrics.margin,
+        title=title,
+        author=author,
+        subject=subject,
+        creator="一件事一次办综合受理",
+        producer="yijianshi-intake",
+        invariant=1,
+    )
+    with BUILD_LOCK:
+        if on_page is None:
+            template.build(story())
+        else:
+            template.build(story(), onFirstPage=on_page, onLaterPages=on_page)
+    return buf.getvalue()
