@@ -166,19 +166,33 @@ def _print(
     for kind in kinds:
         doc = service.documents.document(actor, sid, kind)
         pdf = build_document(doc, paper)  # type: ignore[arg-type]
-        service.documents.save_document(actor, sid, kind, pdf, printed=out_dir is not None)
-        if out_dir is None:
-            printed.paths[kind] = None
-            continue
-        target = out_dir / f"{doc.number}-{kind}.pdf"
-        try:
-            target.write_bytes(pdf)
-        except OSError as exc:
-            raise SubmitError(
-                "submit.write_failed", file=str(target), reason=exc.strerror or exc
-            ) from exc
-        printed.written.append(target)
-        printed.paths[kind] = str(target)
+        _keep(service, actor, sid, kind, doc.number, pdf, out_dir, printed)
+
+
+def _keep(
+    service: Services,
+    actor: StaffView,
+    sid: str,
+    kind: str,
+    number: str,
+    pdf: bytes,
+    out_dir: Path | None,
+    printed: _Printed,
+) -> None:
+    """Kept with the intake, then sent to the 'printer': a PDF file in OUT_DIR."""
+    service.documents.save_document(actor, sid, kind, pdf, printed=out_dir is not None)  # type: ignore[arg-type]
+    if out_dir is None:
+        printed.paths[kind] = None
+        return
+    target = out_dir / f"{number}-{kind}.pdf"
+    try:
+        target.write_bytes(pdf)
+    except OSError as exc:
+        raise SubmitError(
+            "submit.write_failed", file=str(target), reason=exc.strerror or exc
+        ) from exc
+    printed.written.append(target)
+    printed.paths[kind] = str(target)
 
 
 def _print_dir(args: argparse.Namespace) -> Path | None:
@@ -387,20 +401,7 @@ def _print_proof(
 
     proof = service.deliveries.proof(sid)
     pdf = build_delivery_proof(proof, paper)  # type: ignore[arg-type]
-    kind = "delivery_proof"
-    service.documents.save_document(actor, sid, kind, pdf, printed=out_dir is not None)  # type: ignore[arg-type]
-    if out_dir is None:
-        printed.paths[kind] = None
-        return
-    target = out_dir / f"{proof.number}-{kind}.pdf"
-    try:
-        target.write_bytes(pdf)
-    except OSError as exc:
-        raise SubmitError(
-            "submit.write_failed", file=str(target), reason=exc.strerror or exc
-        ) from exc
-    printed.written.append(target)
-    printed.paths[kind] = str(target)
+    _keep(service, actor, sid, "delivery_proof", proof.number, pdf, out_dir, printed)
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
