@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cliout import emit
+from sync.protocol import NOTICE_STATUSES
 
 EXIT_WAITING = 75  # EX_TEMPFAIL: items wait for the link, nothing for a person
 
@@ -393,6 +394,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
         ctx.close()
 
 
+def cmd_hub_notices(args: argparse.Namespace) -> int:
+    from sync.hub.notices_cli import cmd_hub_notices as run
+
+    return run(args, lambda: _store(args))
+
+
 def register(sub: Any) -> None:
     _register_hub(sub)
     _register_station(sub)
@@ -415,10 +422,15 @@ def _register_hub(sub: Any) -> None:
     )
     hub.required = True
 
-    from sync.hub import notices_cli
-
-    p = notices_cli.register(hub, hub_db)
-    p.set_defaults(func=lambda args: notices_cli.cmd_hub_notices(args, lambda: _store(args)))
+    p = hub.add_parser(
+        "notices", help="发给申请人的短信通知：待发、失败与已发（--retry 重发失败的）"
+    )
+    p.add_argument("--status", choices=NOTICE_STATUSES, help="只列出该状态的通知")
+    p.add_argument("--number", help="只列出该受理编号的通知")
+    p.add_argument("--limit", type=int, default=200, help="最多列出条数（最新的）")
+    p.add_argument("--retry", action="store_true", help="把发送失败的通知重新排队发送")
+    hub_db(p)
+    p.set_defaults(func=cmd_hub_notices)
 
     p = hub.add_parser("serve", help="启动平台服务")
     _serve_flags(p)

@@ -52,6 +52,8 @@ DECISIONS = ("accepted", "rejected", "completed")
 
 MAX_EVENTS_PER_BATCH = 2000
 MAX_EVENT_PAYLOAD = 64 * 1024
+# A notice to the applicant (短信告知) as the hub reports it to stations and its administrator.
+NOTICE_STATUSES = ("pending", "sending", "retrying", "sent", "failed", "no_phone")
 MAX_BLOB_SIZE = 256 * 1024 * 1024
 MAX_REASON = 2000
 MAX_AUDIT_PER_BATCH = 2000

@@ -28,10 +28,11 @@ from sqlalchemy.orm import Session
 from sync.hub.db import Principal, StoreBase
 from sync.hub.models import HubEvent, HubNotice, HubNoticeSeq, HubStation, HubSubmission
 from sync.hub.notify.base import OutgoingNotice
+from sync.protocol import NOTICE_STATUSES
 
 log = logging.getLogger("intake.hub.notify")
 
-STATUSES = ("pending", "sending", "retrying", "sent", "failed", "no_phone")
+STATUSES = NOTICE_STATUSES
 _DUE = ("pending", "retrying")
 _TEXTS = {
     "accepted": "您的“一件事一次办”申请（编号{number}）已由{department}受理，办件计时开始。",

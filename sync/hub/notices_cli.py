@@ -1,6 +1,7 @@
 """`intake hub notices`: the hub's outbox of notices to applicants for its administrator — what
 is waiting, failing or failed (with the provider's error code, never a phone or a text) — and
-`--retry` to send the failed ones again once the gateway is fixed."""
+`--retry` to send the failed ones again once the gateway is fixed. Its flags are declared in
+sync/cli.py (the counter build has no hub package)."""
 
 from __future__ import annotations
 
@@ -49,17 +50,3 @@ def cmd_hub_notices(args: argparse.Namespace, open_store: Callable[[], Any]) -> 
         )
     emit(args, data, "\n".join(lines))
     return 0
-
-
-def register(
-    hub: Any, common: Callable[[argparse.ArgumentParser], None]
-) -> argparse.ArgumentParser:
-    p = hub.add_parser(
-        "notices", help="发给申请人的短信通知：待发、失败与已发（--retry 重发失败的）"
-    )
-    p.add_argument("--status", choices=STATUSES, help="只列出该状态的通知")
-    p.add_argument("--number", help="只列出该受理编号的通知")
-    p.add_argument("--limit", type=int, default=200, help="最多列出条数（最新的）")
-    p.add_argument("--retry", action="store_true", help="把发送失败的通知重新排队发送")
-    common(p)
-    return p  # type: ignore[no-any-return]
