@@ -48,7 +48,7 @@ class AgentPanelWidget(QWidget):
         self._priority_touched = False
         self._loading = False
 
-        self.acting = QCheckBox(self.tr("代办人代为办理(&G)"), self)
+        self.acting = QCheckBox(self.tr("代办人代为办理(&L)"), self)
         self.acting.setAccessibleName(self.tr("代办人代为办理"))
         self.name = QLineEdit(self)
         self.name.setAccessibleName(self.tr("代办人姓名"))

@@ -4,8 +4,8 @@
 <context>
     <name>AgentPanelWidget</name>
     <message>
-        <source>代办人代为办理(&amp;G)</source>
-        <translation>代办人代为办理(&amp;G)</translation>
+        <source>代办人代为办理(&amp;L)</source>
+        <translation>代办人代为办理(&amp;L)</translation>
     </message>
     <message>
         <source>代办人代为办理</source>
