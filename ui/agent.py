@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -47,7 +48,7 @@ class AgentPanelWidget(QWidget):
         self._priority_touched = False
         self._loading = False
 
-        self.acting = QCheckBox(self.tr("代办人代为办理(&D)"), self)
+        self.acting = QCheckBox(self.tr("代办人代为办理(&L)"), self)
         self.acting.setAccessibleName(self.tr("代办人代为办理"))
         self.name = QLineEdit(self)
         self.name.setAccessibleName(self.tr("代办人姓名"))
@@ -94,7 +95,18 @@ class AgentPanelWidget(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.priority_hint)
         layout.addWidget(self.acting)
-        layout.addWidget(self.fields)
+        # the fields scroll inside the column: at 150 % font the intake screen must fit 768 px
+        self.fields_scroll = QScrollArea(self)
+        self.fields_scroll.setAccessibleName(self.tr("代办人信息"))
+        self.fields_scroll.setWidgetResizable(True)
+        self.fields_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.fields_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.fields_scroll.setWidget(self.fields)
+        # at least a field and a line of the next (the scroll bar says there is more): the
+        # intake screen then fits 768 px at 150 % font
+        line = self.fontMetrics().lineSpacing()
+        self.fields_scroll.setMinimumHeight(self.name.sizeHint().height() + line)
+        layout.addWidget(self.fields_scroll, 1)
         layout.addWidget(self.problem)
         self.problem.hide()
         self.priority_hint.hide()
@@ -186,7 +198,7 @@ class AgentPanelWidget(QWidget):
             target.setFocus()
 
     def _on_acting_toggled(self, on: bool) -> None:
-        self.fields.setVisible(on)  # the clerk sees the agent's fields only when one acts
+        self.fields_scroll.setVisible(on)  # the clerk sees the agent's fields only when one acts
         if self._loading:
             return
         if on:

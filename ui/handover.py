@@ -83,7 +83,7 @@ class HandoverDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.setWindowTitle(self.tr("材料移交（纸质材料移交牵头部门）"))
-        self.resize(860, 520)
+        self.resize(1180, 560)  # 优先办's text whole at 150 % font (fits 1366×768)
         self._entries: list[HandoverEntry] = []
         self.day = QDateEdit(self)
         self.day.setCalendarPopup(True)
@@ -128,7 +128,7 @@ class HandoverDialog(QDialog):
         top.addStretch(1)
         middle = QHBoxLayout()
         middle.addWidget(self.departments, 1)
-        middle.addWidget(self.table, 3)
+        middle.addWidget(self.table, 4)
         bottom = QHBoxLayout()
         bottom.addWidget(QLabel(self.tr("接收人"), self))
         bottom.addWidget(self.receiver, 1)

@@ -84,9 +84,10 @@ class RatingsPanel(QWidget):
         self.dialog: FollowupDialog | None = None
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
-        self.levels = self._table([self.tr("评价"), self.tr("件数")])
+        self.levels = self._table(self.tr("好差评按评价统计"), [self.tr("评价"), self.tr("件数")])
         self.levels.setMaximumHeight(190)
         self.open_table = self._table(
+            self.tr("待整改的差评"),
             [
                 self.tr("受理编号"),
                 self.tr("评价"),
@@ -94,7 +95,7 @@ class RatingsPanel(QWidget):
                 self.tr("窗口人员"),
                 self.tr("整改期限"),
                 self.tr("状态"),
-            ]
+            ],
         )
         self.open_table.itemActivated.connect(lambda _i: self.close_selected())
         self.close_button = QPushButton(self.tr("办结整改(&G)…"), self)
@@ -113,8 +114,9 @@ class RatingsPanel(QWidget):
         layout.addWidget(self.open_table, 1)
         layout.addWidget(self.message)
 
-    def _table(self, headers: list[str]) -> QTableWidget:
+    def _table(self, name: str, headers: list[str]) -> QTableWidget:
         table = QTableWidget(0, len(headers), self)
+        table.setAccessibleName(name)  # a screen reader says which table it is in
         table.setHorizontalHeaderLabels(headers)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

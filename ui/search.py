@@ -28,6 +28,7 @@ from ui.intake import EDITABLE_STAGES
 from ui.ledger import LedgerModel, make_table
 from ui.notices import NoticesWidget
 from ui.printflow import DocumentPrinter, PrintOutcome, document_title
+from ui.rating_detail import RatingDetailWidget
 from ui.tasks import TaskError
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class IntakeDetailWidget(QWidget):
         header.setResizeContentsPrecision(-1)  # every row of one intake's list (a few dozen)
         self.fitter = ItemsColumnFitter(self.materials_table)  # names whole, items if room
         self.notices = NoticesWidget(session, self)  # 短信通知 sent to the applicant
+        self.rating = RatingDetailWidget(session, self)  # the applicant's 好差评
         self.edit_button = QPushButton(self.tr("继续办理(&E)"), self)
         self.supplement_button = QPushButton(self.tr("补正(&S)"), self)
         self.withdraw_button = QPushButton(self.tr("撤回(&W)"), self)
@@ -99,6 +101,7 @@ class IntakeDetailWidget(QWidget):
         layout.addWidget(self.info)
         layout.addLayout(actions)
         layout.addWidget(self.notices)
+        layout.addWidget(self.rating)
         layout.addWidget(self.materials_table, 1)
         self._update_actions()
 
@@ -193,6 +196,7 @@ class IntakeDetailWidget(QWidget):
         self.deadline.set_deadline(deadline)
         names = {i.item.id: i.item.name for i in checklist.items} if checklist else {}
         self.notices.load(view.id, names)
+        self.rating.load(view.id)
         self._update_actions()
 
     def _update_actions(self) -> None:

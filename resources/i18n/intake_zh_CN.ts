@@ -4,8 +4,8 @@
 <context>
     <name>AgentPanelWidget</name>
     <message>
-        <source>代办人代为办理(&amp;D)</source>
-        <translation>代办人代为办理(&amp;D)</translation>
+        <source>代办人代为办理(&amp;L)</source>
+        <translation>代办人代为办理(&amp;L)</translation>
     </message>
     <message>
         <source>代办人代为办理</source>
@@ -66,6 +66,10 @@
     <message>
         <source>关系</source>
         <translation>关系</translation>
+    </message>
+    <message>
+        <source>代办人信息</source>
+        <translation>代办人信息</translation>
     </message>
     <message>
         <source>已登记代办人：材料清单已加入授权委托书和受托人身份证。</source>
@@ -3060,6 +3064,53 @@
     </message>
 </context>
 <context>
+    <name>RatingDetailWidget</name>
+    <message>
+        <source>该受理的好差评</source>
+        <translation>该受理的好差评</translation>
+    </message>
+    <message>
+        <source>好差评：暂时无法读取。</source>
+        <translation>好差评：暂时无法读取。</translation>
+    </message>
+    <message>
+        <source>好差评：{rating}</source>
+        <translation>好差评：{rating}</translation>
+    </message>
+    <message>
+        <source>尚未评价。</source>
+        <translation>尚未评价。</translation>
+    </message>
+    <message>
+        <source>申请人不评价（{when}）。</source>
+        <translation>申请人不评价（{when}）。</translation>
+    </message>
+    <message>
+        <source>{level}（{when}）</source>
+        <translation>{level}（{when}）</translation>
+    </message>
+    <message>
+        <source>原因：{reasons}</source>
+        <translation>原因：{reasons}</translation>
+    </message>
+    <message>
+        <source>申请人说明：{text}</source>
+        <translation>申请人说明：{text}</translation>
+    </message>
+    <message>
+        <source>已于{day}办结整改：{note}</source>
+        <translation>已于{day}办结整改：{note}</translation>
+    </message>
+    <message>
+        <source>整改期限{due}，已逾期，尚未办结</source>
+        <translation>整改期限{due}，已逾期，尚未办结</translation>
+    </message>
+    <message>
+        <source>整改期限{due}，尚未办结</source>
+        <translation>整改期限{due}，尚未办结</translation>
+    </message>
+</context>
+<context>
     <name>RatingDialog</name>
     <message>
         <source>服务评价 · {number}</source>
@@ -3114,6 +3165,14 @@
     <message>
         <source>件数</source>
         <translation>件数</translation>
+    </message>
+    <message>
+        <source>好差评按评价统计</source>
+        <translation>好差评按评价统计</translation>
+    </message>
+    <message>
+        <source>待整改的差评</source>
+        <translation>待整改的差评</translation>
     </message>
     <message>
         <source>受理编号</source>

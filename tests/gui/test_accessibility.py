@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QTabWidget, QWidget
 
 from tests.gui.conftest import login, running_shell
 from tests.gui.layout import accessible_name, clipped, unnamed
@@ -28,6 +28,7 @@ from tests.gui.test_window_intake import (
     mark_by_keys,
     press,
 )
+from tests.gui.test_window_oneperson import earlier_intake
 
 pytestmark = pytest.mark.gui
 
@@ -105,6 +106,11 @@ def walk(qtbot: Any, ctx: Any, tmp_path: Any, check: Callable[[QWidget], list[st
     assert window.intake.finished, window.messages.text
     look("受理结果", window, SCREEN)
     number = window.intake.result.number.text()
+    press(qtbot, window, window.intake.result, Qt.Key.Key_F9)  # the applicant rates here
+    rating = window.intake.rating.dialog
+    assert rating is not None
+    look("好差评（F9）", rating)
+    rating.close()
 
     window.show_search()
     window.search.query.setText(number)
@@ -113,6 +119,13 @@ def walk(qtbot: Any, ctx: Any, tmp_path: Any, check: Callable[[QWidget], list[st
     look("查询与后续", window, SCREEN)
     window.show_ledger()
     look("台账", window, SCREEN)
+    online = window.show_online_queue()
+    look("线上申请", online)
+    online.close()
+    window.open_handover()
+    assert window.handover_dialog is not None
+    look("材料移交", window.handover_dialog)
+    window.handover_dialog.reject()
 
     look("同步队列", window.show_sync_queue())
     window.sync_dialog.close()
@@ -136,7 +149,16 @@ def walk(qtbot: Any, ctx: Any, tmp_path: Any, check: Callable[[QWidget], list[st
 
     activate(qtbot, window)
     window.intake.new_intake()
+    earlier_intake(ctx)  # consent to reuse on file: the next intake is offered it
     enter_applicant(qtbot, window)  # a draft left open
+    bar = window.intake.applicant.reuse_bar
+    qtbot.waitUntil(bar.offer_button.isEnabled, timeout=5000)
+    bar.offer_button.click()
+    assert window.intake.reuse.dialog is not None
+    look("一人一档复用", window.intake.reuse.dialog)
+    window.intake.reuse.dialog.reject()
+    window.intake.agent_panel.acting.setChecked(True)
+    look("受理（代办人）", window, SCREEN)
     window.lock()
     look("锁定", window.lock_dialog)
     shell.logout()
@@ -151,6 +173,11 @@ def walk(qtbot: Any, ctx: Any, tmp_path: Any, check: Callable[[QWidget], list[st
     window.supervisor.refresh()
     window.messages.dismiss()
     look("负责人", window, SCREEN)
+    tabs = window.supervisor.ratings.parentWidget()
+    while not isinstance(tabs, QTabWidget):
+        tabs = tabs.parentWidget()
+    tabs.setCurrentWidget(window.supervisor.ratings)
+    look("负责人（好差评）", window, SCREEN)
     consultation = window.show_consultation()  # a supervisor's: with 设为本站默认
     consultation.bundles.choose("newborn_birth")
     look("咨询", consultation)
@@ -203,7 +230,7 @@ def test_every_input_and_button_has_a_chinese_accessible_name(
         return unnamed(widget)
 
     found = walk(qtbot, ctx, tmp_path, check)
-    assert len(found) == 20  # the walk reached every screen
+    assert len(found) == 26  # the walk reached every screen
     report = [f"{name}: {p}" for name, problems in found.items() for p in problems]
     assert report == [], "\n" + "\n".join(report)
 
@@ -215,7 +242,7 @@ def test_nothing_is_cut_at_1366x768_with_150_percent_and_high_contrast(
         return _fits(widget) + list(clipped(widget))
 
     found = walk(qtbot, ctx, tmp_path, check)
-    assert len(found) == 20
+    assert len(found) == 26
     report = [f"{name}: {p}" for name, problems in found.items() for p in problems]
     assert report == [], "\n" + "\n".join(report)
 
