@@ -94,6 +94,8 @@ class HandoverDialog(QDialog):
         self.departments = QListWidget(self)
         self.departments.setAccessibleName(self.tr("牵头部门"))
         self.table = QTableWidget(0, 5, self)
+        # no row numbers: they add an unnamed corner button for screen readers (Qt 6.9)
+        self.table.verticalHeader().hide()
         self.table.setAccessibleName(self.tr("待移交的受理件"))
         self.table.setHorizontalHeaderLabels(
             [

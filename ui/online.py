@@ -77,6 +77,8 @@ class OnlineQueueDialog(QDialog):
         self.resize(860, 620)
 
         self.table = QTableWidget(0, 5, self)
+        # no row numbers: they add an unnamed corner button for screen readers (Qt 6.9)
+        self.table.verticalHeader().hide()
         self.table.setHorizontalHeaderLabels(
             [
                 self.tr("申请人"),
