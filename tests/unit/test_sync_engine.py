@@ -34,6 +34,7 @@ class FakeHub:
         self.always: dict[str, Exception] = {}
         self.poison: set[str] = set()
         self.calls: list[str] = []
+        self.combined = False  # True: the hub offers POST /v1/intakes
 
     def _call(self, name):
         self.calls.append(name)
@@ -89,6 +90,30 @@ class FakeHub:
             )
             self.events[e["id"]] = e
         return {"results": out, "submissions": []}
+
+    def post_intake(self, store_id, manifests, pages, events):
+        """POST /v1/intakes: None (a hub of the previous version, 404) unless `combined`."""
+        self._call("post_intake")
+        if not self.combined:
+            return None
+        for sha, data in pages:
+            self.blobs[sha] = data
+        needed = self.manifests(manifests)["needed"]
+        self.calls.pop()  # the manifests went with this request
+        lacking = {n["sha256"] for n in needed}
+        out = []
+        for e in events:
+            if e["type"] == "page_attached" and e["payload"]["sha256"] in lacking:
+                out.append(
+                    {"id": e["id"], "status": "refused", "code": "page.missing", "retry": True}
+                )
+                continue
+            out.append(
+                {"id": e["id"], "status": "duplicate" if e["id"] in self.events else "stored"}
+            )
+            self.events[e["id"]] = e
+        blobs = [{"sha256": sha, "offset": len(d), "complete": True} for sha, d in pages]
+        return {"blobs": blobs, "needed": needed, "refused": [], "results": out, "submissions": []}
 
     def post_audit(self, store_id, entries):
         self._call("post_audit")
