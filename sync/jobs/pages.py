@@ -107,7 +107,8 @@ class PagePush:
                 raise sync_error("sync.bad_response", variant=16)
             if r.get("complete"):
                 self.work.report.pages_sent += 1
-                self.work.report.page_bytes_sent += int(r.get("offset") or 0)
+                offset = r.get("offset")
+                self.work.report.page_bytes_sent += offset if isinstance(offset, int) else 0
             elif r.get("error") == "blob.hash_mismatch":
                 damaged.add(r["sha256"])
                 self._count_corrupt(r["sha256"])
