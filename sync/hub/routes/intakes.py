@@ -74,32 +74,44 @@ async def intakes(request: Request, p: Station, hub: Hub) -> JSONResponse:
         async for chunk in stream(request, READ_TIMEOUT):
             await bundle.feed(chunk)
     except (TimeoutError, ClientDisconnect) as exc:  # nothing is acknowledged: sent again
+        await bundle.batch.finish()  # verified pages stay (no holder), claims released
         raise HubError(400, "request.cut", "请求未完整到达", retry=True) from exc
-    finally:
-        await bundle.batch.finish()  # verified pages durable (no holder yet), claims released
-    batch = bundle.batch
-    if batch.failed is not None:  # the store did not confirm: nothing written, nothing acked
-        raise blob_refusal(batch.failed, blobs=batch.out)
-    if bundle.head is None or batch.part is not None:
+    except BaseException:
+        await bundle.batch.finish()
+        raise
+    if bundle.head is None or bundle.batch.part is not None:
+        await bundle.batch.finish()
         raise HubError(400, "intake.frame", "受理批次在中途结束")
-    head = bundle.head
-    manifests = [m.model_dump() for m in head.manifests]
-    out = await call(
-        hub.store.ingest_intake, p, head.store_id, manifests, head.events, hub.blobs, batch.done
-    )
-    return JSONResponse({"blobs": batch.out, **out})
+    # one hop to a worker thread for both: a hop costs about what this work does (hub-sizing)
+    return JSONResponse(await call(bundle.store, p))
 
 
 class _Bundle:
     """The body as it arrives: the JSON head, then page parts handed to a PageBatch."""
 
     def __init__(self, hub: HubContext, p: Principal) -> None:
+        self.hub = hub
         self.batch = PageBatch(hub, p)
         self.batch.hold = False  # the holders go into the batch's one transaction
         self.buf = bytearray()
         self.length: int | None = None
         self.head: IntakeHead | None = None
         self.page_bytes = 0
+
+    def store(self, p: Principal) -> dict[str, Any]:
+        """Make the verified pages durable, then write holders, manifests and events in one
+        transaction; a store that did not confirm is a 503 with nothing written."""
+        batch = self.batch
+        batch.close()
+        if batch.failed is not None:
+            raise blob_refusal(batch.failed, blobs=batch.out)
+        head = self.head
+        assert head is not None
+        manifests = [m.model_dump() for m in head.manifests]
+        out = self.hub.store.ingest_intake(
+            p, head.store_id, manifests, head.events, self.hub.blobs, batch.done
+        )
+        return {"blobs": batch.out, **out}
 
     async def feed(self, chunk: bytes) -> None:
         if self.head is None:

@@ -280,11 +280,16 @@ class PageBatch:
     async def finish(self) -> None:
         """Whatever happened: close the part in progress (its bytes stay for a resume), make the
         verified pages durable before answering, release every claim."""
+        await call(self.close)
+
+    def close(self) -> None:
+        """finish() on the caller's thread (a worker thread: it writes and waits for the store)."""
         if self.writer is not None:
             self.writer.close()
         if self.claim is not None:
             self.held.append(self.claim)
-        await call(self._commit)
+            self.claim = None
+        self._commit()
 
     def _commit(self) -> None:
         blobs = self.hub.blobs
