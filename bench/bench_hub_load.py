@@ -4,10 +4,12 @@ Starts on loopback: PostgreSQL (INTAKE_TEST_PG_URL, else a throwaway cluster), t
 (`--blobs s3`: moto's S3 server, the default; `--blobs local`: a directory), and N hub processes
 (`python -m sync.hub`, configured through INTAKE_HUB_* as deploy/ does). Then S simulated
 stations run at once: each enrols, then, with think time between intakes as at a busy window,
-sends what the station engine sends for one intake — the manifest, the pages the hub lacks
-(1–3 pages of a scanned A4 as JPEG, 150–400 KB), the intake's events (recorded once from a real
-intake made through IntakeService: applicant with name and ID number, bundle, answers, marks,
-received, page_attached, digitised) — and pulls status updates and the catalog every
+sends what the station engine sends for one intake: its manifest, its pages (1–3 pages of a
+scanned A4 as JPEG, 150–400 KB) and its events (recorded once from a real intake made through
+IntakeService: applicant with name and ID number, bundle, answers, marks, received,
+page_attached, digitised) — by default (`--protocol combined`) in one POST /v1/intakes, as the
+engine does on a batch's first attempt; with `--protocol classic` in three requests (manifest,
+the pages the hub lacks, events), as on a retry or with an older hub — and pulls status updates and the catalog every
 `--poll` seconds. Any request goes to any hub process (they are stateless).
 
 Why asyncio + httpx and not 200 `intake sync` processes or locust: a station's traffic is a few
@@ -66,12 +68,12 @@ import httpx
 import psutil
 from sqlalchemy import create_engine, text
 
-from sync.protocol import BLOB_BATCH, frame_header
+from sync.protocol import BLOB_BATCH, INTAKE_BUNDLE, frame_header, intake_bundle
 from tests.sync_doubles import PgCluster, drop_database, fresh_database, small_catalog
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
 MASTER_KEYS = "bench1:" + base64.b64encode(bytes(range(32))).decode()
-ENDPOINTS = ("enroll", "manifests", "blobs", "events", "status", "catalog")
+ENDPOINTS = ("enroll", "manifests", "blobs", "events", "intakes", "status", "catalog")
 
 
 # ----------------------------------------------------------------------------- what a station sends
@@ -259,6 +261,46 @@ class Station:
             for i in range(k)
         ]
         meta = [(hashlib.sha256(p).hexdigest(), len(p)) for p in pages]
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        events = intake_events(self.tpl, self.seq + 1, sid, meta, now)
+        send = self._combined if self.args.protocol == "combined" else self._classic
+        if not await send(sid, pages, meta, events):
+            return
+        self.seq += len(events)
+        fig.acked_events[self.code].extend(e["id"] for e in events)
+        fig.submissions += 1
+        fig.events += len(events)
+        fig.pages += k
+        fig.page_bytes += sum(n for _s, n in meta)
+
+    async def _combined(
+        self, sid: str, pages: list[bytes], meta: list[tuple[str, int]], events: list[Any]
+    ) -> bool:
+        """What the engine sends on a batch's first attempt: one POST /v1/intakes."""
+        fig = self.fig
+        manifests = [{"submission_id": sid, "pages": [{"sha256": s, "size": n} for s, n in meta]}]
+        head = {"store_id": self.store_id, "manifests": manifests, "events": events}
+        body = intake_bundle(head, [(s, p) for (s, _n), p in zip(meta, pages, strict=True)])
+        r = await self.call(
+            "intakes", "POST", "/v1/intakes", content=body, headers={"Content-Type": INTAKE_BUNDLE}
+        )
+        out = r.json() if r.status_code == 200 else {}
+        done = {b["sha256"] for b in out.get("blobs", []) if b.get("complete")}
+        if done != {s for s, _n in meta}:
+            fig.errors.append(f"intakes: {r.status_code} pages {len(done)}/{len(meta)}")
+            return False
+        fig.acked_pages[self.code].update(done)
+        stored = [x for x in out["results"] if x.get("status") in ("stored", "duplicate")]
+        if len(stored) != len(events):
+            fig.errors.append(f"intakes: events {len(stored)}/{len(events)}")
+            return False
+        return True
+
+    async def _classic(
+        self, sid: str, pages: list[bytes], meta: list[tuple[str, int]], events: list[Any]
+    ) -> bool:
+        """Today's three requests: the manifest, the pages the hub lacks, the events."""
+        fig = self.fig
         r = await self.call(
             "manifests",
             "POST",
@@ -271,7 +313,7 @@ class Station:
         )
         if r.status_code != 200:
             fig.errors.append(f"manifests: {r.status_code}")
-            return
+            return False
         needed = {p["sha256"] for p in r.json()["needed"]}
         body = b"".join(
             frame_header(s, 0, n, n) + p
@@ -289,10 +331,8 @@ class Station:
             )
             if done != needed:
                 fig.errors.append(f"blobs: {r.status_code} {len(done)}/{len(needed)}")
-                return
+                return False
         fig.acked_pages[self.code].update(s for s, _n in meta)
-        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        events = intake_events(self.tpl, self.seq + 1, sid, meta, now)
         r = await self.call(
             "events", "POST", "/v1/events", json={"store_id": self.store_id, "events": events}
         )
@@ -300,13 +340,8 @@ class Station:
         stored = [x for x in results if x.get("status") in ("stored", "duplicate")]
         if len(stored) != len(events):
             fig.errors.append(f"events: {r.status_code} {len(stored)}/{len(events)}")
-            return
-        self.seq += len(events)
-        fig.acked_events[self.code].extend(e["id"] for e in events)
-        fig.submissions += 1
-        fig.events += len(events)
-        fig.pages += k
-        fig.page_bytes += sum(n for _s, n in meta)
+            return False
+        return True
 
     async def poll(self) -> None:
         r = await self.call("status", "GET", "/v1/status-updates", params={"after": self.cursor})
@@ -539,6 +574,13 @@ def main() -> None:
     )
     ap.add_argument("--blobs", choices=("s3", "local"), default="s3")
     ap.add_argument(
+        "--protocol",
+        choices=("combined", "classic"),
+        default="combined",
+        help="combined: one POST /v1/intakes per intake (a station's first attempt); "
+        "classic: manifests, blobs, events (retries, older hubs and stations)",
+    )
+    ap.add_argument(
         "--warmup",
         type=int,
         default=1,
@@ -630,6 +672,7 @@ def main() -> None:
         subs = max(fig.submissions, 1)
         out = {
             "stations": args.stations,
+            "protocol": args.protocol,
             "hub_processes": args.hubs,
             "blob_backend": blob_setup["name"],
             "database": "postgresql",
@@ -668,9 +711,19 @@ def main() -> None:
             "machine_cpus": os.cpu_count(),
             "load_generator": "asyncio + httpx, one process",
         }
+        # events_*_ms: until a station's events are acknowledged. Classic: POST /v1/events alone
+        # (its pages went before it); combined: the one POST /v1/intakes, which acknowledges the
+        # events together with the manifest and the pages (blobs_/manifests_ are then null).
         for k in ("p50", "p95", "p99"):
-            for ep in ("events", "blobs", "manifests"):
+            for ep in ("events", "blobs", "manifests", "intakes"):
                 out[f"{ep}_{k}_ms"] = out["latency_ms"][ep][k]
+            if args.protocol == "combined":
+                out[f"events_{k}_ms"] = out["latency_ms"]["intakes"][k]
+        out["events_latency_is"] = (
+            "POST /v1/intakes (manifest, pages and events in one request)"
+            if args.protocol == "combined"
+            else "POST /v1/events (after the manifest and the pages)"
+        )
         print(json.dumps(out, ensure_ascii=False, indent=1))
     finally:
         if s3 is not None:

@@ -19,7 +19,16 @@ import requests
 import urllib3
 
 from sync.errors import SyncError, sync_error
-from sync.protocol import API_VERSION, BLOB_BATCH, JSON, REPORT_HEADERS, frame_header, is_int
+from sync.protocol import (
+    API_VERSION,
+    BLOB_BATCH,
+    INTAKE_BUNDLE,
+    JSON,
+    REPORT_HEADERS,
+    frame_header,
+    intake_bundle,
+    is_int,
+)
 
 log = logging.getLogger("intake.sync.http")
 
@@ -319,20 +328,37 @@ class HubClient:
             self.request("POST", "/v1/events", body={"store_id": store_id, "events": events}),
             "results",
         )
-        results = data["results"]
-        if (
-            not isinstance(results, list)
-            or len(results) != len(events)
-            or not all(
-                isinstance(r, dict)
-                and r.get("status") in ("stored", "duplicate", "refused", "skipped")
-                for r in results
-            )
-        ):
-            raise sync_error("sync.bad_response", variant=9)
-        for r, ev in zip(results, events, strict=True):
-            if r["status"] != "skipped" and r.get("id") != ev["id"]:
-                raise sync_error("sync.bad_response", variant=9)
+        _check_results(data, events)
+        return data
+
+    def post_intake(
+        self,
+        store_id: str,
+        manifests: list[dict[str, Any]],
+        pages: list[tuple[str, bytes]],
+        events: list[dict[str, Any]],
+    ) -> dict[str, Any] | None:
+        """A batch's manifests, the bytes of its PAGES (sha, bytes) and its events in one request
+        (POST /v1/intakes). None: the hub is older and lacks the route (it answers 404)."""
+        head = {"store_id": store_id, "manifests": manifests, "events": events}
+        body = intake_bundle(head, pages)
+        resp = self.request(
+            "POST",
+            "/v1/intakes",
+            data=body,
+            headers={"Content-Type": INTAKE_BUNDLE},
+            ok=(200, 404),
+            read_timeout=max(self.config.read_timeout, len(body) / 200_000),
+        )
+        if resp.status_code == 404:
+            code, _message, _retry = _hub_message(resp)
+            if code:  # the hub's own refusal, not a route it lacks
+                raise self._status_error(resp)
+            return None
+        data = self._obj(resp, "blobs", "needed", "results")
+        if not isinstance(data["blobs"], list) or not isinstance(data["needed"], list):
+            raise sync_error("sync.bad_response", variant=8)
+        _check_results(data, events)
         return data
 
     def post_audit(self, store_id: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -407,6 +433,23 @@ class HubClient:
             # link, retried; not a broken catalog to park for a person.
             raise sync_error("sync.bad_response", variant=12, content_type=ctype or "-")
         return digest, version, resp.content
+
+
+def _check_results(data: dict[str, Any], events: list[dict[str, Any]]) -> None:
+    """One result per event sent, each naming that event (a skipped one may lack its id)."""
+    results = data["results"]
+    if (
+        not isinstance(results, list)
+        or len(results) != len(events)
+        or not all(
+            isinstance(r, dict) and r.get("status") in ("stored", "duplicate", "refused", "skipped")
+            for r in results
+        )
+    ):
+        raise sync_error("sync.bad_response", variant=9)
+    for r, ev in zip(results, events, strict=True):
+        if r["status"] != "skipped" and r.get("id") != ev["id"]:
+            raise sync_error("sync.bad_response", variant=9)
 
 
 def _established(exc: requests.exceptions.ConnectionError) -> bool:

@@ -158,6 +158,7 @@ class SyncEngine:
             self.link.drop_client()
             self._problem, self._retry_at, self._link_failures = None, None, 0
             self.events.reconciled = False
+            self.events.combined = True  # a new hub, perhaps: ask it for POST /v1/intakes again
             self.receipt_key.reset()
             self.audit.supported = True
         return out

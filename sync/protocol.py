@@ -15,6 +15,9 @@ API_VERSION = 1
 PREFIX = "/v1"
 JSON = "application/json"
 BLOB_BATCH = "application/x-intake-blobs"
+# POST /v1/intakes: "<length>\n" (ASCII decimal), LENGTH bytes of JSON {store_id, manifests,
+# events}, then page parts framed as in a page batch (frame_header); see sync/README.md.
+INTAKE_BUNDLE = "application/x-intake-bundle"
 # Optional headers a station sends with its requests; the hub keeps the last values per station
 # (`intake hub stations`): client version, catalog version, events waiting in its outbox.
 REPORT_HEADERS = ("Intake-Client-Version", "Intake-Catalog-Version", "Intake-Backlog")
@@ -214,6 +217,17 @@ def parse_frame_header(line: bytes) -> tuple[str, int, int, int] | None:
     if not is_sha256(sha) or o < 0 or n < 0 or t < 0 or o + n > t or t > MAX_BLOB_SIZE:
         return None
     return sha, o, n, t
+
+
+def intake_bundle(head: Mapping[str, Any], parts: Iterable[tuple[str, bytes]]) -> bytes:
+    """The body of POST /v1/intakes: the JSON head, then each page (sha, its bytes) whole."""
+    raw = json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode()
+    body = bytearray(b"%d\n" % len(raw))
+    body += raw
+    for sha, data in parts:
+        body += frame_header(sha, 0, len(data), len(data))
+        body += data
+    return bytes(body)
 
 
 def iter_frames(parts: Iterable[tuple[str, int, int, BinaryIO | bytes]]) -> Iterator[bytes]:

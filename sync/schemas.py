@@ -261,6 +261,26 @@ class BatchOut(Answer):
     cut: bool | None = None
 
 
+class IntakeHead(Request):
+    """The JSON head of POST /v1/intakes: a batch's manifests and events (as in ManifestsIn and
+    EventsIn); the bytes of its pages follow it in the body."""
+
+    store_id: Uuid
+    manifests: list[Manifest] = Field(description="at most 2000")
+    events: list[dict[str, Any]] = Field(description="at most 2000 events, each an `Event`")
+
+
+class IntakesOut(Answer):
+    """/v1/blobs', /v1/manifests' and /v1/events' answers in one: each page sent, the pages the
+    hub still lacks, and each event (an event naming a page still lacking: page.missing)."""
+
+    blobs: list[BatchPart]
+    needed: list[NeededPage]
+    refused: list[ManifestRefusal]
+    results: list[EventResult]
+    submissions: list[SubmissionState]
+
+
 # ----------------------------------------------------------------------------- departments
 
 

@@ -22,7 +22,17 @@ from sqlalchemy.exc import OperationalError
 from sync.hub import ops
 from sync.hub.blobs import BlobError, BlobStore
 from sync.hub.errors import HubError
-from sync.hub.routes import department, enrollment, feed, notices, online, pages, receipt, upload
+from sync.hub.routes import (
+    department,
+    enrollment,
+    feed,
+    intakes,
+    notices,
+    online,
+    pages,
+    receipt,
+    upload,
+)
 from sync.hub.routes.common import (
     BODY_MODELS,
     TAGS,
@@ -37,7 +47,7 @@ from sync.schemas import DESCRIPTION
 
 log = logging.getLogger("intake.hub.api")
 
-ROUTERS = (enrollment, upload, pages, feed, notices, department, receipt, online)
+ROUTERS = (enrollment, upload, pages, intakes, feed, notices, department, receipt, online)
 
 
 def create_app(

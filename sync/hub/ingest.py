@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, cast
@@ -118,14 +118,15 @@ class IngestOps(NoticeOps):
                 out.update(s.scalars(_HELD, {"station": p.station_id, "shas": chunk}))
         return out
 
-    def add_holder(self, p: Principal, shas: Sequence[str]) -> None:
-        """Record that the station sent these pages whole (after they are durable)."""
+    def add_holder(self, p: Principal, shas: Sequence[str], conn: Connection | None = None) -> None:
+        """Record that the station sent these pages whole (after they are durable); on CONN's
+        transaction when given."""
         if not shas:
             return
         ins = (pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(
             HubPageHolder
         )
-        with self.write_core() as c:
+        with self.write_core() if conn is None else nullcontext(conn) as c:
             c.execute(
                 ins.on_conflict_do_nothing(),
                 [{"station_id": p.station_id, "sha256": x} for x in set(shas)],
@@ -147,7 +148,11 @@ class IngestOps(NoticeOps):
             )
             return ranges(seqs)
 
-    def manifests(self, p: Principal, manifests: object, blobs: BlobStore) -> dict[str, Any]:
+    def manifests(
+        self, p: Principal, manifests: object, blobs: BlobStore, conn: Connection | None = None
+    ) -> dict[str, Any]:
+        """Record the manifests; answer which pages the hub lacks. On CONN's transaction when
+        given (POST /v1/intakes: holders, manifests and events in one)."""
         if not isinstance(manifests, list) or len(manifests) > 2000:
             raise HubError(400, "manifest.shape", "manifests 应为不超过 2000 项的列表")
         wanted: dict[str, dict[str, str | int]] = {}
@@ -167,7 +172,7 @@ class IngestOps(NoticeOps):
                 ):
                     raise HubError(400, "manifest.page", "页面应含 sha256 与 size（不超过上限）")
         refused: list[dict[str, str]] = []
-        with self.write_core() as c:
+        with self.write_core() if conn is None else nullcontext(conn) as c:
             held = self.held_pages(p, [pg["sha256"] for m in manifests for pg in m["pages"]], c)
             sids = [m["submission_id"] for m in manifests]
             subs: dict[str, int] = {}  # submission -> its station
@@ -216,30 +221,55 @@ class IngestOps(NoticeOps):
     def ingest_events(
         self, p: Principal, store_id: object, events: object, blobs: BlobStore, via: str = "online"
     ) -> dict[str, Any]:
-        if store_id != p.store_id:
-            raise HubError(403, "store.mismatch", "本批事件的 store_id 与站点凭据不符")
-        if not isinstance(events, list) or len(events) > MAX_EVENTS_PER_BATCH:
-            raise HubError(
-                413 if isinstance(events, list) else 400,
-                "events.batch",
-                f"events 应为不超过 {MAX_EVENTS_PER_BATCH} 项的列表",
-            )
+        _check_events(p, store_id, events)
+        assert isinstance(events, list)
+        return self.retried(lambda: self._ingest(p, events, blobs, via))
+
+    def ingest_intake(
+        self,
+        p: Principal,
+        store_id: object,
+        manifests: object,
+        events: object,
+        blobs: BlobStore,
+        pages: Sequence[str],
+    ) -> dict[str, Any]:
+        """POST /v1/intakes: the holders of PAGES (durable already), the manifests and the events
+        in ONE transaction; the answer is /v1/manifests' and /v1/events' in one."""
+        _check_events(p, store_id, events)
+        assert isinstance(events, list)
+
+        def once() -> dict[str, Any]:
+            with self.write_core() as c:
+                self.add_holder(p, pages, c)  # first: the events below see these pages
+                out = self.manifests(p, manifests, blobs, c)
+                return {**out, **self._ingest(p, events, blobs, "online", c)}
+
+        return self.retried(once)
+
+    def retried(self, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """FN's transaction, done again when a concurrent copy of the same batch won a race."""
         for _attempt in range(3):
             try:
-                return self._ingest(p, events, blobs, via)
+                return fn()
             except IntegrityError:  # a concurrent copy of the same batch won the race: redo
                 log.info("event batch raced a concurrent copy; re-checking")
         raise HubError(503, "hub.busy", "平台繁忙，请稍后重试", retry=True, retry_after=1)
 
     def _ingest(
-        self, p: Principal, events: list[Any], blobs: BlobStore, via: str
+        self,
+        p: Principal,
+        events: list[Any],
+        blobs: BlobStore,
+        via: str,
+        conn: Connection | None = None,
     ) -> dict[str, Any]:
         results: list[dict[str, Any] | None] = [_malformed(ev) for ev in events]
         ok = [ev for ev, r in zip(events, results, strict=True) if r is None]
         now = self.now()
         touched: dict[str, _Sub] = {}
         self.sealer.prepare(p.scope)
-        with self.write_core() as c:
+        with self.write_core() if conn is None else nullcontext(conn) as c:
             held = self.held_pages(
                 p, [ev["payload"]["sha256"] for ev in ok if ev["type"] == "page_attached"], c
             )
@@ -343,6 +373,17 @@ class IngestOps(NoticeOps):
             if last is not None and last < after:  # restored from a backup: the station reads on
                 next_cursor = last  # from the feed's real end (sync/README.md, backups)
         return {"updates": updates, "next_cursor": next_cursor, "more": len(updates) == limit}
+
+
+def _check_events(p: Principal, store_id: object, events: object) -> None:
+    if store_id != p.store_id:
+        raise HubError(403, "store.mismatch", "本批事件的 store_id 与站点凭据不符")
+    if not isinstance(events, list) or len(events) > MAX_EVENTS_PER_BATCH:
+        raise HubError(
+            413 if isinstance(events, list) else 400,
+            "events.batch",
+            f"events 应为不超过 {MAX_EVENTS_PER_BATCH} 项的列表",
+        )
 
 
 def _refused(eid: Any, code: str, message: str, **more: Any) -> dict[str, Any]:

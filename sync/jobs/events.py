@@ -1,7 +1,8 @@
 """Events in station order, in batches: learn what the hub already holds, send the pages a batch
 names (sync.jobs.pages), post the events, then move the outbox cursor and record what was parked
 in one local transaction. The batch halves its way down to one event when a request fails for
-reasons of its own, so one bad item is parked and the queue moves on."""
+reasons of its own, so one bad item is parked and the queue moves on. A batch's first attempt
+goes in one POST /v1/intakes when its pages fit; its retries take the classic path."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ class EventPush:
         self.reconciled = False
         self._hub_has: list[list[int]] = []
         self.batch_limit = work.config.batch_events
+        self.combined = True  # the hub offers POST /v1/intakes (False once it answered 404)
+        self.fresh = True  # the next batch is a first attempt (no failure since the last one)
 
     def link_failed(self) -> None:
         """After a link failure: ask again what the hub holds before sending."""
@@ -118,16 +121,11 @@ class EventPush:
     ) -> int:
         now = self.work.now()
         sent, wire, parked = self._wire(batch)
-        bad_pages = self.pages.send(client, sent) if any(r.page for r in sent) else {}
-        if bad_pages:
-            sent, wire = self._drop_bad_pages(sent, wire, bad_pages, parked)
-        results: list[dict[str, Any]] = []
-        if wire:
-            try:
-                results = client.post_events(self.work.outbox.store_id(), wire)["results"]
-            except SyncError as exc:
-                self.suspect(client, exc, sent[0] if len(sent) == 1 else None)
-                results = [{"id": sent[0].id, "status": "parked"}]  # suspect parked the one event
+        try:
+            sent, results = self._deliver(client, sent, wire, parked, first=advance and self.fresh)
+        except SyncError:
+            self.fresh = False  # the batch's next attempt takes the classic, resumable path
+            raise
         resolved, stop_at = self._take_results(sent, results, parked)
         self.work.report.events_parked += len(parked)
         new_cursor: int | None = None
@@ -137,12 +135,87 @@ class EventPush:
             else:
                 new_cursor = upto if upto is not None else (batch[-1].seq if batch else None)
         self.work.outbox.commit_batch(cursor=new_cursor, parked=parked, resolved=resolved, now=now)
+        self.fresh = stop_at is None
         if stop_at is None:
             self.batch_limit = min(self.work.config.batch_events, self.batch_limit * 2)
         self.marks.ready({r.submission_id for r in batch}, defer=advance)
         if stop_at is not None:
             raise sync_error("sync.interrupted", variant=2)
         return len(batch)
+
+    def _deliver(
+        self,
+        client: HubClient,
+        sent: list[PendingEvent],
+        wire: list[dict[str, Any]],
+        parked: list[Failure],
+        *,
+        first: bool,
+    ) -> tuple[list[PendingEvent], list[dict[str, Any]]]:
+        """Pages, then events: in one POST /v1/intakes on a batch's first attempt when the hub
+        offers it and the pages fit, else by the classic requests. Returns the events sent and
+        the hub's result for each."""
+        if any(r.page for r in sent):
+            manifests, bad = self.pages.plan(sent)
+            if first and self.combined:
+                out = self._combined(client, manifests, bad, sent, wire, parked)
+                if out is not None:
+                    return out
+            self.pages.classic(client, manifests, bad)
+            if bad:
+                sent, wire = self._drop_bad_pages(sent, wire, bad, parked)
+        results: list[dict[str, Any]] = []
+        if wire:
+            try:
+                results = client.post_events(self.work.outbox.store_id(), wire)["results"]
+            except SyncError as exc:
+                self.suspect(client, exc, sent[0] if len(sent) == 1 else None)
+                results = [{"id": sent[0].id, "status": "parked"}]  # suspect parked the one event
+        return sent, results
+
+    def _combined(
+        self,
+        client: HubClient,
+        manifests: list[dict[str, Any]],
+        bad: dict[str, str],
+        sent: list[PendingEvent],
+        wire: list[dict[str, Any]],
+        parked: list[Failure],
+    ) -> tuple[list[PendingEvent], list[dict[str, Any]]] | None:
+        """The batch in one request; None: it goes by the classic path (pages too large, or a
+        hub without the route). A failure is not pinned on an item here: the classic retry
+        finds the one to blame, as it always did."""
+        pages = self.pages.bundle(sent, bad)
+        if not pages:
+            return None
+        dropped: list[Failure] = []
+        if bad:
+            sent, wire = self._drop_bad_pages(sent, wire, bad, dropped)
+        try:
+            answer = client.post_intake(self.work.outbox.store_id(), manifests, pages, wire)
+        except SyncError as exc:
+            self.suspect(client, exc, None, None)
+            raise
+        if answer is None:
+            # An older hub: the classic requests from now on, for this engine's life or until
+            # re-enrolment (SyncEngine.enroll); a hub upgrade is picked up at the next start.
+            log.info("the hub has no POST /v1/intakes: using the classic requests")
+            self.combined = False
+            return None
+        parked.extend(dropped)
+        damaged = self.pages.took(answer["blobs"])
+        ours = {sha for sha, _data in pages}
+        rest = [
+            n for n in answer["needed"] if not (isinstance(n, dict) and n.get("sha256") in ours)
+        ]
+        if rest:  # pages of the submissions the hub lacks and this batch did not carry
+            self.pages.upload_needed(client, rest, bad)
+        # an event whose page the hub found damaged waits for the page (counted on the page)
+        results = [
+            {"id": r.id, "status": "skipped"} if r.page and r.page[0] in damaged else res
+            for r, res in zip(sent, answer["results"], strict=True)
+        ]
+        return sent, results
 
     def _wire(
         self, batch: list[PendingEvent]

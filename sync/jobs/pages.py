@@ -1,10 +1,12 @@
 """Pages before the events that name them: the manifests of their submissions first (the hub
 answers which pages it lacks and from which offset), then only those bytes: small pages together
-in one POST /v1/blobs, large ones by PUT in resumable chunks."""
+in one POST /v1/blobs, large ones by PUT in resumable chunks. On a batch's first attempt, pages
+that fit go with the manifests and events in one POST /v1/intakes (sync.jobs.events)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from local_db.errors import StoreError
 from sync.client import HubClient
@@ -17,6 +19,10 @@ from sync.protocol import is_sha256
 # only when that one item is now parked, raises otherwise (see EventPush.suspect)
 Suspect = Callable[[HubClient, SyncError, PendingEvent | None, str | None], None]
 Part = tuple[str, int, int, bytes]  # sha, offset, total size, bytes from offset
+# Page bytes a batch may carry in one POST /v1/intakes (its first attempt). Such a request does
+# not resume: a cut one is sent again whole by the classic path, so the cap bounds what a cut can
+# waste; 8 MB is what a batch's pages are limited to anyway (SyncConfig.batch_page_bytes).
+COMBINED_MAX_BYTES = 8 * 1024 * 1024
 
 
 class PagePush:
@@ -27,6 +33,13 @@ class PagePush:
     def send(self, client: HubClient, events: list[PendingEvent]) -> dict[str, str]:
         """Manifest first, then only what the hub lacks. Returns {sha: error code} for pages that
         cannot be sent (missing or damaged here, or parked)."""
+        manifests, bad = self.plan(events)
+        self.classic(client, manifests, bad)
+        return bad
+
+    def plan(self, events: list[PendingEvent]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """The manifests of the submissions EVENTS belong to, and {sha: error code} for the pages
+        among them that are parked here."""
         outbox = self.work.outbox
         parked = outbox.parked_keys("page")  # keyed addresses
         sids = list(dict.fromkeys(r.submission_id for r in events if r.page))
@@ -48,15 +61,60 @@ class PagePush:
             }
             for sid in sids
         ]
+        return manifests, bad
+
+    def classic(
+        self, client: HubClient, manifests: list[dict[str, Any]], bad: dict[str, str]
+    ) -> None:
+        """POST /v1/manifests, then the bytes the hub lacks; pages that cannot go into BAD."""
         try:
             answer = client.manifests(manifests)
         except SyncError as exc:
             self.suspect(client, exc, None, None)
             raise
-        self._upload_needed(client, answer["needed"], bad)
-        return bad
+        self.upload_needed(client, answer["needed"], bad)
 
-    def _upload_needed(self, client: HubClient, needed: list[object], bad: dict[str, str]) -> None:
+    def bundle(self, events: list[PendingEvent], bad: dict[str, str]) -> list[tuple[str, bytes]]:
+        """The pages EVENTS name, with their bytes, for one POST /v1/intakes; empty when they do
+        not fit in one (a large page goes resumable, the whole over COMBINED_MAX_BYTES). A page
+        unreadable here is left out: the hub answers whether it lacks it, and the classic retry
+        parks it as today."""
+        cfg = self.work.config
+        parts: dict[str, bytes] = {}
+        total = 0
+        for r in events:
+            page = r.page
+            if not page or page[0] in bad or page[0] in parts:
+                continue
+            sha, size = page
+            total += size
+            if size >= cfg.large_page or total > COMBINED_MAX_BYTES:
+                return []
+            try:
+                data = self.work.attachments.get(sha)
+            except (StoreError, ValueError):
+                continue
+            if len(data) == size:
+                parts[sha] = data
+        return list(parts.items())
+
+    def took(self, blobs: list[Any]) -> set[str]:
+        """The combined request's answer per page: counted when stored; a page the hub found
+        damaged counts one more failure on it (as in the classic path). Returns the damaged."""
+        damaged = set()
+        for r in blobs:
+            if not isinstance(r, dict) or not is_sha256(r.get("sha256")):
+                raise sync_error("sync.bad_response", variant=16)
+            if r.get("complete"):
+                self.work.report.pages_sent += 1
+                offset = r.get("offset")
+                self.work.report.page_bytes_sent += offset if isinstance(offset, int) else 0
+            elif r.get("error") == "blob.hash_mismatch":
+                damaged.add(r["sha256"])
+                self._count_corrupt(r["sha256"])
+        return damaged
+
+    def upload_needed(self, client: HubClient, needed: list[object], bad: dict[str, str]) -> None:
         """Send the bytes the hub asked for; a page missing or damaged here goes into BAD."""
         cfg = self.work.config
         small: list[Part] = []

@@ -1,12 +1,12 @@
 """Schemathesis hooks for the hub campaign (loaded with SCHEMATHESIS_HOOKS): the batch-upload
-media type, and which credential each operation gets."""
+and intake-bundle media types, and which credential each operation gets."""
 
 import os
 
 import schemathesis
 
 
-@schemathesis.serializer("application/x-intake-blobs")
+@schemathesis.serializer("application/x-intake-blobs", "application/x-intake-bundle")
 def _blobs(ctx, value):  # the generated body: bytes (format binary) or text
     if isinstance(value, bytes):
         return value

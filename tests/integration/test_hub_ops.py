@@ -65,19 +65,19 @@ def test_metrics_count_requests_by_route_template_and_show_each_station(
     ctx.close()
     text, m = metrics(hub.url)
     routes = {lab["route"] for lab, _v in m["intake_hub_requests_total"]}
-    assert "/v1/events" in routes and "/v1/manifests" in routes
+    assert "/v1/intakes" in routes  # the station's uploads: one request per batch
     assert not any(SHA.search(r) for r in routes)  # a template, never the page's address
     assert not SHA.search(text)
     posted = [
         v
         for lab, v in m["intake_hub_requests_total"]
-        if lab == {"route": "/v1/events", "method": "POST", "status": "200"}
+        if lab == {"route": "/v1/intakes", "method": "POST", "status": "200"}
     ]
     assert posted and posted[0] >= 1
     counts = [
         v
         for lab, v in m["intake_hub_request_duration_seconds_count"]
-        if lab == {"route": "/v1/events", "method": "POST"}
+        if lab == {"route": "/v1/intakes", "method": "POST"}
     ]
     assert counts == posted
     ages = dict((lab["station"], v) for lab, v in m["intake_hub_station_last_seen_age_seconds"])

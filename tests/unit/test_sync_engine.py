@@ -34,6 +34,7 @@ class FakeHub:
         self.always: dict[str, Exception] = {}
         self.poison: set[str] = set()
         self.calls: list[str] = []
+        self.combined = False  # True: the hub offers POST /v1/intakes
 
     def _call(self, name):
         self.calls.append(name)
@@ -89,6 +90,30 @@ class FakeHub:
             )
             self.events[e["id"]] = e
         return {"results": out, "submissions": []}
+
+    def post_intake(self, store_id, manifests, pages, events):
+        """POST /v1/intakes: None (a hub of the previous version, 404) unless `combined`."""
+        self._call("post_intake")
+        if not self.combined:
+            return None
+        for sha, data in pages:
+            self.blobs[sha] = data
+        needed = self.manifests(manifests)["needed"]
+        self.calls.pop()  # the manifests went with this request
+        lacking = {n["sha256"] for n in needed}
+        out = []
+        for e in events:
+            if e["type"] == "page_attached" and e["payload"]["sha256"] in lacking:
+                out.append(
+                    {"id": e["id"], "status": "refused", "code": "page.missing", "retry": True}
+                )
+                continue
+            out.append(
+                {"id": e["id"], "status": "duplicate" if e["id"] in self.events else "stored"}
+            )
+            self.events[e["id"]] = e
+        blobs = [{"sha256": sha, "offset": len(d), "complete": True} for sha, d in pages]
+        return {"blobs": blobs, "needed": needed, "refused": [], "results": out, "submissions": []}
 
     def post_audit(self, store_id, entries):
         self._call("post_audit")
@@ -267,3 +292,32 @@ def test_not_enrolled_says_so(tmp_path):
     st = eng.status()
     assert st.state == "not_enrolled" and "登记码" in st.problem.fix and eng.needs_person()
     ctx.close()
+
+
+def test_a_batch_goes_in_one_request_first_and_its_retry_takes_the_classic_path(world):
+    ctx, clerk, hub, make = world
+    eng = make()
+    hub.combined = True
+    intake_with_pages(ctx, clerk, random.Random(3))
+    hub.fail["post_intake"] = [sync_error("sync.server_error", status=500)]
+    assert eng.step().kind == "failed"
+    assert hub.calls.count("post_intake") == 1 and not hub.events
+    eng._retry_at = None  # the back-off is another test's business
+    assert eng.step().kind == "uploaded"
+    assert hub.calls.count("post_intake") == 1  # no second try of the combined request
+    assert {"manifests", "post_blobs", "post_events"} <= set(hub.calls)
+    hub.calls.clear()
+    intake_with_pages(ctx, clerk, random.Random(4))  # the next batch: one request again
+    assert eng.step().kind == "uploaded"
+    uploads = {"post_intake", "manifests", "post_blobs", "put_blob", "post_events"}
+    assert [c for c in hub.calls if c in uploads] == ["post_intake"]
+    assert eng.status().waiting == 0
+
+
+def test_pages_over_the_cap_or_large_go_by_the_classic_path(world):
+    ctx, clerk, hub, make = world
+    eng = make(large_page=10_000)
+    hub.combined = True
+    intake_with_pages(ctx, clerk, random.Random(5), page_sizes=(20_000, 30_000))
+    assert eng.step().kind == "uploaded"
+    assert "post_intake" not in hub.calls and "put_blob" in hub.calls

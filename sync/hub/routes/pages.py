@@ -161,7 +161,7 @@ def blob_refusal(exc: BlobError, **details: Any) -> HubError:
 )
 async def blob_batch(request: Request, p: Station, hub: Hub) -> JSONResponse:
     """Several pages (or parts of pages) in one body: see protocol.frame_header."""
-    batch = _Batch(hub, p)
+    batch = PageBatch(hub, p)
     try:
         async for chunk in stream(request, READ_TIMEOUT):
             await batch.feed(chunk)
@@ -182,12 +182,15 @@ async def blob_batch(request: Request, p: Station, hub: Hub) -> JSONResponse:
     return JSONResponse({"blobs": batch.out})
 
 
-class _Batch:
+class PageBatch:
     """One batch body being read: the part in progress, the answers so far, and the verified
-    pages (with their claims) that are made durable together before the answer."""
+    pages (with their claims) that are made durable together before the answer. HOLD: record
+    at once that the station holds them (POST /v1/intakes does it in its own transaction)."""
 
     def __init__(self, hub: HubContext, p: Principal) -> None:
         self.hub, self.p, self.owner = hub, p, owner_of(p)
+        self.hold = True
+        self.done: list[str] = []  # the pages made durable
         self.out: list[dict[str, Any]] = []
         self.deferred: list[str] = []
         self.held: list[Any] = []
@@ -277,11 +280,16 @@ class _Batch:
     async def finish(self) -> None:
         """Whatever happened: close the part in progress (its bytes stay for a resume), make the
         verified pages durable before answering, release every claim."""
+        await call(self.close)
+
+    def close(self) -> None:
+        """finish() on the caller's thread (a worker thread: it writes and waits for the store)."""
         if self.writer is not None:
             self.writer.close()
         if self.claim is not None:
             self.held.append(self.claim)
-        await call(self._commit)
+            self.claim = None
+        self._commit()
 
     def _commit(self) -> None:
         blobs = self.hub.blobs
@@ -299,7 +307,9 @@ class _Batch:
                     sha = r["sha256"]
                     if sha in pending and sha not in done:
                         r.update(complete=False, error=exc.code)
-            self.hub.store.add_holder(self.p, done)  # only once the pages are stored
+            self.done = done
+            if self.hold:
+                self.hub.store.add_holder(self.p, done)  # only once the pages are stored
         finally:
             for c in self.held:
                 c.__exit__(None, None, None)
