@@ -556,7 +556,9 @@ async def saturate(
         "hub_cpu_cores_used": round(cpu / wall, 2),
         "submissions_per_hub_core_s": round(subs / cpu, 1) if cpu else None,
         "errors": errors,
-        "p95_ms": {k: pct(lat[k], 95) for k in ("manifests", "blobs", "events")},
+        "p95_ms": {
+            k: pct(lat[k], 95) for k in ("manifests", "blobs", "events", "intakes") if lat[k]
+        },
     }
 
 

@@ -27,9 +27,11 @@ def test_bench_prints_every_figure_and_loses_nothing(tmp_path: Path) -> None:
     assert out["blob_backend"].startswith("s3") and out["database"] == "postgresql"
     for key in ("submissions_per_s", "events_per_s", "pages_per_s", "hub_cpu_ms_per_submission"):
         assert out[key] > 0, key
-    for endpoint in ("manifests", "blobs", "events"):
-        assert out["latency_ms"][endpoint]["n"] > 0
-        assert {"p50", "p95", "p99"} <= set(out["latency_ms"][endpoint])
+    # The default protocol: one POST /v1/intakes per intake, which the event figures then time.
+    assert out["protocol"] == "combined"
+    assert out["latency_ms"]["intakes"]["n"] == out["submissions"]
+    assert {"p50", "p95", "p99"} <= set(out["latency_ms"]["intakes"])
+    assert out["events_p95_ms"] == out["latency_ms"]["intakes"]["p95"]
     assert out["submissions"] > 0 and out["events_per_s"] > out["submissions_per_s"]
     assert out["errors"] == 0, out["error_kinds"]
     assert (out["lost"], out["duplicated"]) == (0, 0)
@@ -37,4 +39,4 @@ def test_bench_prints_every_figure_and_loses_nothing(tmp_path: Path) -> None:
     cap = out["capacity"]
     assert cap["stations"] == 2 and cap["pages_per_submission"] == 2
     assert cap["submissions"] > 0 and cap["hub_cpu_ms_per_submission"] > 0
-    assert cap["errors"] == 0
+    assert cap["errors"] == 0 and cap["p95_ms"]["intakes"] is not None
