@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+from psycopg import pq
 from sqlalchemy import Connection, Engine, create_engine, event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -29,6 +31,7 @@ from sync.hub.crypto import (
     scope_of,
 )
 from sync.hub.errors import HubError
+from sync.hub.fastsql import fast_capable
 from sync.hub.models import HubDataKey, HubEvent, HubStation
 
 log = logging.getLogger("intake.hub")
@@ -94,7 +97,35 @@ def make_hub_engine(url: str) -> Engine:
     # No ping before each checkout (a round trip per transaction, several per submission): after
     # a database restart the first request on a dead connection is answered 503 with retry (the
     # OperationalError handler) and SQLAlchemy drops the whole stale pool at once.
-    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
+    engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
+    if fast_capable(engine):
+
+        @event.listens_for(engine, "do_connect")
+        def _connect(_dialect: Any, _rec: Any, cargs: Any, cparams: Any) -> Any:
+            return KeepPrepared.connect(*cargs, **cparams)
+
+    return engine
+
+
+class KeepPrepared(psycopg.Connection[Any]):
+    """psycopg's connection, except that a ROLLBACK of a sound transaction keeps the prepared
+    statements. psycopg forgets them (DEALLOCATE ALL) on every rollback, in case it undid DDL
+    they depend on; but every read through a Session or a Connection ends in one here (catalog
+    polls, the notice sender), so the hot path's statements (sync/hub/fastsql.py) would be
+    prepared again all the time. The hub runs no DDL on these connections after its migrations,
+    and PostgreSQL keeps prepared statements over a ROLLBACK. A failed transaction, a pipeline
+    or a broken connection take psycopg's own rollback."""
+
+    def rollback(self) -> None:
+        pg = self.pgconn
+        if (
+            pg.transaction_status == pq.TransactionStatus.INTRANS
+            and pg.pipeline_status == pq.PipelineStatus.OFF
+        ):
+            with self.lock:
+                if pg.exec_(b"ROLLBACK").status == pq.ExecStatus.COMMAND_OK:
+                    return
+        super().rollback()
 
 
 class StoreBase:
@@ -109,6 +140,8 @@ class StoreBase:
         self.url = url
         self.engine = make_hub_engine(url)
         self.sqlite = url.startswith("sqlite")
+        # the hot path as psycopg's prepared statements (sync/hub/fastsql.py); False: Core
+        self.fast_sql = fast_capable(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         if create:
             from sync.hub.schema import migrate
@@ -213,6 +246,14 @@ class StoreBase:
             if self.sqlite:
                 s.connection(execution_options={"immediate": True})
             yield s
+
+    @contextmanager
+    def read_core(self) -> Iterator[Connection]:
+        """A read on a plain connection, ended by COMMIT: psycopg forgets its prepared
+        statements on every ROLLBACK, which is how the pool would end it. Begun explicitly:
+        SQLAlchemy does not see the fast path's statements, so would not commit them."""
+        with self.engine.connect() as c, c.begin():
+            yield c
 
     @contextmanager
     def write_core(self) -> Iterator[Connection]:

@@ -25,6 +25,7 @@ from sync.hub.db import (
     sha_hex,
 )
 from sync.hub.errors import HubError
+from sync.hub.fastsql import TOKEN, Sql
 from sync.hub.models import (
     HubDeptKey,
     HubEnrollCode,
@@ -214,22 +215,11 @@ class EnrolmentOps(StoreBase):
         found = PRINCIPALS.get(self.url, th)
         if found is not None:
             return found
-        with self.sessions() as s:
-            row = s.execute(
-                select(
-                    HubToken.id,
-                    HubToken.station_id,
-                    HubToken.store_id,
-                    HubToken.revoked_at,
-                    HubStation.code,
-                    HubStation.county,
-                )
-                .join(HubStation, HubStation.id == HubToken.station_id)
-                .where(HubToken.token_hash == th)
-            ).first()
-        if row is None:
+        with self.read_core() as c:
+            found_rows = Sql(c, self.fast_sql).rows(TOKEN, {"hash": th})
+        if not found_rows:
             raise HubError(401, "auth.invalid", "站点凭据无效")
-        tid, station_id, store_id, revoked_at, code, county = row
+        tid, station_id, store_id, revoked_at, code, county = found_rows[0]
         if revoked_at is not None:
             raise HubError(401, "auth.revoked", "站点凭据已被吊销")
         p = Principal(station_id, code, tid, store_id, scope_of(county))

@@ -8,11 +8,9 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from sync.hub.blobs import BlobStore
@@ -22,14 +20,22 @@ from sync.hub.db import (
     owner_of,
 )
 from sync.hub.errors import HubError
-from sync.hub.models import (
-    HubEvent,
-    HubFeed,
-    HubManifestPage,
-    HubPageHolder,
-    HubStation,
-    HubSubmission,
+from sync.hub.fastsql import (
+    ADD_HOLDER,
+    FEED_END,
+    FEED_PAGE,
+    HELD,
+    INSERT_EVENTS,
+    INSERT_MANIFEST_PAGES,
+    INSERT_SUBS,
+    KNOWN_EVENTS,
+    KNOWN_SUBS,
+    PROJECTED,
+    SUBS_AND_PAGES,
+    UPDATE_SUB,
+    Sql,
 )
+from sync.hub.models import HubEvent
 from sync.hub.notices import NoticeOps, cause_of_event
 from sync.hub.ratings import RATING_EVENTS, project_rating
 from sync.protocol import (
@@ -57,48 +63,8 @@ _STAGE_OF = {
     "delivered": "delivered",
 }
 # The hot path (manifests, events, page holders) runs on Core statements over one connection,
-# not ORM objects: the ORM's bookkeeping per statement and per row was a large share of a
-# submission's CPU (docs/hub-sizing.md).
-_EVENTS = cast(Table, HubEvent.__table__)
-_MANIFEST_PAGES = cast(Table, HubManifestPage.__table__)
-_SUBS = cast(Table, HubSubmission.__table__)
-_PROJECTED = ("stage", "number", "items_json", "received_at", "updated_at")
-_HOLDERS = cast(Table, HubPageHolder.__table__)
-# The hot path's statements are built once, with expanding IN parameters: building a statement
-# and its cache key on every call was a large part of its CPU (SQLAlchemy memoizes the key of a
-# statement object, not of an equal one built again).
-_UPDATE_SUB = (
-    update(_SUBS)
-    .where(_SUBS.c.id == bindparam("b_id"))
-    .values({c: bindparam(f"b_{c}") for c in _PROJECTED})
-)
-_INSERT_SUBS = insert(_SUBS)
-_INSERT_EVENTS = insert(_EVENTS)
-_INSERT_MANIFEST_PAGES = insert(_MANIFEST_PAGES)
-_HELD = select(_HOLDERS.c.sha256).where(
-    _HOLDERS.c.station_id == bindparam("station"),
-    _HOLDERS.c.sha256.in_(bindparam("shas", expanding=True)),
-)
-_SUBS_AND_PAGES = (
-    select(_SUBS.c.id, _SUBS.c.station_id, _MANIFEST_PAGES.c.sha256)
-    .outerjoin(_MANIFEST_PAGES, _MANIFEST_PAGES.c.submission_id == _SUBS.c.id)
-    .where(_SUBS.c.id.in_(bindparam("sids", expanding=True)))
-)
-_KNOWN_EVENTS = select(
-    _EVENTS.c.id, _EVENTS.c.digest, _EVENTS.c.station_id, _EVENTS.c.store_id, _EVENTS.c.seq
-).where(
-    or_(
-        _EVENTS.c.id.in_(bindparam("ids", expanding=True)),
-        and_(
-            _EVENTS.c.station_id == bindparam("station"),
-            _EVENTS.c.store_id == bindparam("store"),
-            _EVENTS.c.seq.in_(bindparam("seqs", expanding=True)),
-        ),
-    )
-)
-_KNOWN_SUBS = select(_SUBS.c.id, _SUBS.c.station_id, *(_SUBS.c[x] for x in _PROJECTED)).where(
-    _SUBS.c.id.in_(bindparam("sids", expanding=True))
-)
+# not ORM objects (the ORM's bookkeeping per statement and per row was a large share of a
+# submission's CPU), and on PostgreSQL as psycopg's prepared statements (sync/hub/fastsql.py).
 _ORDER = {None: ("accepted", "rejected"), "accepted": ("completed", "rejected")}
 
 
@@ -113,9 +79,10 @@ class IngestOps(NoticeOps):
         out: set[str] = set()
         if not shas:
             return out
-        with self.engine.connect() if conn is None else nullcontext(conn) as s:
+        with self.read_core() if conn is None else nullcontext(conn) as c:
+            q = Sql(c, self.fast_sql)
             for chunk in chunks(list(set(shas)), 500):
-                out.update(s.scalars(_HELD, {"station": p.station_id, "shas": chunk}))
+                out.update(q.scalars(HELD, {"station": p.station_id, "shas": chunk}))
         return out
 
     def add_holder(self, p: Principal, shas: Sequence[str], conn: Connection | None = None) -> None:
@@ -123,13 +90,9 @@ class IngestOps(NoticeOps):
         transaction when given."""
         if not shas:
             return
-        ins = (pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(
-            HubPageHolder
-        )
         with self.write_core() if conn is None else nullcontext(conn) as c:
-            c.execute(
-                ins.on_conflict_do_nothing(),
-                [{"station_id": p.station_id, "sha256": x} for x in set(shas)],
+            Sql(c, self.fast_sql).many(
+                ADD_HOLDER, [{"station_id": p.station_id, "sha256": x} for x in set(shas)]
             )
 
     # ------------------------------------------------------------------ station exchange
@@ -173,12 +136,13 @@ class IngestOps(NoticeOps):
                     raise HubError(400, "manifest.page", "页面应含 sha256 与 size（不超过上限）")
         refused: list[dict[str, str]] = []
         with self.write_core() if conn is None else nullcontext(conn) as c:
+            q = Sql(c, self.fast_sql)
             held = self.held_pages(p, [pg["sha256"] for m in manifests for pg in m["pages"]], c)
             sids = [m["submission_id"] for m in manifests]
             subs: dict[str, int] = {}  # submission -> its station
             have: set[tuple[str, str]] = set()
             for chunk in chunks(sids, 500):  # the submissions and their manifests: one query
-                for sid, station, sha in c.execute(_SUBS_AND_PAGES, {"sids": chunk}):
+                for sid, station, sha in q.rows(SUBS_AND_PAGES, {"sids": chunk}):
                     subs[sid] = station
                     if sha is not None:
                         have.add((sid, sha))
@@ -208,10 +172,8 @@ class IngestOps(NoticeOps):
                         )
                     if not blobs.held(pg["sha256"], pg["size"], pg["sha256"] in held):
                         wanted[pg["sha256"]] = {"sha256": pg["sha256"], "size": pg["size"]}
-            if new_subs:
-                c.execute(_INSERT_SUBS, new_subs)
-            if rows:
-                c.execute(_INSERT_MANIFEST_PAGES, rows)
+            q.many(INSERT_SUBS, new_subs)
+            q.many(INSERT_MANIFEST_PAGES, rows)
         needed = []
         for w in wanted.values():
             off = blobs.partial_offset(str(w["sha256"]), owner_of(p))
@@ -270,10 +232,11 @@ class IngestOps(NoticeOps):
         touched: dict[str, _Sub] = {}
         self.sealer.prepare(p.scope)
         with self.write_core() if conn is None else nullcontext(conn) as c:
+            q = Sql(c, self.fast_sql)
             held = self.held_pages(
                 p, [ev["payload"]["sha256"] for ev in ok if ev["type"] == "page_attached"], c
             )
-            known = _Known.read(c, p, ok)
+            known = _Known.read(q, p, ok)
             rows: list[dict[str, Any]] = []
             noticed: list[tuple[_Sub, Any]] = []  # events that notify the applicant
             rated: list[dict[str, Any]] = []  # 好差评 events, projected once their rows exist
@@ -301,9 +264,8 @@ class IngestOps(NoticeOps):
                     noticed.append((sub, cause))
                 known.add(ev, digest, p)
                 results[i] = {"id": ev["id"], "status": "stored"}
-            _write_subs(c, list(touched.values()))  # before the events that name them
-            if rows:
-                c.execute(_INSERT_EVENTS, rows)
+            _write_subs(q, list(touched.values()))  # before the events that name them
+            q.many(INSERT_EVENTS, rows)
             for ev in rated:
                 project_rating(c, p.station_id, ev)
             for sub, cause in noticed:  # after the events: the phone is in them
@@ -345,33 +307,28 @@ class IngestOps(NoticeOps):
 
     def feed(self, p: Principal, after: int, limit: int) -> dict[str, Any]:
         limit = max(1, min(limit, 1000))
-        with self.sessions() as s:
-            rows = s.execute(
-                select(HubFeed, HubSubmission.number)
-                .join(HubSubmission, HubSubmission.id == HubFeed.submission_id)
-                .where(HubFeed.station_id == p.station_id, HubFeed.cursor > after)
-                .order_by(HubFeed.cursor)
-                .limit(limit)
-            ).all()
+        with self.read_core() as c:
+            q = Sql(c, self.fast_sql)
+            rows = q.rows(FEED_PAGE, {"station": p.station_id, "after": after, "limit": limit})
+            last = None
+            if not rows and after > 0:
+                last = next(iter(q.scalars(FEED_END, {"station": p.station_id})), None)
         updates = [
             {
-                "cursor": f.cursor,
-                "submission_id": f.submission_id,
+                "cursor": cursor,
+                "submission_id": sid,
                 "number": number,
-                "item_id": f.item_id,
-                "decision": f.decision,
-                "reason": f.reason,
-                "department": f.department,
-                "decided_at": f.decided_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "item_id": item,
+                "decision": decision,
+                "reason": reason,
+                "department": department,
+                "decided_at": decided_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             }
-            for f, number in rows
+            for cursor, sid, number, item, decision, reason, department, decided_at in rows
         ]
         next_cursor = updates[-1]["cursor"] if updates else after
-        if not updates and after > 0:
-            with self.sessions() as s:
-                last = s.scalar(select(HubStation.feed_seq).where(HubStation.id == p.station_id))
-            if last is not None and last < after:  # restored from a backup: the station reads on
-                next_cursor = last  # from the feed's real end (sync/README.md, backups)
+        if last is not None and last < after:  # restored from a backup: the station reads on
+            next_cursor = last  # from the feed's real end (sync/README.md, backups)
         return {"updates": updates, "next_cursor": next_cursor, "more": len(updates) == limit}
 
 
@@ -427,21 +384,21 @@ class _Known:
         self.subs: dict[str, _Sub] = {}
 
     @classmethod
-    def read(cls, c: Connection, p: Principal, events: list[Any]) -> _Known:
+    def read(cls, q: Sql, p: Principal, events: list[Any]) -> _Known:
         k = cls()
         for chunk in chunks(events, 500):
             ids, seqs = {ev["id"] for ev in chunk}, {ev["seq"] for ev in chunk}
             # the batch's ids, and this store's sequence numbers: one query for both
             mine = {"station": p.station_id, "store": p.store_id}
-            for eid, digest, station, store, seq in c.execute(
-                _KNOWN_EVENTS, {"ids": list(ids), "seqs": list(seqs), **mine}
+            for eid, digest, station, store, seq in q.rows(
+                KNOWN_EVENTS, {"ids": list(ids), "seqs": list(seqs), **mine}
             ):
                 if eid in ids:
                     k.existing[eid] = (digest, station)
                 if station == p.station_id and store == p.store_id and seq in seqs:
                     k.taken[seq] = eid
             sids = list({ev["submission_id"] for ev in chunk} - set(k.subs))
-            for row in c.execute(_KNOWN_SUBS, {"sids": sids}):
+            for row in q.rows(KNOWN_SUBS, {"sids": sids}):
                 k.subs[row[0]] = _Sub(*row)
         return k
 
@@ -492,22 +449,19 @@ class _Sub:
             "id": self.id,
             "station_id": self.station_id,
             "created_at": self.created_at,
-            **{c: getattr(self, c) for c in _PROJECTED},
+            **{c: getattr(self, c) for c in PROJECTED},
         }
 
 
-def _write_subs(c: Connection, subs: list[_Sub]) -> None:
+def _write_subs(q: Sql, subs: list[_Sub]) -> None:
     """Store the batch's submissions: the new ones inserted, the others' projection updated."""
-    new = [sub.row() for sub in subs if sub.created_at is not None]
-    if new:
-        c.execute(_INSERT_SUBS, new)
+    q.many(INSERT_SUBS, [sub.row() for sub in subs if sub.created_at is not None])
     old = [
-        {"b_id": sub.id, **{f"b_{x}": getattr(sub, x) for x in _PROJECTED}}
+        {"b_id": sub.id, **{f"b_{x}": getattr(sub, x) for x in PROJECTED}}
         for sub in subs
         if sub.created_at is None
     ]
-    if old:
-        c.execute(_UPDATE_SUB, old)
+    q.many(UPDATE_SUB, old)
     for sub in subs:
         sub.created_at = None  # stored now: a retry of the batch re-reads it anyway
 
