@@ -69,7 +69,7 @@ def requests_of(token: str, etag: str) -> dict[str, tuple[str, dict[str, str], i
     }
 
 
-def run_http(work: Path, n: int, rounds: int) -> dict[str, Any]:
+def run_http(work: Path, n: int, rounds: int, profile: Path | None = None) -> dict[str, Any]:
     token, etag = prepare(work)
     env = {
         **os.environ,
@@ -95,6 +95,26 @@ def run_http(work: Path, n: int, rounds: int) -> dict[str, Any]:
         port = int(line.strip().rsplit(":", 1)[-1])
         hub = psutil.Process(proc.pid)
         conn = http.client.HTTPConnection("127.0.0.1", port)
+        spy = None
+        if profile is not None:  # py-spy samples of the hub process (GIL holder: Python's CPU)
+            spy = subprocess.Popen(
+                [
+                    str(Path(sys.executable).with_name("py-spy")),
+                    "record",
+                    "-r",
+                    "400",
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(profile),
+                    "--gil",
+                    "--pid",
+                    str(proc.pid),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1)
 
         def one(path: str, headers: dict[str, str], status: int) -> None:
             conn.request("GET", path, headers=headers)
@@ -114,8 +134,14 @@ def run_http(work: Path, n: int, rounds: int) -> dict[str, Any]:
                     one(path, headers, status)
                 u = hub.cpu_times()
                 per.append((u.user + u.system - t.user - t.system) * 1000 / n)
-            out[name] = {"cpu_ms": round(statistics.median(per), 3), "rounds": [round(x, 3) for x in per]}
+            out[name] = {
+                "cpu_ms": round(statistics.median(per), 3),
+                "rounds": [round(x, 3) for x in per],
+            }
         conn.close()
+        if spy is not None:
+            spy.send_signal(2)
+            spy.wait(30)
         return out
     finally:
         proc.terminate()
@@ -170,7 +196,10 @@ def run_asgi(work: Path, n: int, rounds: int) -> dict[str, Any]:
                 for _ in range(n):
                     await call(path, headers, status)
                 per.append((time.process_time() - t) * 1000 / n)
-            out[name] = {"cpu_ms": round(statistics.median(per), 3), "rounds": [round(x, 3) for x in per]}
+            out[name] = {
+                "cpu_ms": round(statistics.median(per), 3),
+                "rounds": [round(x, 3) for x in per],
+            }
         return out
 
     try:
@@ -184,11 +213,14 @@ def main() -> None:
     ap.add_argument("--mode", choices=("http", "asgi"), default="http")
     ap.add_argument("-n", type=int, default=1000, help="requests per round")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--profile", type=Path, help="http: py-spy samples of the hub into this file")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-hub-req-"))
     os.environ["INTAKE_DATA_DIR"] = str(work)
-    run = run_http if args.mode == "http" else run_asgi
-    figures = run(work, args.n, args.rounds)
+    if args.mode == "http":
+        figures = run_http(work, args.n, args.rounds, args.profile)
+    else:
+        figures = run_asgi(work, args.n, args.rounds)
     try:
         import uvloop  # noqa: F401
 
