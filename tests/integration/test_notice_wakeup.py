@@ -6,6 +6,7 @@ is set to an hour here, so a notice that goes out at all went out because it was
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import uuid
 
@@ -16,10 +17,22 @@ from sync.hub.notify.base import ProviderError, SendResult
 from sync.hub.notify.logging_provider import LoggingProvider
 from sync.hub.notify.sender import NoticeSender
 from sync.hub.server import HubThread
+from tests.sync_doubles import PgCluster, drop_database, fresh_database
 
 pytestmark = pytest.mark.integration
 
 HOUR = 3600.0
+
+
+@pytest.fixture(scope="module")
+def pg_admin_url():
+    url = os.environ.get("INTAKE_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    cluster = PgCluster().start()
+    yield cluster.url
+    cluster.stop()
 
 
 @pytest.fixture()
@@ -29,6 +42,22 @@ def quiet_hub(tmp_path, monkeypatch):
     h = HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "hub-blobs").start()
     yield h
     h.stop()
+
+
+@pytest.fixture()
+def quiet_pg_hub(tmp_path, monkeypatch, pg_admin_url):
+    """The same on PostgreSQL (psycopg's connections, the pool as a county runs it)."""
+    monkeypatch.setenv("INTAKE_HUB_NOTIFY_PROVIDER", "off")
+    name = f"wake_{uuid.uuid4().hex[:10]}"
+    h = HubThread(fresh_database(pg_admin_url, name), tmp_path / "hub-blobs").start()
+    yield h
+    h.stop()
+    drop_database(pg_admin_url, name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_hub(request):
+    return request.getfixturevalue("quiet_hub" if request.param == "sqlite" else "quiet_pg_hub")
 
 
 class Station:
@@ -89,8 +118,8 @@ def statuses(hub: HubThread, sid: str) -> list[str]:
     return [n["status"] for n in hub.store.notices_of(sid)]
 
 
-def test_a_departments_decision_wakes_the_sender_at_once(quiet_hub):
-    hub = quiet_hub
+def test_a_departments_decision_wakes_the_sender_at_once(any_hub):
+    hub = any_hub
     sid = Station(hub).intake(1)
     provider = LoggingProvider()
     sender = NoticeSender(hub.store, provider, interval=HOUR).start()
@@ -107,8 +136,8 @@ def test_a_departments_decision_wakes_the_sender_at_once(quiet_hub):
         sender.stop()
 
 
-def test_a_stations_own_decision_event_wakes_the_sender_at_once(quiet_hub):
-    hub = quiet_hub
+def test_a_stations_own_decision_event_wakes_the_sender_at_once(any_hub):
+    hub = any_hub
     station = Station(hub)
     sid = station.intake(1)
     provider = LoggingProvider()
