@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -51,6 +52,7 @@ class CatalogOps(StoreBase):
                     .where(HubCatalog.digest == cat.digest)
                     .values(published_at=self.now())
                 )
+        self._catalog_head = None  # this process's stations see it at once
         log.info("catalog %s published (%s)", cat.version, cat.digest[:12])
         return {"digest": cat.digest, "version": cat.version}
 
@@ -59,6 +61,34 @@ class CatalogOps(StoreBase):
             path = Path(d) / "catalog.json"
             path.write_bytes(body)
             return self.publish_catalog(path, force=force)
+
+    _catalog_head: tuple[float, tuple[str, str] | None] | None = None
+
+    def catalog_head(self) -> tuple[str, str] | None:
+        """The digest and version of the catalog in force, without its body: what a station that
+        holds it already (If-None-Match, a 304) costs — one small row, no ORM object."""
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(HubCatalog.digest, HubCatalog.version)
+                .order_by(HubCatalog.published_at.desc())
+                .limit(1)
+            ).first()
+        head = (str(row[0]), str(row[1])) if row is not None else None
+        self._catalog_head = (time.monotonic(), head)
+        return head
+
+    def cached_catalog_head(self, max_age: float) -> tuple[str, str] | None:
+        """The head catalog_head read less than MAX_AGE seconds ago (None: read it), without
+        touching the database (callable from the event loop)."""
+        found = self._catalog_head
+        if found is None or time.monotonic() - found[0] >= max_age:
+            return None
+        return found[1]
+
+    def catalog_body(self, digest: str) -> bytes | None:
+        with self.engine.connect() as c:
+            found = c.scalar(select(HubCatalog.packed).where(HubCatalog.digest == digest))
+        return bytes(found) if found is not None else None
 
     def current_catalog(self) -> tuple[str, str, bytes] | None:
         with self.sessions() as s:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from sync.hub.db import Principal, StoreBase
 from sync.hub.models import HubEvent, HubNotice, HubNoticeSeq, HubStation, HubSubmission
 from sync.hub.notify.base import OutgoingNotice
+from sync.hub.notify.wake import mark_queued
 from sync.protocol import NOTICE_STATUSES
 
 log = logging.getLogger("intake.hub.notify")
@@ -180,6 +181,7 @@ class NoticeOps(StoreBase):
         done = s.execute(ins.values(row).on_conflict_do_nothing(index_elements=["dedupe_key"]))
         if not cast(CursorResult[Any], done).rowcount:
             return False
+        mark_queued(s)  # this process's sender wakes once the transaction is over
         log.info("notice %s queued for %s (%s)", cause.kind, sub.number, row["status"])
         return True
 

@@ -72,10 +72,25 @@ def open_blobs(
     return make_blob_store(spool, store.sealer, settings.component_env())
 
 
+# Seconds between the server's housekeeping turns (the Date header, the exit check); uvicorn's
+# own 0.1 s woke an idle process ten times a second, each wake-up after a gap costing several
+# times the same work run hot. An exit request wakes the loop at once instead.
+TICK = 1.0
+
 # On SIGTERM: stop accepting at once, give requests in flight this long to finish, then cut the
 # rest (a cut upload keeps its bytes; the station resumes). Well inside systemd's and docker's
 # patience, and short enough that a restart is not felt at the counters.
 SHUTDOWN_GRACE = 1.0
+
+
+def event_loop() -> str:
+    """uvloop where it is installed (Linux; the hub extra brings it): its event loop and
+    transports cost less CPU per request than asyncio's."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
 
 
 def _config(app: Any, host: str, port: int, **kw: Any) -> uvicorn.Config:
@@ -83,8 +98,12 @@ def _config(app: Any, host: str, port: int, **kw: Any) -> uvicorn.Config:
         app,
         host=host,
         port=port,
+        loop=event_loop(),
         log_level=kw.pop("log_level", "warning"),
         access_log=False,
+        # Nothing reads the client's address or scheme (the access log names the station, never
+        # an address), so X-Forwarded-* from nginx need no rewriting: one layer less a request.
+        proxy_headers=False,
         timeout_keep_alive=30,
         lifespan="off",
         timeout_graceful_shutdown=SHUTDOWN_GRACE + 0.3,  # type: ignore[arg-type]  # a float works
@@ -94,7 +113,40 @@ def _config(app: Any, host: str, port: int, **kw: Any) -> uvicorn.Config:
 
 class _Server(uvicorn.Server):
     """uvicorn's server, but a SIGTERM/SIGINT ends `run` normally: uvicorn re-raises the signal
-    after its shutdown, which killed the process before the database pool was closed."""
+    after its shutdown, which killed the process before the database pool was closed. Its
+    housekeeping turns come every TICK, and an exit request wakes it at once."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._woken: asyncio.Event | None = None
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        super().handle_exit(sig, frame)
+        self._wake()
+
+    def request_exit(self) -> None:
+        """Stop serving, from any thread."""
+        self.should_exit = True
+        self._wake()
+
+    def _wake(self) -> None:
+        loop, woken = self._loop, self._woken
+        if loop is not None and woken is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(woken.set)
+
+    async def main_loop(self) -> None:
+        self._loop, self._woken = asyncio.get_running_loop(), asyncio.Event()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), TICK)
+            self._woken.clear()
+            # on_tick refreshes the Date header on every tenth of uvicorn's turns: each of ours
+            counter = (counter + 10) % 864000
+            should_exit = await self.on_tick(counter)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -231,7 +283,7 @@ class HubThread:
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
+        self.server.request_exit()
         if self.sender is not None:
             self.sender.stop()
         self._thread.join(10)

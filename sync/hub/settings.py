@@ -90,7 +90,13 @@ class HubSettings(BaseSettings):
     notify_provider: Literal["log", "sms", "off"] = Field(
         "log", description="how notices to applicants (短信告知) go out"
     )
-    notify_interval: float = Field(2.0, gt=0, le=300, description="seconds between outbox polls")
+    notify_interval: float = Field(
+        30.0,
+        gt=0,
+        le=300,
+        description="seconds between backstop polls of the outbox (a notice this process queues "
+        "wakes its sender at once; the poll finds what others queued without a sender)",
+    )
     notify_backoff: float = Field(30.0, gt=0, description="first retry delay of a failed notice")
     notify_backoff_max: float = Field(3600.0, gt=0, description="longest retry delay")
     notify_max_attempts: int = Field(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -312,3 +313,52 @@ async def _hub(request: Request) -> HubContext:
 Hub = Annotated[HubContext, Depends(_hub)]
 Station = Annotated[Principal, Depends(station)]
 Dept = Annotated[Department, Depends(department)]
+
+
+# ----------------------------------------------------------------------------- direct answers
+# The routes every station calls all day (healthz, ping, catalog, status-updates, manifests,
+# events) are described to OpenAPI by their declared endpoints like any other — parameters,
+# security, request and response schemas — but answered by a handler that does by hand what
+# FastAPI's machinery does per request for them: no dependency solving, no response model
+# re-validation and re-encoding of a dict that is JSON already. Same authentication (station()),
+# same refusals (HubError through the app's handlers), same metrics and access log.
+
+Handler = Callable[[Request], Awaitable[Any]]
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
+
+
+def answer_directly(router: Any, path: str, method: str, handler: Handler) -> None:
+    """Answer METHOD PATH of ROUTER with HANDLER(request) (a Response, or a dict sent as JSON)."""
+    for route in router.routes:
+        if getattr(route, "path", None) == path and method in getattr(route, "methods", ()):
+            route.app = _plain(handler)
+            return
+    raise LookupError(f"{method} {path}")
+
+
+def _plain(handler: Handler) -> Callable[..., Awaitable[None]]:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        out = await handler(Request(scope, receive, send))
+        response = JSONResponse(out) if isinstance(out, dict) else out
+        await response(scope, receive, send)
+
+    return app
+
+
+def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    """Query parameter NAME as an integer within LO..HI, refused as FastAPI's check would be
+    (validation_error's message)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    text = raw.strip()
+    if not _INTEGER.fullmatch(text):
+        raise HubError(400, "request.parameter", f"参数 {name} 应为整数", parameter=name)
+    value = int(text)
+    if value < lo:
+        message = f"参数 {name} 应为整数（{lo}～）"
+    elif value > hi:
+        message = f"参数 {name} 应为整数（～{hi}）"
+    else:
+        return value
+    raise HubError(400, "request.parameter", message, parameter=name)

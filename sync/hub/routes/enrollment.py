@@ -7,7 +7,17 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Request, Response
 
-from sync.hub.routes.common import Hub, Station, answers, call, json_body, read_body
+from sync.hub.routes.common import (
+    Hub,
+    Station,
+    answer_directly,
+    answers,
+    call,
+    hub_context,
+    json_body,
+    read_body,
+    station,
+)
 from sync.protocol import API_VERSION
 from sync.schemas import EnrollmentIn, EnrollmentOut, Health, Ping, ReceiptKey, ReceiptKeyOut
 
@@ -17,6 +27,10 @@ router = APIRouter()
 @router.get("/healthz", tags=["enrollment"], responses=answers(Health), summary="the hub is up")
 async def healthz() -> dict[str, Any]:
     return {"ok": True, "api_version": API_VERSION}
+
+
+async def _healthz(_request: Request) -> dict[str, Any]:
+    return await healthz()
 
 
 @router.get(
@@ -62,6 +76,10 @@ async def ping(p: Station, hub: Hub) -> dict[str, Any]:
     return {"hub_id": hub.hub_id, "api_version": API_VERSION, "station_code": p.station_code}
 
 
+async def _ping(request: Request) -> dict[str, Any]:
+    return await ping(await station(request), hub_context(request))
+
+
 @router.post(
     "/v1/receipt-keys",
     tags=["enrollment"],
@@ -72,3 +90,7 @@ async def ping(p: Station, hub: Hub) -> dict[str, Any]:
 async def receipt_keys(request: Request, p: Station, hub: Hub) -> dict[str, Any]:
     body = await read_body(request, ReceiptKey)
     return await call(hub.store.add_receipt_key, p, body.model_dump())  # type: ignore[no-any-return]
+
+
+answer_directly(router, "/healthz", "GET", _healthz)
+answer_directly(router, "/v1/ping", "GET", _ping)

@@ -8,7 +8,17 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from sync.hub.errors import HubError
-from sync.hub.routes.common import Hub, Station, answers, call, json_body, read_body
+from sync.hub.routes.common import (
+    Hub,
+    Station,
+    answer_directly,
+    answers,
+    call,
+    hub_context,
+    json_body,
+    read_body,
+    station,
+)
 from sync.schemas import (
     SEQ_MAX,
     AuditIn,
@@ -53,6 +63,10 @@ async def manifests(request: Request, p: Station, hub: Hub) -> dict[str, Any]:
     return await call(hub.store.manifests, p, pages, hub.blobs)  # type: ignore[no-any-return]
 
 
+async def _manifests(request: Request) -> dict[str, Any]:
+    return await manifests(request, await station(request), hub_context(request))
+
+
 @router.post(
     "/v1/events",
     tags=["upload"],
@@ -63,6 +77,10 @@ async def manifests(request: Request, p: Station, hub: Hub) -> dict[str, Any]:
 async def events(request: Request, p: Station, hub: Hub) -> dict[str, Any]:
     body = await read_body(request, EventsIn)
     return await call(hub.store.ingest_events, p, body.store_id, body.events, hub.blobs)  # type: ignore[no-any-return]
+
+
+async def _events(request: Request) -> dict[str, Any]:
+    return await events(request, await station(request), hub_context(request))
 
 
 @router.post(
@@ -76,3 +94,7 @@ async def audit(request: Request, p: Station, hub: Hub) -> dict[str, Any]:
     body = await read_body(request, AuditIn)
     entries = [e.model_dump() for e in body.entries]
     return await call(hub.store.ingest_audit, p, body.store_id, entries)  # type: ignore[no-any-return]
+
+
+answer_directly(router, "/v1/manifests", "POST", _manifests)
+answer_directly(router, "/v1/events", "POST", _events)
