@@ -73,7 +73,8 @@ class BlobStore:
         self.sealer = sealer  # None: pages stored as sent (only for tests of the HTTP layer)
         self._busy: set[str] = set()
         self._lock = threading.Lock()
-        # (partial file's size, tag) of pages whose writer saw every byte: no second pass
+        # (page bytes written, tag) of pages whose writer saw every byte: no second pass (each
+        # writer drops its page's entry first, and holds the page's claim until the commit)
         self._tags: dict[str, tuple[int, bytes]] = {}
         self.discard_clear()
 
@@ -211,8 +212,10 @@ class BlobStore:
         key = f"{sha}.{owner}" if owner else sha
         if digest is None or (self.sealer is not None and key not in self._tags):
             digest, size = self._verify(key, sha, part)
+        elif self.sealer is not None:
+            size = self._tags[key][0]
         else:
-            size = plain_length(part, self.sealer is not None)
+            size = part.stat().st_size
         if size != total or digest != sha:
             part.unlink(missing_ok=True)
             self._tags.pop(key, None)
@@ -235,19 +238,16 @@ class BlobStore:
         if found is None:
             return None, -1
         digest, size, tag = found
-        self._tags[key] = (part.stat().st_size, tag)
+        self._tags[key] = (size, tag)
         return digest, size
 
     def _tag(self, key: str, sha: str, part: Path) -> bytes:
         """The tag that completes a verified partial file's seal (b"" when not sealing)."""
         if self.sealer is None:
-            part.stat()  # FileNotFoundError when gone
             return b""
-        size, tag = self._tags.pop(key, (-1, b""))
-        if size != part.stat().st_size:  # written by another process or after a cut
+        if key not in self._tags:  # verified in another request: one more pass
             self._verify(key, sha, part)
-            size, tag = self._tags.pop(key)
-        return tag
+        return self._tags.pop(key)[1]
 
     def commit(self, deferred: list[str], scope: str = DEFAULT_SCOPE) -> list[str]:
         """Store verified partial pages (their seal completed), the partial files moved or
@@ -274,7 +274,10 @@ class BlobStore:
             target = self.path(sha)
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f"{sha}.{os.getpid()}.{threading.get_ident()}.tmp")
-            os.replace(part, tmp)
+            try:
+                os.replace(part, tmp)
+            except FileNotFoundError:  # finished meanwhile by another upload of the same page
+                continue
             if tag:
                 with open(tmp, "ab") as f:
                     f.write(tag)
@@ -283,7 +286,7 @@ class BlobStore:
         for tmp, target in tmps:
             os.replace(tmp, target)
         self._sync(sorted({target.parent for _, target in tmps}))
-        return [sha for sha, _, _ in items]
+        return [target.name for _, target in tmps]
 
     def _sync(self, paths: list[Path]) -> None:
         if not paths:

@@ -137,7 +137,11 @@ class S3BlobStore(BlobStore):
         partial file is dropped once its object is confirmed, the others kept for the retry."""
         done: list[str] = []
         for sha, part, tag in items:
-            self._put_one(sha, part.read_bytes() + tag, done)
+            try:
+                data = part.read_bytes() + tag
+            except FileNotFoundError:  # finished meanwhile by another upload of the same page
+                continue
+            self._put_one(sha, data, done)
             part.unlink(missing_ok=True)
             done.append(sha)
         return done

@@ -58,8 +58,8 @@ def plain_length(path: Path, sealed: bool) -> int:
 
 class SpoolWriter:
     """Appends a page's bytes to its partial file, encrypted (in clear when SEALER is None: the
-    HTTP layer's tests). ON_CLOSE(file size, tag) is told the tag when the writer saw every
-    byte from the first."""
+    HTTP layer's tests). ON_CLOSE(bytes of the page written, tag) is told the tag when the
+    writer saw every byte from the first."""
 
     def __init__(
         self,
@@ -72,18 +72,21 @@ class SpoolWriter:
         self._on_close = on_close
         self._enc: Any = None
         self._whole = False
-        self._f = open(path, "ab")  # noqa: SIM115 - closed by close(), as a file would be
+        self._f = open(path, "a+b")  # noqa: SIM115 - closed by close(), as a file would be
         if sealer is None:
             return
-        found = prefix_of(path)
-        if found is None or not found[0]:  # new, or not a sealed file: start the page again
-            self._f.truncate(0)
-            prefix = sealer.start(scope)
+        size = os.fstat(self._f.fileno()).st_size
+        n = Sealer.prefix_length(os.pread(self._f.fileno(), PREFIX_MAX, 0)) if size else 0
+        if n and size >= n:
+            self._f.seek(0)
+            prefix, offset = self._f.read(n), size - n
+        else:  # new, or not a sealed file: the page starts again
+            if size:
+                self._f.truncate(0)
+            prefix, offset = sealer.start(scope), 0
             self._f.write(prefix)
-            offset = 0
-        else:
-            prefix, offset = found[0], found[1] - len(found[0])
         self._enc, self._whole = sealer.encryptor(prefix, sha.encode(), offset)
+        self._prefix = len(prefix)
 
     @property
     def closed(self) -> bool:
@@ -98,10 +101,11 @@ class SpoolWriter:
     def close(self) -> None:
         if self._f.closed:
             return
+        size = self._f.tell()  # append mode: the end of the file
         self._f.close()
         if self._enc is not None and self._whole:
             self._enc.finalize()
-            self._on_close(os.stat(self._f.name).st_size, self._enc.tag)
+            self._on_close(size - self._prefix, self._enc.tag)
         self._enc = None
 
 
