@@ -76,13 +76,17 @@ class SpoolWriter:
         if sealer is None:
             return
         size = os.fstat(self._f.fileno()).st_size
-        n = Sealer.prefix_length(os.pread(self._f.fileno(), PREFIX_MAX, 0)) if size else 0
-        if n and size >= n:
+        head = b""
+        if size:  # a partial upload to continue (no pread: the hub also runs on Windows)
             self._f.seek(0)
-            prefix, offset = self._f.read(n), size - n
+            head = self._f.read(PREFIX_MAX)
+        n = Sealer.prefix_length(head)
+        if n and size >= n:
+            prefix, offset = head[:n], size - n
         else:  # new, or not a sealed file: the page starts again
             if size:
                 self._f.truncate(0)
+                self._f.seek(0)
             prefix, offset = sealer.start(scope), 0
             self._f.write(prefix)
         self._enc, self._whole = sealer.encryptor(prefix, sha.encode(), offset)
@@ -101,7 +105,8 @@ class SpoolWriter:
     def close(self) -> None:
         if self._f.closed:
             return
-        size = self._f.tell()  # append mode: the end of the file
+        self._f.flush()
+        size = os.fstat(self._f.fileno()).st_size
         self._f.close()
         if self._enc is not None and self._whole:
             self._enc.finalize()

@@ -375,3 +375,30 @@ def test_audit_rows_hold_no_personal_data_and_old_clear_rows_still_read(tmp_path
             (e["target"], e["detail"]) for e in entries
         ]
         assert s.post(audit, json={"store_id": s.store_id, "entries": entries}).ok
+
+
+def test_a_partial_file_in_clear_met_mid_run_is_replaced_by_a_sealed_one(tmp_path):
+    """A clear partial file that appears while the hub runs (an older hub process sharing the
+    spool during an upgrade) counts as nothing: the page is sent from 0 and sealed."""
+    from sync.hub.blobs import BlobStore
+
+    (tmp_path / "data").mkdir()
+    store = hub_store(tmp_path)
+    try:
+        blobs = BlobStore(tmp_path / "blobs", sealer=store.sealer)
+        page = page_with_personal_data(70_000)
+        sha = hashlib.sha256(page).hexdigest()
+        part = blobs.partial_dir / f"{sha}.s1.part"
+        part.write_bytes(page[:40_000])
+        assert blobs.partial_offset(sha, "s1") == 0
+        writer = blobs.open_append(sha, "s1", "330106")
+        for i in range(0, len(page), 16_384):
+            writer.write(page[i : i + 16_384])
+        writer.close()
+        assert clear_found(part.read_bytes(), page, len(page)) == []
+        deferred: list[str] = []
+        blobs.finish(sha, len(page), sha, deferred, "s1", "330106")
+        assert blobs.commit(deferred) == [sha]
+        assert blobs.read(sha) == page and not part.exists()
+    finally:
+        store.close()
