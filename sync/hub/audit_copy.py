@@ -1,4 +1,10 @@
-"""The hub's copy of each station's audit log, checked link by link."""
+"""The hub's copy of each station's audit log, checked link by link.
+
+An entry's target and detail are free text from the station (an intake's number, counts, a
+stage change; the station's log keeps personal data out of them, but the hub does not rely on
+that): they are stored sealed under the county's data key, like event payloads, and opened when
+read. Its time, staff id, action and hashes stay in clear: the chain is checked on them and they
+name no one. Rows stored before the hub sealed them read as they are."""
 
 from __future__ import annotations
 
@@ -61,6 +67,7 @@ class AuditOps(StoreBase):
         refusal: HubError | None = None
         stored = duplicate = 0
         mine = (HubAuditEntry.station_id == p.station_id, HubAuditEntry.store_id == p.store_id)
+        self.sealer.prepare(p.scope)  # the rows below are sealed in the transaction
         with self.write() as s:
             # one writer per station at a time (a row lock on PostgreSQL; SQLite's writes queue)
             s.get(HubStation, p.station_id, with_for_update=True)
@@ -72,12 +79,12 @@ class AuditOps(StoreBase):
             ).first()
             last_id, last_hash = (int(tail[0]), str(tail[1])) if tail else (0, GENESIS)
             resent = [e["id"] for e in entries if e["id"] <= last_id]
-            held: dict[int, HubAuditEntry] = {}
+            held: dict[int, dict[str, Any]] = {}
             for chunk in chunks(resent, 500):
                 found = s.scalars(
                     select(HubAuditEntry).where(*mine, HubAuditEntry.entry_id.in_(chunk))
                 )
-                held.update((r.entry_id, r) for r in found)
+                held.update((r.entry_id, self._opened(r)) for r in found)
             rows: list[dict[str, Any]] = []
             for e in entries:
                 refusal = self._audit_refusal(e, last_id, last_hash, held.get(e["id"]))
@@ -94,8 +101,8 @@ class AuditOps(StoreBase):
                         "at": e["at"],
                         "staff_id": e["staff_id"],
                         "action": e["action"],
-                        "target": e["target"],
-                        "detail": e["detail"],
+                        "target": self._seal_field(p, e["id"], "target", e["target"]),
+                        "detail": self._seal_field(p, e["id"], "detail", e["detail"]),
                         "prev_hash": e["prev_hash"],
                         "hash": e["hash"],
                         "arrived_at": now,
@@ -127,16 +134,33 @@ class AuditOps(StoreBase):
             "duplicate": duplicate,
         }
 
+    def _seal_field(self, p: Principal, entry_id: int, field: str, value: str) -> str:
+        aad = f"audit.{p.station_id}.{p.store_id}.{entry_id}.{field}"
+        return self.sealer.seal_text(p.scope, value, aad)
+
+    def _opened(self, row: HubAuditEntry) -> dict[str, Any]:
+        """A stored entry's fields with its target and detail opened."""
+        place = f"audit.{row.station_id}.{row.store_id}.{row.entry_id}"
+        return {
+            "at": row.at,
+            "staff_id": row.staff_id,
+            "action": row.action,
+            "target": self.sealer.open_text(row.target, place + ".target"),
+            "detail": self.sealer.open_text(row.detail, place + ".detail"),
+            "prev_hash": row.prev_hash,
+            "hash": row.hash,
+        }
+
     @staticmethod
     def _audit_refusal(
-        e: dict[str, Any], last_id: int, last_hash: str, held: HubAuditEntry | None
+        e: dict[str, Any], last_id: int, last_hash: str, held: dict[str, Any] | None
     ) -> HubError | None:
         """Why entry E cannot follow the copy's last entry (or, when already held, differs from
         the copy); None when it can."""
         eid = e["id"]
         if eid <= last_id:
             fields = ("at", "staff_id", "action", "target", "detail", "prev_hash", "hash")
-            if held is None or any(getattr(held, f) != e[f] for f in fields):
+            if held is None or any(held[f] != e[f] for f in fields):
                 return HubError(
                     409,
                     "audit.conflict",
@@ -184,16 +208,6 @@ class AuditOps(StoreBase):
             if store_id:
                 stmt = stmt.where(HubAuditEntry.store_id == store_id)
             return [
-                {
-                    "id": e.entry_id,
-                    "store_id": e.store_id,
-                    "at": e.at,
-                    "staff_id": e.staff_id,
-                    "action": e.action,
-                    "target": e.target,
-                    "detail": e.detail,
-                    "prev_hash": e.prev_hash,
-                    "hash": e.hash,
-                }
+                {"id": e.entry_id, "store_id": e.store_id, **self._opened(e)}
                 for e in s.scalars(stmt.order_by(HubAuditEntry.store_id, HubAuditEntry.entry_id))
             ]

@@ -2,36 +2,43 @@
 directory (a small county, tests) or S3-compatible object storage (MinIO, Ceph RGW, 阿里云 OSS,
 华为 OBS); plus partial uploads that resume at an offset.
 
-A partial upload is a plain file in the hub process's spool directory whose length is the offset
-to resume from; it survives a cut connection and a restart. Partial uploads belong to their
+A partial upload is a file in the hub process's spool directory, sealed as it is written (see
+sync/hub/spool.py: the spool never holds page bytes in clear); the page bytes it holds are the
+offset to resume from; it survives a cut connection and a restart. Partial uploads belong to their
 uploader (OWNER): one station never learns from an offset that another station is sending a
-page. Once whole, a page is verified against its name, sealed and stored — a file flushed and
-renamed into place, or an object the store has confirmed — and only then acknowledged; which
-complete pages a station holds is the database's business (hub_page_holders). Processes sharing
-a spool directory exclude each other with file locks; a resume that reaches a process with
-another spool starts that page again (content addressed: nothing is stored twice).
+page. Once whole, a page is verified against its name, its seal completed and stored — a file
+flushed and renamed into place, or an object the store has confirmed — and only then
+acknowledged; which complete pages a station holds is the database's business
+(hub_page_holders). Processes sharing a spool directory exclude each other with file locks; a
+resume that reaches a process with another spool starts that page again (content addressed:
+nothing is stored twice).
 """
 
 from __future__ import annotations
 
 import ctypes
 import hashlib
+import logging
 import os
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from local_db.attachments import write_atomic
 from sync.hub.crypto import DEFAULT_SCOPE, MAGIC, Sealer
+from sync.hub.spool import SpoolWriter, plain_length, prefix_of, reseal
 from sync.protocol import is_sha256
 
 try:
     import fcntl
 except ImportError:  # not on Windows: one process there
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("intake.hub.blobs")
+MAX_TAGS = 10_000  # tags kept for cut uploads that never came back, at most
 
 
 class BlobError(Exception):
@@ -66,6 +73,10 @@ class BlobStore:
         self.sealer = sealer  # None: pages stored as sent (only for tests of the HTTP layer)
         self._busy: set[str] = set()
         self._lock = threading.Lock()
+        # (page bytes written, tag) of pages whose writer saw every byte: no second pass (each
+        # writer drops its page's entry first, and holds the page's claim until the commit)
+        self._tags: dict[str, tuple[int, bytes]] = {}
+        self.discard_clear()
 
     # ------------------------------------------------------------------ complete pages
 
@@ -96,10 +107,7 @@ class BlobStore:
         stored = self.stored_size(sha)
         if stored is not None:
             return stored
-        try:
-            return self._partial(sha).stat().st_size
-        except FileNotFoundError:
-            return 0
+        return plain_length(self._partial(sha), self.sealer is not None)
 
     def read(self, sha: str) -> bytes:
         return self._open(sha, self.path(sha).read_bytes())
@@ -119,10 +127,7 @@ class BlobStore:
 
     def partial_offset(self, sha: str, owner: str) -> int:
         """Bytes of OWNER's unfinished upload of SHA (0 when there is none)."""
-        try:
-            return self._partial(sha, owner).stat().st_size
-        except FileNotFoundError:
-            return 0
+        return plain_length(self._partial(sha, owner), self.sealer is not None)
 
     @contextmanager
     def claim(self, key: str) -> Iterator[bool]:
@@ -158,8 +163,36 @@ class BlobStore:
             return None
         return fd
 
-    def open_append(self, sha: str, owner: str = "") -> BinaryIO:
-        return open(self._partial(sha, owner), "ab")
+    def open_append(self, sha: str, owner: str = "", scope: str = DEFAULT_SCOPE) -> SpoolWriter:
+        """A writer appending to OWNER's partial upload of SHA, sealing as it writes (a partial
+        upload's key is the one it was started under)."""
+        key = f"{sha}.{owner}" if owner else sha
+        self._tags.pop(key, None)
+
+        def whole(size: int, tag: bytes) -> None:
+            if len(self._tags) >= MAX_TAGS:
+                self._tags.clear()  # only costs those pages a second pass when finished
+            self._tags[key] = (size, tag)
+
+        return SpoolWriter(self._partial(sha, owner), sha, self.sealer, scope, whole)
+
+    def discard_clear(self) -> int:
+        """Drop partial uploads not sealed (kept in clear by a hub from before spool sealing, or
+        cut before their first bytes): their stations send those pages again from the start."""
+        if self.sealer is None:
+            return 0
+        dropped = 0
+        for part in sorted(self.partial_dir.glob("*.part")):
+            found = prefix_of(part)
+            if found is None or found[0]:
+                continue
+            with self.claim(part.name.removesuffix(".part")) as got:
+                if got:  # not being written by another process sharing the spool
+                    part.unlink(missing_ok=True)
+                    dropped += 1
+        if dropped:
+            log.warning("spool: %d partial uploads not sealed were discarded", dropped)
+        return dropped
 
     def finish(
         self,
@@ -176,54 +209,84 @@ class BlobStore:
         DEFERRED the page is only verified and listed; `commit(deferred)` then stores a whole
         batch together."""
         part = self._partial(sha, owner)
-        with open(part, "rb") as f:
-            if digest is None:
-                h = hashlib.sha256()
-                while chunk := f.read(1024 * 1024):
-                    h.update(chunk)
-                digest = h.hexdigest()
-            size = os.fstat(f.fileno()).st_size
+        key = f"{sha}.{owner}" if owner else sha
+        if digest is None or (self.sealer is not None and key not in self._tags):
+            digest, size = self._verify(key, sha, part)
+        elif self.sealer is not None:
+            size = self._tags[key][0]
+        else:
+            size = part.stat().st_size
         if size != total or digest != sha:
             part.unlink(missing_ok=True)
+            self._tags.pop(key, None)
             raise BlobError("blob.hash_mismatch", "页面内容与其 SHA-256 不符，已丢弃，请从头重传")
-        key = f"{sha}.{owner}" if owner else sha
         if deferred is not None:
             deferred.append(key)
             return
         self.commit([key], scope)
 
+    def _verify(self, key: str, sha: str, part: Path) -> tuple[str | None, int]:
+        """The SHA-256 and size of the page a partial file holds, read back (decrypted; the
+        seal's tag is computed in the same pass)."""
+        if self.sealer is None:
+            h = hashlib.sha256()
+            with open(part, "rb") as f:
+                while chunk := f.read(1024 * 1024):
+                    h.update(chunk)
+                return h.hexdigest(), os.fstat(f.fileno()).st_size
+        found = reseal(part, sha, self.sealer)
+        if found is None:
+            return None, -1
+        digest, size, tag = found
+        self._tags[key] = (size, tag)
+        return digest, size
+
+    def _tag(self, key: str, sha: str, part: Path) -> bytes:
+        """The tag that completes a verified partial file's seal (b"" when not sealing)."""
+        if self.sealer is None:
+            return b""
+        if key not in self._tags:  # verified in another request: one more pass
+            self._verify(key, sha, part)
+        return self._tags.pop(key)[1]
+
     def commit(self, deferred: list[str], scope: str = DEFAULT_SCOPE) -> list[str]:
-        """Store verified partial pages (sealed), then drop the partial files; returns the
-        pages stored. BlobError (with `done`) when the store did not confirm them all."""
-        keys = [d.partition(".") for d in deferred]  # "sha" or "sha.owner"
+        """Store verified partial pages (their seal completed), the partial files moved or
+        dropped; returns the pages stored. BlobError (with `done`) when the store did not
+        confirm them all (their partial files are kept)."""
         items = []
-        for sha, _, owner in keys:
+        for d in deferred:
+            sha, _, owner = d.partition(".")  # "sha" or "sha.owner"
             part = self._partial(sha, owner)
             try:
-                items.append((sha, part, part.read_bytes()))
+                items.append((sha, part, self._tag(d, sha, part)))
             except FileNotFoundError:  # finished meanwhile by another upload of the same page
                 continue
-        done = self._store([(sha, self._seal(sha, data, scope)) for sha, _, data in items])
-        for _sha, part, _data in items:
-            part.unlink(missing_ok=True)
+        done = self._store(items)
         deferred.clear()
         return done
 
-    def _store(self, sealed: list[tuple[str, bytes]]) -> list[str]:
-        """Write sealed pages durably (data before names: a power cut never leaves a named page
-        with missing bytes; one file-system sync for the batch)."""
+    def _store(self, items: list[tuple[str, Path, bytes]]) -> list[str]:
+        """Move whole partial files (SHA, PATH, TAG to append) into the store durably (data
+        before names: a power cut never leaves a named page with missing bytes; one file-system
+        sync for the batch)."""
         tmps = []
-        for sha, data in sealed:
+        for sha, part, tag in items:
             target = self.path(sha)
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f"{sha}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(data)
+            try:
+                os.replace(part, tmp)
+            except FileNotFoundError:  # finished meanwhile by another upload of the same page
+                continue
+            if tag:
+                with open(tmp, "ab") as f:
+                    f.write(tag)
             tmps.append((tmp, target))
         self._sync([t for t, _ in tmps])
         for tmp, target in tmps:
             os.replace(tmp, target)
         self._sync(sorted({target.parent for _, target in tmps}))
-        return [sha for sha, _ in sealed]
+        return [target.name for _, target in tmps]
 
     def _sync(self, paths: list[Path]) -> None:
         if not paths:

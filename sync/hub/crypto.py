@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sync.hub.errors import HubError
@@ -158,6 +159,7 @@ class Sealer:
         self.masters = masters
         self._lookup, self._create = lookup, create
         self._keys: dict[str, AESGCM] = {}
+        self._raw: dict[str, bytes] = {}  # the same keys for values sealed piece by piece
         self._lock = threading.Lock()
 
     def _write_kid(self, scope: str) -> str:
@@ -180,7 +182,9 @@ class Sealer:
                 )
                 found = self._lookup(dkid)
                 assert found is not None
-            aead = AESGCM(unwrap(self.masters.get(found[0]), dkid, found[1]))
+            key = unwrap(self.masters.get(found[0]), dkid, found[1])
+            aead = AESGCM(key)
+            self._raw[dkid] = key
             self._keys[dkid] = aead
             return aead
 
@@ -208,6 +212,52 @@ class Sealer:
                 500, "hub.decrypt_failed", "平台数据无法解密：已被改动或放错位置"
             ) from exc
 
+    def start(self, scope: str) -> bytes:
+        """The first bytes of a value sealed piece by piece (MAGIC, kid, a fresh random nonce):
+        write them, then what `encryptor` gives, then its tag; the result is what `seal` makes
+        and `open` opens."""
+        dkid = self._write_kid(scope)
+        self._key(dkid, scope)
+        return MAGIC + bytes([len(dkid)]) + dkid.encode() + secrets.token_bytes(12)
+
+    def encryptor(self, prefix: bytes, aad: bytes, offset: int = 0) -> tuple[CipherContext, bool]:
+        """Encrypts a value's bytes from OFFSET on, under PREFIX's key and nonce (see `start`):
+        from 0 AES-GCM, whose tag (`finalize`, then `.tag`) ends the value (True); from elsewhere
+        AES-CTR at the counter GCM uses for that position (False: the tag then takes a pass over
+        every byte, see sync/hub/spool.py). Each byte's keystream comes from its position, so a
+        value written in several sittings is the same as one written at once."""
+        n = prefix[4]
+        head, dkid, nonce = prefix[: 5 + n], prefix[5 : 5 + n].decode(), prefix[5 + n : 17 + n]
+        self._key(dkid)
+        key = self._raw[dkid]
+        if offset == 0:
+            gcm = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
+            gcm.authenticate_additional_data(head + aad)
+            return gcm, True
+        # GCM's counter for the data starts at nonce || 2 and counts 16-byte blocks (32 bits:
+        # values up to 64 GiB, far above MAX_BLOB_SIZE)
+        block, within = divmod(offset, 16)
+        ctr = Cipher(algorithms.AES(key), modes.CTR(nonce + (2 + block).to_bytes(4, "big")))
+        enc = ctr.encryptor()
+        enc.update(bytes(within))
+        return enc, False
+
+    def decryptor(self, prefix: bytes) -> CipherContext:
+        """Decrypts a value's bytes from its start without checking them (a value still being
+        written has no tag yet): the caller checks what it reads some other way."""
+        n = prefix[4]
+        dkid, nonce = prefix[5 : 5 + n].decode(), prefix[5 + n : 17 + n]
+        self._key(dkid)
+        mode = modes.CTR(nonce + (2).to_bytes(4, "big"))
+        return Cipher(algorithms.AES(self._raw[dkid]), mode).decryptor()
+
+    @staticmethod
+    def prefix_length(head: bytes) -> int:
+        """The length of a value's MAGIC, kid and nonce from its first bytes (0: not sealed)."""
+        if len(head) < 5 or not head.startswith(MAGIC) or head[4] == 0:
+            return 0
+        return 5 + head[4] + 12
+
     @staticmethod
     def overhead(head: bytes) -> int:
         """Bytes a sealed value adds to its plaintext, from its first bytes (≥ 5); 0 for a
@@ -227,6 +277,7 @@ class Sealer:
     def forget(self) -> None:
         with self._lock:
             self._keys.clear()
+            self._raw.clear()
 
 
 def rewrap_all(

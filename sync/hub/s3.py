@@ -1,8 +1,9 @@
 """Pages in S3-compatible object storage (MinIO, Ceph RGW, 阿里云 OSS, 华为 OBS) through boto3.
 
 Objects are named `<prefix><sha[:2]>/<sha>` and hold the sealed page; the page's own size rides
-in the object's metadata. Partial uploads stay in the local spool (BlobStore's partial files)
-until a page is whole; a page is acknowledged only after put_object returned. An object store
+in the object's metadata. Partial uploads stay in the local spool (BlobStore's partial files,
+sealed as they are written) until a page is whole, and are then sent as they are, the seal's tag
+appended; a page is acknowledged only after put_object returned. An object store
 that refuses or times out is BlobError("blob.store_unavailable"): the station is told to retry
 later and the partial file is kept, so the retry only has to finish it.
 
@@ -131,10 +132,17 @@ class S3BlobStore(BlobStore):
             raise _unavailable() from exc
         return self._open(sha, data)
 
-    def _store(self, sealed: list[tuple[str, bytes]]) -> list[str]:
+    def _store(self, items: list[tuple[str, Path, bytes]]) -> list[str]:
+        """Send whole partial files (SHA, PATH, TAG completing the seal) as objects; each
+        partial file is dropped once its object is confirmed, the others kept for the retry."""
         done: list[str] = []
-        for sha, data in sealed:
+        for sha, part, tag in items:
+            try:
+                data = part.read_bytes() + tag
+            except FileNotFoundError:  # finished meanwhile by another upload of the same page
+                continue
             self._put_one(sha, data, done)
+            part.unlink(missing_ok=True)
             done.append(sha)
         return done
 

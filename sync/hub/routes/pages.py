@@ -13,6 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from sync.hub import ops
 from sync.hub.blobs import BlobError, BlobStore
+from sync.hub.crypto import DEFAULT_SCOPE
 from sync.hub.db import Principal, owner_of
 from sync.hub.errors import HubError
 from sync.hub.routes.common import (
@@ -105,7 +106,7 @@ async def blob_put(
         current = blobs.partial_offset(sha, owner)
         if offset > current:
             raise HubError(409, "blob.offset", "续传位置不对", retry=True, offset=current)
-        writer = _PartWriter(blobs, sha, total, current, skip=current - offset, owner=owner)
+        writer = _PartWriter(blobs, sha, total, current, current - offset, owner, p.scope)
         try:
             async for chunk in stream(request, READ_TIMEOUT):
                 writer.write(chunk)
@@ -248,7 +249,9 @@ class PageBatch:
                     self.state = "blob.offset"
                 else:
                     skip = current - off
-                    self.writer = _PartWriter(blobs, sha, total, current, skip, self.owner)
+                    self.writer = _PartWriter(
+                        blobs, sha, total, current, skip, self.owner, self.p.scope
+                    )
         if self.left == 0:
             await self._end_part()
 
@@ -317,14 +320,22 @@ class PageBatch:
 
 
 class _PartWriter:
-    """Appends an upload's bytes to the partial file, skipping what the hub already holds."""
+    """Appends an upload's bytes to the partial file (sealed as written), skipping what the hub
+    already holds."""
 
     def __init__(
-        self, blobs: BlobStore, sha: str, total: int, offset: int, skip: int, owner: str = ""
+        self,
+        blobs: BlobStore,
+        sha: str,
+        total: int,
+        offset: int,
+        skip: int,
+        owner: str = "",
+        scope: str = DEFAULT_SCOPE,
     ) -> None:
         self.sha, self.total, self.offset, self.skip, self.owner = sha, total, offset, skip, owner
         self.overflow = False
-        self._f = blobs.open_append(sha, owner)
+        self._f = blobs.open_append(sha, owner, scope)
         self._hash = hashlib.sha256() if offset == 0 else None  # every byte seen: no read-back
 
     @property
