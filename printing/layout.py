@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -505,3 +506,30 @@ def render_pdf(
         else:
             template.build(story(), onFirstPage=on_page, onLaterPages=on_page)
     return buf.getvalue()
+
+
+def build_intake_pdf(
+    doc: IntakeDocument,
+    paper: str,
+    fonts: FontSet,
+    title: str,
+    story_of: Callable[[DocContext], list[Flowable]],
+    printed_text: str,
+    log: logging.Logger,
+) -> bytes:
+    """An intake's document: STORY_OF on this build's DocContext, titled TITLE and the number.
+    Characters of PRINTED_TEXT no font covers are logged to LOG, counted only (they may be part
+    of a name)."""
+    ctx = DocContext(doc, paper, fonts)
+    data = render_pdf(
+        ctx.m,
+        lambda: story_of(ctx),
+        title=f"{title} {doc.number}",
+        author=doc.centre_name,
+        subject=title,
+        on_page=ctx.on_page(),
+    )
+    missing = ctx.fonts.uncovered(printed_text)
+    if missing:
+        log.warning("intake %s: %d characters have no glyph in any font", doc.number, len(missing))
+    return data
