@@ -370,7 +370,7 @@ BAD = [
 def test_bad_input_is_refused_in_chinese_and_leaves_nothing(
     tmp_path, db, capsys, change, code, words
 ):
-    f = intake_file(tmp_path, newborn(all_collected(), **change), "bad.json")
+    f = intake_file(tmp_path, {**newborn(all_collected()), **change}, "bad.json")
     before = counts(db)
     with build_context(db).sessions() as s:
         audit_before = s.scalar(select(func.count()).select_from(AuditEntry))
