@@ -29,12 +29,12 @@ from printing.layout import (
     TITLES,
     DocContext,
     Paper,
+    build_intake_pdf,
     due_table,
     due_text,
     fmt_date,
     fmt_datetime,
     pages_text,
-    render_pdf,
     title_of,
 )
 
@@ -399,20 +399,9 @@ def _build(
     story_of: Callable[[DocContext], list[Flowable]],
     fonts: FontSet | None,
 ) -> bytes:
-    ctx = DocContext(doc, paper, fonts or default_font_set())
     title = title_of(doc, kind)
-    data = render_pdf(
-        ctx.m,
-        lambda: story_of(ctx),
-        title=f"{title} {doc.number}",
-        author=doc.centre_name,
-        subject=title,
-        on_page=ctx.on_page(),
-    )
-    missing = ctx.fonts.uncovered(_document_text(doc))
-    if missing:
-        # Count only: the characters themselves may be part of a name.
-        log.warning("intake %s: %d characters have no glyph in any font", doc.number, len(missing))
+    fonts = fonts or default_font_set()
+    data = build_intake_pdf(doc, paper, fonts, title, story_of, _document_text(doc), log)
     log.debug("built %s for intake %s (%s, %d bytes)", kind, doc.number, paper, len(data))
     return data
 

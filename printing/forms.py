@@ -16,7 +16,7 @@ from reportlab.platypus import Flowable, Spacer
 from app.documents import IntakeDocument
 from app.form_content import FilledField, FormContent
 from printing.fonts import FontSet, default_font_set
-from printing.layout import SHADE, DocContext, Paper, fmt_date, render_pdf
+from printing.layout import SHADE, DocContext, Paper, build_intake_pdf, fmt_date
 
 log = logging.getLogger("intake.printing.forms")
 
@@ -147,20 +147,11 @@ def _build(
     story_of: Callable[[DocContext], list[Flowable]],
     fonts: FontSet | None,
 ) -> bytes:
-    title = _form(doc).title
-    ctx = DocContext(doc, paper, fonts or default_font_set())
-    data = render_pdf(
-        ctx.m,
-        lambda: story_of(ctx),
-        title=f"{title} {doc.number}",
-        author=doc.centre_name,
-        subject=title,
-        on_page=ctx.on_page(),
+    form = _form(doc)
+    printed = "".join(f.value + f.label for f in form.fields)
+    return build_intake_pdf(
+        doc, paper, fonts or default_font_set(), form.title, story_of, printed, log
     )
-    missing = ctx.fonts.uncovered("".join(f.value + f.label for f in _form(doc).fields))
-    if missing:  # count only: the characters may be part of a name
-        log.warning("intake %s: %d characters have no glyph in any font", doc.number, len(missing))
-    return data
 
 
 def build_application_form(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from app.documents import DocMaterial, IntakeDocument
+from app.documents import GENERATED_FORM_KINDS, DocMaterial, IntakeDocument
 from app.validators import mask_phone, mask_resident_id
 from printing.fonts import FontSet
 
@@ -45,6 +46,26 @@ TITLES = {
     "supplement": "补正材料收件回执",
 }
 ELECTRONIC_MARK = "电子"  # the answer to an online application, sent back through the hub
+
+
+# What the QR is for, per document. Every document carries the intake's signed code; only a
+# receipt or a notice is the applicant's proof, so only there is it offered for checking.
+QR_CHECKS = {
+    "receipt": "右侧二维码用于核验回执真伪",
+    "supplement": "右侧二维码用于核验回执真伪",
+    "notice": "右侧二维码用于核验通知书真伪",
+}
+QR_AT_THE_WINDOW = "受理窗口扫描右侧二维码可调取本件"
+
+
+def qr_line(kind: str, qr_payload: str) -> str:
+    """The line under the intake number saying what the number and the QR are for."""
+    # the QR is a link only when a query address is configured (app.receipts.query_base)
+    if qr_payload.startswith(("http://", "https://")):
+        return "凭本编号或扫描右侧二维码查询办理进度"
+    if kind in GENERATED_FORM_KINDS:  # handed in at the window, not kept by the applicant
+        return QR_AT_THE_WINDOW
+    return "凭本编号到受理窗口查询办理进度；" + QR_CHECKS.get(kind, QR_AT_THE_WINDOW)
 
 
 def title_of(doc: Any, kind: str) -> str:
@@ -204,13 +225,7 @@ class DocContext:
         left: list[Flowable] = [
             self.p(f"受理编号：{doc.number}", self.number),
             barcode,
-            # the QR is a link only when a query address is configured (app.receipts.query_base)
-            self.p(
-                "凭本编号或扫描右侧二维码查询办理进度"
-                if doc.qr_payload.startswith(("http://", "https://"))
-                else "凭本编号到受理窗口查询办理进度；右侧二维码用于核验回执真伪",
-                self.small,
-            ),
+            self.p(qr_line(doc.kind, doc.qr_payload), self.small),
         ]
         right: list[Flowable] = [qr_drawing]
         band = Table(
@@ -491,3 +506,30 @@ def render_pdf(
         else:
             template.build(story(), onFirstPage=on_page, onLaterPages=on_page)
     return buf.getvalue()
+
+
+def build_intake_pdf(
+    doc: IntakeDocument,
+    paper: str,
+    fonts: FontSet,
+    title: str,
+    story_of: Callable[[DocContext], list[Flowable]],
+    printed_text: str,
+    log: logging.Logger,
+) -> bytes:
+    """An intake's document: STORY_OF on this build's DocContext, titled TITLE and the number.
+    Characters of PRINTED_TEXT no font covers are logged to LOG, counted only (they may be part
+    of a name)."""
+    ctx = DocContext(doc, paper, fonts)
+    data = render_pdf(
+        ctx.m,
+        lambda: story_of(ctx),
+        title=f"{title} {doc.number}",
+        author=doc.centre_name,
+        subject=title,
+        on_page=ctx.on_page(),
+    )
+    missing = ctx.fonts.uncovered(printed_text)
+    if missing:
+        log.warning("intake %s: %d characters have no glyph in any font", doc.number, len(missing))
+    return data

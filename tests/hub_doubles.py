@@ -1,12 +1,18 @@
-"""Hub test machinery: a real S3-compatible server on loopback (tests, the load benchmark)."""
+"""Hub test machinery: a real S3-compatible server on loopback (tests, the load benchmark), a
+station's enrolled HTTP session, and a self-signed certificate for a TLS endpoint on loopback."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import ipaddress
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -70,3 +76,60 @@ class S3Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def self_signed(tmp: Path, common_name: str, stem: str) -> tuple[Path, Path]:
+    """A self-signed CA certificate for 127.0.0.1 and its key, written to TMP as STEM.crt and
+    STEM.key (PEM): what a county's private CA gives a service on loopback."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    crt, pem = tmp / f"{stem}.crt", tmp / f"{stem}.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return crt, pem
+
+
+def station_session(
+    url: str, code: str, store_id: str | None = None, station_code: str | None = None
+) -> Any:
+    """A station's requests.Session on the hub at URL, enrolled with the one-time CODE (as
+    STATION_CODE when given); its store_id attribute is the store it enrolled as."""
+    import requests
+
+    store_id = store_id or str(uuid.uuid4())
+    body = {"code": code, "store_id": store_id}
+    if station_code:
+        body["station_code"] = station_code
+    r = requests.post(f"{url}/v1/enrollments", json=body, timeout=30)
+    assert r.status_code == 201, r.text
+    s = requests.Session()
+    s.headers["Authorization"] = "Bearer " + r.json()["token"]
+    s.store_id = store_id  # type: ignore[attr-defined]
+    return s

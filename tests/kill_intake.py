@@ -111,8 +111,7 @@ def _arm(mode: str, n: int) -> None:
 
 def drive(db: str, catalog: str, mode: str, n: int, seed: int) -> None:
     from app.context import build_context
-    from app.views import ApplicantInput
-    from tests.sync_doubles import NEWBORN_ANSWERS
+    from tests.sync_doubles import complete_newborn_draft
 
     rng = random.Random(seed)
     ctx = build_context(db, catalog_path=catalog)
@@ -121,24 +120,7 @@ def drive(db: str, catalog: str, mode: str, n: int, seed: int) -> None:
         _arm(mode, n)
     print("READY", flush=True)
     while True:
-        sid = ctx.intake.start(clerk)
-        ctx.intake.set_applicant(
-            clerk,
-            sid,
-            ApplicantInput(
-                name="张三",
-                resident_id="11010519491231002X",
-                phone="13812345678",
-                address="人民路1号",
-                sources={},
-            ),
-        )
-        ctx.intake.choose(clerk, sid, "新生儿出生")
-        ctx.intake.answer_many(clerk, sid, NEWBORN_ANSWERS)
-        lines = ctx.intake.checklist(sid).materials
-        ctx.intake.mark_many(
-            clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None}
-        )
+        sid = complete_newborn_draft(ctx, clerk)
         print(f"FINISH {sid}", flush=True)
         _IN_FINISH[0] = True
         r = ctx.intake.finish(clerk, sid)

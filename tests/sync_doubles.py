@@ -4,6 +4,8 @@
 - `FaultProxy`: a TCP relay between station and hub that counts bytes each way and, when told,
   drops, delays, resets, answers 500/429, cuts or garbles answers, or trickles them;
 - `PgCluster`: a throwaway PostgreSQL cluster from the Debian binaries, for the hub's tests;
+  `pg_server` / `pg_database`: the server (INTAKE_TEST_PG_URL or a cluster) and a fresh database;
+  `hub_on`: a reference hub on loopback on SQLite or PostgreSQL;
 - small helpers to build a station with intakes.
 """
 
@@ -20,6 +22,8 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,14 +105,8 @@ def station(
     return ctx, clerk
 
 
-def intake_with_pages(
-    ctx: Any,
-    clerk: Any,
-    rng: random.Random,
-    page_sizes: tuple[int, int] = (2000, 40000),
-    big: int | None = None,
-) -> str:
-    """One received intake of 新生儿出生 whose paper materials all get pages (so it is digitised)."""
+def complete_newborn_draft(ctx: Any, clerk: Any) -> str:
+    """A 新生儿出生 draft for 张三 with every material collected, ready to finish."""
     from app.views import ApplicantInput
 
     sid = ctx.intake.start(clerk)
@@ -127,6 +125,18 @@ def intake_with_pages(
     ctx.intake.answer_many(clerk, sid, NEWBORN_ANSWERS)
     lines = ctx.intake.checklist(sid).materials
     ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
+    return sid
+
+
+def intake_with_pages(
+    ctx: Any,
+    clerk: Any,
+    rng: random.Random,
+    page_sizes: tuple[int, int] = (2000, 40000),
+    big: int | None = None,
+) -> str:
+    """One received intake of 新生儿出生 whose paper materials all get pages (so it is digitised)."""
+    sid = complete_newborn_draft(ctx, clerk)
     ctx.intake.finish(clerk, sid)
     first = True
     for m in ctx.intake.checklist(sid).materials:
@@ -534,3 +544,45 @@ def drop_database(admin_url: str, name: str) -> None:
     with contextlib.suppress(Exception), engine.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+@contextlib.contextmanager
+def pg_server() -> Iterator[str]:
+    """The PostgreSQL server the hub's tests use: INTAKE_TEST_PG_URL when set, else a throwaway
+    cluster, stopped on leaving. Yields the admin URL."""
+    url = os.environ.get("INTAKE_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    cluster = PgCluster().start()
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@contextlib.contextmanager
+def pg_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A fresh database named PREFIX_<random> on ADMIN_URL's server, dropped on leaving."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        yield fresh_database(admin_url, name)
+    finally:
+        drop_database(admin_url, name)
+
+
+@contextlib.contextmanager
+def hub_on(kind: str, tmp_path: Path, pg_admin_url: Callable[[], str]) -> Iterator[Any]:
+    """A reference hub on loopback on KIND's database: "sqlite" in TMP_PATH, or "postgresql" on
+    a fresh database (PG_ADMIN_URL is called for the server only then). h.kind says which."""
+    from sync.hub.server import HubThread
+
+    with contextlib.ExitStack() as stack:
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp_path}/hub.sqlite3"
+        else:
+            url = stack.enter_context(pg_database(pg_admin_url(), "hubtest"))
+        h = HubThread(url, tmp_path / "blobs").start()
+        h.kind = kind  # type: ignore[attr-defined]
+        stack.callback(h.stop)
+        yield h

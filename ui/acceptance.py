@@ -5,17 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
-    QLabel,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.clock import STATION_TZ
+from ui.tables import fill_table, read_only_table
 
 if TYPE_CHECKING:
     from app.acceptance import OverdueAcceptance
@@ -42,13 +35,7 @@ class OverdueAcceptanceWidget(QWidget):
             self.tr("应决定日期"),
             self.tr("状态"),
         ]
-        self.table = QTableWidget(0, len(headers), self)
-        self.table.setHorizontalHeaderLabels(headers)
-        self.table.setAccessibleName(self.tr("部门逾期未受理的事项"))
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table = read_only_table(self, headers, self.tr("部门逾期未受理的事项"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
@@ -64,19 +51,20 @@ class OverdueAcceptanceWidget(QWidget):
 
     def _on_loaded(self, rows: list[OverdueAcceptance]) -> None:
         self.rows = rows
-        self.table.setRowCount(len(rows))
-        for r, o in enumerate(rows):
-            pushed = o.pushed_at.astimezone(STATION_TZ)
-            cells = (
-                o.number,
-                o.item_name,
-                o.department,
-                f"{pushed:%m-%d %H:%M}",
-                f"{o.due:%Y-%m-%d}",
-                o.status,
-            )
-            for c, text in enumerate(cells):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+        fill_table(
+            self.table,
+            [
+                (
+                    o.number,
+                    o.item_name,
+                    o.department,
+                    f"{o.pushed_at.astimezone(STATION_TZ):%m-%d %H:%M}",
+                    f"{o.due:%Y-%m-%d}",
+                    o.status,
+                )
+                for o in rows
+            ],
+        )
         self.status.setText(
             self.tr("部门逾期未受理的事项：{count} 项（推送后1个工作日内应作出受理决定）").format(
                 count=len(rows)

@@ -6,18 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
-    QLabel,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.notices import Notices, NoticeView
 from ui.deadline import station_time
+from ui.tables import fill_table, read_only_table
 from ui.tasks import TaskError
 
 if TYPE_CHECKING:
@@ -33,16 +26,11 @@ class NoticesWidget(QWidget):
         self.notices: list[NoticeView] = []
         self.heading = QLabel(self.tr("短信通知"), self)
         self.empty = QLabel(self)
-        self.table = QTableWidget(0, 4, self)
-        self.table.setHorizontalHeaderLabels(
-            [self.tr("通知"), self.tr("事项"), self.tr("状态"), self.tr("时间")]
+        self.table = read_only_table(
+            self,
+            [self.tr("通知"), self.tr("事项"), self.tr("状态"), self.tr("时间")],
+            self.tr("已发给申请人的短信通知"),
         )
-        self.table.setAccessibleName(self.tr("已发给申请人的短信通知"))
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMaximumHeight(140)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -88,17 +76,18 @@ class NoticesWidget(QWidget):
 
     def show_notices(self, found: list[NoticeView], item_names: dict[str, str]) -> None:
         self.notices = list(found)
-        self.table.setRowCount(len(found))
-        for row, n in enumerate(found):
-            when = station_time(n.sent_at or n.created_at, "%m-%d %H:%M")
-            cells = (
-                self.kind_text(n.kind),
-                item_names.get(n.item_id, n.item_id) if n.item_id else "—",
-                self.status_text(n),
-                when,
-            )
-            for col, text in enumerate(cells):
-                self.table.setItem(row, col, QTableWidgetItem(text))
+        fill_table(
+            self.table,
+            [
+                (
+                    self.kind_text(n.kind),
+                    item_names.get(n.item_id, n.item_id) if n.item_id else "—",
+                    self.status_text(n),
+                    station_time(n.sent_at or n.created_at, "%m-%d %H:%M"),
+                )
+                for n in found
+            ],
+        )
         self.table.setVisible(bool(found))
         self.empty.setText(
             self.tr("尚无短信通知（部门受理、办结或送达后由平台发送，同步时带回）。")

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.rating_levels import LEVELS, MAX_TEXT
+from ui.tables import read_only_table
 
 if TYPE_CHECKING:
     from app.rating_figures import RatingFigures
@@ -115,15 +115,8 @@ class RatingsPanel(QWidget):
         layout.addWidget(self.message)
 
     def _table(self, name: str, headers: list[str]) -> QTableWidget:
-        table = QTableWidget(0, len(headers), self)
-        table.setAccessibleName(name)  # a screen reader says which table it is in
-        table.setHorizontalHeaderLabels(headers)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table = read_only_table(self, headers, name)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.verticalHeader().hide()
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        table.horizontalHeader().setStretchLastSection(True)
         return table
 
     # -- figures ----------------------------------------------------------------------------

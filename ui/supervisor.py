@@ -27,7 +27,6 @@ from PySide6.QtCharts import (
 from PySide6.QtCore import QCoreApplication, QDate, QModelIndex, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QDialog,
@@ -58,6 +57,7 @@ from ui.ledger import LedgerModel, load_cells_on_demand, make_table
 from ui.rating_panel import RatingsPanel
 from ui.sync import status_line, waited_text
 from ui.sync_queue import KIND_LABELS
+from ui.tables import read_only_table
 
 if TYPE_CHECKING:
     from app.dayclose import AmendmentView, DayCloseView, SealBasis
@@ -415,16 +415,8 @@ class SupervisorWidget(QWidget):
     # ------------------------------------------------------------------ building blocks
 
     def _table(self, headers: list[str], parent: QWidget) -> QTableWidget:
-        table = QTableWidget(0, len(headers), parent)
-        table.setAccessibleName(self.tr("按{what}统计").format(what=headers[0]))
-        table.setHorizontalHeaderLabels(headers)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.verticalHeader().hide()
-        table.horizontalHeader().setStretchLastSection(True)
         # Figures and their names whole, at any font size (the last column takes the rest).
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        return table
+        return read_only_table(parent, headers, self.tr("按{what}统计").format(what=headers[0]))
 
     def _chart_view(self, title: str) -> QChartView:
         chart = QChart()

@@ -118,7 +118,7 @@ class TaskRunner(QObject):
         guard: QObject | None = None,
     ) -> None:
         """Run FN on the database thread (in submission order)."""
-        self._submit(self._executors()[0], fn, _Job(on_done, on_error, guard))
+        self._submit(False, fn, _Job(on_done, on_error, guard))
 
     def run_pool(
         self,
@@ -131,9 +131,10 @@ class TaskRunner(QObject):
     ) -> None:
         """Run FN on the worker pool (printing, PDF building, devices, sync). quiet: background
         work the clerk did not ask for does not count as busy."""
-        self._submit(self._executors()[1], fn, _Job(on_done, on_error, guard, quiet))
+        self._submit(True, fn, _Job(on_done, on_error, guard, quiet))
 
-    def _submit(self, executor: ThreadPoolExecutor, fn: Callable[[], Any], job: _Job) -> None:
+    def _submit(self, on_pool: bool, fn: Callable[[], Any], job: _Job) -> None:
+        executor = self._executors()[1 if on_pool else 0]
         if not job.quiet:
             self._pending += 1
             if self._pending == 1:
@@ -185,36 +186,13 @@ class InlineTaskRunner(TaskRunner):
         QObject.__init__(self, parent)
         self._pending = 0
 
-    def _submit(
-        self, executor: ThreadPoolExecutor | None, fn: Callable[[], Any], job: _Job
-    ) -> None:
+    def _submit(self, on_pool: bool, fn: Callable[[], Any], job: _Job) -> None:
         try:
             result = fn()
         except Exception as exc:
             self._deliver(job, None, exc)
             return
         self._deliver(job, result, None)
-
-    def run_db(
-        self,
-        fn: Callable[[], Any],
-        on_done: Done | None = None,
-        on_error: Failed | None = None,
-        *,
-        guard: QObject | None = None,
-    ) -> None:
-        self._submit(None, fn, _Job(on_done, on_error, guard))
-
-    def run_pool(
-        self,
-        fn: Callable[[], Any],
-        on_done: Done | None = None,
-        on_error: Failed | None = None,
-        *,
-        guard: QObject | None = None,
-        quiet: bool = False,
-    ) -> None:
-        self._submit(None, fn, _Job(on_done, on_error, guard, quiet))
 
     def shutdown(self) -> None:
         pass

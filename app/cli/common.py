@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from app.errors import IntakeError
 from app.options import DB_PATH
 
 
@@ -34,3 +35,11 @@ def context(args: argparse.Namespace) -> Any:
 
     create = bool(getattr(args, "create", False)) or args.command in _CREATING
     return build_context(args.db, catalog_path=getattr(args, "catalog", None), create=create)
+
+
+def write_pdf(out: Path, pdf: bytes) -> None:
+    """PDF written to OUT, or the clerk told in Chinese why it could not be."""
+    try:
+        out.write_bytes(pdf)
+    except OSError as exc:
+        raise IntakeError("print.write_failed", args_out=out, exc_strerror=exc.strerror) from exc

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.cli.common import write_pdf
 from app.cli.guide import guide_flags, run_guide
 from app.errors import IntakeError
 
@@ -63,12 +64,7 @@ def run(args: argparse.Namespace) -> int:
         pdf = build_document(doc, args.paper)
         if args.out is None:
             args.out = Path(f"{doc.number}-{args.kind}.pdf")
-        try:
-            args.out.write_bytes(pdf)
-        except OSError as exc:
-            raise IntakeError(
-                "print.write_failed", args_out=args.out, exc_strerror=exc.strerror
-            ) from exc
+        write_pdf(args.out, pdf)
         ctx.documents.save_document(None, sid, kind, pdf, reprint=args.reprint)  # type: ignore[arg-type]
     finally:
         ctx.close()

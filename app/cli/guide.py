@@ -9,6 +9,7 @@ import argparse
 import json
 from typing import Any
 
+from app.cli.common import write_pdf
 from app.errors import IntakeError
 from app.options import STATION_ADDRESS, from_env
 
@@ -39,12 +40,7 @@ def run_guide(args: argparse.Namespace) -> int:
             numbered=args.record,
         )
         pdf = build_guide_pdf(doc, args.paper)
-        try:
-            args.out.write_bytes(pdf)
-        except OSError as exc:
-            raise IntakeError(
-                "print.write_failed", args_out=args.out, exc_strerror=exc.strerror
-            ) from exc
+        write_pdf(args.out, pdf)
         if args.record:
             ctx.consultations.record(None, doc)
     finally:

@@ -18,6 +18,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from app.cli.common import write_pdf
 from app.cliout import emit
 from app.errors import ChecklistError, IntakeError
 
@@ -29,13 +30,6 @@ def _day(ctx: Any, text: str | None) -> dt.date:
         return dt.date.fromisoformat(text) if text else local_day(ctx.clock.now())
     except ValueError:
         raise ChecklistError("ledger.date", args_date=text) from None
-
-
-def _write(out: Path, pdf: bytes) -> None:
-    try:
-        out.write_bytes(pdf)
-    except OSError as exc:
-        raise IntakeError("print.write_failed", args_out=out, exc_strerror=exc.strerror) from exc
 
 
 def run_pending(args: argparse.Namespace) -> int:
@@ -74,7 +68,7 @@ def run_create(args: argparse.Namespace) -> int:
             actor, args.department, day, args.received_by, numbers=numbers or None
         )
         if args.out is not None:
-            _write(args.out, build_handover_list(listed, args.paper))
+            write_pdf(args.out, build_handover_list(listed, args.paper))
     data = {
         "batch": listed.number,
         "department": listed.department,
@@ -125,7 +119,7 @@ def print_handover_list(ctx: Any, batch: str, out: Path, paper: str) -> tuple[st
     from printing.handover import build_handover_list
 
     pdf = build_handover_list(ctx.handover.document(batch), paper)  # type: ignore[arg-type]
-    _write(out, pdf)
+    write_pdf(out, pdf)
     return batch, len(pdf)
 
 
@@ -137,7 +131,7 @@ def print_delivery_proof(ctx: Any, number: str, out: Path, paper: str) -> tuple[
     if sid is None:
         raise IntakeError("print.unknown_number", args_number=number)
     pdf = build_delivery_proof(ctx.deliveries.proof(sid), paper)  # type: ignore[arg-type]
-    _write(out, pdf)
+    write_pdf(out, pdf)
     return number, len(pdf)
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.agent import RELATIONS, AgentInput
-from app.views import ApplicantInput
+from app.views import APPLICANT_FIELDS, ApplicantInput
 from local_db.errors import DomainError
 
 # Marks as the clerk says them (1 已收 · 2 免提交 · 3 容缺 · 0 缺) or as the engine names them.
@@ -73,17 +73,7 @@ PRIORITY_WORDS = {
 REUSE_KEYS = ("fields", "materials")
 # Captured pages the file may bring, by their first bytes (what the document camera stores).
 PAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
-TYPED_FIELDS = (
-    "kind",
-    "name",
-    "resident_id",
-    "gender",
-    "birth_date",
-    "address",
-    "phone",
-    "uscc",
-    "legal_representative",
-)
+TYPED_FIELDS = ("kind", *APPLICANT_FIELDS)
 APPLICANT_KEYS = (*TYPED_FIELDS, "card", "consent_reuse")
 CARD_FIELDS = ("name", "resident_id", "gender", "birth_date", "address")
 

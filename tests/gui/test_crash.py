@@ -143,9 +143,8 @@ def test_a_second_window_on_a_locked_store_is_refused_naming_the_holder(
 
 
 # Warnings these tests provoke on purpose (the log-failure fixture fails any other).
-_EXPECTED_LOGS = [
+pytestmark = [
     pytest.mark.expect_log(logging.ERROR, "intake.crash", r"^unhandled exception "),
     pytest.mark.expect_log(logging.WARNING, "intake.window", r"^store in use by process "),
     pytest.mark.expect_log(logging.ERROR, "intake.ui.tasks", r"^task failed"),
 ]
-pytestmark = _EXPECTED_LOGS

@@ -13,7 +13,12 @@ from PySide6.QtWidgets import QApplication
 
 from tests.gui.conftest import login
 
-pytestmark = pytest.mark.gui
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.expect_log(
+        logging.WARNING, "intake.options", r"^ignoring malformed stored setting "
+    ),
+]
 
 
 @pytest.fixture
@@ -79,9 +84,3 @@ def test_the_dialog_saves_and_applies_150_percent_and_high_contrast(
 
 
 # Warnings these tests provoke on purpose (the log-failure fixture fails any other).
-_EXPECTED_LOGS = [
-    pytest.mark.expect_log(
-        logging.WARNING, "intake.options", r"^ignoring malformed stored setting "
-    ),
-]
-pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 from app.capture.camera import SimulatedCamera
 from app.capture.codes import decode_codes
 from tests import synthetic as syn
+from tests.expected_logs import CAMERA_LOST
 from tests.gui.test_window_intake import (
     answer_questions,
     choose_newborn,
@@ -32,7 +33,7 @@ from ui.capture.pages import needs_pages
 
 pytestmark = [
     pytest.mark.gui,
-    pytest.mark.expect_log(logging.WARNING, "intake.capture.camera", r"^camera lost"),
+    CAMERA_LOST,
     pytest.mark.expect_log(logging.WARNING, "intake.ui.capture", r"^camera read failed"),
 ]
 

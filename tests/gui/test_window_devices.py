@@ -312,7 +312,4 @@ def test_no_status_line_when_every_device_is_there(qtbot: Any, window: Any) -> N
 
 
 # Warnings these tests provoke on purpose (the log-failure fixture fails any other).
-_EXPECTED_LOGS = [
-    pytest.mark.expect_log(logging.WARNING, "intake.ui.devices", r"^device problem: "),
-]
-pytestmark = _EXPECTED_LOGS
+pytestmark = pytest.mark.expect_log(logging.WARNING, "intake.ui.devices", r"^device problem: ")

@@ -17,11 +17,12 @@ from sqlalchemy import select
 from app.audit import verify
 from app.views import ApplicantInput
 from local_db.models import AuditEntry
+from tests.expected_logs import STAFF_REFUSED
 from tests.gui.conftest import login
 
 pytestmark = [
     pytest.mark.gui,
-    pytest.mark.expect_log(logging.WARNING, "intake.staff", r"^refused "),
+    STAFF_REFUSED,
     pytest.mark.expect_log(logging.WARNING, "intake.ui.ledger", r"^applicant cells not loaded"),
 ]
 ANSWERS = {"parents_married": True, "applied_by_agent": False, "parents_local_insured": True}

@@ -5,7 +5,6 @@ queue (Ctrl+Shift+O) with the two hours counting down (red under 30 minutes, fla
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,16 +19,15 @@ from sync.hub.models import HubOnlineApplication
 from sync.hub.server import HubThread
 from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore
+from tests.expected_logs import NO_KEYRING_CHECKPOINT, RECEIPT_KEY_REFUSED, SYNC_PAUSED
 from tests.gui.conftest import login, running_shell
 from tests.online_doubles import COUNTY, PLATFORM_TOKEN, application, jpeg_bytes, pdf_bytes
 
 pytestmark = [
     pytest.mark.gui,
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^receipt key \w+ refused"),
-    pytest.mark.expect_log(
-        logging.WARNING, "intake.audit", r"^audit checkpoint not kept in the keyring"
-    ),
+    SYNC_PAUSED,
+    RECEIPT_KEY_REFUSED,
+    NO_KEYRING_CHECKPOINT,
 ]
 FAST = SyncConfig(backoff_base=0.05, backoff_cap=0.3, connect_timeout=1, read_timeout=3)
 PLATFORM = {"Authorization": f"Bearer {PLATFORM_TOKEN}"}

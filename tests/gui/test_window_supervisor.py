@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import re
 from typing import Any
 
@@ -17,12 +16,13 @@ from app.clock import STATION_TZ, local_day
 from app.dayclose import SealBasis
 from app.reports import FIGURES, Period
 from local_db.models import AuditEntry
+from tests.expected_logs import STAFF_REFUSED
 from tests.gui.conftest import login
 from tests.gui.test_window_ledger import make_intake
 
 pytestmark = [
     pytest.mark.gui,
-    pytest.mark.expect_log(logging.WARNING, "intake.staff", r"^refused "),
+    STAFF_REFUSED,
 ]
 
 

@@ -4,7 +4,6 @@ real engine and the real hub on loopback (tests/sync_doubles.py, sync.hub), inli
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import random
 import threading
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from sync.hub.models import HubFeed, HubStation, HubSubmission
 from sync.hub.server import HubThread
 from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore
+from tests.expected_logs import STATUS_UPDATE_REFUSED, SYNC_PAUSED, TASK_FAILED
 from tests.gui.conftest import login, running_shell
 from tests.gui.test_window_intake import (
     F12,
@@ -33,11 +33,9 @@ from ui.sync import ERROR_MS, IDLE_MS, SyncController, describe
 
 pytestmark = [
     pytest.mark.gui,
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
-    # a sync turn that crashes is logged by the task runner
-    pytest.mark.expect_log(logging.ERROR, "intake.ui.tasks", r"^task failed with "),
-    # the parked-item tests plant a status update the hub should never send
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^status update \d+ refused: "),
+    SYNC_PAUSED,
+    TASK_FAILED,
+    STATUS_UPDATE_REFUSED,
 ]
 
 FAST = SyncConfig(

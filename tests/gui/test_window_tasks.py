@@ -12,11 +12,12 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.errors import IntakeError
+from tests.expected_logs import TASK_FAILED
 from ui.tasks import TaskError, TaskRunner
 
 pytestmark = [
     pytest.mark.gui,
-    pytest.mark.expect_log(logging.ERROR, "intake.ui.tasks", r"^task failed with "),
+    TASK_FAILED,
 ]
 
 

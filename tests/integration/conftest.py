@@ -20,10 +20,17 @@ def ctx(tmp_path, newborn_catalog, clock):
     c.close()
 
 
-@pytest.fixture()
-def staff(ctx):
+ACCOUNTS = {  # role: (username, display name, password)
+    "clerk": ("wang", "王芳", "clerk1234"),
+    "supervisor": ("zhang", "张静", "super1234"),
+}
+
+
+def station_staff(ctx, code="XX01", accounts=("clerk", "supervisor")):
+    """Station CODE (城关镇便民服务中心, 新乡县政务服务中心) set up in CTX with its admin and the
+    ACCOUNTS roles: {"admin": …, "clerk": …, "supervisor": …} (StaffViews)."""
     _st, admin = ctx.staff.setup_station(
-        code="XX01",
+        code=code,
         name="城关镇便民服务中心",
         centre_name="新乡县政务服务中心",
         jurisdiction="xinxiang",
@@ -31,13 +38,18 @@ def staff(ctx):
         admin_display_name="管理员",
         admin_password="admin1234",
     )
-    clerk = ctx.staff.create_account(
-        admin, username="wang", display_name="王芳", role="clerk", password="clerk1234"
-    )
-    sup = ctx.staff.create_account(
-        admin, username="zhang", display_name="张静", role="supervisor", password="super1234"
-    )
-    return {"admin": admin, "clerk": clerk, "supervisor": sup}
+    made = {"admin": admin}
+    for role in accounts:
+        username, display_name, password = ACCOUNTS[role]
+        made[role] = ctx.staff.create_account(
+            admin, username=username, display_name=display_name, role=role, password=password
+        )
+    return made
+
+
+@pytest.fixture()
+def staff(ctx):
+    return station_staff(ctx)
 
 
 # The sync tests' station catalog and county hub (test_sync_hub has its own, on PostgreSQL too).
@@ -55,6 +67,26 @@ def hub(tmp_path):
     h = HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "hub-blobs").start()
     yield h
     h.stop()
+
+
+# PostgreSQL for the hub's tests: INTAKE_TEST_PG_URL (installer/ci-postgres.sh prints it), else
+# one throwaway cluster for the whole run.
+@pytest.fixture(scope="session")
+def pg_admin_url():
+    from tests.sync_doubles import pg_server
+
+    with pg_server() as url:
+        yield url
+
+
+@pytest.fixture()
+def pg_url(request, pg_admin_url):
+    """A fresh database for one test, named after its module, dropped afterwards."""
+    from tests.sync_doubles import pg_database
+
+    prefix = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")[:20]
+    with pg_database(pg_admin_url, prefix) as url:
+        yield url
 
 
 def undo_revisions_after_0005(con):

@@ -1,5 +1,4 @@
 import datetime as dt
-import logging
 
 import pytest
 from sqlalchemy import select, text, update
@@ -7,12 +6,13 @@ from sqlalchemy import select, text, update
 from app.errors import AuthError
 from local_db.errors import DomainError
 from local_db.models import Event
+from tests.expected_logs import STAFF_REFUSED
 
 from .test_intake_service import new_intake
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.expect_log(logging.WARNING, "intake.staff", r"^refused "),
+    STAFF_REFUSED,
 ]
 DAY = dt.date(2024, 12, 2)
 

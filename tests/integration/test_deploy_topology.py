@@ -10,7 +10,6 @@ goes away shows in /metrics.
 Needs the nginx binary (Debian: nginx-light; `sh installer/debian-setup.sh test` installs it)."""
 
 import base64
-import datetime as dt
 import logging
 import os
 import random
@@ -26,19 +25,15 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from local_db.keys import MemorySecretStore
 from sync.engine import SyncConfig, SyncEngine
 from sync.hub.server import open_blobs, open_store
 from sync.hub.settings import load
 from sync.keystore import MemoryTokenStore
-from tests.hub_doubles import S3Server, free_port
+from tests.expected_logs import NO_KEYRING_CHECKPOINT
+from tests.hub_doubles import S3Server, free_port, self_signed
 from tests.sync_doubles import (
-    PgCluster,
     assert_mirrored,
     drop_database,
     fresh_database,
@@ -46,7 +41,11 @@ from tests.sync_doubles import (
     station,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused"),
+    NO_KEYRING_CHECKPOINT,
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -56,50 +55,6 @@ FAST = SyncConfig(
     status_interval=0, catalog_interval=0,
 )  # fmt: skip
 MASTER = "t1:" + base64.b64encode(b"T" * 32).decode()
-
-
-@pytest.fixture(scope="module")
-def pg_admin_url():
-    url = os.environ.get("INTAKE_TEST_PG_URL")
-    if url:
-        yield url
-        return
-    cluster = PgCluster().start()
-    yield cluster.url
-    cluster.stop()
-
-
-def self_signed(tmp):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "intake-hub test")])
-    now = dt.datetime.now(dt.UTC)
-    import ipaddress
-
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    crt, pem = tmp / "hub.crt", tmp / "hub.key"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return crt, pem
 
 
 class Topology:
@@ -158,7 +113,7 @@ class Topology:
         assert proc.wait(10) == 0
 
     def start_nginx(self):
-        crt, key = self_signed(self.tmp)
+        crt, key = self_signed(self.tmp, "intake-hub test", "hub")
         upstream = (DEPLOY / "nginx" / "upstream.conf").read_text(encoding="utf-8")
         systemd_ports = re.findall(r"server 127\.0\.0\.1:(\d+)", upstream)
         names = sorted(self.ports)
@@ -312,10 +267,3 @@ def _admin_settings(topo):
 
 # Warnings this test provokes on purpose (a hub restarted under the stations' feet; a keyring the
 # stations' threads contend for): the log-failure fixture fails any other.
-pytestmark = [
-    *(pytestmark if isinstance(pytestmark, list) else [pytestmark]),
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused"),
-    pytest.mark.expect_log(
-        logging.WARNING, "intake.audit", r"^audit checkpoint not kept in the keyring"
-    ),
-]

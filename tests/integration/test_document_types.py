@@ -11,7 +11,14 @@ import pytest
 from app.capture.cardtypes import parse_card_block
 from tests.fakes.cards import BLOCKS
 from tests.integration import test_submit_cli
-from tests.integration.test_submit_cli import NEWBORN, checklist_of, lines_for, pdf_text, submit
+from tests.integration.test_submit_cli import (
+    NEWBORN,
+    checklist_of,
+    lines_for,
+    newborn,
+    pdf_text,
+    submit,
+)
 
 pytestmark = pytest.mark.integration
 TODAY = dt.date(2026, 11, 21)
@@ -23,13 +30,7 @@ def _spec(applicant: dict) -> dict:
         m.id: "exempt" if m.id.startswith("resident_id_card") else "collected"
         for m in lines_for("newborn_birth", NEWBORN)
     }
-    return {
-        "clerk": "wangfang",
-        "applicant": applicant,
-        "bundle": "新生儿出生",
-        "answers": NEWBORN,
-        "marks": marks,
-    }
+    return newborn(marks, applicant=applicant)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,8 @@ from app.catalog_load import load_catalog
 from app.reports import Period
 from printing.guide import build_guide_pdf
 
+from .conftest import station_staff
+
 pytestmark = pytest.mark.integration
 
 ANSWERS = {"business_area": "350", "venue_ownership": "rented"}
@@ -42,18 +44,7 @@ def test_the_leaflet_lists_what_the_checklist_lists(tmp_path):
     clock = FixedClock(dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC))
     ctx = build_context(tmp_path / "full.sqlite3", clock=clock)
     try:
-        _s, admin = ctx.staff.setup_station(
-            code="XX02",
-            name="城关镇便民服务中心",
-            centre_name="新乡县政务服务中心",
-            jurisdiction="xinxiang",
-            admin_username="admin",
-            admin_display_name="管理员",
-            admin_password="admin1234",
-        )
-        clerk = ctx.staff.create_account(
-            admin, username="wang", display_name="王芳", role="clerk", password="clerk1234"
-        )
+        clerk = station_staff(ctx, "XX02", accounts=("clerk",))["clerk"]
         doc = ctx.consultations.guide(
             clerk, "开办餐饮店", answers=ANSWERS, where="新乡县政务服务中心一楼3号窗口"
         )

@@ -14,7 +14,14 @@ from sqlalchemy import func, select
 
 from app.context import build_context
 from local_db.models import Agent, Submission
-from tests.integration.test_submit_cli import NEWBORN, PERSON, cli, db, submit  # noqa: F401
+from tests.integration.test_submit_cli import (  # noqa: F401
+    NEWBORN,
+    PERSON,
+    cli,
+    db,
+    decide_all,
+    submit,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -116,15 +123,7 @@ def test_handover_and_delivery_from_the_command_line(tmp_path, db):  # noqa: F81
     code, _ = cli("print", "handover-list", made["batch"], "--out", str(reprint), "--db", str(db))
     assert code == 0 and text_of(reprint) == listing
 
-    ctx = build_context(db)
-    try:
-        sid = ctx.queries.find_by_number(two["number"])
-        ctx.intake.mark_pushed(sid)
-        for item in ctx.queries.get(sid).items:
-            ctx.intake.record_decision(None, sid, item, "accepted")
-            ctx.intake.record_decision(None, sid, item, "completed")
-    finally:
-        ctx.close()
+    decide_all(db, two["number"])
     code, err = cli(
         "deliver", two["number"], "--method", "express", "--carrier", "ems",
         "--tracking-number", "SF1234567890123", "--clerk", "wangfang", "--db", str(db),

@@ -15,12 +15,13 @@ from app.agent import AgentInput
 from app.views import ApplicantInput
 from sync.engine import SyncEngine
 from sync.keystore import MemoryTokenStore
+from tests.expected_logs import SYNC_PAUSED
 from tests.integration.test_sync_e2e import FAST
 from tests.sync_doubles import NEWBORN_ANSWERS, station
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
+    SYNC_PAUSED,
 ]
 
 AGENT_ID = "41072119800101001X"

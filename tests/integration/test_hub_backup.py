@@ -22,7 +22,6 @@ from sync.engine import SyncConfig, SyncEngine
 from sync.hub.server import HubThread
 from sync.keystore import MemoryTokenStore
 from tests.sync_doubles import (
-    PgCluster,
     assert_mirrored,
     drop_database,
     fresh_database,
@@ -30,24 +29,20 @@ from tests.sync_doubles import (
     station,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.expect_log(
+        logging.WARNING,
+        "intake.sync",
+        r"(^hub lacks acknowledged|^hub's status feed ends|^sync paused)",
+    ),
+]
 
 FAST = SyncConfig(
     backoff_base=0.05, backoff_cap=0.3, connect_timeout=1, read_timeout=5,
     status_interval=0, catalog_interval=0,
 )  # fmt: skip
 CODES = ("XX01", "XX02", "XX03")
-
-
-@pytest.fixture(scope="module")
-def pg_admin_url():
-    url = os.environ.get("INTAKE_TEST_PG_URL")
-    if url:
-        yield url
-        return
-    cluster = PgCluster().start()
-    yield cluster.url
-    cluster.stop()
 
 
 def sync_all(stations):
@@ -185,11 +180,3 @@ def test_restore_refuses_a_damaged_backup_and_a_database_in_use(tmp_path, capsys
 
 
 # Warnings these tests provoke on purpose (the log-failure fixture fails any other).
-_EXPECTED_LOGS = [
-    pytest.mark.expect_log(
-        logging.WARNING,
-        "intake.sync",
-        r"(^hub lacks acknowledged|^hub's status feed ends|^sync paused)",
-    ),
-]
-pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

@@ -6,29 +6,21 @@ through the bundle boto3 is given (AWS_CA_BUNDLE)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import http.server
-import ipaddress
-import logging
 import ssl
 import threading
 
 import boto3
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from sync.hub.blobs import BlobError
 from sync.hub.s3 import S3BlobStore, S3Config
 from sync.hub.s3_put import S3Put, S3PutError
-from tests.hub_doubles import S3Server
+from tests.expected_logs import S3_PAGE_NOT_TAKEN
+from tests.hub_doubles import S3Server, self_signed
 
-pytestmark = pytest.mark.expect_log(
-    logging.WARNING, "intake.hub.s3", r"^object store did not take page"
-)
+pytestmark = S3_PAGE_NOT_TAKEN
 
 
 @pytest.fixture
@@ -97,41 +89,10 @@ def test_a_store_that_is_down_or_refuses_is_unavailable_and_nothing_is_stored(s3
 # ----------------------------------------------------------------------------- TLS, private CA
 
 
-def self_signed(tmp):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "county object store")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    crt, pem = tmp / "store.crt", tmp / "store.key"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return crt, pem
-
-
 @pytest.fixture
 def tls_store(tmp_path):
     """An HTTPS endpoint with a private CA that records each PUT and answers 200."""
-    crt, pem = self_signed(tmp_path)
+    crt, pem = self_signed(tmp_path, "county object store", "store")
     seen: list[tuple[str, dict[str, str], bytes]] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):

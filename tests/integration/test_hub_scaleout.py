@@ -23,31 +23,14 @@ import requests
 from sync.hub.crypto import ENV_KEYS, MasterKeys
 from sync.hub.server import HubThread
 from sync.protocol import frame_header
-from tests.hub_doubles import S3Server, free_port
-from tests.sync_doubles import PgCluster, drop_database, fresh_database, small_catalog
+from tests.expected_logs import S3_PAGE_NOT_TAKEN
+from tests.hub_doubles import S3Server, free_port, station_session
+from tests.sync_doubles import small_catalog
 
 NAME, RESIDENT_ID, PHONE = "欧阳明轩", "11010519491231002X", "13912345678"
 ADDRESS = "浙江省杭州市西湖区文三路90号"
 KEY_A = "ka " + base64.b64encode(b"A" * 32).decode()
 KEY_B = "kb " + base64.b64encode(b"B" * 32).decode()
-
-
-@pytest.fixture(scope="module")
-def pg_admin_url():
-    url = os.environ.get("INTAKE_TEST_PG_URL")
-    if url:
-        yield url
-        return
-    cluster = PgCluster().start()
-    yield cluster.url
-    cluster.stop()
-
-
-@pytest.fixture
-def pg_url(pg_admin_url):
-    name = f"hubscale_{uuid.uuid4().hex[:10]}"
-    yield fresh_database(pg_admin_url, name)
-    drop_database(pg_admin_url, name)
 
 
 @pytest.fixture
@@ -69,15 +52,6 @@ def page_bytes(n: int = 300_000, seed: int = 1) -> bytes:
     """A scanned page's worth of bytes: a JPEG header, then varied content."""
     body = hashlib.shake_256(f"page-{seed}".encode()).digest(n - 4)
     return b"\xff\xd8\xff\xe0" + body
-
-
-def enroll(url: str, store_id: str, code: str) -> requests.Session:
-    r = requests.post(f"{url}/v1/enrollments", json={"code": code, "store_id": store_id})
-    assert r.status_code == 201, r.text
-    s = requests.Session()
-    s.headers["Authorization"] = "Bearer " + r.json()["token"]
-    s.store_id = store_id  # type: ignore[attr-defined]
-    return s
 
 
 def ev(sid: str, seq: int, etype: str, payload: dict, eid: str | None = None) -> dict:
@@ -198,7 +172,7 @@ def test_the_database_and_the_object_store_hold_no_plaintext_personal_data(
     with HubThread(pg_url, tmp_path / "spool") as hub:
         assert hub.blobs.backend == "s3"
         code = hub.store.issue_enroll_code("XX01", county="330106")
-        s = enroll(hub.url, str(uuid.uuid4()), code)
+        s = station_session(hub.url, code)
         r = post_pages(hub.url, s, pages)
         assert r.status_code == 200 and all(b["complete"] for b in r.json()["blobs"]), r.text
         sid = str(uuid.uuid4())
@@ -230,7 +204,7 @@ def test_a_master_key_rotation_keeps_old_data_readable_and_rewrap_retires_the_ol
     url = f"sqlite:///{tmp_path}/hub.sqlite3"
     monkeypatch.setenv(ENV_KEYS, KEY_A)
     with HubThread(url, tmp_path / "blobs") as hub:
-        s = enroll(hub.url, str(uuid.uuid4()), hub.store.issue_enroll_code("XX01"))
+        s = station_session(hub.url, hub.store.issue_enroll_code("XX01"))
         old = [page_bytes(5000, seed=3)]
         assert post_pages(hub.url, s, old).status_code == 200
         assert set(post_events(hub.url, s, intake(str(uuid.uuid4()), 1, old))) == {"stored"}
@@ -341,7 +315,7 @@ def test_an_object_store_stopped_mid_upload_gets_a_503_to_retry_and_nothing_ackn
     big_sha, small_sha = (hashlib.sha256(p).hexdigest() for p in (big, small))
     half = len(big) // 2
     with HubThread(pg_url, tmp_path / "spool") as hub:
-        s = enroll(hub.url, str(uuid.uuid4()), hub.store.issue_enroll_code("XX01"))
+        s = station_session(hub.url, hub.store.issue_enroll_code("XX01"))
         first = put(hub.url, s, big_sha, len(big), 0, big[:half])
         assert first.status_code == 200 and first.json() == {
             "sha256": big_sha,
@@ -389,7 +363,7 @@ def _principal(hub, s):
 def test_a_revoked_token_and_a_damaged_page_are_refused_with_retry_false(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_KEYS, KEY_A)
     with HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "blobs") as hub:
-        s = enroll(hub.url, str(uuid.uuid4()), hub.store.issue_enroll_code("XX01"))
+        s = station_session(hub.url, hub.store.issue_enroll_code("XX01"))
         page = page_bytes(10_000, seed=7)
         sha = hashlib.sha256(page).hexdigest()
         damaged = page[:-1] + bytes([page[-1] ^ 1])
@@ -492,7 +466,7 @@ def test_a_stations_retries_through_different_hub_processes_store_each_event_onc
             start_hub_process(tmp_path, n, pg_url, hub_env) for n in ("a", "b")
         )
         procs = [a, b]
-        s = enroll(url_b, str(uuid.uuid4()), code)  # enrolled through B, used through A
+        s = station_session(url_b, code)  # enrolled through B, used through A
         pages = [page_bytes(150_000, seed=10 + i) for i in range(4)]
         sid1, sid2 = str(uuid.uuid4()), str(uuid.uuid4())
         first, second = intake(sid1, 1, pages[:2]), intake(sid2, 20, pages[2:])
@@ -581,7 +555,7 @@ def test_serve_with_workers_runs_that_many_processes_on_one_socket_and_stops_the
                 time.sleep(0.1)
         workers = children_of(proc.pid)
         assert len(workers) == 2  # the first process serves too
-        s = enroll(url, str(uuid.uuid4()), code)
+        s = station_session(url, code)
         pages = [page_bytes(20_000, seed=30)]
         assert post_pages(url, s, pages).status_code == 200
         events = intake(str(uuid.uuid4()), 1, pages)
@@ -605,7 +579,7 @@ def test_serve_with_workers_runs_that_many_processes_on_one_socket_and_stops_the
 def test_departments_read_decrypted_only_what_was_pushed_to_them(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_KEYS, KEY_A)
     with HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "blobs") as hub:
-        s = enroll(hub.url, str(uuid.uuid4()), hub.store.issue_enroll_code("XX01"))
+        s = station_session(hub.url, hub.store.issue_enroll_code("XX01"))
         pages = [page_bytes(30_000, seed=40)]
         sha = hashlib.sha256(pages[0]).hexdigest()
         sid = str(uuid.uuid4())
@@ -646,7 +620,7 @@ def test_a_station_polling_an_unchanged_catalog_gets_a_bodiless_304(tmp_path, mo
 
     monkeypatch.setenv(ENV_KEYS, KEY_A)
     with HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "blobs") as hub:
-        s = enroll(hub.url, str(uuid.uuid4()), hub.store.issue_enroll_code("XX01"))
+        s = station_session(hub.url, hub.store.issue_enroll_code("XX01"))
         published = hub.store.publish_catalog(small_catalog(tmp_path / "catalog"))
         seen: list[tuple[int, int]] = []
         session = requests.Session()
@@ -663,8 +637,7 @@ def test_a_station_polling_an_unchanged_catalog_gets_a_bodiless_304(tmp_path, mo
 
 
 # Warnings these tests provoke on purpose (the log-failure fixture fails any other).
-_EXPECTED_LOGS = [
+pytestmark = [
     pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused"),
-    pytest.mark.expect_log(logging.WARNING, "intake.hub.s3", r"^object store did not take page"),
+    S3_PAGE_NOT_TAKEN,
 ]
-pytestmark = _EXPECTED_LOGS

@@ -40,11 +40,12 @@ from app.capture.idcard_sim import (
 )
 from app.cli.idcard import register
 from app.errors import DeviceError
+from tests.expected_logs import IDCARD_PROBLEM, IDCARD_WATCHER_CRASHED
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.expect_log(logging.WARNING, "intake.capture.idcard", r"^idcard "),
-    pytest.mark.expect_log(logging.ERROR, "intake.capture.idcard", r"^idcard watcher unexpected"),
+    IDCARD_PROBLEM,
+    IDCARD_WATCHER_CRASHED,
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,12 +22,11 @@ from app.capture.photo import (
 )
 from app.cli.idcard import run_read
 from app.errors import DeviceError
+from tests.expected_logs import IDCARD_PROBLEM
 from tests.fakes.cards import BLOCKS, EXPECTED
 
 # The failures these tests provoke are logged, as in production (tests/conftest.py).
-pytestmark = [
-    pytest.mark.expect_log(logging.WARNING, "intake.capture.idcard", r"^idcard "),
-]
+pytestmark = IDCARD_PROBLEM
 
 TODAY = dt.date(2026, 11, 21)
 WLT = bytes((i * 7 + 3) % 256 for i in range(1024))

@@ -22,7 +22,7 @@ from app.context import build_context
 from app.reports import Period
 from printing.ledger_report import build_day_close_report
 
-from .conftest import undo_revisions_after_0005
+from .conftest import station_staff, undo_revisions_after_0005
 from .test_intake_service import new_intake
 
 pytestmark = pytest.mark.integration
@@ -64,22 +64,8 @@ def _next_weekday(day):
 
 def _station(ctx):
     """The station with a clerk and a supervisor: (clerk, supervisor)."""
-    _st, admin = ctx.staff.setup_station(
-        code="XX01",
-        name="城关镇便民服务中心",
-        centre_name="新乡县政务服务中心",
-        jurisdiction="xinxiang",
-        admin_username="admin",
-        admin_display_name="管理员",
-        admin_password="admin1234",
-    )
-    clerk = ctx.staff.create_account(
-        admin, username="wang", display_name="王芳", role="clerk", password="clerk1234"
-    )
-    sup = ctx.staff.create_account(
-        admin, username="zhang", display_name="张静", role="supervisor", password="super1234"
-    )
-    return clerk, sup
+    made = station_staff(ctx)
+    return made["clerk"], made["supervisor"]
 
 
 def _setup(tmp, catalog):

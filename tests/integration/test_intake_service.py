@@ -1,6 +1,5 @@
 import datetime as dt
 import json
-import logging
 
 import pytest
 from sqlalchemy import event, func, select, text
@@ -11,10 +10,11 @@ from app.state import fold, inputs_from_events
 from app.views import ApplicantInput
 from local_db.errors import StoreError
 from local_db.models import AuditEntry, Event, Submission
+from tests.expected_logs import STAFF_REFUSED
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.expect_log(logging.WARNING, "intake.staff", r"^refused "),
+    STAFF_REFUSED,
 ]
 
 ANSWERS = {"parents_married": True, "applied_by_agent": False, "parents_local_insured": True}

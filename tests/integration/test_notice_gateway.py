@@ -18,6 +18,7 @@ from sync.hub.notify import make_provider
 from sync.hub.notify.base import OutgoingNotice, ProviderError
 from sync.hub.notify.sms_gateway import SmsGatewayProvider
 from sync.hub.settings import HubSettings, SettingsError
+from tests.hub_doubles import station_session
 
 SECRET = "s3cret-of-the-county"
 TEMPLATES = {"accepted": "SMS_100", "rejected": "SMS_101", "completed": "SMS_102"}
@@ -184,13 +185,8 @@ def test_through_the_sender_a_gateway_error_is_retried_and_the_sms_goes_out_once
 
     monkeypatch.setenv("INTAKE_HUB_NOTIFY_PROVIDER", "off")
     with HubThread(f"sqlite:///{tmp_path}/hub.sqlite3", tmp_path / "blobs") as hub:
-        store_id = str(uuid.uuid4())
-        r = requests.post(
-            f"{hub.url}/v1/enrollments",
-            json={"code": hub.store.issue_enroll_code("XX01"), "store_id": store_id},
-        )
-        s = requests.Session()
-        s.headers["Authorization"] = "Bearer " + r.json()["token"]
+        s = station_session(hub.url, hub.store.issue_enroll_code("XX01"))
+        store_id = s.store_id
         sid = str(uuid.uuid4())
         events = [
             {

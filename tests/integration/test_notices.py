@@ -24,11 +24,13 @@ from sync.hub.notify.sender import NoticeSender
 from sync.hub.server import HubThread
 from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore
+from tests.expected_logs import SYNC_PAUSED
+from tests.hub_doubles import station_session
 from tests.sync_doubles import intake_with_pages, station
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
+    SYNC_PAUSED,
 ]
 
 PHONE, NAME = "13812345678", "张三"  # what tests/sync_doubles.intake_with_pages records
@@ -256,15 +258,8 @@ def test_an_intake_without_a_phone_is_not_sent_and_says_so(tmp_path, quiet_hub):
     import uuid
 
     hub = quiet_hub
-    r = requests.post(
-        f"{hub.url}/v1/enrollments",
-        json={
-            "code": hub.store.issue_enroll_code("XX02"),
-            "store_id": (store := str(uuid.uuid4())),
-        },
-    )
-    s = requests.Session()
-    s.headers["Authorization"] = "Bearer " + r.json()["token"]
+    s = station_session(hub.url, hub.store.issue_enroll_code("XX02"))
+    store = s.store_id
     sid = str(uuid.uuid4())
 
     def ev(seq, etype, payload):

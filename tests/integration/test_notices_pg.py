@@ -20,32 +20,13 @@ import requests
 
 from sync.hub.crypto import ENV_KEYS, MasterKeys
 from sync.hub.store import HubStore
-from tests.hub_doubles import free_port
-from tests.sync_doubles import PgCluster, drop_database, fresh_database
+from tests.hub_doubles import free_port, station_session
 
 pytestmark = pytest.mark.integration
 
 KEY = "ka " + base64.b64encode(b"N" * 32).decode()
 NAME = "欧阳明轩"
 N = 24
-
-
-@pytest.fixture(scope="module")
-def pg_admin_url():
-    url = os.environ.get("INTAKE_TEST_PG_URL")
-    if url:
-        yield url
-        return
-    cluster = PgCluster().start()
-    yield cluster.url
-    cluster.stop()
-
-
-@pytest.fixture
-def pg_url(pg_admin_url):
-    name = f"notices_{uuid.uuid4().hex[:10]}"
-    yield fresh_database(pg_admin_url, name)
-    drop_database(pg_admin_url, name)
 
 
 def phone(i: int) -> str:
@@ -120,10 +101,8 @@ def test_two_hub_processes_racing_send_each_notice_once(tmp_path, pg_url):
     try:
         (a, url_a, log_a), (b, url_b, log_b) = (start_hub(tmp_path, n, pg_url) for n in "ab")
         procs = [a, b]
-        store_id = str(uuid.uuid4())
-        r = requests.post(f"{url_a}/v1/enrollments", json={"code": code, "store_id": store_id})
-        s = requests.Session()
-        s.headers["Authorization"] = "Bearer " + r.json()["token"]
+        s = station_session(url_a, code)
+        store_id = s.store_id
         sids = []
         for i in range(N):
             sid, events = intake_events(i)

@@ -3,7 +3,6 @@ loopback with its events and its page, and the page's bytes are sent once (with 
 intake), not again for the intake that reused it."""
 
 import datetime as dt
-import logging
 import random
 
 import pytest
@@ -14,12 +13,13 @@ from app.views import ApplicantInput
 from sync.engine import SyncEngine
 from sync.hub.models import HubManifestPage
 from sync.keystore import MemoryTokenStore
+from tests.expected_logs import SYNC_PAUSED
 from tests.integration.test_sync_e2e import FAST
 from tests.sync_doubles import NEWBORN_ANSWERS, assert_mirrored, intake_with_pages, station
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
+    SYNC_PAUSED,
 ]
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
 

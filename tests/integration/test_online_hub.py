@@ -4,7 +4,6 @@ only one window wins, the answer the platform reads back, encryption at rest."""
 
 import base64
 import threading
-import uuid
 
 import pytest
 import requests
@@ -12,7 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, text
 
 from sync.hub.models import HubOnlineApplication
-from sync.hub.server import HubThread
+from tests.hub_doubles import station_session
 from tests.online_doubles import (
     COUNTY,
     PLATFORM_TOKEN,
@@ -21,53 +20,22 @@ from tests.online_doubles import (
     jpeg_bytes,
     pdf_bytes,
 )
-from tests.sync_doubles import PgCluster, drop_database, fresh_database
+from tests.sync_doubles import hub_on
 
 pytestmark = pytest.mark.integration
 PLATFORM = {"Authorization": f"Bearer {PLATFORM_TOKEN}"}
 
 
-@pytest.fixture(scope="session")
-def pg_admin_url():
-    import os
-
-    url = os.environ.get("INTAKE_TEST_PG_URL")
-    if url:
-        yield url
-        return
-    cluster = PgCluster().start()
-    yield cluster.url
-    cluster.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hub(request, tmp_path, monkeypatch):
     monkeypatch.setenv("INTAKE_HUB_PLATFORM_TOKEN", PLATFORM_TOKEN)
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/hub.sqlite3"
-    else:
-        admin = request.getfixturevalue("pg_admin_url")
-        name = f"hubonline_{uuid.uuid4().hex[:10]}"
-        url = fresh_database(admin, name)
-    h = HubThread(url, tmp_path / "blobs").start()
-    h.kind = request.param
-    yield h
-    h.stop()
-    if name:
-        drop_database(request.getfixturevalue("pg_admin_url"), name)
+    with hub_on(request.param, tmp_path, lambda: request.getfixturevalue("pg_admin_url")) as h:
+        yield h
 
 
 def window(hub, code, county=COUNTY):
     c = hub.store.issue_enroll_code(code, county=county)
-    r = requests.post(
-        f"{hub.url}/v1/enrollments",
-        json={"code": c, "store_id": str(uuid.uuid4()), "station_code": code},
-    )
-    assert r.status_code == 201, r.text
-    s = requests.Session()
-    s.headers["Authorization"] = "Bearer " + r.json()["token"]
-    return s
+    return station_session(hub.url, c, station_code=code)
 
 
 def submit(hub, body, headers=PLATFORM):

@@ -7,7 +7,6 @@ once the link is back, and the same from the command line."""
 import datetime as dt
 import io
 import json
-import logging
 
 import keyring
 import pytest
@@ -21,17 +20,15 @@ from sync.hub.server import HubThread
 from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore
 from sync.online import OnlineService
+from tests.expected_logs import NO_KEYRING_CHECKPOINT, RECEIPT_KEY_REFUSED, SYNC_PAUSED
 from tests.online_doubles import COUNTY, PLATFORM_TOKEN, application, jpeg_bytes, pdf_bytes
 from tests.sync_doubles import FaultProxy, MemoryKeyring, small_catalog, station
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
-    pytest.mark.expect_log(
-        logging.WARNING, "intake.audit", r"^audit checkpoint not kept in the keyring"
-    ),
-    # two stations of one test share the test keyring's receipt key: the hub keeps the first
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^receipt key \w+ refused"),
+    SYNC_PAUSED,
+    NO_KEYRING_CHECKPOINT,
+    RECEIPT_KEY_REFUSED,
 ]
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
 FAST = SyncConfig(

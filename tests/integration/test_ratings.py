@@ -2,7 +2,6 @@
 working day later and closed by a supervisor with a note, and the supervisor's figures."""
 
 import datetime as dt
-import logging
 
 import pytest
 from sqlalchemy import select
@@ -10,12 +9,13 @@ from sqlalchemy import select
 from app.errors import AuthError, IntakeError
 from app.reports import Period
 from local_db.models import AuditEntry, Event, Rating
+from tests.expected_logs import STAFF_REFUSED
 
 from .test_intake_service import new_intake
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.expect_log(logging.WARNING, "intake.staff", r"^refused "),
+    STAFF_REFUSED,
 ]
 FRIDAY = dt.datetime(2024, 12, 6, 2, 0, tzinfo=dt.UTC)  # Friday 10:00 in the station's zone
 

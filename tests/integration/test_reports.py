@@ -16,7 +16,7 @@ from app.demo import generate
 from app.reports import FIGURES, Period, Reports
 from local_db.models import ReuseRecord, Submission
 
-from .conftest import undo_revisions_after_0005
+from .conftest import station_staff, undo_revisions_after_0005
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2024, 12, 20, 9, 0, tzinfo=dt.UTC)
@@ -33,22 +33,7 @@ def test_every_figure_equals_the_intakes_behind_it(seed, count, days, kind):
     with tempfile.TemporaryDirectory() as tmp:
         ctx = build_context(Path(tmp) / "r.sqlite3")
         try:
-            _st, admin = ctx.staff.setup_station(
-                code="XX01",
-                name="城关镇便民服务中心",
-                centre_name="新乡县政务服务中心",
-                jurisdiction="xinxiang",
-                admin_username="admin",
-                admin_display_name="管理员",
-                admin_password="admin1234",
-            )
-            sup = ctx.staff.create_account(
-                admin,
-                username="zhang",
-                display_name="张静",
-                role="supervisor",
-                password="super1234",
-            )
+            sup = station_staff(ctx, accounts=("supervisor",))["supervisor"]
             generate(ctx.sessions, ctx.catalogs.current, count, days=days, seed=seed, now=NOW)
             reports = Reports(ctx.sessions, lambda: ctx.catalogs.current)
             period = Period.of(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -20,12 +19,13 @@ from app.exports import export_ledger
 from app.reports import Period
 from app.staff import ACTIONS, may
 from local_db.models import AuditEntry
+from tests.expected_logs import STAFF_REFUSED
 
 from .test_intake_service import new_intake
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.expect_log(logging.WARNING, "intake.staff", r"^refused "),
+    STAFF_REFUSED,
 ]
 DAY = dt.date(2024, 12, 2)
 PASSWORDS = {"clerk": "clerk1234", "supervisor": "super1234", "admin": "admin1234"}

@@ -68,9 +68,31 @@ def cli(*argv: str) -> tuple[int, dict]:
     return proc.returncode, json.loads(proc.stdout)
 
 
-def submit(tmp_path: Path, db: Path, spec: dict, name: str = "intake.json") -> tuple[int, dict]:
+def newborn(marks: dict, **more) -> dict:
+    """The intake file of a 新生儿出生 intake by 王芳 for PERSON with MARKS; MORE adds or
+    replaces fields."""
+    spec = {
+        "clerk": "wangfang",
+        "applicant": PERSON,
+        "bundle": "新生儿出生",
+        "answers": NEWBORN,
+        "marks": marks,
+    }
+    return {**spec, **more}
+
+
+def all_collected() -> dict:
+    return {m.id: "collected" for m in lines_for("newborn_birth", NEWBORN)}
+
+
+def intake_file(tmp_path: Path, spec: dict, name: str = "intake.json") -> Path:
     f = tmp_path / name
     f.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    return f
+
+
+def submit(tmp_path: Path, db: Path, spec: dict, name: str = "intake.json") -> tuple[int, dict]:
+    f = intake_file(tmp_path, spec, name)
     return cli("submit", str(f), "--db", str(db), "--print-dir", str(tmp_path / "out"))
 
 
@@ -101,6 +123,19 @@ def lines_for(bundle: str, answers: dict) -> list:
     return [m for m in lines if m.produced_by is None]
 
 
+def decide_all(db: Path, number: str) -> None:
+    """Intake NUMBER pushed, and every item accepted and completed by its department."""
+    ctx = build_context(db)
+    try:
+        sid = ctx.queries.find_by_number(number)
+        ctx.intake.mark_pushed(sid)
+        for item in ctx.queries.get(sid).items:
+            ctx.intake.record_decision(None, sid, item, "accepted")
+            ctx.intake.record_decision(None, sid, item, "completed")
+    finally:
+        ctx.close()
+
+
 def counts(db: Path) -> tuple[int, ...]:
     ctx = build_context(db)
     try:
@@ -127,17 +162,7 @@ def test_complete_intake_is_received_and_its_receipt_lists_the_checklist(tmp_pat
         m.id: "exempt" if m.id.startswith("resident_id_card") else "collected"
         for m in lines_for("newborn_birth", NEWBORN)
     }
-    code, out = submit(
-        tmp_path,
-        db,
-        {
-            "clerk": "wangfang",
-            "applicant": PERSON,
-            "bundle": "新生儿出生",
-            "answers": NEWBORN,
-            "marks": marks,
-        },
-    )
+    code, out = submit(tmp_path, db, newborn(marks))
     assert code == 0, out
     assert out["outcome"] == "received" and out["verdict"] == "complete"
     assert set(out["documents"]) == {"receipt"}
@@ -161,17 +186,7 @@ def test_notified_intake_prints_a_notice_with_the_tolerated_material_and_its_lim
     marks = {m.id: "collected" for m in lines if m not in missing}
     marks["marriage_certificate"] = "tolerated"
     marks[missing[0].id] = "missing"  # said explicitly, as the window's 0 key does
-    code, out = submit(
-        tmp_path,
-        db,
-        {
-            "clerk": "wangfang",
-            "applicant": PERSON,
-            "bundle": "新生儿出生",
-            "answers": NEWBORN,
-            "marks": marks,
-        },
-    )
+    code, out = submit(tmp_path, db, newborn(marks))
     assert code == 0, out
     assert (
         out["outcome"] == "notified"
@@ -243,34 +258,14 @@ def test_enterprise_with_an_ma_credit_code_gets_commitment_and_receipt(tmp_path,
 
 
 def test_supplement_withdraw_and_deliver(tmp_path, db):
-    marks = {m.id: "collected" for m in lines_for("newborn_birth", NEWBORN)}
+    marks = all_collected()
     marks["marriage_certificate"] = "tolerated"
-    code, out = submit(
-        tmp_path,
-        db,
-        {
-            "clerk": "wangfang",
-            "applicant": PERSON,
-            "bundle": "新生儿出生",
-            "answers": NEWBORN,
-            "marks": marks,
-        },
-    )
+    code, out = submit(tmp_path, db, newborn(marks))
     assert code == 0 and list(out["documents"]) == ["commitment", "receipt"]
     number, out_dir = out["number"], str(tmp_path / "out")
 
-    code, sup = cli(
-        "supplement",
-        number,
-        "--material",
-        "marriage_certificate",
-        "--clerk",
-        "wangfang",
-        "--db",
-        str(db),
-        "--print-dir",
-        out_dir,
-    )
+    supplement = ("supplement", number, "--material", "marriage_certificate")
+    code, sup = cli(*supplement, "--clerk", "wangfang", "--db", str(db), "--print-dir", out_dir)
     assert code == 0, sup
     assert sup["awaiting_supplement"] is False and sup["still_owed"] == []
     text = pdf_text(sup["documents"]["supplement"])
@@ -280,18 +275,7 @@ def test_supplement_withdraw_and_deliver(tmp_path, db):
         and "容缺材料已全部补齐" in text
     )
     before = counts(db)
-    code, again = cli(
-        "supplement",
-        number,
-        "--material",
-        "marriage_certificate",
-        "--clerk",
-        "wangfang",
-        "--db",
-        str(db),
-        "--print-dir",
-        out_dir,
-    )
+    code, again = cli(*supplement, "--clerk", "wangfang", "--db", str(db), "--print-dir", out_dir)
     assert code == 1 and again["error"]["code"] == "intake.nothing_to_supplement"
     code, unknown = cli(
         "withdraw",
@@ -330,13 +314,7 @@ def test_supplement_withdraw_and_deliver(tmp_path, db):
     code, out2 = submit(
         tmp_path,
         db,
-        {
-            "clerk": "wangfang",
-            "applicant": PERSON,
-            "bundle": "新生儿出生",
-            "answers": NEWBORN,
-            "marks": {**marks, "marriage_certificate": "collected"},
-        },
+        newborn({**marks, "marriage_certificate": "collected"}),
         name="second.json",
     )
     assert code == 0
@@ -344,15 +322,7 @@ def test_supplement_withdraw_and_deliver(tmp_path, db):
         "deliver", out2["number"], "--method", "window", "--clerk", "wangfang", "--db", str(db)
     )
     assert code == 1 and err["error"]["code"] == "intake.transition"  # nothing decided yet
-    ctx = build_context(db)
-    try:
-        sid = ctx.queries.find_by_number(out2["number"])
-        ctx.intake.mark_pushed(sid)
-        for item in ctx.queries.get(sid).items:
-            ctx.intake.record_decision(None, sid, item, "accepted")
-            ctx.intake.record_decision(None, sid, item, "completed")
-    finally:
-        ctx.close()
+    decide_all(db, out2["number"])
     code, err = cli(
         "deliver", out2["number"], "--method", "express", "--clerk", "wangfang", "--db", str(db)
     )
@@ -400,17 +370,7 @@ BAD = [
 def test_bad_input_is_refused_in_chinese_and_leaves_nothing(
     tmp_path, db, capsys, change, code, words
 ):
-    marks = {m.id: "collected" for m in lines_for("newborn_birth", NEWBORN)}
-    spec = {
-        "clerk": "wangfang",
-        "applicant": PERSON,
-        "bundle": "新生儿出生",
-        "answers": NEWBORN,
-        "marks": marks,
-        **change,
-    }
-    f = tmp_path / "bad.json"
-    f.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    f = intake_file(tmp_path, {**newborn(all_collected()), **change}, "bad.json")
     before = counts(db)
     with build_context(db).sessions() as s:
         audit_before = s.scalar(select(func.count()).select_from(AuditEntry))
@@ -428,22 +388,9 @@ def test_bad_input_is_refused_in_chinese_and_leaves_nothing(
 
 
 def test_a_document_that_cannot_be_written_leaves_nothing(tmp_path, db, capsys, monkeypatch):
-    marks = {m.id: "collected" for m in lines_for("newborn_birth", NEWBORN)}
+    marks = all_collected()
     marks["marriage_certificate"] = "tolerated"  # two documents: the second one fails
-    f = tmp_path / "ok.json"
-    f.write_text(
-        json.dumps(
-            {
-                "clerk": "wangfang",
-                "applicant": PERSON,
-                "bundle": "新生儿出生",
-                "answers": NEWBORN,
-                "marks": marks,
-            },
-            ensure_ascii=False,
-        ),
-        encoding="utf-8",
-    )
+    f = intake_file(tmp_path, newborn(marks), "ok.json")
     out_dir = tmp_path / "out"
     before = counts(db)
     blobs = {p for p in (tmp_path / "intake-files" / "blobs").rglob("*") if p.is_file()}
@@ -489,21 +436,8 @@ def test_a_card_reading_is_the_applicant(tmp_path, db, capsys):
             "expired": False,
         },
     }
-    marks = {m.id: "collected" for m in lines_for("newborn_birth", NEWBORN)}
-    f = tmp_path / "card.json"
-    f.write_text(
-        json.dumps(
-            {
-                "clerk": "wangfang",
-                "applicant": {"card": card, "phone": "13812345678"},
-                "bundle": "新生儿出生",
-                "answers": NEWBORN,
-                "marks": marks,
-            },
-            ensure_ascii=False,
-        ),
-        encoding="utf-8",
-    )
+    spec = newborn(all_collected(), applicant={"card": card, "phone": "13812345678"})
+    f = intake_file(tmp_path, spec, "card.json")
     assert main(["submit", str(f), "--db", str(db), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["documents"] == {"receipt": None}  # kept with the intake, no --print-dir
@@ -561,15 +495,8 @@ def test_pages_in_the_file_are_attached_and_a_non_image_refused(tmp_path, db):
     pages = [_jpeg(1), _jpeg(2)]
     for n, data in enumerate(pages, start=1):
         (tmp_path / "scans" / f"hukou-{n}.jpg").write_bytes(data)
-    marks = {m.id: "collected" for m in lines_for("newborn_birth", NEWBORN)}
-    spec = {
-        "clerk": "wangfang",
-        "applicant": PERSON,
-        "bundle": "新生儿出生",
-        "answers": NEWBORN,
-        "marks": marks,
-        "pages": {"household_register": ["scans/hukou-1.jpg", "scans/hukou-2.jpg"]},
-    }
+    scans = ["scans/hukou-1.jpg", "scans/hukou-2.jpg"]
+    spec = newborn(all_collected(), pages={"household_register": scans})
     code, out = submit(tmp_path, db, spec)
     assert code == 0, out
     assert out["pages"] == 2

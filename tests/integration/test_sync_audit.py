@@ -23,11 +23,19 @@ from sync.engine import SyncEngine
 from sync.hub.server import HubThread
 from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore
+from tests.expected_logs import AUDIT_ENTRY_REFUSED, BAD_HEADERS
 from tests.sync_doubles import FaultProxy, intake_with_pages, station
 
 from .test_receipts import RECEIPT_FIELDS, altered_receipt
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    AUDIT_ENTRY_REFUSED,
+    pytest.mark.expect_log(
+        logging.WARNING, "intake.sync", r"(refused by the hub|^sync paused|^hub lacks acknowledged)"
+    ),
+    BAD_HEADERS,
+]
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
 FAST = SyncConfig(
@@ -346,11 +354,3 @@ def test_a_key_the_hub_refuses_is_parked_with_a_reason(tmp_path, clock, catalog,
 
 
 # Warnings these tests provoke on purpose (the log-failure fixture fails any other).
-_EXPECTED_LOGS = [
-    pytest.mark.expect_log(logging.WARNING, "intake.hub", r"audit entry refused"),
-    pytest.mark.expect_log(
-        logging.WARNING, "intake.sync", r"(refused by the hub|^sync paused|^hub lacks acknowledged)"
-    ),
-    pytest.mark.expect_log(logging.WARNING, "urllib3.connection", r"^Failed to parse headers"),
-]
-pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

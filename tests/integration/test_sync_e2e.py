@@ -22,6 +22,12 @@ from sync.hub.models import HubCatalog, HubFeed, HubStation, HubSubmission
 from sync.hub.server import HubThread
 from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore
+from tests.expected_logs import (
+    AUDIT_ENTRY_REFUSED,
+    NO_KEYRING_CHECKPOINT,
+    STATUS_UPDATE_REFUSED,
+    SYNC_PAUSED,
+)
 from tests.sync_doubles import (
     FaultProxy,
     MemoryKeyring,
@@ -33,8 +39,13 @@ from tests.sync_doubles import (
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^status update \d+ refused: "),
+    SYNC_PAUSED,
+    STATUS_UPDATE_REFUSED,
+    NO_KEYRING_CHECKPOINT,
+    AUDIT_ENTRY_REFUSED,
+    pytest.mark.expect_log(
+        logging.WARNING, "intake.sync", r"(refused|^sync paused|^hub lacks acknowledged)"
+    ),
 ]
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)  # Monday 09:30 at the station
@@ -564,13 +575,3 @@ def test_command_line_enrollment_sends_the_receipt_key_and_the_hub_lists_it(
 
 
 # Warnings these tests provoke on purpose (the log-failure fixture fails any other).
-_EXPECTED_LOGS = [
-    pytest.mark.expect_log(
-        logging.WARNING, "intake.audit", r"^audit checkpoint not kept in the keyring"
-    ),
-    pytest.mark.expect_log(logging.WARNING, "intake.hub", r"audit entry refused"),
-    pytest.mark.expect_log(
-        logging.WARNING, "intake.sync", r"(refused|^sync paused|^hub lacks acknowledged)"
-    ),
-]
-pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

@@ -23,6 +23,7 @@ from sync.engine import SyncEngine
 from sync.hub.server import HubThread
 from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore, token_key
+from tests.expected_logs import BAD_HEADERS, SYNC_PAUSED
 from tests.sync_doubles import (
     FaultProxy,
     assert_mirrored,
@@ -33,7 +34,9 @@ from tests.sync_doubles import (
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
+    SYNC_PAUSED,
+    BAD_HEADERS,
+    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"(^sync paused|refused)"),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -383,8 +386,3 @@ def test_a_proxy_page_in_place_of_the_catalog_is_a_bad_answer_not_a_catalog(setu
 
 
 # Warnings these tests provoke on purpose (the log-failure fixture fails any other).
-_EXPECTED_LOGS = [
-    pytest.mark.expect_log(logging.WARNING, "urllib3.connection", r"^Failed to parse headers"),
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"(^sync paused|refused)"),
-]
-pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

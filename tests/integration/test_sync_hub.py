@@ -6,7 +6,6 @@ started here from the Debian binaries. Never skipped.
 
 import hashlib
 import json
-import logging
 import os
 import uuid
 
@@ -16,52 +15,25 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.audit import GENESIS, chain_hash
 from app.receipts import ReceiptSigner
-from sync.hub.server import HubThread
 from sync.protocol import frame_header
-from tests.sync_doubles import PgCluster, drop_database, fresh_database, small_catalog
+from tests.expected_logs import AUDIT_ENTRY_REFUSED
+from tests.hub_doubles import station_session
+from tests.sync_doubles import hub_on, small_catalog
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-def pg_admin_url():
-    url = os.environ.get("INTAKE_TEST_PG_URL")
-    if url:
-        yield url
-        return
-    cluster = PgCluster().start()
-    yield cluster.url
-    cluster.stop()
+pytestmark = [
+    pytest.mark.integration,
+    AUDIT_ENTRY_REFUSED,
+]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hub(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/hub.sqlite3"
-        name = None
-    else:
-        admin = request.getfixturevalue("pg_admin_url")
-        name = f"hubtest_{uuid.uuid4().hex[:10]}"
-        url = fresh_database(admin, name)
-    h = HubThread(url, tmp_path / "blobs").start()
-    h.kind = request.param
-    yield h
-    h.stop()
-    if name:
-        drop_database(request.getfixturevalue("pg_admin_url"), name)
+    with hub_on(request.param, tmp_path, lambda: request.getfixturevalue("pg_admin_url")) as h:
+        yield h
 
 
 def enroll(hub, code="XX01", store=None):
-    store = store or str(uuid.uuid4())
-    c = hub.store.issue_enroll_code(code)
-    r = requests.post(
-        f"{hub.url}/v1/enrollments", json={"code": c, "store_id": store, "station_code": code}
-    )
-    assert r.status_code == 201, r.text
-    s = requests.Session()
-    s.headers["Authorization"] = "Bearer " + r.json()["token"]
-    s.store_id = store
-    return s
+    return station_session(hub.url, hub.store.issue_enroll_code(code), store, station_code=code)
 
 
 def ev(sid, seq, etype="created", payload=None, eid=None):
@@ -608,7 +580,3 @@ def test_a_hub_database_of_a_newer_hub_or_of_something_else_is_refused(hub):
 
 
 # Warnings these tests provoke on purpose (the log-failure fixture fails any other).
-_EXPECTED_LOGS = [
-    pytest.mark.expect_log(logging.WARNING, "intake.hub", r"audit entry refused"),
-]
-pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

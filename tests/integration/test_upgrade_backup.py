@@ -22,7 +22,10 @@ from local_db.models import Attachment, AuditEntry, Submission
 
 from .test_intake_service import new_intake
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.expect_log(logging.ERROR, "intake.store", r"^upgrade of .* failed"),
+]
 
 PREVIOUS = "0004"  # the schema of the previous release, by hand
 
@@ -146,7 +149,3 @@ def test_a_failed_upgrade_puts_the_store_back_and_says_so(old_store, monkeypatch
 
 
 # Warnings these tests provoke on purpose (the log-failure fixture fails any other).
-_EXPECTED_LOGS = [
-    pytest.mark.expect_log(logging.ERROR, "intake.store", r"^upgrade of .* failed"),
-]
-pytestmark = [*([pytestmark] if not isinstance(pytestmark, list) else pytestmark), *_EXPECTED_LOGS]

@@ -3,7 +3,6 @@ helpers (latest-frame slot, stillness auto-capture)."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import cv2
@@ -24,11 +23,12 @@ from app.capture.camera import (
 from app.capture.page_image import PageDetection
 from app.errors import DeviceError
 from tests import synthetic as syn
+from tests.expected_logs import CAMERA_LOST, OPENCV_FAILED
 
 # The failures these tests provoke are logged, as in production (tests/conftest.py).
 pytestmark = [
-    pytest.mark.expect_log(logging.WARNING, "intake.capture.camera", r"^camera lost"),
-    pytest.mark.expect_log(logging.WARNING, "intake.capture.pages", r"^opencv failed"),
+    CAMERA_LOST,
+    OPENCV_FAILED,
 ]
 
 

@@ -1,17 +1,14 @@
-import logging
 import stat
 
 import keyring
 import keyring.backends.null
-import pytest
 
 from app.demo import demo_secrets
 from local_db.keys import FileSecretStore, KeyringSecretStore
+from tests.expected_logs import NO_OS_KEYRING
 
 # The failures these tests provoke are logged, as in production (tests/conftest.py).
-pytestmark = [
-    pytest.mark.expect_log(logging.WARNING, "intake.demo", r"^no OS keyring"),
-]
+pytestmark = NO_OS_KEYRING
 
 
 def test_demo_without_a_keyring_keeps_its_keys_in_an_owner_only_file(tmp_path):

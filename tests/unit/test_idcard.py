@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,11 +52,12 @@ from app.capture.photo import (
 )
 from app.errors import DeviceError
 from app.validators import check_resident_id
+from tests.expected_logs import IDCARD_PROBLEM, IDCARD_WATCHER_CRASHED
 
 # The failures these tests provoke are logged, as in production (tests/conftest.py).
 pytestmark = [
-    pytest.mark.expect_log(logging.WARNING, "intake.capture.idcard", r"^idcard "),
-    pytest.mark.expect_log(logging.ERROR, "intake.capture.idcard", r"^idcard watcher unexpected"),
+    IDCARD_PROBLEM,
+    IDCARD_WATCHER_CRASHED,
 ]
 
 TODAY = dt.date(2026, 11, 21)

@@ -1,7 +1,6 @@
 """Production refuses keyrings that keep secrets in a plaintext file (issue 12, item 6)."""
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -13,11 +12,10 @@ import pytest
 
 from app.demo import demo_secrets
 from local_db.keys import FileSecretStore, KeyringSecretStore, SecretKeyError
+from tests.expected_logs import NO_OS_KEYRING
 
 # The failures these tests provoke are logged, as in production (tests/conftest.py).
-pytestmark = [
-    pytest.mark.expect_log(logging.WARNING, "intake.demo", r"^no OS keyring"),
-]
+pytestmark = NO_OS_KEYRING
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 from pathlib import Path
 
 import cv2
@@ -27,11 +26,10 @@ from app.capture.pages import expected_pages_warning, process_page
 from app.cli.capture import main as cli_main
 from app.errors import CaptureError
 from tests import synthetic as syn
+from tests.expected_logs import OPENCV_FAILED
 
 # The failures these tests provoke are logged, as in production (tests/conftest.py).
-pytestmark = [
-    pytest.mark.expect_log(logging.WARNING, "intake.capture.pages", r"^opencv failed"),
-]
+pytestmark = OPENCV_FAILED
 
 # Corner tolerance: 8 px on a 1080p frame (0.8 % of the page diagonal there); on larger frames
 # 1 % of the page diagonal.

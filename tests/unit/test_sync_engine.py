@@ -3,7 +3,6 @@ backoff with jitter and Retry-After, link failures never blamed on items, a pois
 and parked after its failures, counts restarting when the kind of failure changes."""
 
 import datetime as dt
-import logging
 import random
 
 import pytest
@@ -15,12 +14,11 @@ from sync.jobs.shared import SyncConfig
 from sync.keystore import MemoryTokenStore
 from sync.outbox import Failure
 from sync.protocol import ranges
+from tests.expected_logs import SYNC_PAUSED
 from tests.sync_doubles import intake_with_pages, small_catalog, station
 
 # The failures these tests provoke are logged, as in production (tests/conftest.py).
-pytestmark = [
-    pytest.mark.expect_log(logging.WARNING, "intake.sync", r"^sync paused: "),
-]
+pytestmark = SYNC_PAUSED
 
 T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
 
