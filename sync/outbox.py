@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit import at_text
 from local_db.engine import write_tx
-from local_db.models import Attachment, AuditEntry, Event, SyncItem, SyncState
+from local_db.models import Attachment, AuditEntry, Event, Submission, SyncItem, SyncState
 from sync.protocol import ts
 
 
@@ -177,6 +177,26 @@ class Outbox:
                     pages = out.setdefault(sid, [])
                     if (sha, size) not in pages:
                         pages.append((sha, size))
+        return out
+
+    def pushed_addresses(self, addresses: Iterable[str]) -> set[str]:
+        """Those of ADDRESSES (pages' keyed addresses) that are a page of an intake marked pushed:
+        the hub holds them (a page reused from an earlier intake, one person one file)."""
+        wanted = list(dict.fromkeys(addresses))
+        out: set[str] = set()
+        with self.sessions() as s:
+            for i in range(0, len(wanted), 500):
+                out.update(
+                    s.scalars(
+                        select(Attachment.address)
+                        .join(Submission, Submission.id == Attachment.submission_id)
+                        .where(
+                            Attachment.address.in_(wanted[i : i + 500]),
+                            Submission.pushed_at.is_not(None),
+                        )
+                        .distinct()
+                    )
+                )
         return out
 
     # ------------------------------------------------------------------ audit log (cursor: sync_state audit_acked_id)

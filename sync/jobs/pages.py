@@ -82,9 +82,13 @@ class PagePush:
         cfg = self.work.config
         parts: dict[str, bytes] = {}
         total = 0
+        # a page of an intake already pushed is at the hub: its bytes do not travel again (the
+        # hub's answer still names it if it lacks it, and the classic upload sends it then)
+        keys = {r.page[0]: self.work.page_key(r.page[0]) for r in events if r.page}
+        at_hub = self.work.outbox.pushed_addresses(keys.values())
         for r in events:
             page = r.page
-            if not page or page[0] in bad or page[0] in parts:
+            if not page or page[0] in bad or page[0] in parts or keys[page[0]] in at_hub:
                 continue
             sha, size = page
             total += size
