@@ -179,14 +179,14 @@ class Outbox:
                         pages.append((sha, size))
         return out
 
-    def pushed_addresses(self, addresses: Iterable[str]) -> set[str]:
+    def pushed_addresses(self, addresses: Iterable[str]) -> frozenset[str]:
         """Those of ADDRESSES (pages' keyed addresses) that are a page of an intake marked pushed:
         the hub holds them (a page reused from an earlier intake, one person one file)."""
         wanted = list(dict.fromkeys(addresses))
-        out: set[str] = set()
+        out: list[str] = []  # (Outbox.set shadows the builtin in annotations here)
         with self.sessions() as s:
             for i in range(0, len(wanted), 500):
-                out.update(
+                out.extend(
                     s.scalars(
                         select(Attachment.address)
                         .join(Submission, Submission.id == Attachment.submission_id)
@@ -197,7 +197,7 @@ class Outbox:
                         .distinct()
                     )
                 )
-        return out
+        return frozenset(out)
 
     # ------------------------------------------------------------------ audit log (cursor: sync_state audit_acked_id)
 
