@@ -11,7 +11,6 @@ import base64
 import datetime as dt
 import hashlib
 import logging
-import os
 import re
 import uuid
 from typing import Any
@@ -27,23 +26,12 @@ from sync.hub.enrolment import PRINCIPALS
 from sync.hub.fastsql import INSERT_EVENTS, KNOWN_EVENTS, PAIRS, Sql
 from sync.hub.server import HubThread
 from sync.hub.store import HubStore
-from tests.sync_doubles import PgCluster, drop_database, fresh_database
+from tests.sync_doubles import drop_database, fresh_database
 
 pytestmark = pytest.mark.integration
 
 KEYS = "kf " + base64.b64encode(b"F" * 32).decode()
 AT = "2024-12-02T01:30:00.000000Z"
-
-
-@pytest.fixture(scope="module")
-def pg_admin_url():
-    url = os.environ.get("INTAKE_TEST_PG_URL")
-    if url:
-        yield url
-        return
-    cluster = PgCluster().start()
-    yield cluster.url
-    cluster.stop()
 
 
 @pytest.fixture

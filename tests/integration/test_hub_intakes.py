@@ -27,9 +27,8 @@ from sync.keystore import MemoryTokenStore
 from sync.protocol import INTAKE_BUNDLE, frame_header, intake_bundle
 from tests.hub_doubles import S3Server
 from tests.sync_doubles import (
-    NEWBORN_ANSWERS,
-    PgCluster,
     assert_mirrored,
+    complete_newborn_draft,
     drop_database,
     fresh_database,
     small_catalog,
@@ -41,17 +40,6 @@ pytestmark = pytest.mark.integration
 FAST = SyncConfig(backoff_base=0.05, backoff_cap=0.3, status_interval=0, catalog_interval=0)
 UPLOAD_ROUTES = ("/v1/manifests", "/v1/blobs", "/v1/blobs/{sha}", "/v1/events", "/v1/intakes")
 KEY = "ka " + base64.b64encode(b"A" * 32).decode()
-
-
-@pytest.fixture(scope="session")
-def pg_admin_url():
-    url = os.environ.get("INTAKE_TEST_PG_URL")
-    if url:
-        yield url
-        return
-    cluster = PgCluster().start()
-    yield cluster.url
-    cluster.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -106,25 +94,8 @@ def uploads(hub) -> dict[str, float]:
 
 def two_page_intake(ctx, clerk, seed: int) -> tuple[str, list[bytes]]:
     """A received 新生儿出生 intake whose first paper material gets two scanned pages."""
-    from app.views import ApplicantInput
-
     rng = random.Random(seed)
-    sid = ctx.intake.start(clerk)
-    ctx.intake.set_applicant(
-        clerk,
-        sid,
-        ApplicantInput(
-            name="张三",
-            resident_id="11010519491231002X",
-            phone="13812345678",
-            address="人民路1号",
-            sources={},
-        ),
-    )
-    ctx.intake.choose(clerk, sid, "新生儿出生")
-    ctx.intake.answer_many(clerk, sid, NEWBORN_ANSWERS)
-    lines = ctx.intake.checklist(sid).materials
-    ctx.intake.mark_many(clerk, sid, {m.id: "collected" for m in lines if m.produced_by is None})
+    sid = complete_newborn_draft(ctx, clerk)
     ctx.intake.finish(clerk, sid)
     material = next(m for m in ctx.intake.checklist(sid).materials if m.needs_pages)
     pages = [rng.randbytes(30_000), rng.randbytes(45_000)]

@@ -6,7 +6,6 @@ is set to an hour here, so a notice that goes out at all went out because it was
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import uuid
 
@@ -17,22 +16,11 @@ from sync.hub.notify.base import ProviderError, SendResult
 from sync.hub.notify.logging_provider import LoggingProvider
 from sync.hub.notify.sender import NoticeSender
 from sync.hub.server import HubThread
-from tests.sync_doubles import PgCluster, drop_database, fresh_database
+from tests.sync_doubles import drop_database, fresh_database
 
 pytestmark = pytest.mark.integration
 
 HOUR = 3600.0
-
-
-@pytest.fixture(scope="module")
-def pg_admin_url():
-    url = os.environ.get("INTAKE_TEST_PG_URL")
-    if url:
-        yield url
-        return
-    cluster = PgCluster().start()
-    yield cluster.url
-    cluster.stop()
 
 
 @pytest.fixture()
