@@ -200,6 +200,10 @@ class IngestOps(NoticeOps):
         in ONE transaction; the answer is /v1/manifests' and /v1/events' in one."""
         _check_events(p, store_id, events)
         assert isinstance(events, list)
+        # the county's key before the transaction: making it is a write of its own (on SQLite
+        # it would wait on this transaction's lock; pages usually make it first, but not when
+        # every page of the request was refused)
+        self.sealer.prepare(p.scope)
 
         def once() -> dict[str, Any]:
             with self.write_core() as c:

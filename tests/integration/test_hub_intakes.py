@@ -5,6 +5,7 @@ failure). Requests are counted at the hub from its /metrics (prometheus_client's
 import base64
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import random
@@ -240,6 +241,28 @@ def test_a_page_whose_bytes_do_not_match_its_address_is_refused_with_its_events(
     assert stored == {events[0]["id"], events[1]["id"]}
     p = new_hub.store.authenticate(s.headers["Authorization"][7:])
     assert new_hub.store.held_pages(p, shas) == {shas[0]}
+
+
+def test_a_new_countys_first_bundle_with_every_page_refused_is_answered_not_a_503(new_hub):
+    # no page is sealed, so the county's data key is first made for the events: before the
+    # transaction, else SQLite waited on the transaction's own lock (503 hub.busy)
+    s = enroll(new_hub)
+    sid = str(uuid.uuid4())
+    page = os.urandom(20_000)
+    sha = hashlib.sha256(page).hexdigest()
+    head = head_of(s, sid, [page], intake_events(sid, [page]))
+    raw = json.dumps(head).encode()
+    body = b"%d\n" % len(raw) + raw + frame_header(sha, 10, 100, len(page)) + page[10:110]
+    r = post_bundle(new_hub, s, body)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["blobs"] == [
+        {"sha256": sha, "offset": 0, "complete": False, "error": "blob.offset"}
+    ]
+    assert answer["needed"] == [{"sha256": sha, "size": len(page), "offset": 0}]
+    assert [x["status"] for x in answer["results"]] == ["stored", "refused"]
+    assert answer["results"][1]["code"] == "page.missing"
+    assert hub_rows(new_hub) == (1, 0, 1)  # the created event and the manifest, no page
 
 
 def test_the_same_bundle_sent_again_stores_nothing_twice(new_hub):
