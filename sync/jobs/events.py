@@ -210,9 +210,15 @@ class EventPush:
         ]
         if rest:  # pages of the submissions the hub lacks and this batch did not carry
             self.pages.upload_needed(client, rest, bad)
-        # an event whose page the hub found damaged waits for the page (counted on the page)
+        # an event whose page the hub found damaged waits for the page (counted on the page); one
+        # whose page was not carried (held at the hub, we thought) is sent again now it is there:
+        # neither is a failure of the event
+        late = {n["sha256"] for n in rest if isinstance(n, dict)}
         results = [
-            {"id": r.id, "status": "skipped"} if r.page and r.page[0] in damaged else res
+            {"id": r.id, "status": "skipped"}
+            if r.page
+            and (r.page[0] in damaged or (r.page[0] in late and res.get("code") == "page.missing"))
+            else res
             for r, res in zip(sent, answer["results"], strict=True)
         ]
         return sent, results
