@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from sync.hub.ops import setup_access_log
+from sync.protocol import INTAKE_BUNDLE, intake_bundle
 from sync.schemas import SEQ_MAX
 
 pytestmark = pytest.mark.integration
@@ -24,6 +25,7 @@ DIRECT = [
     ("get", "/v1/status-updates"),
     ("post", "/v1/manifests"),
     ("post", "/v1/events"),
+    ("post", "/v1/intakes"),
 ]
 
 
@@ -52,6 +54,9 @@ def test_the_hot_routes_answer_without_solving_dependencies(hub, monkeypatch):
     assert s.post(f"{hub.url}/v1/manifests", json={"manifests": []}).json()["needed"] == []
     r = s.post(f"{hub.url}/v1/events", json={"store_id": store_id, "events": []})
     assert r.status_code == 200 and r.json()["results"] == []
+    body = intake_bundle({"store_id": store_id, "manifests": [], "events": []}, [])
+    r = s.post(f"{hub.url}/v1/intakes", data=body, headers={"Content-Type": INTAKE_BUNDLE})
+    assert r.status_code == 200 and r.json()["results"] == [] and r.json()["blobs"] == []
 
 
 @pytest.mark.parametrize(
