@@ -317,10 +317,10 @@ Dept = Annotated[Department, Depends(department)]
 
 # ----------------------------------------------------------------------------- direct answers
 # The routes every station calls all day (healthz, ping, catalog, status-updates, manifests,
-# events, intakes) are described to OpenAPI by their declared endpoints like any other — parameters,
-# security, request and response schemas — but answered by a handler that does by hand what
-# FastAPI's machinery does per request for them: no dependency solving, no response model
-# re-validation and re-encoding of a dict that is JSON already. Same authentication (station()),
+# events, intakes) are described to OpenAPI by their declared endpoints like any other —
+# parameters, security, request and response schemas — but answered by a handler that does by
+# hand what FastAPI's machinery does per request for them: no dependency solving, no response
+# model re-validation and re-encoding of a dict that is JSON already. Same authentication (station()),
 # same refusals (HubError through the app's handlers), same metrics and access log.
 
 Handler = Callable[[Request], Awaitable[Any]]
