@@ -589,7 +589,11 @@ def main() -> None:
         help="unmeasured rounds of intakes (4 stations per hub process) before the load",
     )
     ap.add_argument(
-        "--idle", type=float, default=5.0, help="seconds the hubs are measured idle before load"
+        "--idle",
+        type=float,
+        default=20.0,
+        help="seconds the hubs are measured idle before load (the CPU clock counts in 10 ms "
+        "ticks: an idle hub spends ~1 ms/s, so fewer than ~20 s mostly read 0)",
     )
     ap.add_argument(
         "--capacity",
