@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit import at_text
+from app.intake_base import chunks
 from local_db.engine import write_tx
 from local_db.models import Attachment, AuditEntry, Event, Submission, SyncItem, SyncState
 from sync.protocol import ts
@@ -166,12 +167,11 @@ class Outbox:
     def pages_of(self, submission_ids: Iterable[str]) -> dict[str, list[tuple[str, int]]]:
         """Every page of these submissions (removed ones too: their events still name them)."""
         out: dict[str, list[tuple[str, int]]] = {}
-        ids = list(submission_ids)
         with self.sessions() as s:
-            for i in range(0, len(ids), 500):
+            for part in chunks(list(submission_ids), 500):
                 for sid, sha, size in s.execute(
                     select(Attachment.submission_id, Attachment.sha256, Attachment.size)
-                    .where(Attachment.submission_id.in_(ids[i : i + 500]))
+                    .where(Attachment.submission_id.in_(part))
                     .order_by(Attachment.submission_id, Attachment.material_id, Attachment.position)
                 ):
                     pages = out.setdefault(sid, [])
@@ -182,22 +182,17 @@ class Outbox:
     def pushed_addresses(self, addresses: Iterable[str]) -> frozenset[str]:
         """Those of ADDRESSES (pages' keyed addresses) that are a page of an intake marked pushed:
         the hub holds them (a page reused from an earlier intake, one person one file)."""
-        wanted = list(dict.fromkeys(addresses))
-        out: list[str] = []  # (Outbox.set shadows the builtin in annotations here)
         with self.sessions() as s:
-            for i in range(0, len(wanted), 500):
-                out.extend(
-                    s.scalars(
-                        select(Attachment.address)
-                        .join(Submission, Submission.id == Attachment.submission_id)
-                        .where(
-                            Attachment.address.in_(wanted[i : i + 500]),
-                            Submission.pushed_at.is_not(None),
-                        )
-                        .distinct()
-                    )
+            return frozenset(
+                address
+                for part in chunks(list(dict.fromkeys(addresses)), 500)
+                for address in s.scalars(
+                    select(Attachment.address)
+                    .join(Submission, Submission.id == Attachment.submission_id)
+                    .where(Attachment.address.in_(part), Submission.pushed_at.is_not(None))
+                    .distinct()
                 )
-        return frozenset(out)
+            )
 
     # ------------------------------------------------------------------ audit log (cursor: sync_state audit_acked_id)
 

@@ -27,9 +27,9 @@ T0 = dt.datetime(2024, 12, 2, 1, 30, tzinfo=dt.UTC)
 
 def reuse_after_push(tmp_path, catalog, hub, before_second=None):
     """A first intake pushed with its pages; 20 days on a second intake for the same person
-    reuses its household register by reference and is pushed in turn. BEFORE_SECOND(origin)
-    runs in between (with the engine). Returns (ctx, second intake, reused material ids, {material: sha} of the
-    first, shas the second push read from the page store, the second drain's report)."""
+    reuses its household register by reference and is pushed in turn. BEFORE_SECOND(origin,
+    engine) runs in between. Returns (ctx, second intake, reused material ids, {material: sha}
+    of the first, shas the second push read from the page store, the second drain's report)."""
     clock = FixedClock(T0)
     ctx, clerk = station(tmp_path / "XX01", "XX01", clock, catalog)
     eng = SyncEngine.from_context(ctx, tokens=MemoryTokenStore(), config=FAST, clock=clock)

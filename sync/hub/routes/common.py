@@ -320,8 +320,8 @@ Dept = Annotated[Department, Depends(department)]
 # events, intakes) are described to OpenAPI by their declared endpoints like any other —
 # parameters, security, request and response schemas — but answered by a handler that does by
 # hand what FastAPI's machinery does per request for them: no dependency solving, no response
-# model re-validation and re-encoding of a dict that is JSON already. Same authentication (station()),
-# same refusals (HubError through the app's handlers), same metrics and access log.
+# model re-validation and re-encoding of a dict that is JSON already. Same authentication
+# (station()), same refusals (HubError through the app's handlers), same metrics and access log.
 
 Handler = Callable[[Request], Awaitable[Any]]
 _INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
