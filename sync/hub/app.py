@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sync.hub import ops
 from sync.hub.blobs import BlobError, BlobStore
@@ -118,6 +119,14 @@ def _handle_errors(app: FastAPI) -> None:
         log.warning("database unavailable: %s", exc.__class__.__name__)
         return error_response(
             HubError(503, "hub.busy", "平台数据库繁忙，请稍后重试", retry=True, retry_after=2)
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_full(_request: Request, exc: PoolTimeout) -> JSONResponse:
+        # every connection of db_pool_size busy for POOL_WAIT seconds: back off, not a fault
+        log.warning("database connections all in use")
+        return error_response(
+            HubError(503, "hub.busy", "平台繁忙，请稍后重试", retry=True, retry_after=2)
         )
 
     @app.exception_handler(Exception)

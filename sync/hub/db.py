@@ -73,7 +73,11 @@ def normalise_code(code: str) -> str:
     return "".join(c for c in code.upper() if c.isalnum())
 
 
-def make_hub_engine(url: str) -> Engine:
+# Seconds a request waits for a free database connection before it is answered 503 with retry.
+POOL_WAIT = 10
+
+
+def make_hub_engine(url: str, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"isolation_level": None, "check_same_thread": False}
@@ -96,8 +100,11 @@ def make_hub_engine(url: str) -> Engine:
         return engine
     # No ping before each checkout (a round trip per transaction, several per submission): after
     # a database restart the first request on a dead connection is answered 503 with retry (the
-    # OperationalError handler) and SQLAlchemy drops the whole stale pool at once.
-    engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
+    # OperationalError handler) and SQLAlchemy drops the whole stale pool at once. No overflow:
+    # `db_pool_size` is the ceiling the operator sizes PostgreSQL's max_connections by.
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=0, pool_timeout=POOL_WAIT, pool_pre_ping=False
+    )
     if fast_capable(engine):
 
         @event.listens_for(engine, "do_connect")
@@ -136,9 +143,16 @@ class StoreBase:
     def _add_receipt_key(self, s: Session, station_id: int, key: object, now: dt.datetime) -> str:
         raise NotImplementedError
 
-    def __init__(self, url: str, *, create: bool = True, masters: MasterKeys | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        create: bool = True,
+        masters: MasterKeys | None = None,
+        pool_size: int = 10,
+    ) -> None:
         self.url = url
-        self.engine = make_hub_engine(url)
+        self.engine = make_hub_engine(url, pool_size)
         self.sqlite = url.startswith("sqlite")
         # the hot path as psycopg's prepared statements (sync/hub/fastsql.py); False: Core
         self.fast_sql = fast_capable(self.engine)

@@ -60,7 +60,11 @@ def build(
 def open_store(settings: HubSettings, db_url: str | None = None) -> HubStore:
     """The hub's database with the master keys the settings name (env, file or TOML)."""
     masters = MasterKeys.load(settings.component_env(), default_file=data_dir() / "hub-master.keys")
-    return HubStore(db_url or settings.db_url() or default_db_url(), masters=masters)
+    return HubStore(
+        db_url or settings.db_url() or default_db_url(),
+        masters=masters,
+        pool_size=settings.db_pool_size,
+    )
 
 
 def open_blobs(

@@ -403,3 +403,43 @@ def test_over_http_a_dropped_connection_is_a_503_to_retry_then_the_retry_is_stor
         again = push(batch)
         assert again.status_code == 200 and again.json()["results"][0]["status"] == "stored"
         assert hub.store.counts()["events"] == 2
+
+
+@pytest.mark.expect_log(logging.WARNING, "intake.hub", r"^database connections all in use$")
+def test_db_pool_size_is_the_ceiling_and_a_full_pool_is_a_503_to_retry(
+    databases, tmp_path, monkeypatch
+):
+    # The operator sizes PostgreSQL's max_connections by processes × db_pool_size (deploy/,
+    # docs/hub-sizing.md): a process must never open more.
+    monkeypatch.setenv(ENV_KEYS, KEYS)
+    monkeypatch.setenv("INTAKE_HUB_NOTIFY_INTERVAL", "300")
+    monkeypatch.setenv("INTAKE_HUB_DB_POOL_SIZE", "3")
+    monkeypatch.setattr("sync.hub.db.POOL_WAIT", 0.5)
+    url = databases("pool")
+    with HubThread(url, tmp_path / "blobs") as hub:
+        pool = hub.store.engine.pool
+        assert pool.size() == 3  # type: ignore[attr-defined]
+        store_id = str(uuid.uuid4())
+        code = hub.store.issue_enroll_code("XX01")
+        r = requests.post(f"{hub.url}/v1/enrollments", json={"code": code, "store_id": store_id})
+        s = requests.Session()
+        s.headers["Authorization"] = "Bearer " + r.json()["token"]
+        sid = str(uuid.uuid4())
+
+        def push(events: list[Any]) -> requests.Response:
+            return s.post(f"{hub.url}/v1/events", json={"store_id": store_id, "events": events})
+
+        assert push([ev(sid, 1)]).status_code == 200
+        held = [hub.store.engine.connect() for _ in range(3)]
+        try:
+            busy = push([ev(sid, 2)])
+            assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
+            assert busy.json()["error"]["code"] == "hub.busy"
+            assert busy.json()["error"]["retry"] is True
+            assert pool.checkedout() == 3  # type: ignore[attr-defined]
+        finally:
+            for c in held:
+                c.close()
+        again = push([ev(sid, 2)])
+        assert again.status_code == 200 and again.json()["results"][0]["status"] == "stored"
+        assert hub.store.counts()["events"] == 2
