@@ -100,7 +100,8 @@ class Ready(Answer):
     ready: bool
     hub_id: str
     checks: dict[str, str] = Field(
-        description="database, blob_store (and process when stopping): ok, or the class of failure"
+        description="database, blob_store, spool (free space; disk_full when short), and process "
+        "when stopping: ok, or the class of failure"
     )
 
 

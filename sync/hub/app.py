@@ -111,7 +111,8 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(BlobError)
     async def _blob_store(_request: Request, exc: BlobError) -> JSONResponse:
-        ops.count_blob_error(exc, "read")
+        if exc.code != "blob.disk_full":  # counted where the write failed
+            ops.count_blob_error(exc, "read")
         return error_response(blob_refusal(exc))
 
     @app.exception_handler(OperationalError)

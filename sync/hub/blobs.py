@@ -17,6 +17,7 @@ nothing is stored twice).
 from __future__ import annotations
 
 import ctypes
+import errno
 import hashlib
 import logging
 import os
@@ -59,6 +60,16 @@ class BlobError(Exception):
 
 def _unavailable(done: list[str] | None = None) -> BlobError:
     return BlobError("blob.store_unavailable", "平台页面存储暂时不可用，请稍后重试", done=done)
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(exc: OSError, done: list[str] | None = None) -> BlobError:
+    """The hub's own disk (the page directory, or the spool in front of S3) is full: the
+    station keeps its pages and retries; the operator frees space (readyz and /metrics say)."""
+    log.error("page store disk full (%s)", errno.errorcode.get(exc.errno or 0, "?"))
+    return BlobError("blob.disk_full", "平台页面存储空间已满，已通知管理员，请稍后重试", done=done)
 
 
 class BlobStore:
@@ -269,20 +280,30 @@ class BlobStore:
         """Move whole partial files (SHA, PATH, TAG to append) into the store durably (data
         before names: a power cut never leaves a named page with missing bytes; one file-system
         sync for the batch)."""
-        tmps = []
-        for sha, part, tag in items:
-            target = self.path(sha)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f"{sha}.{os.getpid()}.{threading.get_ident()}.tmp")
-            try:
-                os.replace(part, tmp)
-            except FileNotFoundError:  # finished meanwhile by another upload of the same page
-                continue
-            if tag:
-                with open(tmp, "ab") as f:
-                    f.write(tag)
-            tmps.append((tmp, target))
-        self._sync([t for t, _ in tmps])
+        tmps: list[tuple[Path, Path]] = []
+        moved: list[tuple[Path, Path, int]] = []  # (tmp, part, size before the tag)
+        try:
+            for sha, part, tag in items:
+                target = self.path(sha)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f"{sha}.{os.getpid()}.{threading.get_ident()}.tmp")
+                try:
+                    os.replace(part, tmp)
+                except FileNotFoundError:  # finished meanwhile by another upload of the page
+                    continue
+                moved.append((tmp, part, tmp.stat().st_size))
+                if tag:
+                    with open(tmp, "ab") as f:
+                        f.write(tag)
+                tmps.append((tmp, target))
+            self._sync([t for t, _ in tmps])
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:
+                raise
+            for tmp, part, size in moved:  # back to the spool as they were: nothing half-stored
+                os.truncate(tmp, size)
+                os.replace(tmp, part)
+            raise disk_full(exc) from exc
         for tmp, target in tmps:
             os.replace(tmp, target)
         self._sync(sorted({target.parent for _, target in tmps}))
@@ -309,7 +330,12 @@ class BlobStore:
         return sha
 
     def _put_one(self, sha: str, sealed: bytes) -> None:
-        write_atomic(self.path(sha), sealed)
+        try:
+            write_atomic(self.path(sha), sealed)
+        except OSError as exc:
+            if exc.errno in DISK_FULL:
+                raise disk_full(exc) from exc
+            raise
 
     def seal_clear(self, scope: str = DEFAULT_SCOPE) -> int:
         """Seal the pages a migrated hub still holds in clear (local directory only: S3 came

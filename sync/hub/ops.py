@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
 import threading
 import time
@@ -45,6 +46,9 @@ STATE_CACHE = 10.0  # seconds a scrape reuses the database-derived gauges
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,31}$")
 BLOB_OPERATIONS = ("write", "read")
+# Below this much free space on the page directory (or S3's spool) the process is not ready:
+# uploads would fail with blob.disk_full, so a balancer with health checks routes around it.
+SPOOL_RESERVE = 64 * 1024 * 1024
 # Per process, like the request metrics: counted where a store failure is turned into an answer.
 _BLOB_ERRORS: dict[str, int] = {}
 _BLOB_LOCK = threading.Lock()
@@ -170,8 +174,9 @@ def _pages_missing() -> Any:
 class _StateCollector:
     """Gauges read from the database at scrape time (cached briefly: N processes, one query)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, spool: Any = None) -> None:
         self.store = store
+        self.spool = spool  # the directory whose free space is reported
         self._cache: tuple[float, list[dict[str, Any]]] | None = None
         self._lock = threading.Lock()
 
@@ -230,6 +235,17 @@ class _StateCollector:
             for op in BLOB_OPERATIONS:  # present at 0, so an alert's rate() has a series
                 errors.add_metric([op], _BLOB_ERRORS.get(op, 0))
         yield errors
+        if self.spool is not None:
+            free = GaugeMetricFamily(
+                "intake_hub_spool_free_bytes",
+                "free space on the disk of the page directory (S3: the upload spool); "
+                "uploads are refused as blob.disk_full when it runs out",
+            )
+            try:
+                free.add_metric([], shutil.disk_usage(self.spool).free)
+                yield free
+            except OSError as exc:
+                log.warning("spool free space unavailable: %s", exc.__class__.__name__)
         yield from _notice_gauges(self.store)
 
 
@@ -253,7 +269,7 @@ def _notice_gauges(store: Any) -> Any:
 
 
 class HubMetrics:
-    def __init__(self, store: Any, hub_id: str = "hub") -> None:
+    def __init__(self, store: Any, hub_id: str = "hub", spool: Any = None) -> None:
         self.hub_id = hub_id
         self.multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
         self.registry = CollectorRegistry(auto_describe=True)
@@ -276,7 +292,7 @@ class HubMetrics:
             registry=self.registry,
             multiprocess_mode="livesum",
         )
-        self.state = _StateCollector(store)
+        self.state = _StateCollector(store, spool)
         self.state_registry = CollectorRegistry(auto_describe=False)
         self.state_registry.register(self.state)
 
@@ -382,6 +398,11 @@ def readiness(store: Any, blobs: Any) -> dict[str, str]:
         checks["blob_store"] = "ok"
     except Exception as exc:
         checks["blob_store"] = exc.__class__.__name__
+    try:
+        spool_free = shutil.disk_usage(blobs.root).free >= SPOOL_RESERVE
+        checks["spool"] = "ok" if spool_free else "disk_full"
+    except OSError as exc:
+        checks["spool"] = exc.__class__.__name__
     return checks
 
 
@@ -401,7 +422,7 @@ def install(
     the station-contact recorder its station dependency calls (`note_station`)."""
     from fastapi.responses import JSONResponse, Response
 
-    hub_metrics = HubMetrics(store, hub_id) if metrics else None
+    hub_metrics = HubMetrics(store, hub_id, getattr(blobs, "root", None)) if metrics else None
     app.state.metrics = hub_metrics
     app.state.contacts = StationContacts(store)
     app.add_middleware(OpsMiddleware, metrics=hub_metrics, log_access=log_access, hub_id=hub_id)

@@ -72,9 +72,19 @@ class SpoolWriter:
         self._on_close = on_close
         self._enc: Any = None
         self._whole = False
-        self._f = open(path, "a+b")  # noqa: SIM115 - closed by close(), as a file would be
+        # Unbuffered: after a failed write (a full disk) the file holds exactly what was written,
+        # and nothing left in a buffer is written behind the resume offset later.
+        self._f = open(path, "a+b", buffering=0)  # noqa: SIM115 - closed by close()
+        self.broken = False
         if sealer is None:
             return
+        try:
+            self._start(sha, sealer, scope)
+        except BaseException:
+            self._f.close()
+            raise
+
+    def _start(self, sha: str, sealer: Sealer, scope: str) -> None:
         size = os.fstat(self._f.fileno()).st_size
         head = b""
         if size:  # a partial upload to continue (no pread: the hub also runs on Windows)
@@ -88,7 +98,9 @@ class SpoolWriter:
                 self._f.truncate(0)
                 self._f.seek(0)
             prefix, offset = sealer.start(scope), 0
-            self._f.write(prefix)
+            view = memoryview(prefix)
+            while view:  # cut short by a full disk: started again next time (size < n)
+                view = view[self._f.write(view) :]
         self._enc, self._whole = sealer.encryptor(prefix, sha.encode(), offset)
         self._prefix = len(prefix)
 
@@ -97,18 +109,25 @@ class SpoolWriter:
         return self._f.closed
 
     def write(self, data: bytes | memoryview) -> None:
-        self._f.write(self._enc.update(data) if self._enc is not None else data)
+        """OSError (ENOSPC...) leaves the writer broken: the file keeps the bytes written, a
+        valid prefix the station resumes after (the keystream depends only on the position)."""
+        view = memoryview(self._enc.update(data) if self._enc is not None else data)
+        try:
+            while view:
+                view = view[self._f.write(view) :]
+        except OSError:
+            self.broken = True
+            raise
 
     def flush(self) -> None:
-        self._f.flush()
+        pass  # unbuffered: every write is in the file already
 
     def close(self) -> None:
         if self._f.closed:
             return
-        self._f.flush()
         size = os.fstat(self._f.fileno()).st_size
         self._f.close()
-        if self._enc is not None and self._whole:
+        if self._enc is not None and self._whole and not self.broken:
             self._enc.finalize()
             self._on_close(size - self._prefix, self._enc.tag)
         self._enc = None

@@ -150,7 +150,11 @@ def test_stations_command_lists_contact_backlog_pages_and_versions(
 
 def test_readyz_fails_when_a_dependency_is_gone_while_healthz_stays_up(hub):
     r = requests.get(f"{hub.url}/readyz", timeout=10)
-    assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "blob_store": "ok"}
+    assert r.status_code == 200 and r.json()["checks"] == {
+        "database": "ok",
+        "blob_store": "ok",
+        "spool": "ok",
+    }
     shutil.rmtree(hub.blobs.root)
     r = requests.get(f"{hub.url}/readyz", timeout=10)
     assert r.status_code == 503 and r.headers["Retry-After"] == "5"

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
 from sync.hub import ops
-from sync.hub.blobs import BlobError, BlobStore
+from sync.hub.blobs import DISK_FULL, BlobError, BlobStore, disk_full
 from sync.hub.crypto import DEFAULT_SCOPE
 from sync.hub.db import Principal, owner_of
 from sync.hub.errors import HubError
@@ -143,12 +143,17 @@ async def _complete(
     return {"sha256": writer.sha, "offset": writer.total, "complete": True}
 
 
+# A full disk needs the operator: stations come back in a minute, not every few seconds.
+DISK_FULL_RETRY = 60
+
+
 def blob_refusal(exc: BlobError, **details: Any) -> HubError:
     """A page the hub could not take: damaged bytes (dropped, 422, sending them again will not
     help) or an object store that did not confirm (503, retry later; the bytes are kept)."""
     if not exc.retry:
         return HubError(422, exc.code, exc.message, retry=False, **details)
-    return HubError(503, exc.code, exc.message, retry=True, retry_after=5, **details)
+    after = DISK_FULL_RETRY if exc.code == "blob.disk_full" else 5
+    return HubError(503, exc.code, exc.message, retry=True, retry_after=after, **details)
 
 
 @router.post(
@@ -335,7 +340,12 @@ class _PartWriter:
     ) -> None:
         self.sha, self.total, self.offset, self.skip, self.owner = sha, total, offset, skip, owner
         self.overflow = False
-        self._f = blobs.open_append(sha, owner, scope)
+        try:
+            self._f = blobs.open_append(sha, owner, scope)
+        except OSError as exc:
+            if exc.errno in DISK_FULL:
+                raise _disk(exc) from exc
+            raise
         self._hash = hashlib.sha256() if offset == 0 else None  # every byte seen: no read-back
 
     @property
@@ -352,7 +362,12 @@ class _PartWriter:
         if len(data) > room:
             self.overflow = True
             data = data[:room]
-        self._f.write(data)
+        try:
+            self._f.write(data)
+        except OSError as exc:
+            if exc.errno in DISK_FULL:
+                raise _disk(exc) from exc
+            raise
         if self._hash is not None:
             self._hash.update(data)
         self.offset += len(data)
@@ -361,3 +376,10 @@ class _PartWriter:
         if not self._f.closed:
             self._f.flush()
             self._f.close()
+
+
+def _disk(exc: OSError) -> BlobError:
+    """A full disk is the page store refusing (503, retry), counted as a failed write."""
+    err = disk_full(exc)
+    ops.count_blob_error(err, "write")
+    return err
