@@ -97,7 +97,21 @@ SUBS_AND_PAGES = Pair(
 INSERT_MANIFEST_PAGES = Pair(
     "insert_manifest_pages",
     insert(MANIFEST_PAGES),
-    _insert_sql("hub_manifest_pages", ("submission_id", "sha256", "size")),
+    _insert_sql("hub_manifest_pages", ("submission_id", "sha256", "size", "missing")),
+)
+CLEAR_MISSING = Pair(
+    "clear_missing",
+    update(MANIFEST_PAGES)
+    .where(
+        MANIFEST_PAGES.c.missing,
+        MANIFEST_PAGES.c.sha256.in_(bindparam("shas", expanding=True)),
+        MANIFEST_PAGES.c.submission_id.in_(
+            select(SUBS.c.id).where(SUBS.c.station_id == bindparam("station"))
+        ),
+    )
+    .values(missing=False),
+    "UPDATE hub_manifest_pages SET missing = false WHERE missing AND sha256 = ANY(%(shas)s)"
+    " AND submission_id IN (SELECT id FROM hub_submissions WHERE station_id = %(station)s)",
 )
 INSERT_SUBS = Pair(
     "insert_subs",
@@ -188,6 +202,7 @@ PAIRS = (
     ADD_HOLDER,
     SUBS_AND_PAGES,
     INSERT_MANIFEST_PAGES,
+    CLEAR_MISSING,
     INSERT_SUBS,
     UPDATE_SUB,
     INSERT_EVENTS,

@@ -22,6 +22,7 @@ from sync.hub.db import (
 from sync.hub.errors import HubError
 from sync.hub.fastsql import (
     ADD_HOLDER,
+    CLEAR_MISSING,
     FEED_END,
     FEED_PAGE,
     HELD,
@@ -91,9 +92,13 @@ class IngestOps(NoticeOps):
         if not shas:
             return
         with self.write_core() if conn is None else nullcontext(conn) as c:
-            Sql(c, self.fast_sql).many(
-                ADD_HOLDER, [{"station_id": p.station_id, "sha256": x} for x in set(shas)]
-            )
+            q = Sql(c, self.fast_sql)
+            q.many(ADD_HOLDER, [{"station_id": p.station_id, "sha256": x} for x in set(shas)])
+            if conn is None:
+                # pages sent on their own, after the manifest named them; POST /v1/intakes
+                # (CONN) writes its manifests after its holders, so they are not marked
+                for chunk in chunks(sorted(set(shas)), 500):
+                    q.many(CLEAR_MISSING, [{"station": p.station_id, "shas": chunk}])
 
     # ------------------------------------------------------------------ station exchange
 
@@ -168,7 +173,12 @@ class IngestOps(NoticeOps):
                     if key not in have:
                         have.add(key)
                         rows.append(
-                            {"submission_id": sid, "sha256": pg["sha256"], "size": pg["size"]}
+                            {
+                                "submission_id": sid,
+                                "sha256": pg["sha256"],
+                                "size": pg["size"],
+                                "missing": pg["sha256"] not in held,
+                            }
                         )
                     if not blobs.held(pg["sha256"], pg["size"], pg["sha256"] in held):
                         wanted[pg["sha256"]] = {"sha256": pg["sha256"], "size": pg["size"]}

@@ -11,6 +11,7 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -19,6 +20,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -124,9 +127,21 @@ class HubEvent(HubBase):
 
 class HubManifestPage(HubBase):
     __tablename__ = "hub_manifest_pages"
+    __table_args__ = (
+        # the few pages named before they arrived: "pages missing" reads these, not every page
+        Index(
+            "ix_hub_manifest_pages_missing",
+            "sha256",
+            postgresql_where=text("missing"),
+            sqlite_where=text("missing"),
+        ),
+    )
     submission_id: Mapped[str] = mapped_column(ForeignKey("hub_submissions.id"), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
+    # the station did not hold the page when its manifest named it (cleared when it arrives
+    # on its own; a row left set once its page is held counts for nothing)
+    missing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class HubFeed(HubBase):
