@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,21 @@ from sync.protocol import NOTICE_STATUSES
 log = logging.getLogger("intake.hub.notify")
 
 STATUSES = NOTICE_STATUSES
+OUTBOX = ("pending", "sending", "retrying", "failed")  # bounded: the rest only ever grow
+_SENT = [0]  # notices this process sent (/metrics: intake_hub_notices_sent_total)
+_SENT_LOCK = threading.Lock()
+
+
+def count_sent() -> None:
+    with _SENT_LOCK:
+        _SENT[0] += 1
+
+
+def sent_count() -> int:
+    with _SENT_LOCK:
+        return _SENT[0]
+
+
 _DUE = ("pending", "retrying")
 _TEXTS = {
     "accepted": "您的“一件事一次办”申请（编号{number}）已由{department}受理，办件计时开始。",
@@ -291,6 +307,8 @@ class NoticeOps(StoreBase):
             # department's decision holds while it waits for the cursor: a deadlock).
             values["seq"] = self._bump(s, found.station_id)
             s.execute(update(HubNotice).where(HubNotice.id == notice_id).values(**values))
+        if values["status"] == "sent":
+            count_sent()
         return str(values["status"])
 
     def requeue_failed(self) -> int:
@@ -335,23 +353,45 @@ class NoticeOps(StoreBase):
             "more": len(notices) == limit,
         }
 
-    def notices_of(self, submission_id: str | None = None) -> list[dict[str, Any]]:
-        """Every notice (of one submission), for the hub's administrators and tests."""
+    def notices_of(
+        self,
+        submission_id: str | None = None,
+        *,
+        status: str | None = None,
+        number: str | None = None,
+        last: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The notices (of one submission, in one status, of one intake number), oldest first;
+        LAST: only the newest that many (a province's outbox holds millions: filtered and
+        limited in the database, never loaded whole)."""
         with self.sessions() as s:
             stmt = select(HubNotice, HubSubmission.number).join(
                 HubSubmission, HubSubmission.id == HubNotice.submission_id
             )
             if submission_id:
                 stmt = stmt.where(HubNotice.submission_id == submission_id)
-            rows = s.execute(stmt.order_by(HubNotice.created_at, HubNotice.id)).all()
+            if status:
+                stmt = stmt.where(HubNotice.status == status)
+            if number:
+                stmt = stmt.where(HubSubmission.number == number)
+            if last is None:
+                rows = s.execute(stmt.order_by(HubNotice.created_at, HubNotice.id)).all()
+            else:
+                newest = stmt.order_by(HubNotice.created_at.desc(), HubNotice.id.desc())
+                rows = list(reversed(s.execute(newest.limit(last)).all()))
         return [notice_view(n, number) for n, number in rows]
 
-    def notice_counts(self) -> dict[str, int]:
+    def notice_counts(self, outbox_only: bool = False) -> dict[str, int]:
+        """Notices by status. OUTBOX_ONLY: the statuses still in the outbox or needing a person
+        (pending, sending, retrying, failed), read through the status index; counting sent and
+        no_phone reads every notice ever made (seconds at a province's year: not per scrape)."""
+        statuses = OUTBOX if outbox_only else STATUSES
         with self.sessions() as s:
-            found = dict(
-                s.execute(select(HubNotice.status, func.count()).group_by(HubNotice.status)).all()
-            )
-        return {st: int(found.get(st, 0)) for st in STATUSES}
+            stmt = select(HubNotice.status, func.count()).group_by(HubNotice.status)
+            if outbox_only:
+                stmt = stmt.where(HubNotice.status.in_(OUTBOX))
+            found = dict(s.execute(stmt).all())
+        return {st: int(found.get(st, 0)) for st in statuses}
 
 
 def _wire(t: dt.datetime | None) -> str | None:

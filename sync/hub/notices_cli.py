@@ -28,12 +28,7 @@ def cmd_hub_notices(args: argparse.Namespace, open_store: Callable[[], Any]) -> 
     store = open_store()
     try:
         requeued = store.requeue_failed() if args.retry else 0
-        rows = [
-            n
-            for n in store.notices_of()
-            if (args.status is None or n["status"] == args.status)
-            and (args.number is None or n["number"] == args.number)
-        ]
+        rows = store.notices_of(status=args.status, number=args.number, last=max(args.limit, 0))
         counts = store.notice_counts()
     finally:
         store.close()
@@ -41,7 +36,7 @@ def cmd_hub_notices(args: argparse.Namespace, open_store: Callable[[], Any]) -> 
     lines = ["　".join(f"{_LABELS[s]} {counts[s]}" for s in STATUSES)]
     if args.retry:
         lines.append(f"已重新排队发送失败的通知 {requeued} 条")
-    for n in rows[-args.limit :]:
+    for n in rows:
         lines.append(
             f"{n['number'] or '—':20} {_KINDS.get(n['kind'], n['kind']):6} {n['item_id'] or '—':24} "
             f"{_LABELS.get(n['status'], n['status'])}（已试{n['attempts']}次"

@@ -252,18 +252,29 @@ class _StateCollector:
 
 
 def _notice_gauges(store: Any) -> Any:
-    """The notice outbox by status (pending, retrying, sent, failed …): every status present,
-    at 0 when empty, so an alert on failed or on a growing backlog has a series."""
+    """The notice outbox by status (pending, sending, retrying, failed): every status present,
+    at 0 when empty, so an alert on failed or on a growing backlog has a series; and the
+    notices this process sent, a counter (sent notices only ever grow: counting them in the
+    database on every scrape would read every notice ever made)."""
+    from sync.hub.notices import sent_count
+
+    sent = CounterMetricFamily(
+        "intake_hub_notices_sent", "notices to applicants this process sent (since its start)"
+    )
+    sent.add_metric([], sent_count())
+    yield sent
     counts = getattr(store, "notice_counts", None)
     if counts is None:
         return
     try:
-        found = counts()
+        found = counts(outbox_only=True)
     except Exception as exc:  # a scrape must answer even with the database away
         log.warning("notice metrics unavailable: %s", exc.__class__.__name__)
         return
     gauge = GaugeMetricFamily(
-        "intake_hub_notices", "notices to applicants in the outbox, by status", labels=["status"]
+        "intake_hub_notices",
+        "notices to applicants in the outbox (pending, sending, retrying) or failed, by status",
+        labels=["status"],
     )
     for status, n in found.items():
         gauge.add_metric([status], n)

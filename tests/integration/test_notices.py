@@ -28,6 +28,13 @@ from tests.expected_logs import SYNC_PAUSED
 from tests.hub_doubles import station_session
 from tests.sync_doubles import intake_with_pages, station
 
+
+def sent_total(metrics: str) -> float:
+    """intake_hub_notices_sent_total of one process (a counter since its start)."""
+    (line,) = [x for x in metrics.splitlines() if x.startswith("intake_hub_notices_sent_total ")]
+    return float(line.split()[1])
+
+
 pytestmark = [
     pytest.mark.integration,
     SYNC_PAUSED,
@@ -172,7 +179,8 @@ def test_a_failing_provider_keeps_the_notice_retries_it_shows_it_then_sends_it_o
         assert {n["last_error"] for n in rows} == {"gateway.http_503"}
         metrics = requests.get(f"{hub.url}/metrics").text
         assert 'intake_hub_notices{status="retrying"} 3.0' in metrics
-        assert 'intake_hub_notices{status="sent"} 0.0' in metrics
+        assert 'intake_hub_notices{status="sent"}' not in metrics  # a counter, not a count
+        sent_before = sent_total(metrics)
         # the station sees them as failing, to be retried
         eng.run_until_idle(max_seconds=30)
         assert {n.status_label for n in Notices(ctx.sessions).of(sid)} == {"发送失败，将重试"}
@@ -182,7 +190,9 @@ def test_a_failing_provider_keeps_the_notice_retries_it_shows_it_then_sends_it_o
         rows = hub.store.notices_of(sid)
         assert sorted(provider.sent) == sorted(n["id"] for n in rows)
         assert {(n["status"], n["attempts"], n["last_error"]) for n in rows} == {("sent", 2, "")}
-        assert 'intake_hub_notices{status="sent"} 3.0' in requests.get(f"{hub.url}/metrics").text
+        metrics = requests.get(f"{hub.url}/metrics").text
+        assert sent_total(metrics) == sent_before + 3
+        assert 'intake_hub_notices{status="retrying"} 0.0' in metrics
         eng.run_until_idle(max_seconds=30)
         assert {n.status for n in Notices(ctx.sessions).of(sid)} == {"sent"}
     finally:
@@ -212,6 +222,20 @@ def test_a_notice_the_gateway_will_never_take_is_kept_as_failed_and_not_resent(
     assert cli_main(["hub", "notices", "--db", hub.store.url, "--status", "failed"]) == 0
     out = capsys.readouterr().out
     assert "发送失败 3" in out and out.count("gateway.http_503") == 3 and PHONE not in out
+    # filtered and limited in the database: the newest N, oldest first
+    listed = ["hub", "notices", "--db", hub.store.url, "--status", "failed", "--json"]
+    assert cli_main([*listed, "--limit", "2"]) == 0
+    two = json.loads(capsys.readouterr().out)["notices"]
+    every = hub.store.notices_of(sid)
+    assert [n["id"] for n in two] == [n["id"] for n in every[-2:]]
+    assert cli_main([*listed, "--number", "NO-SUCH-NUMBER"]) == 0
+    assert json.loads(capsys.readouterr().out)["notices"] == []
+    assert hub.store.notice_counts(outbox_only=True) == {
+        "pending": 0,
+        "sending": 0,
+        "retrying": 0,
+        "failed": 3,
+    }
     assert cli_main(["hub", "notices", "--db", hub.store.url, "--retry", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["requeued"] == 3 and answer["counts"]["pending"] == 3
