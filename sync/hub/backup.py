@@ -177,16 +177,27 @@ def backup(db_url: str, blobs: Any, dest: Path | str) -> dict[str, Any]:
     objects = _Objects(blobs)
     copied = kept = size = 0
     listing: list[list[Any]] = []
-    try:  # a previous backup into DEST: its pages are not fetched again
-        metas = {n: m for n, _d, _s, m in json.loads((dest / "objects.json").read_text("utf-8"))}
+    # A previous backup into DEST: its pages are neither fetched nor read again (its listing
+    # has their checksums; a nightly backup of a county's year would otherwise re-read
+    # hundreds of GB). Restore checks every page against the listing before writing anything.
+    try:
+        before = {
+            n: (d, z, m) for n, d, z, m in json.loads((dest / "objects.json").read_text("utf-8"))
+        }
     except (OSError, ValueError):
-        metas = {}
+        before = {}
     for name in objects.names():  # after the dump: every page it names is already stored
         target = _object_path(dest, name)
-        if target.exists():
-            data, meta = target.read_bytes(), metas.get(name, {})
+        known = before.get(name)
+        if known is not None and target.is_file() and target.stat().st_size == known[1]:
+            listing.append([name, *known])
+            size += known[1]
             kept += 1
-        else:
+            continue
+        if known is None and target.is_file():  # left by a run cut before its listing
+            data, meta = target.read_bytes(), {}
+            kept += 1
+        else:  # new, or the copy here is not the one listed (damaged): fetched from the store
             data, meta = objects.get(name)
             target.parent.mkdir(parents=True, exist_ok=True)
             part = target.with_suffix(".part")

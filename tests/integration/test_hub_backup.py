@@ -6,6 +6,7 @@ decision recorded after the restore reaches its window.
 
 PostgreSQL: INTAKE_TEST_PG_URL (installer/ci-postgres.sh prints it), else a throwaway cluster."""
 
+import hashlib
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ import requests
 from app.cli import main as intake_main
 from local_db.keys import MemorySecretStore
 from sync.engine import SyncConfig, SyncEngine
+from sync.hub.blobs import BlobStore
 from sync.hub.server import HubThread
 from sync.keystore import MemoryTokenStore
 from tests.sync_doubles import (
@@ -177,6 +179,51 @@ def test_restore_refuses_a_damaged_backup_and_a_database_in_use(tmp_path, capsys
     out = capsys.readouterr()
     assert "backup.damaged" in out.out and "未做任何恢复" in out.out
     assert not (tmp_path / "new.sqlite3").exists() or (tmp_path / "new.sqlite3").stat().st_size == 0
+
+
+def test_a_backup_into_the_same_place_copies_new_pages_only_and_reads_none_it_has(
+    tmp_path, monkeypatch
+):
+    """Nightly into the same directory: the pages already there are neither fetched nor read
+    (their checksums come from the last listing), a page whose copy there is damaged is
+    fetched again, and the result restores whole."""
+    from pathlib import Path
+
+    from sync.hub.backup import backup, restore
+
+    db = f"sqlite:///{tmp_path}/hub.sqlite3"
+    hub = HubThread(db, tmp_path / "blobs").start()
+    try:
+        first = [hub.blobs.put(f"page {i}".encode() * 500) for i in range(5)]
+        dest = tmp_path / "bk"
+        assert backup(db, hub.blobs, dest)["objects_copied"] == 5
+        new = hub.blobs.put(b"a page after the first backup" * 500)
+        damaged = dest / "objects" / first[0][:2] / first[0][2:4] / first[0]
+        damaged.write_bytes(damaged.read_bytes()[:-1])  # shorter: not the copy listed
+
+        reads: list[Path] = []
+        real = Path.read_bytes
+
+        def counting(self: Path) -> bytes:
+            if dest in self.parents:
+                reads.append(self)
+            return real(self)
+
+        monkeypatch.setattr(Path, "read_bytes", counting)
+        again = backup(db, hub.blobs, dest)
+        monkeypatch.undo()
+        assert again["objects"] == 6
+        assert again["objects_copied"] == 2 and again["objects_already_there"] == 4  # new+damaged
+        assert [p for p in reads if p.parent.parent.parent.name == "objects"] == []
+    finally:
+        hub.stop()
+    blobs = BlobStore(tmp_path / "restored", sealer=None)
+    assert restore(f"sqlite:///{tmp_path}/restored.sqlite3", blobs, dest)["objects"] == 6
+    for sha in [*first, new]:
+        assert (
+            hashlib.sha256(blobs.path(sha).read_bytes()).hexdigest()
+            == hashlib.sha256(hub.blobs.path(sha).read_bytes()).hexdigest()
+        )
 
 
 # Warnings these tests provoke on purpose (the log-failure fixture fails any other).
