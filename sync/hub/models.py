@@ -137,7 +137,9 @@ class HubManifestPage(HubBase):
         ),
     )
     submission_id: Mapped[str] = mapped_column(ForeignKey("hub_submissions.id"), primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # indexed on its own: a department's page read looks the page up (the key starts with the
+    # submission)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     size: Mapped[int] = mapped_column(BigInteger)
     # the station did not hold the page when its manifest named it (cleared when it arrives
     # on its own; a row left set once its page is held counts for nothing)

@@ -123,6 +123,7 @@ def test_a_database_from_before_the_flag_is_migrated_with_the_same_count(db_url,
         assert expected == {"XX01": 2}
         with store.engine.begin() as c:  # revision 0008: no flag, no index
             c.execute(text("DROP INDEX ix_hub_manifest_pages_missing"))
+            c.execute(text("DROP INDEX ix_hub_manifest_pages_sha256"))
             c.execute(text("ALTER TABLE hub_manifest_pages DROP COLUMN missing"))
             c.execute(text("UPDATE alembic_version SET version_num = '0008'"))
     finally:

@@ -531,6 +531,7 @@ def test_an_existing_hub_database_gets_the_new_tables(hub):
         for column in ("last_seen_at", "client_version", "catalog_version", "backlog"):  # 0005
             conn.execute(text(f"ALTER TABLE hub_stations DROP COLUMN {column}"))
         conn.execute(text("DROP INDEX ix_hub_manifest_pages_missing"))  # 0009
+        conn.execute(text("DROP INDEX ix_hub_manifest_pages_sha256"))
         conn.execute(text("ALTER TABLE hub_manifest_pages DROP COLUMN missing"))
     assert "hub_audit_entries" not in inspect(hub.store.engine).get_table_names()
     HubStore(hub.store.url).close()  # what `intake hub serve` does at its start

@@ -1,5 +1,7 @@
-"""which manifest pages were not held when named: the "pages missing" figure (/metrics,
-`intake hub stations`) counts these few rows instead of joining every page ever sent
+"""manifest pages by page: which were not held when named (the "pages missing" figure of
+/metrics and `intake hub stations` counts these few rows instead of joining every page ever
+sent), and an index on the page, for a department's page reads (the primary key starts with
+the submission: each read scanned every page ever sent)
 
 Revision ID: 0009
 Revises: 0008
@@ -39,7 +41,10 @@ def upgrade() -> None:
         sqlite_where=sa.text("missing"),
     )
 
+    op.create_index("ix_hub_manifest_pages_sha256", "hub_manifest_pages", ["sha256"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_hub_manifest_pages_sha256", table_name="hub_manifest_pages")
     op.drop_index("ix_hub_manifest_pages_missing", table_name="hub_manifest_pages")
     op.drop_column("hub_manifest_pages", "missing")
