@@ -315,6 +315,11 @@ class DeptSubmission(Answer):
 
 class DeptSubmissions(Answer):
     submissions: list[DeptSubmission]
+    next: str | None = Field(
+        description="ask with after=this next time (null: nothing listed yet); the hub lists a "
+        "submission 30 s after its receipt arrived, in arrival order, so a cursor never skips one"
+    )
+    more: bool = Field(description="more are listed already: ask again at once")
 
 
 class VerifyIn(Request):

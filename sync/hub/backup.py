@@ -194,8 +194,9 @@ def backup(db_url: str, blobs: Any, dest: Path | str) -> dict[str, Any]:
             size += known[1]
             kept += 1
             continue
+        meta: dict[str, str] = {}
         if known is None and target.is_file():  # left by a run cut before its listing
-            data, meta = target.read_bytes(), {}
+            data = target.read_bytes()
             kept += 1
         else:  # new, or the copy here is not the one listed (damaged): fetched from the store
             data, meta = objects.get(name)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from sync.hub.db import (
     chunks,
@@ -112,27 +113,46 @@ class DecisionOps(NoticeOps):
         log.info("decision %s on %s item %s", decision, sid, item_id)
         return {"status": "stored", "cursor": cursor, "submission_id": sid}
 
+    # A submission is listed this long after the hub recorded its receipt: a transaction that
+    # took its time stamp earlier but commits later must not fall behind a cursor already past
+    # it (hub transactions take milliseconds; the clocks of hub machines agree through NTP).
+    listing_lag = dt.timedelta(seconds=30)
+
     def submissions(
         self,
         *,
         station_code: str | None = None,
         limit: int = 200,
         items: frozenset[str] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Submissions for a department; with ITEMS only those with one of these items received,
-        showing only these items and their decisions (what was pushed to that department)."""
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        """Submissions with a number (received, or 一次告知) in the order the hub listed them,
+        from the cursor AFTER on: with ITEMS only received ones with one of these items, showing only these items and their
+        decisions (what was pushed to that department). `next` is the cursor to ask with next
+        (past the submissions read, also those another department's items filtered out);
+        `more`: ask again at once."""
+        start = _cursor(after) if after else None
         with self.sessions() as s:
-            stmt = select(HubSubmission, HubStation.code).join(
-                HubStation, HubStation.id == HubSubmission.station_id
+            stmt = (
+                select(HubSubmission, HubStation.code)
+                .join(HubStation, HubStation.id == HubSubmission.station_id)
+                .where(HubSubmission.listed_at <= self.now() - self.listing_lag)
             )
             if station_code:
                 stmt = stmt.where(HubStation.code == station_code)
-            if items is not None:
+            if items is not None:  # a department's items: only what was received for it
                 stmt = stmt.where(HubSubmission.received_at.is_not(None))
+            if start is not None:
+                stmt = stmt.where(
+                    tuple_(HubSubmission.listed_at, HubSubmission.id) > tuple_(*start)
+                )
+            stmt = stmt.order_by(HubSubmission.listed_at, HubSubmission.id).limit(SCAN_MAX)
             rows: list[tuple[HubSubmission, str, list[str]]] = []
-            for sub, code in s.execute(
-                stmt.order_by(HubSubmission.created_at).execution_options(yield_per=500)
-            ):
+            last, scanned = start, 0
+            for sub, code in s.execute(stmt.execution_options(yield_per=500)):
+                scanned += 1
+                assert sub.listed_at is not None
+                last = (_utc(sub.listed_at), sub.id)
                 mine = [i for i in json.loads(sub.items_json) if items is None or i in items]
                 if items is None or mine:
                     rows.append((sub, code, mine))
@@ -146,7 +166,7 @@ class DecisionOps(NoticeOps):
                 ):
                     if items is None or d.item_id in items:
                         decisions.setdefault(d.submission_id, {})[d.item_id] = d.decision
-        return [
+        listed = [
             {
                 "submission_id": sub.id,
                 "number": sub.number,
@@ -158,6 +178,8 @@ class DecisionOps(NoticeOps):
             }
             for sub, code, mine in rows
         ]
+        more = len(rows) >= limit or scanned >= SCAN_MAX
+        return {"submissions": listed, "next": _cursor_text(last), "more": more}
 
     # ------------------------------------------------------------------ departments read
 
@@ -257,3 +279,29 @@ def paper_and_deliveries(events: list[dict[str, Any]]) -> dict[str, Any]:
                 }
             )
     return {"handover": handover, "deliveries": deliveries}
+
+
+# At most this many submissions read for one listing: a department whose items are rare reads
+# on with `next` instead of one request scanning a province's year.
+SCAN_MAX = 5000
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)  # SQLite: naive
+
+
+def _cursor_text(at: tuple[dt.datetime, str] | None) -> str | None:
+    if at is None:
+        return None
+    return f"{at[0].strftime('%Y-%m-%dT%H:%M:%S.%fZ')}~{at[1]}"
+
+
+def _cursor(text: str) -> tuple[dt.datetime, str]:
+    stamp, _, sid = text.partition("~")
+    try:
+        at = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        at = None
+    if at is None or not is_uuid(sid):
+        raise HubError(400, "request.cursor", "翻页位置（after）格式不对，请使用上次答复的 next")
+    return at, sid

@@ -39,7 +39,7 @@ HOLDERS = cast(Table, HubPageHolder.__table__)
 FEED = cast(Table, HubFeed.__table__)
 STATIONS = cast(Table, HubStation.__table__)
 TOKENS = cast(Table, HubToken.__table__)
-PROJECTED = ("stage", "number", "items_json", "received_at", "updated_at")
+PROJECTED = ("stage", "number", "items_json", "received_at", "updated_at", "listed_at")
 _SUB_COLUMNS = ("id", "station_id", "created_at", *PROJECTED)
 _EVENT_COLUMNS = tuple(c.name for c in EVENTS.columns)
 

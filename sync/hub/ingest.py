@@ -452,11 +452,12 @@ class _Sub:
     items_json: str
     received_at: dt.datetime | None
     updated_at: dt.datetime
+    listed_at: dt.datetime | None
     created_at: dt.datetime | None = None  # set only on a submission not yet stored
 
     @classmethod
     def new(cls, sid: str, station_id: int, now: dt.datetime) -> _Sub:
-        return cls(sid, station_id, "draft", None, "[]", None, now, created_at=now)
+        return cls(sid, station_id, "draft", None, "[]", None, now, None, created_at=now)
 
     def row(self) -> dict[str, Any]:
         return {
@@ -488,6 +489,8 @@ def _project(sub: _Sub, ev: Mapping[str, Any], now: dt.datetime) -> None:
         sub.stage = stage
     if etype in ("notified", "received") and isinstance(payload.get("number"), str):
         sub.number = payload["number"][:32]
+        if sub.listed_at is None:  # a case now (received, or 一次告知): departments list it
+            sub.listed_at = now
     if etype == "received":
         sub.items_json = json.dumps(payload.get("items", []), ensure_ascii=False)
         sub.received_at = dt.datetime.fromisoformat(ev["at"])

@@ -94,6 +94,8 @@ class HubPageHolder(HubBase):
 
 class HubSubmission(HubBase):
     __tablename__ = "hub_submissions"
+    # departments page through received submissions in the order the hub listed them
+    __table_args__ = (Index("ix_hub_submissions_listed", "listed_at", "id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("hub_stations.id"))
     number: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -102,6 +104,9 @@ class HubSubmission(HubBase):
     received_at: Mapped[dt.datetime | None] = mapped_column(TS)
     created_at: Mapped[dt.datetime] = mapped_column(TS)
     updated_at: Mapped[dt.datetime] = mapped_column(TS)
+    # the hub's time when it got its number (received, or 一次告知): the departments' listing
+    # order (received_at is the station's: an offline township's intake arrives days later)
+    listed_at: Mapped[dt.datetime | None] = mapped_column(TS)
 
 
 class HubEvent(HubBase):

@@ -120,7 +120,9 @@ def test_queue_claim_review_and_the_notice_goes_back_to_the_platform(tmp_path, h
     got = ctx_a.queries.get(claimed.submission_id)
     assert got.number == out.number and got.stage == "notified"
     eng_a.run_until_idle(max_seconds=20)
-    assert out.number in {s["number"] for s in hub.store.submissions(station_code="XX01")}
+    hub.store.listing_lag = dt.timedelta(0)  # listed at once (30 s in service)
+    listed = hub.store.submissions(station_code="XX01")["submissions"]
+    assert out.number in {s["number"] for s in listed}
     eng_b.run_until_idle(max_seconds=20)
     assert b.queue() == []
     (done,) = b.queue(done=True)

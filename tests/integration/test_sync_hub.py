@@ -533,6 +533,8 @@ def test_an_existing_hub_database_gets_the_new_tables(hub):
         conn.execute(text("DROP INDEX ix_hub_manifest_pages_missing"))  # 0009
         conn.execute(text("DROP INDEX ix_hub_manifest_pages_sha256"))
         conn.execute(text("ALTER TABLE hub_manifest_pages DROP COLUMN missing"))
+        conn.execute(text("DROP INDEX ix_hub_submissions_listed"))  # 0010
+        conn.execute(text("ALTER TABLE hub_submissions DROP COLUMN listed_at"))
     assert "hub_audit_entries" not in inspect(hub.store.engine).get_table_names()
     HubStore(hub.store.url).close()  # what `intake hub serve` does at its start
     assert {"hub_audit_entries", "hub_receipt_keys"} <= set(

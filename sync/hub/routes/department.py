@@ -51,9 +51,15 @@ async def dept_submissions(
     hub: Hub,
     station: str | None = Query(None, max_length=8),
     limit: int = Query(200, ge=1, le=1000),
+    after: str | None = Query(
+        None,
+        max_length=80,
+        description="the `next` of the previous answer (absent: from the start)",
+    ),
 ) -> dict[str, Any]:
-    found = await call(hub.store.submissions, station_code=station, limit=limit, items=dept.items)
-    return {"submissions": found}
+    return await call(  # type: ignore[no-any-return]
+        hub.store.submissions, station_code=station, limit=limit, items=dept.items, after=after
+    )
 
 
 _JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
