@@ -244,6 +244,14 @@ MESSAGES: dict[str, str] = {
     "hub.config_invalid": "平台配置项 {field}（环境变量 {ENV_PREFIX}{where_upper}）的值无效",
     "hub.config_malformed": "平台配置文件不是有效的 TOML：{path}（{exc}）",
     "hub.config_missing": "找不到平台配置文件：{path}",
+    "hub.s3_unreachable": (
+        "无法使用页面存储 {endpoint} 的桶 {bucket}：请确认对象存储已启动，s3_endpoint、"
+        "s3_bucket 与访问密钥无误（存储的答复：{reason}）。作为服务运行时会自动重试。"
+    ),
+    "hub.db_unreachable": (
+        "无法连接平台数据库 {where}：请确认数据库已启动，配置项 db 中的地址、库名、用户和密码无误"
+        "（数据库的答复：{reason}）。作为服务运行时会自动重试。"
+    ),
     "hub.config_unknown": "平台配置中有未知的设置项：{field}",
     "hub.sms_secret_file": "无法读取短信网关签名密钥文件：{path}",
     "hub.secret_on_command_line": (

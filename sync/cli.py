@@ -54,6 +54,8 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def cmd_hub_serve(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError
+
     from sync.hub.server import serve
     from sync.hub.settings import SettingsError
 
@@ -61,8 +63,28 @@ def cmd_hub_serve(args: argparse.Namespace) -> int:
         settings = _settings(args)
     except SettingsError as exc:
         return _hub_error(exc)
-    serve(settings)
+    try:
+        serve(settings)
+    except SettingsError as exc:  # at start: the page store is not there, or refuses
+        return _hub_error(exc)
+    except OperationalError as exc:  # at start: the database is not there (yet)
+        where, reason = _db_failure(settings, exc)
+        return _hub_error(SettingsError("hub.db_unreachable", where=where, reason=reason))
     return 0
+
+
+def _db_failure(settings: Any, exc: Exception) -> tuple[str, str]:
+    """Where the database was looked for (never the password) and its first line of answer."""
+    from sqlalchemy.engine import make_url
+
+    url = settings.db_url() or ""
+    try:
+        u = make_url(url)
+        where = f"{u.host or 'localhost'}:{u.port or 5432}/{u.database}" if u.host else url
+    except Exception:  # an unparsable URL: say nothing of it
+        where = "(db)"
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+    return where, reason[0][:200] if reason else exc.__class__.__name__
 
 
 def main_hub_serve(argv: list[str]) -> int:

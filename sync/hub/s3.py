@@ -93,13 +93,32 @@ class S3BlobStore(BlobStore):
         return f"{self.config.prefix}{sha[:2]}/{sha}"
 
     def ensure_bucket(self) -> None:
-        """Create the bucket when missing (a fresh deployment, tests)."""
-        from botocore.exceptions import ClientError
+        """Create the bucket when missing (a fresh deployment, tests). A store that cannot be
+        reached or refuses these credentials stops the start with SettingsError
+        hub.s3_unreachable (what the store answered; never the keys)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from sync.hub.settings import SettingsError
 
         try:
-            self.client.head_bucket(Bucket=self.config.bucket)
-        except ClientError:
-            self.client.create_bucket(Bucket=self.config.bucket)
+            try:
+                self.client.head_bucket(Bucket=self.config.bucket)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+                    raise
+                self.client.create_bucket(Bucket=self.config.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            if isinstance(exc, ClientError):
+                err = exc.response.get("Error", {})
+                reason = f"{err.get('Code', '?')} {err.get('Message', '')}".strip()
+            else:
+                reason = exc.__class__.__name__
+            raise SettingsError(
+                "hub.s3_unreachable",
+                endpoint=self.config.endpoint or "AWS",
+                bucket=self.config.bucket,
+                reason=reason[:200],
+            ) from exc
 
     def held(self, sha: str, size: int | None, holder: bool) -> bool:
         # A holder row is written only after put_object returned: no lookup per page (each one
