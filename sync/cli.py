@@ -80,7 +80,11 @@ def _db_failure(settings: Any, exc: Exception) -> tuple[str, str]:
     url = settings.db_url() or ""
     try:
         u = make_url(url)
-        where = f"{u.host or 'localhost'}:{u.port or 5432}/{u.database}" if u.host else url
+        where = (
+            f"{u.host}:{u.port or 5432}/{u.database}"
+            if u.host
+            else u.render_as_string(hide_password=True)  # a Unix socket: the URL, masked
+        )
     except Exception:  # an unparsable URL: say nothing of it
         where = "(db)"
     reason = str(getattr(exc, "orig", exc)).strip().splitlines()

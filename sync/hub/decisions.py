@@ -127,10 +127,10 @@ class DecisionOps(NoticeOps):
         after: str | None = None,
     ) -> dict[str, Any]:
         """Submissions with a number (received, or 一次告知) in the order the hub listed them,
-        from the cursor AFTER on: with ITEMS only received ones with one of these items, showing only these items and their
-        decisions (what was pushed to that department). `next` is the cursor to ask with next
-        (past the submissions read, also those another department's items filtered out);
-        `more`: ask again at once."""
+        from the cursor AFTER on: with ITEMS only received ones with one of these items,
+        showing only these items and their decisions (what was pushed to that department).
+        `next` is the cursor to ask with next (past every submission read, also those the
+        items filtered out); `more`: ask again at once."""
         start = _cursor(after) if after else None
         with self.sessions() as s:
             stmt = (

@@ -40,6 +40,15 @@ def test_a_database_that_is_not_there_stops_the_start_with_where_and_why(tmp_pat
     assert "s3cretpw" not in out.stderr + out.stdout
 
 
+def test_a_database_on_a_unix_socket_is_named_with_its_password_masked(tmp_path):
+    url = f"postgresql+psycopg://hub:s3cretpw@/hub?host={tmp_path}/no-socket-here"
+    out = start(tmp_path, INTAKE_HUB_DB=url)
+    assert (
+        out.returncode == 1 and "无法连接平台数据库 postgresql+psycopg://hub:***@/hub" in out.stderr
+    )
+    assert "s3cretpw" not in out.stderr + out.stdout and "Traceback" not in out.stderr
+
+
 def test_a_page_store_that_is_not_there_stops_the_start_with_where_and_why(tmp_path):
     port = free_port()
     out = start(
