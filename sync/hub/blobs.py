@@ -69,7 +69,7 @@ def disk_full(exc: OSError, done: list[str] | None = None) -> BlobError:
     """The hub's own disk (the page directory, or the spool in front of S3) is full: the
     station keeps its pages and retries; the operator frees space (readyz and /metrics say)."""
     log.error("page store disk full (%s)", errno.errorcode.get(exc.errno or 0, "?"))
-    return BlobError("blob.disk_full", "平台页面存储空间已满，已通知管理员，请稍后重试", done=done)
+    return BlobError("blob.disk_full", "平台页面存储空间已满，暂时无法接收页面", done=done)
 
 
 class BlobStore:

@@ -40,7 +40,6 @@ def upgrade() -> None:
         postgresql_where=sa.text("missing"),
         sqlite_where=sa.text("missing"),
     )
-
     op.create_index("ix_hub_manifest_pages_sha256", "hub_manifest_pages", ["sha256"])
 
 

@@ -1,6 +1,6 @@
-"""when the hub listed each received submission (its own clock, set when the received event
-arrives), so departments page through GET /v1/dept/submissions with a cursor instead of
-getting the oldest 1 000 submissions forever
+"""when the hub listed each case (its own clock, set when the event giving the intake its
+number arrives: received, or 一次告知), so departments page through GET /v1/dept/submissions
+with a cursor instead of getting the oldest 1 000 submissions forever
 
 Revision ID: 0010
 Revises: 0009
