@@ -16,7 +16,11 @@ import requests
 from tests.hub_doubles import station_session
 from tests.sync_doubles import hub_on
 
+from .test_sync_hub import ev
+
 pytestmark = pytest.mark.integration
+
+AT = "2024-12-02T01:30:00.000000Z"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -33,47 +37,28 @@ class Station:
             hub.url, hub.store.issue_enroll_code(code), None, station_code=code
         )
 
-    def case(self, items=("hukou",), kind="received", at="2024-12-02T01:30:00.000000Z") -> str:
+    def send(self, sid: str, *events: tuple[str, dict], at: str = AT) -> list[str]:
+        wire = []
+        for etype, payload in events:
+            self.seq += 1
+            wire.append({**ev(sid, self.seq, etype, payload), "at": at})
+        r = self.s.post(
+            f"{self.hub.url}/v1/events", json={"store_id": self.s.store_id, "events": wire}
+        )
+        return [x["status"] for x in r.json()["results"]]
+
+    def case(self, items=("hukou",), kind="received", at=AT) -> str:
         """One intake: created, then received (or 一次告知) with a number; AT the station's time."""
         sid = str(uuid.uuid4())
         self.n += 1
         number = f"{self.code}-241202-{self.n:04d}-H"
-        events = []
-        for etype, payload in (("created", {}), (kind, {"number": number, "items": list(items)})):
-            self.seq += 1
-            events.append(
-                {
-                    "id": str(uuid.uuid4()),
-                    "seq": self.seq,
-                    "submission_id": sid,
-                    "type": etype,
-                    "payload": payload,
-                    "clerk_id": 1,
-                    "at": at,
-                }
-            )
-        r = self.s.post(
-            f"{self.hub.url}/v1/events", json={"store_id": self.s.store_id, "events": events}
-        )
-        assert [x["status"] for x in r.json()["results"]] == ["stored", "stored"], r.text
+        made = ("created", {}), (kind, {"number": number, "items": list(items)})
+        assert self.send(sid, *made, at=at) == ["stored", "stored"]
         return sid
 
     def draft(self) -> str:
         sid = str(uuid.uuid4())
-        self.seq += 1
-        event = {
-            "id": str(uuid.uuid4()),
-            "seq": self.seq,
-            "submission_id": sid,
-            "type": "created",
-            "payload": {},
-            "clerk_id": 1,
-            "at": "2024-12-02T01:30:00.000000Z",
-        }
-        r = self.s.post(
-            f"{self.hub.url}/v1/events", json={"store_id": self.s.store_id, "events": [event]}
-        )
-        assert r.ok
+        assert self.send(sid, ("created", {})) == ["stored"]
         return sid
 
 

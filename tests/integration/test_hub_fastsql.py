@@ -339,6 +339,20 @@ def _terminate(admin_url: str, db_url: str) -> int:
         engine.dispose()
 
 
+def _pusher(hub: HubThread) -> Any:
+    """A station enrolled over HTTP: push(events) posts them as its batch."""
+    store_id = str(uuid.uuid4())
+    code = hub.store.issue_enroll_code("XX01")
+    r = requests.post(f"{hub.url}/v1/enrollments", json={"code": code, "store_id": store_id})
+    s = requests.Session()
+    s.headers["Authorization"] = "Bearer " + r.json()["token"]
+
+    def push(events: list[Any]) -> requests.Response:
+        return s.post(f"{hub.url}/v1/events", json={"store_id": store_id, "events": events})
+
+    return push
+
+
 def _pids(store: HubStore, n: int) -> set[int]:
     conns = [store.engine.connect() for _ in range(n)]
     try:
@@ -383,16 +397,8 @@ def test_over_http_a_dropped_connection_is_a_503_to_retry_then_the_retry_is_stor
     url = databases("http")
     with HubThread(url, tmp_path / "blobs") as hub:
         assert hub.store.fast_sql
-        store_id = str(uuid.uuid4())
-        code = hub.store.issue_enroll_code("XX01")
-        r = requests.post(f"{hub.url}/v1/enrollments", json={"code": code, "store_id": store_id})
-        s = requests.Session()
-        s.headers["Authorization"] = "Bearer " + r.json()["token"]
+        push = _pusher(hub)
         sid = str(uuid.uuid4())
-
-        def push(events: list[Any]) -> requests.Response:
-            return s.post(f"{hub.url}/v1/events", json={"store_id": store_id, "events": events})
-
         assert push([ev(sid, 1)]).status_code == 200
         assert _terminate(pg_admin_url, url) >= 1
         batch = [ev(sid, 2, "applicant_set", {"name": "欧阳明轩"})]
@@ -419,16 +425,8 @@ def test_db_pool_size_is_the_ceiling_and_a_full_pool_is_a_503_to_retry(
     with HubThread(url, tmp_path / "blobs") as hub:
         pool = hub.store.engine.pool
         assert pool.size() == 3  # type: ignore[attr-defined]
-        store_id = str(uuid.uuid4())
-        code = hub.store.issue_enroll_code("XX01")
-        r = requests.post(f"{hub.url}/v1/enrollments", json={"code": code, "store_id": store_id})
-        s = requests.Session()
-        s.headers["Authorization"] = "Bearer " + r.json()["token"]
+        push = _pusher(hub)
         sid = str(uuid.uuid4())
-
-        def push(events: list[Any]) -> requests.Response:
-            return s.post(f"{hub.url}/v1/events", json={"store_id": store_id, "events": events})
-
         assert push([ev(sid, 1)]).status_code == 200
         held = [hub.store.engine.connect() for _ in range(3)]
         try:
