@@ -72,7 +72,7 @@ class DecisionOps(NoticeOps):
                 raise HubError(
                     409, "submission.not_received", "该受理记录尚未收件或已撤回，不能登记办理结果"
                 )
-            if item_id not in json.loads(sub.items_json):
+            if item_id not in items_of(sub):
                 raise HubError(422, "decision.unknown_item", "该事项不在本次受理范围内")
             current = s.get(HubItemDecision, (sub.id, item_id))
             if decision not in _ORDER.get(current.decision if current else None, ()):
@@ -153,7 +153,7 @@ class DecisionOps(NoticeOps):
                 scanned += 1
                 assert sub.listed_at is not None
                 last = (_utc(sub.listed_at), sub.id)
-                mine = [i for i in json.loads(sub.items_json) if items is None or i in items]
+                mine = [i for i in items_of(sub) if items is None or i in items]
                 if items is None or mine:
                     rows.append((sub, code, mine))
                     if len(rows) >= limit:
@@ -226,11 +226,24 @@ class DecisionOps(NoticeOps):
             return any(_items_seen(sub, items) for sub in subs)
 
 
+def items_of(sub: HubSubmission) -> list[str]:
+    """The items received (the hub writes them as a JSON list of strings; a row damaged by
+    hand counts as none and is logged, rather than failing every listing that reaches it)."""
+    try:
+        found = json.loads(sub.items_json)
+    except ValueError:
+        found = None
+    if not isinstance(found, list) or not all(isinstance(i, str) for i in found):
+        log.warning("submission %s: items_json is damaged; read as no items", sub.id)
+        return []
+    return found
+
+
 def _items_seen(sub: HubSubmission | None, items: frozenset[str] | None) -> list[str]:
     """The received submission's items a department with ITEMS sees (None: every item)."""
     if sub is None or sub.received_at is None:
         return []
-    return [i for i in json.loads(sub.items_json) if items is None or i in items]
+    return [i for i in items_of(sub) if items is None or i in items]
 
 
 def _check_decision(

@@ -17,6 +17,7 @@ from sync.hub.db import (
     Principal,
     StoreBase,
 )
+from sync.hub.decisions import items_of
 from sync.hub.errors import HubError
 from sync.hub.models import (
     HubEvent,
@@ -155,7 +156,7 @@ class ReceiptOps(StoreBase):
                     select(HubItemDecision).where(HubItemDecision.submission_id == sub.id)
                 )
             }
-            items = json.loads(sub.items_json)
+            items = items_of(sub)
         names = self._item_names()
         who = self.payload_of(*latest) if latest else {}
         name = str(who["name"]) if isinstance(who.get("name"), str) else ""

@@ -8,10 +8,12 @@ On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 
 import pytest
 import requests
+from sqlalchemy import text
 
 from tests.hub_doubles import station_session
 from tests.sync_doubles import hub_on
@@ -146,3 +148,28 @@ def test_a_malformed_cursor_is_a_400_that_says_what_to_send(hub, bad):
     assert r.status_code == 400
     err = r.json()["error"]
     assert err["code"] == "request.cursor" and "next" in err["message"] and not err["retry"]
+
+
+@pytest.mark.expect_log(logging.WARNING, "intake.hub", r"items_json is damaged; read as no items$")
+def test_a_row_damaged_by_hand_does_not_stop_the_listing_behind_it(hub):
+    a = Station(hub, "XX01")
+    county = hub.store.issue_dept_key("行政审批局")
+    health = hub.store.issue_dept_key("卫健委", ["birth_cert"])
+    damaged = a.case(items=("birth_cert",))
+    after = a.case(items=("birth_cert",))
+    with hub.store.engine.begin() as c:
+        c.execute(
+            text("UPDATE hub_submissions SET items_json = '{not json' WHERE id = :id"),
+            {"id": damaged},
+        )
+    rows, _ = read_all(hub, county)
+    assert ids(rows) == [damaged, after] and rows[0]["items"] == []
+    rows, _ = read_all(hub, health)
+    assert ids(rows) == [after]  # no item of its own on the damaged row: not shown
+    r = requests.post(
+        f"{hub.url}/v1/dept/decisions",
+        json={"submission_id": damaged, "item_id": "birth_cert", "decision": "accepted"},
+        headers={"Authorization": "Bearer " + county},
+        timeout=10,
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "decision.unknown_item"
