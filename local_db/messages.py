@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from local_db.messages_hub import HUB_MESSAGES
 from local_db.messages_procedure import PROCEDURE_MESSAGES
 
 log = logging.getLogger("intake.messages")
@@ -23,6 +24,7 @@ GENERIC = "操作未能完成（错误代码：{code}）。请重试；如反复
 
 MESSAGES: dict[str, str] = {
     **PROCEDURE_MESSAGES,
+    **HUB_MESSAGES,
     "account.exists": "登录名“{username}”已存在。",
     "account.names": "请填写登录名和姓名。",
     "account.role": "角色应为 窗口人员/负责人/管理员。",
@@ -241,23 +243,6 @@ MESSAGES: dict[str, str] = {
     "export.truncated#2": "导出文件不完整。",
     "export.write": "无法写入导出文件（{reason}），请检查U盘。",
     "export.write_failed": "无法写入文件：{exc_strerror}",
-    "hub.config_invalid": "平台配置项 {field}（环境变量 {ENV_PREFIX}{where_upper}）的值无效",
-    "hub.config_malformed": "平台配置文件不是有效的 TOML：{path}（{exc}）",
-    "hub.config_missing": "找不到平台配置文件：{path}",
-    "hub.s3_unreachable": (
-        "无法使用页面存储 {endpoint} 的桶 {bucket}：请确认对象存储已启动，s3_endpoint、"
-        "s3_bucket 与访问密钥无误（存储的答复：{reason}）。作为服务运行时会自动重试。"
-    ),
-    "hub.db_unreachable": (
-        "无法连接平台数据库 {where}：请确认数据库已启动，配置项 db 中的地址、库名、用户和密码无误"
-        "（数据库的答复：{reason}）。作为服务运行时会自动重试。"
-    ),
-    "hub.config_unknown": "平台配置中有未知的设置项：{field}",
-    "hub.sms_secret_file": "无法读取短信网关签名密钥文件：{path}",
-    "hub.secret_on_command_line": (
-        "密钥和密码不能写在命令行上（会出现在进程列表和命令历史中）："
-        "请写入平台配置文件（--config）或环境变量 {env}。"
-    ),
     "idcard.bad_command": "身份证阅读器不支持该指令：请确认阅读器符合 GA 467 协议。",
     "idcard.bad_text": "身份证信息格式异常，无法解析：请重新读卡；若反复出现，请人工核验证件。",
     "idcard.checksum": (

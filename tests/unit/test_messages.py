@@ -23,7 +23,7 @@ from sync.errors import SyncError, sync_error
 ROOT = Path(__file__).resolve().parents[2]
 # The hub's errors (sync/hub) answer stations over HTTP, not clerks: they have their own texts.
 CORE = ("app", "local_db", "sync", "printing")
-CATALOG = ("local_db/messages.py", "local_db/messages_procedure.py")
+CATALOG = ("local_db/messages.py", "local_db/messages_procedure.py", "local_db/messages_hub.py")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # Factories that build a domain error from (code, **params), and what they add themselves.
