@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from sync.hub.blobs import BlobStore
 from sync.hub.crypto import MasterKeys
 from sync.hub.enrolment import PRINCIPALS
 from sync.hub.store import HubStore
-from tests.sync_doubles import PgCluster, drop_database, fresh_database
+from tests.sync_doubles import pg_database, pg_server
 
 VARIANTS = ("core", "fast")
 
@@ -59,67 +58,64 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=20, help="unmeasured intakes per variant")
     args = ap.parse_args()
 
-    admin = os.environ.get("INTAKE_TEST_PG_URL")
-    cluster = None if admin else PgCluster().start()
-    admin = admin or cluster.url  # type: ignore[union-attr]
-    name = f"hotpath_{uuid.uuid4().hex[:8]}"
-    url = fresh_database(admin, name)
     tmp = Path(tempfile.mkdtemp(prefix="bench-hotpath-"))
     masters = MasterKeys.parse("bench1:" + base64.b64encode(bytes(range(32))).decode())
-    store = HubStore(url, masters=masters)
-    try:
-        assert store.fast_sql, "the fast path needs postgresql+psycopg"
-        blobs = PresentPages(tmp / "blobs", sealer=store.sealer)
-        tpl = template_events()
-        store_id = str(uuid.uuid4())
-        token = store.enroll(store.issue_enroll_code("XX01"), store_id)["token"]
-        p = store.authenticate(token)
-        seq = [1]
+    with pg_server() as admin, pg_database(admin, "hotpath") as url:
+        store = HubStore(url, masters=masters)
+        try:
+            assert store.fast_sql, "the fast path needs postgresql+psycopg"
+            blobs = PresentPages(tmp / "blobs", sealer=store.sealer)
+            tpl = template_events()
+            store_id = str(uuid.uuid4())
+            token = store.enroll(store.issue_enroll_code("XX01"), store_id)["token"]
+            p = store.authenticate(token)
+            seq = [1]
 
-        def intake() -> None:
-            sid = str(uuid.uuid4())
-            pages = [(uuid.uuid4().hex + uuid.uuid4().hex, 200_000 + k) for k in range(2)]
-            man = [{"submission_id": sid, "pages": [{"sha256": s, "size": n} for s, n in pages]}]
-            events = intake_events(tpl, seq[0], sid, pages, "2024-12-02T01:30:00.000000Z")
-            seq[0] += len(events)
-            store.manifests(p, man, blobs)
-            for sha, _ in pages:
-                store.add_holder(p, [sha])
-            res = store.ingest_events(p, store_id, events, blobs)
-            assert all(r["status"] == "stored" for r in res["results"]), res
+            def intake() -> None:
+                sid = str(uuid.uuid4())
+                pages = [(uuid.uuid4().hex + uuid.uuid4().hex, 200_000 + k) for k in range(2)]
+                man = [
+                    {"submission_id": sid, "pages": [{"sha256": s, "size": n} for s, n in pages]}
+                ]
+                events = intake_events(tpl, seq[0], sid, pages, "2024-12-02T01:30:00.000000Z")
+                seq[0] += len(events)
+                store.manifests(p, man, blobs)
+                for sha, _ in pages:
+                    store.add_holder(p, [sha])
+                res = store.ingest_events(p, store_id, events, blobs)
+                assert all(r["status"] == "stored" for r in res["results"]), res
 
-        def poll() -> None:
-            store.feed(p, 0, 100)
+            def poll() -> None:
+                store.feed(p, 0, 100)
 
-        def auth() -> None:
-            PRINCIPALS.clear()
-            store.authenticate(token)
+            def auth() -> None:
+                PRINCIPALS.clear()
+                store.authenticate(token)
 
-        per: dict[str, dict[str, list[float]]] = {
-            v: {"intake": [], "poll": [], "auth": []} for v in VARIANTS
-        }
-        for r in range(args.warmup + args.rounds):
-            order = VARIANTS if r % 2 == 0 else VARIANTS[::-1]
-            for v in order:
-                store.fast_sql = v == "fast"
-                for what, fn in (("intake", intake), ("poll", poll), ("auth", auth)):
-                    t0 = time.thread_time()
-                    fn()
-                    ms = (time.thread_time() - t0) * 1000
-                    if r >= args.warmup:
-                        per[v][what].append(ms)
-        events_per_intake = len(intake_events(tpl, 0, "x", [("a" * 64, 1)] * 2, "t"))
-        out: dict[str, Any] = {
-            "rounds": args.rounds,
-            "events_per_intake": events_per_intake,
-            "thread_cpu_ms": {v: {w: quartiles(x) for w, x in per[v].items()} for v in VARIANTS},
-        }
-        print(json.dumps(out, indent=1))
-    finally:
-        store.close()
-        drop_database(admin, name)
-        if cluster is not None:
-            cluster.stop()
+            per: dict[str, dict[str, list[float]]] = {
+                v: {"intake": [], "poll": [], "auth": []} for v in VARIANTS
+            }
+            for r in range(args.warmup + args.rounds):
+                order = VARIANTS if r % 2 == 0 else VARIANTS[::-1]
+                for v in order:
+                    store.fast_sql = v == "fast"
+                    for what, fn in (("intake", intake), ("poll", poll), ("auth", auth)):
+                        t0 = time.thread_time()
+                        fn()
+                        ms = (time.thread_time() - t0) * 1000
+                        if r >= args.warmup:
+                            per[v][what].append(ms)
+            events_per_intake = len(intake_events(tpl, 0, "x", [("a" * 64, 1)] * 2, "t"))
+            out: dict[str, Any] = {
+                "rounds": args.rounds,
+                "events_per_intake": events_per_intake,
+                "thread_cpu_ms": {
+                    v: {w: quartiles(x) for w, x in per[v].items()} for v in VARIANTS
+                },
+            }
+            print(json.dumps(out, indent=1))
+        finally:
+            store.close()
 
 
 if __name__ == "__main__":

@@ -23,11 +23,9 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import os
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,7 +38,7 @@ from sqlalchemy import text
 from sync.hub import ops
 from sync.hub.crypto import MasterKeys
 from sync.hub.store import HubStore
-from tests.sync_doubles import PgCluster, drop_database, fresh_database
+from tests.sync_doubles import pg_database, pg_server
 
 STATIONS = 100
 
@@ -130,50 +128,46 @@ def main() -> None:
     args = ap.parse_args()
     n = args.submissions
 
-    admin = os.environ.get("INTAKE_TEST_PG_URL")
-    cluster = None if admin else PgCluster().start()
-    admin = admin or cluster.url  # type: ignore[union-attr]
-    name = f"hubscale_{uuid.uuid4().hex[:8]}"
-    url = fresh_database(admin, name)
     masters = MasterKeys.parse("bench1:" + base64.b64encode(bytes(range(32))).decode())
-    store = HubStore(url, masters=masters)
-    try:
-        t0 = time.perf_counter()
-        rows = fill(store, n)
-        fill_s = round(time.perf_counter() - t0, 1)
-        store.listing_lag = dt.timedelta(0)
-        health = frozenset({"birth_cert"})
-        middle = store.submissions(limit=1, after=None)["next"]
-        for _ in range(max(1, n // 2 // 1000)):  # a cursor half-way through the year
-            page = store.submissions(limit=1000, after=middle)
-            if not page["more"]:
-                break
-            middle = page["next"]
-        g = max(1, n // 3)
-        sha = hashlib.md5(f"{g}a".encode()).hexdigest() + hashlib.md5(f"a{g}".encode()).hexdigest()
-        reads = {
-            "scrape_stations_and_pages_missing": lambda: ops.stations(store),
-            "scrape_notice_outbox": lambda: store.notice_counts(outbox_only=True),
-            "dept_listing_first_page": lambda: store.submissions(limit=200),
-            "dept_listing_page_half_way": lambda: store.submissions(limit=200, after=middle),
-            "dept_listing_rare_item": lambda: store.submissions(limit=200, items=health),
-            "dept_page_check": lambda: store.dept_may_read_page(sha, health),
-            "cli_notice_counts_all_statuses": lambda: store.notice_counts(),
-        }
-        missing = sum(r["pages_missing"] for r in ops.stations(store))
-        out: dict[str, Any] = {
-            "submissions": n,
-            "rows": rows,
-            "fill_s": fill_s,
-            "pages_missing": missing,
-            "reads": {k: timed(fn, args.repeat) for k, fn in reads.items()},
-        }
-        print(json.dumps(out, indent=1))
-    finally:
-        store.close()
-        drop_database(admin, name)
-        if cluster is not None:
-            cluster.stop()
+    with pg_server() as admin, pg_database(admin, "hubscale") as url:
+        store = HubStore(url, masters=masters)
+        try:
+            t0 = time.perf_counter()
+            rows = fill(store, n)
+            fill_s = round(time.perf_counter() - t0, 1)
+            store.listing_lag = dt.timedelta(0)
+            health = frozenset({"birth_cert"})
+            middle = store.submissions(limit=1, after=None)["next"]
+            for _ in range(max(1, n // 2 // 1000)):  # a cursor half-way through the year
+                page = store.submissions(limit=1000, after=middle)
+                if not page["more"]:
+                    break
+                middle = page["next"]
+            g = max(1, n // 3)
+            sha = (
+                hashlib.md5(f"{g}a".encode()).hexdigest()
+                + hashlib.md5(f"a{g}".encode()).hexdigest()
+            )
+            reads = {
+                "scrape_stations_and_pages_missing": lambda: ops.stations(store),
+                "scrape_notice_outbox": lambda: store.notice_counts(outbox_only=True),
+                "dept_listing_first_page": lambda: store.submissions(limit=200),
+                "dept_listing_page_half_way": lambda: store.submissions(limit=200, after=middle),
+                "dept_listing_rare_item": lambda: store.submissions(limit=200, items=health),
+                "dept_page_check": lambda: store.dept_may_read_page(sha, health),
+                "cli_notice_counts_all_statuses": lambda: store.notice_counts(),
+            }
+            missing = sum(r["pages_missing"] for r in ops.stations(store))
+            out: dict[str, Any] = {
+                "submissions": n,
+                "rows": rows,
+                "fill_s": fill_s,
+                "pages_missing": missing,
+                "reads": {k: timed(fn, args.repeat) for k, fn in reads.items()},
+            }
+            print(json.dumps(out, indent=1))
+        finally:
+            store.close()
 
 
 if __name__ == "__main__":
